@@ -1,0 +1,225 @@
+//! The server: wiring of threads, channels and the pool. No protocol logic lives here.
+//!
+//! Threads: one acceptor (`chatd-acceptor`), one poller (`chatd-poller`), `--workers` pool
+//! threads (`chatd-worker`), and one writer per connection (`chatd-writer-<id>`). Every
+//! handle is kept; [`ServerHandle::shutdown`] joins them all.
+
+mod acceptor;
+mod connection;
+mod poller;
+pub mod registry;
+pub mod session;
+pub mod writer;
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+use polling::Poller;
+use threadpool::ThreadPool;
+
+use crate::config::Config;
+use connection::Connection;
+use registry::Registry;
+use writer::WriterSet;
+
+/// Identifies one connection for its whole life; never reused.
+pub type ConnId = u64;
+
+/// What every server thread shares.
+pub(crate) struct Shared {
+    config: Config,
+    registry: Registry,
+    poller: Poller,
+    /// Every open connection by id: the poller's way from an event key to a connection. A
+    /// mutex, not a read-write lock: it is held only for a map lookup or update, once per
+    /// readiness batch, connect and disconnect.
+    conns: Mutex<HashMap<ConnId, Arc<Connection>>>,
+    writers: WriterSet,
+    /// Open connections, registered or not, checked against `--max-clients`.
+    open: AtomicUsize,
+    next_id: AtomicU64,
+    /// Set once by `shutdown`, read by the acceptor and poller when they are woken.
+    stopping: AtomicBool,
+}
+
+impl Shared {
+    fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+}
+
+/// A bound, not yet running server.
+pub struct Server {
+    listener: TcpListener,
+    config: Config,
+}
+
+impl Server {
+    /// Validates the configuration and binds the listening socket.
+    pub fn bind(config: Config) -> io::Result<Server> {
+        config
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
+        let listener = TcpListener::bind(config.addr)?;
+        Ok(Server { listener, config })
+    }
+
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Starts the acceptor, the poller and the worker pool.
+    pub fn start(self) -> io::Result<ServerHandle> {
+        let local_addr = self.listener.local_addr()?;
+        let workers = self.config.workers;
+        let shared = Arc::new(Shared {
+            config: self.config,
+            registry: Registry::new(),
+            poller: Poller::new()?,
+            conns: Mutex::new(HashMap::new()),
+            writers: WriterSet::default(),
+            open: AtomicUsize::new(0),
+            next_id: AtomicU64::new(1),
+            stopping: AtomicBool::new(false),
+        });
+        let pool = threadpool::Builder::new()
+            .num_threads(workers)
+            .thread_name("chatd-worker".to_owned())
+            .build();
+        let poller = {
+            let (shared, pool) = (Arc::clone(&shared), pool.clone());
+            thread::Builder::new()
+                .name("chatd-poller".to_owned())
+                .spawn(move || poller::run(shared, pool))?
+        };
+        let acceptor = {
+            let (shared, listener) = (Arc::clone(&shared), self.listener);
+            thread::Builder::new()
+                .name("chatd-acceptor".to_owned())
+                .spawn(move || acceptor::run(listener, shared))?
+        };
+        log::info!("listening on {local_addr}, workers={workers}");
+        Ok(ServerHandle {
+            shared,
+            local_addr,
+            pool,
+            threads: Some((acceptor, poller)),
+        })
+    }
+}
+
+/// A running server. Dropping it shuts the server down as [`ServerHandle::shutdown`] does.
+pub struct ServerHandle {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    pool: ThreadPool,
+    /// The acceptor and poller threads; `None` once joined.
+    threads: Option<(JoinHandle<()>, JoinHandle<()>)>,
+}
+
+/// A snapshot of the server's load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    /// Open connections, registered or not.
+    pub connections: usize,
+    /// Clients with a nick.
+    pub registered: usize,
+    /// Writer threads not yet joined.
+    pub writer_threads: usize,
+}
+
+/// How a shutdown went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Connections told about the shutdown.
+    pub clients: usize,
+    /// Connections whose queue was not written by the drain deadline and were cut.
+    pub cut: usize,
+}
+
+impl ServerHandle {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.shared.writers.reap();
+        Stats {
+            connections: self.shared.open.load(Ordering::Relaxed),
+            registered: self.shared.registry.len(),
+            writer_threads: self.shared.writers.len(),
+        }
+    }
+
+    /// Stops accepting, tells every client `BYE server shutting down`, lets the writers
+    /// drain their queues until `--drain-timeout`, and joins every thread.
+    pub fn shutdown(mut self) -> ShutdownReport {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> ShutdownReport {
+        let Some((acceptor, poller)) = self.threads.take() else {
+            return ShutdownReport { clients: 0, cut: 0 };
+        };
+        let shared = &self.shared;
+        log::info!("shutting down");
+        shared.stopping.store(true, Ordering::SeqCst);
+        // The acceptor is blocked in accept(): a connection of our own wakes it.
+        if let Err(error) = TcpStream::connect_timeout(&wake_addr(self.local_addr), WAKE_TIMEOUT) {
+            log::warn!("could not wake the acceptor: {error}");
+        }
+        join(acceptor, "acceptor");
+        if let Err(error) = shared.poller.notify() {
+            log::error!("could not wake the poller: {error}");
+        }
+        join(poller, "poller");
+        // Commands already handed to workers finish; nothing new is read after this.
+        self.pool.join();
+        let deadline = Instant::now() + shared.config.drain_timeout;
+        let conns: Vec<Arc<Connection>> = shared.conns.lock().drain().map(|(_, c)| c).collect();
+        // Only the sessions' outboxes may remain, so each writer ends after the last line.
+        drop(shared.registry.clear());
+        for conn in &conns {
+            conn.end_quietly(shared, "server shutting down");
+        }
+        let cut = shared.writers.join_all(deadline);
+        log::info!(
+            "stopped: {} clients told, {cut} cut at the drain deadline",
+            conns.len()
+        );
+        ShutdownReport {
+            clients: conns.len(),
+            cut,
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+const WAKE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Where to connect to reach our own listener (a wildcard address is not connectable).
+fn wake_addr(local: SocketAddr) -> SocketAddr {
+    let ip = match local.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, local.port())
+}
+
+fn join(handle: JoinHandle<()>, name: &str) {
+    if handle.join().is_err() {
+        log::error!("the {name} thread panicked");
+    }
+}

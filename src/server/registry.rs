@@ -1,0 +1,352 @@
+//! The client table: who is registered under which nick, and delivery to them.
+//!
+//! In scope: atomic nick claims, renames and departures with their announcements, direct and
+//! broadcast delivery, and dropping slow consumers. Under the table lock only non-blocking
+//! work happens: lookups and [`Outbox::push`], which never waits.
+//!
+//! Out of scope: parsing (`protocol`), what a command means (`session`), sockets (`writer`,
+//! `connection`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::protocol::{Nick, NickKey, ProtocolError, Reply};
+use crate::server::ConnId;
+use crate::server::writer::{Line, Outbox, PushError};
+
+/// The QUIT reason of a client whose queue overflowed; contains "slow" as the contract asks.
+pub const SLOW_CONSUMER: &str = "slow consumer: outbound queue full";
+
+#[derive(Default)]
+pub struct Registry {
+    /// The registered clients. A read-write lock because delivery (every `MSG`, `ALL`, `WHO`)
+    /// only reads and runs on several workers at once, while registering, renaming and
+    /// leaving are rare and need the table to themselves. `parking_lot`'s lock is fair enough
+    /// that a steady stream of readers cannot starve a writer.
+    table: RwLock<Table>,
+    /// Held (under the read lock) while one broadcast is enqueued, so every recipient sees
+    /// all broadcasts in one order. Writes to sockets happen later, in parallel, in the
+    /// writers: only the enqueue is serialised. Lock order: `table`, then `fan_out`.
+    fan_out: Mutex<()>,
+}
+
+#[derive(Default)]
+struct Table {
+    ids: HashMap<NickKey, ConnId>,
+    clients: HashMap<ConnId, Client>,
+}
+
+struct Client {
+    nick: Nick,
+    outbox: Outbox,
+}
+
+/// What a successful `NICK` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// First registration; others were told `JOIN`.
+    Joined,
+    /// A rename; others were told `NICK <old> <new>`.
+    Renamed { old: Nick },
+    /// The client already had exactly this nick; nobody was told.
+    Unchanged,
+}
+
+/// A client dropped because its outbox overflowed: its socket still has to be cut.
+#[must_use = "a slow consumer must be cut off with Registry::drop_slow_consumers"]
+pub struct SlowConsumers(Vec<(ConnId, Outbox)>);
+
+impl SlowConsumers {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Claims `nick` for client `id` (first time or rename), atomically: of many clients
+    /// racing for one nick exactly one wins.
+    pub fn claim(
+        &self,
+        id: ConnId,
+        nick: Nick,
+        outbox: &Outbox,
+    ) -> Result<(Claimed, SlowConsumers), ProtocolError> {
+        let key = nick.key();
+        let mut table = self.table.write();
+        if let Some(&owner) = table.ids.get(&key)
+            && owner != id
+        {
+            return Err(ProtocolError::NickTaken(nick));
+        }
+        let Table { ids, clients } = &mut *table;
+        let (claimed, announcement) = match clients.get_mut(&id) {
+            None => {
+                let announcement = Reply::Join(nick.clone());
+                clients.insert(
+                    id,
+                    Client {
+                        nick: nick.clone(),
+                        outbox: outbox.clone(),
+                    },
+                );
+                (Claimed::Joined, announcement)
+            }
+            Some(client) if client.nick == nick => return Ok((Claimed::Unchanged, no_one())),
+            Some(client) => {
+                let old = std::mem::replace(&mut client.nick, nick.clone());
+                ids.remove(&old.key());
+                let announcement = Reply::NickChanged {
+                    old: old.clone(),
+                    new: nick.clone(),
+                };
+                (Claimed::Renamed { old }, announcement)
+            }
+        };
+        ids.insert(key, id);
+        let slow = push_to_all(clients, Some(id), &line_of(&announcement));
+        Ok((claimed, slow))
+    }
+
+    /// Removes client `id` and tells the others `QUIT <nick> [reason]`. Returns the nick it
+    /// had, or `None` if it was not registered (or already removed).
+    pub fn leave(&self, id: ConnId, reason: Option<&str>) -> (Option<Nick>, SlowConsumers) {
+        let mut table = self.table.write();
+        let Some(client) = table.clients.remove(&id) else {
+            return (None, no_one());
+        };
+        table.ids.remove(&client.nick.key());
+        let announcement = Reply::Quit {
+            nick: client.nick.clone(),
+            reason: reason.map(str::to_owned),
+        };
+        let slow = push_to_all(&table.clients, None, &line_of(&announcement));
+        (Some(client.nick), slow)
+    }
+
+    /// Removes every client without announcements (the server is shutting down and tells
+    /// each one itself). Returns their outboxes.
+    pub fn clear(&self) -> Vec<Outbox> {
+        let mut table = self.table.write();
+        table.ids.clear();
+        table
+            .clients
+            .drain()
+            .map(|(_, client)| client.outbox)
+            .collect()
+    }
+
+    /// Queues `line` from client `from` for the client called `to`.
+    pub fn send_to(
+        &self,
+        from: ConnId,
+        to: &Nick,
+        line: Line,
+    ) -> Result<SlowConsumers, ProtocolError> {
+        let table = self.table.read();
+        if !table.clients.contains_key(&from) {
+            // The sender was dropped (slow consumer) while its last lines were being read.
+            return Ok(no_one());
+        }
+        let client = table
+            .ids
+            .get(&to.key())
+            .and_then(|id| Some((id, table.clients.get(id)?)));
+        let Some((&id, client)) = client else {
+            return Err(ProtocolError::NoSuchNick(to.to_string()));
+        };
+        Ok(match client.outbox.push(line) {
+            Err(PushError::Full) => SlowConsumers(vec![(id, client.outbox.clone())]),
+            Ok(()) | Err(PushError::Closed) => no_one(),
+        })
+    }
+
+    /// Queues `line` for every registered client but `from`, in the one global broadcast
+    /// order.
+    pub fn broadcast(&self, from: ConnId, line: &Line) -> SlowConsumers {
+        let table = self.table.read();
+        if !table.clients.contains_key(&from) {
+            return no_one();
+        }
+        let _order = self.fan_out.lock();
+        push_to_all(&table.clients, Some(from), line)
+    }
+
+    /// Every registered nick, unsorted.
+    pub fn nicks(&self) -> Vec<Nick> {
+        let table = self.table.read();
+        table.clients.values().map(|c| c.nick.clone()).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.read().clients.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes each slow consumer, tells the others `QUIT <nick> slow consumer...`, and cuts
+    /// its socket. An announcement may overflow yet another queue; those go the same way.
+    pub fn drop_slow_consumers(&self, mut slow: SlowConsumers) {
+        while let Some((id, outbox)) = slow.0.pop() {
+            let (nick, more) = self.leave(id, Some(SLOW_CONSUMER));
+            if let Some(nick) = nick {
+                log::warn!(
+                    "conn#{id}: dropped {nick} as a slow consumer ({} bytes queued)",
+                    outbox.queued_bytes()
+                );
+            }
+            // Cut even if it had already left: its socket must not linger on a full queue.
+            outbox.cut();
+            slow.0.extend(more.0);
+        }
+    }
+}
+
+fn no_one() -> SlowConsumers {
+    SlowConsumers(Vec::new())
+}
+
+fn line_of(reply: &Reply) -> Line {
+    Arc::from(reply.to_line())
+}
+
+/// Pushes one shared line to every client except `skip`; the ones whose queue is full are
+/// returned to be dropped once the lock is released.
+fn push_to_all(
+    clients: &HashMap<ConnId, Client>,
+    skip: Option<ConnId>,
+    line: &Line,
+) -> SlowConsumers {
+    let mut slow = Vec::new();
+    for (&id, client) in clients {
+        if Some(id) == skip {
+            continue;
+        }
+        if client.outbox.push(Arc::clone(line)) == Err(PushError::Full) {
+            slow.push((id, client.outbox.clone()));
+        }
+    }
+    SlowConsumers(slow)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossbeam_channel::Receiver;
+
+    fn nick(text: &str) -> Nick {
+        Nick::parse(text).unwrap()
+    }
+
+    fn drain(rx: &Receiver<Line>) -> Vec<String> {
+        rx.try_iter().map(|l| l.trim_end().to_owned()).collect()
+    }
+
+    #[test]
+    fn claims_announce_and_rename() {
+        let registry = Registry::new();
+        let (a, a_rx) = Outbox::detached(1 << 20);
+        let (b, b_rx) = Outbox::detached(1 << 20);
+        let (claimed, _) = registry.claim(1, nick("alice"), &a).unwrap();
+        assert_eq!(claimed, Claimed::Joined);
+        let (claimed, _) = registry.claim(2, nick("bob"), &b).unwrap();
+        assert_eq!(claimed, Claimed::Joined);
+        assert_eq!(drain(&a_rx), ["JOIN bob"]);
+        assert!(drain(&b_rx).is_empty(), "no self-announcement");
+
+        let (claimed, _) = registry.claim(2, nick("Bobby"), &b).unwrap();
+        assert_eq!(claimed, Claimed::Renamed { old: nick("bob") });
+        assert_eq!(drain(&a_rx), ["NICK bob Bobby"]);
+        let (claimed, _) = registry.claim(2, nick("Bobby"), &b).unwrap();
+        assert_eq!(claimed, Claimed::Unchanged);
+        assert!(drain(&a_rx).is_empty());
+        // The old nick is free again; the new one is taken whatever its case.
+        assert!(registry.claim(1, nick("BOB"), &a).is_ok());
+        assert_eq!(
+            registry.claim(1, nick("bobby"), &a).map(|(c, _)| c),
+            Err(ProtocolError::NickTaken(nick("bobby")))
+        );
+    }
+
+    #[test]
+    fn leaving_announces_once() {
+        let registry = Registry::new();
+        let (a, a_rx) = Outbox::detached(1 << 20);
+        let (b, _b_rx) = Outbox::detached(1 << 20);
+        let _ = registry.claim(1, nick("alice"), &a).unwrap();
+        let _ = registry.claim(2, nick("bob"), &b).unwrap();
+        let (left, _) = registry.leave(2, Some("bye"));
+        assert_eq!(left, Some(nick("bob")));
+        let (again, _) = registry.leave(2, Some("bye"));
+        assert_eq!(again, None);
+        assert_eq!(drain(&a_rx), ["JOIN bob", "QUIT bob bye"]);
+        assert_eq!(registry.nicks(), [nick("alice")]);
+    }
+
+    #[test]
+    fn send_to_finds_nicks_ignoring_case() {
+        let registry = Registry::new();
+        let (a, a_rx) = Outbox::detached(1 << 20);
+        let _ = registry.claim(1, nick("Alice"), &a).unwrap();
+        let slow = registry
+            .send_to(1, &nick("aLiCe"), Arc::from("MSG bob hi\n"))
+            .unwrap();
+        assert!(slow.is_empty());
+        assert_eq!(drain(&a_rx), ["MSG bob hi"]);
+        assert!(matches!(
+            registry.send_to(1, &nick("zed"), Arc::from("x\n")),
+            Err(ProtocolError::NoSuchNick(_))
+        ));
+    }
+
+    #[test]
+    fn a_full_queue_makes_a_slow_consumer_that_is_dropped_and_announced() {
+        let registry = Registry::new();
+        let (fast, fast_rx) = Outbox::detached(1 << 20);
+        let (slow, slow_rx) = Outbox::detached(64);
+        let (sender, _sender_rx) = Outbox::detached(1 << 20);
+        let _ = registry.claim(1, nick("fast"), &fast).unwrap();
+        let _ = registry.claim(2, nick("slow"), &slow).unwrap();
+        let _ = registry.claim(3, nick("sender"), &sender).unwrap();
+        let line: Line = Arc::from("ALL sender 0123456789012345678901234567\n");
+        let first = registry.broadcast(3, &line);
+        assert!(first.is_empty());
+        let second = registry.broadcast(3, &line);
+        assert!(!second.is_empty());
+        registry.drop_slow_consumers(second);
+        let mut nicks = registry.nicks();
+        nicks.sort_by_key(Nick::key);
+        assert_eq!(nicks, [nick("fast"), nick("sender")]);
+        let seen = drain(&fast_rx);
+        let all = line.trim_end();
+        let quit = format!("QUIT slow {SLOW_CONSUMER}");
+        assert_eq!(seen, ["JOIN slow", "JOIN sender", all, all, &quit]);
+        assert_eq!(drain(&slow_rx), ["JOIN sender", line.trim_end()]);
+    }
+
+    #[test]
+    fn fifty_racers_for_one_nick_one_wins() {
+        let registry = Arc::new(Registry::new());
+        let winners: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..50)
+                .map(|id| {
+                    let registry = Arc::clone(&registry);
+                    scope.spawn(move || {
+                        let (outbox, _rx) = Outbox::detached(1 << 20);
+                        usize::from(registry.claim(id, nick("prize"), &outbox).is_ok())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(winners, 1);
+        assert_eq!(registry.len(), 1);
+    }
+}

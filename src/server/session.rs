@@ -1,0 +1,297 @@
+//! One client's protocol state (registered or not, under which nick) and what each of its
+//! lines does.
+//!
+//! In scope: executing commands: replies go to the client's own outbox, deliveries and
+//! announcements through the registry. Out of scope: sockets (a session never touches one),
+//! framing (`line_buffer`), and the table itself (`registry`).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::line_buffer::Frame;
+use crate::protocol::{Command, Nick, ProtocolError, Reply, parse_command};
+use crate::server::ConnId;
+use crate::server::registry::{Claimed, Registry};
+use crate::server::writer::{Outbox, PushError};
+
+/// What the connection does after a line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep reading.
+    Continue,
+    /// The client said `QUIT`: it has left and `BYE` is queued. Stop reading; close once the
+    /// queue is written.
+    Quit,
+    /// The client's own queue is full: it does not read what it is sent. Cut it off.
+    SlowConsumer,
+}
+
+pub struct Session {
+    id: ConnId,
+    peer: SocketAddr,
+    /// `None` until the first successful `NICK`, and again after `QUIT`.
+    nick: Option<Nick>,
+    outbox: Outbox,
+    max_line: usize,
+}
+
+impl Session {
+    pub fn new(id: ConnId, peer: SocketAddr, outbox: Outbox, max_line: usize) -> Session {
+        Session {
+            id,
+            peer,
+            nick: None,
+            outbox,
+            max_line,
+        }
+    }
+
+    /// Queues the greeting.
+    pub fn greet(&self) -> Flow {
+        let text = format!(
+            "chatd {} - type HELP for commands",
+            env!("CARGO_PKG_VERSION")
+        );
+        self.reply(&Reply::Hello { text })
+    }
+
+    /// Executes one frame from the client.
+    pub fn on_frame(&mut self, frame: Frame<'_>, registry: &Registry) -> Flow {
+        match frame {
+            Frame::Line(line) => self.on_line(line, registry),
+            Frame::TooLong => self.reply_error(&ProtocolError::LineTooLong { max: self.max_line }),
+            Frame::BadEncoding => self.reply_error(&ProtocolError::BadEncoding),
+        }
+    }
+
+    fn on_line(&mut self, line: &str, registry: &Registry) -> Flow {
+        log::trace!("conn#{} <- {line}", self.id);
+        let command = match parse_command(line) {
+            Ok(Some(command)) => command,
+            Ok(None) => return Flow::Continue,
+            Err(error) => return self.reply_error(&error),
+        };
+        if command.needs_registration() && self.nick.is_none() {
+            return self.reply_error(&ProtocolError::NotRegistered);
+        }
+        match command {
+            Command::Nick(wanted) => self.claim(wanted, registry),
+            Command::Msg { to, text } => {
+                let line = shared_line(&Reply::Msg {
+                    from: self.registered_nick(),
+                    text: text.to_owned(),
+                });
+                match registry.send_to(self.id, &to, line) {
+                    Ok(slow) => {
+                        registry.drop_slow_consumers(slow);
+                        Flow::Continue
+                    }
+                    Err(error) => self.reply_error(&error),
+                }
+            }
+            Command::All { text } => {
+                let line = shared_line(&Reply::All {
+                    from: self.registered_nick(),
+                    text: text.to_owned(),
+                });
+                registry.drop_slow_consumers(registry.broadcast(self.id, &line));
+                Flow::Continue
+            }
+            Command::Who => self.reply_all(Reply::who_list(registry.nicks())),
+            Command::Ping { token } => self.reply(&Reply::Pong {
+                token: token.map(str::to_owned),
+            }),
+            Command::Quit { reason } => {
+                self.leave(reason, registry);
+                match self.reply(&Reply::Bye { reason: None }) {
+                    Flow::Continue => Flow::Quit,
+                    other => other,
+                }
+            }
+            Command::Help => self.reply_all(Reply::help()),
+        }
+    }
+
+    fn claim(&mut self, wanted: Nick, registry: &Registry) -> Flow {
+        match registry.claim(self.id, wanted.clone(), &self.outbox) {
+            Ok((claimed, slow)) => {
+                match &claimed {
+                    Claimed::Joined => {
+                        log::debug!("conn#{} {}: registered {wanted}", self.id, self.peer);
+                    }
+                    Claimed::Renamed { old } => {
+                        log::debug!("conn#{} {}: renamed {old} to {wanted}", self.id, self.peer);
+                    }
+                    Claimed::Unchanged => {}
+                }
+                self.nick = Some(wanted.clone());
+                registry.drop_slow_consumers(slow);
+                self.reply(&Reply::OkNick(wanted))
+            }
+            Err(error) => self.reply_error(&error),
+        }
+    }
+
+    /// Leaves the client table, telling the others `QUIT <nick> [reason]`. Safe to call more
+    /// than once, and for a client that never registered (nobody is told).
+    pub fn leave(&mut self, reason: Option<&str>, registry: &Registry) {
+        let (left, slow) = registry.leave(self.id, reason);
+        if let Some(nick) = left {
+            log::debug!(
+                "conn#{} {}: {nick} quit ({})",
+                self.id,
+                self.peer,
+                reason.unwrap_or("no reason")
+            );
+        }
+        self.nick = None;
+        registry.drop_slow_consumers(slow);
+    }
+
+    /// The last line before a server-initiated close (shutdown). Best effort: a client whose
+    /// queue is full does not get it.
+    pub fn say_goodbye(&self, reason: &str) {
+        let _ = self.outbox.push(shared_line(&Reply::Bye {
+            reason: Some(reason.to_owned()),
+        }));
+    }
+
+    /// The client's own outbox, to cut the connection when it ends badly.
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// The sender's nick, for commands that `on_line` only lets through once registered.
+    fn registered_nick(&self) -> Nick {
+        self.nick
+            .clone()
+            .expect("on_line refuses commands that need a nick before NICK")
+    }
+
+    fn reply_error(&self, error: &ProtocolError) -> Flow {
+        log::trace!("conn#{} -> ERR {}", self.id, error.code());
+        self.reply(&Reply::from(error))
+    }
+
+    fn reply_all(&self, replies: Vec<Reply>) -> Flow {
+        for reply in &replies {
+            if self.reply(reply) != Flow::Continue {
+                return Flow::SlowConsumer;
+            }
+        }
+        Flow::Continue
+    }
+
+    fn reply(&self, reply: &Reply) -> Flow {
+        match self.outbox.push(shared_line(reply)) {
+            Ok(()) => Flow::Continue,
+            Err(PushError::Full) => Flow::SlowConsumer,
+            // The writer already stopped: the peer is gone and the reader will see it.
+            Err(PushError::Closed) => Flow::Continue,
+        }
+    }
+}
+
+/// Formats a reply once, into the line every recipient shares.
+fn shared_line(reply: &Reply) -> Arc<str> {
+    Arc::from(reply.to_line())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::writer::Line;
+    use crossbeam_channel::Receiver;
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    struct Client {
+        session: Session,
+        rx: Receiver<Line>,
+    }
+
+    impl Client {
+        fn new(id: ConnId) -> Client {
+            let (outbox, rx) = Outbox::detached(1 << 20);
+            let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40000));
+            Client {
+                session: Session::new(id, peer, outbox, 4096),
+                rx,
+            }
+        }
+
+        fn send(&mut self, line: &str, registry: &Registry) -> Flow {
+            self.session.on_frame(Frame::Line(line), registry)
+        }
+
+        fn received(&self) -> Vec<String> {
+            self.rx
+                .try_iter()
+                .map(|l| l.trim_end().to_owned())
+                .collect()
+        }
+    }
+
+    #[test]
+    fn registration_and_messages() {
+        let registry = Registry::new();
+        let mut alice = Client::new(1);
+        let mut bob = Client::new(2);
+        assert_eq!(alice.send("NICK alice", &registry), Flow::Continue);
+        assert_eq!(bob.send("NICK bob", &registry), Flow::Continue);
+        assert_eq!(alice.received(), ["OK NICK alice", "JOIN bob"]);
+        assert_eq!(bob.received(), ["OK NICK bob"]);
+
+        alice.send("ALL hi all", &registry);
+        alice.send("MSG BOB psst", &registry);
+        assert_eq!(bob.received(), ["ALL alice hi all", "MSG alice psst"]);
+        assert!(alice.received().is_empty(), "no echo to the sender");
+
+        bob.send("QUIT off", &registry);
+        assert_eq!(bob.received(), ["BYE"]);
+        assert_eq!(alice.received(), ["QUIT bob off"]);
+    }
+
+    #[test]
+    fn before_nick_only_nick_ping_help_and_quit_work() {
+        let registry = Registry::new();
+        let mut client = Client::new(1);
+        for line in ["MSG bob x", "ALL x", "WHO"] {
+            client.send(line, &registry);
+            let got = client.received();
+            assert_eq!(got.len(), 1);
+            assert!(got[0].starts_with("ERR NOT_REGISTERED "), "{line}: {got:?}");
+        }
+        client.send("PING 1", &registry);
+        assert_eq!(client.received(), ["PONG 1"]);
+        client.send("HELP", &registry);
+        assert_eq!(
+            client.received().last().map(String::as_str),
+            Some("END HELP")
+        );
+        assert_eq!(client.send("QUIT", &registry), Flow::Quit);
+        assert_eq!(client.received(), ["BYE"]);
+    }
+
+    #[test]
+    fn frames_that_are_not_lines_get_their_errors() {
+        let registry = Registry::new();
+        let mut client = Client::new(1);
+        client.session.on_frame(Frame::TooLong, &registry);
+        client.session.on_frame(Frame::BadEncoding, &registry);
+        let got = client.received();
+        assert!(got[0].starts_with("ERR LINE_TOO_LONG "), "{got:?}");
+        assert!(got[1].starts_with("ERR BAD_ENCODING "), "{got:?}");
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_its_replies_is_a_slow_consumer() {
+        let registry = Registry::new();
+        let (outbox, _rx) = Outbox::detached(100);
+        let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1));
+        let mut session = Session::new(1, peer, outbox, 4096);
+        let flows: Vec<Flow> = (0..20)
+            .map(|_| session.on_frame(Frame::Line("PING 123456789"), &registry))
+            .collect();
+        assert_eq!(flows.last(), Some(&Flow::SlowConsumer));
+    }
+}
