@@ -19,6 +19,19 @@ pub const MAX_WHO_LINE: usize = 4096;
 /// How much of a client's input an `ERR` text quotes back, so an error line stays short.
 const MAX_ECHO: usize = 40;
 
+/// The reasons the server gives in `QUIT <nick> <reason>` and `BYE <reason>` when it, not
+/// the client, ends a connection. Clients may match on them.
+pub mod reason {
+    /// The client closed its side without `QUIT`.
+    pub const CONNECTION_CLOSED: &str = "connection closed";
+    /// The client's connection was reset.
+    pub const CONNECTION_RESET: &str = "connection reset";
+    /// The client's outbound queue overflowed; contains "slow", as the contract asks.
+    pub const SLOW_CONSUMER: &str = "slow consumer: outbound queue full";
+    /// The server is stopping (`BYE server shutting down`).
+    pub const SHUTTING_DOWN: &str = "server shutting down";
+}
+
 /// A valid nick: 1..=32 of `[A-Za-z0-9_-]`, starting with a letter. Keeps the case it was
 /// given; compare nicks through [`Nick::key`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -150,18 +163,22 @@ impl fmt::Display for ProtocolError {
             }
             ProtocolError::BadEncoding => f.write_str("line is not valid UTF-8; discarded"),
             ProtocolError::ServerFull { max } => {
-                write!(f, "server is full ({max} connections); try again later")
+                write!(
+                    f,
+                    "server is full (at most {max} connections); try again later"
+                )
             }
         }
     }
 }
 
-/// Quotes at most `MAX_ECHO` characters of client input back in an error text.
-fn echo(text: &str) -> &str {
-    match text.char_indices().nth(MAX_ECHO) {
-        Some((cut, _)) => &text[..cut],
-        None => text,
-    }
+/// Quotes at most `MAX_ECHO` characters of client input back in an error text, control
+/// characters shown as `?` so they cannot garble the client's terminal.
+fn echo(text: &str) -> String {
+    text.chars()
+        .take(MAX_ECHO)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }
 
 /// A line from a client, borrowing its text from the line.
@@ -176,14 +193,14 @@ pub enum Command<'a> {
     Help,
 }
 
-impl Command<'_> {
-    /// Whether the command is refused with `NOT_REGISTERED` before `NICK`.
-    pub fn needs_registration(&self) -> bool {
-        matches!(
-            self,
-            Command::Msg { .. } | Command::All { .. } | Command::Who
-        )
-    }
+/// Whether a line is a command refused with `NOT_REGISTERED` before `NICK` (`MSG`, `ALL`,
+/// `WHO`), judged by its command word alone: before registration that error comes first,
+/// whatever is wrong with the arguments.
+pub fn needs_registration(line: &str) -> bool {
+    let (word, _) = split_word(line.trim_start_matches(' '));
+    ["MSG", "ALL", "WHO"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w))
 }
 
 /// Parses one client line (without its ending). A blank line is `Ok(None)`: the protocol
@@ -414,6 +431,16 @@ impl Reply {
         replies
     }
 
+    /// The greeting every connection gets first.
+    pub fn hello() -> Reply {
+        Reply::Hello {
+            text: format!(
+                "chatd {} - type HELP for commands",
+                env!("CARGO_PKG_VERSION")
+            ),
+        }
+    }
+
     /// The `HELP` text, one reply per line, ending with `END HELP`.
     pub fn help() -> Vec<Reply> {
         const LINES: [&str; 8] = [
@@ -579,6 +606,16 @@ mod tests {
     }
 
     #[test]
+    fn registration_is_judged_by_the_command_word() {
+        for line in ["MSG", "msg 1abc hi", "  ALL", "who", "WHO x"] {
+            assert!(needs_registration(line), "{line}");
+        }
+        for line in ["NICK a", "PING", "QUIT", "HELP", "MSGX", "", "FROB"] {
+            assert!(!needs_registration(line), "{line}");
+        }
+    }
+
+    #[test]
     fn nick_keys_ignore_case() {
         assert_eq!(nick("Alice").key(), nick("aLICE").key());
         assert_ne!(nick("Alice").key(), nick("Alicia").key());
@@ -613,6 +650,8 @@ mod tests {
         let long = "X".repeat(5000);
         let text = ProtocolError::UnknownCommand(long).to_string();
         assert!(text.len() < 100, "{text}");
+        let text = ProtocolError::NoSuchNick("a\tb\rc\u{1b}[2J".to_owned()).to_string();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
     }
 
     #[test]

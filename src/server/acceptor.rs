@@ -114,5 +114,6 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
 /// so this short write does not block.
 fn refuse(mut stream: TcpStream, error: &ProtocolError) {
     let _ = stream.write_all(Reply::from(error).to_line().as_bytes());
+    connection::discard_pending_input(&stream);
     let _ = stream.shutdown(Shutdown::Write);
 }

@@ -15,7 +15,7 @@ use parking_lot::Mutex;
 use polling::Event;
 
 use crate::line_buffer::LineBuffer;
-use crate::server::registry::SLOW_CONSUMER;
+use crate::protocol::reason;
 use crate::server::session::{Flow, Session};
 use crate::server::{ConnId, Shared};
 
@@ -139,12 +139,12 @@ impl Connection {
         };
         let reason = match &end {
             End::Quit => None,
-            End::Closed => Some("connection closed".to_owned()),
+            End::Closed => Some(reason::CONNECTION_CLOSED.to_owned()),
             End::Failed(error) if error.kind() == io::ErrorKind::ConnectionReset => {
-                Some("connection reset".to_owned())
+                Some(reason::CONNECTION_RESET.to_owned())
             }
             End::Failed(error) => Some(format!("connection error: {error}")),
-            End::SlowConsumer => Some(SLOW_CONSUMER.to_owned()),
+            End::SlowConsumer => Some(reason::SLOW_CONSUMER.to_owned()),
         };
         if let Some(reason) = &reason {
             session.leave(Some(reason), &shared.registry);
@@ -182,6 +182,21 @@ impl Connection {
 /// The poller key of a connection.
 pub fn key(id: ConnId) -> usize {
     usize::try_from(id).expect("connection ids fit in usize on supported platforms")
+}
+
+/// Drops input the peer sent that nobody will read (at most 256 KiB, without waiting), just
+/// before a close: closing a socket with unread input sends a reset instead of a FIN, and a
+/// reset may destroy our last lines before the peer has read them.
+pub(super) fn discard_pending_input(socket: &TcpStream) {
+    const MAX_DISCARD: usize = 256 * 1024;
+    let mut sink = [0u8; 4096];
+    let mut dropped = 0;
+    while dropped < MAX_DISCARD {
+        match recv_now(socket, &mut sink) {
+            Ok(n) if n > 0 => dropped += n,
+            _ => return,
+        }
+    }
 }
 
 /// One `recv` that never blocks, whatever the socket's mode.

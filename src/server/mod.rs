@@ -24,6 +24,7 @@ use polling::Poller;
 use threadpool::ThreadPool;
 
 use crate::config::Config;
+use crate::protocol::reason;
 use connection::Connection;
 use registry::Registry;
 use writer::WriterSet;
@@ -132,6 +133,8 @@ pub struct Stats {
     pub registered: usize,
     /// Writer threads not yet joined.
     pub writer_threads: usize,
+    /// Bytes in the fullest outbound queue; never above `--send-queue`.
+    pub max_queued_bytes: usize,
 }
 
 /// How a shutdown went.
@@ -154,6 +157,7 @@ impl ServerHandle {
             connections: self.shared.open.load(Ordering::Relaxed),
             registered: self.shared.registry.len(),
             writer_threads: self.shared.writers.len(),
+            max_queued_bytes: self.shared.writers.max_queued_bytes(),
         }
     }
 
@@ -186,7 +190,7 @@ impl ServerHandle {
         // Only the sessions' outboxes may remain, so each writer ends after the last line.
         drop(shared.registry.clear());
         for conn in &conns {
-            conn.end_quietly(shared, "server shutting down");
+            conn.end_quietly(shared, reason::SHUTTING_DOWN);
         }
         let cut = shared.writers.join_all(deadline);
         log::info!(

@@ -12,12 +12,10 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
+use crate::protocol::reason::SLOW_CONSUMER;
 use crate::protocol::{Nick, NickKey, ProtocolError, Reply};
 use crate::server::ConnId;
 use crate::server::writer::{Line, Outbox, PushError};
-
-/// The QUIT reason of a client whose queue overflowed; contains "slow" as the contract asks.
-pub const SLOW_CONSUMER: &str = "slow consumer: outbound queue full";
 
 #[derive(Default)]
 pub struct Registry {

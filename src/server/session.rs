@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::line_buffer::Frame;
-use crate::protocol::{Command, Nick, ProtocolError, Reply, parse_command};
+use crate::protocol::{Command, Nick, ProtocolError, Reply, needs_registration, parse_command};
 use crate::server::ConnId;
 use crate::server::registry::{Claimed, Registry};
 use crate::server::writer::{Outbox, PushError};
@@ -66,14 +66,14 @@ impl Session {
 
     fn on_line(&mut self, line: &str, registry: &Registry) -> Flow {
         log::trace!("conn#{} <- {line}", self.id);
+        if self.nick.is_none() && needs_registration(line) {
+            return self.reply_error(&ProtocolError::NotRegistered);
+        }
         let command = match parse_command(line) {
             Ok(Some(command)) => command,
             Ok(None) => return Flow::Continue,
             Err(error) => return self.reply_error(&error),
         };
-        if command.needs_registration() && self.nick.is_none() {
-            return self.reply_error(&ProtocolError::NotRegistered);
-        }
         match command {
             Command::Nick(wanted) => self.claim(wanted, registry),
             Command::Msg { to, text } => {
@@ -165,7 +165,7 @@ impl Session {
     fn registered_nick(&self) -> Nick {
         self.nick
             .clone()
-            .expect("on_line refuses commands that need a nick before NICK")
+            .expect("on_line refuses the commands that need a nick before NICK")
     }
 
     fn reply_error(&self, error: &ProtocolError) -> Flow {
@@ -255,7 +255,7 @@ mod tests {
     fn before_nick_only_nick_ping_help_and_quit_work() {
         let registry = Registry::new();
         let mut client = Client::new(1);
-        for line in ["MSG bob x", "ALL x", "WHO"] {
+        for line in ["MSG bob x", "ALL x", "WHO", "MSG", "MSG 1abc x", "all"] {
             client.send(line, &registry);
             let got = client.received();
             assert_eq!(got.len(), 1);

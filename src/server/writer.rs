@@ -11,17 +11,18 @@
 //! about (how much memory one stalled client can pin).
 
 use std::collections::HashMap;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use parking_lot::Mutex;
 
 use crate::server::ConnId;
+use crate::server::connection::discard_pending_input;
 
 /// A line ready for the wire, `\n` included. Shared by every recipient of a broadcast, so a
 /// delivery costs a reference count, not a copy.
@@ -33,10 +34,6 @@ const WRITER_STACK: usize = 64 * 1024;
 /// At most this many lines (and `MAX_BATCH_BYTES`) go into one `writev`.
 const MAX_BATCH_LINES: usize = 512;
 const MAX_BATCH_BYTES: usize = 256 * 1024;
-/// After its last line, a writer reads and drops what the peer still sends for this long, so
-/// that unread input does not turn the close into a reset that could destroy that last line.
-const LINGER: Duration = Duration::from_secs(1);
-const LINGER_MAX_BYTES: usize = 256 * 1024;
 
 /// Why a line could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +61,8 @@ struct OutboxShared {
     /// The socket, to cut a slow consumer off even while its writer is blocked in `write`.
     /// `None` in tests that use a queue without a socket.
     socket: Option<Arc<TcpStream>>,
+    /// Set by [`Outbox::cut`], so the session stops executing what the client still sent.
+    cut: AtomicBool,
 }
 
 impl Outbox {
@@ -78,6 +77,7 @@ impl Outbox {
             queued: AtomicUsize::new(0),
             limit,
             socket,
+            cut: AtomicBool::new(false),
         });
         (Outbox { tx, shared }, rx)
     }
@@ -104,15 +104,16 @@ impl Outbox {
     /// Cuts the connection now, queued lines or not: wakes a writer blocked on a stalled
     /// peer and makes the reader see the end of the stream.
     pub fn cut(&self) {
+        self.shared.cut.store(true, Ordering::Relaxed);
         if let Some(socket) = &self.shared.socket {
             // An error here means the socket is already shut down, which is what we want.
             let _ = socket.shutdown(Shutdown::Both);
         }
     }
 
-    /// Whether two outboxes feed the same queue.
-    pub fn same_queue(&self, other: &Outbox) -> bool {
-        Arc::ptr_eq(&self.shared, &other.shared)
+    /// Whether [`Outbox::cut`] was called.
+    pub fn is_cut(&self) -> bool {
+        self.shared.cut.load(Ordering::Relaxed)
     }
 }
 
@@ -130,6 +131,7 @@ pub struct WriterSet {
 struct Running {
     handle: JoinHandle<()>,
     socket: Arc<TcpStream>,
+    outbox: Arc<OutboxShared>,
 }
 
 struct ExitChannel {
@@ -167,7 +169,12 @@ impl WriterSet {
                 // The set may already be gone at the very end of a shutdown; nothing to tell.
                 let _ = exited.send(id);
             })?;
-        self.running.lock().insert(id, Running { handle, socket });
+        let running = Running {
+            handle,
+            socket,
+            outbox: Arc::clone(&outbox.shared),
+        };
+        self.running.lock().insert(id, running);
         Ok(outbox)
     }
 
@@ -185,6 +192,16 @@ impl WriterSet {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The fullest queue right now, in bytes (for monitoring and tests).
+    pub fn max_queued_bytes(&self) -> usize {
+        let running = self.running.lock();
+        running
+            .values()
+            .map(|r| r.outbox.queued.load(Ordering::Relaxed))
+            .max()
+            .unwrap_or(0)
     }
 
     /// Waits until every writer has drained its queue and ended, or the deadline passes; then
@@ -259,25 +276,10 @@ impl Writer {
         self.close_cleanly();
     }
 
-    /// Sends FIN, then drops what the peer still sends for a moment, so the close is not a
-    /// reset (a reset may discard our last lines before the peer reads them).
+    /// Sends FIN after the last line.
     fn close_cleanly(&self) {
-        if self.socket.shutdown(Shutdown::Write).is_err() {
-            return;
-        }
-        let deadline = Instant::now() + LINGER;
-        let mut sink = [0u8; 4096];
-        let mut dropped = 0;
-        while dropped < LINGER_MAX_BYTES {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.socket.set_read_timeout(Some(left)).is_err() {
-                return;
-            }
-            match (&*self.socket).read(&mut sink) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => dropped += n,
-            }
-        }
+        discard_pending_input(&self.socket);
+        let _ = self.socket.shutdown(Shutdown::Write);
     }
 }
 
