@@ -1,0 +1,11 @@
+//! Integration tests: every test starts its own in-process server on `127.0.0.1:0` and talks
+//! to it over loopback TCP. Waits are deadlines and `PING`/`PONG` barriers, never sleeps.
+
+mod support;
+
+mod bad_input;
+mod broadcast;
+mod limits;
+mod protocol_contract;
+mod registration;
+mod shutdown;

@@ -1,0 +1,142 @@
+//! Graceful shutdown, in-process and of the `chatd` binary on SIGTERM/SIGINT.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::support::{TestClient, TestServer};
+
+#[test]
+fn shutdown_tells_every_client_drains_queues_and_closes_cleanly() {
+    let server = TestServer::start();
+    let addr = server.addr;
+    let mut alice = server.client("alice");
+    let mut bob = server.client("bob");
+    let mut lurker = server.connect();
+    alice.send("ALL last words");
+    alice.barrier();
+    let report = server.shutdown();
+    assert_eq!((report.clients, report.cut), (3, 0));
+    bob.expect("ALL alice last words");
+    for client in [&mut alice, &mut bob, &mut lurker] {
+        client.expect("BYE server shutting down");
+        client.expect_closed();
+    }
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "still accepting after shutdown"
+    );
+}
+
+#[test]
+fn shutdown_drains_a_queue_larger_than_the_socket_buffers() {
+    const LINES: usize = 10_000;
+    let server = TestServer::with(|c| c.send_queue = 64 * 1024 * 1024);
+    let mut reader = server.client("reader");
+    let mut sender = server.client("sender");
+    let payload = "d".repeat(1000);
+    for n in 0..LINES {
+        sender.send(&format!("ALL {n} {payload}"));
+    }
+    sender.barrier();
+    let report = std::thread::scope(|scope| {
+        let shutdown = scope.spawn(|| server.shutdown());
+        reader.set_deadline(Duration::from_secs(30));
+        reader.expect("JOIN sender");
+        for n in 0..LINES {
+            let line = reader.recv();
+            assert!(line.starts_with(&format!("ALL sender {n} ")), "line {n}");
+        }
+        reader.expect("BYE server shutting down");
+        reader.expect_closed();
+        shutdown.join().unwrap()
+    });
+    assert_eq!(report.cut, 0);
+}
+
+#[test]
+fn shutdown_cuts_a_client_that_does_not_read_at_the_drain_deadline() {
+    let server = TestServer::with(|c| {
+        c.send_queue = 64 * 1024 * 1024;
+        c.drain_timeout = Duration::from_millis(300);
+    });
+    let _stuck = server.client("stuck");
+    let mut sender = server.client("sender");
+    let payload = "s".repeat(1000);
+    for n in 0..20_000 {
+        sender.send(&format!("ALL {n} {payload}"));
+    }
+    sender.barrier();
+    let report = server.shutdown();
+    assert_eq!(report.cut, 1, "{report:?}");
+}
+
+fn spawn_chatd() -> (std::process::Child, std::net::SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chatd"))
+        .args([
+            "--addr",
+            "127.0.0.1:0",
+            "--workers",
+            "2",
+            "--log-level",
+            "info",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("chatd exited before listening")
+            .unwrap();
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split(',').next().unwrap().parse().unwrap();
+        }
+    };
+    // Keep draining stderr so the server never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+#[allow(unsafe_code)]
+fn send_signal(child: &std::process::Child, signal: i32) {
+    let pid = i32::try_from(child.id()).unwrap();
+    // SAFETY: kill(2) with a pid we spawned and have not reaped; no memory is involved.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+fn binary_stops_gracefully_on(signal: i32) {
+    let (mut child, addr) = spawn_chatd();
+    let mut client = TestClient::connect_raw(addr);
+    assert!(client.recv().starts_with("HELLO "));
+    client.send("NICK alice");
+    client.expect("OK NICK alice");
+    send_signal(&child, signal);
+    client.expect("BYE server shutting down");
+    client.expect_closed();
+    // The client saw the close, which comes after the server stopped accepting and told
+    // everyone; the process exits right after joining its threads.
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let waiter = std::thread::spawn(move || {
+        let _ = tx.send(child.wait());
+    });
+    let status = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("chatd did not exit after the signal")
+        .unwrap();
+    waiter.join().unwrap();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn the_binary_exits_0_after_sigterm() {
+    binary_stops_gracefully_on(libc::SIGTERM);
+}
+
+#[test]
+fn the_binary_exits_0_after_sigint() {
+    binary_stops_gracefully_on(libc::SIGINT);
+}
