@@ -41,6 +41,9 @@ pub fn run(listener: TcpListener, shared: Arc<Shared>) {
             }
             Err(error) => {
                 log::error!("accept failed: {error}; retrying in {backoff:?}");
+                // Ended connections whose writers are not yet joined may be what frees a
+                // descriptor (EMFILE).
+                shared.writers.reap();
                 thread::sleep(backoff);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }

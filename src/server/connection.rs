@@ -157,12 +157,12 @@ impl Connection {
             End::Failed(_) => session.outbox().cut(),
             End::Quit | End::Closed => {}
         }
-        log::debug!(
-            "conn#{} {}: closed ({})",
-            self.id,
-            self.peer,
+        let why = if session.outbox().is_cut() {
+            "cut off"
+        } else {
             reason.as_deref().unwrap_or("quit")
-        );
+        };
+        log::debug!("conn#{} {}: closed ({why})", self.id, self.peer);
         self.forget(state, shared);
     }
 

@@ -195,8 +195,10 @@ impl Registry {
         while let Some((id, outbox)) = slow.0.pop() {
             let (nick, more) = self.leave(id, Some(SLOW_CONSUMER));
             if let Some(nick) = nick {
+                let peer = outbox.peer_addr().map(|p| p.to_string());
                 log::warn!(
-                    "conn#{id}: dropped {nick} as a slow consumer ({} bytes queued)",
+                    "conn#{id} {}: dropped {nick} as a slow consumer ({} bytes queued)",
+                    peer.as_deref().unwrap_or("-"),
                     outbox.queued_bytes()
                 );
             }

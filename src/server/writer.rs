@@ -13,8 +13,8 @@
 use std::collections::HashMap;
 use std::io::{self, IoSlice, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
@@ -59,8 +59,9 @@ struct OutboxShared {
     queued: AtomicUsize,
     limit: usize,
     /// The socket, to cut a slow consumer off even while its writer is blocked in `write`.
-    /// `None` in tests that use a queue without a socket.
-    socket: Option<Arc<TcpStream>>,
+    /// Weak: only the connection and the writer keep the descriptor open. `None` in tests
+    /// that use a queue without a socket.
+    socket: Option<Weak<TcpStream>>,
     /// Set by [`Outbox::cut`], so the session stops executing what the client still sent.
     cut: AtomicBool,
 }
@@ -71,7 +72,7 @@ impl Outbox {
         Outbox::new(limit, None)
     }
 
-    fn new(limit: usize, socket: Option<Arc<TcpStream>>) -> (Outbox, Receiver<Line>) {
+    fn new(limit: usize, socket: Option<Weak<TcpStream>>) -> (Outbox, Receiver<Line>) {
         let (tx, rx) = crossbeam_channel::unbounded();
         let shared = Arc::new(OutboxShared {
             queued: AtomicUsize::new(0),
@@ -105,10 +106,19 @@ impl Outbox {
     /// peer and makes the reader see the end of the stream.
     pub fn cut(&self) {
         self.shared.cut.store(true, Ordering::Relaxed);
-        if let Some(socket) = &self.shared.socket {
+        if let Some(socket) = self.socket() {
             // An error here means the socket is already shut down, which is what we want.
             let _ = socket.shutdown(Shutdown::Both);
         }
+    }
+
+    /// The peer's address, for log lines about this client (`None` without a socket).
+    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
+        self.socket()?.peer_addr().ok()
+    }
+
+    fn socket(&self) -> Option<Arc<TcpStream>> {
+        self.shared.socket.as_ref()?.upgrade()
     }
 
     /// Whether [`Outbox::cut`] was called.
@@ -130,7 +140,9 @@ pub struct WriterSet {
 
 struct Running {
     handle: JoinHandle<()>,
-    socket: Arc<TcpStream>,
+    /// To cut a writer still running at the drain deadline; weak, so that a finished
+    /// connection's descriptor closes at once, not when its writer is reaped.
+    socket: Weak<TcpStream>,
     outbox: Arc<OutboxShared>,
 }
 
@@ -154,7 +166,7 @@ impl WriterSet {
         socket: Arc<TcpStream>,
         send_queue: usize,
     ) -> io::Result<Outbox> {
-        let (outbox, rx) = Outbox::new(send_queue, Some(Arc::clone(&socket)));
+        let (outbox, rx) = Outbox::new(send_queue, Some(Arc::downgrade(&socket)));
         let writer = Writer {
             socket: Arc::clone(&socket),
             rx,
@@ -171,7 +183,7 @@ impl WriterSet {
             })?;
         let running = Running {
             handle,
-            socket,
+            socket: Arc::downgrade(&socket),
             outbox: Arc::clone(&outbox.shared),
         };
         self.running.lock().insert(id, running);
@@ -218,7 +230,9 @@ impl WriterSet {
         }
         let late: Vec<(ConnId, Running)> = self.running.lock().drain().collect();
         for (_, running) in &late {
-            let _ = running.socket.shutdown(Shutdown::Both);
+            if let Some(socket) = running.socket.upgrade() {
+                let _ = socket.shutdown(Shutdown::Both);
+            }
         }
         let cut = late.len();
         for (id, running) in late {

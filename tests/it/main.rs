@@ -6,6 +6,7 @@ mod support;
 mod bad_input;
 mod broadcast;
 mod limits;
+mod process;
 mod protocol_contract;
 mod registration;
 mod shutdown;

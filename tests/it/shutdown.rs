@@ -1,11 +1,9 @@
 //! Graceful shutdown, in-process and of the `chatd` binary on SIGTERM/SIGINT.
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{TestClient, TestServer};
+use crate::support::{ChatdProcess, TestClient, TestServer};
 
 #[test]
 fn shutdown_tells_every_client_drains_queues_and_closes_cleanly() {
@@ -72,62 +70,16 @@ fn shutdown_cuts_a_client_that_does_not_read_at_the_drain_deadline() {
     assert_eq!(report.cut, 1, "{report:?}");
 }
 
-fn spawn_chatd() -> (std::process::Child, std::net::SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_chatd"))
-        .args([
-            "--addr",
-            "127.0.0.1:0",
-            "--workers",
-            "2",
-            "--log-level",
-            "info",
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("chatd exited before listening")
-            .unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split(',').next().unwrap().parse().unwrap();
-        }
-    };
-    // Keep draining stderr so the server never blocks on a full pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    (child, addr)
-}
-
-#[allow(unsafe_code)]
-fn send_signal(child: &std::process::Child, signal: i32) {
-    let pid = i32::try_from(child.id()).unwrap();
-    // SAFETY: kill(2) with a pid we spawned and have not reaped; no memory is involved.
-    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
-}
-
 fn binary_stops_gracefully_on(signal: i32) {
-    let (mut child, addr) = spawn_chatd();
-    let mut client = TestClient::connect_raw(addr);
+    let chatd = ChatdProcess::spawn(&["--workers", "2"], None);
+    let mut client = TestClient::connect_raw(chatd.addr);
     assert!(client.recv().starts_with("HELLO "));
     client.send("NICK alice");
     client.expect("OK NICK alice");
-    send_signal(&child, signal);
+    chatd.signal(signal);
     client.expect("BYE server shutting down");
     client.expect_closed();
-    // The client saw the close, which comes after the server stopped accepting and told
-    // everyone; the process exits right after joining its threads.
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let waiter = std::thread::spawn(move || {
-        let _ = tx.send(child.wait());
-    });
-    let status = rx
-        .recv_timeout(Duration::from_secs(10))
-        .expect("chatd did not exit after the signal")
-        .unwrap();
-    waiter.join().unwrap();
+    let status = chatd.wait();
     assert!(status.success(), "exit status {status}");
 }
 

@@ -3,8 +3,12 @@
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
 
 use chatd::config::Config;
 use chatd::server::{Server, ServerHandle, ShutdownReport, Stats};
@@ -238,4 +242,112 @@ pub fn raise_fd_limit(wanted: u64) -> u64 {
         }
     }
     limit.rlim_cur
+}
+
+/// The `chatd` binary run as a child process on `127.0.0.1:0`, its log lines readable one by
+/// one with deadlines.
+pub struct ChatdProcess {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    log: Receiver<String>,
+    log_reader: Option<JoinHandle<()>>,
+}
+
+impl ChatdProcess {
+    /// Starts `chatd` with `args` (after `--addr 127.0.0.1:0`), and with at most
+    /// `fd_limit` open files if given; waits for its "listening on" line.
+    pub fn spawn(args: &[&str], fd_limit: Option<u32>) -> ChatdProcess {
+        let binary = env!("CARGO_BIN_EXE_chatd");
+        let mut command = match fd_limit {
+            Some(limit) => {
+                let mut shell = Command::new("sh");
+                let script = format!("ulimit -n {limit} && exec \"$0\" \"$@\"");
+                shell.args(["-c", &script, binary]);
+                shell
+            }
+            None => Command::new(binary),
+        };
+        let mut child = command
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        let (tx, log) = crossbeam_channel::unbounded();
+        // Drains stderr to the end, so the server never blocks on a full pipe.
+        let log_reader = thread::spawn(move || {
+            for line in stderr.lines() {
+                let Ok(line) = line else { return };
+                let _ = tx.send(line);
+            }
+        });
+        let mut process = ChatdProcess {
+            child: Some(child),
+            addr: "0.0.0.0:0".parse().unwrap(),
+            log,
+            log_reader: Some(log_reader),
+        };
+        let listening = process.expect_log("listening on ");
+        let addr = listening.split("listening on ").nth(1).unwrap();
+        process.addr = addr.split(',').next().unwrap().parse().unwrap();
+        process
+    }
+
+    /// The next log line containing `needle`; earlier lines are skipped.
+    pub fn expect_log(&mut self, needle: &str) -> String {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            match self.log.recv_deadline(end) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("no log line with {needle:?} within {DEADLINE:?}"),
+            }
+        }
+    }
+
+    #[allow(unsafe_code)]
+    pub fn signal(&self, signal: i32) {
+        let pid = i32::try_from(self.child.as_ref().unwrap().id()).unwrap();
+        // SAFETY: kill(2) on a child we spawned and have not reaped; no memory is involved.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+    }
+
+    /// CPU time (user + system) the process has used so far.
+    pub fn cpu_time(&self) -> Duration {
+        let pid = self.child.as_ref().unwrap().id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+        let fields: Vec<&str> = stat.rsplit_once(") ").unwrap().1.split(' ').collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_millis(ticks * 10)
+    }
+
+    /// Waits for the process to exit, at most `DEADLINE`.
+    pub fn wait(mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let waiter = thread::spawn(move || {
+            let status = child.wait();
+            let _ = tx.send(status);
+        });
+        let status = rx
+            .recv_timeout(DEADLINE)
+            .expect("chatd did not exit in time")
+            .unwrap();
+        waiter.join().unwrap();
+        status
+    }
+}
+
+impl Drop for ChatdProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(reader) = self.log_reader.take() {
+            let _ = reader.join();
+        }
+    }
 }
