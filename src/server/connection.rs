@@ -146,19 +146,25 @@ impl Connection {
             End::Failed(error) => Some(format!("connection error: {error}")),
             End::SlowConsumer => Some(reason::SLOW_CONSUMER.to_owned()),
         };
+        // Cut by another worker that found this client's queue full (and logged it).
+        let already_cut = session.outbox().is_cut();
         if let Some(reason) = &reason {
             session.leave(Some(reason), &shared.registry);
         }
         match end {
-            End::SlowConsumer => {
-                log::warn!("conn#{} {}: dropped as a slow consumer", self.id, self.peer);
+            End::SlowConsumer if !already_cut => {
+                log::warn!(
+                    "conn#{} {}: dropped as a slow consumer (its own replies)",
+                    self.id,
+                    self.peer
+                );
                 session.outbox().cut();
             }
             End::Failed(_) => session.outbox().cut(),
-            End::Quit | End::Closed => {}
+            End::SlowConsumer | End::Quit | End::Closed => {}
         }
-        let why = if session.outbox().is_cut() {
-            "cut off"
+        let why = if already_cut {
+            reason::SLOW_CONSUMER
         } else {
             reason.as_deref().unwrap_or("quit")
         };

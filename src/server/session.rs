@@ -48,15 +48,16 @@ impl Session {
 
     /// Queues the greeting.
     pub fn greet(&self) -> Flow {
-        let text = format!(
-            "chatd {} - type HELP for commands",
-            env!("CARGO_PKG_VERSION")
-        );
-        self.reply(&Reply::Hello { text })
+        self.reply(&Reply::hello())
     }
 
     /// Executes one frame from the client.
     pub fn on_frame(&mut self, frame: Frame<'_>, registry: &Registry) -> Flow {
+        if self.outbox.is_cut() {
+            // Dropped as a slow consumer by another worker: the rest of what it sent is not
+            // executed (a NICK would register it again).
+            return Flow::SlowConsumer;
+        }
         match frame {
             Frame::Line(line) => self.on_line(line, registry),
             Frame::TooLong => self.reply_error(&ProtocolError::LineTooLong { max: self.max_line }),
@@ -211,7 +212,11 @@ mod tests {
 
     impl Client {
         fn new(id: ConnId) -> Client {
-            let (outbox, rx) = Outbox::detached(1 << 20);
+            Client::with_limit(id, 1 << 20)
+        }
+
+        fn with_limit(id: ConnId, send_queue: usize) -> Client {
+            let (outbox, rx) = Outbox::detached(send_queue);
             let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40000));
             Client {
                 session: Session::new(id, peer, outbox, 4096),
@@ -281,6 +286,24 @@ mod tests {
         let got = client.received();
         assert!(got[0].starts_with("ERR LINE_TOO_LONG "), "{got:?}");
         assert!(got[1].starts_with("ERR BAD_ENCODING "), "{got:?}");
+    }
+
+    #[test]
+    fn a_cut_client_executes_nothing_more() {
+        let registry = Registry::new();
+        let mut alice = Client::new(1);
+        alice.send("NICK alice", &registry);
+        let mut bob = Client::with_limit(2, 40);
+        bob.send("NICK bob", &registry);
+        // Alice's worker finds bob's queue full and drops him; bob's own lines stop there.
+        alice.send(&format!("ALL {}", "x".repeat(40)), &registry);
+        assert_eq!(bob.send("NICK bob", &registry), Flow::SlowConsumer);
+        assert_eq!(bob.send("ALL ghost", &registry), Flow::SlowConsumer);
+        let seen = alice.received();
+        assert_eq!(seen[0], "OK NICK alice");
+        assert_eq!(seen[1], "JOIN bob");
+        assert!(seen[2].starts_with("QUIT bob slow"), "{seen:?}");
+        assert_eq!(seen.len(), 3, "{seen:?}");
     }
 
     #[test]
