@@ -7,7 +7,10 @@ use crate::support::{ChatdProcess, TestClient};
 
 #[test]
 fn debug_log_has_one_line_per_connection_event_with_the_peer_address() {
-    let mut chatd = ChatdProcess::spawn(&["--log-level", "debug"], None);
+    let log_file = std::env::temp_dir().join(format!("chatd-test-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&log_file);
+    let log_arg = log_file.to_str().unwrap();
+    let mut chatd = ChatdProcess::spawn(&["--log-level", "debug", "--log-file", log_arg], None);
     let mut alice = TestClient::connect_raw(chatd.addr);
     let peer = alice.writer.local_addr().unwrap().to_string();
     assert!(alice.recv().starts_with("HELLO "));
@@ -30,6 +33,19 @@ fn debug_log_has_one_line_per_connection_event_with_the_peer_address() {
     }
     chatd.signal(libc::SIGTERM);
     chatd.expect_log("stopped");
+    assert!(chatd.wait().success());
+    // The file gets the same lines as the terminal, message bodies never (trace only).
+    let written = std::fs::read_to_string(&log_file).unwrap();
+    std::fs::remove_file(&log_file).unwrap();
+    for event in [
+        "listening on",
+        "registered alice",
+        "closed (quit)",
+        "stopped",
+    ] {
+        assert!(written.contains(event), "the log file lacks {event:?}");
+    }
+    assert!(!written.contains("secret body"));
 }
 
 #[test]
