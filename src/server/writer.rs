@@ -168,6 +168,7 @@ impl WriterSet {
     ) -> io::Result<Outbox> {
         let (outbox, rx) = Outbox::new(send_queue, Some(Arc::downgrade(&socket)));
         let writer = Writer {
+            id,
             socket: Arc::clone(&socket),
             rx,
             shared: Arc::clone(&outbox.shared),
@@ -255,6 +256,7 @@ impl WriterSet {
 
 /// The thread that owns the writing half of one socket.
 struct Writer {
+    id: ConnId,
     socket: Arc<TcpStream>,
     rx: Receiver<Line>,
     shared: Arc<OutboxShared>,
@@ -281,7 +283,7 @@ impl Writer {
             self.shared.queued.fetch_sub(bytes, Ordering::Relaxed);
             batch.clear();
             if let Err(error) = written {
-                log::debug!("writer: {error}; closing");
+                log::debug!("conn#{}: write failed: {error}", self.id);
                 // Make the reading side see the end too, so the connection is torn down.
                 let _ = self.socket.shutdown(Shutdown::Both);
                 return;

@@ -105,11 +105,7 @@ fn quit_delivers_every_queued_line_before_bye_and_the_close() {
     let server = TestServer::with(|c| c.send_queue = 64 * 1024 * 1024);
     let mut quitter = server.client("quitter");
     let mut sender = server.client("sender");
-    let payload = "q".repeat(1000);
-    for n in 0..LINES {
-        sender.send(&format!("ALL {n} {payload}"));
-    }
-    sender.barrier();
+    sender.send_numbered_all(LINES, 1000);
     assert!(
         server.stats().max_queued_bytes > 1024 * 1024,
         "the test needs lines still queued when QUIT arrives"
@@ -117,13 +113,7 @@ fn quit_delivers_every_queued_line_before_bye_and_the_close() {
     quitter.send("QUIT done");
     quitter.set_deadline(Duration::from_secs(30));
     quitter.expect("JOIN sender");
-    for n in 0..LINES {
-        let line = quitter.recv();
-        assert!(
-            line.starts_with(&format!("ALL sender {n} ")),
-            "line {n}: {line:.40}"
-        );
-    }
+    quitter.expect_numbered_all("sender", LINES);
     quitter.expect("BYE");
     quitter.expect_closed();
     assert_eq!(sender.barrier(), ["QUIT quitter done"]);

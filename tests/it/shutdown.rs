@@ -33,19 +33,12 @@ fn shutdown_drains_a_queue_larger_than_the_socket_buffers() {
     let server = TestServer::with(|c| c.send_queue = 64 * 1024 * 1024);
     let mut reader = server.client("reader");
     let mut sender = server.client("sender");
-    let payload = "d".repeat(1000);
-    for n in 0..LINES {
-        sender.send(&format!("ALL {n} {payload}"));
-    }
-    sender.barrier();
+    sender.send_numbered_all(LINES, 1000);
     let report = std::thread::scope(|scope| {
         let shutdown = scope.spawn(|| server.shutdown());
         reader.set_deadline(Duration::from_secs(30));
         reader.expect("JOIN sender");
-        for n in 0..LINES {
-            let line = reader.recv();
-            assert!(line.starts_with(&format!("ALL sender {n} ")), "line {n}");
-        }
+        reader.expect_numbered_all("sender", LINES);
         reader.expect("BYE server shutting down");
         reader.expect_closed();
         shutdown.join().unwrap()
@@ -61,11 +54,7 @@ fn shutdown_cuts_a_client_that_does_not_read_at_the_drain_deadline() {
     });
     let _stuck = server.client("stuck");
     let mut sender = server.client("sender");
-    let payload = "s".repeat(1000);
-    for n in 0..20_000 {
-        sender.send(&format!("ALL {n} {payload}"));
-    }
-    sender.barrier();
+    sender.send_numbered_all(20_000, 1000);
     let report = server.shutdown();
     assert_eq!(report.cut, 1, "{report:?}");
 }

@@ -186,6 +186,28 @@ impl TestClient {
         }
     }
 
+    /// Sends `count` lines `ALL <n> <payload of payload_len bytes>`, then a barrier: when it
+    /// returns, all of them are queued for their recipients.
+    pub fn send_numbered_all(&mut self, count: usize, payload_len: usize) {
+        let payload = "n".repeat(payload_len);
+        for n in 0..count {
+            self.send(&format!("ALL {n} {payload}"));
+        }
+        self.barrier();
+    }
+
+    /// Expects the `count` lines of [`TestClient::send_numbered_all`] from `from`, in order.
+    pub fn expect_numbered_all(&mut self, from: &str, count: usize) {
+        for n in 0..count {
+            let line = self.recv();
+            let prefix = format!("ALL {from} {n} ");
+            assert!(
+                line.starts_with(&prefix),
+                "expected {prefix}..., got {line:.60}"
+            );
+        }
+    }
+
     /// A barrier that must not find anything else waiting.
     pub fn expect_nothing_more(&mut self) {
         let extra = self.barrier();
