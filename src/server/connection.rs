@@ -1,5 +1,6 @@
-//! One accepted connection, and the worker's turn on it: read what is there, execute each
-//! complete line, re-arm the poller, or tear the connection down.
+//! One accepted connection, and a worker's turn on it: read what is there, execute each
+//! complete line within the turn's budget, then re-arm the poller, ask for another turn, or
+//! tear the connection down.
 //!
 //! In scope: the reading half of the socket, the line buffer, and the end of a connection
 //! (why it ended, who is told). Out of scope: what lines mean (`session`) and writing
@@ -21,9 +22,13 @@ use crate::server::{ConnId, Shared};
 
 /// Bytes taken from the socket per `recv`.
 const READ_CHUNK: usize = 16 * 1024;
-/// At most this many reads per turn, so one flooding client cannot keep a worker from the
-/// others; the poller is level-triggered, so whatever is left brings the connection back.
+/// A turn reads at most this many times and executes at most `LINES_PER_TURN` lines, so a
+/// flooding client cannot keep a worker from the others: a broadcast line costs work for
+/// every recipient, and 16 KiB of short `ALL` lines to thousands of clients is millions of
+/// pushes. Bytes left in the socket bring the connection back through the poller; lines left
+/// in the buffer through a turn it queues itself.
 const READS_PER_TURN: usize = 4;
+const LINES_PER_TURN: usize = 64;
 
 pub struct Connection {
     pub id: ConnId,
@@ -32,9 +37,10 @@ pub struct Connection {
     /// on blocking writes, so reads here ask for non-blocking behaviour per call instead of
     /// setting `O_NONBLOCK`, which would be shared by every handle of the socket.
     pub socket: Arc<TcpStream>,
-    /// Locked by the one worker that has the connection's readiness event; the poller's
-    /// one-shot interest makes that at most one at a time, so this lock is never contended
-    /// except against the final teardown at shutdown.
+    /// Locked by the one worker that has the connection's turn; the poller's one-shot
+    /// interest (and a turn queueing the next one only instead of re-arming) makes that at
+    /// most one at a time, so this lock is never contended except against the final
+    /// teardown at shutdown.
     state: Mutex<State>,
 }
 
@@ -42,6 +48,25 @@ struct State {
     lines: LineBuffer,
     /// `None` once the connection has ended.
     session: Option<Session>,
+}
+
+/// What follows a turn, for the one who scheduled it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// The poller was re-armed, or the connection has ended: nothing to do.
+    Done,
+    /// Lines may still be buffered: queue another turn (the poller is not armed).
+    AnotherTurn,
+}
+
+/// How a turn stopped.
+enum Turn {
+    /// `LINES_PER_TURN` lines ran; more may be buffered.
+    LineBudgetUsed,
+    /// Every buffered complete line has run; whatever is left is in the socket (the socket
+    /// was empty or the read budget is spent), and the poller will report it.
+    NeedsReadiness,
+    Ended(End),
 }
 
 /// Why a connection ends.
@@ -73,53 +98,72 @@ impl Connection {
         }
     }
 
-    /// A worker's turn: the socket is readable (or closed).
-    pub fn on_readable(&self, shared: &Shared) {
+    /// A worker's turn on this connection: execute what is buffered and what the socket
+    /// holds, within the turn's budget; then re-arm the poller, ask for another turn, or end
+    /// the connection.
+    pub fn take_turn(&self, shared: &Shared) -> Next {
         let mut guard = self.state.lock();
         let state = &mut *guard;
-        let Some(session) = state.session.as_mut() else {
-            return;
-        };
-        let mut chunk = [0u8; READ_CHUNK];
-        let mut end = None;
-        'reads: for _ in 0..READS_PER_TURN {
-            let n = match recv_now(&self.socket, &mut chunk) {
-                Ok(0) => {
-                    end = Some(End::Closed);
-                    break;
-                }
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    end = Some(End::Failed(e));
-                    break;
-                }
-            };
-            state.lines.push(&chunk[..n]);
-            while let Some(frame) = state.lines.next_frame() {
-                match session.on_frame(frame, &shared.registry) {
-                    Flow::Continue => {}
-                    Flow::Quit => end = Some(End::Quit),
-                    Flow::SlowConsumer => end = Some(End::SlowConsumer),
-                }
-                if end.is_some() {
-                    break 'reads;
-                }
-            }
-            if n < chunk.len() {
-                // A short read emptied the socket; another recv would only say WouldBlock.
-                break;
-            }
+        if state.session.is_none() || shared.is_stopping() {
+            return Next::Done;
         }
-        match end {
-            None => {
+        match self.run_turn(state, shared) {
+            Turn::LineBudgetUsed => Next::AnotherTurn,
+            Turn::NeedsReadiness => {
                 let interest = Event::readable(key(self.id));
                 if let Err(error) = shared.poller.modify(&*self.socket, interest) {
                     self.end(state, End::Failed(error), shared);
                 }
+                Next::Done
             }
-            Some(end) => self.end(state, end, shared),
+            Turn::Ended(end) => {
+                self.end(state, end, shared);
+                Next::Done
+            }
+        }
+    }
+
+    fn run_turn(&self, state: &mut State, shared: &Shared) -> Turn {
+        let session = state
+            .session
+            .as_mut()
+            .expect("take_turn checked the session");
+        let mut chunk = [0u8; READ_CHUNK];
+        let mut lines_left = LINES_PER_TURN;
+        let mut reads_left = READS_PER_TURN;
+        loop {
+            while lines_left > 0 {
+                let Some(frame) = state.lines.next_frame() else {
+                    break;
+                };
+                lines_left -= 1;
+                match session.on_frame(frame, &shared.registry) {
+                    Flow::Continue => {}
+                    Flow::Quit => return Turn::Ended(End::Quit),
+                    Flow::SlowConsumer => return Turn::Ended(End::SlowConsumer),
+                }
+            }
+            if lines_left == 0 {
+                return Turn::LineBudgetUsed;
+            }
+            // Every complete line read so far has run.
+            if reads_left == 0 {
+                return Turn::NeedsReadiness;
+            }
+            reads_left -= 1;
+            match recv_now(&self.socket, &mut chunk) {
+                Ok(0) => return Turn::Ended(End::Closed),
+                Ok(n) => {
+                    state.lines.push(&chunk[..n]);
+                    if n < chunk.len() {
+                        // A short read emptied the socket; another recv would say WouldBlock.
+                        reads_left = 0;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Turn::NeedsReadiness,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Turn::Ended(End::Failed(e)),
+            }
         }
     }
 

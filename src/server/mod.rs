@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     config: Config,
     registry: Registry,
     poller: Poller,
+    /// The workers. Jobs are connections' turns, queued by the poller, or by a turn that used
+    /// up its line budget with lines still buffered.
+    pool: ThreadPool,
     /// Every open connection by id: the poller's way from an event key to a connection. A
     /// mutex, not a read-write lock: it is held only for a map lookup or update, once per
     /// readiness batch, connect and disconnect.
@@ -79,25 +82,26 @@ impl Server {
     pub fn start(self) -> io::Result<ServerHandle> {
         let local_addr = self.listener.local_addr()?;
         let workers = self.config.workers;
+        let pool = threadpool::Builder::new()
+            .num_threads(workers)
+            .thread_name("chatd-worker".to_owned())
+            .build();
         let shared = Arc::new(Shared {
             config: self.config,
             registry: Registry::new(),
             poller: Poller::new()?,
+            pool,
             conns: Mutex::new(HashMap::new()),
             writers: WriterSet::default(),
             open: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
         });
-        let pool = threadpool::Builder::new()
-            .num_threads(workers)
-            .thread_name("chatd-worker".to_owned())
-            .build();
         let poller = {
-            let (shared, pool) = (Arc::clone(&shared), pool.clone());
+            let shared = Arc::clone(&shared);
             thread::Builder::new()
                 .name("chatd-poller".to_owned())
-                .spawn(move || poller::run(shared, pool))?
+                .spawn(move || poller::run(shared))?
         };
         let acceptor = {
             let (shared, listener) = (Arc::clone(&shared), self.listener);
@@ -109,7 +113,6 @@ impl Server {
         Ok(ServerHandle {
             shared,
             local_addr,
-            pool,
             threads: Some((acceptor, poller)),
         })
     }
@@ -119,7 +122,6 @@ impl Server {
 pub struct ServerHandle {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
-    pool: ThreadPool,
     /// The acceptor and poller threads; `None` once joined.
     threads: Option<(JoinHandle<()>, JoinHandle<()>)>,
 }
@@ -183,8 +185,9 @@ impl ServerHandle {
             log::error!("could not wake the poller: {error}");
         }
         join(poller, "poller");
-        // Commands already handed to workers finish; nothing new is read after this.
-        self.pool.join();
+        // Turns already handed to workers finish (a turn that starts now does nothing, and
+        // none is queued again); nothing is read after this.
+        shared.pool.join();
         let deadline = Instant::now() + shared.config.drain_timeout;
         let conns: Vec<Arc<Connection>> = shared.conns.lock().drain().map(|(_, c)| c).collect();
         // Only the sessions' outboxes may remain, so each writer ends after the last line.

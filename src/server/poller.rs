@@ -3,17 +3,17 @@
 //!
 //! In scope: the `polling` wait loop and dispatch. Interest is one-shot, so a connection is
 //! with at most one worker at a time (its commands run in order) until that worker re-arms
-//! it. Out of scope: reading (`connection`) and accepting (`acceptor`).
+//! it, or queues its next turn itself. Out of scope: reading (`connection`) and accepting (`acceptor`).
 
 use std::io;
 use std::sync::Arc;
 
 use polling::Events;
-use threadpool::ThreadPool;
 
+use crate::server::connection::{Connection, Next};
 use crate::server::{ConnId, Shared};
 
-pub fn run(shared: Arc<Shared>, pool: ThreadPool) {
+pub fn run(shared: Arc<Shared>) {
     let mut events = Events::new();
     loop {
         events.clear();
@@ -30,14 +30,24 @@ pub fn run(shared: Arc<Shared>, pool: ThreadPool) {
         {
             let conns = shared.conns.lock();
             for event in events.iter() {
-                let Some(conn) = conns.get(&(event.key as ConnId)) else {
-                    continue;
-                };
-                let (conn, shared) = (Arc::clone(conn), Arc::clone(&shared));
-                pool.execute(move || conn.on_readable(&shared));
+                if let Some(conn) = conns.get(&(event.key as ConnId)) {
+                    schedule(&shared, Arc::clone(conn));
+                }
             }
         }
         // Writers of connections that ended are joined here, off the message path.
         shared.writers.reap();
     }
+}
+
+/// Queues a turn of `conn` on the pool. A turn that ends with lines still buffered queues the
+/// next one itself instead of re-arming the poller (no readiness event would come for bytes
+/// already read), behind the turns of the other ready connections.
+fn schedule(shared: &Arc<Shared>, conn: Arc<Connection>) {
+    let for_job = Arc::clone(shared);
+    shared.pool.execute(move || {
+        if conn.take_turn(&for_job) == Next::AnotherTurn {
+            schedule(&for_job, conn);
+        }
+    });
 }

@@ -140,3 +140,21 @@ fn with_one_worker_a_stalled_half_line_and_a_silent_client_delay_no_one() {
     staller.expect("OK NICK staller");
     assert_eq!(alice.barrier(), ["JOIN staller"]);
 }
+
+#[test]
+fn a_burst_of_short_lines_in_one_write_runs_in_full_and_in_order() {
+    // Far more lines than one worker turn executes: the rest stay buffered in the server
+    // with no new bytes to wake the poller, and must still run, in order.
+    const LINES: usize = 30_000;
+    let server = TestServer::with(|c| c.workers = 1);
+    let mut listener = server.client("listener");
+    let mut sender = server.client("sender");
+    let burst: String = (0..LINES).map(|n| format!("MSG listener {n}\n")).collect();
+    sender.send_raw(burst.as_bytes());
+    sender.barrier();
+    listener.expect("JOIN sender");
+    for n in 0..LINES {
+        listener.expect(&format!("MSG sender {n}"));
+    }
+    listener.expect_nothing_more();
+}
