@@ -30,6 +30,8 @@ pub mod reason {
     pub const SLOW_CONSUMER: &str = "slow consumer: outbound queue full";
     /// The server is stopping (`BYE server shutting down`).
     pub const SHUTTING_DOWN: &str = "server shutting down";
+    /// The server could not take a new connection in after greeting it (`BYE server error`).
+    pub const SERVER_ERROR: &str = "server error";
 }
 
 /// A valid nick: 1..=32 of `[A-Za-z0-9_-]`, starting with a letter. Keeps the case it was

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use polling::Event;
 
-use crate::protocol::{ProtocolError, Reply};
+use crate::protocol::{ProtocolError, Reply, reason};
 use crate::server::Shared;
 use crate::server::connection::{self, Connection};
 use crate::server::session::Session;
@@ -95,8 +95,9 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     let conn = Arc::new(Connection::new(id, peer, socket, config.max_line, session));
     shared.open.fetch_add(1, Ordering::Relaxed);
     shared.conns.lock().insert(id, Arc::clone(&conn));
-    // SAFETY: the socket is removed from the poller in `Connection::forget`, which runs before
-    // the connection (and with it the last handle of the socket) can be dropped.
+    // SAFETY: `polling` needs the source deleted before its descriptor closes. Every
+    // connection leaves `conns` only through `Connection::forget`, which deletes it first; the
+    // descriptor closes after that, when the connection and its writer drop their handles.
     #[allow(unsafe_code)]
     let added = unsafe {
         shared
@@ -107,7 +108,7 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         Ok(()) => log::debug!("conn#{id} {peer}: connected"),
         Err(error) => {
             log::error!("conn#{id} {peer}: cannot watch the socket: {error}");
-            conn.end_quietly(shared, "server error");
+            conn.end_quietly(shared, reason::SERVER_ERROR);
         }
     }
     shared.writers.reap();
