@@ -97,6 +97,8 @@ impl TestClient {
     pub fn connect_raw(addr: SocketAddr) -> TestClient {
         let stream = TcpStream::connect(addr).unwrap();
         stream.set_nodelay(true).unwrap();
+        // A server that stopped reading must fail the test, not hang it in a write.
+        stream.set_write_timeout(Some(DEADLINE)).unwrap();
         TestClient {
             reader: BufReader::new(stream.try_clone().unwrap()),
             writer: stream,
