@@ -3,7 +3,8 @@
 //!
 //! In scope: the `polling` wait loop and dispatch. Interest is one-shot, so a connection is
 //! with at most one worker at a time (its commands run in order) until that worker re-arms
-//! it, or queues its next turn itself. Out of scope: reading (`connection`) and accepting (`acceptor`).
+//! it, or queues its next turn itself. Out of scope: reading (`connection`) and accepting
+//! (`acceptor`).
 
 use std::io;
 use std::sync::Arc;

@@ -105,11 +105,7 @@ impl Outbox {
     /// Cuts the connection now, queued lines or not: wakes a writer blocked on a stalled
     /// peer and makes the reader see the end of the stream.
     pub fn cut(&self) {
-        self.shared.cut.store(true, Ordering::Relaxed);
-        if let Some(socket) = self.socket() {
-            // An error here means the socket is already shut down, which is what we want.
-            let _ = socket.shutdown(Shutdown::Both);
-        }
+        self.shared.cut();
     }
 
     /// The peer's address, for log lines about this client (`None` without a socket).
@@ -118,12 +114,26 @@ impl Outbox {
     }
 
     fn socket(&self) -> Option<Arc<TcpStream>> {
-        self.shared.socket.as_ref()?.upgrade()
+        self.shared.socket()
     }
 
     /// Whether [`Outbox::cut`] was called.
     pub fn is_cut(&self) -> bool {
         self.shared.cut.load(Ordering::Relaxed)
+    }
+}
+
+impl OutboxShared {
+    fn socket(&self) -> Option<Arc<TcpStream>> {
+        self.socket.as_ref()?.upgrade()
+    }
+
+    fn cut(&self) {
+        self.cut.store(true, Ordering::Relaxed);
+        if let Some(socket) = self.socket() {
+            // An error here means the socket is already shut down, which is what we want.
+            let _ = socket.shutdown(Shutdown::Both);
+        }
     }
 }
 
@@ -140,9 +150,8 @@ pub struct WriterSet {
 
 struct Running {
     handle: JoinHandle<()>,
-    /// To cut a writer still running at the drain deadline; weak, so that a finished
-    /// connection's descriptor closes at once, not when its writer is reaped.
-    socket: Weak<TcpStream>,
+    /// The writer's queue state: its size for monitoring, and its (weak) socket to cut a
+    /// writer still running at the drain deadline.
     outbox: Arc<OutboxShared>,
 }
 
@@ -184,7 +193,6 @@ impl WriterSet {
             })?;
         let running = Running {
             handle,
-            socket: Arc::downgrade(&socket),
             outbox: Arc::clone(&outbox.shared),
         };
         self.running.lock().insert(id, running);
@@ -231,9 +239,7 @@ impl WriterSet {
         }
         let late: Vec<(ConnId, Running)> = self.running.lock().drain().collect();
         for (_, running) in &late {
-            if let Some(socket) = running.socket.upgrade() {
-                let _ = socket.shutdown(Shutdown::Both);
-            }
+            running.outbox.cut();
         }
         let cut = late.len();
         for (id, running) in late {
