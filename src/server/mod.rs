@@ -137,6 +137,10 @@ pub struct Stats {
     pub writer_threads: usize,
     /// Bytes in the fullest outbound queue; never above `--send-queue`.
     pub max_queued_bytes: usize,
+    /// `writev` calls by all writers since the start.
+    pub write_calls: u64,
+    /// Lines written by all writers since the start.
+    pub lines_written: u64,
 }
 
 /// How a shutdown went.
@@ -155,11 +159,14 @@ impl ServerHandle {
 
     pub fn stats(&self) -> Stats {
         self.shared.writers.reap();
+        let (write_calls, lines_written) = self.shared.writers.write_totals();
         Stats {
             connections: self.shared.open.load(Ordering::Relaxed),
             registered: self.shared.registry.len(),
             writer_threads: self.shared.writers.len(),
             max_queued_bytes: self.shared.writers.max_queued_bytes(),
+            write_calls,
+            lines_written,
         }
     }
 

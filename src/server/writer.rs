@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io::{self, IoSlice, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
@@ -146,6 +146,16 @@ pub struct WriterSet {
     running: Mutex<HashMap<ConnId, Running>>,
     /// Writers announce their end here so the owner can join them without waiting.
     exited: ExitChannel,
+    totals: Arc<WriteTotals>,
+}
+
+/// Counts over every writer, running or gone, for [`crate::server::Stats`]: the load benchmark
+/// divides them by the lines it received. Added to once per `writev`, never per line.
+#[derive(Debug, Default)]
+struct WriteTotals {
+    /// `writev` calls that wrote something.
+    calls: AtomicU64,
+    lines: AtomicU64,
 }
 
 struct Running {
@@ -181,6 +191,7 @@ impl WriterSet {
             socket: Arc::clone(&socket),
             rx,
             shared: Arc::clone(&outbox.shared),
+            totals: Arc::clone(&self.totals),
         };
         let exited = self.exited.tx.clone();
         let handle = thread::Builder::new()
@@ -213,6 +224,15 @@ impl WriterSet {
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// `writev` calls made and lines written, by every writer so far.
+    pub fn write_totals(&self) -> (u64, u64) {
+        let totals = &self.totals;
+        (
+            totals.calls.load(Ordering::Relaxed),
+            totals.lines.load(Ordering::Relaxed),
+        )
     }
 
     /// The fullest queue right now, in bytes (for monitoring and tests).
@@ -266,6 +286,7 @@ struct Writer {
     socket: Arc<TcpStream>,
     rx: Receiver<Line>,
     shared: Arc<OutboxShared>,
+    totals: Arc<WriteTotals>,
 }
 
 impl Writer {
@@ -287,13 +308,20 @@ impl Writer {
             }
             let written = write_all_lines(&self.socket, &batch);
             self.shared.queued.fetch_sub(bytes, Ordering::Relaxed);
+            let lines = batch.len() as u64;
             batch.clear();
-            if let Err(error) = written {
-                log::debug!("conn#{}: write failed: {error}", self.id);
-                // Make the reading side see the end too, so the connection is torn down.
-                let _ = self.socket.shutdown(Shutdown::Both);
-                return;
-            }
+            let calls = match written {
+                Ok(calls) => calls,
+                Err(WriteFailed { calls, error }) => {
+                    self.totals.calls.fetch_add(calls, Ordering::Relaxed);
+                    log::debug!("conn#{}: write failed: {error}", self.id);
+                    // Make the reading side see the end too, so the connection is torn down.
+                    let _ = self.socket.shutdown(Shutdown::Both);
+                    return;
+                }
+            };
+            self.totals.calls.fetch_add(calls, Ordering::Relaxed);
+            self.totals.lines.fetch_add(lines, Ordering::Relaxed);
         }
         self.close_cleanly();
     }
@@ -305,19 +333,31 @@ impl Writer {
     }
 }
 
-/// Writes every line, as few `writev` calls as the socket allows.
-fn write_all_lines(mut socket: &TcpStream, lines: &[Line]) -> io::Result<()> {
+struct WriteFailed {
+    /// Calls that wrote something before the failure.
+    calls: u64,
+    error: io::Error,
+}
+
+/// Writes every line, with as few `writev` calls as the socket allows; returns how many.
+fn write_all_lines(mut socket: &TcpStream, lines: &[Line]) -> Result<u64, WriteFailed> {
     let mut slices: Vec<IoSlice<'_>> = lines.iter().map(|l| IoSlice::new(l.as_bytes())).collect();
     let mut slices = &mut slices[..];
+    let mut calls = 0;
     while !slices.is_empty() {
-        match socket.write_vectored(slices) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut slices, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
+        let error = match socket.write_vectored(slices) {
+            Ok(0) => io::ErrorKind::WriteZero.into(),
+            Ok(n) => {
+                calls += 1;
+                IoSlice::advance_slices(&mut slices, n);
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => e,
+        };
+        return Err(WriteFailed { calls, error });
     }
-    Ok(())
+    Ok(calls)
 }
 
 #[cfg(test)]
