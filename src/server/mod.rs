@@ -1,11 +1,14 @@
 //! The server: wiring of threads, channels and the pool. No protocol logic lives here.
 //!
-//! Threads: one acceptor (`chatd-acceptor`), one poller (`chatd-poller`), `--workers` pool
-//! threads (`chatd-worker`), and one writer per connection (`chatd-writer-<id>`). Every
-//! handle is kept; [`ServerHandle::shutdown`] joins them all.
+//! Threads: one acceptor (`chatd-acceptor`), one poller (`chatd-poller`), one waker for
+//! deferred writer wake-ups (`chatd-waker`), `--workers` pool threads (`chatd-worker`), and one
+//! writer per connection (`chatd-writer-<id>`). Every handle is kept;
+//! [`ServerHandle::shutdown`] joins them all.
 
 mod acceptor;
 mod connection;
+mod deferred_wake;
+pub mod outbox;
 mod poller;
 pub mod registry;
 pub mod session;
@@ -21,11 +24,13 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use polling::Poller;
+use socket2::{Domain, Protocol, Socket, Type};
 use threadpool::ThreadPool;
 
 use crate::config::Config;
 use crate::protocol::reason;
 use connection::Connection;
+use deferred_wake::DeferredWakes;
 use registry::Registry;
 use writer::WriterSet;
 
@@ -45,6 +50,8 @@ pub(crate) struct Shared {
     /// readiness batch, connect and disconnect.
     conns: Mutex<HashMap<ConnId, Arc<Connection>>>,
     writers: WriterSet,
+    /// Wake-ups of writers with lobby announcements queued, run by `chatd-waker`.
+    deferred_wakes: Arc<DeferredWakes>,
     /// Open connections, registered or not, checked against `--max-clients`.
     open: AtomicUsize,
     next_id: AtomicU64,
@@ -70,7 +77,7 @@ impl Server {
         config
             .validate()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
-        let listener = TcpListener::bind(config.addr)?;
+        let listener = listen(config.addr)?;
         Ok(Server { listener, config })
     }
 
@@ -86,13 +93,15 @@ impl Server {
             .num_threads(workers)
             .thread_name("chatd-worker".to_owned())
             .build();
+        let deferred_wakes = Arc::new(DeferredWakes::default());
         let shared = Arc::new(Shared {
             config: self.config,
             registry: Registry::new(),
             poller: Poller::new()?,
             pool,
             conns: Mutex::new(HashMap::new()),
-            writers: WriterSet::default(),
+            writers: WriterSet::new(Arc::clone(&deferred_wakes)),
+            deferred_wakes,
             open: AtomicUsize::new(0),
             next_id: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
@@ -102,6 +111,12 @@ impl Server {
             thread::Builder::new()
                 .name("chatd-poller".to_owned())
                 .spawn(move || poller::run(shared))?
+        };
+        let waker = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("chatd-waker".to_owned())
+                .spawn(move || shared.deferred_wakes.run())?
         };
         let acceptor = {
             let (shared, listener) = (Arc::clone(&shared), self.listener);
@@ -113,7 +128,11 @@ impl Server {
         Ok(ServerHandle {
             shared,
             local_addr,
-            threads: Some((acceptor, poller)),
+            threads: Some(Threads {
+                acceptor,
+                poller,
+                waker,
+            }),
         })
     }
 }
@@ -122,8 +141,14 @@ impl Server {
 pub struct ServerHandle {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
-    /// The acceptor and poller threads; `None` once joined.
-    threads: Option<(JoinHandle<()>, JoinHandle<()>)>,
+    /// `None` once joined.
+    threads: Option<Threads>,
+}
+
+struct Threads {
+    acceptor: JoinHandle<()>,
+    poller: JoinHandle<()>,
+    waker: JoinHandle<()>,
 }
 
 /// A snapshot of the server's load.
@@ -177,7 +202,12 @@ impl ServerHandle {
     }
 
     fn stop(&mut self) -> ShutdownReport {
-        let Some((acceptor, poller)) = self.threads.take() else {
+        let Some(Threads {
+            acceptor,
+            poller,
+            waker,
+        }) = self.threads.take()
+        else {
             return ShutdownReport { clients: 0, cut: 0 };
         };
         let shared = &self.shared;
@@ -202,6 +232,9 @@ impl ServerHandle {
         for conn in &conns {
             conn.end_quietly(shared, reason::SHUTTING_DOWN);
         }
+        // Nothing is queued any more; the waker wakes the writers still due and returns.
+        shared.deferred_wakes.stop();
+        join(waker, "waker");
         let cut = shared.writers.join_all(deadline);
         log::info!(
             "stopped: {} clients told, {cut} cut at the drain deadline",
@@ -218,6 +251,21 @@ impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Connections the kernel may hold for the acceptor (capped by `net.core.somaxconn`). With
+/// std's 128, a burst of a few thousand connects overflowed the queue, and each dropped SYN
+/// cost its client a one-second retransmission.
+const LISTEN_BACKLOG: i32 = 4096;
+
+/// Binds the listening socket as `TcpListener::bind` does, with a deeper backlog.
+fn listen(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    // As std does: a restarted server can bind while old connections are in TIME_WAIT.
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(LISTEN_BACKLOG)?;
+    Ok(socket.into())
 }
 
 const WAKE_TIMEOUT: Duration = Duration::from_secs(1);

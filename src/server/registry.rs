@@ -15,7 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::protocol::reason::SLOW_CONSUMER;
 use crate::protocol::{Nick, NickKey, ProtocolError, Reply};
 use crate::server::ConnId;
-use crate::server::writer::{Line, Outbox, PushError};
+use crate::server::outbox::{Line, Outbox, PushError, Wake};
 
 #[derive(Default)]
 pub struct Registry {
@@ -107,7 +107,7 @@ impl Registry {
             }
         };
         ids.insert(key, id);
-        let slow = push_to_all(clients, Some(id), &line_of(&announcement));
+        let slow = push_to_all(clients, Some(id), &line_of(&announcement), Wake::Deferred);
         Ok((claimed, slow))
     }
 
@@ -123,7 +123,12 @@ impl Registry {
             nick: client.nick.clone(),
             reason: reason.map(str::to_owned),
         };
-        let slow = push_to_all(&table.clients, None, &line_of(&announcement));
+        let slow = push_to_all(
+            &table.clients,
+            None,
+            &line_of(&announcement),
+            Wake::Deferred,
+        );
         (Some(client.nick), slow)
     }
 
@@ -172,7 +177,7 @@ impl Registry {
             return no_one();
         }
         let _order = self.fan_out.lock();
-        push_to_all(&table.clients, Some(from), line)
+        push_to_all(&table.clients, Some(from), line, Wake::Now)
     }
 
     /// Every registered nick, unsorted.
@@ -223,13 +228,14 @@ fn push_to_all(
     clients: &HashMap<ConnId, Client>,
     skip: Option<ConnId>,
     line: &Line,
+    wake: Wake,
 ) -> SlowConsumers {
     let mut slow = Vec::new();
     for (&id, client) in clients {
         if Some(id) == skip {
             continue;
         }
-        if client.outbox.push(Arc::clone(line)) == Err(PushError::Full) {
+        if client.outbox.push_waking(Arc::clone(line), wake) == Err(PushError::Full) {
             slow.push((id, client.outbox.clone()));
         }
     }
@@ -239,14 +245,18 @@ fn push_to_all(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossbeam_channel::Receiver;
+    use crate::server::outbox::DetachedQueue;
 
     fn nick(text: &str) -> Nick {
         Nick::parse(text).unwrap()
     }
 
-    fn drain(rx: &Receiver<Line>) -> Vec<String> {
-        rx.try_iter().map(|l| l.trim_end().to_owned()).collect()
+    fn drain(queue: &DetachedQueue) -> Vec<String> {
+        queue
+            .drain()
+            .iter()
+            .map(|l| l.trim_end().to_owned())
+            .collect()
     }
 
     #[test]

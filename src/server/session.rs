@@ -11,8 +11,8 @@ use std::sync::Arc;
 use crate::line_buffer::Frame;
 use crate::protocol::{Command, Nick, ProtocolError, Reply, needs_registration, parse_command};
 use crate::server::ConnId;
+use crate::server::outbox::{Outbox, PushError};
 use crate::server::registry::{Claimed, Registry};
-use crate::server::writer::{Outbox, PushError};
 
 /// What the connection does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,13 +201,12 @@ fn shared_line(reply: &Reply) -> Arc<str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::server::writer::Line;
-    use crossbeam_channel::Receiver;
+    use crate::server::outbox::DetachedQueue;
     use std::net::{Ipv4Addr, SocketAddrV4};
 
     struct Client {
         session: Session,
-        rx: Receiver<Line>,
+        queue: DetachedQueue,
     }
 
     impl Client {
@@ -216,11 +215,11 @@ mod tests {
         }
 
         fn with_limit(id: ConnId, send_queue: usize) -> Client {
-            let (outbox, rx) = Outbox::detached(send_queue);
+            let (outbox, queue) = Outbox::detached(send_queue);
             let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40000));
             Client {
                 session: Session::new(id, peer, outbox, 4096),
-                rx,
+                queue,
             }
         }
 
@@ -229,8 +228,9 @@ mod tests {
         }
 
         fn received(&self) -> Vec<String> {
-            self.rx
-                .try_iter()
+            self.queue
+                .drain()
+                .iter()
                 .map(|l| l.trim_end().to_owned())
                 .collect()
         }

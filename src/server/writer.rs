@@ -1,145 +1,37 @@
-//! Outbound side of a connection: the bounded [`Outbox`] everyone enqueues into, and the
-//! writer thread that drains it to the socket.
+//! The writer threads: one per connection, draining its [`Queue`] to the socket.
 //!
-//! In scope: the queue and its byte bound, batching queued lines into one `writev`, the clean
-//! close (FIN after the last queued line), and keeping every writer's `JoinHandle`.
-//! Out of scope: deciding what to send (`session`, `registry`) and reading (`connection`).
-//!
-//! Why bytes and an unbounded channel under a counter, rather than `crossbeam::bounded(n)`:
-//! a bounded channel allocates and touches all `n` slots up front, which for thousands of idle
-//! clients costs more memory than their sockets; a byte bound also says what an operator cares
-//! about (how much memory one stalled client can pin).
+//! In scope: batching queued lines into `writev` calls, the clean close (FIN after the last
+//! queued line), keeping every writer's `JoinHandle`, and the write counters. Out of scope:
+//! the queue itself and its bound (`outbox`), deciding what to send (`session`, `registry`)
+//! and reading (`connection`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, IoSlice, Write};
 use std::net::{Shutdown, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
 use crate::server::ConnId;
 use crate::server::connection::discard_pending_input;
-
-/// A line ready for the wire, `\n` included. Shared by every recipient of a broadcast, so a
-/// delivery costs a reference count, not a copy.
-pub type Line = Arc<str>;
+use crate::server::deferred_wake::DeferredWakes;
+use crate::server::outbox::{Line, Outbox, Queue, Taken};
 
 /// Writer threads only move bytes between a queue and a socket; a small stack lets thousands
-/// of them live in little memory (only touched pages count).
+/// of them live in little memory (only touched pages count: two, as measured).
 const WRITER_STACK: usize = 64 * 1024;
-/// At most this many lines (and `MAX_BATCH_BYTES`) go into one `writev`.
-const MAX_BATCH_LINES: usize = 512;
+/// At most this many lines (and `MAX_BATCH_BYTES`) go into one `writev`. Small enough that
+/// the `iovec`s fit on the stack (1 KiB), large enough that a busy writer makes one call per
+/// 64 lines.
+const MAX_BATCH_LINES: usize = 64;
 const MAX_BATCH_BYTES: usize = 256 * 1024;
-
-/// Why a line could not be queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushError {
-    /// The queue holds `--send-queue` bytes already: the client is a slow consumer.
-    Full,
-    /// The writer has stopped (the peer is gone); the connection is being torn down.
-    Closed,
-}
-
-/// The sending end of one client's queue. Cheap to clone; the writer ends once every clone
-/// is dropped and the queue is drained.
-#[derive(Debug, Clone)]
-pub struct Outbox {
-    tx: Sender<Line>,
-    shared: Arc<OutboxShared>,
-}
-
-#[derive(Debug)]
-struct OutboxShared {
-    /// Bytes queued and not yet written. Added by pushers, taken off by the writer after a
-    /// write, so it also counts the batch being written.
-    queued: AtomicUsize,
-    limit: usize,
-    /// The socket, to cut a slow consumer off even while its writer is blocked in `write`.
-    /// Weak: only the connection and the writer keep the descriptor open. `None` in tests
-    /// that use a queue without a socket.
-    socket: Option<Weak<TcpStream>>,
-    /// Set by [`Outbox::cut`], so the session stops executing what the client still sent.
-    cut: AtomicBool,
-}
-
-impl Outbox {
-    /// A queue with no socket and no writer: the receiver is the test's to read.
-    pub fn detached(limit: usize) -> (Outbox, Receiver<Line>) {
-        Outbox::new(limit, None)
-    }
-
-    fn new(limit: usize, socket: Option<Weak<TcpStream>>) -> (Outbox, Receiver<Line>) {
-        let (tx, rx) = crossbeam_channel::unbounded();
-        let shared = Arc::new(OutboxShared {
-            queued: AtomicUsize::new(0),
-            limit,
-            socket,
-            cut: AtomicBool::new(false),
-        });
-        (Outbox { tx, shared }, rx)
-    }
-
-    /// Queues a line without ever waiting.
-    pub fn push(&self, line: Line) -> Result<(), PushError> {
-        let len = line.len();
-        let before = self.shared.queued.fetch_add(len, Ordering::Relaxed);
-        if before + len > self.shared.limit {
-            self.shared.queued.fetch_sub(len, Ordering::Relaxed);
-            return Err(PushError::Full);
-        }
-        self.tx.send(line).map_err(|_| {
-            self.shared.queued.fetch_sub(len, Ordering::Relaxed);
-            PushError::Closed
-        })
-    }
-
-    /// Bytes queued and not yet written.
-    pub fn queued_bytes(&self) -> usize {
-        self.shared.queued.load(Ordering::Relaxed)
-    }
-
-    /// Cuts the connection now, queued lines or not: wakes a writer blocked on a stalled
-    /// peer and makes the reader see the end of the stream.
-    pub fn cut(&self) {
-        self.shared.cut();
-    }
-
-    /// The peer's address, for log lines about this client (`None` without a socket).
-    pub fn peer_addr(&self) -> Option<std::net::SocketAddr> {
-        self.socket()?.peer_addr().ok()
-    }
-
-    fn socket(&self) -> Option<Arc<TcpStream>> {
-        self.shared.socket()
-    }
-
-    /// Whether [`Outbox::cut`] was called.
-    pub fn is_cut(&self) -> bool {
-        self.shared.cut.load(Ordering::Relaxed)
-    }
-}
-
-impl OutboxShared {
-    fn socket(&self) -> Option<Arc<TcpStream>> {
-        self.socket.as_ref()?.upgrade()
-    }
-
-    fn cut(&self) {
-        self.cut.store(true, Ordering::Relaxed);
-        if let Some(socket) = self.socket() {
-            // An error here means the socket is already shut down, which is what we want.
-            let _ = socket.shutdown(Shutdown::Both);
-        }
-    }
-}
 
 /// Every running writer thread, so that none is detached: finished ones are joined as they
 /// end, the rest at shutdown.
-#[derive(Default)]
 pub struct WriterSet {
     /// Guards the handles of live writers. A plain mutex: touched once per connect and per
     /// disconnect, never on the message path.
@@ -147,6 +39,7 @@ pub struct WriterSet {
     /// Writers announce their end here so the owner can join them without waiting.
     exited: ExitChannel,
     totals: Arc<WriteTotals>,
+    deferred: Arc<DeferredWakes>,
 }
 
 /// Counts over every writer, running or gone, for [`crate::server::Stats`]: the load benchmark
@@ -160,9 +53,9 @@ struct WriteTotals {
 
 struct Running {
     handle: JoinHandle<()>,
-    /// The writer's queue state: its size for monitoring, and its (weak) socket to cut a
-    /// writer still running at the drain deadline.
-    outbox: Arc<OutboxShared>,
+    /// The writer's queue: its size for monitoring, and its (weak) socket to cut a writer
+    /// still running at the drain deadline.
+    queue: Arc<Queue>,
 }
 
 struct ExitChannel {
@@ -178,6 +71,16 @@ impl Default for ExitChannel {
 }
 
 impl WriterSet {
+    /// An empty set whose outboxes leave deferred wake-ups with `deferred`.
+    pub fn new(deferred: Arc<DeferredWakes>) -> WriterSet {
+        WriterSet {
+            running: Mutex::default(),
+            exited: ExitChannel::default(),
+            totals: Arc::default(),
+            deferred,
+        }
+    }
+
     /// Starts the writer of connection `id` and returns the outbox that feeds it.
     pub fn spawn(
         &self,
@@ -185,12 +88,17 @@ impl WriterSet {
         socket: Arc<TcpStream>,
         send_queue: usize,
     ) -> io::Result<Outbox> {
-        let (outbox, rx) = Outbox::new(send_queue, Some(Arc::downgrade(&socket)));
+        let queue = Queue::new(
+            send_queue,
+            Some(Arc::downgrade(&socket)),
+            Some(Arc::clone(&self.deferred)),
+        );
+        // Before the thread starts: a writer that finds no outbox closes at once.
+        let outbox = Outbox::new(&queue);
         let writer = Writer {
             id,
             socket: Arc::clone(&socket),
-            rx,
-            shared: Arc::clone(&outbox.shared),
+            queue: Arc::clone(&queue),
             totals: Arc::clone(&self.totals),
         };
         let exited = self.exited.tx.clone();
@@ -202,10 +110,9 @@ impl WriterSet {
                 // The set may already be gone at the very end of a shutdown; nothing to tell.
                 let _ = exited.send(id);
             })?;
-        let running = Running {
-            handle,
-            outbox: Arc::clone(&outbox.shared),
-        };
+        // Before the outbox is handed out, so that every push can unpark the writer.
+        queue.set_writer(handle.thread().clone());
+        let running = Running { handle, queue };
         self.running.lock().insert(id, running);
         Ok(outbox)
     }
@@ -240,7 +147,7 @@ impl WriterSet {
         let running = self.running.lock();
         running
             .values()
-            .map(|r| r.outbox.queued.load(Ordering::Relaxed))
+            .map(|r| r.queue.queued_bytes())
             .max()
             .unwrap_or(0)
     }
@@ -259,7 +166,7 @@ impl WriterSet {
         }
         let late: Vec<(ConnId, Running)> = self.running.lock().drain().collect();
         for (_, running) in &late {
-            running.outbox.cut();
+            running.queue.cut();
         }
         let cut = late.len();
         for (id, running) in late {
@@ -284,65 +191,101 @@ impl WriterSet {
 struct Writer {
     id: ConnId,
     socket: Arc<TcpStream>,
-    rx: Receiver<Line>,
-    shared: Arc<OutboxShared>,
+    queue: Arc<Queue>,
     totals: Arc<WriteTotals>,
 }
 
 impl Writer {
     fn run(self) {
-        let mut batch: Vec<Line> = Vec::new();
-        // `recv` fails only once every `Outbox` is dropped and the queue is empty: that is
-        // the signal to close, and it comes after the last queued line (e.g. BYE).
-        while let Ok(first) = self.rx.recv() {
-            batch.push(first);
-            let mut bytes = batch[0].len();
-            while batch.len() < MAX_BATCH_LINES && bytes < MAX_BATCH_BYTES {
-                match self.rx.try_recv() {
-                    Ok(line) => {
-                        bytes += line.len();
-                        batch.push(line);
-                    }
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+        let mut taken = VecDeque::new();
+        let mut written = 0;
+        loop {
+            match self.queue.take(&mut taken, std::mem::take(&mut written)) {
+                Taken::Lines => {}
+                // An unpark that came first makes `park` return at once; a spurious return
+                // just takes again.
+                Taken::Nothing => {
+                    thread::park();
+                    continue;
                 }
+                // Every outbox is gone and the queue is empty: this comes after the last
+                // queued line (e.g. `BYE`).
+                Taken::Closed => break,
             }
-            let written = write_all_lines(&self.socket, &batch);
-            self.shared.queued.fetch_sub(bytes, Ordering::Relaxed);
-            let lines = batch.len() as u64;
-            batch.clear();
-            let calls = match written {
-                Ok(calls) => calls,
-                Err(WriteFailed { calls, error }) => {
-                    self.totals.calls.fetch_add(calls, Ordering::Relaxed);
+            match self.write_lines(&mut taken) {
+                Ok(bytes) => written = bytes,
+                Err(error) => {
                     log::debug!("conn#{}: write failed: {error}", self.id);
+                    self.queue.writer_gone();
                     // Make the reading side see the end too, so the connection is torn down.
                     let _ = self.socket.shutdown(Shutdown::Both);
                     return;
                 }
-            };
-            self.totals.calls.fetch_add(calls, Ordering::Relaxed);
-            self.totals.lines.fetch_add(lines, Ordering::Relaxed);
+            }
         }
         self.close_cleanly();
     }
 
+    /// Writes and removes every line of `lines`, `MAX_BATCH_LINES` per `writev` at most;
+    /// returns the bytes written.
+    fn write_lines(&self, lines: &mut VecDeque<Line>) -> io::Result<usize> {
+        let mut total = 0;
+        while !lines.is_empty() {
+            let (count, bytes) = batch_size(lines);
+            let written = write_all_lines(&self.socket, lines.range(..count));
+            self.totals
+                .calls
+                .fetch_add(written.calls, Ordering::Relaxed);
+            written.result?;
+            self.totals.lines.fetch_add(count as u64, Ordering::Relaxed);
+            lines.drain(..count);
+            total += bytes;
+        }
+        Ok(total)
+    }
+
     /// Sends FIN after the last line.
+    // Out of line: its 4 KiB discard buffer would otherwise sit in `run`'s frame and make
+    // every idle writer keep a third stack page resident.
+    #[inline(never)]
+    #[cold]
     fn close_cleanly(&self) {
         discard_pending_input(&self.socket);
         let _ = self.socket.shutdown(Shutdown::Write);
     }
 }
 
-struct WriteFailed {
-    /// Calls that wrote something before the failure.
-    calls: u64,
-    error: io::Error,
+/// How many of the first lines make one batch, and their bytes.
+fn batch_size(lines: &VecDeque<Line>) -> (usize, usize) {
+    let mut bytes = 0;
+    let mut count = 0;
+    for line in lines.iter().take(MAX_BATCH_LINES) {
+        if count > 0 && bytes + line.len() > MAX_BATCH_BYTES {
+            break;
+        }
+        bytes += line.len();
+        count += 1;
+    }
+    (count, bytes)
 }
 
-/// Writes every line, with as few `writev` calls as the socket allows; returns how many.
-fn write_all_lines(mut socket: &TcpStream, lines: &[Line]) -> Result<u64, WriteFailed> {
-    let mut slices: Vec<IoSlice<'_>> = lines.iter().map(|l| IoSlice::new(l.as_bytes())).collect();
-    let mut slices = &mut slices[..];
+struct Written {
+    /// `writev` calls that wrote something.
+    calls: u64,
+    result: io::Result<()>,
+}
+
+/// Writes every line (at most `MAX_BATCH_LINES`) with as few `writev` calls as the socket
+/// allows.
+fn write_all_lines<'a>(mut socket: &TcpStream, lines: impl Iterator<Item = &'a Line>) -> Written {
+    // On the stack: no allocation per write.
+    let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
+    let mut count = 0;
+    for (iovec, line) in iovecs.iter_mut().zip(lines) {
+        *iovec = IoSlice::new(line.as_bytes());
+        count += 1;
+    }
+    let mut slices = &mut iovecs[..count];
     let mut calls = 0;
     while !slices.is_empty() {
         let error = match socket.write_vectored(slices) {
@@ -355,34 +298,13 @@ fn write_all_lines(mut socket: &TcpStream, lines: &[Line]) -> Result<u64, WriteF
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => e,
         };
-        return Err(WriteFailed { calls, error });
+        return Written {
+            calls,
+            result: Err(error),
+        };
     }
-    Ok(calls)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn line(text: &str) -> Line {
-        Arc::from(text)
-    }
-
-    #[test]
-    fn outbox_refuses_past_its_byte_limit() {
-        let (outbox, rx) = Outbox::detached(10);
-        assert_eq!(outbox.push(line("12345\n")), Ok(()));
-        assert_eq!(outbox.push(line("1234\n")), Err(PushError::Full));
-        assert_eq!(outbox.push(line("123\n")), Ok(()));
-        assert_eq!(outbox.queued_bytes(), 10);
-        assert_eq!(rx.len(), 2);
-    }
-
-    #[test]
-    fn outbox_reports_a_closed_queue() {
-        let (outbox, rx) = Outbox::detached(10);
-        drop(rx);
-        assert_eq!(outbox.push(line("x\n")), Err(PushError::Closed));
-        assert_eq!(outbox.queued_bytes(), 0);
+    Written {
+        calls,
+        result: Ok(()),
     }
 }
