@@ -346,6 +346,13 @@ impl Reply {
         format!("{self}\n")
     }
 
+    /// Appends the line, ending included, to `out`: lets a caller reuse one buffer.
+    pub fn write_line(&self, out: &mut String) {
+        use fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "{self}");
+    }
+
     /// Parses one server line (without its ending).
     pub fn parse(line: &str) -> Result<Reply, ProtocolError> {
         let (word, rest) = split_word(line);

@@ -1,17 +1,22 @@
-//! Deferred writer wake-ups, for lines that may wait a moment: the lobby announcements
-//! (`JOIN`, `NICK`, `QUIT`).
+//! Deferred writer wake-ups: the `chatd-waker-*` threads wake parked writers a short window
+//! after a line was queued for them, so that many lines share one wake-up and one `writev`.
 //!
-//! In scope: the list of queues with deferred lines and the `chatd-waker` thread that wakes
-//! their writers one [`WINDOW`] after the first of them was queued. Out of scope: the queues
-//! themselves (`outbox`) and which lines are deferred (`registry`).
+//! In scope: the lists of queues due a wake-up, one per [`Window`], and the threads that wake
+//! them (`chatd-waker-announce`, `chatd-waker-burst`). Out of scope: the queues themselves and the choice of window (`outbox`), and which
+//! lines are announcements (`registry`).
 //!
-//! Why: an announcement goes to every registered client, so K clients registering queue K²/2
-//! lines. Waking each recipient's writer for each of them costs a context switch and a
-//! `write` per line: 2,000 clients took 24 s to register. Deferred, each writer wakes about
-//! once per window and writes every announcement queued meanwhile in one `writev`. Any other
-//! line queued for the client (its own replies, `MSG`, `ALL`) wakes the writer at once, and the
-//! queue is FIFO, so the deferred lines go out before it: order never changes, only the
-//! moment a lone announcement is written.
+//! Why: waking a writer costs a context switch and a `write`. Two kinds of traffic made the
+//! server pay that per line:
+//! - announcements go to every registered client, so K clients registering queue K²/2 lines;
+//!   woken per line, 2,000 clients took 24 s to register (and with a 10 ms window, the rounds
+//!   of wake-ups still kept the CPU busy);
+//! - a fan-out at full speed gives each writer a line every few microseconds; woken per line,
+//!   writers wrote 3 lines per `writev` and the server spent 5 µs of CPU per delivered line.
+//!
+//! A line that may wait is queued without waking the writer, and the queue goes on a list. The
+//! waker unparks everything on a list one window after the list's first entry. The queue is
+//! FIFO and any other wake-up writes the deferred lines too, so order never changes: only the
+//! moment a line is written, by at most its window.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,67 +25,114 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::server::outbox::Queue;
 
-/// How long a deferred line may wait for its writer. Invisible to a person; long enough that
-/// thousands of registrations share each wake-up.
-pub const WINDOW: Duration = Duration::from_millis(10);
+/// How long a deferred wake-up may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Lobby announcements: hardly noticeable to a person, long enough that thousands of
+    /// registrations share each wake-up.
+    Announcement,
+    /// A line for a writer that parked less than [`Window::Burst`]'s length ago, i.e. one in
+    /// the middle of a stream: adds at most this much latency, and batches a busy stream.
+    Burst,
+}
 
+impl Window {
+    pub const fn length(self) -> Duration {
+        match self {
+            Window::Announcement => Duration::from_millis(100),
+            Window::Burst => Duration::from_millis(1),
+        }
+    }
+
+    /// For the thread's name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Window::Announcement => "announce",
+            Window::Burst => "burst",
+        }
+    }
+
+    pub const ALL: [Window; 2] = [Window::Announcement, Window::Burst];
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One list per window, each with its own thread: a round that wakes thousands of writers
+/// for announcements must not hold up the burst window's millisecond.
 #[derive(Debug, Default)]
 pub struct DeferredWakes {
-    state: Mutex<State>,
+    lists: [Waker; 2],
+}
+
+#[derive(Debug, Default)]
+struct Waker {
+    state: Mutex<List>,
     changed: Condvar,
 }
 
 #[derive(Debug, Default)]
-struct State {
-    /// Queues with deferred lines for a parked writer, each at most once.
+struct List {
+    /// Queues whose parked writer must wake, each at most once (the queue keeps a flag).
     due: Vec<Arc<Queue>>,
+    /// When the first of them was listed: the list is woken one window later.
+    since: Option<Instant>,
     stopping: bool,
 }
 
 impl DeferredWakes {
-    /// Adds a queue whose parked writer must wake at the end of the window.
-    pub(crate) fn add(&self, queue: Arc<Queue>) {
-        let mut state = self.state.lock();
-        state.due.push(queue);
-        if state.due.len() == 1 {
-            self.changed.notify_one();
+    /// Lists a queue whose parked writer must wake within `window`.
+    pub(crate) fn add(&self, queue: Arc<Queue>, window: Window) {
+        let waker = &self.lists[window.index()];
+        let mut list = waker.state.lock();
+        list.due.push(queue);
+        if list.since.is_none() {
+            list.since = Some(Instant::now());
+            waker.changed.notify_one();
         }
     }
 
-    /// Queues waiting for the end of the window.
+    /// Queues listed for `window` and not yet woken.
     #[cfg(test)]
-    pub fn due(&self) -> usize {
-        self.state.lock().due.len()
+    pub fn due(&self, window: Window) -> usize {
+        self.lists[window.index()].state.lock().due.len()
     }
 
-    /// Makes [`DeferredWakes::run`] wake every writer still due and return.
+    /// Makes every [`DeferredWakes::run`] wake the writers still listed and return.
     pub fn stop(&self) {
-        self.state.lock().stopping = true;
-        self.changed.notify_one();
+        for waker in &self.lists {
+            waker.state.lock().stopping = true;
+            waker.changed.notify_one();
+        }
     }
 
-    /// The `chatd-waker` thread: waits for a first deferred writer, lets the window pass,
-    /// then wakes every writer that became due meanwhile.
-    pub fn run(&self) {
+    /// The thread of one window: sleeps until a queue is listed, lets the window pass, wakes
+    /// every writer listed meanwhile, and so on until stopped.
+    pub fn run(&self, window: Window) {
+        let waker = &self.lists[window.index()];
+        // Reused, so that a round allocates nothing once it has grown.
+        let mut due: Vec<Arc<Queue>> = Vec::new();
+        let mut list = waker.state.lock();
         loop {
-            let mut state = self.state.lock();
-            while state.due.is_empty() && !state.stopping {
-                self.changed.wait(&mut state);
-            }
-            let window_ends = Instant::now() + WINDOW;
-            while !state.stopping {
-                if self.changed.wait_until(&mut state, window_ends).timed_out() {
-                    break;
+            match list.since {
+                None if list.stopping => return,
+                None => waker.changed.wait(&mut list),
+                Some(since) => {
+                    let ends = since + window.length();
+                    if !list.stopping && Instant::now() < ends {
+                        waker.changed.wait_until(&mut list, ends);
+                        continue;
+                    }
+                    list.since = None;
+                    std::mem::swap(&mut list.due, &mut due);
+                    // Unparking is a system call per writer: not under the lock pushes take.
+                    drop(list);
+                    for queue in due.drain(..) {
+                        queue.wake_deferred(window);
+                    }
+                    list = waker.state.lock();
                 }
-            }
-            let due = std::mem::take(&mut state.due);
-            let stopping = state.stopping;
-            drop(state);
-            for queue in due {
-                queue.wake_deferred();
-            }
-            if stopping {
-                return;
             }
         }
     }

@@ -1,7 +1,7 @@
 //! The server: wiring of threads, channels and the pool. No protocol logic lives here.
 //!
-//! Threads: one acceptor (`chatd-acceptor`), one poller (`chatd-poller`), one waker for
-//! deferred writer wake-ups (`chatd-waker`), `--workers` pool threads (`chatd-worker`), and one
+//! Threads: one acceptor (`chatd-acceptor`), one poller (`chatd-poller`), two wakers for
+//! deferred writer wake-ups (`chatd-waker-announce`, `chatd-waker-burst`), `--workers` pool threads (`chatd-worker`), and one
 //! writer per connection (`chatd-writer-<id>`). Every handle is kept;
 //! [`ServerHandle::shutdown`] joins them all.
 
@@ -30,7 +30,7 @@ use threadpool::ThreadPool;
 use crate::config::Config;
 use crate::protocol::reason;
 use connection::Connection;
-use deferred_wake::DeferredWakes;
+use deferred_wake::{DeferredWakes, Window};
 use registry::Registry;
 use writer::WriterSet;
 
@@ -50,7 +50,7 @@ pub(crate) struct Shared {
     /// readiness batch, connect and disconnect.
     conns: Mutex<HashMap<ConnId, Arc<Connection>>>,
     writers: WriterSet,
-    /// Wake-ups of writers with lobby announcements queued, run by `chatd-waker`.
+    /// Deferred wake-ups of writers, run by the `chatd-waker-*` threads.
     deferred_wakes: Arc<DeferredWakes>,
     /// Open connections, registered or not, checked against `--max-clients`.
     open: AtomicUsize,
@@ -112,12 +112,14 @@ impl Server {
                 .name("chatd-poller".to_owned())
                 .spawn(move || poller::run(shared))?
         };
-        let waker = {
+        let wakers = Window::ALL.map(|window| {
             let shared = Arc::clone(&shared);
             thread::Builder::new()
-                .name("chatd-waker".to_owned())
-                .spawn(move || shared.deferred_wakes.run())?
-        };
+                .name(format!("chatd-waker-{}", window.name()))
+                .spawn(move || shared.deferred_wakes.run(window))
+        });
+        let [announce_waker, burst_waker] = wakers;
+        let wakers = [announce_waker?, burst_waker?];
         let acceptor = {
             let (shared, listener) = (Arc::clone(&shared), self.listener);
             thread::Builder::new()
@@ -131,7 +133,7 @@ impl Server {
             threads: Some(Threads {
                 acceptor,
                 poller,
-                waker,
+                wakers,
             }),
         })
     }
@@ -148,7 +150,7 @@ pub struct ServerHandle {
 struct Threads {
     acceptor: JoinHandle<()>,
     poller: JoinHandle<()>,
-    waker: JoinHandle<()>,
+    wakers: [JoinHandle<()>; 2],
 }
 
 /// A snapshot of the server's load.
@@ -205,7 +207,7 @@ impl ServerHandle {
         let Some(Threads {
             acceptor,
             poller,
-            waker,
+            wakers,
         }) = self.threads.take()
         else {
             return ShutdownReport { clients: 0, cut: 0 };
@@ -232,9 +234,11 @@ impl ServerHandle {
         for conn in &conns {
             conn.end_quietly(shared, reason::SHUTTING_DOWN);
         }
-        // Nothing is queued any more; the waker wakes the writers still due and returns.
+        // Nothing is queued any more; the wakers wake the writers still due and return.
         shared.deferred_wakes.stop();
-        join(waker, "waker");
+        for waker in wakers {
+            join(waker, "waker");
+        }
         let cut = shared.writers.join_all(deadline);
         log::info!(
             "stopped: {} clients told, {cut} cut at the drain deadline",

@@ -15,23 +15,42 @@
 //! per batch. Why bytes rather than lines: the bound says what an operator cares about, how
 //! much memory one stalled client can pin.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::thread::Thread;
+use std::time::Instant;
 
 use parking_lot::Mutex;
 
-use crate::server::deferred_wake::DeferredWakes;
+use crate::protocol::Reply;
+use crate::server::deferred_wake::{DeferredWakes, Window};
 
 /// A line ready for the wire, `\n` included. Shared by every recipient of a broadcast, so a
 /// delivery costs a reference count, not a copy.
 pub type Line = Arc<str>;
 
-/// A deque an idle writer keeps no more capacity than this (lines): thousands of idle
-/// clients each keeping the high-water mark of a burst would add up.
-const IDLE_CAPACITY: usize = 16;
+thread_local! {
+    /// Each worker formats into one reused buffer, so a line costs one allocation (its
+    /// `Arc`), not a `String` grown piece by piece and then copied.
+    static LINE_BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// Formats a reply once, into the line every recipient shares.
+pub fn shared_line(reply: &Reply) -> Line {
+    LINE_BUFFER.with_borrow_mut(|buffer| {
+        buffer.clear();
+        reply.write_line(buffer);
+        Arc::from(buffer.as_str())
+    })
+}
+
+/// A writer going idle shrinks its deques to this many lines (1 KiB each): thousands of idle
+/// clients each keeping the high-water mark of a burst would add up. Not smaller, or a
+/// stream of batches would regrow them after every pause.
+const IDLE_CAPACITY: usize = 64;
 
 /// Why a line could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,21 +94,26 @@ struct State {
     outboxes: usize,
     /// The writer has stopped (write error or detached reader dropped): pushes fail.
     writer_gone: bool,
-    /// The writer found the queue empty and parked (or is about to): a push must unpark it.
-    /// The writer parks itself rather than blocking in a channel's `recv`, which spins and
-    /// calls `sched_yield` first: with thousands of writers woken by each broadcast, that
-    /// yielding took a third of the server's CPU time.
+    /// The writer found the queue empty and parked (or is about to): a push must unpark it,
+    /// now or through the waker. The writer parks itself rather than blocking in a channel's
+    /// `recv`, which spins and calls `sched_yield` first: with thousands of writers woken by
+    /// each broadcast, that yielding took a third of the server's CPU time.
     parked: bool,
-    /// A deferred wake-up is on the [`DeferredWakes`] list, so it is put there once.
-    wake_deferred: bool,
+    /// When the writer last parked: a line that comes sooner than a burst window later is
+    /// part of a stream, and waits for the waker to be written with the lines after it.
+    parked_at: Option<Instant>,
+    /// The queue is on the waker's list for that window (indexed like `Window`), so it is
+    /// put there once.
+    listed: [bool; 2],
 }
 
 /// When the writer should wake for a pushed line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
-    /// Someone waits for this line: replies, `MSG`, `ALL`.
+    /// Someone waits for this line: replies, `MSG`, `ALL`. At once, unless the writer parked
+    /// less than a [`Window::Burst`] ago: then within that window, with the rest of the burst.
     Now,
-    /// Within [`crate::server::deferred_wake::WINDOW`], or with the next `Now` line:
+    /// Within a [`Window::Announcement`], or with the next line that wakes the writer:
     /// announcements to everyone, so that a burst of registrations does not cost every
     /// client a wake-up and a `write` per line.
     Deferred,
@@ -141,20 +165,28 @@ impl Outbox {
             // The writer is busy and takes this line with the others.
             return Ok(());
         }
-        match wake {
+        if state.listed[Window::Burst.index()] {
+            // Woken within a millisecond anyway.
+            return Ok(());
+        }
+        let window = match wake {
+            Wake::Deferred => Window::Announcement,
+            Wake::Now if state.parked_recently() => Window::Burst,
             Wake::Now => {
                 state.parked = false;
                 drop(state);
                 queue.unpark_writer();
+                return Ok(());
             }
-            Wake::Deferred if !state.wake_deferred => {
-                state.wake_deferred = true;
+        };
+        if let Some(deferred) = &queue.deferred_wakes {
+            if !std::mem::replace(&mut state.listed[window.index()], true) {
                 drop(state);
-                if let Some(deferred) = &queue.deferred_wakes {
-                    deferred.add(Arc::clone(&self.queue));
-                }
+                deferred.add(Arc::clone(&self.queue), window);
             }
-            Wake::Deferred => {}
+        } else {
+            // A detached queue has no waker and no writer to wake.
+            state.parked = false;
         }
         Ok(())
     }
@@ -200,6 +232,13 @@ impl Drop for Outbox {
     }
 }
 
+impl State {
+    fn parked_recently(&self) -> bool {
+        self.parked_at
+            .is_some_and(|at| at.elapsed() < Window::Burst.length())
+    }
+}
+
 impl Queue {
     pub(crate) fn new(
         limit: usize,
@@ -236,6 +275,7 @@ impl Queue {
         state.lines.shrink_to(IDLE_CAPACITY);
         into.shrink_to(IDLE_CAPACITY);
         state.parked = true;
+        state.parked_at = Some(Instant::now());
         Taken::Nothing
     }
 
@@ -247,10 +287,10 @@ impl Queue {
         state.lines = VecDeque::new();
     }
 
-    /// Called by the waker thread at the end of the deferral window.
-    pub(crate) fn wake_deferred(&self) {
+    /// Called by the waker thread at the end of `window`.
+    pub(crate) fn wake_deferred(&self, window: Window) {
         let mut state = self.state.lock();
-        state.wake_deferred = false;
+        state.listed[window.index()] = false;
         if state.parked && !state.lines.is_empty() {
             state.parked = false;
             drop(state);
@@ -315,6 +355,7 @@ impl Drop for DetachedQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn line(text: &str) -> Line {
         Arc::from(text)
@@ -365,31 +406,54 @@ mod tests {
         assert!(matches!(queue.take(&mut taken, 0), Taken::Closed));
     }
 
-    #[test]
-    fn a_deferred_line_to_a_parked_writer_waits_for_the_waker() {
+    /// A queue with a waker list, its writer parked `parked_for` ago.
+    fn parked_queue(parked_for: Duration) -> (Arc<Queue>, Outbox, Arc<DeferredWakes>) {
         let deferred = Arc::new(DeferredWakes::default());
         let queue = Queue::new(100, None, Some(Arc::clone(&deferred)));
         let outbox = Outbox::new(&queue);
-        let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken, 0), Taken::Nothing));
+        assert!(matches!(
+            queue.take(&mut VecDeque::new(), 0),
+            Taken::Nothing
+        ));
+        queue.state.lock().parked_at = Instant::now().checked_sub(parked_for);
+        (queue, outbox, deferred)
+    }
+
+    #[test]
+    fn announcements_to_a_parked_writer_wait_for_the_waker() {
+        let (queue, outbox, deferred) = parked_queue(Duration::from_secs(1));
+        for nick in ["a", "b"] {
+            let line = line(&format!("JOIN {nick}\n"));
+            outbox.push_waking(line, Wake::Deferred).unwrap();
+        }
+        assert!(queue.state.lock().parked, "not woken yet");
+        assert_eq!(deferred.due(Window::Announcement), 1, "listed once");
+        queue.wake_deferred(Window::Announcement);
+        assert!(!queue.state.lock().parked);
+    }
+
+    #[test]
+    fn a_line_after_a_long_pause_wakes_the_writer_at_once_with_the_deferred_ones() {
+        let (queue, outbox, deferred) = parked_queue(Duration::from_secs(1));
         outbox
             .push_waking(line("JOIN a\n"), Wake::Deferred)
             .unwrap();
-        outbox
-            .push_waking(line("JOIN b\n"), Wake::Deferred)
-            .unwrap();
-        assert!(queue.state.lock().parked, "not woken yet");
-        assert_eq!(deferred.due(), 1, "on the waker's list once");
-        queue.wake_deferred();
-        assert!(!queue.state.lock().parked);
-        // A line that must go now wakes the writer at once, deferred lines and all.
-        assert!(matches!(queue.take(&mut taken, 0), Taken::Lines));
-        taken.clear();
-        assert!(matches!(queue.take(&mut taken, 14), Taken::Nothing));
-        outbox
-            .push_waking(line("JOIN c\n"), Wake::Deferred)
-            .unwrap();
         outbox.push(line("PONG\n")).unwrap();
+        assert!(!queue.state.lock().parked);
+        assert_eq!(deferred.due(Window::Burst), 0);
+        let mut taken = VecDeque::new();
+        assert!(matches!(queue.take(&mut taken, 0), Taken::Lines));
+        assert_eq!(taken, [line("JOIN a\n"), line("PONG\n")]);
+    }
+
+    #[test]
+    fn a_line_right_after_the_writer_parked_waits_for_the_burst_window() {
+        let (queue, outbox, deferred) = parked_queue(Duration::ZERO);
+        outbox.push(line("ALL x 1\n")).unwrap();
+        outbox.push(line("ALL x 2\n")).unwrap();
+        assert!(queue.state.lock().parked);
+        assert_eq!(deferred.due(Window::Burst), 1, "listed once");
+        queue.wake_deferred(Window::Burst);
         assert!(!queue.state.lock().parked);
     }
 }

@@ -15,7 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::protocol::reason::SLOW_CONSUMER;
 use crate::protocol::{Nick, NickKey, ProtocolError, Reply};
 use crate::server::ConnId;
-use crate::server::outbox::{Line, Outbox, PushError, Wake};
+use crate::server::outbox::{Line, Outbox, PushError, Wake, shared_line};
 
 #[derive(Default)]
 pub struct Registry {
@@ -107,7 +107,12 @@ impl Registry {
             }
         };
         ids.insert(key, id);
-        let slow = push_to_all(clients, Some(id), &line_of(&announcement), Wake::Deferred);
+        let slow = push_to_all(
+            clients,
+            Some(id),
+            &shared_line(&announcement),
+            Wake::Deferred,
+        );
         Ok((claimed, slow))
     }
 
@@ -126,7 +131,7 @@ impl Registry {
         let slow = push_to_all(
             &table.clients,
             None,
-            &line_of(&announcement),
+            &shared_line(&announcement),
             Wake::Deferred,
         );
         (Some(client.nick), slow)
@@ -216,10 +221,6 @@ impl Registry {
 
 fn no_one() -> SlowConsumers {
     SlowConsumers(Vec::new())
-}
-
-fn line_of(reply: &Reply) -> Line {
-    Arc::from(reply.to_line())
 }
 
 /// Pushes one shared line to every client except `skip`; the ones whose queue is full are

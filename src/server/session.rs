@@ -6,12 +6,11 @@
 //! framing (`line_buffer`), and the table itself (`registry`).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use crate::line_buffer::Frame;
 use crate::protocol::{Command, Nick, ProtocolError, Reply, needs_registration, parse_command};
 use crate::server::ConnId;
-use crate::server::outbox::{Outbox, PushError};
+use crate::server::outbox::{Outbox, PushError, shared_line};
 use crate::server::registry::{Claimed, Registry};
 
 /// What the connection does after a line.
@@ -191,11 +190,6 @@ impl Session {
             Err(PushError::Closed) => Flow::Continue,
         }
     }
-}
-
-/// Formats a reply once, into the line every recipient shares.
-fn shared_line(reply: &Reply) -> Arc<str> {
-    Arc::from(reply.to_line())
 }
 
 #[cfg(test)]
