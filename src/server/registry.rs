@@ -15,7 +15,7 @@ use parking_lot::{Mutex, RwLock};
 use crate::protocol::reason::SLOW_CONSUMER;
 use crate::protocol::{Nick, NickKey, ProtocolError, Reply};
 use crate::server::ConnId;
-use crate::server::outbox::{Line, Outbox, PushError, Wake, shared_line};
+use crate::server::outbox::{Flush, Line, Outbox, PushError, Wake, shared_line};
 
 #[derive(Default)]
 pub struct Registry {
@@ -52,13 +52,27 @@ pub enum Claimed {
     Unchanged,
 }
 
-/// A client dropped because its outbox overflowed: its socket still has to be cut.
-#[must_use = "a slow consumer must be cut off with Registry::drop_slow_consumers"]
-pub struct SlowConsumers(Vec<(ConnId, Outbox)>);
+/// What a delivery leaves to do once the table lock is released: writes to idle clients
+/// (system calls, see [`Flush`]), and clients whose outbox overflowed, to drop and cut off.
+#[must_use = "finish it with Registry::finish once the table lock is released"]
+#[derive(Default)]
+pub struct Pending {
+    flushes: Vec<Flush>,
+    slow: Vec<(ConnId, Outbox)>,
+}
 
-impl SlowConsumers {
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+impl Pending {
+    /// Whether no client overflowed.
+    pub fn no_slow_consumer(&self) -> bool {
+        self.slow.is_empty()
+    }
+
+    fn add(&mut self, id: ConnId, outbox: &Outbox, pushed: Result<Option<Flush>, PushError>) {
+        match pushed {
+            Ok(Some(flush)) => self.flushes.push(flush),
+            Ok(None) | Err(PushError::Closed) => {}
+            Err(PushError::Full) => self.slow.push((id, outbox.clone())),
+        }
     }
 }
 
@@ -74,7 +88,7 @@ impl Registry {
         id: ConnId,
         nick: Nick,
         outbox: &Outbox,
-    ) -> Result<(Claimed, SlowConsumers), ProtocolError> {
+    ) -> Result<(Claimed, Pending), ProtocolError> {
         let key = nick.key();
         let mut table = self.table.write();
         if let Some(&owner) = table.ids.get(&key)
@@ -95,7 +109,9 @@ impl Registry {
                 );
                 (Claimed::Joined, announcement)
             }
-            Some(client) if client.nick == nick => return Ok((Claimed::Unchanged, no_one())),
+            Some(client) if client.nick == nick => {
+                return Ok((Claimed::Unchanged, Pending::default()));
+            }
             Some(client) => {
                 let old = std::mem::replace(&mut client.nick, nick.clone());
                 ids.remove(&old.key());
@@ -111,17 +127,17 @@ impl Registry {
             clients,
             Some(id),
             &shared_line(&announcement),
-            Wake::Deferred,
+            Wake::Announcement,
         );
         Ok((claimed, slow))
     }
 
     /// Removes client `id` and tells the others `QUIT <nick> [reason]`. Returns the nick it
     /// had, or `None` if it was not registered (or already removed).
-    pub fn leave(&self, id: ConnId, reason: Option<&str>) -> (Option<Nick>, SlowConsumers) {
+    pub fn leave(&self, id: ConnId, reason: Option<&str>) -> (Option<Nick>, Pending) {
         let mut table = self.table.write();
         let Some(client) = table.clients.remove(&id) else {
-            return (None, no_one());
+            return (None, Pending::default());
         };
         table.ids.remove(&client.nick.key());
         let announcement = Reply::Quit {
@@ -132,7 +148,7 @@ impl Registry {
             &table.clients,
             None,
             &shared_line(&announcement),
-            Wake::Deferred,
+            Wake::Announcement,
         );
         (Some(client.nick), slow)
     }
@@ -150,16 +166,11 @@ impl Registry {
     }
 
     /// Queues `line` from client `from` for the client called `to`.
-    pub fn send_to(
-        &self,
-        from: ConnId,
-        to: &Nick,
-        line: Line,
-    ) -> Result<SlowConsumers, ProtocolError> {
+    pub fn send_to(&self, from: ConnId, to: &Nick, line: Line) -> Result<Pending, ProtocolError> {
         let table = self.table.read();
         if !table.clients.contains_key(&from) {
             // The sender was dropped (slow consumer) while its last lines were being read.
-            return Ok(no_one());
+            return Ok(Pending::default());
         }
         let client = table
             .ids
@@ -168,21 +179,24 @@ impl Registry {
         let Some((&id, client)) = client else {
             return Err(ProtocolError::NoSuchNick(to.to_string()));
         };
-        Ok(match client.outbox.push(line) {
-            Err(PushError::Full) => SlowConsumers(vec![(id, client.outbox.clone())]),
-            Ok(()) | Err(PushError::Closed) => no_one(),
-        })
+        let mut pending = Pending::default();
+        pending.add(
+            id,
+            &client.outbox,
+            client.outbox.push_waking(line, Wake::Delivery),
+        );
+        Ok(pending)
     }
 
     /// Queues `line` for every registered client but `from`, in the one global broadcast
     /// order.
-    pub fn broadcast(&self, from: ConnId, line: &Line) -> SlowConsumers {
+    pub fn broadcast(&self, from: ConnId, line: &Line) -> Pending {
         let table = self.table.read();
         if !table.clients.contains_key(&from) {
-            return no_one();
+            return Pending::default();
         }
         let _order = self.fan_out.lock();
-        push_to_all(&table.clients, Some(from), line, Wake::Now)
+        push_to_all(&table.clients, Some(from), line, Wake::Delivery)
     }
 
     /// Every registered nick, unsorted.
@@ -199,10 +213,15 @@ impl Registry {
         self.len() == 0
     }
 
-    /// Removes each slow consumer, tells the others `QUIT <nick> slow consumer...`, and cuts
-    /// its socket. An announcement may overflow yet another queue; those go the same way.
-    pub fn drop_slow_consumers(&self, mut slow: SlowConsumers) {
-        while let Some((id, outbox)) = slow.0.pop() {
+    /// Does what deliveries left for after the lock: writes to idle clients, then removes
+    /// each slow consumer, tells the others `QUIT <nick> slow consumer...`, and cuts its
+    /// socket. An announcement may overflow yet another queue; those go the same way.
+    pub fn finish(&self, pending: Pending) {
+        let Pending { flushes, mut slow } = pending;
+        for flush in flushes {
+            flush.run();
+        }
+        while let Some((id, outbox)) = slow.pop() {
             let (nick, more) = self.leave(id, Some(SLOW_CONSUMER));
             if let Some(nick) = nick {
                 let peer = outbox.peer_addr().map(|p| p.to_string());
@@ -214,13 +233,12 @@ impl Registry {
             }
             // Cut even if it had already left: its socket must not linger on a full queue.
             outbox.cut();
-            slow.0.extend(more.0);
+            for flush in more.flushes {
+                flush.run();
+            }
+            slow.extend(more.slow);
         }
     }
-}
-
-fn no_one() -> SlowConsumers {
-    SlowConsumers(Vec::new())
 }
 
 /// Pushes one shared line to every client except `skip`; the ones whose queue is full are
@@ -230,17 +248,15 @@ fn push_to_all(
     skip: Option<ConnId>,
     line: &Line,
     wake: Wake,
-) -> SlowConsumers {
-    let mut slow = Vec::new();
+) -> Pending {
+    let mut pending = Pending::default();
     for (&id, client) in clients {
-        if Some(id) == skip {
-            continue;
-        }
-        if client.outbox.push_waking(Arc::clone(line), wake) == Err(PushError::Full) {
-            slow.push((id, client.outbox.clone()));
+        if Some(id) != skip {
+            let pushed = client.outbox.push_waking(Arc::clone(line), wake);
+            pending.add(id, &client.outbox, pushed);
         }
     }
-    SlowConsumers(slow)
+    pending
 }
 
 #[cfg(test)]
@@ -309,7 +325,7 @@ mod tests {
         let slow = registry
             .send_to(1, &nick("aLiCe"), Arc::from("MSG bob hi\n"))
             .unwrap();
-        assert!(slow.is_empty());
+        assert!(slow.no_slow_consumer());
         assert_eq!(drain(&a_rx), ["MSG bob hi"]);
         assert!(matches!(
             registry.send_to(1, &nick("zed"), Arc::from("x\n")),
@@ -328,10 +344,10 @@ mod tests {
         let _ = registry.claim(3, nick("sender"), &sender).unwrap();
         let line: Line = Arc::from("ALL sender 0123456789012345678901234567\n");
         let first = registry.broadcast(3, &line);
-        assert!(first.is_empty());
+        assert!(first.no_slow_consumer());
         let second = registry.broadcast(3, &line);
-        assert!(!second.is_empty());
-        registry.drop_slow_consumers(second);
+        assert!(!second.no_slow_consumer());
+        registry.finish(second);
         let mut nicks = registry.nicks();
         nicks.sort_by_key(Nick::key);
         assert_eq!(nicks, [nick("fast"), nick("sender")]);

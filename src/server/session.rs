@@ -83,7 +83,7 @@ impl Session {
                 });
                 match registry.send_to(self.id, &to, line) {
                     Ok(slow) => {
-                        registry.drop_slow_consumers(slow);
+                        registry.finish(slow);
                         Flow::Continue
                     }
                     Err(error) => self.reply_error(&error),
@@ -94,7 +94,7 @@ impl Session {
                     from: self.registered_nick(),
                     text: text.to_owned(),
                 });
-                registry.drop_slow_consumers(registry.broadcast(self.id, &line));
+                registry.finish(registry.broadcast(self.id, &line));
                 Flow::Continue
             }
             Command::Who => self.reply_all(Reply::who_list(registry.nicks())),
@@ -125,7 +125,7 @@ impl Session {
                     Claimed::Unchanged => {}
                 }
                 self.nick = Some(wanted.clone());
-                registry.drop_slow_consumers(slow);
+                registry.finish(slow);
                 self.reply(&Reply::OkNick(wanted))
             }
             Err(error) => self.reply_error(&error),
@@ -145,7 +145,7 @@ impl Session {
             );
         }
         self.nick = None;
-        registry.drop_slow_consumers(slow);
+        registry.finish(slow);
     }
 
     /// The last line before a server-initiated close (shutdown). Best effort: a client whose

@@ -15,6 +15,7 @@ use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
+use socket2::SockRef;
 
 use crate::server::ConnId;
 use crate::server::connection::discard_pending_input;
@@ -42,10 +43,10 @@ pub struct WriterSet {
     deferred: Arc<DeferredWakes>,
 }
 
-/// Counts over every writer, running or gone, for [`crate::server::Stats`]: the load benchmark
-/// divides them by the lines it received. Added to once per `writev`, never per line.
+/// Counts over every writer (and flush), running or gone, for [`crate::server::Stats`]: the
+/// load benchmark divides them by the lines it received.
 #[derive(Debug, Default)]
-struct WriteTotals {
+pub(crate) struct WriteTotals {
     /// `writev` calls that wrote something.
     calls: AtomicU64,
     lines: AtomicU64,
@@ -67,6 +68,17 @@ impl Default for ExitChannel {
     fn default() -> ExitChannel {
         let (tx, rx) = crossbeam_channel::unbounded();
         ExitChannel { tx, rx }
+    }
+}
+
+impl WriteTotals {
+    pub(crate) fn count(&self, calls: u64, lines: usize) {
+        if calls > 0 {
+            self.calls.fetch_add(calls, Ordering::Relaxed);
+        }
+        if lines > 0 {
+            self.lines.fetch_add(lines as u64, Ordering::Relaxed);
+        }
     }
 }
 
@@ -92,6 +104,7 @@ impl WriterSet {
             send_queue,
             Some(Arc::downgrade(&socket)),
             Some(Arc::clone(&self.deferred)),
+            Some(Arc::clone(&self.totals)),
         );
         // Before the thread starts: a writer that finds no outbox closes at once.
         let outbox = Outbox::new(&queue);
@@ -200,8 +213,8 @@ impl Writer {
         let mut taken = VecDeque::new();
         let mut written = 0;
         loop {
-            match self.queue.take(&mut taken, std::mem::take(&mut written)) {
-                Taken::Lines => {}
+            let front_written = match self.queue.take(&mut taken, std::mem::take(&mut written)) {
+                Taken::Lines { front_written } => front_written,
                 // An unpark that came first makes `park` return at once; a spurious return
                 // just takes again.
                 Taken::Nothing => {
@@ -211,8 +224,8 @@ impl Writer {
                 // Every outbox is gone and the queue is empty: this comes after the last
                 // queued line (e.g. `BYE`).
                 Taken::Closed => break,
-            }
-            match self.write_lines(&mut taken) {
+            };
+            match self.write_lines(&mut taken, front_written) {
                 Ok(bytes) => written = bytes,
                 Err(error) => {
                     log::debug!("conn#{}: write failed: {error}", self.id);
@@ -226,20 +239,21 @@ impl Writer {
         self.close_cleanly();
     }
 
-    /// Writes and removes every line of `lines`, `MAX_BATCH_LINES` per `writev` at most;
-    /// returns the bytes written.
-    fn write_lines(&self, lines: &mut VecDeque<Line>) -> io::Result<usize> {
+    /// Writes and removes every line of `lines`, `MAX_BATCH_LINES` per `writev` at most, the
+    /// first from byte `front_written` on; returns the bytes written.
+    fn write_lines(&self, lines: &mut VecDeque<Line>, front_written: usize) -> io::Result<usize> {
         let mut total = 0;
+        let mut skip = front_written;
         while !lines.is_empty() {
-            let (count, bytes) = batch_size(lines);
-            let written = write_all_lines(&self.socket, lines.range(..count));
-            self.totals
-                .calls
-                .fetch_add(written.calls, Ordering::Relaxed);
+            let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
+            let (count, bytes) = fill_batch(&mut iovecs, lines.iter(), skip);
+            let written = write_all(&self.socket, &mut iovecs[..count]);
+            self.totals.count(written.calls, 0);
             written.result?;
-            self.totals.lines.fetch_add(count as u64, Ordering::Relaxed);
+            self.totals.count(0, count);
             lines.drain(..count);
             total += bytes;
+            skip = 0;
         }
         Ok(total)
     }
@@ -255,37 +269,14 @@ impl Writer {
     }
 }
 
-/// How many of the first lines make one batch, and their bytes.
-fn batch_size(lines: &VecDeque<Line>) -> (usize, usize) {
-    let mut bytes = 0;
-    let mut count = 0;
-    for line in lines.iter().take(MAX_BATCH_LINES) {
-        if count > 0 && bytes + line.len() > MAX_BATCH_BYTES {
-            break;
-        }
-        bytes += line.len();
-        count += 1;
-    }
-    (count, bytes)
-}
-
 struct Written {
     /// `writev` calls that wrote something.
     calls: u64,
     result: io::Result<()>,
 }
 
-/// Writes every line (at most `MAX_BATCH_LINES`) with as few `writev` calls as the socket
-/// allows.
-fn write_all_lines<'a>(mut socket: &TcpStream, lines: impl Iterator<Item = &'a Line>) -> Written {
-    // On the stack: no allocation per write.
-    let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
-    let mut count = 0;
-    for (iovec, line) in iovecs.iter_mut().zip(lines) {
-        *iovec = IoSlice::new(line.as_bytes());
-        count += 1;
-    }
-    let mut slices = &mut iovecs[..count];
+/// Writes all of `slices`, blocking, with as few `writev` calls as the socket allows.
+fn write_all(mut socket: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> Written {
     let mut calls = 0;
     while !slices.is_empty() {
         let error = match socket.write_vectored(slices) {
@@ -307,4 +298,82 @@ fn write_all_lines<'a>(mut socket: &TcpStream, lines: impl Iterator<Item = &'a L
         calls,
         result: Ok(()),
     }
+}
+
+/// What [`send_without_blocking`] got out.
+pub(crate) struct Sent {
+    /// Lines written in full.
+    pub lines: usize,
+    pub bytes: usize,
+    /// Bytes written of the line after those, if the socket took part of it.
+    pub front_written: usize,
+}
+
+/// Writes as many of `lines` (the first from byte `front_written` on) as the socket takes
+/// without blocking. Used by a [`crate::server::outbox::Flush`], on the pushing thread.
+pub(crate) fn send_without_blocking(
+    socket: &TcpStream,
+    lines: &VecDeque<Line>,
+    front_written: usize,
+    totals: &WriteTotals,
+) -> Sent {
+    let socket = SockRef::from(socket);
+    let mut sent = Sent {
+        lines: 0,
+        bytes: 0,
+        front_written,
+    };
+    while sent.lines < lines.len() {
+        let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
+        let batch = lines.range(sent.lines..);
+        let (count, bytes) = fill_batch(&mut iovecs, batch, sent.front_written);
+        let n = match socket.send_vectored_with_flags(&iovecs[..count], SEND_NOW) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Full (`WouldBlock`) or failing: the writer takes over, and meets any error
+            // itself.
+            Err(_) => break,
+        };
+        totals.count(1, 0);
+        sent.bytes += n;
+        // Which lines that covered, and how far into the next one.
+        let mut left = n + sent.front_written;
+        for line in lines.range(sent.lines..sent.lines + count) {
+            if left < line.len() {
+                break;
+            }
+            left -= line.len();
+            sent.lines += 1;
+            totals.count(0, 1);
+        }
+        sent.front_written = left;
+        if n < bytes {
+            break;
+        }
+    }
+    sent
+}
+
+/// `send` flags of a flush: never block; a closed peer gives `EPIPE`, not `SIGPIPE`.
+const SEND_NOW: i32 = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+
+/// Points `iovecs` at the first `lines` (the first from byte `skip` on), at most
+/// `MAX_BATCH_BYTES` of them unless one line is longer; returns how many and their bytes.
+fn fill_batch<'a>(
+    iovecs: &mut [IoSlice<'a>; MAX_BATCH_LINES],
+    lines: impl Iterator<Item = &'a Line>,
+    skip: usize,
+) -> (usize, usize) {
+    let mut bytes = 0;
+    let mut count = 0;
+    for (iovec, line) in iovecs.iter_mut().zip(lines) {
+        let rest = &line.as_bytes()[if count == 0 { skip } else { 0 }..];
+        if count > 0 && bytes + rest.len() > MAX_BATCH_BYTES {
+            break;
+        }
+        *iovec = IoSlice::new(rest);
+        bytes += rest.len();
+        count += 1;
+    }
+    (count, bytes)
 }
