@@ -382,6 +382,10 @@ impl Reply {
                     Reply::All { from, text }
                 }
             }
+            // A bare `WHO` is the empty list, as `Display` spells it. The server never sends
+            // one (a registered asker is on its own list), but without this arm `Who(vec![])`
+            // did not read back as itself: `"".split(' ')` yields one empty "nick".
+            "WHO" if rest.is_empty() => Reply::Who(Vec::new()),
             "WHO" => Reply::Who(rest.split(' ').map(nick).collect::<Result<_, _>>()?),
             "END" => match rest {
                 "WHO" => Reply::EndWho,
@@ -740,6 +744,13 @@ mod tests {
                 "{line}"
             );
         }
+    }
+
+    #[test]
+    fn empty_who_list_round_trips() {
+        // Found by the property test `every_reply_round_trips`.
+        assert_eq!(Reply::parse("WHO"), Ok(Reply::Who(Vec::new())));
+        assert_eq!(Reply::Who(Vec::new()).to_line(), "WHO\n");
     }
 
     #[test]
