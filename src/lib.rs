@@ -6,6 +6,7 @@
 //! - [`config`]: the command line and the validated [`config::Config`].
 //! - [`server`]: acceptor, poller, worker pool, sessions, client table, writers.
 //! - [`logging`]: log set-up for the binaries and tests.
+//! - [`loadgen`]: the load generator behind `chatd-bench` and `cargo bench --bench load`.
 //!
 //! Logging levels: `error`, the server cannot go on as asked (bind or accept failures, a
 //! thread panicked); `warn`, a client was dropped for misbehaviour (slow consumer) or refused
@@ -17,6 +18,7 @@
 
 pub mod config;
 pub mod line_buffer;
+pub mod loadgen;
 pub mod logging;
 pub mod protocol;
 pub mod server;

@@ -122,11 +122,11 @@ pub enum Wake {
     /// A reply to the client's own command: at once, so that request and response (a `PING`
     /// barrier, say) never wait for a window.
     Reply,
-    /// A line from someone else (`MSG`, `ALL`): at once, unless the writer parked less than a
-    /// [`Window::Burst`] ago, i.e. it is in the middle of a stream; then within that window,
-    /// with the rest of the stream.
+    /// A line from someone else (`MSG`, `ALL`): at once, unless the queue was emptied less
+    /// than a burst window (1 ms) ago, i.e. it is in the middle of a stream; then within that
+    /// window, with the rest of the stream.
     Delivery,
-    /// A lobby announcement: within a [`Window::Announcement`], or with the next line that
+    /// A lobby announcement: within the announcement window (100 ms), or with the next line that
     /// wakes the writer, so that a burst of registrations does not cost every client a
     /// wake-up and a `write` per line.
     Announcement,

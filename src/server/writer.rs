@@ -1,4 +1,4 @@
-//! The writer threads: one per connection, draining its [`Queue`] to the socket.
+//! The writer threads: one per connection, draining its queue to the socket.
 //!
 //! In scope: batching queued lines into `writev` calls, the clean close (FIN after the last
 //! queued line), keeping every writer's `JoinHandle`, and the write counters. Out of scope:

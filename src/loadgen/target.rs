@@ -1,0 +1,258 @@
+//! How a run reaches its server: a server started in this process, the `chatd` binary started
+//! as a child process, or a server someone else runs (`--addr`).
+//!
+//! In scope: starting and stopping the first two, the address to connect to, and where the
+//! server's figures come from (the in-process [`Stats`], or `/proc/<pid>` of a child or of
+//! `--server-pid`).
+//! Out of scope: measuring anything (`meter`) and the clients (`client`).
+
+use std::io::{self, BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::config::{self, Config};
+use crate::loadgen::alloc;
+use crate::server::{Server, ServerHandle, Stats};
+
+/// How long a child `chatd` may take to log its address, and to exit after SIGTERM.
+const CHILD_START_TIMEOUT: Duration = Duration::from_secs(10);
+const CHILD_STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Clients are closed before the server stops, so there is little to drain.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Which server a run talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// A server in this process, on `127.0.0.1:0`, with the run's [`ServerSettings`].
+    InProcess,
+    /// This `chatd` binary as a child process on `127.0.0.1:0`, with the run's settings.
+    Spawn(PathBuf),
+    /// A running server; `pid` (if on this machine) lets the run read its `/proc` figures.
+    External { addr: SocketAddr, pid: Option<u32> },
+}
+
+impl TargetSpec {
+    /// Whether the run chooses the server's settings (workers, queue size).
+    pub fn starts_server(&self) -> bool {
+        !matches!(self, TargetSpec::External { .. })
+    }
+}
+
+/// The settings of a server the run starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSettings {
+    pub workers: usize,
+    /// `--send-queue` in bytes.
+    pub send_queue: usize,
+    pub max_clients: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> ServerSettings {
+        ServerSettings {
+            workers: config::default_workers(),
+            send_queue: config::DEFAULT_SEND_QUEUE,
+            max_clients: config::DEFAULT_MAX_CLIENTS,
+        }
+    }
+}
+
+impl ServerSettings {
+    fn config(&self) -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            workers: self.workers,
+            max_clients: self.max_clients,
+            send_queue: self.send_queue,
+            drain_timeout: DRAIN_TIMEOUT,
+            ..Config::default()
+        }
+    }
+}
+
+/// A server ready for clients.
+pub struct Target {
+    addr: SocketAddr,
+    running: Running,
+}
+
+enum Running {
+    InProcess(ServerHandle),
+    Child(ChildServer),
+    External { pid: Option<u32> },
+}
+
+struct ChildServer {
+    child: Child,
+    /// Drains the child's stderr (its log) so it never blocks on a full pipe.
+    log: JoinHandle<()>,
+}
+
+impl Target {
+    pub fn start(spec: &TargetSpec, settings: &ServerSettings) -> io::Result<Target> {
+        match spec {
+            TargetSpec::InProcess => {
+                let handle = Server::bind(settings.config())?.start()?;
+                Ok(Target {
+                    addr: handle.local_addr(),
+                    running: Running::InProcess(handle),
+                })
+            }
+            TargetSpec::Spawn(binary) => {
+                let (addr, child) = spawn_chatd(binary, settings)?;
+                Ok(Target {
+                    addr,
+                    running: Running::Child(child),
+                })
+            }
+            TargetSpec::External { addr, pid } => Ok(Target {
+                addr: *addr,
+                running: Running::External { pid: *pid },
+            }),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether the server shares this process (its CPU is the process's minus the generator's).
+    pub fn is_in_process(&self) -> bool {
+        matches!(self.running, Running::InProcess(_))
+    }
+
+    /// The in-process server's counters.
+    pub fn stats(&self) -> Option<Stats> {
+        match &self.running {
+            Running::InProcess(handle) => Some(handle.stats()),
+            _ => None,
+        }
+    }
+
+    /// The server's process, when it is another process on this machine that we know.
+    pub fn server_pid(&self) -> Option<u32> {
+        match &self.running {
+            Running::InProcess(_) => None,
+            Running::Child(child) => Some(child.child.id()),
+            Running::External { pid } => *pid,
+        }
+    }
+
+    /// Stops a server the run started (an external one is left alone).
+    pub fn stop(self) -> io::Result<()> {
+        match self.running {
+            Running::InProcess(handle) => {
+                handle.shutdown();
+                Ok(())
+            }
+            Running::Child(child) => child.stop(),
+            Running::External { .. } => Ok(()),
+        }
+    }
+}
+
+/// Starts `binary` on an ephemeral port and waits for the address in its log.
+fn spawn_chatd(
+    binary: &PathBuf,
+    settings: &ServerSettings,
+) -> io::Result<(SocketAddr, ChildServer)> {
+    let mut child = Command::new(binary)
+        .args(["--addr", "127.0.0.1:0", "--log-level", "info"])
+        .args(["--workers", &settings.workers.to_string()])
+        .args(["--max-clients", &settings.max_clients.to_string()])
+        .args(["--send-queue", &settings.send_queue.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?;
+    let stderr = child.stderr.take().expect("stderr was piped");
+    let (found, address) = crossbeam_channel::bounded(1);
+    let log = thread::Builder::new()
+        .name("bench-chatd-log".to_owned())
+        .spawn(move || {
+            alloc::mark_generator_thread();
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { return };
+                if let Some(addr) = listening_addr(&line) {
+                    let _ = found.try_send(addr);
+                }
+            }
+        })?;
+    let mut server = ChildServer { child, log };
+    match address.recv_timeout(CHILD_START_TIMEOUT) {
+        Ok(addr) => Ok((addr, server)),
+        Err(_) => {
+            let _ = server.child.kill();
+            let _ = server.stop();
+            Err(io::Error::other(format!(
+                "{} did not log its address within {CHILD_START_TIMEOUT:?}",
+                binary.display()
+            )))
+        }
+    }
+}
+
+/// The address in the server's `listening on ADDR, workers=N` log line.
+pub fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("listening on ")?;
+    rest.split(',').next()?.trim().parse().ok()
+}
+
+impl ChildServer {
+    /// SIGTERM, then waits for the exit (the server shuts down gracefully); SIGKILL if it
+    /// takes longer than [`CHILD_STOP_TIMEOUT`].
+    fn stop(mut self) -> io::Result<()> {
+        let result = self.terminate();
+        let _ = self.log.join();
+        result
+    }
+
+    fn terminate(&mut self) -> io::Result<()> {
+        if self.child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        send_sigterm(self.child.id())?;
+        let deadline = Instant::now() + CHILD_STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.child.kill()?;
+        self.child.wait()?;
+        Err(io::Error::other(format!(
+            "chatd did not exit within {CHILD_STOP_TIMEOUT:?} of SIGTERM and was killed"
+        )))
+    }
+}
+
+#[allow(unsafe_code)]
+fn send_sigterm(pid: u32) -> io::Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
+    // SAFETY: kill(2) on our own child, not yet reaped, so the pid is still its; no memory
+    // is involved.
+    if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_comes_from_the_listening_line() {
+        let line = "12:00:01 [INFO] listening on 127.0.0.1:40123, workers=2";
+        assert_eq!(
+            listening_addr(line),
+            Some("127.0.0.1:40123".parse().unwrap())
+        );
+        assert_eq!(listening_addr("12:00:01 [INFO] shutting down"), None);
+    }
+}
