@@ -1,6 +1,7 @@
 //! `chatd-bench`: runs one load workload against a chatd server (an in-process one by
 //! default, a child `chatd` with `--spawn`, or any deployment with `--addr`), checks every
-//! line, and prints a table; a CSV and an SVG chart go under `target/bench/`.
+//! line, and prints a table; a CSV and an SVG chart go to the cargo target
+//! directory's `bench/` (or `--out`).
 //!
 //! Exit status: 0 if every check passed, 1 if a run failed (lost, duplicated, reordered or
 //! corrupt lines, order violations, timeouts), 2 for bad flags.

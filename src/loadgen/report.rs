@@ -113,7 +113,7 @@ const RESOURCES: &[Column] = &[
 const LEGEND: &[&str] = &[
     "deliv/s: deliveries per second, first send to last delivery. p50..max: latency (ms). p99 vs paced: a stalled",
     "  run's p99 against the plain paced run with the same server settings (its baseline row). ooo: out of order.",
-    "  order: global ALL order violations (pairs of ALL lines two receivers saw in opposite orders).",
+    "  order: global ALL order violations (steps back against a reference receiver's order, over the ALL lines both got).",
     "srv us/ln: server CPU per delivered line. writes/ln: writev calls per line written. allocs/ln: server allocations",
     "  per delivered line. CPU, other: % of one core (other: other processes). conn s, JOIN s, KiB/conn, threads,",
     "  fds: idle run (until all registered, until all JOINs arrived, server RSS per connection; server process).",

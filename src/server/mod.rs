@@ -164,9 +164,10 @@ pub struct Stats {
     pub writer_threads: usize,
     /// Bytes in the fullest outbound queue; never above `--send-queue`.
     pub max_queued_bytes: usize,
-    /// `writev` calls by all writers since the start.
+    /// Write system calls to client sockets since the start: the writers' `writev`s and the
+    /// workers' non-blocking flush `send`s.
     pub write_calls: u64,
-    /// Lines written by all writers since the start.
+    /// Lines written to client sockets since the start.
     pub lines_written: u64,
 }
 
