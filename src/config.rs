@@ -25,6 +25,10 @@ pub struct Config {
     pub max_line: usize,
     /// On shutdown, how long writers may take to flush their queues before sockets are cut.
     pub drain_timeout: Duration,
+    /// Rooms one client may be in at once; one more `JOIN` gets `ERR TOO_MANY_ROOMS`.
+    pub max_rooms_per_client: usize,
+    /// Members one room may hold; one more `JOIN` gets `ERR ROOM_FULL`.
+    pub max_room_members: usize,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
@@ -32,6 +36,8 @@ pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
 pub const DEFAULT_SEND_QUEUE: usize = 1024 * 1024;
 pub const DEFAULT_MAX_LINE: usize = 4096;
 pub const DEFAULT_DRAIN_TIMEOUT_SECS: f64 = 5.0;
+pub const DEFAULT_MAX_ROOMS_PER_CLIENT: usize = 32;
+pub const DEFAULT_MAX_ROOM_MEMBERS: usize = 10_000;
 
 /// A line of the longest nick plus room for a short text; anything smaller cannot chat.
 const MIN_MAX_LINE: usize = 64;
@@ -46,6 +52,8 @@ impl Default for Config {
             send_queue: DEFAULT_SEND_QUEUE,
             max_line: DEFAULT_MAX_LINE,
             drain_timeout: Duration::from_secs_f64(DEFAULT_DRAIN_TIMEOUT_SECS),
+            max_rooms_per_client: DEFAULT_MAX_ROOMS_PER_CLIENT,
+            max_room_members: DEFAULT_MAX_ROOM_MEMBERS,
         }
     }
 }
@@ -55,6 +63,12 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         if self.workers == 0 {
             return Err("--workers must be at least 1".to_owned());
+        }
+        if self.max_rooms_per_client == 0 {
+            return Err("--max-rooms-per-client must be at least 1".to_owned());
+        }
+        if self.max_room_members == 0 {
+            return Err("--max-room-members must be at least 1".to_owned());
         }
         if self.max_clients == 0 {
             return Err("--max-clients must be at least 1".to_owned());
@@ -110,6 +124,14 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_DRAIN_TIMEOUT_SECS)]
     pub drain_timeout: f64,
 
+    /// Rooms one client may be in at once; one more JOIN gets ERR TOO_MANY_ROOMS.
+    #[arg(long, default_value_t = DEFAULT_MAX_ROOMS_PER_CLIENT)]
+    pub max_rooms_per_client: usize,
+
+    /// Members one room may hold; one more JOIN gets ERR ROOM_FULL.
+    #[arg(long, default_value_t = DEFAULT_MAX_ROOM_MEMBERS)]
+    pub max_room_members: usize,
+
     /// Log level: off, error, warn, info, debug (connections) or trace (every line).
     #[arg(long, default_value = "info")]
     pub log_level: log::LevelFilter,
@@ -138,6 +160,8 @@ impl Args {
             send_queue: self.send_queue,
             max_line: self.max_line,
             drain_timeout: Duration::from_secs_f64(self.drain_timeout),
+            max_rooms_per_client: self.max_rooms_per_client,
+            max_room_members: self.max_room_members,
         };
         config.validate()?;
         Ok(config)
@@ -182,6 +206,8 @@ mod tests {
         assert_eq!(config.max_line, 4096);
         assert_eq!(config.send_queue, 1024 * 1024);
         assert_eq!(config.workers, default_workers());
+        assert_eq!(config.max_rooms_per_client, 32);
+        assert_eq!(config.max_room_members, 10_000);
     }
 
     #[test]
@@ -197,6 +223,8 @@ mod tests {
     fn unsound_values_are_refused() {
         assert!(parse(&["--workers", "0"]).is_err());
         assert!(parse(&["--max-clients", "0"]).is_err());
+        assert!(parse(&["--max-rooms-per-client", "0"]).is_err());
+        assert!(parse(&["--max-room-members", "0"]).is_err());
         assert!(parse(&["--max-line", "10"]).is_err());
         assert!(parse(&["--send-queue", "1K"]).is_err());
         assert!(parse(&["--drain-timeout", "-1"]).is_err());

@@ -382,9 +382,9 @@ proptest! {
                     prop_assert!(!text.trim().is_empty(), "{:?}", text);
                     prop_assert!(!text.starts_with(' '), "{:?}", text);
                 }
-                let gated = matches!(
+                let gated = !matches!(
                     command,
-                    Command::Msg { .. } | Command::All { .. } | Command::Who
+                    Command::Nick(_) | Command::Ping { .. } | Command::Quit { .. } | Command::Help
                 );
                 prop_assert_eq!(needs_registration(&line), gated, "{:?}", line);
                 let formatted = command.to_string();

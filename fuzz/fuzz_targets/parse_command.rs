@@ -56,9 +56,9 @@ fn check_command(line: &str) {
                     "{text:?}"
                 );
             }
-            let gated = matches!(
+            let gated = !matches!(
                 command,
-                Command::Msg { .. } | Command::All { .. } | Command::Who
+                Command::Nick(_) | Command::Ping { .. } | Command::Quit { .. } | Command::Help
             );
             assert_eq!(needs_registration(line), gated, "{line:?}");
             let formatted = command.to_string();

@@ -17,6 +17,7 @@ use polling::Event;
 use crate::protocol::{ProtocolError, Reply, reason};
 use crate::server::Shared;
 use crate::server::connection::{self, Connection};
+use crate::server::rooms::Limits;
 use crate::server::session::Session;
 
 /// Back-off after an accept error such as EMFILE, doubled up to the maximum while errors last.
@@ -89,7 +90,11 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
             return;
         }
     };
-    let session = Session::new(id, peer, outbox, config.max_line);
+    let rooms = Limits {
+        rooms_per_client: config.max_rooms_per_client,
+        room_members: config.max_room_members,
+    };
+    let session = Session::new(id, peer, outbox, config.max_line, rooms);
     // Cannot fail: the queue is empty.
     session.greet();
     let conn = Arc::new(Connection::new(id, peer, socket, config.max_line, session));

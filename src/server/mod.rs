@@ -11,6 +11,7 @@ mod deferred_wake;
 pub mod outbox;
 mod poller;
 pub mod registry;
+pub mod rooms;
 pub mod session;
 pub mod writer;
 

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use parking_lot::{Mutex, RwLock};
 
 use crate::protocol::reason::SLOW_CONSUMER;
-use crate::protocol::{Nick, NickKey, ProtocolError, Reply};
+use crate::protocol::{Nick, NickKey, ProtocolError, Reply, Room};
 use crate::server::ConnId;
 use crate::server::outbox::{Flush, Line, Outbox, PushError, Wake, shared_line};
+use crate::server::rooms::{Limits, Rooms};
 
 #[derive(Default)]
 pub struct Registry {
@@ -34,6 +35,9 @@ pub struct Registry {
 struct Table {
     ids: HashMap<NickKey, ConnId>,
     clients: HashMap<ConnId, Client>,
+    /// Under the same lock as the clients, so that a client leaves its rooms in the same
+    /// critical section as the table.
+    rooms: Rooms,
 }
 
 struct Client {
@@ -96,7 +100,7 @@ impl Registry {
         {
             return Err(ProtocolError::NickTaken(nick));
         }
-        let Table { ids, clients } = &mut *table;
+        let Table { ids, clients, .. } = &mut *table;
         let (claimed, announcement) = match clients.get_mut(&id) {
             None => {
                 let announcement = Reply::Join(nick.clone());
@@ -140,6 +144,8 @@ impl Registry {
             return (None, Pending::default());
         };
         table.ids.remove(&client.nick.key());
+        // Silently: the lobby QUIT below tells everyone.
+        table.rooms.leave_all(id);
         let announcement = Reply::Quit {
             nick: client.nick.clone(),
             reason: reason.map(str::to_owned),
@@ -158,6 +164,7 @@ impl Registry {
     pub fn clear(&self) -> Vec<Outbox> {
         let mut table = self.table.write();
         table.ids.clear();
+        table.rooms = Rooms::default();
         table
             .clients
             .drain()
@@ -199,6 +206,227 @@ impl Registry {
         push_to_all(&table.clients, Some(from), line, Wake::Delivery)
     }
 
+    /// `JOIN room [key]`: the joiner gets `OK JOIN`, the topic and the members; the other
+    /// members get `JOIN #room <nick>`. All under the write lock, so no room line can reach
+    /// the joiner before its `OK JOIN`.
+    pub fn join_room(
+        &self,
+        id: ConnId,
+        room: &Room,
+        key: Option<&str>,
+        limits: Limits,
+    ) -> Result<Pending, ProtocolError> {
+        let mut table = self.table.write();
+        let Table { clients, rooms, .. } = &mut *table;
+        let Some(joiner) = clients.get(&id) else {
+            return Ok(Pending::default());
+        };
+        let state = rooms.join(id, room, key, limits)?.room;
+        let mut replies = vec![Reply::OkJoin(state.name.clone())];
+        if let Some((setter, text)) = &state.topic {
+            replies.push(Reply::TopicIs {
+                room: state.name.clone(),
+                setter: setter.clone(),
+                text: text.clone(),
+            });
+        }
+        replies.extend(Reply::room_who_list(
+            &state.name,
+            nicks_of(clients, state.members()),
+        ));
+        let mut pending = Pending::default();
+        for reply in &replies {
+            let pushed = joiner.outbox.push_waking(shared_line(reply), Wake::Reply);
+            pending.add(id, &joiner.outbox, pushed);
+        }
+        let line = shared_line(&Reply::RoomJoin {
+            room: state.name.clone(),
+            nick: joiner.nick.clone(),
+        });
+        push_to_members(
+            clients,
+            state.members(),
+            Some(id),
+            &line,
+            Wake::Announcement,
+            &mut pending,
+        );
+        Ok(pending)
+    }
+
+    /// `PART room [reason]`: `OK PART` to the client, `PART #room <nick> [reason]` to the
+    /// other members.
+    pub fn part_room(
+        &self,
+        id: ConnId,
+        room: &Room,
+        reason: Option<&str>,
+    ) -> Result<Pending, ProtocolError> {
+        let mut table = self.table.write();
+        let Table { clients, rooms, .. } = &mut *table;
+        let Some(leaver) = clients.get(&id) else {
+            return Ok(Pending::default());
+        };
+        let others: Vec<ConnId> = rooms.member_room(id, room)?.members().to_vec();
+        let name = rooms.part(id, room)?;
+        let mut pending = Pending::default();
+        let pushed = leaver
+            .outbox
+            .push_waking(shared_line(&Reply::OkPart(name.clone())), Wake::Reply);
+        pending.add(id, &leaver.outbox, pushed);
+        let line = shared_line(&Reply::RoomPart {
+            room: name,
+            nick: leaver.nick.clone(),
+            reason: reason.map(str::to_owned),
+        });
+        push_to_members(
+            clients,
+            &others,
+            Some(id),
+            &line,
+            Wake::Announcement,
+            &mut pending,
+        );
+        Ok(pending)
+    }
+
+    /// `MSG #room text`: to every other member, in the room's one order.
+    pub fn send_to_room(
+        &self,
+        from: ConnId,
+        room: &Room,
+        text: &str,
+    ) -> Result<Pending, ProtocolError> {
+        let table = self.table.read();
+        let Some(sender) = table.clients.get(&from) else {
+            return Ok(Pending::default());
+        };
+        let state = table.rooms.member_room(from, room)?;
+        let line = shared_line(&Reply::RoomMsg {
+            room: state.name.clone(),
+            from: sender.nick.clone(),
+            text: text.to_owned(),
+        });
+        let mut pending = Pending::default();
+        let _order = state.order.lock();
+        push_to_members(
+            &table.clients,
+            state.members(),
+            Some(from),
+            &line,
+            Wake::Delivery,
+            &mut pending,
+        );
+        Ok(pending)
+    }
+
+    /// `WHO #room`: the member list, for anyone who may see the room.
+    pub fn room_who(&self, id: ConnId, room: &Room) -> Result<Vec<Reply>, ProtocolError> {
+        let table = self.table.read();
+        let state = table.rooms.visible_room(id, room)?;
+        Ok(Reply::room_who_list(
+            &state.name,
+            nicks_of(&table.clients, state.members()),
+        ))
+    }
+
+    /// `ROOMS`: one `ROOM` line per room the client may see, then `END ROOMS`.
+    pub fn room_list(&self, id: ConnId) -> Vec<Reply> {
+        let table = self.table.read();
+        let mut replies: Vec<Reply> = table
+            .rooms
+            .visible_to(id)
+            .into_iter()
+            .map(|state| Reply::RoomInfo {
+                room: state.name.clone(),
+                members: state.members().len(),
+                topic: state.topic.as_ref().map(|(_, text)| text.clone()),
+            })
+            .collect();
+        replies.push(Reply::EndRooms);
+        replies
+    }
+
+    /// `TOPIC room text`: every member, the setter too, gets `TOPIC #room <setter> <text>`.
+    pub fn set_topic(&self, id: ConnId, room: &Room, text: &str) -> Result<Pending, ProtocolError> {
+        let mut table = self.table.write();
+        let Table { clients, rooms, .. } = &mut *table;
+        let Some(setter) = clients.get(&id) else {
+            return Ok(Pending::default());
+        };
+        let state = rooms.set_topic(id, room, setter.nick.clone(), text)?;
+        let line = shared_line(&Reply::TopicIs {
+            room: state.name.clone(),
+            setter: setter.nick.clone(),
+            text: text.to_owned(),
+        });
+        let mut pending = Pending::default();
+        push_to_members(
+            clients,
+            state.members(),
+            None,
+            &line,
+            Wake::Delivery,
+            &mut pending,
+        );
+        Ok(pending)
+    }
+
+    /// `KEY room [key]` (the owner only).
+    pub fn set_room_key(
+        &self,
+        id: ConnId,
+        room: &Room,
+        key: Option<&str>,
+    ) -> Result<Room, ProtocolError> {
+        self.table.write().rooms.set_key(id, room, key)
+    }
+
+    /// `PRIVATE room on|off` (the owner only).
+    pub fn set_room_private(
+        &self,
+        id: ConnId,
+        room: &Room,
+        on: bool,
+    ) -> Result<Room, ProtocolError> {
+        self.table.write().rooms.set_private(id, room, on)
+    }
+
+    /// `INVITE nick room` (members only): the invitee alone gets `INVITE #room <from>`.
+    pub fn invite(
+        &self,
+        id: ConnId,
+        nick: &Nick,
+        room: &Room,
+    ) -> Result<(Room, Pending), ProtocolError> {
+        let mut table = self.table.write();
+        let Table {
+            ids,
+            clients,
+            rooms,
+        } = &mut *table;
+        let Some(inviter) = clients.get(&id) else {
+            return Err(ProtocolError::NoSuchRoom(room.to_string()));
+        };
+        // Membership first: a non-member learns nothing about who is online from the error.
+        rooms.member_room(id, room)?;
+        let invitee = ids
+            .get(&nick.key())
+            .and_then(|invitee| Some((*invitee, clients.get(invitee)?)));
+        let Some((invitee_id, invitee)) = invitee else {
+            return Err(ProtocolError::NoSuchNick(nick.to_string()));
+        };
+        let name = rooms.invite(id, room, invitee_id)?;
+        let line = shared_line(&Reply::Invited {
+            room: name.clone(),
+            from: inviter.nick.clone(),
+        });
+        let mut pending = Pending::default();
+        let pushed = invitee.outbox.push_waking(line, Wake::Delivery);
+        pending.add(invitee_id, &invitee.outbox, pushed);
+        Ok((name, pending))
+    }
+
     /// Every registered nick, unsorted.
     pub fn nicks(&self) -> Vec<Nick> {
         let table = self.table.read();
@@ -237,6 +465,34 @@ impl Registry {
                 flush.run();
             }
             slow.extend(more.slow);
+        }
+    }
+}
+
+/// Pushes one shared line to each of `members` except `skip`, adding flushes and slow
+/// consumers to `pending`.
+fn nicks_of(clients: &HashMap<ConnId, Client>, members: &[ConnId]) -> Vec<Nick> {
+    members
+        .iter()
+        .filter_map(|id| clients.get(id))
+        .map(|client| client.nick.clone())
+        .collect()
+}
+
+fn push_to_members(
+    clients: &HashMap<ConnId, Client>,
+    members: &[ConnId],
+    skip: Option<ConnId>,
+    line: &Line,
+    wake: Wake,
+    pending: &mut Pending,
+) {
+    for &id in members {
+        if Some(id) != skip
+            && let Some(client) = clients.get(&id)
+        {
+            let pushed = client.outbox.push_waking(Arc::clone(line), wake);
+            pending.add(id, &client.outbox, pushed);
         }
     }
 }

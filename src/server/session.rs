@@ -11,7 +11,8 @@ use crate::line_buffer::Frame;
 use crate::protocol::{Command, Nick, ProtocolError, Reply, needs_registration, parse_command};
 use crate::server::ConnId;
 use crate::server::outbox::{Outbox, PushError, shared_line};
-use crate::server::registry::{Claimed, Registry};
+use crate::server::registry::{Claimed, Pending, Registry};
+use crate::server::rooms::Limits;
 
 /// What the connection does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,16 +33,24 @@ pub struct Session {
     nick: Option<Nick>,
     outbox: Outbox,
     max_line: usize,
+    rooms: Limits,
 }
 
 impl Session {
-    pub fn new(id: ConnId, peer: SocketAddr, outbox: Outbox, max_line: usize) -> Session {
+    pub fn new(
+        id: ConnId,
+        peer: SocketAddr,
+        outbox: Outbox,
+        max_line: usize,
+        rooms: Limits,
+    ) -> Session {
         Session {
             id,
             peer,
             nick: None,
             outbox,
             max_line,
+            rooms,
         }
     }
 
@@ -109,6 +118,53 @@ impl Session {
                 }
             }
             Command::Help => self.reply_all(Reply::help()),
+            Command::Join { room, key } => {
+                let joined = registry.join_room(self.id, &room, key, self.rooms);
+                self.finish(registry, joined)
+            }
+            Command::Part { room, reason } => {
+                let parted = registry.part_room(self.id, &room, reason);
+                self.finish(registry, parted)
+            }
+            Command::MsgRoom { room, text } => {
+                let sent = registry.send_to_room(self.id, &room, text);
+                self.finish(registry, sent)
+            }
+            Command::WhoRoom(room) => match registry.room_who(self.id, &room) {
+                Ok(replies) => self.reply_all(replies),
+                Err(error) => self.reply_error(&error),
+            },
+            Command::Rooms => self.reply_all(registry.room_list(self.id)),
+            Command::Topic { room, text } => {
+                let set = registry.set_topic(self.id, &room, text);
+                self.finish(registry, set)
+            }
+            Command::Key { room, key } => match registry.set_room_key(self.id, &room, key) {
+                Ok(room) => self.reply(&Reply::OkKey(room)),
+                Err(error) => self.reply_error(&error),
+            },
+            Command::Private { room, on } => match registry.set_room_private(self.id, &room, on) {
+                Ok(room) => self.reply(&Reply::OkPrivate { room, on }),
+                Err(error) => self.reply_error(&error),
+            },
+            Command::Invite { nick, room } => match registry.invite(self.id, &nick, &room) {
+                Ok((room, pending)) => {
+                    registry.finish(pending);
+                    self.reply(&Reply::OkInvite { nick, room })
+                }
+                Err(error) => self.reply_error(&error),
+            },
+        }
+    }
+
+    /// Runs what a room command left for after the table lock, or replies its error.
+    fn finish(&self, registry: &Registry, done: Result<Pending, ProtocolError>) -> Flow {
+        match done {
+            Ok(pending) => {
+                registry.finish(pending);
+                Flow::Continue
+            }
+            Err(error) => self.reply_error(&error),
         }
     }
 
@@ -212,7 +268,7 @@ mod tests {
             let (outbox, queue) = Outbox::detached(send_queue);
             let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40000));
             Client {
-                session: Session::new(id, peer, outbox, 4096),
+                session: Session::new(id, peer, outbox, 4096, Limits::default()),
                 queue,
             }
         }
@@ -305,7 +361,7 @@ mod tests {
         let registry = Registry::new();
         let (outbox, _rx) = Outbox::detached(100);
         let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1));
-        let mut session = Session::new(1, peer, outbox, 4096);
+        let mut session = Session::new(1, peer, outbox, 4096, Limits::default());
         let flows: Vec<Flow> = (0..20)
             .map(|_| session.on_frame(Frame::Line("PING 123456789"), &registry))
             .collect();

@@ -9,4 +9,5 @@ mod limits;
 mod process;
 mod protocol_contract;
 mod registration;
+mod rooms;
 mod shutdown;
