@@ -3,14 +3,14 @@
 //! would not fit next to ten thousand client sockets in one process), one table on stdout,
 //! a CSV and an SVG chart under `target/bench/`. Exits non-zero if any check failed.
 //!
-//! Runs: fan-out; paced at 100k and at 400k deliveries/s; direct; idle 10k; stalled at
-//! 100k. The stalled rows run with `--send-queue 64K`, so the stalled clients are dropped
+//! Runs: fan-out; paced at 100k and at 400k deliveries/s; direct; rooms; idle 10k; stalled
+//! at 100k. The stalled rows run with `--send-queue 64K`, so the stalled clients are dropped
 //! within seconds, and each is compared with a `paced 100k (baseline)` row run just before
 //! it with the same server settings. The plain paced rows keep the default queue: a server
 //! that falls behind at 400k/s then shows it as latency, where a 64 KiB queue would drop
 //! every client and fail the run.
 //!
-//! Options after `--`: `--workers 1,2,4,8`, `--only fanout,paced,direct,idle,stalled`,
+//! Options after `--`: `--workers 1,2,4,8`, `--only fanout,paced,direct,rooms,idle,stalled`,
 //! `--runs N` (median of N repeats), `--quick` (small sizes, a few seconds: the CI smoke
 //! test), and the sizes (`--help` lists them all).
 #![allow(
@@ -29,8 +29,8 @@ use chatd::loadgen::setup::{self, Setup};
 use chatd::loadgen::suite;
 use chatd::loadgen::target::{ServerSettings, TargetSpec};
 use chatd::loadgen::{
-    CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, RunSpec, STALLED_SEND_QUEUE,
-    Stalled, Workload,
+    CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, Rooms, RunSpec,
+    STALLED_SEND_QUEUE, Stalled, Workload,
 };
 
 /// Counts the in-process server's allocations for the allocs/line column.
@@ -89,6 +89,18 @@ struct Options {
     /// Direct: MSG lines each client sends [default: 10000; quick: 2000].
     #[arg(long)]
     dm_messages: Option<u32>,
+    /// Rooms: rooms [default: 200; quick: 10].
+    #[arg(long)]
+    rooms: Option<u32>,
+    /// Rooms: clients in each room [default: 10; quick: 5].
+    #[arg(long)]
+    room_members: Option<u32>,
+    /// Rooms: members of each room that send [default: 2; quick: 2].
+    #[arg(long)]
+    room_senders: Option<u32>,
+    /// Rooms: MSG #room lines each sender sends [default: 1000; quick: 1000].
+    #[arg(long)]
+    room_messages: Option<u32>,
     /// Idle: clients [default: 10000; quick: 300].
     #[arg(long)]
     idle_clients: Option<u32>,
@@ -112,6 +124,7 @@ enum Kind {
     Fanout,
     Paced,
     Direct,
+    Rooms,
     Idle,
     Stalled,
 }
@@ -156,6 +169,7 @@ struct Sizes {
     paced: Paced,
     rates: Vec<f64>,
     direct: Direct,
+    rooms: Rooms,
     idle: Idle,
     stalled: u32,
     stall_rate: u64,
@@ -197,6 +211,13 @@ impl Sizes {
             direct: Direct {
                 pairs: pick(options.pairs, 50, 5),
                 messages: pick(options.dm_messages, 10_000, 2_000),
+                size,
+            },
+            rooms: Rooms {
+                rooms: pick(options.rooms, 200, 10),
+                members: pick(options.room_members, 10, 5),
+                senders: pick(options.room_senders, 2, 2),
+                messages: pick(options.room_messages, 1_000, 1_000),
                 size,
             },
             idle: Idle {
@@ -242,6 +263,9 @@ fn plan(options: &Options) -> Result<Vec<RunSpec>, String> {
     }
     if wanted(Kind::Direct) {
         workloads.push((Workload::Direct(sizes.direct.clone()), None));
+    }
+    if wanted(Kind::Rooms) {
+        workloads.push((Workload::Rooms(sizes.rooms.clone()), None));
     }
     if wanted(Kind::Idle) {
         workloads.push((Workload::Idle(sizes.idle.clone()), None));

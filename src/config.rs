@@ -168,8 +168,8 @@ impl Args {
     }
 }
 
-/// Parses `65536`, `64K` or `1M` (binary units) into bytes.
-fn parse_bytes(text: &str) -> Result<usize, String> {
+/// Parses `65536`, `64K` or `1M` (binary units) into bytes. Also used by `chatd-bench`.
+pub fn parse_bytes(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
         Some((at, _)) => text.split_at(at),

@@ -24,8 +24,8 @@ use chatd::loadgen::setup::{self, Setup};
 use chatd::loadgen::suite;
 use chatd::loadgen::target::{ServerSettings, TargetSpec};
 use chatd::loadgen::{
-    CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, RunSpec, STALLED_SEND_QUEUE,
-    Stalled, Workload,
+    CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, Rooms, RunSpec,
+    STALLED_SEND_QUEUE, Stalled, Workload,
 };
 
 /// Counts the server's allocations (in-process server only) for the allocs/line column.
@@ -33,8 +33,8 @@ use chatd::loadgen::{
 static ALLOC: CountingAlloc = CountingAlloc::new();
 
 /// Load generator for chatd: runs one workload, checks every line it receives (lost,
-/// duplicated, out-of-order lines, one global ALL order) and reports throughput, latency
-/// and what the server and the generator used.
+/// duplicated, out-of-order lines, one global ALL order, one order per room) and reports
+/// throughput, latency and what the server and the generator used.
 #[derive(Debug, Parser)]
 #[command(name = "chatd-bench", version)]
 struct Cli {
@@ -72,6 +72,24 @@ enum Command {
         pairs: u32,
         /// MSG lines each client sends to its partner.
         #[arg(long, default_value_t = Direct::default().messages)]
+        messages: u32,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// R rooms of N members each (R x N clients, each in one room); the first S members of
+    /// each room send M MSG #room lines each as fast as the server delivers them.
+    Rooms {
+        /// Rooms.
+        #[arg(long, default_value_t = Rooms::default().rooms)]
+        rooms: u32,
+        /// Clients in each room.
+        #[arg(long, default_value_t = Rooms::default().members)]
+        members: u32,
+        /// Members of each room that send (the first S); every other member receives.
+        #[arg(long, default_value_t = Rooms::default().senders)]
+        senders: u32,
+        /// MSG #room lines each sender sends.
+        #[arg(long, default_value_t = Rooms::default().messages)]
         messages: u32,
         #[command(flatten)]
         common: Common,
@@ -153,7 +171,7 @@ struct Common {
     workers: Option<usize>,
     /// --send-queue of the server this tool starts, in bytes (suffix K or M) [default: 1M,
     /// 64K for stalled].
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = config::parse_bytes)]
     send_queue: Option<usize>,
     /// --max-clients of the server this tool starts [default: 10000, or the run's clients
     /// plus 100 if more].
@@ -166,7 +184,7 @@ struct Common {
     /// Generator sender threads (each writes for its share of the sending clients).
     #[arg(long, default_value_t = GeneratorSettings::default().sender_threads)]
     sender_threads: usize,
-    /// Fan-out and direct: lines a sender may have in flight towards one receiver
+    /// Fan-out, direct and rooms: lines a sender may have in flight towards one receiver
     /// [default: a quarter of the server's send queue in lines; direct: at most 256].
     /// Closed-loop latency is about what is in flight divided by the throughput.
     #[arg(long)]
@@ -254,6 +272,23 @@ impl Command {
                     size,
                 };
                 (Workload::Direct(workload), common)
+            }
+            Command::Rooms {
+                rooms,
+                members,
+                senders,
+                messages,
+                common,
+            } => {
+                let size = common.size;
+                let workload = Rooms {
+                    rooms,
+                    members,
+                    senders,
+                    messages,
+                    size,
+                };
+                (Workload::Rooms(workload), common)
             }
             Command::Idle { clients, common } => (Workload::Idle(Idle { clients }), common),
             Command::Stalled {
@@ -362,28 +397,7 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
 
 /// A byte rate such as `8M` (per second).
 fn parse_rate(text: &str) -> Result<u64, String> {
-    parse_size(text).map(|bytes| bytes as u64)
-}
-
-/// `65536`, `64K` or `1M` (binary units) in bytes.
-fn parse_size(text: &str) -> Result<usize, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let scale = match unit.to_ascii_uppercase().as_str() {
-        "" => 1,
-        "K" => 1024,
-        "M" => 1024 * 1024,
-        _ => return Err(format!("unknown unit {unit:?}: use K or M")),
-    };
-    let number: usize = digits
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size such as 65536, 64K or 1M"))?;
-    number
-        .checked_mul(scale)
-        .ok_or_else(|| format!("{text:?} is too large"))
+    config::parse_bytes(text).map(|bytes| bytes as u64)
 }
 
 #[cfg(test)]
@@ -406,6 +420,7 @@ mod tests {
         assert_eq!(workload(&["fanout"]), Workload::FanOut(FanOut::default()));
         assert_eq!(workload(&["paced"]), Workload::Paced(Paced::default()));
         assert_eq!(workload(&["direct"]), Workload::Direct(Direct::default()));
+        assert_eq!(workload(&["rooms"]), Workload::Rooms(Rooms::default()));
         assert_eq!(
             workload(&["stalled"]),
             Workload::Stalled(Stalled::default())
@@ -416,10 +431,27 @@ mod tests {
     }
 
     #[test]
-    fn sizes_take_units() {
-        assert_eq!(parse_size("65536"), Ok(65536));
-        assert_eq!(parse_size("64K"), Ok(65536));
-        assert_eq!(parse_size("8M"), Ok(8 << 20));
-        assert!(parse_size("8X").is_err());
+    fn every_rooms_knob_has_a_flag() {
+        let args = [
+            "rooms",
+            "--rooms",
+            "3",
+            "--members",
+            "4",
+            "--senders",
+            "1",
+            "--messages",
+            "50",
+            "--size",
+            "40",
+        ];
+        let want = Rooms {
+            rooms: 3,
+            members: 4,
+            senders: 1,
+            messages: 50,
+            size: 40,
+        };
+        assert_eq!(workload(&args), Workload::Rooms(want));
     }
 }

@@ -1,9 +1,11 @@
 //! The integrity check of a run: did every receiver get every line it should have, once, in
-//! each sender's order, and did all receivers see the `ALL` lines in one global order?
+//! each sender's order, and did all receivers see the `ALL` lines in one global order (or,
+//! in a rooms run, all members of a room that room's lines in one order)?
 //!
 //! In scope: [`ReceiverCheck`] (per receiver and sender: lost, duplicated and out-of-order
-//! lines), [`Counts`], and the global order check over the logs receivers keep
-//! ([`pick_references`], [`order_violations`]). Pure: no I/O, no clocks, no threads.
+//! lines), [`Counts`], and the order check over the logs receivers keep
+//! ([`pick_references`], [`order_violations`], per group of receivers
+//! [`grouped_order_violations`]). Pure: no I/O, no clocks, no threads.
 //! Out of scope: reading lines and decoding payloads (`reader`, `payload`), and deciding which
 //! counts fail a run (`outcome`).
 
@@ -221,6 +223,20 @@ pub fn order_violations(logs: &[OrderLog], references: &[usize]) -> u64 {
         .sum()
 }
 
+/// The order check within groups of receivers that must agree with each other, such as the
+/// members of each room: every group is checked on its own, with references picked among its
+/// own logs, and the violations are summed. A broadcast run is one group.
+pub fn grouped_order_violations(
+    mut logs: Vec<OrderLog>,
+    group: impl Fn(u32) -> u32,
+    is_sender: impl Fn(u32) -> bool,
+) -> u64 {
+    logs.sort_by_key(|log| group(log.receiver));
+    logs.chunk_by(|a, b| group(a.receiver) == group(b.receiver))
+        .map(|members| order_violations(members, &pick_references(members, &is_sender)))
+        .sum()
+}
+
 /// Each message's position in a reference log, by sender and sequence number.
 struct Ranks {
     by_sender: Vec<Vec<u32>>,
@@ -395,5 +411,30 @@ mod tests {
         assert!(order_violations(&logs, &references) >= 1);
         // The first two alone would not have seen it.
         assert_eq!(order_violations(&logs, &[0, 1]), 0);
+    }
+
+    #[test]
+    fn groups_are_checked_each_against_their_own_references() {
+        // Two rooms of four, clients 0..4 and 4..8; the first two of each send (slots 0, 1).
+        // Each room agrees within itself, but the rooms saw their lines in opposite orders.
+        let mut logs = vec![
+            log(0, &[(1, 0)]),
+            log(1, &[(0, 0)]),
+            log(2, &[(0, 0), (1, 0)]),
+            log(3, &[(0, 0), (1, 0)]),
+            log(4, &[(1, 0)]),
+            log(5, &[(0, 0)]),
+            log(6, &[(1, 0), (0, 0)]),
+            log(7, &[(1, 0), (0, 0)]),
+        ];
+        let room = |client: u32| client / 4;
+        let is_sender = |client: u32| client % 4 < 2;
+        assert_eq!(grouped_order_violations(logs.clone(), room, is_sender), 0);
+        // Slots of different rooms are different senders: as one group, room 1's order
+        // would wrongly count against room 0's.
+        assert_eq!(grouped_order_violations(logs.clone(), |_| 0, is_sender), 2);
+        // A member that disagrees with its own room is caught.
+        logs[7] = log(7, &[(0, 0), (1, 0)]);
+        assert_eq!(grouped_order_violations(logs, room, is_sender), 1);
     }
 }

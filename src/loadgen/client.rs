@@ -1,8 +1,9 @@
 //! Generator sockets: connecting, registering a nick, how a run names its clients, and the
 //! raw socket calls the readers and the stalled clients need.
 //!
-//! In scope: one client's socket set-up and the lines it sends outside the hot path (`NICK`,
-//! `PING`). Out of scope: reading many sockets (`reader`) and writing message streams
+//! In scope: one client's socket set-up, the lines it sends outside the hot path (`NICK`,
+//! `JOIN`, `PING`), and reading their answers before a reader takes the client over
+//! ([`read_until`]). Out of scope: reading many sockets (`reader`) and writing message streams
 //! (`sender`).
 //!
 //! Sockets stay in blocking mode: sender threads write whole batches with `write_all`, and
@@ -21,11 +22,13 @@ use crate::protocol::{Command, Nick, Reply};
 /// How long one connect, one registration or one blocked write may take.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The nicks of one run: `b<tag>n<index>`. The tag differs between runs, so runs against a
-/// shared server do not collide, and a line from someone else's client is recognised as such.
+/// The nicks of one run, `b<tag>n<index>`, and its rooms, `#b<tag>r<index>`. The tag differs
+/// between runs, so runs against a shared server do not collide, and a line from someone
+/// else's client is recognised as such.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Naming {
     prefix: String,
+    room_prefix: String,
 }
 
 impl Naming {
@@ -40,8 +43,10 @@ impl Naming {
     }
 
     pub fn with_tag(tag: u32) -> Naming {
+        let tag = tag & 0xff_ffff;
         Naming {
-            prefix: format!("b{:06x}n", tag & 0xff_ffff),
+            prefix: format!("b{tag:06x}n"),
+            room_prefix: format!("#b{tag:06x}r"),
         }
     }
 
@@ -51,15 +56,29 @@ impl Naming {
 
     /// The client index in one of this run's nicks; `None` for anyone else's.
     pub fn index_of(&self, nick: &[u8]) -> Option<u32> {
-        let digits = nick.strip_prefix(self.prefix.as_bytes())?;
-        if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let value = digits
-            .iter()
-            .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
-        u32::try_from(value).ok()
+        number(nick.strip_prefix(self.prefix.as_bytes())?)
     }
+
+    /// The name of room `index`, `#` included.
+    pub fn room(&self, index: u32) -> String {
+        format!("{}{index}", self.room_prefix)
+    }
+
+    /// The room index in one of this run's room names; `None` for anyone else's.
+    pub fn room_index_of(&self, room: &[u8]) -> Option<u32> {
+        number(room.strip_prefix(self.room_prefix.as_bytes())?)
+    }
+}
+
+/// The decimal number that is all of `digits`, if it fits in a `u32`.
+fn number(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
+    u32::try_from(value).ok()
 }
 
 /// A connected socket with Nagle off and writes bounded by [`IO_TIMEOUT`].
@@ -91,25 +110,55 @@ pub fn send_nick(stream: &TcpStream, nick: &str) -> io::Result<()> {
 pub fn register(stream: &TcpStream, nick: &str) -> io::Result<Vec<u8>> {
     send_nick(stream, nick)?;
     let deadline = Instant::now() + IO_TIMEOUT;
-    let mut pending = Vec::new();
-    let mut chunk = [0u8; 4096];
+    let what = format!("OK NICK for {nick}");
+    read_until(
+        stream,
+        Vec::new(),
+        deadline,
+        &what,
+        |line| match Reply::parse(&String::from_utf8_lossy(line)) {
+            Ok(Reply::OkNick(got)) if got.as_str() == nick => Ok(true),
+            Ok(Reply::Err { code, text }) => {
+                Err(io::Error::other(format!("NICK {nick}: ERR {code} {text}")))
+            }
+            _ => Ok(false),
+        },
+    )
+}
+
+/// Hands every line from `stream` to `line` (first those complete in `pending`, bytes read
+/// before), without its `\n`, until `line` returns `Ok(true)`. Returns the bytes read after
+/// that line: they belong to whoever reads next. Fails with `line`'s error, when the
+/// connection ends, or at `deadline`; `what` names what was awaited, for those errors.
+///
+/// For the set-up outside the measured window (registering, joining rooms): it blocks, one
+/// client at a time.
+pub fn read_until(
+    stream: &TcpStream,
+    mut pending: Vec<u8>,
+    deadline: Instant,
+    what: &str,
+    mut line: impl FnMut(&[u8]) -> io::Result<bool>,
+) -> io::Result<Vec<u8>> {
+    let mut chunk = vec![0u8; 64 * 1024];
     loop {
-        while let Some(end) = pending.iter().position(|&b| b == b'\n') {
-            let line = String::from_utf8_lossy(&pending[..end]).into_owned();
-            pending.drain(..=end);
-            match Reply::parse(&line) {
-                Ok(Reply::OkNick(got)) if got.as_str() == nick => return Ok(pending),
-                Ok(Reply::Err { code, text }) => {
-                    return Err(io::Error::other(format!("NICK {nick}: ERR {code} {text}")));
-                }
-                _ => {}
+        // Lines are consumed by offset and the rest moved once: a client may have
+        // thousands of lines waiting.
+        let mut start = 0;
+        while let Some(end) = pending[start..].iter().position(|&b| b == b'\n') {
+            let done = line(&pending[start..start + end])?;
+            start += end + 1;
+            if done {
+                pending.drain(..start);
+                return Ok(pending);
             }
         }
+        pending.drain(..start);
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
-                format!("no OK NICK for {nick} within {IO_TIMEOUT:?}"),
+                format!("no {what} in time"),
             ));
         }
         stream.set_read_timeout(Some(left))?;
@@ -117,14 +166,16 @@ pub fn register(stream: &TcpStream, nick: &str) -> io::Result<Vec<u8>> {
             Ok(0) => {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
-                    format!("the server closed {nick}'s connection before OK NICK"),
+                    format!("the server closed the connection before {what}"),
                 ));
             }
             Ok(n) => pending.extend_from_slice(&chunk[..n]),
             Err(e)
                 if matches!(
                     e.kind(),
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
                 ) => {}
             Err(e) => return Err(e),
         }
@@ -185,6 +236,23 @@ mod tests {
     }
 
     #[test]
+    fn rooms_are_valid_and_map_back_to_their_index() {
+        let naming = Naming::with_tag(0xabc123);
+        for index in [0, 7, 199, 65_535, u32::MAX] {
+            let room = naming.room(index);
+            assert!(crate::protocol::Room::parse(&room).is_ok(), "{room}");
+            assert_eq!(naming.room_index_of(room.as_bytes()), Some(index));
+            // A room is not a nick, nor the other way round.
+            assert_eq!(naming.index_of(room.as_bytes()), None);
+            assert_eq!(naming.room_index_of(naming.nick(index).as_bytes()), None);
+        }
+        assert_eq!(naming.room(12), "#babc123r12");
+        let other = Naming::with_tag(2);
+        assert_eq!(naming.room_index_of(other.room(3).as_bytes()), None);
+        assert_eq!(naming.room_index_of(b"#babc123r"), None);
+    }
+
+    #[test]
     fn other_nicks_are_not_ours() {
         let naming = Naming::with_tag(1);
         let other = Naming::with_tag(2);
@@ -198,5 +266,30 @@ mod tests {
         ] {
             assert_eq!(naming.index_of(nick.as_bytes()), None, "{nick}");
         }
+    }
+
+    #[test]
+    fn read_until_hands_over_lines_and_returns_the_rest() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.write_all(b"b\nc\nstop\nd\npart").unwrap();
+        let deadline = Instant::now() + IO_TIMEOUT;
+        let mut seen = Vec::new();
+        let rest = read_until(&client, b"a\n".to_vec(), deadline, "stop", |line| {
+            seen.push(String::from_utf8(line.to_vec()).unwrap());
+            Ok(line == b"stop")
+        })
+        .unwrap();
+        assert_eq!(seen, ["a", "b", "c", "stop"]);
+        assert_eq!(rest, b"d\npart");
+        // A closed connection fails the wait, and so does the callback's error.
+        drop(server);
+        let closed = read_until(&client, rest, deadline, "never", |_| Ok(false));
+        assert_eq!(closed.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        let refused = read_until(&client, b"x\n".to_vec(), deadline, "x", |_| {
+            Err(io::Error::other("no"))
+        });
+        assert_eq!(refused.unwrap_err().to_string(), "no");
     }
 }

@@ -4,9 +4,10 @@
 //!
 //! Layout, in reading order:
 //! - [`payload`]: what each message carries (sender, sequence number, send time). Pure.
-//! - [`check`]: lost, duplicated, out-of-order lines; one global `ALL` order. Pure.
+//! - [`check`]: lost, duplicated, out-of-order lines; one global `ALL` order, one order per
+//!   room. Pure.
 //! - [`outcome`]: one run's figures, the failure and bottleneck rules, medians. Pure.
-//! - [`workload`]: the five workloads and one run of any of them.
+//! - [`workload`]: the six workloads and one run of any of them.
 //! - [`client`], [`reader`], [`sender`], [`board`]: the generator's sockets and threads.
 //! - [`target`]: the server a run talks to (in-process, child process, external).
 //! - [`meter`], [`sysstat`], [`alloc`]: CPU accounting, `/proc` readings, allocation counts.
@@ -37,5 +38,6 @@ pub mod workload;
 
 pub use alloc::CountingAlloc;
 pub use workload::{
-    Direct, FanOut, GeneratorSettings, Idle, Paced, RunSpec, STALLED_SEND_QUEUE, Stalled, Workload,
+    Direct, FanOut, GeneratorSettings, Idle, Paced, Rooms, RunSpec, STALLED_SEND_QUEUE, Stalled,
+    Workload,
 };

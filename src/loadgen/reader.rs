@@ -7,7 +7,7 @@
 //! Out of scope: connecting and registering (`client`), sending (`sender`), and judging the
 //! results (`workload`, `outcome`).
 //!
-//! `ALL` and `MSG` deliveries are matched on bytes here rather than with
+//! `ALL`, `MSG` and room `MSG` deliveries are matched on bytes here rather than with
 //! `protocol::Reply::parse`, which allocates two strings a line: the generator must cost far
 //! less than the server per line. The unit test below holds the two in agreement. Every
 //! other line is rare and goes through `Reply::parse`.
@@ -54,6 +54,9 @@ pub enum Route {
     Broadcast { senders: u32 },
     /// `MSG` lines from one partner, in slot 0.
     Partner(u32),
+    /// `MSG #room` lines of room `room` from clients `first..first + senders`; the slot is
+    /// the sender's position in the room.
+    Room { room: u32, first: u32, senders: u32 },
 }
 
 impl Route {
@@ -61,14 +64,17 @@ impl Route {
         match self {
             Route::Broadcast { .. } => sender as usize,
             Route::Partner(partner) if partner == sender => 0,
+            Route::Room { first, senders, .. } if (first..first + senders).contains(&sender) => {
+                (sender - first) as usize
+            }
             // Beyond every slot: the check counts it as a line that should not be here.
-            Route::Partner(_) => usize::MAX,
+            Route::Partner(_) | Route::Room { .. } => usize::MAX,
         }
     }
 
     pub fn slots(self) -> usize {
         match self {
-            Route::Broadcast { senders } => senders as usize,
+            Route::Broadcast { senders } | Route::Room { senders, .. } => senders as usize,
             Route::Partner(_) => 1,
         }
     }
@@ -404,12 +410,33 @@ struct Arrival<'a> {
 
 impl Arrival<'_> {
     fn line(&mut self, state: &mut ConnState, line: &[u8]) {
-        match line
-            .strip_prefix(b"ALL ")
-            .or_else(|| line.strip_prefix(b"MSG "))
-        {
-            Some(rest) => self.delivery(state, rest),
-            None => self.control(state, line),
+        if let Some(rest) = line.strip_prefix(b"ALL ") {
+            self.delivery(state, rest);
+        } else if let Some(rest) = line.strip_prefix(b"MSG ") {
+            // Nicks never start with `#`.
+            if rest.first() == Some(&b'#') {
+                self.room_delivery(state, rest);
+            } else {
+                self.delivery(state, rest);
+            }
+        } else {
+            self.control(state, line);
+        }
+    }
+
+    /// `#room <from> <payload>` of a room's `MSG` line: the room must be the receiver's.
+    fn room_delivery(&mut self, state: &mut ConnState, rest: &[u8]) {
+        let Some((route, check)) = &mut state.conn.check else {
+            state.tally.note_unexpected(rest);
+            return;
+        };
+        let space = rest.iter().position(|&b| b == b' ');
+        let room = space.and_then(|space| self.rules.naming.room_index_of(&rest[..space]));
+        match (space, *route) {
+            (Some(space), Route::Room { room: mine, .. }) if room == Some(mine) => {
+                self.delivery(state, &rest[space + 1..]);
+            }
+            _ => check.corrupt(),
         }
     }
 
@@ -471,6 +498,12 @@ impl Arrival<'_> {
                 let barrier = Barrier::from_token(&token).expect("checked in the guard");
                 let client = state.conn.index;
                 let _ = self.notices.send(Notice::Pong { client, barrier });
+            }
+            // Someone else's client in one of this run's rooms, on a shared server.
+            Ok(Reply::RoomJoin { nick, .. } | Reply::RoomPart { nick, .. })
+                if ours(&nick).is_none() =>
+            {
+                state.tally.foreign += 1;
             }
             Ok(Reply::Quit { nick, reason }) => match ours(&nick) {
                 Some(index) if reason.as_deref() == Some(reason::SLOW_CONSUMER) => {
@@ -566,5 +599,87 @@ mod tests {
             assert_eq!(&rest[space + 1..], text.as_bytes());
             assert_eq!(Reply::parse(std::str::from_utf8(line).unwrap()), Ok(reply));
         }
+    }
+
+    /// A room's lines count for a member of that room only, from the room's senders only.
+    #[test]
+    fn room_lines_are_checked_against_the_receiver_s_room() {
+        let naming = Naming::with_tag(0xa);
+        let codec = Codec::new(32).unwrap();
+        let rules = Arc::new(Rules {
+            naming: naming.clone(),
+            codec,
+            latency_from_us: None,
+        });
+        let board = Arc::new(Board::new(8, Instant::now()));
+        let (notices, _) = crossbeam_channel::unbounded();
+        let mut reader = Reader::new(&rules, &board, &notices);
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        // Client 6 is in room 1 (clients 4..8), whose senders are clients 4 and 5.
+        let route = Route::Room {
+            room: 1,
+            first: 4,
+            senders: 2,
+        };
+        reader.conns.push(ConnState {
+            conn: Conn {
+                index: 6,
+                stream: Arc::new(stream),
+                leftover: Vec::new(),
+                check: Some((route, ReceiverCheck::new(route.slots(), true))),
+            },
+            carry: Vec::new(),
+            tally: Tally::default(),
+        });
+        let line = |room: u32, from: u32, seq: u32| {
+            let mut text = String::new();
+            let stamp = crate::loadgen::payload::Stamp {
+                sender: from,
+                seq,
+                sent_us: 0,
+            };
+            codec.encode(stamp, &mut text);
+            Reply::RoomMsg {
+                room: crate::protocol::Room::parse(&naming.room(room)).unwrap(),
+                from: Nick::parse(&naming.nick(from)).unwrap(),
+                text,
+            }
+            .to_line()
+        };
+        let stranger = Nick::parse("alice").unwrap();
+        let room1 = crate::protocol::Room::parse(&naming.room(1)).unwrap();
+        let bytes = [
+            line(1, 4, 0),
+            line(1, 5, 0),
+            line(1, 4, 1),
+            // Another room's line, and a member of the room that is not a sender.
+            line(0, 4, 2),
+            line(1, 7, 0),
+            format!("MSG {room1} alice hi\n"),
+            Reply::RoomJoin {
+                room: room1.clone(),
+                nick: stranger,
+            }
+            .to_line(),
+            Reply::RoomJoin {
+                room: room1,
+                nick: Nick::parse(&naming.nick(7)).unwrap(),
+            }
+            .to_line(),
+        ]
+        .concat();
+        reader.consume(0, bytes.as_bytes(), Instant::now());
+        let state = reader.conns.pop().unwrap();
+        let (_, check) = state.conn.check.unwrap();
+        let (counts, order) = check.finish(|_| 2);
+        assert_eq!(counts.received, 3);
+        assert_eq!(counts.corrupt, 2);
+        assert_eq!(counts.lost, 1);
+        let ids = [(0, 0), (1, 0), (0, 1)].map(|(s, q)| crate::loadgen::check::message_id(s, q));
+        assert_eq!(order.unwrap(), ids);
+        assert_eq!(state.tally.foreign, 2);
+        // This run's own clients join no room during a run.
+        assert_eq!(state.tally.unexpected, 1);
     }
 }

@@ -113,7 +113,8 @@ const RESOURCES: &[Column] = &[
 const LEGEND: &[&str] = &[
     "deliv/s: deliveries per second, first send to last delivery. p50..max: latency (ms). p99 vs paced: a stalled",
     "  run's p99 against the plain paced run with the same server settings (its baseline row). ooo: out of order.",
-    "  order: global ALL order violations (steps back against a reference receiver's order, over the ALL lines both got).",
+    "  order: order violations, steps back against a reference receiver's order of the ALL lines (rooms: of its room's",
+    "  lines), over the lines both got.",
     "srv us/ln: server CPU per delivered line. writes/ln: writev calls per line written. allocs/ln: server allocations",
     "  per delivered line. CPU, other: % of one core (other: other processes). conn s, JOIN s, KiB/conn, threads,",
     "  fds: idle run (until all registered, until all JOINs arrived, server RSS per connection; server process).",

@@ -1,7 +1,7 @@
 //! Sender threads: each writes the message streams of several clients, many lines per
 //! `write_all`, then ends each client's stream with the `PING` of the [`Barrier::Sent`] barrier.
 //!
-//! In scope: closed-loop sending (fan-out, direct), paced open-loop sending on a
+//! In scope: closed-loop sending (fan-out, direct, rooms), paced open-loop sending on a
 //! [`Schedule`], and the flow-control window of closed-loop senders.
 //! Out of scope: registering clients (`client`), reading (`reader`), and the shape of each
 //! workload (`workload`).
@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use crate::loadgen::board::{Barrier, Board};
 use crate::loadgen::client::send_command;
 use crate::loadgen::payload::{Codec, Stamp};
-use crate::protocol::{Command, Nick};
+use crate::protocol::{Command, Nick, Room};
 
 /// How long a closed-loop sender waits for its window to open between checks.
 const WINDOW_PAUSE: Duration = Duration::from_micros(100);
@@ -36,14 +36,24 @@ pub struct Outgoing {
     /// The client's index, which its payloads carry as the sender.
     pub index: u32,
     pub stream: Arc<TcpStream>,
-    /// `MSG` to this nick; `None` sends `ALL`.
-    pub to: Option<Nick>,
+    pub to: To,
     /// Lines sent so far; the next line's sequence number.
     pub sent: u32,
 }
 
+/// Whom a client's lines go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum To {
+    /// `ALL`.
+    Everyone,
+    /// `MSG <nick>`.
+    Nick(Nick),
+    /// `MSG #room`.
+    Room(Room),
+}
+
 impl Outgoing {
-    pub fn new(index: u32, stream: Arc<TcpStream>, to: Option<Nick>) -> Outgoing {
+    pub fn new(index: u32, stream: Arc<TcpStream>, to: To) -> Outgoing {
         Outgoing {
             index,
             stream,
@@ -87,11 +97,15 @@ impl Batch {
         self.codec.encode(stamp, &mut self.payload);
         let text = self.payload.as_str();
         let command = match &out.to {
-            Some(to) => Command::Msg {
+            To::Everyone => Command::All { text },
+            To::Nick(to) => Command::Msg {
                 to: to.clone(),
                 text,
             },
-            None => Command::All { text },
+            To::Room(room) => Command::MsgRoom {
+                room: room.clone(),
+                text,
+            },
         };
         writeln!(self.bytes, "{command}").expect("writing to a Vec cannot fail");
     }
@@ -118,6 +132,10 @@ pub enum Flow {
     },
     /// Each client sends only to its partner: `partners[i]` is client i's.
     Partners(Vec<u32>),
+    /// Clients `k * members .. (k + 1) * members` are room k, and the first `senders` of each
+    /// room send to it: a sender waits while any member of its room is more than the window
+    /// behind everything its room's senders sent so far.
+    Rooms { members: u32, senders: u32 },
 }
 
 impl Flow {
@@ -135,6 +153,14 @@ impl Flow {
             Flow::Partners(partners) => {
                 let partner = partners[sender as usize];
                 board.sent(sender).saturating_sub(board.received(partner))
+            }
+            Flow::Rooms { members, senders } => {
+                let first = sender / members * members;
+                let total: u64 = (first..first + senders).map(|s| board.sent(s)).sum();
+                (first..first + members)
+                    .map(|r| total.saturating_sub(board.sent(r) + board.received(r)))
+                    .max()
+                    .unwrap_or(0)
             }
         }
     }
@@ -407,5 +433,29 @@ mod tests {
         assert_eq!(flow.lag(&board, 0), 30);
         let pairs = Flow::Partners(vec![1, 0, 3, 2]);
         assert_eq!(pairs.lag(&board, 0), 10);
+    }
+
+    #[test]
+    fn room_lag_is_the_most_behind_member_of_the_sender_s_room() {
+        // Two rooms of three, clients 0..3 and 3..6; the first two of each send.
+        let board = Board::new(6, Instant::now());
+        let flow = Flow::Rooms {
+            members: 3,
+            senders: 2,
+        };
+        board.set_sent(0, 100);
+        board.set_sent(1, 50);
+        // Room 0: member 0 expects 50, 1 expects 100, 2 expects 150.
+        board.set_received(0, 50);
+        board.set_received(1, 60);
+        board.set_received(2, 140);
+        assert_eq!(flow.lag(&board, 0), 40);
+        assert_eq!(flow.lag(&board, 1), 40);
+        // Room 1 sent nothing yet; room 0's lines are none of its business.
+        assert_eq!(flow.lag(&board, 3), 0);
+        board.set_sent(4, 30);
+        board.set_received(3, 10);
+        board.set_received(5, 30);
+        assert_eq!(flow.lag(&board, 4), 20);
     }
 }

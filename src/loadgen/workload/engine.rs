@@ -1,15 +1,16 @@
-//! The engine of the message workloads (fan-out, paced, stalled, direct): register the
-//! clients, start readers and senders inside a measured window, wait for the barriers, and
-//! check every line that arrived.
+//! The engine of the message workloads (fan-out, paced, stalled, direct, rooms): register the
+//! clients (and put them into their rooms), start readers and senders inside a measured
+//! window, wait for the barriers, and check every line that arrived.
 //!
 //! In scope: the phases of a message run and their deadlines. Out of scope: the shape of
-//! each workload (its `Plan`, built by `fanout`, `paced`, `direct`), judging what the readers
-//! saw (`verdict`), and the idle run (`idle`).
+//! each workload (its `Plan`, built by `fanout`, `paced`, `direct`, `rooms`), joining the
+//! rooms (`rooms`), judging what the readers saw (`verdict`), and the idle run (`idle`).
 //!
-//! Phases: registration (outside the window) → readers and senders start → every sender's
-//! `PING bench-sent` is answered (all its lines are queued for their recipients) → every
-//! receiver's `PING bench-drain` is answered (all its lines have arrived) → readers stop →
-//! the window closes. Every wait has a deadline; a timeout is a failure of the run.
+//! Phases: registration and, for a rooms run, joining the rooms (outside the window) →
+//! readers and senders start → every sender's `PING bench-sent` is answered (all its lines
+//! are queued for their recipients) → every receiver's `PING bench-drain` is answered (all
+//! its lines have arrived) → readers stop → the window closes. Every wait has a deadline; a
+//! timeout is a failure of the run.
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
@@ -24,10 +25,10 @@ use crate::loadgen::meter::{GeneratorCpu, Usage, Window};
 use crate::loadgen::payload::Codec;
 use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Conn, ReaderReport, Readers, Route, Rules};
-use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport};
-use crate::loadgen::workload::Context;
+use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport, To};
 use crate::loadgen::workload::waiter::Waiter;
-use crate::protocol::{Command, Nick};
+use crate::loadgen::workload::{Context, rooms};
+use crate::protocol::{Command, Nick, Room};
 
 /// Once the senders are done, how long the receivers may take to get the rest.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -50,6 +51,9 @@ pub(super) enum Pattern {
     Broadcast { senders: u32 },
     /// Clients `2k` and `2k + 1` send each other `MSG`s.
     Pairs,
+    /// Clients `k * members .. (k + 1) * members` are room k; the first `senders` of each
+    /// room send `MSG #room`, and the room's other members receive them.
+    Rooms { members: u32, senders: u32 },
 }
 
 /// How fast the senders go.
@@ -88,6 +92,7 @@ impl Plan {
         match self.pattern {
             Pattern::Broadcast { senders } => index < senders,
             Pattern::Pairs => true,
+            Pattern::Rooms { members, senders } => index % members < senders,
         }
     }
 
@@ -99,6 +104,20 @@ impl Plan {
         match self.pattern {
             Pattern::Broadcast { senders } => Route::Broadcast { senders },
             Pattern::Pairs => Route::Partner(index ^ 1),
+            Pattern::Rooms { members, senders } => Route::Room {
+                room: index / members,
+                first: index / members * members,
+                senders,
+            },
+        }
+    }
+
+    /// Which receivers must see the same lines in the same order: the members of a room,
+    /// all clients of a broadcast. Numbered by the room, or 0.
+    pub(super) fn order_group(&self, index: u32) -> u32 {
+        match self.pattern {
+            Pattern::Rooms { members, .. } => index / members,
+            Pattern::Broadcast { .. } | Pattern::Pairs => 0,
         }
     }
 
@@ -122,6 +141,7 @@ impl Plan {
         let recipients = match self.pattern {
             Pattern::Broadcast { .. } => f64::from(self.clients - 1),
             Pattern::Pairs => 1.0,
+            Pattern::Rooms { members, .. } => f64::from(members - 1),
         };
         let senders = self.senders().count() as f64;
         (self.lines_per_sender() * senders * recipients) as u64
@@ -205,8 +225,12 @@ pub(super) struct Measured {
 pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String> {
     let naming = Naming::fresh();
     let codec = Codec::new(plan.size)?;
-    let clients = Clients::register(plan, context, &naming)
+    let mut clients = Clients::register(plan, context, &naming)
         .map_err(|e| format!("registering the clients: {e}"))?;
+    if let Pattern::Rooms { members, .. } = plan.pattern {
+        rooms::join(&clients.healthy, &mut clients.leftovers, members, &naming)
+            .map_err(|e| format!("joining the rooms: {e}"))?;
+    }
     let board = Arc::new(Board::new(
         (plan.clients + plan.stalled) as usize,
         Instant::now(),
@@ -290,7 +314,7 @@ impl Run<'_> {
     fn hand_over(&self, readers: &Readers) -> Vec<String> {
         let mut failures = Vec::new();
         let adopter = readers.adopter();
-        let record_order = matches!(self.plan.pattern, Pattern::Broadcast { .. });
+        let record_order = !matches!(self.plan.pattern, Pattern::Pairs);
         let healthy = self.clients.healthy.iter().zip(&self.clients.leftovers);
         for (index, (stream, leftover)) in (0u32..).zip(healthy) {
             let route = self.plan.route(index);
@@ -376,9 +400,13 @@ impl Run<'_> {
         let mut groups: Vec<Vec<(u32, Outgoing)>> = (0..threads).map(|_| Vec::new()).collect();
         for (position, index) in (0u32..).zip(self.plan.senders()) {
             let to = match self.plan.pattern {
-                Pattern::Broadcast { .. } => None,
-                Pattern::Pairs => Some(
+                Pattern::Broadcast { .. } => To::Everyone,
+                Pattern::Pairs => To::Nick(
                     Nick::parse(&self.naming.nick(index ^ 1))
+                        .map_err(|e| io::Error::other(e.to_string()))?,
+                ),
+                Pattern::Rooms { members, .. } => To::Room(
+                    Room::parse(&self.naming.room(index / members))
                         .map_err(|e| io::Error::other(e.to_string()))?,
                 ),
             };
@@ -461,18 +489,22 @@ impl Run<'_> {
 /// (the rest covers the overshoot of concurrent batches), and for pairs at most
 /// [`PAIR_WINDOW`].
 fn closed_loop(plan: &Plan, context: &Context<'_>, naming: &Naming, messages: u32) -> ClosedLoop {
-    // `ALL <nick> <payload>\n`; `MSG` is as long.
-    let line = 4 + naming.nick(plan.clients).len() + 1 + plan.size + 1;
+    // `ALL <nick> <payload>\n`; `MSG` is as long, `MSG #room` longer by the room.
+    let room = match plan.pattern {
+        Pattern::Rooms { .. } => naming.room(plan.clients).len() + 1,
+        Pattern::Broadcast { .. } | Pattern::Pairs => 0,
+    };
+    let line = 4 + room + naming.nick(plan.clients).len() + 1 + plan.size + 1;
     let by_queue = (context.spec.send_queue() / 4 / line) as u64;
     let default = match plan.pattern {
-        Pattern::Broadcast { .. } => by_queue,
+        Pattern::Broadcast { .. } | Pattern::Rooms { .. } => by_queue,
         Pattern::Pairs => by_queue.min(PAIR_WINDOW),
     };
     let window = context.spec.generator.window.unwrap_or(default).max(1);
     // Every sender towards a receiver may add a batch at once: keep the overshoot within
     // the window.
     let senders_per_receiver = match plan.pattern {
-        Pattern::Broadcast { senders } => u64::from(senders),
+        Pattern::Broadcast { senders } | Pattern::Rooms { senders, .. } => u64::from(senders),
         Pattern::Pairs => 1,
     };
     let batch = (window / (2 * senders_per_receiver)).clamp(1, MAX_BATCH);
@@ -496,6 +528,7 @@ fn flow(plan: &Plan) -> Flow {
             receivers: (0..plan.clients).collect(),
         },
         Pattern::Pairs => Flow::Partners((0..plan.clients).map(|i| i ^ 1).collect()),
+        Pattern::Rooms { members, senders } => Flow::Rooms { members, senders },
     }
 }
 

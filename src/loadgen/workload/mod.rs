@@ -1,20 +1,21 @@
-//! The five workloads, what each one is sized by, and how one run of any of them goes.
+//! The six workloads, what each one is sized by, and how one run of any of them goes.
 //!
 //! In scope: the workload specs and their defaults ([`FanOut`], [`Paced`], [`Direct`],
-//! [`Idle`], [`Stalled`]), [`RunSpec`] (a workload plus its server and generator settings),
+//! [`Rooms`], [`Idle`], [`Stalled`]), [`RunSpec`] (a workload plus its server and generator settings),
 //! and [`run`], which starts the server, runs the workload and stops the server.
 //! Out of scope: repeating runs and reporting them (`suite`, `report`).
 //!
 //! Files: `engine` runs the message workloads (clients, readers, senders, barriers),
 //! `waiter` waits for the barriers, `verdict` checks what arrived; `fanout`, `paced` (also
-//! the stalled run) and `direct` shape a run; `idle` has a flow of its own (thousands of
-//! clients, a child server).
+//! the stalled run), `direct` and `rooms` (also the rooms' set-up) shape a run; `idle` has a
+//! flow of its own (thousands of clients, a child server).
 
 mod direct;
 mod engine;
 mod fanout;
 mod idle;
 mod paced;
+mod rooms;
 mod verdict;
 mod waiter;
 
@@ -94,6 +95,34 @@ impl Default for Direct {
     }
 }
 
+/// R rooms of N members each, every client in exactly one room (R × N clients); the first S
+/// members of each room send M `MSG #room` lines each as fast as the server delivers them,
+/// and every other member receives them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rooms {
+    pub rooms: u32,
+    /// Clients in each room.
+    pub members: u32,
+    /// Members of each room that send.
+    pub senders: u32,
+    /// Lines each sender sends to its room.
+    pub messages: u32,
+    /// Payload bytes of each `MSG #room`.
+    pub size: usize,
+}
+
+impl Default for Rooms {
+    fn default() -> Rooms {
+        Rooms {
+            rooms: 200,
+            members: 10,
+            senders: 2,
+            messages: 1_000,
+            size: 32,
+        }
+    }
+}
+
 /// K registered clients that only sit there (and take the `JOIN`s of those after them).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Idle {
@@ -145,6 +174,7 @@ pub enum Workload {
     FanOut(FanOut),
     Paced(Paced),
     Direct(Direct),
+    Rooms(Rooms),
     Idle(Idle),
     Stalled(Stalled),
 }
@@ -156,18 +186,20 @@ impl Workload {
             Workload::FanOut(w) => w.clients,
             Workload::Paced(w) => w.clients,
             Workload::Direct(w) => 2 * w.pairs,
+            Workload::Rooms(w) => w.rooms.saturating_mul(w.members),
             Workload::Idle(w) => w.clients,
             Workload::Stalled(w) => w.paced.clients + w.stalled,
         }
     }
 
-    /// The row name: `fan-out`, `paced 100k`, `direct`, `idle 10k`, `stalled 100k`.
+    /// The row name: `fan-out`, `paced 100k`, `direct`, `rooms`, `idle 10k`, `stalled 100k`.
     pub fn label(&self) -> String {
         let si = crate::loadgen::report::si;
         match self {
             Workload::FanOut(_) => "fan-out".to_owned(),
             Workload::Paced(w) => format!("paced {}", si(w.rate)),
             Workload::Direct(_) => "direct".to_owned(),
+            Workload::Rooms(_) => "rooms".to_owned(),
             Workload::Idle(w) => format!("idle {}", si(f64::from(w.clients))),
             Workload::Stalled(w) => format!("stalled {}", si(w.paced.rate)),
         }
@@ -219,6 +251,16 @@ impl Workload {
             Workload::Direct(w) => {
                 at_least("pairs", w.pairs, 1)?;
                 at_least("messages", w.messages, 1)?;
+                size(w.size)
+            }
+            Workload::Rooms(w) => {
+                at_least("rooms", w.rooms, 1)?;
+                at_least("members", w.members, 2)?;
+                at_least("senders", w.senders, 1)?;
+                at_least("messages", w.messages, 1)?;
+                if w.senders > w.members {
+                    return Err("senders cannot outnumber a room's members".to_owned());
+                }
                 size(w.size)
             }
             Workload::Idle(w) => at_least("idle clients", w.clients, 1),
@@ -365,6 +407,7 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
         Workload::FanOut(w) => fanout::run(w, &context, &mut result),
         Workload::Paced(w) => paced::run(w, None, &context, &mut result),
         Workload::Direct(w) => direct::run(w, &context, &mut result),
+        Workload::Rooms(w) => rooms::run(w, &context, &mut result),
         Workload::Idle(w) => idle::run(w, &context, &mut result),
         Workload::Stalled(w) => paced::run(&w.paced, Some(w), &context, &mut result),
     }

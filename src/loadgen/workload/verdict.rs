@@ -1,5 +1,6 @@
-//! The verdict on a message run: every receiver's counts, the global `ALL` order, the
-//! failures seen on the connections, throughput, latency and the CPU figures.
+//! The verdict on a message run: every receiver's counts, the global `ALL` order (or each
+//! room's order), the failures seen on the connections, throughput, latency and the CPU
+//! figures.
 //!
 //! In scope: turning the readers' reports into a [`RunResult`]. Out of scope: the checks
 //! themselves (`check`) and running the workload (`engine`).
@@ -48,8 +49,8 @@ pub(super) fn judge(
         }
     }
     result.failures.extend(trouble.failures(&measured.naming));
-    let references = check::pick_references(&logs, |r| plan.is_sender(r));
-    counts.order_violations = check::order_violations(&logs, &references);
+    counts.order_violations =
+        check::grouped_order_violations(logs, |r| plan.order_group(r), |r| plan.is_sender(r));
     result.counts = counts;
     result.deliveries = counts.received;
     result.throughput = last_delivery.and_then(|last| {
@@ -76,6 +77,8 @@ fn finish_check(
         Route::Broadcast { .. } if slot == index as usize => 0,
         Route::Broadcast { .. } => sent[slot],
         Route::Partner(partner) => sent[partner as usize],
+        Route::Room { first, .. } if first as usize + slot == index as usize => 0,
+        Route::Room { first, .. } => sent[first as usize + slot],
     })
 }
 
