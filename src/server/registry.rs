@@ -63,6 +63,10 @@ pub enum Claimed {
 pub struct Pending {
     flushes: Vec<Flush>,
     slow: Vec<(ConnId, Outbox)>,
+    /// How many recipients the delivery has: a flush that finds the list full makes room for
+    /// that many more, so a broadcast allocates its list of flushes once (or not at all)
+    /// instead of regrowing it.
+    recipients: usize,
 }
 
 impl Pending {
@@ -71,9 +75,21 @@ impl Pending {
         self.slow.is_empty()
     }
 
+    fn for_recipients(recipients: usize) -> Pending {
+        Pending {
+            recipients,
+            ..Pending::default()
+        }
+    }
+
     fn add(&mut self, id: ConnId, outbox: &Outbox, pushed: Result<Option<Flush>, PushError>) {
         match pushed {
-            Ok(Some(flush)) => self.flushes.push(flush),
+            Ok(Some(flush)) => {
+                if self.flushes.len() == self.flushes.capacity() {
+                    self.flushes.reserve(self.recipients.max(1));
+                }
+                self.flushes.push(flush);
+            }
             Ok(None) | Err(PushError::Closed) => {}
             Err(PushError::Full) => self.slow.push((id, outbox.clone())),
         }
@@ -445,7 +461,9 @@ impl Registry {
     /// each slow consumer, tells the others `QUIT <nick> slow consumer...`, and cuts its
     /// socket. An announcement may overflow yet another queue; those go the same way.
     pub fn finish(&self, pending: Pending) {
-        let Pending { flushes, mut slow } = pending;
+        let Pending {
+            flushes, mut slow, ..
+        } = pending;
         for flush in flushes {
             flush.run();
         }
@@ -487,6 +505,7 @@ fn push_to_members(
     wake: Wake,
     pending: &mut Pending,
 ) {
+    pending.recipients = members.len();
     for &id in members {
         if Some(id) != skip
             && let Some(client) = clients.get(&id)
@@ -505,7 +524,7 @@ fn push_to_all(
     line: &Line,
     wake: Wake,
 ) -> Pending {
-    let mut pending = Pending::default();
+    let mut pending = Pending::for_recipients(clients.len());
     for (&id, client) in clients {
         if Some(id) != skip {
             let pushed = client.outbox.push_waking(Arc::clone(line), wake);
