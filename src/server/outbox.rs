@@ -345,6 +345,12 @@ impl Queue {
     pub(crate) fn take(&self, into: &mut VecDeque<Line>, written: usize) -> Taken {
         let mut state = self.state.lock();
         state.bytes -= written;
+        if state.flushing {
+            // A worker is writing the queue, and a spurious return from `park` brought the
+            // writer here: it must neither write nor close now. The flush wakes it when it
+            // ends, if anything is left to do.
+            return Taken::Nothing;
+        }
         if !state.lines.is_empty() {
             std::mem::swap(&mut state.lines, into);
             let front_written = std::mem::take(&mut state.front_written);
@@ -512,6 +518,24 @@ mod tests {
         ));
         queue.state.lock().emptied_at = Instant::now().checked_sub(parked_for);
         (queue, outbox, deferred)
+    }
+
+    #[test]
+    fn a_writer_woken_spuriously_during_a_flush_neither_writes_nor_closes() {
+        let (queue, outbox, _deferred) = parked_queue(Duration::from_secs(1));
+        let flush = outbox
+            .push_waking(line("MSG ann hi\n"), Wake::Delivery)
+            .unwrap()
+            .expect("an idle writer's queue is flushed by the pusher");
+        drop(outbox);
+        let mut taken = VecDeque::new();
+        assert!(matches!(queue.take(&mut taken, 0), Taken::Nothing));
+        assert!(taken.is_empty());
+        // This queue has no socket: the flush hands everything to the writer.
+        flush.run();
+        assert!(matches!(queue.take(&mut taken, 0), Taken::Lines { .. }));
+        taken.clear();
+        assert!(matches!(queue.take(&mut taken, 11), Taken::Closed));
     }
 
     #[test]
