@@ -167,15 +167,15 @@ struct Common {
     #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
     spawn: Option<PathBuf>,
     /// Worker threads of the server this tool starts [default: number of cores].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "addr")]
     workers: Option<usize>,
     /// --send-queue of the server this tool starts, in bytes (suffix K or M) [default: 1M,
     /// 64K for stalled].
-    #[arg(long, value_parser = config::parse_bytes)]
+    #[arg(long, value_parser = config::parse_bytes, conflicts_with = "addr")]
     send_queue: Option<usize>,
     /// --max-clients of the server this tool starts [default: 10000, or the run's clients
     /// plus 100 if more].
-    #[arg(long)]
+    #[arg(long, conflicts_with = "addr")]
     max_clients: Option<usize>,
 
     /// Generator reader threads (each watches its share of the sockets with epoll).
