@@ -9,5 +9,6 @@ mod limits;
 mod process;
 mod protocol_contract;
 mod registration;
+mod resources;
 mod rooms;
 mod shutdown;

@@ -337,6 +337,23 @@ impl ChatdProcess {
         assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
     }
 
+    /// The process's live threads, open descriptors and resident memory (KiB), from /proc.
+    pub fn resources(&self) -> Resources {
+        let pid = self.child.as_ref().unwrap().id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let field = |name: &str| -> usize {
+            let line = status.lines().find(|l| l.starts_with(name)).unwrap();
+            line.split_whitespace().nth(1).unwrap().parse().unwrap()
+        };
+        Resources {
+            threads: field("Threads:"),
+            fds: std::fs::read_dir(format!("/proc/{pid}/fd"))
+                .unwrap()
+                .count(),
+            rss_kib: field("VmRSS:"),
+        }
+    }
+
     /// CPU time (user + system) the process has used so far.
     pub fn cpu_time(&self) -> Duration {
         let pid = self.child.as_ref().unwrap().id();
@@ -362,6 +379,13 @@ impl ChatdProcess {
         waiter.join().unwrap();
         status
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Resources {
+    pub threads: usize,
+    pub fds: usize,
+    pub rss_kib: usize,
 }
 
 impl Drop for ChatdProcess {
