@@ -19,6 +19,9 @@ pub struct Config {
     pub workers: usize,
     /// Open connections (registered or not) beyond which a newcomer gets `ERR SERVER_FULL`.
     pub max_clients: usize,
+    /// Open connections from one address beyond which a newcomer from it gets
+    /// `ERR TOO_MANY_CONNECTIONS`.
+    pub max_per_ip: usize,
     /// Bytes a client's outbound queue may hold before it is dropped as a slow consumer.
     pub send_queue: usize,
     /// Longest accepted client line in bytes, its ending included.
@@ -33,6 +36,9 @@ pub struct Config {
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
 pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
+/// Generous for a team behind one NAT address; small next to `--max-clients`, so one host
+/// cannot take the whole server.
+pub const DEFAULT_MAX_PER_IP: usize = 256;
 pub const DEFAULT_SEND_QUEUE: usize = 1024 * 1024;
 pub const DEFAULT_MAX_LINE: usize = 4096;
 pub const DEFAULT_DRAIN_TIMEOUT_SECS: f64 = 5.0;
@@ -49,6 +55,7 @@ impl Default for Config {
             addr: DEFAULT_ADDR.parse().expect("the default address is valid"),
             workers: default_workers(),
             max_clients: DEFAULT_MAX_CLIENTS,
+            max_per_ip: DEFAULT_MAX_PER_IP,
             send_queue: DEFAULT_SEND_QUEUE,
             max_line: DEFAULT_MAX_LINE,
             drain_timeout: Duration::from_secs_f64(DEFAULT_DRAIN_TIMEOUT_SECS),
@@ -69,6 +76,9 @@ impl Config {
         }
         if self.max_room_members == 0 {
             return Err("--max-room-members must be at least 1".to_owned());
+        }
+        if self.max_per_ip == 0 {
+            return Err("--max-per-ip must be at least 1".to_owned());
         }
         if self.max_clients == 0 {
             return Err("--max-clients must be at least 1".to_owned());
@@ -110,6 +120,11 @@ pub struct Args {
     /// Open connections allowed at once; the next one gets ERR SERVER_FULL and is closed.
     #[arg(long, default_value_t = DEFAULT_MAX_CLIENTS)]
     pub max_clients: usize,
+
+    /// Open connections allowed from one address; the next one from it gets
+    /// ERR TOO_MANY_CONNECTIONS and is closed.
+    #[arg(long, default_value_t = DEFAULT_MAX_PER_IP)]
+    pub max_per_ip: usize,
 
     /// Bytes queued for one client before it is dropped as a slow consumer (suffix K or M
     /// for KiB or MiB).
@@ -157,6 +172,7 @@ impl Args {
             addr,
             workers: self.workers.unwrap_or_else(default_workers),
             max_clients: self.max_clients,
+            max_per_ip: self.max_per_ip,
             send_queue: self.send_queue,
             max_line: self.max_line,
             drain_timeout: Duration::from_secs_f64(self.drain_timeout),
@@ -203,6 +219,7 @@ mod tests {
         let config = parse(&[]).unwrap();
         assert_eq!(config.addr.to_string(), "127.0.0.1:7878");
         assert_eq!(config.max_clients, 10_000);
+        assert_eq!(config.max_per_ip, 256);
         assert_eq!(config.max_line, 4096);
         assert_eq!(config.send_queue, 1024 * 1024);
         assert_eq!(config.workers, default_workers());
@@ -223,6 +240,7 @@ mod tests {
     fn unsound_values_are_refused() {
         assert!(parse(&["--workers", "0"]).is_err());
         assert!(parse(&["--max-clients", "0"]).is_err());
+        assert!(parse(&["--max-per-ip", "0"]).is_err());
         assert!(parse(&["--max-rooms-per-client", "0"]).is_err());
         assert!(parse(&["--max-room-members", "0"]).is_err());
         assert!(parse(&["--max-line", "10"]).is_err());

@@ -152,6 +152,11 @@ pub enum ProtocolError {
     ServerFull {
         max: usize,
     },
+    /// Sent by the acceptor to a connection over `--max-per-ip` from its address, which is
+    /// then closed.
+    TooManyConnections {
+        max: usize,
+    },
     /// A word in a room's place that is not a room name, as typed.
     BadRoom(String),
     /// The room does not exist, or is private and the client is not in it; the name as typed.
@@ -188,6 +193,7 @@ impl ProtocolError {
             ProtocolError::LineTooLong { .. } => "LINE_TOO_LONG",
             ProtocolError::BadEncoding => "BAD_ENCODING",
             ProtocolError::ServerFull { .. } => "SERVER_FULL",
+            ProtocolError::TooManyConnections { .. } => "TOO_MANY_CONNECTIONS",
             ProtocolError::BadRoom(_) => "BAD_ROOM",
             ProtocolError::NoSuchRoom(_) => "NO_SUCH_ROOM",
             ProtocolError::NotInRoom(_) => "NOT_IN_ROOM",
@@ -201,7 +207,7 @@ impl ProtocolError {
     }
 
     /// Every code the server can send, for documentation checks.
-    pub const ALL_CODES: [&'static str; 18] = [
+    pub const ALL_CODES: [&'static str; 19] = [
         "NOT_REGISTERED",
         "NICK_TAKEN",
         "BAD_NICK",
@@ -211,6 +217,7 @@ impl ProtocolError {
         "LINE_TOO_LONG",
         "BAD_ENCODING",
         "SERVER_FULL",
+        "TOO_MANY_CONNECTIONS",
         "BAD_ROOM",
         "NO_SUCH_ROOM",
         "NOT_IN_ROOM",
@@ -254,6 +261,10 @@ impl fmt::Display for ProtocolError {
                     "server is full (at most {max} connections); try again later"
                 )
             }
+            ProtocolError::TooManyConnections { max } => write!(
+                f,
+                "too many connections from your address (at most {max}); try again later"
+            ),
             ProtocolError::BadRoom(text) => write!(
                 f,
                 "bad room name {}; a room name is # then 1 to {MAX_ROOM_LEN} letters, \
@@ -1117,6 +1128,7 @@ mod tests {
             ProtocolError::LineTooLong { max: 4096 },
             ProtocolError::BadEncoding,
             ProtocolError::ServerFull { max: 10 },
+            ProtocolError::TooManyConnections { max: 3 },
             ProtocolError::BadRoom("#a.b".to_owned()),
             ProtocolError::NoSuchRoom("#zed".to_owned()),
             ProtocolError::NotInRoom(room("#a")),

@@ -192,6 +192,7 @@ fn protocol_error() -> impl Strategy<Value = ProtocolError> {
         any::<usize>().prop_map(|max| ProtocolError::LineTooLong { max }),
         Just(ProtocolError::BadEncoding),
         any::<usize>().prop_map(|max| ProtocolError::ServerFull { max }),
+        any::<usize>().prop_map(|max| ProtocolError::TooManyConnections { max }),
     ]
 }
 

@@ -66,6 +66,8 @@ impl ServerSettings {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: self.workers,
             max_clients: self.max_clients,
+            // Every generator client comes from 127.0.0.1.
+            max_per_ip: self.max_clients,
             send_queue: self.send_queue,
             drain_timeout: DRAIN_TIMEOUT,
             ..Config::default()
@@ -163,6 +165,7 @@ fn spawn_chatd(
         .args(["--addr", "127.0.0.1:0", "--log-level", "info"])
         .args(["--workers", &settings.workers.to_string()])
         .args(["--max-clients", &settings.max_clients.to_string()])
+        .args(["--max-per-ip", &settings.max_clients.to_string()])
         .args(["--send-queue", &settings.send_queue.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -70,6 +70,16 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         refuse(stream, &ProtocolError::ServerFull { max });
         return;
     }
+    // Checked here and counted only once admitted; the acceptor is the only one that adds.
+    let max_per_ip = shared.config.max_per_ip;
+    if shared.per_ip.lock().get(&peer.ip()).copied().unwrap_or(0) >= max_per_ip {
+        log::warn!("{peer}: refused, {max_per_ip} connections from this address already");
+        refuse(
+            stream,
+            &ProtocolError::TooManyConnections { max: max_per_ip },
+        );
+        return;
+    }
     // Without TCP_NODELAY, Nagle's algorithm holds small lines back for up to ~40 ms.
     if let Err(error) = stream.set_nodelay(true) {
         log::debug!("{peer}: set_nodelay: {error}");
@@ -99,6 +109,7 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     session.greet();
     let conn = Arc::new(Connection::new(id, peer, socket, config.max_line, session));
     shared.open.fetch_add(1, Ordering::Relaxed);
+    *shared.per_ip.lock().entry(peer.ip()).or_insert(0) += 1;
     shared.conns.lock().insert(id, Arc::clone(&conn));
     // SAFETY: `polling` needs the source deleted before its descriptor closes. Every
     // connection leaves `conns` only through `Connection::forget`, which deletes it first; the

@@ -219,13 +219,24 @@ impl Connection {
     /// Stops watching the socket and drops the session (its outbox with it), so the writer
     /// drains what is queued and closes.
     fn forget(&self, state: &mut State, shared: &Shared) {
-        if state.session.take().is_none() {
+        let Some(session) = state.session.take() else {
             return;
-        }
+        };
         // Before the socket can close: `polling` requires a source to be removed first.
         let _ = shared.poller.delete(&*self.socket);
         shared.conns.lock().remove(&self.id);
         shared.open.fetch_sub(1, Ordering::Relaxed);
+        let mut per_ip = shared.per_ip.lock();
+        if let Some(count) = per_ip.get_mut(&self.peer.ip()) {
+            *count -= 1;
+            if *count == 0 {
+                per_ip.remove(&self.peer.ip());
+            }
+        }
+        drop(per_ip);
+        // Last: dropping the outbox lets the writer close the socket, and a client that has
+        // seen its connection close must find it no longer counted.
+        drop(session);
     }
 }
 

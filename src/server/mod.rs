@@ -55,6 +55,9 @@ pub(crate) struct Shared {
     deferred_wakes: Arc<DeferredWakes>,
     /// Open connections, registered or not, checked against `--max-clients`.
     open: AtomicUsize,
+    /// Open connections per peer address, checked against `--max-per-ip`. Taken on connect
+    /// and disconnect only.
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
     next_id: AtomicU64,
     /// Set once by `shutdown`, read by the acceptor and poller when they are woken.
     stopping: AtomicBool,
@@ -104,6 +107,7 @@ impl Server {
             writers: WriterSet::new(Arc::clone(&deferred_wakes)),
             deferred_wakes,
             open: AtomicUsize::new(0),
+            per_ip: Mutex::default(),
             next_id: AtomicU64::new(1),
             stopping: AtomicBool::new(false),
         });

@@ -264,6 +264,27 @@ fn server_full_refuses_with_an_error_and_closes() {
     next.expect_nothing_more();
 }
 
+#[test]
+fn too_many_connections_from_one_address_are_refused_and_the_others_keep_chatting() {
+    let server = TestServer::with(|c| c.max_per_ip = 2);
+    let mut alice = server.client("alice");
+    let mut bob = server.client("bob");
+    alice.expect("JOIN bob");
+    let mut third = TestClient::connect_raw(server.addr);
+    third.expect_err("TOO_MANY_CONNECTIONS");
+    third.expect_closed();
+    bob.send("ALL still here");
+    alice.expect("ALL bob still here");
+    // A connection that has closed no longer counts.
+    bob.send("QUIT");
+    bob.expect("BYE");
+    bob.expect_closed();
+    alice.expect("QUIT bob");
+    let mut carol = server.connect();
+    carol.send("NICK carol");
+    carol.expect("OK NICK carol");
+}
+
 /// The slot of a closed connection is freed when the server has processed its end, which
 /// the client cannot observe; retry, each time reading the server's verdict.
 fn reconnect_until_admitted(server: &TestServer) -> TestClient {

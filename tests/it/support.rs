@@ -42,6 +42,8 @@ impl TestServer {
         let mut config = Config {
             addr: "127.0.0.1:0".parse().unwrap(),
             workers: default_workers(),
+            // Every test client comes from 127.0.0.1; tests of the limit set it.
+            max_per_ip: usize::MAX,
             ..Config::default()
         };
         adjust(&mut config);
