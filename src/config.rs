@@ -28,6 +28,11 @@ pub struct Config {
     pub max_line: usize,
     /// On shutdown, how long writers may take to flush their queues before sockets are cut.
     pub drain_timeout: Duration,
+    /// A connection without a nick this long after it connected is closed.
+    pub register_timeout: Duration,
+    /// After this long without a line from a client the server sends `PING`; after as long
+    /// again without one, the connection is closed with `ping timeout`.
+    pub idle_timeout: Duration,
     /// Rooms one client may be in at once; one more `JOIN` gets `ERR TOO_MANY_ROOMS`.
     pub max_rooms_per_client: usize,
     /// Members one room may hold; one more `JOIN` gets `ERR ROOM_FULL`.
@@ -42,6 +47,8 @@ pub const DEFAULT_MAX_PER_IP: usize = 256;
 pub const DEFAULT_SEND_QUEUE: usize = 1024 * 1024;
 pub const DEFAULT_MAX_LINE: usize = 4096;
 pub const DEFAULT_DRAIN_TIMEOUT_SECS: f64 = 5.0;
+pub const DEFAULT_REGISTER_TIMEOUT_SECS: f64 = 30.0;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 120.0;
 pub const DEFAULT_MAX_ROOMS_PER_CLIENT: usize = 32;
 pub const DEFAULT_MAX_ROOM_MEMBERS: usize = 10_000;
 
@@ -59,6 +66,8 @@ impl Default for Config {
             send_queue: DEFAULT_SEND_QUEUE,
             max_line: DEFAULT_MAX_LINE,
             drain_timeout: Duration::from_secs_f64(DEFAULT_DRAIN_TIMEOUT_SECS),
+            register_timeout: Duration::from_secs_f64(DEFAULT_REGISTER_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs_f64(DEFAULT_IDLE_TIMEOUT_SECS),
             max_rooms_per_client: DEFAULT_MAX_ROOMS_PER_CLIENT,
             max_room_members: DEFAULT_MAX_ROOM_MEMBERS,
         }
@@ -76,6 +85,9 @@ impl Config {
         }
         if self.max_room_members == 0 {
             return Err("--max-room-members must be at least 1".to_owned());
+        }
+        if self.register_timeout.is_zero() || self.idle_timeout.is_zero() {
+            return Err("--register-timeout and --idle-timeout must be above 0".to_owned());
         }
         if self.max_per_ip == 0 {
             return Err("--max-per-ip must be at least 1".to_owned());
@@ -139,6 +151,15 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_DRAIN_TIMEOUT_SECS)]
     pub drain_timeout: f64,
 
+    /// Seconds a connection may stay without a nick before it is closed (BYE register timeout).
+    #[arg(long, default_value_t = DEFAULT_REGISTER_TIMEOUT_SECS)]
+    pub register_timeout: f64,
+
+    /// Seconds of silence from a client before the server sends PING; as long again without a
+    /// line closes it (ping timeout).
+    #[arg(long, default_value_t = DEFAULT_IDLE_TIMEOUT_SECS)]
+    pub idle_timeout: f64,
+
     /// Rooms one client may be in at once; one more JOIN gets ERR TOO_MANY_ROOMS.
     #[arg(long, default_value_t = DEFAULT_MAX_ROOMS_PER_CLIENT)]
     pub max_rooms_per_client: usize,
@@ -168,6 +189,14 @@ impl Args {
         if !(self.drain_timeout.is_finite() && self.drain_timeout >= 0.0) {
             return Err("--drain-timeout must be a number of seconds, 0 or more".to_owned());
         }
+        for (flag, seconds) in [
+            ("--register-timeout", self.register_timeout),
+            ("--idle-timeout", self.idle_timeout),
+        ] {
+            if !(seconds.is_finite() && seconds > 0.0 && seconds < 1e9) {
+                return Err(format!("{flag} must be a number of seconds above 0"));
+            }
+        }
         let config = Config {
             addr,
             workers: self.workers.unwrap_or_else(default_workers),
@@ -176,6 +205,8 @@ impl Args {
             send_queue: self.send_queue,
             max_line: self.max_line,
             drain_timeout: Duration::from_secs_f64(self.drain_timeout),
+            register_timeout: Duration::from_secs_f64(self.register_timeout),
+            idle_timeout: Duration::from_secs_f64(self.idle_timeout),
             max_rooms_per_client: self.max_rooms_per_client,
             max_room_members: self.max_room_members,
         };
@@ -241,6 +272,8 @@ mod tests {
         assert!(parse(&["--workers", "0"]).is_err());
         assert!(parse(&["--max-clients", "0"]).is_err());
         assert!(parse(&["--max-per-ip", "0"]).is_err());
+        assert!(parse(&["--register-timeout", "0"]).is_err());
+        assert!(parse(&["--idle-timeout", "-1"]).is_err());
         assert!(parse(&["--max-rooms-per-client", "0"]).is_err());
         assert!(parse(&["--max-room-members", "0"]).is_err());
         assert!(parse(&["--max-line", "10"]).is_err());

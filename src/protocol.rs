@@ -35,6 +35,10 @@ pub mod reason {
     pub const SHUTTING_DOWN: &str = "server shutting down";
     /// The server could not take a new connection in after greeting it (`BYE server error`).
     pub const SERVER_ERROR: &str = "server error";
+    /// The client did not choose a nick within `--register-timeout`.
+    pub const REGISTER_TIMEOUT: &str = "register timeout";
+    /// The client sent nothing for `--idle-timeout`, then nothing after the server's `PING`.
+    pub const PING_TIMEOUT: &str = "ping timeout";
 }
 
 /// A valid nick: 1..=32 of `[A-Za-z0-9_-]`, starting with a letter. Keeps the case it was
@@ -311,6 +315,11 @@ pub enum Command<'a> {
     Ping {
         token: Option<&'a str>,
     },
+    /// The answer to the server's `PING` when a connection has been silent; any line would
+    /// do, this one has no other effect.
+    Pong {
+        token: Option<&'a str>,
+    },
     Quit {
         reason: Option<&'a str>,
     },
@@ -407,6 +416,10 @@ pub fn parse_command(line: &str) -> Result<Option<Command<'_>>, ProtocolError> {
         Command::Ping {
             token: optional(rest),
         }
+    } else if is("PONG") {
+        Command::Pong {
+            token: optional(rest),
+        }
     } else if is("QUIT") {
         Command::Quit {
             reason: optional(rest),
@@ -499,6 +512,7 @@ impl fmt::Display for Command<'_> {
             Command::All { text } => write!(f, "ALL {text}"),
             Command::Who => f.write_str("WHO"),
             Command::Ping { token } => with_tail(f, "PING", *token),
+            Command::Pong { token } => with_tail(f, "PONG", *token),
             Command::Quit { reason } => with_tail(f, "QUIT", *reason),
             Command::Help => f.write_str("HELP"),
             Command::Join { room, key } => with_tail(f, format_args!("JOIN {room}"), *key),
@@ -558,6 +572,11 @@ pub enum Reply {
     Who(Vec<Nick>),
     EndWho,
     Pong {
+        token: Option<String>,
+    },
+    /// Sent after `--idle-timeout` of silence: the client must send a line (`PONG` will do)
+    /// within as long again, or be closed with `ping timeout`.
+    Ping {
         token: Option<String>,
     },
     /// The server closes the connection after this line: the answer to `QUIT` (no reason) or a
@@ -781,6 +800,9 @@ impl Reply {
             "PONG" => Reply::Pong {
                 token: optional(rest).map(str::to_owned),
             },
+            "PING" => Reply::Ping {
+                token: optional(rest).map(str::to_owned),
+            },
             "BYE" => Reply::Bye {
                 reason: optional(rest).map(str::to_owned),
             },
@@ -921,6 +943,7 @@ impl fmt::Display for Reply {
             }
             Reply::EndWho => f.write_str("END WHO"),
             Reply::Pong { token } => with_tail(f, "PONG", token.as_deref()),
+            Reply::Ping { token } => with_tail(f, "PING", token.as_deref()),
             Reply::Bye { reason } => with_tail(f, "BYE", reason.as_deref()),
             Reply::Quit { nick, reason } => match reason {
                 Some(reason) => write!(f, "QUIT {nick} {reason}"),
@@ -1453,6 +1476,9 @@ mod tests {
             Command::Who,
             Command::Ping { token: None },
             Command::Ping { token: Some("42") },
+            Command::Pong {
+                token: Some("idle"),
+            },
             Command::Quit { reason: None },
             Command::Quit {
                 reason: Some("bye now"),
@@ -1534,6 +1560,9 @@ mod tests {
             Reply::Who(vec![nick("a"), nick("b")]),
             Reply::EndWho,
             Reply::Pong { token: None },
+            Reply::Ping {
+                token: Some("idle".to_owned()),
+            },
             Reply::Pong {
                 token: Some("7".to_owned()),
             },

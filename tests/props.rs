@@ -210,6 +210,7 @@ fn reply() -> impl Strategy<Value = Reply> {
         prop::collection::vec(nick(), 0..6).prop_map(Reply::Who),
         Just(Reply::EndWho),
         prop::option::of(text()).prop_map(|token| Reply::Pong { token }),
+        prop::option::of(text()).prop_map(|token| Reply::Ping { token }),
         prop::option::of(text()).prop_map(|reason| Reply::Bye { reason }),
         (nick(), prop::option::of(text())).prop_map(|(nick, reason)| Reply::Quit { nick, reason }),
         text().prop_map(|text| Reply::Help { text }),

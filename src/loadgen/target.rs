@@ -42,6 +42,10 @@ impl TargetSpec {
 }
 
 /// The settings of a server the run starts.
+/// Register and idle timeouts of the servers the tool starts: idle clients are what the
+/// idle workload measures, and a slow machine must not turn registration into a timeout.
+const BENCH_TIMEOUT: Duration = Duration::from_secs(3600);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ServerSettings {
     pub workers: usize,
@@ -68,6 +72,8 @@ impl ServerSettings {
             max_clients: self.max_clients,
             // Every generator client comes from 127.0.0.1.
             max_per_ip: self.max_clients,
+            register_timeout: BENCH_TIMEOUT,
+            idle_timeout: BENCH_TIMEOUT,
             send_queue: self.send_queue,
             drain_timeout: DRAIN_TIMEOUT,
             ..Config::default()
@@ -166,6 +172,8 @@ fn spawn_chatd(
         .args(["--workers", &settings.workers.to_string()])
         .args(["--max-clients", &settings.max_clients.to_string()])
         .args(["--max-per-ip", &settings.max_clients.to_string()])
+        .args(["--register-timeout", &BENCH_TIMEOUT.as_secs().to_string()])
+        .args(["--idle-timeout", &BENCH_TIMEOUT.as_secs().to_string()])
         .args(["--send-queue", &settings.send_queue.to_string()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())

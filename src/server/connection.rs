@@ -10,7 +10,8 @@ use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use polling::Event;
@@ -42,6 +43,29 @@ pub struct Connection {
     /// most one at a time, so this lock is never contended except against the final
     /// teardown at shutdown.
     state: Mutex<State>,
+    /// What the timeout checks read without the state lock.
+    activity: Activity,
+}
+
+/// When a connection was last heard from, for `--register-timeout` and `--idle-timeout`.
+struct Activity {
+    connected: Instant,
+    /// Milliseconds after `connected` when input last arrived.
+    last_input_ms: AtomicU64,
+    /// Whether the session has a nick, as of the end of the last turn.
+    registered: AtomicBool,
+    /// Whether the server has sent `PING` since the last input.
+    pinged: AtomicBool,
+}
+
+/// What a timeout check found to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overdue {
+    Nothing,
+    /// Silent for `--idle-timeout`: send `PING`.
+    Ping,
+    /// No nick after `--register-timeout`, or silent after the `PING`: close with this reason.
+    Close(&'static str),
 }
 
 struct State {
@@ -95,7 +119,67 @@ impl Connection {
                 lines: LineBuffer::new(max_line),
                 session: Some(session),
             }),
+            activity: Activity {
+                connected: Instant::now(),
+                last_input_ms: AtomicU64::new(0),
+                registered: AtomicBool::new(false),
+                pinged: AtomicBool::new(false),
+            },
         }
+    }
+
+    /// Which timeout, if any, this connection has reached.
+    pub fn overdue(&self, register_timeout: Duration, idle_timeout: Duration) -> Overdue {
+        let activity = &self.activity;
+        let age = activity.connected.elapsed();
+        if !activity.registered.load(Ordering::Relaxed) {
+            return if age >= register_timeout {
+                Overdue::Close(reason::REGISTER_TIMEOUT)
+            } else {
+                Overdue::Nothing
+            };
+        }
+        let heard = Duration::from_millis(activity.last_input_ms.load(Ordering::Relaxed));
+        let silent = age.saturating_sub(heard);
+        if activity.pinged.load(Ordering::Relaxed) {
+            // The PING went out once the client had been silent for `idle_timeout`.
+            if silent >= idle_timeout * 2 {
+                return Overdue::Close(reason::PING_TIMEOUT);
+            }
+        } else if silent >= idle_timeout {
+            return Overdue::Ping;
+        }
+        Overdue::Nothing
+    }
+
+    /// Sends `PING` to a silent client.
+    pub fn ping(&self) {
+        let guard = self.state.lock();
+        if let Some(session) = &guard.session {
+            session.ping();
+            self.activity.pinged.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Closes the connection for a timeout: the others are told `QUIT <nick> <reason>` if it
+    /// was registered, the client gets `BYE <reason>`, then the writer drains and closes.
+    pub fn end_for(&self, shared: &Shared, reason: &str) {
+        let mut guard = self.state.lock();
+        let Some(session) = guard.session.as_mut() else {
+            return;
+        };
+        session.leave(Some(reason), &shared.registry);
+        session.say_goodbye(reason);
+        log::debug!("conn#{} {}: closed ({reason})", self.id, self.peer);
+        self.forget(&mut guard, shared);
+    }
+
+    /// Notes that input arrived: the idle clock restarts and a `PING` is answered.
+    fn heard(&self) {
+        let activity = &self.activity;
+        let ms = u64::try_from(activity.connected.elapsed().as_millis()).unwrap_or(u64::MAX);
+        activity.last_input_ms.store(ms, Ordering::Relaxed);
+        activity.pinged.store(false, Ordering::Relaxed);
     }
 
     /// A worker's turn on this connection: execute what is buffered and what the socket
@@ -107,7 +191,14 @@ impl Connection {
         if state.session.is_none() || shared.is_stopping() {
             return Next::Done;
         }
-        match self.run_turn(state, shared) {
+        let turn = self.run_turn(state, shared);
+        if let Some(session) = &state.session {
+            let registered = session.is_registered();
+            self.activity
+                .registered
+                .store(registered, Ordering::Relaxed);
+        }
+        match turn {
             Turn::LineBudgetUsed => Next::AnotherTurn,
             Turn::NeedsReadiness => {
                 let interest = Event::readable(key(self.id));
@@ -154,6 +245,7 @@ impl Connection {
             match recv_now(&self.socket, &mut chunk) {
                 Ok(0) => return Turn::Ended(End::Closed),
                 Ok(n) => {
+                    self.heard();
                     state.lines.push(&chunk[..n]);
                     if n < chunk.len() {
                         // A short read emptied the socket; another recv would say WouldBlock.

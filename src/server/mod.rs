@@ -1,9 +1,10 @@
 //! The server: wiring of threads, channels and the pool. No protocol logic lives here.
 //!
 //! Threads: one acceptor (`chatd-acceptor`), one poller (`chatd-poller`), two wakers for
-//! deferred writer wake-ups (`chatd-waker-announce`, `chatd-waker-burst`), `--workers` pool threads (`chatd-worker`), and one
-//! writer per connection (`chatd-writer-<id>`). Every handle is kept;
-//! [`ServerHandle::shutdown`] joins them all.
+//! deferred writer wake-ups (`chatd-waker-announce`, `chatd-waker-burst`), one for timeouts
+//! (`chatd-timeouts`), `--workers` pool threads (`chatd-worker`), and one writer per
+//! connection (`chatd-writer-<id>`). Every handle is kept; [`ServerHandle::shutdown`] joins
+//! them all.
 
 mod acceptor;
 mod connection;
@@ -13,6 +14,7 @@ mod poller;
 pub mod registry;
 pub mod rooms;
 pub mod session;
+mod timeouts;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -125,6 +127,13 @@ impl Server {
         });
         let [announce_waker, burst_waker] = wakers;
         let wakers = [announce_waker?, burst_waker?];
+        let (stop_timeouts, timeouts_stop) = crossbeam_channel::bounded(1);
+        let timeouts = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("chatd-timeouts".to_owned())
+                .spawn(move || timeouts::run(shared, timeouts_stop))?
+        };
         let acceptor = {
             let (shared, listener) = (Arc::clone(&shared), self.listener);
             thread::Builder::new()
@@ -139,6 +148,8 @@ impl Server {
                 acceptor,
                 poller,
                 wakers,
+                timeouts,
+                stop_timeouts,
             }),
         })
     }
@@ -156,6 +167,9 @@ struct Threads {
     acceptor: JoinHandle<()>,
     poller: JoinHandle<()>,
     wakers: [JoinHandle<()>; 2],
+    timeouts: JoinHandle<()>,
+    /// Dropped (or sent to) to stop the timeouts thread.
+    stop_timeouts: crossbeam_channel::Sender<()>,
 }
 
 /// A snapshot of the server's load.
@@ -214,6 +228,8 @@ impl ServerHandle {
             acceptor,
             poller,
             wakers,
+            timeouts,
+            stop_timeouts,
         }) = self.threads.take()
         else {
             return ShutdownReport { clients: 0, cut: 0 };
@@ -230,6 +246,8 @@ impl ServerHandle {
             log::error!("could not wake the poller: {error}");
         }
         join(poller, "poller");
+        drop(stop_timeouts);
+        join(timeouts, "timeouts");
         // Turns already handed to workers finish (a turn that starts now does nothing, and
         // none is queued again); nothing is read after this.
         shared.pool.join();

@@ -118,6 +118,8 @@ impl Session {
                 }
             }
             Command::Help => self.reply_all(Reply::help()),
+            // Any line answers the server's PING (the connection notes the activity).
+            Command::Pong { .. } => Flow::Continue,
             Command::Join { room, key } => {
                 let joined = registry.join_room(self.id, &room, key, self.rooms);
                 self.finish(registry, joined)
@@ -210,6 +212,18 @@ impl Session {
         let _ = self.outbox.push(shared_line(&Reply::Bye {
             reason: Some(reason.to_owned()),
         }));
+    }
+
+    /// Asks a silent client for a sign of life (`--idle-timeout`).
+    pub fn ping(&self) {
+        let _ = self.outbox.push(shared_line(&Reply::Ping {
+            token: Some("idle".to_owned()),
+        }));
+    }
+
+    /// Whether the client has a nick.
+    pub fn is_registered(&self) -> bool {
+        self.nick.is_some()
     }
 
     /// The client's own outbox, to cut the connection when it ends badly.

@@ -12,3 +12,4 @@ mod registration;
 mod resources;
 mod rooms;
 mod shutdown;
+mod timeouts;
