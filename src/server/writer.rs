@@ -248,9 +248,9 @@ impl Writer {
             let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
             let (count, bytes) = fill_batch(&mut iovecs, lines.iter(), skip);
             let written = write_all(&self.socket, &mut iovecs[..count]);
-            self.totals.count(written.calls, 0);
+            let lines_written = if written.result.is_ok() { count } else { 0 };
+            self.totals.count(written.calls, lines_written);
             written.result?;
-            self.totals.count(0, count);
             lines.drain(..count);
             total += bytes;
             skip = 0;
@@ -323,6 +323,7 @@ pub(crate) fn send_without_blocking(
         bytes: 0,
         front_written,
     };
+    let mut calls = 0;
     while sent.lines < lines.len() {
         let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
         let batch = lines.range(sent.lines..);
@@ -334,7 +335,7 @@ pub(crate) fn send_without_blocking(
             // itself.
             Err(_) => break,
         };
-        totals.count(1, 0);
+        calls += 1;
         sent.bytes += n;
         // Which lines that covered, and how far into the next one.
         let mut left = n + sent.front_written;
@@ -344,13 +345,14 @@ pub(crate) fn send_without_blocking(
             }
             left -= line.len();
             sent.lines += 1;
-            totals.count(0, 1);
         }
         sent.front_written = left;
         if n < bytes {
             break;
         }
     }
+    // Once per flush: the totals are shared by every thread that writes.
+    totals.count(calls, sent.lines);
     sent
 }
 
