@@ -139,10 +139,21 @@ pub enum Wake {
 /// not take at once goes back to the front of the queue and the writer is woken for it.
 ///
 /// Run it as soon as no lock is held (the table lock must not wait on system calls).
-#[must_use = "run the flush, or the queue stays claimed and its writer asleep"]
+/// A flush dropped without running (an unwinding worker, say) hands the queue to the writer,
+/// so a claim can never leave a writer asleep with lines queued.
+#[must_use = "run the flush; dropped, it leaves the writing to the writer thread"]
 #[derive(Debug)]
 pub struct Flush {
-    queue: Arc<Queue>,
+    /// `None` once run.
+    queue: Option<Arc<Queue>>,
+}
+
+impl Drop for Flush {
+    fn drop(&mut self) {
+        if let Some(queue) = self.queue.take() {
+            queue.end_flush(queue.state.lock());
+        }
+    }
 }
 
 thread_local! {
@@ -153,8 +164,11 @@ thread_local! {
 impl Flush {
     /// Writes what the queue holds, without blocking, until it is empty or the socket is
     /// full; then hands the rest, if any, to the writer.
-    pub fn run(self) {
-        let queue = &*self.queue;
+    pub fn run(mut self) {
+        let Some(queue) = self.queue.take() else {
+            return;
+        };
+        let queue = &*queue;
         let socket = queue.socket();
         FLUSHING.with_borrow_mut(|lines| {
             let mut written = 0;
@@ -255,7 +269,7 @@ impl Outbox {
             Wake::Delivery | Wake::Reply => {
                 state.flushing = true;
                 return Ok(Some(Flush {
-                    queue: Arc::clone(&self.queue),
+                    queue: Some(Arc::clone(&self.queue)),
                 }));
             }
         };
@@ -536,6 +550,20 @@ mod tests {
         assert!(matches!(queue.take(&mut taken, 0), Taken::Lines { .. }));
         taken.clear();
         assert!(matches!(queue.take(&mut taken, 11), Taken::Closed));
+    }
+
+    #[test]
+    fn a_flush_dropped_without_running_hands_the_queue_to_the_writer() {
+        let (queue, outbox, _deferred) = parked_queue(Duration::from_secs(1));
+        let flush = outbox
+            .push_waking(line("MSG ann hi\n"), Wake::Delivery)
+            .unwrap()
+            .expect("an idle writer's queue is flushed by the pusher");
+        drop(flush);
+        assert!(!queue.state.lock().parked, "the writer is woken");
+        let mut taken = VecDeque::new();
+        assert!(matches!(queue.take(&mut taken, 0), Taken::Lines { .. }));
+        assert_eq!(taken, [line("MSG ann hi\n")]);
     }
 
     #[test]
