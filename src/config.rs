@@ -37,6 +37,11 @@ pub struct Config {
     pub max_rooms_per_client: usize,
     /// Members one room may hold; one more `JOIN` gets `ERR ROOM_FULL`.
     pub max_room_members: usize,
+    /// Flood control: lines per second one client may have executed, on average; a client
+    /// over it is read more slowly, never dropped. 0 turns flood control off.
+    pub rate: u32,
+    /// Flood control: lines one client may send at once before `rate` applies.
+    pub burst: u32,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
@@ -51,6 +56,10 @@ pub const DEFAULT_REGISTER_TIMEOUT_SECS: f64 = 30.0;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 120.0;
 pub const DEFAULT_MAX_ROOMS_PER_CLIENT: usize = 32;
 pub const DEFAULT_MAX_ROOM_MEMBERS: usize = 10_000;
+/// Far above anyone typing, and above a script that chats; a paste of a few hundred lines
+/// arrives at once (the burst), a bigger one at this pace.
+pub const DEFAULT_RATE: u32 = 50;
+pub const DEFAULT_BURST: u32 = 200;
 
 /// A line of the longest nick plus room for a short text; anything smaller cannot chat.
 const MIN_MAX_LINE: usize = 64;
@@ -70,6 +79,8 @@ impl Default for Config {
             idle_timeout: Duration::from_secs_f64(DEFAULT_IDLE_TIMEOUT_SECS),
             max_rooms_per_client: DEFAULT_MAX_ROOMS_PER_CLIENT,
             max_room_members: DEFAULT_MAX_ROOM_MEMBERS,
+            rate: DEFAULT_RATE,
+            burst: DEFAULT_BURST,
         }
     }
 }
@@ -91,6 +102,11 @@ impl Config {
         }
         if self.max_per_ip == 0 {
             return Err("--max-per-ip must be at least 1".to_owned());
+        }
+        if self.rate > 0 && self.burst == 0 {
+            return Err(
+                "--burst must be at least 1 (or turn flood control off with --rate 0)".to_owned(),
+            );
         }
         if self.max_clients == 0 {
             return Err("--max-clients must be at least 1".to_owned());
@@ -168,6 +184,15 @@ pub struct Args {
     #[arg(long, default_value_t = DEFAULT_MAX_ROOM_MEMBERS)]
     pub max_room_members: usize,
 
+    /// Flood control: lines per second a client may send on average. A client over it is read
+    /// more slowly (TCP pushes back), never dropped and none of its lines lost. 0 turns it off.
+    #[arg(long, default_value_t = DEFAULT_RATE)]
+    pub rate: u32,
+
+    /// Flood control: lines a client may send at once before --rate applies.
+    #[arg(long, default_value_t = DEFAULT_BURST)]
+    pub burst: u32,
+
     /// Log level: off, error, warn, info, debug (connections) or trace (every line).
     #[arg(long, default_value = "info")]
     pub log_level: log::LevelFilter,
@@ -209,6 +234,8 @@ impl Args {
             idle_timeout: Duration::from_secs_f64(self.idle_timeout),
             max_rooms_per_client: self.max_rooms_per_client,
             max_room_members: self.max_room_members,
+            rate: self.rate,
+            burst: self.burst,
         };
         config.validate()?;
         Ok(config)
@@ -256,6 +283,7 @@ mod tests {
         assert_eq!(config.workers, default_workers());
         assert_eq!(config.max_rooms_per_client, 32);
         assert_eq!(config.max_room_members, 10_000);
+        assert_eq!((config.rate, config.burst), (50, 200));
     }
 
     #[test]
@@ -279,6 +307,8 @@ mod tests {
         assert!(parse(&["--max-line", "10"]).is_err());
         assert!(parse(&["--send-queue", "1K"]).is_err());
         assert!(parse(&["--drain-timeout", "-1"]).is_err());
+        assert!(parse(&["--burst", "0"]).is_err());
+        assert!(parse(&["--rate", "0", "--burst", "0"]).is_ok());
         assert!(parse(&["--log-level", "loud"]).is_err());
         assert!(parse(&["--workers", "3", "--max-line", "128"]).is_ok());
     }

@@ -72,6 +72,8 @@ impl ServerSettings {
             max_clients: self.max_clients,
             // Every generator client comes from 127.0.0.1.
             max_per_ip: self.max_clients,
+            // The benchmark floods on purpose.
+            rate: 0,
             register_timeout: BENCH_TIMEOUT,
             idle_timeout: BENCH_TIMEOUT,
             send_queue: self.send_queue,
@@ -172,6 +174,7 @@ fn spawn_chatd(
         .args(["--workers", &settings.workers.to_string()])
         .args(["--max-clients", &settings.max_clients.to_string()])
         .args(["--max-per-ip", &settings.max_clients.to_string()])
+        .args(["--rate", "0"])
         .args(["--register-timeout", &BENCH_TIMEOUT.as_secs().to_string()])
         .args(["--idle-timeout", &BENCH_TIMEOUT.as_secs().to_string()])
         .args(["--send-queue", &settings.send_queue.to_string()])

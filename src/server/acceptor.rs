@@ -10,7 +10,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use polling::Event;
 
@@ -19,6 +19,7 @@ use crate::server::Shared;
 use crate::server::connection::{self, Connection};
 use crate::server::rooms::Limits;
 use crate::server::session::Session;
+use crate::server::token_bucket::TokenBucket;
 
 /// Back-off after an accept error such as EMFILE, doubled up to the maximum while errors last.
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
@@ -107,7 +108,17 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
     let session = Session::new(id, peer, outbox, config.max_line, rooms);
     // Cannot fail: the queue is empty.
     session.greet();
-    let conn = Arc::new(Connection::new(id, peer, socket, config.max_line, session));
+    // `--rate 0` turns flood control off.
+    let bucket =
+        (config.rate > 0).then(|| TokenBucket::new(config.rate, config.burst, Instant::now()));
+    let conn = Arc::new(Connection::new(
+        id,
+        peer,
+        socket,
+        config.max_line,
+        bucket,
+        session,
+    ));
     shared.open.fetch_add(1, Ordering::Relaxed);
     *shared.per_ip.lock().entry(peer.ip()).or_insert(0) += 1;
     shared.conns.lock().insert(id, Arc::clone(&conn));

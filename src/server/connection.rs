@@ -1,9 +1,9 @@
 //! One accepted connection, and a worker's turn on it: read what is there, execute each
-//! complete line within the turn's budget, then re-arm the poller, ask for another turn, or
-//! tear the connection down.
+//! complete line within the turn's budget and the client's `--rate`, then re-arm the poller,
+//! ask for another turn, pause until tokens refill, or tear the connection down.
 //!
-//! In scope: the reading half of the socket, the line buffer, and the end of a connection
-//! (why it ended, who is told). Out of scope: what lines mean (`session`) and writing
+//! In scope: the reading half of the socket, the line buffer, flood control (when to stop
+//! reading), and the end of a connection (why it ended, who is told). Out of scope: what lines mean (`session`) and writing
 //! (`writer`, the only one that writes to a client socket).
 
 use std::io;
@@ -19,6 +19,7 @@ use polling::Event;
 use crate::line_buffer::LineBuffer;
 use crate::protocol::reason;
 use crate::server::session::{Flow, Session};
+use crate::server::token_bucket::TokenBucket;
 use crate::server::{ConnId, Shared};
 
 /// Bytes taken from the socket per `recv`.
@@ -70,6 +71,8 @@ pub enum Overdue {
 
 struct State {
     lines: LineBuffer,
+    /// `--rate` and `--burst`; `None` when flood control is off (`--rate 0`).
+    bucket: Option<TokenBucket>,
     /// `None` once the connection has ended.
     session: Option<Session>,
 }
@@ -81,12 +84,17 @@ pub enum Next {
     Done,
     /// Lines may still be buffered: queue another turn (the poller is not armed).
     AnotherTurn,
+    /// Over its rate: queue the next turn at this instant (the poller is not armed, so the
+    /// client's further bytes wait in the kernel and TCP slows the sender).
+    Paused(Instant),
 }
 
 /// How a turn stopped.
 enum Turn {
     /// `LINES_PER_TURN` lines ran; more may be buffered.
     LineBudgetUsed,
+    /// The client used its tokens; it may go on at this instant.
+    OverRate(Instant),
     /// Every buffered complete line has run; whatever is left is in the socket (the socket
     /// was empty or the read budget is spent), and the poller will report it.
     NeedsReadiness,
@@ -109,6 +117,7 @@ impl Connection {
         peer: SocketAddr,
         socket: Arc<TcpStream>,
         max_line: usize,
+        bucket: Option<TokenBucket>,
         session: Session,
     ) -> Connection {
         Connection {
@@ -117,6 +126,7 @@ impl Connection {
             socket,
             state: Mutex::new(State {
                 lines: LineBuffer::new(max_line),
+                bucket,
                 session: Some(session),
             }),
             activity: Activity {
@@ -200,6 +210,7 @@ impl Connection {
         }
         match turn {
             Turn::LineBudgetUsed => Next::AnotherTurn,
+            Turn::OverRate(at) => Next::Paused(at),
             Turn::NeedsReadiness => {
                 let interest = Event::readable(key(self.id));
                 if let Err(error) = shared.poller.modify(&*self.socket, interest) {
@@ -222,11 +233,23 @@ impl Connection {
         let mut chunk = [0u8; READ_CHUNK];
         let mut lines_left = LINES_PER_TURN;
         let mut reads_left = READS_PER_TURN;
+        if let Some(bucket) = &mut state.bucket {
+            bucket.refill(Instant::now());
+        }
         loop {
             while lines_left > 0 {
+                // Checked before reading too: a client without tokens is not read at all.
+                if let Some(bucket) = &state.bucket
+                    && !bucket.has_token()
+                {
+                    return Turn::OverRate(bucket.resume_at());
+                }
                 let Some(frame) = state.lines.next_frame() else {
                     break;
                 };
+                if let Some(bucket) = &mut state.bucket {
+                    bucket.try_take();
+                }
                 lines_left -= 1;
                 match session.on_frame(frame, &shared.registry) {
                     Flow::Continue => {}

@@ -2,8 +2,9 @@
 //!
 //! Threads: one acceptor (`chatd-acceptor`), one poller (`chatd-poller`), two wakers for
 //! deferred writer wake-ups (`chatd-waker-announce`, `chatd-waker-burst`), one for timeouts
-//! (`chatd-timeouts`), `--workers` pool threads (`chatd-worker`), and one writer per
-//! connection (`chatd-writer-<id>`). Every handle is kept; [`ServerHandle::shutdown`] joins
+//! (`chatd-timeouts`), one resuming connections paused by flood control (`chatd-throttle`),
+//! `--workers` pool threads (`chatd-worker`), and one writer per connection
+//! (`chatd-writer-<id>`). Every handle is kept; [`ServerHandle::shutdown`] joins
 //! them all.
 
 mod acceptor;
@@ -14,7 +15,9 @@ mod poller;
 pub mod registry;
 pub mod rooms;
 pub mod session;
+mod throttle;
 mod timeouts;
+mod token_bucket;
 pub mod writer;
 
 use std::collections::HashMap;
@@ -35,6 +38,7 @@ use crate::protocol::reason;
 use connection::Connection;
 use deferred_wake::{DeferredWakes, Window};
 use registry::Registry;
+use throttle::Resumes;
 use writer::WriterSet;
 
 /// Identifies one connection for its whole life; never reused.
@@ -55,6 +59,8 @@ pub(crate) struct Shared {
     writers: WriterSet,
     /// Deferred wake-ups of writers, run by the `chatd-waker-*` threads.
     deferred_wakes: Arc<DeferredWakes>,
+    /// Connections over their `--rate`, for the `chatd-throttle` thread to resume.
+    resumes: Resumes,
     /// Open connections, registered or not, checked against `--max-clients`.
     open: AtomicUsize,
     /// Open connections per peer address, checked against `--max-per-ip`. Taken on connect
@@ -100,6 +106,7 @@ impl Server {
             .thread_name("chatd-worker".to_owned())
             .build();
         let deferred_wakes = Arc::new(DeferredWakes::default());
+        let (resumes, paused) = crossbeam_channel::unbounded();
         let shared = Arc::new(Shared {
             config: self.config,
             registry: Registry::new(),
@@ -108,6 +115,7 @@ impl Server {
             conns: Mutex::new(HashMap::new()),
             writers: WriterSet::new(Arc::clone(&deferred_wakes)),
             deferred_wakes,
+            resumes,
             open: AtomicUsize::new(0),
             per_ip: Mutex::default(),
             next_id: AtomicU64::new(1),
@@ -127,12 +135,18 @@ impl Server {
         });
         let [announce_waker, burst_waker] = wakers;
         let wakers = [announce_waker?, burst_waker?];
-        let (stop_timeouts, timeouts_stop) = crossbeam_channel::bounded(1);
+        let (stop_timers, timers_stop) = crossbeam_channel::bounded(0);
         let timeouts = {
-            let shared = Arc::clone(&shared);
+            let (shared, stop) = (Arc::clone(&shared), timers_stop.clone());
             thread::Builder::new()
                 .name("chatd-timeouts".to_owned())
-                .spawn(move || timeouts::run(shared, timeouts_stop))?
+                .spawn(move || timeouts::run(shared, stop))?
+        };
+        let throttle = {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name("chatd-throttle".to_owned())
+                .spawn(move || throttle::run(shared, paused, timers_stop))?
         };
         let acceptor = {
             let (shared, listener) = (Arc::clone(&shared), self.listener);
@@ -149,7 +163,8 @@ impl Server {
                 poller,
                 wakers,
                 timeouts,
-                stop_timeouts,
+                throttle,
+                stop_timers,
             }),
         })
     }
@@ -168,8 +183,9 @@ struct Threads {
     poller: JoinHandle<()>,
     wakers: [JoinHandle<()>; 2],
     timeouts: JoinHandle<()>,
-    /// Dropped (or sent to) to stop the timeouts thread.
-    stop_timeouts: crossbeam_channel::Sender<()>,
+    throttle: JoinHandle<()>,
+    /// Dropped to stop the timeouts and throttle threads.
+    stop_timers: crossbeam_channel::Sender<()>,
 }
 
 /// A snapshot of the server's load.
@@ -229,7 +245,8 @@ impl ServerHandle {
             poller,
             wakers,
             timeouts,
-            stop_timeouts,
+            throttle,
+            stop_timers,
         }) = self.threads.take()
         else {
             return ShutdownReport { clients: 0, cut: 0 };
@@ -246,8 +263,10 @@ impl ServerHandle {
             log::error!("could not wake the poller: {error}");
         }
         join(poller, "poller");
-        drop(stop_timeouts);
+        drop(stop_timers);
         join(timeouts, "timeouts");
+        // Connections it still held paused are ended below with the others.
+        join(throttle, "throttle");
         // Turns already handed to workers finish (a turn that starts now does nothing, and
         // none is queued again); nothing is read after this.
         shared.pool.join();

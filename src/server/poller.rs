@@ -12,6 +12,7 @@ use std::sync::Arc;
 use polling::Events;
 
 use crate::server::connection::{Connection, Next};
+use crate::server::throttle::Resume;
 use crate::server::{ConnId, Shared};
 
 pub fn run(shared: Arc<Shared>) {
@@ -43,12 +44,17 @@ pub fn run(shared: Arc<Shared>) {
 
 /// Queues a turn of `conn` on the pool. A turn that ends with lines still buffered queues the
 /// next one itself instead of re-arming the poller (no readiness event would come for bytes
-/// already read), behind the turns of the other ready connections.
-fn schedule(shared: &Arc<Shared>, conn: Arc<Connection>) {
+/// already read), behind the turns of the other ready connections; one over its rate is
+/// handed to the throttle thread, which queues it when its tokens are back.
+pub(super) fn schedule(shared: &Arc<Shared>, conn: Arc<Connection>) {
     let for_job = Arc::clone(shared);
-    shared.pool.execute(move || {
-        if conn.take_turn(&for_job) == Next::AnotherTurn {
-            schedule(&for_job, conn);
+    shared.pool.execute(move || match conn.take_turn(&for_job) {
+        Next::Done => {}
+        Next::AnotherTurn => schedule(&for_job, conn),
+        Next::Paused(at) => {
+            // Fails only once the throttle thread has stopped for a shutdown, which ends
+            // every connection itself.
+            let _ = for_job.resumes.send(Resume { at, conn });
         }
     });
 }

@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod broadcast;
+mod flood;
 mod limits;
 mod process;
 mod protocol_contract;

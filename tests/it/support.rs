@@ -44,6 +44,8 @@ impl TestServer {
             workers: default_workers(),
             // Every test client comes from 127.0.0.1; tests of the limit set it.
             max_per_ip: usize::MAX,
+            // Tests send bursts of thousands of lines; the flood-control tests set it.
+            rate: 0,
             ..Config::default()
         };
         adjust(&mut config);
@@ -216,6 +218,11 @@ impl TestClient {
     pub fn expect_nothing_more(&mut self) {
         let extra = self.barrier();
         assert!(extra.is_empty(), "unexpected lines: {extra:?}");
+    }
+
+    /// Closes the sending half (a FIN); replies can still be read.
+    pub fn finish_sending(&mut self) {
+        self.writer.shutdown(std::net::Shutdown::Write).unwrap();
     }
 
     /// Closes abruptly with a reset (SO_LINGER 0), as a crashed peer or a middlebox would.

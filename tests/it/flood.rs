@@ -1,0 +1,104 @@
+//! Flood control (`--rate`, `--burst`): a client over its rate is slowed, never dropped; none
+//! of its lines is lost or reordered, and nobody else waits for it, even with one worker.
+
+use std::time::{Duration, Instant};
+
+use crate::support::TestServer;
+
+/// Reads `listener`'s stream until `flooder`'s numbered lines `from..to` have all arrived, in
+/// order. Returns the other lines seen in between with when each came, and when the last
+/// numbered line came.
+fn read_flood(
+    listener: &mut crate::support::TestClient,
+    from: usize,
+    to: usize,
+) -> (Vec<(String, Instant)>, Instant) {
+    let mut others = Vec::new();
+    let mut next = from;
+    while next < to {
+        let line = listener.recv();
+        match line.strip_prefix("ALL flooder ") {
+            Some(numbered) => {
+                assert_eq!(
+                    numbered,
+                    format!("{next} line"),
+                    "flood line lost or out of order"
+                );
+                next += 1;
+            }
+            None => others.push((line, Instant::now())),
+        }
+    }
+    (others, Instant::now())
+}
+
+#[test]
+fn a_flooder_is_slowed_loses_nothing_and_others_keep_chatting_with_one_worker() {
+    const RATE: u32 = 20;
+    const BURST: u32 = 10;
+    const FLOOD: usize = 60;
+    let server = TestServer::with(|c| {
+        c.workers = 1;
+        c.rate = RATE;
+        c.burst = BURST;
+    });
+    let mut listener = server.client("listener");
+    let mut flooder = server.client("flooder");
+    let mut other = server.client("other");
+    listener.barrier();
+    other.barrier();
+
+    // One write: the whole flood and its QUIT sit in the server's socket buffer at once.
+    let mut flood: String = (0..FLOOD).map(|n| format!("ALL {n} line\n")).collect();
+    flood.push_str("QUIT done\n");
+    flooder.send_raw(flood.as_bytes());
+
+    // As soon as the flood shows, another client speaks. With one worker, a worker held by
+    // the flooder while it waits for tokens would delay this line until the flood is over.
+    let (_, started) = read_flood(&mut listener, 0, 1);
+    other.send("ALL probe");
+    let (others, ended) = read_flood(&mut listener, 1, FLOOD);
+    let took = ended - started;
+    let probe = others
+        .iter()
+        .find(|(line, _)| line == "ALL other probe")
+        .unwrap_or_else(|| panic!("the probe was not delivered during the flood: {others:?}"));
+    let probe_after = probe.1 - started;
+    // The flood runs at RATE after its burst; the probe is not queued behind it.
+    let flood_floor = Duration::from_secs_f64((FLOOD - BURST as usize) as f64 / f64::from(RATE));
+    assert!(
+        took >= flood_floor.mul_f64(0.8),
+        "{FLOOD} lines took {took:?}: not slowed to {RATE}/s"
+    );
+    assert!(
+        probe_after < took / 2,
+        "the probe came {probe_after:?} into a {took:?} flood"
+    );
+
+    // The QUIT behind the flood ran last, and the flooder was told goodbye, not cut.
+    listener.expect("QUIT flooder done");
+    flooder.expect("JOIN other");
+    flooder.expect("ALL other probe");
+    flooder.expect("BYE");
+    flooder.expect_closed();
+    listener.expect_nothing_more();
+}
+
+#[test]
+fn a_flooder_that_hangs_up_mid_flood_still_has_every_line_delivered() {
+    const FLOOD: usize = 40;
+    let server = TestServer::with(|c| {
+        c.rate = 50;
+        c.burst = 5;
+    });
+    let mut listener = server.client("listener");
+    let mut flooder = server.client("flooder");
+    listener.barrier();
+    let flood: String = (0..FLOOD).map(|n| format!("ALL {n} line\n")).collect();
+    flooder.send_raw(flood.as_bytes());
+    // A FIN right behind the flood: the server must still run every line before the close.
+    flooder.finish_sending();
+    let (others, _) = read_flood(&mut listener, 0, FLOOD);
+    assert!(others.is_empty(), "{others:?}");
+    listener.expect("QUIT flooder connection closed");
+}
