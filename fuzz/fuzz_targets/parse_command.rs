@@ -44,9 +44,14 @@ fn check_command(line: &str) {
                     vec![*text]
                 }
                 Command::All { text } => vec![*text],
-                Command::Ping { token: Some(text) } | Command::Quit { reason: Some(text) } => {
-                    vec![*text]
-                }
+                Command::Ping { token: Some(text) }
+                | Command::Pong { token: Some(text) }
+                | Command::Quit { reason: Some(text) }
+                | Command::MsgRoom { text, .. }
+                | Command::Topic { text, .. }
+                | Command::Join { key: Some(text), .. }
+                | Command::Key { key: Some(text), .. }
+                | Command::Part { reason: Some(text), .. } => vec![*text],
                 _ => Vec::new(),
             };
             for text in texts {
@@ -58,7 +63,11 @@ fn check_command(line: &str) {
             }
             let gated = !matches!(
                 command,
-                Command::Nick(_) | Command::Ping { .. } | Command::Quit { .. } | Command::Help
+                Command::Nick(_)
+                    | Command::Ping { .. }
+                    | Command::Pong { .. }
+                    | Command::Quit { .. }
+                    | Command::Help
             );
             assert_eq!(needs_registration(line), gated, "{line:?}");
             let formatted = command.to_string();
