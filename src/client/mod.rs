@@ -1,0 +1,48 @@
+//! The terminal client `chat`: an irssi-like screen, or a line mode for scripts.
+//!
+//! Modules, in reading order:
+//! - [`event`]: the one event type the loop handles.
+//! - [`commands`]: `/commands` typed by the user. Pure.
+//! - [`input`]: the input line: editing, history, completion. Pure.
+//! - [`app`]: the state and `update(state, event)`, which decides everything. Pure.
+//! - [`ui`]: `render(state, frame)`. Pure.
+
+pub mod app;
+pub mod commands;
+pub mod event;
+pub mod input;
+pub mod ui;
+
+use clap::Parser;
+
+use crate::protocol::Nick;
+
+/// The command line of `chat`.
+#[derive(Debug, Parser)]
+#[command(name = "chat", version, about = "A terminal client for chatd")]
+pub struct Args {
+    /// Server address (host:port).
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub addr: String,
+    /// Nick to use; defaults to $USER. When it is taken, a suffixed one is used
+    /// (alice_, alice_2, ...) until it is free again.
+    #[arg(long)]
+    pub nick: Option<String>,
+    /// Line mode for scripts and dumb terminals: input lines are sent, server lines printed.
+    #[arg(long)]
+    pub plain: bool,
+}
+
+impl Args {
+    /// The nick to use: `--nick`, or `$USER`, checked by the protocol's rules.
+    pub fn nick(&self) -> Result<Nick, String> {
+        let (text, source) = match &self.nick {
+            Some(nick) => (nick.clone(), "--nick"),
+            None => (std::env::var("USER").unwrap_or_default(), "$USER"),
+        };
+        if text.is_empty() {
+            return Err("no nick: give --nick NAME".to_owned());
+        }
+        Nick::parse(&text).map_err(|e| format!("{source} {text:?} is not a valid nick: {e}"))
+    }
+}
