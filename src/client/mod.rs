@@ -6,11 +6,13 @@
 //! - [`input`]: the input line: editing, history, completion. Pure.
 //! - [`app`]: the state and `update(state, event)`, which decides everything. Pure.
 //! - [`ui`]: `render(state, frame)`. Pure.
+//! - [`net`]: the socket: connect with back-off, reader and writer threads.
 
 pub mod app;
 pub mod commands;
 pub mod event;
 pub mod input;
+pub mod net;
 pub mod ui;
 
 use clap::Parser;
