@@ -7,12 +7,16 @@
 //! - [`app`]: the state and `update(state, event)`, which decides everything. Pure.
 //! - [`ui`]: `render(state, frame)`. Pure.
 //! - [`net`]: the socket: connect with back-off, reader and writer threads.
+//! - [`terminal`]: the full-screen loop: terminal set-up and restore, key and tick thread.
+//! - [`line_mode`]: `--plain`: stdin lines in, server lines out.
 
 pub mod app;
 pub mod commands;
 pub mod event;
 pub mod input;
+pub mod line_mode;
 pub mod net;
+pub mod terminal;
 pub mod ui;
 
 use clap::Parser;

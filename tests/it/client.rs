@@ -1,8 +1,12 @@
 //! The terminal client against an in-process server: its network side (`client::net`) and
-//! `client::app::update`, wired as the real loop wires them but without a terminal. Every
-//! wait is on events or lines, with a deadline.
+//! `client::app::update`, wired as the real loop wires them but without a terminal; and the
+//! `chat --plain` binary fed through its stdin. Every wait is on events or lines, with a
+//! deadline.
 
+use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use chatd::client::app::{App, Body, Conn, Effect, TabKind, update};
@@ -266,4 +270,186 @@ fn a_taken_nick_is_suffixed_then_taken_back_when_freed() {
     let mut bob = server.client("bob");
     bob.send("WHO");
     bob.expect("WHO alice bob");
+}
+
+/// `chat --plain` as a child process: stdin written by the test, stdout and stderr read line
+/// by line with deadlines.
+struct PlainChat {
+    child: Option<Child>,
+    stdin: Option<ChildStdin>,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl PlainChat {
+    fn spawn(addr: SocketAddr, nick: &str) -> PlainChat {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
+            .args(["--plain", "--addr", &addr.to_string(), "--nick", nick])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut readers = Vec::new();
+        let mut lines = |pipe: Box<dyn std::io::Read + Send>| {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            readers.push(thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { return };
+                    let _ = tx.send(line);
+                }
+            }));
+            rx
+        };
+        let stdout = lines(Box::new(child.stdout.take().unwrap()));
+        let stderr = lines(Box::new(child.stderr.take().unwrap()));
+        PlainChat {
+            stdin: child.stdin.take(),
+            child: Some(child),
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// The next stdout line; fails at the deadline.
+    fn expect(&self, expected: &str) {
+        match self.stdout.recv_timeout(DEADLINE) {
+            Ok(line) => assert_eq!(line, expected),
+            Err(_) => panic!("no stdout line {expected:?} within {DEADLINE:?}"),
+        }
+    }
+
+    fn expect_note(&self, needle: &str) {
+        match self.stderr.recv_timeout(DEADLINE) {
+            Ok(line) => assert!(line.contains(needle), "{line:?} lacks {needle:?}"),
+            Err(_) => panic!("no stderr line with {needle:?} within {DEADLINE:?}"),
+        }
+    }
+
+    /// Waits for the exit, at most the deadline; stdout must have nothing more.
+    fn wait(mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let waiter = thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = rx
+            .recv_timeout(DEADLINE)
+            .expect("chat --plain did not exit in time")
+            .unwrap();
+        waiter.join().unwrap();
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
+        }
+        let rest: Vec<String> = self.stdout.try_iter().collect();
+        assert!(rest.is_empty(), "more output: {rest:?}");
+        status
+    }
+}
+
+impl Drop for PlainChat {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn plain_mode_sends_stdin_prints_the_server_and_exits_when_stdin_ends() {
+    let server = TestServer::start();
+    let mut alice = server.client("alice");
+    let mut bob = PlainChat::spawn(server.addr, "bob");
+    bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    bob.expect("OK NICK bob");
+    alice.expect("JOIN bob");
+    alice.send("ALL hi bob");
+    bob.expect("ALL alice hi bob");
+    alice.send("MSG bob psst");
+    bob.expect("MSG alice psst");
+    bob.type_line("hello everyone");
+    bob.type_line("/r  got it");
+    bob.type_line("/frob");
+    bob.expect_note("unknown command /frob");
+    bob.type_line("/join #tea");
+    bob.expect("OK JOIN #tea");
+    bob.expect("WHO #tea bob");
+    bob.expect("END WHO #tea");
+    bob.type_line("/who");
+    bob.expect("WHO alice bob");
+    bob.expect("END WHO");
+    bob.close_stdin();
+    bob.expect("BYE");
+    assert!(bob.wait().success());
+    alice.expect("ALL bob hello everyone");
+    alice.expect("MSG bob got it");
+    alice.expect("QUIT bob");
+}
+
+#[test]
+fn plain_mode_works_in_a_pipe_and_exits_zero() {
+    let server = TestServer::start();
+    let mut alice = server.client("alice");
+    let mut bob = PlainChat::spawn(server.addr, "bob");
+    // Everything typed at once, before registration: sent after it, in order.
+    bob.type_line("hello");
+    bob.type_line("/quit done");
+    bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    bob.expect("OK NICK bob");
+    bob.expect("BYE");
+    assert!(bob.wait().success());
+    alice.expect("JOIN bob");
+    alice.expect("ALL bob hello");
+    alice.expect("QUIT bob done");
+}
+
+#[test]
+fn plain_mode_takes_a_suffixed_nick_and_says_so() {
+    let server = TestServer::start();
+    let _alice = server.client("alice");
+    let mut other = PlainChat::spawn(server.addr, "alice");
+    other.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    other.expect("ERR NICK_TAKEN nick alice is already in use");
+    other.expect("OK NICK alice_");
+    other.expect_note("alice is taken; you are alice_");
+    other.close_stdin();
+    other.expect("BYE");
+    assert!(other.wait().success());
+}
+
+#[test]
+fn plain_mode_exits_when_the_server_closes() {
+    let server = TestServer::start();
+    let bob = PlainChat::spawn(server.addr, "bob");
+    bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    bob.expect("OK NICK bob");
+    server.shutdown();
+    bob.expect("BYE server shutting down");
+    bob.expect_note("the server closed the connection");
+    assert!(bob.wait().success());
+}
+
+#[test]
+fn plain_mode_without_a_server_fails() {
+    // A port that was just free: nothing listens there.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let bob = PlainChat::spawn(addr, "bob");
+    bob.expect_note("chat: --plain with 127.0.0.1:");
+    assert_eq!(bob.wait().code(), Some(1));
 }
