@@ -16,7 +16,7 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 
-use crate::client::commands::{self, COMMANDS, Input, Target, UserCommand};
+use crate::client::commands::{self, Input, Target, UserCommand};
 use crate::client::event::{Event, NetEvent};
 use crate::client::input::LineEditor;
 use crate::protocol::{Command, MAX_NICK_LEN, Nick, NickKey, Reply, Room, RoomKey};
@@ -642,10 +642,7 @@ fn on_key(app: &mut App, key: KeyEvent, now: NaiveTime, effects: &mut Vec<Effect
 fn completions(app: &App) -> Vec<String> {
     let (start, word) = app.editor.word_before_cursor();
     if start == 0 && word.starts_with('/') {
-        return COMMANDS
-            .iter()
-            .map(|(name, _)| (*name).to_owned())
-            .collect();
+        return commands::names().map(str::to_owned).collect();
     }
     let mut names: Vec<String> = Vec::new();
     if let TabKind::Room(_) = app.tab().kind {
@@ -883,7 +880,7 @@ fn help(app: &mut App, now: NaiveTime) {
         now,
         "commands (plain text goes to this tab's room or person; //text sends /text):",
     );
-    for (_, line) in COMMANDS {
+    for line in commands::help_lines() {
         app.info(now, format!("  {line}"));
     }
     app.info(now, "keys:");
@@ -1983,7 +1980,7 @@ mod tests {
         let mut app = online();
         assert!(enter(&mut app, "/help").is_empty());
         let text = shown(app.tab()).join("\n");
-        for (name, _) in COMMANDS {
+        for name in commands::names() {
             assert!(text.contains(&format!("  {name} ")), "{name}");
         }
         for (key, _) in KEYS {

@@ -66,59 +66,36 @@ pub enum Input<'a> {
     Command(UserCommand<'a>),
 }
 
-/// The client's commands with their usage, for `/help`, the README and Tab completion.
+/// The client's commands: synopsis and what it does, for `/help`, usage errors, Tab
+/// completion and the README.
 pub const COMMANDS: [(&str, &str); 15] = [
     (
-        "/msg",
-        "/msg NICK|#room TEXT   send a direct message (opens a tab) or to a room",
+        "/msg NICK|#room TEXT",
+        "send a direct message (opens a tab) or to a room",
+    ),
+    ("/r TEXT", "reply to the last person who messaged you"),
+    ("/join #room [key]", "join or create a room (opens a tab)"),
+    (
+        "/part [#room] [reason]",
+        "leave a room (default: this tab's)",
+    ),
+    ("/topic [#room] [text]", "show or set a room's topic"),
+    ("/rooms", "list the rooms you can see"),
+    ("/invite NICK [#room]", "let someone into a room once"),
+    (
+        "/key [#room] [key]",
+        "owner: set the room's key; no key clears it",
     ),
     (
-        "/r",
-        "/r TEXT                reply to the last person who messaged you",
+        "/private [#room] on|off",
+        "owner: make a room invite-only or not",
     ),
-    (
-        "/join",
-        "/join #room [key]      join or create a room (opens a tab)",
-    ),
-    (
-        "/part",
-        "/part [#room] [reason] leave a room (default: this tab's)",
-    ),
-    (
-        "/topic",
-        "/topic [#room] [text]  show or set a room's topic",
-    ),
-    (
-        "/rooms",
-        "/rooms                 list the rooms you can see",
-    ),
-    (
-        "/invite",
-        "/invite NICK [#room]   let someone into a room once",
-    ),
-    (
-        "/key",
-        "/key [#room] [key]     owner: set the room's key; no key clears it",
-    ),
-    (
-        "/private",
-        "/private [#room] on|off owner: make a room invite-only or not",
-    ),
-    (
-        "/who",
-        "/who [#room]           list who is online, or in a room",
-    ),
-    ("/nick", "/nick NAME             change your nick"),
-    (
-        "/close",
-        "/close                 close this tab (parts a room)",
-    ),
-    (
-        "/clear",
-        "/clear                 clear this tab's scrollback",
-    ),
-    ("/help", "/help                  this text"),
-    ("/quit", "/quit [reason]         leave"),
+    ("/who [#room]", "list who is online, or in a room"),
+    ("/nick NAME", "change your nick"),
+    ("/close", "close this tab (parts a room)"),
+    ("/clear", "clear this tab's scrollback"),
+    ("/help", "this text"),
+    ("/quit [reason]", "leave"),
 ];
 
 /// Splits off the first space-separated word; the rest starts after the spaces that follow.
@@ -135,12 +112,28 @@ fn optional(rest: &str) -> Option<&str> {
     (!rest.trim().is_empty()).then_some(rest)
 }
 
-fn usage(command: &str) -> String {
-    let line = COMMANDS
+/// The command's name: the first word of its synopsis.
+fn name_of(synopsis: &str) -> &str {
+    synopsis.split(' ').next().unwrap_or(synopsis)
+}
+
+/// The names of the commands (`/msg`, ...), for Tab completion.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    COMMANDS.iter().map(|(synopsis, _)| name_of(synopsis))
+}
+
+/// `/help`'s lines about the commands, aligned.
+pub fn help_lines() -> impl Iterator<Item = String> {
+    COMMANDS
         .iter()
-        .find(|(name, _)| *name == command)
-        .map_or(command, |(_, help)| help);
-    let synopsis = line.split("  ").next().unwrap_or(line).trim_end();
+        .map(|(synopsis, what)| format!("{synopsis:<24} {what}"))
+}
+
+fn usage(command: &str) -> String {
+    let synopsis = COMMANDS
+        .iter()
+        .find(|(synopsis, _)| name_of(synopsis) == command)
+        .map_or(command, |(synopsis, _)| synopsis);
     format!("usage: {synopsis}")
 }
 
@@ -482,9 +475,11 @@ mod tests {
 
     #[test]
     fn every_command_has_a_usage_line() {
-        for (name, line) in COMMANDS {
-            assert!(line.starts_with(&format!("{name} ")), "{line}");
+        for name in names() {
+            assert!(name.starts_with('/'), "{name}");
             assert!(usage(name).starts_with(&format!("usage: {name}")));
         }
+        assert_eq!(usage("/part"), "usage: /part [#room] [reason]");
+        assert!(help_lines().all(|line| line.len() > 26));
     }
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, never, select};
 
 use crate::client::app::{MAX_NICK_ATTEMPTS, suffixed};
-use crate::client::commands::{self, COMMANDS, Input, Target, UserCommand};
+use crate::client::commands::{self, Input, Target, UserCommand};
 use crate::client::event::NetEvent;
 use crate::client::net::{self, NetConfig};
 use crate::protocol::{Command, Nick, Reply};
@@ -228,8 +228,8 @@ impl Session<'_> {
                 return Ok(true);
             }
             UserCommand::Help => {
-                for (_, help) in COMMANDS {
-                    writeln!(notes, "{help}")?;
+                for line in commands::help_lines() {
+                    writeln!(notes, "{line}")?;
                 }
             }
             UserCommand::Join { room, key } => self.send(&Command::Join { room, key })?,

@@ -52,3 +52,28 @@ impl Args {
         Nick::parse(&text).map_err(|e| format!("{source} {text:?} is not a valid nick: {e}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_readme_documents_every_flag_key_and_command() {
+        let readme = include_str!("../../README.md");
+        for arg in Args::command().get_arguments() {
+            if let Some(long) = arg.get_long() {
+                assert!(readme.contains(&format!("`--{long}")), "--{long}");
+            }
+        }
+        for (key, _) in app::KEYS {
+            assert!(readme.contains(&format!("| {key} |")), "{key}");
+        }
+        for (synopsis, _) in commands::COMMANDS {
+            // A `|` in a table cell is escaped, even inside code.
+            let cell = synopsis.replace('|', "\\|");
+            assert!(readme.contains(&format!("| `{cell}` |")), "{synopsis}");
+        }
+    }
+}
