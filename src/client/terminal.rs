@@ -6,7 +6,7 @@
 //! mouse, resizes and the one-second tick) and the `chat-signals` thread. Out of scope: what
 //! an event means (`app`) and what the screen shows (`ui`).
 
-use std::io::{self, stdout};
+use std::io::{self, IsTerminal, stdout};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,12 @@ const BATCH: usize = 512;
 
 /// Runs the client until the user quits. The terminal is restored whatever happens.
 pub fn run(addr: String, nick: Nick) -> io::Result<()> {
-    let mut terminal = ratatui::init();
+    if !stdout().is_terminal() || !io::stdin().is_terminal() {
+        return Err(io::Error::other(
+            "not a terminal: run it in one, or use --plain for pipes and scripts",
+        ));
+    }
+    let mut terminal = ratatui::try_init()?;
     // ratatui's panic hook restores raw mode and the screen; mouse capture is ours to undo.
     let restore_screen = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
