@@ -657,6 +657,28 @@ mod tests {
     }
 
     #[test]
+    fn a_long_input_line_scrolls_to_keep_the_cursor_visible() {
+        let mut app = conversation(40, 12);
+        app.editor.take();
+        let text: String = ('a'..='z').cycle().take(60).collect();
+        typed(&mut app, &text);
+        let mut terminal = Terminal::new(TestBackend::new(40, 12)).unwrap();
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+        let screen = rows(terminal.backend().buffer());
+        // "[lobby] " then the end of the text, the cursor just after it.
+        assert_eq!(screen[11], format!("[lobby] {} ", &text[29..]));
+        let cursor = terminal.get_cursor_position().unwrap();
+        assert_eq!((cursor.x, cursor.y), (39, 11));
+        let home = KeyEvent::new(KeyCode::Home, KeyModifiers::NONE);
+        update(&mut app, Event::Key(home), at(3));
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+        let screen = rows(terminal.backend().buffer());
+        assert_eq!(screen[11], format!("[lobby] {}", &text[..32]));
+        let cursor = terminal.get_cursor_position().unwrap();
+        assert_eq!((cursor.x, cursor.y), (8, 11));
+    }
+
+    #[test]
     fn tiny_and_odd_sizes_do_not_panic() {
         for (width, height) in [(1, 1), (5, 3), (20, 4), (59, 10), (60, 10), (200, 60)] {
             let app = conversation(width, height);
