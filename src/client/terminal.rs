@@ -26,6 +26,11 @@ use crate::protocol::Nick;
 /// thread blocked reading the terminal, so this thread alone waits with a timeout.
 const INPUT_POLL: Duration = Duration::from_millis(200);
 
+/// How long leaving waits for the input thread. When the terminal has gone away (the window
+/// was closed: SIGHUP) crossterm's `poll` never returns (it retries the failing read without
+/// end), so the thread is left to end with the process rather than joined.
+const INPUT_STOP_DEADLINE: Duration = Duration::from_millis(500);
+
 /// Events handled between two draws at most, so a flood of lines still lets the screen update.
 const BATCH: usize = 512;
 
@@ -89,24 +94,37 @@ fn event_loop(
 /// The `chat-input` thread: terminal events and the tick, into the event channel.
 struct InputThread {
     stop: Option<Sender<()>>,
+    /// Disconnected when the thread has ended (it holds the sender).
+    ended: Receiver<()>,
     handle: Option<JoinHandle<()>>,
 }
 
 impl InputThread {
     fn start(events: Sender<Event>) -> io::Result<InputThread> {
         let (stop, stopped) = crossbeam_channel::bounded(0);
+        let (ending, ended) = crossbeam_channel::bounded::<()>(0);
         let handle = thread::Builder::new()
             .name("chat-input".to_owned())
-            .spawn(move || input_loop(&events, &stopped))?;
+            .spawn(move || {
+                let _ending = ending;
+                input_loop(&events, &stopped);
+            })?;
         Ok(InputThread {
             stop: Some(stop),
+            ended,
             handle: Some(handle),
         })
     }
 
+    /// Stops and joins the thread; if it does not end within [`INPUT_STOP_DEADLINE`] (a
+    /// terminal that is gone), it is left to end with the process.
     fn stop(mut self) {
         drop(self.stop.take());
-        if let Some(handle) = self.handle.take() {
+        let ended = matches!(
+            self.ended.recv_timeout(INPUT_STOP_DEADLINE),
+            Err(crossbeam_channel::RecvTimeoutError::Disconnected)
+        );
+        if let (true, Some(handle)) = (ended, self.handle.take()) {
             let _ = handle.join();
         }
     }
