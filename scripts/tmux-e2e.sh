@@ -22,7 +22,15 @@ work="$(mktemp -d)"
 sock="chat-e2e-$$" # a private tmux server: the user's own sessions are not touched
 chatd_pid=""
 cleanup() {
+    # The panes' processes and their children, so that a client that fails to exit does not
+    # outlive the check.
+    local panes
+    panes="$(tmux -L "$sock" list-panes -a -F '#{pane_pid}' 2>/dev/null || true)"
     tmux -L "$sock" kill-server >/dev/null 2>&1 || true
+    for pid in $panes; do
+        pkill -KILL -P "$pid" 2>/dev/null || true
+        kill -KILL "$pid" 2>/dev/null || true
+    done
     if [ -n "$chatd_pid" ]; then
         kill "$chatd_pid" 2>/dev/null || true
         wait "$chatd_pid" 2>/dev/null || true
@@ -101,6 +109,19 @@ wait_for alice "bob quit (bye now)"
 tmux -L "$sock" send-keys -t alice M-1
 wait_for alice "│ online (1)"
 echo "ok: /quit leaves cleanly; alice's user list drops bob"
+
+# A closed window (SIGHUP, the terminal gone) ends the client too.
+tmux -L "$sock" new-session -d -s carol -x 80 -y 24 "exec '$chat' --addr $addr --nick carol"
+wait_for carol "connected │ carol"
+carol_pid="$(tmux -L "$sock" display-message -p -t carol '#{pane_pid}')"
+tmux -L "$sock" kill-session -t carol
+deadline=$((SECONDS + 10))
+while ps -o stat= -p "$carol_pid" 2>/dev/null | grep -qv Z; do
+    [ "$SECONDS" -lt "$deadline" ] || fail "chat still runs 10 s after its window closed"
+    sleep 0.1
+done
+wait_for alice "carol quit"
+echo "ok: closing the window ends the client"
 
 tmux -L "$sock" send-keys -t alice C-c
 wait_for alice "chat exited with 0"
