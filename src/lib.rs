@@ -6,6 +6,7 @@
 //! - [`config`]: the command line and the validated [`config::Config`].
 //! - [`server`]: acceptor, poller, worker pool, sessions, client table, writers.
 //! - [`logging`]: log set-up for the binaries and tests.
+//! - [`client`]: the terminal client `chat`: state, drawing, socket, line mode.
 //! - [`loadgen`]: the load generator behind `chatd-bench` and `cargo bench --bench load`.
 //!
 //! Logging levels: `error`, the server cannot go on as asked (bind or accept failures, a
@@ -16,6 +17,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod client;
 pub mod config;
 pub mod line_buffer;
 pub mod loadgen;

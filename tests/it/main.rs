@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod broadcast;
+mod client;
 mod flood;
 mod limits;
 mod process;
