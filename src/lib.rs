@@ -7,6 +7,7 @@
 //! - [`server`]: acceptor, poller, worker pool, sessions, client table, writers.
 //! - [`logging`]: log set-up for the binaries and tests.
 //! - [`loadgen`]: the load generator behind `chatd-bench` and `cargo bench --bench load`.
+//! - [`soak`]: the soak and chaos test behind `chatd-soak`, built on `loadgen`'s clients.
 //!
 //! Logging levels: `error`, the server cannot go on as asked (bind or accept failures, a
 //! thread panicked); `warn`, a client was dropped for misbehaviour (slow consumer) or refused
@@ -22,3 +23,4 @@ pub mod loadgen;
 pub mod logging;
 pub mod protocol;
 pub mod server;
+pub mod soak;
