@@ -90,8 +90,14 @@ pub fn run(
         Fault::IdleTimeout => run.idle_timeout(),
         Fault::Flood => unreachable!("handled above"),
     };
+    let mut registered = run.registered;
+    if let (Err(_), Some(may_leave)) = (&result, &mut registered) {
+        // Given up on at the mismatch: the connection is dropped, with or without unread
+        // input, so a close or a reset is announced; the mismatch is counted once, here.
+        may_leave.extend([Left::Closed, Left::Reset]);
+    }
     Some(FaultEnd {
-        registered: run.registered,
+        registered,
         mismatch: result.err(),
         flood: None,
     })
@@ -363,9 +369,11 @@ impl<'a> Run<'a> {
                 byte => byte,
             }));
             let at = start + self.rng.usize(0..len);
+            // Bytes that never occur in UTF-8, whatever surrounds them (a continuation byte
+            // such as 0x80 could complete a random lead byte before it).
             garbage[at] = *self
                 .rng
-                .choice(&[0xff, 0xfe, 0xc0, 0x80])
+                .choice(&[0xff, 0xfe, 0xc0, 0xc1, 0xf5])
                 .expect("not empty");
             garbage.push(b'\n');
             if self.rng.bool() {
