@@ -8,6 +8,7 @@
 //! - [`logging`]: log set-up for the binaries and tests.
 //! - [`client`]: the terminal client `chat`: state, drawing, socket, line mode.
 //! - [`loadgen`]: the load generator behind `chatd-bench` and `cargo bench --bench load`.
+//! - [`soak`]: the soak and chaos test behind `chatd-soak`, built on `loadgen`'s clients.
 //!
 //! Logging levels: `error`, the server cannot go on as asked (bind or accept failures, a
 //! thread panicked); `warn`, a client was dropped for misbehaviour (slow consumer) or refused
@@ -24,3 +25,4 @@ pub mod loadgen;
 pub mod logging;
 pub mod protocol;
 pub mod server;
+pub mod soak;

@@ -16,13 +16,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use chatd::config;
 use chatd::loadgen::setup::{self, Setup};
 use chatd::loadgen::suite;
-use chatd::loadgen::target::{ServerSettings, TargetSpec};
+use chatd::loadgen::target::{self, ServerSettings, TargetSpec};
 use chatd::loadgen::{
     CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, Rooms, RunSpec,
     STALLED_SEND_QUEUE, Stalled, Workload,
@@ -380,15 +380,7 @@ impl Common {
 }
 
 fn chatd_next_to_this_executable() -> anyhow::Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find this executable")?;
-    let chatd = exe.with_file_name("chatd");
-    if !chatd.is_file() {
-        bail!(
-            "{} not found: build it (cargo build --release) or give --spawn PATH",
-            chatd.display()
-        );
-    }
-    Ok(chatd)
+    target::chatd_next_to_current_exe().map_err(|e| anyhow::anyhow!("{e}; or give --spawn PATH"))
 }
 
 fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {

@@ -90,6 +90,25 @@ pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
     Ok(stream)
 }
 
+/// Like [`connect`], with a receive buffer of `bytes` set before connecting, so the window
+/// the client advertises is small from the first segment. (Shrinking it after connecting,
+/// as [`set_recv_buffer`] does, leaves a window already promised that the buffer cannot
+/// hold: the kernel then drops the server's segments, acknowledgements of our data
+/// included, and our own writes stall although the server reads everything.)
+pub fn connect_with_recv_buffer(addr: SocketAddr, bytes: usize) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.set_recv_buffer_size(bytes)?;
+    socket.connect_timeout(&addr.into(), IO_TIMEOUT)?;
+    let stream = TcpStream::from(socket);
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(stream)
+}
+
 /// Writes one command line.
 pub fn send_command(mut stream: &TcpStream, command: &Command<'_>) -> io::Result<()> {
     send_line(&mut stream, command)

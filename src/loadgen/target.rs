@@ -104,13 +104,7 @@ struct ChildServer {
 impl Target {
     pub fn start(spec: &TargetSpec, settings: &ServerSettings) -> io::Result<Target> {
         match spec {
-            TargetSpec::InProcess => {
-                let handle = Server::bind(settings.config())?.start()?;
-                Ok(Target {
-                    addr: handle.local_addr(),
-                    running: Running::InProcess(handle),
-                })
-            }
+            TargetSpec::InProcess => Target::in_process(settings.config()),
             TargetSpec::Spawn(binary) => {
                 let (addr, child) = spawn_chatd(binary, settings)?;
                 Ok(Target {
@@ -123,6 +117,25 @@ impl Target {
                 running: Running::External { pid: *pid },
             }),
         }
+    }
+
+    /// A server in this process with exactly `config` (its address included).
+    pub fn in_process(config: Config) -> io::Result<Target> {
+        let handle = Server::bind(config)?.start()?;
+        Ok(Target {
+            addr: handle.local_addr(),
+            running: Running::InProcess(handle),
+        })
+    }
+
+    /// `binary` as a child process on `127.0.0.1:0` with exactly `args` (every other flag
+    /// but `--addr`); stopped with SIGTERM by [`Target::stop`].
+    pub fn spawn(binary: &PathBuf, args: &[String]) -> io::Result<Target> {
+        let (addr, child) = spawn_child(binary, args)?;
+        Ok(Target {
+            addr,
+            running: Running::Child(child),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -164,20 +177,35 @@ impl Target {
     }
 }
 
-/// Starts `binary` on an ephemeral port and waits for the address in its log.
+/// Starts `binary` on an ephemeral port with the run's settings and waits for the address in
+/// its log.
 fn spawn_chatd(
     binary: &PathBuf,
     settings: &ServerSettings,
 ) -> io::Result<(SocketAddr, ChildServer)> {
+    let args = [
+        ("--log-level", "info".to_owned()),
+        ("--workers", settings.workers.to_string()),
+        ("--max-clients", settings.max_clients.to_string()),
+        ("--max-per-ip", settings.max_clients.to_string()),
+        // The benchmark floods on purpose.
+        ("--rate", "0".to_owned()),
+        ("--register-timeout", BENCH_TIMEOUT.as_secs().to_string()),
+        ("--idle-timeout", BENCH_TIMEOUT.as_secs().to_string()),
+        ("--send-queue", settings.send_queue.to_string()),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_owned(), value])
+    .collect::<Vec<_>>();
+    spawn_child(binary, &args)
+}
+
+/// Starts `binary --addr 127.0.0.1:0 <args>` and waits for the address in its log, which
+/// needs `--log-level` `info` or more verbose among `args` (the server's default is `info`).
+fn spawn_child(binary: &PathBuf, args: &[String]) -> io::Result<(SocketAddr, ChildServer)> {
     let mut child = Command::new(binary)
-        .args(["--addr", "127.0.0.1:0", "--log-level", "info"])
-        .args(["--workers", &settings.workers.to_string()])
-        .args(["--max-clients", &settings.max_clients.to_string()])
-        .args(["--max-per-ip", &settings.max_clients.to_string()])
-        .args(["--rate", "0"])
-        .args(["--register-timeout", &BENCH_TIMEOUT.as_secs().to_string()])
-        .args(["--idle-timeout", &BENCH_TIMEOUT.as_secs().to_string()])
-        .args(["--send-queue", &settings.send_queue.to_string()])
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -185,14 +213,20 @@ fn spawn_chatd(
         .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?;
     let stderr = child.stderr.take().expect("stderr was piped");
     let (found, address) = crossbeam_channel::bounded(1);
+    // Everything the server says before its address: the reason it stopped, if it does.
+    let (said, early_lines) = crossbeam_channel::unbounded();
     let log = thread::Builder::new()
         .name("bench-chatd-log".to_owned())
         .spawn(move || {
             alloc::mark_generator_thread();
+            let mut listening = false;
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { return };
                 if let Some(addr) = listening_addr(&line) {
+                    listening = true;
                     let _ = found.try_send(addr);
+                } else if !listening {
+                    let _ = said.send(line);
                 }
             }
         })?;
@@ -202,12 +236,37 @@ fn spawn_chatd(
         Err(_) => {
             let _ = server.child.kill();
             let _ = server.stop();
+            let said: Vec<String> = early_lines.try_iter().collect();
             Err(io::Error::other(format!(
-                "{} did not log its address within {CHILD_START_TIMEOUT:?}",
-                binary.display()
+                "{} {} did not log its address within {CHILD_START_TIMEOUT:?}{}",
+                binary.display(),
+                args.join(" "),
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!("; it said: {}", said.join(" / "))
+                }
             )))
         }
     }
+}
+
+/// The `chatd` binary next to the running executable (`target/release/chatd` beside
+/// `target/release/chatd-bench`), where `cargo build --release --bins` puts it.
+pub fn chatd_next_to_current_exe() -> io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let chatd = exe.with_file_name("chatd");
+    if !chatd.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{} not found: build the server next to this tool with \
+                 `cargo build --release --bins` (or give its path)",
+                chatd.display()
+            ),
+        ));
+    }
+    Ok(chatd)
 }
 
 /// The address in the server's `listening on ADDR, workers=N` log line.

@@ -14,4 +14,5 @@ mod registration;
 mod resources;
 mod rooms;
 mod shutdown;
+mod soak;
 mod timeouts;

@@ -1,0 +1,300 @@
+//! The churn: [`Fault`], the kinds of misbehaviour, how often each is chosen, and the chaos
+//! slots, threads that each open one connection after another until their phase ends, each
+//! with a fault chosen at random ([`run_slot`]), and what they record ([`SlotLog`]).
+//!
+//! In scope: choosing faults (seeded), counting them and their contract mismatches, and the
+//! record of every chaos client that registered, with the `QUIT` reasons its receivers may
+//! see ([`Registered`]).
+//! Out of scope: what each fault does on the wire (`faults`).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::soak::chatter::Left;
+use crate::soak::faults::{self, FaultEnd};
+use crate::soak::shared::Shared;
+
+/// One way a chaos connection misbehaves (or, for `Quit`, merely comes and goes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fault {
+    /// Connects, maybe registers and chats, sends `QUIT [reason]`: expects `BYE`, then the
+    /// end of the stream.
+    Quit,
+    /// Closes its side (FIN) without `QUIT`, after a `PING` whose `PONG` must still come.
+    Close,
+    /// Resets the connection (RST, `SO_LINGER` 0), at any point: before the greeting, after
+    /// it, after registering and chatting.
+    Reset,
+    /// Sends half a line, then closes its side: the half line must not be executed.
+    HalfLineClose,
+    /// Sends half a line, then resets.
+    HalfLineReset,
+    /// Never chooses a nick: expects `BYE register timeout`, not before `--register-timeout`.
+    NoRegister,
+    /// Registers with a tiny receive buffer and never reads, sending `PING`s: must be
+    /// dropped, and announced as a slow consumer.
+    SlowReader,
+    /// A line exactly `--max-line` long (answered), one longer (`ERR LINE_TOO_LONG`, up to
+    /// hundreds of KiB), then goes on chatting on the same connection.
+    LongLine,
+    /// Lines of binary garbage with invalid UTF-8, blank lines among them: one
+    /// `ERR BAD_ENCODING` each, then goes on chatting.
+    BadUtf8,
+    /// Sends numbered `ALL` lines as fast as the server takes them: every well-behaved
+    /// client must get each one, once, in order.
+    Flood,
+    /// Joins rooms, talks and sets topics in them, parts.
+    Rooms,
+    /// Registers and then stays silent, reading: expects `PING idle`, then
+    /// `BYE ping timeout`, not early.
+    IdleTimeout,
+}
+
+impl Fault {
+    pub const ALL: [Fault; 12] = [
+        Fault::Quit,
+        Fault::Close,
+        Fault::Reset,
+        Fault::HalfLineClose,
+        Fault::HalfLineReset,
+        Fault::NoRegister,
+        Fault::SlowReader,
+        Fault::LongLine,
+        Fault::BadUtf8,
+        Fault::Flood,
+        Fault::Rooms,
+        Fault::IdleTimeout,
+    ];
+
+    /// The name on the command line and in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::Quit => "quit",
+            Fault::Close => "close",
+            Fault::Reset => "reset",
+            Fault::HalfLineClose => "half-line-close",
+            Fault::HalfLineReset => "half-line-reset",
+            Fault::NoRegister => "no-register",
+            Fault::SlowReader => "slow-reader",
+            Fault::LongLine => "long-line",
+            Fault::BadUtf8 => "bad-utf8",
+            Fault::Flood => "flood",
+            Fault::Rooms => "rooms",
+            Fault::IdleTimeout => "idle-timeout",
+        }
+    }
+
+    pub fn parse(name: &str) -> Result<Fault, String> {
+        Fault::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Fault::ALL.iter().map(|f| f.name()).collect();
+                format!("unknown fault {name:?}; the faults: {}", names.join(", "))
+            })
+    }
+
+    /// How often it is chosen, against the others. Faults that hold a connection for
+    /// seconds (the timeouts, slow readers) are rarer, or they would fill every slot; a
+    /// flood is limited by `--max-flooders` as well.
+    fn weight(self) -> u32 {
+        match self {
+            Fault::Quit | Fault::Close | Fault::Reset => 12,
+            Fault::HalfLineClose | Fault::HalfLineReset => 6,
+            Fault::LongLine | Fault::BadUtf8 | Fault::Rooms => 10,
+            Fault::NoRegister => 3,
+            Fault::SlowReader | Fault::IdleTimeout => 2,
+            Fault::Flood => 1,
+        }
+    }
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A fault chosen from `faults` by weight.
+pub fn pick(rng: &mut fastrand::Rng, faults: &[Fault]) -> Fault {
+    let total: u32 = faults.iter().map(|f| f.weight()).sum();
+    let mut roll = rng.u32(0..total);
+    for &fault in faults {
+        if roll < fault.weight() {
+            return fault;
+        }
+        roll -= fault.weight();
+    }
+    unreachable!("the roll is below the total weight")
+}
+
+/// A chaos client that registered for certain, and the ways its `QUIT` may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    pub index: u32,
+    pub fault: Fault,
+    pub may_leave: Vec<Left>,
+}
+
+/// A connection whose server answers broke the contract.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    pub fault: Fault,
+    pub index: u32,
+    pub what: String,
+}
+
+/// What one slot did.
+#[derive(Debug, Default, Clone)]
+pub struct SlotLog {
+    /// Connections by fault, in [`Fault::ALL`] order.
+    pub runs: [u64; Fault::ALL.len()],
+    pub mismatches: [u64; Fault::ALL.len()],
+    /// The first few mismatches, for the report.
+    pub examples: Vec<Mismatch>,
+    pub registered: Vec<Registered>,
+    /// Floods: lines sent and seconds from the first line to the last `PONG`.
+    pub floods: Vec<(u32, f64)>,
+}
+
+/// Mismatches kept word for word, per slot.
+const EXAMPLES: usize = 3;
+
+impl SlotLog {
+    pub fn record(&mut self, fault: Fault, index: u32, end: FaultEnd) {
+        let at = fault_position(fault);
+        self.runs[at] += 1;
+        if let Some(may_leave) = end.registered {
+            self.registered.push(Registered {
+                index,
+                fault,
+                may_leave,
+            });
+        }
+        if let Some(flood) = end.flood {
+            self.floods.push(flood);
+        }
+        if let Some(what) = end.mismatch {
+            self.mismatches[at] += 1;
+            if self.examples.len() < EXAMPLES {
+                self.examples.push(Mismatch { fault, index, what });
+            }
+        }
+    }
+
+    pub fn merge(&mut self, other: SlotLog) {
+        for at in 0..Fault::ALL.len() {
+            self.runs[at] += other.runs[at];
+            self.mismatches[at] += other.mismatches[at];
+        }
+        self.examples.extend(other.examples);
+        self.registered.extend(other.registered);
+        self.floods.extend(other.floods);
+    }
+}
+
+pub fn fault_position(fault: Fault) -> usize {
+    Fault::ALL
+        .iter()
+        .position(|&f| f == fault)
+        .expect("every fault is in ALL")
+}
+
+/// Faults a phase of `phase` seconds can run: one that waits for a server timeout (once for
+/// `no-register`, twice for `idle-timeout`) longer than half the phase would hold its slot
+/// long past the phase's end.
+pub fn runnable(faults: &[Fault], shared: &Shared, phase: std::time::Duration) -> Vec<Fault> {
+    let config = &shared.config;
+    faults
+        .iter()
+        .copied()
+        .filter(|fault| match fault {
+            Fault::NoRegister => config.register_timeout * 2 <= phase,
+            Fault::IdleTimeout => config.idle_timeout * 4 <= phase,
+            _ => true,
+        })
+        .collect()
+}
+
+/// One chaos slot: connections one after the other, until `end`. A connection started
+/// before `end` runs to its own end, so the phase's last connections may finish a little
+/// later (each wait in them has its deadline).
+pub fn run_slot(
+    shared: &Arc<Shared>,
+    faults: &[Fault],
+    settings: &faults::FaultSettings,
+    rng: &mut fastrand::Rng,
+    end: Instant,
+) -> SlotLog {
+    let mut log = SlotLog::default();
+    if faults.is_empty() {
+        return log;
+    }
+    while Instant::now() < end {
+        let fault = pick(rng, faults);
+        let index = shared.next_chaos_index();
+        let Some(result) = faults::run(shared, settings, fault, index, rng, end) else {
+            // A flood with no room for another: the slot chooses again.
+            continue;
+        };
+        log.record(fault, index, result);
+    }
+    log
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_fault_has_a_name_that_parses_back() {
+        for fault in Fault::ALL {
+            assert_eq!(Fault::parse(fault.name()), Ok(fault));
+        }
+        assert!(Fault::parse("nope").unwrap_err().contains("slow-reader"));
+    }
+
+    #[test]
+    fn picks_follow_the_weights_and_stay_in_the_list() {
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut counts = [0u32; Fault::ALL.len()];
+        for _ in 0..100_000 {
+            counts[fault_position(pick(&mut rng, &Fault::ALL))] += 1;
+        }
+        let total: u32 = Fault::ALL.iter().map(|f| f.weight()).sum();
+        for fault in Fault::ALL {
+            let share = f64::from(counts[fault_position(fault)]) / 100_000.0;
+            let want = f64::from(fault.weight()) / f64::from(total);
+            assert!((share - want).abs() < 0.01, "{fault}: {share} vs {want}");
+        }
+        let only = [Fault::Reset, Fault::Flood];
+        for _ in 0..1000 {
+            assert!(only.contains(&pick(&mut rng, &only)));
+        }
+    }
+
+    #[test]
+    fn a_log_counts_runs_mismatches_and_registrations() {
+        let mut log = SlotLog::default();
+        log.record(Fault::Reset, 1, FaultEnd::default());
+        log.record(
+            Fault::Quit,
+            2,
+            FaultEnd {
+                registered: Some(vec![Left::Quit(None)]),
+                mismatch: Some("no BYE".to_owned()),
+                flood: None,
+            },
+        );
+        let mut other = SlotLog::default();
+        other.record(Fault::Reset, 3, FaultEnd::default());
+        log.merge(other);
+        assert_eq!(log.runs[fault_position(Fault::Reset)], 2);
+        assert_eq!(log.runs[fault_position(Fault::Quit)], 1);
+        assert_eq!(log.mismatches[fault_position(Fault::Quit)], 1);
+        assert_eq!(log.examples[0].what, "no BYE");
+        assert_eq!(log.registered.len(), 1);
+        assert_eq!(log.registered[0].index, 2);
+    }
+}

@@ -1,0 +1,337 @@
+//! The soak's report: a short, aligned text of a [`SoakOutcome`], ending with the verdict
+//! and one line per failed check.
+//!
+//! In scope: layout and number formatting. Pure.
+//! Out of scope: the figures and the verdict (`outcome`); where the text goes (the binary).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::loadgen::report::si;
+use crate::soak::chaos::{Fault, fault_position};
+use crate::soak::outcome::SoakOutcome;
+
+/// Width of the label column.
+const LABEL: usize = 16;
+
+/// The report, ending in a newline.
+pub fn render(outcome: &SoakOutcome) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, text: String| {
+        let _ = writeln!(out, "{label:<LABEL$} {text}");
+    };
+    line("command", outcome.command.clone());
+    line("server", outcome.server.clone());
+    line(
+        "duration",
+        format!(
+            "{} of chaos in two halves, {} in all",
+            seconds(outcome.duration),
+            seconds(outcome.elapsed)
+        ),
+    );
+    line(
+        "clients",
+        format!(
+            "{} well-behaved; {} chaos slots: {} connections, at most {} open at once",
+            outcome.well_behaved,
+            outcome.churn_clients,
+            grouped(outcome.connections),
+            outcome.peak_open
+        ),
+    );
+    let runs: u64 = outcome.chaos.runs.iter().sum();
+    line(
+        "faults",
+        format!(
+            "{} injected, {} answered against the contract (per fault: runs/mismatches)",
+            grouped(runs),
+            outcome.mismatches()
+        ),
+    );
+    for row in Fault::ALL.chunks(3) {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|&fault| {
+                let at = fault_position(fault);
+                let skipped = outcome.skipped.contains(&fault);
+                let figure = if skipped {
+                    "skipped".to_owned()
+                } else {
+                    format!(
+                        "{}/{}",
+                        grouped(outcome.chaos.runs[at]),
+                        outcome.chaos.mismatches[at]
+                    )
+                };
+                format!("{:<16}{figure:>10}", fault.name())
+            })
+            .collect();
+        let _ = writeln!(out, "  {}", cells.join("   ").trim_end());
+    }
+    for example in &outcome.chaos.examples {
+        let _ = writeln!(
+            out,
+            "  mismatch: {} #{}: {}",
+            example.fault, example.index, example.what
+        );
+    }
+    let mut line = |label: &str, text: String| {
+        let _ = writeln!(out, "{label:<LABEL$} {text}");
+    };
+    let c = &outcome.counts;
+    line(
+        "numbered lines",
+        format!(
+            "{} chat + {} flood lines sent; {} of {} deliveries to well-behaved clients",
+            grouped(outcome.chat_sent),
+            grouped(outcome.flood_sent),
+            grouped(c.received),
+            grouped(outcome.expected_deliveries)
+        ),
+    );
+    line(
+        "",
+        format!(
+            "lost {}, duplicated {}, out of order {}, corrupt {}, order violations {}",
+            c.lost, c.duplicated, c.out_of_order, c.corrupt, c.order_violations
+        ),
+    );
+    line(
+        "floods",
+        match outcome.flood_rates() {
+            Some((median, slowest)) => format!(
+                "{} floods, {} lines; per flood {} lines/s median, {} slowest",
+                outcome.chaos.floods.len(),
+                grouped(outcome.flood_sent),
+                si(median),
+                si(slowest)
+            ),
+            None => "none".to_owned(),
+        },
+    );
+    line(
+        "latency",
+        match &outcome.latency {
+            Some(l) => format!(
+                "chat lines p50 {:.2} ms, p99 {:.2} ms, max {:.1} ms; {} barriers, slowest {:.1} ms",
+                l.p50,
+                l.p99,
+                l.max,
+                grouped(outcome.barriers),
+                outcome.slowest_barrier.as_secs_f64() * 1000.0
+            ),
+            None => "no chat line received".to_owned(),
+        },
+    );
+    let a = &outcome.announcements;
+    line(
+        "announcements",
+        format!(
+            "{} JOIN + {} QUIT of chaos clients received; missing {}, twice {}, reordered {}, \
+             wrong reason {}, unexpected {}",
+            grouped(a.joins),
+            grouped(a.quits),
+            a.missing_join + a.missing_quit,
+            a.twice,
+            a.out_of_order,
+            a.wrong_reason,
+            a.unexpected
+        ),
+    );
+    line(
+        "other lines",
+        format!(
+            "{} chaos ALL, {} half lines executed, {} server PINGs answered, {} unexpected, {} foreign",
+            grouped(outcome.chaos_lines),
+            outcome.partial_executed,
+            outcome.server_pings,
+            outcome.unexpected_lines,
+            outcome.foreign
+        ),
+    );
+    line(
+        "alive at end",
+        match &outcome.alive {
+            Some(Ok(took)) => format!(
+                "yes: a new client registered and got PONG in {:.1} ms",
+                took.as_secs_f64() * 1000.0
+            ),
+            Some(Err(why)) => format!("NO: {why}"),
+            None => "not checked".to_owned(),
+        },
+    );
+    match &outcome.resources {
+        None => line(
+            "server process",
+            "not measured (server in this process, or --addr without --server-pid)".to_owned(),
+        ),
+        Some(r) => {
+            line(
+                "server process",
+                format!(
+                    "{:>10} {:>10} {:>10} {:>10}",
+                    "baseline", "peak", "1st half", "end"
+                ),
+            );
+            let mib = |kib: u64| format!("{:.1}", kib as f64 / 1024.0);
+            for (label, values) in [
+                (
+                    "  RSS MiB",
+                    [r.baseline, r.peak, r.half, r.after].map(|s| mib(s.rss_kib)),
+                ),
+                (
+                    "  threads",
+                    [r.baseline, r.peak, r.half, r.after].map(|s| s.threads.to_string()),
+                ),
+                (
+                    "  fds",
+                    [r.baseline, r.peak, r.half, r.after].map(|s| s.fds.to_string()),
+                ),
+            ] {
+                line(
+                    label,
+                    format!(
+                        "{:>10} {:>10} {:>10} {:>10}",
+                        values[0], values[1], values[2], values[3]
+                    ),
+                );
+            }
+            line(
+                "",
+                format!(
+                    "RSS limits at the end: {} MiB (first half + slack), {} MiB (baseline + slack)",
+                    mib(r.growth_limit_kib()),
+                    mib(r.retained_limit_kib())
+                ),
+            );
+        }
+    }
+    let failures = outcome.failures();
+    line(
+        "verdict",
+        if failures.is_empty() { "PASS" } else { "FAIL" }.to_owned(),
+    );
+    for failure in failures {
+        let _ = writeln!(out, "  FAIL: {failure}");
+    }
+    out
+}
+
+/// `12.3 s`.
+fn seconds(duration: Duration) -> String {
+    format!("{:.1} s", duration.as_secs_f64())
+}
+
+/// `1234567` as `1,234,567`.
+pub fn grouped(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loadgen::check::Counts;
+    use crate::loadgen::sysstat::ProcSample;
+    use crate::soak::resources::ResourceFigures;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
+
+    fn outcome() -> SoakOutcome {
+        let sample = |rss_kib, threads, fds| ProcSample {
+            cpu: Duration::ZERO,
+            rss_kib,
+            threads,
+            fds,
+        };
+        let mut outcome = SoakOutcome {
+            command: "chatd-soak --duration 20s --seed 5".to_owned(),
+            server: "chatd --max-line 512".to_owned(),
+            seed: 5,
+            duration: Duration::from_secs(20),
+            elapsed: Duration::from_millis(23_400),
+            churn_clients: 300,
+            well_behaved: 8,
+            connections: 5123,
+            peak_open: 300,
+            chat_sent: 3200,
+            expected_deliveries: 22_400,
+            counts: Counts {
+                received: 22_400,
+                ..Counts::default()
+            },
+            alive: Some(Ok(Duration::from_micros(1500))),
+            resources: Some(ResourceFigures {
+                baseline: sample(5 * 1024, 13, 20),
+                peak: sample(60 * 1024, 320, 330),
+                half: sample(20 * 1024, 13, 20),
+                after: sample(21 * 1024, 13, 20),
+                half_settled: true,
+                after_settled: true,
+            }),
+            ..SoakOutcome::default()
+        };
+        outcome.chaos.runs[fault_position(Fault::Reset)] = 1234;
+        outcome.skipped = vec![Fault::IdleTimeout];
+        outcome
+    }
+
+    #[test]
+    fn the_report_shows_the_figures_aligned_and_the_verdict() {
+        let text = render(&outcome());
+        assert!(
+            text.contains("command          chatd-soak --duration 20s --seed 5\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("20.0 s of chaos in two halves, 23.4 s in all"),
+            "{text}"
+        );
+        assert!(
+            text.contains("5,123 connections, at most 300 open at once"),
+            "{text}"
+        );
+        assert!(text.contains("reset              1,234/0"), "{text}");
+        assert!(text.contains("idle-timeout       skipped"), "{text}");
+        assert!(text.contains("22,400 of 22,400 deliveries"), "{text}");
+        assert!(
+            text.contains("lost 0, duplicated 0, out of order 0, corrupt 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  RSS MiB               5.0       60.0       20.0       21.0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  threads                13        320         13         13"),
+            "{text}"
+        );
+        assert!(text.ends_with("verdict          PASS\n"), "{text}");
+    }
+
+    #[test]
+    fn a_failed_run_lists_why() {
+        let mut failed = outcome();
+        failed.counts.lost = 3;
+        failed.counts.received -= 3;
+        let text = render(&failed);
+        assert!(
+            text.contains("verdict          FAIL\n  FAIL: numbered lines: 3 lost"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,50 @@
+//! The soak test (`chatd::soak`, the `chatd-soak` binary) in miniature: a couple of seconds
+//! of every fault against an in-process server, which must pass. The server's timeouts are
+//! shortened so that the timeout faults fit in so short a run.
+
+use std::time::Duration;
+
+use chatd::soak::chaos::Fault;
+use chatd::soak::settings::{SoakSpec, SoakTarget};
+use chatd::soak::{self, report};
+
+use crate::support::default_workers;
+
+#[test]
+fn a_short_soak_of_every_fault_passes() {
+    let workers = default_workers().to_string();
+    let spec = SoakSpec {
+        target: SoakTarget::InProcess,
+        server_args: [
+            "--workers",
+            &workers,
+            "--register-timeout",
+            "0.25",
+            "--idle-timeout",
+            "0.25",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        duration: Duration::from_secs(2),
+        churn_clients: 24,
+        well_behaved: 3,
+        seed: 7,
+        flood_lines: 300,
+        linger: Duration::from_millis(200),
+        settle_timeout: Duration::from_secs(10),
+        ..SoakSpec::default()
+    };
+    let outcome = soak::run(&spec, "soak test".to_owned(), &mut |_| {}).unwrap();
+    let text = report::render(&outcome);
+    assert!(outcome.passed(), "{text}");
+    assert!(outcome.skipped.is_empty(), "{text}");
+    for fault in Fault::ALL {
+        let at = chatd::soak::chaos::fault_position(fault);
+        assert!(outcome.chaos.runs[at] > 0, "{fault} never ran:\n{text}");
+    }
+    assert!(
+        outcome.counts.received > 0 && outcome.flood_sent > 0,
+        "{text}"
+    );
+    assert!(outcome.resources.is_none(), "in-process: not measured");
+}
