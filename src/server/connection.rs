@@ -51,8 +51,10 @@ pub struct Connection {
 /// When a connection was last heard from, for `--register-timeout` and `--idle-timeout`.
 struct Activity {
     connected: Instant,
-    /// Milliseconds after `connected` when input last arrived.
-    last_input_ms: AtomicU64,
+    /// Nanoseconds after `connected` when input last arrived. Not milliseconds: rounded down
+    /// to one, the silence looked up to 1 ms longer than it was, and a timeout could fire
+    /// that much early.
+    last_input_ns: AtomicU64,
     /// Whether the session has a nick, as of the end of the last turn.
     registered: AtomicBool,
     /// Whether the server has sent `PING` since the last input.
@@ -131,7 +133,7 @@ impl Connection {
             }),
             activity: Activity {
                 connected: Instant::now(),
-                last_input_ms: AtomicU64::new(0),
+                last_input_ns: AtomicU64::new(0),
                 registered: AtomicBool::new(false),
                 pinged: AtomicBool::new(false),
             },
@@ -149,7 +151,7 @@ impl Connection {
                 Overdue::Nothing
             };
         }
-        let heard = Duration::from_millis(activity.last_input_ms.load(Ordering::Relaxed));
+        let heard = Duration::from_nanos(activity.last_input_ns.load(Ordering::Relaxed));
         let silent = age.saturating_sub(heard);
         if activity.pinged.load(Ordering::Relaxed) {
             // The PING went out once the client had been silent for `idle_timeout`.
@@ -187,8 +189,9 @@ impl Connection {
     /// Notes that input arrived: the idle clock restarts and a `PING` is answered.
     fn heard(&self) {
         let activity = &self.activity;
-        let ms = u64::try_from(activity.connected.elapsed().as_millis()).unwrap_or(u64::MAX);
-        activity.last_input_ms.store(ms, Ordering::Relaxed);
+        // u64 nanoseconds last 584 years.
+        let ns = u64::try_from(activity.connected.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        activity.last_input_ns.store(ns, Ordering::Relaxed);
         activity.pinged.store(false, Ordering::Relaxed);
     }
 
