@@ -253,6 +253,12 @@ impl Connection {
                 if let Some(bucket) = &mut state.bucket {
                     bucket.try_take();
                 }
+                if lines_left == LINES_PER_TURN {
+                    // A line that ran is a line heard, also when it was read long ago: flood
+                    // control may keep a client's backlog waiting for longer than
+                    // --idle-timeout, and that client is anything but silent.
+                    self.heard();
+                }
                 lines_left -= 1;
                 match session.on_frame(frame, &shared.registry) {
                     Flow::Continue => {}

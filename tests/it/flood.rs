@@ -102,3 +102,46 @@ fn a_flooder_that_hangs_up_mid_flood_still_has_every_line_delivered() {
     assert!(others.is_empty(), "{others:?}");
     listener.expect("QUIT flooder connection closed");
 }
+
+#[test]
+fn a_backlog_held_back_by_flood_control_longer_than_the_idle_timeout_is_not_silence() {
+    // One read brings the whole flood in; at 20 lines a second it runs for 2 s, well past
+    // twice the idle timeout. Every line that runs counts as hearing from the client, so it
+    // is neither pinged nor closed with `ping timeout` while its own lines are still running.
+    const FLOOD: usize = 40;
+    let server = TestServer::with(|c| {
+        c.rate = 20;
+        c.burst = 1;
+        c.idle_timeout = Duration::from_millis(300);
+    });
+    let mut listener = server.client("listener");
+    let mut flooder = server.client("flooder");
+    listener.barrier();
+    let mut flood: String = (0..FLOOD).map(|n| format!("ALL {n} line\n")).collect();
+    flood.push_str("QUIT done\n");
+    flooder.send_raw(flood.as_bytes());
+    // The listener answers the server's PINGs itself (as any line would), so only the
+    // flooder's fate is in question.
+    let mut next = 0;
+    while next < FLOOD {
+        let line = listener.recv();
+        if line == "PING idle" {
+            listener.send("PONG idle");
+            continue;
+        }
+        assert_eq!(line, format!("ALL flooder {next} line"), "lost or cut");
+        next += 1;
+    }
+    let mut line = listener.recv();
+    while line == "PING idle" {
+        listener.send("PONG idle");
+        line = listener.recv();
+    }
+    assert_eq!(line, "QUIT flooder done");
+    let mut seen = Vec::new();
+    while let Some(line) = flooder.try_recv() {
+        seen.push(line);
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("BYE"), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.starts_with("PING")), "{seen:?}");
+}
