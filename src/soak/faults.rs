@@ -13,7 +13,7 @@
 //! Every wait has a deadline: the reply timeout for answers due at once, the server's
 //! timeout plus a quarter plus the reply timeout for the timeouts.
 
-use std::io::{self, Write};
+use std::io::{self, ErrorKind, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -271,7 +271,7 @@ impl<'a> Run<'a> {
         conn.expect_end()
     }
 
-    /// Registers, never reads, and sends `PING`s whose `PONG`s pile up: the server must cut
+    /// Registers, never reads, and sends `WHO`s whose answers pile up: the server must cut
     /// it, and tell the others it was a slow consumer.
     fn slow_reader(&mut self) -> Result<(), String> {
         let mut conn = Conn::open_with_recv_buffer(self.shared, SLOW_RCVBUF)?;
@@ -279,32 +279,26 @@ impl<'a> Run<'a> {
         let nick = Nick::parse(&self.nick()).map_err(|e| e.to_string())?;
         conn.send(&Command::Nick(nick))?;
         self.registered = Some(vec![Left::Slow]);
-        let max_line = self.shared.config.max_line;
-        let token = "s".repeat(max_line.saturating_sub(8).min(1000));
-        let mut batch = Vec::new();
-        while batch.len() < 16 * 1024 {
-            batch.extend_from_slice(
-                format!(
-                    "{}\n",
-                    Command::Ping {
-                        token: Some(&token)
-                    }
-                )
-                .as_bytes(),
-            );
-        }
+        // WHO, not PING: flood control lets it send a few hundred lines a second, and WHO's
+        // answer (every nick online, kilobytes with the soak's hundreds of clients) fills the
+        // kernel's buffers (megabytes on loopback) and then its queue within seconds, where
+        // PONGs of a line's length would take the better part of a minute.
+        let who = format!("{}\n", Command::Who);
+        let batch = who.repeat(16 * 1024 / who.len());
         let deadline = Instant::now() + SLOW_DEADLINE;
         let mut written = 0usize;
         while Instant::now() < deadline {
-            match (&conn.stream).write_all(&batch) {
+            match (&conn.stream).write_all(batch.as_bytes()) {
                 Ok(()) => written += batch.len(),
                 // Cut: the server shut the connection down, and the writes fail.
                 Err(e) if is_cut(&e) => return Ok(()),
-                Err(e) => return Err(format!("after {written} bytes of PING: {e}")),
+                // The write timed out: flood control reads it slowly. Go on until the deadline.
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                Err(e) => return Err(format!("after {written} bytes of WHO: {e}")),
             }
         }
         Err(format!(
-            "still connected after {SLOW_DEADLINE:?} and {written} bytes of unread PONGs"
+            "still connected after {SLOW_DEADLINE:?} and {written} bytes of WHO with answers unread"
         ))
     }
 

@@ -27,8 +27,10 @@ use crate::soak::chaos::Fault;
 /// - `--register-timeout 2` and `--idle-timeout 2`: the timeout paths run many times per
 ///   run, not once in 30 or 240 seconds.
 /// - `--max-per-ip 10000`: every soak client comes from 127.0.0.1.
-/// - `--rate 200 --burst 400`: floods run into flood control (and must still lose nothing),
-///   while the well-behaved clients (20 lines a second) and the other faults stay under it.
+/// - `--rate 500 --burst 500`: floods (about 1,000 lines a second on a 2-core machine
+///   without it) run into flood control and must still lose nothing, while the well-behaved
+///   clients (20 lines a second) and the other faults stay under it. Slow readers send `WHO`,
+///   whose answers fill their queue at this rate within seconds.
 /// - `--log-level info`: the soak reads the server's address from its `listening on` line.
 pub const SERVER_DEFAULTS: &[(&str, &str)] = &[
     ("--max-line", "512"),
@@ -36,8 +38,8 @@ pub const SERVER_DEFAULTS: &[(&str, &str)] = &[
     ("--register-timeout", "2"),
     ("--idle-timeout", "2"),
     ("--max-per-ip", "10000"),
-    ("--rate", "200"),
-    ("--burst", "400"),
+    ("--rate", "500"),
+    ("--burst", "500"),
     ("--log-level", "info"),
 ];
 
