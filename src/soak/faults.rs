@@ -619,20 +619,15 @@ struct Conn<'a> {
 
 impl<'a> Conn<'a> {
     fn open(shared: &'a Shared) -> Result<Conn<'a>, String> {
-        let stream = client::connect(shared.addr).map_err(|e| format!("connect: {e}"))?;
-        shared.opened();
-        Ok(Conn {
-            shared,
-            stream,
-            pending: Vec::new(),
-            nick_sent: false,
-            answer_pings: true,
-        })
+        Conn::opened(shared, client::connect(shared.addr))
     }
 
     fn open_with_recv_buffer(shared: &'a Shared, bytes: usize) -> Result<Conn<'a>, String> {
-        let stream = client::connect_with_recv_buffer(shared.addr, bytes)
-            .map_err(|e| format!("connect: {e}"))?;
+        Conn::opened(shared, client::connect_with_recv_buffer(shared.addr, bytes))
+    }
+
+    fn opened(shared: &'a Shared, stream: io::Result<TcpStream>) -> Result<Conn<'a>, String> {
+        let stream = stream.map_err(|e| format!("connect: {e}"))?;
         shared.opened();
         Ok(Conn {
             shared,
