@@ -72,6 +72,12 @@ pub struct Announced {
 #[derive(Debug)]
 pub struct Tally {
     check: ReceiverCheck,
+    pub seen: Seen,
+}
+
+/// Everything a receiver counts besides the numbered-line check.
+#[derive(Debug)]
+pub struct Seen {
     /// Microseconds from send to receipt of the well-behaved clients' lines.
     pub latency_us: Histogram<u64>,
     /// Unnumbered `ALL` lines of chaos clients.
@@ -95,28 +101,24 @@ impl Tally {
     fn new(senders: usize) -> Tally {
         Tally {
             check: ReceiverCheck::new(senders, true),
-            latency_us: outcome::latency_histogram(),
-            chaos_lines: 0,
-            partial_executed: 0,
-            announced: HashMap::new(),
-            joins: 0,
-            quits: 0,
-            server_pings: 0,
-            foreign: 0,
-            unexpected: 0,
-            first_unexpected: None,
+            seen: Seen {
+                latency_us: outcome::latency_histogram(),
+                chaos_lines: 0,
+                partial_executed: 0,
+                announced: HashMap::new(),
+                joins: 0,
+                quits: 0,
+                server_pings: 0,
+                foreign: 0,
+                unexpected: 0,
+                first_unexpected: None,
+            },
         }
-    }
-
-    fn unexpected(&mut self, line: &str) {
-        self.unexpected += 1;
-        self.first_unexpected
-            .get_or_insert_with(|| truncate(line, 120).to_owned());
     }
 
     /// The numbered lines' counts, given each sender's lines and this receiver's own
     /// number (it does not get its own lines), and its arrival order for the order check.
-    pub fn finish(self, own: usize, sent: impl Fn(usize) -> u32) -> (Counts, OrderLog, TallyRest) {
+    pub fn finish(self, own: usize, sent: impl Fn(usize) -> u32) -> (Counts, OrderLog, Seen) {
         let (counts, order) = self
             .check
             .finish(|slot| if slot == own { 0 } else { sent(slot) });
@@ -124,35 +126,16 @@ impl Tally {
             receiver: u32::try_from(own).expect("senders fit in u32"),
             ids: order.unwrap_or_default(),
         };
-        let rest = TallyRest {
-            latency_us: self.latency_us,
-            chaos_lines: self.chaos_lines,
-            partial_executed: self.partial_executed,
-            announced: self.announced,
-            joins: self.joins,
-            quits: self.quits,
-            server_pings: self.server_pings,
-            foreign: self.foreign,
-            unexpected: self.unexpected,
-            first_unexpected: self.first_unexpected,
-        };
-        (counts, log, rest)
+        (counts, log, self.seen)
     }
 }
 
-/// Everything of a [`Tally`] but the numbered-line check.
-#[derive(Debug)]
-pub struct TallyRest {
-    pub latency_us: Histogram<u64>,
-    pub chaos_lines: u64,
-    pub partial_executed: u64,
-    pub announced: HashMap<u32, Announced>,
-    pub joins: u64,
-    pub quits: u64,
-    pub server_pings: u64,
-    pub foreign: u64,
-    pub unexpected: u64,
-    pub first_unexpected: Option<String>,
+impl Seen {
+    fn unexpected(&mut self, line: &str) {
+        self.unexpected += 1;
+        self.first_unexpected
+            .get_or_insert_with(|| truncate(line, 120).to_owned());
+    }
 }
 
 fn truncate(text: &str, max: usize) -> &str {
@@ -382,7 +365,7 @@ fn read_all(
     let result = client::read_until(stream, pending, deadline, "BYE", |line| {
         let Ok(text) = std::str::from_utf8(line) else {
             if let Some(tally) = &mut tally {
-                tally.unexpected(&String::from_utf8_lossy(line));
+                tally.seen.unexpected(&String::from_utf8_lossy(line));
             }
             return Ok(false);
         };
@@ -390,7 +373,7 @@ fn read_all(
             Ok(reply) => reply,
             Err(_) => {
                 if let Some(tally) = &mut tally {
-                    tally.unexpected(text);
+                    tally.seen.unexpected(text);
                 }
                 return Ok(false);
             }
@@ -412,7 +395,7 @@ fn read_all(
                 );
                 writer.lock().write_all(pong.as_bytes())?;
                 if let Some(tally) = &mut tally {
-                    tally.server_pings += 1;
+                    tally.seen.server_pings += 1;
                 }
             }
             Reply::Bye { reason } => {
@@ -469,7 +452,7 @@ fn observe(shared: &Shared, tally: &mut Tally, progress: &Progress, reply: Reply
                     Ok(stamp) if stamp.sender == index => {
                         tally.check.delivery(index as usize, stamp.seq);
                         let latency = shared.micros_now().saturating_sub(stamp.sent_us);
-                        let _ = tally.latency_us.record(latency.max(1));
+                        let _ = tally.seen.latency_us.record(latency.max(1));
                     }
                     _ => tally.check.corrupt(),
                 }
@@ -479,26 +462,27 @@ fn observe(shared: &Shared, tally: &mut Tally, progress: &Progress, reply: Reply
                         tally.check.delivery(stamp.sender as usize, stamp.seq);
                     }
                     Ok(_) => tally.check.corrupt(),
-                    Err(_) if body.starts_with(HALF_LINE_MARK) => tally.partial_executed += 1,
-                    Err(_) => tally.chaos_lines += 1,
+                    Err(_) if body.starts_with(HALF_LINE_MARK) => tally.seen.partial_executed += 1,
+                    Err(_) => tally.seen.chaos_lines += 1,
                 }
             } else {
-                tally.foreign += 1;
+                tally.seen.foreign += 1;
             }
         }
         Reply::Join(nick) => match names.chaos.index_of(nick.as_str().as_bytes()) {
             Some(index) => {
-                tally.joins += 1;
-                tally.announced.entry(index).or_default().joins += 1;
+                tally.seen.joins += 1;
+                tally.seen.announced.entry(index).or_default().joins += 1;
             }
             None => {
-                tally.foreign += u64::from(names.chat.index_of(nick.as_str().as_bytes()).is_none())
+                tally.seen.foreign +=
+                    u64::from(names.chat.index_of(nick.as_str().as_bytes()).is_none())
             }
         },
         Reply::Quit { nick, reason } => match names.chaos.index_of(nick.as_str().as_bytes()) {
             Some(index) => {
-                tally.quits += 1;
-                let seen = tally.announced.entry(index).or_default();
+                tally.seen.quits += 1;
+                let seen = tally.seen.announced.entry(index).or_default();
                 seen.quits += 1;
                 if seen.quits == 1 {
                     seen.quit_first = seen.joins == 0;
@@ -509,12 +493,13 @@ fn observe(shared: &Shared, tally: &mut Tally, progress: &Progress, reply: Reply
                 }
             }
             None => {
-                tally.foreign += u64::from(names.chat.index_of(nick.as_str().as_bytes()).is_none())
+                tally.seen.foreign +=
+                    u64::from(names.chat.index_of(nick.as_str().as_bytes()).is_none())
             }
         },
         // Room lines and private messages are not sent to a well-behaved client: it is in no
         // room and nobody writes to it.
-        _ => tally.unexpected(text),
+        _ => tally.seen.unexpected(text),
     }
 }
 
