@@ -10,6 +10,7 @@
 //! Every protocol line is built as a [`Command`] and formatted by `protocol`.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
 
 use chrono::NaiveTime;
 use ratatui::crossterm::event::{
@@ -113,6 +114,25 @@ pub enum Body {
     Error(String),
     /// Local output: `/help`, `/who`, `/rooms`, the server's greeting.
     Info(String),
+}
+
+/// The line as plain text, the way the screen shows it without colours: `<from> text`,
+/// `*from* text` (direct), `-!- notice`, `!!! error`, `--- info`.
+impl fmt::Display for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Chat {
+                from,
+                text,
+                direct: false,
+                ..
+            } => write!(f, "<{from}> {text}"),
+            Body::Chat { from, text, .. } => write!(f, "*{from}* {text}"),
+            Body::Notice(text) => write!(f, "-!- {text}"),
+            Body::Error(text) => write!(f, "!!! {text}"),
+            Body::Info(text) => write!(f, "--- {text}"),
+        }
+    }
 }
 
 /// One line of a tab's scrollback.
@@ -1326,23 +1346,11 @@ mod tests {
             .collect()
     }
 
-    /// A tab's lines as text: `<from> text`, `*from* text` (direct), `-!- notice`,
-    /// `!!! error`, `--- info`.
+    /// A tab's lines as text.
     fn shown(tab: &Tab) -> Vec<String> {
         tab.lines()
             .iter()
-            .map(|line| match &line.body {
-                Body::Chat {
-                    from,
-                    text,
-                    direct: false,
-                    ..
-                } => format!("<{from}> {text}"),
-                Body::Chat { from, text, .. } => format!("*{from}* {text}"),
-                Body::Notice(text) => format!("-!- {text}"),
-                Body::Error(text) => format!("!!! {text}"),
-                Body::Info(text) => format!("--- {text}"),
-            })
+            .map(|line| line.body.to_string())
             .collect()
     }
 

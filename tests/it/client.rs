@@ -9,7 +9,7 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use chatd::client::app::{App, Body, Conn, Effect, TabKind, update};
+use chatd::client::app::{App, Conn, Effect, TabKind, update};
 use chatd::client::event::Event;
 use chatd::client::net::{Net, NetConfig};
 use chatd::protocol::Nick;
@@ -118,18 +118,7 @@ fn texts(app: &App, tab: usize) -> Vec<String> {
     app.tabs[tab]
         .lines()
         .iter()
-        .map(|line| match &line.body {
-            Body::Chat {
-                from,
-                text,
-                direct: false,
-                ..
-            } => format!("<{from}> {text}"),
-            Body::Chat { from, text, .. } => format!("*{from}* {text}"),
-            Body::Notice(text) => format!("-!- {text}"),
-            Body::Error(text) => format!("!!! {text}"),
-            Body::Info(text) => format!("--- {text}"),
-        })
+        .map(|line| line.body.to_string())
         .collect()
 }
 
