@@ -25,10 +25,10 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use chatd::loadgen::setup::{self, Setup};
-use chatd::loadgen::suite;
-use chatd::loadgen::target::{ServerSettings, TargetSpec};
-use chatd::loadgen::{
+use chatd_bench::loadgen::setup::{self, Setup};
+use chatd_bench::loadgen::suite;
+use chatd_bench::loadgen::target::{ServerSettings, TargetSpec};
+use chatd_bench::loadgen::{
     CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, Rooms, RunSpec,
     STALLED_SEND_QUEUE, Stalled, Workload,
 };

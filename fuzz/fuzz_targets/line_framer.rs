@@ -12,7 +12,7 @@
 
 #![no_main]
 
-use chatd::line_buffer::{Frame, LineBuffer};
+use chatd_proto::{Frame, LineBuffer};
 use libfuzzer_sys::fuzz_target;
 
 /// An owned frame, to compare two runs.

@@ -11,8 +11,8 @@
 
 #![no_main]
 
-use chatd::line_buffer::{Frame, LineBuffer};
-use chatd::protocol::{Command, Nick, ProtocolError, Reply, needs_registration, parse_command};
+use chatd_proto::{Frame, LineBuffer};
+use chatd_proto::{Command, Nick, ProtocolError, Reply, needs_registration, parse_command};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 
 use polling::Event;
 
-use crate::protocol::{ProtocolError, Reply, reason};
 use crate::server::Shared;
 use crate::server::connection::{self, Connection};
 use crate::server::rooms::Limits;
 use crate::server::session::Session;
 use crate::server::token_bucket::TokenBucket;
+use chatd_proto::{ProtocolError, Reply, reason};
 
 /// Back-off after an accept error such as EMFILE, doubled up to the maximum while errors last.
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);

@@ -16,11 +16,11 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 use polling::Event;
 
-use crate::line_buffer::LineBuffer;
-use crate::protocol::reason;
 use crate::server::session::{Flow, Session};
 use crate::server::token_bucket::TokenBucket;
 use crate::server::{ConnId, Shared};
+use chatd_proto::LineBuffer;
+use chatd_proto::reason;
 
 /// Bytes taken from the socket per `recv`.
 const READ_CHUNK: usize = 16 * 1024;

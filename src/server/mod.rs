@@ -34,7 +34,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use threadpool::ThreadPool;
 
 use crate::config::Config;
-use crate::protocol::reason;
+use chatd_proto::reason;
 use connection::Connection;
 use deferred_wake::{DeferredWakes, Window};
 use registry::Registry;

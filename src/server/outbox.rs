@@ -25,9 +25,9 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::protocol::Reply;
 use crate::server::deferred_wake::{DeferredWakes, Window};
 use crate::server::writer::{self, WriteTotals};
+use chatd_proto::Reply;
 
 /// A line ready for the wire, `\n` included. Shared by every recipient of a broadcast, so a
 /// delivery costs a reference count, not a copy.

@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::protocol::reason::SLOW_CONSUMER;
-use crate::protocol::{Nick, NickKey, ProtocolError, Reply, Room};
 use crate::server::ConnId;
 use crate::server::outbox::{Flush, Line, Outbox, PushError, Wake, shared_line};
 use crate::server::rooms::{Limits, Rooms};
+use chatd_proto::reason::SLOW_CONSUMER;
+use chatd_proto::{Nick, NickKey, ProtocolError, Reply, Room};
 
 #[derive(Default)]
 pub struct Registry {

@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 
 use parking_lot::Mutex;
 
-use crate::protocol::{Nick, ProtocolError, Room, RoomKey};
 use crate::server::ConnId;
+use chatd_proto::{Nick, ProtocolError, Room, RoomKey};
 
 /// Every room, and every client's rooms.
 #[derive(Default)]

@@ -7,12 +7,12 @@
 
 use std::net::SocketAddr;
 
-use crate::line_buffer::Frame;
-use crate::protocol::{Command, Nick, ProtocolError, Reply, needs_registration, parse_command};
 use crate::server::ConnId;
 use crate::server::outbox::{Outbox, PushError, shared_line};
 use crate::server::registry::{Claimed, Pending, Registry};
 use crate::server::rooms::Limits;
+use chatd_proto::Frame;
+use chatd_proto::{Command, Nick, ProtocolError, Reply, needs_registration, parse_command};
 
 /// What the connection does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

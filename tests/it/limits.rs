@@ -91,10 +91,7 @@ fn a_client_that_never_reads_is_dropped_as_slow_and_others_are_not_delayed() {
     assert!(server.stats().max_queued_bytes <= SEND_QUEUE);
     assert_eq!(
         flooder.barrier(),
-        [format!(
-            "QUIT slow {}",
-            chatd::protocol::reason::SLOW_CONSUMER
-        )]
+        [format!("QUIT slow {}", chatd_proto::reason::SLOW_CONSUMER)]
     );
 }
 

@@ -5,7 +5,6 @@ mod support;
 
 mod bad_input;
 mod broadcast;
-mod client;
 mod flood;
 mod limits;
 mod process;
@@ -14,5 +13,4 @@ mod registration;
 mod resources;
 mod rooms;
 mod shutdown;
-mod soak;
 mod timeouts;

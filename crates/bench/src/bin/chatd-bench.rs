@@ -1,0 +1,449 @@
+//! `chatd-bench`: runs one load workload against a chatd server (an in-process one by
+//! default, a child `chatd` with `--spawn`, or any deployment with `--addr`), checks every
+//! line, and prints a table; a CSV and an SVG chart go to the cargo target
+//! directory's `bench/` (or `--out`).
+//!
+//! Exit status: 0 if every check passed, 1 if a run failed (lost, duplicated, reordered or
+//! corrupt lines, order violations, timeouts), 2 for bad flags.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark tool prints its report on stdout and its progress and failures on stderr"
+)]
+
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use chatd::config;
+use chatd_bench::loadgen::setup::{self, Setup};
+use chatd_bench::loadgen::suite;
+use chatd_bench::loadgen::target::{self, ServerSettings, TargetSpec};
+use chatd_bench::loadgen::{
+    CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, Rooms, RunSpec,
+    STALLED_SEND_QUEUE, Stalled, Workload,
+};
+
+/// Counts the server's allocations (in-process server only) for the allocs/line column.
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc::new();
+
+/// Load generator for chatd: runs one workload, checks every line it receives (lost,
+/// duplicated, out-of-order lines, one global ALL order, one order per room) and reports
+/// throughput, latency and what the server and the generator used.
+#[derive(Debug, Parser)]
+#[command(name = "chatd-bench", version)]
+struct Cli {
+    #[command(subcommand)]
+    workload: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// C clients registered; S of them send M ALLs each as fast as the server delivers them.
+    Fanout {
+        /// Registered clients.
+        #[arg(long, default_value_t = FanOut::default().clients)]
+        clients: u32,
+        /// Clients that send (the first S); every client receives.
+        #[arg(long, default_value_t = FanOut::default().senders)]
+        senders: u32,
+        /// ALL lines each sender sends.
+        #[arg(long, default_value_t = FanOut::default().messages)]
+        messages: u32,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// A fixed aggregate delivery rate, open loop; latency percentiles after a warm-up.
+    Paced {
+        #[command(flatten)]
+        paced: PacedArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Pairs of clients streaming MSGs to each other, both directions at once.
+    Direct {
+        /// Pairs of clients.
+        #[arg(long, default_value_t = Direct::default().pairs)]
+        pairs: u32,
+        /// MSG lines each client sends to its partner.
+        #[arg(long, default_value_t = Direct::default().messages)]
+        messages: u32,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// R rooms of N members each (R x N clients, each in one room); the first S members of
+    /// each room send M MSG #room lines each as fast as the server delivers them.
+    Rooms {
+        /// Rooms.
+        #[arg(long, default_value_t = Rooms::default().rooms)]
+        rooms: u32,
+        /// Clients in each room.
+        #[arg(long, default_value_t = Rooms::default().members)]
+        members: u32,
+        /// Members of each room that send (the first S); every other member receives.
+        #[arg(long, default_value_t = Rooms::default().senders)]
+        senders: u32,
+        /// MSG #room lines each sender sends.
+        #[arg(long, default_value_t = Rooms::default().messages)]
+        messages: u32,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// K registered clients that just sit: connect time, server RSS per connection, threads.
+    /// Starts a child chatd unless --addr is given (K clients plus an in-process server
+    /// would need twice the open files).
+    Idle {
+        /// Idle clients to connect and register.
+        #[arg(long, default_value_t = Idle::default().clients)]
+        clients: u32,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The paced workload plus clients that never read: they must be dropped as slow
+    /// consumers. Also runs the plain paced workload with the same settings to compare p99.
+    /// The server's --send-queue defaults to 64K here, so the drops happen within seconds.
+    Stalled {
+        #[command(flatten)]
+        paced: PacedArgs,
+        /// Clients that register and never read.
+        #[arg(long, default_value_t = Stalled::default().stalled)]
+        stalled: u32,
+        /// SO_RCVBUF of the stalled clients in bytes, set after connecting; 0 keeps the
+        /// kernel's. Shrinking it below the window already advertised makes the kernel drop
+        /// the server's segments with their acknowledgements, stalling the client's writes.
+        #[arg(long, default_value_t = Stalled::default().recv_buffer)]
+        stalled_rcvbuf: usize,
+        /// Bytes per second of long PINGs each stalled client sends, never reading the
+        /// PONGs, from the end of the warm-up until it is dropped: on loopback the server's
+        /// socket buffers several MiB, which the broadcast alone would take minutes to fill.
+        #[arg(long, default_value = "8M", value_parser = parse_rate)]
+        stall_rate: u64,
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// The knobs of the paced workload.
+#[derive(Debug, Args)]
+struct PacedArgs {
+    /// Registered clients.
+    #[arg(long, default_value_t = Paced::default().clients)]
+    clients: u32,
+    /// Clients that send ALL lines (the first S).
+    #[arg(long, default_value_t = Paced::default().senders)]
+    senders: u32,
+    /// Aggregate deliveries per second over all recipients (ALL lines/s = rate / (clients - 1)).
+    #[arg(long, default_value_t = Paced::default().rate)]
+    rate: f64,
+    /// Seconds measured, after the warm-up.
+    #[arg(long, default_value_t = Paced::default().duration.as_secs_f64())]
+    duration: f64,
+    /// Seconds sent and checked before the measurement, left out of the latency figures.
+    #[arg(long, default_value_t = Paced::default().warmup.as_secs_f64())]
+    warmup: f64,
+}
+
+/// Flags every workload takes: the server, the generator, the output.
+#[derive(Debug, Args)]
+struct Common {
+    /// Payload bytes of each ALL or MSG (at least 26).
+    #[arg(long, default_value_t = FanOut::default().size)]
+    size: usize,
+
+    /// Run against the server at HOST:PORT instead of starting one.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "spawn")]
+    addr: Option<String>,
+    /// PID of the --addr server, on this machine: its CPU, RSS, threads and open files are
+    /// read from /proc. Without it those columns show "-".
+    #[arg(long, requires = "addr")]
+    server_pid: Option<u32>,
+    /// Start the chatd binary at PATH as a child process [default PATH: the chatd next to
+    /// this executable] instead of a server inside this process.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    spawn: Option<PathBuf>,
+    /// Worker threads of the server this tool starts [default: number of cores].
+    #[arg(long, conflicts_with = "addr")]
+    workers: Option<usize>,
+    /// --send-queue of the server this tool starts, in bytes (suffix K or M) [default: 1M,
+    /// 64K for stalled].
+    #[arg(long, value_parser = config::parse_bytes, conflicts_with = "addr")]
+    send_queue: Option<usize>,
+    /// --max-clients of the server this tool starts [default: 10000, or the run's clients
+    /// plus 100 if more].
+    #[arg(long, conflicts_with = "addr")]
+    max_clients: Option<usize>,
+
+    /// Generator reader threads (each watches its share of the sockets with epoll).
+    #[arg(long, default_value_t = GeneratorSettings::default().readers)]
+    readers: usize,
+    /// Generator sender threads (each writes for its share of the sending clients).
+    #[arg(long, default_value_t = GeneratorSettings::default().sender_threads)]
+    sender_threads: usize,
+    /// Fan-out, direct and rooms: lines a sender may have in flight towards one receiver
+    /// [default: a quarter of the server's send queue in lines; direct: at most 256].
+    /// Closed-loop latency is about what is in flight divided by the throughput.
+    #[arg(long)]
+    window: Option<u64>,
+    /// Seconds any one phase of a run may take before the run fails [default: from the
+    /// run's size].
+    #[arg(long)]
+    timeout: Option<f64>,
+
+    /// Repeat the run N times and report the median.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Directory for the CSV and SVG files (default: the cargo target directory's `bench`).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Write no CSV or SVG file.
+    #[arg(long)]
+    no_files: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let (spec, common) = match cli.workload.into_spec() {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("chatd-bench: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let setup = Setup::collect();
+    let results = suite::run_all(&[spec], common.runs, |line| eprintln!("{line}"));
+    let dir = common.out.clone().unwrap_or_else(setup::output_dir);
+    let finished = suite::finish(
+        &setup,
+        &results,
+        (!common.no_files).then_some(dir.as_path()),
+    );
+    print!("{}", finished.table);
+    for file in &finished.files {
+        eprintln!("wrote {}", file.display());
+    }
+    for error in &finished.file_errors {
+        eprintln!("chatd-bench: {error}");
+    }
+    for failure in &finished.failures {
+        eprintln!("FAILED: {failure}");
+    }
+    if finished.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+impl Command {
+    fn into_spec(self) -> anyhow::Result<(RunSpec, Common)> {
+        let (workload, common) = match self {
+            Command::Fanout {
+                clients,
+                senders,
+                messages,
+                common,
+            } => {
+                let size = common.size;
+                let workload = FanOut {
+                    clients,
+                    senders,
+                    messages,
+                    size,
+                };
+                (Workload::FanOut(workload), common)
+            }
+            Command::Paced { paced, common } => {
+                (Workload::Paced(paced.into_paced(common.size)?), common)
+            }
+            Command::Direct {
+                pairs,
+                messages,
+                common,
+            } => {
+                let size = common.size;
+                let workload = Direct {
+                    pairs,
+                    messages,
+                    size,
+                };
+                (Workload::Direct(workload), common)
+            }
+            Command::Rooms {
+                rooms,
+                members,
+                senders,
+                messages,
+                common,
+            } => {
+                let size = common.size;
+                let workload = Rooms {
+                    rooms,
+                    members,
+                    senders,
+                    messages,
+                    size,
+                };
+                (Workload::Rooms(workload), common)
+            }
+            Command::Idle { clients, common } => (Workload::Idle(Idle { clients }), common),
+            Command::Stalled {
+                paced,
+                stalled,
+                stalled_rcvbuf,
+                stall_rate,
+                common,
+            } => {
+                let workload = Stalled {
+                    paced: paced.into_paced(common.size)?,
+                    stalled,
+                    recv_buffer: stalled_rcvbuf,
+                    stall_rate,
+                };
+                (Workload::Stalled(workload), common)
+            }
+        };
+        workload.validate().map_err(anyhow::Error::msg)?;
+        let spec = RunSpec {
+            label: workload.label(),
+            target: common.target(&workload)?,
+            server: common.server(&workload),
+            generator: common.generator()?,
+            workload,
+        };
+        Ok((spec, common))
+    }
+}
+
+impl PacedArgs {
+    fn into_paced(self, size: usize) -> anyhow::Result<Paced> {
+        Ok(Paced {
+            clients: self.clients,
+            senders: self.senders,
+            rate: self.rate,
+            duration: seconds(self.duration, "--duration")?,
+            warmup: seconds(self.warmup, "--warmup")?,
+            size,
+        })
+    }
+}
+
+impl Common {
+    fn target(&self, workload: &Workload) -> anyhow::Result<TargetSpec> {
+        if let Some(addr) = &self.addr {
+            let addr = addr
+                .to_socket_addrs()
+                .with_context(|| format!("--addr {addr}"))?
+                .next()
+                .with_context(|| format!("--addr {addr}: no address found"))?;
+            return Ok(TargetSpec::External {
+                addr,
+                pid: self.server_pid,
+            });
+        }
+        let binary = match &self.spawn {
+            Some(path) if !path.as_os_str().is_empty() => path.clone(),
+            Some(_) => chatd_next_to_this_executable()?,
+            None if matches!(workload, Workload::Idle(_)) => chatd_next_to_this_executable()?,
+            None => return Ok(TargetSpec::InProcess),
+        };
+        Ok(TargetSpec::Spawn(binary))
+    }
+
+    fn server(&self, workload: &Workload) -> ServerSettings {
+        let default_queue = match workload {
+            Workload::Stalled(_) => STALLED_SEND_QUEUE,
+            _ => config::DEFAULT_SEND_QUEUE,
+        };
+        let clients = workload.connections() as usize;
+        ServerSettings {
+            workers: self.workers.unwrap_or_else(config::default_workers),
+            send_queue: self.send_queue.unwrap_or(default_queue),
+            max_clients: self
+                .max_clients
+                .unwrap_or(config::DEFAULT_MAX_CLIENTS.max(clients + 100)),
+        }
+    }
+
+    fn generator(&self) -> anyhow::Result<GeneratorSettings> {
+        Ok(GeneratorSettings {
+            readers: self.readers,
+            sender_threads: self.sender_threads,
+            window: self.window,
+            timeout: self.timeout.map(|t| seconds(t, "--timeout")).transpose()?,
+        })
+    }
+}
+
+fn chatd_next_to_this_executable() -> anyhow::Result<PathBuf> {
+    target::chatd_next_to_current_exe().map_err(|e| anyhow::anyhow!("{e}; or give --spawn PATH"))
+}
+
+fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
+    Duration::try_from_secs_f64(value).with_context(|| format!("{flag} must be 0 or more seconds"))
+}
+
+/// A byte rate such as `8M` (per second).
+fn parse_rate(text: &str) -> Result<u64, String> {
+    config::parse_bytes(text).map(|bytes| bytes as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    fn workload(args: &[&str]) -> Workload {
+        let cli = Cli::try_parse_from(["chatd-bench"].iter().chain(args)).unwrap();
+        cli.workload.into_spec().unwrap().0.workload
+    }
+
+    #[test]
+    fn the_flags_are_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn flag_defaults_are_the_workload_defaults() {
+        assert_eq!(workload(&["fanout"]), Workload::FanOut(FanOut::default()));
+        assert_eq!(workload(&["paced"]), Workload::Paced(Paced::default()));
+        assert_eq!(workload(&["direct"]), Workload::Direct(Direct::default()));
+        assert_eq!(workload(&["rooms"]), Workload::Rooms(Rooms::default()));
+        assert_eq!(
+            workload(&["stalled"]),
+            Workload::Stalled(Stalled::default())
+        );
+        let idle = Cli::try_parse_from(["chatd-bench", "idle", "--addr", "127.0.0.1:1"]).unwrap();
+        let (spec, _) = idle.workload.into_spec().unwrap();
+        assert_eq!(spec.workload, Workload::Idle(Idle::default()));
+    }
+
+    #[test]
+    fn every_rooms_knob_has_a_flag() {
+        let args = [
+            "rooms",
+            "--rooms",
+            "3",
+            "--members",
+            "4",
+            "--senders",
+            "1",
+            "--messages",
+            "50",
+            "--size",
+            "40",
+        ];
+        let want = Rooms {
+            rooms: 3,
+            members: 4,
+            senders: 1,
+            messages: 50,
+            size: 40,
+        };
+        assert_eq!(workload(&args), Workload::Rooms(want));
+    }
+}

@@ -1,0 +1,314 @@
+//! Generator sockets: connecting, registering a nick, how a run names its clients, and the
+//! raw socket calls the readers and the stalled clients need.
+//!
+//! In scope: one client's socket set-up, the lines it sends outside the hot path (`NICK`,
+//! `JOIN`, `PING`), and reading their answers before a reader takes the client over
+//! ([`read_until`]). Out of scope: reading many sockets (`reader`) and writing message streams
+//! (`sender`).
+//!
+//! Sockets stay in blocking mode: sender threads write whole batches with `write_all`, and
+//! `O_NONBLOCK` would apply to every handle of the socket. Readers ask for non-blocking
+//! behaviour per call instead ([`recv_now`]), as the server does.
+
+use std::fmt::Display;
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chatd_proto::{Command, Nick, Reply};
+
+/// How long one connect, one registration or one blocked write may take.
+pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The nicks of one run, `b<tag>n<index>`, and its rooms, `#b<tag>r<index>`. The tag differs
+/// between runs, so runs against a shared server do not collide, and a line from someone
+/// else's client is recognised as such.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Naming {
+    prefix: String,
+    room_prefix: String,
+}
+
+impl Naming {
+    /// A naming scheme with a fresh tag.
+    pub fn fresh() -> Naming {
+        static RUNS: AtomicU32 = AtomicU32::new(0);
+        let clock = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos() ^ d.as_secs() as u32);
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
+        Naming::with_tag(clock ^ std::process::id().rotate_left(16) ^ run.wrapping_mul(0x9e37))
+    }
+
+    pub fn with_tag(tag: u32) -> Naming {
+        let tag = tag & 0xff_ffff;
+        Naming {
+            prefix: format!("b{tag:06x}n"),
+            room_prefix: format!("#b{tag:06x}r"),
+        }
+    }
+
+    pub fn nick(&self, index: u32) -> String {
+        format!("{}{index}", self.prefix)
+    }
+
+    /// The client index in one of this run's nicks; `None` for anyone else's.
+    pub fn index_of(&self, nick: &[u8]) -> Option<u32> {
+        number(nick.strip_prefix(self.prefix.as_bytes())?)
+    }
+
+    /// The name of room `index`, `#` included.
+    pub fn room(&self, index: u32) -> String {
+        format!("{}{index}", self.room_prefix)
+    }
+
+    /// The room index in one of this run's room names; `None` for anyone else's.
+    pub fn room_index_of(&self, room: &[u8]) -> Option<u32> {
+        number(room.strip_prefix(self.room_prefix.as_bytes())?)
+    }
+}
+
+/// The decimal number that is all of `digits`, if it fits in a `u32`.
+fn number(digits: &[u8]) -> Option<u32> {
+    if digits.is_empty() || digits.len() > 10 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let value = digits
+        .iter()
+        .fold(0u64, |acc, &d| acc * 10 + u64::from(d - b'0'));
+    u32::try_from(value).ok()
+}
+
+/// A connected socket with Nagle off and writes bounded by [`IO_TIMEOUT`].
+pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&addr, IO_TIMEOUT)?;
+    stream.set_nodelay(true)?;
+    // A server that stops reading must fail the run, not hang a sender.
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// Like [`connect`], with a receive buffer of `bytes` set before connecting, so the window
+/// the client advertises is small from the first segment. (Shrinking it after connecting,
+/// as [`set_recv_buffer`] does, leaves a window already promised that the buffer cannot
+/// hold: the kernel then drops the server's segments, acknowledgements of our data
+/// included, and our own writes stall although the server reads everything.)
+pub fn connect_with_recv_buffer(addr: SocketAddr, bytes: usize) -> io::Result<TcpStream> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    socket.set_recv_buffer_size(bytes)?;
+    socket.connect_timeout(&addr.into(), IO_TIMEOUT)?;
+    let stream = TcpStream::from(socket);
+    stream.set_nodelay(true)?;
+    stream.set_write_timeout(Some(IO_TIMEOUT))?;
+    Ok(stream)
+}
+
+/// Writes one command line.
+pub fn send_command(mut stream: &TcpStream, command: &Command<'_>) -> io::Result<()> {
+    send_line(&mut stream, command)
+}
+
+fn send_line(stream: &mut impl Write, line: &impl Display) -> io::Result<()> {
+    stream.write_all(format!("{line}\n").as_bytes())
+}
+
+/// Sends `NICK <nick>` without waiting for the answer.
+pub fn send_nick(stream: &TcpStream, nick: &str) -> io::Result<()> {
+    let nick = Nick::parse(nick).map_err(|e| io::Error::other(format!("{nick}: {e}")))?;
+    send_command(stream, &Command::Nick(nick))
+}
+
+/// Registers `nick` and waits for `OK NICK` (the greeting and anything else before it are
+/// skipped). Returns the bytes read after that line: they belong to whoever reads next.
+pub fn register(stream: &TcpStream, nick: &str) -> io::Result<Vec<u8>> {
+    send_nick(stream, nick)?;
+    let deadline = Instant::now() + IO_TIMEOUT;
+    let what = format!("OK NICK for {nick}");
+    read_until(
+        stream,
+        Vec::new(),
+        deadline,
+        &what,
+        |line| match Reply::parse(&String::from_utf8_lossy(line)) {
+            Ok(Reply::OkNick(got)) if got.as_str() == nick => Ok(true),
+            Ok(Reply::Err { code, text }) => {
+                Err(io::Error::other(format!("NICK {nick}: ERR {code} {text}")))
+            }
+            _ => Ok(false),
+        },
+    )
+}
+
+/// Hands every line from `stream` to `line` (first those complete in `pending`, bytes read
+/// before), without its `\n`, until `line` returns `Ok(true)`. Returns the bytes read after
+/// that line: they belong to whoever reads next. Fails with `line`'s error, when the
+/// connection ends, or at `deadline`; `what` names what was awaited, for those errors.
+///
+/// For the set-up outside the measured window (registering, joining rooms): it blocks, one
+/// client at a time.
+pub fn read_until(
+    stream: &TcpStream,
+    mut pending: Vec<u8>,
+    deadline: Instant,
+    what: &str,
+    mut line: impl FnMut(&[u8]) -> io::Result<bool>,
+) -> io::Result<Vec<u8>> {
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        // Lines are consumed by offset and the rest moved once: a client may have
+        // thousands of lines waiting.
+        let mut start = 0;
+        while let Some(end) = pending[start..].iter().position(|&b| b == b'\n') {
+            let done = line(&pending[start..start + end])?;
+            start += end + 1;
+            if done {
+                pending.drain(..start);
+                return Ok(pending);
+            }
+        }
+        pending.drain(..start);
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no {what} in time"),
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
+        match (&*stream).read(&mut chunk) {
+            Ok(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("the server closed the connection before {what}"),
+                ));
+            }
+            Ok(n) => pending.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock
+                        | io::ErrorKind::TimedOut
+                        | io::ErrorKind::Interrupted
+                ) => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One `recv` that never blocks, whatever the socket's mode.
+#[allow(unsafe_code)]
+pub fn recv_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call, and the
+    // descriptor stays open because `stream` is borrowed for the call.
+    let n = unsafe {
+        libc::recv(
+            stream.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Shrinks the socket's receive buffer, so a client that stops reading fills up fast. Set
+/// after connecting (std has no hook before), which is enough: the window only shrinks.
+#[allow(unsafe_code)]
+pub fn set_recv_buffer(stream: &TcpStream, bytes: usize) -> io::Result<()> {
+    let value = libc::c_int::try_from(bytes).map_err(io::Error::other)?;
+    // SAFETY: the pointer and size describe a live c_int for the duration of the call, and
+    // the descriptor is open because `stream` is borrowed.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&raw const value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nicks_are_valid_and_map_back_to_their_index() {
+        let naming = Naming::with_tag(0xabc123);
+        for index in [0, 7, 199, 65_535, u32::MAX] {
+            let nick = naming.nick(index);
+            assert!(Nick::parse(&nick).is_ok(), "{nick}");
+            assert_eq!(naming.index_of(nick.as_bytes()), Some(index));
+        }
+        assert_eq!(naming.nick(12), "babc123n12");
+    }
+
+    #[test]
+    fn rooms_are_valid_and_map_back_to_their_index() {
+        let naming = Naming::with_tag(0xabc123);
+        for index in [0, 7, 199, 65_535, u32::MAX] {
+            let room = naming.room(index);
+            assert!(chatd_proto::Room::parse(&room).is_ok(), "{room}");
+            assert_eq!(naming.room_index_of(room.as_bytes()), Some(index));
+            // A room is not a nick, nor the other way round.
+            assert_eq!(naming.index_of(room.as_bytes()), None);
+            assert_eq!(naming.room_index_of(naming.nick(index).as_bytes()), None);
+        }
+        assert_eq!(naming.room(12), "#babc123r12");
+        let other = Naming::with_tag(2);
+        assert_eq!(naming.room_index_of(other.room(3).as_bytes()), None);
+        assert_eq!(naming.room_index_of(b"#babc123r"), None);
+    }
+
+    #[test]
+    fn other_nicks_are_not_ours() {
+        let naming = Naming::with_tag(1);
+        let other = Naming::with_tag(2);
+        assert_eq!(naming.index_of(other.nick(3).as_bytes()), None);
+        for nick in [
+            "alice",
+            "b000001n",
+            "b000001nx",
+            "b000001n-1",
+            "b000001n99999999999",
+        ] {
+            assert_eq!(naming.index_of(nick.as_bytes()), None, "{nick}");
+        }
+    }
+
+    #[test]
+    fn read_until_hands_over_lines_and_returns_the_rest() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (mut server, _) = listener.accept().unwrap();
+        server.write_all(b"b\nc\nstop\nd\npart").unwrap();
+        let deadline = Instant::now() + IO_TIMEOUT;
+        let mut seen = Vec::new();
+        let rest = read_until(&client, b"a\n".to_vec(), deadline, "stop", |line| {
+            seen.push(String::from_utf8(line.to_vec()).unwrap());
+            Ok(line == b"stop")
+        })
+        .unwrap();
+        assert_eq!(seen, ["a", "b", "c", "stop"]);
+        assert_eq!(rest, b"d\npart");
+        // A closed connection fails the wait, and so does the callback's error.
+        drop(server);
+        let closed = read_until(&client, rest, deadline, "never", |_| Ok(false));
+        assert_eq!(closed.unwrap_err().kind(), io::ErrorKind::UnexpectedEof);
+        let refused = read_until(&client, b"x\n".to_vec(), deadline, "x", |_| {
+            Err(io::Error::other("no"))
+        });
+        assert_eq!(refused.unwrap_err().to_string(), "no");
+    }
+}

@@ -1,0 +1,331 @@
+//! How a run reaches its server: a server started in this process, the `chatd` binary started
+//! as a child process, or a server someone else runs (`--addr`).
+//!
+//! In scope: starting and stopping the first two, the address to connect to, and where the
+//! server's figures come from (the in-process [`Stats`], or `/proc/<pid>` of a child or of
+//! `--server-pid`).
+//! Out of scope: measuring anything (`meter`) and the clients (`client`).
+
+use std::io::{self, BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crate::loadgen::alloc;
+use chatd::config::{self, Config};
+use chatd::server::{Server, ServerHandle, Stats};
+
+/// How long a child `chatd` may take to log its address, and to exit after SIGTERM.
+const CHILD_START_TIMEOUT: Duration = Duration::from_secs(10);
+const CHILD_STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Clients are closed before the server stops, so there is little to drain.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Which server a run talks to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetSpec {
+    /// A server in this process, on `127.0.0.1:0`, with the run's [`ServerSettings`].
+    InProcess,
+    /// This `chatd` binary as a child process on `127.0.0.1:0`, with the run's settings.
+    Spawn(PathBuf),
+    /// A running server; `pid` (if on this machine) lets the run read its `/proc` figures.
+    External { addr: SocketAddr, pid: Option<u32> },
+}
+
+impl TargetSpec {
+    /// Whether the run chooses the server's settings (workers, queue size).
+    pub fn starts_server(&self) -> bool {
+        !matches!(self, TargetSpec::External { .. })
+    }
+}
+
+/// The settings of a server the run starts.
+/// Register and idle timeouts of the servers the tool starts: idle clients are what the
+/// idle workload measures, and a slow machine must not turn registration into a timeout.
+const BENCH_TIMEOUT: Duration = Duration::from_secs(3600);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerSettings {
+    pub workers: usize,
+    /// `--send-queue` in bytes.
+    pub send_queue: usize,
+    pub max_clients: usize,
+}
+
+impl Default for ServerSettings {
+    fn default() -> ServerSettings {
+        ServerSettings {
+            workers: config::default_workers(),
+            send_queue: config::DEFAULT_SEND_QUEUE,
+            max_clients: config::DEFAULT_MAX_CLIENTS,
+        }
+    }
+}
+
+impl ServerSettings {
+    fn config(&self) -> Config {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            workers: self.workers,
+            max_clients: self.max_clients,
+            // Every generator client comes from 127.0.0.1.
+            max_per_ip: self.max_clients,
+            // The benchmark floods on purpose.
+            rate: 0,
+            register_timeout: BENCH_TIMEOUT,
+            idle_timeout: BENCH_TIMEOUT,
+            send_queue: self.send_queue,
+            drain_timeout: DRAIN_TIMEOUT,
+            ..Config::default()
+        }
+    }
+}
+
+/// A server ready for clients.
+pub struct Target {
+    addr: SocketAddr,
+    running: Running,
+}
+
+enum Running {
+    InProcess(ServerHandle),
+    Child(ChildServer),
+    External { pid: Option<u32> },
+}
+
+struct ChildServer {
+    child: Child,
+    /// Drains the child's stderr (its log) so it never blocks on a full pipe.
+    log: JoinHandle<()>,
+}
+
+impl Target {
+    pub fn start(spec: &TargetSpec, settings: &ServerSettings) -> io::Result<Target> {
+        match spec {
+            TargetSpec::InProcess => Target::in_process(settings.config()),
+            TargetSpec::Spawn(binary) => {
+                let (addr, child) = spawn_chatd(binary, settings)?;
+                Ok(Target {
+                    addr,
+                    running: Running::Child(child),
+                })
+            }
+            TargetSpec::External { addr, pid } => Ok(Target {
+                addr: *addr,
+                running: Running::External { pid: *pid },
+            }),
+        }
+    }
+
+    /// A server in this process with exactly `config` (its address included).
+    pub fn in_process(config: Config) -> io::Result<Target> {
+        let handle = Server::bind(config)?.start()?;
+        Ok(Target {
+            addr: handle.local_addr(),
+            running: Running::InProcess(handle),
+        })
+    }
+
+    /// `binary` as a child process on `127.0.0.1:0` with exactly `args` (every other flag
+    /// but `--addr`); stopped with SIGTERM by [`Target::stop`].
+    pub fn spawn(binary: &PathBuf, args: &[String]) -> io::Result<Target> {
+        let (addr, child) = spawn_child(binary, args)?;
+        Ok(Target {
+            addr,
+            running: Running::Child(child),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Whether the server shares this process (its CPU is the process's minus the generator's).
+    pub fn is_in_process(&self) -> bool {
+        matches!(self.running, Running::InProcess(_))
+    }
+
+    /// The in-process server's counters.
+    pub fn stats(&self) -> Option<Stats> {
+        match &self.running {
+            Running::InProcess(handle) => Some(handle.stats()),
+            _ => None,
+        }
+    }
+
+    /// The server's process, when it is another process on this machine that we know.
+    pub fn server_pid(&self) -> Option<u32> {
+        match &self.running {
+            Running::InProcess(_) => None,
+            Running::Child(child) => Some(child.child.id()),
+            Running::External { pid } => *pid,
+        }
+    }
+
+    /// Stops a server the run started (an external one is left alone).
+    pub fn stop(self) -> io::Result<()> {
+        match self.running {
+            Running::InProcess(handle) => {
+                handle.shutdown();
+                Ok(())
+            }
+            Running::Child(child) => child.stop(),
+            Running::External { .. } => Ok(()),
+        }
+    }
+}
+
+/// Starts `binary` on an ephemeral port with the run's settings and waits for the address in
+/// its log.
+fn spawn_chatd(
+    binary: &PathBuf,
+    settings: &ServerSettings,
+) -> io::Result<(SocketAddr, ChildServer)> {
+    let args = [
+        ("--log-level", "info".to_owned()),
+        ("--workers", settings.workers.to_string()),
+        ("--max-clients", settings.max_clients.to_string()),
+        ("--max-per-ip", settings.max_clients.to_string()),
+        // The benchmark floods on purpose.
+        ("--rate", "0".to_owned()),
+        ("--register-timeout", BENCH_TIMEOUT.as_secs().to_string()),
+        ("--idle-timeout", BENCH_TIMEOUT.as_secs().to_string()),
+        ("--send-queue", settings.send_queue.to_string()),
+    ]
+    .into_iter()
+    .flat_map(|(flag, value)| [flag.to_owned(), value])
+    .collect::<Vec<_>>();
+    spawn_child(binary, &args)
+}
+
+/// Starts `binary --addr 127.0.0.1:0 <args>` and waits for the address in its log, which
+/// needs `--log-level` `info` or more verbose among `args` (the server's default is `info`).
+fn spawn_child(binary: &PathBuf, args: &[String]) -> io::Result<(SocketAddr, ChildServer)> {
+    let mut child = Command::new(binary)
+        .args(["--addr", "127.0.0.1:0"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?;
+    let stderr = child.stderr.take().expect("stderr was piped");
+    let (found, address) = crossbeam_channel::bounded(1);
+    // Everything the server says before its address: the reason it stopped, if it does.
+    let (said, early_lines) = crossbeam_channel::unbounded();
+    let log = thread::Builder::new()
+        .name("bench-chatd-log".to_owned())
+        .spawn(move || {
+            alloc::mark_generator_thread();
+            let mut listening = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { return };
+                if let Some(addr) = listening_addr(&line) {
+                    listening = true;
+                    let _ = found.try_send(addr);
+                } else if !listening {
+                    let _ = said.send(line);
+                }
+            }
+        })?;
+    let mut server = ChildServer { child, log };
+    match address.recv_timeout(CHILD_START_TIMEOUT) {
+        Ok(addr) => Ok((addr, server)),
+        Err(_) => {
+            let _ = server.child.kill();
+            let _ = server.stop();
+            let said: Vec<String> = early_lines.try_iter().collect();
+            Err(io::Error::other(format!(
+                "{} {} did not log its address within {CHILD_START_TIMEOUT:?}{}",
+                binary.display(),
+                args.join(" "),
+                if said.is_empty() {
+                    String::new()
+                } else {
+                    format!("; it said: {}", said.join(" / "))
+                }
+            )))
+        }
+    }
+}
+
+/// The `chatd` binary next to the running executable (`target/release/chatd` beside
+/// `target/release/chatd-bench`), where `cargo build --release --bins` puts it.
+pub fn chatd_next_to_current_exe() -> io::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let chatd = exe.with_file_name("chatd");
+    if !chatd.is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!(
+                "{} not found: build the server next to this tool with \
+                 `cargo build --release --bins` (or give its path)",
+                chatd.display()
+            ),
+        ));
+    }
+    Ok(chatd)
+}
+
+/// The address in the server's `listening on ADDR, workers=N` log line.
+pub fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("listening on ")?;
+    rest.split(',').next()?.trim().parse().ok()
+}
+
+impl ChildServer {
+    /// SIGTERM, then waits for the exit (the server shuts down gracefully); SIGKILL if it
+    /// takes longer than [`CHILD_STOP_TIMEOUT`].
+    fn stop(mut self) -> io::Result<()> {
+        let result = self.terminate();
+        let _ = self.log.join();
+        result
+    }
+
+    fn terminate(&mut self) -> io::Result<()> {
+        if self.child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        send_sigterm(self.child.id())?;
+        let deadline = Instant::now() + CHILD_STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.child.kill()?;
+        self.child.wait()?;
+        Err(io::Error::other(format!(
+            "chatd did not exit within {CHILD_STOP_TIMEOUT:?} of SIGTERM and was killed"
+        )))
+    }
+}
+
+#[allow(unsafe_code)]
+fn send_sigterm(pid: u32) -> io::Result<()> {
+    let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
+    // SAFETY: kill(2) on our own child, not yet reaped, so the pid is still its; no memory
+    // is involved.
+    if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_comes_from_the_listening_line() {
+        let line = "12:00:01 [INFO] listening on 127.0.0.1:40123, workers=2";
+        assert_eq!(
+            listening_addr(line),
+            Some("127.0.0.1:40123".parse().unwrap())
+        );
+        assert_eq!(listening_addr("12:00:01 [INFO] shutting down"), None);
+    }
+}

@@ -1,0 +1,561 @@
+//! The engine of the message workloads (fan-out, paced, stalled, direct, rooms): register the
+//! clients (and put them into their rooms), start readers and senders inside a measured
+//! window, wait for the barriers, and check every line that arrived.
+//!
+//! In scope: the phases of a message run and their deadlines. Out of scope: the shape of
+//! each workload (its `Plan`, built by `fanout`, `paced`, `direct`, `rooms`), joining the
+//! rooms (`rooms`), judging what the readers saw (`verdict`), and the idle run (`idle`).
+//!
+//! Phases: registration and, for a rooms run, joining the rooms (outside the window) →
+//! readers and senders start → every sender's `PING bench-sent` is answered (all its lines
+//! are queued for their recipients) → every receiver's `PING bench-drain` is answered (all
+//! its lines have arrived) → readers stop → the window closes. Every wait has a deadline; a
+//! timeout is a failure of the run.
+
+use std::io;
+use std::net::{Shutdown, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::loadgen::board::{Barrier, Board};
+use crate::loadgen::check::ReceiverCheck;
+use crate::loadgen::client::{self, IO_TIMEOUT, Naming};
+use crate::loadgen::meter::{GeneratorCpu, Usage, Window};
+use crate::loadgen::payload::Codec;
+use crate::loadgen::progress::Progress;
+use crate::loadgen::reader::{Conn, ReaderReport, Readers, Route, Rules};
+use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport, To};
+use crate::loadgen::workload::waiter::Waiter;
+use crate::loadgen::workload::{Context, rooms};
+use chatd_proto::{Command, Nick, Room};
+
+/// Once the senders are done, how long the receivers may take to get the rest.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The paced schedule starts this long after the epoch, once the sender threads run.
+const SCHEDULE_DELAY: Duration = Duration::from_millis(5);
+/// How long a write to a stalled client may block.
+const STALLED_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Most lines a closed-loop sender writes at once.
+const MAX_BATCH: u64 = 256;
+/// Lines in flight from one client to its partner in the direct run. Latency in a closed
+/// loop is what is in flight divided by the throughput, so a window as large as the
+/// server's queue would make the latency figures measure the window. Many pairs keep the
+/// server busy with a small window each.
+const PAIR_WINDOW: u64 = 256;
+
+/// Who sends what to whom.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Pattern {
+    /// Clients `0..senders` send `ALL`; every client receives the others' lines.
+    Broadcast { senders: u32 },
+    /// Clients `2k` and `2k + 1` send each other `MSG`s.
+    Pairs,
+    /// Clients `k * members .. (k + 1) * members` are room k; the first `senders` of each
+    /// room send `MSG #room`, and the room's other members receive them.
+    Rooms { members: u32, senders: u32 },
+}
+
+/// How fast the senders go.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Sending {
+    /// `messages` lines per sender, as fast as the flow-control window allows.
+    Closed { messages: u32 },
+    /// `lines_per_second` over all senders for `warmup + duration`, open loop.
+    Paced {
+        lines_per_second: f64,
+        warmup: Duration,
+        duration: Duration,
+    },
+}
+
+/// One message run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Plan {
+    /// Healthy clients: registered first, read and checked.
+    pub clients: u32,
+    pub pattern: Pattern,
+    pub sending: Sending,
+    pub size: usize,
+    /// Clients registered after the healthy ones that never read again.
+    pub stalled: u32,
+    pub stalled_recv_buffer: usize,
+    /// Bytes per second of `PING`s each stalled client sends and never reads the answers
+    /// of, from the end of the warm-up (see `sender::run_stuffing`).
+    pub stall_rate: u64,
+    /// Whether to fill the latency histogram.
+    pub latency: bool,
+}
+
+impl Plan {
+    pub(super) fn is_sender(&self, index: u32) -> bool {
+        match self.pattern {
+            Pattern::Broadcast { senders } => index < senders,
+            Pattern::Pairs => true,
+            Pattern::Rooms { members, senders } => index % members < senders,
+        }
+    }
+
+    pub(super) fn senders(&self) -> impl Iterator<Item = u32> + '_ {
+        (0..self.clients).filter(|&i| self.is_sender(i))
+    }
+
+    fn route(&self, index: u32) -> Route {
+        match self.pattern {
+            Pattern::Broadcast { senders } => Route::Broadcast { senders },
+            Pattern::Pairs => Route::Partner(index ^ 1),
+            Pattern::Rooms { members, senders } => Route::Room {
+                room: index / members,
+                first: index / members * members,
+                senders,
+            },
+        }
+    }
+
+    /// Which receivers must see the same lines in the same order: the members of a room,
+    /// all clients of a broadcast. Numbered by the room, or 0.
+    pub(super) fn order_group(&self, index: u32) -> u32 {
+        match self.pattern {
+            Pattern::Rooms { members, .. } => index / members,
+            Pattern::Broadcast { .. } | Pattern::Pairs => 0,
+        }
+    }
+
+    /// Lines each client will send (paced: by the schedule's arithmetic, for progress only).
+    fn lines_per_sender(&self) -> f64 {
+        match self.sending {
+            Sending::Closed { messages } => f64::from(messages),
+            Sending::Paced {
+                lines_per_second,
+                warmup,
+                duration,
+            } => {
+                let senders = self.senders().count().max(1) as f64;
+                lines_per_second * (warmup + duration).as_secs_f64() / senders
+            }
+        }
+    }
+
+    /// Deliveries the healthy clients should get.
+    fn expected_deliveries(&self) -> u64 {
+        let recipients = match self.pattern {
+            Pattern::Broadcast { .. } => f64::from(self.clients - 1),
+            Pattern::Pairs => 1.0,
+            Pattern::Rooms { members, .. } => f64::from(members - 1),
+        };
+        let senders = self.senders().count() as f64;
+        (self.lines_per_sender() * senders * recipients) as u64
+    }
+
+    /// How long the senders may take: a paced run's length plus a margin, or for a closed
+    /// run as if it delivered no faster than 50k lines a second.
+    fn send_timeout(&self) -> Duration {
+        match self.sending {
+            Sending::Paced {
+                warmup, duration, ..
+            } => warmup + duration + Duration::from_secs(30),
+            Sending::Closed { .. } => {
+                Duration::from_secs(30) + Duration::from_secs(self.expected_deliveries() / 50_000)
+            }
+        }
+    }
+}
+
+/// The registered clients of a run.
+struct Clients {
+    healthy: Vec<Arc<TcpStream>>,
+    /// Bytes each healthy client read while registering, for its reader.
+    leftovers: Vec<Vec<u8>>,
+    /// Kept open and never read.
+    stalled: Vec<Arc<TcpStream>>,
+}
+
+impl Clients {
+    fn register(plan: &Plan, context: &Context<'_>, naming: &Naming) -> io::Result<Clients> {
+        let addr = context.target.addr();
+        let mut clients = Clients {
+            healthy: Vec::new(),
+            leftovers: Vec::new(),
+            stalled: Vec::new(),
+        };
+        for index in 0..plan.clients {
+            let stream = client::connect(addr)?;
+            clients
+                .leftovers
+                .push(client::register(&stream, &naming.nick(index))?);
+            clients.healthy.push(Arc::new(stream));
+        }
+        for index in plan.clients..plan.clients + plan.stalled {
+            let stream = client::connect(addr)?;
+            if plan.stalled_recv_buffer > 0 {
+                client::set_recv_buffer(&stream, plan.stalled_recv_buffer)?;
+            }
+            client::register(&stream, &naming.nick(index))?;
+            // A stuffing write that blocks means the server stopped reading the client:
+            // give up on it soon, the run goes on.
+            stream.set_write_timeout(Some(STALLED_WRITE_TIMEOUT))?;
+            clients.stalled.push(Arc::new(stream));
+        }
+        Ok(clients)
+    }
+
+    /// Cuts every connection, which unblocks any thread still writing to one.
+    fn cut(&self) {
+        for stream in &self.healthy {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// What a message run leaves for its workload to judge.
+pub(super) struct Measured {
+    pub reports: Vec<ReaderReport>,
+    /// Lines sent by each client, by index.
+    pub sent: Vec<u32>,
+    pub usage: Usage,
+    /// When the senders were started.
+    pub released: Instant,
+    /// Timeouts and errors of the run itself.
+    pub failures: Vec<String>,
+    /// How the run named its clients, for messages.
+    pub naming: Naming,
+}
+
+/// Runs `plan` and returns what the readers saw, or why the run could not start.
+pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String> {
+    let naming = Naming::fresh();
+    let codec = Codec::new(plan.size)?;
+    let mut clients = Clients::register(plan, context, &naming)
+        .map_err(|e| format!("registering the clients: {e}"))?;
+    if let Pattern::Rooms { members, .. } = plan.pattern {
+        rooms::join(&clients.healthy, &mut clients.leftovers, members, &naming)
+            .map_err(|e| format!("joining the rooms: {e}"))?;
+    }
+    let board = Arc::new(Board::new(
+        (plan.clients + plan.stalled) as usize,
+        Instant::now(),
+    ));
+    let run = Run {
+        plan,
+        context,
+        schedule_start: board.epoch.elapsed() + SCHEDULE_DELAY,
+        naming,
+        codec,
+        clients,
+        board,
+        meter: GeneratorCpu::new(),
+    };
+    let (notify, notices) = crossbeam_channel::unbounded();
+    let window = Window::open(context.target);
+    let readers = Readers::start(
+        context.spec.generator.readers,
+        &Arc::new(run.rules()),
+        &run.board,
+        &notify,
+        &run.meter,
+    )
+    .map_err(|e| format!("starting the readers: {e}"))?;
+    let mut failures = run.hand_over(&readers);
+    let released = Instant::now();
+    let progress = Progress::new(&context.spec.title(), Some(plan.expected_deliveries()));
+    let mut waiter = Waiter::new(&notices, &run.board, progress);
+    let sent = run.send(&mut waiter, released, &mut failures);
+    run.drain(&mut waiter, &mut failures);
+    waiter.finish();
+    let reports = readers
+        .stop()
+        .map_err(|e| format!("stopping the readers: {e}"))?;
+    let usage = window.close(context.target, &run.meter);
+    Ok(Measured {
+        reports,
+        sent,
+        usage,
+        released,
+        failures,
+        naming: run.naming,
+    })
+}
+
+type SenderThread = JoinHandle<SenderReport>;
+
+/// One message run in progress: what its phases share.
+struct Run<'a> {
+    plan: &'a Plan,
+    context: &'a Context<'a>,
+    /// When the paced schedule starts, from the epoch.
+    schedule_start: Duration,
+    naming: Naming,
+    codec: Codec,
+    clients: Clients,
+    board: Arc<Board>,
+    meter: Arc<GeneratorCpu>,
+}
+
+impl Run<'_> {
+    /// What the readers check lines against.
+    fn rules(&self) -> Rules {
+        let latency_from_us = match self.plan.sending {
+            _ if !self.plan.latency => None,
+            // Lines due before the end of the warm-up are checked but not timed.
+            Sending::Paced { warmup, .. } => {
+                let from = self.board.epoch + self.schedule_start + warmup;
+                Some(self.board.now_us(from))
+            }
+            Sending::Closed { .. } => Some(0),
+        };
+        Rules {
+            naming: self.naming.clone(),
+            codec: self.codec,
+            latency_from_us,
+        }
+    }
+
+    /// Gives every healthy client to a reader, with its checks.
+    fn hand_over(&self, readers: &Readers) -> Vec<String> {
+        let mut failures = Vec::new();
+        let adopter = readers.adopter();
+        let record_order = !matches!(self.plan.pattern, Pattern::Pairs);
+        let healthy = self.clients.healthy.iter().zip(&self.clients.leftovers);
+        for (index, (stream, leftover)) in (0u32..).zip(healthy) {
+            let route = self.plan.route(index);
+            let conn = Conn {
+                index,
+                stream: Arc::clone(stream),
+                leftover: leftover.clone(),
+                check: Some((route, ReceiverCheck::new(route.slots(), record_order))),
+            };
+            if let Err(error) = adopter.adopt(conn) {
+                failures.push(format!("handing client {index} to a reader: {error}"));
+            }
+        }
+        failures
+    }
+
+    /// Starts the senders (and the stalled clients' stuffing), waits until every sender's
+    /// lines are queued, and returns the lines each client sent.
+    fn send(
+        &self,
+        waiter: &mut Waiter<'_>,
+        released: Instant,
+        failures: &mut Vec<String>,
+    ) -> Vec<u32> {
+        let started = self.start_senders();
+        let stuffing = self.start_stuffing().unwrap_or_else(|error| {
+            failures.push(format!("starting the stalled clients' stuffing: {error}"));
+            None
+        });
+        let sent = match started {
+            Ok(senders) => {
+                let deadline = released + self.timeout(self.plan.send_timeout());
+                let waited = waiter.wait_for_barrier(Barrier::Sent, self.plan.senders(), deadline);
+                failures.extend(waited.err());
+                join_senders(senders, &self.clients, failures)
+            }
+            Err(error) => {
+                failures.push(format!("starting the senders: {error}"));
+                Vec::new()
+            }
+        };
+        // It stops at the end of the schedule at the latest, or once every stalled client
+        // has been cut.
+        if stuffing.is_some_and(|thread| thread.join().is_err()) {
+            failures.push("the stuffing thread panicked".to_owned());
+        }
+        let mut by_client = vec![0u32; self.board.clients()];
+        for (index, lines) in sent {
+            by_client[index as usize] = lines;
+        }
+        by_client
+    }
+
+    /// Every healthy client's final barrier: when it is answered, everything queued for the
+    /// client has arrived.
+    fn drain(&self, waiter: &mut Waiter<'_>, failures: &mut Vec<String>) {
+        // After a failure, waiting long would only delay the report.
+        let timeout = if failures.is_empty() {
+            self.timeout(DRAIN_TIMEOUT)
+        } else {
+            Duration::from_secs(2)
+        };
+        let ping = Command::Ping {
+            token: Some(Barrier::Drain.token()),
+        };
+        for stream in &self.clients.healthy {
+            // A client whose connection broke fails here, and its reader reports it.
+            let _ = client::send_command(stream, &ping);
+        }
+        let deadline = Instant::now() + timeout;
+        let drained = waiter.wait_for_barrier(Barrier::Drain, 0..self.plan.clients, deadline);
+        failures.extend(drained.err());
+    }
+
+    /// `--timeout` if given, else `default`.
+    fn timeout(&self, default: Duration) -> Duration {
+        self.context.spec.generator.timeout.unwrap_or(default)
+    }
+
+    /// Sender threads, each with its share of the sending clients.
+    fn start_senders(&self) -> io::Result<Vec<SenderThread>> {
+        let threads = self.context.spec.generator.sender_threads.max(1);
+        let mut groups: Vec<Vec<(u32, Outgoing)>> = (0..threads).map(|_| Vec::new()).collect();
+        for (position, index) in (0u32..).zip(self.plan.senders()) {
+            let to = match self.plan.pattern {
+                Pattern::Broadcast { .. } => To::Everyone,
+                Pattern::Pairs => To::Nick(
+                    Nick::parse(&self.naming.nick(index ^ 1))
+                        .map_err(|e| io::Error::other(e.to_string()))?,
+                ),
+                Pattern::Rooms { members, .. } => To::Room(
+                    Room::parse(&self.naming.room(index / members))
+                        .map_err(|e| io::Error::other(e.to_string()))?,
+                ),
+            };
+            let stream = Arc::clone(&self.clients.healthy[index as usize]);
+            groups[position as usize % threads].push((position, Outgoing::new(index, stream, to)));
+        }
+        let mut handles = Vec::new();
+        for (id, group) in (0..).zip(groups).filter(|(_, g)| !g.is_empty()) {
+            let spawned = self.start_sender(&format!("sender-{id}"), group);
+            match spawned {
+                Ok(handle) => handles.push(handle),
+                Err(error) => {
+                    // The started ones end by themselves once they have sent everything.
+                    let _ = join_senders(handles, &self.clients, &mut Vec::new());
+                    return Err(error);
+                }
+            }
+        }
+        Ok(handles)
+    }
+
+    fn start_sender(&self, name: &str, group: Vec<(u32, Outgoing)>) -> io::Result<SenderThread> {
+        let (board, codec) = (Arc::clone(&self.board), self.codec);
+        match self.plan.sending {
+            Sending::Closed { messages } => {
+                let settings = closed_loop(self.plan, self.context, &self.naming, messages);
+                let flow = flow(self.plan);
+                let outs = group.into_iter().map(|(_, out)| out).collect();
+                self.meter.spawn(name, move || {
+                    sender::run_closed(outs, &board, &flow, codec, settings)
+                })
+            }
+            Sending::Paced {
+                lines_per_second,
+                warmup,
+                duration,
+            } => {
+                let senders = u32::try_from(self.plan.senders().count()).expect("fits in u32");
+                let length = warmup + duration;
+                let schedule =
+                    Schedule::new(self.schedule_start, length, lines_per_second, senders);
+                let paced = group
+                    .into_iter()
+                    .map(|(position, out)| sender::Paced { out, position })
+                    .collect();
+                self.meter.spawn(name, move || {
+                    sender::run_paced(paced, &board, schedule, codec)
+                })
+            }
+        }
+    }
+
+    /// The thread that makes the stalled clients fall behind, from the end of the warm-up
+    /// to the end of the schedule (paced runs with stalled clients only).
+    fn start_stuffing(&self) -> io::Result<Option<JoinHandle<usize>>> {
+        let Sending::Paced {
+            warmup, duration, ..
+        } = self.plan.sending
+        else {
+            return Ok(None);
+        };
+        if self.clients.stalled.is_empty() {
+            return Ok(None);
+        }
+        let start = self.board.epoch + self.schedule_start + warmup;
+        let (start_us, stop_us) = (
+            self.board.now_us(start),
+            self.board.now_us(start + duration),
+        );
+        let streams = self.clients.stalled.clone();
+        let (board, rate) = (Arc::clone(&self.board), self.plan.stall_rate);
+        let thread = self.meter.spawn("stuffing", move || {
+            sender::run_stuffing(&streams, &board, start_us, stop_us, rate)
+        })?;
+        Ok(Some(thread))
+    }
+}
+
+/// The flow-control window, unless set: a quarter of the server's queue in delivered lines
+/// (the rest covers the overshoot of concurrent batches), and for pairs at most
+/// [`PAIR_WINDOW`].
+fn closed_loop(plan: &Plan, context: &Context<'_>, naming: &Naming, messages: u32) -> ClosedLoop {
+    // `ALL <nick> <payload>\n`; `MSG` is as long, `MSG #room` longer by the room.
+    let room = match plan.pattern {
+        Pattern::Rooms { .. } => naming.room(plan.clients).len() + 1,
+        Pattern::Broadcast { .. } | Pattern::Pairs => 0,
+    };
+    let line = 4 + room + naming.nick(plan.clients).len() + 1 + plan.size + 1;
+    let by_queue = (context.spec.send_queue() / 4 / line) as u64;
+    let default = match plan.pattern {
+        Pattern::Broadcast { .. } | Pattern::Rooms { .. } => by_queue,
+        Pattern::Pairs => by_queue.min(PAIR_WINDOW),
+    };
+    let window = context.spec.generator.window.unwrap_or(default).max(1);
+    // Every sender towards a receiver may add a batch at once: keep the overshoot within
+    // the window.
+    let senders_per_receiver = match plan.pattern {
+        Pattern::Broadcast { senders } | Pattern::Rooms { senders, .. } => u64::from(senders),
+        Pattern::Pairs => 1,
+    };
+    let batch = (window / (2 * senders_per_receiver)).clamp(1, MAX_BATCH);
+    let timeout = context
+        .spec
+        .generator
+        .timeout
+        .unwrap_or(plan.send_timeout());
+    ClosedLoop {
+        messages,
+        window,
+        batch: u32::try_from(batch).expect("at most MAX_BATCH"),
+        deadline: Instant::now() + timeout,
+    }
+}
+
+fn flow(plan: &Plan) -> Flow {
+    match plan.pattern {
+        Pattern::Broadcast { senders } => Flow::Broadcast {
+            senders: (0..senders).collect(),
+            receivers: (0..plan.clients).collect(),
+        },
+        Pattern::Pairs => Flow::Partners((0..plan.clients).map(|i| i ^ 1).collect()),
+        Pattern::Rooms { members, senders } => Flow::Rooms { members, senders },
+    }
+}
+
+/// Joins the sender threads; they end by themselves within the write timeout, and if one
+/// does not, cutting the connections makes its write fail.
+fn join_senders(
+    senders: Vec<SenderThread>,
+    clients: &Clients,
+    failures: &mut Vec<String>,
+) -> Vec<(u32, u32)> {
+    let deadline = Instant::now() + IO_TIMEOUT + Duration::from_secs(1);
+    while senders.iter().any(|s| !s.is_finished()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    if senders.iter().any(|s| !s.is_finished()) {
+        failures.push("a sender thread was stuck in a write; connections cut".to_owned());
+        clients.cut();
+    }
+    let mut sent = Vec::new();
+    for thread in senders {
+        match thread.join() {
+            Ok(report) => {
+                failures.extend(report.error.map(|e| format!("sender: {e}")));
+                sent.extend(report.sent);
+            }
+            Err(_) => failures.push("a sender thread panicked".to_owned()),
+        }
+    }
+    sent
+}

@@ -1,0 +1,261 @@
+//! The idle-capacity workload: K registered clients that just sit there. Measures how long
+//! they take to connect and register, how long until every `JOIN` has been delivered, and
+//! what they cost the server: RSS per connection, threads, descriptors.
+//!
+//! In scope: connecting K clients with a few connector threads while the readers drain
+//! every socket, the `JOIN` count check, and the server's `/proc` figures before and after.
+//! Out of scope: starting the server (a child `chatd`, see `target`: K clients plus an
+//! in-process server would need twice the descriptors of one process).
+//!
+//! Every registration is announced to the clients already registered, so K clients get
+//! K(K−1)/2 `JOIN`s between them, whatever order they register in. A per-client `PING`
+//! after the last `OK NICK` tells when each has all of its own; a shortfall counts as lost.
+
+use std::io;
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Sender;
+
+use crate::loadgen::board::{Barrier, Board, Notice};
+use crate::loadgen::client::{self, Naming};
+use crate::loadgen::meter::{GeneratorCpu, Window};
+use crate::loadgen::outcome::{IdleFigures, RunResult};
+use crate::loadgen::payload::{Codec, HEADER_LEN};
+use crate::loadgen::progress::Progress;
+use crate::loadgen::reader::{Adopter, Conn, Readers, Rules};
+use crate::loadgen::sysstat::{self, ProcSample};
+use crate::loadgen::workload::waiter::Waiter;
+use crate::loadgen::workload::{Context, Idle};
+use chatd_proto::Command;
+
+/// Threads that connect clients; connecting is mostly waiting for the server's accept.
+const CONNECTORS: u32 = 4;
+
+pub(super) fn run(spec: &Idle, context: &Context<'_>, result: &mut RunResult) {
+    if let Err(error) = measure(spec, context, result) {
+        result.failures.push(error);
+    }
+}
+
+type ConnectorThread = JoinHandle<Result<Vec<(u32, Arc<TcpStream>)>, String>>;
+
+fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result<(), String> {
+    let target = context.target;
+    let clients = spec.clients;
+    let naming = Naming::fresh();
+    let sample = || {
+        target
+            .server_pid()
+            .and_then(|pid| sysstat::sample_process(pid).ok())
+    };
+    let before = sample();
+    let board = Arc::new(Board::new(clients as usize, Instant::now()));
+    let meter = GeneratorCpu::new();
+    let (notify, notices) = crossbeam_channel::unbounded();
+    let window = Window::open(target);
+    let started = Instant::now();
+
+    let rules = Arc::new(Rules {
+        naming: naming.clone(),
+        codec: Codec::new(HEADER_LEN)?,
+        latency_from_us: None,
+    });
+    let generator = &context.spec.generator;
+    let readers = Readers::start(generator.readers, &rules, &board, &notify, &meter)
+        .map_err(|e| format!("starting the readers: {e}"))?;
+    let connectors = match start_connectors(
+        clients,
+        target.addr(),
+        &naming,
+        &readers.adopter(),
+        &notify,
+        &meter,
+    ) {
+        Ok(connectors) => connectors,
+        Err(error) => {
+            let _ = readers.stop();
+            return Err(format!("starting the connectors: {error}"));
+        }
+    };
+    let expected_joins = u64::from(clients) * u64::from(clients - 1) / 2;
+    let mut waiter = Waiter::new(
+        &notices,
+        &board,
+        Progress::new(&context.spec.title(), Some(expected_joins)),
+    );
+    let timeout = generator
+        .timeout
+        .unwrap_or(Duration::from_secs(30) + Duration::from_millis(u64::from(clients) * 5));
+    let registered = waiter.wait_for(
+        "OK NICK",
+        0..clients,
+        started + timeout,
+        |notice| match notice {
+            Notice::Registered(client) => Some(client),
+            _ => None,
+        },
+    );
+    let connect_time = started.elapsed();
+    result.failures.extend(registered.err());
+    let streams = join_connectors(connectors, result);
+
+    let ping = Command::Ping {
+        token: Some(Barrier::Drain.token()),
+    };
+    for stream in &streams {
+        // A broken connection is reported by its reader.
+        let _ = client::send_command(stream, &ping);
+    }
+    let join_timeout = generator
+        .timeout
+        .unwrap_or(Duration::from_secs(30) + Duration::from_micros(expected_joins));
+    let drained =
+        waiter.wait_for_barrier(Barrier::Drain, 0..clients, Instant::now() + join_timeout);
+    result.failures.extend(drained.err());
+    waiter.finish();
+    let after = sample();
+
+    let reports = readers
+        .stop()
+        .map_err(|e| format!("stopping the readers: {e}"))?;
+    let usage = window.close(target, &meter);
+    drop(streams);
+
+    let mut joins = 0;
+    let mut last_join = None;
+    for report in &reports {
+        last_join = last_join.max(report.last_join);
+        for conn in &report.conns {
+            joins += conn.tally.joins;
+            if conn.tally.unexpected > 0 {
+                result.failures.push(format!(
+                    "{} got {} unexpected lines, the first: {:?}",
+                    naming.nick(conn.index),
+                    conn.tally.unexpected,
+                    conn.tally.first_unexpected.as_deref().unwrap_or("")
+                ));
+            }
+        }
+    }
+    result.counts.received = joins;
+    result.counts.lost = expected_joins.saturating_sub(joins);
+    result.counts.corrupt = joins.saturating_sub(expected_joins);
+    result.deliveries = joins;
+    result.idle = Some(figures(
+        clients,
+        connect_time,
+        last_join.map(|t| t.saturating_duration_since(started)),
+        before,
+        after,
+    ));
+    result.wall_s = usage.wall.as_secs_f64();
+    result.set_usage(&usage, sysstat::cores(), false);
+    Ok(())
+}
+
+fn figures(
+    clients: u32,
+    connect_time: Duration,
+    joins_time: Option<Duration>,
+    before: Option<ProcSample>,
+    after: Option<ProcSample>,
+) -> IdleFigures {
+    IdleFigures {
+        clients: u64::from(clients),
+        connect_s: connect_time.as_secs_f64(),
+        joins_s: joins_time.map_or(0.0, |t| t.as_secs_f64()),
+        rss_kib_per_conn: before
+            .zip(after)
+            .map(|(b, a)| (a.rss_kib as f64 - b.rss_kib as f64) / f64::from(clients)),
+        threads_before: before.map(|s| s.threads),
+        threads_after: after.map(|s| s.threads),
+        fds: after.map(|s| s.fds),
+    }
+}
+
+/// Connector `c` connects clients `c`, `c + CONNECTORS`, ...: each sends `NICK` and goes to a
+/// reader at once, without waiting for the answer (the reader reports `OK NICK`).
+fn start_connectors(
+    clients: u32,
+    addr: SocketAddr,
+    naming: &Naming,
+    adopter: &Adopter,
+    notify: &Sender<Notice>,
+    meter: &Arc<GeneratorCpu>,
+) -> io::Result<Vec<ConnectorThread>> {
+    let mut started = Vec::new();
+    for first in 0..CONNECTORS.min(clients) {
+        let (naming, adopter, notify) = (naming.clone(), adopter.clone(), notify.clone());
+        let spawned = meter.spawn(&format!("connector-{first}"), move || {
+            let indices = (first..clients).step_by(CONNECTORS as usize);
+            connect_all(indices, addr, &naming, &adopter, &notify)
+        });
+        match spawned {
+            Ok(thread) => started.push(thread),
+            Err(error) => {
+                // Each connector ends by itself once its clients are connected.
+                for thread in started {
+                    let _ = thread.join();
+                }
+                return Err(error);
+            }
+        }
+    }
+    Ok(started)
+}
+
+fn connect_all(
+    mut indices: impl Iterator<Item = u32>,
+    addr: SocketAddr,
+    naming: &Naming,
+    adopter: &Adopter,
+    notify: &Sender<Notice>,
+) -> Result<Vec<(u32, Arc<TcpStream>)>, String> {
+    let mut streams = Vec::new();
+    while let Some(index) = indices.next() {
+        let connected = client::connect(addr).and_then(|stream| {
+            client::send_nick(&stream, &naming.nick(index))?;
+            Ok(Arc::new(stream))
+        });
+        let handed = connected.and_then(|stream| {
+            adopter.adopt(Conn {
+                index,
+                stream: Arc::clone(&stream),
+                leftover: Vec::new(),
+                check: None,
+            })?;
+            Ok(stream)
+        });
+        match handed {
+            Ok(stream) => streams.push((index, stream)),
+            Err(error) => {
+                // Neither this client nor the rest of this connector's will answer.
+                for gone in std::iter::once(index).chain(indices) {
+                    let _ = notify.send(Notice::Closed(gone));
+                }
+                return Err(format!("connecting client {index}: {error}"));
+            }
+        }
+    }
+    Ok(streams)
+}
+
+fn join_connectors(
+    connectors: Vec<ConnectorThread>,
+    result: &mut RunResult,
+) -> Vec<Arc<TcpStream>> {
+    let mut streams = Vec::new();
+    for connector in connectors {
+        match connector.join() {
+            Ok(Ok(mine)) => streams.extend(mine.into_iter().map(|(_, s)| s)),
+            Ok(Err(error)) => result.failures.push(error),
+            Err(_) => result
+                .failures
+                .push("a connector thread panicked".to_owned()),
+        }
+    }
+    streams
+}

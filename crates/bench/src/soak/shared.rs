@@ -1,0 +1,193 @@
+//! What the threads of one soak run share: the server's address and limits, the run's
+//! nicks, the payload codec and clock, how many lines each numbered sender has sent, and the
+//! connection counters.
+//!
+//! In scope: the [`Shared`] struct and its small atomic helpers.
+//! Out of scope: what the threads do with it (`chatter`, `chaos`, `faults`).
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::loadgen::client::Naming;
+use crate::loadgen::payload::{Codec, Stamp};
+use chatd::config::Config;
+
+/// Payload bytes of every numbered line (the smallest the codec allows plus a little
+/// padding, as the load benchmark's default).
+pub const PAYLOAD_SIZE: usize = 32;
+
+/// Marks a flood slot that no flooder has taken yet.
+const NO_OWNER: u32 = u32::MAX;
+
+/// The nicks of a run. Well-behaved client `i` is `chat.nick(i)`; every chaos connection,
+/// the flooders and the final check included, gets a new `chaos.nick(n)`; the rooms are
+/// `chaos.room(k)`. Two tags, so a line names its sender's kind.
+#[derive(Debug, Clone)]
+pub struct Names {
+    pub chat: Naming,
+    pub chaos: Naming,
+}
+
+impl Names {
+    pub fn from_seed(seed: u64) -> Names {
+        // Differs between runs with different seeds (and shared servers), never between the
+        // two namings of one run.
+        let tag = (seed ^ (seed >> 24) ^ (seed >> 48)) as u32 & 0xff_fffe;
+        Names {
+            chat: Naming::with_tag(tag),
+            chaos: Naming::with_tag(tag | 1),
+        }
+    }
+}
+
+/// Shared by every thread of a run.
+pub struct Shared {
+    pub addr: SocketAddr,
+    /// The server's limits as the soak understands them (`--max-line`, the timeouts).
+    pub config: Config,
+    pub names: Names,
+    pub codec: Codec,
+    /// Time zero of the payloads' send times.
+    pub epoch: Instant,
+    /// Well-behaved clients: senders `0..well_behaved`. Floods are the senders after them.
+    pub well_behaved: usize,
+    /// Lines each sender has written in full, by sender number: what every well-behaved
+    /// receiver must get.
+    sent: Vec<AtomicU32>,
+    /// For each flood sender number, the chaos index of the connection that sends as it:
+    /// a numbered line from any other nick is corrupt.
+    flood_owner: Vec<AtomicU32>,
+    next_flood: AtomicUsize,
+    flooders_running: AtomicUsize,
+    max_flooders: usize,
+    next_chaos: AtomicU32,
+    open: AtomicUsize,
+    peak_open: AtomicUsize,
+    connections: AtomicU64,
+}
+
+impl Shared {
+    pub fn new(
+        addr: SocketAddr,
+        config: Config,
+        names: Names,
+        well_behaved: usize,
+        flood_slots: usize,
+        max_flooders: usize,
+    ) -> Shared {
+        Shared {
+            addr,
+            config,
+            names,
+            codec: Codec::new(PAYLOAD_SIZE).expect("the payload size is above the minimum"),
+            epoch: Instant::now(),
+            well_behaved,
+            sent: (0..well_behaved + flood_slots)
+                .map(|_| AtomicU32::new(0))
+                .collect(),
+            flood_owner: (0..flood_slots).map(|_| AtomicU32::new(NO_OWNER)).collect(),
+            next_flood: AtomicUsize::new(0),
+            flooders_running: AtomicUsize::new(0),
+            max_flooders,
+            next_chaos: AtomicU32::new(0),
+            open: AtomicUsize::new(0),
+            peak_open: AtomicUsize::new(0),
+            connections: AtomicU64::new(0),
+        }
+    }
+
+    /// Numbered senders: the well-behaved clients and every flood slot.
+    pub fn senders(&self) -> usize {
+        self.sent.len()
+    }
+
+    /// The payload of line `seq` of `sender`, stamped now.
+    pub fn payload(&self, sender: usize, seq: u32, out: &mut String) {
+        let stamp = Stamp {
+            sender: u32::try_from(sender).expect("senders are checked to fit"),
+            seq,
+            sent_us: self.micros_now(),
+        };
+        self.codec.encode(stamp, out);
+    }
+
+    /// Microseconds since [`Shared::epoch`].
+    pub fn micros_now(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    /// Records that `sender` has written `count` lines in full.
+    pub fn set_sent(&self, sender: usize, count: u32) {
+        self.sent[sender].store(count, Ordering::Release);
+    }
+
+    pub fn sent(&self, sender: usize) -> u32 {
+        self.sent[sender].load(Ordering::Acquire)
+    }
+
+    /// A new chaos index (and so a new nick).
+    pub fn next_chaos_index(&self) -> u32 {
+        self.next_chaos.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A flood sender number for chaos connection `owner`, if fewer than `max_flooders`
+    /// floods run and numbers are left. Give it back with [`Shared::end_flood`].
+    pub fn start_flood(&self, owner: u32) -> Option<usize> {
+        let running = self.flooders_running.fetch_add(1, Ordering::AcqRel);
+        if running >= self.max_flooders {
+            self.flooders_running.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        let slot = self.next_flood.fetch_add(1, Ordering::AcqRel);
+        if slot >= self.flood_owner.len() {
+            self.flooders_running.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        self.flood_owner[slot].store(owner, Ordering::Release);
+        Some(self.well_behaved + slot)
+    }
+
+    pub fn end_flood(&self) {
+        self.flooders_running.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Whether chaos connection `index` sends as flood sender `sender`.
+    pub fn is_flood_owner(&self, sender: usize, index: u32) -> bool {
+        sender
+            .checked_sub(self.well_behaved)
+            .and_then(|slot| self.flood_owner.get(slot))
+            .is_some_and(|owner| owner.load(Ordering::Acquire) == index)
+    }
+
+    /// Floods started so far.
+    pub fn floods(&self) -> usize {
+        self.next_flood
+            .load(Ordering::Acquire)
+            .min(self.flood_owner.len())
+    }
+
+    /// A chaos connection opened: counts it and the peak of those open at once.
+    pub fn opened(&self) {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        let open = self.open.fetch_add(1, Ordering::AcqRel) + 1;
+        self.peak_open.fetch_max(open, Ordering::AcqRel);
+    }
+
+    pub fn closed(&self) {
+        self.open.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Chaos connections opened so far, and the most open at once.
+    pub fn connection_counts(&self) -> (u64, usize) {
+        (
+            self.connections.load(Ordering::Acquire),
+            self.peak_open.load(Ordering::Acquire),
+        )
+    }
+
+    /// Longest wait for a reply the protocol promises at once.
+    pub fn reply_timeout(&self) -> Duration {
+        crate::loadgen::client::IO_TIMEOUT
+    }
+}

@@ -1,0 +1,264 @@
+//! `chat --plain`: a line mode for scripts and dumb terminals.
+//!
+//! Every line from the server is written to the output as received (the protocol's own
+//! spelling, see protocol.md), one per line. Input lines are sent once the nick is
+//! registered: plain text as `ALL`, `/commands` as in the full-screen client (the ones that
+//! need a room need it named, there being no tabs). Messages for the user (a suffixed nick,
+//! a mistyped command, `/help`) go to the error output. A `PING` from the server is answered.
+//!
+//! The run ends when the input ends (after `QUIT`, once the server closed, at most
+//! [`QUIT_DEADLINE`] later) or when the server closes the connection. No reconnecting.
+//!
+//! Threads: `chat-reader` reads the socket, `chat-stdin` reads the input; the calling thread
+//! registers, writes and prints. When the server closes first, `chat-stdin` may still be
+//! blocked reading the input, which nothing can wake: it is left to end with the process.
+
+use std::io::{self, BufRead, Write};
+use std::net::Shutdown;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, never, select};
+
+use crate::app::{MAX_NICK_ATTEMPTS, suffixed};
+use crate::commands::{self, Input, Target, UserCommand};
+use crate::event::NetEvent;
+use crate::net::{self, NetConfig};
+use chatd_proto::{Command, Nick, Reply};
+
+/// How long to wait for the server to close after `QUIT`.
+pub const QUIT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// What the reader thread reports.
+enum Incoming {
+    Event(NetEvent),
+    /// The connection ended; why.
+    End(String),
+}
+
+/// Runs the line mode: connects to `addr` as `nick` (or a suffixed nick if it is taken),
+/// sends the lines of `input`, writes the server's lines to `output` and notes for the user
+/// to `notes`. Returns when the input ended and the server closed, or the server closed.
+pub fn run(
+    addr: &str,
+    nick: Nick,
+    input: impl BufRead + Send + 'static,
+    output: &mut impl Write,
+    notes: &mut impl Write,
+) -> io::Result<()> {
+    let stream = net::connect(&NetConfig::new(addr))?;
+    let read_half = stream.try_clone()?;
+    let (incoming, from_server) = crossbeam_channel::unbounded();
+    let reader = thread::Builder::new()
+        .name("chat-reader".to_owned())
+        .spawn(move || {
+            let reason = net::read_lines(&read_half, |event| {
+                incoming.send(Incoming::Event(event)).is_ok()
+            });
+            let _ = incoming.send(Incoming::End(reason));
+        })?;
+    let (typed, from_input) = crossbeam_channel::bounded::<String>(64);
+    let stdin_thread = thread::Builder::new()
+        .name("chat-stdin".to_owned())
+        .spawn(move || {
+            for line in input.lines() {
+                let Ok(line) = line else { return };
+                if typed.send(line).is_err() {
+                    return;
+                }
+            }
+        })?;
+    let mut session = Session {
+        writer: &stream,
+        wanted: nick,
+        registered: false,
+        attempt: 0,
+        last_from: None,
+    };
+    let result = session.run(&from_server, &from_input, output, notes);
+    let _ = stream.shutdown(Shutdown::Both);
+    let _ = reader.join();
+    if stdin_thread.is_finished() {
+        let _ = stdin_thread.join();
+    }
+    result
+}
+
+struct Session<'a> {
+    writer: &'a std::net::TcpStream,
+    wanted: Nick,
+    registered: bool,
+    /// Refusals of the nick so far (the next suffix).
+    attempt: u32,
+    /// Who sent the last direct message, for `/r`.
+    last_from: Option<Nick>,
+}
+
+impl Session<'_> {
+    fn send(&self, command: &Command<'_>) -> io::Result<()> {
+        let mut writer = self.writer;
+        writer.write_all(format!("{command}\n").as_bytes())
+    }
+
+    fn run(
+        &mut self,
+        from_server: &Receiver<Incoming>,
+        from_input: &Receiver<String>,
+        output: &mut impl Write,
+        notes: &mut impl Write,
+    ) -> io::Result<()> {
+        self.send(&Command::Nick(self.wanted.clone()))?;
+        let mut quit_deadline: Option<Instant> = None;
+        let no_input = never();
+        loop {
+            // Input waits until the nick is registered, and stops being read after QUIT.
+            let input = if self.registered && quit_deadline.is_none() {
+                from_input
+            } else {
+                &no_input
+            };
+            let timeout = quit_deadline.map_or(Duration::MAX, |d| {
+                d.saturating_duration_since(Instant::now())
+            });
+            select! {
+                recv(from_server) -> incoming => match incoming {
+                    Ok(Incoming::Event(event)) => self.on_server(event, output, notes)?,
+                    Ok(Incoming::End(reason)) => {
+                        if quit_deadline.is_none() {
+                            writeln!(notes, "chat: {reason}")?;
+                        }
+                        return Ok(());
+                    }
+                    Err(_) => return Ok(()),
+                },
+                recv(input) -> line => match line {
+                    Ok(line) => {
+                        if self.on_input(&line, notes)? {
+                            quit_deadline = Some(Instant::now() + QUIT_DEADLINE);
+                        }
+                    }
+                    Err(_) => {
+                        self.send(&Command::Quit { reason: None })?;
+                        quit_deadline = Some(Instant::now() + QUIT_DEADLINE);
+                    }
+                },
+                default(timeout) => {
+                    writeln!(notes, "chat: the server did not close the connection after QUIT")?;
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    fn on_server(
+        &mut self,
+        event: NetEvent,
+        output: &mut impl Write,
+        notes: &mut impl Write,
+    ) -> io::Result<()> {
+        let reply = match event {
+            NetEvent::Line(reply) => reply,
+            NetEvent::Unparsed(line) => {
+                writeln!(output, "{line}")?;
+                return output.flush();
+            }
+            _ => return Ok(()),
+        };
+        writeln!(output, "{reply}")?;
+        output.flush()?;
+        match reply {
+            Reply::Ping { token } => self.send(&Command::Pong {
+                token: token.as_deref(),
+            })?,
+            Reply::OkNick(nick) if !self.registered => {
+                self.registered = true;
+                if nick != self.wanted {
+                    writeln!(notes, "chat: {} is taken; you are {nick}", self.wanted)?;
+                }
+            }
+            Reply::Err { code, .. } if code == "NICK_TAKEN" && !self.registered => {
+                self.attempt += 1;
+                if self.attempt > MAX_NICK_ATTEMPTS {
+                    return Err(io::Error::other(format!(
+                        "no free nick like {}",
+                        self.wanted
+                    )));
+                }
+                self.send(&Command::Nick(suffixed(&self.wanted, self.attempt)))?;
+            }
+            Reply::Msg { from, .. } => self.last_from = Some(from),
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Sends what one input line asks for; returns true for `/quit`.
+    fn on_input(&mut self, line: &str, notes: &mut impl Write) -> io::Result<bool> {
+        let command = match commands::parse(line) {
+            Ok(None) => return Ok(false),
+            Ok(Some(Input::Text(text))) => {
+                self.send(&Command::All { text })?;
+                return Ok(false);
+            }
+            Ok(Some(Input::Command(command))) => command,
+            Err(message) => {
+                writeln!(notes, "chat: {message}")?;
+                return Ok(false);
+            }
+        };
+        let need_room = |name: &str| format!("chat: {name} needs a #room in --plain mode");
+        match command {
+            UserCommand::Msg {
+                target: Target::Nick(to),
+                text,
+            } => self.send(&Command::Msg { to, text })?,
+            UserCommand::Msg {
+                target: Target::Room(room),
+                text,
+            } => self.send(&Command::MsgRoom { room, text })?,
+            UserCommand::Reply { text } => match self.last_from.clone() {
+                Some(to) => self.send(&Command::Msg { to, text })?,
+                None => writeln!(notes, "chat: nobody has sent you a direct message yet")?,
+            },
+            UserCommand::Nick(nick) => self.send(&Command::Nick(nick))?,
+            UserCommand::Who(None) => self.send(&Command::Who)?,
+            UserCommand::Who(Some(room)) => self.send(&Command::WhoRoom(room))?,
+            UserCommand::Quit { reason } => {
+                self.send(&Command::Quit { reason })?;
+                return Ok(true);
+            }
+            UserCommand::Help => {
+                for line in commands::help_lines() {
+                    writeln!(notes, "{line}")?;
+                }
+            }
+            UserCommand::Join { room, key } => self.send(&Command::Join { room, key })?,
+            UserCommand::Rooms => self.send(&Command::Rooms)?,
+            UserCommand::Part { room, reason } => match room {
+                Some(room) => self.send(&Command::Part { room, reason })?,
+                None => writeln!(notes, "{}", need_room("/part"))?,
+            },
+            UserCommand::Topic {
+                room: Some(room),
+                text: Some(text),
+            } => self.send(&Command::Topic { room, text })?,
+            UserCommand::Topic { .. } => writeln!(notes, "chat: usage: /topic #room TEXT")?,
+            UserCommand::Invite { nick, room } => match room {
+                Some(room) => self.send(&Command::Invite { nick, room })?,
+                None => writeln!(notes, "{}", need_room("/invite"))?,
+            },
+            UserCommand::Key { room, key } => match room {
+                Some(room) => self.send(&Command::Key { room, key })?,
+                None => writeln!(notes, "{}", need_room("/key"))?,
+            },
+            UserCommand::Private { room, on } => match room {
+                Some(room) => self.send(&Command::Private { room, on })?,
+                None => writeln!(notes, "{}", need_room("/private"))?,
+            },
+            UserCommand::Close | UserCommand::Clear => {
+                writeln!(notes, "chat: there are no tabs in --plain mode")?;
+            }
+        }
+        Ok(false)
+    }
+}

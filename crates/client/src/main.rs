@@ -1,0 +1,40 @@
+//! `chat`: the terminal client. Parses the flags, then runs the full-screen client or, with
+//! `--plain`, the line mode; exits 0 when the user quits, 1 on a setup error.
+#![allow(
+    clippy::print_stderr,
+    reason = "a binary reports fatal errors and the line mode's notes on stderr"
+)]
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chatd_client::{Args, line_mode, terminal};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("chat: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let nick = args.nick().map_err(anyhow::Error::msg)?;
+    if args.plain {
+        let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+        line_mode::run(
+            &args.addr,
+            nick,
+            std::io::BufReader::new(std::io::stdin()),
+            &mut stdout,
+            &mut stderr,
+        )
+        .with_context(|| format!("--plain with {}", args.addr))
+    } else {
+        terminal::run(args.addr, nick).context("the terminal client failed")
+    }
+}

@@ -1,0 +1,277 @@
+//! The client's socket: connecting (again and again, with exponential back-off), one reader
+//! thread per connection, and the writer thread that owns it all.
+//!
+//! In scope: TCP, framing through `line_buffer`, parsing through `protocol`, reporting what
+//! happens as [`NetEvent`]s on the app's event channel, and writing the lines the app decided
+//! to send. Out of scope: what to send (registration, `PONG`, re-joining rooms: `app` decides
+//! that) and any display.
+//!
+//! Threads: `chat-writer` connects, writes, notices the end of a connection and waits out the
+//! back-off; `chat-reader` reads one connection's lines and ends with it. Dropping [`Net`]
+//! closes its line channel: the writer sends what was queued (a `QUIT`), shuts the socket
+//! down, which ends the reader, joins it, and ends; `Drop` joins the writer.
+
+use std::io::{self, ErrorKind, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
+
+use crate::event::{Event, NetEvent};
+use chatd_proto::Reply;
+use chatd_proto::{Frame, LineBuffer};
+
+/// The longest server line accepted (the server's own lines stay within 4 KiB of text plus a
+/// message of at most `--max-line`); a longer one is reported, not kept.
+pub const MAX_SERVER_LINE: usize = 64 * 1024;
+
+/// How to reach the server and how patiently.
+#[derive(Debug, Clone)]
+pub struct NetConfig {
+    /// `host:port`, resolved again on every attempt.
+    pub addr: String,
+    pub connect_timeout: Duration,
+    /// A write that blocks this long ends the connection (the server stopped reading).
+    pub write_timeout: Duration,
+    /// The wait after the first failure; it doubles with each further one.
+    pub backoff_initial: Duration,
+    /// The longest wait between attempts.
+    pub backoff_max: Duration,
+    /// A connection that lasted this long counts as good: the back-off starts again from
+    /// `backoff_initial`. (A server that accepts and closes at once, as when it is full,
+    /// does not reset it.)
+    pub stable_after: Duration,
+}
+
+impl NetConfig {
+    pub fn new(addr: impl Into<String>) -> NetConfig {
+        NetConfig {
+            addr: addr.into(),
+            connect_timeout: Duration::from_secs(5),
+            write_timeout: Duration::from_secs(10),
+            backoff_initial: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(15),
+            stable_after: Duration::from_secs(10),
+        }
+    }
+
+    /// The wait after `failures` failures in a row (1 for the first).
+    pub fn backoff(&self, failures: u32) -> Duration {
+        let factor = 2u32.saturating_pow(failures.saturating_sub(1).min(16));
+        self.backoff_initial
+            .saturating_mul(factor)
+            .min(self.backoff_max)
+    }
+}
+
+/// The running network side. Lines given to [`Net::send`] go out on the current connection.
+pub struct Net {
+    outgoing: Option<Sender<String>>,
+    writer: Option<JoinHandle<()>>,
+}
+
+impl Net {
+    /// Starts the writer thread; it connects at once and reports on `events`.
+    pub fn start(config: NetConfig, events: Sender<Event>) -> io::Result<Net> {
+        let (outgoing, lines) = crossbeam_channel::unbounded();
+        let writer = thread::Builder::new()
+            .name("chat-writer".to_owned())
+            .spawn(move || writer_loop(&config, &lines, &events))?;
+        Ok(Net {
+            outgoing: Some(outgoing),
+            writer: Some(writer),
+        })
+    }
+
+    /// Queues one line (without its ending). Lines queued while there is no connection are
+    /// dropped when the next connection starts: the app sends nothing until `Connected`.
+    pub fn send(&self, line: String) {
+        if let Some(outgoing) = &self.outgoing {
+            // The writer ends only when this channel closes, so it cannot be gone here.
+            let _ = outgoing.send(line);
+        }
+    }
+
+    /// Sends what is queued, closes the connection and joins the threads.
+    pub fn stop(mut self) {
+        self.shut();
+    }
+
+    fn shut(&mut self) {
+        drop(self.outgoing.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        self.shut();
+    }
+}
+
+/// Why `serve` returned.
+enum End {
+    /// The app dropped `Net`.
+    Stop,
+    /// The connection ended; the text says why.
+    Lost(String),
+}
+
+fn writer_loop(config: &NetConfig, lines: &Receiver<String>, events: &Sender<Event>) {
+    let report = |event: NetEvent| events.send(Event::Net(event)).is_ok();
+    let mut failures: u32 = 0;
+    loop {
+        if !report(NetEvent::Connecting {
+            attempt: failures + 1,
+        }) {
+            return;
+        }
+        let started = Instant::now();
+        let reason = match connect(config) {
+            Ok(stream) => {
+                // Lines queued before this connection was announced belong to an older one.
+                loop {
+                    match lines.try_recv() {
+                        Ok(_) => {}
+                        Err(crossbeam_channel::TryRecvError::Empty) => break,
+                        Err(crossbeam_channel::TryRecvError::Disconnected) => return,
+                    }
+                }
+                if !report(NetEvent::Connected) {
+                    return;
+                }
+                match serve(stream, lines, events) {
+                    End::Stop => return,
+                    End::Lost(reason) => reason,
+                }
+            }
+            Err(error) => error.to_string(),
+        };
+        if started.elapsed() >= config.stable_after {
+            failures = 0;
+        }
+        failures = failures.saturating_add(1);
+        let retry_in = config.backoff(failures);
+        if !report(NetEvent::Lost { reason, retry_in }) {
+            return;
+        }
+        // Wait out the back-off; closing the channel ends the wait (and the thread) at once.
+        let deadline = Instant::now() + retry_in;
+        loop {
+            match lines.recv_deadline(deadline) {
+                Ok(_) => {} // nothing can be sent without a connection
+                Err(RecvTimeoutError::Timeout) => break,
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+}
+
+/// One connection to `config.addr` (each address it resolves to, in turn), with `TCP_NODELAY`
+/// and the write timeout set.
+pub fn connect(config: &NetConfig) -> io::Result<TcpStream> {
+    let addrs: Vec<SocketAddr> = config.addr.to_socket_addrs()?.collect();
+    let mut last = io::Error::new(ErrorKind::NotFound, "the address resolved to nothing");
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, config.connect_timeout) {
+            Ok(stream) => {
+                stream.set_nodelay(true)?;
+                stream.set_write_timeout(Some(config.write_timeout))?;
+                return Ok(stream);
+            }
+            Err(error) => last = error,
+        }
+    }
+    Err(last)
+}
+
+/// Runs one connection: a reader thread reports lines; this thread writes. Returns when the
+/// reader saw the end, a write failed, or the app let go of the channel.
+fn serve(stream: TcpStream, lines: &Receiver<String>, events: &Sender<Event>) -> End {
+    let (done, reader_done) = crossbeam_channel::bounded::<String>(1);
+    let reader = match stream.try_clone().and_then(|read_half| {
+        let events = events.clone();
+        thread::Builder::new()
+            .name("chat-reader".to_owned())
+            .spawn(move || {
+                let reason = read_lines(&read_half, |event| events.send(Event::Net(event)).is_ok());
+                let _ = done.send(reason);
+            })
+    }) {
+        Ok(reader) => reader,
+        Err(error) => return End::Lost(format!("cannot start the reader: {error}")),
+    };
+    let mut out = Vec::new();
+    let end = loop {
+        select! {
+            recv(lines) -> line => match line {
+                Ok(line) => {
+                    out.clear();
+                    out.extend_from_slice(line.as_bytes());
+                    out.push(b'\n');
+                    if let Err(error) = (&stream).write_all(&out) {
+                        break End::Lost(format!("cannot send: {error}"));
+                    }
+                }
+                Err(_) => break End::Stop,
+            },
+            recv(reader_done) -> reason => {
+                break End::Lost(reason.unwrap_or_else(|_| "the reader stopped".to_owned()));
+            }
+        }
+    };
+    // Wakes the reader if it is still reading; it then ends.
+    let _ = stream.shutdown(Shutdown::Both);
+    let _ = reader.join();
+    end
+}
+
+/// Reads server lines from `stream` until it ends, handing each to `deliver` as a
+/// [`NetEvent::Line`] (or [`NetEvent::Unparsed`]); stops early when `deliver` returns false.
+/// Returns why it stopped, for the user.
+pub fn read_lines(stream: &TcpStream, mut deliver: impl FnMut(NetEvent) -> bool) -> String {
+    let mut framer = LineBuffer::new(MAX_SERVER_LINE);
+    let mut chunk = vec![0u8; 16 * 1024];
+    loop {
+        let n = match (&*stream).read(&mut chunk) {
+            Ok(0) => return "the server closed the connection".to_owned(),
+            Ok(n) => n,
+            Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+            Err(error) => return error.to_string(),
+        };
+        framer.push(&chunk[..n]);
+        while let Some(frame) = framer.next_frame() {
+            let event = match frame {
+                Frame::Line(line) => match Reply::parse(line) {
+                    Ok(reply) => NetEvent::Line(reply),
+                    Err(_) => NetEvent::Unparsed(line.to_owned()),
+                },
+                Frame::TooLong => NetEvent::Unparsed("(a line too long to show)".to_owned()),
+                Frame::BadEncoding => NetEvent::Unparsed("(a line that is not UTF-8)".to_owned()),
+            };
+            if !deliver(event) {
+                return "stopped".to_owned();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let config = NetConfig {
+            backoff_initial: Duration::from_millis(250),
+            backoff_max: Duration::from_secs(3),
+            ..NetConfig::new("127.0.0.1:1")
+        };
+        let waits: Vec<u128> = (1..=7).map(|f| config.backoff(f).as_millis()).collect();
+        assert_eq!(waits, [250, 500, 1000, 2000, 3000, 3000, 3000]);
+        assert_eq!(config.backoff(u32::MAX), Duration::from_secs(3));
+    }
+}

@@ -1,0 +1,704 @@
+//! Drawing: the screen as a pure function of the [`App`].
+//!
+//! In scope: layout (tab bar, scrollback, side panel, status bar, input line), styles, nick
+//! colours, wrapping long lines, the unread and "new" markers. Out of scope: any state change
+//! and any I/O; ratatui's terminal does the output.
+//!
+//! ```text
+//!  1:lobby  2:#rust(3)  3:bob                               tab bar
+//!  12:01 <alice> hello                         │ online (2)  scrollback | side panel
+//!  12:01 -!- bob joined                        │ alice       (hidden below 60 columns)
+//!  connected │ alice │ 127.0.0.1:7878 │ unread 3          status bar
+//!  [lobby] text being typed_                                 input line
+//! ```
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Position, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::app::{App, Body, ChatLine, Conn, Tab};
+use chatd_proto::Nick;
+
+/// Below this many columns the side panel is hidden, leaving the scrollback the whole width.
+pub const SIDE_PANEL_MIN_WIDTH: u16 = 60;
+
+/// Columns of the side panel, its border included.
+pub const SIDE_PANEL_WIDTH: u16 = 20;
+
+/// Nick colours: a nick always gets the same one (FNV-1a of its lower-case form).
+const PALETTE: [Color; 12] = [
+    Color::Red,
+    Color::Green,
+    Color::Yellow,
+    Color::Blue,
+    Color::Magenta,
+    Color::Cyan,
+    Color::LightRed,
+    Color::LightGreen,
+    Color::LightYellow,
+    Color::LightBlue,
+    Color::LightMagenta,
+    Color::LightCyan,
+];
+
+/// The colour of a nick: the same in every tab, every run, every client.
+pub fn nick_color(nick: &Nick) -> Color {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in nick.as_str().bytes() {
+        hash ^= u32::from(byte.to_ascii_lowercase());
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    PALETTE[hash as usize % PALETTE.len()]
+}
+
+const TIME: Style = Style::new().fg(Color::DarkGray);
+const NOTICE: Style = Style::new().fg(Color::Cyan);
+const NOTICE_TEXT: Style = Style::new().fg(Color::Gray);
+const ERROR: Style = Style::new()
+    .fg(Color::LightRed)
+    .add_modifier(Modifier::BOLD);
+const INFO: Style = Style::new().fg(Color::Gray);
+const DIRECT_TEXT: Style = Style::new().fg(Color::LightMagenta);
+const MENTION: Style = Style::new()
+    .fg(Color::LightYellow)
+    .add_modifier(Modifier::BOLD);
+const MARKER: Style = Style::new().fg(Color::Yellow);
+const BAR: Style = Style::new().fg(Color::White).bg(Color::DarkGray);
+
+/// Draws the whole screen.
+pub fn render(app: &App, frame: &mut Frame<'_>) {
+    let area = frame.area();
+    let [tabs, body, status, input] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(1),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let buf = frame.buffer_mut();
+    tab_bar(app, tabs, buf);
+    let (pane, side) = if area.width >= SIDE_PANEL_MIN_WIDTH {
+        let [pane, side] =
+            Layout::horizontal([Constraint::Min(1), Constraint::Length(SIDE_PANEL_WIDTH)])
+                .areas(body);
+        (pane, Some(side))
+    } else {
+        (body, None)
+    };
+    let tab = app.tab();
+    let pane = match &tab.topic {
+        Some((_, topic)) if pane.height > 1 => {
+            let [top, rest] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(pane);
+            Paragraph::new(Line::from(vec![
+                Span::styled("topic: ", NOTICE),
+                Span::styled(topic.as_str(), NOTICE_TEXT),
+            ]))
+            .render(top, buf);
+            rest
+        }
+        _ => pane,
+    };
+    scrollback(tab, pane, buf);
+    if let Some(side) = side {
+        side_panel(app, side, buf);
+    }
+    status_bar(app, status, buf);
+    let cursor = input_line(app, input, buf);
+    frame.set_cursor_position(cursor);
+}
+
+fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
+    let labels: Vec<(String, Style)> = app
+        .tabs
+        .iter()
+        .enumerate()
+        .map(|(i, tab)| {
+            let mut label = format!(" {}:{}", i + 1, tab.label());
+            if tab.unread > 0 {
+                label.push_str(&format!("({})", tab.unread));
+            }
+            if tab.highlight {
+                label.push('!');
+            }
+            label.push(' ');
+            let style = if i == app.current {
+                Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD)
+            } else if tab.highlight {
+                MENTION
+            } else if tab.unread > 0 {
+                Style::new().fg(Color::White).add_modifier(Modifier::BOLD)
+            } else {
+                Style::new().fg(Color::Gray)
+            };
+            (label, style)
+        })
+        .collect();
+    // Leave out tabs on the left until the current one fits.
+    let width = usize::from(area.width);
+    let mut first = 0;
+    while first < app.current
+        && labels[first..=app.current]
+            .iter()
+            .map(|(l, _)| l.width())
+            .sum::<usize>()
+            > width
+    {
+        first += 1;
+    }
+    let mut spans: Vec<Span<'_>> = Vec::new();
+    if first > 0 {
+        spans.push(Span::styled("<", Style::new().fg(Color::DarkGray)));
+    }
+    spans.extend(
+        labels[first..]
+            .iter()
+            .map(|(label, style)| Span::styled(label.clone(), *style)),
+    );
+    Paragraph::new(Line::from(spans)).render(area, buf);
+}
+
+/// The spans of one line before wrapping, and the width of its prefix (time and nick), the
+/// indent of its continuation rows.
+fn line_spans(line: &ChatLine) -> (Vec<Span<'static>>, usize) {
+    let time = line.time.format("%H:%M ").to_string();
+    let mut spans = vec![Span::styled(time, TIME)];
+    match &line.body {
+        Body::Chat {
+            from,
+            text,
+            direct,
+            own,
+        } => {
+            let mut nick_style = Style::new().fg(nick_color(from));
+            if *own {
+                nick_style = nick_style.add_modifier(Modifier::BOLD);
+            }
+            let (open, close) = if *direct { ("*", "* ") } else { ("<", "> ") };
+            spans.push(Span::styled(open, Style::new().fg(Color::DarkGray)));
+            spans.push(Span::styled(from.to_string(), nick_style));
+            spans.push(Span::styled(close, Style::new().fg(Color::DarkGray)));
+            let text_style = if line.mention {
+                MENTION
+            } else if *direct {
+                DIRECT_TEXT
+            } else {
+                Style::new()
+            };
+            spans.push(Span::styled(text.clone(), text_style));
+        }
+        Body::Notice(text) => {
+            spans.push(Span::styled("-!- ", NOTICE));
+            spans.push(Span::styled(text.clone(), NOTICE_TEXT));
+        }
+        Body::Error(text) => {
+            spans.push(Span::styled("!!! ", ERROR));
+            spans.push(Span::styled(text.clone(), ERROR));
+        }
+        Body::Info(text) => {
+            spans.push(Span::styled("--- ", INFO));
+            spans.push(Span::styled(text.clone(), INFO));
+        }
+    }
+    let prefix = spans[..spans.len() - 1].iter().map(Span::width).sum();
+    (spans, prefix)
+}
+
+/// Wraps spans into rows of at most `width` columns, breaking after a space where one is in
+/// the row; continuation rows are indented by `indent` (unless that leaves too little room).
+pub fn wrap(spans: &[Span<'_>], width: usize, indent: usize) -> Vec<Line<'static>> {
+    let width = width.max(1);
+    let indent = if indent * 2 <= width { indent } else { 0 };
+    let cells: Vec<(char, Style)> = spans
+        .iter()
+        .flat_map(|span| span.content.chars().map(move |c| (c, span.style)))
+        .filter(|(c, _)| !c.is_control())
+        .collect();
+    let mut rows = Vec::new();
+    let mut start = 0;
+    while start < cells.len() || rows.is_empty() {
+        let lead = if rows.is_empty() { 0 } else { indent };
+        let room = width - lead;
+        let mut used = 0;
+        let mut end = start;
+        while end < cells.len() {
+            let w = cells[end].0.width().unwrap_or(0);
+            if used + w > room {
+                break;
+            }
+            used += w;
+            end += 1;
+        }
+        if end == start && end < cells.len() {
+            end += 1; // a character wider than the row: show it anyway
+        }
+        if end < cells.len() {
+            if let Some(space) = (start + 1..end).rev().find(|&i| cells[i].0 == ' ') {
+                end = space + 1;
+            }
+        }
+        let mut row: Vec<Span<'static>> = Vec::new();
+        if lead > 0 {
+            row.push(Span::raw(" ".repeat(lead)));
+        }
+        let mut run = String::new();
+        let mut style = cells.get(start).map_or(Style::new(), |c| c.1);
+        for &(c, s) in &cells[start..end] {
+            if s != style && !run.is_empty() {
+                row.push(Span::styled(std::mem::take(&mut run), style));
+            }
+            style = s;
+            run.push(c);
+        }
+        if !run.is_empty() {
+            row.push(Span::styled(run, style));
+        }
+        rows.push(Line::from(row));
+        start = end;
+    }
+    rows
+}
+
+fn scrollback(tab: &Tab, area: Rect, buf: &mut Buffer) {
+    let height = usize::from(area.height);
+    if height == 0 || area.width == 0 {
+        return;
+    }
+    let width = usize::from(area.width);
+    // While scrolled up, the last row says so, and counts the lines that arrived below.
+    let marker = (tab.scroll > 0).then(|| {
+        let plural = if tab.below == 1 { "" } else { "s" };
+        let text = if tab.below > 0 {
+            format!(" {} new line{plural} below: PgDn ", tab.below)
+        } else {
+            format!(" scrolled up {}: PgDn ", tab.scroll)
+        };
+        Line::from(Span::styled(
+            center(&text, width, '─'),
+            MARKER.add_modifier(Modifier::BOLD),
+        ))
+    });
+    let rows_wanted = height - usize::from(marker.is_some());
+    let lines = tab.lines();
+    let newest = lines.len().saturating_sub(1 + tab.scroll);
+    let mut rows: Vec<Line<'static>> = Vec::new();
+    if !lines.is_empty() {
+        for index in (0..=newest).rev() {
+            if rows.len() >= rows_wanted {
+                break;
+            }
+            let (spans, indent) = line_spans(&lines[index]);
+            let wrapped = wrap(&spans, width, indent);
+            rows.extend(wrapped.into_iter().rev());
+            if tab.read_marker == Some(tab.seq(index)) && index > 0 && rows.len() < rows_wanted {
+                rows.push(Line::from(Span::styled(
+                    center(" new ", width, '─'),
+                    MARKER,
+                )));
+            }
+        }
+    }
+    rows.truncate(rows_wanted);
+    rows.reverse();
+    // Short scrollbacks sit at the bottom of the pane, as in irssi.
+    let mut shown: Vec<Line<'static>> = vec![Line::raw(""); rows_wanted - rows.len()];
+    shown.extend(rows);
+    shown.extend(marker);
+    Paragraph::new(shown).render(area, buf);
+}
+
+/// `text` centred in `width` columns, padded with `fill`.
+fn center(text: &str, width: usize, fill: char) -> String {
+    let w = text.width();
+    if w >= width {
+        return text.chars().take(width).collect();
+    }
+    let left = (width - w) / 2;
+    let right = width - w - left;
+    format!(
+        "{}{text}{}",
+        fill.to_string().repeat(left),
+        fill.to_string().repeat(right)
+    )
+}
+
+fn side_panel(app: &App, area: Rect, buf: &mut Buffer) {
+    let list = app.side_list();
+    let title = match app.tab().kind {
+        crate::app::TabKind::Room(ref room) => format!(" {room} ({}) ", list.len()),
+        _ => format!(" online ({}) ", list.len()),
+    };
+    let block = Block::new()
+        .borders(Borders::LEFT)
+        .border_style(Style::new().fg(Color::DarkGray))
+        .title(Span::styled(
+            title,
+            Style::new().add_modifier(Modifier::BOLD),
+        ));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    let rows = usize::from(inner.height);
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    for (i, nick) in list.iter().enumerate() {
+        if i + 1 == rows && list.len() > rows {
+            lines.push(Line::styled(
+                format!(" +{} more", list.len() - i),
+                Style::new().fg(Color::DarkGray),
+            ));
+            break;
+        }
+        let mut style = Style::new().fg(nick_color(nick));
+        if nick.key() == app.nick.key() {
+            style = style.add_modifier(Modifier::BOLD);
+        }
+        lines.push(Line::from(Span::styled(format!(" {nick}"), style)));
+    }
+    Paragraph::new(lines).render(inner, buf);
+}
+
+/// The connection state as the status bar says it.
+pub fn conn_text(conn: Conn) -> String {
+    match conn {
+        Conn::Connecting { attempt: 1 } => "connecting".to_owned(),
+        Conn::Connecting { attempt } => format!("connecting (try {attempt})"),
+        Conn::Registering => "registering".to_owned(),
+        Conn::Online => "connected".to_owned(),
+        Conn::Waiting { retry_in } => format!("reconnecting in {retry_in}s"),
+        Conn::Closed => "disconnected".to_owned(),
+    }
+}
+
+fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
+    let state_style = match app.conn {
+        Conn::Online => BAR.fg(Color::LightGreen),
+        Conn::Waiting { .. } | Conn::Closed => BAR.fg(Color::LightRed),
+        _ => BAR.fg(Color::LightYellow),
+    };
+    let sep = Span::styled(" │ ", BAR.fg(Color::Gray));
+    let unread = app.unread();
+    let unread_style = if unread > 0 {
+        BAR.add_modifier(Modifier::BOLD)
+    } else {
+        BAR
+    };
+    let mut spans = vec![
+        Span::styled(format!(" {}", conn_text(app.conn)), state_style),
+        sep.clone(),
+        Span::styled(app.nick.to_string(), BAR.add_modifier(Modifier::BOLD)),
+        sep.clone(),
+        Span::styled(format!("unread {unread}"), unread_style),
+    ];
+    let addr = [Span::styled(app.addr.clone(), BAR), sep];
+    let width: usize = spans.iter().chain(&addr).map(Span::width).sum();
+    if width <= usize::from(area.width) {
+        // The address goes before the unread count when there is room for it.
+        spans.splice(4..4, addr);
+    }
+    buf.set_style(area, BAR);
+    Paragraph::new(Line::from(spans))
+        .style(BAR)
+        .render(area, buf);
+}
+
+/// Draws the prompt and the visible part of the input; returns where the cursor goes.
+fn input_line(app: &App, area: Rect, buf: &mut Buffer) -> Position {
+    let prompt = format!("[{}] ", app.tab().label());
+    let width = usize::from(area.width);
+    let prompt_width = prompt.width().min(width / 2);
+    let room = width.saturating_sub(prompt_width + 1).max(1);
+    let text = app.editor.text();
+    let cursor = app.editor.cursor_width();
+    // Scroll the text left so the cursor stays visible.
+    let mut skip_width = 0;
+    let mut chars = text.chars();
+    let mut rest = text.as_str();
+    while cursor - skip_width > room {
+        let Some(c) = chars.next() else { break };
+        skip_width += c.width().unwrap_or(0);
+        rest = chars.as_str();
+    }
+    let prompt: String = prompt.chars().take(prompt_width).collect();
+    Paragraph::new(Line::from(vec![
+        Span::styled(prompt, Style::new().fg(Color::Cyan)),
+        Span::raw(rest.to_owned()),
+    ]))
+    .render(area, buf);
+    let x = area.x + (prompt_width + cursor - skip_width).min(width.saturating_sub(1)) as u16;
+    Position::new(x, area.y)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveTime;
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    use super::*;
+    use crate::app::update;
+    use crate::event::{Event, NetEvent};
+    use chatd_proto::Reply;
+
+    fn at(minute: u32) -> NaiveTime {
+        NaiveTime::from_hms_opt(12, minute, 0).unwrap()
+    }
+
+    fn server(app: &mut App, line: &str, minute: u32) {
+        let reply = Reply::parse(line).unwrap();
+        update(app, Event::Net(NetEvent::Line(reply)), at(minute));
+    }
+
+    fn typed(app: &mut App, text: &str) {
+        for c in text.chars() {
+            update(
+                app,
+                Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)),
+                at(3),
+            );
+        }
+    }
+
+    fn enter(app: &mut App, text: &str) {
+        typed(app, text);
+        let enter = KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE);
+        update(app, Event::Key(enter), at(3));
+    }
+
+    /// alice's client after a short conversation: bob and carol online, bob talks in the
+    /// lobby, carol sends a direct message, alice answers in the lobby and starts typing.
+    fn conversation(width: u16, height: u16) -> App {
+        let nick = Nick::parse("alice").unwrap();
+        let mut app = App::new("127.0.0.1:7878", nick, (width, height));
+        update(&mut app, Event::Net(NetEvent::Connected), at(0));
+        server(&mut app, "HELLO chatd 0.1.0 - type HELP for commands", 0);
+        server(&mut app, "OK NICK alice", 0);
+        server(&mut app, "WHO alice bob", 0);
+        server(&mut app, "END WHO", 0);
+        server(&mut app, "JOIN carol", 1);
+        server(
+            &mut app,
+            "ALL bob hello alice, how is the new chat client?",
+            2,
+        );
+        server(&mut app, "MSG carol psst", 2);
+        enter(&mut app, "it wraps long lines and keeps the scrollback");
+        typed(&mut app, "draft");
+        app
+    }
+
+    /// The screen as text, one string per row.
+    fn screen(app: &App) -> Vec<String> {
+        let (width, height) = app.size;
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|frame| render(app, frame)).unwrap();
+        rows(terminal.backend().buffer())
+    }
+
+    fn rows(buffer: &Buffer) -> Vec<String> {
+        let width = usize::from(buffer.area.width);
+        buffer
+            .content
+            .chunks(width)
+            .map(|row| row.iter().map(|cell| cell.symbol()).collect::<String>())
+            .collect()
+    }
+
+    fn find(screen: &[String], text: &str) -> usize {
+        screen
+            .iter()
+            .position(|row| row.contains(text))
+            .unwrap_or_else(|| panic!("{text:?} not on screen:\n{}", screen.join("\n")))
+    }
+
+    #[test]
+    fn the_screen_at_80x24() {
+        let app = conversation(80, 24);
+        let screen = screen(&app);
+        assert_eq!(screen.len(), 24);
+        assert!(
+            screen[0].starts_with(" 1:lobby  2:carol(1)! "),
+            "{}",
+            screen[0]
+        );
+        // The scrollback, newest at the bottom, just above the status bar.
+        let bob = find(
+            &screen,
+            "12:02 <bob> hello alice, how is the new chat client?",
+        );
+        let own = find(
+            &screen,
+            "12:03 <alice> it wraps long lines and keeps the scrollback",
+        );
+        assert_eq!((bob + 1, own), (own, 21));
+        assert!(screen[find(&screen, "-!- carol joined")].starts_with("12:01 -!- carol joined"));
+        // The side panel: everyone online, sorted.
+        let title = find(&screen, "│ online (3)");
+        assert_eq!(title, 1);
+        for (row, nick) in ["alice", "bob", "carol"].iter().enumerate() {
+            let cell = &screen[title + 1 + row][60..];
+            assert_eq!(cell.trim_end(), format!("│ {nick}"));
+        }
+        assert_eq!(
+            screen[22].trim_end(),
+            " connected │ alice │ 127.0.0.1:7878 │ unread 1"
+        );
+        assert_eq!(screen[23].trim_end(), "[lobby] draft");
+    }
+
+    #[test]
+    fn the_screen_at_40x12_hides_the_side_panel_and_wraps() {
+        let app = conversation(40, 12);
+        let screen = screen(&app);
+        assert_eq!(screen.len(), 12);
+        assert!(
+            !screen
+                .iter()
+                .any(|row| row.contains('│') && row.contains("online"))
+        );
+        assert!(!screen[1..10].iter().any(|row| row.contains('│')));
+        // Long lines wrap at a space, continuation rows indented under the text.
+        let own = find(&screen, "12:03 <alice> it wraps long lines and");
+        assert_eq!(
+            screen[own + 1].trim_end(),
+            "              keeps the scrollback"
+        );
+        let bob = find(&screen, "12:02 <bob> hello alice, how is the new");
+        assert_eq!(screen[bob + 1].trim_end(), "            chat client?");
+        // The address does not fit: the status bar leaves it out.
+        assert_eq!(screen[10].trim_end(), " connected │ alice │ unread 1");
+        assert_eq!(screen[11].trim_end(), "[lobby] draft");
+    }
+
+    #[test]
+    fn a_room_tab_shows_its_topic_and_members() {
+        let mut app = conversation(80, 24);
+        app.editor.take();
+        enter(&mut app, "/join #rust");
+        server(&mut app, "OK JOIN #rust", 4);
+        server(&mut app, "TOPIC #rust bob all about rust", 4);
+        server(&mut app, "WHO #rust alice bob", 4);
+        server(&mut app, "END WHO #rust", 4);
+        server(&mut app, "MSG #rust bob welcome", 5);
+        let screen = screen(&app);
+        assert!(screen[0].contains(" 3:#rust "));
+        assert!(screen[1].starts_with("topic: all about rust"));
+        assert!(screen[1].contains("│ #rust (2)"));
+        assert_eq!(screen[2][60..].trim_end(), "│ alice");
+        assert_eq!(screen[3][60..].trim_end(), "│ bob");
+        assert!(screen[21].starts_with("12:05 <bob> welcome"));
+        assert_eq!(screen[23].trim_end(), "[#rust]");
+    }
+
+    #[test]
+    fn scrolled_up_the_new_lines_below_are_counted_on_the_last_row() {
+        let mut app = conversation(80, 24);
+        for n in 0..40 {
+            server(&mut app, &format!("ALL bob line {n}"), 6);
+        }
+        let page_up = KeyEvent::new(KeyCode::PageUp, KeyModifiers::NONE);
+        update(&mut app, Event::Key(page_up), at(6));
+        let before = screen(&app);
+        assert!(
+            before[21].contains(" scrolled up 19: PgDn "),
+            "{}",
+            before[21]
+        );
+        server(&mut app, "ALL bob news", 7);
+        server(&mut app, "ALL bob more news", 7);
+        let after = screen(&app);
+        // The lines shown did not move; the marker counts what arrived below.
+        assert_eq!(before[1..21], after[1..21]);
+        assert!(
+            after[21].contains(" 2 new lines below: PgDn "),
+            "{}",
+            after[21]
+        );
+        assert!(after[22].contains("unread 3"));
+        assert!(!after.iter().any(|row| row.contains("more news")));
+    }
+
+    #[test]
+    fn a_tab_with_unread_lines_shows_where_they_start() {
+        let mut app = conversation(80, 24);
+        app.editor.take();
+        let alt = |n| Event::Key(KeyEvent::new(KeyCode::Char(n), KeyModifiers::ALT));
+        update(&mut app, alt('2'), at(8));
+        enter(&mut app, "hi");
+        update(&mut app, alt('1'), at(8));
+        server(&mut app, "MSG carol are you there?", 9);
+        server(&mut app, "MSG carol hello?", 9);
+        update(&mut app, alt('2'), at(10));
+        let screen = screen(&app);
+        let marker = find(&screen, " new ");
+        assert!(screen[marker - 1].starts_with("12:03 *alice* hi"));
+        assert!(screen[marker + 1].starts_with("12:09 *carol* are you there?"));
+        assert!(screen[0].contains(" 2:carol "));
+        assert!(screen[22].contains("unread 0"));
+    }
+
+    #[test]
+    fn mentions_are_highlighted_and_nicks_keep_their_colour() {
+        let mut app = conversation(80, 24);
+        server(&mut app, "ALL bob alice: ping", 9);
+        let (width, height) = app.size;
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+        let buffer = terminal.backend().buffer();
+        // "12:09 <bob> " is 12 columns; the text starts after it.
+        assert_eq!(buffer[(12, 21)].symbol(), "a");
+        assert_eq!(buffer[(12, 21)].fg, Color::LightYellow);
+        let bob = Nick::parse("bob").unwrap();
+        assert_eq!(buffer[(7, 21)].fg, nick_color(&bob));
+        assert_eq!(nick_color(&bob), nick_color(&Nick::parse("BOB").unwrap()));
+    }
+
+    #[test]
+    fn a_long_input_line_scrolls_to_keep_the_cursor_visible() {
+        let mut app = conversation(40, 12);
+        app.editor.take();
+        let text: String = ('a'..='z').cycle().take(60).collect();
+        typed(&mut app, &text);
+        let mut terminal = Terminal::new(TestBackend::new(40, 12)).unwrap();
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+        let screen = rows(terminal.backend().buffer());
+        // "[lobby] " then the end of the text, the cursor just after it.
+        assert_eq!(screen[11], format!("[lobby] {} ", &text[29..]));
+        let cursor = terminal.get_cursor_position().unwrap();
+        assert_eq!((cursor.x, cursor.y), (39, 11));
+        let home = KeyEvent::new(KeyCode::Home, KeyModifiers::NONE);
+        update(&mut app, Event::Key(home), at(3));
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+        let screen = rows(terminal.backend().buffer());
+        assert_eq!(screen[11], format!("[lobby] {}", &text[..32]));
+        let cursor = terminal.get_cursor_position().unwrap();
+        assert_eq!((cursor.x, cursor.y), (8, 11));
+    }
+
+    #[test]
+    fn tiny_and_odd_sizes_do_not_panic() {
+        for (width, height) in [(1, 1), (5, 3), (20, 4), (59, 10), (60, 10), (200, 60)] {
+            let app = conversation(width, height);
+            assert_eq!(screen(&app).len(), usize::from(height));
+        }
+    }
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_splits_long_words() {
+        let text =
+            |lines: Vec<Line<'_>>| -> Vec<String> { lines.iter().map(|l| l.to_string()).collect() };
+        let spans = [Span::raw("12:00 "), Span::raw("aaa bbb ccc")];
+        assert_eq!(text(wrap(&spans, 10, 6)), ["12:00 aaa ", "bbb ccc"]);
+        assert_eq!(text(wrap(&spans, 14, 6)), ["12:00 aaa bbb ", "      ccc"]);
+        let long = [Span::raw("x".repeat(25))];
+        assert_eq!(
+            text(wrap(&long, 10, 0)),
+            ["x".repeat(10), "x".repeat(10), "x".repeat(5)]
+        );
+        assert_eq!(text(wrap(&[Span::raw("")], 10, 0)), [""]);
+        assert_eq!(text(wrap(&[Span::raw("日本語")], 4, 0)), ["日本", "語"]);
+    }
+}

@@ -1,0 +1,444 @@
+//! The terminal client against an in-process server: its network side (`client::net`) and
+//! `client::app::update`, wired as the real loop wires them but without a terminal; and the
+//! `chat --plain` binary fed through its stdin. Every wait is on events or lines, with a
+//! deadline.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::SocketAddr;
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use chatd_client::app::{App, Conn, Effect, TabKind, update};
+use chatd_client::event::Event;
+use chatd_client::net::{Net, NetConfig};
+use chatd_proto::Nick;
+use chrono::NaiveTime;
+use crossbeam_channel::Receiver;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use chatd_testkit::{DEADLINE, TestServer};
+
+/// One client as the terminal loop runs it: events from `Net` into `update`, effects back
+/// out, minus the screen.
+struct Client {
+    app: App,
+    net: Option<Net>,
+    events: Receiver<Event>,
+    exited: bool,
+}
+
+impl Client {
+    fn start(addr: SocketAddr, nick: &str) -> Client {
+        let (tx, events) = crossbeam_channel::unbounded();
+        // Short back-off: a restarted server is found again quickly.
+        let config = NetConfig {
+            backoff_initial: Duration::from_millis(50),
+            backoff_max: Duration::from_millis(400),
+            ..NetConfig::new(addr.to_string())
+        };
+        let net = Net::start(config, tx).unwrap();
+        let app = App::new(addr.to_string(), Nick::parse(nick).unwrap(), (80, 24));
+        Client {
+            app,
+            net: Some(net),
+            events,
+            exited: false,
+        }
+    }
+
+    fn apply(&mut self, event: Event) {
+        let now = NaiveTime::from_hms_opt(12, 0, 0).unwrap();
+        for effect in update(&mut self.app, event, now) {
+            match effect {
+                Effect::Send(line) => self.net.as_ref().unwrap().send(line),
+                Effect::Redraw => {}
+                Effect::Exit => self.exited = true,
+            }
+        }
+    }
+
+    /// Handles events until `done` holds; fails the test at the deadline.
+    fn until(&mut self, what: &str, done: impl Fn(&Client) -> bool) {
+        let end = Instant::now() + DEADLINE;
+        while !done(self) {
+            match self.events.recv_deadline(end) {
+                Ok(event) => self.apply(event),
+                Err(_) => panic!(
+                    "{}: no {what} within {DEADLINE:?}; lobby: {:?}",
+                    self.app.nick,
+                    texts(&self.app, 0)
+                ),
+            }
+        }
+    }
+
+    fn online(&mut self) {
+        self.until("registration", |c| c.app.conn == Conn::Online);
+    }
+
+    /// Types a line and presses Enter.
+    fn enter(&mut self, line: &str) {
+        for c in line.chars() {
+            self.apply(Event::Key(KeyEvent::new(
+                KeyCode::Char(c),
+                KeyModifiers::NONE,
+            )));
+        }
+        self.apply(Event::Key(KeyEvent::new(
+            KeyCode::Enter,
+            KeyModifiers::NONE,
+        )));
+    }
+
+    fn users(&self) -> Vec<&str> {
+        self.app.users.iter().map(Nick::as_str).collect()
+    }
+
+    fn tab_of(&self, label: &str) -> Option<usize> {
+        self.app.tabs.iter().position(|t| t.label() == label)
+    }
+
+    fn has_line(&self, tab: &str, line: &str) -> bool {
+        self.tab_of(tab)
+            .is_some_and(|i| texts(&self.app, i).iter().any(|l| l == line))
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        if let Some(net) = self.net.take() {
+            net.stop();
+        }
+    }
+}
+
+/// A tab's lines as `<from> text`, `*from* text`, `-!- notice`, `!!! error`, `--- info`.
+fn texts(app: &App, tab: usize) -> Vec<String> {
+    app.tabs[tab]
+        .lines()
+        .iter()
+        .map(|line| line.body.to_string())
+        .collect()
+}
+
+#[test]
+fn two_clients_exchange_all_and_msg() {
+    let server = TestServer::start();
+    let mut alice = Client::start(server.addr, "alice");
+    alice.online();
+    let mut bob = Client::start(server.addr, "bob");
+    bob.online();
+    bob.until("the user list", |c| c.users() == ["alice", "bob"]);
+    alice.until("bob's JOIN", |c| c.users() == ["alice", "bob"]);
+    assert!(alice.has_line("lobby", "-!- bob joined"));
+
+    alice.enter("hello bob");
+    bob.until("alice's ALL", |c| c.has_line("lobby", "<alice> hello bob"));
+
+    bob.enter("/msg alice psst");
+    alice.until("bob's MSG", |c| c.has_line("bob", "*bob* psst"));
+    let tab = alice.tab_of("bob").unwrap();
+    assert_eq!(
+        alice.app.tabs[tab].kind,
+        TabKind::Direct(Nick::parse("bob").unwrap())
+    );
+    assert_eq!(alice.app.tabs[tab].unread, 1);
+
+    // Replying to the last sender, then continuing in the conversation's tab.
+    alice.enter("/r got it");
+    bob.until("alice's reply", |c| c.has_line("alice", "*alice* got it"));
+    assert_eq!(alice.app.tab().label(), "bob");
+    alice.enter("and more");
+    bob.until("more", |c| c.has_line("alice", "*alice* and more"));
+}
+
+#[test]
+fn a_quit_updates_the_other_clients_user_list() {
+    let server = TestServer::start();
+    let mut alice = Client::start(server.addr, "alice");
+    alice.online();
+    let mut bob = Client::start(server.addr, "bob");
+    bob.online();
+    alice.until("bob", |c| c.users() == ["alice", "bob"]);
+    bob.enter("/quit see you");
+    bob.until("the end", |c| c.exited);
+    assert_eq!(bob.app.conn, Conn::Closed);
+    alice.until("bob's QUIT", |c| c.users() == ["alice"]);
+    assert!(alice.has_line("lobby", "-!- bob quit (see you)"));
+}
+
+#[test]
+fn rooms_through_the_client() {
+    let server = TestServer::start();
+    let mut alice = Client::start(server.addr, "alice");
+    alice.online();
+    let mut bob = Client::start(server.addr, "bob");
+    bob.online();
+    alice.enter("/join #rust");
+    alice.until("the room tab", |c| {
+        c.tab_of("#rust")
+            .is_some_and(|i| c.app.tabs[i].members.len() == 1)
+    });
+    alice.enter("/topic all about rust");
+    alice.until("the topic", |c| {
+        c.has_line("#rust", "-!- alice set the topic: all about rust")
+    });
+    bob.enter("/join #rust");
+    bob.until("the topic", |c| {
+        c.has_line("#rust", "-!- topic: all about rust (set by alice)")
+    });
+    alice.until("bob in the room", |c| {
+        c.has_line("#rust", "-!- bob joined #rust") && c.app.side_list().len() == 2
+    });
+    bob.enter("hi room");
+    alice.until("the room's line", |c| c.has_line("#rust", "<bob> hi room"));
+    bob.enter("/part");
+    alice.until("the PART", |c| c.has_line("#rust", "-!- bob left #rust"));
+    bob.until("the tab closed", |c| c.tab_of("#rust").is_none());
+}
+
+#[test]
+fn after_a_server_restart_the_client_reconnects_reclaims_its_nick_and_rejoins() {
+    let server = TestServer::start();
+    let addr = server.addr;
+    let mut alice = Client::start(addr, "alice");
+    alice.online();
+    alice.enter("/join #rust");
+    alice.until("the room", |c| c.tab_of("#rust").is_some());
+    alice.enter("before the restart");
+
+    server.shutdown();
+    alice.until("the loss", |c| matches!(c.app.conn, Conn::Waiting { .. }));
+    assert!(alice.has_line(
+        "lobby",
+        "-!- the server closed the connection: server shutting down"
+    ));
+    let server = TestServer::with(|config| config.addr = addr);
+    alice.until("the new registration", |c| c.app.conn == Conn::Online);
+    assert_eq!(alice.app.nick.as_str(), "alice");
+    alice.until("the room again", |c| {
+        c.tab_of("#rust")
+            .is_some_and(|i| c.app.tabs[i].members.len() == 1)
+    });
+    alice.until("the user list", |c| c.users() == ["alice"]);
+    // The scrollback survived.
+    assert!(alice.has_line("#rust", "<alice> before the restart"));
+    assert!(
+        texts(&alice.app, 0)
+            .iter()
+            .any(|l| l.starts_with("-!- reconnected to ") && l.ends_with(" as alice"))
+    );
+
+    // The server sees her under her nick, in her room.
+    let mut bob = server.client("bob");
+    bob.send("WHO #rust");
+    bob.expect("WHO #rust alice");
+    bob.expect("END WHO #rust");
+    bob.send("MSG alice welcome back");
+    alice.until("the message", |c| c.has_line("bob", "*bob* welcome back"));
+}
+
+#[test]
+fn a_taken_nick_is_suffixed_then_taken_back_when_freed() {
+    let server = TestServer::start();
+    let mut holder = server.client("alice");
+    let mut alice = Client::start(server.addr, "alice");
+    alice.online();
+    assert_eq!(alice.app.nick.as_str(), "alice_");
+    assert!(
+        texts(&alice.app, 0)
+            .iter()
+            .any(|l| l.contains("alice is taken, so you are alice_"))
+    );
+    holder.expect("JOIN alice_");
+    holder.send("QUIT");
+    holder.expect("BYE");
+    alice.until("the nick back", |c| c.app.nick.as_str() == "alice");
+    assert!(alice.has_line("lobby", "-!- you have your nick back: alice"));
+    let mut bob = server.client("bob");
+    bob.send("WHO");
+    bob.expect("WHO alice bob");
+}
+
+/// `chat --plain` as a child process: stdin written by the test, stdout and stderr read line
+/// by line with deadlines.
+struct PlainChat {
+    child: Option<Child>,
+    stdin: Option<ChildStdin>,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    readers: Vec<JoinHandle<()>>,
+}
+
+impl PlainChat {
+    fn spawn(addr: SocketAddr, nick: &str) -> PlainChat {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
+            .args(["--plain", "--addr", &addr.to_string(), "--nick", nick])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut readers = Vec::new();
+        let mut lines = |pipe: Box<dyn std::io::Read + Send>| {
+            let (tx, rx) = crossbeam_channel::unbounded();
+            readers.push(thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { return };
+                    let _ = tx.send(line);
+                }
+            }));
+            rx
+        };
+        let stdout = lines(Box::new(child.stdout.take().unwrap()));
+        let stderr = lines(Box::new(child.stderr.take().unwrap()));
+        PlainChat {
+            stdin: child.stdin.take(),
+            child: Some(child),
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().unwrap();
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// The next stdout line; fails at the deadline.
+    fn expect(&self, expected: &str) {
+        match self.stdout.recv_timeout(DEADLINE) {
+            Ok(line) => assert_eq!(line, expected),
+            Err(_) => panic!("no stdout line {expected:?} within {DEADLINE:?}"),
+        }
+    }
+
+    fn expect_note(&self, needle: &str) {
+        match self.stderr.recv_timeout(DEADLINE) {
+            Ok(line) => assert!(line.contains(needle), "{line:?} lacks {needle:?}"),
+            Err(_) => panic!("no stderr line with {needle:?} within {DEADLINE:?}"),
+        }
+    }
+
+    /// Waits for the exit, at most the deadline; stdout must have nothing more.
+    fn wait(mut self) -> ExitStatus {
+        let mut child = self.child.take().unwrap();
+        let (tx, rx) = crossbeam_channel::bounded(1);
+        let waiter = thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = rx
+            .recv_timeout(DEADLINE)
+            .expect("chat --plain did not exit in time")
+            .unwrap();
+        waiter.join().unwrap();
+        for reader in self.readers.drain(..) {
+            reader.join().unwrap();
+        }
+        let rest: Vec<String> = self.stdout.try_iter().collect();
+        assert!(rest.is_empty(), "more output: {rest:?}");
+        status
+    }
+}
+
+impl Drop for PlainChat {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn plain_mode_sends_stdin_prints_the_server_and_exits_when_stdin_ends() {
+    let server = TestServer::start();
+    let mut alice = server.client("alice");
+    let mut bob = PlainChat::spawn(server.addr, "bob");
+    bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    bob.expect("OK NICK bob");
+    alice.expect("JOIN bob");
+    alice.send("ALL hi bob");
+    bob.expect("ALL alice hi bob");
+    alice.send("MSG bob psst");
+    bob.expect("MSG alice psst");
+    bob.type_line("hello everyone");
+    bob.type_line("/r  got it");
+    bob.type_line("/frob");
+    bob.expect_note("unknown command /frob");
+    bob.type_line("/join #tea");
+    bob.expect("OK JOIN #tea");
+    bob.expect("WHO #tea bob");
+    bob.expect("END WHO #tea");
+    bob.type_line("/who");
+    bob.expect("WHO alice bob");
+    bob.expect("END WHO");
+    bob.close_stdin();
+    bob.expect("BYE");
+    assert!(bob.wait().success());
+    alice.expect("ALL bob hello everyone");
+    alice.expect("MSG bob got it");
+    alice.expect("QUIT bob");
+}
+
+#[test]
+fn plain_mode_works_in_a_pipe_and_exits_zero() {
+    let server = TestServer::start();
+    let mut alice = server.client("alice");
+    let mut bob = PlainChat::spawn(server.addr, "bob");
+    // Everything typed at once, before registration: sent after it, in order.
+    bob.type_line("hello");
+    bob.type_line("/quit done");
+    bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    bob.expect("OK NICK bob");
+    bob.expect("BYE");
+    assert!(bob.wait().success());
+    alice.expect("JOIN bob");
+    alice.expect("ALL bob hello");
+    alice.expect("QUIT bob done");
+}
+
+#[test]
+fn plain_mode_takes_a_suffixed_nick_and_says_so() {
+    let server = TestServer::start();
+    let _alice = server.client("alice");
+    let mut other = PlainChat::spawn(server.addr, "alice");
+    other.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    other.expect("ERR NICK_TAKEN nick alice is already in use");
+    other.expect("OK NICK alice_");
+    other.expect_note("alice is taken; you are alice_");
+    other.close_stdin();
+    other.expect("BYE");
+    assert!(other.wait().success());
+}
+
+#[test]
+fn plain_mode_exits_when_the_server_closes() {
+    let server = TestServer::start();
+    let bob = PlainChat::spawn(server.addr, "bob");
+    bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    bob.expect("OK NICK bob");
+    server.shutdown();
+    bob.expect("BYE server shutting down");
+    bob.expect_note("the server closed the connection");
+    assert!(bob.wait().success());
+}
+
+#[test]
+fn plain_mode_without_a_server_fails() {
+    // A port that was just free: nothing listens there.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let bob = PlainChat::spawn(addr, "bob");
+    bob.expect_note("chat: --plain with 127.0.0.1:");
+    assert_eq!(bob.wait().code(), Some(1));
+}

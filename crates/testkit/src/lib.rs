@@ -1,0 +1,278 @@
+//! The test harness shared by the server's integration tests and the client's network tests:
+//! an in-process server on `127.0.0.1:0` ([`TestServer`]) and a line-oriented client whose
+//! every wait has a deadline ([`TestClient`]).
+//!
+//! Only for tests: it panics on any failure. It uses the server's public API and the wire,
+//! nothing else, and must never be a dependency of anything but tests.
+
+use std::io::{self, BufRead, BufReader, ErrorKind, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use chatd::config::Config;
+use chatd::server::{Server, ServerHandle, ShutdownReport, Stats};
+
+/// How long any single expectation may wait before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// Worker count for tests that do not ask for one: `CHATD_TEST_WORKERS`, default 1 (the
+/// strictest: a stall anywhere would show).
+pub fn default_workers() -> usize {
+    std::env::var("CHATD_TEST_WORKERS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(1)
+}
+
+pub struct TestServer {
+    handle: Option<ServerHandle>,
+    pub addr: SocketAddr,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        TestServer::with(|_| {})
+    }
+
+    /// A server whose config starts as the default (port 0, test worker count) and is then
+    /// adjusted by `adjust`.
+    pub fn with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        chatd::logging::init_test_log();
+        let mut config = Config {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            workers: default_workers(),
+            // Every test client comes from 127.0.0.1; tests of the limit set it.
+            max_per_ip: usize::MAX,
+            // Tests send bursts of thousands of lines; the flood-control tests set it.
+            rate: 0,
+            ..Config::default()
+        };
+        adjust(&mut config);
+        let handle = Server::bind(config).unwrap().start().unwrap();
+        let addr = handle.local_addr();
+        TestServer {
+            handle: Some(handle),
+            addr,
+        }
+    }
+
+    /// A connection that has read its greeting.
+    pub fn connect(&self) -> TestClient {
+        let mut client = TestClient::connect_raw(self.addr);
+        let hello = client.recv();
+        assert!(hello.starts_with("HELLO "), "greeting: {hello:?}");
+        client
+    }
+
+    /// A connection registered as `nick`.
+    pub fn client(&self, nick: &str) -> TestClient {
+        let mut client = self.connect();
+        client.send(&format!("NICK {nick}"));
+        client.expect(&format!("OK NICK {nick}"));
+        client
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.handle.as_ref().unwrap().stats()
+    }
+
+    pub fn shutdown(mut self) -> ShutdownReport {
+        self.handle.take().unwrap().shutdown()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.shutdown();
+        }
+    }
+}
+
+pub struct TestClient {
+    reader: BufReader<TcpStream>,
+    pub writer: TcpStream,
+    deadline: Duration,
+}
+
+impl TestClient {
+    /// A bare connection: nothing read yet.
+    pub fn connect_raw(addr: SocketAddr) -> TestClient {
+        let stream = TcpStream::connect(addr).unwrap();
+        stream.set_nodelay(true).unwrap();
+        // A server that stopped reading must fail the test, not hang it in a write.
+        stream.set_write_timeout(Some(DEADLINE)).unwrap();
+        TestClient {
+            reader: BufReader::new(stream.try_clone().unwrap()),
+            writer: stream,
+            deadline: DEADLINE,
+        }
+    }
+
+    /// Lets each expectation wait up to `deadline` (for heavy tests).
+    pub fn set_deadline(&mut self, deadline: Duration) {
+        self.deadline = deadline;
+    }
+
+    pub fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\n").as_bytes());
+    }
+
+    pub fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).unwrap();
+    }
+
+    /// The next line, without its `\n`; `None` at a clean end of stream. Fails the test at
+    /// the deadline or on a reset.
+    pub fn try_recv(&mut self) -> Option<String> {
+        let mut line = String::new();
+        let end = Instant::now() + self.deadline;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "no complete line within {:?}",
+                self.deadline
+            );
+            self.reader.get_ref().set_read_timeout(Some(left)).unwrap();
+            match self.reader.read_line(&mut line) {
+                Ok(0) if line.is_empty() => return None,
+                Ok(_) if line.ends_with('\n') => {
+                    line.pop();
+                    return Some(line);
+                }
+                Ok(_) => panic!("stream ended inside a line: {line:?}"),
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    // `read_line` keeps what it got; the loop re-checks the deadline.
+                }
+                Err(e) => panic!("read failed: {e} (after {line:?})"),
+            }
+        }
+    }
+
+    pub fn recv(&mut self) -> String {
+        self.try_recv().expect("the server closed the connection")
+    }
+
+    pub fn expect(&mut self, expected: &str) {
+        assert_eq!(self.recv(), expected);
+    }
+
+    /// Expects `ERR <code> <some text>`.
+    pub fn expect_err(&mut self, code: &str) {
+        let line = self.recv();
+        let prefix = format!("ERR {code} ");
+        assert!(
+            line.starts_with(&prefix) && line.len() > prefix.len(),
+            "expected ERR {code} with a text, got {line:?}"
+        );
+    }
+
+    /// Expects a clean end of stream (FIN, not a reset) next.
+    pub fn expect_closed(&mut self) {
+        if let Some(line) = self.try_recv() {
+            panic!("expected the connection to close, got {line:?}");
+        }
+    }
+
+    /// `PING <token>`, then every line received before `PONG <token>`.
+    pub fn barrier(&mut self) -> Vec<String> {
+        static TOKENS: AtomicU64 = AtomicU64::new(1);
+        let token = format!("barrier-{}", TOKENS.fetch_add(1, Ordering::Relaxed));
+        self.send(&format!("PING {token}"));
+        let pong = format!("PONG {token}");
+        let mut before = Vec::new();
+        loop {
+            let line = self.recv();
+            if line == pong {
+                return before;
+            }
+            before.push(line);
+        }
+    }
+
+    /// Sends `count` lines `ALL <n> <payload of payload_len bytes>`, then a barrier: when it
+    /// returns, all of them are queued for their recipients.
+    pub fn send_numbered_all(&mut self, count: usize, payload_len: usize) {
+        let payload = "n".repeat(payload_len);
+        for n in 0..count {
+            self.send(&format!("ALL {n} {payload}"));
+        }
+        self.barrier();
+    }
+
+    /// Expects the `count` lines of [`TestClient::send_numbered_all`] from `from`, in order.
+    pub fn expect_numbered_all(&mut self, from: &str, count: usize) {
+        for n in 0..count {
+            let line = self.recv();
+            let prefix = format!("ALL {from} {n} ");
+            assert!(
+                line.starts_with(&prefix),
+                "expected {prefix}..., got {line:.60}"
+            );
+        }
+    }
+
+    /// A barrier that must not find anything else waiting.
+    pub fn expect_nothing_more(&mut self) {
+        let extra = self.barrier();
+        assert!(extra.is_empty(), "unexpected lines: {extra:?}");
+    }
+
+    /// Closes the sending half (a FIN); replies can still be read.
+    pub fn finish_sending(&mut self) {
+        self.writer.shutdown(std::net::Shutdown::Write).unwrap();
+    }
+
+    /// Closes abruptly with a reset (SO_LINGER 0), as a crashed peer or a middlebox would.
+    pub fn reset(self) {
+        set_linger_zero(&self.writer);
+        drop(self);
+    }
+}
+
+#[allow(unsafe_code)]
+fn set_linger_zero(stream: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: the pointer and size describe a live `linger` value, and the descriptor is
+    // open for the duration of the call.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&raw const linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(
+        rc,
+        0,
+        "setsockopt SO_LINGER: {}",
+        io::Error::last_os_error()
+    );
+}
+
+/// Raises the open-file soft limit to `wanted` (capped at the hard limit) for tests with
+/// thousands of sockets; returns the limit in force.
+#[allow(unsafe_code)]
+pub fn raise_fd_limit(wanted: u64) -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `limit` is a valid, writable rlimit for both calls.
+    unsafe {
+        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted.min(limit.rlim_max);
+            assert_eq!(libc::setrlimit(libc::RLIMIT_NOFILE, &limit), 0);
+        }
+    }
+    limit.rlim_cur
+}
