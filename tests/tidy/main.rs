@@ -2,6 +2,8 @@
 //! what it owns, the protocol crate stays free of dependencies, and the docs name every
 //! command, code and flag.
 
+mod imports;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -23,6 +25,9 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// Where the workspace's Rust sources are.
+const SOURCE_DIRS: [&str; 5] = ["src", "tests", "benches", "crates", "fuzz/fuzz_targets"];
+
 fn read(relative: &str) -> String {
     fs::read_to_string(root().join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
@@ -30,7 +35,7 @@ fn read(relative: &str) -> String {
 #[test]
 fn every_source_file_starts_with_a_module_doc() {
     let mut files = Vec::new();
-    for dir in ["src", "tests", "benches", "crates", "fuzz/fuzz_targets"] {
+    for dir in SOURCE_DIRS {
         rust_files(&root().join(dir), &mut files);
     }
     for file in files {
@@ -41,6 +46,58 @@ fn every_source_file_starts_with_a_module_doc() {
             file.display()
         );
     }
+}
+
+/// Every library in the workspace, by the folder that holds its `src`.
+const LIBRARIES: [&str; 6] = [
+    ".",
+    "crates/proto",
+    "crates/proto-props",
+    "crates/client",
+    "crates/bench",
+    "crates/testkit",
+];
+
+#[test]
+fn no_import_cycle_between_files() {
+    let mut cycles = Vec::new();
+    for library in LIBRARIES {
+        let name = |file: &PathBuf| file.strip_prefix(root()).unwrap().display().to_string();
+        for cycle in imports::ImportGraph::of_library(&root().join(library).join("src")).cycles() {
+            let edges: Vec<String> = cycle
+                .iter()
+                .map(|(file, to)| {
+                    let to: Vec<String> = to.iter().map(name).collect();
+                    format!("  {} uses {}", name(file), to.join(", "))
+                })
+                .collect();
+            cycles.push(format!("a cycle:\n{}", edges.join("\n")));
+        }
+    }
+    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+}
+
+/// A file past this many lines does more than one job; split it by job.
+const MAX_FILE_LINES: usize = 700;
+
+#[test]
+fn no_source_file_is_over_the_line_limit() {
+    let mut files = Vec::new();
+    for dir in SOURCE_DIRS {
+        rust_files(&root().join(dir), &mut files);
+    }
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let lines = fs::read_to_string(file).unwrap().lines().count();
+            (lines > MAX_FILE_LINES).then(|| format!("{} ({lines})", file.display()))
+        })
+        .collect();
+    assert!(
+        long.is_empty(),
+        "over {MAX_FILE_LINES} lines: {}",
+        long.join(", ")
+    );
 }
 
 #[test]
