@@ -4,7 +4,7 @@
 //! In scope: flag names, defaults, help texts, and the checks that make a `Config` sound.
 //! Out of scope: logging set-up and signal handling (the `chatd` binary).
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -20,8 +20,12 @@ pub struct Config {
     /// Open connections (registered or not) beyond which a newcomer gets `ERR SERVER_FULL`.
     pub max_clients: usize,
     /// Open connections from one address beyond which a newcomer from it gets
-    /// `ERR TOO_MANY_CONNECTIONS`.
+    /// `ERR TOO_MANY_CONNECTIONS`; see [`Config::per_ip_limit`] for loopback addresses.
     pub max_per_ip: usize,
+    /// Whether `max_per_ip` also holds for loopback addresses. Off by default: clients on the
+    /// server's own machine (load tests, bridges, gateways) are not limited as a group unless
+    /// the operator sets `--max-per-ip` explicitly.
+    pub max_per_ip_loopback: bool,
     /// Bytes a client's outbound queue may hold before it is dropped as a slow consumer.
     pub send_queue: usize,
     /// Longest accepted client line in bytes, its ending included.
@@ -46,8 +50,9 @@ pub struct Config {
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
 pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
-/// Generous for a team behind one NAT address; small next to `--max-clients`, so one host
-/// cannot take the whole server.
+/// Generous for a team behind one NAT address; small next to `--max-clients`, so one remote
+/// host cannot take the whole server. Loopback addresses are exempt unless `--max-per-ip` is
+/// given (see [`Config::max_per_ip_loopback`]).
 pub const DEFAULT_MAX_PER_IP: usize = 256;
 pub const DEFAULT_SEND_QUEUE: usize = 1024 * 1024;
 pub const DEFAULT_MAX_LINE: usize = 4096;
@@ -56,10 +61,11 @@ pub const DEFAULT_REGISTER_TIMEOUT_SECS: f64 = 30.0;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 120.0;
 pub const DEFAULT_MAX_ROOMS_PER_CLIENT: usize = 32;
 pub const DEFAULT_MAX_ROOM_MEMBERS: usize = 10_000;
-/// Far above anyone typing, and above a script that chats; a paste of a few hundred lines
-/// arrives at once (the burst), a bigger one at this pace.
-pub const DEFAULT_RATE: u32 = 50;
-pub const DEFAULT_BURST: u32 = 200;
+/// The contract's promise to a scripted client (`protocol-core.md`): at least 2,000 lines/s,
+/// in bursts of 4,000, before it is slowed. Far above anyone typing; a public server may
+/// lower both.
+pub const DEFAULT_RATE: u32 = 2_000;
+pub const DEFAULT_BURST: u32 = 4_000;
 
 /// A line of the longest nick plus room for a short text; anything smaller cannot chat.
 const MIN_MAX_LINE: usize = 64;
@@ -72,6 +78,7 @@ impl Default for Config {
             workers: default_workers(),
             max_clients: DEFAULT_MAX_CLIENTS,
             max_per_ip: DEFAULT_MAX_PER_IP,
+            max_per_ip_loopback: false,
             send_queue: DEFAULT_SEND_QUEUE,
             max_line: DEFAULT_MAX_LINE,
             drain_timeout: Duration::from_secs_f64(DEFAULT_DRAIN_TIMEOUT_SECS),
@@ -86,6 +93,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// The most connections allowed at once from `ip`, or `None` when it is not limited.
+    pub fn per_ip_limit(&self, ip: IpAddr) -> Option<usize> {
+        (self.max_per_ip_loopback || !ip.is_loopback()).then_some(self.max_per_ip)
+    }
+
     /// Checks the relations between fields that clap cannot express.
     pub fn validate(&self) -> Result<(), String> {
         if self.workers == 0 {
@@ -150,9 +162,10 @@ pub struct Args {
     pub max_clients: usize,
 
     /// Open connections allowed from one address; the next one from it gets
-    /// ERR TOO_MANY_CONNECTIONS and is closed.
-    #[arg(long, default_value_t = DEFAULT_MAX_PER_IP)]
-    pub max_per_ip: usize,
+    /// ERR TOO_MANY_CONNECTIONS and is closed. Loopback addresses are not limited unless this
+    /// flag is given [default: 256]
+    #[arg(long)]
+    pub max_per_ip: Option<usize>,
 
     /// Bytes queued for one client before it is dropped as a slow consumer (suffix K or M
     /// for KiB or MiB).
@@ -226,7 +239,8 @@ impl Args {
             addr,
             workers: self.workers.unwrap_or_else(default_workers),
             max_clients: self.max_clients,
-            max_per_ip: self.max_per_ip,
+            max_per_ip: self.max_per_ip.unwrap_or(DEFAULT_MAX_PER_IP),
+            max_per_ip_loopback: self.max_per_ip.is_some(),
             send_queue: self.send_queue,
             max_line: self.max_line,
             drain_timeout: Duration::from_secs_f64(self.drain_timeout),
@@ -278,12 +292,28 @@ mod tests {
         assert_eq!(config.addr.to_string(), "127.0.0.1:7878");
         assert_eq!(config.max_clients, 10_000);
         assert_eq!(config.max_per_ip, 256);
+        assert!(!config.max_per_ip_loopback);
         assert_eq!(config.max_line, 4096);
         assert_eq!(config.send_queue, 1024 * 1024);
         assert_eq!(config.workers, default_workers());
         assert_eq!(config.max_rooms_per_client, 32);
         assert_eq!(config.max_room_members, 10_000);
-        assert_eq!((config.rate, config.burst), (50, 200));
+        assert_eq!((config.rate, config.burst), (2_000, 4_000));
+    }
+
+    #[test]
+    fn the_per_address_limit_spares_loopback_unless_given() {
+        let remote: IpAddr = "192.0.2.7".parse().unwrap();
+        let default = parse(&[]).unwrap();
+        assert_eq!(default.per_ip_limit(remote), Some(256));
+        assert_eq!(default.per_ip_limit("127.0.0.1".parse().unwrap()), None);
+        assert_eq!(default.per_ip_limit("::1".parse().unwrap()), None);
+        let explicit = parse(&["--max-per-ip", "256"]).unwrap();
+        assert_eq!(explicit.per_ip_limit(remote), Some(256));
+        assert_eq!(
+            explicit.per_ip_limit("127.0.0.1".parse().unwrap()),
+            Some(256)
+        );
     }
 
     #[test]

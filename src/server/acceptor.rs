@@ -72,8 +72,13 @@ fn admit(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
         return;
     }
     // Checked here and counted only once admitted; the acceptor is the only one that adds.
-    let max_per_ip = shared.config.max_per_ip;
-    if shared.per_ip.lock().get(&peer.ip()).copied().unwrap_or(0) >= max_per_ip {
+    // Every address is counted, limited or not, so the count is right whatever the limit.
+    let over = |max: usize| shared.per_ip.lock().get(&peer.ip()).copied().unwrap_or(0) >= max;
+    if let Some(max_per_ip) = shared
+        .config
+        .per_ip_limit(peer.ip())
+        .filter(|&max| over(max))
+    {
         log::warn!("{peer}: refused, {max_per_ip} connections from this address already");
         refuse(
             stream,

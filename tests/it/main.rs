@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod broadcast;
+mod defaults;
 mod flood;
 mod limits;
 mod process;

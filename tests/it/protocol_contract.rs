@@ -266,7 +266,10 @@ fn server_full_refuses_with_an_error_and_closes() {
 
 #[test]
 fn too_many_connections_from_one_address_are_refused_and_the_others_keep_chatting() {
-    let server = TestServer::with(|c| c.max_per_ip = 2);
+    let server = TestServer::with(|c| {
+        c.max_per_ip = 2;
+        c.max_per_ip_loopback = true;
+    });
     let mut alice = server.client("alice");
     let mut bob = server.client("bob");
     alice.expect("JOIN bob");

@@ -33,8 +33,8 @@ impl ImportGraph {
         let mut edges = BTreeMap::new();
         for (module, file) in &files {
             let text = fs::read_to_string(file).unwrap();
-            let syntax = syn::parse_file(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+            let syntax =
+                syn::parse_file(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
             let mut finder = Finder {
                 files: &files,
                 scope: module.clone(),

@@ -42,8 +42,6 @@ impl TestServer {
         let mut config = Config {
             addr: "127.0.0.1:0".parse().unwrap(),
             workers: default_workers(),
-            // Every test client comes from 127.0.0.1; tests of the limit set it.
-            max_per_ip: usize::MAX,
             // Tests send bursts of thousands of lines; the flood-control tests set it.
             rate: 0,
             ..Config::default()

@@ -70,8 +70,6 @@ impl ServerSettings {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: self.workers,
             max_clients: self.max_clients,
-            // Every generator client comes from 127.0.0.1.
-            max_per_ip: self.max_clients,
             // The benchmark floods on purpose.
             rate: 0,
             register_timeout: BENCH_TIMEOUT,
