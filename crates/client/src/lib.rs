@@ -4,8 +4,13 @@
 //! - [`event`]: the one event type the loop handles.
 //! - [`commands`]: `/commands` typed by the user. Pure.
 //! - [`input`]: the input line: editing, history, completion. Pure.
-//! - [`app`]: the state and `update(state, event)`, which decides everything. Pure.
-//! - [`ui`]: `render(state, frame)`. Pure.
+//! - [`app`]: the state and `update(state, event)`, which decides everything. Pure. Its
+//!   parts: `tab` (one tab's scrollback) and `state` (`App`), the state; `update`, the entry
+//!   point, which routes to `keys` (keys and the wheel), `submit` (Enter: text and
+//!   `/commands`), `help`, `replies` (server lines) and `nick` (registration, our nick, the
+//!   one place `ERR` codes are read).
+//! - [`ui`]: `render(state, frame)`. Pure. Its parts: `scrollback` (wrapping, the pane) and
+//!   `style` (styles, nick colours).
 //! - [`net`]: the socket: connect with back-off, reader and writer threads.
 //! - [`terminal`]: the full-screen loop: terminal set-up and restore, key and tick thread.
 //! - [`line_mode`]: `--plain`: stdin lines in, server lines out.

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, never, select};
 
-use crate::app::{MAX_NICK_ATTEMPTS, suffixed};
+use crate::app::{MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
 use crate::commands::{self, Input, Target, UserCommand};
 use crate::event::NetEvent;
 use crate::net::{self, NetConfig};
@@ -176,7 +176,9 @@ impl Session<'_> {
                     writeln!(notes, "chat: {} is taken; you are {nick}", self.wanted)?;
                 }
             }
-            Reply::Err { code, .. } if code == "NICK_TAKEN" && !self.registered => {
+            Reply::Err { code, .. }
+                if NickRefusal::of(&code) == Some(NickRefusal::Taken) && !self.registered =>
+            {
                 self.attempt += 1;
                 if self.attempt > MAX_NICK_ATTEMPTS {
                     return Err(io::Error::other(format!(

@@ -1,0 +1,43 @@
+//! The client's state and the one function that changes it: [`update()`], as in ratatui's app
+//! templates (state plus `update(state, event)`).
+//!
+//! In scope: tabs and their scrollback, the users online, the input line, the connection's
+//! state as last reported, registration (the nick, a suffixed one when it is taken, taking it
+//! back when it is free), what to send on connect (`NICK`, `WHO`, `JOIN` of the room tabs
+//! after a reconnect), what each key, `/command` and server line does.
+//!
+//! Out of scope: I/O of any kind. [`update()`] gets the time as an argument and returns
+//! [`Effect`]s (lines to send, leaving) for the caller to carry out; drawing is `ui`'s job.
+//! Every protocol line is built as a `Command` and formatted by the protocol crate.
+//!
+//! This file only declares the parts and re-exports the API; the parts, in reading order:
+//! - `tab`: one tab: its scrollback, unread count, markers, a room's members and topic.
+//! - `state`: [`App`], the whole state, with [`Conn`] and [`Effect`].
+//! - `update`: [`update()`], which routes each event to the part below that handles it.
+//! - `keys`: keys and the mouse wheel: editing, tabs, scrolling, completion.
+//! - `submit`: Enter: plain text to the tab's room or person, or a `/command`.
+//! - `help`: `/help` and the table of key bindings ([`KEYS`]).
+//! - `replies`: the server's lines and the connection's ups and downs.
+//! - `nick`: registration and our nick: suffixes, taking it back, the `ERR` codes read.
+//!
+//! The parts import `state` and `tab` (and each other, without a cycle); none imports this
+//! file, so that the re-exports below never make a cycle.
+
+mod help;
+mod keys;
+mod nick;
+mod replies;
+mod state;
+mod submit;
+mod tab;
+mod update;
+
+#[cfg(test)]
+mod tests;
+
+pub use help::KEYS;
+pub use keys::WHEEL_LINES;
+pub use nick::{MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
+pub use state::{App, CHROME_ROWS, Conn, Effect};
+pub use tab::{Body, ChatLine, SCROLLBACK_LEN, Tab, TabKind, mentions};
+pub use update::{QUIT_GRACE_TICKS, update};

@@ -1,0 +1,201 @@
+//! Registration and our nick: the `NICK` sent on connect, a suffixed one while ours is taken
+//! (`alice_`, `alice_2`, ...), `/nick`, `OK NICK`, taking the nick we want back when its
+//! holder leaves or renames, and renames (ours and others') followed through the lists and
+//! tabs. [`NickRefusal::of`] is the one place where error codes are read.
+//!
+//! Out of scope: routing server lines here (`replies`); the line mode's own registration,
+//! which shares [`suffixed`], [`MAX_NICK_ATTEMPTS`] and [`NickRefusal`] (`line_mode`).
+
+use chrono::NaiveTime;
+
+use super::state::{App, Conn, Effect, WhoFor, can_send, send};
+use super::tab::{TabKind, insert_sorted};
+use chatd_proto::{Command, MAX_NICK_LEN, Nick, NickKey};
+
+/// Suffixed nicks tried on `NICK_TAKEN` before giving up (`alice_`, `alice_2`, ...).
+pub const MAX_NICK_ATTEMPTS: u32 = 20;
+
+/// What an `ERR` code says about the `NICK` we sent.
+///
+/// [`NickRefusal::of`] is the one place where the client reads error codes: the rest only
+/// shows them. `line_mode` asks it too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NickRefusal {
+    /// Someone has the nick: while registering, try a suffixed one.
+    Taken,
+    /// The server refused the `NICK` line itself: no answer to it is coming.
+    Invalid,
+}
+
+impl NickRefusal {
+    /// The refusal an error code means, if it is one.
+    pub fn of(code: &str) -> Option<NickRefusal> {
+        match code {
+            "NICK_TAKEN" => Some(NickRefusal::Taken),
+            "BAD_NICK" | "MISSING_ARGUMENT" => Some(NickRefusal::Invalid),
+            _ => None,
+        }
+    }
+}
+
+/// The nick tried after `attempt` refusals of `base`: `alice_`, `alice_2`, `alice_3`...,
+/// the base shortened so the result stays a valid nick.
+pub fn suffixed(base: &Nick, attempt: u32) -> Nick {
+    let suffix = if attempt <= 1 {
+        "_".to_owned()
+    } else {
+        format!("_{attempt}")
+    };
+    let keep = base.as_str().len().min(MAX_NICK_LEN - suffix.len());
+    Nick::parse(&format!("{}{suffix}", &base.as_str()[..keep]))
+        .expect("a valid nick's prefix (it keeps the first letter) plus _ and digits is valid")
+}
+
+/// A new connection: claim the nick we want (suffixes start again from none).
+pub(super) fn register(app: &mut App, effects: &mut Vec<Effect>) {
+    app.conn = Conn::Registering;
+    app.nick_attempt = 0;
+    app.nick = app.wanted.clone();
+    app.pending_nick = Some((app.wanted.clone(), false));
+    send(effects, &Command::Nick(app.wanted.clone()));
+}
+
+/// `/nick NAME`: while registering, the nick to register with (no more suffixes of the old
+/// one); once online, a rename that becomes the nick wanted when the server agrees.
+pub(super) fn ask_for_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mut Vec<Effect>) {
+    if app.conn == Conn::Registering {
+        app.wanted = nick.clone();
+        app.nick = nick.clone();
+        app.nick_attempt = 0;
+        app.pending_nick = Some((nick.clone(), false));
+        send(effects, &Command::Nick(nick));
+    } else if can_send(app, now) {
+        app.pending_nick = Some((nick.clone(), false));
+        send(effects, &Command::Nick(nick));
+    }
+}
+
+/// `OK NICK`: the end of registration (then `WHO` for the side panel and `JOIN` of the room
+/// tabs, after a reconnect), or a rename, ours or taking our nick back.
+pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mut Vec<Effect>) {
+    let pending = app.pending_nick.take();
+    if app.conn == Conn::Registering {
+        app.conn = Conn::Online;
+        app.nick = nick.clone();
+        app.told_down = false;
+        let how = if app.was_online {
+            "reconnected"
+        } else {
+            "connected"
+        };
+        app.was_online = true;
+        app.notice_here_and_lobby(now, &format!("{how} to {} as {nick}", app.addr));
+        if nick.key() != app.wanted.key() {
+            let text = format!(
+                "{} is taken, so you are {nick}; you get {} back when it is free (/nick to choose)",
+                app.wanted, app.wanted
+            );
+            app.notice_here_and_lobby(now, &text);
+        }
+        app.who_for.push_back(WhoFor::Panel);
+        send(effects, &Command::Who);
+        for tab in &app.tabs {
+            if let (Some(room), true) = (tab.room(), tab.joined) {
+                send(
+                    effects,
+                    &Command::Join {
+                        room: room.clone(),
+                        key: tab.key.as_deref(),
+                    },
+                );
+            }
+        }
+        return;
+    }
+    let old = std::mem::replace(&mut app.nick, nick.clone());
+    match pending {
+        Some((_, true)) => {
+            app.notice_here_and_lobby(now, &format!("you have your nick back: {nick}"));
+        }
+        _ => {
+            app.wanted = nick.clone();
+            if old != nick {
+                app.notice_here_and_lobby(now, &format!("you are now known as {nick}"));
+            }
+        }
+    }
+    rename(app, &old, &nick);
+}
+
+/// An `ERR`. A refusal of our `NICK` is handled here: while registering, the next suffixed
+/// nick is tried; a failed attempt to take our nick back is not shown. Every other error is
+/// shown in the current tab, its code after the text.
+pub(super) fn on_err(
+    app: &mut App,
+    code: &str,
+    text: String,
+    now: NaiveTime,
+    effects: &mut Vec<Effect>,
+) {
+    match NickRefusal::of(code) {
+        Some(NickRefusal::Taken) => match app.pending_nick.take() {
+            // Taking our nick back failed (someone else was quicker): say nothing.
+            Some((_, true)) => return,
+            Some(_) if app.conn == Conn::Registering => {
+                app.nick_attempt += 1;
+                if app.nick_attempt > MAX_NICK_ATTEMPTS {
+                    app.error(now, format!("no free nick like {}: /nick NAME", app.wanted));
+                    return;
+                }
+                let next = suffixed(&app.wanted, app.nick_attempt);
+                app.nick = next.clone();
+                app.pending_nick = Some((next.clone(), false));
+                send(effects, &Command::Nick(next));
+                return;
+            }
+            _ => {}
+        },
+        Some(NickRefusal::Invalid) => app.pending_nick = None,
+        None => {}
+    }
+    app.error(now, format!("{text} ({code})"));
+}
+
+/// Someone (maybe us) changed nick: the lists, the direct tab and `/r` follow.
+pub(super) fn rename(app: &mut App, old: &Nick, new: &Nick) {
+    let old_key = old.key();
+    if app.users.iter().any(|n| n.key() == old_key) {
+        app.users.retain(|n| n.key() != old_key);
+        insert_sorted(&mut app.users, new);
+    }
+    for tab in &mut app.tabs {
+        if tab.remove_member(old) {
+            tab.add_member(new);
+        }
+    }
+    if old_key != new.key() && app.direct_tab(new).is_none() {
+        if let Some(index) = app.direct_tab(old) {
+            app.tabs[index].kind = TabKind::Direct(new.clone());
+        }
+    }
+    if app
+        .last_direct_from
+        .as_ref()
+        .is_some_and(|n| n.key() == old_key)
+    {
+        app.last_direct_from = Some(new.clone());
+    }
+}
+
+/// The holder of the nick we want left or renamed: claim it.
+pub(super) fn reclaim_if_freed(app: &mut App, freed: &Nick, effects: &mut Vec<Effect>) {
+    let wanted: NickKey = app.wanted.key();
+    if app.online()
+        && freed.key() == wanted
+        && app.nick.key() != wanted
+        && app.pending_nick.is_none()
+    {
+        app.pending_nick = Some((app.wanted.clone(), true));
+        send(effects, &Command::Nick(app.wanted.clone()));
+    }
+}

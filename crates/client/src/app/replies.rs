@@ -1,0 +1,290 @@
+//! What each server line does, and the connection's ups and downs as the network side
+//! reports them: the lists kept up to date (users, room members, topics), messages added to
+//! the tab they belong to (opening it), `/who`, `/rooms` and owner replies shown, `PING`
+//! answered.
+//!
+//! Out of scope: anything about our own nick, `OK NICK` and `ERR` (`nick`, called from
+//! here); what the user types (`keys`, `submit`); the socket (`crate::net`).
+
+use chrono::NaiveTime;
+
+use super::nick::{on_err, on_ok_nick, reclaim_if_freed, register, rename};
+use super::state::{App, Conn, Effect, WhoFor, send};
+use super::tab::{Body, TabKind, insert_sorted, sorted};
+use crate::event::NetEvent;
+use chatd_proto::{Command, Nick, Reply};
+
+/// What the network side reports: connecting, connected (registration starts), lost (the
+/// lists are emptied, the loss told once), and each line the server sent.
+pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &mut Vec<Effect>) {
+    match event {
+        NetEvent::Connecting { attempt } => app.conn = Conn::Connecting { attempt },
+        NetEvent::Connected => {
+            // Lists asked for on the old connection will never be answered.
+            app.who_for.clear();
+            app.who_lines.clear();
+            app.room_who_for_user.clear();
+            app.rooms_listed = 0;
+            register(app, effects);
+        }
+        NetEvent::Lost { reason, retry_in } => {
+            let was_up = matches!(app.conn, Conn::Online | Conn::Registering);
+            if app.quitting.is_some() {
+                app.conn = Conn::Closed;
+                effects.push(Effect::Exit);
+                return;
+            }
+            let secs = retry_in.as_secs() + u64::from(retry_in.subsec_nanos() > 0);
+            app.conn = Conn::Waiting { retry_in: secs };
+            app.users.clear();
+            for tab in &mut app.tabs {
+                tab.members.clear();
+                tab.pending_members = None;
+                tab.joining = false;
+            }
+            if was_up || !app.told_down {
+                let what = if was_up {
+                    "connection lost"
+                } else {
+                    "cannot connect"
+                };
+                let text = format!("{what}: {reason}; reconnecting (first try in {secs}s)");
+                app.notice_here_and_lobby(now, &text);
+                app.told_down = true;
+            }
+        }
+        NetEvent::Line(reply) => on_reply(app, reply, now, effects),
+        NetEvent::Unparsed(line) => app.notice(0, now, format!("server: {line}")),
+    }
+}
+
+/// One server line.
+fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effect>) {
+    match reply {
+        Reply::Hello { text } => app.add(0, now, Body::Info(format!("server: {text}"))),
+        Reply::OkNick(nick) => on_ok_nick(app, nick, now, effects),
+        Reply::Err { code, text } => on_err(app, &code, text, now, effects),
+        Reply::Join(nick) => {
+            insert_sorted(&mut app.users, &nick);
+            app.notice(0, now, format!("{nick} joined"));
+        }
+        Reply::NickChanged { old, new } => {
+            let text = format!("{old} is now known as {new}");
+            app.notice_about(&old, now, &text);
+            rename(app, &old, &new);
+            reclaim_if_freed(app, &old, effects);
+        }
+        Reply::Quit { nick, reason } => {
+            let text = match reason {
+                Some(reason) => format!("{nick} quit ({reason})"),
+                None => format!("{nick} quit"),
+            };
+            app.notice_about(&nick, now, &text);
+            app.users.retain(|n| n.key() != nick.key());
+            for tab in &mut app.tabs {
+                tab.remove_member(&nick);
+            }
+            reclaim_if_freed(app, &nick, effects);
+        }
+        Reply::All { from, text } => app.add(
+            0,
+            now,
+            Body::Chat {
+                from,
+                text,
+                direct: false,
+                own: false,
+            },
+        ),
+        Reply::Msg { from, text } => {
+            let index = app.open(TabKind::Direct(from.clone()));
+            app.last_direct_from = Some(from.clone());
+            app.add(
+                index,
+                now,
+                Body::Chat {
+                    from,
+                    text,
+                    direct: true,
+                    own: false,
+                },
+            );
+        }
+        Reply::Who(nicks) => app.who_lines.extend(nicks),
+        Reply::EndWho => {
+            app.users = sorted(std::mem::take(&mut app.who_lines));
+            if app.who_for.pop_front() == Some(WhoFor::User) {
+                let list = nick_list(&app.users);
+                app.info(now, format!("online ({}): {list}", app.users.len()));
+            }
+        }
+        Reply::Ping { token } => send(
+            effects,
+            &Command::Pong {
+                token: token.as_deref(),
+            },
+        ),
+        Reply::Pong { .. } => {}
+        Reply::Bye { reason } => {
+            if app.quitting.is_some() {
+                app.conn = Conn::Closed;
+                effects.push(Effect::Exit);
+            } else {
+                let text = match reason {
+                    Some(reason) => format!("the server closed the connection: {reason}"),
+                    None => "the server closed the connection".to_owned(),
+                };
+                app.notice_here_and_lobby(now, &text);
+            }
+        }
+        Reply::Help { text } => app.info(now, format!("server: {text}")),
+        Reply::EndHelp => {}
+        Reply::OkJoin(room) => {
+            let index = app.open(TabKind::Room(room.clone()));
+            let asked = app.joins_for_user.remove(&room.key());
+            let tab = &mut app.tabs[index];
+            tab.joined = true;
+            tab.joining = true;
+            tab.topic = None;
+            tab.pending_members = Some(Vec::new());
+            if let Some(key) = asked {
+                tab.key = key;
+                app.switch_to(index);
+                app.notice(index, now, format!("you joined {room}"));
+            } else {
+                app.notice(index, now, format!("you joined {room} again"));
+            }
+        }
+        Reply::OkPart(room) => {
+            if let Some(index) = app.room_tab(&room) {
+                app.close(index);
+            }
+            app.notice(0, now, format!("you left {room}"));
+        }
+        Reply::RoomJoin { room, nick } => {
+            if let Some(index) = app.room_tab(&room) {
+                app.tabs[index].add_member(&nick);
+                app.notice(index, now, format!("{nick} joined {room}"));
+            }
+        }
+        Reply::RoomPart { room, nick, reason } => {
+            if let Some(index) = app.room_tab(&room) {
+                app.tabs[index].remove_member(&nick);
+                let text = match reason {
+                    Some(reason) => format!("{nick} left {room} ({reason})"),
+                    None => format!("{nick} left {room}"),
+                };
+                app.notice(index, now, text);
+            }
+        }
+        Reply::RoomMsg { room, from, text } => {
+            let index = app.open(TabKind::Room(room));
+            app.tabs[index].joined = true;
+            app.add(
+                index,
+                now,
+                Body::Chat {
+                    from,
+                    text,
+                    direct: false,
+                    own: false,
+                },
+            );
+        }
+        Reply::RoomWho { room, nicks } => {
+            if let Some(index) = app.room_tab(&room) {
+                let tab = &mut app.tabs[index];
+                tab.pending_members
+                    .get_or_insert_with(Vec::new)
+                    .extend(nicks.iter().cloned());
+            }
+            if app.room_who_for_user.contains(&room.key()) && app.room_tab(&room).is_none() {
+                // A room we are not in has no member list to keep: show each line as it comes.
+                app.info(now, format!("in {room}: {}", nick_list(&nicks)));
+            }
+        }
+        Reply::EndRoomWho(room) => {
+            let asked = app.room_who_for_user.remove(&room.key());
+            if let Some(index) = app.room_tab(&room) {
+                let tab = &mut app.tabs[index];
+                if let Some(members) = tab.pending_members.take() {
+                    tab.members = sorted(members);
+                }
+                tab.joining = false;
+                if asked {
+                    let list = nick_list(&app.tabs[index].members);
+                    let count = app.tabs[index].members.len();
+                    app.info(now, format!("in {room} ({count}): {list}"));
+                }
+            } else if asked {
+                app.info(now, format!("end of the list of {room}"));
+            }
+        }
+        Reply::RoomInfo {
+            room,
+            members,
+            topic,
+        } => {
+            if app.rooms_listed == 0 {
+                app.info(now, "rooms:");
+            }
+            app.rooms_listed += 1;
+            let people = if members == 1 { "member" } else { "members" };
+            let text = match topic {
+                Some(topic) => format!("  {room}  {members} {people}  {topic}"),
+                None => format!("  {room}  {members} {people}"),
+            };
+            app.info(now, text);
+        }
+        Reply::EndRooms => {
+            if app.rooms_listed == 0 {
+                app.info(now, "no rooms yet: /join #name creates one");
+            }
+            app.rooms_listed = 0;
+        }
+        Reply::TopicIs { room, setter, text } => {
+            if let Some(index) = app.room_tab(&room) {
+                let tab = &mut app.tabs[index];
+                let message = if tab.joining {
+                    format!("topic: {text} (set by {setter})")
+                } else {
+                    format!("{setter} set the topic: {text}")
+                };
+                tab.topic = Some((setter, text));
+                app.notice(index, now, message);
+            }
+        }
+        Reply::OkKey(room) => {
+            let key = app.keys_sent.remove(&room.key()).flatten();
+            let text = match &key {
+                Some(_) => format!("{room} now needs a key"),
+                None => format!("{room} needs no key now"),
+            };
+            if let Some(index) = app.room_tab(&room) {
+                app.tabs[index].key = key;
+            }
+            app.info(now, text);
+        }
+        Reply::OkPrivate { room, on } => {
+            let text = if on {
+                format!("{room} is now invite-only")
+            } else {
+                format!("{room} is now open to all")
+            };
+            app.info(now, text);
+        }
+        Reply::OkInvite { nick, room } => app.info(now, format!("{nick} may now join {room}")),
+        Reply::Invited { room, from } => {
+            let text = format!("{from} invites you to {room}: /join {room}");
+            app.notice_here_and_lobby(now, &text);
+            if app.current != 0 {
+                app.tabs[0].highlight = true;
+            }
+        }
+    }
+}
+
+/// Nicks as `/who` shows them: separated by spaces.
+fn nick_list(nicks: &[Nick]) -> String {
+    nicks.iter().map(Nick::as_str).collect::<Vec<_>>().join(" ")
+}

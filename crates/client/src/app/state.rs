@@ -1,0 +1,286 @@
+//! The whole client state, [`App`]: the tabs, the users online, the input line, the
+//! connection as last reported, and the bookkeeping of what was asked of the server (the
+//! `NICK`, `WHO` lists and `JOIN`s in flight); plus [`Conn`] and [`Effect`], and the helpers
+//! every part uses to find, open, close and write to tabs.
+//!
+//! Out of scope: deciding what an event does (`update` and the parts it calls); one tab's
+//! own bookkeeping (`tab`); drawing (`ui`). Nothing here does I/O.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use chrono::NaiveTime;
+
+use super::tab::{Body, ChatLine, Tab, TabKind, mentions};
+use crate::input::LineEditor;
+use chatd_proto::{Command, Nick, Room, RoomKey};
+
+/// Rows of the screen that are not the scrollback: tab bar, status bar, input line.
+pub const CHROME_ROWS: u16 = 3;
+
+/// What the caller must do after an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Send this protocol line (without its ending) on the current connection.
+    Send(String),
+    /// Clear and redraw the whole screen.
+    Redraw,
+    /// Leave: stop the network threads, restore the terminal, exit.
+    Exit,
+}
+
+/// The connection's state as the network side last reported it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conn {
+    /// A connection attempt is under way.
+    Connecting { attempt: u32 },
+    /// Connected; our `NICK` is not answered yet.
+    Registering,
+    /// Registered: lines can be sent.
+    Online,
+    /// No connection; the next attempt starts in about this many seconds.
+    Waiting { retry_in: u64 },
+    /// Left after `/quit`.
+    Closed,
+}
+
+/// Adds the line `command` formats to the effects: every line sent is built as a `Command`.
+pub(super) fn send(effects: &mut Vec<Effect>, command: &Command<'_>) {
+    effects.push(Effect::Send(command.to_string()));
+}
+
+/// Which lobby `WHO` lists are expected, in order: shown in the tab (asked for with `/who`),
+/// or only used to refill the side panel (sent on connect).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum WhoFor {
+    Panel,
+    User,
+}
+
+/// The whole client state. Plain data: drawn by `ui::render`, changed only by `update`.
+#[derive(Debug, Clone)]
+pub struct App {
+    /// The server's address as given, for the status bar.
+    pub addr: String,
+    /// The nick the user asked for (`--nick`, then `/nick`); claimed again on every connect
+    /// and taken back when its holder leaves.
+    pub wanted: Nick,
+    /// Our nick on the server now (or the one being claimed while registering).
+    pub nick: Nick,
+    pub conn: Conn,
+    pub tabs: Vec<Tab>,
+    /// Index of the tab shown.
+    pub current: usize,
+    /// Everyone online, sorted ignoring case: from `WHO` on connect, then kept up to date
+    /// by `JOIN`, `NICK` and `QUIT`.
+    pub users: Vec<Nick>,
+    pub editor: LineEditor,
+    /// Terminal size (columns, rows), for page scrolling and drawing.
+    pub size: (u16, u16),
+    /// Refusals of our nick during this registration (the next suffix).
+    pub(super) nick_attempt: u32,
+    /// A `NICK` we sent that is not answered yet, and whether it is taking back `wanted`
+    /// automatically (its failure is then not shown).
+    pub(super) pending_nick: Option<(Nick, bool)>,
+    /// The lobby `WHO` lists asked for, oldest first (replies come in order).
+    pub(super) who_for: VecDeque<WhoFor>,
+    /// Nicks of the lobby `WHO` list being received.
+    pub(super) who_lines: Vec<Nick>,
+    /// Rooms whose `WHO #room` the user asked for with `/who #room` (shown in the tab).
+    pub(super) room_who_for_user: HashSet<RoomKey>,
+    /// Rooms the user asked to `/join`: their tab is shown when `OK JOIN` comes.
+    pub(super) joins_for_user: HashMap<RoomKey, Option<String>>,
+    /// Keys sent with `/key`, stored for the next `JOIN` after a reconnect once `OK KEY` comes.
+    pub(super) keys_sent: HashMap<RoomKey, Option<String>>,
+    /// `ROOM` lines received since the last `END ROOMS`.
+    pub(super) rooms_listed: usize,
+    /// Who sent the last direct message (`/r`).
+    pub last_direct_from: Option<Nick>,
+    /// Ticks since `/quit` while waiting for `BYE`.
+    pub(super) quitting: Option<u32>,
+    /// We were registered on an earlier connection: the next registration is a reconnect.
+    pub(super) was_online: bool,
+    /// The loss of the connection (or the first failure to connect) has been told; the
+    /// failed attempts after it only change the status bar.
+    pub(super) told_down: bool,
+}
+
+impl App {
+    pub fn new(addr: impl Into<String>, nick: Nick, size: (u16, u16)) -> App {
+        App {
+            addr: addr.into(),
+            wanted: nick.clone(),
+            nick,
+            conn: Conn::Connecting { attempt: 1 },
+            tabs: vec![Tab::new(TabKind::Lobby)],
+            current: 0,
+            users: Vec::new(),
+            editor: LineEditor::new(),
+            size,
+            nick_attempt: 0,
+            pending_nick: None,
+            who_for: VecDeque::new(),
+            who_lines: Vec::new(),
+            room_who_for_user: HashSet::new(),
+            joins_for_user: HashMap::new(),
+            keys_sent: HashMap::new(),
+            rooms_listed: 0,
+            last_direct_from: None,
+            quitting: None,
+            was_online: false,
+            told_down: false,
+        }
+    }
+
+    pub fn tab(&self) -> &Tab {
+        &self.tabs[self.current]
+    }
+
+    /// Unread lines: messages in the other tabs plus lines below the view of this one.
+    pub fn unread(&self) -> usize {
+        self.tabs
+            .iter()
+            .enumerate()
+            .map(|(i, tab)| {
+                if i == self.current {
+                    tab.below
+                } else {
+                    tab.unread
+                }
+            })
+            .sum()
+    }
+
+    /// Rows the scrollback pane has (the screen less the bars; a room's topic takes one).
+    pub fn pane_rows(&self) -> usize {
+        let topic = usize::from(self.tab().topic.is_some());
+        usize::from(self.size.1.saturating_sub(CHROME_ROWS)).saturating_sub(topic)
+    }
+
+    /// The nicks shown in the side panel: the room's members in a room tab, else everyone.
+    pub fn side_list(&self) -> &[Nick] {
+        match &self.tab().kind {
+            TabKind::Room(_) => &self.tab().members,
+            _ => &self.users,
+        }
+    }
+
+    pub(super) fn room_tab(&self, room: &Room) -> Option<usize> {
+        let key = room.key();
+        self.tabs
+            .iter()
+            .position(|t| t.room().is_some_and(|r| r.key() == key))
+    }
+
+    pub(super) fn direct_tab(&self, nick: &Nick) -> Option<usize> {
+        let key = nick.key();
+        self.tabs
+            .iter()
+            .position(|t| matches!(&t.kind, TabKind::Direct(n) if n.key() == key))
+    }
+
+    pub(super) fn open(&mut self, kind: TabKind) -> usize {
+        let existing = match &kind {
+            TabKind::Lobby => Some(0),
+            TabKind::Room(room) => self.room_tab(room),
+            TabKind::Direct(nick) => self.direct_tab(nick),
+        };
+        existing.unwrap_or_else(|| {
+            self.tabs.push(Tab::new(kind));
+            self.tabs.len() - 1
+        })
+    }
+
+    /// Shows tab `index`: its unread count and highlight are cleared; the tab left gets a
+    /// fresh "new" marker next time something arrives in it.
+    pub fn switch_to(&mut self, index: usize) {
+        if index >= self.tabs.len() || index == self.current {
+            return;
+        }
+        self.tabs[self.current].read_marker = None;
+        self.current = index;
+        let tab = &mut self.tabs[index];
+        tab.unread = 0;
+        tab.highlight = false;
+    }
+
+    pub(super) fn close(&mut self, index: usize) {
+        if index == 0 || index >= self.tabs.len() {
+            return;
+        }
+        self.tabs.remove(index);
+        if self.current == index {
+            self.current = index - 1;
+            let tab = &mut self.tabs[self.current];
+            tab.unread = 0;
+            tab.highlight = false;
+        } else if self.current > index {
+            self.current -= 1;
+        }
+    }
+
+    pub(super) fn add(&mut self, index: usize, time: NaiveTime, body: Body) {
+        let mention = match &body {
+            Body::Chat {
+                text, own: false, ..
+            } => mentions(text, &self.nick),
+            _ => false,
+        };
+        let shown = index == self.current;
+        self.tabs[index].push(
+            ChatLine {
+                time,
+                body,
+                mention,
+            },
+            shown,
+        );
+    }
+
+    pub(super) fn notice(&mut self, index: usize, time: NaiveTime, text: impl Into<String>) {
+        self.add(index, time, Body::Notice(text.into()));
+    }
+
+    pub(super) fn info(&mut self, time: NaiveTime, text: impl Into<String>) {
+        self.add(self.current, time, Body::Info(text.into()));
+    }
+
+    pub(super) fn error(&mut self, time: NaiveTime, text: impl Into<String>) {
+        self.add(self.current, time, Body::Error(text.into()));
+    }
+
+    /// A notice in the lobby and in the current tab if that is another one.
+    pub(super) fn notice_here_and_lobby(&mut self, time: NaiveTime, text: &str) {
+        self.notice(0, time, text);
+        if self.current != 0 {
+            self.notice(self.current, time, text);
+        }
+    }
+
+    /// A notice about `nick` in the lobby, the rooms it is in and its direct tab.
+    pub(super) fn notice_about(&mut self, nick: &Nick, time: NaiveTime, text: &str) {
+        self.notice(0, time, text);
+        for index in 1..self.tabs.len() {
+            let concerned = match &self.tabs[index].kind {
+                TabKind::Room(_) => self.tabs[index].has_member(nick),
+                TabKind::Direct(n) => n.key() == nick.key(),
+                TabKind::Lobby => false,
+            };
+            if concerned {
+                self.notice(index, time, text);
+            }
+        }
+    }
+
+    pub(super) fn online(&self) -> bool {
+        self.conn == Conn::Online
+    }
+}
+
+/// Whether a line can be sent now; tells the user when not.
+pub(super) fn can_send(app: &mut App, now: NaiveTime) -> bool {
+    if app.online() {
+        return true;
+    }
+    app.error(now, "not connected: nothing was sent");
+    false
+}

@@ -1,0 +1,226 @@
+//! One tab: its scrollback (bounded, numbered so markers survive the oldest lines being
+//! dropped), its unread count, highlight and "new" marker, the scroll position, and for a
+//! room its members, topic and the key to join again with; plus the nick-list helpers.
+//!
+//! Out of scope: which tab a line goes to, and when a tab opens or closes (`state`); what
+//! the lines say (`replies`, `submit`); drawing (`ui`).
+
+use std::collections::VecDeque;
+use std::fmt;
+
+use chrono::NaiveTime;
+
+use chatd_proto::{Nick, Room};
+
+/// Lines kept per tab; older ones are dropped, so memory stays bounded however long the
+/// client runs.
+pub const SCROLLBACK_LEN: usize = 10_000;
+
+/// What a scrollback line is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    /// A message: `ALL`, a room's `MSG`, or a direct `MSG` (`direct`). `own` for what we sent.
+    Chat {
+        from: Nick,
+        text: String,
+        direct: bool,
+        own: bool,
+    },
+    /// Someone joined, left, renamed; a topic; the connection's ups and downs.
+    Notice(String),
+    /// An `ERR` from the server or a local mistake (unknown command, bad nick).
+    Error(String),
+    /// Local output: `/help`, `/who`, `/rooms`, the server's greeting.
+    Info(String),
+}
+
+/// The line as plain text, the way the screen shows it without colours: `<from> text`,
+/// `*from* text` (direct), `-!- notice`, `!!! error`, `--- info`.
+impl fmt::Display for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Chat {
+                from,
+                text,
+                direct: false,
+                ..
+            } => write!(f, "<{from}> {text}"),
+            Body::Chat { from, text, .. } => write!(f, "*{from}* {text}"),
+            Body::Notice(text) => write!(f, "-!- {text}"),
+            Body::Error(text) => write!(f, "!!! {text}"),
+            Body::Info(text) => write!(f, "--- {text}"),
+        }
+    }
+}
+
+/// One line of a tab's scrollback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatLine {
+    /// Local time of arrival.
+    pub time: NaiveTime,
+    pub body: Body,
+    /// The line names our nick as a word (drawn highlighted).
+    pub mention: bool,
+}
+
+/// What a tab shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TabKind {
+    /// `ALL` lines and the server's notices; always tab 1.
+    Lobby,
+    Room(Room),
+    /// A direct conversation with one person.
+    Direct(Nick),
+}
+
+/// One tab: a scrollback and what is needed to show and refill it.
+#[derive(Debug, Clone)]
+pub struct Tab {
+    pub kind: TabKind,
+    pub(super) lines: VecDeque<ChatLine>,
+    /// Sequence number of `lines[0]`: lines are numbered from the tab's start, so that markers
+    /// survive the oldest lines being dropped.
+    pub(super) first_seq: u64,
+    /// Messages that arrived while another tab was shown.
+    pub unread: usize,
+    /// A message that arrived while another tab was shown named our nick, or was direct.
+    pub highlight: bool,
+    /// How many lines the view is scrolled up from the newest (0: follows new lines).
+    pub scroll: usize,
+    /// Lines that arrived below the view while it was scrolled up (the unread marker).
+    pub below: usize,
+    /// First line that arrived while the tab was not shown: a "new" marker is drawn above it.
+    pub read_marker: Option<u64>,
+    /// Room tabs: members, sorted ignoring case (from `WHO #room`, then `JOIN`/`PART`/`QUIT`).
+    pub members: Vec<Nick>,
+    /// Room tabs: the topic and who set it.
+    pub topic: Option<(Nick, String)>,
+    /// Room tabs: we are a member, or were before the connection was lost and will `JOIN`
+    /// again after reconnecting.
+    pub joined: bool,
+    /// Room tabs: the key we joined with, for joining again after a reconnect.
+    pub(super) key: Option<String>,
+    /// Room tabs: `WHO #room` lines being collected until `END WHO #room`.
+    pub(super) pending_members: Option<Vec<Nick>>,
+    /// Room tabs: between `OK JOIN` and `END WHO #room`, a `TOPIC` is the current topic,
+    /// not a change.
+    pub(super) joining: bool,
+}
+
+impl Tab {
+    pub(super) fn new(kind: TabKind) -> Tab {
+        Tab {
+            kind,
+            lines: VecDeque::new(),
+            first_seq: 0,
+            unread: 0,
+            highlight: false,
+            scroll: 0,
+            below: 0,
+            read_marker: None,
+            members: Vec::new(),
+            topic: None,
+            joined: false,
+            key: None,
+            pending_members: None,
+            joining: false,
+        }
+    }
+
+    /// The tab's name in the tab bar and the prompt.
+    pub fn label(&self) -> &str {
+        match &self.kind {
+            TabKind::Lobby => "lobby",
+            TabKind::Room(room) => room.as_str(),
+            TabKind::Direct(nick) => nick.as_str(),
+        }
+    }
+
+    pub fn lines(&self) -> &VecDeque<ChatLine> {
+        &self.lines
+    }
+
+    /// Sequence number of `lines()[i]`.
+    pub fn seq(&self, index: usize) -> u64 {
+        self.first_seq + index as u64
+    }
+
+    pub(super) fn room(&self) -> Option<&Room> {
+        match &self.kind {
+            TabKind::Room(room) => Some(room),
+            _ => None,
+        }
+    }
+
+    pub(super) fn push(&mut self, line: ChatLine, shown: bool) {
+        let message = matches!(line.body, Body::Chat { own: false, .. });
+        let seq = self.first_seq + self.lines.len() as u64;
+        if !shown && message {
+            if self.read_marker.is_none() {
+                self.read_marker = Some(seq);
+            }
+            self.unread += 1;
+            if line.mention || matches!(line.body, Body::Chat { direct: true, .. }) {
+                self.highlight = true;
+            }
+        }
+        if self.scroll > 0 {
+            // Keep the view where it is; count what arrives below it.
+            self.scroll += 1;
+            self.below += 1;
+        }
+        self.lines.push_back(line);
+        if self.lines.len() > SCROLLBACK_LEN {
+            self.lines.pop_front();
+            self.first_seq += 1;
+            self.scroll = self.scroll.min(self.lines.len() - 1);
+        }
+    }
+
+    pub(super) fn scroll_up(&mut self, lines: usize) {
+        self.scroll = (self.scroll + lines).min(self.lines.len().saturating_sub(1));
+    }
+
+    pub(super) fn scroll_down(&mut self, lines: usize) {
+        self.scroll = self.scroll.saturating_sub(lines);
+        if self.scroll == 0 {
+            self.below = 0;
+        }
+    }
+
+    pub(super) fn add_member(&mut self, nick: &Nick) {
+        insert_sorted(&mut self.members, nick);
+    }
+
+    pub(super) fn remove_member(&mut self, nick: &Nick) -> bool {
+        let before = self.members.len();
+        self.members.retain(|m| m.key() != nick.key());
+        self.members.len() != before
+    }
+
+    pub(super) fn has_member(&self, nick: &Nick) -> bool {
+        self.members.iter().any(|m| m.key() == nick.key())
+    }
+}
+
+/// Inserts `nick` into a list sorted ignoring case, unless it is there.
+pub(super) fn insert_sorted(list: &mut Vec<Nick>, nick: &Nick) {
+    let key = nick.key();
+    if let Err(at) = list.binary_search_by(|n| n.key().cmp(&key)) {
+        list.insert(at, nick.clone());
+    }
+}
+
+/// `nicks` sorted ignoring case, each once (a `WHO` list may repeat a nick across lines).
+pub(super) fn sorted(mut nicks: Vec<Nick>) -> Vec<Nick> {
+    nicks.sort_by_cached_key(Nick::key);
+    nicks.dedup_by(|a, b| a.key() == b.key());
+    nicks
+}
+
+/// Whether `text` names `nick` as a word (ignoring ASCII case): `bob:` and `@bob` do,
+/// `bobby` does not.
+pub fn mentions(text: &str, nick: &Nick) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        .any(|word| word.eq_ignore_ascii_case(nick.as_str()))
+}
