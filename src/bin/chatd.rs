@@ -1,5 +1,5 @@
-//! `chatd`: parse the command line, set up logging, run the server until SIGINT or SIGTERM,
-//! then shut down gracefully and exit 0.
+//! `chatd`: read the command line and the `--config` file, set up logging, run the server
+//! until SIGINT or SIGTERM, then shut down gracefully and exit 0.
 #![allow(
     clippy::print_stderr,
     reason = "a binary reports fatal errors on stderr"
@@ -26,9 +26,14 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
-    let config = args.into_config().map_err(anyhow::Error::msg)?;
-    chatd::logging::init(args.log_level, args.log_file.as_deref())
+    // Every setting is read and checked here, before anything listens.
+    let settings = args.settings()?;
+    chatd::logging::init(settings.log_level, settings.log_file.as_deref())
         .context("cannot open the log file")?;
+    if let Some(file) = &args.config {
+        log::info!("settings from {}", file.display());
+    }
+    let config = settings.config;
     // Registered before the server starts, so an early Ctrl-C still shuts down cleanly.
     let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot handle signals")?;
     let addr = config.addr;

@@ -5,6 +5,7 @@ mod support;
 
 mod bad_input;
 mod broadcast;
+mod config_file;
 mod defaults;
 mod flood;
 mod limits;

@@ -1,0 +1,281 @@
+//! The command line of `chatd` (clap), and how it meets the configuration file: a flag given
+//! on the command line wins, then the file's key, then the built-in default.
+//!
+//! In scope: flag names, help texts, the merge and the checks of the merged result (through
+//! [`Config::check`], with every setting named where it was set). Out of scope: the file's
+//! syntax ([`super::file`]), logging set-up and signals (the `chatd` binary).
+//!
+//! Every setting is an `Option` here, `None` when its flag is not given, so that nothing can
+//! mistake a default for a choice: the file may only fill what the command line left out, and
+//! `max_per_ip` given anywhere also limits loopback addresses. Clap cannot show a default it
+//! does not apply, so each help text states its default; a test holds them to the example file.
+
+use std::collections::BTreeMap;
+use std::net::ToSocketAddrs;
+use std::path::PathBuf;
+
+use clap::Parser;
+use toml::Spanned;
+
+use super::file::{ByteSize, ConfigFile};
+use super::setting::{ConfigError, Setting};
+use super::values::{self, Config};
+
+/// chatd: a small, fast chat server speaking a plain text line protocol (try it with `nc`).
+#[derive(Debug, Parser)]
+#[command(
+    name = "chatd",
+    version,
+    about,
+    long_about = None,
+    after_help = "Each setting comes from its flag if given, else from the --config file, else its \
+                  default. The file's keys are the flags' names in snake_case (--max-line is \
+                  max_line); chatd.example.toml lists them all."
+)]
+pub struct Args {
+    /// Read settings from this TOML file (see chatd.example.toml); flags given here override it.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Address to listen on (host:port) [default: 127.0.0.1:7878]
+    #[arg(long)]
+    pub addr: Option<String>,
+
+    /// Worker threads that execute commands [default: number of cores]
+    #[arg(long)]
+    pub workers: Option<usize>,
+
+    /// Open connections allowed at once; the next one gets ERR SERVER_FULL and is closed
+    /// [default: 10000]
+    #[arg(long)]
+    pub max_clients: Option<usize>,
+
+    /// Open connections allowed from one address; the next one from it gets
+    /// ERR TOO_MANY_CONNECTIONS and is closed. Loopback addresses are not limited unless this
+    /// flag (or its key in the file) is given [default: 256]
+    #[arg(long)]
+    pub max_per_ip: Option<usize>,
+
+    /// Bytes queued for one client before it is dropped as a slow consumer (suffix K or M
+    /// for KiB or MiB) [default: 1M]
+    #[arg(long, value_parser = values::parse_bytes)]
+    pub send_queue: Option<usize>,
+
+    /// Longest accepted line in bytes, line ending included; longer lines get ERR LINE_TOO_LONG
+    /// [default: 4096]
+    #[arg(long)]
+    pub max_line: Option<usize>,
+
+    /// Seconds a shutdown waits for queued lines to be written before closing sockets anyway
+    /// [default: 5]
+    #[arg(long)]
+    pub drain_timeout: Option<f64>,
+
+    /// Seconds a connection may stay without a nick before it is closed (BYE register timeout)
+    /// [default: 30]
+    #[arg(long)]
+    pub register_timeout: Option<f64>,
+
+    /// Seconds of silence from a client before the server sends PING; as long again without a
+    /// line closes it (ping timeout) [default: 120]
+    #[arg(long)]
+    pub idle_timeout: Option<f64>,
+
+    /// Rooms one client may be in at once; one more JOIN gets ERR TOO_MANY_ROOMS [default: 32]
+    #[arg(long)]
+    pub max_rooms_per_client: Option<usize>,
+
+    /// Members one room may hold; one more JOIN gets ERR ROOM_FULL [default: 10000]
+    #[arg(long)]
+    pub max_room_members: Option<usize>,
+
+    /// Flood control: lines per second a client may send on average. A client over it is read
+    /// more slowly (TCP pushes back), never dropped and none of its lines lost. 0 turns it off
+    /// [default: 2000]
+    #[arg(long)]
+    pub rate: Option<u32>,
+
+    /// Flood control: lines a client may send at once before --rate applies [default: 4000]
+    #[arg(long)]
+    pub burst: Option<u32>,
+
+    /// Log level: off, error, warn, info, debug (connections) or trace (every line)
+    /// [default: info]
+    #[arg(long)]
+    pub log_level: Option<log::LevelFilter>,
+
+    /// Also append the log to this file [default: none]
+    #[arg(long)]
+    pub log_file: Option<PathBuf>,
+}
+
+/// Everything `chatd` runs with: the server's configuration and the log's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub config: Config,
+    pub log_level: log::LevelFilter,
+    pub log_file: Option<PathBuf>,
+}
+
+const DEFAULT_LOG_LEVEL: log::LevelFilter = log::LevelFilter::Info;
+
+impl Args {
+    /// Reads the `--config` file if one is given, merges it under the flags and validates the
+    /// result: what `chatd` runs with.
+    pub fn settings(&self) -> Result<Settings, ConfigError> {
+        let file = match &self.config {
+            Some(path) => ConfigFile::read(path)?,
+            None => ConfigFile::default(),
+        };
+        self.merge(&file)
+    }
+
+    /// The server's part of [`Args::settings`], the error as text.
+    pub fn into_config(&self) -> Result<Config, String> {
+        self.settings()
+            .map(|settings| settings.config)
+            .map_err(|error| error.to_string())
+    }
+
+    fn merge(&self, file: &ConfigFile) -> Result<Settings, ConfigError> {
+        let mut merge = Merge {
+            file,
+            lines: BTreeMap::new(),
+        };
+        let given = &file.settings;
+        let addr = merge.pick(Setting::Addr, &self.addr, &given.addr);
+        let workers = merge.pick(Setting::Workers, &self.workers, &given.workers);
+        let max_clients = merge.pick(Setting::MaxClients, &self.max_clients, &given.max_clients);
+        let max_per_ip = merge.pick(Setting::MaxPerIp, &self.max_per_ip, &given.max_per_ip);
+        let send_queue = merge.pick(
+            Setting::SendQueue,
+            &self.send_queue.map(ByteSize),
+            &given.send_queue,
+        );
+        let max_line = merge.pick(Setting::MaxLine, &self.max_line, &given.max_line);
+        let drain = merge.pick(
+            Setting::DrainTimeout,
+            &self.drain_timeout,
+            &given.drain_timeout,
+        );
+        let register = merge.pick(
+            Setting::RegisterTimeout,
+            &self.register_timeout,
+            &given.register_timeout,
+        );
+        let idle = merge.pick(
+            Setting::IdleTimeout,
+            &self.idle_timeout,
+            &given.idle_timeout,
+        );
+        let max_rooms_per_client = merge.pick(
+            Setting::MaxRoomsPerClient,
+            &self.max_rooms_per_client,
+            &given.max_rooms_per_client,
+        );
+        let max_room_members = merge.pick(
+            Setting::MaxRoomMembers,
+            &self.max_room_members,
+            &given.max_room_members,
+        );
+        let rate = merge.pick(Setting::Rate, &self.rate, &given.rate);
+        let burst = merge.pick(Setting::Burst, &self.burst, &given.burst);
+        let log_level_text = merge.pick(
+            Setting::LogLevel,
+            &self.log_level.map(|level| level.to_string()),
+            &given.log_level,
+        );
+        let log_file = merge.pick(Setting::LogFile, &self.log_file, &given.log_file);
+
+        let name = |setting: Setting| merge.name(setting);
+        let defaults = Config::default();
+        let addr_text = addr.unwrap_or_else(|| values::DEFAULT_ADDR.to_owned());
+        let addr = addr_text
+            .to_socket_addrs()
+            .map_err(|e| e.to_string())
+            .and_then(|mut found| found.next().ok_or_else(|| "no address found".to_owned()))
+            .map_err(|reason| ConfigError::Invalid {
+                setting: Setting::Addr,
+                reason: format!("{} {addr_text}: {reason}", name(Setting::Addr)),
+            })?;
+        let log_level = match log_level_text {
+            None => DEFAULT_LOG_LEVEL,
+            Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
+                setting: Setting::LogLevel,
+                reason: format!(
+                    "{} must be off, error, warn, info, debug or trace, not {text:?}",
+                    name(Setting::LogLevel)
+                ),
+            })?,
+        };
+        let timeout = |setting, value: Option<f64>, default, zero_allowed| match value {
+            None => Ok(default),
+            Some(seconds) => values::seconds(setting, seconds, zero_allowed, &name),
+        };
+        let config = Config {
+            addr,
+            workers: workers.unwrap_or(defaults.workers),
+            max_clients: max_clients.unwrap_or(defaults.max_clients),
+            max_per_ip: max_per_ip.unwrap_or(defaults.max_per_ip),
+            // An operator who sets the limit means it for every address (`Config::per_ip_limit`).
+            max_per_ip_loopback: max_per_ip.is_some(),
+            send_queue: send_queue.map_or(defaults.send_queue, |size| size.0),
+            max_line: max_line.unwrap_or(defaults.max_line),
+            drain_timeout: timeout(Setting::DrainTimeout, drain, defaults.drain_timeout, true)?,
+            register_timeout: timeout(
+                Setting::RegisterTimeout,
+                register,
+                defaults.register_timeout,
+                false,
+            )?,
+            idle_timeout: timeout(Setting::IdleTimeout, idle, defaults.idle_timeout, false)?,
+            max_rooms_per_client: max_rooms_per_client.unwrap_or(defaults.max_rooms_per_client),
+            max_room_members: max_room_members.unwrap_or(defaults.max_room_members),
+            rate: rate.unwrap_or(defaults.rate),
+            burst: burst.unwrap_or(defaults.burst),
+        };
+        config.check(&name)?;
+        Ok(Settings {
+            config,
+            log_level,
+            log_file,
+        })
+    }
+}
+
+/// The merge in progress: which settings came from the file, and from which line.
+struct Merge<'a> {
+    file: &'a ConfigFile,
+    /// The file's line for each setting taken from the file; a setting not here came from its
+    /// flag or its default.
+    lines: BTreeMap<Setting, usize>,
+}
+
+impl Merge<'_> {
+    /// The flag's value if given, else the file's (noting its line), else `None`: the default.
+    fn pick<T: Clone>(
+        &mut self,
+        setting: Setting,
+        flag: &Option<T>,
+        from_file: &Option<Spanned<T>>,
+    ) -> Option<T> {
+        if flag.is_some() {
+            return flag.clone();
+        }
+        let value = from_file.as_ref()?;
+        self.lines.insert(setting, self.file.line(value));
+        Some(value.get_ref().clone())
+    }
+
+    /// How an error names `setting`: its key and place when the file set it, else its flag
+    /// (to change a default, the flag is as good a place as the file).
+    fn name(&self, setting: Setting) -> String {
+        match self.lines.get(&setting) {
+            Some(line) => format!("{} at {}:{line}", setting.key(), self.file.path.display()),
+            None => setting.flag().to_owned(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,28 @@
+//! Configuration: the command line of `chatd`, its configuration file, and the validated
+//! [`Config`] the server takes.
+//!
+//! In reading order:
+//! - `setting`: each setting's flag and file key, and [`ConfigError`], which names them.
+//! - `values`: [`Config`], the defaults, and the checks that make a configuration sound.
+//! - `file`: the TOML file given with `--config`, parsed with serde; unknown keys and values of
+//!   the wrong type are refused with their line.
+//! - `args`: the flags ([`Args`]) and the merge: a flag given wins over the file, which wins
+//!   over the default; the merged result is checked as a whole.
+//!
+//! Out of scope: logging set-up and signal handling (the `chatd` binary). This folder only
+//! re-exports from its files, which never import from here, so no file depends on another in
+//! a circle.
+
+mod args;
+mod file;
+mod setting;
+mod values;
+
+pub use args::{Args, Settings};
+pub use setting::{ConfigError, Setting};
+pub use values::{
+    Config, DEFAULT_ADDR, DEFAULT_BURST, DEFAULT_DRAIN_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
+    DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINE, DEFAULT_MAX_PER_IP, DEFAULT_MAX_ROOM_MEMBERS,
+    DEFAULT_MAX_ROOMS_PER_CLIENT, DEFAULT_RATE, DEFAULT_REGISTER_TIMEOUT_SECS, DEFAULT_SEND_QUEUE,
+    default_workers, parse_bytes,
+};

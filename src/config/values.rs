@@ -1,0 +1,281 @@
+//! The validated [`Config`] the server takes: its fields, their defaults and the checks that
+//! make one sound.
+//!
+//! In scope: default values, the rules between fields, seconds and sizes as the flags and the
+//! file spell them. Out of scope: where a value comes from (the command line or the file,
+//! [`super::args`]) and how a setting is named in an error ([`super::setting`]).
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use super::setting::{ConfigError, Setting};
+
+/// Everything the server needs to run, already validated. Build one with
+/// [`Args::settings`](super::Args::settings) or start from [`Config::default`] and change
+/// fields.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub addr: SocketAddr,
+    /// Threads in the worker pool that execute commands.
+    pub workers: usize,
+    /// Open connections (registered or not) beyond which a newcomer gets `ERR SERVER_FULL`.
+    pub max_clients: usize,
+    /// Open connections from one address beyond which a newcomer from it gets
+    /// `ERR TOO_MANY_CONNECTIONS`; see [`Config::per_ip_limit`] for loopback addresses.
+    pub max_per_ip: usize,
+    /// Whether `max_per_ip` also holds for loopback addresses. Off by default: clients on the
+    /// server's own machine (load tests, bridges, gateways) are not limited as a group unless
+    /// the operator sets `--max-per-ip` explicitly.
+    pub max_per_ip_loopback: bool,
+    /// Bytes a client's outbound queue may hold before it is dropped as a slow consumer.
+    pub send_queue: usize,
+    /// Longest accepted client line in bytes, its ending included.
+    pub max_line: usize,
+    /// On shutdown, how long writers may take to flush their queues before sockets are cut.
+    pub drain_timeout: Duration,
+    /// A connection without a nick this long after it connected is closed.
+    pub register_timeout: Duration,
+    /// After this long without a line from a client the server sends `PING`; after as long
+    /// again without one, the connection is closed with `ping timeout`.
+    pub idle_timeout: Duration,
+    /// Rooms one client may be in at once; one more `JOIN` gets `ERR TOO_MANY_ROOMS`.
+    pub max_rooms_per_client: usize,
+    /// Members one room may hold; one more `JOIN` gets `ERR ROOM_FULL`.
+    pub max_room_members: usize,
+    /// Flood control: lines per second one client may have executed, on average; a client
+    /// over it is read more slowly, never dropped. 0 turns flood control off.
+    pub rate: u32,
+    /// Flood control: lines one client may send at once before `rate` applies.
+    pub burst: u32,
+}
+
+pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
+pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
+/// Generous for a team behind one NAT address; small next to `--max-clients`, so one remote
+/// host cannot take the whole server. Loopback addresses are exempt unless `--max-per-ip` is
+/// given (see [`Config::max_per_ip_loopback`]).
+pub const DEFAULT_MAX_PER_IP: usize = 256;
+pub const DEFAULT_SEND_QUEUE: usize = 1024 * 1024;
+pub const DEFAULT_MAX_LINE: usize = 4096;
+pub const DEFAULT_DRAIN_TIMEOUT_SECS: f64 = 5.0;
+pub const DEFAULT_REGISTER_TIMEOUT_SECS: f64 = 30.0;
+pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 120.0;
+pub const DEFAULT_MAX_ROOMS_PER_CLIENT: usize = 32;
+pub const DEFAULT_MAX_ROOM_MEMBERS: usize = 10_000;
+/// The contract's promise to a scripted client (`protocol-core.md`): at least 2,000 lines/s,
+/// in bursts of 4,000, before it is slowed. Far above anyone typing; a public server may
+/// lower both.
+pub const DEFAULT_RATE: u32 = 2_000;
+pub const DEFAULT_BURST: u32 = 4_000;
+
+/// A line of the longest nick plus room for a short text; anything smaller cannot chat.
+const MIN_MAX_LINE: usize = 64;
+const MAX_MAX_LINE: usize = 1024 * 1024;
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            addr: DEFAULT_ADDR.parse().expect("the default address is valid"),
+            workers: default_workers(),
+            max_clients: DEFAULT_MAX_CLIENTS,
+            max_per_ip: DEFAULT_MAX_PER_IP,
+            max_per_ip_loopback: false,
+            send_queue: DEFAULT_SEND_QUEUE,
+            max_line: DEFAULT_MAX_LINE,
+            drain_timeout: Duration::from_secs_f64(DEFAULT_DRAIN_TIMEOUT_SECS),
+            register_timeout: Duration::from_secs_f64(DEFAULT_REGISTER_TIMEOUT_SECS),
+            idle_timeout: Duration::from_secs_f64(DEFAULT_IDLE_TIMEOUT_SECS),
+            max_rooms_per_client: DEFAULT_MAX_ROOMS_PER_CLIENT,
+            max_room_members: DEFAULT_MAX_ROOM_MEMBERS,
+            rate: DEFAULT_RATE,
+            burst: DEFAULT_BURST,
+        }
+    }
+}
+
+impl Config {
+    /// The most connections allowed at once from `ip`, or `None` when it is not limited.
+    pub fn per_ip_limit(&self, ip: IpAddr) -> Option<usize> {
+        (self.max_per_ip_loopback || !ip.is_loopback()).then_some(self.max_per_ip)
+    }
+
+    /// Checks the fields and the relations between them, naming settings by their flags.
+    pub fn validate(&self) -> Result<(), String> {
+        self.check(&|setting| setting.flag().to_owned())
+            .map_err(|error| error.to_string())
+    }
+
+    /// The first thing wrong with this configuration, if any, with each setting involved
+    /// named by `name` (a flag, or a key and where the file set it).
+    pub(crate) fn check(&self, name: &dyn Fn(Setting) -> String) -> Result<(), ConfigError> {
+        let refuse =
+            |setting: Setting, reason: String| Err(ConfigError::Invalid { setting, reason });
+        for (setting, value) in [
+            (Setting::Workers, self.workers),
+            (Setting::MaxClients, self.max_clients),
+            (Setting::MaxPerIp, self.max_per_ip),
+            (Setting::MaxRoomsPerClient, self.max_rooms_per_client),
+            (Setting::MaxRoomMembers, self.max_room_members),
+        ] {
+            if value == 0 {
+                return refuse(setting, format!("{} must be at least 1", name(setting)));
+            }
+        }
+        for (setting, timeout) in [
+            (Setting::RegisterTimeout, self.register_timeout),
+            (Setting::IdleTimeout, self.idle_timeout),
+        ] {
+            if timeout.is_zero() {
+                return refuse(setting, format!("{} must be above 0", name(setting)));
+            }
+        }
+        if self.rate > 0 && self.burst == 0 {
+            return refuse(
+                Setting::Burst,
+                format!(
+                    "{} must be at least 1 (or turn flood control off with {} 0)",
+                    name(Setting::Burst),
+                    name(Setting::Rate)
+                ),
+            );
+        }
+        if !(MIN_MAX_LINE..=MAX_MAX_LINE).contains(&self.max_line) {
+            return refuse(
+                Setting::MaxLine,
+                format!(
+                    "{} must be between {MIN_MAX_LINE} and {MAX_MAX_LINE} bytes",
+                    name(Setting::MaxLine)
+                ),
+            );
+        }
+        // A delivered line is the client's line plus a sender nick: the queue must hold a few.
+        if self.send_queue < 4 * self.max_line {
+            return refuse(
+                Setting::SendQueue,
+                format!(
+                    "{} ({} bytes) must be at least 4 x {} ({} bytes)",
+                    name(Setting::SendQueue),
+                    self.send_queue,
+                    name(Setting::MaxLine),
+                    4 * self.max_line
+                ),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A duration given in seconds, as the flags and the file take it: finite, not negative, above
+/// 0 unless `zero_allowed`, and below a billion seconds (so that it fits a `Duration` and an
+/// `Instant` sum; 30 years is no limit anyone means).
+pub(crate) fn seconds(
+    setting: Setting,
+    value: f64,
+    zero_allowed: bool,
+    name: &dyn Fn(Setting) -> String,
+) -> Result<Duration, ConfigError> {
+    let lowest_ok = if zero_allowed {
+        value >= 0.0
+    } else {
+        value > 0.0
+    };
+    if value.is_finite() && lowest_ok && value < MAX_SECONDS {
+        return Ok(Duration::from_secs_f64(value));
+    }
+    let floor = if zero_allowed { "0 or more" } else { "above 0" };
+    Err(ConfigError::Invalid {
+        setting,
+        reason: format!(
+            "{} must be a number of seconds, {floor} and below {MAX_SECONDS:e}",
+            name(setting)
+        ),
+    })
+}
+
+/// Longer than any timeout means, short enough for `Instant + Duration` never to overflow.
+const MAX_SECONDS: f64 = 1e9;
+
+/// The number of cores, the default pool size.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Parses `65536`, `64K` or `1M` (binary units) into bytes. Also used by `chatd-bench`.
+pub fn parse_bytes(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((at, _)) => text.split_at(at),
+        None => (text, ""),
+    };
+    let scale = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" | "KIB" => 1024,
+        "M" | "MB" | "MIB" => 1024 * 1024,
+        _ => return Err(format!("unknown unit {unit:?}: use K or M")),
+    };
+    let number: usize = digits
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size such as 65536, 64K or 1M"))?;
+    number
+        .checked_mul(scale)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(setting: Setting) -> String {
+        setting.flag().to_owned()
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(parse_bytes("65536"), Ok(65536));
+        assert_eq!(parse_bytes("64K"), Ok(65536));
+        assert_eq!(parse_bytes("2m"), Ok(2 * 1024 * 1024));
+        assert!(parse_bytes("12X").is_err());
+        assert!(parse_bytes("K").is_err());
+    }
+
+    #[test]
+    fn seconds_are_finite_and_bounded() {
+        let idle = |value, zero_allowed| seconds(Setting::IdleTimeout, value, zero_allowed, &flag);
+        assert_eq!(idle(1.5, false), Ok(Duration::from_millis(1500)));
+        assert_eq!(idle(0.0, true), Ok(Duration::ZERO));
+        for (value, zero_allowed) in [
+            (0.0, false),
+            (-0.5, true),
+            (f64::NAN, true),
+            (f64::INFINITY, true),
+            (1e9, true),
+        ] {
+            let Err(ConfigError::Invalid { setting, reason }) = idle(value, zero_allowed) else {
+                panic!("{value} was taken");
+            };
+            assert_eq!(setting, Setting::IdleTimeout);
+            assert!(reason.starts_with("--idle-timeout must be"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn validate_names_the_flags() {
+        assert_eq!(Config::default().validate(), Ok(()));
+        let config = Config {
+            max_line: 10,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err("--max-line must be between 64 and 1048576 bytes".to_owned())
+        );
+        let config = Config {
+            idle_timeout: Duration::ZERO,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err("--idle-timeout must be above 0".to_owned())
+        );
+    }
+}
