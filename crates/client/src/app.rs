@@ -20,7 +20,7 @@ use ratatui::crossterm::event::{
 use crate::commands::{self, Input, Target, UserCommand};
 use crate::event::{Event, NetEvent};
 use crate::input::LineEditor;
-use chatd_proto::{Command, MAX_NICK_LEN, Nick, NickKey, Reply, Room, RoomKey};
+use chatd_proto::{Command, ErrorCode, MAX_NICK_LEN, Nick, NickKey, Reply, Room, RoomKey};
 
 /// Lines kept per tab; older ones are dropped, so memory stays bounded however long the
 /// client runs.
@@ -1233,8 +1233,14 @@ fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mut Vec<Effec
     rename(app, &old, &nick);
 }
 
-fn on_err(app: &mut App, code: &str, text: String, now: NaiveTime, effects: &mut Vec<Effect>) {
-    if code == "NICK_TAKEN" {
+fn on_err(
+    app: &mut App,
+    code: &ErrorCode,
+    text: String,
+    now: NaiveTime,
+    effects: &mut Vec<Effect>,
+) {
+    if *code == ErrorCode::NickTaken {
         match app.pending_nick.take() {
             // Taking our nick back failed (someone else was quicker): say nothing.
             Some((_, true)) => return,
@@ -1252,7 +1258,7 @@ fn on_err(app: &mut App, code: &str, text: String, now: NaiveTime, effects: &mut
             }
             _ => {}
         }
-    } else if matches!(code, "BAD_NICK" | "MISSING_ARGUMENT") {
+    } else if matches!(code, ErrorCode::BadNick | ErrorCode::MissingArgument) {
         app.pending_nick = None;
     }
     app.error(now, format!("{text} ({code})"));

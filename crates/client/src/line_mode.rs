@@ -24,7 +24,7 @@ use crate::app::{MAX_NICK_ATTEMPTS, suffixed};
 use crate::commands::{self, Input, Target, UserCommand};
 use crate::event::NetEvent;
 use crate::net::{self, NetConfig};
-use chatd_proto::{Command, Nick, Reply};
+use chatd_proto::{Command, ErrorCode, Nick, Reply};
 
 /// How long to wait for the server to close after `QUIT`.
 pub const QUIT_DEADLINE: Duration = Duration::from_secs(5);
@@ -176,7 +176,10 @@ impl Session<'_> {
                     writeln!(notes, "chat: {} is taken; you are {nick}", self.wanted)?;
                 }
             }
-            Reply::Err { code, .. } if code == "NICK_TAKEN" && !self.registered => {
+            Reply::Err {
+                code: ErrorCode::NickTaken,
+                ..
+            } if !self.registered => {
                 self.attempt += 1;
                 if self.attempt > MAX_NICK_ATTEMPTS {
                     return Err(io::Error::other(format!(
