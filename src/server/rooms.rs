@@ -297,8 +297,10 @@ mod tests {
         room_members: 3,
     };
 
-    fn code(result: Result<impl Sized, ProtocolError>) -> &'static str {
-        result.err().map_or("ok", |error| error.code())
+    fn code(result: Result<impl Sized, ProtocolError>) -> String {
+        result
+            .err()
+            .map_or("ok".to_owned(), |error| error.code().to_string())
     }
 
     #[test]

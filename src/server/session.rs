@@ -12,7 +12,7 @@ use crate::server::outbox::{Outbox, PushError, shared_line};
 use crate::server::registry::{Claimed, Pending, Registry};
 use crate::server::rooms::Limits;
 use chatd_proto::Frame;
-use chatd_proto::{Command, Nick, ProtocolError, Reply, needs_registration, parse_command};
+use chatd_proto::{Command, CommandLine, Nick, ProtocolError, Reply};
 
 /// What the connection does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,12 +75,18 @@ impl Session {
 
     fn on_line(&mut self, line: &str, registry: &Registry) -> Flow {
         log::trace!("conn#{} <- {line}", self.id);
-        if self.nick.is_none() && needs_registration(line) {
+        let line = match CommandLine::read(line) {
+            Ok(Some(line)) => line,
+            Ok(None) => return Flow::Continue,
+            Err(error) => return self.reply_error(&error),
+        };
+        // Judged on the command word alone: before registration this error comes first,
+        // whatever is wrong with the arguments.
+        if self.nick.is_none() && line.needs_registration() {
             return self.reply_error(&ProtocolError::NotRegistered);
         }
-        let command = match parse_command(line) {
-            Ok(Some(command)) => command,
-            Ok(None) => return Flow::Continue,
+        let command = match line.parse() {
+            Ok(command) => command,
             Err(error) => return self.reply_error(&error),
         };
         match command {

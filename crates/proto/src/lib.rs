@@ -1,15 +1,46 @@
 //! The chatd wire protocol, shared by the server, the `chat` client and the benchmark.
 //!
 //! In scope: framing bytes into lines ([`line_buffer`]), parsing a line into a [`Command`] or
-//! a [`Reply`] and formatting them back ([`protocol`]), the error codes, and the [`Nick`] and
-//! [`Room`] types. This crate is the only place that knows how the protocol is spelled.
+//! a [`Reply`] and formatting them back, the error codes, and the [`Nick`] and [`Room`] types.
+//! This crate is the only place that knows how the protocol is spelled. Everything its users
+//! need is re-exported here, at the root.
+//!
+//! The modules, in reading order:
+//! - `names`: [`Nick`], [`Room`], their case-folded keys and length limits.
+//! - `words`: [`COMMAND_WORDS`], the one table of command words (spelling, whether the word
+//!   needs registration, its `HELP` lines) that the parser, the server's registration gate and
+//!   `HELP` read.
+//! - `command`: [`Command`], read from a line in two steps ([`CommandLine::read`] finds the
+//!   word, [`CommandLine::parse`] the arguments) so a line is split once.
+//! - `reply`: [`Reply`], every server line, parsed and formatted; `who` cuts nick lists into
+//!   `WHO` lines; `help` holds the greeting and the `HELP` text.
+//! - `error`: [`ErrorCode`] (the codes, spelled in one place) and [`ProtocolError`].
+//! - [`reason`]: the reasons of `QUIT` and `BYE` lines the server ends a connection with.
+//! - `syntax`: the word-splitting rules both directions share.
+//! - [`line_buffer`]: the framer.
+//! - [`oracle`]: reference models and checks for the property tests and fuzz targets.
 //!
 //! Must never depend on anything: no crates, no I/O, no logging, no locks, no threads. It has
 //! no `[dependencies]`, so the build itself keeps it pure, and the fuzz targets and property
-//! tests can drive it alone.
+//! tests can drive it alone. Files import each other directly, never through this root, so
+//! the re-exports below make no import cycle.
 
+mod command;
+mod error;
+mod help;
 pub mod line_buffer;
-pub mod protocol;
+mod names;
+pub mod oracle;
+pub mod reason;
+mod reply;
+mod syntax;
+mod who;
+mod words;
 
+pub use command::{Command, CommandLine, parse_command};
+pub use error::{ErrorCode, ProtocolError};
 pub use line_buffer::{Frame, LineBuffer};
-pub use protocol::*;
+pub use names::{BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, NickKey, Room, RoomKey};
+pub use reply::Reply;
+pub use who::MAX_WHO_LINE;
+pub use words::{COMMAND_WORDS, CommandWord, Topic, Usage, WordInfo};

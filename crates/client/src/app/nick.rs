@@ -10,7 +10,7 @@ use chrono::NaiveTime;
 
 use super::state::{App, Conn, Effect, WhoFor, can_send, send};
 use super::tab::{TabKind, insert_sorted};
-use chatd_proto::{Command, MAX_NICK_LEN, Nick, NickKey};
+use chatd_proto::{Command, ErrorCode, MAX_NICK_LEN, Nick, NickKey};
 
 /// Suffixed nicks tried on `NICK_TAKEN` before giving up (`alice_`, `alice_2`, ...).
 pub const MAX_NICK_ATTEMPTS: u32 = 20;
@@ -29,10 +29,10 @@ pub enum NickRefusal {
 
 impl NickRefusal {
     /// The refusal an error code means, if it is one.
-    pub fn of(code: &str) -> Option<NickRefusal> {
+    pub fn of(code: &ErrorCode) -> Option<NickRefusal> {
         match code {
-            "NICK_TAKEN" => Some(NickRefusal::Taken),
-            "BAD_NICK" | "MISSING_ARGUMENT" => Some(NickRefusal::Invalid),
+            ErrorCode::NickTaken => Some(NickRefusal::Taken),
+            ErrorCode::BadNick | ErrorCode::MissingArgument => Some(NickRefusal::Invalid),
             _ => None,
         }
     }
@@ -132,7 +132,7 @@ pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mu
 /// shown in the current tab, its code after the text.
 pub(super) fn on_err(
     app: &mut App,
-    code: &str,
+    code: &ErrorCode,
     text: String,
     now: NaiveTime,
     effects: &mut Vec<Effect>,

@@ -1,0 +1,288 @@
+//! One builder per variant of `Command`, `ProtocolError` and `Reply`, from generated valid
+//! parts, and the exhaustive matches that let a test check the lists cover every variant.
+
+use chatd_proto::{
+    COMMAND_WORDS, Command, CommandWord, ErrorCode, Nick, NickFault, ProtocolError, Reply, Room,
+};
+use proptest::prelude::*;
+use proptest::sample::Index;
+
+use crate::lines::{nick, relayed_text, room};
+
+/// The valid parts a command, an error or a reply is built from; each builder takes the ones
+/// it needs. Commands borrow their texts from here.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    nick: Nick,
+    other: Nick,
+    room: Room,
+    /// A free text as `parse_command` hands it over.
+    text: String,
+    /// An optional free text (a token, a reason, a key, a topic).
+    tail: Option<String>,
+    nicks: Vec<Nick>,
+    count: usize,
+    on: bool,
+    /// The command of a `MISSING_ARGUMENT`.
+    word: CommandWord,
+    fault: NickFault,
+    /// Anything a client could type where a nick or a room belongs.
+    typed: String,
+    /// A code no version of this crate knows (yet).
+    new_code: String,
+    /// Which line of `HELP`.
+    help_line: Index,
+}
+
+pub fn parts() -> impl Strategy<Value = Parts> {
+    let names = (nick(), nick(), room(), prop::collection::vec(nick(), 0..6));
+    let texts = (
+        relayed_text(),
+        prop::option::of(relayed_text()),
+        any::<String>(),
+        "[A-Z][A-Z_]{0,15}".prop_filter("a known code", |code| {
+            matches!(ErrorCode::parse(code), ErrorCode::Unknown(_))
+        }),
+    );
+    let rest = (
+        any::<usize>(),
+        any::<bool>(),
+        prop::sample::select(COMMAND_WORDS.iter().map(|row| row.word).collect::<Vec<_>>()),
+        prop::sample::select(vec![
+            NickFault::Empty,
+            NickFault::TooLong,
+            NickFault::FirstNotLetter,
+            NickFault::BadCharacter,
+        ]),
+        any::<Index>(),
+    );
+    (names, texts, rest).prop_map(
+        |(
+            (nick, other, room, nicks),
+            (text, tail, typed, new_code),
+            (count, on, word, fault, help_line),
+        )| Parts {
+            nick,
+            other,
+            room,
+            text,
+            tail,
+            nicks,
+            count,
+            on,
+            word,
+            fault,
+            typed,
+            new_code,
+            help_line,
+        },
+    )
+}
+
+pub type BuildCommand = for<'a> fn(&'a Parts) -> Command<'a>;
+
+/// One builder per `Command` variant (two for those with an optional part).
+pub const COMMANDS: [BuildCommand; 21] = [
+    |p| Command::Nick(p.nick.clone()),
+    |p| Command::Msg {
+        to: p.nick.clone(),
+        text: &p.text,
+    },
+    |p| Command::All { text: &p.text },
+    |_| Command::Who,
+    |p| Command::Ping {
+        token: p.tail.as_deref(),
+    },
+    |p| Command::Pong {
+        token: p.tail.as_deref(),
+    },
+    |p| Command::Quit {
+        reason: p.tail.as_deref(),
+    },
+    |_| Command::Help,
+    |p| Command::Join {
+        room: p.room.clone(),
+        key: p.tail.as_deref(),
+    },
+    |p| Command::Part {
+        room: p.room.clone(),
+        reason: p.tail.as_deref(),
+    },
+    |p| Command::MsgRoom {
+        room: p.room.clone(),
+        text: &p.text,
+    },
+    |p| Command::WhoRoom(p.room.clone()),
+    |_| Command::Rooms,
+    |p| Command::Topic {
+        room: p.room.clone(),
+        text: &p.text,
+    },
+    |p| Command::Key {
+        room: p.room.clone(),
+        key: p.tail.as_deref(),
+    },
+    |p| Command::Key {
+        room: p.room.clone(),
+        key: None,
+    },
+    |p| Command::Private {
+        room: p.room.clone(),
+        on: p.on,
+    },
+    |p| Command::Invite {
+        nick: p.nick.clone(),
+        room: p.room.clone(),
+    },
+    |p| Command::Ping {
+        token: Some(p.text.as_str()),
+    },
+    |p| Command::Quit {
+        reason: Some(p.text.as_str()),
+    },
+    |p| Command::Join {
+        room: p.room.clone(),
+        key: Some(p.text.as_str()),
+    },
+];
+
+pub type BuildError = fn(&Parts) -> ProtocolError;
+
+/// One builder per `ProtocolError` variant, with the free parts generated.
+pub const ERRORS: [BuildError; 19] = [
+    |_| ProtocolError::NotRegistered,
+    |p| ProtocolError::NickTaken(p.nick.clone()),
+    |p| ProtocolError::BadNick(p.fault),
+    |p| ProtocolError::NoSuchNick(p.typed.clone()),
+    |p| ProtocolError::UnknownCommand(p.typed.clone()),
+    |p| ProtocolError::MissingArgument(p.word.name()),
+    |p| ProtocolError::LineTooLong { max: p.count },
+    |_| ProtocolError::BadEncoding,
+    |p| ProtocolError::ServerFull { max: p.count },
+    |p| ProtocolError::TooManyConnections { max: p.count },
+    |p| ProtocolError::BadRoom(p.typed.clone()),
+    |p| ProtocolError::NoSuchRoom(p.typed.clone()),
+    |p| ProtocolError::NotInRoom(p.room.clone()),
+    |p| ProtocolError::AlreadyInRoom(p.room.clone()),
+    |p| ProtocolError::BadKey(p.room.clone()),
+    |p| ProtocolError::InviteOnly(p.room.clone()),
+    |p| ProtocolError::NotOwner(p.room.clone()),
+    |p| ProtocolError::TooManyRooms { max: p.count },
+    |p| ProtocolError::RoomFull {
+        room: p.room.clone(),
+        max: p.count,
+    },
+];
+
+pub type BuildReply = fn(&Parts) -> Reply;
+
+/// One builder per `Reply` variant, and more for the lines the server builds itself.
+pub const REPLIES: [BuildReply; 34] = [
+    |p| Reply::Hello {
+        text: p.text.clone(),
+    },
+    |_| Reply::hello(),
+    |p| Reply::OkNick(p.nick.clone()),
+    |p| Reply::Join(p.nick.clone()),
+    |p| Reply::NickChanged {
+        old: p.nick.clone(),
+        new: p.other.clone(),
+    },
+    |p| Reply::Msg {
+        from: p.nick.clone(),
+        text: p.text.clone(),
+    },
+    |p| Reply::All {
+        from: p.nick.clone(),
+        text: p.text.clone(),
+    },
+    |p| Reply::Who(p.nicks.clone()),
+    |_| Reply::EndWho,
+    |p| Reply::Pong {
+        token: p.tail.clone(),
+    },
+    |p| Reply::Ping {
+        token: p.tail.clone(),
+    },
+    |p| Reply::Bye {
+        reason: p.tail.clone(),
+    },
+    |p| Reply::Quit {
+        nick: p.nick.clone(),
+        reason: p.tail.clone(),
+    },
+    |p| Reply::Help {
+        text: p.text.clone(),
+    },
+    |p| {
+        let help = Reply::help();
+        help[p.help_line.index(help.len())].clone()
+    },
+    |_| Reply::EndHelp,
+    |p| Reply::from(&ERRORS[p.count % ERRORS.len()](p)),
+    |p| Reply::Err {
+        code: ErrorCode::Unknown(p.new_code.clone()),
+        text: p.text.clone(),
+    },
+    |p| Reply::OkJoin(p.room.clone()),
+    |p| Reply::OkPart(p.room.clone()),
+    |p| Reply::RoomJoin {
+        room: p.room.clone(),
+        nick: p.nick.clone(),
+    },
+    |p| Reply::RoomPart {
+        room: p.room.clone(),
+        nick: p.nick.clone(),
+        reason: p.tail.clone(),
+    },
+    |p| Reply::RoomMsg {
+        room: p.room.clone(),
+        from: p.nick.clone(),
+        text: p.text.clone(),
+    },
+    |p| Reply::RoomWho {
+        room: p.room.clone(),
+        nicks: p.nicks.clone(),
+    },
+    |p| Reply::EndRoomWho(p.room.clone()),
+    |p| Reply::RoomInfo {
+        room: p.room.clone(),
+        members: p.count,
+        topic: p.tail.clone(),
+    },
+    |_| Reply::EndRooms,
+    |p| Reply::TopicIs {
+        room: p.room.clone(),
+        setter: p.nick.clone(),
+        text: p.text.clone(),
+    },
+    |p| Reply::OkKey(p.room.clone()),
+    |p| Reply::OkPrivate {
+        room: p.room.clone(),
+        on: p.on,
+    },
+    |p| Reply::OkInvite {
+        nick: p.nick.clone(),
+        room: p.room.clone(),
+    },
+    |p| Reply::Invited {
+        room: p.room.clone(),
+        from: p.nick.clone(),
+    },
+    |p| Reply::who_list(p.nicks.clone())[0].clone(),
+    |p| Reply::room_who_list(&p.room, p.nicks.clone())[0].clone(),
+];
+
+/// A builder from `list` and the parts to build with.
+pub fn built<T: Clone + std::fmt::Debug + 'static>(
+    list: &'static [T],
+) -> impl Strategy<Value = (T, Parts)> {
+    (prop::sample::select(list), parts())
+}
+
+/// Some parts to build every variant with.
+pub fn sample_parts() -> Parts {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    parts().new_tree(&mut runner).unwrap().current()
+}

@@ -1,0 +1,308 @@
+//! Error codes and [`ProtocolError`]: everything a client can do wrong, its wire code and its
+//! human text.
+//!
+//! In scope: the [`ErrorCode`] enum, the one place the codes are spelled; the errors the
+//! server answers with `ERR <CODE> <text>`, and their texts (including those of a refused nick
+//! or room name).
+//!
+//! Out of scope: the `ERR` line itself (`reply`), and deciding when an error happens (the
+//! parsers in `command` and `names`, and the server).
+
+use std::fmt;
+
+use crate::names::{BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, Room};
+
+/// How much of a client's input an `ERR` text quotes back, so an error line stays short.
+const MAX_ECHO: usize = 40;
+
+/// Declares [`ErrorCode`] with one wire spelling per code, and the list of them all, so a new
+/// code cannot be added without its spelling or be left out of the list.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $code:ident = $wire:literal,)*) => {
+        /// The code of an `ERR` line, as a client matches on it.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $code,)*
+            /// A code this version does not know, as it was sent (a newer server may add
+            /// codes). [`ErrorCode::parse`] never puts a known code here.
+            Unknown(String),
+        }
+
+        impl ErrorCode {
+            /// Every code this version knows, in the order protocol.md lists them.
+            pub const KNOWN: &'static [ErrorCode] = &[$(ErrorCode::$code,)*];
+
+            /// The code as it appears after `ERR`.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(ErrorCode::$code => $wire,)*
+                    ErrorCode::Unknown(code) => code,
+                }
+            }
+
+            /// Reads the word after `ERR`: a known code, or [`ErrorCode::Unknown`].
+            pub fn parse(code: &str) -> ErrorCode {
+                match code {
+                    $($wire => ErrorCode::$code,)*
+                    other => ErrorCode::Unknown(other.to_owned()),
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// A command other than `NICK`, `PING`, `PONG`, `QUIT` or `HELP` before registration.
+    NotRegistered = "NOT_REGISTERED",
+    NickTaken = "NICK_TAKEN",
+    BadNick = "BAD_NICK",
+    NoSuchNick = "NO_SUCH_NICK",
+    UnknownCommand = "UNKNOWN_COMMAND",
+    MissingArgument = "MISSING_ARGUMENT",
+    LineTooLong = "LINE_TOO_LONG",
+    BadEncoding = "BAD_ENCODING",
+    ServerFull = "SERVER_FULL",
+    TooManyConnections = "TOO_MANY_CONNECTIONS",
+    BadRoom = "BAD_ROOM",
+    NoSuchRoom = "NO_SUCH_ROOM",
+    NotInRoom = "NOT_IN_ROOM",
+    AlreadyInRoom = "ALREADY_IN_ROOM",
+    BadKey = "BAD_KEY",
+    InviteOnly = "INVITE_ONLY",
+    NotOwner = "NOT_OWNER",
+    TooManyRooms = "TOO_MANY_ROOMS",
+    RoomFull = "ROOM_FULL",
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Everything a client can do wrong, one variant per `ERR` code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProtocolError {
+    /// A command that needs a nick (see `CommandWord::needs_registration`) before a
+    /// successful `NICK`.
+    NotRegistered,
+    NickTaken(Nick),
+    BadNick(NickFault),
+    /// The target of `MSG` is not online (or cannot be a nick at all).
+    NoSuchNick(String),
+    UnknownCommand(String),
+    /// The command word whose argument is missing, in upper case.
+    MissingArgument(&'static str),
+    LineTooLong {
+        max: usize,
+    },
+    BadEncoding,
+    /// Sent by the acceptor to a connection over `--max-clients`, which is then closed.
+    ServerFull {
+        max: usize,
+    },
+    /// Sent by the acceptor to a connection over `--max-per-ip` from its address, which is
+    /// then closed.
+    TooManyConnections {
+        max: usize,
+    },
+    /// A word in a room's place that is not a room name, as typed.
+    BadRoom(String),
+    /// The room does not exist, or is private and the client is not in it; the name as typed.
+    NoSuchRoom(String),
+    NotInRoom(Room),
+    AlreadyInRoom(Room),
+    /// The room has a key and the `JOIN` gave none or another one (and no invitation).
+    BadKey(Room),
+    /// The room is private and the client has no invitation.
+    InviteOnly(Room),
+    /// `KEY` or `PRIVATE` from a member that does not own the room.
+    NotOwner(Room),
+    /// A `JOIN` over `--max-rooms-per-client`.
+    TooManyRooms {
+        max: usize,
+    },
+    /// A `JOIN` to a room that has `--max-room-members` members.
+    RoomFull {
+        room: Room,
+        max: usize,
+    },
+}
+
+impl ProtocolError {
+    /// The code that goes after `ERR`.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProtocolError::NotRegistered => ErrorCode::NotRegistered,
+            ProtocolError::NickTaken(_) => ErrorCode::NickTaken,
+            ProtocolError::BadNick(_) => ErrorCode::BadNick,
+            ProtocolError::NoSuchNick(_) => ErrorCode::NoSuchNick,
+            ProtocolError::UnknownCommand(_) => ErrorCode::UnknownCommand,
+            ProtocolError::MissingArgument(_) => ErrorCode::MissingArgument,
+            ProtocolError::LineTooLong { .. } => ErrorCode::LineTooLong,
+            ProtocolError::BadEncoding => ErrorCode::BadEncoding,
+            ProtocolError::ServerFull { .. } => ErrorCode::ServerFull,
+            ProtocolError::TooManyConnections { .. } => ErrorCode::TooManyConnections,
+            ProtocolError::BadRoom(_) => ErrorCode::BadRoom,
+            ProtocolError::NoSuchRoom(_) => ErrorCode::NoSuchRoom,
+            ProtocolError::NotInRoom(_) => ErrorCode::NotInRoom,
+            ProtocolError::AlreadyInRoom(_) => ErrorCode::AlreadyInRoom,
+            ProtocolError::BadKey(_) => ErrorCode::BadKey,
+            ProtocolError::InviteOnly(_) => ErrorCode::InviteOnly,
+            ProtocolError::NotOwner(_) => ErrorCode::NotOwner,
+            ProtocolError::TooManyRooms { .. } => ErrorCode::TooManyRooms,
+            ProtocolError::RoomFull { .. } => ErrorCode::RoomFull,
+        }
+    }
+}
+
+/// Lets the parsers use `?` on [`Nick::parse`].
+impl From<NickFault> for ProtocolError {
+    fn from(fault: NickFault) -> ProtocolError {
+        ProtocolError::BadNick(fault)
+    }
+}
+
+/// Lets the parsers use `?` on [`Room::parse`].
+impl From<BadRoomName> for ProtocolError {
+    fn from(BadRoomName(text): BadRoomName) -> ProtocolError {
+        ProtocolError::BadRoom(text)
+    }
+}
+
+impl fmt::Display for ProtocolError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProtocolError::NotRegistered => f.write_str("choose a nick first: NICK <nick>"),
+            ProtocolError::NickTaken(nick) => write!(f, "nick {nick} is already in use"),
+            ProtocolError::BadNick(fault) => fault.fmt(f),
+            ProtocolError::NoSuchNick(nick) => write!(f, "no one called {} is online", Echo(nick)),
+            ProtocolError::UnknownCommand(word) => {
+                write!(f, "unknown command {}; try HELP", Echo(word))
+            }
+            ProtocolError::MissingArgument(command) => {
+                write!(f, "{command} needs an argument; try HELP")
+            }
+            ProtocolError::LineTooLong { max } => {
+                write!(f, "line longer than {max} bytes discarded")
+            }
+            ProtocolError::BadEncoding => f.write_str("line is not valid UTF-8; discarded"),
+            ProtocolError::ServerFull { max } => {
+                write!(
+                    f,
+                    "server is full (at most {max} connections); try again later"
+                )
+            }
+            ProtocolError::TooManyConnections { max } => write!(
+                f,
+                "too many connections from your address (at most {max}); try again later"
+            ),
+            ProtocolError::BadRoom(text) => bad_room(f, text),
+            ProtocolError::NoSuchRoom(room) => write!(f, "no room called {}", Echo(room)),
+            ProtocolError::NotInRoom(room) => write!(f, "you are not in {room}"),
+            ProtocolError::AlreadyInRoom(room) => write!(f, "you are already in {room}"),
+            ProtocolError::BadKey(room) => {
+                write!(f, "{room} needs the right key: JOIN {room} <key>")
+            }
+            ProtocolError::InviteOnly(room) => write!(f, "{room} is invite-only"),
+            ProtocolError::NotOwner(room) => write!(f, "only the owner of {room} can do that"),
+            ProtocolError::TooManyRooms { max } => {
+                write!(f, "you are in {max} rooms already, the most allowed")
+            }
+            ProtocolError::RoomFull { room, max } => write!(f, "{room} is full ({max} members)"),
+        }
+    }
+}
+
+impl fmt::Display for NickFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NickFault::Empty => f.write_str("a nick cannot be empty"),
+            NickFault::TooLong => write!(f, "a nick has at most {MAX_NICK_LEN} characters"),
+            NickFault::FirstNotLetter => f.write_str("a nick starts with a letter"),
+            NickFault::BadCharacter => f.write_str("a nick has only letters, digits, '_' and '-'"),
+        }
+    }
+}
+
+impl fmt::Display for BadRoomName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        bad_room(f, &self.0)
+    }
+}
+
+fn bad_room(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    write!(
+        f,
+        "bad room name {}; a room name is # then 1 to {MAX_ROOM_LEN} letters, digits, '_' or '-'",
+        Echo(text)
+    )
+}
+
+/// Client input quoted back in an error text: at most `MAX_ECHO` characters, control
+/// characters shown as `?` so they cannot garble the client's terminal.
+struct Echo<'a>(&'a str);
+
+impl fmt::Display for Echo<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use fmt::Write as _;
+        self.0
+            .chars()
+            .take(MAX_ECHO)
+            .try_for_each(|c| f.write_char(if c.is_control() { '?' } else { c }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_texts_quote_input_briefly() {
+        let long = "X".repeat(5000);
+        let text = ProtocolError::UnknownCommand(long).to_string();
+        assert!(text.len() < 100, "{text}");
+        let text = ProtocolError::NoSuchNick("a\tb\rc\u{1b}[2J".to_owned()).to_string();
+        assert!(!text.chars().any(char::is_control), "{text:?}");
+        for error in [
+            ProtocolError::BadRoom("#".repeat(5000)),
+            ProtocolError::NoSuchRoom("#".repeat(5000)),
+        ] {
+            let text = error.to_string();
+            assert!(text.len() < 130, "{text}");
+        }
+        for error in [
+            ProtocolError::BadRoom("#a\tb\n\u{1b}".to_owned()),
+            ProtocolError::NoSuchRoom("#a\tb\n\u{1b}".to_owned()),
+        ] {
+            let text = error.to_string();
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_name_reads_as_the_error_it_becomes() {
+        let too_long = "a".repeat(MAX_NICK_LEN + 1);
+        for (text, why) in [
+            ("", "a nick cannot be empty"),
+            (too_long.as_str(), "a nick has at most 32 characters"),
+            ("9lives", "a nick starts with a letter"),
+            ("a b", "a nick has only letters, digits, '_' and '-'"),
+        ] {
+            let fault = Nick::parse(text).unwrap_err();
+            assert_eq!(fault.to_string(), why);
+            assert_eq!(ProtocolError::from(fault).to_string(), why);
+        }
+        for text in ["chat", "#", "#a\tb"] {
+            let bad = Room::parse(text).unwrap_err();
+            assert_eq!(
+                bad.to_string(),
+                ProtocolError::BadRoom(text.to_owned()).to_string()
+            );
+            assert_eq!(
+                ProtocolError::from(bad),
+                ProtocolError::BadRoom(text.to_owned())
+            );
+        }
+    }
+}

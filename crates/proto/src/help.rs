@@ -1,0 +1,129 @@
+//! The texts a client reads before it knows the protocol: the greeting and the `HELP` lines.
+//!
+//! In scope: [`Reply::hello`] and [`Reply::help`], whose command lines come from the table of
+//! command words. Out of scope: when they are sent (the server).
+
+use crate::reply::Reply;
+use crate::words::{COMMAND_WORDS, Topic, Usage};
+
+/// The column where the description of each `HELP` line starts.
+const SYNOPSIS_WIDTH: usize = 22;
+
+/// The last `HELP` line, after the commands.
+const PROTOCOL_NOTE: &str = "protocol: one command per line; commands are case-insensitive";
+
+impl Reply {
+    /// The greeting every connection gets first.
+    pub fn hello() -> Reply {
+        Reply::Hello {
+            text: format!(
+                "chatd {} - type HELP for commands",
+                env!("CARGO_PKG_VERSION")
+            ),
+        }
+    }
+
+    /// The `HELP` text, one reply per line, ending with `END HELP`: each command's usages,
+    /// topic by topic, then a note on the protocol.
+    pub fn help() -> Vec<Reply> {
+        let mut lines = Vec::new();
+        for topic in Topic::ALL {
+            for row in &COMMAND_WORDS {
+                for usage in row.help.iter().filter(|usage| usage.topic == topic) {
+                    lines.push(Reply::Help {
+                        text: usage_line(row.name, usage),
+                    });
+                }
+            }
+        }
+        lines.push(Reply::Help {
+            text: PROTOCOL_NOTE.to_owned(),
+        });
+        lines.push(Reply::EndHelp);
+        lines
+    }
+}
+
+/// `NAME args`, padded to [`SYNOPSIS_WIDTH`], then what it does.
+fn usage_line(name: &str, usage: &Usage) -> String {
+    let synopsis = if usage.args.is_empty() {
+        name.to_owned()
+    } else {
+        format!("{name} {}", usage.args)
+    };
+    format!("{synopsis:<SYNOPSIS_WIDTH$}{}", usage.about)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text protocol.md shows, line for line: the table must keep producing it.
+    const DOCUMENTED: [&str; 16] = [
+        "NICK <nick>           choose or change your nick (letters, digits, _ and -)",
+        "MSG <nick> <text>     send a private message",
+        "ALL <text>            send to everyone",
+        "WHO [#room]           list who is online, or who is in a room",
+        "JOIN #room [key]      join a room; the first to join creates and owns it",
+        "PART #room [reason]   leave a room",
+        "MSG #room <text>      send to a room",
+        "ROOMS                 list the rooms you can see",
+        "TOPIC #room <text>    set a room's topic",
+        "INVITE <nick> #room   let someone in once, past the key and privacy",
+        "KEY #room [key]       owner: set the room's key, or clear it",
+        "PRIVATE #room on|off  owner: make the room invite-only, or not",
+        "PING [token]          the server answers PONG [token]",
+        "QUIT [reason]         leave",
+        "HELP                  this text",
+        "protocol: one command per line; commands are case-insensitive",
+    ];
+
+    #[test]
+    fn help_is_the_documented_text_then_end_help() {
+        let expected: Vec<Reply> = DOCUMENTED
+            .iter()
+            .map(|text| Reply::Help {
+                text: (*text).to_owned(),
+            })
+            .chain([Reply::EndHelp])
+            .collect();
+        assert_eq!(Reply::help(), expected);
+    }
+
+    #[test]
+    fn help_shows_every_word_a_client_types() {
+        let help: Vec<String> = Reply::help().iter().map(Reply::to_string).collect();
+        for row in COMMAND_WORDS.iter().filter(|row| !row.help.is_empty()) {
+            let prefix = format!("HELP {} ", row.name);
+            assert!(
+                help.iter().any(|line| line.starts_with(&prefix)),
+                "HELP does not list {}",
+                row.name
+            );
+        }
+    }
+
+    #[test]
+    fn every_synopsis_fits_its_column() {
+        for row in &COMMAND_WORDS {
+            for usage in row.help {
+                let synopsis = format!("{} {}", row.name, usage.args);
+                assert!(synopsis.trim_end().len() < SYNOPSIS_WIDTH, "{synopsis}");
+            }
+        }
+    }
+
+    #[test]
+    fn hello_names_the_version_and_help() {
+        let Reply::Hello { text } = Reply::hello() else {
+            panic!("hello is not HELLO")
+        };
+        assert_eq!(
+            text,
+            format!(
+                "chatd {} - type HELP for commands",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+    }
+}

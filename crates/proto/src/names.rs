@@ -1,0 +1,195 @@
+//! Names: [`Nick`] and [`Room`], their case-folded keys, and their length limits.
+//!
+//! In scope: what a valid nick or room name is, and the identity two names share when they
+//! differ only in case. A name is validated once, here, and then passed around as its type.
+//!
+//! Out of scope: the human texts of the faults and how they become `ERR` lines (`error`), and
+//! where a name appears in a line (`command`, `reply`).
+
+use std::fmt;
+
+/// Longest nick, in bytes (nicks are ASCII, so also in characters).
+pub const MAX_NICK_LEN: usize = 32;
+
+/// Longest room name, in characters after the `#` (room names are ASCII, so also in bytes).
+pub const MAX_ROOM_LEN: usize = 48;
+
+/// A valid nick: 1..=32 of `[A-Za-z0-9_-]`, starting with a letter. Keeps the case it was
+/// given; compare nicks through [`Nick::key`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Nick(String);
+
+/// A nick folded to ASCII lower case: the identity of a nick in the client table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NickKey(String);
+
+/// Why a nick was refused; its `Display` is the human text of `ERR BAD_NICK`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NickFault {
+    Empty,
+    TooLong,
+    FirstNotLetter,
+    BadCharacter,
+}
+
+impl Nick {
+    pub fn parse(text: &str) -> Result<Nick, NickFault> {
+        if text.is_empty() {
+            return Err(NickFault::Empty);
+        }
+        if text.len() > MAX_NICK_LEN {
+            return Err(NickFault::TooLong);
+        }
+        if !text.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            return Err(NickFault::FirstNotLetter);
+        }
+        if !text.bytes().all(is_name_byte) {
+            return Err(NickFault::BadCharacter);
+        }
+        Ok(Nick(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self) -> NickKey {
+        NickKey(self.0.to_ascii_lowercase())
+    }
+}
+
+impl fmt::Display for Nick {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A room name as typed: `#` then 1..=48 of `[A-Za-z0-9_-]`. Keeps the case it was given;
+/// compare room names through [`Room::key`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Room(String);
+
+/// A room name folded to ASCII lower case, `#` included: the identity of a room.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RoomKey(String);
+
+/// A word that is not a room name, as typed; its `Display` is the human text of
+/// `ERR BAD_ROOM`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRoomName(pub String);
+
+impl Room {
+    /// Refuses anything but `#` and 1..=[`MAX_ROOM_LEN`] of `[A-Za-z0-9_-]`.
+    pub fn parse(text: &str) -> Result<Room, BadRoomName> {
+        let valid = text.strip_prefix('#').is_some_and(|name| {
+            (1..=MAX_ROOM_LEN).contains(&name.len()) && name.bytes().all(is_name_byte)
+        });
+        if valid {
+            Ok(Room(text.to_owned()))
+        } else {
+            Err(BadRoomName(text.to_owned()))
+        }
+    }
+
+    /// The name as typed, `#` included.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn key(&self) -> RoomKey {
+        RoomKey(self.0.to_ascii_lowercase())
+    }
+}
+
+impl fmt::Display for Room {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The bytes a nick (after its first letter) and a room name (after its `#`) are made of.
+fn is_name_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nick(text: &str) -> Nick {
+        Nick::parse(text).unwrap()
+    }
+
+    fn room(text: &str) -> Room {
+        Room::parse(text).unwrap()
+    }
+
+    #[test]
+    fn nicks() {
+        let longest = "a".repeat(MAX_NICK_LEN);
+        let too_long = "a".repeat(MAX_NICK_LEN + 1);
+        for (text, expected) in [
+            ("a-b_9", Ok(())),
+            ("Z", Ok(())),
+            (longest.as_str(), Ok(())),
+            ("", Err(NickFault::Empty)),
+            (too_long.as_str(), Err(NickFault::TooLong)),
+            ("9lives", Err(NickFault::FirstNotLetter)),
+            ("_x", Err(NickFault::FirstNotLetter)),
+            ("émile", Err(NickFault::FirstNotLetter)),
+            ("#room", Err(NickFault::FirstNotLetter)),
+            ("has space", Err(NickFault::BadCharacter)),
+            ("a.b", Err(NickFault::BadCharacter)),
+        ] {
+            let parsed = Nick::parse(text);
+            assert_eq!(parsed.clone().map(|_| ()), expected, "{text:?}");
+            if let Ok(parsed) = parsed {
+                assert_eq!(parsed.as_str(), text);
+                assert_eq!(parsed.to_string(), text);
+            }
+        }
+    }
+
+    #[test]
+    fn nick_keys_ignore_case() {
+        assert_eq!(nick("Alice").key(), nick("aLICE").key());
+        assert_ne!(nick("Alice").key(), nick("Alicia").key());
+    }
+
+    #[test]
+    fn room_names() {
+        let longest = format!("#{}", "a".repeat(MAX_ROOM_LEN));
+        for good in ["#a", "#A-b_9", "#9", "#_", "#-", longest.as_str()] {
+            assert_eq!(room(good).as_str(), good);
+            assert_eq!(room(good).to_string(), good);
+        }
+        let too_long = format!("#{}", "a".repeat(MAX_ROOM_LEN + 1));
+        for bad in [
+            "",
+            "#",
+            "a",
+            "room",
+            "##a",
+            "#a.b",
+            "#a b",
+            "#a\t",
+            "#é",
+            "＃a",
+            too_long.as_str(),
+        ] {
+            assert_eq!(
+                Room::parse(bad),
+                Err(BadRoomName(bad.to_owned())),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn room_keys_ignore_case() {
+        assert_eq!(room("#Rust").key(), room("#rUST").key());
+        assert_ne!(room("#Rust").key(), room("#Rusty").key());
+        assert_ne!(room("#Rust"), room("#rust"));
+        assert!(room("#b").key() > room("#A").key());
+    }
+}

@@ -1,0 +1,19 @@
+//! The reasons the server gives in `QUIT <nick> <reason>` and `BYE <reason>` when it, not the
+//! client, ends a connection. Clients may match on them.
+//!
+//! Out of scope: deciding to end a connection (the server).
+
+/// The client closed its side without `QUIT`.
+pub const CONNECTION_CLOSED: &str = "connection closed";
+/// The client's connection was reset.
+pub const CONNECTION_RESET: &str = "connection reset";
+/// The client's outbound queue overflowed; contains "slow", as the contract asks.
+pub const SLOW_CONSUMER: &str = "slow consumer: outbound queue full";
+/// The server is stopping (`BYE server shutting down`).
+pub const SHUTTING_DOWN: &str = "server shutting down";
+/// The server could not take a new connection in after greeting it (`BYE server error`).
+pub const SERVER_ERROR: &str = "server error";
+/// The client did not choose a nick within `--register-timeout`.
+pub const REGISTER_TIMEOUT: &str = "register timeout";
+/// The client sent nothing for `--idle-timeout`, then nothing after the server's `PING`.
+pub const PING_TIMEOUT: &str = "ping timeout";

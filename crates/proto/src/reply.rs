@@ -1,0 +1,370 @@
+//! Server lines: [`Reply`], formatted into a line and parsed back.
+//!
+//! In scope: every line the server sends, its spelling in both directions, and the `ERR` line
+//! a [`ProtocolError`] becomes. The `WHO` list chunking (`who`) and the greeting and `HELP`
+//! text (`help`) build replies in their own modules.
+//!
+//! Out of scope: when the server sends what (the server), and any I/O.
+
+use std::fmt;
+
+use crate::error::{ErrorCode, ProtocolError};
+use crate::names::{Nick, Room};
+use crate::syntax::{on_off, optional, split_word, with_tail};
+
+/// A line from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// The greeting, the first line of every connection.
+    Hello {
+        text: String,
+    },
+    /// `NICK` succeeded.
+    OkNick(Nick),
+    /// Someone registered.
+    Join(Nick),
+    /// Someone renamed.
+    NickChanged {
+        old: Nick,
+        new: Nick,
+    },
+    Msg {
+        from: Nick,
+        text: String,
+    },
+    All {
+        from: Nick,
+        text: String,
+    },
+    /// One line of the nick list; a list may span several.
+    Who(Vec<Nick>),
+    EndWho,
+    Pong {
+        token: Option<String>,
+    },
+    /// Sent after `--idle-timeout` of silence: the client must send a line (`PONG` will do)
+    /// within as long again, or be closed with `ping timeout`.
+    Ping {
+        token: Option<String>,
+    },
+    /// The server closes the connection after this line: the answer to `QUIT` (no reason) or a
+    /// server-initiated close such as shutdown (with a reason).
+    Bye {
+        reason: Option<String>,
+    },
+    /// Someone left; the reason of an abrupt close is never empty.
+    Quit {
+        nick: Nick,
+        reason: Option<String>,
+    },
+    Help {
+        text: String,
+    },
+    EndHelp,
+    /// `ERR <CODE> <text>`. A code this version does not know reads as
+    /// [`ErrorCode::Unknown`], so a client can still show it.
+    Err {
+        code: ErrorCode,
+        text: String,
+    },
+    /// `JOIN #room` succeeded; the topic and the member list follow.
+    OkJoin(Room),
+    /// `PART #room` succeeded.
+    OkPart(Room),
+    /// Someone joined a room the recipient is in.
+    RoomJoin {
+        room: Room,
+        nick: Nick,
+    },
+    /// Someone left a room the recipient is in with `PART`.
+    RoomPart {
+        room: Room,
+        nick: Nick,
+        reason: Option<String>,
+    },
+    RoomMsg {
+        room: Room,
+        from: Nick,
+        text: String,
+    },
+    /// One line of a room's member list; a list may span several.
+    RoomWho {
+        room: Room,
+        nicks: Vec<Nick>,
+    },
+    EndRoomWho(Room),
+    /// One line of the answer to `ROOMS`; `members` is the member count.
+    RoomInfo {
+        room: Room,
+        members: usize,
+        topic: Option<String>,
+    },
+    EndRooms,
+    /// A room's topic: when it is set (to every member) and on `JOIN` (to the joiner).
+    TopicIs {
+        room: Room,
+        setter: Nick,
+        text: String,
+    },
+    OkKey(Room),
+    OkPrivate {
+        room: Room,
+        on: bool,
+    },
+    OkInvite {
+        nick: Nick,
+        room: Room,
+    },
+    /// To the invitee only: `from` invited it into `room`.
+    Invited {
+        room: Room,
+        from: Nick,
+    },
+}
+
+impl From<&ProtocolError> for Reply {
+    fn from(error: &ProtocolError) -> Reply {
+        Reply::Err {
+            code: error.code(),
+            text: error.to_string(),
+        }
+    }
+}
+
+impl Reply {
+    /// The reply as it goes on the wire, `\n` included.
+    pub fn to_line(&self) -> String {
+        format!("{self}\n")
+    }
+
+    /// Appends the line, ending included, to `out`: lets a caller reuse one buffer.
+    pub fn write_line(&self, out: &mut String) {
+        use fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "{self}");
+    }
+
+    /// Parses one server line (without its ending).
+    pub fn parse(line: &str) -> Result<Reply, ProtocolError> {
+        let (word, rest) = split_word(line);
+        let nick = |text: &str| Nick::parse(text);
+        let room = |text: &str| Room::parse(text);
+        let malformed = || ProtocolError::UnknownCommand(line.to_owned());
+        // Nicks never start with '#': where a v1 line has a nick, a word starting with '#'
+        // marks the room form of the line (`JOIN <nick>` / `JOIN #room <nick>`).
+        let reply = match word {
+            "HELLO" => Reply::Hello {
+                text: rest.to_owned(),
+            },
+            "OK" => match split_word(rest) {
+                ("NICK", nick_text) => Reply::OkNick(nick(nick_text)?),
+                ("JOIN", name) => Reply::OkJoin(room(name)?),
+                ("PART", name) => Reply::OkPart(room(name)?),
+                ("KEY", name) => Reply::OkKey(room(name)?),
+                ("PRIVATE", args) => {
+                    let (name, switch) = split_word(args);
+                    let on = match switch {
+                        "on" => true,
+                        "off" => false,
+                        _ => return Err(malformed()),
+                    };
+                    Reply::OkPrivate {
+                        room: room(name)?,
+                        on,
+                    }
+                }
+                ("INVITE", args) => {
+                    let (who, name) = split_word(args);
+                    Reply::OkInvite {
+                        nick: nick(who)?,
+                        room: room(name)?,
+                    }
+                }
+                _ => return Err(malformed()),
+            },
+            "JOIN" if rest.starts_with('#') => {
+                let (name, who) = split_word(rest);
+                Reply::RoomJoin {
+                    room: room(name)?,
+                    nick: nick(who)?,
+                }
+            }
+            "JOIN" => Reply::Join(nick(rest)?),
+            "PART" => {
+                let (name, rest) = split_word(rest);
+                let (who, reason) = split_word(rest);
+                Reply::RoomPart {
+                    room: room(name)?,
+                    nick: nick(who)?,
+                    reason: optional(reason).map(str::to_owned),
+                }
+            }
+            "MSG" if rest.starts_with('#') => {
+                let (name, rest) = split_word(rest);
+                let (from, text) = split_word(rest);
+                Reply::RoomMsg {
+                    room: room(name)?,
+                    from: nick(from)?,
+                    text: text.to_owned(),
+                }
+            }
+            "NICK" => {
+                let (old, new) = split_word(rest);
+                Reply::NickChanged {
+                    old: nick(old)?,
+                    new: nick(new)?,
+                }
+            }
+            "MSG" | "ALL" => {
+                let (from, text) = split_word(rest);
+                let (from, text) = (nick(from)?, text.to_owned());
+                if word == "MSG" {
+                    Reply::Msg { from, text }
+                } else {
+                    Reply::All { from, text }
+                }
+            }
+            "WHO" if rest.starts_with('#') => {
+                let (name, nicks) = split_word(rest);
+                Reply::RoomWho {
+                    room: room(name)?,
+                    nicks: nick_list(nicks)?,
+                }
+            }
+            "WHO" => Reply::Who(nick_list(rest)?),
+            "END" => match rest {
+                "WHO" => Reply::EndWho,
+                "HELP" => Reply::EndHelp,
+                "ROOMS" => Reply::EndRooms,
+                _ => match split_word(rest) {
+                    ("WHO", name) => Reply::EndRoomWho(room(name)?),
+                    _ => return Err(malformed()),
+                },
+            },
+            "ROOM" => {
+                let (name, rest) = split_word(rest);
+                let (members, topic) = split_word(rest);
+                Reply::RoomInfo {
+                    room: room(name)?,
+                    members: members.parse().map_err(|_| malformed())?,
+                    topic: optional(topic).map(str::to_owned),
+                }
+            }
+            "TOPIC" => {
+                let (name, rest) = split_word(rest);
+                let (setter, text) = split_word(rest);
+                Reply::TopicIs {
+                    room: room(name)?,
+                    setter: nick(setter)?,
+                    text: text.to_owned(),
+                }
+            }
+            "INVITE" => {
+                let (name, from) = split_word(rest);
+                Reply::Invited {
+                    room: room(name)?,
+                    from: nick(from)?,
+                }
+            }
+            "PONG" => Reply::Pong {
+                token: optional(rest).map(str::to_owned),
+            },
+            "PING" => Reply::Ping {
+                token: optional(rest).map(str::to_owned),
+            },
+            "BYE" => Reply::Bye {
+                reason: optional(rest).map(str::to_owned),
+            },
+            "QUIT" => {
+                let (who, reason) = split_word(rest);
+                Reply::Quit {
+                    nick: nick(who)?,
+                    reason: optional(reason).map(str::to_owned),
+                }
+            }
+            "HELP" => Reply::Help {
+                text: rest.to_owned(),
+            },
+            "ERR" => {
+                let (code, text) = split_word(rest);
+                Reply::Err {
+                    code: ErrorCode::parse(code),
+                    text: text.to_owned(),
+                }
+            }
+            _ => return Err(ProtocolError::UnknownCommand(word.to_owned())),
+        };
+        Ok(reply)
+    }
+}
+
+/// The nicks of a `WHO` line after its fixed part; none when that is empty.
+fn nick_list(text: &str) -> Result<Vec<Nick>, ProtocolError> {
+    // A bare `WHO` (or `WHO #room`) is the empty list, as `Display` spells it. The server
+    // never sends one, but without this case `Who(vec![])` did not read back as itself:
+    // `"".split(' ')` yields one empty "nick".
+    if text.is_empty() {
+        return Ok(Vec::new());
+    }
+    let nicks = text.split(' ').map(Nick::parse).collect::<Result<_, _>>()?;
+    Ok(nicks)
+}
+
+impl fmt::Display for Reply {
+    /// The line without its ending.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Hello { text } => write!(f, "HELLO {text}"),
+            Reply::OkNick(nick) => write!(f, "OK NICK {nick}"),
+            Reply::Join(nick) => write!(f, "JOIN {nick}"),
+            Reply::NickChanged { old, new } => write!(f, "NICK {old} {new}"),
+            Reply::Msg { from, text } => write!(f, "MSG {from} {text}"),
+            Reply::All { from, text } => write!(f, "ALL {from} {text}"),
+            Reply::Who(nicks) => {
+                f.write_str("WHO")?;
+                nicks.iter().try_for_each(|nick| write!(f, " {nick}"))
+            }
+            Reply::EndWho => f.write_str("END WHO"),
+            Reply::Pong { token } => with_tail(f, "PONG", token.as_deref()),
+            Reply::Ping { token } => with_tail(f, "PING", token.as_deref()),
+            Reply::Bye { reason } => with_tail(f, "BYE", reason.as_deref()),
+            Reply::Quit { nick, reason } => match reason {
+                Some(reason) => write!(f, "QUIT {nick} {reason}"),
+                None => write!(f, "QUIT {nick}"),
+            },
+            Reply::Help { text } => write!(f, "HELP {text}"),
+            Reply::EndHelp => f.write_str("END HELP"),
+            Reply::Err { code, text } => write!(f, "ERR {code} {text}"),
+            Reply::OkJoin(room) => write!(f, "OK JOIN {room}"),
+            Reply::OkPart(room) => write!(f, "OK PART {room}"),
+            Reply::RoomJoin { room, nick } => write!(f, "JOIN {room} {nick}"),
+            Reply::RoomPart { room, nick, reason } => match reason {
+                Some(reason) => write!(f, "PART {room} {nick} {reason}"),
+                None => write!(f, "PART {room} {nick}"),
+            },
+            Reply::RoomMsg { room, from, text } => write!(f, "MSG {room} {from} {text}"),
+            Reply::RoomWho { room, nicks } => {
+                write!(f, "WHO {room}")?;
+                nicks.iter().try_for_each(|nick| write!(f, " {nick}"))
+            }
+            Reply::EndRoomWho(room) => write!(f, "END WHO {room}"),
+            Reply::RoomInfo {
+                room,
+                members,
+                topic,
+            } => match topic {
+                Some(topic) => write!(f, "ROOM {room} {members} {topic}"),
+                None => write!(f, "ROOM {room} {members}"),
+            },
+            Reply::EndRooms => f.write_str("END ROOMS"),
+            Reply::TopicIs { room, setter, text } => write!(f, "TOPIC {room} {setter} {text}"),
+            Reply::OkKey(room) => write!(f, "OK KEY {room}"),
+            Reply::OkPrivate { room, on } => write!(f, "OK PRIVATE {room} {}", on_off(*on)),
+            Reply::OkInvite { nick, room } => write!(f, "OK INVITE {nick} {room}"),
+            Reply::Invited { room, from } => write!(f, "INVITE {room} {from}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,329 @@
+//! The command words a client can send, in one table: each word's spelling, whether it needs
+//! registration, and its lines in `HELP`.
+//!
+//! In scope: [`COMMAND_WORDS`] and looking a word up in it. The parser (`command`), the
+//! server's registration gate and the `HELP` text (`help`) all read this table, so a new
+//! command is one new row (and its arguments in `command`).
+//!
+//! Out of scope: the arguments of each command (`command`), and the words of server lines
+//! (`reply`), which are another vocabulary.
+
+/// A command word. Its row in [`COMMAND_WORDS`] says everything else about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommandWord {
+    // In the order of COMMAND_WORDS, which the const check below enforces: a word's row is
+    // found by its index, with no search.
+    Nick,
+    Join,
+    Part,
+    Msg,
+    All,
+    Who,
+    Rooms,
+    Topic,
+    Invite,
+    Key,
+    Private,
+    Ping,
+    Pong,
+    Quit,
+    Help,
+}
+
+/// One row of [`COMMAND_WORDS`].
+#[derive(Debug)]
+pub struct WordInfo {
+    pub word: CommandWord,
+    /// The word as the server spells it; clients may send it in any case.
+    pub name: &'static str,
+    /// Refused with `NOT_REGISTERED` before a successful `NICK`, whatever its arguments.
+    pub needs_registration: bool,
+    /// Its lines in `HELP`; none for a word a client does not type (`PONG`).
+    pub help: &'static [Usage],
+}
+
+/// One line of `HELP`: a way to use a command and what it does.
+#[derive(Debug)]
+pub struct Usage {
+    /// The section of `HELP` the line goes in.
+    pub topic: Topic,
+    /// The arguments after the command word, as `HELP` shows them.
+    pub args: &'static str,
+    pub about: &'static str,
+}
+
+/// The sections of `HELP`, in the order it lists them; within a section, lines come in the
+/// order of [`COMMAND_WORDS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Topic {
+    /// Nicks and talking to people.
+    People,
+    Rooms,
+    /// Keeping the connection and leaving it.
+    Connection,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 3] = [Topic::People, Topic::Rooms, Topic::Connection];
+}
+
+/// Every command word. The rows are in [`CommandWord`] order, and that order is also the
+/// order of the lines within each [`Topic`] of `HELP`: `MSG` has a line among the people
+/// commands and one among the room commands (after `JOIN` and `PART`), hence its place.
+pub const COMMAND_WORDS: [WordInfo; 15] = [
+    WordInfo {
+        word: CommandWord::Nick,
+        name: "NICK",
+        needs_registration: false,
+        help: &[Usage {
+            topic: Topic::People,
+            args: "<nick>",
+            about: "choose or change your nick (letters, digits, _ and -)",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Join,
+        name: "JOIN",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Rooms,
+            args: "#room [key]",
+            about: "join a room; the first to join creates and owns it",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Part,
+        name: "PART",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Rooms,
+            args: "#room [reason]",
+            about: "leave a room",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Msg,
+        name: "MSG",
+        needs_registration: true,
+        help: &[
+            Usage {
+                topic: Topic::People,
+                args: "<nick> <text>",
+                about: "send a private message",
+            },
+            Usage {
+                topic: Topic::Rooms,
+                args: "#room <text>",
+                about: "send to a room",
+            },
+        ],
+    },
+    WordInfo {
+        word: CommandWord::All,
+        name: "ALL",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::People,
+            args: "<text>",
+            about: "send to everyone",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Who,
+        name: "WHO",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::People,
+            args: "[#room]",
+            about: "list who is online, or who is in a room",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Rooms,
+        name: "ROOMS",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Rooms,
+            args: "",
+            about: "list the rooms you can see",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Topic,
+        name: "TOPIC",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Rooms,
+            args: "#room <text>",
+            about: "set a room's topic",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Invite,
+        name: "INVITE",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Rooms,
+            args: "<nick> #room",
+            about: "let someone in once, past the key and privacy",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Key,
+        name: "KEY",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Rooms,
+            args: "#room [key]",
+            about: "owner: set the room's key, or clear it",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Private,
+        name: "PRIVATE",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Rooms,
+            args: "#room on|off",
+            about: "owner: make the room invite-only, or not",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Ping,
+        name: "PING",
+        needs_registration: false,
+        help: &[Usage {
+            topic: Topic::Connection,
+            args: "[token]",
+            about: "the server answers PONG [token]",
+        }],
+    },
+    WordInfo {
+        // The answer to the server's PING, which may come before registration.
+        word: CommandWord::Pong,
+        name: "PONG",
+        needs_registration: false,
+        help: &[],
+    },
+    WordInfo {
+        word: CommandWord::Quit,
+        name: "QUIT",
+        needs_registration: false,
+        help: &[Usage {
+            topic: Topic::Connection,
+            args: "[reason]",
+            about: "leave",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Help,
+        name: "HELP",
+        needs_registration: false,
+        help: &[Usage {
+            topic: Topic::Connection,
+            args: "",
+            about: "this text",
+        }],
+    },
+];
+
+// Row i describes the word whose discriminant is i, so `CommandWord::info` is an index.
+const _: () = {
+    let mut i = 0;
+    while i < COMMAND_WORDS.len() {
+        assert!(
+            COMMAND_WORDS[i].word as usize == i,
+            "COMMAND_WORDS must list the words in CommandWord order"
+        );
+        i += 1;
+    }
+};
+
+impl CommandWord {
+    /// The command a client's first word names, ignoring ASCII case; `None` for any other
+    /// word.
+    pub fn lookup(word: &str) -> Option<CommandWord> {
+        // Names are upper case (a test checks it), so only the client's word is folded: half
+        // the work of `eq_ignore_ascii_case`, on every line a client sends.
+        let word = word.as_bytes();
+        COMMAND_WORDS
+            .iter()
+            .find(|row| {
+                row.name.len() == word.len()
+                    && row
+                        .name
+                        .bytes()
+                        .zip(word)
+                        .all(|(a, b)| a == b.to_ascii_uppercase())
+            })
+            .map(|row| row.word)
+    }
+
+    /// Its row in [`COMMAND_WORDS`].
+    pub fn info(self) -> &'static WordInfo {
+        &COMMAND_WORDS[self as usize]
+    }
+
+    /// The word as the server spells it, in upper case.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// Whether the word is refused with `NOT_REGISTERED` before `NICK` (every word but
+    /// `NICK`, `PING`, `PONG`, `QUIT` and `HELP`): before registration that error comes first,
+    /// whatever is wrong with the arguments.
+    pub fn needs_registration(self) -> bool {
+        self.info().needs_registration
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_is_found_by_its_name_in_any_case() {
+        for row in &COMMAND_WORDS {
+            assert_eq!(CommandWord::lookup(row.name), Some(row.word));
+            assert_eq!(
+                CommandWord::lookup(&row.name.to_ascii_lowercase()),
+                Some(row.word)
+            );
+            assert_eq!(row.word.name(), row.name);
+            // `lookup` folds only the client's word, so the names must be upper case.
+            assert!(
+                row.name.bytes().all(|b| b.is_ascii_uppercase()),
+                "{}",
+                row.name
+            );
+        }
+    }
+
+    #[test]
+    fn only_whole_words_are_commands() {
+        for word in [
+            "", "MSGX", "MS", "ROOM", "JOINS", "#a", "FROB", "NICK ", " NICK",
+        ] {
+            assert_eq!(CommandWord::lookup(word), None, "{word:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_unique() {
+        for (i, a) in COMMAND_WORDS.iter().enumerate() {
+            for b in &COMMAND_WORDS[i + 1..] {
+                assert!(!a.name.eq_ignore_ascii_case(b.name), "{}", a.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_words_open_before_registration_are_as_documented() {
+        let open: Vec<&str> = COMMAND_WORDS
+            .iter()
+            .filter(|row| !row.needs_registration)
+            .map(|row| row.name)
+            .collect();
+        assert_eq!(open, ["NICK", "PING", "PONG", "QUIT", "HELP"]);
+    }
+}
