@@ -4,7 +4,7 @@
 //!
 //! In scope: the phases of a message run and their deadlines. Out of scope: the shape of
 //! each workload (its `Plan`, built by `fanout`, `paced`, `direct`, `rooms`), joining the
-//! rooms (`rooms`), judging what the readers saw (`verdict`), and the idle run (`idle`).
+//! rooms (`room_setup`), judging what the readers saw (`verdict`), and the idle run (`idle`).
 //!
 //! Phases: registration and, for a rooms run, joining the rooms (outside the window) →
 //! readers and senders start → every sender's `PING bench-sent` is answered (all its lines
@@ -26,8 +26,9 @@ use crate::loadgen::payload::Codec;
 use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Conn, ReaderReport, Readers, Route, Rules};
 use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport, To};
+use crate::loadgen::workload::context::Context;
+use crate::loadgen::workload::room_setup;
 use crate::loadgen::workload::waiter::Waiter;
-use crate::loadgen::workload::{Context, rooms};
 use chatd_proto::{Command, Nick, Room};
 
 /// Once the senders are done, how long the receivers may take to get the rest.
@@ -228,7 +229,7 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     let mut clients = Clients::register(plan, context, &naming)
         .map_err(|e| format!("registering the clients: {e}"))?;
     if let Pattern::Rooms { members, .. } = plan.pattern {
-        rooms::join(&clients.healthy, &mut clients.leftovers, members, &naming)
+        room_setup::join(&clients.healthy, &mut clients.leftovers, members, &naming)
             .map_err(|e| format!("joining the rooms: {e}"))?;
     }
     let board = Arc::new(Board::new(
@@ -248,7 +249,7 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     let (notify, notices) = crossbeam_channel::unbounded();
     let window = Window::open(context.target);
     let readers = Readers::start(
-        context.spec.generator.readers,
+        context.generator.readers,
         &Arc::new(run.rules()),
         &run.board,
         &notify,
@@ -257,7 +258,7 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     .map_err(|e| format!("starting the readers: {e}"))?;
     let mut failures = run.hand_over(&readers);
     let released = Instant::now();
-    let progress = Progress::new(&context.spec.title(), Some(plan.expected_deliveries()));
+    let progress = Progress::new(&context.title, Some(plan.expected_deliveries()));
     let mut waiter = Waiter::new(&notices, &run.board, progress);
     let sent = run.send(&mut waiter, released, &mut failures);
     run.drain(&mut waiter, &mut failures);
@@ -391,12 +392,12 @@ impl Run<'_> {
 
     /// `--timeout` if given, else `default`.
     fn timeout(&self, default: Duration) -> Duration {
-        self.context.spec.generator.timeout.unwrap_or(default)
+        self.context.generator.timeout.unwrap_or(default)
     }
 
     /// Sender threads, each with its share of the sending clients.
     fn start_senders(&self) -> io::Result<Vec<SenderThread>> {
-        let threads = self.context.spec.generator.sender_threads.max(1);
+        let threads = self.context.generator.sender_threads.max(1);
         let mut groups: Vec<Vec<(u32, Outgoing)>> = (0..threads).map(|_| Vec::new()).collect();
         for (position, index) in (0u32..).zip(self.plan.senders()) {
             let to = match self.plan.pattern {
@@ -495,12 +496,12 @@ fn closed_loop(plan: &Plan, context: &Context<'_>, naming: &Naming, messages: u3
         Pattern::Broadcast { .. } | Pattern::Pairs => 0,
     };
     let line = 4 + room + naming.nick(plan.clients).len() + 1 + plan.size + 1;
-    let by_queue = (context.spec.send_queue() / 4 / line) as u64;
+    let by_queue = (context.send_queue / 4 / line) as u64;
     let default = match plan.pattern {
         Pattern::Broadcast { .. } | Pattern::Rooms { .. } => by_queue,
         Pattern::Pairs => by_queue.min(PAIR_WINDOW),
     };
-    let window = context.spec.generator.window.unwrap_or(default).max(1);
+    let window = context.generator.window.unwrap_or(default).max(1);
     // Every sender towards a receiver may add a batch at once: keep the overshoot within
     // the window.
     let senders_per_receiver = match plan.pattern {
@@ -508,11 +509,7 @@ fn closed_loop(plan: &Plan, context: &Context<'_>, naming: &Naming, messages: u3
         Pattern::Pairs => 1,
     };
     let batch = (window / (2 * senders_per_receiver)).clamp(1, MAX_BATCH);
-    let timeout = context
-        .spec
-        .generator
-        .timeout
-        .unwrap_or(plan.send_timeout());
+    let timeout = context.generator.timeout.unwrap_or(plan.send_timeout());
     ClosedLoop {
         messages,
         window,

@@ -1,174 +1,43 @@
-//! The six workloads, what each one is sized by, and how one run of any of them goes.
+//! The six workloads, and how one run of any of them goes.
 //!
-//! In scope: the workload specs and their defaults ([`FanOut`], [`Paced`], [`Direct`],
-//! [`Rooms`], [`Idle`], [`Stalled`]), [`RunSpec`] (a workload plus its server and generator settings),
-//! and [`run`], which starts the server, runs the workload and stops the server.
+//! In scope: [`Workload`] (one of the six specs, each defined with its run in its own file:
+//! [`FanOut`], [`Paced`] and [`Stalled`], [`Direct`], [`Rooms`], [`Idle`]), [`RunSpec`] (a
+//! workload plus its server and generator settings), and [`run`], which starts the server,
+//! runs the workload and stops the server.
 //! Out of scope: repeating runs and reporting them (`suite`, `report`).
 //!
-//! Files: `engine` runs the message workloads (clients, readers, senders, barriers),
-//! `waiter` waits for the barriers, `verdict` checks what arrived; `fanout`, `paced` (also
-//! the stalled run), `direct` and `rooms` (also the rooms' set-up) shape a run; `idle` has a
-//! flow of its own (thousands of clients, a child server).
+//! Files, each used only by the ones above it: `fanout`, `paced` (also the stalled run),
+//! `direct` and `rooms` shape a message run; `idle` has a flow of its own (thousands of
+//! clients, a child server); `verdict` checks what arrived; `engine` runs the message
+//! workloads (clients, readers, senders, barriers); `room_setup` puts a rooms run's clients
+//! into their rooms; `waiter` waits for the barriers; `context` is what every workload runs
+//! with. A child never uses this file: what they share lives in `context`.
 
+mod context;
 mod direct;
 mod engine;
 mod fanout;
 mod idle;
 mod paced;
+mod room_setup;
 mod rooms;
 mod verdict;
 mod waiter;
-
-use std::time::Duration;
 
 use crate::loadgen::alloc::{self, GeneratorScope};
 use crate::loadgen::outcome::RunResult;
 use crate::loadgen::sysstat;
 use crate::loadgen::target::{ServerSettings, Target, TargetSpec};
+use crate::loadgen::workload::context::Context;
 
-/// C clients registered; S of them send M `ALL`s each as fast as the server delivers them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FanOut {
-    pub clients: u32,
-    pub senders: u32,
-    pub messages: u32,
-    /// Payload bytes of each `ALL`.
-    pub size: usize,
-}
+pub use context::GeneratorSettings;
+pub use direct::Direct;
+pub use fanout::FanOut;
+pub use idle::Idle;
+pub use paced::{Paced, STALLED_SEND_QUEUE, Stalled};
+pub use rooms::Rooms;
 
-impl Default for FanOut {
-    fn default() -> FanOut {
-        FanOut {
-            clients: 50,
-            senders: 5,
-            messages: 20_000,
-            size: 32,
-        }
-    }
-}
-
-/// A fixed aggregate delivery rate, open loop: `rate / (clients - 1)` `ALL` lines a second,
-/// spread over the senders, each sent when it is due. Latency is measured from when a line
-/// was due, after a warm-up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Paced {
-    pub clients: u32,
-    pub senders: u32,
-    /// Deliveries per second over all recipients.
-    pub rate: f64,
-    /// Measured part, after the warm-up.
-    pub duration: Duration,
-    /// Sent, delivered and checked, but left out of the latency histogram.
-    pub warmup: Duration,
-    pub size: usize,
-}
-
-impl Default for Paced {
-    fn default() -> Paced {
-        Paced {
-            clients: 200,
-            senders: 20,
-            rate: 100_000.0,
-            duration: Duration::from_secs(3),
-            warmup: Duration::from_millis(500),
-            size: 32,
-        }
-    }
-}
-
-/// Pairs of clients streaming `MSG`s to each other, both directions at once.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Direct {
-    pub pairs: u32,
-    /// Lines each client sends to its partner.
-    pub messages: u32,
-    pub size: usize,
-}
-
-impl Default for Direct {
-    fn default() -> Direct {
-        Direct {
-            pairs: 50,
-            messages: 10_000,
-            size: 32,
-        }
-    }
-}
-
-/// R rooms of N members each, every client in exactly one room (R × N clients); the first S
-/// members of each room send M `MSG #room` lines each as fast as the server delivers them,
-/// and every other member receives them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rooms {
-    pub rooms: u32,
-    /// Clients in each room.
-    pub members: u32,
-    /// Members of each room that send.
-    pub senders: u32,
-    /// Lines each sender sends to its room.
-    pub messages: u32,
-    /// Payload bytes of each `MSG #room`.
-    pub size: usize,
-}
-
-impl Default for Rooms {
-    fn default() -> Rooms {
-        Rooms {
-            rooms: 200,
-            members: 10,
-            senders: 2,
-            messages: 1_000,
-            size: 32,
-        }
-    }
-}
-
-/// K registered clients that only sit there (and take the `JOIN`s of those after them).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Idle {
-    pub clients: u32,
-}
-
-impl Default for Idle {
-    fn default() -> Idle {
-        Idle { clients: 10_000 }
-    }
-}
-
-/// The paced workload plus a few clients that register and never read. They must be
-/// dropped as slow consumers, announced to every healthy client, without hurting the
-/// healthy clients' latency much. To fall behind within seconds they also send long
-/// `PING`s whose answers they never read ([`Stalled::stall_rate`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stalled {
-    pub paced: Paced,
-    pub stalled: u32,
-    /// `SO_RCVBUF` of the stalled clients, set after connecting; 0 leaves the kernel's.
-    /// Shrinking it below the window already advertised makes the kernel drop the server's
-    /// segments, the acknowledgements they carry included, which stalls the client's own
-    /// writes: so it is off by default.
-    pub recv_buffer: usize,
-    /// Bytes per second of `PING`s each stalled client sends (and never reads the `PONG`s
-    /// of) from the end of the warm-up, so it falls behind within the run: on loopback the
-    /// server's socket alone buffers several MiB. See `sender::run_stuffing`.
-    pub stall_rate: u64,
-}
-
-impl Default for Stalled {
-    fn default() -> Stalled {
-        Stalled {
-            paced: Paced::default(),
-            stalled: 3,
-            recv_buffer: 0,
-            stall_rate: 8 * 1024 * 1024,
-        }
-    }
-}
-
-/// Server settings for the stalled run (and the paced run it is compared with): a small
-/// queue, so the stalled clients are dropped within seconds.
-pub const STALLED_SEND_QUEUE: usize = 64 * 1024;
-
+/// One of the workloads, with its size.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Workload {
     FanOut(FanOut),
@@ -279,31 +148,6 @@ impl Workload {
     }
 }
 
-/// How the generator itself is set up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GeneratorSettings {
-    /// Reader threads, each watching its share of the sockets.
-    pub readers: usize,
-    /// Sender threads, each writing for its share of the sending clients.
-    pub sender_threads: usize,
-    /// Closed-loop senders: lines in flight towards one receiver. `None`: derived from the
-    /// server's `--send-queue`, well below it.
-    pub window: Option<u64>,
-    /// The longest any one phase of a run may take. `None`: derived from the run's size.
-    pub timeout: Option<Duration>,
-}
-
-impl Default for GeneratorSettings {
-    fn default() -> GeneratorSettings {
-        GeneratorSettings {
-            readers: 2,
-            sender_threads: 2,
-            window: None,
-            timeout: None,
-        }
-    }
-}
-
 /// One run: a workload, the server it runs against, and the generator's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
@@ -350,14 +194,6 @@ impl RunSpec {
     }
 }
 
-/// What every workload gets to run with.
-pub(crate) struct Context<'a> {
-    pub target: &'a Target,
-    pub spec: &'a RunSpec,
-    /// Whether the counting allocator sees the server's allocations (in-process only).
-    pub allocs_counted: bool,
-}
-
 /// Runs `spec` once: starts its server, runs the workload, checks it, stops the server.
 /// `baseline_p99` (ms) is the plain paced run's p99 that a stalled run is compared with.
 pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
@@ -400,7 +236,9 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
     };
     let context = Context {
         target: &target,
-        spec,
+        generator: &spec.generator,
+        title: spec.title(),
+        send_queue: spec.send_queue(),
         allocs_counted: target.is_in_process() && alloc::allocations().is_some(),
     };
     match &spec.workload {
