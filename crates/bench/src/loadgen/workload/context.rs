@@ -44,4 +44,6 @@ pub(crate) struct Context<'a> {
     pub send_queue: usize,
     /// Whether the counting allocator sees the server's allocations (in-process only).
     pub allocs_counted: bool,
+    /// What a timed-out wait names as its likely causes (see `probe::likely_causes`).
+    pub timeout_causes: String,
 }

@@ -28,7 +28,7 @@ use crate::loadgen::reader::{Conn, ReaderReport, Readers, Route, Rules};
 use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport, To};
 use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::room_setup;
-use crate::loadgen::workload::waiter::Waiter;
+use crate::loadgen::workload::waiter::{Expected, Waiter};
 use chatd_proto::{Command, Nick, Room};
 
 /// Once the senders are done, how long the receivers may take to get the rest.
@@ -120,6 +120,36 @@ impl Plan {
             Pattern::Rooms { members, .. } => index / members,
             Pattern::Broadcast { .. } | Pattern::Pairs => 0,
         }
+    }
+
+    /// What each healthy client should send and receive when each sender sends
+    /// `sent(index)` lines.
+    fn expected(&self, sent: impl Fn(u32) -> u64) -> Expected {
+        let sent: Vec<u64> = (0..self.clients)
+            .map(|index| {
+                if self.is_sender(index) {
+                    sent(index)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let all: u64 = sent.iter().sum();
+        let received = (0..self.clients)
+            .map(|index| {
+                let own = sent[index as usize];
+                match self.pattern {
+                    Pattern::Broadcast { .. } => all - own,
+                    Pattern::Pairs => sent[(index ^ 1) as usize],
+                    Pattern::Rooms { members, senders } => {
+                        let first = index / members * members;
+                        let room: u64 = (first..first + senders).map(|s| sent[s as usize]).sum();
+                        room - own
+                    }
+                }
+            })
+            .collect();
+        Expected { received, sent }
     }
 
     /// Lines each client will send (paced: by the schedule's arithmetic, for progress only).
@@ -259,9 +289,9 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     let mut failures = run.hand_over(&readers);
     let released = Instant::now();
     let progress = Progress::new(&context.title, Some(plan.expected_deliveries()));
-    let mut waiter = Waiter::new(&notices, &run.board, progress);
+    let mut waiter = Waiter::new(&notices, &run.board, progress, &context.timeout_causes);
     let sent = run.send(&mut waiter, released, &mut failures);
-    run.drain(&mut waiter, &mut failures);
+    run.drain(&mut waiter, &sent, &mut failures);
     waiter.finish();
     let reports = readers
         .stop()
@@ -348,7 +378,10 @@ impl Run<'_> {
         let sent = match started {
             Ok(senders) => {
                 let deadline = released + self.timeout(self.plan.send_timeout());
-                let waited = waiter.wait_for_barrier(Barrier::Sent, self.plan.senders(), deadline);
+                let per_sender = self.plan.lines_per_sender().round() as u64;
+                let expected = self.plan.expected(|_| per_sender);
+                let sending = self.plan.senders();
+                let waited = waiter.wait_for_barrier(Barrier::Sent, sending, deadline, &expected);
                 failures.extend(waited.err());
                 join_senders(senders, &self.clients, failures)
             }
@@ -370,8 +403,8 @@ impl Run<'_> {
     }
 
     /// Every healthy client's final barrier: when it is answered, everything queued for the
-    /// client has arrived.
-    fn drain(&self, waiter: &mut Waiter<'_>, failures: &mut Vec<String>) {
+    /// client has arrived, which is every line of its senders (`sent`, by index).
+    fn drain(&self, waiter: &mut Waiter<'_>, sent: &[u32], failures: &mut Vec<String>) {
         // After a failure, waiting long would only delay the report.
         let timeout = if failures.is_empty() {
             self.timeout(DRAIN_TIMEOUT)
@@ -386,7 +419,9 @@ impl Run<'_> {
             let _ = client::send_command(stream, &ping);
         }
         let deadline = Instant::now() + timeout;
-        let drained = waiter.wait_for_barrier(Barrier::Drain, 0..self.plan.clients, deadline);
+        let expected = self.plan.expected(|index| u64::from(sent[index as usize]));
+        let clients = 0..self.plan.clients;
+        let drained = waiter.wait_for_barrier(Barrier::Drain, clients, deadline, &expected);
         failures.extend(drained.err());
     }
 
@@ -555,4 +590,44 @@ fn join_senders(
         }
     }
     sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(clients: u32, pattern: Pattern) -> Plan {
+        Plan {
+            clients,
+            pattern,
+            sending: Sending::Closed { messages: 10 },
+            size: 32,
+            stalled: 0,
+            stalled_recv_buffer: 0,
+            stall_rate: 0,
+            latency: false,
+        }
+    }
+
+    #[test]
+    fn each_client_expects_its_senders_lines_but_its_own() {
+        // Sender k sends 10 + k lines.
+        let sent = |index: u32| 10 + u64::from(index);
+        let broadcast = plan(4, Pattern::Broadcast { senders: 2 }).expected(sent);
+        assert_eq!(broadcast.sent, [10, 11, 0, 0]);
+        assert_eq!(broadcast.received, [11, 10, 21, 21]);
+        let pairs = plan(4, Pattern::Pairs).expected(sent);
+        assert_eq!(pairs.sent, [10, 11, 12, 13]);
+        assert_eq!(pairs.received, [11, 10, 13, 12]);
+        let rooms = plan(
+            6,
+            Pattern::Rooms {
+                members: 3,
+                senders: 2,
+            },
+        )
+        .expected(sent);
+        assert_eq!(rooms.sent, [10, 11, 0, 13, 14, 0]);
+        assert_eq!(rooms.received, [11, 10, 21, 14, 13, 27]);
+    }
 }

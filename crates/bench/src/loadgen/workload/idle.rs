@@ -28,7 +28,7 @@ use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Adopter, Conn, Readers, Rules};
 use crate::loadgen::sysstat::{self, ProcSample};
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::waiter::Waiter;
+use crate::loadgen::workload::waiter::{Expected, Waiter};
 use chatd_proto::Command;
 
 /// K registered clients that only sit there (and take the `JOIN`s of those after them).
@@ -97,7 +97,10 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
         &notices,
         &board,
         Progress::new(&context.title, Some(expected_joins)),
+        &context.timeout_causes,
     );
+    // The readers count an idle client's JOINs, not its lines: nothing to compare.
+    let expected = Expected::default();
     let timeout = generator
         .timeout
         .unwrap_or(Duration::from_secs(30) + Duration::from_millis(u64::from(clients) * 5));
@@ -105,6 +108,7 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
         "OK NICK",
         0..clients,
         started + timeout,
+        &expected,
         |notice| match notice {
             Notice::Registered(client) => Some(client),
             _ => None,
@@ -124,8 +128,8 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
     let join_timeout = generator
         .timeout
         .unwrap_or(Duration::from_secs(30) + Duration::from_micros(expected_joins));
-    let drained =
-        waiter.wait_for_barrier(Barrier::Drain, 0..clients, Instant::now() + join_timeout);
+    let join_deadline = Instant::now() + join_timeout;
+    let drained = waiter.wait_for_barrier(Barrier::Drain, 0..clients, join_deadline, &expected);
     result.failures.extend(drained.err());
     waiter.finish();
     let after = sample();

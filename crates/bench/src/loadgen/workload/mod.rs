@@ -26,6 +26,8 @@ mod waiter;
 
 use crate::loadgen::alloc::{self, GeneratorScope};
 use crate::loadgen::outcome::RunResult;
+use crate::loadgen::probe::{self, Demand, FloodControl};
+use crate::loadgen::sender::STUFFING_LINE;
 use crate::loadgen::sysstat;
 use crate::loadgen::target::{ServerSettings, Target, TargetSpec};
 use crate::loadgen::workload::context::Context;
@@ -71,6 +73,45 @@ impl Workload {
             Workload::Rooms(_) => "rooms".to_owned(),
             Workload::Idle(w) => format!("idle {}", si(f64::from(w.clients))),
             Workload::Stalled(w) => format!("stalled {}", si(w.paced.rate)),
+        }
+    }
+
+    /// What the run asks of its busiest connections, for the pre-flight probe's warning.
+    pub fn demand(&self) -> Demand {
+        let paced = |w: &Paced| {
+            let per_second = w.rate / f64::from(w.clients.max(2) - 1) / f64::from(w.senders.max(1));
+            Demand {
+                connections: w.senders,
+                lines: (per_second * (w.warmup + w.duration).as_secs_f64()).ceil() as u64,
+                per_second: Some(per_second),
+            }
+        };
+        let closed = |connections: u32, messages: u32| Demand {
+            connections,
+            lines: u64::from(messages),
+            per_second: None,
+        };
+        match self {
+            Workload::FanOut(w) => closed(w.senders, w.messages),
+            Workload::Paced(w) => paced(w),
+            Workload::Direct(w) => closed(2 * w.pairs, w.messages),
+            Workload::Rooms(w) => closed(w.rooms.saturating_mul(w.senders), w.messages),
+            // `NICK`, then the final `PING`.
+            Workload::Idle(w) => closed(w.clients, 2),
+            Workload::Stalled(w) => {
+                // The stalled clients' PINGs, which must fill the server's queue for them.
+                let stuffing = w.stall_rate as f64 / STUFFING_LINE as f64;
+                let healthy = paced(&w.paced);
+                if stuffing > healthy.per_second.unwrap_or(0.0) {
+                    Demand {
+                        connections: w.stalled,
+                        lines: (stuffing * w.paced.duration.as_secs_f64()).ceil() as u64,
+                        per_second: Some(stuffing),
+                    }
+                } else {
+                    healthy
+                }
+            }
         }
     }
 
@@ -158,6 +199,9 @@ pub struct RunSpec {
     /// Used when the run starts its server.
     pub server: ServerSettings,
     pub generator: GeneratorSettings,
+    /// The flood control the pre-flight probe measured on an external server (`suite`
+    /// fills it in): the run's timeouts name it as their likely cause.
+    pub flood_control: Option<FloodControl>,
 }
 
 impl RunSpec {
@@ -239,6 +283,10 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
         generator: &spec.generator,
         title: spec.title(),
         send_queue: spec.send_queue(),
+        timeout_causes: probe::likely_causes(
+            spec.target.starts_server(),
+            spec.flood_control.as_ref(),
+        ),
         allocs_counted: target.is_in_process() && alloc::allocations().is_some(),
     };
     match &spec.workload {
@@ -260,4 +308,32 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
             .push(format!("stopping the server: {error}"));
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demand_is_that_of_the_busiest_connections() {
+        let fanout = Workload::FanOut(FanOut::default()).demand();
+        assert_eq!(
+            fanout,
+            Demand {
+                connections: 5,
+                lines: 20_000,
+                per_second: None
+            }
+        );
+        // 100k deliveries/s over 199 recipients, spread over 20 senders, for 3.5 s.
+        let paced = Workload::Paced(Paced::default()).demand();
+        let per_second = paced.per_second.unwrap();
+        assert!((per_second - 100_000.0 / 199.0 / 20.0).abs() < 1e-9);
+        assert_eq!((paced.connections, paced.lines), (20, 88));
+        // The stalled clients' PINGs outpace the paced senders by far.
+        let stalled = Workload::Stalled(Stalled::default()).demand();
+        assert_eq!(stalled.connections, 3);
+        assert!(stalled.per_second.unwrap() > 8_000.0, "{stalled:?}");
+        assert_eq!(Workload::Idle(Idle::default()).demand().lines, 2);
+    }
 }
