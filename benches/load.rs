@@ -311,5 +311,7 @@ fn spec(workload: &Workload, workers: usize, send_queue: Option<usize>) -> RunSp
                 .max(workload.connections() as usize + 100),
         },
         generator: GeneratorSettings::default(),
+        // The servers of this comparison are started with flood control off.
+        flood_control: None,
     }
 }

@@ -155,7 +155,9 @@ struct Common {
     #[arg(long, default_value_t = FanOut::default().size)]
     size: usize,
 
-    /// Run against the server at HOST:PORT instead of starting one.
+    /// Run against the server at HOST:PORT instead of starting one. A second's probe first
+    /// checks it for flood control, and warns if it would throttle the run (start it with
+    /// --rate 0).
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "spawn")]
     addr: Option<String>,
     /// PID of the --addr server, on this machine: its CPU, RSS, threads and open files are
@@ -313,6 +315,8 @@ impl Command {
             target: common.target(&workload)?,
             server: common.server(&workload),
             generator: common.generator()?,
+            // Measured before the runs, by the suite's pre-flight probe.
+            flood_control: None,
             workload,
         };
         Ok((spec, common))

@@ -201,10 +201,10 @@ fn clock_seed() -> u64 {
 /// This command line with `--seed` made explicit (before any `--`), so it repeats the run's
 /// choices.
 fn repeat_command(mut args: Vec<String>, seed: u64) -> String {
-    if let Some(first) = args.first_mut()
-        && let Some(name) = PathBuf::from(&*first).file_name()
-    {
-        *first = name.to_string_lossy().into_owned();
+    if let Some(first) = args.first_mut() {
+        if let Some(name) = PathBuf::from(&*first).file_name() {
+            *first = name.to_string_lossy().into_owned();
+        }
     }
     let has_seed = args
         .iter()

@@ -10,6 +10,7 @@
 //! - [`workload`]: the six workloads and one run of any of them.
 //! - [`client`], [`reader`], [`sender`], [`board`]: the generator's sockets and threads.
 //! - [`target`]: the server a run talks to (in-process, child process, external).
+//! - [`probe`]: the pre-flight probe of an external server's flood control.
 //! - [`meter`], [`sysstat`], [`alloc`]: CPU accounting, `/proc` readings, allocation counts.
 //! - [`suite`], [`report`], [`setup`], [`progress`]: many runs, tables, CSV, SVG, headers.
 //!
@@ -26,6 +27,7 @@ pub mod client;
 pub mod meter;
 pub mod outcome;
 pub mod payload;
+pub mod probe;
 pub mod progress;
 pub mod reader;
 pub mod report;

@@ -305,6 +305,8 @@ pub fn run_paced(
 /// Token bytes of each stuffing `PING`: long lines, few of them, well under any sensible
 /// `--max-line`.
 const STUFFING_TOKEN: usize = 1000;
+/// Bytes of one of the stalled clients' `PING` lines.
+pub const STUFFING_LINE: usize = "PING \n".len() + STUFFING_TOKEN;
 /// How often the stuffing thread tops the stalled clients up.
 const STUFFING_TICK: Duration = Duration::from_millis(10);
 

@@ -2,17 +2,18 @@
 //! slots, threads that each open one connection after another until their phase ends, each
 //! with a fault chosen at random ([`run_slot`]), and what they record ([`SlotLog`]).
 //!
-//! In scope: choosing faults (seeded), counting them and their contract mismatches, and the
-//! record of every chaos client that registered, with the `QUIT` reasons its receivers may
-//! see ([`Registered`]).
-//! Out of scope: what each fault does on the wire (`faults`).
+//! In scope: choosing faults (seeded), starting the one chosen, counting them and their
+//! contract mismatches, and the record of every chaos client that registered, with the
+//! `QUIT` reasons its receivers may see ([`Registered`]).
+//! Out of scope: what each fault does on the wire (`faults`, and `flood` for the flood).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::soak::chatter::Left;
-use crate::soak::faults::{self, FaultEnd};
+use crate::soak::faults::{ChaosClient, FaultEnd, FaultSettings};
+use crate::soak::flood;
 use crate::soak::shared::Shared;
 
 /// One way a chaos connection misbehaves (or, for `Quit`, merely comes and goes).
@@ -223,7 +224,7 @@ pub fn runnable(faults: &[Fault], shared: &Shared, phase: std::time::Duration) -
 pub fn run_slot(
     shared: &Arc<Shared>,
     faults: &[Fault],
-    settings: &faults::FaultSettings,
+    settings: &FaultSettings,
     rng: &mut fastrand::Rng,
     end: Instant,
 ) -> SlotLog {
@@ -234,13 +235,41 @@ pub fn run_slot(
     while Instant::now() < end {
         let fault = pick(rng, faults);
         let index = shared.next_chaos_index();
-        let Some(result) = faults::run(shared, settings, fault, index, rng, end) else {
+        let Some(result) = run_fault(shared, settings, fault, index, rng, end) else {
             // A flood with no room for another: the slot chooses again.
             continue;
         };
         log.record(fault, index, result);
     }
     log
+}
+
+/// Runs `fault` as chaos connection `index`. `None`: the fault could not start (a flood
+/// while `--max-flooders` run) and the slot should choose again.
+fn run_fault(
+    shared: &Arc<Shared>,
+    settings: &FaultSettings,
+    fault: Fault,
+    index: u32,
+    rng: &mut fastrand::Rng,
+    end: Instant,
+) -> Option<FaultEnd> {
+    let mut client = ChaosClient::new(shared, settings, index, rng);
+    let result = match fault {
+        Fault::Flood => return flood::run(shared, settings, index, end),
+        Fault::Quit => client.quit(),
+        Fault::Close => client.close(),
+        Fault::Reset => client.reset(),
+        Fault::HalfLineClose => client.half_line(false),
+        Fault::HalfLineReset => client.half_line(true),
+        Fault::NoRegister => client.no_register(),
+        Fault::SlowReader => client.slow_reader(),
+        Fault::LongLine => client.long_line(),
+        Fault::BadUtf8 => client.bad_utf8(),
+        Fault::Rooms => client.rooms(),
+        Fault::IdleTimeout => client.idle_timeout(),
+    };
+    Some(client.end(result))
 }
 
 #[cfg(test)]

@@ -2,13 +2,14 @@
 //! everything the server sends, answers the server's `PING`, and wakes whoever waits for a
 //! `PONG`. Well-behaved clients ([`run_sender`]) send numbered `ALL` lines at a modest pace
 //! with a `PING` barrier every few lines, and their readers check every numbered line they
-//! get ([`Tally`]); a flood (in `faults`) is a `Peer` that sends as fast as its barriers let
+//! get ([`Tally`]); a flood (in `flood`) is a `Peer` that sends as fast as its barriers let
 //! it and checks nothing.
 //!
 //! In scope: connecting and registering peers, their reader and sender threads, barriers,
 //! what each well-behaved receiver counts (numbered lines through `loadgen::check`, latency,
 //! the chaos clients' `JOIN` and `QUIT` announcements).
-//! Out of scope: judging the counts (`outcome`) and the misbehaving clients (`faults`).
+//! Out of scope: judging the counts (`outcome`) and the misbehaving clients (`faults`,
+//! `flood`).
 
 use std::collections::HashMap;
 use std::io::{self, Write};

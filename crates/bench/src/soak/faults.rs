@@ -1,26 +1,26 @@
-//! What each [`Fault`] does on the wire, and the server answers it expects where the
-//! protocol promises one (protocol.md): `BYE` then the end of the stream after `QUIT`, a
-//! `PONG` after a half-close, `ERR LINE_TOO_LONG` and `ERR BAD_ENCODING` with the connection
-//! staying usable, `BYE register timeout` and `BYE ping timeout` never early, a slow reader
-//! cut, a half line never executed, an unregistered client told nothing.
+//! What each fault (`chaos::Fault`) but the flood does on the wire, and the server answers
+//! it expects where the protocol promises one (protocol.md): `BYE` then the end of the
+//! stream after `QUIT`, a `PONG` after a half-close, `ERR LINE_TOO_LONG` and
+//! `ERR BAD_ENCODING` with the connection staying usable, `BYE register timeout` and
+//! `BYE ping timeout` never early, a slow reader cut, a half line never executed, an
+//! unregistered client told nothing.
 //!
-//! In scope: one chaos connection from connect to close ([`run`]), and [`FaultEnd`]: whether
-//! it registered (so its receivers must see one `JOIN` and one `QUIT`, with which reasons),
-//! and the first answer that broke the contract.
-//! Out of scope: choosing faults and counting them (`chaos`); the receivers' side
+//! In scope: one chaos connection from connect to close ([`ChaosClient`], one method per
+//! fault), what the faults need ([`FaultSettings`]), and how a connection ended
+//! ([`FaultEnd`]): whether it registered (so its receivers must see one `JOIN` and one
+//! `QUIT`, with which reasons), and the first answer that broke the contract.
+//! Out of scope: choosing faults, running the one chosen and counting them (`chaos`); the
+//! flood (`flood`); reading and checking lines (`chaos_conn`); the receivers' side
 //! (`chatter`).
 //!
 //! Every wait has a deadline: the reply timeout for answers due at once, the server's
 //! timeout plus a quarter plus the reply timeout for the timeouts.
 
-use std::io::{self, ErrorKind, Write};
-use std::net::{Shutdown, TcpStream};
-use std::sync::Arc;
+use std::io::{ErrorKind, Write};
 use std::time::{Duration, Instant};
 
-use crate::loadgen::client;
-use crate::soak::chaos::Fault;
-use crate::soak::chatter::{HALF_LINE_MARK, Left, Peer, Role};
+use crate::soak::chaos_conn::{Conn, Step, is_cut, is_pong, step};
+use crate::soak::chatter::{HALF_LINE_MARK, Left};
 use crate::soak::shared::Shared;
 use chatd_proto::{Command, Nick, ProtocolError, Reply, Room, reason};
 
@@ -44,11 +44,6 @@ pub struct FaultEnd {
     pub flood: Option<(u32, f64)>,
 }
 
-/// Lines a flood writes at once, each batch followed by a `PING`.
-const FLOOD_BATCH: u32 = 32;
-/// Batches a flood may have unanswered: enough to keep the server busy, few enough that a
-/// server that reads a fast client slowly (flood control) drains them in seconds.
-const FLOOD_WINDOW: u64 = 8;
 /// Receive buffer of a slow reader, so that the server's writes to it stall at once.
 const SLOW_RCVBUF: usize = 4096;
 /// How long a slow reader may write before the server must have cut it.
@@ -56,55 +51,9 @@ const SLOW_DEADLINE: Duration = Duration::from_secs(20);
 /// Rooms the chaos clients share.
 const ROOMS: u32 = 8;
 
-/// Runs `fault` as chaos connection `index`. `None`: the fault could not start (a flood
-/// while `--max-flooders` run) and the slot should choose again.
-pub fn run(
-    shared: &Arc<Shared>,
-    settings: &FaultSettings,
-    fault: Fault,
-    index: u32,
-    rng: &mut fastrand::Rng,
-    end: Instant,
-) -> Option<FaultEnd> {
-    if fault == Fault::Flood {
-        return flood(shared, settings, index, end);
-    }
-    let mut run = Run {
-        shared,
-        settings,
-        index,
-        rng,
-        registered: None,
-    };
-    let result = match fault {
-        Fault::Quit => run.quit(),
-        Fault::Close => run.close(),
-        Fault::Reset => run.reset(),
-        Fault::HalfLineClose => run.half_line(false),
-        Fault::HalfLineReset => run.half_line(true),
-        Fault::NoRegister => run.no_register(),
-        Fault::SlowReader => run.slow_reader(),
-        Fault::LongLine => run.long_line(),
-        Fault::BadUtf8 => run.bad_utf8(),
-        Fault::Rooms => run.rooms(),
-        Fault::IdleTimeout => run.idle_timeout(),
-        Fault::Flood => unreachable!("handled above"),
-    };
-    let mut registered = run.registered;
-    if let (Err(_), Some(may_leave)) = (&result, &mut registered) {
-        // Given up on at the mismatch: the connection is dropped, with or without unread
-        // input, so a close or a reset is announced; the mismatch is counted once, here.
-        may_leave.extend([Left::Closed, Left::Reset]);
-    }
-    Some(FaultEnd {
-        registered,
-        mismatch: result.err(),
-        flood: None,
-    })
-}
-
-/// One chaos connection being run.
-struct Run<'a> {
+/// One chaos connection being run: each fault is one method, which returns the first
+/// answer that broke the contract.
+pub struct ChaosClient<'a> {
     shared: &'a Shared,
     settings: &'a FaultSettings,
     index: u32,
@@ -113,7 +62,37 @@ struct Run<'a> {
     registered: Option<Vec<Left>>,
 }
 
-impl<'a> Run<'a> {
+impl<'a> ChaosClient<'a> {
+    pub fn new(
+        shared: &'a Shared,
+        settings: &'a FaultSettings,
+        index: u32,
+        rng: &'a mut fastrand::Rng,
+    ) -> ChaosClient<'a> {
+        ChaosClient {
+            shared,
+            settings,
+            index,
+            rng,
+            registered: None,
+        }
+    }
+
+    /// How the connection ended, once its fault's method returned `result`.
+    pub fn end(self, result: Result<(), String>) -> FaultEnd {
+        let mut registered = self.registered;
+        if let (Err(_), Some(may_leave)) = (&result, &mut registered) {
+            // Given up on at the mismatch: the connection is dropped, with or without unread
+            // input, so a close or a reset is announced; the mismatch is counted once, here.
+            may_leave.extend([Left::Closed, Left::Reset]);
+        }
+        FaultEnd {
+            registered,
+            mismatch: result.err(),
+            flood: None,
+        }
+    }
+
     fn open(&self) -> Result<Conn<'a>, String> {
         Conn::open(self.shared)
     }
@@ -165,7 +144,7 @@ impl<'a> Run<'a> {
         conn.expect_end()
     }
 
-    fn quit(&mut self) -> Result<(), String> {
+    pub fn quit(&mut self) -> Result<(), String> {
         let mut conn = self.open()?;
         conn.hello()?;
         if self.rng.bool() {
@@ -177,7 +156,7 @@ impl<'a> Run<'a> {
     }
 
     /// FIN after a `PING`: the server still answers lines sent before the FIN, then closes.
-    fn close(&mut self) -> Result<(), String> {
+    pub fn close(&mut self) -> Result<(), String> {
         let mut conn = self.open()?;
         conn.hello()?;
         if self.rng.bool() {
@@ -195,7 +174,7 @@ impl<'a> Run<'a> {
     }
 
     /// RST at one of three points.
-    fn reset(&mut self) -> Result<(), String> {
+    pub fn reset(&mut self) -> Result<(), String> {
         let mut conn = self.open()?;
         match self.rng.u8(0..3) {
             0 => {}
@@ -213,7 +192,7 @@ impl<'a> Run<'a> {
     }
 
     /// Half a line, then FIN or RST: the half line must never be executed.
-    fn half_line(&mut self, reset: bool) -> Result<(), String> {
+    pub fn half_line(&mut self, reset: bool) -> Result<(), String> {
         let mut conn = self.open()?;
         conn.hello()?;
         let registered = self.rng.u8(0..10) < 7;
@@ -242,7 +221,7 @@ impl<'a> Run<'a> {
     }
 
     /// Never registers: `BYE register timeout`, not before `--register-timeout`.
-    fn no_register(&mut self) -> Result<(), String> {
+    pub fn no_register(&mut self) -> Result<(), String> {
         let start = Instant::now();
         let mut conn = self.open()?;
         conn.hello()?;
@@ -273,7 +252,7 @@ impl<'a> Run<'a> {
 
     /// Registers, never reads, and sends `WHO`s whose answers pile up: the server must cut
     /// it, and tell the others it was a slow consumer.
-    fn slow_reader(&mut self) -> Result<(), String> {
+    pub fn slow_reader(&mut self) -> Result<(), String> {
         let mut conn = Conn::open_with_recv_buffer(self.shared, SLOW_RCVBUF)?;
         // Not reading means not reading OK NICK either: a valid, unused nick registers.
         let nick = Nick::parse(&self.nick()).map_err(|e| e.to_string())?;
@@ -304,7 +283,7 @@ impl<'a> Run<'a> {
 
     /// A line of exactly `--max-line` bytes (answered), a longer one (`ERR LINE_TOO_LONG`),
     /// then the connection is used as before.
-    fn long_line(&mut self) -> Result<(), String> {
+    pub fn long_line(&mut self) -> Result<(), String> {
         let max_line = self.shared.config.max_line;
         let mut conn = self.open()?;
         conn.hello()?;
@@ -346,7 +325,7 @@ impl<'a> Run<'a> {
     /// Lines of random bytes with an invalid UTF-8 byte each, and blank lines, in one
     /// write: one `ERR BAD_ENCODING` per bad line, nothing for the blank ones, then the
     /// connection is used as before.
-    fn bad_utf8(&mut self) -> Result<(), String> {
+    pub fn bad_utf8(&mut self) -> Result<(), String> {
         let max_line = self.shared.config.max_line;
         let mut conn = self.open()?;
         conn.hello()?;
@@ -403,7 +382,7 @@ impl<'a> Run<'a> {
     }
 
     /// Joins rooms, talks and sets topics in them, parts: each step answered as promised.
-    fn rooms(&mut self) -> Result<(), String> {
+    pub fn rooms(&mut self) -> Result<(), String> {
         let mut conn = self.open()?;
         conn.hello()?;
         self.register(&mut conn, vec![Left::Quit(None)])?;
@@ -458,7 +437,7 @@ impl<'a> Run<'a> {
 
     /// Registers, then says nothing (and reads all): `PING idle` not before
     /// `--idle-timeout`, then `BYE ping timeout`.
-    fn idle_timeout(&mut self) -> Result<(), String> {
+    pub fn idle_timeout(&mut self) -> Result<(), String> {
         let mut conn = self.open()?;
         conn.hello()?;
         let start = Instant::now();
@@ -489,294 +468,5 @@ impl<'a> Run<'a> {
             ));
         }
         conn.expect_end()
-    }
-}
-
-/// A flood: registers, sends numbered `ALL` lines as fast as the server takes them (at most
-/// [`FLOOD_WINDOW`] batches unanswered) until `--flood-lines` or the phase's end, waits for
-/// the last `PONG`, and quits. Its lines are checked by every well-behaved receiver.
-fn flood(
-    shared: &Arc<Shared>,
-    settings: &FaultSettings,
-    index: u32,
-    end: Instant,
-) -> Option<FaultEnd> {
-    let sender = shared.start_flood(index)?;
-    shared.opened();
-    let nick = shared.names.chaos.nick(index);
-    let reason = format!("soak flood {index} done");
-    let mut fault_end = FaultEnd::default();
-    let reader_deadline = end + Duration::from_secs(120);
-    let result = (|| -> Result<(), String> {
-        let peer = Peer::connect(shared, &nick, Role::Flooder, reader_deadline)
-            .map_err(|e| format!("connect and register: {e}"))?;
-        fault_end.registered = Some(vec![Left::Quit(Some(reason.clone()))]);
-        let start = Instant::now();
-        let mut sent = 0u32;
-        let mut batch = String::new();
-        let mut last = 0;
-        while sent < settings.flood_lines && Instant::now() < end {
-            batch.clear();
-            let lines = FLOOD_BATCH.min(settings.flood_lines - sent);
-            for seq in sent..sent + lines {
-                batch.push_str("ALL ");
-                shared.payload(sender, seq, &mut batch);
-                batch.push('\n');
-            }
-            if let Err(e) = peer.write(batch.as_bytes()) {
-                let _ = peer.abandon();
-                return Err(format!("flood line {sent}: {e}"));
-            }
-            sent += lines;
-            shared.set_sent(sender, sent);
-            last = match peer.ping() {
-                Ok(number) => number,
-                Err(e) => {
-                    let _ = peer.abandon();
-                    return Err(format!("flood PING: {e}"));
-                }
-            };
-            if let Some(waited) = last.checked_sub(FLOOD_WINDOW).filter(|&n| n > 0)
-                && let Err(e) = peer.wait_pong(waited, Instant::now() + shared.reply_timeout())
-            {
-                let _ = peer.abandon();
-                return Err(e);
-            }
-        }
-        if last > 0
-            && let Err(e) = peer.wait_pong(last, Instant::now() + shared.reply_timeout())
-        {
-            let _ = peer.abandon();
-            return Err(e);
-        }
-        fault_end.flood = Some((sent, start.elapsed().as_secs_f64()));
-        match peer.quit(Some(&reason)).lost {
-            None => Ok(()),
-            Some(lost) => Err(format!("the flooder was disconnected: {lost}")),
-        }
-    })();
-    shared.closed();
-    shared.end_flood();
-    fault_end.mismatch = result.err();
-    Some(fault_end)
-}
-
-/// How a line a connection waits on fits what it waits for.
-enum Step {
-    /// What was awaited: stop here.
-    Done,
-    /// Part of it: go on.
-    More,
-    /// Not it: a broadcast is skipped, anything else breaks the contract.
-    No,
-}
-
-fn step(done: bool) -> Step {
-    if done { Step::Done } else { Step::No }
-}
-
-fn is_pong(reply: &Reply, token: &str) -> bool {
-    matches!(reply, Reply::Pong { token: Some(t) } if t == token)
-}
-
-/// Lines any registered client may get at any time, from others.
-fn is_broadcast(reply: &Reply) -> bool {
-    matches!(
-        reply,
-        Reply::Join(_)
-            | Reply::NickChanged { .. }
-            | Reply::Msg { .. }
-            | Reply::All { .. }
-            | Reply::Quit { .. }
-            | Reply::RoomJoin { .. }
-            | Reply::RoomPart { .. }
-            | Reply::RoomMsg { .. }
-            | Reply::TopicIs { .. }
-            | Reply::Invited { .. }
-    )
-}
-
-/// The errors of a write to a connection the server has cut.
-fn is_cut(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-    )
-}
-
-/// A chaos client's socket and the bytes read but not yet used.
-struct Conn<'a> {
-    shared: &'a Shared,
-    stream: TcpStream,
-    pending: Vec<u8>,
-    /// `NICK` was sent: broadcasts may come (before that, any is a contract break).
-    nick_sent: bool,
-    /// Answer the server's `PING idle` (all but the idle-timeout fault).
-    answer_pings: bool,
-}
-
-impl<'a> Conn<'a> {
-    fn open(shared: &'a Shared) -> Result<Conn<'a>, String> {
-        Conn::opened(shared, client::connect(shared.addr))
-    }
-
-    fn open_with_recv_buffer(shared: &'a Shared, bytes: usize) -> Result<Conn<'a>, String> {
-        Conn::opened(shared, client::connect_with_recv_buffer(shared.addr, bytes))
-    }
-
-    fn opened(shared: &'a Shared, stream: io::Result<TcpStream>) -> Result<Conn<'a>, String> {
-        let stream = stream.map_err(|e| format!("connect: {e}"))?;
-        shared.opened();
-        Ok(Conn {
-            shared,
-            stream,
-            pending: Vec::new(),
-            nick_sent: false,
-            answer_pings: true,
-        })
-    }
-
-    fn hello(&mut self) -> Result<(), String> {
-        self.expect("HELLO", |reply| matches!(reply, Reply::Hello { .. }))
-    }
-
-    fn register(&mut self, nick: &str) -> Result<(), String> {
-        let nick = Nick::parse(nick).map_err(|e| e.to_string())?;
-        self.send(&Command::Nick(nick.clone()))?;
-        self.expect("OK NICK", |reply| *reply == Reply::OkNick(nick.clone()))
-    }
-
-    fn send(&mut self, command: &Command<'_>) -> Result<(), String> {
-        if matches!(command, Command::Nick(_)) {
-            self.nick_sent = true;
-        }
-        self.send_raw(format!("{command}\n").as_bytes())
-    }
-
-    fn send_raw(&self, bytes: &[u8]) -> Result<(), String> {
-        (&self.stream)
-            .write_all(bytes)
-            .map_err(|e| format!("write: {e}"))
-    }
-
-    /// FIN: no more lines from us; the server still answers those sent.
-    fn half_close(&self) -> Result<(), String> {
-        self.stream
-            .shutdown(Shutdown::Write)
-            .map_err(|e| format!("shutdown: {e}"))
-    }
-
-    /// RST instead of FIN.
-    fn reset(self) {
-        // If it fails, the close is a FIN: the server copes with both.
-        let _ = socket2::SockRef::from(&self.stream).set_linger(Some(Duration::ZERO));
-    }
-
-    /// Waits, at most the reply timeout, for the lines `want` accepts.
-    fn expect(&mut self, what: &str, mut want: impl FnMut(&Reply) -> bool) -> Result<(), String> {
-        let deadline = Instant::now() + self.shared.reply_timeout();
-        self.expect_by(what, deadline, |reply| step(want(reply)))
-    }
-
-    /// Waits, at most the reply timeout, for the lines `want` takes.
-    fn expect_steps(&mut self, what: &str, want: impl FnMut(&Reply) -> Step) -> Result<(), String> {
-        let deadline = Instant::now() + self.shared.reply_timeout();
-        self.expect_by(what, deadline, want)
-    }
-
-    /// Reads lines until `want` says [`Step::Done`], skipping broadcasts (and answering the
-    /// server's `PING` unless told not to). Any other line, the end of the stream or the
-    /// deadline is a contract break.
-    fn expect_by(
-        &mut self,
-        what: &str,
-        deadline: Instant,
-        mut want: impl FnMut(&Reply) -> Step,
-    ) -> Result<(), String> {
-        let pending = std::mem::take(&mut self.pending);
-        let (stream, nick_sent, answer_pings) = (&self.stream, self.nick_sent, self.answer_pings);
-        let rest = client::read_until(stream, pending, deadline, what, |line| {
-            let reply = parse(line)?;
-            match want(&reply) {
-                Step::Done => return Ok(true),
-                Step::More => return Ok(false),
-                Step::No => {}
-            }
-            other_line(stream, &reply, line, nick_sent, answer_pings)?;
-            Ok(false)
-        })
-        .map_err(|e| format!("waiting for {what}: {e}"))?;
-        self.pending = rest;
-        Ok(())
-    }
-
-    /// Reads (broadcasts only) until `deadline`.
-    fn listen_until(&mut self, deadline: Instant) -> Result<(), String> {
-        let pending = std::mem::take(&mut self.pending);
-        let (stream, nick_sent, answer_pings) = (&self.stream, self.nick_sent, self.answer_pings);
-        let result = client::read_until(stream, pending, deadline, "nothing", |line| {
-            other_line(stream, &parse(line)?, line, nick_sent, answer_pings)?;
-            Ok(false)
-        });
-        match result {
-            Err(e) if e.kind() == io::ErrorKind::TimedOut => Ok(()),
-            Err(e) => Err(format!("while lingering: {e}")),
-            Ok(_) => unreachable!("the callback never stops the wait"),
-        }
-    }
-
-    /// The server closes cleanly (FIN, not RST), with only broadcasts before.
-    fn expect_end(&mut self) -> Result<(), String> {
-        let pending = std::mem::take(&mut self.pending);
-        let deadline = Instant::now() + self.shared.reply_timeout();
-        let (stream, nick_sent) = (&self.stream, self.nick_sent);
-        let result =
-            client::read_until(stream, pending, deadline, "the end of the stream", |line| {
-                other_line(stream, &parse(line)?, line, nick_sent, false)?;
-                Ok(false)
-            });
-        match result {
-            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(()),
-            Err(e) => Err(format!("waiting for the server to close: {e}")),
-            Ok(_) => unreachable!("the callback never stops the wait"),
-        }
-    }
-}
-
-impl Drop for Conn<'_> {
-    fn drop(&mut self) {
-        self.shared.closed();
-    }
-}
-
-fn parse(line: &[u8]) -> io::Result<Reply> {
-    let text = std::str::from_utf8(line)
-        .map_err(|_| io::Error::other(format!("a line that is not UTF-8: {line:?}")))?;
-    Reply::parse(text).map_err(|e| io::Error::other(format!("unparsable line {text:?}: {e}")))
-}
-
-/// A line nobody waited for: a broadcast is fine once `NICK` was sent, the server's `PING`
-/// gets its `PONG`, and anything else is a contract break.
-fn other_line(
-    stream: &TcpStream,
-    reply: &Reply,
-    line: &[u8],
-    nick_sent: bool,
-    answer_pings: bool,
-) -> io::Result<()> {
-    match reply {
-        Reply::Ping { token } if answer_pings => {
-            let pong = Command::Pong {
-                token: token.as_deref(),
-            };
-            (&*stream).write_all(format!("{pong}\n").as_bytes())
-        }
-        _ if nick_sent && is_broadcast(reply) => Ok(()),
-        _ => Err(io::Error::other(format!(
-            "unexpected line {:?}",
-            String::from_utf8_lossy(&line[..line.len().min(120)])
-        ))),
     }
 }

@@ -10,7 +10,9 @@
 //! - [`shared`]: what the run's threads share: limits, nicks, sent counts, connection counts.
 //! - [`chatter`]: well-behaved clients and their checks; the `Peer` a flood uses too.
 //! - [`chaos`]: the faults, their weights, the chaos slots and what they record.
-//! - [`faults`]: each fault on the wire, and the answers it expects.
+//! - [`faults`]: each fault but the flood on the wire, and the answers it expects.
+//! - `flood`: the flood fault, a client sending as fast as the server takes its lines.
+//! - `chaos_conn`: a chaos client's socket, reads with deadlines, the check of every line.
 //! - [`resources`]: the server's `/proc` figures and the rule they are held to.
 //! - [`outcome`]: the figures and the verdict. Pure.
 //! - [`report`]: the text report. Pure.
@@ -23,8 +25,10 @@
 //! well-behaved clients stop, barrier, and quit; every count is checked.
 
 pub mod chaos;
+mod chaos_conn;
 pub mod chatter;
 pub mod faults;
+mod flood;
 pub mod outcome;
 pub mod report;
 pub mod resources;

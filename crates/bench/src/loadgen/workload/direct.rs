@@ -1,12 +1,31 @@
 //! The direct-message workload: pairs of clients stream `MSG`s to each other, both
 //! directions at once; throughput and latency.
 //!
-//! In scope: turning a [`Direct`] into an engine plan. Out of scope: running it (`engine`).
+//! In scope: the [`Direct`] spec and turning it into an engine plan. Out of scope: running it (`engine`).
 
 use crate::loadgen::outcome::RunResult;
+use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::engine::{self, Pattern, Plan, Sending};
 use crate::loadgen::workload::verdict;
-use crate::loadgen::workload::{Context, Direct};
+
+/// Pairs of clients streaming `MSG`s to each other, both directions at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Direct {
+    pub pairs: u32,
+    /// Lines each client sends to its partner.
+    pub messages: u32,
+    pub size: usize,
+}
+
+impl Default for Direct {
+    fn default() -> Direct {
+        Direct {
+            pairs: 50,
+            messages: 10_000,
+            size: 32,
+        }
+    }
+}
 
 pub(super) fn run(spec: &Direct, context: &Context<'_>, result: &mut RunResult) {
     let plan = Plan {

@@ -4,7 +4,7 @@
 //!
 //! In scope: the phases of a message run and their deadlines. Out of scope: the shape of
 //! each workload (its `Plan`, built by `fanout`, `paced`, `direct`, `rooms`), joining the
-//! rooms (`rooms`), judging what the readers saw (`verdict`), and the idle run (`idle`).
+//! rooms (`room_setup`), judging what the readers saw (`verdict`), and the idle run (`idle`).
 //!
 //! Phases: registration and, for a rooms run, joining the rooms (outside the window) →
 //! readers and senders start → every sender's `PING bench-sent` is answered (all its lines
@@ -26,8 +26,9 @@ use crate::loadgen::payload::Codec;
 use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Conn, ReaderReport, Readers, Route, Rules};
 use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport, To};
-use crate::loadgen::workload::waiter::Waiter;
-use crate::loadgen::workload::{Context, rooms};
+use crate::loadgen::workload::context::Context;
+use crate::loadgen::workload::room_setup;
+use crate::loadgen::workload::waiter::{Expected, Waiter};
 use chatd_proto::{Command, Nick, Room};
 
 /// Once the senders are done, how long the receivers may take to get the rest.
@@ -119,6 +120,36 @@ impl Plan {
             Pattern::Rooms { members, .. } => index / members,
             Pattern::Broadcast { .. } | Pattern::Pairs => 0,
         }
+    }
+
+    /// What each healthy client should send and receive when each sender sends
+    /// `sent(index)` lines.
+    fn expected(&self, sent: impl Fn(u32) -> u64) -> Expected {
+        let sent: Vec<u64> = (0..self.clients)
+            .map(|index| {
+                if self.is_sender(index) {
+                    sent(index)
+                } else {
+                    0
+                }
+            })
+            .collect();
+        let all: u64 = sent.iter().sum();
+        let received = (0..self.clients)
+            .map(|index| {
+                let own = sent[index as usize];
+                match self.pattern {
+                    Pattern::Broadcast { .. } => all - own,
+                    Pattern::Pairs => sent[(index ^ 1) as usize],
+                    Pattern::Rooms { members, senders } => {
+                        let first = index / members * members;
+                        let room: u64 = (first..first + senders).map(|s| sent[s as usize]).sum();
+                        room - own
+                    }
+                }
+            })
+            .collect();
+        Expected { received, sent }
     }
 
     /// Lines each client will send (paced: by the schedule's arithmetic, for progress only).
@@ -228,7 +259,7 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     let mut clients = Clients::register(plan, context, &naming)
         .map_err(|e| format!("registering the clients: {e}"))?;
     if let Pattern::Rooms { members, .. } = plan.pattern {
-        rooms::join(&clients.healthy, &mut clients.leftovers, members, &naming)
+        room_setup::join(&clients.healthy, &mut clients.leftovers, members, &naming)
             .map_err(|e| format!("joining the rooms: {e}"))?;
     }
     let board = Arc::new(Board::new(
@@ -248,7 +279,7 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     let (notify, notices) = crossbeam_channel::unbounded();
     let window = Window::open(context.target);
     let readers = Readers::start(
-        context.spec.generator.readers,
+        context.generator.readers,
         &Arc::new(run.rules()),
         &run.board,
         &notify,
@@ -257,10 +288,10 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     .map_err(|e| format!("starting the readers: {e}"))?;
     let mut failures = run.hand_over(&readers);
     let released = Instant::now();
-    let progress = Progress::new(&context.spec.title(), Some(plan.expected_deliveries()));
-    let mut waiter = Waiter::new(&notices, &run.board, progress);
+    let progress = Progress::new(&context.title, Some(plan.expected_deliveries()));
+    let mut waiter = Waiter::new(&notices, &run.board, progress, &context.timeout_causes);
     let sent = run.send(&mut waiter, released, &mut failures);
-    run.drain(&mut waiter, &mut failures);
+    run.drain(&mut waiter, &sent, &mut failures);
     waiter.finish();
     let reports = readers
         .stop()
@@ -347,7 +378,10 @@ impl Run<'_> {
         let sent = match started {
             Ok(senders) => {
                 let deadline = released + self.timeout(self.plan.send_timeout());
-                let waited = waiter.wait_for_barrier(Barrier::Sent, self.plan.senders(), deadline);
+                let per_sender = self.plan.lines_per_sender().round() as u64;
+                let expected = self.plan.expected(|_| per_sender);
+                let sending = self.plan.senders();
+                let waited = waiter.wait_for_barrier(Barrier::Sent, sending, deadline, &expected);
                 failures.extend(waited.err());
                 join_senders(senders, &self.clients, failures)
             }
@@ -369,8 +403,8 @@ impl Run<'_> {
     }
 
     /// Every healthy client's final barrier: when it is answered, everything queued for the
-    /// client has arrived.
-    fn drain(&self, waiter: &mut Waiter<'_>, failures: &mut Vec<String>) {
+    /// client has arrived, which is every line of its senders (`sent`, by index).
+    fn drain(&self, waiter: &mut Waiter<'_>, sent: &[u32], failures: &mut Vec<String>) {
         // After a failure, waiting long would only delay the report.
         let timeout = if failures.is_empty() {
             self.timeout(DRAIN_TIMEOUT)
@@ -385,18 +419,20 @@ impl Run<'_> {
             let _ = client::send_command(stream, &ping);
         }
         let deadline = Instant::now() + timeout;
-        let drained = waiter.wait_for_barrier(Barrier::Drain, 0..self.plan.clients, deadline);
+        let expected = self.plan.expected(|index| u64::from(sent[index as usize]));
+        let clients = 0..self.plan.clients;
+        let drained = waiter.wait_for_barrier(Barrier::Drain, clients, deadline, &expected);
         failures.extend(drained.err());
     }
 
     /// `--timeout` if given, else `default`.
     fn timeout(&self, default: Duration) -> Duration {
-        self.context.spec.generator.timeout.unwrap_or(default)
+        self.context.generator.timeout.unwrap_or(default)
     }
 
     /// Sender threads, each with its share of the sending clients.
     fn start_senders(&self) -> io::Result<Vec<SenderThread>> {
-        let threads = self.context.spec.generator.sender_threads.max(1);
+        let threads = self.context.generator.sender_threads.max(1);
         let mut groups: Vec<Vec<(u32, Outgoing)>> = (0..threads).map(|_| Vec::new()).collect();
         for (position, index) in (0u32..).zip(self.plan.senders()) {
             let to = match self.plan.pattern {
@@ -495,12 +531,12 @@ fn closed_loop(plan: &Plan, context: &Context<'_>, naming: &Naming, messages: u3
         Pattern::Broadcast { .. } | Pattern::Pairs => 0,
     };
     let line = 4 + room + naming.nick(plan.clients).len() + 1 + plan.size + 1;
-    let by_queue = (context.spec.send_queue() / 4 / line) as u64;
+    let by_queue = (context.send_queue / 4 / line) as u64;
     let default = match plan.pattern {
         Pattern::Broadcast { .. } | Pattern::Rooms { .. } => by_queue,
         Pattern::Pairs => by_queue.min(PAIR_WINDOW),
     };
-    let window = context.spec.generator.window.unwrap_or(default).max(1);
+    let window = context.generator.window.unwrap_or(default).max(1);
     // Every sender towards a receiver may add a batch at once: keep the overshoot within
     // the window.
     let senders_per_receiver = match plan.pattern {
@@ -508,11 +544,7 @@ fn closed_loop(plan: &Plan, context: &Context<'_>, naming: &Naming, messages: u3
         Pattern::Pairs => 1,
     };
     let batch = (window / (2 * senders_per_receiver)).clamp(1, MAX_BATCH);
-    let timeout = context
-        .spec
-        .generator
-        .timeout
-        .unwrap_or(plan.send_timeout());
+    let timeout = context.generator.timeout.unwrap_or(plan.send_timeout());
     ClosedLoop {
         messages,
         window,
@@ -558,4 +590,44 @@ fn join_senders(
         }
     }
     sent
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(clients: u32, pattern: Pattern) -> Plan {
+        Plan {
+            clients,
+            pattern,
+            sending: Sending::Closed { messages: 10 },
+            size: 32,
+            stalled: 0,
+            stalled_recv_buffer: 0,
+            stall_rate: 0,
+            latency: false,
+        }
+    }
+
+    #[test]
+    fn each_client_expects_its_senders_lines_but_its_own() {
+        // Sender k sends 10 + k lines.
+        let sent = |index: u32| 10 + u64::from(index);
+        let broadcast = plan(4, Pattern::Broadcast { senders: 2 }).expected(sent);
+        assert_eq!(broadcast.sent, [10, 11, 0, 0]);
+        assert_eq!(broadcast.received, [11, 10, 21, 21]);
+        let pairs = plan(4, Pattern::Pairs).expected(sent);
+        assert_eq!(pairs.sent, [10, 11, 12, 13]);
+        assert_eq!(pairs.received, [11, 10, 13, 12]);
+        let rooms = plan(
+            6,
+            Pattern::Rooms {
+                members: 3,
+                senders: 2,
+            },
+        )
+        .expected(sent);
+        assert_eq!(rooms.sent, [10, 11, 0, 13, 14, 0]);
+        assert_eq!(rooms.received, [11, 10, 21, 14, 13, 27]);
+    }
 }

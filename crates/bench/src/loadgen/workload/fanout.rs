@@ -1,12 +1,33 @@
 //! The fan-out workload: C registered clients, S of them send M `ALL`s each as fast as the
 //! server delivers them; throughput, server cost per delivery and the global order.
 //!
-//! In scope: turning a [`FanOut`] into an engine plan. Out of scope: running it (`engine`).
+//! In scope: the [`FanOut`] spec and turning it into an engine plan. Out of scope: running it (`engine`).
 
 use crate::loadgen::outcome::RunResult;
+use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::engine::{self, Pattern, Plan, Sending};
 use crate::loadgen::workload::verdict;
-use crate::loadgen::workload::{Context, FanOut};
+
+/// C clients registered; S of them send M `ALL`s each as fast as the server delivers them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FanOut {
+    pub clients: u32,
+    pub senders: u32,
+    pub messages: u32,
+    /// Payload bytes of each `ALL`.
+    pub size: usize,
+}
+
+impl Default for FanOut {
+    fn default() -> FanOut {
+        FanOut {
+            clients: 50,
+            senders: 5,
+            messages: 20_000,
+            size: 32,
+        }
+    }
+}
 
 pub(super) fn run(spec: &FanOut, context: &Context<'_>, result: &mut RunResult) {
     let plan = Plan {

@@ -2,8 +2,8 @@
 //! they take to connect and register, how long until every `JOIN` has been delivered, and
 //! what they cost the server: RSS per connection, threads, descriptors.
 //!
-//! In scope: connecting K clients with a few connector threads while the readers drain
-//! every socket, the `JOIN` count check, and the server's `/proc` figures before and after.
+//! In scope: the [`Idle`] spec, connecting K clients with a few connector threads while the
+//! readers drain every socket, the `JOIN` count check, and the server's `/proc` figures before and after.
 //! Out of scope: starting the server (a child `chatd`, see `target`: K clients plus an
 //! in-process server would need twice the descriptors of one process).
 //!
@@ -27,9 +27,21 @@ use crate::loadgen::payload::{Codec, HEADER_LEN};
 use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Adopter, Conn, Readers, Rules};
 use crate::loadgen::sysstat::{self, ProcSample};
-use crate::loadgen::workload::waiter::Waiter;
-use crate::loadgen::workload::{Context, Idle};
+use crate::loadgen::workload::context::Context;
+use crate::loadgen::workload::waiter::{Expected, Waiter};
 use chatd_proto::Command;
+
+/// K registered clients that only sit there (and take the `JOIN`s of those after them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Idle {
+    pub clients: u32,
+}
+
+impl Default for Idle {
+    fn default() -> Idle {
+        Idle { clients: 10_000 }
+    }
+}
 
 /// Threads that connect clients; connecting is mostly waiting for the server's accept.
 const CONNECTORS: u32 = 4;
@@ -63,7 +75,7 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
         codec: Codec::new(HEADER_LEN)?,
         latency_from_us: None,
     });
-    let generator = &context.spec.generator;
+    let generator = &context.generator;
     let readers = Readers::start(generator.readers, &rules, &board, &notify, &meter)
         .map_err(|e| format!("starting the readers: {e}"))?;
     let connectors = match start_connectors(
@@ -84,8 +96,11 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
     let mut waiter = Waiter::new(
         &notices,
         &board,
-        Progress::new(&context.spec.title(), Some(expected_joins)),
+        Progress::new(&context.title, Some(expected_joins)),
+        &context.timeout_causes,
     );
+    // The readers count an idle client's JOINs, not its lines: nothing to compare.
+    let expected = Expected::default();
     let timeout = generator
         .timeout
         .unwrap_or(Duration::from_secs(30) + Duration::from_millis(u64::from(clients) * 5));
@@ -93,6 +108,7 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
         "OK NICK",
         0..clients,
         started + timeout,
+        &expected,
         |notice| match notice {
             Notice::Registered(client) => Some(client),
             _ => None,
@@ -112,8 +128,8 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
     let join_timeout = generator
         .timeout
         .unwrap_or(Duration::from_secs(30) + Duration::from_micros(expected_joins));
-    let drained =
-        waiter.wait_for_barrier(Barrier::Drain, 0..clients, Instant::now() + join_timeout);
+    let join_deadline = Instant::now() + join_timeout;
+    let drained = waiter.wait_for_barrier(Barrier::Drain, 0..clients, join_deadline, &expected);
     result.failures.extend(drained.err());
     waiter.finish();
     let after = sample();

@@ -1,174 +1,45 @@
-//! The six workloads, what each one is sized by, and how one run of any of them goes.
+//! The six workloads, and how one run of any of them goes.
 //!
-//! In scope: the workload specs and their defaults ([`FanOut`], [`Paced`], [`Direct`],
-//! [`Rooms`], [`Idle`], [`Stalled`]), [`RunSpec`] (a workload plus its server and generator settings),
-//! and [`run`], which starts the server, runs the workload and stops the server.
+//! In scope: [`Workload`] (one of the six specs, each defined with its run in its own file:
+//! [`FanOut`], [`Paced`] and [`Stalled`], [`Direct`], [`Rooms`], [`Idle`]), [`RunSpec`] (a
+//! workload plus its server and generator settings), and [`run`], which starts the server,
+//! runs the workload and stops the server.
 //! Out of scope: repeating runs and reporting them (`suite`, `report`).
 //!
-//! Files: `engine` runs the message workloads (clients, readers, senders, barriers),
-//! `waiter` waits for the barriers, `verdict` checks what arrived; `fanout`, `paced` (also
-//! the stalled run), `direct` and `rooms` (also the rooms' set-up) shape a run; `idle` has a
-//! flow of its own (thousands of clients, a child server).
+//! Files, each used only by the ones above it: `fanout`, `paced` (also the stalled run),
+//! `direct` and `rooms` shape a message run; `idle` has a flow of its own (thousands of
+//! clients, a child server); `verdict` checks what arrived; `engine` runs the message
+//! workloads (clients, readers, senders, barriers); `room_setup` puts a rooms run's clients
+//! into their rooms; `waiter` waits for the barriers; `context` is what every workload runs
+//! with. A child never uses this file: what they share lives in `context`.
 
+mod context;
 mod direct;
 mod engine;
 mod fanout;
 mod idle;
 mod paced;
+mod room_setup;
 mod rooms;
 mod verdict;
 mod waiter;
 
-use std::time::Duration;
-
 use crate::loadgen::alloc::{self, GeneratorScope};
 use crate::loadgen::outcome::RunResult;
+use crate::loadgen::probe::{self, Demand, FloodControl};
+use crate::loadgen::sender::STUFFING_LINE;
 use crate::loadgen::sysstat;
 use crate::loadgen::target::{ServerSettings, Target, TargetSpec};
+use crate::loadgen::workload::context::Context;
 
-/// C clients registered; S of them send M `ALL`s each as fast as the server delivers them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FanOut {
-    pub clients: u32,
-    pub senders: u32,
-    pub messages: u32,
-    /// Payload bytes of each `ALL`.
-    pub size: usize,
-}
+pub use context::GeneratorSettings;
+pub use direct::Direct;
+pub use fanout::FanOut;
+pub use idle::Idle;
+pub use paced::{Paced, STALLED_SEND_QUEUE, Stalled};
+pub use rooms::Rooms;
 
-impl Default for FanOut {
-    fn default() -> FanOut {
-        FanOut {
-            clients: 50,
-            senders: 5,
-            messages: 20_000,
-            size: 32,
-        }
-    }
-}
-
-/// A fixed aggregate delivery rate, open loop: `rate / (clients - 1)` `ALL` lines a second,
-/// spread over the senders, each sent when it is due. Latency is measured from when a line
-/// was due, after a warm-up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Paced {
-    pub clients: u32,
-    pub senders: u32,
-    /// Deliveries per second over all recipients.
-    pub rate: f64,
-    /// Measured part, after the warm-up.
-    pub duration: Duration,
-    /// Sent, delivered and checked, but left out of the latency histogram.
-    pub warmup: Duration,
-    pub size: usize,
-}
-
-impl Default for Paced {
-    fn default() -> Paced {
-        Paced {
-            clients: 200,
-            senders: 20,
-            rate: 100_000.0,
-            duration: Duration::from_secs(3),
-            warmup: Duration::from_millis(500),
-            size: 32,
-        }
-    }
-}
-
-/// Pairs of clients streaming `MSG`s to each other, both directions at once.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Direct {
-    pub pairs: u32,
-    /// Lines each client sends to its partner.
-    pub messages: u32,
-    pub size: usize,
-}
-
-impl Default for Direct {
-    fn default() -> Direct {
-        Direct {
-            pairs: 50,
-            messages: 10_000,
-            size: 32,
-        }
-    }
-}
-
-/// R rooms of N members each, every client in exactly one room (R × N clients); the first S
-/// members of each room send M `MSG #room` lines each as fast as the server delivers them,
-/// and every other member receives them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rooms {
-    pub rooms: u32,
-    /// Clients in each room.
-    pub members: u32,
-    /// Members of each room that send.
-    pub senders: u32,
-    /// Lines each sender sends to its room.
-    pub messages: u32,
-    /// Payload bytes of each `MSG #room`.
-    pub size: usize,
-}
-
-impl Default for Rooms {
-    fn default() -> Rooms {
-        Rooms {
-            rooms: 200,
-            members: 10,
-            senders: 2,
-            messages: 1_000,
-            size: 32,
-        }
-    }
-}
-
-/// K registered clients that only sit there (and take the `JOIN`s of those after them).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Idle {
-    pub clients: u32,
-}
-
-impl Default for Idle {
-    fn default() -> Idle {
-        Idle { clients: 10_000 }
-    }
-}
-
-/// The paced workload plus a few clients that register and never read. They must be
-/// dropped as slow consumers, announced to every healthy client, without hurting the
-/// healthy clients' latency much. To fall behind within seconds they also send long
-/// `PING`s whose answers they never read ([`Stalled::stall_rate`]).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Stalled {
-    pub paced: Paced,
-    pub stalled: u32,
-    /// `SO_RCVBUF` of the stalled clients, set after connecting; 0 leaves the kernel's.
-    /// Shrinking it below the window already advertised makes the kernel drop the server's
-    /// segments, the acknowledgements they carry included, which stalls the client's own
-    /// writes: so it is off by default.
-    pub recv_buffer: usize,
-    /// Bytes per second of `PING`s each stalled client sends (and never reads the `PONG`s
-    /// of) from the end of the warm-up, so it falls behind within the run: on loopback the
-    /// server's socket alone buffers several MiB. See `sender::run_stuffing`.
-    pub stall_rate: u64,
-}
-
-impl Default for Stalled {
-    fn default() -> Stalled {
-        Stalled {
-            paced: Paced::default(),
-            stalled: 3,
-            recv_buffer: 0,
-            stall_rate: 8 * 1024 * 1024,
-        }
-    }
-}
-
-/// Server settings for the stalled run (and the paced run it is compared with): a small
-/// queue, so the stalled clients are dropped within seconds.
-pub const STALLED_SEND_QUEUE: usize = 64 * 1024;
-
+/// One of the workloads, with its size.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Workload {
     FanOut(FanOut),
@@ -202,6 +73,45 @@ impl Workload {
             Workload::Rooms(_) => "rooms".to_owned(),
             Workload::Idle(w) => format!("idle {}", si(f64::from(w.clients))),
             Workload::Stalled(w) => format!("stalled {}", si(w.paced.rate)),
+        }
+    }
+
+    /// What the run asks of its busiest connections, for the pre-flight probe's warning.
+    pub fn demand(&self) -> Demand {
+        let paced = |w: &Paced| {
+            let per_second = w.rate / f64::from(w.clients.max(2) - 1) / f64::from(w.senders.max(1));
+            Demand {
+                connections: w.senders,
+                lines: (per_second * (w.warmup + w.duration).as_secs_f64()).ceil() as u64,
+                per_second: Some(per_second),
+            }
+        };
+        let closed = |connections: u32, messages: u32| Demand {
+            connections,
+            lines: u64::from(messages),
+            per_second: None,
+        };
+        match self {
+            Workload::FanOut(w) => closed(w.senders, w.messages),
+            Workload::Paced(w) => paced(w),
+            Workload::Direct(w) => closed(2 * w.pairs, w.messages),
+            Workload::Rooms(w) => closed(w.rooms.saturating_mul(w.senders), w.messages),
+            // `NICK`, then the final `PING`.
+            Workload::Idle(w) => closed(w.clients, 2),
+            Workload::Stalled(w) => {
+                // The stalled clients' PINGs, which must fill the server's queue for them.
+                let stuffing = w.stall_rate as f64 / STUFFING_LINE as f64;
+                let healthy = paced(&w.paced);
+                if stuffing > healthy.per_second.unwrap_or(0.0) {
+                    Demand {
+                        connections: w.stalled,
+                        lines: (stuffing * w.paced.duration.as_secs_f64()).ceil() as u64,
+                        per_second: Some(stuffing),
+                    }
+                } else {
+                    healthy
+                }
+            }
         }
     }
 
@@ -279,31 +189,6 @@ impl Workload {
     }
 }
 
-/// How the generator itself is set up.
-#[derive(Debug, Clone, PartialEq)]
-pub struct GeneratorSettings {
-    /// Reader threads, each watching its share of the sockets.
-    pub readers: usize,
-    /// Sender threads, each writing for its share of the sending clients.
-    pub sender_threads: usize,
-    /// Closed-loop senders: lines in flight towards one receiver. `None`: derived from the
-    /// server's `--send-queue`, well below it.
-    pub window: Option<u64>,
-    /// The longest any one phase of a run may take. `None`: derived from the run's size.
-    pub timeout: Option<Duration>,
-}
-
-impl Default for GeneratorSettings {
-    fn default() -> GeneratorSettings {
-        GeneratorSettings {
-            readers: 2,
-            sender_threads: 2,
-            window: None,
-            timeout: None,
-        }
-    }
-}
-
 /// One run: a workload, the server it runs against, and the generator's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunSpec {
@@ -314,6 +199,9 @@ pub struct RunSpec {
     /// Used when the run starts its server.
     pub server: ServerSettings,
     pub generator: GeneratorSettings,
+    /// The flood control the pre-flight probe measured on an external server (`suite`
+    /// fills it in): the run's timeouts name it as their likely cause.
+    pub flood_control: Option<FloodControl>,
 }
 
 impl RunSpec {
@@ -348,14 +236,6 @@ impl RunSpec {
             chatd::config::DEFAULT_SEND_QUEUE
         }
     }
-}
-
-/// What every workload gets to run with.
-pub(crate) struct Context<'a> {
-    pub target: &'a Target,
-    pub spec: &'a RunSpec,
-    /// Whether the counting allocator sees the server's allocations (in-process only).
-    pub allocs_counted: bool,
 }
 
 /// Runs `spec` once: starts its server, runs the workload, checks it, stops the server.
@@ -400,7 +280,13 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
     };
     let context = Context {
         target: &target,
-        spec,
+        generator: &spec.generator,
+        title: spec.title(),
+        send_queue: spec.send_queue(),
+        timeout_causes: probe::likely_causes(
+            spec.target.starts_server(),
+            spec.flood_control.as_ref(),
+        ),
         allocs_counted: target.is_in_process() && alloc::allocations().is_some(),
     };
     match &spec.workload {
@@ -422,4 +308,32 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
             .push(format!("stopping the server: {error}"));
     }
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demand_is_that_of_the_busiest_connections() {
+        let fanout = Workload::FanOut(FanOut::default()).demand();
+        assert_eq!(
+            fanout,
+            Demand {
+                connections: 5,
+                lines: 20_000,
+                per_second: None
+            }
+        );
+        // 100k deliveries/s over 199 recipients, spread over 20 senders, for 3.5 s.
+        let paced = Workload::Paced(Paced::default()).demand();
+        let per_second = paced.per_second.unwrap();
+        assert!((per_second - 100_000.0 / 199.0 / 20.0).abs() < 1e-9);
+        assert_eq!((paced.connections, paced.lines), (20, 88));
+        // The stalled clients' PINGs outpace the paced senders by far.
+        let stalled = Workload::Stalled(Stalled::default()).demand();
+        assert_eq!(stalled.connections, 3);
+        assert!(stalled.per_second.unwrap() > 8_000.0, "{stalled:?}");
+        assert_eq!(Workload::Idle(Idle::default()).demand().lines, 2);
+    }
 }

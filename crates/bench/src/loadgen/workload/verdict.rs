@@ -10,7 +10,7 @@ use crate::loadgen::client::Naming;
 use crate::loadgen::outcome::{Latency, RunResult, latency_histogram, rate};
 use crate::loadgen::reader::{Route, Tally};
 use crate::loadgen::sysstat;
-use crate::loadgen::workload::Context;
+use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::engine::{Measured, Plan};
 
 /// Turns a message run's reports into the figures and failures of `result`.

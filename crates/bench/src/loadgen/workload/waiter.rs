@@ -1,7 +1,11 @@
 //! The coordinator's waits: for notices from the readers (a barrier's `PONG`, an `OK NICK`,
 //! a lost connection), each with a deadline, updating the progress display meanwhile.
 //!
-//! In scope: [`Waiter`]. Out of scope: what is waited for and why (`engine`, `idle`).
+//! In scope: [`Waiter`], and what its timeout errors say: which client did not answer, the
+//! lines it had against those it should have had ([`Expected`]), and the likely causes
+//! (issue 11: "1 clients did not answer" alone left flood control on the server unnamed).
+//! Out of scope: what is waited for and why (`engine`, `idle`), and which causes are likely
+//! for the run's server (`probe::likely_causes`).
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +17,16 @@ use crate::loadgen::progress::Progress;
 /// How often a waiting coordinator looks at the clock and the progress display.
 const WAIT_SLICE: Duration = Duration::from_millis(100);
 
+/// What each client should have by the end of a phase, by index, for the timeout errors
+/// (the board has what it has so far). Empty: not known, and not said.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct Expected {
+    /// Lines each client should receive.
+    pub received: Vec<u64>,
+    /// Lines each client should send (0 for one that only receives).
+    pub sent: Vec<u64>,
+}
+
 /// The coordinator's waits for notices from the readers.
 pub(super) struct Waiter<'a> {
     notices: &'a Receiver<Notice>,
@@ -20,6 +34,8 @@ pub(super) struct Waiter<'a> {
     /// Clients whose connection ended: they answer no barrier.
     closed: Vec<bool>,
     progress: Progress,
+    /// What a timeout error ends with: `likely causes: ...`.
+    causes: &'a str,
 }
 
 impl<'a> Waiter<'a> {
@@ -27,12 +43,14 @@ impl<'a> Waiter<'a> {
         notices: &'a Receiver<Notice>,
         board: &'a Board,
         progress: Progress,
+        causes: &'a str,
     ) -> Waiter<'a> {
         Waiter {
             notices,
             board,
             closed: vec![false; board.clients()],
             progress,
+            causes,
         }
     }
 
@@ -47,21 +65,24 @@ impl<'a> Waiter<'a> {
         barrier: Barrier,
         clients: impl Iterator<Item = u32>,
         deadline: Instant,
+        expected: &Expected,
     ) -> Result<(), String> {
         let what = format!("the {} barrier", barrier.token());
-        self.wait_for(&what, clients, deadline, |notice| match notice {
+        self.wait_for(&what, clients, deadline, expected, |notice| match notice {
             Notice::Pong { client, barrier: b } if b == barrier => Some(client),
             _ => None,
         })
     }
 
     /// Waits until `answer` has picked every one of `clients` out of the notices, or the
-    /// client has gone.
+    /// client has gone. A timeout's error names the first client that did not answer, with
+    /// its lines against `expected`.
     pub(super) fn wait_for(
         &mut self,
         what: &str,
         clients: impl Iterator<Item = u32>,
         deadline: Instant,
+        expected: &Expected,
         answer: impl Fn(Notice) -> Option<u32>,
     ) -> Result<(), String> {
         let mut pending = vec![false; self.closed.len()];
@@ -72,14 +93,22 @@ impl<'a> Waiter<'a> {
                 left += 1;
             }
         }
+        let asked = left;
         let started = Instant::now();
         while left > 0 {
             self.progress.update(self.board.deliveries());
             let now = Instant::now();
             if now >= deadline {
+                let first = (0u32..)
+                    .zip(&pending)
+                    .find_map(|(client, &waiting)| waiting.then_some(client))
+                    .expect("a client is left");
                 return Err(format!(
-                    "timed out after {:.1} s waiting for {what}: {left} clients did not answer",
-                    (now - started).as_secs_f64()
+                    "timed out after {:.1} s waiting for {what}: {left} of {asked} clients did \
+                     not answer (the first: client {first}{}); {}",
+                    (now - started).as_secs_f64(),
+                    self.lines_of(first, expected),
+                    self.causes
                 ));
             }
             let notice = match self.notices.recv_timeout((deadline - now).min(WAIT_SLICE)) {
@@ -103,5 +132,71 @@ impl<'a> Waiter<'a> {
             }
         }
         Ok(())
+    }
+
+    /// `, which had sent 20000 of its 20000 lines and received 180 of its 80000 lines`, as
+    /// far as `expected` knows: a sender that should receive nothing is said to send only.
+    fn lines_of(&self, client: u32, expected: &Expected) -> String {
+        let at = client as usize;
+        let mut said = Vec::new();
+        let sends = expected.sent.get(at).is_some_and(|&want| want > 0);
+        if let Some(&want) = expected.sent.get(at).filter(|_| sends) {
+            let sent = self.board.sent(client);
+            said.push(format!("sent {sent} of its {want} lines"));
+        }
+        if let Some(&want) = expected
+            .received
+            .get(at)
+            .filter(|&&want| want > 0 || !sends)
+        {
+            let received = self.board.received(client);
+            said.push(format!("received {received} of its {want} lines"));
+        }
+        if said.is_empty() {
+            String::new()
+        } else {
+            format!(", which had {}", said.join(" and "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_names_the_client_its_lines_and_the_likely_causes() {
+        let board = Board::new(3, Instant::now());
+        board.set_sent(0, 20_000);
+        board.set_received(0, 180);
+        board.set_received(1, 20_000);
+        board.set_received(2, 40_000);
+        let (_notify, notices) = crossbeam_channel::unbounded();
+        let progress = Progress::new("test", None);
+        let causes = "likely causes: flood control on the server";
+        let mut waiter = Waiter::new(&notices, &board, progress, causes);
+        let expected = Expected {
+            received: vec![40_000, 40_000, 40_000],
+            sent: vec![20_000, 20_000, 0],
+        };
+        // A deadline already passed: nobody has answered.
+        let error = waiter
+            .wait_for_barrier(Barrier::Sent, 0..2, Instant::now(), &expected)
+            .unwrap_err();
+        assert!(
+            error.contains(
+                "waiting for the bench-sent barrier: 2 of 2 clients did not answer (the first: \
+                 client 0, which had sent 20000 of its 20000 lines and received 180 of its \
+                 40000 lines); likely causes: flood control on the server"
+            ),
+            "{error}"
+        );
+        let error = waiter
+            .wait_for_barrier(Barrier::Drain, 2..3, Instant::now(), &Expected::default())
+            .unwrap_err();
+        assert!(
+            error.contains("1 of 1 clients did not answer (the first: client 2); likely"),
+            "{error}"
+        );
     }
 }
