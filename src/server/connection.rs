@@ -4,7 +4,7 @@
 //! [`Connections`], the table of open connections.
 //!
 //! In scope: the reading half of the socket, the line buffer, flood control (when to stop
-//! reading), the end of a
+//! reading; a pause and who ends it, including the peer hanging up meanwhile), the end of a
 //! connection (why it ended, who is told, what it gives back), and the table that finds a
 //! connection by id. Out of scope: what lines mean (`session`), writing (`writer`), queueing
 //! turns (`turns`) and waiting for tokens (`throttle`).
@@ -13,14 +13,14 @@ use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use crate::server::admission::Slot;
 use crate::server::conn_id::ConnId;
-use crate::server::readiness::Readiness;
+use crate::server::readiness::{HangUp, Readiness};
 use crate::server::registry::Registry;
 use crate::server::session::{Flow, Session};
 use crate::server::socket_io;
@@ -46,11 +46,19 @@ pub struct Connection {
     /// setting `O_NONBLOCK`, which would be shared by every handle of the socket.
     socket: Arc<TcpStream>,
     /// Locked by the one worker that has the connection's turn; the one-shot read interest
-    /// (and a turn queueing the next one only instead of re-arming) makes that at most one at a time, so this lock is never contended except
+    /// (and a turn queueing the next one only instead of re-arming, and a pause ended only
+    /// once) makes that at most one at a time, so this lock is never contended except
     /// against the timeouts thread and the final teardown at shutdown.
     state: Mutex<State>,
     /// What the timeout checks read without the state lock.
     activity: Activity,
+    /// Set while flood control holds the connection: no turn is queued, nothing reads it and
+    /// its read interest is not armed. Whoever clears it (the throttle when its tokens are
+    /// back, the poller when its peer hangs up) queues its next turn, so exactly one does.
+    paused: AtomicBool,
+    /// How the peer hung up, as the hang-up watch saw it during a pause (`HangUp as u8`, 0
+    /// until then; a reset outranks a FIN). Read at the start of every turn.
+    hung_up: AtomicU8,
 }
 
 /// When a connection was last heard from, for `--register-timeout` and `--idle-timeout`.
@@ -78,7 +86,8 @@ pub enum Overdue {
 
 struct State {
     lines: LineBuffer,
-    /// `--rate` and `--burst`; `None` when flood control is off (`--rate 0`).
+    /// `--rate` and `--burst`; `None` when flood control is off (`--rate 0`), and once the
+    /// peer has sent its FIN (what it sent before runs without waiting for tokens).
     bucket: Option<TokenBucket>,
     /// `None` once the connection has ended.
     session: Option<Session>,
@@ -95,8 +104,9 @@ pub enum Next {
     Done,
     /// Lines may still be buffered: queue another turn (the read interest is not armed).
     AnotherTurn,
-    /// Over its rate: queue the next turn at this instant (the read interest is not armed, so
-    /// the client's further bytes wait in the kernel and TCP slows the sender).
+    /// Over its rate, and paused: queue the next turn at this instant, unless the pause ends
+    /// sooner (the peer hanging up). The read interest is not armed, so the client's further
+    /// bytes wait in the kernel and TCP slows the sender.
     Paused(Instant),
 }
 
@@ -148,6 +158,8 @@ impl Connection {
                 registered: AtomicBool::new(false),
                 pinged: AtomicBool::new(false),
             },
+            paused: AtomicBool::new(false),
+            hung_up: AtomicU8::new(0),
         }
     }
 
@@ -199,6 +211,18 @@ impl Connection {
         self.forget(state, conns);
     }
 
+    /// Notes that the hang-up watch saw the peer go. The turn that the end of the pause
+    /// queues acts on it.
+    pub fn peer_hung_up(&self, how: HangUp) {
+        self.hung_up.fetch_max(how as u8, Ordering::SeqCst);
+    }
+
+    /// Ends the pause, if the connection is paused. True for exactly one caller per pause,
+    /// which must then queue the connection's turn.
+    pub fn end_pause(&self) -> bool {
+        self.paused.swap(false, Ordering::SeqCst)
+    }
+
     /// Notes that input arrived: the idle clock restarts and a `PING` is answered.
     fn heard(&self) {
         let activity = &self.activity;
@@ -217,14 +241,25 @@ impl Connection {
         if state.session.is_none() {
             return Next::Done;
         }
-        let turn = self.run_turn(state, registry);
+        let turn = match self.hang_up() {
+            // Gone both ways: nothing it sent is executed any more, and its replies could
+            // not be written.
+            Some(HangUp::Reset) => Turn::Ended(self.gone()),
+            Some(HangUp::Fin) => {
+                // The peer cannot send more, and what it sent is bounded by the socket's
+                // receive buffer: it runs now, in order, and then the connection ends.
+                state.bucket = None;
+                self.run_turn(state, registry)
+            }
+            None => self.run_turn(state, registry),
+        };
         if let Some(session) = &state.session {
             let registered = session.is_registered();
             self.activity
                 .registered
                 .store(registered, Ordering::Relaxed);
         }
-        match turn {
+        let next = match turn {
             Turn::LineBudgetUsed => Next::AnotherTurn,
             Turn::OverRate(at) => Next::Paused(at),
             Turn::NeedsReadiness => {
@@ -237,7 +272,14 @@ impl Connection {
                 self.end(state, end, registry, conns);
                 Next::Done
             }
+        };
+        // With the lock released: a hang-up seen as soon as the watch is armed queues a
+        // turn at once, which must not find the lock still held.
+        drop(guard);
+        if let Next::Paused(_) = next {
+            self.pause(&conns.readiness);
         }
+        next
     }
 
     fn run_turn(&self, state: &mut State, registry: &Registry) -> Turn {
@@ -298,6 +340,38 @@ impl Connection {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Turn::Ended(End::Failed(e)),
             }
+        }
+    }
+
+    /// Marks the connection paused, then has its peer watched: the watch may report at once
+    /// (a FIN or reset that came before), and its report must find the pause to end.
+    fn pause(&self, readiness: &Readiness) {
+        self.paused.store(true, Ordering::SeqCst);
+        if let Err(error) = readiness.watch_hang_up(&self.socket, self.id) {
+            // Its tokens still bring it back; a hang-up is then noticed that much later.
+            log::error!(
+                "conn#{} {}: cannot watch for a hang-up while paused: {error}",
+                self.id,
+                self.peer
+            );
+        }
+    }
+
+    fn hang_up(&self) -> Option<HangUp> {
+        match self.hung_up.load(Ordering::SeqCst) {
+            0 => None,
+            n if n == HangUp::Fin as u8 => Some(HangUp::Fin),
+            _ => Some(HangUp::Reset),
+        }
+    }
+
+    /// How a connection gone both ways ended: the socket's pending error (a reset), or, when
+    /// the writer's failed write took the error and shut the socket down, or the server cut
+    /// it, a close (the reason the protocol gives when a write noticed the end first).
+    fn gone(&self) -> End {
+        match self.socket.take_error() {
+            Ok(Some(error)) => End::Failed(error),
+            _ => End::Closed,
         }
     }
 
@@ -423,6 +497,10 @@ impl Connections {
                 f(conn);
             }
         }
+    }
+
+    pub fn get(&self, id: ConnId) -> Option<Arc<Connection>> {
+        self.table.lock().get(&id).cloned()
     }
 
     /// Every open connection, as of now.

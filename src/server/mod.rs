@@ -8,19 +8,21 @@
 //! `--workers` pool threads (`chatd-worker`), and one writer per connection
 //! (`chatd-writer-<id>`). [`ServerHandle::shutdown`] joins them all.
 //!
-//! The modules, from the threads down to the leaves; each uses only modules below it:
-//! - threads: `acceptor`, `poller`, `throttle`, `timeouts`;
-//! - `turns`: a connection's turn as a pool job;
+//! The modules in reading order, from the threads down; each uses only modules after it:
+//! - `acceptor`, `poller`, `timeouts`: threads;
+//! - `turns`: a connection's turn as a pool job; `throttle`: the thread that holds paused
+//!   connections until their tokens are back;
 //! - `connection`: a connection (its turn, pause and end) and the table of open ones;
 //! - `session`: what a line does; `registry`: the client table; `rooms`: room rules;
 //! - `writer`: the writer threads; `outbox`: a client's queue; `deferred_wake`: the windows;
-//! - leaves: `readiness` (`epoll`), `admission` (the open counts), `socket_io` (the system
-//!   calls), `line`, `token_bucket`, `conn_id`.
+//! - `readiness` (`epoll`, and the hang-up watch of paused connections), `admission` (the open
+//!   counts), `socket_io` (the system calls), `line`, `token_bucket`, `conn_id`.
 
 mod acceptor;
 mod poller;
-mod throttle;
 mod timeouts;
+
+mod throttle;
 mod turns;
 
 mod connection;
@@ -134,7 +136,7 @@ impl Server {
         };
         let throttle = thread::Builder::new()
             .name("chatd-throttle".to_owned())
-            .spawn(move || throttle::run(paused, timers_stop, |conn| turns.schedule(conn)))?;
+            .spawn(move || throttle::run(paused, timers_stop, |conn| turns.resume(conn)))?;
         let drain_timeout = config.drain_timeout;
         let workers = config.workers;
         let acceptor = {

@@ -1,5 +1,5 @@
 //! The `chatd-poller` thread: waits on every connection's socket at once and hands a readable
-//! one to the worker pool.
+//! one to the worker pool, or a paused one whose peer hung up.
 //!
 //! In scope: the wait loop and dispatch, and joining the writers that ended. Interest is
 //! one-shot, so a connection is with at most one worker at a time (its commands run in
@@ -29,6 +29,12 @@ pub fn run(conns: Arc<Connections>, turns: Arc<Turns>, writers: Arc<WriterSet>) 
             return;
         }
         conns.for_each_of(ready.readable(), |conn| turns.schedule(Arc::clone(conn)));
+        for &(id, how) in ready.hung_up() {
+            if let Some(conn) = conns.get(id) {
+                conn.peer_hung_up(how);
+                turns.resume(conn);
+            }
+        }
         // Writers of connections that ended are joined here, off the message path.
         writers.reap();
     }

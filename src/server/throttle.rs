@@ -3,15 +3,15 @@
 //! A connection over its `--rate` ends its turn without reading further and without re-arming
 //! its read interest, so its unread bytes stay in the kernel and TCP pushes back on the
 //! sender; no worker waits for it. It is handed here with the instant its bucket holds tokens
-//! again, and this thread queues its next turn then.
+//! again, and this thread ends its pause then, unless its peer hanging up ended it first.
 //!
 //! In scope: keeping the paused connections in order of resumption and waking on time. Out of
-//! scope: the bucket arithmetic (`token_bucket`), the turn (`connection`) and queueing it (the
-//! `resume` the wiring passes in: `Turns::schedule`).
+//! scope: the bucket arithmetic (`token_bucket`), the pause and the turn (`connection`),
+//! queueing the turn (the `resume` the wiring passes in: `Turns::resume`).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, select};
@@ -21,11 +21,13 @@ use crate::server::connection::Connection;
 /// A paused connection and when its tokens are back.
 pub struct Paused {
     pub at: Instant,
-    pub conn: Arc<Connection>,
+    /// Weak: a connection that ends while paused (its peer hung up, a timeout) is freed at
+    /// once, its descriptor with it, not when its tokens would have come back.
+    pub conn: Weak<Connection>,
 }
 
 /// Runs until `stop` receives or disconnects, calling `resume` with each paused connection
-/// when its instant comes. Paused connections still held when it stops are
+/// still open when its instant comes. Paused connections still held when it stops are
 /// dropped: the server is shutting down and ends them itself.
 pub fn run(paused: Receiver<Paused>, stop: Receiver<()>, resume: impl Fn(Arc<Connection>)) {
     let mut waiting = BinaryHeap::new();
@@ -47,7 +49,9 @@ pub fn run(paused: Receiver<Paused>, stop: Receiver<()>, resume: impl Fn(Arc<Con
         let now = Instant::now();
         while waiting.peek().is_some_and(|next| next.0.at <= now) {
             let Earliest(due) = waiting.pop().expect("peeked");
-            resume(due.conn);
+            if let Some(conn) = due.conn.upgrade() {
+                resume(conn);
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The worker pool's one kind of job: a connection's turn, and what follows it.
 //!
 //! In scope: queueing a turn on the pool (for a readiness event, after a turn that used its
-//! line budget, when a paused connection's tokens are back), and handing a paused connection to the throttle
+//! line budget, at the end of a pause), and handing a paused connection to the throttle
 //! thread. Out of scope: the turn itself (`connection`), waiting for readiness (`poller`)
 //! and for tokens (`throttle`).
 
@@ -48,6 +48,14 @@ impl Turns {
         self.pool.execute(move || turns.take(conn));
     }
 
+    /// Ends the pause of `conn` and queues its turn, unless its pause was already ended (by
+    /// the throttle, or by the poller when its peer hung up).
+    pub fn resume(self: &Arc<Self>, conn: Arc<Connection>) {
+        if conn.end_pause() {
+            self.schedule(conn);
+        }
+    }
+
     fn take(self: &Arc<Self>, conn: Arc<Connection>) {
         if self.conns.is_closed() {
             // A turn queued before the shutdown: nothing is read any more.
@@ -57,6 +65,7 @@ impl Turns {
             Next::Done => {}
             Next::AnotherTurn => self.schedule(conn),
             Next::Paused(at) => {
+                let conn = Arc::downgrade(&conn);
                 // Fails only once the throttle thread has stopped for a shutdown, which ends
                 // every connection itself.
                 let _ = self.paused.send(Paused { at, conn });
