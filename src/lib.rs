@@ -2,7 +2,11 @@
 //!
 //! Layout, in reading order:
 //! - [`config`]: the command line and the validated [`config::Config`].
-//! - [`server`]: acceptor, poller, worker pool, sessions, client table, writers.
+//! - [`server`]: the server. Its public face is all a user needs: [`server::Server`] (`bind`,
+//!   `local_addr`, `start`), [`server::ServerHandle`] (`local_addr`, `stats`, `shutdown`),
+//!   [`server::Stats`] and [`server::ShutdownReport`]. Everything inside (acceptor, poller,
+//!   worker pool, sessions, client table, writers) is private to this crate; the module list
+//!   in reading order is in `server`'s own docs.
 //! - [`logging`]: log set-up for the binaries and tests.
 //!
 //! The wire protocol and the line framer are the `chatd-proto` crate; the terminal client, the

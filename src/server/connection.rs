@@ -1,24 +1,30 @@
 //! One accepted connection, and a worker's turn on it: read what is there, execute each
-//! complete line within the turn's budget and the client's `--rate`, then re-arm the poller,
-//! ask for another turn, pause until tokens refill, or tear the connection down.
+//! complete line within the turn's budget and the client's `--rate`, then re-arm the
+//! readiness, ask for another turn, pause until tokens refill, or end the connection. Also
+//! [`Connections`], the table of open connections.
 //!
 //! In scope: the reading half of the socket, the line buffer, flood control (when to stop
-//! reading), and the end of a connection (why it ended, who is told). Out of scope: what lines mean (`session`) and writing
-//! (`writer`, the only one that writes to a client socket).
+//! reading; a pause and who ends it, including the peer hanging up meanwhile), the end of a
+//! connection (why it ended, who is told, what it gives back), and the table that finds a
+//! connection by id. Out of scope: what lines mean (`session`), writing (`writer`), queueing
+//! turns (`turns`) and waiting for tokens (`throttle`).
 
+use std::collections::HashMap;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use polling::Event;
 
+use crate::server::admission::Slot;
+use crate::server::conn_id::ConnId;
+use crate::server::readiness::{HangUp, Readiness};
+use crate::server::registry::Registry;
 use crate::server::session::{Flow, Session};
+use crate::server::socket_io;
 use crate::server::token_bucket::TokenBucket;
-use crate::server::{ConnId, Shared};
 use chatd_proto::LineBuffer;
 use chatd_proto::reason;
 
@@ -33,19 +39,26 @@ const READS_PER_TURN: usize = 4;
 const LINES_PER_TURN: usize = 64;
 
 pub struct Connection {
-    pub id: ConnId,
-    pub peer: SocketAddr,
+    id: ConnId,
+    peer: SocketAddr,
     /// Shared with this connection's writer thread. Blocking mode, always: the writer relies
     /// on blocking writes, so reads here ask for non-blocking behaviour per call instead of
     /// setting `O_NONBLOCK`, which would be shared by every handle of the socket.
-    pub socket: Arc<TcpStream>,
-    /// Locked by the one worker that has the connection's turn; the poller's one-shot
-    /// interest (and a turn queueing the next one only instead of re-arming) makes that at
-    /// most one at a time, so this lock is never contended except against the final
-    /// teardown at shutdown.
+    socket: Arc<TcpStream>,
+    /// Locked by the one worker that has the connection's turn; the one-shot read interest
+    /// (and a turn queueing the next one only instead of re-arming, and a pause ended only
+    /// once) makes that at most one at a time, so this lock is never contended except
+    /// against the timeouts thread and the final teardown at shutdown.
     state: Mutex<State>,
     /// What the timeout checks read without the state lock.
     activity: Activity,
+    /// Set while flood control holds the connection: no turn is queued, nothing reads it and
+    /// its read interest is not armed. Whoever clears it (the throttle when its tokens are
+    /// back, the poller when its peer hangs up) queues its next turn, so exactly one does.
+    paused: AtomicBool,
+    /// How the peer hung up, as the hang-up watch saw it during a pause (`HangUp as u8`, 0
+    /// until then; a reset outranks a FIN). Read at the start of every turn.
+    hung_up: AtomicU8,
 }
 
 /// When a connection was last heard from, for `--register-timeout` and `--idle-timeout`.
@@ -73,21 +86,27 @@ pub enum Overdue {
 
 struct State {
     lines: LineBuffer,
-    /// `--rate` and `--burst`; `None` when flood control is off (`--rate 0`).
+    /// `--rate` and `--burst`; `None` when flood control is off (`--rate 0`), and once the
+    /// peer has sent its FIN (what it sent before runs without waiting for tokens).
     bucket: Option<TokenBucket>,
     /// `None` once the connection has ended.
     session: Option<Session>,
+    /// The connection's place in the open counts. Given back before anyone hears of the end,
+    /// so that a client that saw a connection go (its `QUIT`, or its own socket closing)
+    /// finds the place free.
+    slot: Option<Slot>,
 }
 
 /// What follows a turn, for the one who scheduled it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
-    /// The poller was re-armed, or the connection has ended: nothing to do.
+    /// The read interest was re-armed, or the connection has ended: nothing to do.
     Done,
-    /// Lines may still be buffered: queue another turn (the poller is not armed).
+    /// Lines may still be buffered: queue another turn (the read interest is not armed).
     AnotherTurn,
-    /// Over its rate: queue the next turn at this instant (the poller is not armed, so the
-    /// client's further bytes wait in the kernel and TCP slows the sender).
+    /// Over its rate, and paused: queue the next turn at this instant, unless the pause ends
+    /// sooner (the peer hanging up). The read interest is not armed, so the client's further
+    /// bytes wait in the kernel and TCP slows the sender.
     Paused(Instant),
 }
 
@@ -98,7 +117,7 @@ enum Turn {
     /// The client used its tokens; it may go on at this instant.
     OverRate(Instant),
     /// Every buffered complete line has run; whatever is left is in the socket (the socket
-    /// was empty or the read budget is spent), and the poller will report it.
+    /// was empty or the read budget is spent), and the readiness will report it.
     NeedsReadiness,
     Ended(End),
 }
@@ -121,6 +140,7 @@ impl Connection {
         max_line: usize,
         bucket: Option<TokenBucket>,
         session: Session,
+        slot: Slot,
     ) -> Connection {
         Connection {
             id,
@@ -130,6 +150,7 @@ impl Connection {
                 lines: LineBuffer::new(max_line),
                 bucket,
                 session: Some(session),
+                slot: Some(slot),
             }),
             activity: Activity {
                 connected: Instant::now(),
@@ -137,6 +158,8 @@ impl Connection {
                 registered: AtomicBool::new(false),
                 pinged: AtomicBool::new(false),
             },
+            paused: AtomicBool::new(false),
+            hung_up: AtomicU8::new(0),
         }
     }
 
@@ -175,15 +198,29 @@ impl Connection {
 
     /// Closes the connection for a timeout: the others are told `QUIT <nick> <reason>` if it
     /// was registered, the client gets `BYE <reason>`, then the writer drains and closes.
-    pub fn end_for(&self, shared: &Shared, reason: &str) {
+    pub fn end_for(&self, reason: &str, registry: &Registry, conns: &Connections) {
         let mut guard = self.state.lock();
-        let Some(session) = guard.session.as_mut() else {
+        let state = &mut *guard;
+        let Some(session) = state.session.as_mut() else {
             return;
         };
-        session.leave(Some(reason), &shared.registry);
+        state.slot = None;
+        session.leave(Some(reason), registry);
         session.say_goodbye(reason);
         log::debug!("conn#{} {}: closed ({reason})", self.id, self.peer);
-        self.forget(&mut guard, shared);
+        self.forget(state, conns);
+    }
+
+    /// Notes that the hang-up watch saw the peer go. The turn that the end of the pause
+    /// queues acts on it.
+    pub fn peer_hung_up(&self, how: HangUp) {
+        self.hung_up.fetch_max(how as u8, Ordering::SeqCst);
+    }
+
+    /// Ends the pause, if the connection is paused. True for exactly one caller per pause,
+    /// which must then queue the connection's turn.
+    pub fn end_pause(&self) -> bool {
+        self.paused.swap(false, Ordering::SeqCst)
     }
 
     /// Notes that input arrived: the idle clock restarts and a `PING` is answered.
@@ -196,39 +233,56 @@ impl Connection {
     }
 
     /// A worker's turn on this connection: execute what is buffered and what the socket
-    /// holds, within the turn's budget; then re-arm the poller, ask for another turn, or end
-    /// the connection.
-    pub fn take_turn(&self, shared: &Shared) -> Next {
+    /// holds, within the turn's budget; then re-arm the read interest, ask for another turn,
+    /// pause, or end the connection.
+    pub fn take_turn(&self, registry: &Registry, conns: &Connections) -> Next {
         let mut guard = self.state.lock();
         let state = &mut *guard;
-        if state.session.is_none() || shared.is_stopping() {
+        if state.session.is_none() {
             return Next::Done;
         }
-        let turn = self.run_turn(state, shared);
+        let turn = match self.hang_up() {
+            // Gone both ways: nothing it sent is executed any more, and its replies could
+            // not be written.
+            Some(HangUp::Reset) => Turn::Ended(self.gone()),
+            Some(HangUp::Fin) => {
+                // The peer cannot send more, and what it sent is bounded by the socket's
+                // receive buffer: it runs now, in order, and then the connection ends.
+                state.bucket = None;
+                self.run_turn(state, registry)
+            }
+            None => self.run_turn(state, registry),
+        };
         if let Some(session) = &state.session {
             let registered = session.is_registered();
             self.activity
                 .registered
                 .store(registered, Ordering::Relaxed);
         }
-        match turn {
+        let next = match turn {
             Turn::LineBudgetUsed => Next::AnotherTurn,
             Turn::OverRate(at) => Next::Paused(at),
             Turn::NeedsReadiness => {
-                let interest = Event::readable(key(self.id));
-                if let Err(error) = shared.poller.modify(&*self.socket, interest) {
-                    self.end(state, End::Failed(error), shared);
+                if let Err(error) = conns.readiness.rearm(&self.socket, self.id) {
+                    self.end(state, End::Failed(error), registry, conns);
                 }
                 Next::Done
             }
             Turn::Ended(end) => {
-                self.end(state, end, shared);
+                self.end(state, end, registry, conns);
                 Next::Done
             }
+        };
+        // With the lock released: a hang-up seen as soon as the watch is armed queues a
+        // turn at once, which must not find the lock still held.
+        drop(guard);
+        if let Next::Paused(_) = next {
+            self.pause(&conns.readiness);
         }
+        next
     }
 
-    fn run_turn(&self, state: &mut State, shared: &Shared) -> Turn {
+    fn run_turn(&self, state: &mut State, registry: &Registry) -> Turn {
         let session = state
             .session
             .as_mut()
@@ -242,9 +296,7 @@ impl Connection {
         loop {
             while lines_left > 0 {
                 // Checked before reading too: a client without tokens is not read at all.
-                if let Some(bucket) = &state.bucket
-                    && !bucket.has_token()
-                {
+                if let Some(bucket) = state.bucket.as_ref().filter(|b| !b.has_token()) {
                     return Turn::OverRate(bucket.resume_at());
                 }
                 let Some(frame) = state.lines.next_frame() else {
@@ -260,7 +312,7 @@ impl Connection {
                     self.heard();
                 }
                 lines_left -= 1;
-                match session.on_frame(frame, &shared.registry) {
+                match session.on_frame(frame, registry) {
                     Flow::Continue => {}
                     Flow::Quit => return Turn::Ended(End::Quit),
                     Flow::SlowConsumer => return Turn::Ended(End::SlowConsumer),
@@ -274,7 +326,7 @@ impl Connection {
                 return Turn::NeedsReadiness;
             }
             reads_left -= 1;
-            match recv_now(&self.socket, &mut chunk) {
+            match socket_io::recv_now(&self.socket, &mut chunk) {
                 Ok(0) => return Turn::Ended(End::Closed),
                 Ok(n) => {
                     self.heard();
@@ -291,20 +343,53 @@ impl Connection {
         }
     }
 
+    /// Marks the connection paused, then has its peer watched: the watch may report at once
+    /// (a FIN or reset that came before), and its report must find the pause to end.
+    fn pause(&self, readiness: &Readiness) {
+        self.paused.store(true, Ordering::SeqCst);
+        if let Err(error) = readiness.watch_hang_up(&self.socket, self.id) {
+            // Its tokens still bring it back; a hang-up is then noticed that much later.
+            log::error!(
+                "conn#{} {}: cannot watch for a hang-up while paused: {error}",
+                self.id,
+                self.peer
+            );
+        }
+    }
+
+    fn hang_up(&self) -> Option<HangUp> {
+        match self.hung_up.load(Ordering::SeqCst) {
+            0 => None,
+            n if n == HangUp::Fin as u8 => Some(HangUp::Fin),
+            _ => Some(HangUp::Reset),
+        }
+    }
+
+    /// How a connection gone both ways ended: the socket's pending error (a reset), or, when
+    /// the writer's failed write took the error and shut the socket down, or the server cut
+    /// it, a close (the reason the protocol gives when a write noticed the end first).
+    fn gone(&self) -> End {
+        match self.socket.take_error() {
+            Ok(Some(error)) => End::Failed(error),
+            _ => End::Closed,
+        }
+    }
+
     /// Tears the connection down for a server shutdown: no announcements (everyone is
     /// leaving), a last line, then the writer drains and closes.
-    pub fn end_quietly(&self, shared: &Shared, reason: &str) {
+    pub fn end_quietly(&self, reason: &str, conns: &Connections) {
         let mut guard = self.state.lock();
         if let Some(session) = &guard.session {
             session.say_goodbye(reason);
         }
-        self.forget(&mut guard, shared);
+        self.forget(&mut guard, conns);
     }
 
-    fn end(&self, state: &mut State, end: End, shared: &Shared) {
+    fn end(&self, state: &mut State, end: End, registry: &Registry, conns: &Connections) {
         let Some(session) = state.session.as_mut() else {
             return;
         };
+        state.slot = None;
         let reason = match &end {
             End::Quit => None,
             End::Closed => Some(reason::CONNECTION_CLOSED.to_owned()),
@@ -317,7 +402,7 @@ impl Connection {
         // Cut by another worker that found this client's queue full (and logged it).
         let already_cut = session.outbox().is_cut();
         if let Some(reason) = &reason {
-            session.leave(Some(reason), &shared.registry);
+            session.leave(Some(reason), registry);
         }
         match end {
             End::SlowConsumer if !already_cut => {
@@ -337,65 +422,103 @@ impl Connection {
             reason.as_deref().unwrap_or("quit")
         };
         log::debug!("conn#{} {}: closed ({why})", self.id, self.peer);
-        self.forget(state, shared);
+        self.forget(state, conns);
     }
 
-    /// Stops watching the socket and drops the session (its outbox with it), so the writer
-    /// drains what is queued and closes.
-    fn forget(&self, state: &mut State, shared: &Shared) {
+    /// Gives the connection's place back, leaves the table (and the read interest), and
+    /// drops the session (its outbox with it), so the writer drains what is queued and
+    /// closes.
+    fn forget(&self, state: &mut State, conns: &Connections) {
         let Some(session) = state.session.take() else {
             return;
         };
-        // Before the socket can close: `polling` requires a source to be removed first.
-        let _ = shared.poller.delete(&*self.socket);
-        shared.conns.lock().remove(&self.id);
-        shared.open.fetch_sub(1, Ordering::Relaxed);
-        let mut per_ip = shared.per_ip.lock();
-        if let Some(count) = per_ip.get_mut(&self.peer.ip()) {
-            *count -= 1;
-            if *count == 0 {
-                per_ip.remove(&self.peer.ip());
-            }
-        }
-        drop(per_ip);
-        // Last: dropping the outbox lets the writer close the socket, and a client that has
-        // seen its connection close must find it no longer counted.
+        state.slot = None;
+        conns.remove(self);
+        // Last: dropping the outbox lets the writer close the socket.
         drop(session);
     }
 }
 
-/// The poller key of a connection.
-pub fn key(id: ConnId) -> usize {
-    usize::try_from(id).expect("connection ids fit in usize on supported platforms")
+/// Every open connection by id, each in the read interest of the readiness while it is here:
+/// the poller's way from an event to a connection, and the list the timeouts and the
+/// shutdown go through.
+pub struct Connections {
+    readiness: Readiness,
+    /// A mutex, not a read-write lock: it is held only for a map lookup or update, once per
+    /// readiness batch, connect and disconnect, and for a copy of the list by the timeouts.
+    table: Mutex<HashMap<ConnId, Arc<Connection>>>,
+    /// Set once by the shutdown: no turn starts after it, and the acceptor and the poller
+    /// return when they next wake.
+    closed: AtomicBool,
 }
 
-/// Drops input the peer sent that nobody will read (at most 256 KiB, without waiting), just
-/// before a close: closing a socket with unread input sends a reset instead of a FIN, and a
-/// reset may destroy our last lines before the peer has read them.
-pub(super) fn discard_pending_input(socket: &TcpStream) {
-    const MAX_DISCARD: usize = 256 * 1024;
-    let mut sink = [0u8; 4096];
-    let mut dropped = 0;
-    while dropped < MAX_DISCARD {
-        match recv_now(socket, &mut sink) {
-            Ok(n) if n > 0 => dropped += n,
-            _ => return,
+impl Connections {
+    pub fn new(readiness: Readiness) -> Connections {
+        Connections {
+            readiness,
+            table: Mutex::default(),
+            closed: AtomicBool::new(false),
         }
     }
-}
 
-/// One `recv` that never blocks, whatever the socket's mode.
-#[allow(unsafe_code)]
-fn recv_now(socket: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call, and the
-    // descriptor stays open because `socket` is borrowed for the call.
-    let n = unsafe {
-        libc::recv(
-            socket.as_raw_fd(),
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            libc::MSG_DONTWAIT,
-        )
-    };
-    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+    pub fn readiness(&self) -> &Readiness {
+        &self.readiness
+    }
+
+    /// Adds a new connection, its socket watched for reading. On an error the connection is
+    /// in the table but not watched: end it (`end_quietly`).
+    pub fn add(&self, conn: &Arc<Connection>) -> io::Result<()> {
+        self.table.lock().insert(conn.id, Arc::clone(conn));
+        // SAFETY: `polling` needs the source deleted before its descriptor closes. Every
+        // connection leaves the table only through `remove`, which deletes it first; the
+        // descriptor closes after that, when the connection and its writer drop their
+        // handles.
+        #[allow(unsafe_code)]
+        unsafe {
+            self.readiness.add(&conn.socket, conn.id)
+        }
+    }
+
+    fn remove(&self, conn: &Connection) {
+        // Before the socket can close: `polling` requires a source to be deleted first.
+        let _ = self.readiness.delete(&conn.socket);
+        self.table.lock().remove(&conn.id);
+    }
+
+    /// Calls `f` with each of `ids` that is still open, under one lock.
+    pub fn for_each_of(
+        &self,
+        ids: impl IntoIterator<Item = ConnId>,
+        mut f: impl FnMut(&Arc<Connection>),
+    ) {
+        let table = self.table.lock();
+        for id in ids {
+            if let Some(conn) = table.get(&id) {
+                f(conn);
+            }
+        }
+    }
+
+    pub fn get(&self, id: ConnId) -> Option<Arc<Connection>> {
+        self.table.lock().get(&id).cloned()
+    }
+
+    /// Every open connection, as of now.
+    pub fn all(&self) -> Vec<Arc<Connection>> {
+        self.table.lock().values().cloned().collect()
+    }
+
+    /// Closes the table for a shutdown: see `closed`.
+    pub fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Takes every connection out of the table, for the shutdown to end them.
+    pub fn drain(&self) -> Vec<Arc<Connection>> {
+        self.table.lock().drain().map(|(_, conn)| conn).collect()
+    }
 }

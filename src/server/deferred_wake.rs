@@ -2,8 +2,9 @@
 //! after a line was queued for them, so that many lines share one wake-up and one `writev`.
 //!
 //! In scope: the lists of queues due a wake-up, one per [`Window`], and the threads that wake
-//! them (`chatd-waker-announce`, `chatd-waker-burst`). Out of scope: the queues themselves and the choice of window (`outbox`), and which
-//! lines are announcements (`registry`).
+//! them (`chatd-waker-announce`, `chatd-waker-burst`). Out of scope: the queues themselves, the
+//! choice of window and what waking means (`outbox`, which implements [`WakeDeferred`] for
+//! its queue), and which lines are announcements (`registry`).
 //!
 //! Why: waking a writer costs a context switch and a `write`. Two kinds of traffic made the
 //! server pay that per line:
@@ -22,8 +23,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
-
-use crate::server::outbox::Queue;
 
 /// How long a deferred wake-up may wait.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,36 +53,60 @@ impl Window {
 
     pub const ALL: [Window; 2] = [Window::Announcement, Window::Burst];
 
-    pub(crate) fn index(self) -> usize {
+    pub fn index(self) -> usize {
         self as usize
     }
 }
 
-/// One list per window, each with its own thread: a round that wakes thousands of writers
-/// for announcements must not hold up the burst window's millisecond.
-#[derive(Debug, Default)]
-pub struct DeferredWakes {
-    lists: [Waker; 2],
+/// What a list holds: something to wake at the end of its window.
+pub trait WakeDeferred {
+    /// Called by the window's thread, with no lock of the list held.
+    fn wake_deferred(&self, window: Window);
 }
 
-#[derive(Debug, Default)]
-struct Waker {
-    state: Mutex<List>,
+/// One list per window, each with its own thread: a round that wakes thousands of writers
+/// for announcements must not hold up the burst window's millisecond. Generic so that the
+/// queues it wakes (`outbox`) can name it without it naming them; `Q` is always the outbox's
+/// queue.
+#[derive(Debug)]
+pub struct DeferredWakes<Q> {
+    lists: [Waker<Q>; 2],
+}
+
+#[derive(Debug)]
+struct Waker<Q> {
+    state: Mutex<List<Q>>,
     changed: Condvar,
 }
 
-#[derive(Debug, Default)]
-struct List {
+#[derive(Debug)]
+struct List<Q> {
     /// Queues whose parked writer must wake, each at most once (the queue keeps a flag).
-    due: Vec<Arc<Queue>>,
+    due: Vec<Arc<Q>>,
     /// When the first of them was listed: the list is woken one window later.
     since: Option<Instant>,
     stopping: bool,
 }
 
-impl DeferredWakes {
+impl<Q> Default for DeferredWakes<Q> {
+    fn default() -> Self {
+        let waker = || Waker {
+            state: Mutex::new(List {
+                due: Vec::new(),
+                since: None,
+                stopping: false,
+            }),
+            changed: Condvar::new(),
+        };
+        DeferredWakes {
+            lists: [waker(), waker()],
+        }
+    }
+}
+
+impl<Q: WakeDeferred> DeferredWakes<Q> {
     /// Lists a queue whose parked writer must wake within `window`.
-    pub(crate) fn add(&self, queue: Arc<Queue>, window: Window) {
+    pub fn add(&self, queue: Arc<Q>, window: Window) {
         let waker = &self.lists[window.index()];
         let mut list = waker.state.lock();
         list.due.push(queue);
@@ -112,7 +135,7 @@ impl DeferredWakes {
     pub fn run(&self, window: Window) {
         let waker = &self.lists[window.index()];
         // Reused, so that a round allocates nothing once it has grown.
-        let mut due: Vec<Arc<Queue>> = Vec::new();
+        let mut due: Vec<Arc<Q>> = Vec::new();
         let mut list = waker.state.lock();
         loop {
             match list.since {

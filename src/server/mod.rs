@@ -1,81 +1,68 @@
-//! The server: wiring of threads, channels and the pool. No protocol logic lives here.
+//! The server: wiring only. It binds the listener, creates every shared part, the channels
+//! and the worker pool, starts every thread and keeps every `JoinHandle`; no protocol logic
+//! lives here.
 //!
 //! Threads: one acceptor (`chatd-acceptor`), one poller (`chatd-poller`), two wakers for
 //! deferred writer wake-ups (`chatd-waker-announce`, `chatd-waker-burst`), one for timeouts
 //! (`chatd-timeouts`), one resuming connections paused by flood control (`chatd-throttle`),
 //! `--workers` pool threads (`chatd-worker`), and one writer per connection
-//! (`chatd-writer-<id>`). Every handle is kept; [`ServerHandle::shutdown`] joins
-//! them all.
+//! (`chatd-writer-<id>`). [`ServerHandle::shutdown`] joins them all.
+//!
+//! The modules in reading order, from the threads down; each uses only modules after it:
+//! - `acceptor`, `poller`, `timeouts`: threads;
+//! - `turns`: a connection's turn as a pool job; `throttle`: the thread that holds paused
+//!   connections until their tokens are back;
+//! - `connection`: a connection (its turn, pause and end) and the table of open ones;
+//! - `session`: what a line does; `registry`: the client table; `rooms`: room rules;
+//! - `writer`: the writer threads; `outbox`: a client's queue; `deferred_wake`: the windows;
+//! - `readiness` (`epoll`, and the hang-up watch of paused connections), `admission` (the open
+//!   counts), `socket_io` (the system calls), `line`, `token_bucket`, `conn_id`.
 
 mod acceptor;
-mod connection;
-mod deferred_wake;
-pub mod outbox;
 mod poller;
-pub mod registry;
-pub mod rooms;
-pub mod session;
-mod throttle;
 mod timeouts;
-mod token_bucket;
-pub mod writer;
 
-use std::collections::HashMap;
+mod throttle;
+mod turns;
+
+mod connection;
+
+mod registry;
+mod rooms;
+mod session;
+
+mod deferred_wake;
+mod outbox;
+mod writer;
+
+mod admission;
+mod conn_id;
+mod line;
+mod readiness;
+mod socket_io;
+mod token_bucket;
+
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use parking_lot::Mutex;
-use polling::Poller;
 use socket2::{Domain, Protocol, Socket, Type};
 use threadpool::ThreadPool;
 
 use crate::config::Config;
+use acceptor::Acceptor;
+use admission::Slots;
 use chatd_proto::reason;
-use connection::Connection;
+use connection::{Connection, Connections};
 use deferred_wake::{DeferredWakes, Window};
+use outbox::Queue;
+use readiness::Readiness;
 use registry::Registry;
-use throttle::Resumes;
+use timeouts::Timeouts;
+use turns::Turns;
 use writer::WriterSet;
-
-/// Identifies one connection for its whole life; never reused.
-pub type ConnId = u64;
-
-/// What every server thread shares.
-pub(crate) struct Shared {
-    config: Config,
-    registry: Registry,
-    poller: Poller,
-    /// The workers. Jobs are connections' turns, queued by the poller, or by a turn that used
-    /// up its line budget with lines still buffered.
-    pool: ThreadPool,
-    /// Every open connection by id: the poller's way from an event key to a connection. A
-    /// mutex, not a read-write lock: it is held only for a map lookup or update, once per
-    /// readiness batch, connect and disconnect.
-    conns: Mutex<HashMap<ConnId, Arc<Connection>>>,
-    writers: WriterSet,
-    /// Deferred wake-ups of writers, run by the `chatd-waker-*` threads.
-    deferred_wakes: Arc<DeferredWakes>,
-    /// Connections over their `--rate`, for the `chatd-throttle` thread to resume.
-    resumes: Resumes,
-    /// Open connections, registered or not, checked against `--max-clients`.
-    open: AtomicUsize,
-    /// Open connections per peer address, checked against `--max-per-ip`. Taken on connect
-    /// and disconnect only.
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
-    next_id: AtomicU64,
-    /// Set once by `shutdown`, read by the acceptor and poller when they are woken.
-    stopping: AtomicBool,
-}
-
-impl Shared {
-    fn is_stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
-    }
-}
 
 /// A bound, not yet running server.
 pub struct Server {
@@ -97,67 +84,84 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Starts the acceptor, the poller and the worker pool.
+    /// Starts the acceptor, the poller, the worker pool and the other threads.
     pub fn start(self) -> io::Result<ServerHandle> {
         let local_addr = self.listener.local_addr()?;
-        let workers = self.config.workers;
+        let config = self.config;
         let pool = threadpool::Builder::new()
-            .num_threads(workers)
+            .num_threads(config.workers)
             .thread_name("chatd-worker".to_owned())
             .build();
         let deferred_wakes = Arc::new(DeferredWakes::default());
-        let (resumes, paused) = crossbeam_channel::unbounded();
-        let shared = Arc::new(Shared {
-            config: self.config,
-            registry: Registry::new(),
-            poller: Poller::new()?,
-            pool,
-            conns: Mutex::new(HashMap::new()),
-            writers: WriterSet::new(Arc::clone(&deferred_wakes)),
-            deferred_wakes,
-            resumes,
-            open: AtomicUsize::new(0),
-            per_ip: Mutex::default(),
-            next_id: AtomicU64::new(1),
-            stopping: AtomicBool::new(false),
-        });
+        let writers = Arc::new(WriterSet::new(Arc::clone(&deferred_wakes)));
+        let registry = Arc::new(Registry::new());
+        let conns = Arc::new(Connections::new(Readiness::new()?));
+        let slots = Arc::new(Slots::default());
+        let (to_throttle, paused) = crossbeam_channel::unbounded();
+        let turns = Arc::new(Turns::new(
+            pool.clone(),
+            Arc::clone(&registry),
+            Arc::clone(&conns),
+            to_throttle,
+        ));
         let poller = {
-            let shared = Arc::clone(&shared);
+            let (conns, turns, writers) =
+                (Arc::clone(&conns), Arc::clone(&turns), Arc::clone(&writers));
             thread::Builder::new()
                 .name("chatd-poller".to_owned())
-                .spawn(move || poller::run(shared))?
+                .spawn(move || poller::run(conns, turns, writers))?
         };
         let wakers = Window::ALL.map(|window| {
-            let shared = Arc::clone(&shared);
+            let deferred_wakes = Arc::clone(&deferred_wakes);
             thread::Builder::new()
                 .name(format!("chatd-waker-{}", window.name()))
-                .spawn(move || shared.deferred_wakes.run(window))
+                .spawn(move || deferred_wakes.run(window))
         });
         let [announce_waker, burst_waker] = wakers;
         let wakers = [announce_waker?, burst_waker?];
         let (stop_timers, timers_stop) = crossbeam_channel::bounded(0);
         let timeouts = {
-            let (shared, stop) = (Arc::clone(&shared), timers_stop.clone());
+            let limits = Timeouts {
+                register: config.register_timeout,
+                idle: config.idle_timeout,
+            };
+            let (conns, registry, stop) = (
+                Arc::clone(&conns),
+                Arc::clone(&registry),
+                timers_stop.clone(),
+            );
             thread::Builder::new()
                 .name("chatd-timeouts".to_owned())
-                .spawn(move || timeouts::run(shared, stop))?
+                .spawn(move || timeouts::run(limits, conns, registry, stop))?
         };
-        let throttle = {
-            let shared = Arc::clone(&shared);
-            thread::Builder::new()
-                .name("chatd-throttle".to_owned())
-                .spawn(move || throttle::run(shared, paused, timers_stop))?
-        };
+        let throttle = thread::Builder::new()
+            .name("chatd-throttle".to_owned())
+            .spawn(move || throttle::run(paused, timers_stop, |conn| turns.resume(conn)))?;
+        let drain_timeout = config.drain_timeout;
+        let workers = config.workers;
         let acceptor = {
-            let (shared, listener) = (Arc::clone(&shared), self.listener);
+            let acceptor = Acceptor {
+                config,
+                slots: Arc::clone(&slots),
+                writers: Arc::clone(&writers),
+                conns: Arc::clone(&conns),
+            };
             thread::Builder::new()
                 .name("chatd-acceptor".to_owned())
-                .spawn(move || acceptor::run(listener, shared))?
+                .spawn(move || acceptor.run(self.listener))?
         };
         log::info!("listening on {local_addr}, workers={workers}");
         Ok(ServerHandle {
-            shared,
             local_addr,
+            parts: Box::new(Parts {
+                pool,
+                registry,
+                conns,
+                slots,
+                writers,
+                deferred_wakes,
+                drain_timeout,
+            }),
             threads: Some(Threads {
                 acceptor,
                 poller,
@@ -172,10 +176,23 @@ impl Server {
 
 /// A running server. Dropping it shuts the server down as [`ServerHandle::shutdown`] does.
 pub struct ServerHandle {
-    shared: Arc<Shared>,
     local_addr: SocketAddr,
+    /// Boxed: the handle is kept in enums by its users, and stays small that way.
+    parts: Box<Parts>,
     /// `None` once joined.
     threads: Option<Threads>,
+}
+
+/// What the shutdown and the `Stats` reach.
+struct Parts {
+    /// A handle on the workers, to join them.
+    pool: ThreadPool,
+    registry: Arc<Registry>,
+    conns: Arc<Connections>,
+    slots: Arc<Slots>,
+    writers: Arc<WriterSet>,
+    deferred_wakes: Arc<DeferredWakes<Queue>>,
+    drain_timeout: Duration,
 }
 
 struct Threads {
@@ -221,13 +238,14 @@ impl ServerHandle {
     }
 
     pub fn stats(&self) -> Stats {
-        self.shared.writers.reap();
-        let (write_calls, lines_written) = self.shared.writers.write_totals();
+        let parts = &self.parts;
+        parts.writers.reap();
+        let (write_calls, lines_written) = parts.writers.write_totals();
         Stats {
-            connections: self.shared.open.load(Ordering::Relaxed),
-            registered: self.shared.registry.len(),
-            writer_threads: self.shared.writers.len(),
-            max_queued_bytes: self.shared.writers.max_queued_bytes(),
+            connections: parts.slots.open(),
+            registered: parts.registry.len(),
+            writer_threads: parts.writers.len(),
+            max_queued_bytes: parts.writers.max_queued_bytes(),
             write_calls,
             lines_written,
         }
@@ -251,15 +269,15 @@ impl ServerHandle {
         else {
             return ShutdownReport { clients: 0, cut: 0 };
         };
-        let shared = &self.shared;
+        let parts = &self.parts;
         log::info!("shutting down");
-        shared.stopping.store(true, Ordering::SeqCst);
+        parts.conns.close();
         // The acceptor is blocked in accept(): a connection of our own wakes it.
         if let Err(error) = TcpStream::connect_timeout(&wake_addr(self.local_addr), WAKE_TIMEOUT) {
             log::warn!("could not wake the acceptor: {error}");
         }
         join(acceptor, "acceptor");
-        if let Err(error) = shared.poller.notify() {
+        if let Err(error) = parts.conns.readiness().notify() {
             log::error!("could not wake the poller: {error}");
         }
         join(poller, "poller");
@@ -269,20 +287,20 @@ impl ServerHandle {
         join(throttle, "throttle");
         // Turns already handed to workers finish (a turn that starts now does nothing, and
         // none is queued again); nothing is read after this.
-        shared.pool.join();
-        let deadline = Instant::now() + shared.config.drain_timeout;
-        let conns: Vec<Arc<Connection>> = shared.conns.lock().drain().map(|(_, c)| c).collect();
+        parts.pool.join();
+        let deadline = Instant::now() + parts.drain_timeout;
+        let conns: Vec<Arc<Connection>> = parts.conns.drain();
         // Only the sessions' outboxes may remain, so each writer ends after the last line.
-        drop(shared.registry.clear());
+        drop(parts.registry.clear());
         for conn in &conns {
-            conn.end_quietly(shared, reason::SHUTTING_DOWN);
+            conn.end_quietly(reason::SHUTTING_DOWN, &parts.conns);
         }
         // Nothing is queued any more; the wakers wake the writers still due and return.
-        shared.deferred_wakes.stop();
+        parts.deferred_wakes.stop();
         for waker in wakers {
             join(waker, "waker");
         }
-        let cut = shared.writers.join_all(deadline);
+        let cut = parts.writers.join_all(deadline);
         log::info!(
             "stopped: {} clients told, {cut} cut at the drain deadline",
             conns.len()

@@ -1,9 +1,11 @@
 //! A client's outbound queue: the [`Outbox`] that sessions and the registry push lines into,
 //! and the end its writer thread takes them from.
 //!
-//! In scope: the byte bound (`--send-queue`), waking the writer (at once or deferred), cutting
-//! a slow consumer's socket, and knowing when the last outbox is gone. Out of scope: writing
-//! to the socket (`writer`) and deciding what to send (`session`, `registry`).
+//! In scope: the byte bound (`--send-queue`), waking the writer (at once or deferred), the
+//! [`Flush`] of an idle writer's queue by the thread that pushed, cutting a slow consumer's
+//! socket, and knowing when the last outbox is gone. Out of scope: the writer thread
+//! (`writer`), the system calls (`socket_io`) and deciding what to send (`session`,
+//! `registry`).
 //!
 //! Why a `VecDeque` under a mutex rather than a channel. Measured with the load benchmark,
 //! crossbeam's unbounded channel allocated a 31-slot block for every 31 lines queued to each
@@ -25,28 +27,9 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard};
 
-use crate::server::deferred_wake::{DeferredWakes, Window};
-use crate::server::writer::{self, WriteTotals};
-use chatd_proto::Reply;
-
-/// A line ready for the wire, `\n` included. Shared by every recipient of a broadcast, so a
-/// delivery costs a reference count, not a copy.
-pub type Line = Arc<str>;
-
-thread_local! {
-    /// Each worker formats into one reused buffer, so a line costs one allocation (its
-    /// `Arc`), not a `String` grown piece by piece and then copied.
-    static LINE_BUFFER: RefCell<String> = const { RefCell::new(String::new()) };
-}
-
-/// Formats a reply once, into the line every recipient shares.
-pub fn shared_line(reply: &Reply) -> Line {
-    LINE_BUFFER.with_borrow_mut(|buffer| {
-        buffer.clear();
-        reply.write_line(buffer);
-        Arc::from(buffer.as_str())
-    })
-}
+use crate::server::deferred_wake::{DeferredWakes, WakeDeferred, Window};
+use crate::server::line::Line;
+use crate::server::socket_io::{self, WriteTotals};
 
 /// A writer going idle shrinks its deques to this many lines (1 KiB each): thousands of idle
 /// clients each keeping the high-water mark of a burst would add up. Not smaller, or a
@@ -71,7 +54,7 @@ pub struct Outbox {
 
 /// The state one client's outboxes and its writer share.
 #[derive(Debug)]
-pub(crate) struct Queue {
+pub struct Queue {
     state: Mutex<State>,
     limit: usize,
     /// The socket, to cut a slow consumer off even while its writer is blocked in `write`.
@@ -81,7 +64,7 @@ pub(crate) struct Queue {
     /// Set by [`Outbox::cut`], so the session stops executing what the client still sent.
     cut: AtomicBool,
     /// Where deferred wake-ups go; `None` for a detached queue (it wakes nobody).
-    deferred_wakes: Option<Arc<DeferredWakes>>,
+    deferred_wakes: Option<Arc<DeferredWakes<Queue>>>,
     /// The writer thread, to unpark it. Set once, right after it is spawned.
     writer: OnceLock<Thread>,
     /// Where a flush counts its writes; `None` for a detached queue.
@@ -186,7 +169,7 @@ impl Flush {
                 let front_written = std::mem::take(&mut state.front_written);
                 std::mem::swap(&mut state.lines, lines);
                 drop(state);
-                let sent = writer::send_without_blocking(socket, lines, front_written, totals);
+                let sent = socket_io::send_without_blocking(socket, lines, front_written, totals);
                 lines.drain(..sent.lines);
                 written = sent.bytes;
                 if lines.is_empty() {
@@ -207,7 +190,7 @@ impl Flush {
 }
 
 /// What the writer gets from [`Queue::take`].
-pub(crate) enum Taken {
+pub enum Taken {
     /// Lines were moved into the writer's deque; the first has this many bytes written
     /// already.
     Lines { front_written: usize },
@@ -219,13 +202,15 @@ pub(crate) enum Taken {
 
 impl Outbox {
     /// A queue with no socket and no writer: the returned end is the test's to read.
+    #[cfg(test)]
     pub fn detached(limit: usize) -> (Outbox, DetachedQueue) {
         let queue = Queue::new(limit, None, None, None);
         let outbox = Outbox::new(&queue);
         (outbox, DetachedQueue { queue })
     }
 
-    pub(crate) fn new(queue: &Arc<Queue>) -> Outbox {
+    /// An outbox of `queue`, counted: the writer closes once the last one is dropped.
+    pub fn new(queue: &Arc<Queue>) -> Outbox {
         queue.state.lock().outboxes += 1;
         Outbox {
             queue: Arc::clone(queue),
@@ -332,10 +317,12 @@ impl State {
 }
 
 impl Queue {
-    pub(crate) fn new(
+    /// A queue of at most `limit` bytes. Only a detached queue (tests) goes without socket,
+    /// waker list and totals.
+    pub fn new(
         limit: usize,
         socket: Option<Weak<TcpStream>>,
-        deferred_wakes: Option<Arc<DeferredWakes>>,
+        deferred_wakes: Option<Arc<DeferredWakes<Queue>>>,
         totals: Option<Arc<WriteTotals>>,
     ) -> Arc<Queue> {
         Arc::new(Queue {
@@ -350,13 +337,13 @@ impl Queue {
     }
 
     /// Records the writer thread, before any outbox is handed out.
-    pub(crate) fn set_writer(&self, writer: Thread) {
+    pub fn set_writer(&self, writer: Thread) {
         let _ = self.writer.set(writer);
     }
 
     /// The writer's side: first gives back the `written` bytes of its previous batch, then
     /// swaps everything queued into `into` (which must be empty), or marks the writer parked.
-    pub(crate) fn take(&self, into: &mut VecDeque<Line>, written: usize) -> Taken {
+    pub fn take(&self, into: &mut VecDeque<Line>, written: usize) -> Taken {
         let mut state = self.state.lock();
         state.bytes -= written;
         if state.flushing {
@@ -381,7 +368,7 @@ impl Queue {
     }
 
     /// The writer stopped early: nothing more can be queued, and what was is dropped.
-    pub(crate) fn writer_gone(&self) {
+    pub fn writer_gone(&self) {
         let mut state = self.state.lock();
         state.writer_gone = true;
         state.bytes = 0;
@@ -402,24 +389,13 @@ impl Queue {
         }
     }
 
-    /// Called by the waker thread at the end of `window`.
-    pub(crate) fn wake_deferred(&self, window: Window) {
-        let mut state = self.state.lock();
-        state.listed[window.index()] = false;
-        if state.parked && !state.flushing && !state.lines.is_empty() {
-            state.parked = false;
-            drop(state);
-            self.unpark_writer();
-        }
-    }
-
-    pub(crate) fn queued_bytes(&self) -> usize {
+    pub fn queued_bytes(&self) -> usize {
         self.state.lock().bytes
     }
 
     /// Shuts the socket down both ways (an error means it already is) and marks the queue
     /// cut.
-    pub(crate) fn cut(&self) {
+    pub fn cut(&self) {
         self.cut.store(true, Ordering::Relaxed);
         if let Some(socket) = self.socket() {
             let _ = socket.shutdown(Shutdown::Both);
@@ -437,12 +413,27 @@ impl Queue {
     }
 }
 
+impl WakeDeferred for Queue {
+    /// At the end of `window`: wakes the writer if it still sleeps on queued lines.
+    fn wake_deferred(&self, window: Window) {
+        let mut state = self.state.lock();
+        state.listed[window.index()] = false;
+        if state.parked && !state.flushing && !state.lines.is_empty() {
+            state.parked = false;
+            drop(state);
+            self.unpark_writer();
+        }
+    }
+}
+
 /// The reading end of a queue without a writer, for tests.
+#[cfg(test)]
 #[derive(Debug)]
 pub struct DetachedQueue {
     queue: Arc<Queue>,
 }
 
+#[cfg(test)]
 impl DetachedQueue {
     /// Takes every queued line, as the writer would after writing them.
     pub fn drain(&self) -> Vec<Line> {
@@ -455,12 +446,9 @@ impl DetachedQueue {
     pub fn len(&self) -> usize {
         self.queue.state.lock().lines.len()
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
+#[cfg(test)]
 impl Drop for DetachedQueue {
     fn drop(&mut self) {
         self.queue.writer_gone();
@@ -522,7 +510,7 @@ mod tests {
     }
 
     /// A queue with a waker list, its writer parked `parked_for` ago.
-    fn parked_queue(parked_for: Duration) -> (Arc<Queue>, Outbox, Arc<DeferredWakes>) {
+    fn parked_queue(parked_for: Duration) -> (Arc<Queue>, Outbox, Arc<DeferredWakes<Queue>>) {
         let deferred = Arc::new(DeferredWakes::default());
         let queue = Queue::new(100, None, Some(Arc::clone(&deferred)), None);
         let outbox = Outbox::new(&queue);

@@ -12,8 +12,9 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::server::ConnId;
-use crate::server::outbox::{Flush, Line, Outbox, PushError, Wake, shared_line};
+use crate::server::conn_id::ConnId;
+use crate::server::line::{Line, shared_line};
+use crate::server::outbox::{Flush, Outbox, PushError, Wake};
 use crate::server::rooms::{Limits, Rooms};
 use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::{Nick, NickKey, ProtocolError, Reply, Room};
@@ -71,6 +72,7 @@ pub struct Pending {
 
 impl Pending {
     /// Whether no client overflowed.
+    #[cfg(test)]
     pub fn no_slow_consumer(&self) -> bool {
         self.slow.is_empty()
     }
@@ -111,9 +113,7 @@ impl Registry {
     ) -> Result<(Claimed, Pending), ProtocolError> {
         let key = nick.key();
         let mut table = self.table.write();
-        if let Some(&owner) = table.ids.get(&key)
-            && owner != id
-        {
+        if table.ids.get(&key).is_some_and(|&owner| owner != id) {
             return Err(ProtocolError::NickTaken(nick));
         }
         let Table { ids, clients, .. } = &mut *table;
@@ -453,10 +453,6 @@ impl Registry {
         self.table.read().clients.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Does what deliveries left for after the lock: writes to idle clients, then removes
     /// each slow consumer, tells the others `QUIT <nick> slow consumer...`, and cuts its
     /// socket. An announcement may overflow yet another queue; those go the same way.
@@ -487,8 +483,7 @@ impl Registry {
     }
 }
 
-/// Pushes one shared line to each of `members` except `skip`, adding flushes and slow
-/// consumers to `pending`.
+/// The nicks of `members`, in their order.
 fn nicks_of(clients: &HashMap<ConnId, Client>, members: &[ConnId]) -> Vec<Nick> {
     members
         .iter()
@@ -497,6 +492,8 @@ fn nicks_of(clients: &HashMap<ConnId, Client>, members: &[ConnId]) -> Vec<Nick> 
         .collect()
 }
 
+/// Pushes one shared line to each of `members` except `skip`, adding flushes and slow
+/// consumers to `pending`.
 fn push_to_members(
     clients: &HashMap<ConnId, Client>,
     members: &[ConnId],
@@ -507,9 +504,10 @@ fn push_to_members(
 ) {
     pending.recipients = members.len();
     for &id in members {
-        if Some(id) != skip
-            && let Some(client) = clients.get(&id)
-        {
+        if Some(id) == skip {
+            continue;
+        }
+        if let Some(client) = clients.get(&id) {
             let pushed = client.outbox.push_waking(Arc::clone(line), wake);
             pending.add(id, &client.outbox, pushed);
         }

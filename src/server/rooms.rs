@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 
 use parking_lot::Mutex;
 
-use crate::server::ConnId;
+use crate::server::conn_id::ConnId;
 use chatd_proto::{Nick, ProtocolError, Room, RoomKey};
 
 /// Every room, and every client's rooms.
@@ -45,6 +45,7 @@ pub struct Limits {
     pub room_members: usize,
 }
 
+#[cfg(test)]
 impl Default for Limits {
     /// The defaults of `--max-rooms-per-client` and `--max-room-members`.
     fn default() -> Limits {
@@ -103,10 +104,12 @@ impl Rooms {
             if state.private && !invited {
                 return Err(ProtocolError::InviteOnly(state.name.clone()));
             }
-            if let Some(wanted) = &state.key
-                && !invited
-                && key != Some(wanted.as_str())
-            {
+            let key_fits = invited
+                || state
+                    .key
+                    .as_deref()
+                    .is_none_or(|wanted| key == Some(wanted));
+            if !key_fits {
                 return Err(ProtocolError::BadKey(state.name.clone()));
             }
             if state.members.len() >= limits.room_members {

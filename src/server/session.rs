@@ -7,8 +7,9 @@
 
 use std::net::SocketAddr;
 
-use crate::server::ConnId;
-use crate::server::outbox::{Outbox, PushError, shared_line};
+use crate::server::conn_id::ConnId;
+use crate::server::line::shared_line;
+use crate::server::outbox::{Outbox, PushError};
 use crate::server::registry::{Claimed, Pending, Registry};
 use crate::server::rooms::Limits;
 use chatd_proto::Frame;

@@ -1,61 +1,63 @@
 //! The `chatd-throttle` thread: brings back connections that flood control paused.
 //!
 //! A connection over its `--rate` ends its turn without reading further and without re-arming
-//! the poller, so its unread bytes stay in the kernel and TCP pushes back on the sender; no
-//! worker waits for it. It hands itself here with the instant its bucket holds tokens again,
-//! and this thread queues its next turn then.
+//! its read interest, so its unread bytes stay in the kernel and TCP pushes back on the
+//! sender; no worker waits for it. It is handed here with the instant its bucket holds tokens
+//! again, and this thread ends its pause then, unless its peer hanging up ended it first.
 //!
 //! In scope: keeping the paused connections in order of resumption and waking on time. Out of
-//! scope: the bucket arithmetic (`token_bucket`) and the turn itself (`connection`).
+//! scope: the bucket arithmetic (`token_bucket`), the pause and the turn (`connection`),
+//! queueing the turn (the `resume` the wiring passes in: `Turns::resume`).
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
-use crossbeam_channel::{Receiver, Sender, select};
+use crossbeam_channel::{Receiver, select};
 
 use crate::server::connection::Connection;
-use crate::server::{Shared, poller};
 
-/// A paused connection and when to resume it.
-pub struct Resume {
+/// A paused connection and when its tokens are back.
+pub struct Paused {
     pub at: Instant,
-    pub conn: Arc<Connection>,
+    /// Weak: a connection that ends while paused (its peer hung up, a timeout) is freed at
+    /// once, its descriptor with it, not when its tokens would have come back.
+    pub conn: Weak<Connection>,
 }
 
-/// Where turns hand their paused connections.
-pub type Resumes = Sender<Resume>;
-
-/// Runs until `stop` receives or disconnects. Paused connections still held then are
+/// Runs until `stop` receives or disconnects, calling `resume` with each paused connection
+/// still open when its instant comes. Paused connections still held when it stops are
 /// dropped: the server is shutting down and ends them itself.
-pub fn run(shared: Arc<Shared>, resumes: Receiver<Resume>, stop: Receiver<()>) {
-    let mut paused = BinaryHeap::new();
+pub fn run(paused: Receiver<Paused>, stop: Receiver<()>, resume: impl Fn(Arc<Connection>)) {
+    let mut waiting = BinaryHeap::new();
     loop {
         // A channel that fires at the earliest resumption, or never when nobody is paused.
-        let timer = paused
+        let timer = waiting
             .peek()
             .map_or_else(crossbeam_channel::never, |next: &Earliest| {
                 crossbeam_channel::at(next.0.at)
             });
         select! {
             recv(stop) -> _ => return,
-            recv(resumes) -> resume => match resume {
-                Ok(resume) => paused.push(Earliest(resume)),
+            recv(paused) -> one => match one {
+                Ok(one) => waiting.push(Earliest(one)),
                 Err(_) => return,
             },
             recv(timer) -> _ => {}
         }
         let now = Instant::now();
-        while paused.peek().is_some_and(|next| next.0.at <= now) {
-            let Earliest(resume) = paused.pop().expect("peeked");
-            poller::schedule(&shared, resume.conn);
+        while waiting.peek().is_some_and(|next| next.0.at <= now) {
+            let Earliest(due) = waiting.pop().expect("peeked");
+            if let Some(conn) = due.conn.upgrade() {
+                resume(conn);
+            }
         }
     }
 }
 
 /// Orders the heap (a max-heap) so the earliest resumption is on top.
-struct Earliest(Resume);
+struct Earliest(Paused);
 
 impl PartialEq for Earliest {
     fn eq(&self, other: &Self) -> bool {

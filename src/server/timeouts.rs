@@ -14,30 +14,40 @@ use std::time::Duration;
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
-use crate::server::Shared;
-use crate::server::connection::{Connection, Overdue};
+use crate::server::connection::{Connections, Overdue};
+use crate::server::registry::Registry;
 
 /// Looks this often relative to the shortest timeout, within these bounds.
 const LOOKS_PER_TIMEOUT: u32 = 4;
 const SHORTEST_LOOK: Duration = Duration::from_millis(10);
 const LONGEST_LOOK: Duration = Duration::from_secs(1);
 
+/// The two timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub register: Duration,
+    pub idle: Duration,
+}
+
 /// Runs until `stop` receives or disconnects.
-pub fn run(shared: Arc<Shared>, stop: Receiver<()>) {
-    let config = &shared.config;
-    let shortest = config.register_timeout.min(config.idle_timeout);
+pub fn run(
+    timeouts: Timeouts,
+    conns: Arc<Connections>,
+    registry: Arc<Registry>,
+    stop: Receiver<()>,
+) {
+    let shortest = timeouts.register.min(timeouts.idle);
     let every = (shortest / LOOKS_PER_TIMEOUT).clamp(SHORTEST_LOOK, LONGEST_LOOK);
     loop {
         match stop.recv_timeout(every) {
             Err(RecvTimeoutError::Timeout) => {}
             Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
         }
-        let conns: Vec<Arc<Connection>> = shared.conns.lock().values().cloned().collect();
-        for conn in conns {
-            match conn.overdue(config.register_timeout, config.idle_timeout) {
+        for conn in conns.all() {
+            match conn.overdue(timeouts.register, timeouts.idle) {
                 Overdue::Nothing => {}
                 Overdue::Ping => conn.ping(),
-                Overdue::Close(reason) => conn.end_for(&shared, reason),
+                Overdue::Close(reason) => conn.end_for(reason, &registry, &conns),
             }
         }
     }

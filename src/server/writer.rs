@@ -1,35 +1,30 @@
 //! The writer threads: one per connection, draining its queue to the socket.
 //!
-//! In scope: batching queued lines into `writev` calls, the clean close (FIN after the last
-//! queued line), keeping every writer's `JoinHandle`, and the write counters. Out of scope:
-//! the queue itself and its bound (`outbox`), deciding what to send (`session`, `registry`)
-//! and reading (`connection`).
+//! In scope: a writer's loop (take everything queued, write it, park when the queue is
+//! empty), the clean close (FIN after the last queued line), starting writers and keeping
+//! every writer's `JoinHandle` ([`WriterSet`]), which also reports the write counts and queue
+//! sizes for the server's `Stats`. Out of scope: the queue, its bound and waking (`outbox`),
+//! the system calls (`socket_io`), deciding what to send (`session`, `registry`) and reading
+//! (`connection`).
 
 use std::collections::{HashMap, VecDeque};
-use std::io::{self, IoSlice, Write};
+use std::io;
 use std::net::{Shutdown, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
-use socket2::SockRef;
 
-use crate::server::ConnId;
-use crate::server::connection::discard_pending_input;
+use crate::server::conn_id::ConnId;
 use crate::server::deferred_wake::DeferredWakes;
-use crate::server::outbox::{Line, Outbox, Queue, Taken};
+use crate::server::outbox::{Outbox, Queue, Taken};
+use crate::server::socket_io::{self, WriteTotals};
 
 /// Writer threads only move bytes between a queue and a socket; a small stack lets thousands
 /// of them live in little memory (only touched pages count: two, as measured).
 const WRITER_STACK: usize = 64 * 1024;
-/// At most this many lines (and `MAX_BATCH_BYTES`) go into one `writev`. Small enough that
-/// the `iovec`s fit on the stack (1 KiB), large enough that a busy writer makes one call per
-/// 64 lines.
-const MAX_BATCH_LINES: usize = 64;
-const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// Every running writer thread, so that none is detached: finished ones are joined as they
 /// end, the rest at shutdown.
@@ -40,16 +35,7 @@ pub struct WriterSet {
     /// Writers announce their end here so the owner can join them without waiting.
     exited: ExitChannel,
     totals: Arc<WriteTotals>,
-    deferred: Arc<DeferredWakes>,
-}
-
-/// Counts over every writer (and flush), running or gone, for [`crate::server::Stats`]: the
-/// load benchmark divides them by the lines it received.
-#[derive(Debug, Default)]
-pub(crate) struct WriteTotals {
-    /// `writev` calls that wrote something.
-    calls: AtomicU64,
-    lines: AtomicU64,
+    deferred: Arc<DeferredWakes<Queue>>,
 }
 
 struct Running {
@@ -71,20 +57,9 @@ impl Default for ExitChannel {
     }
 }
 
-impl WriteTotals {
-    pub(crate) fn count(&self, calls: u64, lines: usize) {
-        if calls > 0 {
-            self.calls.fetch_add(calls, Ordering::Relaxed);
-        }
-        if lines > 0 {
-            self.lines.fetch_add(lines as u64, Ordering::Relaxed);
-        }
-    }
-}
-
 impl WriterSet {
     /// An empty set whose outboxes leave deferred wake-ups with `deferred`.
-    pub fn new(deferred: Arc<DeferredWakes>) -> WriterSet {
+    pub fn new(deferred: Arc<DeferredWakes<Queue>>) -> WriterSet {
         WriterSet {
             running: Mutex::default(),
             exited: ExitChannel::default(),
@@ -146,13 +121,9 @@ impl WriterSet {
         self.len() == 0
     }
 
-    /// `writev` calls made and lines written, by every writer so far.
+    /// Write calls made and lines written, by every writer and flush so far.
     pub fn write_totals(&self) -> (u64, u64) {
-        let totals = &self.totals;
-        (
-            totals.calls.load(Ordering::Relaxed),
-            totals.lines.load(Ordering::Relaxed),
-        )
+        self.totals.get()
     }
 
     /// The fullest queue right now, in bytes (for monitoring and tests).
@@ -192,9 +163,8 @@ impl WriterSet {
 
     fn join(&self, id: ConnId) {
         let running = self.running.lock().remove(&id);
-        if let Some(running) = running
-            && running.handle.join().is_err()
-        {
+        let panicked = running.is_some_and(|running| running.handle.join().is_err());
+        if panicked {
             log::error!("conn#{id}: writer thread panicked");
         }
     }
@@ -225,7 +195,7 @@ impl Writer {
                 // queued line (e.g. `BYE`).
                 Taken::Closed => break,
             };
-            match self.write_lines(&mut taken, front_written) {
+            match socket_io::write_blocking(&self.socket, &mut taken, front_written, &self.totals) {
                 Ok(bytes) => written = bytes,
                 Err(error) => {
                     log::debug!("conn#{}: write failed: {error}", self.id);
@@ -239,143 +209,13 @@ impl Writer {
         self.close_cleanly();
     }
 
-    /// Writes and removes every line of `lines`, `MAX_BATCH_LINES` per `writev` at most, the
-    /// first from byte `front_written` on; returns the bytes written.
-    fn write_lines(&self, lines: &mut VecDeque<Line>, front_written: usize) -> io::Result<usize> {
-        let mut total = 0;
-        let mut skip = front_written;
-        while !lines.is_empty() {
-            let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
-            let (count, bytes) = fill_batch(&mut iovecs, lines.iter(), skip);
-            let written = write_all(&self.socket, &mut iovecs[..count]);
-            let lines_written = if written.result.is_ok() { count } else { 0 };
-            self.totals.count(written.calls, lines_written);
-            written.result?;
-            lines.drain(..count);
-            total += bytes;
-            skip = 0;
-        }
-        Ok(total)
-    }
-
     /// Sends FIN after the last line.
     // Out of line: its 4 KiB discard buffer would otherwise sit in `run`'s frame and make
     // every idle writer keep a third stack page resident.
     #[inline(never)]
     #[cold]
     fn close_cleanly(&self) {
-        discard_pending_input(&self.socket);
+        socket_io::discard_pending_input(&self.socket);
         let _ = self.socket.shutdown(Shutdown::Write);
     }
-}
-
-struct Written {
-    /// `writev` calls that wrote something.
-    calls: u64,
-    result: io::Result<()>,
-}
-
-/// Writes all of `slices`, blocking, with as few `writev` calls as the socket allows.
-fn write_all(mut socket: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> Written {
-    let mut calls = 0;
-    while !slices.is_empty() {
-        let error = match socket.write_vectored(slices) {
-            Ok(0) => io::ErrorKind::WriteZero.into(),
-            Ok(n) => {
-                calls += 1;
-                IoSlice::advance_slices(&mut slices, n);
-                continue;
-            }
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => e,
-        };
-        return Written {
-            calls,
-            result: Err(error),
-        };
-    }
-    Written {
-        calls,
-        result: Ok(()),
-    }
-}
-
-/// What [`send_without_blocking`] got out.
-pub(crate) struct Sent {
-    /// Lines written in full.
-    pub lines: usize,
-    pub bytes: usize,
-    /// Bytes written of the line after those, if the socket took part of it.
-    pub front_written: usize,
-}
-
-/// Writes as many of `lines` (the first from byte `front_written` on) as the socket takes
-/// without blocking. Used by a [`crate::server::outbox::Flush`], on the pushing thread.
-pub(crate) fn send_without_blocking(
-    socket: &TcpStream,
-    lines: &VecDeque<Line>,
-    front_written: usize,
-    totals: &WriteTotals,
-) -> Sent {
-    let socket = SockRef::from(socket);
-    let mut sent = Sent {
-        lines: 0,
-        bytes: 0,
-        front_written,
-    };
-    let mut calls = 0;
-    while sent.lines < lines.len() {
-        let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
-        let batch = lines.range(sent.lines..);
-        let (count, bytes) = fill_batch(&mut iovecs, batch, sent.front_written);
-        let n = match socket.send_vectored_with_flags(&iovecs[..count], SEND_NOW) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // Full (`WouldBlock`) or failing: the writer takes over, and meets any error
-            // itself.
-            Err(_) => break,
-        };
-        calls += 1;
-        sent.bytes += n;
-        // Which lines that covered, and how far into the next one.
-        let mut left = n + sent.front_written;
-        for line in lines.range(sent.lines..sent.lines + count) {
-            if left < line.len() {
-                break;
-            }
-            left -= line.len();
-            sent.lines += 1;
-        }
-        sent.front_written = left;
-        if n < bytes {
-            break;
-        }
-    }
-    // Once per flush: the totals are shared by every thread that writes.
-    totals.count(calls, sent.lines);
-    sent
-}
-
-/// `send` flags of a flush: never block; a closed peer gives `EPIPE`, not `SIGPIPE`.
-const SEND_NOW: i32 = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
-
-/// Points `iovecs` at the first `lines` (the first from byte `skip` on), at most
-/// `MAX_BATCH_BYTES` of them unless one line is longer; returns how many and their bytes.
-fn fill_batch<'a>(
-    iovecs: &mut [IoSlice<'a>; MAX_BATCH_LINES],
-    lines: impl Iterator<Item = &'a Line>,
-    skip: usize,
-) -> (usize, usize) {
-    let mut bytes = 0;
-    let mut count = 0;
-    for (iovec, line) in iovecs.iter_mut().zip(lines) {
-        let rest = &line.as_bytes()[if count == 0 { skip } else { 0 }..];
-        if count > 0 && bytes + rest.len() > MAX_BATCH_BYTES {
-            break;
-        }
-        *iovec = IoSlice::new(rest);
-        bytes += rest.len();
-        count += 1;
-    }
-    (count, bytes)
 }

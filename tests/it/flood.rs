@@ -1,5 +1,6 @@
 //! Flood control (`--rate`, `--burst`): a client over its rate is slowed, never dropped; none
-//! of its lines is lost or reordered, and nobody else waits for it, even with one worker.
+//! of its lines is lost or reordered, and nobody else waits for it, even with one worker. A
+//! slowed client whose peer goes away (a reset, a FIN) is not kept until its tokens refill.
 
 use std::time::{Duration, Instant};
 
@@ -144,4 +145,113 @@ fn a_backlog_held_back_by_flood_control_longer_than_the_idle_timeout_is_not_sile
     }
     assert_eq!(seen.last().map(String::as_str), Some("BYE"), "{seen:?}");
     assert!(!seen.iter().any(|l| l.starts_with("PING")), "{seen:?}");
+}
+
+/// A burst big enough for the listener's barriers, and a rate so low that a paused flooder's
+/// next token is a second away and its backlog nearly a minute.
+const SLOW_BURST: usize = 10_000;
+const BACKLOG: usize = 50;
+
+/// A server whose flood control pauses a flooder for seconds, and where two connections
+/// from 127.0.0.1 use up the address's places.
+fn slow_flood_server() -> TestServer {
+    TestServer::with(|c| {
+        c.rate = 1;
+        c.burst = SLOW_BURST as u32;
+        c.max_per_ip = 2;
+        c.max_per_ip_loopback = true;
+    })
+}
+
+/// Has `flooder` send `SLOW_BURST + BACKLOG` numbered `ALL` lines (then `tail`) in one go,
+/// and returns once `listener` has seen the last line its tokens allow (its `NICK` took
+/// one): the flooder is paused then, with its backlog not yet executed.
+fn flood_until_paused(
+    listener: &mut crate::support::TestClient,
+    flooder: &mut crate::support::TestClient,
+    tail: &str,
+) {
+    let mut flood: String = (0..SLOW_BURST + BACKLOG)
+        .map(|n| format!("ALL {n} line\n"))
+        .collect();
+    flood.push_str(tail);
+    flooder.send_raw(flood.as_bytes());
+    read_flood(listener, 0, SLOW_BURST - 1);
+}
+
+/// Waits, yielding, until `done` holds; fails the test after `within`.
+fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !done() {
+        assert!(start.elapsed() < within, "{what}: not within {within:?}");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn issue_11_a_paused_connection_reset_by_its_peer_is_gone_within_100_ms() {
+    let server = slow_flood_server();
+    let mut listener = server.client("listener");
+    let mut flooder = server.client("flooder");
+    listener.barrier();
+    flood_until_paused(&mut listener, &mut flooder, "");
+
+    let reset = Instant::now();
+    flooder.reset();
+    // The announcement reaches an idle listener within the announcement window (100 ms),
+    // or at once with any reply: each barrier's PONG brings everything queued before it, so
+    // this loop sees the QUIT as soon as the server has announced it.
+    let quit = loop {
+        let seen = listener.barrier();
+        if let Some(quit) = seen.into_iter().find(|line| line.starts_with("QUIT ")) {
+            break quit;
+        }
+        assert!(
+            reset.elapsed() < Duration::from_secs(1),
+            "no QUIT within a second of the reset"
+        );
+    };
+    let took = reset.elapsed();
+    assert_eq!(quit, "QUIT flooder connection reset");
+    assert!(
+        took < Duration::from_millis(100),
+        "announced {took:?} after the reset"
+    );
+
+    // Its place from 127.0.0.1 is free: a third connection is let in.
+    let mut newcomer = crate::support::TestClient::connect_raw(server.addr);
+    let hello = newcomer.recv();
+    assert!(hello.starts_with("HELLO "), "{hello}");
+    // Its writer has ended, and with it the last handle on its descriptor.
+    wait_until(Duration::from_secs(1), "the flooder's writer ended", || {
+        server.stats().writer_threads == 2
+    });
+    assert_eq!(server.stats().connections, 2);
+    listener.expect_nothing_more();
+}
+
+#[test]
+fn issue_11_a_paused_connection_whose_peer_sends_fin_runs_its_backlog_then_ends_at_once() {
+    let server = slow_flood_server();
+    let mut listener = server.client("listener");
+    let mut flooder = server.client("flooder");
+    listener.barrier();
+    flood_until_paused(&mut listener, &mut flooder, "PING tail\n");
+
+    let fin = Instant::now();
+    flooder.finish_sending();
+    // Every line sent before the FIN runs, in order, without waiting the minute its tokens
+    // would take; then the connection ends.
+    let (others, _) = read_flood(&mut listener, SLOW_BURST - 1, SLOW_BURST + BACKLOG);
+    assert!(others.is_empty(), "{others:?}");
+    listener.expect("QUIT flooder connection closed");
+    let took = fin.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "the backlog of {BACKLOG} lines and the close took {took:?} after the FIN"
+    );
+    // The flooder's own replies are still written before the server's FIN.
+    flooder.expect("PONG tail");
+    flooder.expect_closed();
+    assert_eq!(server.stats().connections, 1);
 }

@@ -1,0 +1,223 @@
+//! The system calls on a client socket, and the counts of the writes.
+//!
+//! In scope: the read that never blocks (`recv` with `MSG_DONTWAIT`, whatever the socket's
+//! mode), the discard of unread input before a close, batching queued lines into vectored
+//! writes (blocking for a writer thread, non-blocking for a flush on a worker), and
+//! [`WriteTotals`]. Out of scope: who writes when (`writer`, `outbox`'s flush) and who reads
+//! when (`connection`).
+//!
+//! Why the socket stays in blocking mode: `O_NONBLOCK` belongs to the open file, so the
+//! worker that reads and the writer that writes would share it. The writer needs blocking
+//! writes (a peer that stops reading stalls its own writer thread and nothing else, with no
+//! retry loop), so every call that must not block asks for it per call instead.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Write};
+use std::net::TcpStream;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use socket2::SockRef;
+
+use crate::server::line::Line;
+
+/// At most this many lines (and `MAX_BATCH_BYTES`) go into one `writev`. Small enough that
+/// the `iovec`s fit on the stack (1 KiB), large enough that a busy writer makes one call per
+/// 64 lines.
+const MAX_BATCH_LINES: usize = 64;
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// Counts over every write to a client socket, by writers and flushes, for the server's
+/// `Stats`: the load benchmark divides them by the lines it received.
+#[derive(Debug, Default)]
+pub struct WriteTotals {
+    /// Write calls that wrote something.
+    calls: AtomicU64,
+    lines: AtomicU64,
+}
+
+impl WriteTotals {
+    fn count(&self, calls: u64, lines: usize) {
+        if calls > 0 {
+            self.calls.fetch_add(calls, Ordering::Relaxed);
+        }
+        if lines > 0 {
+            self.lines.fetch_add(lines as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// Write calls made and lines written so far.
+    pub fn get(&self) -> (u64, u64) {
+        (
+            self.calls.load(Ordering::Relaxed),
+            self.lines.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// One `recv` that never blocks, whatever the socket's mode.
+#[allow(unsafe_code)]
+pub fn recv_now(socket: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: `buf` is valid for writes of `buf.len()` bytes for the whole call, and the
+    // descriptor stays open because `socket` is borrowed for the call.
+    let n = unsafe {
+        libc::recv(
+            socket.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            libc::MSG_DONTWAIT,
+        )
+    };
+    usize::try_from(n).map_err(|_| io::Error::last_os_error())
+}
+
+/// Drops input the peer sent that nobody will read (at most 256 KiB, without waiting), just
+/// before a close: closing a socket with unread input sends a reset instead of a FIN, and a
+/// reset may destroy our last lines before the peer has read them.
+pub fn discard_pending_input(socket: &TcpStream) {
+    const MAX_DISCARD: usize = 256 * 1024;
+    let mut sink = [0u8; 4096];
+    let mut dropped = 0;
+    while dropped < MAX_DISCARD {
+        match recv_now(socket, &mut sink) {
+            Ok(n) if n > 0 => dropped += n,
+            _ => return,
+        }
+    }
+}
+
+/// Writes and removes every line of `lines`, `MAX_BATCH_LINES` per `writev` at most, the
+/// first from byte `front_written` on, blocking as long as the peer does not read; returns
+/// the bytes written. A writer thread's write.
+pub fn write_blocking(
+    socket: &TcpStream,
+    lines: &mut VecDeque<Line>,
+    front_written: usize,
+    totals: &WriteTotals,
+) -> io::Result<usize> {
+    let mut total = 0;
+    let mut skip = front_written;
+    while !lines.is_empty() {
+        let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
+        let (count, bytes) = fill_batch(&mut iovecs, lines.iter(), skip);
+        let written = write_all(socket, &mut iovecs[..count]);
+        let lines_written = if written.result.is_ok() { count } else { 0 };
+        totals.count(written.calls, lines_written);
+        written.result?;
+        lines.drain(..count);
+        total += bytes;
+        skip = 0;
+    }
+    Ok(total)
+}
+
+struct Written {
+    /// `writev` calls that wrote something.
+    calls: u64,
+    result: io::Result<()>,
+}
+
+/// Writes all of `slices`, blocking, with as few `writev` calls as the socket allows.
+fn write_all(mut socket: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> Written {
+    let mut calls = 0;
+    while !slices.is_empty() {
+        let error = match socket.write_vectored(slices) {
+            Ok(0) => io::ErrorKind::WriteZero.into(),
+            Ok(n) => {
+                calls += 1;
+                IoSlice::advance_slices(&mut slices, n);
+                continue;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => e,
+        };
+        return Written {
+            calls,
+            result: Err(error),
+        };
+    }
+    Written {
+        calls,
+        result: Ok(()),
+    }
+}
+
+/// What [`send_without_blocking`] got out.
+pub struct Sent {
+    /// Lines written in full.
+    pub lines: usize,
+    pub bytes: usize,
+    /// Bytes written of the line after those, if the socket took part of it.
+    pub front_written: usize,
+}
+
+/// Writes as many of `lines` (the first from byte `front_written` on) as the socket takes
+/// without blocking. A flush's write, on the thread that pushed the line.
+pub fn send_without_blocking(
+    socket: &TcpStream,
+    lines: &VecDeque<Line>,
+    front_written: usize,
+    totals: &WriteTotals,
+) -> Sent {
+    let socket = SockRef::from(socket);
+    let mut sent = Sent {
+        lines: 0,
+        bytes: 0,
+        front_written,
+    };
+    let mut calls = 0;
+    while sent.lines < lines.len() {
+        let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
+        let batch = lines.range(sent.lines..);
+        let (count, bytes) = fill_batch(&mut iovecs, batch, sent.front_written);
+        let n = match socket.send_vectored_with_flags(&iovecs[..count], SEND_NOW) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            // Full (`WouldBlock`) or failing: the writer takes over, and meets any error
+            // itself.
+            Err(_) => break,
+        };
+        calls += 1;
+        sent.bytes += n;
+        // Which lines that covered, and how far into the next one.
+        let mut left = n + sent.front_written;
+        for line in lines.range(sent.lines..sent.lines + count) {
+            if left < line.len() {
+                break;
+            }
+            left -= line.len();
+            sent.lines += 1;
+        }
+        sent.front_written = left;
+        if n < bytes {
+            break;
+        }
+    }
+    // Once per flush: the totals are shared by every thread that writes.
+    totals.count(calls, sent.lines);
+    sent
+}
+
+/// `send` flags of a flush: never block; a closed peer gives `EPIPE`, not `SIGPIPE`.
+const SEND_NOW: i32 = libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL;
+
+/// Points `iovecs` at the first `lines` (the first from byte `skip` on), at most
+/// `MAX_BATCH_BYTES` of them unless one line is longer; returns how many and their bytes.
+fn fill_batch<'a>(
+    iovecs: &mut [IoSlice<'a>; MAX_BATCH_LINES],
+    lines: impl Iterator<Item = &'a Line>,
+    skip: usize,
+) -> (usize, usize) {
+    let mut bytes = 0;
+    let mut count = 0;
+    for (iovec, line) in iovecs.iter_mut().zip(lines) {
+        let rest = &line.as_bytes()[if count == 0 { skip } else { 0 }..];
+        if count > 0 && bytes + rest.len() > MAX_BATCH_BYTES {
+            break;
+        }
+        *iovec = IoSlice::new(rest);
+        bytes += rest.len();
+        count += 1;
+    }
+    (count, bytes)
+}
