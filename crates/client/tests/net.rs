@@ -200,7 +200,7 @@ fn rooms_through_the_client() {
 
 #[test]
 fn after_a_server_restart_the_client_reconnects_reclaims_its_nick_and_rejoins() {
-    let server = TestServer::start();
+    let server = TestServer::start_restartable();
     let addr = server.addr;
     let mut alice = Client::start(addr, "alice");
     alice.online();

@@ -35,19 +35,53 @@ impl TestServer {
         TestServer::with(|_| {})
     }
 
+    /// A server on a port below the kernel's ephemeral range, for a test that shuts it down
+    /// and starts another on the same address. Port 0 hands out a port of that range, from
+    /// which every `connect` of every test in the process also draws its local port: between
+    /// the shutdown and the restart, one of them could take the port (seen about once in 16
+    /// runs of the client's tests).
+    pub fn start_restartable() -> TestServer {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let below = ephemeral_range_start();
+        // Ports from 10000 up to the ephemeral range, spread by process id so that test
+        // binaries running side by side rarely try the same ones.
+        let span = u64::from(below.saturating_sub(10_000)).max(1);
+        let first = u64::from(std::process::id()) * 7_919;
+        for _ in 0..1_000 {
+            let offset = (first + NEXT.fetch_add(1, Ordering::Relaxed) * 104_729) % span;
+            let port = 10_000 + u16::try_from(offset).expect("the span is below 65536");
+            let addr = SocketAddr::from(([127, 0, 0, 1], port));
+            match Server::bind(TestServer::config(addr, |_| {})) {
+                Ok(server) => return TestServer::run(server),
+                Err(error) if error.kind() == ErrorKind::AddrInUse => continue,
+                Err(error) => panic!("bind {addr}: {error}"),
+            }
+        }
+        panic!("no free port below {below} after 1,000 tries");
+    }
+
     /// A server whose config starts as the default (port 0, test worker count) and is then
     /// adjusted by `adjust`.
     pub fn with(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        let config = TestServer::config("127.0.0.1:0".parse().unwrap(), adjust);
+        TestServer::run(Server::bind(config).unwrap())
+    }
+
+    fn config(addr: SocketAddr, adjust: impl FnOnce(&mut Config)) -> Config {
         chatd::logging::init_test_log();
         let mut config = Config {
-            addr: "127.0.0.1:0".parse().unwrap(),
+            addr,
             workers: default_workers(),
             // Tests send bursts of thousands of lines; the flood-control tests set it.
             rate: 0,
             ..Config::default()
         };
         adjust(&mut config);
-        let handle = Server::bind(config).unwrap().start().unwrap();
+        config
+    }
+
+    fn run(server: Server) -> TestServer {
+        let handle = server.start().unwrap();
         let addr = handle.local_addr();
         TestServer {
             handle: Some(handle),
@@ -228,6 +262,15 @@ impl TestClient {
         set_linger_zero(&self.writer);
         drop(self);
     }
+}
+
+/// The first port of the kernel's ephemeral range (`ip_local_port_range`), Linux's default
+/// when it cannot be read.
+fn ephemeral_range_start() -> u16 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 #[allow(unsafe_code)]
