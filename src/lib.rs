@@ -1,7 +1,7 @@
 //! chatd: a small chat server speaking a plain text line protocol, usable with `nc`.
 //!
 //! Layout, in reading order:
-//! - [`config`]: the command line and the validated [`config::Config`].
+//! - [`config`]: the command line, the `--config` file and the validated [`config::Config`].
 //! - [`server`]: the server. Its public face is all a user needs: [`server::Server`] (`bind`,
 //!   `local_addr`, `start`), [`server::ServerHandle`] (`local_addr`, `stats`, `shutdown`),
 //!   [`server::Stats`] and [`server::ShutdownReport`]. Everything inside (acceptor, poller,
@@ -10,7 +10,9 @@
 //! - [`logging`]: log set-up for the binaries and tests.
 //!
 //! The wire protocol and the line framer are the `chatd-proto` crate; the terminal client, the
-//! load generator and the soak test are crates of their own and never reach in here.
+//! load generator and the soak test are crates of their own and never reach in here. This
+//! crate must never depend on them, nor on anything that draws a screen or a chart: its public
+//! API is `Server`, `ServerHandle`, `Stats`, `ShutdownReport`, `config` and `logging`.
 //!
 //! Logging levels: `error`, the server cannot go on as asked (bind or accept failures, a
 //! thread panicked); `warn`, a client was dropped for misbehaviour (slow consumer) or refused

@@ -1,5 +1,9 @@
 //! The terminal client `chat`: an irssi-like screen, or a line mode for scripts.
 //!
+//! It speaks to a server only over TCP, through `chatd-proto`'s `Command` and `Reply`, and must
+//! never depend on the server crate (its network tests start one through `chatd-testkit`) nor
+//! on the benchmark.
+//!
 //! Modules, in reading order:
 //! - [`event`]: the one event type the loop handles.
 //! - [`commands`]: `/commands` typed by the user. Pure.
