@@ -16,7 +16,7 @@
 //! merely slow one answers at a steady rate from the first line, with no burst before it.
 
 use std::fmt;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::thread;
@@ -88,16 +88,15 @@ pub fn probe(addr: SocketAddr) -> io::Result<Probe> {
 pub fn probe_with(addr: SocketAddr, lines: u32, window: Duration) -> io::Result<Probe> {
     let stream = Arc::new(client::connect(addr)?);
     let greeting_deadline = Instant::now() + IO_TIMEOUT;
-    let mut pending =
-        client::read_until(&stream, Vec::new(), greeting_deadline, "HELLO", |line| {
-            match Reply::parse(&String::from_utf8_lossy(line)) {
-                Ok(Reply::Hello { .. }) => Ok(true),
-                _ => Err(io::Error::other(format!(
-                    "the server greeted the probe with {:?}, not HELLO",
-                    String::from_utf8_lossy(line)
-                ))),
-            }
-        })?;
+    let pending = client::read_until(&stream, Vec::new(), greeting_deadline, "HELLO", |line| {
+        match Reply::parse(&String::from_utf8_lossy(line)) {
+            Ok(Reply::Hello { .. }) => Ok(true),
+            _ => Err(io::Error::other(format!(
+                "the server greeted the probe with {:?}, not HELLO",
+                String::from_utf8_lossy(line)
+            ))),
+        }
+    })?;
     let ping = format!("{}\n", Command::Ping { token: Some(TOKEN) });
     let pong = Reply::Pong {
         token: Some(TOKEN.to_owned()),
@@ -110,14 +109,7 @@ pub fn probe_with(addr: SocketAddr, lines: u32, window: Duration) -> io::Result<
             .name("bench-probe".to_owned())
             .spawn(move || write_pings(&stream, &ping, lines))?
     };
-    let arrivals = read_pongs(
-        &stream,
-        &mut pending,
-        pong.as_bytes(),
-        lines,
-        started,
-        window,
-    );
+    let arrivals = read_pongs(&stream, pending, pong.as_bytes(), lines, started, window);
     // Unblocks the writer if the server stopped reading: its write fails at once. So its
     // error is this shutdown's, or the connection's, which the reads report better.
     let _ = stream.shutdown(Shutdown::Both);
@@ -148,56 +140,30 @@ fn write_pings(stream: &TcpStream, ping: &str, lines: u32) -> io::Result<()> {
 /// refused the probe somehow.
 fn read_pongs(
     stream: &TcpStream,
-    pending: &mut Vec<u8>,
+    pending: Vec<u8>,
     pong: &[u8],
     lines: u32,
     started: Instant,
     window: Duration,
 ) -> io::Result<Vec<(Duration, u32)>> {
-    let deadline = started + window;
     let mut arrivals = Vec::new();
     let mut answered = 0u32;
-    let mut chunk = vec![0u8; 64 * 1024];
-    loop {
-        let mut start = 0;
-        while let Some(end) = pending[start..].iter().position(|&b| b == b'\n') {
-            let line = &pending[start..start + end];
-            if line == pong {
-                answered += 1;
-            } else {
-                return Err(io::Error::other(format!(
-                    "the server answered the probe's PINGs with {:?} after {answered} PONGs",
-                    String::from_utf8_lossy(&line[..line.len().min(120)])
-                )));
-            }
-            start += end + 1;
+    let read = client::read_until(stream, pending, started + window, "the PONGs", |line| {
+        if line != pong {
+            return Err(io::Error::other(format!(
+                "the server answered the probe's PINGs with {:?} after {answered} PONGs",
+                String::from_utf8_lossy(&line[..line.len().min(120)])
+            )));
         }
-        pending.drain(..start);
-        if start > 0 {
-            arrivals.push((started.elapsed(), answered));
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if answered >= lines || left.is_zero() {
-            return Ok(arrivals);
-        }
-        stream.set_read_timeout(Some(left))?;
-        match (&*stream).read(&mut chunk) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("the server closed the probe's connection after {answered} PONGs"),
-                ));
-            }
-            Ok(n) => pending.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(e) => return Err(e),
-        }
+        answered += 1;
+        arrivals.push((started.elapsed(), answered));
+        Ok(answered >= lines)
+    });
+    match read {
+        // The window ending is how a throttled probe stops: what came by then is the finding.
+        Err(error) if error.kind() == io::ErrorKind::TimedOut => Ok(arrivals),
+        Err(error) => Err(error),
+        Ok(_) => Ok(arrivals),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::loadgen::outcome::RunResult;
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::engine::{self, Pattern, Plan, Sending};
+use crate::loadgen::workload::engine::{Pattern, Plan, Sending};
 use crate::loadgen::workload::verdict;
 
 /// Pairs of clients streaming `MSG`s to each other, both directions at once.
@@ -42,8 +42,5 @@ pub(super) fn run(spec: &Direct, context: &Context<'_>, result: &mut RunResult) 
         // included, which is what a streaming client sees.
         latency: true,
     };
-    match engine::run(&plan, context) {
-        Ok(measured) => verdict::judge(&plan, measured, context, result),
-        Err(error) => result.failures.push(error),
-    }
+    verdict::run_and_judge(&plan, context, result);
 }

@@ -5,7 +5,7 @@
 
 use crate::loadgen::outcome::RunResult;
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::engine::{self, Pattern, Plan, Sending};
+use crate::loadgen::workload::engine::{Pattern, Plan, Sending};
 use crate::loadgen::workload::verdict;
 
 /// C clients registered; S of them send M `ALL`s each as fast as the server delivers them.
@@ -45,8 +45,5 @@ pub(super) fn run(spec: &FanOut, context: &Context<'_>, result: &mut RunResult) 
         // Closed-loop latency mostly measures the flow-control window: not reported.
         latency: false,
     };
-    match engine::run(&plan, context) {
-        Ok(measured) => verdict::judge(&plan, measured, context, result),
-        Err(error) => result.failures.push(error),
-    }
+    verdict::run_and_judge(&plan, context, result);
 }

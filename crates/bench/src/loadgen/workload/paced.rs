@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::loadgen::outcome::RunResult;
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::engine::{self, Pattern, Plan, Sending};
+use crate::loadgen::workload::engine::{Pattern, Plan, Sending};
 use crate::loadgen::workload::verdict;
 
 /// A fixed aggregate delivery rate, open loop: `rate / (clients - 1)` `ALL` lines a second,
@@ -99,8 +99,5 @@ pub(super) fn run(
         stall_rate: stalled.map_or(0, |s| s.stall_rate),
         latency: true,
     };
-    match engine::run(&plan, context) {
-        Ok(measured) => verdict::judge(&plan, measured, context, result),
-        Err(error) => result.failures.push(error),
-    }
+    verdict::run_and_judge(&plan, context, result);
 }

@@ -8,7 +8,7 @@
 
 use crate::loadgen::outcome::RunResult;
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::engine::{self, Pattern, Plan, Sending};
+use crate::loadgen::workload::engine::{Pattern, Plan, Sending};
 use crate::loadgen::workload::verdict;
 
 /// R rooms of N members each, every client in exactly one room (R × N clients); the first S
@@ -56,8 +56,5 @@ pub(super) fn run(spec: &Rooms, context: &Context<'_>, result: &mut RunResult) {
         // As for fan-out: closed-loop latency would measure the flow-control window.
         latency: false,
     };
-    match engine::run(&plan, context) {
-        Ok(measured) => verdict::judge(&plan, measured, context, result),
-        Err(error) => result.failures.push(error),
-    }
+    verdict::run_and_judge(&plan, context, result);
 }

@@ -11,15 +11,19 @@ use crate::loadgen::outcome::{Latency, RunResult, latency_histogram, rate};
 use crate::loadgen::reader::{Route, Tally};
 use crate::loadgen::sysstat;
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::engine::{Measured, Plan};
+use crate::loadgen::workload::engine::{self, Measured, Plan};
+
+/// Runs `plan` and puts its figures, or why it could not run, into `result`: what every
+/// message workload does with its plan.
+pub(super) fn run_and_judge(plan: &Plan, context: &Context<'_>, result: &mut RunResult) {
+    match engine::run(plan, context) {
+        Ok(measured) => judge(plan, measured, context, result),
+        Err(error) => result.failures.push(error),
+    }
+}
 
 /// Turns a message run's reports into the figures and failures of `result`.
-pub(super) fn judge(
-    plan: &Plan,
-    measured: Measured,
-    context: &Context<'_>,
-    result: &mut RunResult,
-) {
+fn judge(plan: &Plan, measured: Measured, context: &Context<'_>, result: &mut RunResult) {
     result.failures.extend(measured.failures.iter().cloned());
     let mut counts = Counts::default();
     let mut logs = Vec::new();
