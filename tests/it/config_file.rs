@@ -94,8 +94,8 @@ fn issue_11_a_bad_config_file_stops_chatd_before_it_listens_naming_key_and_file(
     }
 }
 
-/// Registers on `chatd` and sends an `ALL` line of `bytes` bytes, ending included: the
-/// server's answer, or `None` when it took the line without one.
+/// Registers on `chatd`, sends an `ALL` line of `bytes` bytes, ending included, and quits:
+/// the server's answer to the line, or `None` when it took the line without one.
 fn send_line_of(chatd: &ChatdProcess, bytes: usize) -> Option<String> {
     let mut alice = TestClient::connect_raw(chatd.addr);
     assert!(alice.recv().starts_with("HELLO "));
@@ -103,6 +103,9 @@ fn send_line_of(chatd: &ChatdProcess, bytes: usize) -> Option<String> {
     alice.expect("OK NICK alice");
     alice.send(&format!("ALL {}", "x".repeat(bytes - "ALL \n".len())));
     let mut answers = alice.barrier();
+    // Gone for sure before the next call registers `alice` again.
+    alice.send("QUIT");
+    alice.expect("BYE");
     assert!(answers.len() <= 1, "{answers:?}");
     answers.pop()
 }
