@@ -37,7 +37,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Address to listen on (host:port) [default: 127.0.0.1:7878]
+    /// Address to listen on (host:port); 0.0.0.0:7878 or [::]:7878 lets other machines
+    /// connect [default: 127.0.0.1:7878]
     #[arg(long)]
     pub addr: Option<String>,
 
