@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 
-use chatd_bench::loadgen::setup::{self, Setup};
+use chatd_bench::loadgen::setup::{self, FrontEnd, Setup};
 use chatd_bench::loadgen::suite;
 use chatd_bench::loadgen::target::{ServerSettings, TargetSpec};
 use chatd_bench::loadgen::{
@@ -138,7 +138,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let setup = Setup::collect();
+    let setup = Setup::collect(FrontEnd::CargoBench);
     let results = suite::run_all(&specs, options.runs, |line| eprintln!("{line}"));
     let dir = options.out.clone().unwrap_or_else(setup::output_dir);
     let finished = suite::finish(

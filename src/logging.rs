@@ -1,6 +1,6 @@
 //! Log set-up: the terminal always, a file when asked; and a quiet logger for tests.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::sync::OnceLock;
@@ -10,7 +10,8 @@ use simplelog::{
     ColorChoice, CombinedLogger, ConfigBuilder, SharedLogger, TermLogger, TerminalMode, WriteLogger,
 };
 
-/// Logs to stderr at `level`, and also appends to `file` if given.
+/// Logs to stderr at `level`, and also appends to `file` if given. An error names the file
+/// when it is the file that cannot be opened.
 pub fn init(level: LevelFilter, file: Option<&Path>) -> io::Result<()> {
     let config = ConfigBuilder::new()
         .set_thread_level(LevelFilter::Off)
@@ -28,10 +29,24 @@ pub fn init(level: LevelFilter, file: Option<&Path>) -> io::Result<()> {
         },
     )];
     if let Some(path) = file {
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
-        loggers.push(WriteLogger::new(level, config, file));
+        loggers.push(WriteLogger::new(level, config, open_log_file(path)?));
     }
-    CombinedLogger::init(loggers).map_err(io::Error::other)
+    CombinedLogger::init(loggers).map_err(|_| io::Error::other("a logger is already set"))
+}
+
+/// `path` opened for appending, created if missing; the error names it, since the operator
+/// may have given it in the configuration file rather than on the command line (issue 12).
+fn open_log_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot open the log file {}: {error}", path.display()),
+            )
+        })
 }
 
 /// Captured test logging, once per test binary; `RUST_LOG`-style level from `CHATD_TEST_LOG`
@@ -46,4 +61,31 @@ pub fn init_test_log() {
         // Another logger may already be set by the test binary; then that one is used.
         let _ = simplelog::TestLogger::init(level, simplelog::Config::default());
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_12_a_log_file_that_cannot_be_opened_is_named() {
+        let missing_dir = Path::new("/nonexistent/chatd/chatd.log");
+        let error = open_log_file(missing_dir).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+        assert!(
+            error
+                .to_string()
+                .starts_with("cannot open the log file /nonexistent/chatd/chatd.log: "),
+            "{error}"
+        );
+        let a_directory = std::env::temp_dir();
+        let error = open_log_file(&a_directory).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!(
+                "cannot open the log file {}: ",
+                a_directory.display()
+            )),
+            "{error}"
+        );
+    }
 }

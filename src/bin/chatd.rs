@@ -28,8 +28,8 @@ fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     // Every setting is read and checked here, before anything listens.
     let settings = args.settings()?;
-    chatd::logging::init(settings.log_level, settings.log_file.as_deref())
-        .context("cannot open the log file")?;
+    // The error names the log file itself.
+    chatd::logging::init(settings.log_level, settings.log_file.as_deref())?;
     if let Some(file) = &args.config {
         log::info!("settings from {}", file.display());
     }

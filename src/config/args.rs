@@ -11,10 +11,10 @@
 //! does not apply, so each help text states its default; a test holds them to the example file.
 
 use std::collections::BTreeMap;
-use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 
 use clap::Parser;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use toml::Spanned;
 
 use super::file::{ByteSize, ConfigFile};
@@ -37,7 +37,8 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Address to listen on (host:port) [default: 127.0.0.1:7878]
+    /// Address to listen on (host:port); 0.0.0.0:7878 or [::]:7878 lets other machines
+    /// connect [default: 127.0.0.1:7878]
     #[arg(long)]
     pub addr: Option<String>,
 
@@ -101,7 +102,7 @@ pub struct Args {
 
     /// Log level: off, error, warn, info, debug (connections) or trace (every line)
     /// [default: info]
-    #[arg(long)]
+    #[arg(long, value_parser = log_level_parser(), hide_possible_values = true, ignore_case = true)]
     pub log_level: Option<log::LevelFilter>,
 
     /// Also append the log to this file [default: none]
@@ -190,21 +191,18 @@ impl Args {
         let name = |setting: Setting| merge.name(setting);
         let defaults = Config::default();
         let addr_text = addr.unwrap_or_else(|| values::DEFAULT_ADDR.to_owned());
-        let addr = addr_text
-            .to_socket_addrs()
-            .map_err(|e| e.to_string())
-            .and_then(|mut found| found.next().ok_or_else(|| "no address found".to_owned()))
-            .map_err(|reason| ConfigError::Invalid {
-                setting: Setting::Addr,
-                reason: format!("{} {addr_text}: {reason}", name(Setting::Addr)),
-            })?;
+        let addr = values::socket_addr(&addr_text).map_err(|reason| ConfigError::Invalid {
+            setting: Setting::Addr,
+            reason: format!("{} {addr_text}: {reason}", name(Setting::Addr)),
+        })?;
         let log_level = match log_level_text {
             None => DEFAULT_LOG_LEVEL,
             Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
                 setting: Setting::LogLevel,
                 reason: format!(
-                    "{} must be off, error, warn, info, debug or trace, not {text:?}",
-                    name(Setting::LogLevel)
+                    "{} must be one of {}, not {text:?}",
+                    name(Setting::LogLevel),
+                    values::LOG_LEVELS.join(", ")
                 ),
             })?,
         };
@@ -241,6 +239,16 @@ impl Args {
             log_file,
         })
     }
+}
+
+/// `--log-level`: clap lists the levels when given another word (`--log-level verbose`), where
+/// `log`'s own parser only says the word is not a level (issue 12).
+fn log_level_parser() -> impl TypedValueParser<Value = log::LevelFilter> {
+    PossibleValuesParser::new(values::LOG_LEVELS).map(|level| {
+        level
+            .parse()
+            .expect("every name in LOG_LEVELS is a level of the log crate")
+    })
 }
 
 /// The merge in progress: which settings came from the file, and from which line.

@@ -5,7 +5,8 @@
 //! file spell them. Out of scope: where a value comes from (the command line or the file,
 //! [`super::args`]) and how a setting is named in an error ([`super::setting`]).
 
-use std::net::{IpAddr, SocketAddr};
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
 use super::setting::{ConfigError, Setting};
@@ -195,6 +196,35 @@ pub(crate) fn seconds(
 /// Longer than any timeout means, short enough for `Instant + Duration` never to overflow.
 const MAX_SECONDS: f64 = 1e9;
 
+/// What `--addr` and `addr` take, said when a value is not one: someone who gives a bare
+/// port (`--addr 7878`) learns the form and how to listen on every interface (issue 12).
+pub(crate) const ADDR_HINT: &str = "use host:port, e.g. 127.0.0.1:7878, 0.0.0.0:7878 or [::]:7878";
+
+/// The address `text` names (`127.0.0.1:7878`, `[::]:7878`, `localhost:7878`), or why it
+/// names none.
+pub(crate) fn socket_addr(text: &str) -> Result<SocketAddr, String> {
+    // No host (`:7878`, as Go writes every interface, or a bare `::1`): std would look up
+    // an empty name and report the lookup's failure.
+    if text.starts_with(':') {
+        return Err(ADDR_HINT.to_owned());
+    }
+    let mut found = text.to_socket_addrs().map_err(|error| {
+        // std's parse errors ("invalid socket address", "invalid port value") name no fix; a
+        // failed name lookup says what is wrong by itself.
+        if error.kind() == io::ErrorKind::InvalidInput {
+            ADDR_HINT.to_owned()
+        } else {
+            error.to_string()
+        }
+    })?;
+    found
+        .next()
+        .ok_or_else(|| format!("no address found; {ADDR_HINT}"))
+}
+
+/// The levels `--log-level` and `log_level` take, from quietest to loudest.
+pub(crate) const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
 /// The number of cores, the default pool size.
 pub fn default_workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
@@ -236,6 +266,41 @@ mod tests {
         assert_eq!(parse_bytes("2m"), Ok(2 * 1024 * 1024));
         assert!(parse_bytes("12X").is_err());
         assert!(parse_bytes("K").is_err());
+    }
+
+    #[test]
+    fn issue_12_an_address_without_host_or_port_says_how_to_write_one() {
+        for text in [
+            "7878",
+            ":7878",
+            "localhost",
+            "127.0.0.1",
+            "127.0.0.1:99999",
+            "::1",
+            "",
+        ] {
+            assert_eq!(socket_addr(text), Err(ADDR_HINT.to_owned()), "{text:?}");
+        }
+        assert!(ADDR_HINT.contains("0.0.0.0:7878"));
+        for text in ["127.0.0.1:7878", "0.0.0.0:0", "[::]:7878", "localhost:7878"] {
+            assert!(socket_addr(text).is_ok(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn log_levels_are_those_log_knows() {
+        for level in LOG_LEVELS {
+            assert_eq!(
+                level
+                    .parse::<log::LevelFilter>()
+                    .map(|l| l.to_string().to_lowercase()),
+                Ok(level.to_owned())
+            );
+        }
+        let all: Vec<String> = log::LevelFilter::iter()
+            .map(|l| l.to_string().to_lowercase())
+            .collect();
+        assert_eq!(all, LOG_LEVELS);
     }
 
     #[test]

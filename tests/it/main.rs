@@ -15,4 +15,5 @@ mod registration;
 mod resources;
 mod rooms;
 mod shutdown;
+mod startup_errors;
 mod timeouts;

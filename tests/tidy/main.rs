@@ -134,7 +134,7 @@ fn protocol_md_documents_every_command_and_error_code() {
 }
 
 #[test]
-fn readme_documents_every_flag_and_the_two_commands() {
+fn readme_documents_every_flag_and_the_test_command() {
     let readme = read("README.md");
     for arg in chatd::config::Args::command().get_arguments() {
         if let Some(long) = arg.get_long() {
@@ -144,10 +144,107 @@ fn readme_documents_every_flag_and_the_two_commands() {
             );
         }
     }
-    assert!(readme.contains("cargo run --release -- --workers 4"));
     assert!(readme.contains("cargo test"));
     assert!(
         read(".ci/run").contains("cargo test"),
         ".ci/run must run the README's tests"
     );
+}
+
+/// The text of the README's section `heading` (a `## ` line), up to the next `## ` heading.
+fn readme_section(readme: &str, heading: &str) -> String {
+    let start = readme
+        .find(&format!("\n{heading}\n"))
+        .unwrap_or_else(|| panic!("README has no {heading:?}"));
+    let body = &readme[start + heading.len() + 2..];
+    let end = body.find("\n## ").unwrap_or(body.len());
+    body[..end].to_owned()
+}
+
+#[test]
+fn issue_12_the_quick_start_runs_the_server_with_the_default_pool() {
+    let quick_start = readme_section(&read("README.md"), "## Quick start");
+    assert!(
+        quick_start
+            .lines()
+            .any(|line| line == "    cargo run --release"),
+        "the quick start must show `cargo run --release` on a line of its own:\n{quick_start}"
+    );
+    // The Performance section advises the default, one worker per core.
+    assert!(!quick_start.contains("--workers"), "{quick_start}");
+}
+
+/// `rust-version` of the workspace's manifest.
+fn rust_version() -> String {
+    let manifest = read("Cargo.toml");
+    let line = manifest
+        .lines()
+        .find(|line| line.starts_with("rust-version = "))
+        .expect("Cargo.toml sets rust-version");
+    line["rust-version = ".len()..].trim_matches('"').to_owned()
+}
+
+#[test]
+fn issue_12_the_readme_gives_the_minimum_rust_version_of_the_manifest() {
+    let readme = read("README.md");
+    let version = rust_version();
+    let said = format!("Rust {version} or newer");
+    for section in ["## Quick start", "## Running it for real"] {
+        assert!(
+            readme_section(&readme, section).contains(&said),
+            "README's {section:?} must say {said:?}"
+        );
+    }
+}
+
+#[test]
+fn issue_12_the_readme_shows_the_systemd_unit_as_it_is_and_ci_verifies_it() {
+    let unit = read("deploy/chatd.service");
+    let shown: String = unit
+        .lines()
+        .map(|line| {
+            if line.is_empty() {
+                "\n".to_owned()
+            } else {
+                format!("    {line}\n")
+            }
+        })
+        .collect();
+    let running = readme_section(&read("README.md"), "## Running it for real");
+    assert!(
+        running.contains(&shown),
+        "README's \"Running it for real\" must show deploy/chatd.service as it is"
+    );
+    for directive in [
+        "ExecStart=/usr/local/bin/chatd --config /etc/chatd/chatd.toml",
+        "KillSignal=SIGTERM",
+        "DynamicUser=yes",
+        "CapabilityBoundingSet=\n",
+    ] {
+        assert!(unit.contains(directive), "the unit lacks {directive:?}");
+    }
+    assert!(read(".ci/run").contains("systemd-analyze verify"));
+}
+
+/// The number the unit gives `key` (`TimeoutStopSec=15`).
+fn unit_number(unit: &str, key: &str) -> f64 {
+    let prefix = format!("{key}=");
+    unit.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("the unit has no {key}"))
+        .parse()
+        .unwrap_or_else(|e| panic!("{key}: {e}"))
+}
+
+#[test]
+fn issue_12_the_systemd_unit_fits_the_default_settings() {
+    use chatd::config::{DEFAULT_DRAIN_TIMEOUT_SECS, DEFAULT_MAX_CLIENTS};
+    let unit = read("deploy/chatd.service");
+    // systemd must not kill the drain of a graceful stop.
+    assert!(unit_number(&unit, "TimeoutStopSec") >= 2.0 * DEFAULT_DRAIN_TIMEOUT_SECS);
+    // A descriptor and a writer thread per client, plus the server's own (about 20 of each
+    // and a worker per core).
+    let needed = (DEFAULT_MAX_CLIENTS + 200) as f64;
+    assert!(unit_number(&unit, "LimitNOFILE") >= needed);
+    assert!(unit_number(&unit, "TasksMax") >= needed);
 }

@@ -432,3 +432,56 @@ fn help_shows_the_defaults_the_example_holds() {
         );
     }
 }
+
+#[test]
+fn issue_12_an_unknown_log_level_is_told_the_levels() {
+    let error = Args::try_parse_from(["chatd", "--log-level", "verbose"]).unwrap_err();
+    assert_eq!(error.kind(), clap::error::ErrorKind::InvalidValue);
+    let text = error.render().to_string();
+    assert!(
+        text.contains("invalid value 'verbose' for '--log-level"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[possible values: off, error, warn, info, debug, trace]"),
+        "{text}"
+    );
+    // The levels keep the spellings `log` accepts.
+    for (given, level) in [
+        ("trace", log::LevelFilter::Trace),
+        ("WARN", log::LevelFilter::Warn),
+        ("Off", log::LevelFilter::Off),
+    ] {
+        assert_eq!(args(&["--log-level", given]).log_level, Some(level));
+    }
+    // Listed once in --help: the help text names them already.
+    let help = Args::command().render_help().to_string();
+    assert!(!help.contains("possible values"), "{help}");
+    let reason = refused(&[], "log_level = \"verbose\"", Setting::LogLevel);
+    assert_eq!(
+        reason,
+        "log_level at chatd.toml:1 must be one of off, error, warn, info, debug, trace, \
+         not \"verbose\""
+    );
+}
+
+#[test]
+fn issue_12_an_address_without_a_port_is_shown_the_form() {
+    let error = args(&["--addr", "7878"]).settings().unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "--addr 7878: use host:port, e.g. 127.0.0.1:7878, 0.0.0.0:7878 or [::]:7878"
+    );
+    let reason = refused(&[], "addr = \"7878\"", Setting::Addr);
+    assert_eq!(
+        reason,
+        "addr at chatd.toml:1 7878: use host:port, e.g. 127.0.0.1:7878, 0.0.0.0:7878 or [::]:7878"
+    );
+    let every_interface = ["0.0.0.0:7878", "[::]:7878"];
+    for addr in every_interface {
+        assert_eq!(
+            args(&["--addr", addr]).settings().unwrap().config.addr,
+            addr.parse().unwrap()
+        );
+    }
+}

@@ -20,7 +20,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use chatd::config;
-use chatd_bench::loadgen::setup::{self, Setup};
+use chatd_bench::loadgen::setup::{self, FrontEnd, Setup};
 use chatd_bench::loadgen::suite;
 use chatd_bench::loadgen::target::{self, ServerSettings, TargetSpec};
 use chatd_bench::loadgen::{
@@ -216,7 +216,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let setup = Setup::collect();
+    let setup = Setup::collect(FrontEnd::ChatdBench);
     let results = suite::run_all(&[spec], common.runs, |line| eprintln!("{line}"));
     let dir = common.out.clone().unwrap_or_else(setup::output_dir);
     let finished = suite::finish(

@@ -464,7 +464,7 @@ mod tests {
         Setup {
             machine: "Test CPU, 2 cores, Linux 6.1".to_owned(),
             commit: "abc1234".to_owned(),
-            command: "load --quick".to_owned(),
+            command: "cargo bench --bench load -- --quick".to_owned(),
             started: "2025-01-31 12:00:00".to_owned(),
         }
     }
@@ -516,6 +516,7 @@ mod tests {
         let text = csv(&setup(), &[result(), failed]);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "# machine: Test CPU, 2 cores, Linux 6.1");
+        assert_eq!(lines[2], "# command: cargo bench --bench load -- --quick");
         assert!(lines[4].starts_with("workload,workers,deliveries,deliveries_per_s,p50_ms"));
         assert_eq!(lines.len(), 7);
         assert!(lines[5].starts_with("paced 100k,2,300000,99870,0.25,1.5,12.25,130,,0,"));

@@ -17,13 +17,62 @@ pub struct Setup {
     pub machine: String,
     /// `180f0f4`, `180f0f4-dirty` or `unknown`.
     pub commit: String,
+    /// The command that runs this invocation again from the repository's root
+    /// ([`rerun_command`]): `cargo bench --bench load -- --quick`.
     pub command: String,
     /// UTC, `2025-01-31 12:00:00`.
     pub started: String,
 }
 
+/// Which front end of the load generator runs: each is run again by its own cargo command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrontEnd {
+    /// `cargo bench --bench load` (`benches/load.rs`).
+    CargoBench,
+    /// The `chatd-bench` binary.
+    ChatdBench,
+}
+
+/// The command that runs a front end again with `args` (its arguments, the program's name
+/// left out), from the repository's root. The executable's own path would name a file of one
+/// build (`target/release/deps/load-1f2e...`) that the next build replaces (issue 12).
+pub fn rerun_command(front_end: FrontEnd, args: impl IntoIterator<Item = String>) -> String {
+    let (cargo, args): (&str, Vec<String>) = match front_end {
+        // `cargo bench` adds `--bench` to the arguments itself.
+        FrontEnd::CargoBench => (
+            "cargo bench --bench load",
+            args.into_iter().filter(|arg| arg != "--bench").collect(),
+        ),
+        // The profile of this build, so a rerun measures the same code.
+        FrontEnd::ChatdBench if cfg!(debug_assertions) => {
+            ("cargo run --bin chatd-bench", args.into_iter().collect())
+        }
+        FrontEnd::ChatdBench => (
+            "cargo run --release --bin chatd-bench",
+            args.into_iter().collect(),
+        ),
+    };
+    if args.is_empty() {
+        return cargo.to_owned();
+    }
+    let words: Vec<String> = args.iter().map(|arg| shell_word(arg)).collect();
+    format!("{cargo} -- {}", words.join(" "))
+}
+
+/// `word` as a POSIX shell reads it back: as it is when it holds no character the shell
+/// treats specially, else in single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./,:=+@%".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 impl Setup {
-    pub fn collect() -> Setup {
+    /// The circumstances of this process, run as `front_end`.
+    pub fn collect(front_end: FrontEnd) -> Setup {
         let model = sysstat::cpu_model().unwrap_or_else(|| "unknown CPU".to_owned());
         let kernel = sysstat::kernel_release().unwrap_or_else(|| "unknown".to_owned());
         let seconds = SystemTime::now()
@@ -32,7 +81,7 @@ impl Setup {
         Setup {
             machine: format!("{model}, {} cores, Linux {kernel}", sysstat::cores()),
             commit: commit(),
-            command: std::env::args().collect::<Vec<_>>().join(" "),
+            command: rerun_command(front_end, std::env::args().skip(1)),
             started: utc_timestamp(seconds),
         }
     }
@@ -136,6 +185,47 @@ mod tests {
         assert_eq!(utc_timestamp(0), "1970-01-01 00:00:00");
         assert_eq!(utc_timestamp(951_825_599), "2000-02-29 11:59:59");
         assert_eq!(utc_timestamp(1_738_324_800), "2025-01-31 12:00:00");
+    }
+
+    fn strings(args: &[&str]) -> Vec<String> {
+        args.iter().map(|&arg| arg.to_owned()).collect()
+    }
+
+    #[test]
+    fn issue_12_the_command_is_one_that_runs_again() {
+        let bench = |args: &[&str]| rerun_command(FrontEnd::CargoBench, strings(args));
+        assert_eq!(bench(&["--bench"]), "cargo bench --bench load");
+        assert_eq!(
+            bench(&["--quick", "--no-files", "--bench"]),
+            "cargo bench --bench load -- --quick --no-files"
+        );
+        assert_eq!(
+            bench(&["--only", "paced,stalled", "--workers", "2,4", "--bench"]),
+            "cargo bench --bench load -- --only paced,stalled --workers 2,4"
+        );
+        let chatd_bench = rerun_command(
+            FrontEnd::ChatdBench,
+            strings(&["fanout", "--clients", "50", "--out", "my results"]),
+        );
+        let cargo_run = if cfg!(debug_assertions) {
+            "cargo run --bin chatd-bench"
+        } else {
+            "cargo run --release --bin chatd-bench"
+        };
+        assert_eq!(
+            chatd_bench,
+            format!("{cargo_run} -- fanout --clients 50 --out 'my results'")
+        );
+    }
+
+    #[test]
+    fn words_are_quoted_for_the_shell_when_needed() {
+        assert_eq!(shell_word("--addr=127.0.0.1:7878"), "--addr=127.0.0.1:7878");
+        assert_eq!(shell_word("/tmp/a b"), "'/tmp/a b'");
+        assert_eq!(shell_word("it's"), r"'it'\''s'");
+        assert_eq!(shell_word(""), "''");
+        assert_eq!(shell_word("$HOME"), "'$HOME'");
+        assert_eq!(shell_word("a*"), "'a*'");
     }
 
     #[test]

@@ -112,9 +112,12 @@ pub fn check_announcements(
             counts.out_of_order += 1;
             counts.problem(|| format!("QUIT before JOIN of chaos client {}", client.index));
         }
-        if let Some(left) = &got.left
-            && !client.may_leave.contains(left)
-        {
+        // Not a let-chain: those need Rust 1.88, and the workspace builds with 1.85.
+        let wrong_reason = got
+            .left
+            .as_ref()
+            .filter(|left| !client.may_leave.contains(left));
+        if let Some(left) = wrong_reason {
             counts.wrong_reason += 1;
             counts.problem(|| {
                 format!(
