@@ -21,6 +21,7 @@ chat="$target/debug/chat"
 work="$(mktemp -d)"
 sock="chat-e2e-$$" # a private tmux server: the user's own sessions are not touched
 chatd_pid=""
+dave_pid=""
 cleanup() {
     # The panes' processes and their children, so that a client that fails to exit does not
     # outlive the check.
@@ -31,6 +32,10 @@ cleanup() {
         pkill -KILL -P "$pid" 2>/dev/null || true
         kill -KILL "$pid" 2>/dev/null || true
     done
+    if [ -n "$dave_pid" ]; then
+        kill "$dave_pid" 2>/dev/null || true
+        wait "$dave_pid" 2>/dev/null || true
+    fi
     if [ -n "$chatd_pid" ]; then
         kill "$chatd_pid" 2>/dev/null || true
         wait "$chatd_pid" 2>/dev/null || true
@@ -70,13 +75,20 @@ done
 addr="$(sed -n 's/.*listening on \([0-9.:]*\),.*/\1/p' "$work/chatd.log" | head -n 1)"
 echo "chatd on $addr"
 
-# Each client runs in a shell that reports its exit status once the terminal is restored.
+# Each client runs in a shell that reports its exit status once the terminal is restored,
+# then shows the next line typed or pasted with its control characters visible (a terminal
+# left in bracketed paste mode would show ^[[200~ before a pasted line). Arguments after the
+# nick go to chat.
 start_client() {
-    tmux -L "$sock" new-session -d -s "$1" -x 80 -y 24 \
-        "'$chat' --addr $addr --nick $1; echo \"chat exited with \$?\"; sleep 600"
+    local nick="$1"
+    shift
+    tmux -L "$sock" new-session -d -s "$nick" -x 80 -y 24 \
+        "'$chat' --addr $addr --nick $nick $*; echo \"chat exited with \$?\";
+         IFS= read -r line; printf 'after chat: %s\\n' \"\$line\" | cat -v; sleep 600"
 }
 
-start_client alice
+# alice asks before sending a paste of more than 15 lines.
+start_client alice --paste-confirm 15
 wait_for alice "connected │ alice │ $addr"
 start_client bob
 wait_for bob "connected │ bob │ $addr"
@@ -110,6 +122,83 @@ tmux -L "$sock" send-keys -t alice M-1
 wait_for alice "│ online (1)"
 echo "ok: /quit leaves cleanly; alice's user list drops bob"
 
+# Pastes (issue 12). dave, a --plain client, writes every line he receives to a file; his
+# input is a pipe that this script holds open until he should leave.
+mkfifo "$work/dave.in"
+"$chat" --plain --addr "$addr" --nick dave <"$work/dave.in" >"$work/dave.out" 2>"$work/dave.err" &
+dave_pid=$!
+exec 3>"$work/dave.in"
+wait_for alice "dave joined"
+
+# Writes $2 lines of 100 bytes, "<$1><number> yyy...", to the file $3.
+make_lines() {
+    local prefix="$1" count="$2" file="$3" i
+    local filler
+    filler="$(printf 'y%.0s' $(seq 96))"
+    : >"$file"
+    for i in $(seq -w 1 "$count"); do
+        printf '%s%s %s\n' "$prefix" "$i" "$filler" >>"$file"
+    done
+}
+
+# Waits until dave has received, from alice, exactly the lines of the file $1, in order; the
+# lines of one paste all start with the same letter, $2.
+dave_received() {
+    local file="$1" prefix="$2" deadline=$((SECONDS + 10)) want got
+    want="$(sed 's/^/ALL alice /' "$file")"
+    while :; do
+        got="$(grep "^ALL alice $prefix" "$work/dave.out" || true)"
+        [ "$got" = "$want" ] && return 0
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            echo "--- dave received:" >&2
+            printf '%s\n' "$got" | cut -c1-20 >&2
+            fail "dave did not receive the $(wc -l <"$file") lines of paste $prefix in order within 10 s"
+        fi
+        sleep 0.1
+    done
+}
+
+# A bracketed paste of 15 lines (tmux brackets it because chat asked the terminal to): all
+# of them go out at once, in order, with no key pressed after it.
+make_lines a 15 "$work/paste-a"
+tmux -L "$sock" load-buffer -b paste "$work/paste-a"
+tmux -L "$sock" paste-buffer -p -b paste -t alice
+dave_received "$work/paste-a" a
+echo "ok: a bracketed paste of 15 lines of 100 bytes arrives whole and in order"
+
+# More lines than --paste-confirm: alice is asked first, and Enter sends them.
+make_lines b 16 "$work/paste-b"
+tmux -L "$sock" load-buffer -b paste "$work/paste-b"
+tmux -L "$sock" paste-buffer -p -b paste -t alice
+wait_for alice "paste 16 lines? Enter sends them, Esc cancels"
+if grep -q "^ALL alice b" "$work/dave.out"; then
+    fail "a paste that asks first was sent before Enter"
+fi
+tmux -L "$sock" send-keys -t alice Enter
+dave_received "$work/paste-b" b
+echo "ok: a paste of 16 lines asks first; Enter sends them all, in order"
+
+# A paste that is not bracketed (as from a terminal without bracketed paste) arrives as
+# typed keys: each line is sent on its line break, none waits for a later key press.
+make_lines c 15 "$work/paste-c"
+tmux -L "$sock" load-buffer -b paste "$work/paste-c"
+tmux -L "$sock" paste-buffer -b paste -t alice
+dave_received "$work/paste-c" c
+echo "ok: 15 lines pasted as keys all go out, with no key pressed after them"
+
+# One line of 1,024 characters and its Enter, as keys: more than crossterm reads at once.
+printf 'd%s\n' "$(printf 'x%.0s' $(seq 1023))" >"$work/paste-d"
+tmux -L "$sock" load-buffer -b paste "$work/paste-d"
+tmux -L "$sock" paste-buffer -b paste -t alice
+dave_received "$work/paste-d" d
+echo "ok: a line of 1,024 characters is sent on its Enter"
+
+# dave's input ends: he quits.
+exec 3>&-
+wait "$dave_pid" || fail "chat --plain exited with $?: $(cat "$work/dave.err")"
+dave_pid=""
+wait_for alice "dave quit"
+
 # A closed window (SIGHUP, the terminal gone) ends the client too.
 tmux -L "$sock" new-session -d -s carol -x 80 -y 24 "exec '$chat' --addr $addr --nick carol"
 wait_for carol "connected │ carol"
@@ -125,6 +214,9 @@ echo "ok: closing the window ends the client"
 
 tmux -L "$sock" send-keys -t alice C-c
 wait_for alice "chat exited with 0"
-echo "ok: Ctrl-C quits and restores the terminal"
+printf 'pasted after chat\n' | tmux -L "$sock" load-buffer -b paste -
+tmux -L "$sock" paste-buffer -p -b paste -t alice
+wait_for alice "after chat: pasted after chat"
+echo "ok: Ctrl-C quits and restores the terminal, bracketed paste mode included"
 
 echo "tmux e2e: all checks passed"

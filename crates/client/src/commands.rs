@@ -1,8 +1,10 @@
 //! What the user typed on the input line: plain text or one of the client's `/commands`.
 //!
-//! In scope: splitting the line, checking nicks and room names with the protocol's types, and
-//! the usage texts. Out of scope: what a command does in a given tab (`app`) and the wire
-//! spelling (`protocol`): this module never builds a protocol line. Pure.
+//! In scope: splitting the line, checking nicks and room names with the protocol's types, the
+//! usage texts and aliases, and noticing a server command word typed alone by habit (`HELP`,
+//! which the server's greeting suggests to `nc` users). Out of scope: what a command does in
+//! a given tab (`app`) and the wire spelling (`protocol`): this module never builds a
+//! protocol line. Pure.
 
 use chatd_proto::{Nick, Room};
 
@@ -49,6 +51,12 @@ pub enum UserCommand<'a> {
     Close,
     /// `/clear`: empties the current tab's scrollback.
     Clear,
+    /// `/say TEXT`: TEXT as a message to the current tab, whatever it looks like.
+    Say { text: &'a str },
+    /// `/ignore [NICK]`: hide NICK's messages; alone, list who is ignored.
+    Ignore(Option<Nick>),
+    /// `/unignore NICK`.
+    Unignore(Nick),
 }
 
 /// Who a `/msg` goes to.
@@ -64,38 +72,104 @@ pub enum Input<'a> {
     /// Text for the current tab (`//text` sends `/text`).
     Text(&'a str),
     Command(UserCommand<'a>),
+    /// A line that is only a server command word such as `HELP`, typed by habit from `nc`:
+    /// not sent (in the lobby it would go to everyone), answered with the client's help.
+    ServerWord {
+        /// The word as typed.
+        word: &'a str,
+        /// The client's command for it (`/help`).
+        command: &'static str,
+    },
 }
 
-/// The client's commands: synopsis and what it does, for `/help`, usage errors, Tab
-/// completion and the README.
-pub const COMMANDS: [(&str, &str); 15] = [
-    (
+/// Server command words that people type alone by habit, and the client's command for each.
+/// `HELP` first: the server's greeting says "type HELP for commands".
+pub const SERVER_WORDS: [(&str, &str); 4] = [
+    ("HELP", "/help"),
+    ("WHO", "/who"),
+    ("ROOMS", "/rooms"),
+    ("QUIT", "/quit"),
+];
+
+/// One of the client's commands, for `/help`, usage errors, Tab completion and the README.
+#[derive(Debug)]
+pub struct CommandHelp {
+    /// The command and its arguments; its first word is the command's name.
+    pub synopsis: &'static str,
+    /// Other names that do the same (`/query` for `/msg`), shown next to it by `/help`.
+    pub aliases: &'static [&'static str],
+    pub about: &'static str,
+}
+
+const fn command(
+    synopsis: &'static str,
+    aliases: &'static [&'static str],
+    about: &'static str,
+) -> CommandHelp {
+    CommandHelp {
+        synopsis,
+        aliases,
+        about,
+    }
+}
+
+/// The client's commands. The parser accepts a name or alias only through this table, so
+/// `/help` lists every alias there is.
+pub const COMMANDS: [CommandHelp; 18] = [
+    command(
         "/msg NICK|#room TEXT",
+        &["/m", "/query"],
         "send a direct message (opens a tab) or to a room",
     ),
-    ("/r TEXT", "reply to the last person who messaged you"),
-    ("/join #room [key]", "join or create a room (opens a tab)"),
-    (
+    command(
+        "/r TEXT",
+        &["/reply"],
+        "reply to the last person who messaged you",
+    ),
+    command(
+        "/say TEXT",
+        &[],
+        "send TEXT to this tab as it is, even /text or HELP",
+    ),
+    command(
+        "/join #room [key]",
+        &["/j"],
+        "join or create a room (opens a tab)",
+    ),
+    command(
         "/part [#room] [reason]",
+        &["/leave"],
         "leave a room (default: this tab's)",
     ),
-    ("/topic [#room] [text]", "show or set a room's topic"),
-    ("/rooms", "list the rooms you can see"),
-    ("/invite NICK [#room]", "let someone into a room once"),
-    (
+    command("/topic [#room] [text]", &[], "show or set a room's topic"),
+    command("/rooms", &["/list"], "list the rooms you can see"),
+    command("/invite NICK [#room]", &[], "let someone into a room once"),
+    command(
         "/key [#room] [key]",
+        &[],
         "owner: set the room's key; no key clears it",
     ),
-    (
+    command(
         "/private [#room] on|off",
+        &[],
         "owner: make a room invite-only or not",
     ),
-    ("/who [#room]", "list who is online, or in a room"),
-    ("/nick NAME", "change your nick"),
-    ("/close", "close this tab (parts a room)"),
-    ("/clear", "clear this tab's scrollback"),
-    ("/help", "this text"),
-    ("/quit [reason]", "leave"),
+    command(
+        "/who [#room]",
+        &["/names"],
+        "list this tab's room, or everyone online in the lobby",
+    ),
+    command("/nick NAME", &[], "change your nick"),
+    command(
+        "/ignore [NICK]",
+        &[],
+        "hide NICK's messages until you quit; alone: list",
+    ),
+    command("/unignore NICK", &[], "show NICK's messages again"),
+    command("/close", &["/wc"], "close this tab (parts a room)"),
+    command("/clear", &[], "clear this tab's scrollback"),
+    command("/help", &[], "this text"),
+    command("/quit [reason]", &["/exit"], "leave"),
 ];
 
 /// Splits off the first space-separated word; the rest starts after the spaces that follow.
@@ -119,22 +193,45 @@ fn name_of(synopsis: &str) -> &str {
 
 /// The names of the commands (`/msg`, ...), for Tab completion.
 pub fn names() -> impl Iterator<Item = &'static str> {
-    COMMANDS.iter().map(|(synopsis, _)| name_of(synopsis))
+    COMMANDS.iter().map(|c| name_of(c.synopsis))
 }
 
-/// `/help`'s lines about the commands, aligned.
+/// `/help`'s lines about the commands, aligned, each with its aliases.
 pub fn help_lines() -> impl Iterator<Item = String> {
-    COMMANDS
-        .iter()
-        .map(|(synopsis, what)| format!("{synopsis:<24} {what}"))
+    COMMANDS.iter().map(|c| {
+        let line = format!("{:<24} {}", c.synopsis, c.about);
+        if c.aliases.is_empty() {
+            line
+        } else {
+            format!("{line} (also {})", c.aliases.join(", "))
+        }
+    })
 }
 
 fn usage(command: &str) -> String {
     let synopsis = COMMANDS
         .iter()
-        .find(|(synopsis, _)| name_of(synopsis) == command)
-        .map_or(command, |(synopsis, _)| synopsis);
+        .find(|c| name_of(c.synopsis) == command)
+        .map_or(command, |c| c.synopsis);
     format!("usage: {synopsis}")
+}
+
+/// The command a typed name (without its `/`, any case) stands for: its own name or an alias.
+fn command_named(typed: &str) -> Option<&'static str> {
+    let is = |name: &str| name[1..].eq_ignore_ascii_case(typed);
+    COMMANDS
+        .iter()
+        .find(|c| is(name_of(c.synopsis)) || c.aliases.iter().any(|alias| is(alias)))
+        .map(|c| name_of(c.synopsis))
+}
+
+/// The server command word that `line` is, alone (spaces around it allowed, any case).
+fn server_word(line: &str) -> Option<Input<'_>> {
+    let word = line.trim_matches(' ');
+    SERVER_WORDS
+        .iter()
+        .find(|(server, _)| server.eq_ignore_ascii_case(word))
+        .map(|&(_, command)| Input::ServerWord { word, command })
 }
 
 fn nick(text: &str) -> Result<Nick, String> {
@@ -165,12 +262,17 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
         return Ok(Some(Input::Text(&line[1..])));
     }
     let Some(command_line) = line.strip_prefix('/') else {
-        return Ok(Some(Input::Text(line)));
+        return Ok(Some(server_word(line).unwrap_or(Input::Text(line))));
     };
-    let (name, rest) = word(command_line);
-    let name = name.to_ascii_lowercase();
-    let command = match name.as_str() {
-        "msg" | "m" | "query" => {
+    let (typed, rest) = word(command_line);
+    let Some(name) = command_named(typed) else {
+        return Err(format!(
+            "unknown command /{}; /help lists them (//text sends text starting with /)",
+            typed.to_ascii_lowercase()
+        ));
+    };
+    let command = match name {
+        "/msg" => {
             let (to, text) = word(rest);
             if to.is_empty() || text.trim().is_empty() {
                 return Err(usage("/msg"));
@@ -182,20 +284,20 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
             };
             UserCommand::Msg { target, text }
         }
-        "r" | "reply" => {
+        "/r" => {
             if rest.trim().is_empty() {
                 return Err(usage("/r"));
             }
             UserCommand::Reply { text: rest }
         }
-        "nick" => {
+        "/nick" => {
             let name = rest.trim_end_matches(' ');
             if name.is_empty() {
                 return Err(usage("/nick"));
             }
             UserCommand::Nick(nick(name)?)
         }
-        "who" | "names" => {
+        "/who" => {
             let (first, _) = word(rest);
             UserCommand::Who(if first.is_empty() {
                 None
@@ -203,11 +305,11 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
                 Some(room(first)?)
             })
         }
-        "quit" | "exit" => UserCommand::Quit {
+        "/quit" => UserCommand::Quit {
             reason: optional(rest),
         },
-        "help" => UserCommand::Help,
-        "join" | "j" => {
+        "/help" => UserCommand::Help,
+        "/join" => {
             let (name, key) = word(rest);
             if name.is_empty() {
                 return Err(usage("/join"));
@@ -217,22 +319,22 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
                 key: optional(key),
             }
         }
-        "part" | "leave" => {
+        "/part" => {
             let (room, reason) = leading_room(rest)?;
             UserCommand::Part {
                 room,
                 reason: optional(reason),
             }
         }
-        "topic" => {
+        "/topic" => {
             let (room, text) = leading_room(rest)?;
             UserCommand::Topic {
                 room,
                 text: optional(text),
             }
         }
-        "rooms" | "list" => UserCommand::Rooms,
-        "invite" => {
+        "/rooms" => UserCommand::Rooms,
+        "/invite" => {
             let (who, after) = word(rest);
             if who.is_empty() {
                 return Err(usage("/invite"));
@@ -247,14 +349,14 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
                 },
             }
         }
-        "key" => {
+        "/key" => {
             let (room, key) = leading_room(rest)?;
             UserCommand::Key {
                 room,
                 key: optional(key),
             }
         }
-        "private" => {
+        "/private" => {
             let (room, switch) = leading_room(rest)?;
             let on = match switch.trim().to_ascii_lowercase().as_str() {
                 "on" => true,
@@ -263,13 +365,30 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
             };
             UserCommand::Private { room, on }
         }
-        "close" | "wc" => UserCommand::Close,
-        "clear" => UserCommand::Clear,
-        _ => {
-            return Err(format!(
-                "unknown command /{name}; /help lists them (//text sends text starting with /)"
-            ));
+        "/close" => UserCommand::Close,
+        "/clear" => UserCommand::Clear,
+        "/say" => {
+            if rest.trim().is_empty() {
+                return Err(usage("/say"));
+            }
+            UserCommand::Say { text: rest }
         }
+        "/ignore" => {
+            let (who, _) = word(rest);
+            UserCommand::Ignore(if who.is_empty() {
+                None
+            } else {
+                Some(nick(who)?)
+            })
+        }
+        "/unignore" => {
+            let (who, _) = word(rest);
+            if who.is_empty() {
+                return Err(usage("/unignore"));
+            }
+            UserCommand::Unignore(nick(who)?)
+        }
+        _ => unreachable!("{name} is in COMMANDS but not parsed"),
     };
     Ok(Some(Input::Command(command)))
 }
@@ -449,7 +568,42 @@ mod tests {
             }),
         );
         check("/close", command(UserCommand::Close));
+        check("/wc", command(UserCommand::Close));
         check("/clear", command(UserCommand::Clear));
+        check("/say  HELP ", command(UserCommand::Say { text: "HELP " }));
+        check("/ignore", command(UserCommand::Ignore(None)));
+        check(
+            "/ignore Bob",
+            command(UserCommand::Ignore(Some(nick("Bob")))),
+        );
+        check("/unignore bob", command(UserCommand::Unignore(nick("bob"))));
+    }
+
+    #[test]
+    fn issue_12_a_server_command_word_alone_is_not_text() {
+        let word = |word, command| Ok(Some(Input::ServerWord { word, command }));
+        check("HELP", word("HELP", "/help"));
+        check(" help  ", word("help", "/help"));
+        check("Who", word("Who", "/who"));
+        check("ROOMS", word("ROOMS", "/rooms"));
+        check("quit", word("quit", "/quit"));
+        // Not alone, or not a word people type alone: text.
+        check("help me", Ok(Some(Input::Text("help me"))));
+        check("HELP?", Ok(Some(Input::Text("HELP?"))));
+        check("ping", Ok(Some(Input::Text("ping"))));
+        check("//HELP", Ok(Some(Input::Text("/HELP"))));
+    }
+
+    #[test]
+    fn every_name_and_alias_in_the_table_parses() {
+        for c in COMMANDS {
+            for name in std::iter::once(name_of(c.synopsis)).chain(c.aliases.iter().copied()) {
+                // Arguments that suit most commands; a usage error is fine, a panic is not.
+                let _ = parse(&format!("{name} #a x"));
+                let _ = parse(name);
+                assert!(command_named(&name[1..].to_ascii_uppercase()).is_some());
+            }
+        }
     }
 
     #[test]
@@ -469,6 +623,9 @@ mod tests {
         check("/invite bob nope", Err("bad room name"));
         check("/private", Err("usage: /private"));
         check("/private #a maybe", Err("usage: /private"));
+        check("/say   ", Err("usage: /say TEXT"));
+        check("/ignore 9", Err("\"9\" is not a nick"));
+        check("/unignore", Err("usage: /unignore NICK"));
         check("/frob", Err("unknown command /frob"));
         check("/", Err("unknown command /"));
     }

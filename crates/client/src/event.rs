@@ -16,6 +16,9 @@ use chatd_proto::Reply;
 pub enum Event {
     /// A key press from the terminal (raw mode: Ctrl-C arrives here, not as a signal).
     Key(KeyEvent),
+    /// Text pasted into a terminal that brackets pastes: the whole paste at once, its line
+    /// breaks included. (Other terminals send a paste as keys.)
+    Paste(String),
     /// A mouse event; only the wheel is used.
     Mouse(MouseEvent),
     /// The terminal now has this many columns and rows.

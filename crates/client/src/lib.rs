@@ -30,6 +30,7 @@ pub mod ui;
 
 use clap::Parser;
 
+use app::{DEFAULT_MAX_LINE, DEFAULT_PASTE_CONFIRM, Settings};
 use chatd_proto::Nick;
 
 /// The command line of `chat`.
@@ -46,6 +47,14 @@ pub struct Args {
     /// Line mode for scripts and dumb terminals: input lines are sent, server lines printed.
     #[arg(long)]
     pub plain: bool,
+    /// Ask before sending a paste of more than this many lines (Enter sends, Esc cancels);
+    /// 0: never ask. Needs a terminal that brackets pastes (most do).
+    #[arg(long, value_name = "LINES", default_value_t = DEFAULT_PASTE_CONFIRM)]
+    pub paste_confirm: usize,
+    /// The server's --max-line (bytes per line, newline included): the full-screen client
+    /// does not send a longer message, and says why.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_LINE)]
+    pub max_line: usize,
 }
 
 impl Args {
@@ -59,6 +68,14 @@ impl Args {
             return Err("no nick: give --nick NAME".to_owned());
         }
         Nick::parse(&text).map_err(|e| format!("{source} {text:?} is not a valid nick: {e}"))
+    }
+
+    /// The flags that change what the full-screen client does.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            paste_confirm: self.paste_confirm,
+            max_line: self.max_line,
+        }
     }
 }
 
@@ -79,10 +96,36 @@ mod tests {
         for (key, _) in app::KEYS {
             assert!(readme.contains(&format!("| {key} |")), "{key}");
         }
-        for (synopsis, _) in commands::COMMANDS {
+        for command in commands::COMMANDS {
             // A `|` in a table cell is escaped, even inside code.
-            let cell = synopsis.replace('|', "\\|");
-            assert!(readme.contains(&format!("| `{cell}` |")), "{synopsis}");
+            let cell = command.synopsis.replace('|', "\\|");
+            let row = readme
+                .lines()
+                .find(|line| line.starts_with(&format!("| `{cell}` |")))
+                .unwrap_or_else(|| panic!("no row for {}", command.synopsis));
+            for alias in command.aliases {
+                assert!(row.contains(&format!("`{alias}`")), "{alias} in {row}");
+            }
         }
+    }
+
+    #[test]
+    fn issue_12_the_paste_threshold_and_line_limit_are_flags() {
+        let args = Args::try_parse_from(["chat"]).unwrap();
+        assert_eq!(args.settings(), Settings::default());
+        assert_eq!(Settings::default().paste_confirm, 5);
+        assert_eq!(Settings::default().max_line, 4096);
+        let args =
+            Args::try_parse_from(["chat", "--paste-confirm", "0", "--max-line", "512"]).unwrap();
+        assert_eq!(
+            args.settings(),
+            Settings {
+                paste_confirm: 0,
+                max_line: 512
+            }
+        );
+        let help = Args::command().render_long_help().to_string();
+        assert!(help.contains("--paste-confirm <LINES>"), "{help}");
+        assert!(help.contains("0: never ask"), "{help}");
     }
 }

@@ -3,8 +3,10 @@
 //! Every line from the server is written to the output as received (the protocol's own
 //! spelling, see protocol.md), one per line. Input lines are sent once the nick is
 //! registered: plain text as `ALL`, `/commands` as in the full-screen client (the ones that
-//! need a room need it named, there being no tabs). Messages for the user (a suffixed nick,
-//! a mistyped command, `/help`) go to the error output. A `PING` from the server is answered.
+//! need a room need it named, there being no tabs; `/ignore` is the full-screen client's
+//! only, this mode showing every server line). Messages for the user (a suffixed nick, a
+//! mistyped command, `/help`, and the help for a server command word typed alone, `HELP`,
+//! which is not sent) go to the error output. A `PING` from the server is answered.
 //!
 //! The run ends when the input ends (after `QUIT`, once the server closed, at most
 //! [`QUIT_DEADLINE`] later) or when the server closes the connection. No reconnecting.
@@ -203,6 +205,17 @@ impl Session<'_> {
                 return Ok(false);
             }
             Ok(Some(Input::Command(command))) => command,
+            Ok(Some(Input::ServerWord { word, command })) => {
+                for line in commands::help_lines() {
+                    writeln!(notes, "{line}")?;
+                }
+                writeln!(
+                    notes,
+                    "chat: {word} is a command of the server's protocol (for nc); in chat, \
+                     commands start with / ({command}); /say {word} sends it as a message"
+                )?;
+                return Ok(false);
+            }
             Err(message) => {
                 writeln!(notes, "chat: {message}")?;
                 return Ok(false);
@@ -257,8 +270,15 @@ impl Session<'_> {
                 Some(room) => self.send(&Command::Private { room, on })?,
                 None => writeln!(notes, "{}", need_room("/private"))?,
             },
+            UserCommand::Say { text } => self.send(&Command::All { text })?,
             UserCommand::Close | UserCommand::Clear => {
                 writeln!(notes, "chat: there are no tabs in --plain mode")?;
+            }
+            UserCommand::Ignore(_) | UserCommand::Unignore(_) => {
+                writeln!(
+                    notes,
+                    "chat: /ignore is for the full-screen client; --plain shows every line"
+                )?;
             }
         }
         Ok(false)

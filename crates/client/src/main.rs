@@ -35,6 +35,7 @@ fn run() -> anyhow::Result<()> {
         )
         .with_context(|| format!("--plain with {}", args.addr))
     } else {
-        terminal::run(args.addr, nick).context("the terminal client failed")
+        let settings = args.settings();
+        terminal::run(args.addr, nick, settings).context("the terminal client failed")
     }
 }

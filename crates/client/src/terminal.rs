@@ -2,28 +2,34 @@
 //! to `app::update`, carries out the effects, draws, and restores the terminal.
 //!
 //! In scope: the terminal (raw mode and the alternate screen through `ratatui::init`, mouse
-//! capture, restoring both on exit, on panic and on signals), the `chat-input` thread (keys,
-//! mouse, resizes and the one-second tick) and the `chat-signals` thread. Out of scope: what
-//! an event means (`app`) and what the screen shows (`ui`).
+//! capture and bracketed paste, restoring them all on exit, on panic and on signals), the
+//! `chat-input` thread (keys, pastes, mouse, resizes and the one-second tick) and the
+//! `chat-signals` thread. Out of scope: what an event means (`app`) and what the screen shows
+//! (`ui`).
 
 use std::io::{self, IsTerminal, stdout};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
-use ratatui::crossterm::event::{self as term, DisableMouseCapture, EnableMouseCapture};
+use ratatui::crossterm::event::{
+    self as term, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste,
+    EnableMouseCapture,
+};
 use ratatui::crossterm::execute;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
-use crate::app::{App, Effect, update};
+use crate::app::{App, Effect, Settings, update};
 use crate::event::Event;
 use crate::net::{Net, NetConfig};
 use crate::ui;
 use chatd_proto::Nick;
 
 /// How often the input thread looks whether it should stop. crossterm has no way to wake a
-/// thread blocked reading the terminal, so this thread alone waits with a timeout.
+/// thread blocked reading the terminal, so this thread alone waits with a timeout. Input
+/// never waits for it: crossterm (with `use-dev-tty`, see Cargo.toml) wakes as soon as bytes
+/// are there, also those left over from a paste longer than its 1 KiB read buffer.
 const INPUT_POLL: Duration = Duration::from_millis(200);
 
 /// How long leaving waits for the input thread. When the terminal has gone away (the window
@@ -35,25 +41,28 @@ const INPUT_STOP_DEADLINE: Duration = Duration::from_millis(500);
 const BATCH: usize = 512;
 
 /// Runs the client until the user quits. The terminal is restored whatever happens.
-pub fn run(addr: String, nick: Nick) -> io::Result<()> {
+pub fn run(addr: String, nick: Nick, settings: Settings) -> io::Result<()> {
     if !stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(io::Error::other(
             "not a terminal: run it in one, or use --plain for pipes and scripts",
         ));
     }
     let mut terminal = ratatui::try_init()?;
-    // ratatui's panic hook restores raw mode and the screen; mouse capture is ours to undo.
+    // ratatui's panic hook restores raw mode and the screen; mouse capture and bracketed
+    // paste are ours to undo (a shell left in bracketed paste mode shows pastes wrapped in
+    // `^[[200~`).
     let restore_screen = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(stdout(), DisableMouseCapture);
+        let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);
         restore_screen(info);
     }));
-    let result = execute!(stdout(), EnableMouseCapture).and_then(|()| {
+    let result = execute!(stdout(), EnableMouseCapture, EnableBracketedPaste).and_then(|()| {
         let size = terminal.size()?;
-        let app = App::new(addr.clone(), nick, (size.width, size.height));
+        let mut app = App::new(addr.clone(), nick, (size.width, size.height));
+        app.settings = settings;
         event_loop(&mut terminal, app, NetConfig::new(addr))
     });
-    let _ = execute!(stdout(), DisableMouseCapture);
+    let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);
     ratatui::restore();
     result
 }
@@ -143,6 +152,7 @@ fn input_loop(events: &Sender<Event>, stopped: &Receiver<()>) {
         let event = match term::poll(wait) {
             Ok(true) => match term::read() {
                 Ok(term::Event::Key(key)) => Some(Event::Key(key)),
+                Ok(term::Event::Paste(text)) => Some(Event::Paste(text)),
                 Ok(term::Event::Mouse(mouse)) => Some(Event::Mouse(mouse)),
                 Ok(term::Event::Resize(width, height)) => Some(Event::Resize { width, height }),
                 Ok(_) => None,

@@ -406,6 +406,36 @@ fn plain_mode_works_in_a_pipe_and_exits_zero() {
 }
 
 #[test]
+fn issue_12_plain_mode_does_not_send_help_typed_alone_and_say_sends_it() {
+    let server = TestServer::start();
+    let mut alice = server.client("alice");
+    let mut bob = PlainChat::spawn(server.addr, "bob");
+    bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    bob.expect("OK NICK bob");
+    bob.type_line("HELP");
+    bob.type_line("/say HELP");
+    // The client's help, then what to type instead.
+    let mut notes = Vec::new();
+    while !notes
+        .iter()
+        .any(|n: &String| n.contains("/say HELP sends it"))
+    {
+        match bob.stderr.recv_timeout(DEADLINE) {
+            Ok(line) => notes.push(line),
+            Err(_) => panic!("no hint about HELP within {DEADLINE:?}: {notes:?}"),
+        }
+    }
+    assert!(notes.iter().any(|n| n.starts_with("/join #room [key]")));
+    bob.close_stdin();
+    bob.expect("BYE");
+    assert!(bob.wait().success());
+    // Only the /say line reached alice.
+    alice.expect("JOIN bob");
+    alice.expect("ALL bob HELP");
+    alice.expect("QUIT bob");
+}
+
+#[test]
 fn plain_mode_takes_a_suffixed_nick_and_says_so() {
     let server = TestServer::start();
     let _alice = server.client("alice");

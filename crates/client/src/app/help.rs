@@ -10,7 +10,7 @@ use super::state::App;
 use crate::commands;
 
 /// The key bindings, for `/help` and the README.
-pub const KEYS: [(&str, &str); 12] = [
+pub const KEYS: [(&str, &str); 13] = [
     (
         "Enter",
         "send the line (plain text goes to this tab's room or person)",
@@ -37,6 +37,10 @@ pub const KEYS: [(&str, &str); 12] = [
         "next / previous tab (also Alt-Right / Alt-Left)",
     ),
     ("Ctrl-L", "redraw the screen"),
+    (
+        "Enter / Esc on a paste",
+        "send / cancel a paste that asks first (see --paste-confirm)",
+    ),
     (
         "Ctrl-C",
         "quit (twice: quit without waiting for the server)",

@@ -1,6 +1,8 @@
 //! What each key and the mouse wheel do: editing the input line, moving between tabs,
 //! scrolling the tab shown, Tab completion; Enter hands the line to `submit`.
 //!
+//! While a paste waits for confirmation, keys go to `paste` first.
+//!
 //! Out of scope: what a line typed does (`submit`); the list of bindings shown by `/help`
 //! and the README (`help::KEYS`, which must follow this file); the editing itself
 //! (`crate::input`).
@@ -12,6 +14,7 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 
+use super::paste::on_key_while_waiting;
 use super::state::{App, Conn, Effect};
 use super::submit::{quit, submit};
 use super::tab::TabKind;
@@ -34,6 +37,9 @@ pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) {
 /// line and Ctrl-C quits (twice, or while disconnected: leaves at once).
 pub(super) fn on_key(app: &mut App, key: KeyEvent, now: NaiveTime, effects: &mut Vec<Effect>) {
     if key.kind == KeyEventKind::Release {
+        return;
+    }
+    if app.paste.is_some() && on_key_while_waiting(app, key, now, effects) {
         return;
     }
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);

@@ -2,9 +2,10 @@
 //! templates (state plus `update(state, event)`).
 //!
 //! In scope: tabs and their scrollback, the users online, the input line, the connection's
-//! state as last reported, registration (the nick, a suffixed one when it is taken, taking it
-//! back when it is free), what to send on connect (`NICK`, `WHO`, `JOIN` of the room tabs
-//! after a reconnect), what each key, `/command` and server line does.
+//! state as last reported, the nicks ignored, registration (the nick, a suffixed one when it
+//! is taken, taking it back when it is free), what to send on connect (`NICK`, `WHO`, `JOIN`
+//! of the room tabs after a reconnect), what each key, paste, `/command` and server line
+//! does.
 //!
 //! Out of scope: I/O of any kind. [`update()`] gets the time as an argument and returns
 //! [`Effect`]s (lines to send, leaving) for the caller to carry out; drawing is `ui`'s job.
@@ -15,6 +16,7 @@
 //! - `state`: [`App`], the whole state, with [`Conn`] and [`Effect`].
 //! - `update`: [`update()`], which routes each event to the part below that handles it.
 //! - `keys`: keys and the mouse wheel: editing, tabs, scrolling, completion.
+//! - `paste`: a paste: into the input line, sent line by line, or held for confirmation.
 //! - `submit`: Enter: plain text to the tab's room or person, or a `/command`.
 //! - `help`: `/help` and the table of key bindings ([`KEYS`]).
 //! - `replies`: the server's lines and the connection's ups and downs.
@@ -26,6 +28,7 @@
 mod help;
 mod keys;
 mod nick;
+mod paste;
 mod replies;
 mod state;
 mod submit;
@@ -38,6 +41,9 @@ mod tests;
 pub use help::KEYS;
 pub use keys::WHEEL_LINES;
 pub use nick::{MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
-pub use state::{App, CHROME_ROWS, Conn, Effect};
+pub use paste::paste_lines;
+pub use state::{
+    App, CHROME_ROWS, Conn, DEFAULT_MAX_LINE, DEFAULT_PASTE_CONFIRM, Effect, Paste, Settings,
+};
 pub use tab::{Body, ChatLine, SCROLLBACK_LEN, Tab, TabKind, mentions};
 pub use update::{QUIT_GRACE_TICKS, update};

@@ -1,10 +1,12 @@
 //! What each server line does, and the connection's ups and downs as the network side
 //! reports them: the lists kept up to date (users, room members, topics), messages added to
-//! the tab they belong to (opening it), `/who`, `/rooms` and owner replies shown, `PING`
-//! answered.
+//! the tab they belong to (opening it) unless their sender is ignored, `/who`, `/rooms` and
+//! owner replies shown, `PING` answered.
 //!
 //! Out of scope: anything about our own nick, `OK NICK` and `ERR` (`nick`, called from
 //! here); what the user types (`keys`, `submit`); the socket (`crate::net`).
+
+use std::time::Duration;
 
 use chrono::NaiveTime;
 
@@ -48,7 +50,8 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
                 } else {
                     "cannot connect"
                 };
-                let text = format!("{what}: {reason}; reconnecting (first try in {secs}s)");
+                let first = seconds(retry_in);
+                let text = format!("{what}: {reason}; reconnecting (first try in {first})");
                 app.notice_here_and_lobby(now, &text);
                 app.told_down = true;
             }
@@ -86,6 +89,8 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             }
             reclaim_if_freed(app, &nick, effects);
         }
+        Reply::All { from, .. } | Reply::Msg { from, .. } | Reply::RoomMsg { from, .. }
+            if app.ignores(&from) => {}
         Reply::All { from, text } => app.add(
             0,
             now,
@@ -281,6 +286,16 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
                 app.tabs[0].highlight = true;
             }
         }
+    }
+}
+
+/// A delay as people write it: `0.25 s`, `1 s`, `1.5 s` (not rounded to whole seconds:
+/// the first retry comes after a quarter of a second).
+fn seconds(delay: Duration) -> String {
+    let text = format!("{:.3}", delay.as_secs_f64());
+    match text.trim_end_matches('0').trim_end_matches('.') {
+        "" => "0 s".to_owned(),
+        text => format!("{text} s"),
     }
 }
 

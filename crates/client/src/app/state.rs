@@ -1,7 +1,8 @@
 //! The whole client state, [`App`]: the tabs, the users online, the input line, the
 //! connection as last reported, and the bookkeeping of what was asked of the server (the
-//! `NICK`, `WHO` lists and `JOIN`s in flight); plus [`Conn`] and [`Effect`], and the helpers
-//! every part uses to find, open, close and write to tabs.
+//! `NICK`, `WHO` lists and `JOIN`s in flight), the nicks ignored and a paste waiting to be
+//! confirmed; plus [`Conn`], [`Effect`] and [`Settings`], and the helpers every part uses to
+//! find, open, close and write to tabs and to send lines.
 //!
 //! Out of scope: deciding what an event does (`update` and the parts it calls); one tab's
 //! own bookkeeping (`tab`); drawing (`ui`). Nothing here does I/O.
@@ -10,12 +11,38 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::NaiveTime;
 
-use super::tab::{Body, ChatLine, Tab, TabKind, mentions};
+use super::tab::{Body, ChatLine, Tab, TabKind, insert_sorted, mentions};
 use crate::input::LineEditor;
 use chatd_proto::{Command, Nick, Room, RoomKey};
 
 /// Rows of the screen that are not the scrollback: tab bar, status bar, input line.
 pub const CHROME_ROWS: u16 = 3;
+
+/// Pastes of more lines than this ask before sending (`chat --paste-confirm`).
+pub const DEFAULT_PASTE_CONFIRM: usize = 5;
+
+/// The server's default `--max-line` (`chat --max-line`).
+pub const DEFAULT_MAX_LINE: usize = 4096;
+
+/// What the user chose on the command line that changes what [`update`](super::update()) does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// A paste of more lines than this waits for Enter (Esc cancels it); 0: never asks.
+    pub paste_confirm: usize,
+    /// The server's `--max-line`: the longest line it takes, newline included. A line that
+    /// would be longer is not sent, and the user is told why, rather than shown as sent
+    /// while the server discards it.
+    pub max_line: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            paste_confirm: DEFAULT_PASTE_CONFIRM,
+            max_line: DEFAULT_MAX_LINE,
+        }
+    }
+}
 
 /// What the caller must do after an update.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +53,15 @@ pub enum Effect {
     Redraw,
     /// Leave: stop the network threads, restore the terminal, exit.
     Exit,
+}
+
+/// A paste of many lines waiting for Enter or Esc (`paste` decides what becomes of it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Paste {
+    /// The lines to send, in order, none blank.
+    pub lines: Vec<String>,
+    /// The tab pasted into: the lines go there even if another tab is shown by then.
+    pub(super) tab: TabKind,
 }
 
 /// The connection's state as the network side last reported it.
@@ -48,6 +84,33 @@ pub(super) fn send(effects: &mut Vec<Effect>, command: &Command<'_>) {
     effects.push(Effect::Send(command.to_string()));
 }
 
+/// [`send`] for a line carrying the user's text, which can be of any length: a line the
+/// server would refuse as too long is not sent, and the user is told so. Returns whether it
+/// was sent.
+pub(super) fn send_text(
+    app: &mut App,
+    effects: &mut Vec<Effect>,
+    command: &Command<'_>,
+    now: NaiveTime,
+) -> bool {
+    let line = command.to_string();
+    // The newline counts towards the server's limit.
+    let bytes = line.len() + 1;
+    let max = app.settings.max_line;
+    if bytes > max {
+        app.error(
+            now,
+            format!(
+                "not sent: too long ({bytes} bytes on the wire, the server takes {max}, \
+                 chat --max-line); shorten or split it"
+            ),
+        );
+        return false;
+    }
+    effects.push(Effect::Send(line));
+    true
+}
+
 /// Which lobby `WHO` lists are expected, in order: shown in the tab (asked for with `/who`),
 /// or only used to refill the side panel (sent on connect).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +124,7 @@ pub(super) enum WhoFor {
 pub struct App {
     /// The server's address as given, for the status bar.
     pub addr: String,
+    pub settings: Settings,
     /// The nick the user asked for (`--nick`, then `/nick`); claimed again on every connect
     /// and taken back when its holder leaves.
     pub wanted: Nick,
@@ -76,6 +140,11 @@ pub struct App {
     pub editor: LineEditor,
     /// Terminal size (columns, rows), for page scrolling and drawing.
     pub size: (u16, u16),
+    /// Nicks whose messages are hidden (`/ignore`), sorted ignoring case; kept until the
+    /// client exits, across reconnects.
+    pub ignored: Vec<Nick>,
+    /// A paste of many lines waiting for Enter (send) or Esc (cancel).
+    pub paste: Option<Paste>,
     /// Refusals of our nick during this registration (the next suffix).
     pub(super) nick_attempt: u32,
     /// A `NICK` we sent that is not answered yet, and whether it is taking back `wanted`
@@ -108,6 +177,7 @@ impl App {
     pub fn new(addr: impl Into<String>, nick: Nick, size: (u16, u16)) -> App {
         App {
             addr: addr.into(),
+            settings: Settings::default(),
             wanted: nick.clone(),
             nick,
             conn: Conn::Connecting { attempt: 1 },
@@ -116,6 +186,8 @@ impl App {
             users: Vec::new(),
             editor: LineEditor::new(),
             size,
+            ignored: Vec::new(),
+            paste: None,
             nick_attempt: 0,
             pending_nick: None,
             who_for: VecDeque::new(),
@@ -273,6 +345,27 @@ impl App {
 
     pub(super) fn online(&self) -> bool {
         self.conn == Conn::Online
+    }
+
+    /// Whether `nick`'s messages are hidden (nicks compared ignoring ASCII case).
+    pub fn ignores(&self, nick: &Nick) -> bool {
+        let key = nick.key();
+        self.ignored.iter().any(|n| n.key() == key)
+    }
+
+    /// `/ignore NICK`; returns false when it was ignored already.
+    pub(super) fn ignore(&mut self, nick: &Nick) -> bool {
+        let before = self.ignored.len();
+        insert_sorted(&mut self.ignored, nick);
+        self.ignored.len() != before
+    }
+
+    /// `/unignore NICK`; returns false when it was not ignored.
+    pub(super) fn unignore(&mut self, nick: &Nick) -> bool {
+        let before = self.ignored.len();
+        let key = nick.key();
+        self.ignored.retain(|n| n.key() != key);
+        self.ignored.len() != before
     }
 }
 

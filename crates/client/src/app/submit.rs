@@ -1,6 +1,8 @@
 //! What Enter does with the input line: plain text goes to the current tab's room or
 //! person, a `/command` (parsed by `crate::commands`) is run: most become one protocol line,
-//! some act locally (`/clear`, `/close`, `/help`, `/topic` without a text).
+//! some act locally (`/clear`, `/close`, `/help`, `/ignore`, `/topic` without a text); a
+//! server command word typed alone (`HELP`) shows the help instead of going to everyone.
+//! Sending text to a given tab ([`say_in`]) is shared with the paste.
 //!
 //! Out of scope: what the server answers (`replies`); the bookkeeping of `/nick` (`nick`);
 //! parsing the line (`crate::commands`).
@@ -9,7 +11,7 @@ use chrono::NaiveTime;
 
 use super::help::help;
 use super::nick::ask_for_nick;
-use super::state::{App, Conn, Effect, WhoFor, can_send, send};
+use super::state::{App, Conn, Effect, WhoFor, can_send, send, send_text};
 use super::tab::{Body, TabKind};
 use crate::commands::{self, Input, Target, UserCommand};
 use chatd_proto::{Command, Nick, Room};
@@ -18,27 +20,54 @@ use chatd_proto::{Command, Nick, Room};
 pub(super) fn submit(app: &mut App, line: &str, now: NaiveTime, effects: &mut Vec<Effect>) {
     match commands::parse(line) {
         Ok(None) => {}
-        Ok(Some(Input::Text(text))) => say(app, text, now, effects),
+        Ok(Some(Input::Text(text))) => {
+            say_in(app, app.current, text, now, effects);
+        }
         Ok(Some(Input::Command(command))) => run(app, command, now, effects),
+        Ok(Some(Input::ServerWord { word, command })) => {
+            // The server's greeting tells `nc` users to type HELP; here it would have gone
+            // to everyone in the lobby (issue 12).
+            help(app, now);
+            app.info(
+                now,
+                format!(
+                    "{word} is a command of the server's protocol (for nc); in chat, commands \
+                     start with / ({command}); /say {word} sends it as a message"
+                ),
+            );
+        }
         Err(message) => app.error(now, message),
     }
 }
 
-fn say(app: &mut App, text: &str, now: NaiveTime, effects: &mut Vec<Effect>) {
-    match app.tab().kind.clone() {
+/// Text for tab `index`: its room, its person, or everyone from the lobby. Returns whether it
+/// was sent.
+pub(super) fn say_in(
+    app: &mut App,
+    index: usize,
+    text: &str,
+    now: NaiveTime,
+    effects: &mut Vec<Effect>,
+) -> bool {
+    match app.tabs[index].kind.clone() {
         TabKind::Lobby => {
-            if can_send(app, now) {
-                send(effects, &Command::All { text });
-                own_line(app, app.current, text, false, now);
+            let sent = can_send(app, now) && send_text(app, effects, &Command::All { text }, now);
+            if sent {
+                own_line(app, index, text, false, now);
             }
+            sent
         }
         TabKind::Room(room) => {
-            if !app.tab().joined {
+            if !app.tabs[index].joined {
                 app.error(now, format!("you are not in {room}: /join {room}"));
-            } else if can_send(app, now) {
-                send(effects, &Command::MsgRoom { room, text });
-                own_line(app, app.current, text, false, now);
+                return false;
             }
+            let sent = can_send(app, now)
+                && send_text(app, effects, &Command::MsgRoom { room, text }, now);
+            if sent {
+                own_line(app, index, text, false, now);
+            }
+            sent
         }
         TabKind::Direct(to) => direct(app, to, text, now, effects),
     }
@@ -58,21 +87,20 @@ fn own_line(app: &mut App, index: usize, text: &str, direct: bool, now: NaiveTim
     );
 }
 
-/// A direct message: sent, shown in the person's tab, which is opened and shown.
-fn direct(app: &mut App, to: Nick, text: &str, now: NaiveTime, effects: &mut Vec<Effect>) {
-    if !can_send(app, now) {
-        return;
+/// A direct message: sent, shown in the person's tab, which is opened and shown. Returns
+/// whether it was sent.
+fn direct(app: &mut App, to: Nick, text: &str, now: NaiveTime, effects: &mut Vec<Effect>) -> bool {
+    let to_send = Command::Msg {
+        to: to.clone(),
+        text,
+    };
+    if !(can_send(app, now) && send_text(app, effects, &to_send, now)) {
+        return false;
     }
-    send(
-        effects,
-        &Command::Msg {
-            to: to.clone(),
-            text,
-        },
-    );
     let index = app.open(TabKind::Direct(to));
     app.switch_to(index);
     own_line(app, index, text, true, now);
+    true
 }
 
 /// `/quit` or Ctrl-C: `QUIT` and wait for `BYE` (a few ticks at most), or leave at once
@@ -121,16 +149,15 @@ fn run(app: &mut App, command: UserCommand<'_>, now: NaiveTime, effects: &mut Ve
             _ => app.close(app.current),
         },
         UserCommand::Msg { target, text } => match target {
-            Target::Nick(to) => direct(app, to, text, now, effects),
+            Target::Nick(to) => {
+                direct(app, to, text, now, effects);
+            }
             Target::Room(room) => {
-                if can_send(app, now) {
-                    send(
-                        effects,
-                        &Command::MsgRoom {
-                            room: room.clone(),
-                            text,
-                        },
-                    );
+                let to_send = Command::MsgRoom {
+                    room: room.clone(),
+                    text,
+                };
+                if can_send(app, now) && send_text(app, effects, &to_send, now) {
                     if let Some(index) = app.room_tab(&room) {
                         app.switch_to(index);
                         own_line(app, index, text, false, now);
@@ -139,22 +166,57 @@ fn run(app: &mut App, command: UserCommand<'_>, now: NaiveTime, effects: &mut Ve
             }
         },
         UserCommand::Reply { text } => match app.last_direct_from.clone() {
-            Some(to) => direct(app, to, text, now, effects),
+            Some(to) => {
+                direct(app, to, text, now, effects);
+            }
             None => app.error(now, "nobody has sent you a direct message yet"),
         },
+        UserCommand::Say { text } => {
+            say_in(app, app.current, text, now, effects);
+        }
+        UserCommand::Ignore(None) => {
+            let text = if app.ignored.is_empty() {
+                "you ignore nobody (/ignore NICK hides someone's messages)".to_owned()
+            } else {
+                let list: Vec<&str> = app.ignored.iter().map(Nick::as_str).collect();
+                format!("ignored until you quit: {}", list.join(" "))
+            };
+            app.info(now, text);
+        }
+        UserCommand::Ignore(Some(nick)) => {
+            let text = if app.ignore(&nick) {
+                format!(
+                    "ignoring {nick}: their messages are hidden until you quit (/unignore {nick})"
+                )
+            } else {
+                format!("{nick} is ignored already (/unignore {nick})")
+            };
+            app.info(now, text);
+        }
+        UserCommand::Unignore(nick) => {
+            let text = if app.unignore(&nick) {
+                format!("{nick} is no longer ignored")
+            } else {
+                format!("{nick} was not ignored")
+            };
+            app.info(now, text);
+        }
         UserCommand::Nick(wanted) => ask_for_nick(app, wanted, now, effects),
-        UserCommand::Who(None) => {
-            if can_send(app, now) {
-                app.who_for.push_back(WhoFor::User);
-                send(effects, &Command::Who);
+        // In a room tab a bare `/who` is that room's members, as in IRC clients.
+        UserCommand::Who(room) => match room.or_else(|| app.tab().room().cloned()) {
+            None => {
+                if can_send(app, now) {
+                    app.who_for.push_back(WhoFor::User);
+                    send(effects, &Command::Who);
+                }
             }
-        }
-        UserCommand::Who(Some(room)) => {
-            if can_send(app, now) {
-                app.room_who_for_user.insert(room.key());
-                send(effects, &Command::WhoRoom(room));
+            Some(room) => {
+                if can_send(app, now) {
+                    app.room_who_for_user.insert(room.key());
+                    send(effects, &Command::WhoRoom(room));
+                }
             }
-        }
+        },
         UserCommand::Join { room, key } => {
             if can_send(app, now) {
                 app.joins_for_user
@@ -183,7 +245,7 @@ fn run(app: &mut App, command: UserCommand<'_>, now: NaiveTime, effects: &mut Ve
             text: Some(text),
         } => {
             if let Some(room) = room_to_send(app, room, "/topic", now) {
-                send(effects, &Command::Topic { room, text });
+                send_text(app, effects, &Command::Topic { room, text }, now);
             }
         }
         UserCommand::Rooms => {

@@ -1,5 +1,5 @@
 //! [`update`], the one entry point that changes the state: it routes each event to the part
-//! that handles it (`keys`, `replies`) and handles the few left: a resize, the clock tick
+//! that handles it (`keys`, `paste`, `replies`) and handles the few left: a resize, the clock tick
 //! (the reconnect countdown, the grace period after `/quit`) and a signal.
 //!
 //! Out of scope: what a key, a `/command` or a server line does (`keys`, `submit`,
@@ -8,6 +8,7 @@
 use chrono::NaiveTime;
 
 use super::keys::{on_key, on_mouse};
+use super::paste::on_paste;
 use super::replies::on_net;
 use super::state::{App, Conn, Effect, send};
 use crate::event::Event;
@@ -22,6 +23,7 @@ pub fn update(app: &mut App, event: Event, now: NaiveTime) -> Vec<Effect> {
     let mut effects = Vec::new();
     match event {
         Event::Key(key) => on_key(app, key, now, &mut effects),
+        Event::Paste(text) => on_paste(app, &text, now, &mut effects),
         Event::Mouse(mouse) => on_mouse(app, mouse),
         Event::Resize { width, height } => app.size = (width, height),
         Event::Net(net) => on_net(app, net, now, &mut effects),

@@ -14,6 +14,9 @@
 //!  connected │ alice │ 127.0.0.1:7878 │ unread 3          status bar
 //!  [lobby] text being typed_                                 input line
 //! ```
+//!
+//! While a paste of many lines waits, the input line asks about it instead
+//! (`[lobby] paste 15 lines? Enter sends them, Esc cancels`).
 
 mod scrollback;
 mod style;
@@ -31,7 +34,7 @@ pub use style::nick_color;
 
 use crate::app::{App, Conn, TabKind};
 use scrollback::scrollback;
-use style::{BAR, MENTION, NOTICE, NOTICE_TEXT};
+use style::{BAR, MENTION, NOTICE, NOTICE_TEXT, QUESTION};
 
 /// Below this many columns the side panel is hidden, leaving the scrollback the whole width.
 pub const SIDE_PANEL_MIN_WIDTH: u16 = 60;
@@ -210,10 +213,24 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
         .render(area, buf);
 }
 
-/// Draws the prompt and the visible part of the input; returns where the cursor goes.
+/// Draws the prompt and the visible part of the input, or the question about a paste that
+/// waits; returns where the cursor goes.
 fn input_line(app: &App, area: Rect, buf: &mut Buffer) -> Position {
     let prompt = format!("[{}] ", app.tab().label());
     let width = usize::from(area.width);
+    if let Some(paste) = &app.paste {
+        let question = format!(
+            "paste {} lines? Enter sends them, Esc cancels",
+            paste.lines.len()
+        );
+        let end = (prompt.width() + question.width()).min(width.saturating_sub(1));
+        Paragraph::new(Line::from(vec![
+            Span::styled(prompt, Style::new().fg(Color::Cyan)),
+            Span::styled(question, QUESTION),
+        ]))
+        .render(area, buf);
+        return Position::new(area.x + end as u16, area.y);
+    }
     let prompt_width = prompt.width().min(width / 2);
     let room = width.saturating_sub(prompt_width + 1).max(1);
     let text = app.editor.text();
@@ -482,6 +499,24 @@ mod tests {
         assert_eq!(screen[11], format!("[lobby] {}", &text[..32]));
         let cursor = terminal.get_cursor_position().unwrap();
         assert_eq!((cursor.x, cursor.y), (8, 11));
+    }
+
+    #[test]
+    fn issue_12_a_waiting_paste_asks_in_the_input_line() {
+        let mut app = conversation(80, 24);
+        let text: String = (1..=15).map(|i| format!("line {i}\r")).collect();
+        update(&mut app, Event::Paste(text), at(4));
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        terminal.draw(|frame| render(&app, frame)).unwrap();
+        let screen = rows(terminal.backend().buffer());
+        assert_eq!(
+            screen[23].trim_end(),
+            "[lobby] paste 15 lines? Enter sends them, Esc cancels"
+        );
+        assert_eq!(terminal.get_cursor_position().unwrap().x, 53);
+        let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+        update(&mut app, Event::Key(esc), at(4));
+        assert_eq!(self::screen(&app)[23].trim_end(), "[lobby] draft");
     }
 
     #[test]

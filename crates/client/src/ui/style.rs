@@ -46,4 +46,8 @@ pub(super) const MENTION: Style = Style::new()
     .fg(Color::LightYellow)
     .add_modifier(Modifier::BOLD);
 pub(super) const MARKER: Style = Style::new().fg(Color::Yellow);
+/// A question in the input line (a paste waiting for Enter or Esc).
+pub(super) const QUESTION: Style = Style::new()
+    .fg(Color::LightYellow)
+    .add_modifier(Modifier::BOLD);
 pub(super) const BAR: Style = Style::new().fg(Color::White).bg(Color::DarkGray);

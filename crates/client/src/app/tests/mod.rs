@@ -5,6 +5,8 @@
 //! Out of scope: the socket and the terminal (`tests/net.rs` drives the client against a
 //! real server); drawing (`ui`'s tests).
 
+mod ignore;
+mod paste;
 mod registration;
 mod replies;
 mod tabs;

@@ -179,3 +179,23 @@ fn lines_queued_for_nobody_are_not_sent_after_quit_while_disconnected() {
     assert_eq!(enter(&mut app, "/quit"), [Effect::Exit]);
     assert_eq!(app.conn, Conn::Closed);
 }
+
+#[test]
+fn issue_12_the_reconnect_notice_says_the_real_delay() {
+    for (retry_in, text) in [
+        (Duration::from_millis(250), "first try in 0.25 s"),
+        (Duration::from_millis(500), "first try in 0.5 s"),
+        (Duration::from_secs(1), "first try in 1 s"),
+        (Duration::from_millis(1500), "first try in 1.5 s"),
+        (Duration::from_secs(15), "first try in 15 s"),
+    ] {
+        let mut app = online();
+        let reason = "the server closed the connection".to_owned();
+        net(&mut app, NetEvent::Lost { reason, retry_in });
+        let notice = last(&app.tabs[0]);
+        assert!(
+            notice.ends_with(&format!("reconnecting ({text})")),
+            "{notice}"
+        );
+    }
+}

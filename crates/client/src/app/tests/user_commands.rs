@@ -231,3 +231,85 @@ fn a_signal_sends_quit_and_leaves() {
     let effects = update(&mut app, Event::Signal, at());
     assert_eq!(effects, [Effect::Send("QUIT".into()), Effect::Exit]);
 }
+
+#[test]
+fn issue_12_who_in_a_room_tab_lists_that_rooms_members() {
+    let mut app = in_rust();
+    assert_eq!(sent(&enter(&mut app, "/who")), ["WHO #rust"]);
+    server(&mut app, "WHO #rust alice bob");
+    server(&mut app, "END WHO #rust");
+    assert_eq!(last(app.tab()), "--- in #rust (2): alice bob");
+    assert_eq!(sent(&enter(&mut app, "/names")), ["WHO #rust"]);
+    // Another room from a room tab; everyone from the lobby and from a conversation.
+    assert_eq!(sent(&enter(&mut app, "/who #go")), ["WHO #go"]);
+    app.switch_to(0);
+    assert_eq!(sent(&enter(&mut app, "/who")), ["WHO"]);
+    server(&mut app, "MSG bob hi");
+    app.switch_to(2);
+    assert_eq!(sent(&enter(&mut app, "/who")), ["WHO"]);
+}
+
+#[test]
+fn issue_12_a_server_command_word_typed_alone_shows_help_and_sends_nothing() {
+    let mut app = online();
+    for (line, word, command) in [
+        ("HELP", "HELP", "/help"),
+        ("help", "help", "/help"),
+        ("  Help ", "Help", "/help"),
+        ("WHO", "WHO", "/who"),
+        ("rooms", "rooms", "/rooms"),
+        ("QUIT", "QUIT", "/quit"),
+    ] {
+        enter(&mut app, "/clear");
+        assert!(sent(&enter(&mut app, line)).is_empty(), "{line}");
+        let text = shown(app.tab());
+        assert!(
+            text.iter().any(|l| l.contains("/join #room [key]")),
+            "{line}: no /help in {text:?}"
+        );
+        assert_eq!(
+            text.last().unwrap(),
+            &format!(
+                "--- {word} is a command of the server's protocol (for nc); in chat, \
+                 commands start with / ({command}); /say {word} sends it as a message"
+            ),
+            "{line}"
+        );
+    }
+    // Sent as a message when asked; in a sentence, or with a slash, the word is no command.
+    assert_eq!(sent(&enter(&mut app, "/say HELP")), ["ALL HELP"]);
+    assert_eq!(last(app.tab()), "<alice> HELP");
+    assert_eq!(sent(&enter(&mut app, "/say /who")), ["ALL /who"]);
+    assert_eq!(sent(&enter(&mut app, "help me")), ["ALL help me"]);
+    assert_eq!(sent(&enter(&mut app, "/say")), Vec::<&str>::new());
+    assert_eq!(last(app.tab()), "!!! usage: /say TEXT");
+}
+
+#[test]
+fn issue_12_help_lists_the_aliases_next_to_their_commands() {
+    let mut app = online();
+    enter(&mut app, "/help");
+    let text = shown(app.tab());
+    for (command, aliases) in [
+        ("/msg ", "(also /m, /query)"),
+        ("/r ", "(also /reply)"),
+        ("/join ", "(also /j)"),
+        ("/part ", "(also /leave)"),
+        ("/rooms ", "(also /list)"),
+        ("/who ", "(also /names)"),
+        ("/close ", "(also /wc)"),
+        ("/quit ", "(also /exit)"),
+    ] {
+        let line = text
+            .iter()
+            .find(|l| l.starts_with(&format!("---   {command}")))
+            .unwrap_or_else(|| panic!("no {command} in {text:?}"));
+        assert!(line.ends_with(aliases), "{line}");
+    }
+    // Every alias /help names works.
+    assert_eq!(sent(&enter(&mut app, "/query bob hi")), ["MSG bob hi"]);
+    app.switch_to(0);
+    assert_eq!(sent(&enter(&mut app, "/j #a")), ["JOIN #a"]);
+    assert_eq!(sent(&enter(&mut app, "/list")), ["ROOMS"]);
+    assert_eq!(sent(&enter(&mut app, "/leave #a")), ["PART #a"]);
+}
