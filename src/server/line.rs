@@ -1,12 +1,16 @@
-//! [`Line`]: one reply formatted for the wire, shared by all its recipients.
+//! [`Line`]: one reply formatted for the wire, shared by all its recipients; and how a
+//! delivery picks each recipient's line by the capabilities it turned on ([`LineFor`],
+//! [`Forms`]).
 //!
-//! In scope: formatting a `Reply` once into the line every queue holds a reference to. Out of
-//! scope: the wire spelling (`chatd_proto`), queueing (`outbox`) and writing (`socket_io`).
+//! In scope: formatting a `Reply` once into the line every queue holds a reference to, once
+//! per form when its spelling depends on capabilities. Out of scope: the wire spelling and
+//! which line needs which capability (`chatd_proto`), queueing (`outbox`), writing
+//! (`socket_io`), and who the recipients are (`registry`).
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use chatd_proto::Reply;
+use chatd_proto::{CapSet, Capability, Reply};
 
 /// A line ready for the wire, `\n` included. Shared by every recipient of a broadcast, so a
 /// delivery costs a reference count, not a copy.
@@ -25,4 +29,116 @@ pub fn shared_line(reply: &Reply) -> Line {
         reply.write_line(buffer);
         Arc::from(buffer.as_str())
     })
+}
+
+/// What a delivery queues for each recipient: the fan-out loops ask it for the line of one
+/// recipient, given that recipient's capabilities.
+///
+/// This is the one place where a line's form is chosen per recipient (the `ME` line or the
+/// `/me` message, `OWNER` or nothing, and with message ids a line with or without its id).
+/// Every form is formatted before the loop, once; the loop only picks an `Arc`. A plain
+/// [`Line`] is the same for everyone: its `line_for` ignores the capabilities and compiles
+/// away, so the loops for v1 lines (`ALL`, `MSG #room`) are exactly as before.
+pub trait LineFor {
+    /// The line for a recipient with `caps`, or `None` when it gets nothing.
+    fn line_for(&self, caps: CapSet) -> Option<&Line>;
+}
+
+impl LineFor for Line {
+    #[inline]
+    fn line_for(&self, _caps: CapSet) -> Option<&Line> {
+        Some(self)
+    }
+}
+
+/// A reply whose spelling depends on the recipient's capabilities, formatted once per form:
+/// the reply itself for recipients with the capability it needs, and the line that stands
+/// for it (if any) for the others.
+pub struct Forms {
+    /// What a recipient needs to get `line`; `None` for a line everyone gets.
+    needs: Option<Capability>,
+    line: Line,
+    /// For a recipient without `needs`: the v1 line standing for `line`, or nothing.
+    fallback: Option<Line>,
+}
+
+impl Forms {
+    pub fn new(reply: &Reply) -> Forms {
+        Forms {
+            needs: reply.capability(),
+            line: shared_line(reply),
+            fallback: reply.without_capability().map(|v1| shared_line(&v1)),
+        }
+    }
+}
+
+impl LineFor for Forms {
+    fn line_for(&self, caps: CapSet) -> Option<&Line> {
+        match self.needs {
+            Some(cap) if !caps.has(cap) => self.fallback.as_ref(),
+            _ => Some(&self.line),
+        }
+    }
+}
+
+/// The line of `reply` for one recipient with `caps`, or `None` when it gets nothing: as
+/// [`Forms`] picks, but formatting only the form that recipient gets.
+pub fn line_for_one(reply: &Reply, caps: CapSet) -> Option<Line> {
+    reply.form_for(caps).map(|form| shared_line(&form))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chatd_proto::{Nick, Room, Target};
+
+    fn nick(text: &str) -> Nick {
+        Nick::parse(text).unwrap()
+    }
+
+    #[test]
+    fn each_recipient_gets_the_form_its_capabilities_call_for() {
+        let actions = CapSet::NONE.with(Capability::Actions);
+        let owner = CapSet::NONE.with(Capability::Owner);
+        let action = Reply::Me {
+            target: Target::Lobby,
+            from: nick("ann"),
+            text: "waves".to_owned(),
+        };
+        let forms = Forms::new(&action);
+        let v1 = forms.line_for(CapSet::NONE).unwrap();
+        let with_cap = forms.line_for(actions).unwrap();
+        assert_eq!(&**v1, "ALL ann /me waves\n");
+        assert_eq!(&**with_cap, "ME * ann waves\n");
+        // Formatted once: every recipient of a form shares its one allocation.
+        assert!(Arc::ptr_eq(v1, forms.line_for(owner).unwrap()));
+        assert!(Arc::ptr_eq(
+            with_cap,
+            forms.line_for(actions.with(Capability::Away)).unwrap()
+        ));
+        assert_eq!(
+            line_for_one(&action, actions).as_deref(),
+            Some("ME * ann waves\n")
+        );
+
+        let change = Reply::Owner {
+            room: Room::parse("#tea").unwrap(),
+            nick: nick("bob"),
+        };
+        let forms = Forms::new(&change);
+        assert_eq!(forms.line_for(actions), None);
+        assert_eq!(
+            forms.line_for(owner).map(|l| &**l),
+            Some("OWNER #tea bob\n")
+        );
+        assert_eq!(line_for_one(&change, CapSet::NONE), None);
+
+        let plain: Line = shared_line(&Reply::EndWho);
+        assert!(Arc::ptr_eq(plain.line_for(CapSet::NONE).unwrap(), &plain));
+        let forms = Forms::new(&Reply::EndWho);
+        assert_eq!(
+            forms.line_for(CapSet::NONE).map(|l| &**l),
+            Some("END WHO\n")
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! The rooms: who is in which, who owns it, its key, privacy, topic and invitations, and the
 //! rules of `JOIN`, `PART`, `TOPIC`, `KEY`, `PRIVATE` and `INVITE`.
 //!
-//! In scope: room state and the decisions, returned as data (who must be told what). Out of
+//! In scope: room state and the decisions, returned as data (who must be told what: a
+//! [`NewOwner`] when an owner leaves a room that others stay in). Out of
 //! scope: locking and delivery (`registry`, which keeps a `Rooms` in its table under the table
 //! lock), parsing (`protocol`). No I/O and no logging here, so every rule is unit-tested.
 
@@ -59,6 +60,22 @@ impl Default for Limits {
 /// What a successful `JOIN` changed.
 pub struct Joined<'a> {
     pub room: &'a RoomState,
+}
+
+/// What a successful `PART` changed.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Parted {
+    /// The room's name as its creator typed it.
+    pub room: Room,
+    pub new_owner: Option<NewOwner>,
+}
+
+/// The owner of a room left while others stayed: the longest-present member owns it now, and
+/// the members with `CAP owner` must be told.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NewOwner {
+    pub room: RoomKey,
+    pub owner: ConnId,
 }
 
 impl RoomState {
@@ -137,12 +154,20 @@ impl Rooms {
         Ok(Joined { room: state })
     }
 
-    /// `PART room` by client `id`. Returns the room (still holding the others, if any).
-    pub fn part(&mut self, id: ConnId, room: &Room) -> Result<Room, ProtocolError> {
+    /// `PART room` by client `id`. The room keeps the others, if any.
+    pub fn part(&mut self, id: ConnId, room: &Room) -> Result<Parted, ProtocolError> {
         let state = self.member_room(id, room)?;
         let name = state.name.clone();
-        self.remove_member(id, &room.key());
-        Ok(name)
+        let new_owner = self.remove_member(id, &room.key());
+        Ok(Parted {
+            room: name,
+            new_owner,
+        })
+    }
+
+    /// The room called `key`, whoever asks.
+    pub fn get(&self, key: &RoomKey) -> Option<&RoomState> {
+        self.rooms.get(key)
     }
 
     /// The room `id` is a member of, or the error a non-member gets (NO_SUCH_ROOM for a room
@@ -230,14 +255,16 @@ impl Rooms {
     }
 
     /// Removes `id` from every room, silently (its lobby `QUIT` tells everyone), and forgets
-    /// its invitations.
-    pub fn leave_all(&mut self, id: ConnId) {
+    /// its invitations. Returns the rooms it owned that others stay in.
+    pub fn leave_all(&mut self, id: ConnId) -> Vec<NewOwner> {
+        let mut new_owners = Vec::new();
         for key in self.memberships.remove(&id).unwrap_or_default() {
-            self.remove_member(id, &key);
+            new_owners.extend(self.remove_member(id, &key));
         }
         for state in self.rooms.values_mut() {
             state.invited.remove(&id);
         }
+        new_owners
     }
 
     fn owned_room(&mut self, id: ConnId, room: &Room) -> Result<&mut RoomState, ProtocolError> {
@@ -248,22 +275,30 @@ impl Rooms {
         Ok(self.rooms.get_mut(&room.key()).expect("checked above"))
     }
 
-    /// Takes `id` out of the room; the longest-present member becomes the owner, and an empty
-    /// room disappears with its key, privacy, topic and invitations.
-    fn remove_member(&mut self, id: ConnId, key: &RoomKey) {
+    /// Takes `id` out of the room; the longest-present member becomes the owner (returned when
+    /// that is a change), and an empty room disappears with its key, privacy, topic and
+    /// invitations.
+    fn remove_member(&mut self, id: ConnId, key: &RoomKey) -> Option<NewOwner> {
         if let Some(rooms) = self.memberships.get_mut(&id) {
             rooms.remove(key);
             if rooms.is_empty() {
                 self.memberships.remove(&id);
             }
         }
-        let Some(state) = self.rooms.get_mut(key) else {
-            return;
-        };
+        let state = self.rooms.get_mut(key)?;
+        let owned = state.members.first() == Some(&id);
         state.members.retain(|&member| member != id);
         state.member_set.remove(&id);
-        if state.members.is_empty() {
-            self.rooms.remove(key);
+        match state.members.first() {
+            None => {
+                self.rooms.remove(key);
+                None
+            }
+            Some(&owner) if owned => Some(NewOwner {
+                room: key.clone(),
+                owner,
+            }),
+            Some(_) => None,
         }
     }
 }
@@ -312,17 +347,37 @@ mod tests {
         for id in [1, 2, 3] {
             assert!(rooms.join(id, &room("#Tea"), None, LIMITS).is_ok());
         }
+        let tea = || room("#tea").key();
         assert_eq!(rooms.member_room(2, &room("#tea")).unwrap().owner(), 1);
-        rooms.part(1, &room("#tea")).unwrap();
+        // Another member leaving changes nothing.
+        let parted = rooms.part(3, &room("#tea")).unwrap();
+        assert_eq!(parted.new_owner, None);
+        rooms.join(3, &room("#tea"), None, LIMITS).unwrap();
+        let parted = rooms.part(1, &room("#tea")).unwrap();
+        assert_eq!(parted.room, room("#Tea"));
+        let new_owner = NewOwner {
+            room: tea(),
+            owner: 2,
+        };
+        assert_eq!(parted.new_owner, Some(new_owner));
         assert_eq!(rooms.member_room(2, &room("#tea")).unwrap().owner(), 2);
         assert_eq!(
             code(rooms.set_key(3, &room("#tea"), Some("k"))),
             "NOT_OWNER"
         );
-        rooms.leave_all(2);
+        assert_eq!(rooms.leave_all(3), [], "not the owner");
+        rooms.join(3, &room("#tea"), None, LIMITS).unwrap();
+        rooms.join(2, &room("#other"), None, LIMITS).unwrap();
+        let new_owner = NewOwner {
+            room: tea(),
+            owner: 3,
+        };
+        assert_eq!(rooms.leave_all(2), [new_owner], "#other emptied: no owner");
         assert_eq!(rooms.member_room(3, &room("#tea")).unwrap().owner(), 3);
-        rooms.part(3, &room("#tea")).unwrap();
+        let parted = rooms.part(3, &room("#tea")).unwrap();
+        assert_eq!(parted.new_owner, None, "the room emptied");
         assert_eq!(code(rooms.visible_room(3, &room("#tea"))), "NO_SUCH_ROOM");
+        assert!(rooms.get(&tea()).is_none());
     }
 
     #[test]

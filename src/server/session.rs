@@ -1,5 +1,5 @@
-//! One client's protocol state (registered or not, under which nick) and what each of its
-//! lines does.
+//! One client's protocol state (registered or not, under which nick, with which
+//! capabilities) and what each of its lines does.
 //!
 //! In scope: executing commands: replies go to the client's own outbox, deliveries and
 //! announcements through the registry. Out of scope: sockets (a session never touches one),
@@ -8,12 +8,12 @@
 use std::net::SocketAddr;
 
 use crate::server::conn_id::ConnId;
-use crate::server::line::shared_line;
+use crate::server::line::{Forms, shared_line};
 use crate::server::outbox::{Outbox, PushError};
 use crate::server::registry::{Claimed, Pending, Registry};
 use crate::server::rooms::Limits;
 use chatd_proto::Frame;
-use chatd_proto::{Command, CommandLine, Nick, ProtocolError, Reply};
+use chatd_proto::{CapSet, Command, CommandLine, Nick, ProtocolError, Reply, Target};
 
 /// What the connection does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +32,9 @@ pub struct Session {
     peer: SocketAddr,
     /// `None` until the first successful `NICK`, and again after `QUIT`.
     nick: Option<Nick>,
+    /// What `CAP` turned on, before registration too; the registry keeps a copy for
+    /// deliveries once the client is registered.
+    caps: CapSet,
     outbox: Outbox,
     max_line: usize,
     rooms: Limits,
@@ -49,6 +52,7 @@ impl Session {
             id,
             peer,
             nick: None,
+            caps: CapSet::NONE,
             outbox,
             max_line,
             rooms,
@@ -97,13 +101,8 @@ impl Session {
                     from: self.registered_nick(),
                     text: text.to_owned(),
                 });
-                match registry.send_to(self.id, &to, line) {
-                    Ok(slow) => {
-                        registry.finish(slow);
-                        Flow::Continue
-                    }
-                    Err(error) => self.reply_error(&error),
-                }
+                let sent = registry.send_to(self.id, &to, line);
+                self.finish(registry, sent)
             }
             Command::All { text } => {
                 let line = shared_line(&Reply::All {
@@ -125,6 +124,19 @@ impl Session {
                 }
             }
             Command::Help => self.reply_all(Reply::help()),
+            Command::HelpFor(word) => self.reply_all(Reply::help_for(word)),
+            Command::Cap(cap) => {
+                self.caps = self.caps.with(cap);
+                if self.nick.is_some() {
+                    registry.set_caps(self.id, self.caps);
+                }
+                self.reply(&Reply::OkCap(cap))
+            }
+            Command::Me { target, text } => self.act(target, text, registry),
+            Command::Away { text } => {
+                registry.set_away(self.id, text);
+                self.reply(&Reply::OkAway { on: text.is_some() })
+            }
             // Any line answers the server's PING (the connection notes the activity).
             Command::Pong { .. } => Flow::Continue,
             Command::Join { room, key } => {
@@ -148,6 +160,10 @@ impl Session {
                 let set = registry.set_topic(self.id, &room, text);
                 self.finish(registry, set)
             }
+            Command::TopicQuery(room) => match registry.topic(self.id, &room) {
+                Ok(topic) => self.reply(&topic),
+                Err(error) => self.reply_error(&error),
+            },
             Command::Key { room, key } => match registry.set_room_key(self.id, &room, key) {
                 Ok(room) => self.reply(&Reply::OkKey(room)),
                 Err(error) => self.reply_error(&error),
@@ -166,7 +182,32 @@ impl Session {
         }
     }
 
-    /// Runs what a room command left for after the table lock, or replies its error.
+    /// `ME <target> <text>`: delivered as `ALL`, `MSG <nick>` and `MSG #room` are, each
+    /// recipient getting the `ME` line or the `/me` message its capabilities call for.
+    fn act(&self, target: Target, text: &str, registry: &Registry) -> Flow {
+        match target {
+            Target::Lobby => {
+                // Both forms formatted before the lock, as an `ALL` line is.
+                let forms = Forms::new(&Reply::Me {
+                    target: Target::Lobby,
+                    from: self.registered_nick(),
+                    text: text.to_owned(),
+                });
+                registry.finish(registry.broadcast(self.id, &forms));
+                Flow::Continue
+            }
+            Target::Nick(to) => {
+                let sent = registry.act_to(self.id, &to, text);
+                self.finish(registry, sent)
+            }
+            Target::Room(room) => {
+                let sent = registry.act_in_room(self.id, &room, text);
+                self.finish(registry, sent)
+            }
+        }
+    }
+
+    /// Runs what a command left for after the table lock, or replies its error.
     fn finish(&self, registry: &Registry, done: Result<Pending, ProtocolError>) -> Flow {
         match done {
             Ok(pending) => {
@@ -178,7 +219,7 @@ impl Session {
     }
 
     fn claim(&mut self, wanted: Nick, registry: &Registry) -> Flow {
-        match registry.claim(self.id, wanted.clone(), &self.outbox) {
+        match registry.claim(self.id, wanted.clone(), &self.outbox, self.caps) {
             Ok((claimed, slow)) => {
                 match &claimed {
                     Claimed::Joined => {

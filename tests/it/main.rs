@@ -7,6 +7,8 @@ mod bad_input;
 mod broadcast;
 mod config_file;
 mod defaults;
+mod errors_and_help;
+mod extensions;
 mod flood;
 mod limits;
 mod process;

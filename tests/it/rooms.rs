@@ -116,7 +116,7 @@ fn topics_go_to_every_member_and_to_later_joiners_and_show_in_rooms() {
     ann.expect("TOPIC #tea bob earl grey only");
     cy.send("TOPIC #tea coffee");
     cy.expect_err("NOT_IN_ROOM");
-    cy.send("TOPIC #tea");
+    cy.send("TOPIC");
     cy.expect_err("MISSING_ARGUMENT");
     cy.send("ROOMS");
     cy.expect("ROOM #tea 2 earl grey only");
@@ -195,6 +195,8 @@ fn a_private_room_is_hidden_and_invite_only_and_an_invitation_admits_once() {
     cy.send("JOIN #den k");
     cy.expect_err("INVITE_ONLY");
     ann.send("PRIVATE #den maybe");
+    ann.expect_err("BAD_ARGUMENT");
+    ann.send("PRIVATE #den");
     ann.expect_err("MISSING_ARGUMENT");
     ann.send("PRIVATE #den off");
     ann.expect("OK PRIVATE #den off");

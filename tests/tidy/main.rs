@@ -7,7 +7,7 @@ mod imports;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chatd_proto::ErrorCode;
+use chatd_proto::{COMMAND_WORDS, Capability, ErrorCode};
 use clap::CommandFactory;
 
 fn root() -> PathBuf {
@@ -116,13 +116,31 @@ fn the_protocol_crate_has_no_dependencies() {
 #[test]
 fn protocol_md_documents_every_command_and_error_code() {
     let doc = read("protocol.md");
-    for word in [
-        "NICK", "MSG", "ALL", "WHO", "PING", "PONG", "QUIT", "BYE", "HELP", "END HELP", "END WHO",
-        "HELLO", "JOIN", "OK NICK",
-    ] {
+    // Every command word of the table, and the words of server lines (a vocabulary of their
+    // own, listed here).
+    let commands = COMMAND_WORDS.iter().map(|row| row.name);
+    let server_words = [
+        "BYE",
+        "END HELP",
+        "END WHO",
+        "END ROOMS",
+        "HELLO",
+        "OK NICK",
+        "OK CAP",
+        "OK AWAY",
+        "OWNER",
+        "ROOM",
+    ];
+    for word in commands.chain(server_words) {
         assert!(
-            doc.contains(&format!("`{word}")),
+            doc.contains(&format!("`{word} ")) || doc.contains(&format!("`{word}`")),
             "protocol.md does not show `{word}`"
+        );
+    }
+    for cap in Capability::ALL {
+        assert!(
+            doc.contains(&format!("`CAP {cap}`")),
+            "protocol.md does not show `CAP {cap}`"
         );
     }
     for code in ErrorCode::KNOWN {

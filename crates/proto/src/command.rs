@@ -11,8 +11,9 @@
 
 use std::fmt;
 
+use crate::caps::Capability;
 use crate::error::ProtocolError;
-use crate::names::{Nick, Room};
+use crate::names::{Nick, Room, Target};
 use crate::syntax::{on_off, optional, split_word, with_tail};
 use crate::words::CommandWord;
 
@@ -40,6 +41,8 @@ pub enum Command<'a> {
         reason: Option<&'a str>,
     },
     Help,
+    /// `HELP <command>`: that command's `HELP` lines only.
+    HelpFor(CommandWord),
     /// `JOIN #room [key]`; the key is the rest of the line, as sent.
     Join {
         room: Room,
@@ -61,6 +64,8 @@ pub enum Command<'a> {
         room: Room,
         text: &'a str,
     },
+    /// `TOPIC #room` with no text: asks for the topic.
+    TopicQuery(Room),
     /// `KEY #room [key]`; no key clears it. The key is the rest of the line, as sent.
     Key {
         room: Room,
@@ -73,6 +78,17 @@ pub enum Command<'a> {
     Invite {
         nick: Nick,
         room: Room,
+    },
+    /// `CAP <name>`: turns a capability on for this connection.
+    Cap(Capability),
+    /// `ME <target> <text>`: an action (`/me`) to the lobby, a nick or a room.
+    Me {
+        target: Target,
+        text: &'a str,
+    },
+    /// `AWAY [text]`: away with that text, or back without one.
+    Away {
+        text: Option<&'a str>,
     },
 }
 
@@ -111,15 +127,16 @@ impl<'a> CommandLine<'a> {
     }
 
     /// Reads the arguments. Each command first checks that its arguments are there
-    /// (`MISSING_ARGUMENT`), then what they are (`NO_SUCH_NICK`, `BAD_ROOM`), left to right,
-    /// as v1 `MSG` did.
+    /// (`MISSING_ARGUMENT`, naming the missing one), then what they are (`NO_SUCH_NICK`,
+    /// `BAD_ROOM`, `BAD_ARGUMENT`), left to right, as v1 `MSG` did.
     pub fn parse(self) -> Result<Command<'a>, ProtocolError> {
         let CommandLine { word, rest } = self;
+        let needs = |needs| Needs { word, needs };
         let command = match word {
-            CommandWord::Nick => Command::Nick(Nick::parse(required(rest, word)?)?),
+            CommandWord::Nick => Command::Nick(Nick::parse(needs("a nick").first(rest)?)?),
             CommandWord::Msg => {
-                let (target, text) = split_word(required(rest, word)?);
-                let text = required(text, word)?;
+                let (target, text) = split_word(needs("a nick or #room and a text").first(rest)?);
+                let text = needs("a text").after(target, text)?;
                 // Nicks never start with '#', so the target's first character picks the meaning.
                 if target.starts_with('#') {
                     Command::MsgRoom {
@@ -134,7 +151,18 @@ impl<'a> CommandLine<'a> {
                 }
             }
             CommandWord::All => Command::All {
-                text: required(rest, word)?,
+                text: needs("a text").first(rest)?,
+            },
+            CommandWord::Me => {
+                let (target, text) = split_word(needs("a target and a text").first(rest)?);
+                let text = needs("a text").after(target, text)?;
+                Command::Me {
+                    target: parse_target(target)?,
+                    text,
+                }
+            }
+            CommandWord::Away => Command::Away {
+                text: optional(rest),
             },
             CommandWord::Who => {
                 // v1 ignores words after WHO; only a first word starting with '#' asks for a room.
@@ -154,16 +182,32 @@ impl<'a> CommandLine<'a> {
             CommandWord::Quit => Command::Quit {
                 reason: optional(rest),
             },
-            CommandWord::Help => Command::Help,
+            CommandWord::Help => match optional(rest) {
+                None => Command::Help,
+                Some(rest) => {
+                    // Words after the command's are ignored, as after `WHO #room`.
+                    let (topic, _) = split_word(rest);
+                    let topic = CommandWord::lookup(topic)
+                        .ok_or_else(|| ProtocolError::NoSuchCommand(topic.to_owned()))?;
+                    Command::HelpFor(topic)
+                }
+            },
+            CommandWord::Cap => {
+                // The name is the whole rest of the line, like the argument of NICK.
+                let name = needs("a name").first(rest)?;
+                let cap = Capability::parse(name)
+                    .ok_or_else(|| ProtocolError::BadCap(name.to_owned()))?;
+                Command::Cap(cap)
+            }
             CommandWord::Join => {
-                let (room, key) = split_word(required(rest, word)?);
+                let (room, key) = split_word(needs("a room").first(rest)?);
                 Command::Join {
                     room: Room::parse(room)?,
                     key: optional(key),
                 }
             }
             CommandWord::Part => {
-                let (room, reason) = split_word(required(rest, word)?);
+                let (room, reason) = split_word(needs("a room").first(rest)?);
                 Command::Part {
                     room: Room::parse(room)?,
                     reason: optional(reason),
@@ -171,15 +215,15 @@ impl<'a> CommandLine<'a> {
             }
             CommandWord::Rooms => Command::Rooms,
             CommandWord::Topic => {
-                let (room, text) = split_word(required(rest, word)?);
-                let text = required(text, word)?;
-                Command::Topic {
-                    room: Room::parse(room)?,
-                    text,
+                let (room, text) = split_word(needs("a room").first(rest)?);
+                let room = Room::parse(room)?;
+                match optional(text) {
+                    Some(text) => Command::Topic { room, text },
+                    None => Command::TopicQuery(room),
                 }
             }
             CommandWord::Key => {
-                let (room, key) = split_word(required(rest, word)?);
+                let (room, key) = split_word(needs("a room").first(rest)?);
                 Command::Key {
                     room: Room::parse(room)?,
                     key: optional(key),
@@ -187,23 +231,26 @@ impl<'a> CommandLine<'a> {
             }
             CommandWord::Private => {
                 // The switch is the whole rest of the line, like the argument of NICK.
-                let (room, switch) = split_word(required(rest, word)?);
+                let (room, switch) = split_word(needs("a room and on or off").first(rest)?);
+                let switch = needs("on or off").after(room, switch)?;
+                let room = Room::parse(room)?;
                 let on = if switch.eq_ignore_ascii_case("on") {
                     true
                 } else if switch.eq_ignore_ascii_case("off") {
                     false
                 } else {
-                    return Err(ProtocolError::MissingArgument(word.name()));
+                    return Err(ProtocolError::BadArgument {
+                        command: word,
+                        takes: "on or off",
+                        got: switch.to_owned(),
+                    });
                 };
-                Command::Private {
-                    room: Room::parse(room)?,
-                    on,
-                }
+                Command::Private { room, on }
             }
             CommandWord::Invite => {
                 // The room is the whole rest of the line, like the argument of NICK.
-                let (target, room) = split_word(required(rest, word)?);
-                let room = required(room, word)?;
+                let (target, room) = split_word(needs("a nick and a room").first(rest)?);
+                let room = needs("a room").after(target, room)?;
                 Command::Invite {
                     nick: nick_target(target)?,
                     room: Room::parse(room)?,
@@ -226,8 +273,41 @@ fn nick_target(target: &str) -> Result<Nick, ProtocolError> {
     Nick::parse(target).map_err(|_| ProtocolError::NoSuchNick(target.to_owned()))
 }
 
-fn required(rest: &str, word: CommandWord) -> Result<&str, ProtocolError> {
-    optional(rest).ok_or(ProtocolError::MissingArgument(word.name()))
+/// The target of `ME`: `*`, a room, or (as for `MSG`) a nick.
+fn parse_target(target: &str) -> Result<Target, ProtocolError> {
+    if target == Target::LOBBY {
+        Ok(Target::Lobby)
+    } else if target.starts_with('#') {
+        Ok(Target::Room(Room::parse(target)?))
+    } else {
+        nick_target(target).map(Target::Nick)
+    }
+}
+
+/// An argument a command needs, and how `MISSING_ARGUMENT` names it when it is not there.
+struct Needs {
+    word: CommandWord,
+    needs: &'static str,
+}
+
+impl Needs {
+    /// The argument that starts `rest`, right after the command word.
+    fn first(self, rest: &str) -> Result<&str, ProtocolError> {
+        optional(rest).ok_or(ProtocolError::MissingArgument {
+            command: self.word,
+            needs: self.needs,
+            after: None,
+        })
+    }
+
+    /// The argument that starts `rest`, after the argument `before`.
+    fn after<'a>(self, before: &str, rest: &'a str) -> Result<&'a str, ProtocolError> {
+        optional(rest).ok_or_else(|| ProtocolError::MissingArgument {
+            command: self.word,
+            needs: self.needs,
+            after: Some(before.to_owned()),
+        })
+    }
 }
 
 impl Command<'_> {
@@ -241,14 +321,17 @@ impl Command<'_> {
             Command::Ping { .. } => CommandWord::Ping,
             Command::Pong { .. } => CommandWord::Pong,
             Command::Quit { .. } => CommandWord::Quit,
-            Command::Help => CommandWord::Help,
+            Command::Help | Command::HelpFor(_) => CommandWord::Help,
             Command::Join { .. } => CommandWord::Join,
             Command::Part { .. } => CommandWord::Part,
             Command::Rooms => CommandWord::Rooms,
-            Command::Topic { .. } => CommandWord::Topic,
+            Command::Topic { .. } | Command::TopicQuery(_) => CommandWord::Topic,
             Command::Key { .. } => CommandWord::Key,
             Command::Private { .. } => CommandWord::Private,
             Command::Invite { .. } => CommandWord::Invite,
+            Command::Cap(_) => CommandWord::Cap,
+            Command::Me { .. } => CommandWord::Me,
+            Command::Away { .. } => CommandWord::Away,
         }
     }
 }
@@ -274,6 +357,11 @@ impl fmt::Display for Command<'_> {
             Command::WhoRoom(room) => write!(f, "{word} {room}"),
             Command::Private { room, on } => write!(f, "{word} {room} {}", on_off(*on)),
             Command::Invite { nick, room } => write!(f, "{word} {nick} {room}"),
+            Command::HelpFor(topic) => write!(f, "{word} {}", topic.name()),
+            Command::TopicQuery(room) => write!(f, "{word} {room}"),
+            Command::Cap(cap) => write!(f, "{word} {cap}"),
+            Command::Me { target, text } => write!(f, "{word} {target} {text}"),
+            Command::Away { text } => with_tail(f, word, *text),
         }
     }
 }

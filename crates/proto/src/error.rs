@@ -10,7 +10,9 @@
 
 use std::fmt;
 
+use crate::caps::Capability;
 use crate::names::{BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, Room};
+use crate::words::CommandWord;
 
 /// How much of a client's input an `ERR` text quotes back, so an error line stays short.
 const MAX_ECHO: usize = 40;
@@ -72,6 +74,10 @@ error_codes! {
     NotOwner = "NOT_OWNER",
     TooManyRooms = "TOO_MANY_ROOMS",
     RoomFull = "ROOM_FULL",
+    /// An argument is there but is not one the command takes (`PRIVATE #room maybe`).
+    BadArgument = "BAD_ARGUMENT",
+    /// `CAP` with a name that is no capability.
+    BadCap = "BAD_CAP",
 }
 
 impl fmt::Display for ErrorCode {
@@ -91,8 +97,28 @@ pub enum ProtocolError {
     /// The target of `MSG` is not online (or cannot be a nick at all).
     NoSuchNick(String),
     UnknownCommand(String),
-    /// The command word whose argument is missing, in upper case.
-    MissingArgument(&'static str),
+    /// `HELP <word>` where the word is no command; the word as typed. Its code is
+    /// `UNKNOWN_COMMAND`, its text says where to look.
+    NoSuchCommand(String),
+    /// A command without an argument it needs.
+    MissingArgument {
+        command: CommandWord,
+        /// What is missing, as the text names it (`"a text"`).
+        needs: &'static str,
+        /// The argument, as typed, after which the missing one belongs (`MSG bob`: `bob`);
+        /// `None` when nothing follows the command word.
+        after: Option<String>,
+    },
+    /// An argument that is there but is not one the command takes.
+    BadArgument {
+        command: CommandWord,
+        /// What the command takes in its place (`"on or off"`).
+        takes: &'static str,
+        /// The argument as typed.
+        got: String,
+    },
+    /// `CAP` with a word that is no capability, as typed.
+    BadCap(String),
     LineTooLong {
         max: usize,
     },
@@ -137,8 +163,12 @@ impl ProtocolError {
             ProtocolError::NickTaken(_) => ErrorCode::NickTaken,
             ProtocolError::BadNick(_) => ErrorCode::BadNick,
             ProtocolError::NoSuchNick(_) => ErrorCode::NoSuchNick,
-            ProtocolError::UnknownCommand(_) => ErrorCode::UnknownCommand,
-            ProtocolError::MissingArgument(_) => ErrorCode::MissingArgument,
+            ProtocolError::UnknownCommand(_) | ProtocolError::NoSuchCommand(_) => {
+                ErrorCode::UnknownCommand
+            }
+            ProtocolError::MissingArgument { .. } => ErrorCode::MissingArgument,
+            ProtocolError::BadArgument { .. } => ErrorCode::BadArgument,
+            ProtocolError::BadCap(_) => ErrorCode::BadCap,
             ProtocolError::LineTooLong { .. } => ErrorCode::LineTooLong,
             ProtocolError::BadEncoding => ErrorCode::BadEncoding,
             ProtocolError::ServerFull { .. } => ErrorCode::ServerFull,
@@ -180,8 +210,37 @@ impl fmt::Display for ProtocolError {
             ProtocolError::UnknownCommand(word) => {
                 write!(f, "unknown command {}; try HELP", Echo(word))
             }
-            ProtocolError::MissingArgument(command) => {
-                write!(f, "{command} needs an argument; try HELP")
+            ProtocolError::NoSuchCommand(word) => {
+                write!(f, "no command {}; HELP lists them", Echo(word))
+            }
+            ProtocolError::MissingArgument {
+                command,
+                needs,
+                after,
+            } => {
+                let command = command.name();
+                match after {
+                    Some(after) => write!(f, "{command} needs {needs} after {}", Echo(after))?,
+                    None => write!(f, "{command} needs {needs}")?,
+                }
+                write!(f, "; try HELP {command}")
+            }
+            ProtocolError::BadArgument {
+                command,
+                takes,
+                got,
+            } => write!(f, "{} takes {takes}, not \"{}\"", command.name(), Echo(got)),
+            ProtocolError::BadCap(name) => {
+                write!(f, "no capability called {}; there are ", Echo(name))?;
+                for (i, cap) in Capability::ALL.iter().enumerate() {
+                    let separator = match i {
+                        0 => "",
+                        i if i + 1 == Capability::ALL.len() => " and ",
+                        _ => ", ",
+                    };
+                    write!(f, "{separator}{cap}")?;
+                }
+                Ok(())
             }
             ProtocolError::LineTooLong { max } => {
                 write!(f, "line longer than {max} bytes discarded")
@@ -267,6 +326,18 @@ mod tests {
         for error in [
             ProtocolError::BadRoom("#".repeat(5000)),
             ProtocolError::NoSuchRoom("#".repeat(5000)),
+            ProtocolError::NoSuchCommand("X".repeat(5000)),
+            ProtocolError::BadCap("x".repeat(5000)),
+            ProtocolError::BadArgument {
+                command: CommandWord::Private,
+                takes: "on or off",
+                got: "x".repeat(5000),
+            },
+            ProtocolError::MissingArgument {
+                command: CommandWord::Invite,
+                needs: "a room",
+                after: Some("x".repeat(5000)),
+            },
         ] {
             let text = error.to_string();
             assert!(text.len() < 130, "{text}");
@@ -274,6 +345,8 @@ mod tests {
         for error in [
             ProtocolError::BadRoom("#a\tb\n\u{1b}".to_owned()),
             ProtocolError::NoSuchRoom("#a\tb\n\u{1b}".to_owned()),
+            ProtocolError::NoSuchCommand("a\tb\n\u{1b}".to_owned()),
+            ProtocolError::BadCap("a\tb\n\u{1b}".to_owned()),
         ] {
             let text = error.to_string();
             assert!(!text.chars().any(char::is_control), "{text:?}");

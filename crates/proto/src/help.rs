@@ -1,10 +1,10 @@
 //! The texts a client reads before it knows the protocol: the greeting and the `HELP` lines.
 //!
-//! In scope: [`Reply::hello`] and [`Reply::help`], whose command lines come from the table of
-//! command words. Out of scope: when they are sent (the server).
+//! In scope: [`Reply::hello`], [`Reply::help`] and [`Reply::help_for`], whose command lines
+//! come from the table of command words. Out of scope: when they are sent (the server).
 
 use crate::reply::Reply;
-use crate::words::{COMMAND_WORDS, Topic, Usage};
+use crate::words::{COMMAND_WORDS, CommandWord, Topic, Usage};
 
 /// The column where the description of each `HELP` line starts.
 const SYNOPSIS_WIDTH: usize = 22;
@@ -44,6 +44,23 @@ impl Reply {
     }
 }
 
+impl Reply {
+    /// The answer to `HELP <command>`: that command's `HELP` lines, in the order `HELP`
+    /// lists them, then `END HELP`. A word with no lines (`PONG`, which a client does not
+    /// type) gets `END HELP` alone.
+    pub fn help_for(word: CommandWord) -> Vec<Reply> {
+        let row = word.info();
+        Topic::ALL
+            .iter()
+            .flat_map(|&topic| row.help.iter().filter(move |usage| usage.topic == topic))
+            .map(|usage| Reply::Help {
+                text: usage_line(row.name, usage),
+            })
+            .chain([Reply::EndHelp])
+            .collect()
+    }
+}
+
 /// `NAME args`, padded to [`SYNOPSIS_WIDTH`], then what it does.
 fn usage_line(name: &str, usage: &Usage) -> String {
     let synopsis = if usage.args.is_empty() {
@@ -59,22 +76,25 @@ mod tests {
     use super::*;
 
     /// The text protocol.md shows, line for line: the table must keep producing it.
-    const DOCUMENTED: [&str; 16] = [
+    const DOCUMENTED: [&str; 19] = [
         "NICK <nick>           choose or change your nick (letters, digits, _ and -)",
         "MSG <nick> <text>     send a private message",
         "ALL <text>            send to everyone",
+        "ME <target> <text>    an action (/me) to * (everyone), a nick or a #room",
+        "AWAY [text]           say you are away, and why; without a text, back",
         "WHO [#room]           list who is online, or who is in a room",
         "JOIN #room [key]      join a room; the first to join creates and owns it",
         "PART #room [reason]   leave a room",
         "MSG #room <text>      send to a room",
         "ROOMS                 list the rooms you can see",
-        "TOPIC #room <text>    set a room's topic",
+        "TOPIC #room [text]    set a room's topic, or show it",
         "INVITE <nick> #room   let someone in once, past the key and privacy",
         "KEY #room [key]       owner: set the room's key, or clear it",
         "PRIVATE #room on|off  owner: make the room invite-only, or not",
         "PING [token]          the server answers PONG [token]",
+        "CAP <name>            turn on an extension: actions, away or owner",
         "QUIT [reason]         leave",
-        "HELP                  this text",
+        "HELP [command]        this text, or one command's lines",
         "protocol: one command per line; commands are case-insensitive",
     ];
 
@@ -101,6 +121,33 @@ mod tests {
                 row.name
             );
         }
+    }
+
+    #[test]
+    fn issue_12_help_for_a_command_is_its_own_lines_of_help() {
+        let help =
+            |word| -> Vec<String> { Reply::help_for(word).iter().map(Reply::to_string).collect() };
+        assert_eq!(
+            help(CommandWord::Msg),
+            [
+                "HELP MSG <nick> <text>     send a private message",
+                "HELP MSG #room <text>      send to a room",
+                "END HELP",
+            ]
+        );
+        assert_eq!(help(CommandWord::Pong), ["END HELP"]);
+        // Every line of the full text belongs to exactly one command's answer.
+        let full: Vec<Reply> = Reply::help();
+        let mut pieces: Vec<Reply> = COMMAND_WORDS
+            .iter()
+            .flat_map(|row| Reply::help_for(row.word))
+            .filter(|reply| *reply != Reply::EndHelp)
+            .collect();
+        let mut commands: Vec<Reply> = full[..full.len() - 2].to_vec();
+        let key = |reply: &Reply| reply.to_string();
+        pieces.sort_by_key(key);
+        commands.sort_by_key(key);
+        assert_eq!(pieces, commands);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! need is re-exported here, at the root.
 //!
 //! The modules, in reading order:
-//! - `names`: [`Nick`], [`Room`], their case-folded keys and length limits.
+//! - `names`: [`Nick`], [`Room`], their case-folded keys and length limits; [`Target`].
 //! - `words`: [`COMMAND_WORDS`], the one table of command words (spelling, whether the word
 //!   needs registration, its `HELP` lines) that the parser, the server's registration gate and
 //!   `HELP` read.
@@ -14,6 +14,9 @@
 //!   word, [`CommandLine::parse`] the arguments) so a line is split once.
 //! - `reply`: [`Reply`], every server line, parsed and formatted; `who` cuts nick lists into
 //!   `WHO` lines; `help` holds the greeting and the `HELP` text.
+//! - `caps`: [`Capability`] and [`CapSet`], what `CAP` turns on; `forms`: which lines need
+//!   which capability, and the v1 line that stands for one (a client that never sends `CAP`
+//!   gets only v1 lines).
 //! - `error`: [`ErrorCode`] (the codes, spelled in one place) and [`ProtocolError`].
 //! - [`reason`]: the reasons of `QUIT` and `BYE` lines the server ends a connection with.
 //! - `syntax`: the word-splitting rules both directions share.
@@ -25,8 +28,10 @@
 //! tests can drive it alone. Files import each other directly, never through this root, so
 //! the re-exports below make no import cycle.
 
+mod caps;
 mod command;
 mod error;
+mod forms;
 mod help;
 pub mod line_buffer;
 mod names;
@@ -37,10 +42,14 @@ mod syntax;
 mod who;
 mod words;
 
+pub use caps::{CapSet, Capability};
 pub use command::{Command, CommandLine, parse_command};
 pub use error::{ErrorCode, ProtocolError};
+pub use forms::ACTION_PREFIX;
 pub use line_buffer::{Frame, LineBuffer};
-pub use names::{BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, NickKey, Room, RoomKey};
+pub use names::{
+    BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, NickKey, Room, RoomKey, Target,
+};
 pub use reply::Reply;
 pub use who::MAX_WHO_LINE;
 pub use words::{COMMAND_WORDS, CommandWord, Topic, Usage, WordInfo};

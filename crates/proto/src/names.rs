@@ -1,4 +1,5 @@
-//! Names: [`Nick`] and [`Room`], their case-folded keys, and their length limits.
+//! Names: [`Nick`] and [`Room`], their case-folded keys, and their length limits; and
+//! [`Target`], the lobby, a nick or a room, as the target of a line.
 //!
 //! In scope: what a valid nick or room name is, and the identity two names share when they
 //! differ only in case. A name is validated once, here, and then passed around as its type.
@@ -104,6 +105,30 @@ impl Room {
 impl fmt::Display for Room {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Where a line goes: the lobby (everyone, spelled `*`), one nick, or one room. Nicks never
+/// start with `#` or `*`, so the word's first character tells the three apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Target {
+    Lobby,
+    Nick(Nick),
+    Room(Room),
+}
+
+impl Target {
+    /// How the lobby is spelled where a target goes.
+    pub const LOBBY: &'static str = "*";
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Lobby => f.write_str(Target::LOBBY),
+            Target::Nick(nick) => nick.fmt(f),
+            Target::Room(room) => room.fmt(f),
+        }
     }
 }
 

@@ -15,7 +15,7 @@
 use crate::command::{Command, CommandLine, parse_command};
 use crate::error::{ErrorCode, ProtocolError};
 use crate::line_buffer::{Frame, LineBuffer};
-use crate::names::{MAX_NICK_LEN, Nick};
+use crate::names::{MAX_NICK_LEN, Nick, Target};
 use crate::reply::Reply;
 
 /// An owned copy of a [`Frame`], to compare runs fed in different chunkings.
@@ -102,6 +102,8 @@ fn open_before_registration(command: &Command<'_>) -> bool {
             | Command::Pong { .. }
             | Command::Quit { .. }
             | Command::Help
+            | Command::HelpFor(_)
+            | Command::Cap(_)
     )
 }
 
@@ -128,7 +130,11 @@ pub fn check_command_line(line: &str) {
                     assert!(nick.as_str().len() <= MAX_NICK_LEN, "{nick}");
                     vec![nick.as_str()]
                 }
-                Command::Msg { to, text } => {
+                Command::Msg { to, text }
+                | Command::Me {
+                    target: Target::Nick(to),
+                    text,
+                } => {
                     assert_eq!(Nick::parse(to.as_str()).as_ref(), Ok(to));
                     vec![*text]
                 }
@@ -138,6 +144,8 @@ pub fn check_command_line(line: &str) {
                 | Command::Quit { reason: Some(text) }
                 | Command::MsgRoom { text, .. }
                 | Command::Topic { text, .. }
+                | Command::Me { text, .. }
+                | Command::Away { text: Some(text) }
                 | Command::Join {
                     key: Some(text), ..
                 }
@@ -213,7 +221,7 @@ pub fn wire_line(reply: &Reply) -> String {
 }
 
 /// How many variants [`Command`] has.
-pub const COMMAND_VARIANTS: usize = 17;
+pub const COMMAND_VARIANTS: usize = 22;
 
 /// A distinct number per [`Command`] variant, below [`COMMAND_VARIANTS`], so a test can tell
 /// whether its examples cover every variant. The match is exhaustive: a new variant does not
@@ -238,11 +246,16 @@ pub fn command_variant(command: &Command<'_>) -> usize {
         Command::Key { .. } => 14,
         Command::Private { .. } => 15,
         Command::Invite { .. } => 16,
+        Command::HelpFor(_) => 17,
+        Command::TopicQuery(_) => 18,
+        Command::Cap(_) => 19,
+        Command::Me { .. } => 20,
+        Command::Away { .. } => 21,
     }
 }
 
 /// How many variants [`Reply`] has.
-pub const REPLY_VARIANTS: usize = 29;
+pub const REPLY_VARIANTS: usize = 35;
 
 /// A distinct number per [`Reply`] variant, below [`REPLY_VARIANTS`], as [`command_variant`]
 /// is for commands.
@@ -277,5 +290,11 @@ pub fn reply_variant(reply: &Reply) -> usize {
         Reply::OkPrivate { .. } => 26,
         Reply::OkInvite { .. } => 27,
         Reply::Invited { .. } => 28,
+        Reply::NoTopic(_) => 29,
+        Reply::OkCap(_) => 30,
+        Reply::OkAway { .. } => 31,
+        Reply::Me { .. } => 32,
+        Reply::Away { .. } => 33,
+        Reply::Owner { .. } => 34,
     }
 }

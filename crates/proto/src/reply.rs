@@ -8,8 +8,9 @@
 
 use std::fmt;
 
+use crate::caps::Capability;
 use crate::error::{ErrorCode, ProtocolError};
-use crate::names::{Nick, Room};
+use crate::names::{Nick, Room, Target};
 use crate::syntax::{on_off, optional, split_word, with_tail};
 
 /// A line from the server.
@@ -120,6 +121,33 @@ pub enum Reply {
         room: Room,
         from: Nick,
     },
+    /// The answer to `TOPIC #room` when the room has no topic.
+    NoTopic(Room),
+    /// `CAP <name>` succeeded (also when it was on already).
+    OkCap(Capability),
+    /// `AWAY <text>` (`on`) or `AWAY` alone (`off`) succeeded.
+    OkAway {
+        on: bool,
+    },
+    /// An action, to clients with `CAP actions` (others get
+    /// [`Reply::without_capability`]). `target` is `*` for the lobby, the room, or the
+    /// recipient's own nick for a direct action.
+    Me {
+        target: Target,
+        from: Nick,
+        text: String,
+    },
+    /// To the sender of a direct `MSG` or `ME` with `CAP away`: its addressee is away.
+    Away {
+        nick: Nick,
+        text: String,
+    },
+    /// To members with `CAP owner`: who owns the room, after their `JOIN` and whenever it
+    /// changes.
+    Owner {
+        room: Room,
+        nick: Nick,
+    },
 }
 
 impl From<&ProtocolError> for Reply {
@@ -180,8 +208,41 @@ impl Reply {
                         room: room(name)?,
                     }
                 }
+                ("CAP", name) => Reply::OkCap(Capability::parse(name).ok_or_else(malformed)?),
+                ("AWAY", "on") => Reply::OkAway { on: true },
+                ("AWAY", "off") => Reply::OkAway { on: false },
                 _ => return Err(malformed()),
             },
+            "ME" => {
+                let (to, rest) = split_word(rest);
+                let (from, text) = split_word(rest);
+                let target = if to == Target::LOBBY {
+                    Target::Lobby
+                } else if to.starts_with('#') {
+                    Target::Room(room(to)?)
+                } else {
+                    Target::Nick(nick(to)?)
+                };
+                Reply::Me {
+                    target,
+                    from: nick(from)?,
+                    text: text.to_owned(),
+                }
+            }
+            "AWAY" => {
+                let (who, text) = split_word(rest);
+                Reply::Away {
+                    nick: nick(who)?,
+                    text: text.to_owned(),
+                }
+            }
+            "OWNER" => {
+                let (name, who) = split_word(rest);
+                Reply::Owner {
+                    room: room(name)?,
+                    nick: nick(who)?,
+                }
+            }
             "JOIN" if rest.starts_with('#') => {
                 let (name, who) = split_word(rest);
                 Reply::RoomJoin {
@@ -252,11 +313,15 @@ impl Reply {
             }
             "TOPIC" => {
                 let (name, rest) = split_word(rest);
-                let (setter, text) = split_word(rest);
-                Reply::TopicIs {
-                    room: room(name)?,
-                    setter: nick(setter)?,
-                    text: text.to_owned(),
+                if rest.is_empty() {
+                    Reply::NoTopic(room(name)?)
+                } else {
+                    let (setter, text) = split_word(rest);
+                    Reply::TopicIs {
+                        room: room(name)?,
+                        setter: nick(setter)?,
+                        text: text.to_owned(),
+                    }
                 }
             }
             "INVITE" => {
@@ -362,6 +427,12 @@ impl fmt::Display for Reply {
             Reply::OkPrivate { room, on } => write!(f, "OK PRIVATE {room} {}", on_off(*on)),
             Reply::OkInvite { nick, room } => write!(f, "OK INVITE {nick} {room}"),
             Reply::Invited { room, from } => write!(f, "INVITE {room} {from}"),
+            Reply::NoTopic(room) => write!(f, "TOPIC {room}"),
+            Reply::OkCap(cap) => write!(f, "OK CAP {cap}"),
+            Reply::OkAway { on } => write!(f, "OK AWAY {}", on_off(*on)),
+            Reply::Me { target, from, text } => write!(f, "ME {target} {from} {text}"),
+            Reply::Away { nick, text } => write!(f, "AWAY {nick} {text}"),
+            Reply::Owner { room, nick } => write!(f, "OWNER {room} {nick}"),
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum CommandWord {
     Part,
     Msg,
     All,
+    Me,
+    Away,
     Who,
     Rooms,
     Topic,
@@ -26,6 +28,7 @@ pub enum CommandWord {
     Private,
     Ping,
     Pong,
+    Cap,
     Quit,
     Help,
 }
@@ -70,7 +73,7 @@ impl Topic {
 /// Every command word. The rows are in [`CommandWord`] order, and that order is also the
 /// order of the lines within each [`Topic`] of `HELP`: `MSG` has a line among the people
 /// commands and one among the room commands (after `JOIN` and `PART`), hence its place.
-pub const COMMAND_WORDS: [WordInfo; 15] = [
+pub const COMMAND_WORDS: [WordInfo; 18] = [
     WordInfo {
         word: CommandWord::Nick,
         name: "NICK",
@@ -129,6 +132,26 @@ pub const COMMAND_WORDS: [WordInfo; 15] = [
         }],
     },
     WordInfo {
+        word: CommandWord::Me,
+        name: "ME",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::People,
+            args: "<target> <text>",
+            about: "an action (/me) to * (everyone), a nick or a #room",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Away,
+        name: "AWAY",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::People,
+            args: "[text]",
+            about: "say you are away, and why; without a text, back",
+        }],
+    },
+    WordInfo {
         word: CommandWord::Who,
         name: "WHO",
         needs_registration: true,
@@ -154,8 +177,8 @@ pub const COMMAND_WORDS: [WordInfo; 15] = [
         needs_registration: true,
         help: &[Usage {
             topic: Topic::Rooms,
-            args: "#room <text>",
-            about: "set a room's topic",
+            args: "#room [text]",
+            about: "set a room's topic, or show it",
         }],
     },
     WordInfo {
@@ -206,6 +229,16 @@ pub const COMMAND_WORDS: [WordInfo; 15] = [
         help: &[],
     },
     WordInfo {
+        word: CommandWord::Cap,
+        name: "CAP",
+        needs_registration: false,
+        help: &[Usage {
+            topic: Topic::Connection,
+            args: "<name>",
+            about: "turn on an extension: actions, away or owner",
+        }],
+    },
+    WordInfo {
         word: CommandWord::Quit,
         name: "QUIT",
         needs_registration: false,
@@ -221,8 +254,8 @@ pub const COMMAND_WORDS: [WordInfo; 15] = [
         needs_registration: false,
         help: &[Usage {
             topic: Topic::Connection,
-            args: "",
-            about: "this text",
+            args: "[command]",
+            about: "this text, or one command's lines",
         }],
     },
 ];
@@ -270,8 +303,8 @@ impl CommandWord {
     }
 
     /// Whether the word is refused with `NOT_REGISTERED` before `NICK` (every word but
-    /// `NICK`, `PING`, `PONG`, `QUIT` and `HELP`): before registration that error comes first,
-    /// whatever is wrong with the arguments.
+    /// `NICK`, `PING`, `PONG`, `CAP`, `QUIT` and `HELP`): before registration that error
+    /// comes first, whatever is wrong with the arguments.
     pub fn needs_registration(self) -> bool {
         self.info().needs_registration
     }
@@ -302,7 +335,8 @@ mod tests {
     #[test]
     fn only_whole_words_are_commands() {
         for word in [
-            "", "MSGX", "MS", "ROOM", "JOINS", "#a", "FROB", "NICK ", " NICK",
+            "", "MSGX", "MS", "ROOM", "JOINS", "#a", "FROB", "NICK ", " NICK", "M", "MEE", "CAPS",
+            "AWAYS", "OWNER",
         ] {
             assert_eq!(CommandWord::lookup(word), None, "{word:?}");
         }
@@ -324,6 +358,6 @@ mod tests {
             .filter(|row| !row.needs_registration)
             .map(|row| row.name)
             .collect();
-        assert_eq!(open, ["NICK", "PING", "PONG", "QUIT", "HELP"]);
+        assert_eq!(open, ["NICK", "PING", "PONG", "CAP", "QUIT", "HELP"]);
     }
 }

@@ -286,6 +286,9 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
                 app.tabs[0].highlight = true;
             }
         }
+        // Lines of protocol extensions this client does not ask for: shown as sent, like a
+        // line it cannot read.
+        other => app.notice(0, now, format!("server: {other}")),
     }
 }
 

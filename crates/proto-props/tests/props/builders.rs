@@ -2,7 +2,8 @@
 //! parts, and the exhaustive matches that let a test check the lists cover every variant.
 
 use chatd_proto::{
-    COMMAND_WORDS, Command, CommandWord, ErrorCode, Nick, NickFault, ProtocolError, Reply, Room,
+    COMMAND_WORDS, CapSet, Capability, Command, CommandWord, ErrorCode, Nick, NickFault,
+    ProtocolError, Reply, Room, Target,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -23,8 +24,11 @@ pub struct Parts {
     nicks: Vec<Nick>,
     count: usize,
     on: bool,
-    /// The command of a `MISSING_ARGUMENT`.
+    /// The command of a `MISSING_ARGUMENT`, a `BAD_ARGUMENT` or a `HELP <command>`.
     word: CommandWord,
+    cap: Capability,
+    /// Which kind of target (`*`, a nick, a room) a target built from these parts is.
+    target_kind: usize,
     fault: NickFault,
     /// Anything a client could type where a nick or a room belongs.
     typed: String,
@@ -55,12 +59,14 @@ pub fn parts() -> impl Strategy<Value = Parts> {
             NickFault::BadCharacter,
         ]),
         any::<Index>(),
+        prop::sample::select(Capability::ALL.to_vec()),
+        0..3usize,
     );
     (names, texts, rest).prop_map(
         |(
             (nick, other, room, nicks),
             (text, tail, typed, new_code),
-            (count, on, word, fault, help_line),
+            (count, on, word, fault, help_line, cap, target_kind),
         )| Parts {
             nick,
             other,
@@ -71,6 +77,8 @@ pub fn parts() -> impl Strategy<Value = Parts> {
             count,
             on,
             word,
+            cap,
+            target_kind,
             fault,
             typed,
             new_code,
@@ -79,10 +87,30 @@ pub fn parts() -> impl Strategy<Value = Parts> {
     )
 }
 
+impl Parts {
+    /// The lobby, the nick or the room, as `target_kind` says.
+    fn target(&self) -> Target {
+        match self.target_kind {
+            0 => Target::Lobby,
+            1 => Target::Nick(self.nick.clone()),
+            _ => Target::Room(self.room.clone()),
+        }
+    }
+
+    /// An action from `other` to `target`.
+    fn action(&self) -> Reply {
+        Reply::Me {
+            target: self.target(),
+            from: self.other.clone(),
+            text: self.text.clone(),
+        }
+    }
+}
+
 pub type BuildCommand = for<'a> fn(&'a Parts) -> Command<'a>;
 
 /// One builder per `Command` variant (two for those with an optional part).
-pub const COMMANDS: [BuildCommand; 21] = [
+pub const COMMANDS: [BuildCommand; 27] = [
     |p| Command::Nick(p.nick.clone()),
     |p| Command::Msg {
         to: p.nick.clone(),
@@ -144,18 +172,40 @@ pub const COMMANDS: [BuildCommand; 21] = [
         room: p.room.clone(),
         key: Some(p.text.as_str()),
     },
+    |p| Command::HelpFor(p.word),
+    |p| Command::TopicQuery(p.room.clone()),
+    |p| Command::Cap(p.cap),
+    |p| Command::Me {
+        target: p.target(),
+        text: &p.text,
+    },
+    |p| Command::Away {
+        text: p.tail.as_deref(),
+    },
+    |p| Command::Away {
+        text: Some(p.text.as_str()),
+    },
 ];
 
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 19] = [
+pub const ERRORS: [BuildError; 23] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
     |p| ProtocolError::NoSuchNick(p.typed.clone()),
     |p| ProtocolError::UnknownCommand(p.typed.clone()),
-    |p| ProtocolError::MissingArgument(p.word.name()),
+    |p| ProtocolError::MissingArgument {
+        command: p.word,
+        needs: "a text",
+        after: None,
+    },
+    |p| ProtocolError::MissingArgument {
+        command: p.word,
+        needs: "a room",
+        after: Some(p.typed.clone()),
+    },
     |p| ProtocolError::LineTooLong { max: p.count },
     |_| ProtocolError::BadEncoding,
     |p| ProtocolError::ServerFull { max: p.count },
@@ -172,12 +222,19 @@ pub const ERRORS: [BuildError; 19] = [
         room: p.room.clone(),
         max: p.count,
     },
+    |p| ProtocolError::NoSuchCommand(p.typed.clone()),
+    |p| ProtocolError::BadArgument {
+        command: p.word,
+        takes: "on or off",
+        got: p.typed.clone(),
+    },
+    |p| ProtocolError::BadCap(p.typed.clone()),
 ];
 
 pub type BuildReply = fn(&Parts) -> Reply;
 
 /// One builder per `Reply` variant, and more for the lines the server builds itself.
-pub const REPLIES: [BuildReply; 34] = [
+pub const REPLIES: [BuildReply; 42] = [
     |p| Reply::Hello {
         text: p.text.clone(),
     },
@@ -271,6 +328,29 @@ pub const REPLIES: [BuildReply; 34] = [
     },
     |p| Reply::who_list(p.nicks.clone())[0].clone(),
     |p| Reply::room_who_list(&p.room, p.nicks.clone())[0].clone(),
+    |p| {
+        let help = Reply::help_for(p.word);
+        help[p.help_line.index(help.len())].clone()
+    },
+    |p| Reply::NoTopic(p.room.clone()),
+    |p| Reply::OkCap(p.cap),
+    |p| Reply::OkAway { on: p.on },
+    Parts::action,
+    // What a client without `CAP actions` gets for it.
+    |p| {
+        p.action()
+            .form_for(CapSet::NONE)
+            .expect("an action has a v1 form")
+            .into_owned()
+    },
+    |p| Reply::Away {
+        nick: p.nick.clone(),
+        text: p.text.clone(),
+    },
+    |p| Reply::Owner {
+        room: p.room.clone(),
+        nick: p.nick.clone(),
+    },
 ];
 
 /// A builder from `list` and the parts to build with.

@@ -37,13 +37,16 @@ pub fn relayed_text() -> impl Strategy<Value = String> {
 // Generators of client lines and byte streams.
 
 /// One argument of a generated command line: nick-like and room-like words, near misses,
-/// switches, printable text, control characters and any Unicode.
+/// switches, the lobby's `*`, capability and command names, printable text, control
+/// characters and any Unicode.
 pub fn argument() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => "[A-Za-z][A-Za-z0-9_-]{0,34}",
         3 => "#[A-Za-z0-9_-]{0,50}",
         1 => "#[ -~]{0,8}",
         1 => prop::sample::select(vec!["on", "off", "ON", "Off", "yes"]).prop_map(str::to_owned),
+        1 => prop::sample::select(vec!["*", "**", "actions", "Away", "owner", "ids", "msg", "PONG"])
+            .prop_map(str::to_owned),
         1 => "[0-9_#-][A-Za-z0-9]{0,4}",
         3 => "[ -~]{0,24}",
         1 => "[\t\r\u{b}\u{c}\u{1b}\u{a0}\u{3000} ]{1,3}",

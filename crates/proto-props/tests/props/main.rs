@@ -8,15 +8,16 @@
 //!   ones the contract describes (`oracle::reference_frames`).
 //! - `LineBuffer` stays within its documented bound: once drained, it holds less than
 //!   `max_line` bytes, and right after a push at most that plus the pushed chunk.
-//! - `parse_command` never panics on any line, v1 or room command, and what it accepts is
-//!   consistent (`oracle::check_command_line`): valid nicks, texts kept as sent, registration
-//!   judged as protocol.md says, and a `Display` that parses back to the same command. Its
-//!   errors format as `ERR` lines that parse back.
+//! - `parse_command` never panics on any line, v1, room or extension command (`CAP`, `ME`,
+//!   `AWAY`, `HELP <command>`, `TOPIC #room`), and what it accepts is consistent
+//!   (`oracle::check_command_line`): valid nicks, texts kept as sent, registration judged as
+//!   protocol.md says, and a `Display` that parses back to the same command. Its errors
+//!   format as `ERR` lines that parse back.
 //! - Every `Command` variant, built from valid parts, parses back from its line.
 //! - Every `Reply` variant the server can build (nicks and texts as `parse_command` hands them
-//!   over, every error, codes this version does not know) formats as one line that
-//!   `Reply::parse` turns back into the same reply; any line that parses as a reply formats
-//!   back to the same reply.
+//!   over, every error, codes this version does not know, the v1 form of an action) formats
+//!   as one line that `Reply::parse` turns back into the same reply; any line that parses as
+//!   a reply formats back to the same reply.
 //!
 //! The variant lists (`COMMANDS`, `REPLIES`, `ERRORS`) are checked by plain tests to cover
 //! every variant, through exhaustive matches: a new variant does not compile until it is

@@ -2,6 +2,7 @@
 //! `check(line, expected)` helper, and a round trip for every `Command` variant.
 
 use super::*;
+use crate::caps::Capability;
 use crate::names::{MAX_NICK_LEN, MAX_ROOM_LEN, NickFault};
 use crate::oracle::{COMMAND_VARIANTS, command_variant};
 
@@ -15,6 +16,19 @@ fn room(text: &str) -> Room {
 
 fn bad_room(text: &str) -> Result<Option<Command<'static>>, ProtocolError> {
     Err(ProtocolError::BadRoom(text.to_owned()))
+}
+
+/// `MISSING_ARGUMENT` for `command`, naming what it `needs`, after the word `after` if any.
+fn missing(
+    command: CommandWord,
+    needs: &'static str,
+    after: Option<&str>,
+) -> Result<Option<Command<'static>>, ProtocolError> {
+    Err(ProtocolError::MissingArgument {
+        command,
+        needs,
+        after: after.map(str::to_owned),
+    })
 }
 
 fn check(line: &str, expected: Result<Option<Command<'_>>, ProtocolError>) {
@@ -76,13 +90,158 @@ fn text_keeps_its_own_spacing() {
 
 #[test]
 fn missing_arguments() {
-    check("NICK", Err(ProtocolError::MissingArgument("NICK")));
-    check("NICK ", Err(ProtocolError::MissingArgument("NICK")));
-    check("MSG", Err(ProtocolError::MissingArgument("MSG")));
-    check("MSG bob", Err(ProtocolError::MissingArgument("MSG")));
-    check("MSG bob  ", Err(ProtocolError::MissingArgument("MSG")));
-    check("ALL", Err(ProtocolError::MissingArgument("ALL")));
-    check("ALL   ", Err(ProtocolError::MissingArgument("ALL")));
+    use CommandWord::{All, Msg, Nick};
+    check("NICK", missing(Nick, "a nick", None));
+    check("NICK ", missing(Nick, "a nick", None));
+    check("MSG", missing(Msg, "a nick or #room and a text", None));
+    check("MSG bob", missing(Msg, "a text", Some("bob")));
+    check("MSG bob  ", missing(Msg, "a text", Some("bob")));
+    check("ALL", missing(All, "a text", None));
+    check("ALL   ", missing(All, "a text", None));
+}
+
+#[test]
+fn issue_12_missing_argument_texts_name_what_is_missing() {
+    for (line, text) in [
+        ("MSG bob", "MSG needs a text after bob; try HELP MSG"),
+        ("MSG #tea  ", "MSG needs a text after #tea; try HELP MSG"),
+        ("MSG", "MSG needs a nick or #room and a text; try HELP MSG"),
+        ("NICK", "NICK needs a nick; try HELP NICK"),
+        ("ALL", "ALL needs a text; try HELP ALL"),
+        ("JOIN", "JOIN needs a room; try HELP JOIN"),
+        ("PART", "PART needs a room; try HELP PART"),
+        ("TOPIC", "TOPIC needs a room; try HELP TOPIC"),
+        ("KEY", "KEY needs a room; try HELP KEY"),
+        (
+            "PRIVATE",
+            "PRIVATE needs a room and on or off; try HELP PRIVATE",
+        ),
+        (
+            "PRIVATE #a",
+            "PRIVATE needs on or off after #a; try HELP PRIVATE",
+        ),
+        ("INVITE", "INVITE needs a nick and a room; try HELP INVITE"),
+        (
+            "INVITE bob",
+            "INVITE needs a room after bob; try HELP INVITE",
+        ),
+        ("CAP", "CAP needs a name; try HELP CAP"),
+        ("ME", "ME needs a target and a text; try HELP ME"),
+        ("ME *", "ME needs a text after *; try HELP ME"),
+    ] {
+        let error = parse_command(line).unwrap_err();
+        assert_eq!(error.to_string(), text, "{line:?}");
+    }
+    // The word quoted back is cut short and shows no control characters.
+    let long = format!("MSG {}\u{1b}", "b".repeat(100));
+    let text = parse_command(&long).unwrap_err().to_string();
+    assert!(
+        text.len() < 90 && !text.chars().any(char::is_control),
+        "{text}"
+    );
+}
+
+#[test]
+fn issue_12_topic_alone_asks_for_the_topic() {
+    check("TOPIC #a", Ok(Some(Command::TopicQuery(room("#a")))));
+    check("topic #A   ", Ok(Some(Command::TopicQuery(room("#A")))));
+    check("TOPIC #a.b", bad_room("#a.b"));
+    check("TOPIC", missing(CommandWord::Topic, "a room", None));
+}
+
+#[test]
+fn issue_12_a_switch_that_is_not_on_or_off_is_a_bad_argument() {
+    let bad = |got: &str| -> Result<Option<Command<'static>>, ProtocolError> {
+        Err(ProtocolError::BadArgument {
+            command: CommandWord::Private,
+            takes: "on or off",
+            got: got.to_owned(),
+        })
+    };
+    check("PRIVATE #a maybe", bad("maybe"));
+    check("PRIVATE #a on off", bad("on off"));
+    check("PRIVATE #a on ", bad("on "));
+    // Counted first, then checked left to right: the room before the switch.
+    check("PRIVATE #a.b maybe", bad_room("#a.b"));
+    check(
+        "PRIVATE #a.b",
+        missing(CommandWord::Private, "on or off", Some("#a.b")),
+    );
+    assert_eq!(
+        parse_command("PRIVATE #tea maybe").unwrap_err().to_string(),
+        "PRIVATE takes on or off, not \"maybe\""
+    );
+}
+
+#[test]
+fn issue_12_help_names_one_command() {
+    check("HELP MSG", Ok(Some(Command::HelpFor(CommandWord::Msg))));
+    check("help msg", Ok(Some(Command::HelpFor(CommandWord::Msg))));
+    check(
+        "HELP  Cap and more",
+        Ok(Some(Command::HelpFor(CommandWord::Cap))),
+    );
+    check("HELP pong", Ok(Some(Command::HelpFor(CommandWord::Pong))));
+    check("HELP   ", Ok(Some(Command::Help)));
+    check("HELP \t", Ok(Some(Command::Help)));
+    check(
+        "HELP FOO",
+        Err(ProtocolError::NoSuchCommand("FOO".to_owned())),
+    );
+    check(
+        "HELP /me",
+        Err(ProtocolError::NoSuchCommand("/me".to_owned())),
+    );
+    assert_eq!(
+        parse_command("HELP foo").unwrap_err().to_string(),
+        "no command foo; HELP lists them"
+    );
+}
+
+#[test]
+fn issue_12_cap_me_and_away() {
+    for (line, cap) in [
+        ("CAP actions", Capability::Actions),
+        ("cap AWAY", Capability::Away),
+        ("CAP Owner", Capability::Owner),
+    ] {
+        check(line, Ok(Some(Command::Cap(cap))));
+    }
+    // The name is the rest of the line, like the argument of NICK.
+    for name in ["ids", "actions away", "owner ", "\tactions"] {
+        check(
+            &format!("CAP {name}"),
+            Err(ProtocolError::BadCap(name.to_owned())),
+        );
+    }
+    check("CAP  ", missing(CommandWord::Cap, "a name", None));
+    assert_eq!(
+        parse_command("CAP ids").unwrap_err().to_string(),
+        "no capability called ids; there are actions, away and owner"
+    );
+
+    let me = |target, text| Ok(Some(Command::Me { target, text }));
+    check("ME * waves  hi ", me(Target::Lobby, "waves  hi "));
+    check("me bob waves", me(Target::Nick(nick("bob")), "waves"));
+    check("ME #tea waves", me(Target::Room(room("#tea")), "waves"));
+    check("ME bob", missing(CommandWord::Me, "a text", Some("bob")));
+    check(
+        "ME 1abc x",
+        Err(ProtocolError::NoSuchNick("1abc".to_owned())),
+    );
+    check("ME ** x", Err(ProtocolError::NoSuchNick("**".to_owned())));
+    check("ME #a.b x", bad_room("#a.b"));
+    // Counted first: a bad target with no text is MISSING_ARGUMENT.
+    check("ME #a.b", missing(CommandWord::Me, "a text", Some("#a.b")));
+
+    check("AWAY", Ok(Some(Command::Away { text: None })));
+    check("AWAY   ", Ok(Some(Command::Away { text: None })));
+    check(
+        "away gone  fishing ",
+        Ok(Some(Command::Away {
+            text: Some("gone  fishing "),
+        })),
+    );
 }
 
 #[test]
@@ -224,29 +383,25 @@ fn who_without_a_room_stays_v1_who() {
 
 #[test]
 fn room_commands_with_missing_arguments() {
-    for (line, command) in [
-        ("JOIN", "JOIN"),
-        ("JOIN   ", "JOIN"),
-        ("PART", "PART"),
-        ("MSG #a", "MSG"),
-        ("MSG #a   ", "MSG"),
-        ("MSG #", "MSG"),
-        ("MSG #bad.name", "MSG"),
-        ("TOPIC", "TOPIC"),
-        ("TOPIC #a", "TOPIC"),
-        ("TOPIC #a  ", "TOPIC"),
-        ("KEY", "KEY"),
-        ("PRIVATE", "PRIVATE"),
-        ("PRIVATE #a", "PRIVATE"),
-        ("PRIVATE #a yes", "PRIVATE"),
-        ("PRIVATE #a on off", "PRIVATE"),
-        ("PRIVATE #a on ", "PRIVATE"),
-        ("PRIVATE #bad.name maybe", "PRIVATE"),
-        ("INVITE", "INVITE"),
-        ("INVITE bob", "INVITE"),
-        ("INVITE bob  ", "INVITE"),
+    use CommandWord::{Invite, Join, Key, Msg, Part, Private, Topic};
+    for (line, command, needs, after) in [
+        ("JOIN", Join, "a room", None),
+        ("JOIN   ", Join, "a room", None),
+        ("PART", Part, "a room", None),
+        ("MSG #a", Msg, "a text", Some("#a")),
+        ("MSG #a   ", Msg, "a text", Some("#a")),
+        ("MSG #", Msg, "a text", Some("#")),
+        ("MSG #bad.name", Msg, "a text", Some("#bad.name")),
+        ("TOPIC", Topic, "a room", None),
+        ("KEY", Key, "a room", None),
+        ("PRIVATE", Private, "a room and on or off", None),
+        ("PRIVATE #a", Private, "on or off", Some("#a")),
+        ("PRIVATE #a   ", Private, "on or off", Some("#a")),
+        ("INVITE", Invite, "a nick and a room", None),
+        ("INVITE bob", Invite, "a room", Some("bob")),
+        ("INVITE bob  ", Invite, "a room", Some("bob")),
     ] {
-        check(line, Err(ProtocolError::MissingArgument(command)));
+        check(line, missing(command, needs, after));
     }
 }
 
@@ -367,6 +522,27 @@ fn commands_round_trip() {
             nick: nick("bob"),
             room: room("#a"),
         },
+        Command::HelpFor(CommandWord::Msg),
+        Command::HelpFor(CommandWord::Pong),
+        Command::TopicQuery(room("#a")),
+        Command::Cap(Capability::Actions),
+        Command::Cap(Capability::Owner),
+        Command::Me {
+            target: Target::Lobby,
+            text: "waves  hi ",
+        },
+        Command::Me {
+            target: Target::Nick(nick("bob")),
+            text: "nods",
+        },
+        Command::Me {
+            target: Target::Room(room("#a")),
+            text: "#b *",
+        },
+        Command::Away { text: None },
+        Command::Away {
+            text: Some("out  to lunch"),
+        },
     ];
     let mut covered = [false; COMMAND_VARIANTS];
     for command in commands {
@@ -398,6 +574,11 @@ fn registration_is_judged_by_the_command_word() {
         "KEY",
         "private #a on",
         "INVITE bob #a",
+        "ME * waves",
+        "me",
+        "AWAY",
+        "away lunch",
+        "TOPIC #a",
     ] {
         assert!(gated(line), "{line}");
     }
@@ -416,6 +597,11 @@ fn registration_is_judged_by_the_command_word() {
         // answers the server's PING before registration too.
         "PONG",
         "pong idle",
+        "CAP actions",
+        "cap",
+        "CAP ids",
+        "HELP MSG",
+        "help frob",
     ] {
         assert!(!gated(line), "{line}");
     }
@@ -434,7 +620,11 @@ fn issue_11_the_word_is_read_before_the_arguments() {
         (
             "MSG",
             CommandWord::Msg,
-            ProtocolError::MissingArgument("MSG"),
+            ProtocolError::MissingArgument {
+                command: CommandWord::Msg,
+                needs: "a nick or #room and a text",
+                after: None,
+            },
         ),
         (
             "msg 1abc hi",
@@ -449,7 +639,11 @@ fn issue_11_the_word_is_read_before_the_arguments() {
         (
             "PRIVATE #a yes",
             CommandWord::Private,
-            ProtocolError::MissingArgument("PRIVATE"),
+            ProtocolError::BadArgument {
+                command: CommandWord::Private,
+                takes: "on or off",
+                got: "yes".to_owned(),
+            },
         ),
         (
             "NICK 9lives",

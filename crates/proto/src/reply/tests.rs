@@ -2,8 +2,10 @@
 //! replies from v1 ones, and the `ERR` lines every `ProtocolError` becomes.
 
 use super::*;
+use crate::caps::Capability;
 use crate::names::NickFault;
 use crate::oracle::{REPLY_VARIANTS, reply_variant};
+use crate::words::CommandWord;
 
 fn nick(text: &str) -> Nick {
     Nick::parse(text).unwrap()
@@ -131,6 +133,35 @@ fn replies_round_trip() {
             code: ErrorCode::Unknown("NEWER_CODE".to_owned()),
             text: "from a newer server".to_owned(),
         },
+        Reply::NoTopic(room("#a")),
+        Reply::OkCap(Capability::Actions),
+        Reply::OkCap(Capability::Away),
+        Reply::OkCap(Capability::Owner),
+        Reply::OkAway { on: true },
+        Reply::OkAway { on: false },
+        Reply::Me {
+            target: Target::Lobby,
+            from: nick("alice"),
+            text: "waves  hi ".to_owned(),
+        },
+        Reply::Me {
+            target: Target::Nick(nick("bob")),
+            from: nick("alice"),
+            text: "nods".to_owned(),
+        },
+        Reply::Me {
+            target: Target::Room(room("#a")),
+            from: nick("alice"),
+            text: "* #b".to_owned(),
+        },
+        Reply::Away {
+            nick: nick("bob"),
+            text: "out  to lunch ".to_owned(),
+        },
+        Reply::Owner {
+            room: room("#a"),
+            nick: nick("bob"),
+        },
     ];
     let mut covered = [false; REPLY_VARIANTS];
     for reply in replies {
@@ -217,12 +248,64 @@ fn room_lines_are_told_from_v1_lines() {
         "END WHO ",
         "END ROOM",
         "PART #a",
-        "TOPIC #a",
+        "TOPIC #",
+        "TOPIC a",
         "INVITE #a",
         "INVITE bob #a",
+        "OK CAP",
+        "OK CAP ids",
+        "OK AWAY",
+        "OK AWAY On",
+        "ME",
+        "ME *",
+        "ME ** alice x",
+        "ME # alice x",
+        "ME 1abc alice x",
+        "AWAY",
+        "AWAY #a lunch",
+        "OWNER #a",
+        "OWNER bob #a",
     ] {
         assert!(Reply::parse(bad).is_err(), "{bad}");
     }
+}
+
+#[test]
+fn issue_12_new_lines_are_told_from_old_ones() {
+    let parse = |line| Reply::parse(line).unwrap();
+    assert_eq!(parse("TOPIC #a"), Reply::NoTopic(room("#a")));
+    assert_eq!(
+        parse("TOPIC #a bob x"),
+        Reply::TopicIs {
+            room: room("#a"),
+            setter: nick("bob"),
+            text: "x".to_owned(),
+        }
+    );
+    assert_eq!(parse("OK CAP actions"), Reply::OkCap(Capability::Actions));
+    assert_eq!(parse("OK AWAY off"), Reply::OkAway { on: false });
+    assert_eq!(
+        parse("ME bob alice waves"),
+        Reply::Me {
+            target: Target::Nick(nick("bob")),
+            from: nick("alice"),
+            text: "waves".to_owned(),
+        }
+    );
+    assert_eq!(
+        parse("AWAY bob gone"),
+        Reply::Away {
+            nick: nick("bob"),
+            text: "gone".to_owned(),
+        }
+    );
+    assert_eq!(
+        parse("OWNER #a bob"),
+        Reply::Owner {
+            room: room("#a"),
+            nick: nick("bob"),
+        }
+    );
 }
 
 /// One error of each variant.
@@ -233,7 +316,11 @@ fn every_error() -> Vec<ProtocolError> {
         ProtocolError::BadNick(NickFault::Empty),
         ProtocolError::NoSuchNick("zed".to_owned()),
         ProtocolError::UnknownCommand("FROB".to_owned()),
-        ProtocolError::MissingArgument("MSG"),
+        ProtocolError::MissingArgument {
+            command: CommandWord::Msg,
+            needs: "a text",
+            after: Some("bob".to_owned()),
+        },
         ProtocolError::LineTooLong { max: 4096 },
         ProtocolError::BadEncoding,
         ProtocolError::ServerFull { max: 10 },
@@ -250,6 +337,24 @@ fn every_error() -> Vec<ProtocolError> {
             room: room("#a"),
             max: 10000,
         },
+        ProtocolError::BadArgument {
+            command: CommandWord::Private,
+            takes: "on or off",
+            got: "maybe".to_owned(),
+        },
+        ProtocolError::BadCap("ids".to_owned()),
+    ]
+}
+
+/// Errors that share their code with one in [`every_error`].
+fn more_errors() -> Vec<ProtocolError> {
+    vec![
+        ProtocolError::NoSuchCommand("FROB".to_owned()),
+        ProtocolError::MissingArgument {
+            command: CommandWord::Msg,
+            needs: "a nick or #room and a text",
+            after: None,
+        },
     ]
 }
 
@@ -259,7 +364,7 @@ fn every_error_is_one_err_line_with_its_own_code_that_reads_back() {
     let codes: Vec<ErrorCode> = errors.iter().map(ProtocolError::code).collect();
     // One error per known code, each code once, in the order of the list.
     assert_eq!(codes, ErrorCode::KNOWN);
-    for error in &errors {
+    for error in errors.iter().chain(&more_errors()) {
         let reply = Reply::from(error);
         let line = reply.to_string();
         let mut words = line.splitn(3, ' ');
@@ -356,6 +461,30 @@ fn room_error_lines_are_exactly_as_documented() {
                 max: 10000,
             },
             "ERR ROOM_FULL #Chat is full (10000 members)",
+        ),
+        (
+            ProtocolError::BadArgument {
+                command: CommandWord::Private,
+                takes: "on or off",
+                got: "maybe".to_owned(),
+            },
+            "ERR BAD_ARGUMENT PRIVATE takes on or off, not \"maybe\"",
+        ),
+        (
+            ProtocolError::BadCap("ids".to_owned()),
+            "ERR BAD_CAP no capability called ids; there are actions, away and owner",
+        ),
+        (
+            ProtocolError::NoSuchCommand("FOO".to_owned()),
+            "ERR UNKNOWN_COMMAND no command FOO; HELP lists them",
+        ),
+        (
+            ProtocolError::MissingArgument {
+                command: CommandWord::Msg,
+                needs: "a text",
+                after: Some("#Chat".to_owned()),
+            },
+            "ERR MISSING_ARGUMENT MSG needs a text after #Chat; try HELP MSG",
         ),
     ];
     for (error, line) in cases {

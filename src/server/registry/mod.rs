@@ -1,0 +1,299 @@
+//! The client table: who is registered under which nick, with which capabilities, who is
+//! away, and delivery to them.
+//!
+//! In scope: atomic nick claims, renames and departures with their announcements, direct and
+//! broadcast delivery (each recipient pushed the form of a line its capabilities call for,
+//! see `line::LineFor`), the away notice, and dropping slow consumers. Under the table lock
+//! only non-blocking work happens: lookups, formatting, and [`Outbox::push`], which never
+//! waits.
+//!
+//! The files: this one holds the table and the lobby (`NICK`, `MSG`, `ALL`, `ME`, `AWAY`,
+//! `CAP`, leaving); `room_lines` the room commands; `delivery` the per-client record and the
+//! fan-out loops both use.
+//!
+//! Out of scope: parsing (`chatd_proto`), what a command means (`session`), the room rules
+//! (`rooms`), sockets (`writer`, `connection`).
+
+mod delivery;
+mod room_lines;
+
+use std::collections::HashMap;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::server::conn_id::ConnId;
+use crate::server::line::{Line, LineFor, line_for_one, shared_line};
+use crate::server::outbox::{Outbox, Wake};
+use crate::server::rooms::Rooms;
+use chatd_proto::reason::SLOW_CONSUMER;
+use chatd_proto::{CapSet, Nick, NickKey, ProtocolError, Reply, Target};
+use delivery::{Client, announce_owner, push_to_all};
+
+pub use delivery::Pending;
+
+#[derive(Default)]
+pub struct Registry {
+    /// The registered clients. A read-write lock because delivery (every `MSG`, `ALL`, `WHO`)
+    /// only reads and runs on several workers at once, while registering, renaming and
+    /// leaving are rare and need the table to themselves. `parking_lot`'s lock is fair enough
+    /// that a steady stream of readers cannot starve a writer.
+    table: RwLock<Table>,
+    /// Held (under the read lock) while one broadcast (`ALL`, `ME *`) is enqueued, so every
+    /// recipient sees all broadcasts in one order. Writes to sockets happen later, in
+    /// parallel, in the writers: only the enqueue is serialised. Lock order: `table`, then
+    /// `fan_out`.
+    fan_out: Mutex<()>,
+}
+
+#[derive(Default)]
+struct Table {
+    ids: HashMap<NickKey, ConnId>,
+    clients: HashMap<ConnId, Client>,
+    /// Under the same lock as the clients, so that a client leaves its rooms in the same
+    /// critical section as the table.
+    rooms: Rooms,
+    /// The text of each away client's `AWAY`. Few clients are away at once: a map of its own
+    /// keeps the text out of the `Client` records every broadcast walks.
+    away: HashMap<ConnId, String>,
+}
+
+/// What a successful `NICK` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claimed {
+    /// First registration; others were told `JOIN`.
+    Joined,
+    /// A rename; others were told `NICK <old> <new>`.
+    Renamed { old: Nick },
+    /// The client already had exactly this nick; nobody was told.
+    Unchanged,
+}
+
+impl Registry {
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// Claims `nick` for client `id` (first time or rename), atomically: of many clients
+    /// racing for one nick exactly one wins. A first claim registers the client with the
+    /// capabilities `caps` it turned on so far.
+    pub fn claim(
+        &self,
+        id: ConnId,
+        nick: Nick,
+        outbox: &Outbox,
+        caps: CapSet,
+    ) -> Result<(Claimed, Pending), ProtocolError> {
+        let key = nick.key();
+        let mut table = self.table.write();
+        if table.ids.get(&key).is_some_and(|&owner| owner != id) {
+            return Err(ProtocolError::NickTaken(nick));
+        }
+        let Table { ids, clients, .. } = &mut *table;
+        let (claimed, announcement) = match clients.get_mut(&id) {
+            None => {
+                let announcement = Reply::Join(nick.clone());
+                let client = Client {
+                    nick: nick.clone(),
+                    outbox: outbox.clone(),
+                    caps,
+                };
+                clients.insert(id, client);
+                (Claimed::Joined, announcement)
+            }
+            Some(client) if client.nick == nick => {
+                return Ok((Claimed::Unchanged, Pending::default()));
+            }
+            Some(client) => {
+                let old = std::mem::replace(&mut client.nick, nick.clone());
+                ids.remove(&old.key());
+                let announcement = Reply::NickChanged {
+                    old: old.clone(),
+                    new: nick.clone(),
+                };
+                (Claimed::Renamed { old }, announcement)
+            }
+        };
+        ids.insert(key, id);
+        let slow = push_to_all(
+            clients,
+            Some(id),
+            &shared_line(&announcement),
+            Wake::Announcement,
+        );
+        Ok((claimed, slow))
+    }
+
+    /// Removes client `id` and tells the others `QUIT <nick> [reason]`, then the members of
+    /// the rooms it owned who owns them now (`OWNER`, to those with `CAP owner`). Returns the
+    /// nick it had, or `None` if it was not registered (or already removed).
+    pub fn leave(&self, id: ConnId, reason: Option<&str>) -> (Option<Nick>, Pending) {
+        let mut table = self.table.write();
+        let Table {
+            ids,
+            clients,
+            rooms,
+            away,
+        } = &mut *table;
+        let Some(client) = clients.remove(&id) else {
+            return (None, Pending::default());
+        };
+        ids.remove(&client.nick.key());
+        away.remove(&id);
+        // Silently: the lobby QUIT below tells everyone.
+        let new_owners = rooms.leave_all(id);
+        let announcement = Reply::Quit {
+            nick: client.nick.clone(),
+            reason: reason.map(str::to_owned),
+        };
+        let mut pending = push_to_all(
+            clients,
+            None,
+            &shared_line(&announcement),
+            Wake::Announcement,
+        );
+        for change in &new_owners {
+            announce_owner(clients, rooms, change, &mut pending);
+        }
+        (Some(client.nick), pending)
+    }
+
+    /// `CAP`: client `id` (if registered) now has the capabilities `caps`.
+    pub fn set_caps(&self, id: ConnId, caps: CapSet) {
+        if let Some(client) = self.table.write().clients.get_mut(&id) {
+            client.caps = caps;
+        }
+    }
+
+    /// `AWAY [text]`: client `id` (if registered) is away with that text, or back.
+    pub fn set_away(&self, id: ConnId, text: Option<&str>) {
+        let mut table = self.table.write();
+        if !table.clients.contains_key(&id) {
+            return;
+        }
+        match text {
+            Some(text) => table.away.insert(id, text.to_owned()),
+            None => table.away.remove(&id),
+        };
+    }
+
+    /// Removes every client without announcements (the server is shutting down and tells
+    /// each one itself). Returns their outboxes.
+    pub fn clear(&self) -> Vec<Outbox> {
+        let mut table = self.table.write();
+        table.ids.clear();
+        table.rooms = Rooms::default();
+        table.away.clear();
+        table
+            .clients
+            .drain()
+            .map(|(_, client)| client.outbox)
+            .collect()
+    }
+
+    /// `MSG <nick> <text>`: queues `line` from client `from` for the client called `to`.
+    pub fn send_to(&self, from: ConnId, to: &Nick, line: Line) -> Result<Pending, ProtocolError> {
+        self.direct(from, to, |_, _| line)
+    }
+
+    /// `ME <nick> <text>`: the action from client `from` for the client called `to`, as
+    /// `ME <to> <from> <text>` or, without `CAP actions`, `MSG <from> /me <text>`.
+    pub fn act_to(&self, from: ConnId, to: &Nick, text: &str) -> Result<Pending, ProtocolError> {
+        self.direct(from, to, |sender, recipient| {
+            let action = Reply::Me {
+                target: Target::Nick(recipient.nick.clone()),
+                from: sender.nick.clone(),
+                text: text.to_owned(),
+            };
+            // A direct line has one recipient: only the form it gets is formatted.
+            line_for_one(&action, recipient.caps).expect("an action has a form for everyone")
+        })
+    }
+
+    /// Queues the line `line_of(sender, recipient)` from client `from` for the client called
+    /// `to`; then, if `to` is away and the sender has `CAP away`, `AWAY <to> <text>` for the
+    /// sender, before anything it sends later.
+    fn direct(
+        &self,
+        from: ConnId,
+        to: &Nick,
+        line_of: impl FnOnce(&Client, &Client) -> Line,
+    ) -> Result<Pending, ProtocolError> {
+        let table = self.table.read();
+        let Some(sender) = table.clients.get(&from) else {
+            // The sender was dropped (slow consumer) while its last lines were being read.
+            return Ok(Pending::default());
+        };
+        let recipient = table
+            .ids
+            .get(&to.key())
+            .and_then(|id| Some((*id, table.clients.get(id)?)));
+        let Some((id, recipient)) = recipient else {
+            return Err(ProtocolError::NoSuchNick(to.to_string()));
+        };
+        let mut pending = Pending::default();
+        pending.push(id, recipient, line_of(sender, recipient), Wake::Delivery);
+        if let Some(text) = table.away.get(&id) {
+            let notice = Reply::Away {
+                nick: recipient.nick.clone(),
+                text: text.clone(),
+            };
+            if let Some(line) = line_for_one(&notice, sender.caps) {
+                pending.push(from, sender, line, Wake::Reply);
+            }
+        }
+        Ok(pending)
+    }
+
+    /// Queues `line` (`ALL`, or an `ME *` in its forms) for every registered client but
+    /// `from`, in the one global broadcast order.
+    pub fn broadcast(&self, from: ConnId, line: &impl LineFor) -> Pending {
+        let table = self.table.read();
+        if !table.clients.contains_key(&from) {
+            return Pending::default();
+        }
+        let _order = self.fan_out.lock();
+        push_to_all(&table.clients, Some(from), line, Wake::Delivery)
+    }
+
+    /// Every registered nick, unsorted.
+    pub fn nicks(&self) -> Vec<Nick> {
+        let table = self.table.read();
+        table.clients.values().map(|c| c.nick.clone()).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.table.read().clients.len()
+    }
+
+    /// Does what deliveries left for after the lock: writes to idle clients, then removes
+    /// each slow consumer, tells the others `QUIT <nick> slow consumer...`, and cuts its
+    /// socket. An announcement may overflow yet another queue; those go the same way.
+    pub fn finish(&self, pending: Pending) {
+        let Pending {
+            flushes, mut slow, ..
+        } = pending;
+        for flush in flushes {
+            flush.run();
+        }
+        while let Some((id, outbox)) = slow.pop() {
+            let (nick, more) = self.leave(id, Some(SLOW_CONSUMER));
+            if let Some(nick) = nick {
+                let peer = outbox.peer_addr().map(|p| p.to_string());
+                log::warn!(
+                    "conn#{id} {}: dropped {nick} as a slow consumer ({} bytes queued)",
+                    peer.as_deref().unwrap_or("-"),
+                    outbox.queued_bytes()
+                );
+            }
+            // Cut even if it had already left: its socket must not linger on a full queue.
+            outbox.cut();
+            for flush in more.flushes {
+                flush.run();
+            }
+            slow.extend(more.slow);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

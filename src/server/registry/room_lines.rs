@@ -1,0 +1,289 @@
+//! The room commands' side of the client table: `JOIN`, `PART`, `MSG #room`, `ME #room`,
+//! `WHO #room`, `ROOMS`, `TOPIC`, `KEY`, `PRIVATE` and `INVITE`, with their deliveries.
+//!
+//! In scope: taking the table lock each command needs, asking `rooms` for the decision, and
+//! queueing its lines in the room's one order. Out of scope: the rules themselves (`rooms`),
+//! and the lobby and leaving (the registry's own file).
+
+use crate::server::conn_id::ConnId;
+use crate::server::line::{Forms, LineFor, line_for_one, shared_line};
+use crate::server::outbox::Wake;
+use crate::server::registry::delivery::{Pending, announce_owner, nicks_of, push_to_members};
+use crate::server::registry::{Registry, Table};
+use crate::server::rooms::{Limits, Parted};
+use chatd_proto::{Nick, ProtocolError, Reply, Room, Target};
+
+impl Registry {
+    /// `JOIN room [key]`: the joiner gets `OK JOIN`, the topic, the members and, with
+    /// `CAP owner`, `OWNER #room <nick>`; the other members get `JOIN #room <nick>`. All under
+    /// the write lock, so no room line can reach the joiner before its `OK JOIN`.
+    pub fn join_room(
+        &self,
+        id: ConnId,
+        room: &Room,
+        key: Option<&str>,
+        limits: Limits,
+    ) -> Result<Pending, ProtocolError> {
+        let mut table = self.table.write();
+        let Table { clients, rooms, .. } = &mut *table;
+        let Some(joiner) = clients.get(&id) else {
+            return Ok(Pending::default());
+        };
+        let state = rooms.join(id, room, key, limits)?.room;
+        let mut replies = vec![Reply::OkJoin(state.name.clone())];
+        if let Some((setter, text)) = &state.topic {
+            replies.push(Reply::TopicIs {
+                room: state.name.clone(),
+                setter: setter.clone(),
+                text: text.clone(),
+            });
+        }
+        replies.extend(Reply::room_who_list(
+            &state.name,
+            nicks_of(clients, state.members()),
+        ));
+        if let Some(owner) = clients.get(&state.owner()) {
+            replies.push(Reply::Owner {
+                room: state.name.clone(),
+                nick: owner.nick.clone(),
+            });
+        }
+        let mut pending = Pending::default();
+        for reply in &replies {
+            if let Some(line) = line_for_one(reply, joiner.caps) {
+                pending.push(id, joiner, line, Wake::Reply);
+            }
+        }
+        let line = shared_line(&Reply::RoomJoin {
+            room: state.name.clone(),
+            nick: joiner.nick.clone(),
+        });
+        push_to_members(
+            clients,
+            state.members(),
+            Some(id),
+            &line,
+            Wake::Announcement,
+            &mut pending,
+        );
+        Ok(pending)
+    }
+
+    /// `PART room [reason]`: `OK PART` to the client, `PART #room <nick> [reason]` to the
+    /// other members, then `OWNER` to those with `CAP owner` if the owner left.
+    pub fn part_room(
+        &self,
+        id: ConnId,
+        room: &Room,
+        reason: Option<&str>,
+    ) -> Result<Pending, ProtocolError> {
+        let mut table = self.table.write();
+        let Table { clients, rooms, .. } = &mut *table;
+        let Some(leaver) = clients.get(&id) else {
+            return Ok(Pending::default());
+        };
+        let others: Vec<ConnId> = rooms.member_room(id, room)?.members().to_vec();
+        let Parted { room, new_owner } = rooms.part(id, room)?;
+        let mut pending = Pending::default();
+        let ok = shared_line(&Reply::OkPart(room.clone()));
+        pending.push(id, leaver, ok, Wake::Reply);
+        let line = shared_line(&Reply::RoomPart {
+            room,
+            nick: leaver.nick.clone(),
+            reason: reason.map(str::to_owned),
+        });
+        push_to_members(
+            clients,
+            &others,
+            Some(id),
+            &line,
+            Wake::Announcement,
+            &mut pending,
+        );
+        if let Some(change) = new_owner {
+            announce_owner(clients, rooms, &change, &mut pending);
+        }
+        Ok(pending)
+    }
+
+    /// `MSG #room text`: to every other member, in the room's one order.
+    pub fn send_to_room(
+        &self,
+        from: ConnId,
+        room: &Room,
+        text: &str,
+    ) -> Result<Pending, ProtocolError> {
+        self.room_line(from, room, |room, from| {
+            shared_line(&Reply::RoomMsg {
+                room: room.clone(),
+                from: from.clone(),
+                text: text.to_owned(),
+            })
+        })
+    }
+
+    /// `ME #room text`: to every other member, in the room's one order, as
+    /// `ME #room <from> <text>` or, without `CAP actions`, `MSG #room <from> /me <text>`.
+    pub fn act_in_room(
+        &self,
+        from: ConnId,
+        room: &Room,
+        text: &str,
+    ) -> Result<Pending, ProtocolError> {
+        self.room_line(from, room, |room, from| {
+            Forms::new(&Reply::Me {
+                target: Target::Room(room.clone()),
+                from: from.clone(),
+                text: text.to_owned(),
+            })
+        })
+    }
+
+    /// Queues `line_of(room name, sender's nick)` for every member but the sender, under the
+    /// read lock and the room's `order`.
+    fn room_line<L: LineFor>(
+        &self,
+        from: ConnId,
+        room: &Room,
+        line_of: impl FnOnce(&Room, &Nick) -> L,
+    ) -> Result<Pending, ProtocolError> {
+        let table = self.table.read();
+        let Some(sender) = table.clients.get(&from) else {
+            return Ok(Pending::default());
+        };
+        let state = table.rooms.member_room(from, room)?;
+        let line = line_of(&state.name, &sender.nick);
+        let mut pending = Pending::default();
+        let _order = state.order.lock();
+        push_to_members(
+            &table.clients,
+            state.members(),
+            Some(from),
+            &line,
+            Wake::Delivery,
+            &mut pending,
+        );
+        Ok(pending)
+    }
+
+    /// `WHO #room`: the member list, for anyone who may see the room.
+    pub fn room_who(&self, id: ConnId, room: &Room) -> Result<Vec<Reply>, ProtocolError> {
+        let table = self.table.read();
+        let state = table.rooms.visible_room(id, room)?;
+        Ok(Reply::room_who_list(
+            &state.name,
+            nicks_of(&table.clients, state.members()),
+        ))
+    }
+
+    /// `TOPIC #room` alone: the topic, for anyone who may see the room.
+    pub fn topic(&self, id: ConnId, room: &Room) -> Result<Reply, ProtocolError> {
+        let table = self.table.read();
+        let state = table.rooms.visible_room(id, room)?;
+        Ok(match &state.topic {
+            Some((setter, text)) => Reply::TopicIs {
+                room: state.name.clone(),
+                setter: setter.clone(),
+                text: text.clone(),
+            },
+            None => Reply::NoTopic(state.name.clone()),
+        })
+    }
+
+    /// `ROOMS`: one `ROOM` line per room the client may see, then `END ROOMS`.
+    pub fn room_list(&self, id: ConnId) -> Vec<Reply> {
+        let table = self.table.read();
+        let mut replies: Vec<Reply> = table
+            .rooms
+            .visible_to(id)
+            .into_iter()
+            .map(|state| Reply::RoomInfo {
+                room: state.name.clone(),
+                members: state.members().len(),
+                topic: state.topic.as_ref().map(|(_, text)| text.clone()),
+            })
+            .collect();
+        replies.push(Reply::EndRooms);
+        replies
+    }
+
+    /// `TOPIC room text`: every member, the setter too, gets `TOPIC #room <setter> <text>`.
+    pub fn set_topic(&self, id: ConnId, room: &Room, text: &str) -> Result<Pending, ProtocolError> {
+        let mut table = self.table.write();
+        let Table { clients, rooms, .. } = &mut *table;
+        let Some(setter) = clients.get(&id) else {
+            return Ok(Pending::default());
+        };
+        let state = rooms.set_topic(id, room, setter.nick.clone(), text)?;
+        let line = shared_line(&Reply::TopicIs {
+            room: state.name.clone(),
+            setter: setter.nick.clone(),
+            text: text.to_owned(),
+        });
+        let mut pending = Pending::default();
+        push_to_members(
+            clients,
+            state.members(),
+            None,
+            &line,
+            Wake::Delivery,
+            &mut pending,
+        );
+        Ok(pending)
+    }
+
+    /// `KEY room [key]` (the owner only).
+    pub fn set_room_key(
+        &self,
+        id: ConnId,
+        room: &Room,
+        key: Option<&str>,
+    ) -> Result<Room, ProtocolError> {
+        self.table.write().rooms.set_key(id, room, key)
+    }
+
+    /// `PRIVATE room on|off` (the owner only).
+    pub fn set_room_private(
+        &self,
+        id: ConnId,
+        room: &Room,
+        on: bool,
+    ) -> Result<Room, ProtocolError> {
+        self.table.write().rooms.set_private(id, room, on)
+    }
+
+    /// `INVITE nick room` (members only): the invitee alone gets `INVITE #room <from>`.
+    pub fn invite(
+        &self,
+        id: ConnId,
+        nick: &Nick,
+        room: &Room,
+    ) -> Result<(Room, Pending), ProtocolError> {
+        let mut table = self.table.write();
+        let Table {
+            ids,
+            clients,
+            rooms,
+            ..
+        } = &mut *table;
+        let Some(inviter) = clients.get(&id) else {
+            return Err(ProtocolError::NoSuchRoom(room.to_string()));
+        };
+        // Membership first: a non-member learns nothing about who is online from the error.
+        rooms.member_room(id, room)?;
+        let invitee = ids
+            .get(&nick.key())
+            .and_then(|invitee| Some((*invitee, clients.get(invitee)?)));
+        let Some((invitee_id, invitee)) = invitee else {
+            return Err(ProtocolError::NoSuchNick(nick.to_string()));
+        };
+        let name = rooms.invite(id, room, invitee_id)?;
+        let line = shared_line(&Reply::Invited {
+            room: name.clone(),
+            from: inviter.nick.clone(),
+        });
+        let mut pending = Pending::default();
+        pending.push(invitee_id, invitee, line, Wake::Delivery);
+        Ok((name, pending))
+    }
+}
