@@ -32,7 +32,8 @@ use chatd_proto::{Reply, reason};
 
 /// One read takes up to this much; shared by all sockets of a reader thread.
 const READ_BUFFER: usize = 256 * 1024;
-/// A server line is at most `--max-line` + 33 bytes; a carry-over far beyond means garbage.
+/// A server line is at most `--max-line` + 38 bytes (protocol.md); a carry-over far beyond
+/// means garbage.
 const MAX_CARRY: usize = 2 * 1024 * 1024;
 /// Readers are woken to stop; this only bounds each wait.
 const WAIT_SLICE: Duration = Duration::from_millis(500);
