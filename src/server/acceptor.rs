@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
-use crate::server::admission::{Refusal, Slots};
+use crate::server::admission::{AddressGroup, Refusal, Slots};
 use crate::server::conn_id::ConnId;
 use crate::server::connection::{Connection, Connections};
 use crate::server::rooms::Limits;
@@ -79,7 +79,8 @@ impl Acceptor {
                         ProtocolError::ServerFull { max }
                     }
                     Refusal::TooManyFromAddress { max } => {
-                        log::warn!("{peer}: refused, {max} connections from this address already");
+                        let group = AddressGroup::of(peer.ip());
+                        log::warn!("{peer}: refused, {max} connections from {group} already");
                         ProtocolError::TooManyConnections { max }
                     }
                 };

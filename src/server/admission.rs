@@ -2,26 +2,62 @@
 //! more may come in (`--max-clients`, `--max-per-ip`).
 //!
 //! In scope: the counts and the [`Slot`] each admitted connection holds until it ends, whose
-//! drop gives its place back. Out of scope: telling a refused client why (`acceptor`) and when
+//! drop gives its place back; the [`AddressGroup`] the per-address limits count by. Out of scope: telling a refused client why (`acceptor`) and when
 //! a connection ends (`connection`, which drops the slot before anyone hears of the end, so a
 //! client that saw a connection go finds its place free).
 
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::fmt;
+use std::net::{IpAddr, Ipv6Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::Mutex;
+
+/// What the per-address limits count by: an IPv4 address, or the /64 an IPv6 address is in.
+///
+/// An IPv6 host is usually given a whole /64 and may pick any address in it, so counting
+/// exact IPv6 addresses would let one host open unlimited connections. An IPv4-mapped IPv6
+/// address (`::ffff:192.0.2.1`, from a dual-stack listener) counts as its IPv4 address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AddressGroup(IpAddr);
+
+impl AddressGroup {
+    pub fn of(ip: IpAddr) -> AddressGroup {
+        match ip {
+            IpAddr::V4(_) => AddressGroup(ip),
+            // `::1` stands alone: its /64 holds no other address of this machine.
+            IpAddr::V6(v6) if v6.is_loopback() => AddressGroup(ip),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => AddressGroup(IpAddr::V4(v4)),
+                None => {
+                    let prefix = v6.to_bits() & !u128::from(u64::MAX);
+                    AddressGroup(IpAddr::V6(Ipv6Addr::from_bits(prefix)))
+                }
+            },
+        }
+    }
+}
+
+impl fmt::Display for AddressGroup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpAddr::V4(v4) => write!(f, "{v4}"),
+            IpAddr::V6(v6) if v6.is_loopback() => write!(f, "{v6}"),
+            IpAddr::V6(v6) => write!(f, "{v6}/64"),
+        }
+    }
+}
 
 /// The open connections, counted.
 #[derive(Debug, Default)]
 pub struct Slots {
     /// Open connections, registered or not, checked against `--max-clients`.
     open: AtomicUsize,
-    /// Open connections per peer address, checked against `--max-per-ip`. Every address is
+    /// Open connections per address group, checked against `--max-per-ip`. Every group is
     /// counted, limited or not, so the count is right whatever the limit. A mutex: taken on
     /// connect and disconnect only.
-    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    per_ip: Mutex<HashMap<AddressGroup, usize>>,
 }
 
 /// Why a connection was not admitted.
@@ -37,7 +73,7 @@ pub enum Refusal {
 #[derive(Debug)]
 pub struct Slot {
     slots: Arc<Slots>,
-    ip: IpAddr,
+    group: AddressGroup,
 }
 
 impl Slots {
@@ -52,11 +88,12 @@ impl Slots {
         if self.open.load(Ordering::Relaxed) >= max_clients {
             return Err(Refusal::ServerFull { max: max_clients });
         }
+        let group = AddressGroup::of(ip);
         let mut per_ip = self.per_ip.lock();
-        let from_ip = per_ip.entry(ip).or_insert(0);
+        let from_ip = per_ip.entry(group).or_insert(0);
         if let Some(max) = max_per_ip.filter(|&max| *from_ip >= max) {
             if *from_ip == 0 {
-                per_ip.remove(&ip);
+                per_ip.remove(&group);
             }
             return Err(Refusal::TooManyFromAddress { max });
         }
@@ -65,7 +102,7 @@ impl Slots {
         self.open.fetch_add(1, Ordering::Relaxed);
         Ok(Slot {
             slots: Arc::clone(self),
-            ip,
+            group,
         })
     }
 
@@ -78,10 +115,10 @@ impl Slots {
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut per_ip = self.slots.per_ip.lock();
-        if let Some(count) = per_ip.get_mut(&self.ip) {
+        if let Some(count) = per_ip.get_mut(&self.group) {
             *count -= 1;
             if *count == 0 {
-                per_ip.remove(&self.ip);
+                per_ip.remove(&self.group);
             }
         }
         drop(per_ip);
@@ -117,8 +154,29 @@ mod tests {
         let _again = slots.admit(A, 3, Some(1)).unwrap();
         drop(second);
         assert!(
-            slots.per_ip.lock().get(&B).is_none(),
+            slots.per_ip.lock().get(&AddressGroup::of(B)).is_none(),
             "an address at zero is forgotten"
         );
+    }
+
+    #[test]
+    fn issue_13_an_ipv6_host_counts_by_its_64() {
+        let ip = |text: &str| -> IpAddr { text.parse().unwrap() };
+        let group = |text: &str| AddressGroup::of(ip(text));
+        assert_eq!(group("2001:db8:1:2::1"), group("2001:db8:1:2:ffff::9"));
+        assert_ne!(group("2001:db8:1:2::1"), group("2001:db8:1:3::1"));
+        assert_eq!(group("2001:db8:1:2::1").to_string(), "2001:db8:1:2::/64");
+        assert_eq!(group("::ffff:192.0.2.1"), group("192.0.2.1"));
+        assert_eq!(group("192.0.2.1").to_string(), "192.0.2.1");
+        assert_eq!(group("::1").to_string(), "::1");
+        assert_ne!(group("::1"), group("::2"));
+
+        let slots = Arc::new(Slots::default());
+        let _first = slots.admit(ip("2001:db8::1"), 10, Some(1)).unwrap();
+        assert_eq!(
+            slots.admit(ip("2001:db8::2"), 10, Some(1)).unwrap_err(),
+            Refusal::TooManyFromAddress { max: 1 }
+        );
+        let _other = slots.admit(ip("2001:db8:0:1::1"), 10, Some(1)).unwrap();
     }
 }
