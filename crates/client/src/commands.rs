@@ -53,6 +53,10 @@ pub enum UserCommand<'a> {
     Clear,
     /// `/say TEXT`: TEXT as a message to the current tab, whatever it looks like.
     Say { text: &'a str },
+    /// `/me TEXT`: an action in the current tab (`* alice TEXT`).
+    Me { text: &'a str },
+    /// `/away [text]`: away with that text; alone, back.
+    Away { text: Option<&'a str> },
     /// `/ignore [NICK]`: hide NICK's messages; alone, list who is ignored.
     Ignore(Option<Nick>),
     /// `/unignore NICK`.
@@ -115,7 +119,7 @@ const fn command(
 
 /// The client's commands. The parser accepts a name or alias only through this table, so
 /// `/help` lists every alias there is.
-pub const COMMANDS: [CommandHelp; 18] = [
+pub const COMMANDS: [CommandHelp; 20] = [
     command(
         "/msg NICK|#room TEXT",
         &["/m", "/query"],
@@ -130,6 +134,11 @@ pub const COMMANDS: [CommandHelp; 18] = [
         "/say TEXT",
         &[],
         "send TEXT to this tab as it is, even /text or HELP",
+    ),
+    command(
+        "/me TEXT",
+        &[],
+        "an action in this tab, shown as * yourname TEXT",
     ),
     command(
         "/join #room [key]",
@@ -160,6 +169,11 @@ pub const COMMANDS: [CommandHelp; 18] = [
         "list this tab's room, or everyone online in the lobby",
     ),
     command("/nick NAME", &[], "change your nick"),
+    command(
+        "/away [text]",
+        &[],
+        "mark yourself away: who writes to you is told; alone: back",
+    ),
     command(
         "/ignore [NICK]",
         &[],
@@ -373,6 +387,15 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
             }
             UserCommand::Say { text: rest }
         }
+        "/me" => {
+            if rest.trim().is_empty() {
+                return Err(usage("/me"));
+            }
+            UserCommand::Me { text: rest }
+        }
+        "/away" => UserCommand::Away {
+            text: optional(rest),
+        },
         "/ignore" => {
             let (who, _) = word(rest);
             UserCommand::Ignore(if who.is_empty() {

@@ -186,6 +186,27 @@ fn every_command() {
 }
 
 #[test]
+fn issue_12_me_and_away() {
+    check(
+        "/me waves  hi ",
+        command(UserCommand::Me { text: "waves  hi " }),
+    );
+    check("/ME waves", command(UserCommand::Me { text: "waves" }));
+    check("/me", Err("usage: /me TEXT"));
+    check("/me   ", Err("usage: /me TEXT"));
+    check(
+        "/away at lunch",
+        command(UserCommand::Away {
+            text: Some("at lunch"),
+        }),
+    );
+    check("/away", command(UserCommand::Away { text: None }));
+    check("/away   ", command(UserCommand::Away { text: None }));
+    // Text that only looks like the command stays text.
+    check("//me waves", Ok(Some(Input::Text("/me waves"))));
+}
+
+#[test]
 fn issue_12_a_server_command_word_alone_is_not_text() {
     let word = |word, command| Ok(Some(Input::ServerWord { word, command }));
     check("HELP", word("HELP", "/help"));
