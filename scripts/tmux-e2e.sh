@@ -115,6 +115,31 @@ tmux -L "$sock" send-keys -t alice "/r got it" Enter
 wait_for bob "*alice* got it"
 echo "ok: /msg and /r work, in a tab of their own"
 
+# Issue 12: the room's owner marked in the member list, /me, /away and the notice it brings,
+# and the hand-over when the owner leaves.
+tmux -L "$sock" send-keys -t alice "/join #tea" Enter
+wait_for alice "-!- you own #tea"
+wait_for alice "│ @alice"
+tmux -L "$sock" send-keys -t bob "/join #tea" Enter
+wait_for bob "│ #tea (2)"
+wait_for bob "│ @alice"
+tmux -L "$sock" send-keys -t alice "/me pours tea" Enter
+wait_for alice "* alice pours tea"
+wait_for bob "* alice pours tea"
+echo "ok: the owner is marked @ in the member list; /me shows as an action"
+
+tmux -L "$sock" send-keys -t bob "/away at lunch" Enter
+wait_for bob "you are marked away: at lunch"
+wait_for bob "│ bob │ away │"
+tmux -L "$sock" send-keys -t alice "/msg bob are you there?" Enter
+wait_for alice "-!- bob is away: at lunch"
+echo "ok: /away shows in the status bar; writing to bob tells alice that he is away"
+
+tmux -L "$sock" send-keys -t alice "/part #tea" Enter
+wait_for bob "-!- you now own #tea"
+wait_for bob "│ @bob"
+echo "ok: when the owner leaves, the next member owns the room and is marked"
+
 tmux -L "$sock" send-keys -t bob "/quit bye now" Enter
 wait_for bob "chat exited with 0"
 wait_for alice "bob quit (bye now)"

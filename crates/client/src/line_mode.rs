@@ -1,10 +1,14 @@
 //! `chat --plain`: a line mode for scripts and dumb terminals.
 //!
-//! Every line from the server is written to the output as received (the protocol's own
-//! spelling, see protocol.md), one per line. Input lines are sent once the nick is
-//! registered: plain text as `ALL`, `/commands` as in the full-screen client (the ones that
-//! need a room need it named, there being no tabs; `/ignore` is the full-screen client's
-//! only, this mode showing every server line). Messages for the user (a suffixed nick, a
+//! Before `NICK` it turns on the same extensions as the full-screen client (`CAP actions`,
+//! `away`, `owner`, see `app::Caps`); their answers are the only server lines not written
+//! out, so that the output starts as it did before them, and an older server's refusals are
+//! silent. Every other line from the server is written to the output as received (the
+//! protocol's own spelling, see protocol.md: `ME`, `AWAY` and `OWNER` lines too), one per
+//! line. Input lines are sent once the nick is registered: plain text as `ALL`, `/commands`
+//! as in the full-screen client (the ones that need a room need it named, there being no
+//! tabs, and `/me` goes to the lobby; `/ignore` is the full-screen client's only, this mode
+//! showing every server line). Messages for the user (a suffixed nick, a
 //! mistyped command, `/help`, and the help for a server command word typed alone, `HELP`,
 //! which is not sent) go to the error output. A `PING` from the server is answered.
 //!
@@ -22,11 +26,11 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, never, select};
 
-use crate::app::{MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
+use crate::app::{Caps, MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
 use crate::commands::{self, Input, Target, UserCommand};
 use crate::event::NetEvent;
 use crate::net::{self, NetConfig};
-use chatd_proto::{Command, Nick, Reply};
+use chatd_proto::{ACTION_PREFIX, Capability, Command, Nick, Reply, Target as To};
 
 /// How long to wait for the server to close after `QUIT`.
 pub const QUIT_DEADLINE: Duration = Duration::from_secs(5);
@@ -76,6 +80,7 @@ pub fn run(
         registered: false,
         attempt: 0,
         last_from: None,
+        caps: Caps::default(),
     };
     let result = session.run(&from_server, &from_input, output, notes);
     let _ = stream.shutdown(Shutdown::Both);
@@ -94,6 +99,8 @@ struct Session<'a> {
     attempt: u32,
     /// Who sent the last direct message, for `/r`.
     last_from: Option<Nick>,
+    /// The extensions the server turned on.
+    caps: Caps,
 }
 
 impl Session<'_> {
@@ -109,6 +116,9 @@ impl Session<'_> {
         output: &mut impl Write,
         notes: &mut impl Write,
     ) -> io::Result<()> {
+        for command in self.caps.ask() {
+            self.send(&command)?;
+        }
         self.send(&Command::Nick(self.wanted.clone()))?;
         let mut quit_deadline: Option<Instant> = None;
         let no_input = never();
@@ -166,6 +176,9 @@ impl Session<'_> {
             }
             _ => return Ok(()),
         };
+        if self.caps.answer(&reply) {
+            return Ok(());
+        }
         writeln!(output, "{reply}")?;
         output.flush()?;
         match reply {
@@ -190,7 +203,12 @@ impl Session<'_> {
                 }
                 self.send(&Command::Nick(suffixed(&self.wanted, self.attempt)))?;
             }
-            Reply::Msg { from, .. } => self.last_from = Some(from),
+            Reply::Msg { from, .. }
+            | Reply::Me {
+                target: To::Nick(_),
+                from,
+                ..
+            } => self.last_from = Some(from),
             _ => {}
         }
         Ok(())
@@ -257,7 +275,14 @@ impl Session<'_> {
                 room: Some(room),
                 text: Some(text),
             } => self.send(&Command::Topic { room, text })?,
-            UserCommand::Topic { .. } => writeln!(notes, "chat: usage: /topic #room TEXT")?,
+            UserCommand::Topic {
+                room: Some(room),
+                text: None,
+            } if self.caps.extended() => self.send(&Command::TopicQuery(room))?,
+            UserCommand::Topic { room: Some(_), .. } => {
+                writeln!(notes, "chat: usage: /topic #room TEXT")?;
+            }
+            UserCommand::Topic { room: None, .. } => writeln!(notes, "{}", need_room("/topic"))?,
             UserCommand::Invite { nick, room } => match room {
                 Some(room) => self.send(&Command::Invite { nick, room })?,
                 None => writeln!(notes, "{}", need_room("/invite"))?,
@@ -271,6 +296,25 @@ impl Session<'_> {
                 None => writeln!(notes, "{}", need_room("/private"))?,
             },
             UserCommand::Say { text } => self.send(&Command::All { text })?,
+            UserCommand::Me { text } => {
+                if self.caps.has(Capability::Actions) {
+                    self.send(&Command::Me {
+                        target: To::Lobby,
+                        text,
+                    })?;
+                } else {
+                    // What the server itself sends in its place to a client without actions.
+                    let text = format!("{ACTION_PREFIX}{text}");
+                    self.send(&Command::All { text: &text })?;
+                }
+            }
+            UserCommand::Away { text } => {
+                if self.caps.has(Capability::Away) {
+                    self.send(&Command::Away { text })?;
+                } else {
+                    writeln!(notes, "chat: this server does not know /away")?;
+                }
+            }
             UserCommand::Close | UserCommand::Clear => {
                 writeln!(notes, "chat: there are no tabs in --plain mode")?;
             }

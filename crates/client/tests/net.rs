@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use chatd_client::app::{App, Conn, Effect, TabKind, update};
 use chatd_client::event::Event;
 use chatd_client::net::{Net, NetConfig};
-use chatd_proto::Nick;
+use chatd_proto::{Capability, Nick};
 use chrono::NaiveTime;
 use crossbeam_channel::Receiver;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -261,6 +261,71 @@ fn a_taken_nick_is_suffixed_then_taken_back_when_freed() {
     bob.expect("WHO alice bob");
 }
 
+#[test]
+fn issue_12_actions_away_and_the_owner_between_two_clients() {
+    let server = TestServer::start();
+    let mut alice = Client::start(server.addr, "alice");
+    alice.online();
+    let mut bob = Client::start(server.addr, "bob");
+    bob.online();
+    for cap in [Capability::Actions, Capability::Away, Capability::Owner] {
+        assert!(alice.app.caps.has(cap) && bob.app.caps.has(cap), "{cap}");
+    }
+    let owner_is = |c: &Client, room: &str, nick: &str| {
+        c.tab_of(room)
+            .is_some_and(|i| c.app.tabs[i].is_owner(&Nick::parse(nick).unwrap()))
+    };
+    alice.enter("/join #tea");
+    alice.until("her room", |c| owner_is(c, "#tea", "alice"));
+    assert!(alice.has_line("#tea", "-!- you own #tea"));
+    bob.enter("/join #tea");
+    bob.until("the room's owner", |c| owner_is(c, "#tea", "alice"));
+    alice.until("bob in the room", |c| c.app.side_list().len() == 2);
+
+    // Actions in a room, the lobby and a conversation.
+    alice.enter("/me pours tea");
+    bob.until("the room's action", |c| {
+        c.has_line("#tea", "* alice pours tea")
+    });
+    bob.app.switch_to(0);
+    bob.enter("/me waves");
+    alice.until("the lobby's action", |c| c.has_line("lobby", "* bob waves"));
+
+    // bob goes away; alice, writing to him, is told once.
+    bob.enter("/away at lunch");
+    bob.until("the answer", |c| c.app.away.as_deref() == Some("at lunch"));
+    assert!(bob.has_line("lobby", "--- you are marked away: at lunch"));
+    alice.enter("/msg bob are you there?");
+    alice.until("the away notice", |c| {
+        c.has_line("bob", "-!- bob is away: at lunch")
+    });
+    alice.enter("/me knocks");
+    alice.enter("/who");
+    alice.until("the answer to /who", |c| {
+        c.has_line("bob", "--- online (2): alice bob")
+    });
+    let bob_tab = alice.tab_of("bob").unwrap();
+    let notices = texts(&alice.app, bob_tab)
+        .iter()
+        .filter(|l| l.contains("is away"))
+        .count();
+    assert_eq!(notices, 1, "{:?}", texts(&alice.app, bob_tab));
+    bob.until("the direct action", |c| {
+        c.has_line("alice", "* alice knocks")
+    });
+    assert!(bob.has_line("alice", "*alice* are you there?"));
+
+    // The owner leaves: bob owns the room, and his member list says so.
+    alice.app.switch_to(alice.tab_of("#tea").unwrap());
+    alice.enter("/part");
+    bob.until("the hand-over", |c| {
+        owner_is(c, "#tea", "bob") && c.has_line("#tea", "-!- you now own #tea")
+    });
+    let tea = bob.tab_of("#tea").unwrap();
+    let members: Vec<&str> = bob.app.tabs[tea].members.iter().map(Nick::as_str).collect();
+    assert_eq!(members, ["bob"]);
+}
+
 /// `chat --plain` as a child process: stdin written by the test, stdout and stderr read line
 /// by line with deadlines.
 struct PlainChat {
@@ -377,6 +442,7 @@ fn plain_mode_sends_stdin_prints_the_server_and_exits_when_stdin_ends() {
     bob.expect("OK JOIN #tea");
     bob.expect("WHO #tea bob");
     bob.expect("END WHO #tea");
+    bob.expect("OWNER #tea bob");
     bob.type_line("/who");
     bob.expect("WHO alice bob");
     bob.expect("END WHO");
@@ -433,6 +499,39 @@ fn issue_12_plain_mode_does_not_send_help_typed_alone_and_say_sends_it() {
     alice.expect("JOIN bob");
     alice.expect("ALL bob HELP");
     alice.expect("QUIT bob");
+}
+
+#[test]
+fn issue_12_plain_mode_sends_me_and_away_and_prints_the_extensions_lines() {
+    let server = TestServer::start();
+    // alice speaks v1 only: she gets an action as the message that stands for it.
+    let mut alice = server.client("alice");
+    let mut bob = PlainChat::spawn(server.addr, "bob");
+    // The answers to the client's own CAP lines are not printed.
+    bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    bob.expect("OK NICK bob");
+    alice.expect("JOIN bob");
+    bob.type_line("/me waves");
+    alice.expect("ALL bob /me waves");
+    alice.send("ME * waves back");
+    bob.expect("ME * alice waves back");
+    alice.send("AWAY out for a bit");
+    alice.expect("OK AWAY on");
+    bob.type_line("/msg alice there?");
+    bob.expect("AWAY alice out for a bit");
+    alice.expect("MSG bob there?");
+    bob.type_line("/away brb");
+    bob.expect("OK AWAY on");
+    bob.type_line("/join #tea");
+    bob.expect("OK JOIN #tea");
+    bob.expect("WHO #tea bob");
+    bob.expect("END WHO #tea");
+    bob.expect("OWNER #tea bob");
+    bob.type_line("/topic #tea");
+    bob.expect("TOPIC #tea");
+    bob.close_stdin();
+    bob.expect("BYE");
+    assert!(bob.wait().success());
 }
 
 #[test]

@@ -2,17 +2,19 @@
 //! templates (state plus `update(state, event)`).
 //!
 //! In scope: tabs and their scrollback, the users online, the input line, the connection's
-//! state as last reported, the nicks ignored, registration (the nick, a suffixed one when it
-//! is taken, taking it back when it is free), what to send on connect (`NICK`, `WHO`, `JOIN`
-//! of the room tabs after a reconnect), what each key, paste, `/command` and server line
-//! does.
+//! state as last reported and the extensions the server turned on, the nicks ignored,
+//! registration (the nick, a suffixed one when it is taken, taking it back when it is free),
+//! what to send on connect (`CAP`s, `NICK`, `WHO`, `JOIN` of the room tabs and `AWAY` after a
+//! reconnect), what each key, paste, `/command` and server line does.
 //!
 //! Out of scope: I/O of any kind. [`update()`] gets the time as an argument and returns
 //! [`Effect`]s (lines to send, leaving) for the caller to carry out; drawing is `ui`'s job.
 //! Every protocol line is built as a `Command` and formatted by the protocol crate.
 //!
 //! This file only declares the parts and re-exports the API; the parts, in reading order:
-//! - `tab`: one tab: its scrollback, unread count, markers, a room's members and topic.
+//! - `tab`: one tab: its scrollback, unread count, markers, a room's members, owner and topic.
+//! - `caps`: [`Caps`], the `CAP` lines sent on connect and their answers (also used by the
+//!   line mode).
 //! - `state`: [`App`], the whole state, with [`Conn`] and [`Effect`].
 //! - `update`: [`update()`], which routes each event to the part below that handles it.
 //! - `keys`: keys and the mouse wheel: editing, tabs, scrolling, completion.
@@ -21,10 +23,13 @@
 //! - `help`: `/help` and the table of key bindings ([`KEYS`]).
 //! - `replies`: the server's lines and the connection's ups and downs.
 //! - `nick`: registration and our nick: suffixes, taking it back, the `ERR` codes read.
+//! - `extensions`: `/me` and `ME`, `/away` and `AWAY`, `OWNER`, `/topic` as a question.
 //!
 //! The parts import `state` and `tab` (and each other, without a cycle); none imports this
 //! file, so that the re-exports below never make a cycle.
 
+mod caps;
+mod extensions;
 mod help;
 mod keys;
 mod nick;
@@ -38,6 +43,8 @@ mod update;
 #[cfg(test)]
 mod tests;
 
+pub use caps::{CAPS_WANTED, Caps};
+pub use extensions::AWAY_NOTICE_REPEAT;
 pub use help::KEYS;
 pub use keys::WHEEL_LINES;
 pub use nick::{MAX_NICK_ATTEMPTS, NickRefusal, suffixed};

@@ -1,13 +1,15 @@
 //! Registration and our nick: the `NICK` sent on connect, a suffixed one while ours is taken
 //! (`alice_`, `alice_2`, ...), `/nick`, `OK NICK`, taking the nick we want back when its
 //! holder leaves or renames, and renames (ours and others') followed through the lists and
-//! tabs. [`NickRefusal::of`] is the one place where error codes are read.
+//! tabs. [`NickRefusal::of`] is, with `caps`' reading of the answers to `CAP`, one of the two
+//! places where error codes are read.
 //!
 //! Out of scope: routing server lines here (`replies`); the line mode's own registration,
 //! which shares [`suffixed`], [`MAX_NICK_ATTEMPTS`] and [`NickRefusal`] (`line_mode`).
 
 use chrono::NaiveTime;
 
+use super::extensions::mark_away_again;
 use super::state::{App, Conn, Effect, WhoFor, can_send, send};
 use super::tab::{TabKind, insert_sorted};
 use chatd_proto::{Command, ErrorCode, MAX_NICK_LEN, Nick, NickKey};
@@ -17,8 +19,8 @@ pub const MAX_NICK_ATTEMPTS: u32 = 20;
 
 /// What an `ERR` code says about the `NICK` we sent.
 ///
-/// [`NickRefusal::of`] is the one place where the client reads error codes: the rest only
-/// shows them. `line_mode` asks it too.
+/// [`NickRefusal::of`] and [`Caps::answer`](super::Caps::answer) are the places where the
+/// client reads error codes: the rest only shows them. `line_mode` asks them too.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NickRefusal {
     /// Someone has the nick: while registering, try a suffixed one.
@@ -75,8 +77,9 @@ pub(super) fn ask_for_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &
     }
 }
 
-/// `OK NICK`: the end of registration (then `WHO` for the side panel and `JOIN` of the room
-/// tabs, after a reconnect), or a rename, ours or taking our nick back.
+/// `OK NICK`: the end of registration (then `WHO` for the side panel and, after a reconnect,
+/// `JOIN` of the room tabs and `AWAY` if we were away), or a rename, ours or taking our nick
+/// back.
 pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mut Vec<Effect>) {
     let pending = app.pending_nick.take();
     if app.conn == Conn::Registering {
@@ -110,6 +113,7 @@ pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mu
                 );
             }
         }
+        mark_away_again(app, now, effects);
         return;
     }
     let old = std::mem::replace(&mut app.nick, nick.clone());
@@ -172,7 +176,12 @@ pub(super) fn rename(app: &mut App, old: &Nick, new: &Nick) {
         if tab.remove_member(old) {
             tab.add_member(new);
         }
+        if tab.is_owner(old) {
+            tab.owner = Some(new.clone());
+        }
     }
+    // Away notices are kept by nick, and whoever takes the old nick next is someone else.
+    app.away_notices.remove(&old_key);
     if old_key != new.key() && app.direct_tab(new).is_none() {
         if let Some(index) = app.direct_tab(old) {
             app.tabs[index].kind = TabKind::Direct(new.clone());

@@ -1,15 +1,18 @@
 //! What each server line does, and the connection's ups and downs as the network side
 //! reports them: the lists kept up to date (users, room members, topics), messages added to
 //! the tab they belong to (opening it) unless their sender is ignored, `/who`, `/rooms` and
-//! owner replies shown, `PING` answered.
+//! owner replies shown, `PING` answered. Every line has its arm here (no catch-all: a new
+//! kind of line must be decided on).
 //!
 //! Out of scope: anything about our own nick, `OK NICK` and `ERR` (`nick`, called from
-//! here); what the user types (`keys`, `submit`); the socket (`crate::net`).
+//! here); the answers to our `CAP` lines (`caps`); the extensions' lines (`extensions`); what
+//! the user types (`keys`, `submit`); the socket (`crate::net`).
 
 use std::time::Duration;
 
 use chrono::NaiveTime;
 
+use super::extensions::{on_action, on_away_notice, on_no_topic, on_ok_away, on_owner, on_topic};
 use super::nick::{on_err, on_ok_nick, reclaim_if_freed, register, rename};
 use super::state::{App, Conn, Effect, WhoFor, send};
 use super::tab::{Body, TabKind, insert_sorted, sorted};
@@ -27,6 +30,12 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
             app.who_lines.clear();
             app.room_who_for_user.clear();
             app.rooms_listed = 0;
+            app.topics_asked.clear();
+            app.aways_sent.clear();
+            // The capabilities first, so that nothing reaches us in the wrong form.
+            for command in app.caps.ask() {
+                send(effects, &command);
+            }
             register(app, effects);
         }
         NetEvent::Lost { reason, retry_in } => {
@@ -41,6 +50,7 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
             app.users.clear();
             for tab in &mut app.tabs {
                 tab.members.clear();
+                tab.owner = None;
                 tab.pending_members = None;
                 tab.joining = false;
             }
@@ -63,6 +73,9 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
 
 /// One server line.
 fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effect>) {
+    if app.caps.answer(&reply) {
+        return;
+    }
     match reply {
         Reply::Hello { text } => app.add(0, now, Body::Info(format!("server: {text}"))),
         Reply::OkNick(nick) => on_ok_nick(app, nick, now, effects),
@@ -87,34 +100,19 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             for tab in &mut app.tabs {
                 tab.remove_member(&nick);
             }
+            // Away notices are per person: whoever takes the nick next is told about afresh.
+            app.away_notices.remove(&nick.key());
             reclaim_if_freed(app, &nick, effects);
         }
         Reply::All { from, .. } | Reply::Msg { from, .. } | Reply::RoomMsg { from, .. }
             if app.ignores(&from) => {}
-        Reply::All { from, text } => app.add(
-            0,
-            now,
-            Body::Chat {
-                from,
-                text,
-                direct: false,
-                own: false,
-            },
-        ),
+        Reply::All { from, text } => app.add(0, now, Body::message(from, &text, false, false)),
         Reply::Msg { from, text } => {
             let index = app.open(TabKind::Direct(from.clone()));
             app.last_direct_from = Some(from.clone());
-            app.add(
-                index,
-                now,
-                Body::Chat {
-                    from,
-                    text,
-                    direct: true,
-                    own: false,
-                },
-            );
+            app.add(index, now, Body::message(from, &text, true, false));
         }
+        Reply::Me { target, from, text } => on_action(app, target, from, text, now),
         Reply::Who(nicks) => app.who_lines.extend(nicks),
         Reply::EndWho => {
             app.users = sorted(std::mem::take(&mut app.who_lines));
@@ -151,6 +149,7 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             tab.joined = true;
             tab.joining = true;
             tab.topic = None;
+            tab.owner = None;
             tab.pending_members = Some(Vec::new());
             if let Some(key) = asked {
                 tab.key = key;
@@ -185,16 +184,7 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         Reply::RoomMsg { room, from, text } => {
             let index = app.open(TabKind::Room(room));
             app.tabs[index].joined = true;
-            app.add(
-                index,
-                now,
-                Body::Chat {
-                    from,
-                    text,
-                    direct: false,
-                    own: false,
-                },
-            );
+            app.add(index, now, Body::message(from, &text, false, false));
         }
         Reply::RoomWho { room, nicks } => {
             if let Some(index) = app.room_tab(&room) {
@@ -217,8 +207,17 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
                 }
                 tab.joining = false;
                 if asked {
-                    let list = nick_list(&app.tabs[index].members);
-                    let count = app.tabs[index].members.len();
+                    let tab = &app.tabs[index];
+                    let list = tab
+                        .members
+                        .iter()
+                        .map(|nick| {
+                            let mark = if tab.is_owner(nick) { "@" } else { "" };
+                            format!("{mark}{nick}")
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let count = tab.members.len();
                     app.info(now, format!("in {room} ({count}): {list}"));
                 }
             } else if asked {
@@ -247,18 +246,8 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             }
             app.rooms_listed = 0;
         }
-        Reply::TopicIs { room, setter, text } => {
-            if let Some(index) = app.room_tab(&room) {
-                let tab = &mut app.tabs[index];
-                let message = if tab.joining {
-                    format!("topic: {text} (set by {setter})")
-                } else {
-                    format!("{setter} set the topic: {text}")
-                };
-                tab.topic = Some((setter, text));
-                app.notice(index, now, message);
-            }
-        }
+        Reply::TopicIs { room, setter, text } => on_topic(app, room, setter, text, now),
+        Reply::NoTopic(room) => on_no_topic(app, room, now),
         Reply::OkKey(room) => {
             let key = app.keys_sent.remove(&room.key()).flatten();
             let text = match &key {
@@ -286,9 +275,12 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
                 app.tabs[0].highlight = true;
             }
         }
-        // Lines of protocol extensions this client does not ask for: shown as sent, like a
-        // line it cannot read.
-        other => app.notice(0, now, format!("server: {other}")),
+        // The answers to our own `CAP` lines were taken above; one we did not ask for
+        // changes nothing.
+        Reply::OkCap(_) => {}
+        Reply::OkAway { on } => on_ok_away(app, on, now),
+        Reply::Away { nick, text } => on_away_notice(app, nick, text, now),
+        Reply::Owner { room, nick } => on_owner(app, room, nick, now),
     }
 }
 

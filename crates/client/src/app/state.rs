@@ -1,8 +1,9 @@
 //! The whole client state, [`App`]: the tabs, the users online, the input line, the
-//! connection as last reported, and the bookkeeping of what was asked of the server (the
-//! `NICK`, `WHO` lists and `JOIN`s in flight), the nicks ignored and a paste waiting to be
-//! confirmed; plus [`Conn`], [`Effect`] and [`Settings`], and the helpers every part uses to
-//! find, open, close and write to tabs and to send lines.
+//! connection as last reported and its capabilities, our away text, and the bookkeeping of
+//! what was asked of the server (the `NICK`, `WHO` lists, `JOIN`s, topics and `AWAY`s in
+//! flight), the away notices shown, the nicks ignored and a paste waiting to be confirmed;
+//! plus [`Conn`], [`Effect`] and [`Settings`], and the helpers every part uses to find, open,
+//! close and write to tabs and to send lines.
 //!
 //! Out of scope: deciding what an event does (`update` and the parts it calls); one tab's
 //! own bookkeeping (`tab`); drawing (`ui`). Nothing here does I/O.
@@ -11,9 +12,10 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::NaiveTime;
 
+use super::caps::Caps;
 use super::tab::{Body, ChatLine, Tab, TabKind, insert_sorted, mentions};
 use crate::input::LineEditor;
-use chatd_proto::{Command, Nick, Room, RoomKey};
+use chatd_proto::{Command, Nick, NickKey, Room, RoomKey};
 
 /// Rows of the screen that are not the scrollback: tab bar, status bar, input line.
 pub const CHROME_ROWS: u16 = 3;
@@ -119,6 +121,16 @@ pub(super) enum WhoFor {
     User,
 }
 
+/// An `AWAY` sent and not answered yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct AwaySent {
+    /// Its text; `None` for back.
+    pub(super) text: Option<String>,
+    /// Whether its answer is told: not when the client marks itself away again after a
+    /// reconnect, which the user did not ask for.
+    pub(super) tell: bool,
+}
+
 /// The whole client state. Plain data: drawn by `ui::render`, changed only by `update`.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -131,6 +143,11 @@ pub struct App {
     /// Our nick on the server now (or the one being claimed while registering).
     pub nick: Nick,
     pub conn: Conn,
+    /// The protocol extensions the server turned on for this connection.
+    pub caps: Caps,
+    /// Our away text, once the server said `OK AWAY on`; kept across reconnects (the
+    /// client marks itself away again), until `/away` alone.
+    pub away: Option<String>,
     pub tabs: Vec<Tab>,
     /// Index of the tab shown.
     pub current: usize,
@@ -158,6 +175,14 @@ pub struct App {
     pub(super) room_who_for_user: HashSet<RoomKey>,
     /// Rooms the user asked to `/join`: their tab is shown when `OK JOIN` comes.
     pub(super) joins_for_user: HashMap<RoomKey, Option<String>>,
+    /// Rooms whose topic the user asked for (`/topic`), once per question: the next `TOPIC`
+    /// line for such a room is the answer, shown as such rather than as a change.
+    pub(super) topics_asked: Vec<RoomKey>,
+    /// `AWAY` lines sent, oldest first (answers come in order).
+    pub(super) aways_sent: VecDeque<AwaySent>,
+    /// The away notices shown: per nick, its text and when, so that the same notice is not
+    /// shown again on every message to that nick (see `extensions::AWAY_NOTICE_REPEAT`).
+    pub(super) away_notices: HashMap<NickKey, (String, NaiveTime)>,
     /// Keys sent with `/key`, stored for the next `JOIN` after a reconnect once `OK KEY` comes.
     pub(super) keys_sent: HashMap<RoomKey, Option<String>>,
     /// `ROOM` lines received since the last `END ROOMS`.
@@ -181,6 +206,8 @@ impl App {
             wanted: nick.clone(),
             nick,
             conn: Conn::Connecting { attempt: 1 },
+            caps: Caps::default(),
+            away: None,
             tabs: vec![Tab::new(TabKind::Lobby)],
             current: 0,
             users: Vec::new(),
@@ -194,6 +221,9 @@ impl App {
             who_lines: Vec::new(),
             room_who_for_user: HashSet::new(),
             joins_for_user: HashMap::new(),
+            topics_asked: Vec::new(),
+            aways_sent: VecDeque::new(),
+            away_notices: HashMap::new(),
             keys_sent: HashMap::new(),
             rooms_listed: 0,
             last_direct_from: None,

@@ -1,7 +1,8 @@
 //! What Enter does with the input line: plain text goes to the current tab's room or
 //! person, a `/command` (parsed by `crate::commands`) is run: most become one protocol line,
-//! some act locally (`/clear`, `/close`, `/help`, `/ignore`, `/topic` without a text); a
-//! server command word typed alone (`HELP`) shows the help instead of going to everyone.
+//! some act locally (`/clear`, `/close`, `/help`, `/ignore`); a server command word typed
+//! alone (`HELP`) shows the help instead of going to everyone. `/me`, `/away` and `/topic`
+//! without a text are the extensions' (`extensions`).
 //! Sending text to a given tab ([`say_in`]) is shared with the paste.
 //!
 //! Out of scope: what the server answers (`replies`); the bookkeeping of `/nick` (`nick`);
@@ -9,6 +10,7 @@
 
 use chrono::NaiveTime;
 
+use super::extensions::{act_in, ask_topic, away};
 use super::help::help;
 use super::nick::ask_for_nick;
 use super::state::{App, Conn, Effect, WhoFor, can_send, send, send_text};
@@ -75,16 +77,7 @@ pub(super) fn say_in(
 
 fn own_line(app: &mut App, index: usize, text: &str, direct: bool, now: NaiveTime) {
     let from = app.nick.clone();
-    app.add(
-        index,
-        now,
-        Body::Chat {
-            from,
-            text: text.to_owned(),
-            direct,
-            own: true,
-        },
-    );
+    app.add(index, now, Body::message(from, text, direct, true));
 }
 
 /// A direct message: sent, shown in the person's tab, which is opened and shown. Returns
@@ -174,6 +167,8 @@ fn run(app: &mut App, command: UserCommand<'_>, now: NaiveTime, effects: &mut Ve
         UserCommand::Say { text } => {
             say_in(app, app.current, text, now, effects);
         }
+        UserCommand::Me { text } => act_in(app, app.current, text, now, effects),
+        UserCommand::Away { text } => away(app, text, now, effects),
         UserCommand::Ignore(None) => {
             let text = if app.ignored.is_empty() {
                 "you ignore nobody (/ignore NICK hides someone's messages)".to_owned()
@@ -231,13 +226,7 @@ fn run(app: &mut App, command: UserCommand<'_>, now: NaiveTime, effects: &mut Ve
         }
         UserCommand::Topic { room, text: None } => {
             if let Some(room) = room_or_current(app, room, "/topic", now) {
-                let topic = app.room_tab(&room).and_then(|i| app.tabs[i].topic.clone());
-                match topic {
-                    Some((setter, text)) => {
-                        app.info(now, format!("topic of {room}: {text} (set by {setter})"));
-                    }
-                    None => app.info(now, format!("{room} has no topic")),
-                }
+                ask_topic(app, room, now, effects);
             }
         }
         UserCommand::Topic {

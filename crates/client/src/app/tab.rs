@@ -1,6 +1,7 @@
 //! One tab: its scrollback (bounded, numbered so markers survive the oldest lines being
 //! dropped), its unread count, highlight and "new" marker, the scroll position, and for a
-//! room its members, topic and the key to join again with; plus the nick-list helpers.
+//! room its members, owner, topic and the key to join again with; plus the nick-list helpers
+//! and how a message's text becomes a line ([`Body::message`]: `/me ` makes an action).
 //!
 //! Out of scope: which tab a line goes to, and when a tab opens or closes (`state`); what
 //! the lines say (`replies`, `submit`); drawing (`ui`).
@@ -10,7 +11,7 @@ use std::fmt;
 
 use chrono::NaiveTime;
 
-use chatd_proto::{Nick, Room};
+use chatd_proto::{ACTION_PREFIX, Nick, Room};
 
 /// Lines kept per tab; older ones are dropped, so memory stays bounded however long the
 /// client runs.
@@ -20,11 +21,13 @@ pub const SCROLLBACK_LEN: usize = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
     /// A message: `ALL`, a room's `MSG`, or a direct `MSG` (`direct`). `own` for what we sent.
+    /// `action` for an action (`/me waves`, `ME`), shown as `* alice waves`.
     Chat {
         from: Nick,
         text: String,
         direct: bool,
         own: bool,
+        action: bool,
     },
     /// Someone joined, left, renamed; a topic; the connection's ups and downs.
     Notice(String),
@@ -34,11 +37,38 @@ pub enum Body {
     Info(String),
 }
 
+impl Body {
+    /// A message as it arrived or was sent. A text starting with `/me ` is an action: the
+    /// form in which a server sends an action to a client without `CAP actions`, and in
+    /// which this client sends one to a server without it, so that every client shows it
+    /// as one (and an older client, as the text it is).
+    pub fn message(from: Nick, text: &str, direct: bool, own: bool) -> Body {
+        let (text, action) = match text.strip_prefix(ACTION_PREFIX) {
+            Some(action) if !action.trim().is_empty() => (action, true),
+            _ => (text, false),
+        };
+        Body::Chat {
+            from,
+            text: text.to_owned(),
+            direct,
+            own,
+            action,
+        }
+    }
+}
+
 /// The line as plain text, the way the screen shows it without colours: `<from> text`,
-/// `*from* text` (direct), `-!- notice`, `!!! error`, `--- info`.
+/// `*from* text` (direct), `* from text` (an action), `-!- notice`, `!!! error`,
+/// `--- info`.
 impl fmt::Display for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Body::Chat {
+                from,
+                text,
+                action: true,
+                ..
+            } => write!(f, "* {from} {text}"),
             Body::Chat {
                 from,
                 text,
@@ -93,6 +123,9 @@ pub struct Tab {
     pub read_marker: Option<u64>,
     /// Room tabs: members, sorted ignoring case (from `WHO #room`, then `JOIN`/`PART`/`QUIT`).
     pub members: Vec<Nick>,
+    /// Room tabs: who owns the room, as the server last said with `OWNER` (never, if it
+    /// lacks `CAP owner`). It may name someone who left, until the server names the next.
+    pub owner: Option<Nick>,
     /// Room tabs: the topic and who set it.
     pub topic: Option<(Nick, String)>,
     /// Room tabs: we are a member, or were before the connection was lost and will `JOIN`
@@ -119,6 +152,7 @@ impl Tab {
             below: 0,
             read_marker: None,
             members: Vec::new(),
+            owner: None,
             topic: None,
             joined: false,
             key: None,
@@ -200,6 +234,12 @@ impl Tab {
 
     pub(super) fn has_member(&self, nick: &Nick) -> bool {
         self.members.iter().any(|m| m.key() == nick.key())
+    }
+
+    /// Whether `nick` owns the room, as far as the server said (the member list marks the
+    /// owner with `@`).
+    pub fn is_owner(&self, nick: &Nick) -> bool {
+        self.owner.as_ref().is_some_and(|o| o.key() == nick.key())
     }
 }
 

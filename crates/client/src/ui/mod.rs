@@ -15,6 +15,10 @@
 //!  [lobby] text being typed_                                 input line
 //! ```
 //!
+//! In a room tab whose owner the server told (`OWNER`), the member list marks it, `@alice`,
+//! the others indented to match, as irssi does. While we are away, the status bar says
+//! `away` after our nick.
+//!
 //! While a paste of many lines waits, the input line asks about it instead
 //! (`[lobby] paste 15 lines? Enter sends them, Esc cancels`).
 
@@ -151,6 +155,8 @@ fn side_panel(app: &App, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let rows = usize::from(inner.height);
+    // A column for the owner's `@`, only in a room whose owner is known.
+    let owner_column = matches!(app.tab().kind, TabKind::Room(_)) && app.tab().owner.is_some();
     let mut lines: Vec<Line<'_>> = Vec::new();
     for (i, nick) in list.iter().enumerate() {
         if i + 1 == rows && list.len() > rows {
@@ -164,7 +170,12 @@ fn side_panel(app: &App, area: Rect, buf: &mut Buffer) {
         if nick.key() == app.nick.key() {
             style = style.add_modifier(Modifier::BOLD);
         }
-        lines.push(Line::from(Span::styled(format!(" {nick}"), style)));
+        let mark = match (owner_column, app.tab().is_owner(nick)) {
+            (false, _) => "",
+            (true, true) => "@",
+            (true, false) => " ",
+        };
+        lines.push(Line::from(Span::styled(format!(" {mark}{nick}"), style)));
     }
     Paragraph::new(lines).render(inner, buf);
 }
@@ -199,13 +210,18 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
         sep.clone(),
         Span::styled(app.nick.to_string(), BAR.add_modifier(Modifier::BOLD)),
         sep.clone(),
-        Span::styled(format!("unread {unread}"), unread_style),
     ];
+    if app.away.is_some() {
+        spans.push(Span::styled("away", BAR.fg(Color::LightYellow)));
+        spans.push(sep.clone());
+    }
+    let unread_at = spans.len();
+    spans.push(Span::styled(format!("unread {unread}"), unread_style));
     let addr = [Span::styled(app.addr.clone(), BAR), sep];
     let width: usize = spans.iter().chain(&addr).map(Span::width).sum();
     if width <= usize::from(area.width) {
         // The address goes before the unread count when there is room for it.
-        spans.splice(4..4, addr);
+        spans.splice(unread_at..unread_at, addr);
     }
     buf.set_style(area, BAR);
     Paragraph::new(Line::from(spans))
@@ -291,13 +307,17 @@ mod tests {
         update(app, Event::Key(enter), at(3));
     }
 
-    /// alice's client after a short conversation: bob and carol online, bob talks in the
-    /// lobby, carol sends a direct message, alice answers in the lobby and starts typing.
+    /// alice's client after a short conversation, on a server that turned every capability
+    /// on: bob and carol online, bob talks in the lobby, carol sends a direct message, alice
+    /// answers in the lobby and starts typing.
     fn conversation(width: u16, height: u16) -> App {
         let nick = Nick::parse("alice").unwrap();
         let mut app = App::new("127.0.0.1:7878", nick, (width, height));
         update(&mut app, Event::Net(NetEvent::Connected), at(0));
         server(&mut app, "HELLO chatd 0.1.0 - type HELP for commands", 0);
+        for cap in ["actions", "away", "owner"] {
+            server(&mut app, &format!("OK CAP {cap}"), 0);
+        }
         server(&mut app, "OK NICK alice", 0);
         server(&mut app, "WHO alice bob", 0);
         server(&mut app, "END WHO", 0);
@@ -414,6 +434,59 @@ mod tests {
         assert_eq!(screen[3][60..].trim_end(), "│ bob");
         assert!(screen[21].starts_with("12:05 <bob> welcome"));
         assert_eq!(screen[23].trim_end(), "[#rust]");
+    }
+
+    #[test]
+    fn issue_12_the_rooms_owner_is_marked_in_the_member_list() {
+        let mut app = conversation(80, 24);
+        app.editor.take();
+        enter(&mut app, "/join #rust");
+        server(&mut app, "OK JOIN #rust", 4);
+        server(&mut app, "WHO #rust alice bob carol", 4);
+        server(&mut app, "END WHO #rust", 4);
+        server(&mut app, "OWNER #rust bob", 4);
+        let screen = screen(&app);
+        let title = find(&screen, "│ #rust (3)");
+        let members: Vec<&str> = (1..=3)
+            .map(|i| screen[title + i][60..].trim_end())
+            .collect();
+        assert_eq!(members, ["│  alice", "│ @bob", "│  carol"]);
+        // The owner leaves: no mark until the server names the next one.
+        server(&mut app, "PART #rust bob", 5);
+        let screen = self::screen(&app);
+        let members: Vec<&str> = (1..=2)
+            .map(|i| screen[title + i][60..].trim_end())
+            .collect();
+        assert_eq!(members, ["│  alice", "│  carol"]);
+        server(&mut app, "OWNER #rust alice", 5);
+        assert_eq!(self::screen(&app)[title + 1][60..].trim_end(), "│ @alice");
+        // The lobby's list has no such column.
+        let alt_1 = KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT);
+        update(&mut app, Event::Key(alt_1), at(5));
+        assert_eq!(self::screen(&app)[2][60..].trim_end(), "│ alice");
+    }
+
+    #[test]
+    fn issue_12_actions_and_being_away_on_screen() {
+        let mut app = conversation(80, 24);
+        server(&mut app, "ME * bob waves at everyone", 4);
+        app.editor.take();
+        enter(&mut app, "/me waves back");
+        enter(&mut app, "/away at lunch");
+        server(&mut app, "OK AWAY on", 5);
+        let screen = screen(&app);
+        let bob = find(&screen, "12:04 * bob waves at everyone");
+        assert!(screen[bob + 1].starts_with("12:03 * alice waves back"));
+        assert_eq!(
+            screen[22].trim_end(),
+            " connected │ alice │ away │ 127.0.0.1:7878 │ unread 1"
+        );
+        enter(&mut app, "/away");
+        server(&mut app, "OK AWAY off", 6);
+        assert_eq!(
+            self::screen(&app)[22].trim_end(),
+            " connected │ alice │ 127.0.0.1:7878 │ unread 1"
+        );
     }
 
     #[test]

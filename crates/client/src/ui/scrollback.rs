@@ -28,12 +28,18 @@ fn line_spans(line: &ChatLine) -> (Vec<Span<'static>>, usize) {
             text,
             direct,
             own,
+            action,
         } => {
             let mut nick_style = Style::new().fg(nick_color(from));
             if *own {
                 nick_style = nick_style.add_modifier(Modifier::BOLD);
             }
-            let (open, close) = if *direct { ("*", "* ") } else { ("<", "> ") };
+            // An action reads as a sentence about its sender, as in irssi: `* bob waves`.
+            let (open, close) = match (*action, *direct) {
+                (true, _) => ("* ", " "),
+                (false, true) => ("*", "* "),
+                (false, false) => ("<", "> "),
+            };
             spans.push(Span::styled(open, Style::new().fg(Color::DarkGray)));
             spans.push(Span::styled(from.to_string(), nick_style));
             spans.push(Span::styled(close, Style::new().fg(Color::DarkGray)));

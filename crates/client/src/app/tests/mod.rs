@@ -5,6 +5,7 @@
 //! Out of scope: the socket and the terminal (`tests/net.rs` drives the client against a
 //! real server); drawing (`ui`'s tests).
 
+mod extensions;
 mod ignore;
 mod paste;
 mod registration;
@@ -84,14 +85,24 @@ fn names(list: &[Nick]) -> Vec<&str> {
     list.iter().map(Nick::as_str).collect()
 }
 
-/// An app registered as `alice` with `alice` and `bob` online.
-fn online() -> App {
+/// What the client sends on every connection as `alice`: the capabilities, then the nick.
+const CONNECT: [&str; 4] = ["CAP actions", "CAP away", "CAP owner", "NICK alice"];
+
+/// The answers of a server of this version to [`CONNECT`]'s `CAP` lines.
+const CAPS_ON: [&str; 3] = ["OK CAP actions", "OK CAP away", "OK CAP owner"];
+
+/// The answers of a server older than the capabilities.
+const NO_CAP: &str = "ERR UNKNOWN_COMMAND unknown command CAP";
+
+/// An app registered as `alice` with `alice` and `bob` online, on a server that answered
+/// the capabilities with `answers`.
+fn online_with(answers: [&str; 3]) -> App {
     let mut app = App::new("127.0.0.1:7878", nick("alice"), (80, 24));
     net(&mut app, NetEvent::Connecting { attempt: 1 });
-    assert_eq!(
-        net(&mut app, NetEvent::Connected),
-        [Effect::Send("NICK alice".into())]
-    );
+    assert_eq!(sent(&net(&mut app, NetEvent::Connected)), CONNECT);
+    for answer in answers {
+        assert!(server(&mut app, answer).is_empty(), "{answer}");
+    }
     assert_eq!(
         server(&mut app, "OK NICK alice"),
         [Effect::Send("WHO".into())]
@@ -99,6 +110,16 @@ fn online() -> App {
     server(&mut app, "WHO alice bob");
     server(&mut app, "END WHO");
     app
+}
+
+/// An app registered as `alice` with `alice` and `bob` online, every capability on.
+fn online() -> App {
+    online_with(CAPS_ON)
+}
+
+/// `online()` on a server that knows no `CAP`.
+fn online_v1() -> App {
+    online_with([NO_CAP; 3])
 }
 
 /// `online()` plus a tab for #rust with alice and bob in it, shown.

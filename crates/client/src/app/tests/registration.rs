@@ -149,7 +149,10 @@ fn a_reconnect_claims_the_nick_again_refills_the_list_and_rejoins_the_rooms() {
     );
     assert!(app.tabs[1].members.is_empty());
     net(&mut app, NetEvent::Connecting { attempt: 1 });
-    assert_eq!(sent(&net(&mut app, NetEvent::Connected)), ["NICK alice"]);
+    assert_eq!(sent(&net(&mut app, NetEvent::Connected)), CONNECT);
+    for answer in CAPS_ON {
+        server(&mut app, answer);
+    }
     let effects = server(&mut app, "OK NICK alice");
     assert_eq!(sent(&effects), ["WHO", "JOIN #rust", "JOIN #keyed secret"]);
     assert!(last(&app.tabs[0]).contains("reconnected to 127.0.0.1:7878 as alice"));

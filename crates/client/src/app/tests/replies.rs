@@ -159,7 +159,8 @@ fn the_topic_on_join_and_a_topic_change_read_differently() {
     server(&mut app, "TOPIC #rust carol ferris");
     assert_eq!(last(app.tab()), "-!- carol set the topic: ferris");
     assert_eq!(app.tab().topic, Some((nick("carol"), "ferris".to_owned())));
-    enter(&mut app, "/topic");
+    assert_eq!(sent(&enter(&mut app, "/topic")), ["TOPIC #rust"]);
+    server(&mut app, "TOPIC #rust carol ferris");
     assert_eq!(last(app.tab()), "--- topic of #rust: ferris (set by carol)");
 }
 

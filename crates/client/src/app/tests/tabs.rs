@@ -44,7 +44,8 @@ fn unread_counts_clear_when_the_tab_is_shown_and_the_new_marker_stays_until_left
             from: nick("bob"),
             text: "one".into(),
             direct: false,
-            own: false
+            own: false,
+            action: false
         }
     );
     app.switch_to(1);

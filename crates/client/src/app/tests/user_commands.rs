@@ -157,7 +157,11 @@ fn topic_rooms_invite_key_private_with_a_named_room() {
     assert_eq!(sent(&enter(&mut app, "/key #a k")), ["KEY #a k"]);
     assert_eq!(sent(&enter(&mut app, "/key #a")), ["KEY #a"]);
     assert_eq!(sent(&enter(&mut app, "/private #a on")), ["PRIVATE #a on"]);
-    enter(&mut app, "/topic #nowhere");
+    assert_eq!(
+        sent(&enter(&mut app, "/topic #nowhere")),
+        ["TOPIC #nowhere"]
+    );
+    server(&mut app, "TOPIC #nowhere");
     assert_eq!(last(app.tab()), "--- #nowhere has no topic");
 }
 
