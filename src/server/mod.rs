@@ -235,7 +235,8 @@ struct Threads {
 /// A snapshot of the server's load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
-    /// Open connections, registered or not.
+    /// Connections holding a place in `--max-clients`: open ones, registered or not, and
+    /// ended ones whose socket is not closed yet (their writer has not ended).
     pub connections: usize,
     /// Clients with a nick.
     pub registered: usize,
