@@ -40,6 +40,10 @@ pub struct Args {
 
     /// Address to listen on (host:port); 0.0.0.0:7878 or [::]:7878 lets other machines
     /// connect [default: 127.0.0.1:7878]
+    #[allow(
+        rustdoc::broken_intra_doc_links,
+        reason = "clap's help text: [::] is an address, not a link"
+    )]
     #[arg(long)]
     pub addr: Option<String>,
 
