@@ -3,10 +3,11 @@
 //! Layout, in reading order:
 //! - [`config`]: the command line, the `--config` file and the validated [`config::Config`].
 //! - [`server`]: the server. Its public face is all a user needs: [`server::Server`] (`bind`,
-//!   `local_addr`, `start`), [`server::ServerHandle`] (`local_addr`, `stats`, `shutdown`),
-//!   [`server::Stats`] and [`server::ShutdownReport`]. Everything inside (acceptor, poller,
-//!   worker pool, sessions, client table, writers) is private to this crate; the module list
-//!   in reading order is in `server`'s own docs.
+//!   `local_addr`, `start`), [`server::ServerHandle`] (`local_addr`, `stats`, `apply`,
+//!   `failure`, `on_failure`, `shutdown`), [`server::Stats`], [`server::ShutdownReport`],
+//!   [`server::Failure`] and, for the binary, [`server::OpenFiles`]. Everything inside
+//!   (acceptor, poller, worker pool, sessions, client table, writers) is private to this
+//!   crate; the module list in reading order is in `server`'s own docs.
 //! - [`logging`]: log set-up for the binaries and tests.
 //!
 //! The wire protocol and the line framer are the `chatd-proto` crate; the terminal client, the
@@ -15,10 +16,12 @@
 //! API is `Server`, `ServerHandle`, `Stats`, `ShutdownReport`, `config` and `logging`.
 //!
 //! Logging levels: `error`, the server cannot go on as asked (bind or accept failures, a
-//! thread panicked); `warn`, a client was dropped for misbehaviour (slow consumer) or refused
-//! (server full); `info`, lifecycle (listening, shutting down, stopped); `debug`, one line per
-//! connection event (connected, registered, renamed, quit, closed) with the peer address;
-//! `trace`, wire lines. Message bodies appear only at `trace`.
+//! thread died); `warn`, a client was dropped for misbehaviour (slow consumer, write timeout)
+//! or refused (server full, too many or too often from its address), at most one line per
+//! address and 10 s for what a client can cause at will; `info`, lifecycle (listening, a
+//! reload, shutting down, stopped); `debug`, one line per connection event (connected,
+//! registered, renamed, quit, closed) with the peer address; `trace`, wire lines. Message
+//! bodies appear only at `trace`.
 
 #![deny(unsafe_code)]
 

@@ -11,14 +11,15 @@ use simplelog::{
 };
 
 /// Logs to stderr at `level`, and also appends to `file` if given. An error names the file
-/// when it is the file that cannot be opened.
+/// when it is the file that cannot be opened. The level can change later with
+/// `log::set_max_level` (a reload): the loggers themselves pass every level.
 pub fn init(level: LevelFilter, file: Option<&Path>) -> io::Result<()> {
     let config = ConfigBuilder::new()
         .set_thread_level(LevelFilter::Off)
         .set_target_level(LevelFilter::Off)
         .build();
     let mut loggers: Vec<Box<dyn SharedLogger>> = vec![TermLogger::new(
-        level,
+        LevelFilter::Trace,
         config.clone(),
         TerminalMode::Stderr,
         // Colour only on a terminal: redirected logs stay plain text.
@@ -29,9 +30,16 @@ pub fn init(level: LevelFilter, file: Option<&Path>) -> io::Result<()> {
         },
     )];
     if let Some(path) = file {
-        loggers.push(WriteLogger::new(level, config, open_log_file(path)?));
+        loggers.push(WriteLogger::new(
+            LevelFilter::Trace,
+            config,
+            open_log_file(path)?,
+        ));
     }
-    CombinedLogger::init(loggers).map_err(|_| io::Error::other("a logger is already set"))
+    CombinedLogger::init(loggers).map_err(|_| io::Error::other("a logger is already set"))?;
+    // After `init`, which sets the most verbose of its loggers' levels.
+    log::set_max_level(level);
+    Ok(())
 }
 
 /// `path` opened for appending, created if missing; the error names it, since the operator

@@ -1,5 +1,7 @@
-//! `chatd`: read the command line and the `--config` file, set up logging, run the server
-//! until SIGINT or SIGTERM, then shut down gracefully and exit 0.
+//! `chatd`: read the command line and the `--config` file, set up logging, raise the open-file
+//! limit and check `--max-clients` against it, run the server until SIGINT or SIGTERM (SIGHUP
+//! reloads the file's live settings), then shut down gracefully and exit 0; or exit non-zero,
+//! after the same shutdown, if a thread the server cannot run without dies.
 #![allow(
     clippy::print_stderr,
     reason = "a binary reports fatal errors on stderr"
@@ -7,11 +9,11 @@
 
 use std::process::ExitCode;
 
-use anyhow::Context;
-use chatd::config::Args;
-use chatd::server::Server;
+use anyhow::{Context, anyhow};
+use chatd::config::{Args, Settings};
+use chatd::server::{OpenFiles, Server, ServerHandle};
 use clap::Parser;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 fn main() -> ExitCode {
@@ -27,21 +29,68 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     // Every setting is read and checked here, before anything listens.
-    let settings = args.settings()?;
+    let mut settings = args.settings()?;
     // The error names the log file itself.
     chatd::logging::init(settings.log_level, settings.log_file.as_deref())?;
     if let Some(file) = &args.config {
         log::info!("settings from {}", file.display());
     }
-    let config = settings.config;
-    // Registered before the server starts, so an early Ctrl-C still shuts down cleanly.
-    let mut signals = Signals::new([SIGINT, SIGTERM]).context("cannot handle signals")?;
-    let addr = config.addr;
-    let server = Server::bind(config).with_context(|| format!("cannot listen on {addr}"))?;
+    let open_files = OpenFiles::raise().context("cannot read the open-file limit")?;
+    open_files
+        .check(settings.config.max_clients)
+        .map_err(|error| anyhow!(error))?;
+    // Registered before the server starts, so an early Ctrl-C still shuts down cleanly, and a
+    // SIGHUP never kills the server.
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
+    let addr = settings.config.addr;
+    let server = Server::bind(settings.config.clone())
+        .with_context(|| format!("cannot listen on {addr}"))?;
     let handle = server.start().context("cannot start the server")?;
-    if let Some(signal) = signals.forever().next() {
+    // A dead vital thread ends the wait as a signal would.
+    let signals_handle = signals.handle();
+    handle.on_failure(move || signals_handle.close());
+    for signal in signals.forever() {
+        if signal == SIGHUP {
+            reload(&args, &mut settings, &open_files, &handle);
+            continue;
+        }
         log::info!("signal {signal} received");
+        break;
     }
+    let failure = handle.failure();
     handle.shutdown();
-    Ok(())
+    match failure {
+        Some(failure) => Err(failure.into()),
+        None => Ok(()),
+    }
+}
+
+/// SIGHUP: reads the `--config` file again and applies its live settings; a file with an
+/// error changes nothing.
+fn reload(args: &Args, running: &mut Settings, open_files: &OpenFiles, handle: &ServerHandle) {
+    let Some(file) = &args.config else {
+        log::warn!("SIGHUP: no --config file, nothing to reload");
+        return;
+    };
+    let file = file.display();
+    let applied = args.settings().map_err(|e| e.to_string()).and_then(|next| {
+        open_files.check(next.config.max_clients)?;
+        handle.apply(&next.config)?;
+        Ok(next)
+    });
+    match applied {
+        Err(error) => {
+            log::error!("SIGHUP: {file} not applied, the settings stay as they were: {error}");
+        }
+        Ok(next) => {
+            log::set_max_level(next.log_level);
+            let changes = running.changes_to(&next);
+            running.take_live(&next);
+            if changes.need_restart.is_empty() {
+                log::info!("SIGHUP: {file} reloaded: {changes}");
+            } else {
+                log::warn!("SIGHUP: {file} reloaded: {changes}");
+            }
+        }
+    }
 }

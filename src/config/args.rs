@@ -7,8 +7,9 @@
 //!
 //! Every setting is an `Option` here, `None` when its flag is not given, so that nothing can
 //! mistake a default for a choice: the file may only fill what the command line left out, and
-//! `max_per_ip` given anywhere also limits loopback addresses. Clap cannot show a default it
-//! does not apply, so each help text states its default; a test holds them to the example file.
+//! `max_per_ip` or `connect_rate` given anywhere also limits loopback addresses. Clap cannot
+//! show a default it does not apply, so each help text states its default; a test holds them
+//! to the example file.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -39,6 +40,10 @@ pub struct Args {
 
     /// Address to listen on (host:port); 0.0.0.0:7878 or [::]:7878 lets other machines
     /// connect [default: 127.0.0.1:7878]
+    #[allow(
+        rustdoc::broken_intra_doc_links,
+        reason = "clap's help text: [::] is an address, not a link"
+    )]
     #[arg(long)]
     pub addr: Option<String>,
 
@@ -56,6 +61,13 @@ pub struct Args {
     /// flag (or its key in the file) is given [default: 256]
     #[arg(long)]
     pub max_per_ip: Option<usize>,
+
+    /// New connections allowed per second from one address (an IPv6 /64 counts as one), in
+    /// bursts of twice that; one more gets ERR TOO_MANY_CONNECTIONS and is closed. Loopback
+    /// addresses are not limited unless this flag (or its key in the file) is given. 0 turns
+    /// it off [default: 20]
+    #[arg(long)]
+    pub connect_rate: Option<u32>,
 
     /// Bytes queued for one client before it is dropped as a slow consumer (suffix K or M
     /// for KiB or MiB) [default: 1M]
@@ -81,6 +93,11 @@ pub struct Args {
     /// line closes it (ping timeout) [default: 120]
     #[arg(long)]
     pub idle_timeout: Option<f64>,
+
+    /// Seconds the server may be unable to write anything to a client (it reads nothing)
+    /// before its connection is cut [default: 30]
+    #[arg(long)]
+    pub write_timeout: Option<f64>,
 
     /// Rooms one client may be in at once; one more JOIN gets ERR TOO_MANY_ROOMS [default: 32]
     #[arg(long)]
@@ -148,6 +165,11 @@ impl Args {
         let workers = merge.pick(Setting::Workers, &self.workers, &given.workers);
         let max_clients = merge.pick(Setting::MaxClients, &self.max_clients, &given.max_clients);
         let max_per_ip = merge.pick(Setting::MaxPerIp, &self.max_per_ip, &given.max_per_ip);
+        let connect_rate = merge.pick(
+            Setting::ConnectRate,
+            &self.connect_rate,
+            &given.connect_rate,
+        );
         let send_queue = merge.pick(
             Setting::SendQueue,
             &self.send_queue.map(ByteSize),
@@ -168,6 +190,11 @@ impl Args {
             Setting::IdleTimeout,
             &self.idle_timeout,
             &given.idle_timeout,
+        );
+        let write = merge.pick(
+            Setting::WriteTimeout,
+            &self.write_timeout,
+            &given.write_timeout,
         );
         let max_rooms_per_client = merge.pick(
             Setting::MaxRoomsPerClient,
@@ -217,6 +244,9 @@ impl Args {
             max_per_ip: max_per_ip.unwrap_or(defaults.max_per_ip),
             // An operator who sets the limit means it for every address (`Config::per_ip_limit`).
             max_per_ip_loopback: max_per_ip.is_some(),
+            connect_rate: connect_rate.unwrap_or(defaults.connect_rate),
+            // The same rule as `max_per_ip`'s.
+            connect_rate_loopback: connect_rate.is_some(),
             send_queue: send_queue.map_or(defaults.send_queue, |size| size.0),
             max_line: max_line.unwrap_or(defaults.max_line),
             drain_timeout: timeout(Setting::DrainTimeout, drain, defaults.drain_timeout, true)?,
@@ -227,6 +257,7 @@ impl Args {
                 false,
             )?,
             idle_timeout: timeout(Setting::IdleTimeout, idle, defaults.idle_timeout, false)?,
+            write_timeout: timeout(Setting::WriteTimeout, write, defaults.write_timeout, false)?,
             max_rooms_per_client: max_rooms_per_client.unwrap_or(defaults.max_rooms_per_client),
             max_room_members: max_room_members.unwrap_or(defaults.max_room_members),
             rate: rate.unwrap_or(defaults.rate),

@@ -25,11 +25,13 @@ pub(crate) struct FileSettings {
     pub workers: Option<Spanned<usize>>,
     pub max_clients: Option<Spanned<usize>>,
     pub max_per_ip: Option<Spanned<usize>>,
+    pub connect_rate: Option<Spanned<u32>>,
     pub send_queue: Option<Spanned<ByteSize>>,
     pub max_line: Option<Spanned<usize>>,
     pub drain_timeout: Option<Spanned<f64>>,
     pub register_timeout: Option<Spanned<f64>>,
     pub idle_timeout: Option<Spanned<f64>>,
+    pub write_timeout: Option<Spanned<f64>>,
     pub max_rooms_per_client: Option<Spanned<usize>>,
     pub max_room_members: Option<Spanned<usize>>,
     pub rate: Option<Spanned<u32>>,
@@ -201,7 +203,10 @@ mod tests {
         for setting in Setting::ALL {
             let value = match setting {
                 Setting::Addr | Setting::LogLevel | Setting::LogFile => "\"x\"",
-                Setting::DrainTimeout | Setting::RegisterTimeout | Setting::IdleTimeout => "1.5",
+                Setting::DrainTimeout
+                | Setting::RegisterTimeout
+                | Setting::IdleTimeout
+                | Setting::WriteTimeout => "1.5",
                 _ => "7",
             };
             let text = format!("{} = {value}\n", setting.key());

@@ -8,6 +8,8 @@
 //!   the wrong type are refused with their line.
 //! - `args`: the flags ([`Args`]) and the merge: a flag given wins over the file, which wins
 //!   over the default; the merged result is checked as a whole.
+//! - `live`: which settings a running server takes on a reload (`SIGHUP`), and [`Changes`],
+//!   what a reload changes.
 //!
 //! Out of scope: logging set-up and signal handling (the `chatd` binary). This folder only
 //! re-exports from its files, which never import from here, so no file depends on another in
@@ -15,14 +17,17 @@
 
 mod args;
 mod file;
+mod live;
 mod setting;
 mod values;
 
 pub use args::{Args, Settings};
+pub use live::Changes;
 pub use setting::{ConfigError, Setting};
 pub use values::{
-    Config, DEFAULT_ADDR, DEFAULT_BURST, DEFAULT_DRAIN_TIMEOUT_SECS, DEFAULT_IDLE_TIMEOUT_SECS,
-    DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINE, DEFAULT_MAX_PER_IP, DEFAULT_MAX_ROOM_MEMBERS,
-    DEFAULT_MAX_ROOMS_PER_CLIENT, DEFAULT_RATE, DEFAULT_REGISTER_TIMEOUT_SECS, DEFAULT_SEND_QUEUE,
-    default_workers, parse_bytes,
+    Config, DEFAULT_ADDR, DEFAULT_BURST, DEFAULT_CONNECT_RATE, DEFAULT_DRAIN_TIMEOUT_SECS,
+    DEFAULT_IDLE_TIMEOUT_SECS, DEFAULT_MAX_CLIENTS, DEFAULT_MAX_LINE, DEFAULT_MAX_PER_IP,
+    DEFAULT_MAX_ROOM_MEMBERS, DEFAULT_MAX_ROOMS_PER_CLIENT, DEFAULT_RATE,
+    DEFAULT_REGISTER_TIMEOUT_SECS, DEFAULT_SEND_QUEUE, DEFAULT_WRITE_TIMEOUT_SECS, default_workers,
+    parse_bytes,
 };

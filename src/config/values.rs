@@ -28,6 +28,12 @@ pub struct Config {
     /// server's own machine (load tests, bridges, gateways) are not limited as a group unless
     /// the operator sets `--max-per-ip` explicitly.
     pub max_per_ip_loopback: bool,
+    /// New connections one address group (an IPv4 address, an IPv6 /64) may open per second,
+    /// in bursts of twice that; one more gets `ERR TOO_MANY_CONNECTIONS` and is closed. 0
+    /// turns the limit off. See [`Config::connect_rate_limit`] for loopback addresses.
+    pub connect_rate: u32,
+    /// Whether `connect_rate` also holds for loopback addresses, as `max_per_ip_loopback`.
+    pub connect_rate_loopback: bool,
     /// Bytes a client's outbound queue may hold before it is dropped as a slow consumer.
     pub send_queue: usize,
     /// Longest accepted client line in bytes, its ending included.
@@ -39,6 +45,9 @@ pub struct Config {
     /// After this long without a line from a client the server sends `PING`; after as long
     /// again without one, the connection is closed with `ping timeout`.
     pub idle_timeout: Duration,
+    /// A connection whose writer could not write anything to its socket for this long (its
+    /// client reads nothing) is cut, and its descriptor and thread are freed.
+    pub write_timeout: Duration,
     /// Rooms one client may be in at once; one more `JOIN` gets `ERR TOO_MANY_ROOMS`.
     pub max_rooms_per_client: usize,
     /// Members one room may hold; one more `JOIN` gets `ERR ROOM_FULL`.
@@ -56,11 +65,18 @@ pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
 /// host cannot take the whole server. Loopback addresses are exempt unless `--max-per-ip` is
 /// given (see [`Config::max_per_ip_loopback`]).
 pub const DEFAULT_MAX_PER_IP: usize = 256;
+/// Enough for a team behind one NAT address to reconnect after a restart within seconds;
+/// small enough that a churn of connects costs little. Loopback addresses are exempt unless
+/// `--connect-rate` is given (see [`Config::connect_rate_loopback`]).
+pub const DEFAULT_CONNECT_RATE: u32 = 20;
 pub const DEFAULT_SEND_QUEUE: usize = 1024 * 1024;
 pub const DEFAULT_MAX_LINE: usize = 4096;
 pub const DEFAULT_DRAIN_TIMEOUT_SECS: f64 = 5.0;
 pub const DEFAULT_REGISTER_TIMEOUT_SECS: f64 = 30.0;
 pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 120.0;
+/// Long enough for a client on a bad mobile link; short enough that a peer that stops reading
+/// (a zero receive window) cannot hold a descriptor and a thread for long (issue 13).
+pub const DEFAULT_WRITE_TIMEOUT_SECS: f64 = 30.0;
 pub const DEFAULT_MAX_ROOMS_PER_CLIENT: usize = 32;
 pub const DEFAULT_MAX_ROOM_MEMBERS: usize = 10_000;
 /// The contract's promise to a scripted client (`protocol-core.md`): at least 2,000 lines/s,
@@ -81,11 +97,14 @@ impl Default for Config {
             max_clients: DEFAULT_MAX_CLIENTS,
             max_per_ip: DEFAULT_MAX_PER_IP,
             max_per_ip_loopback: false,
+            connect_rate: DEFAULT_CONNECT_RATE,
+            connect_rate_loopback: false,
             send_queue: DEFAULT_SEND_QUEUE,
             max_line: DEFAULT_MAX_LINE,
             drain_timeout: Duration::from_secs_f64(DEFAULT_DRAIN_TIMEOUT_SECS),
             register_timeout: Duration::from_secs_f64(DEFAULT_REGISTER_TIMEOUT_SECS),
             idle_timeout: Duration::from_secs_f64(DEFAULT_IDLE_TIMEOUT_SECS),
+            write_timeout: Duration::from_secs_f64(DEFAULT_WRITE_TIMEOUT_SECS),
             max_rooms_per_client: DEFAULT_MAX_ROOMS_PER_CLIENT,
             max_room_members: DEFAULT_MAX_ROOM_MEMBERS,
             rate: DEFAULT_RATE,
@@ -98,6 +117,13 @@ impl Config {
     /// The most connections allowed at once from `ip`, or `None` when it is not limited.
     pub fn per_ip_limit(&self, ip: IpAddr) -> Option<usize> {
         (self.max_per_ip_loopback || !ip.is_loopback()).then_some(self.max_per_ip)
+    }
+
+    /// The most new connections per second allowed from `ip`'s address group, or `None` when
+    /// it is not limited (`--connect-rate 0`, or a loopback address without the flag).
+    pub fn connect_rate_limit(&self, ip: IpAddr) -> Option<u32> {
+        let applies = self.connect_rate > 0 && (self.connect_rate_loopback || !ip.is_loopback());
+        applies.then_some(self.connect_rate)
     }
 
     /// Checks the fields and the relations between them, naming settings by their flags.
@@ -125,6 +151,7 @@ impl Config {
         for (setting, timeout) in [
             (Setting::RegisterTimeout, self.register_timeout),
             (Setting::IdleTimeout, self.idle_timeout),
+            (Setting::WriteTimeout, self.write_timeout),
         ] {
             if timeout.is_zero() {
                 return refuse(setting, format!("{} must be above 0", name(setting)));

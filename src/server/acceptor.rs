@@ -1,10 +1,13 @@
-//! The `chatd-acceptor` thread: takes each new connection, refuses it over `--max-clients` or
-//! `--max-per-ip`, otherwise starts its writer, greets it and adds it to the connection table.
+//! The `chatd-acceptor` thread: takes each new connection, refuses it over `--connect-rate`,
+//! `--max-clients` or `--max-per-ip`, otherwise starts its writer, greets it and adds it to the
+//! connection table.
 //!
-//! In scope: `accept` and its errors (logged and backed off, never a spin or a crash), the
-//! ids, everything a connection is made of, and the one line written outside the writers and
-//! flushes: the refusal to a connection that never gets a writer. Out of scope: the counts
-//! (`admission`) and reading (`poller`, `connection`).
+//! In scope: `accept` and its errors (a resource shortage such as `EMFILE` is logged and backed
+//! off, never a spin; a broken listener ends the thread, which is vital), the ids, everything
+//! a connection is made of, and the one line written outside the writers and flushes: the
+//! refusal to a connection that never gets a writer, whose log line is limited per address
+//! group (`log_limit`). Out of scope: the counts (`admission`), the connect rate's arithmetic
+//! (`connect_rate`) and reading (`poller`, `connection`).
 
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -15,10 +18,14 @@ use std::time::{Duration, Instant};
 use crate::config::Config;
 use crate::server::admission::{AddressGroup, Refusal, Slots};
 use crate::server::conn_id::ConnId;
+use crate::server::connect_rate::ConnectRate;
 use crate::server::connection::{Connection, Connections};
+use crate::server::live::Live;
+use crate::server::log_limit::{Event, LogLimit};
+use crate::server::outbox::Outbox;
 use crate::server::rooms::Limits;
 use crate::server::session::Session;
-use crate::server::socket_io;
+use crate::server::socket_io::{self, ClientSocket};
 use crate::server::token_bucket::TokenBucket;
 use crate::server::writer::WriterSet;
 use chatd_proto::{ProtocolError, Reply, reason};
@@ -29,15 +36,20 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
 /// What admitting a connection takes.
 pub struct Acceptor {
-    pub config: Config,
+    /// The settings in force, read once per accepted connection.
+    pub live: Arc<Live>,
     pub slots: Arc<Slots>,
     pub writers: Arc<WriterSet>,
     pub conns: Arc<Connections>,
+    pub warnings: Arc<LogLimit>,
+    /// Owned: only this thread admits.
+    pub connect_rate: ConnectRate,
 }
 
 impl Acceptor {
-    /// Runs until the connection table is closed and a connection wakes it.
-    pub fn run(self, listener: TcpListener) {
+    /// Runs until the connection table is closed and a connection wakes it, or until the
+    /// listener itself fails.
+    pub fn run(mut self, listener: TcpListener) -> io::Result<()> {
         let mut backoff = FIRST_BACKOFF;
         // Counted up from 1 here, the one place that hands ids out.
         let mut next_id: ConnId = 1;
@@ -45,7 +57,7 @@ impl Acceptor {
             let accepted = listener.accept();
             if self.conns.is_closed() {
                 // Woken by the shutdown's own connection, or a late client: either way, done.
-                return;
+                return Ok(());
             }
             match accepted {
                 Ok((stream, peer)) => {
@@ -54,6 +66,12 @@ impl Acceptor {
                 }
                 Err(error) if is_transient(&error) => {
                     log::debug!("accept: {error}");
+                }
+                Err(error) if is_fatal(&error) => {
+                    return Err(io::Error::new(
+                        error.kind(),
+                        format!("the listening socket failed: {error}"),
+                    ));
                 }
                 Err(error) => {
                     log::error!("accept failed: {error}; retrying in {backoff:?}");
@@ -67,24 +85,48 @@ impl Acceptor {
         }
     }
 
-    fn admit(&self, stream: TcpStream, peer: SocketAddr, next_id: &mut ConnId) {
-        let config = &self.config;
+    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, next_id: &mut ConnId) {
+        let config = self.live.get();
+        let now = Instant::now();
+        let group = AddressGroup::of(peer.ip());
+        // First, and whatever the outcome: every connect from a limited group counts, so a
+        // loop of connects is slowed even when each closes before the next.
+        if let Some(per_second) = config.connect_rate_limit(peer.ip()) {
+            if !self.connect_rate.admit(group, per_second, now) {
+                if let Some(held) = self.warnings.note(group, Event::TooOften, now) {
+                    log::warn!(
+                        "{peer}: refused, more than {per_second} connections a second from \
+                         {group}{}",
+                        held.suffix()
+                    );
+                }
+                refuse(&stream, &ProtocolError::ConnectingTooOften { per_second });
+                return;
+            }
+        }
         let per_ip = config.per_ip_limit(peer.ip());
         let slot = match self.slots.admit(peer.ip(), config.max_clients, per_ip) {
             Ok(slot) => slot,
             Err(refusal) => {
-                let error = match refusal {
+                let (event, error) = match refusal {
                     Refusal::ServerFull { max } => {
-                        log::warn!("{peer}: refused, server full ({max} connections)");
-                        ProtocolError::ServerFull { max }
+                        (Event::ServerFull, ProtocolError::ServerFull { max })
                     }
-                    Refusal::TooManyFromAddress { max } => {
-                        let group = AddressGroup::of(peer.ip());
-                        log::warn!("{peer}: refused, {max} connections from {group} already");
-                        ProtocolError::TooManyConnections { max }
-                    }
+                    Refusal::TooManyFromAddress { max } => (
+                        Event::TooManyFromAddress,
+                        ProtocolError::TooManyConnections { max },
+                    ),
                 };
-                refuse(stream, &error);
+                if let Some(held) = self.warnings.note(group, event, now) {
+                    let why = match refusal {
+                        Refusal::ServerFull { max } => format!("server full ({max} connections)"),
+                        Refusal::TooManyFromAddress { max } => {
+                            format!("{max} connections from {group} already")
+                        }
+                    };
+                    log::warn!("{peer}: refused, {why}{}", held.suffix());
+                }
+                refuse(&stream, &error);
                 return;
             }
         };
@@ -94,21 +136,48 @@ impl Acceptor {
         if let Err(error) = stream.set_nodelay(true) {
             log::debug!("{peer}: set_nodelay: {error}");
         }
-        let socket = Arc::new(stream);
+        // The writer's blocking writes fail once nothing could be written for this long.
+        if let Err(error) = stream.set_write_timeout(Some(config.write_timeout)) {
+            log::debug!("{peer}: cannot set the write timeout: {error}");
+        }
+        let socket = Arc::new(ClientSocket::new(stream, peer, slot));
         let outbox = match self
             .writers
             .spawn(id, Arc::clone(&socket), config.send_queue)
         {
             Ok(outbox) => outbox,
             Err(error) => {
-                log::error!("{peer}: refused, cannot start a writer thread: {error}");
-                if let Ok(stream) = Arc::try_unwrap(socket) {
-                    let max = config.max_clients;
-                    refuse(stream, &ProtocolError::ServerFull { max });
+                if let Some(held) = self.warnings.note(group, Event::NoWriter, now) {
+                    log::error!(
+                        "{peer}: refused, cannot start a writer thread: {error}{}",
+                        held.suffix()
+                    );
                 }
+                let max = config.max_clients;
+                refuse(&socket, &ProtocolError::ServerFull { max });
                 return;
             }
         };
+        let conn = Arc::new(self.connection(id, peer, socket, outbox, &config));
+        match self.conns.add(&conn) {
+            Ok(()) => log::debug!("conn#{id} {peer}: connected"),
+            Err(error) => {
+                log::error!("conn#{id} {peer}: cannot watch the socket: {error}");
+                conn.end_quietly(reason::SERVER_ERROR, &self.conns);
+            }
+        }
+        self.writers.reap();
+    }
+
+    /// A greeted connection, not yet in the table.
+    fn connection(
+        &self,
+        id: ConnId,
+        peer: SocketAddr,
+        socket: Arc<ClientSocket>,
+        outbox: Outbox,
+        config: &Config,
+    ) -> Connection {
         let rooms = Limits {
             rooms_per_client: config.max_rooms_per_client,
             room_members: config.max_room_members,
@@ -119,23 +188,7 @@ impl Acceptor {
         // `--rate 0` turns flood control off.
         let bucket =
             (config.rate > 0).then(|| TokenBucket::new(config.rate, config.burst, Instant::now()));
-        let conn = Arc::new(Connection::new(
-            id,
-            peer,
-            socket,
-            config.max_line,
-            bucket,
-            session,
-            slot,
-        ));
-        match self.conns.add(&conn) {
-            Ok(()) => log::debug!("conn#{id} {peer}: connected"),
-            Err(error) => {
-                log::error!("conn#{id} {peer}: cannot watch the socket: {error}");
-                conn.end_quietly(reason::SERVER_ERROR, &self.conns);
-            }
-        }
-        self.writers.reap();
+        Connection::new(id, peer, socket, config.max_line, bucket, session)
     }
 }
 
@@ -150,10 +203,21 @@ fn is_transient(error: &io::Error) -> bool {
     )
 }
 
-/// Tells a connection why it is refused and closes it. A new socket's send buffer is empty,
-/// so this short write does not block.
-fn refuse(mut stream: TcpStream, error: &ProtocolError) {
+/// Errors that say the listening socket itself is broken (closed, shut down, not a listening
+/// socket any more): retrying can never succeed. Resource shortages (`EMFILE`, `ENFILE`,
+/// `ENOBUFS`, `ENOMEM`) and anything else are backed off and retried.
+fn is_fatal(error: &io::Error) -> bool {
+    matches!(
+        error.raw_os_error(),
+        Some(libc::EBADF | libc::EINVAL | libc::ENOTSOCK | libc::EOPNOTSUPP | libc::EFAULT)
+    )
+}
+
+/// Tells a connection why it is refused and shuts its sending side; the descriptor closes when
+/// the caller drops its last handle. A new socket's send buffer is empty, so this short write
+/// does not block.
+fn refuse(mut stream: &TcpStream, error: &ProtocolError) {
     let _ = stream.write_all(Reply::from(error).to_line().as_bytes());
-    socket_io::discard_pending_input(&stream);
+    socket_io::discard_pending_input(stream);
     let _ = stream.shutdown(Shutdown::Write);
 }

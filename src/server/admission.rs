@@ -1,10 +1,12 @@
 //! Admission: how many connections are open, in all and per peer address, and whether one
 //! more may come in (`--max-clients`, `--max-per-ip`).
 //!
-//! In scope: the counts and the [`Slot`] each admitted connection holds until it ends, whose
-//! drop gives its place back; the [`AddressGroup`] the per-address limits count by. Out of scope: telling a refused client why (`acceptor`) and when
-//! a connection ends (`connection`, which drops the slot before anyone hears of the end, so a
-//! client that saw a connection go finds its place free).
+//! In scope: the counts and the [`Slot`] each admitted connection holds, whose drop gives its
+//! place back; the [`AddressGroup`] the per-address limits count by. Out of scope: telling a
+//! refused client why (`acceptor`), how often an address connects (`connect_rate`), and when
+//! the place is given back: the slot is owned by the connection's socket
+//! (`socket_io::ClientSocket`) and dropped with its last handle, once the connection has ended
+//! and its writer has exited, just before the descriptor closes.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -56,7 +58,8 @@ pub struct Slots {
     open: AtomicUsize,
     /// Open connections per address group, checked against `--max-per-ip`. Every group is
     /// counted, limited or not, so the count is right whatever the limit. A mutex: taken on
-    /// connect and disconnect only.
+    /// connect, and by whichever thread drops a socket's last handle, with no lock taken under
+    /// it (a leaf).
     per_ip: Mutex<HashMap<AddressGroup, usize>>,
 }
 

@@ -5,25 +5,25 @@
 //!
 //! In scope: the reading half of the socket, the line buffer, flood control (when to stop
 //! reading; a pause and who ends it, including the peer hanging up meanwhile), the end of a
-//! connection (why it ended, who is told, what it gives back), and the table that finds a
-//! connection by id. Out of scope: what lines mean (`session`), writing (`writer`), queueing
-//! turns (`turns`) and waiting for tokens (`throttle`).
+//! connection (why it ended, who is told), and the table that finds a connection by id. Out of
+//! scope: what lines mean (`session`), writing (`writer`), queueing turns (`turns`), waiting
+//! for tokens (`throttle`), and the connection's place in the open counts, which its socket
+//! holds until the last handle on it drops (`socket_io::ClientSocket`).
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::server::admission::Slot;
 use crate::server::conn_id::ConnId;
 use crate::server::readiness::{HangUp, Readiness};
 use crate::server::registry::Registry;
 use crate::server::session::{Flow, Session};
-use crate::server::socket_io;
+use crate::server::socket_io::{self, ClientSocket};
 use crate::server::token_bucket::TokenBucket;
 use chatd_proto::LineBuffer;
 use chatd_proto::reason;
@@ -44,7 +44,7 @@ pub struct Connection {
     /// Shared with this connection's writer thread. Blocking mode, always: the writer relies
     /// on blocking writes, so reads here ask for non-blocking behaviour per call instead of
     /// setting `O_NONBLOCK`, which would be shared by every handle of the socket.
-    socket: Arc<TcpStream>,
+    socket: Arc<ClientSocket>,
     /// Locked by the one worker that has the connection's turn; the one-shot read interest
     /// (and a turn queueing the next one only instead of re-arming, and a pause ended only
     /// once) makes that at most one at a time, so this lock is never contended except
@@ -91,10 +91,6 @@ struct State {
     bucket: Option<TokenBucket>,
     /// `None` once the connection has ended.
     session: Option<Session>,
-    /// The connection's place in the open counts. Given back before anyone hears of the end,
-    /// so that a client that saw a connection go (its `QUIT`, or its own socket closing)
-    /// finds the place free.
-    slot: Option<Slot>,
 }
 
 /// What follows a turn, for the one who scheduled it.
@@ -136,11 +132,10 @@ impl Connection {
     pub fn new(
         id: ConnId,
         peer: SocketAddr,
-        socket: Arc<TcpStream>,
+        socket: Arc<ClientSocket>,
         max_line: usize,
         bucket: Option<TokenBucket>,
         session: Session,
-        slot: Slot,
     ) -> Connection {
         Connection {
             id,
@@ -150,7 +145,6 @@ impl Connection {
                 lines: LineBuffer::new(max_line),
                 bucket,
                 session: Some(session),
-                slot: Some(slot),
             }),
             activity: Activity {
                 connected: Instant::now(),
@@ -204,11 +198,21 @@ impl Connection {
         let Some(session) = state.session.as_mut() else {
             return;
         };
-        state.slot = None;
         session.leave(Some(reason), registry);
         session.say_goodbye(reason);
         log::debug!("conn#{} {}: closed ({reason})", self.id, self.peer);
         self.forget(state, conns);
+    }
+
+    /// Takes flood-control settings from a reload: a new bucket at the new rate and burst
+    /// (full, as a new connection's), or none with `--rate 0`. A connection whose peer has
+    /// sent its FIN keeps running its backlog without one.
+    pub fn set_rate(&self, rate: u32, burst: u32) {
+        let mut state = self.state.lock();
+        if state.session.is_none() || self.hang_up() == Some(HangUp::Fin) {
+            return;
+        }
+        state.bucket = (rate > 0).then(|| TokenBucket::new(rate, burst, Instant::now()));
     }
 
     /// Notes that the hang-up watch saw the peer go. The turn that the end of the pause
@@ -389,9 +393,10 @@ impl Connection {
         let Some(session) = state.session.as_mut() else {
             return;
         };
-        state.slot = None;
         let reason = match &end {
             End::Quit => None,
+            // The writer shut the socket down: it could write nothing for --write-timeout.
+            End::Closed if self.socket.write_timed_out() => Some(reason::WRITE_TIMEOUT.to_owned()),
             End::Closed => Some(reason::CONNECTION_CLOSED.to_owned()),
             End::Failed(error) if error.kind() == io::ErrorKind::ConnectionReset => {
                 Some(reason::CONNECTION_RESET.to_owned())
@@ -425,14 +430,13 @@ impl Connection {
         self.forget(state, conns);
     }
 
-    /// Gives the connection's place back, leaves the table (and the read interest), and
-    /// drops the session (its outbox with it), so the writer drains what is queued and
-    /// closes.
+    /// Leaves the table (and the read interest), and drops the session (its outbox with it),
+    /// so the writer drains what is queued and ends; the last handle on the socket gives the
+    /// connection's place back and closes it.
     fn forget(&self, state: &mut State, conns: &Connections) {
         let Some(session) = state.session.take() else {
             return;
         };
-        state.slot = None;
         conns.remove(self);
         // Last: dropping the outbox lets the writer close the socket.
         drop(session);

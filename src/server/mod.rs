@@ -6,17 +6,25 @@
 //! deferred writer wake-ups (`chatd-waker-announce`, `chatd-waker-burst`), one for timeouts
 //! (`chatd-timeouts`), one resuming connections paused by flood control (`chatd-throttle`),
 //! `--workers` pool threads (`chatd-worker`), and one writer per connection
-//! (`chatd-writer-<id>`). [`ServerHandle::shutdown`] joins them all.
+//! (`chatd-writer-<id>`). [`ServerHandle::shutdown`] joins them all. The threads of which there
+//! is one are vital: if one dies, the server has failed ([`ServerHandle::failure`]).
 //!
 //! The modules in reading order, from the threads down; each uses only modules after it:
+//! - `vital`: starting the threads the server cannot run without, and noticing their death;
 //! - `acceptor`, `poller`, `timeouts`: threads;
 //! - `turns`: a connection's turn as a pool job; `throttle`: the thread that holds paused
 //!   connections until their tokens are back;
 //! - `connection`: a connection (its turn, pause and end) and the table of open ones;
 //! - `session`: what a line does; `registry`: the client table; `rooms`: room rules;
 //! - `writer`: the writer threads; `outbox`: a client's queue; `deferred_wake`: the windows;
-//! - `readiness` (`epoll`, and the hang-up watch of paused connections), `admission` (the open
-//!   counts), `socket_io` (the system calls), `line`, `token_bucket`, `conn_id`.
+//! - `live` (the settings a reload changes), `log_limit` (log lines limited per address
+//!   group), `connect_rate`;
+//! - `readiness` (`epoll`, and the hang-up watch of paused connections), `socket_io` (the
+//!   system calls, and the socket that holds a connection's place), `admission` (the open
+//!   counts), `line`, `token_bucket`, `conn_id`;
+//! - `fd_limit`: the open-file limit against `--max-clients`, for the binary.
+
+mod vital;
 
 mod acceptor;
 mod poller;
@@ -35,6 +43,10 @@ mod deferred_wake;
 mod outbox;
 mod writer;
 
+mod connect_rate;
+mod live;
+mod log_limit;
+
 mod admission;
 mod conn_id;
 mod line;
@@ -42,10 +54,12 @@ mod readiness;
 mod socket_io;
 mod token_bucket;
 
+mod fd_limit;
+
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -57,12 +71,18 @@ use admission::Slots;
 use chatd_proto::reason;
 use connection::{Connection, Connections};
 use deferred_wake::{DeferredWakes, Window};
+use live::Live;
+use log_limit::LogLimit;
 use outbox::Queue;
 use readiness::Readiness;
 use registry::Registry;
 use timeouts::Timeouts;
 use turns::Turns;
+use vital::Vital;
 use writer::WriterSet;
+
+pub use fd_limit::{OpenFiles, RESERVED_FDS};
+pub use vital::Failure;
 
 /// A bound, not yet running server.
 pub struct Server {
@@ -92,8 +112,13 @@ impl Server {
             .num_threads(config.workers)
             .thread_name("chatd-worker".to_owned())
             .build();
+        let vital = Arc::new(Vital::default());
+        let warnings = Arc::new(LogLimit::default());
         let deferred_wakes = Arc::new(DeferredWakes::default());
-        let writers = Arc::new(WriterSet::new(Arc::clone(&deferred_wakes)));
+        let writers = Arc::new(WriterSet::new(
+            Arc::clone(&deferred_wakes),
+            Arc::clone(&warnings),
+        ));
         let registry = Arc::new(Registry::new());
         let conns = Arc::new(Connections::new(Readiness::new()?));
         let slots = Arc::new(Slots::default());
@@ -107,48 +132,47 @@ impl Server {
         let poller = {
             let (conns, turns, writers) =
                 (Arc::clone(&conns), Arc::clone(&turns), Arc::clone(&writers));
-            thread::Builder::new()
-                .name("chatd-poller".to_owned())
-                .spawn(move || poller::run(conns, turns, writers))?
+            vital.spawn("poller", move || poller::run(conns, turns, writers))?
         };
         let wakers = Window::ALL.map(|window| {
             let deferred_wakes = Arc::clone(&deferred_wakes);
-            thread::Builder::new()
-                .name(format!("chatd-waker-{}", window.name()))
-                .spawn(move || deferred_wakes.run(window))
+            vital.spawn(&format!("waker-{}", window.name()), move || {
+                deferred_wakes.run(window);
+                Ok(())
+            })
         });
         let [announce_waker, burst_waker] = wakers;
         let wakers = [announce_waker?, burst_waker?];
+        let workers = config.workers;
+        let live = Arc::new(Live::new(config));
         let (stop_timers, timers_stop) = crossbeam_channel::bounded(0);
         let timeouts = {
-            let limits = Timeouts {
-                register: config.register_timeout,
-                idle: config.idle_timeout,
+            let timeouts = Timeouts {
+                live: Arc::clone(&live),
+                conns: Arc::clone(&conns),
+                registry: Arc::clone(&registry),
+                warnings: Arc::clone(&warnings),
             };
-            let (conns, registry, stop) = (
-                Arc::clone(&conns),
-                Arc::clone(&registry),
-                timers_stop.clone(),
-            );
-            thread::Builder::new()
-                .name("chatd-timeouts".to_owned())
-                .spawn(move || timeouts::run(limits, conns, registry, stop))?
+            let stop = timers_stop.clone();
+            vital.spawn("timeouts", move || {
+                timeouts.run(stop);
+                Ok(())
+            })?
         };
-        let throttle = thread::Builder::new()
-            .name("chatd-throttle".to_owned())
-            .spawn(move || throttle::run(paused, timers_stop, |conn| turns.resume(conn)))?;
-        let drain_timeout = config.drain_timeout;
-        let workers = config.workers;
+        let throttle = vital.spawn("throttle", move || {
+            throttle::run(paused, timers_stop, |conn| turns.resume(conn));
+            Ok(())
+        })?;
         let acceptor = {
             let acceptor = Acceptor {
-                config,
+                live: Arc::clone(&live),
                 slots: Arc::clone(&slots),
                 writers: Arc::clone(&writers),
                 conns: Arc::clone(&conns),
+                warnings,
+                connect_rate: Default::default(),
             };
-            thread::Builder::new()
-                .name("chatd-acceptor".to_owned())
-                .spawn(move || acceptor.run(self.listener))?
+            vital.spawn("acceptor", move || acceptor.run(self.listener))?
         };
         log::info!("listening on {local_addr}, workers={workers}");
         Ok(ServerHandle {
@@ -160,7 +184,8 @@ impl Server {
                 slots,
                 writers,
                 deferred_wakes,
-                drain_timeout,
+                live,
+                vital,
             }),
             threads: Some(Threads {
                 acceptor,
@@ -192,7 +217,9 @@ struct Parts {
     slots: Arc<Slots>,
     writers: Arc<WriterSet>,
     deferred_wakes: Arc<DeferredWakes<Queue>>,
-    drain_timeout: Duration,
+    /// The settings in force, which [`ServerHandle::apply`] changes.
+    live: Arc<Live>,
+    vital: Arc<Vital>,
 }
 
 struct Threads {
@@ -208,7 +235,8 @@ struct Threads {
 /// A snapshot of the server's load.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
-    /// Open connections, registered or not.
+    /// Connections holding a place in `--max-clients`: open ones, registered or not, and
+    /// ended ones whose socket is not closed yet (their writer has not ended).
     pub connections: usize,
     /// Clients with a nick.
     pub registered: usize,
@@ -235,6 +263,40 @@ pub struct ShutdownReport {
 impl ServerHandle {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// Takes the live settings of `config` (those [`Setting::is_live`] names; the others
+    /// keep their value until a restart): new connections get them at once, open ones their
+    /// rate and burst (a new bucket) and write timeout, and the timeouts thread reads its
+    /// timeouts at its next look. `config` is checked as [`Server::bind`] checks it.
+    ///
+    /// [`Setting::is_live`]: crate::config::Setting::is_live
+    pub fn apply(&self, config: &Config) -> Result<(), String> {
+        config.validate()?;
+        let parts = &self.parts;
+        let before = parts.live.get();
+        let now = parts.live.take_live(config);
+        if (now.rate, now.burst) != (before.rate, before.burst) {
+            for conn in parts.conns.all() {
+                conn.set_rate(now.rate, now.burst);
+            }
+        }
+        if now.write_timeout != before.write_timeout {
+            parts.writers.set_write_timeout(now.write_timeout);
+        }
+        Ok(())
+    }
+
+    /// The failure of a thread the server cannot run without, if one died: the server then
+    /// accepts or reads nothing more, and should be shut down.
+    pub fn failure(&self) -> Option<Failure> {
+        self.parts.vital.failure()
+    }
+
+    /// Calls `notify` once, on the dying thread, if a thread the server cannot run without
+    /// dies (at once if one has died): to wake whoever must then shut the server down.
+    pub fn on_failure(&self, notify: impl FnOnce() + Send + 'static) {
+        self.parts.vital.on_failure(notify);
     }
 
     pub fn stats(&self) -> Stats {
@@ -271,10 +333,15 @@ impl ServerHandle {
         };
         let parts = &self.parts;
         log::info!("shutting down");
+        parts.vital.stopping();
         parts.conns.close();
-        // The acceptor is blocked in accept(): a connection of our own wakes it.
-        if let Err(error) = TcpStream::connect_timeout(&wake_addr(self.local_addr), WAKE_TIMEOUT) {
-            log::warn!("could not wake the acceptor: {error}");
+        // The acceptor is blocked in accept(): a connection of our own wakes it, unless it
+        // has died (its listener is closed then).
+        if !acceptor.is_finished() {
+            let wake = TcpStream::connect_timeout(&wake_addr(self.local_addr), WAKE_TIMEOUT);
+            if let Err(error) = wake {
+                log::warn!("could not wake the acceptor: {error}");
+            }
         }
         join(acceptor, "acceptor");
         if let Err(error) = parts.conns.readiness().notify() {
@@ -288,27 +355,25 @@ impl ServerHandle {
         // Turns already handed to workers finish (a turn that starts now does nothing, and
         // none is queued again); nothing is read after this.
         parts.pool.join();
-        let deadline = Instant::now() + parts.drain_timeout;
+        let deadline = Instant::now() + parts.live.get().drain_timeout;
         let conns: Vec<Arc<Connection>> = parts.conns.drain();
         // Only the sessions' outboxes may remain, so each writer ends after the last line.
         drop(parts.registry.clear());
         for conn in &conns {
             conn.end_quietly(reason::SHUTTING_DOWN, &parts.conns);
         }
+        let told = conns.len();
+        // Now: a socket closes (and its client sees the FIN) when its last handle drops,
+        // which must be its writer's as soon as it has drained.
+        drop(conns);
         // Nothing is queued any more; the wakers wake the writers still due and return.
         parts.deferred_wakes.stop();
         for waker in wakers {
             join(waker, "waker");
         }
         let cut = parts.writers.join_all(deadline);
-        log::info!(
-            "stopped: {} clients told, {cut} cut at the drain deadline",
-            conns.len()
-        );
-        ShutdownReport {
-            clients: conns.len(),
-            cut,
-        }
+        log::info!("stopped: {told} clients told, {cut} cut at the drain deadline");
+        ShutdownReport { clients: told, cut }
     }
 }
 

@@ -19,7 +19,7 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::thread::Thread;
@@ -29,7 +29,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::server::deferred_wake::{DeferredWakes, WakeDeferred, Window};
 use crate::server::line::Line;
-use crate::server::socket_io::{self, WriteTotals};
+use crate::server::socket_io::{self, ClientSocket, WriteTotals};
 
 /// A writer going idle shrinks its deques to this many lines (1 KiB each): thousands of idle
 /// clients each keeping the high-water mark of a burst would add up. Not smaller, or a
@@ -60,7 +60,7 @@ pub struct Queue {
     /// The socket, to cut a slow consumer off even while its writer is blocked in `write`.
     /// Weak: only the connection and the writer keep the descriptor open. `None` for a
     /// detached queue.
-    socket: Option<Weak<TcpStream>>,
+    socket: Option<Weak<ClientSocket>>,
     /// Set by [`Outbox::cut`], so the session stops executing what the client still sent.
     cut: AtomicBool,
     /// Where deferred wake-ups go; `None` for a detached queue (it wakes nobody).
@@ -321,7 +321,7 @@ impl Queue {
     /// waker list and totals.
     pub fn new(
         limit: usize,
-        socket: Option<Weak<TcpStream>>,
+        socket: Option<Weak<ClientSocket>>,
         deferred_wakes: Option<Arc<DeferredWakes<Queue>>>,
         totals: Option<Arc<WriteTotals>>,
     ) -> Arc<Queue> {
@@ -402,7 +402,7 @@ impl Queue {
         }
     }
 
-    fn socket(&self) -> Option<Arc<TcpStream>> {
+    fn socket(&self) -> Option<Arc<ClientSocket>> {
         self.socket.as_ref()?.upgrade()
     }
 

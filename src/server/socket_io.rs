@@ -1,10 +1,12 @@
-//! The system calls on a client socket, and the counts of the writes.
+//! The system calls on a client socket, its descriptor's life, and the counts of the writes.
 //!
-//! In scope: the read that never blocks (`recv` with `MSG_DONTWAIT`, whatever the socket's
+//! In scope: [`ClientSocket`], an admitted connection's socket shared by its connection and
+//! its writer, which holds the connection's place in the open counts until its descriptor
+//! closes; the read that never blocks (`recv` with `MSG_DONTWAIT`, whatever the socket's
 //! mode), the discard of unread input before a close, batching queued lines into vectored
 //! writes (blocking for a writer thread, non-blocking for a flush on a worker), and
-//! [`WriteTotals`]. Out of scope: who writes when (`writer`, `outbox`'s flush) and who reads
-//! when (`connection`).
+//! [`WriteTotals`]. Out of scope: who writes when (`writer`, `outbox`'s flush), who reads
+//! when (`connection`), and the counts (`admission`).
 //!
 //! Why the socket stays in blocking mode: `O_NONBLOCK` belongs to the open file, so the
 //! worker that reads and the writer that writes would share it. The writer needs blocking
@@ -13,13 +15,76 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
+use std::ops::Deref;
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use socket2::SockRef;
 
+use crate::server::admission::Slot;
 use crate::server::line::Line;
+
+/// An admitted connection's socket: shared (in an `Arc`) by its connection, its writer, and
+/// for a moment a flush or a cut; it reads as the `TcpStream` it wraps.
+///
+/// It owns the connection's admission [`Slot`], so the connection counts against
+/// `--max-clients` and `--max-per-ip` until the last handle is dropped: until the connection
+/// has ended *and* its writer has exited. A writer blocked on a peer that reads nothing used to
+/// keep its thread and descriptor after the place was given back, so one address could hold
+/// any number of them (issue 13). When the last handle drops, unread input is discarded (see
+/// [`discard_pending_input`]), then the place is given back, then the descriptor closes, which
+/// sends the server's FIN: a client that saw its connection end finds its place free.
+#[derive(Debug)]
+pub struct ClientSocket {
+    peer: SocketAddr,
+    /// Set by the writer when it cut the connection because nothing could be written for
+    /// `--write-timeout`, so that the end is announced with that reason.
+    write_timed_out: AtomicBool,
+    /// Before `stream`: fields drop in the order they are declared.
+    _slot: Slot,
+    stream: TcpStream,
+}
+
+impl ClientSocket {
+    pub fn new(stream: TcpStream, peer: SocketAddr, slot: Slot) -> ClientSocket {
+        ClientSocket {
+            peer,
+            write_timed_out: AtomicBool::new(false),
+            _slot: slot,
+            stream,
+        }
+    }
+
+    pub fn peer(&self) -> SocketAddr {
+        self.peer
+    }
+
+    /// Notes that the writer cuts the connection for `--write-timeout`.
+    pub fn note_write_timeout(&self) {
+        self.write_timed_out.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the writer cut the connection for `--write-timeout`.
+    pub fn write_timed_out(&self) -> bool {
+        self.write_timed_out.load(Ordering::SeqCst)
+    }
+}
+
+impl Deref for ClientSocket {
+    type Target = TcpStream;
+
+    fn deref(&self) -> &TcpStream {
+        &self.stream
+    }
+}
+
+impl Drop for ClientSocket {
+    fn drop(&mut self) {
+        // Without waiting; at once on a socket already shut down or reset.
+        discard_pending_input(&self.stream);
+    }
+}
 
 /// At most this many lines (and `MAX_BATCH_BYTES`) go into one `writev`. Small enough that
 /// the `iovec`s fit on the stack (1 KiB), large enough that a busy writer makes one call per
@@ -74,6 +139,11 @@ pub fn recv_now(socket: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
 /// Drops input the peer sent that nobody will read (at most 256 KiB, without waiting), just
 /// before a close: closing a socket with unread input sends a reset instead of a FIN, and a
 /// reset may destroy our last lines before the peer has read them.
+// Out of line: its 4 KiB buffer must not sit in the frame of a caller that it could be inlined
+// into (a writer's loop drops its socket at its end), or every idle writer would keep a third
+// stack page resident.
+#[inline(never)]
+#[cold]
 pub fn discard_pending_input(socket: &TcpStream) {
     const MAX_DISCARD: usize = 256 * 1024;
     let mut sink = [0u8; 4096];

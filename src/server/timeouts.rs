@@ -1,20 +1,25 @@
 //! The `chatd-timeouts` thread: closes connections that never register (`--register-timeout`),
-//! sends `PING` to silent clients and closes those that stay silent (`--idle-timeout`).
+//! sends `PING` to silent clients and closes those that stay silent (`--idle-timeout`), and
+//! writes the log lines held back for an address group once their interval has passed.
 //!
 //! In scope: when to look and what to do about each connection. Out of scope: how a
-//! connection tracks its activity and how it is closed (`connection`).
+//! connection tracks its activity and how it is closed (`connection`), and which log lines are
+//! held back (`log_limit`).
 //!
 //! Why a thread that looks every so often, when the rest of the server only wakes for events:
 //! a timeout is the absence of an event. The thread looks a few times per shortest timeout, so
 //! a timeout fires at most a quarter late, and a look costs a pass over the open connections
-//! (10,000 atomic loads) with no lock held while it acts.
+//! (10,000 atomic loads) with no lock held while it acts. It reads the timeouts anew at each
+//! look, so a reload takes effect within a second.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError};
 
 use crate::server::connection::{Connections, Overdue};
+use crate::server::live::Live;
+use crate::server::log_limit::LogLimit;
 use crate::server::registry::Registry;
 
 /// Looks this often relative to the shortest timeout, within these bounds.
@@ -22,32 +27,36 @@ const LOOKS_PER_TIMEOUT: u32 = 4;
 const SHORTEST_LOOK: Duration = Duration::from_millis(10);
 const LONGEST_LOOK: Duration = Duration::from_secs(1);
 
-/// The two timeouts.
-#[derive(Debug, Clone, Copy)]
+/// What the thread works with.
 pub struct Timeouts {
-    pub register: Duration,
-    pub idle: Duration,
+    pub live: Arc<Live>,
+    pub conns: Arc<Connections>,
+    pub registry: Arc<Registry>,
+    pub warnings: Arc<LogLimit>,
 }
 
-/// Runs until `stop` receives or disconnects.
-pub fn run(
-    timeouts: Timeouts,
-    conns: Arc<Connections>,
-    registry: Arc<Registry>,
-    stop: Receiver<()>,
-) {
-    let shortest = timeouts.register.min(timeouts.idle);
-    let every = (shortest / LOOKS_PER_TIMEOUT).clamp(SHORTEST_LOOK, LONGEST_LOOK);
-    loop {
-        match stop.recv_timeout(every) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
-        }
-        for conn in conns.all() {
-            match conn.overdue(timeouts.register, timeouts.idle) {
-                Overdue::Nothing => {}
-                Overdue::Ping => conn.ping(),
-                Overdue::Close(reason) => conn.end_for(reason, &registry, &conns),
+impl Timeouts {
+    /// Runs until `stop` receives or disconnects.
+    pub fn run(self, stop: Receiver<()>) {
+        loop {
+            let limits = self.live.get();
+            let shortest = limits.register_timeout.min(limits.idle_timeout);
+            let every = (shortest / LOOKS_PER_TIMEOUT).clamp(SHORTEST_LOOK, LONGEST_LOOK);
+            match stop.recv_timeout(every) {
+                Err(RecvTimeoutError::Timeout) => {}
+                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            }
+            let limits = self.live.get();
+            let (register, idle) = (limits.register_timeout, limits.idle_timeout);
+            for conn in self.conns.all() {
+                match conn.overdue(register, idle) {
+                    Overdue::Nothing => {}
+                    Overdue::Ping => conn.ping(),
+                    Overdue::Close(reason) => conn.end_for(reason, &self.registry, &self.conns),
+                }
+            }
+            for (group, held) in self.warnings.flush(Instant::now()) {
+                log::warn!("{group}: {held}");
             }
         }
     }

@@ -1,26 +1,33 @@
 //! The writer threads: one per connection, draining its queue to the socket.
 //!
 //! In scope: a writer's loop (take everything queued, write it, park when the queue is
-//! empty), the clean close (FIN after the last queued line), starting writers and keeping
-//! every writer's `JoinHandle` ([`WriterSet`]), which also reports the write counts and queue
-//! sizes for the server's `Stats`. Out of scope: the queue, its bound and waking (`outbox`),
-//! the system calls (`socket_io`), deciding what to send (`session`, `registry`) and reading
-//! (`connection`).
+//! empty), its end (after the last queued line, or a cut when nothing could be written for
+//! `--write-timeout`), starting writers and keeping every writer's `JoinHandle`
+//! ([`WriterSet`]), which also reports the write counts and queue sizes for the server's
+//! `Stats` and hands a new write timeout to every live writer's socket. Out of scope: the
+//! queue, its bound and waking (`outbox`), the system calls (`socket_io`), deciding what to
+//! send (`session`, `registry`) and reading (`connection`).
+//!
+//! The write timeout is the socket's `SO_SNDTIMEO`: a blocking write that could write nothing
+//! for that long fails with `EAGAIN`. A peer that keeps its receive window shut, after `QUIT`
+//! or not, used to keep its writer blocked in `writev` forever (issue 13).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
-use std::net::{Shutdown, TcpStream};
-use std::sync::Arc;
+use std::net::Shutdown;
+use std::sync::{Arc, Weak};
 use std::thread::{self, JoinHandle};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 use parking_lot::Mutex;
 
+use crate::server::admission::AddressGroup;
 use crate::server::conn_id::ConnId;
 use crate::server::deferred_wake::DeferredWakes;
+use crate::server::log_limit::{Event, LogLimit};
 use crate::server::outbox::{Outbox, Queue, Taken};
-use crate::server::socket_io::{self, WriteTotals};
+use crate::server::socket_io::{self, ClientSocket, WriteTotals};
 
 /// Writer threads only move bytes between a queue and a socket; a small stack lets thousands
 /// of them live in little memory (only touched pages count: two, as measured).
@@ -36,6 +43,8 @@ pub struct WriterSet {
     exited: ExitChannel,
     totals: Arc<WriteTotals>,
     deferred: Arc<DeferredWakes<Queue>>,
+    /// Where a cut for `--write-timeout` is logged, a line per address group and interval.
+    warnings: Arc<LogLimit>,
 }
 
 struct Running {
@@ -43,6 +52,9 @@ struct Running {
     /// The writer's queue: its size for monitoring, and its (weak) socket to cut a writer
     /// still running at the drain deadline.
     queue: Arc<Queue>,
+    /// Weak, as the queue's: to give a live writer a new write timeout, never to keep the
+    /// descriptor open.
+    socket: Weak<ClientSocket>,
 }
 
 struct ExitChannel {
@@ -58,21 +70,24 @@ impl Default for ExitChannel {
 }
 
 impl WriterSet {
-    /// An empty set whose outboxes leave deferred wake-ups with `deferred`.
-    pub fn new(deferred: Arc<DeferredWakes<Queue>>) -> WriterSet {
+    /// An empty set whose outboxes leave deferred wake-ups with `deferred`, and whose writers
+    /// log their cuts through `warnings`.
+    pub fn new(deferred: Arc<DeferredWakes<Queue>>, warnings: Arc<LogLimit>) -> WriterSet {
         WriterSet {
             running: Mutex::default(),
             exited: ExitChannel::default(),
             totals: Arc::default(),
             deferred,
+            warnings,
         }
     }
 
-    /// Starts the writer of connection `id` and returns the outbox that feeds it.
+    /// Starts the writer of connection `id` and returns the outbox that feeds it. The socket's
+    /// write timeout must be set already.
     pub fn spawn(
         &self,
         id: ConnId,
-        socket: Arc<TcpStream>,
+        socket: Arc<ClientSocket>,
         send_queue: usize,
     ) -> io::Result<Outbox> {
         let queue = Queue::new(
@@ -88,6 +103,7 @@ impl WriterSet {
             socket: Arc::clone(&socket),
             queue: Arc::clone(&queue),
             totals: Arc::clone(&self.totals),
+            warnings: Arc::clone(&self.warnings),
         };
         let exited = self.exited.tx.clone();
         let handle = thread::Builder::new()
@@ -100,9 +116,30 @@ impl WriterSet {
             })?;
         // Before the outbox is handed out, so that every push can unpark the writer.
         queue.set_writer(handle.thread().clone());
-        let running = Running { handle, queue };
+        let running = Running {
+            handle,
+            queue,
+            socket: Arc::downgrade(&socket),
+        };
         self.running.lock().insert(id, running);
         Ok(outbox)
+    }
+
+    /// Gives every live writer's socket a new write timeout (a reload). Writers blocked in a
+    /// write keep the old one for that write.
+    pub fn set_write_timeout(&self, timeout: Duration) {
+        let sockets: Vec<Weak<ClientSocket>> = self
+            .running
+            .lock()
+            .values()
+            .map(|running| Weak::clone(&running.socket))
+            .collect();
+        // The system calls without the lock: a connect or a reap may need it meanwhile.
+        for socket in sockets.iter().filter_map(Weak::upgrade) {
+            if let Err(error) = socket.set_write_timeout(Some(timeout)) {
+                log::debug!("{}: cannot set the write timeout: {error}", socket.peer());
+            }
+        }
     }
 
     /// Joins the writers that have ended so far. Cheap when none has.
@@ -173,12 +210,17 @@ impl WriterSet {
 /// The thread that owns the writing half of one socket.
 struct Writer {
     id: ConnId,
-    socket: Arc<TcpStream>,
+    socket: Arc<ClientSocket>,
     queue: Arc<Queue>,
     totals: Arc<WriteTotals>,
+    warnings: Arc<LogLimit>,
 }
 
 impl Writer {
+    /// Writes until every outbox is gone and the queue is written (the connection has ended;
+    /// e.g. `BYE` was the last line), or a write fails. The FIN is not sent here: it goes out
+    /// when the last handle on the socket drops, after the connection's place is given back
+    /// (`ClientSocket`).
     fn run(self) {
         let mut taken = VecDeque::new();
         let mut written = 0;
@@ -191,14 +233,16 @@ impl Writer {
                     thread::park();
                     continue;
                 }
-                // Every outbox is gone and the queue is empty: this comes after the last
-                // queued line (e.g. `BYE`).
-                Taken::Closed => break,
+                Taken::Closed => return,
             };
             match socket_io::write_blocking(&self.socket, &mut taken, front_written, &self.totals) {
                 Ok(bytes) => written = bytes,
                 Err(error) => {
-                    log::debug!("conn#{}: write failed: {error}", self.id);
+                    if error.kind() == io::ErrorKind::WouldBlock {
+                        self.note_write_timeout();
+                    } else {
+                        log::debug!("conn#{}: write failed: {error}", self.id);
+                    }
                     self.queue.writer_gone();
                     // Make the reading side see the end too, so the connection is torn down.
                     let _ = self.socket.shutdown(Shutdown::Both);
@@ -206,16 +250,27 @@ impl Writer {
                 }
             }
         }
-        self.close_cleanly();
     }
 
-    /// Sends FIN after the last line.
-    // Out of line: its 4 KiB discard buffer would otherwise sit in `run`'s frame and make
-    // every idle writer keep a third stack page resident.
-    #[inline(never)]
+    /// A blocking write failed with `EAGAIN`: the socket's `SO_SNDTIMEO` (`--write-timeout`)
+    /// passed without a byte written. Logged as a cut, a line per address group and interval.
     #[cold]
-    fn close_cleanly(&self) {
-        socket_io::discard_pending_input(&self.socket);
-        let _ = self.socket.shutdown(Shutdown::Write);
+    fn note_write_timeout(&self) {
+        self.socket.note_write_timeout();
+        let peer = self.socket.peer();
+        let group = AddressGroup::of(peer.ip());
+        if let Some(held) = self
+            .warnings
+            .note(group, Event::WriteTimeout, Instant::now())
+        {
+            let timeout = self.socket.write_timeout().ok().flatten();
+            let seconds = timeout.map_or(0.0, |timeout| timeout.as_secs_f64());
+            log::warn!(
+                "conn#{} {peer}: cut, nothing could be written to it for {seconds} s (it reads \
+                 nothing){}",
+                self.id,
+                held.suffix()
+            );
+        }
     }
 }

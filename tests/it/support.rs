@@ -22,14 +22,15 @@ pub struct ChatdProcess {
 }
 
 impl ChatdProcess {
-    /// Starts `chatd` with `args` (after `--addr 127.0.0.1:0`), and with at most
-    /// `fd_limit` open files if given; waits for its "listening on" line.
-    pub fn spawn(args: &[&str], fd_limit: Option<u32>) -> ChatdProcess {
+    /// Starts `chatd` with `args` (after `--addr 127.0.0.1:0`), and with a soft limit of
+    /// `soft_fd_limit` open files if given (the hard limit is left as it is, so chatd may
+    /// raise it); waits for its "listening on" line.
+    pub fn spawn(args: &[&str], soft_fd_limit: Option<u32>) -> ChatdProcess {
         let binary = env!("CARGO_BIN_EXE_chatd");
-        let mut command = match fd_limit {
+        let mut command = match soft_fd_limit {
             Some(limit) => {
                 let mut shell = Command::new("sh");
-                let script = format!("ulimit -n {limit} && exec \"$0\" \"$@\"");
+                let script = format!("ulimit -Sn {limit} && exec \"$0\" \"$@\"");
                 shell.args(["-c", &script, binary]);
                 shell
             }
@@ -70,6 +71,29 @@ impl ChatdProcess {
                 Ok(line) if line.contains(needle) => return line,
                 Ok(_) => {}
                 Err(_) => panic!("no log line with {needle:?} within {DEADLINE:?}"),
+            }
+        }
+    }
+
+    /// The process id, for tests that act on the process itself (its limits, its sockets).
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    /// Every log line up to and including the next one containing `needle`.
+    pub fn log_until(&mut self, needle: &str) -> Vec<String> {
+        let end = Instant::now() + DEADLINE;
+        let mut lines = Vec::new();
+        loop {
+            match self.log.recv_deadline(end) {
+                Ok(line) => {
+                    let found = line.contains(needle);
+                    lines.push(line);
+                    if found {
+                        return lines;
+                    }
+                }
+                Err(_) => panic!("no log line with {needle:?} within {DEADLINE:?}: {lines:?}"),
             }
         }
     }

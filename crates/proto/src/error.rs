@@ -132,6 +132,12 @@ pub enum ProtocolError {
     TooManyConnections {
         max: usize,
     },
+    /// Sent by the acceptor to a connection from an address that connected more often than
+    /// `--connect-rate` allows, which is then closed. Its code is `TOO_MANY_CONNECTIONS`; its
+    /// text says too often.
+    ConnectingTooOften {
+        per_second: u32,
+    },
     /// A word in a room's place that is not a room name, as typed.
     BadRoom(String),
     /// The room does not exist, or is private and the client is not in it; the name as typed.
@@ -172,7 +178,9 @@ impl ProtocolError {
             ProtocolError::LineTooLong { .. } => ErrorCode::LineTooLong,
             ProtocolError::BadEncoding => ErrorCode::BadEncoding,
             ProtocolError::ServerFull { .. } => ErrorCode::ServerFull,
-            ProtocolError::TooManyConnections { .. } => ErrorCode::TooManyConnections,
+            ProtocolError::TooManyConnections { .. } | ProtocolError::ConnectingTooOften { .. } => {
+                ErrorCode::TooManyConnections
+            }
             ProtocolError::BadRoom(_) => ErrorCode::BadRoom,
             ProtocolError::NoSuchRoom(_) => ErrorCode::NoSuchRoom,
             ProtocolError::NotInRoom(_) => ErrorCode::NotInRoom,
@@ -255,6 +263,11 @@ impl fmt::Display for ProtocolError {
             ProtocolError::TooManyConnections { max } => write!(
                 f,
                 "too many connections from your address (at most {max}); try again later"
+            ),
+            ProtocolError::ConnectingTooOften { per_second } => write!(
+                f,
+                "connecting too often from your address (at most {per_second} new connections \
+                 a second); try again in a few seconds"
             ),
             ProtocolError::BadRoom(text) => bad_room(f, text),
             ProtocolError::NoSuchRoom(room) => write!(f, "no room called {}", Echo(room)),

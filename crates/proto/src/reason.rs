@@ -17,3 +17,5 @@ pub const SERVER_ERROR: &str = "server error";
 pub const REGISTER_TIMEOUT: &str = "register timeout";
 /// The client sent nothing for `--idle-timeout`, then nothing after the server's `PING`.
 pub const PING_TIMEOUT: &str = "ping timeout";
+/// Nothing could be written to the client for `--write-timeout`: it stopped reading.
+pub const WRITE_TIMEOUT: &str = "write timeout";

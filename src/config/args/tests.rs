@@ -61,6 +61,9 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(config.max_clients, 10_000);
     assert_eq!(config.max_per_ip, 256);
     assert!(!config.max_per_ip_loopback);
+    assert_eq!(config.connect_rate, 20);
+    assert!(!config.connect_rate_loopback);
+    assert_eq!(config.write_timeout, Duration::from_secs(30));
     assert_eq!(config.max_line, 4096);
     assert_eq!(config.send_queue, 1024 * 1024);
     assert_eq!(config.workers, default_workers());
@@ -104,6 +107,8 @@ fn flags_alone_are_checked_as_before() {
         &["--register-timeout", "0"],
         &["--idle-timeout=-1"],
         &["--idle-timeout", "NaN"],
+        &["--write-timeout", "0"],
+        &["--write-timeout=-3"],
         &["--max-rooms-per-client", "0"],
         &["--max-room-members", "0"],
         &["--max-line", "10"],
@@ -144,7 +149,8 @@ fn the_file_fills_what_the_flags_leave_out() {
     let text = "addr = \"127.0.0.1:9000\"\nworkers = 3\nmax_clients = 50\nsend_queue = \"64K\"\n\
                 max_line = 512\ndrain_timeout = 0.5\nregister_timeout = 2\nidle_timeout = 7.5\n\
                 max_rooms_per_client = 4\nmax_room_members = 9\nrate = 50\nburst = 200\n\
-                log_level = \"debug\"\nlog_file = \"chatd.log\"\n";
+                log_level = \"debug\"\nlog_file = \"chatd.log\"\nconnect_rate = 5\n\
+                write_timeout = 4\n";
     let settings = merged(&[], text).unwrap();
     let expected = Config {
         addr: "127.0.0.1:9000".parse().unwrap(),
@@ -152,11 +158,14 @@ fn the_file_fills_what_the_flags_leave_out() {
         max_clients: 50,
         max_per_ip: values::DEFAULT_MAX_PER_IP,
         max_per_ip_loopback: false,
+        connect_rate: 5,
+        connect_rate_loopback: true,
         send_queue: 64 * 1024,
         max_line: 512,
         drain_timeout: Duration::from_millis(500),
         register_timeout: Duration::from_secs(2),
         idle_timeout: Duration::from_millis(7500),
+        write_timeout: Duration::from_secs(4),
         max_rooms_per_client: 4,
         max_room_members: 9,
         rate: 50,
@@ -252,6 +261,7 @@ fn an_invalid_value_in_the_file_names_its_key_file_and_line() {
         ("register_timeout = 0", Setting::RegisterTimeout, "above 0"),
         ("idle_timeout = nan", Setting::IdleTimeout, "above 0"),
         ("idle_timeout = inf", Setting::IdleTimeout, "below 1e9"),
+        ("write_timeout = 0", Setting::WriteTimeout, "above 0"),
         ("drain_timeout = -1", Setting::DrainTimeout, "0 or more"),
         ("drain_timeout = 1e12", Setting::DrainTimeout, "below 1e9"),
         (
@@ -384,7 +394,10 @@ fn the_keys_left_out_of_the_example_are_sound_when_set() {
         .iter()
         .filter_map(|key| key.strip_prefix("# "))
         .collect();
-    assert_eq!(commented, ["workers", "max_per_ip", "log_file"]);
+    assert_eq!(
+        commented,
+        ["workers", "max_per_ip", "connect_rate", "log_file"]
+    );
     let defaults = Config::default();
     let workers = merged(&[], &example_with("workers")).unwrap();
     assert_eq!(workers.config.workers, 4);
@@ -407,6 +420,45 @@ fn the_keys_left_out_of_the_example_are_sound_when_set() {
         },
         defaults
     );
+    // So does connect_rate's.
+    let connect_rate = merged(&[], &example_with("connect_rate")).unwrap().config;
+    assert_eq!(connect_rate.connect_rate, defaults.connect_rate);
+    assert_eq!(defaults.connect_rate_limit(loopback), None);
+    assert_eq!(connect_rate.connect_rate_limit(loopback), Some(20));
+    assert_eq!(
+        Config {
+            connect_rate_loopback: false,
+            ..connect_rate
+        },
+        defaults
+    );
+}
+
+#[test]
+fn issue_13_connect_rate_limits_loopback_only_when_given_and_0_turns_it_off() {
+    let (loopback, remote) = loopback_and_remote();
+    let default = config_of(&[], "");
+    assert_eq!(default.connect_rate_limit(remote), Some(20));
+    assert_eq!(default.connect_rate_limit(loopback), None);
+    for (flags, text) in [
+        (&["--connect-rate", "5"][..], ""),
+        (&[], "connect_rate = 5"),
+    ] {
+        let given = config_of(flags, text);
+        assert_eq!(
+            given.connect_rate_limit(remote),
+            Some(5),
+            "{flags:?} {text}"
+        );
+        assert_eq!(
+            given.connect_rate_limit(loopback),
+            Some(5),
+            "{flags:?} {text}"
+        );
+    }
+    let off = config_of(&["--connect-rate", "0"], "");
+    assert_eq!(off.connect_rate_limit(remote), None);
+    assert_eq!(off.connect_rate_limit(loopback), None);
 }
 
 #[test]

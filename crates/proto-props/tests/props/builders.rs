@@ -190,7 +190,7 @@ pub const COMMANDS: [BuildCommand; 27] = [
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 23] = [
+pub const ERRORS: [BuildError; 24] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -210,6 +210,9 @@ pub const ERRORS: [BuildError; 23] = [
     |_| ProtocolError::BadEncoding,
     |p| ProtocolError::ServerFull { max: p.count },
     |p| ProtocolError::TooManyConnections { max: p.count },
+    |p| ProtocolError::ConnectingTooOften {
+        per_second: u32::try_from(p.count).unwrap_or(u32::MAX),
+    },
     |p| ProtocolError::BadRoom(p.typed.clone()),
     |p| ProtocolError::NoSuchRoom(p.typed.clone()),
     |p| ProtocolError::NotInRoom(p.room.clone()),

@@ -350,6 +350,7 @@ fn every_error() -> Vec<ProtocolError> {
 fn more_errors() -> Vec<ProtocolError> {
     vec![
         ProtocolError::NoSuchCommand("FROB".to_owned()),
+        ProtocolError::ConnectingTooOften { per_second: 20 },
         ProtocolError::MissingArgument {
             command: CommandWord::Msg,
             needs: "a nick or #room and a text",

@@ -1,0 +1,252 @@
+//! Which settings a running server changes when told to (`SIGHUP` re-reads the `--config`
+//! file), and what a reload changes.
+//!
+//! In scope: the split of the settings into live ones and ones that need a restart
+//! ([`Setting::is_live`]), copying the live ones from a new configuration
+//! ([`Config::take_live`]), and the list of what differs ([`Settings::changes_to`]). Out of
+//! scope: reading the file again ([`super::args`]), applying the values in the running server
+//! (`ServerHandle::apply`), and the signal (the `chatd` binary).
+//!
+//! A setting is live when the server reads it where it is used, at the time of use: the
+//! acceptor for each new connection, the timeouts thread at each look, the shutdown, or when
+//! the server hands it to every open connection (the rate and the write timeout). The others
+//! shape what exists from the start (the listener, the pool, each queue and line buffer) or are
+//! held by every session (the room limits).
+
+use std::fmt;
+
+use super::args::Settings;
+use super::setting::Setting;
+use super::values::Config;
+
+impl Setting {
+    /// Whether a running server takes a new value of this setting when its file is reloaded;
+    /// the others take effect at the next start.
+    pub fn is_live(self) -> bool {
+        match self {
+            Setting::MaxClients
+            | Setting::MaxPerIp
+            | Setting::ConnectRate
+            | Setting::DrainTimeout
+            | Setting::RegisterTimeout
+            | Setting::IdleTimeout
+            | Setting::WriteTimeout
+            | Setting::Rate
+            | Setting::Burst
+            | Setting::LogLevel => true,
+            Setting::Addr
+            | Setting::Workers
+            | Setting::SendQueue
+            | Setting::MaxLine
+            | Setting::MaxRoomsPerClient
+            | Setting::MaxRoomMembers
+            | Setting::LogFile => false,
+        }
+    }
+}
+
+impl Config {
+    /// Copies the live settings of `from` into this configuration and keeps the others: what
+    /// a running server runs with after a reload.
+    pub fn take_live(&mut self, from: &Config) {
+        // Every field is named, so that a new one cannot be added without saying whether a
+        // reload changes it.
+        let Config {
+            addr: _,
+            workers: _,
+            max_clients,
+            max_per_ip,
+            max_per_ip_loopback,
+            connect_rate,
+            connect_rate_loopback,
+            send_queue: _,
+            max_line: _,
+            drain_timeout,
+            register_timeout,
+            idle_timeout,
+            write_timeout,
+            max_rooms_per_client: _,
+            max_room_members: _,
+            rate,
+            burst,
+        } = from;
+        self.max_clients = *max_clients;
+        self.max_per_ip = *max_per_ip;
+        self.max_per_ip_loopback = *max_per_ip_loopback;
+        self.connect_rate = *connect_rate;
+        self.connect_rate_loopback = *connect_rate_loopback;
+        self.drain_timeout = *drain_timeout;
+        self.register_timeout = *register_timeout;
+        self.idle_timeout = *idle_timeout;
+        self.write_timeout = *write_timeout;
+        self.rate = *rate;
+        self.burst = *burst;
+    }
+}
+
+/// What a reload changes, as settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// Live settings with a new value: they take effect now.
+    pub live: Vec<Setting>,
+    /// Settings with a new value that only a restart applies.
+    pub need_restart: Vec<Setting>,
+}
+
+/// `max_clients, rate in effect now; max_line changed, but takes effect at the next start`.
+impl fmt::Display for Changes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let keys = |settings: &[Setting]| -> String {
+            let keys: Vec<&str> = settings.iter().map(|setting| setting.key()).collect();
+            keys.join(", ")
+        };
+        if self.live.is_empty() {
+            f.write_str("no live setting changed")?;
+        } else {
+            write!(f, "{} in effect now", keys(&self.live))?;
+        }
+        if !self.need_restart.is_empty() {
+            write!(
+                f,
+                "; {} changed, but take effect at the next start",
+                keys(&self.need_restart)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// The settings whose values differ between these settings (the running ones) and
+    /// `next`, split by whether a running server can take them.
+    pub fn changes_to(&self, next: &Settings) -> Changes {
+        let mut changes = Changes::default();
+        for setting in Setting::ALL {
+            if self.differs(next, setting) {
+                if setting.is_live() {
+                    changes.live.push(setting);
+                } else {
+                    changes.need_restart.push(setting);
+                }
+            }
+        }
+        changes
+    }
+
+    /// These settings with the live ones of `next`: what a server runs with after a reload.
+    pub fn take_live(&mut self, next: &Settings) {
+        self.config.take_live(&next.config);
+        self.log_level = next.log_level;
+    }
+
+    fn differs(&self, other: &Settings, setting: Setting) -> bool {
+        let (a, b) = (&self.config, &other.config);
+        match setting {
+            Setting::Addr => a.addr != b.addr,
+            Setting::Workers => a.workers != b.workers,
+            Setting::MaxClients => a.max_clients != b.max_clients,
+            // Setting the key, even to the default, also limits loopback addresses.
+            Setting::MaxPerIp => {
+                (a.max_per_ip, a.max_per_ip_loopback) != (b.max_per_ip, b.max_per_ip_loopback)
+            }
+            Setting::ConnectRate => {
+                (a.connect_rate, a.connect_rate_loopback)
+                    != (b.connect_rate, b.connect_rate_loopback)
+            }
+            Setting::SendQueue => a.send_queue != b.send_queue,
+            Setting::MaxLine => a.max_line != b.max_line,
+            Setting::DrainTimeout => a.drain_timeout != b.drain_timeout,
+            Setting::RegisterTimeout => a.register_timeout != b.register_timeout,
+            Setting::IdleTimeout => a.idle_timeout != b.idle_timeout,
+            Setting::WriteTimeout => a.write_timeout != b.write_timeout,
+            Setting::MaxRoomsPerClient => a.max_rooms_per_client != b.max_rooms_per_client,
+            Setting::MaxRoomMembers => a.max_room_members != b.max_room_members,
+            Setting::Rate => a.rate != b.rate,
+            Setting::Burst => a.burst != b.burst,
+            Setting::LogLevel => self.log_level != other.log_level,
+            Setting::LogFile => self.log_file != other.log_file,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn defaults() -> Settings {
+        Settings {
+            config: Config::default(),
+            log_level: log::LevelFilter::Info,
+            log_file: None,
+        }
+    }
+
+    /// The defaults with `setting` changed to another valid value.
+    fn changed(setting: Setting) -> Settings {
+        let mut settings = defaults();
+        let config = &mut settings.config;
+        match setting {
+            Setting::Addr => config.addr = "127.0.0.1:9999".parse().unwrap(),
+            Setting::Workers => config.workers += 1,
+            Setting::MaxClients => config.max_clients = 5,
+            Setting::MaxPerIp => config.max_per_ip_loopback = true,
+            Setting::ConnectRate => config.connect_rate = 3,
+            Setting::SendQueue => config.send_queue *= 2,
+            Setting::MaxLine => config.max_line = 100,
+            Setting::DrainTimeout => config.drain_timeout = Duration::from_secs(1),
+            Setting::RegisterTimeout => config.register_timeout = Duration::from_secs(1),
+            Setting::IdleTimeout => config.idle_timeout = Duration::from_secs(1),
+            Setting::WriteTimeout => config.write_timeout = Duration::from_secs(1),
+            Setting::MaxRoomsPerClient => config.max_rooms_per_client = 2,
+            Setting::MaxRoomMembers => config.max_room_members = 2,
+            Setting::Rate => config.rate = 7,
+            Setting::Burst => config.burst = 7,
+            Setting::LogLevel => settings.log_level = log::LevelFilter::Debug,
+            Setting::LogFile => settings.log_file = Some("chatd.log".into()),
+        }
+        settings
+    }
+
+    #[test]
+    fn issue_13_a_reload_names_each_change_and_takes_only_the_live_ones() {
+        for setting in Setting::ALL {
+            let next = changed(setting);
+            let changes = defaults().changes_to(&next);
+            let (live, restart) = if setting.is_live() {
+                (vec![setting], vec![])
+            } else {
+                (vec![], vec![setting])
+            };
+            assert_eq!(changes.live, live, "{setting:?}");
+            assert_eq!(changes.need_restart, restart, "{setting:?}");
+
+            let mut running = defaults();
+            running.take_live(&next);
+            if setting.is_live() {
+                assert_eq!(running, next, "{setting:?} is live but was not taken");
+            } else {
+                assert_eq!(
+                    running,
+                    defaults(),
+                    "{setting:?} needs a restart but was taken"
+                );
+            }
+        }
+        assert_eq!(defaults().changes_to(&defaults()), Changes::default());
+    }
+
+    #[test]
+    fn changes_read_as_what_takes_effect_when() {
+        let changes = |live: &[Setting], need_restart: &[Setting]| Changes {
+            live: live.to_vec(),
+            need_restart: need_restart.to_vec(),
+        };
+        assert_eq!(changes(&[], &[]).to_string(), "no live setting changed");
+        assert_eq!(
+            changes(&[Setting::Rate, Setting::Burst], &[Setting::MaxLine]).to_string(),
+            "rate, burst in effect now; max_line changed, but take effect at the next start"
+        );
+    }
+}
