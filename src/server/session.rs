@@ -7,13 +7,14 @@
 
 use std::net::SocketAddr;
 
+use crate::logging::Escaped;
 use crate::server::conn_id::ConnId;
 use crate::server::line::{Forms, shared_line};
 use crate::server::outbox::{Outbox, PushError};
 use crate::server::registry::{Claimed, Pending, Registry};
 use crate::server::rooms::Limits;
-use chatd_proto::Frame;
-use chatd_proto::{CapSet, Command, CommandLine, Nick, ProtocolError, Reply, Target};
+use chatd_proto::text::replace_refused;
+use chatd_proto::{CapSet, Command, CommandLine, Frame, Nick, ProtocolError, Reply, Target};
 
 /// What the connection does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,7 +80,7 @@ impl Session {
     }
 
     fn on_line(&mut self, line: &str, registry: &Registry) -> Flow {
-        log::trace!("conn#{} <- {line}", self.id);
+        log::trace!("conn#{} <- {}", self.id, Escaped(line));
         let line = match CommandLine::read(line) {
             Ok(Some(line)) => line,
             Ok(None) => return Flow::Continue,
@@ -117,7 +118,8 @@ impl Session {
                 token: token.map(str::to_owned),
             }),
             Command::Quit { reason } => {
-                self.leave(reason, registry);
+                // Leaving is never refused: what the text rule refuses is replaced instead.
+                self.leave(reason.map(replace_refused).as_deref(), registry);
                 match self.reply(&Reply::Bye { reason: None }) {
                     Flow::Continue => Flow::Quit,
                     other => other,
@@ -144,7 +146,8 @@ impl Session {
                 self.finish(registry, joined)
             }
             Command::Part { room, reason } => {
-                let parted = registry.part_room(self.id, &room, reason);
+                let reason = reason.map(replace_refused);
+                let parted = registry.part_room(self.id, &room, reason.as_deref());
                 self.finish(registry, parted)
             }
             Command::MsgRoom { room, text } => {
@@ -247,7 +250,7 @@ impl Session {
                 "conn#{} {}: {nick} quit ({})",
                 self.id,
                 self.peer,
-                reason.unwrap_or("no reason")
+                Escaped(reason.unwrap_or("no reason"))
             );
         }
         self.nick = None;

@@ -18,4 +18,5 @@ mod resources;
 mod rooms;
 mod shutdown;
 mod startup_errors;
+mod text_rule;
 mod timeouts;
