@@ -13,13 +13,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::server::address_budget::AddressBudgets;
 use crate::server::admission::{AddressGroup, Refusal, Slots};
 use crate::server::conn_id::ConnId;
 use crate::server::connection::{Connection, Connections};
+use crate::server::flood::Flood;
 use crate::server::rooms::Limits;
 use crate::server::session::Session;
 use crate::server::socket_io;
-use crate::server::token_bucket::TokenBucket;
 use crate::server::writer::WriterSet;
 use chatd_proto::{ProtocolError, Reply, reason};
 
@@ -31,6 +32,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(1);
 pub struct Acceptor {
     pub config: Config,
     pub slots: Arc<Slots>,
+    /// Flood control's budgets per address group, joined by each new connection.
+    pub budgets: Arc<AddressBudgets>,
     pub writers: Arc<WriterSet>,
     pub conns: Arc<Connections>,
 }
@@ -116,15 +119,13 @@ impl Acceptor {
         let session = Session::new(id, peer, outbox, config.max_line, rooms);
         // Cannot fail: the queue is empty.
         session.greet();
-        // `--rate 0` turns flood control off.
-        let bucket =
-            (config.rate > 0).then(|| TokenBucket::new(config.rate, config.burst, Instant::now()));
+        let flood = Flood::new(config, peer.ip(), &self.budgets, Instant::now());
         let conn = Arc::new(Connection::new(
             id,
             peer,
             socket,
             config.max_line,
-            bucket,
+            flood,
             session,
             slot,
         ));

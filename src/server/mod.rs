@@ -11,7 +11,8 @@
 //! The modules in reading order, from the threads down; each uses only modules after it:
 //! - `acceptor`, `poller`, `timeouts`: threads;
 //! - `turns`: a connection's turn as a pool job; `throttle`: the thread that holds paused
-//!   connections until their tokens are back;
+//!   connections until their tokens are back; `flood`: what a connection's turn may do and
+//!   what it costs; `address_budget`: the budgets shared by an address group's connections;
 //! - `connection`: a connection (its turn, pause and end) and the table of open ones;
 //! - `session`: what a line does; `registry`: the client table; `rooms`: room rules;
 //! - `writer`: the writer threads; `outbox`: a client's queue; `deferred_wake`: the windows;
@@ -22,6 +23,8 @@ mod acceptor;
 mod poller;
 mod timeouts;
 
+mod address_budget;
+mod flood;
 mod throttle;
 mod turns;
 
@@ -53,6 +56,7 @@ use threadpool::ThreadPool;
 
 use crate::config::Config;
 use acceptor::Acceptor;
+use address_budget::AddressBudgets;
 use admission::Slots;
 use chatd_proto::reason;
 use connection::{Connection, Connections};
@@ -141,6 +145,7 @@ impl Server {
         let workers = config.workers;
         let acceptor = {
             let acceptor = Acceptor {
+                budgets: Arc::new(AddressBudgets::new(config.ip_rate, config.ip_byte_rate)),
                 config,
                 slots: Arc::clone(&slots),
                 writers: Arc::clone(&writers),

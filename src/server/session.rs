@@ -5,6 +5,7 @@
 //! announcements through the registry. Out of scope: sockets (a session never touches one),
 //! framing (`line_buffer`), and the table itself (`registry`).
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 
 use crate::logging::Escaped;
@@ -37,6 +38,10 @@ pub struct Session {
     /// deliveries once the client is registered.
     caps: CapSet,
     outbox: Outbox,
+    /// Bytes queued for the client in answer to its own lines since the connection last
+    /// asked (`take_answered_bytes`): flood control charges them, so a command costs what it
+    /// produces. A `Cell`: replies are queued from `&self` methods.
+    answered: Cell<usize>,
     max_line: usize,
     rooms: Limits,
 }
@@ -55,6 +60,7 @@ impl Session {
             nick: None,
             caps: CapSet::NONE,
             outbox,
+            answered: Cell::new(0),
             max_line,
             rooms,
         }
@@ -272,6 +278,11 @@ impl Session {
         }));
     }
 
+    /// The bytes queued for the client in answer to its own lines since the last call.
+    pub fn take_answered_bytes(&self) -> usize {
+        self.answered.take()
+    }
+
     /// Whether the client has a nick.
     pub fn is_registered(&self) -> bool {
         self.nick.is_some()
@@ -304,8 +315,13 @@ impl Session {
     }
 
     fn reply(&self, reply: &Reply) -> Flow {
-        match self.outbox.push(shared_line(reply)) {
-            Ok(()) => Flow::Continue,
+        let line = shared_line(reply);
+        let len = line.len();
+        match self.outbox.push(line) {
+            Ok(()) => {
+                self.answered.set(self.answered.get() + len);
+                Flow::Continue
+            }
             Err(PushError::Full) => Flow::SlowConsumer,
             // The writer already stopped: the peer is gone and the reader will see it.
             Err(PushError::Closed) => Flow::Continue,
@@ -419,6 +435,36 @@ mod tests {
         assert_eq!(seen[1], "JOIN bob");
         assert!(seen[2].starts_with("QUIT bob slow"), "{seen:?}");
         assert_eq!(seen.len(), 3, "{seen:?}");
+    }
+
+    #[test]
+    fn issue_13_the_answers_to_a_clients_own_lines_are_counted_and_nothing_else() {
+        let registry = Registry::new();
+        let mut alice = Client::new(1);
+        let mut bob = Client::new(2);
+        alice.send("NICK alice", &registry);
+        bob.send("NICK bob", &registry);
+        for client in [&alice, &bob] {
+            client.queue.drain();
+            client.session.take_answered_bytes();
+        }
+        for line in ["WHO", "HELP", "ROOMS", "PING with a token", "FROB"] {
+            alice.send(line, &registry);
+            let queued: usize = alice.queue.drain().iter().map(|line| line.len()).sum();
+            assert!(queued > 0, "{line}");
+            assert_eq!(alice.session.take_answered_bytes(), queued, "{line}");
+            assert_eq!(alice.session.take_answered_bytes(), 0, "taken once");
+        }
+        // What others send it is their cost, not its own.
+        bob.send("ALL hello", &registry);
+        bob.send("MSG alice hi", &registry);
+        assert_eq!(alice.received(), ["ALL bob hello", "MSG bob hi"]);
+        assert_eq!(alice.session.take_answered_bytes(), 0);
+        assert_eq!(
+            bob.session.take_answered_bytes(),
+            0,
+            "no answer to ALL or MSG"
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod defaults;
 mod errors_and_help;
 mod extensions;
 mod flood;
+mod flood_pricing;
 mod limits;
 mod process;
 mod protocol_contract;
