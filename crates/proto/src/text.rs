@@ -15,7 +15,7 @@
 //! follow it too.
 //!
 //! In scope: the rule for one character ([`is_refused`]) and for a text, as one pass over its
-//! bytes that takes eight printable ASCII bytes at a time ([`find_refused`]). Out of scope:
+//! bytes that skips eight at a time where no refused character can start ([`find_refused`]). Out of scope:
 //! which command texts it applies to (`command`, and the server for reasons), and how a
 //! client draws what it receives.
 
@@ -88,16 +88,39 @@ const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
 /// The top bit of each byte of a word.
 const TOPS: u64 = u64::from_ne_bytes([0x80; 8]);
 
-/// Whether all eight bytes of `word` are printable ASCII (0x20 to 0x7E), none of which the rule
-/// refuses. Each test says whether *some* byte matches, exactly, which is all that is asked:
-/// - a byte of 0x7F or above: adding 1 to each byte sets the top bit of 0x7F, and a byte of
-///   0x80 or above has it already (a carry out of 0xFF only reaches a byte beyond it);
-/// - a byte below 0x20: subtracting 0x20 from each byte borrows into the top bit of the
-///   lowest such byte, and `!word` keeps only bytes whose top bit was clear.
+/// The top bit of each byte of `word` that is below `limit` (at most 0x80), and maybe of bytes
+/// above one: subtracting `limit` from each byte borrows into the top bit of the lowest such
+/// byte (and `!word` drops bytes whose top bit was set already), and a borrow may carry into
+/// the byte above it. So the marks say exactly whether there is such a byte, not which.
+fn marks_below(word: u64, limit: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(limit)) & !word & TOPS
+}
+
+/// As [`marks_below`], for bytes equal to `byte`: the zero bytes of `word ^ byte`.
+fn marks_of(word: u64, byte: u8) -> u64 {
+    marks_below(word ^ (ONES * u64::from(byte)), 1)
+}
+
+/// Whether every byte of `word` is printable ASCII (0x20 to 0x7E): none below 0x20, and none
+/// at 0x7F or above (adding 1 to each byte sets the top bit of 0x7F, and a byte of 0x80 or
+/// above has it already; a carry out of 0xFF into the next byte only comes with 0xFF itself
+/// marked).
 fn all_printable_ascii(word: u64) -> bool {
-    let high = (word.wrapping_add(ONES) | word) & TOPS;
-    let low = word.wrapping_sub(ONES * 0x20) & !word & TOPS;
-    high | low == 0
+    ((word.wrapping_add(ONES) | word) & TOPS) | marks_below(word, 0x20) == 0
+}
+
+/// Whether a refused character may start in `word`: it holds a byte below 0x20 or 0x7F, or a
+/// lead byte of the refused characters above ASCII (0xC2, 0xE2). Printable ASCII never does,
+/// nor does most text beyond it (é is C3 A9, Cyrillic starts with D0 or D1, CJK with E3 to
+/// E9), so such words are skipped whole.
+fn may_start_refused(word: u64) -> bool {
+    // Printable ASCII, the common case, is told by the cheaper test alone.
+    !all_printable_ascii(word)
+        && marks_below(word, 0x20)
+            | marks_of(word, 0x7F)
+            | marks_of(word, 0xC2)
+            | marks_of(word, 0xE2)
+            != 0
 }
 
 /// The index of the first byte of `bytes` (valid UTF-8) that starts a refused character.
@@ -105,7 +128,7 @@ fn first_refused_byte(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     for word in bytes.chunks_exact(8) {
         let word: [u8; 8] = word.try_into().expect("chunks of eight");
-        if !all_printable_ascii(u64::from_le_bytes(word)) {
+        if may_start_refused(u64::from_le_bytes(word)) {
             if let Some(found) = (at..at + 8).find(|&i| starts_refused(bytes, i)) {
                 return Some(found);
             }
@@ -180,7 +203,24 @@ mod tests {
     }
 
     #[test]
-    fn printable_ascii_words_are_told_apart_from_all_others() {
+    fn a_word_is_skipped_only_when_no_refused_character_can_start_in_it() {
+        let interesting = |byte: u8| byte < 0x20 || matches!(byte, 0x7F | 0xC2 | 0xE2);
+        // Every pair of byte values, side by side at every place in the word: a borrow from
+        // one byte can reach the next.
+        for first in 0..=255u8 {
+            for second in 0..=255u8 {
+                for at in 0..7 {
+                    let mut word = *b"abcdefgh";
+                    word[at] = first;
+                    word[at + 1] = second;
+                    assert_eq!(
+                        may_start_refused(u64::from_le_bytes(word)),
+                        interesting(first) || interesting(second),
+                        "{first:#04x} {second:#04x} at {at}"
+                    );
+                }
+            }
+        }
         for byte in 0..=255u8 {
             for at in 0..8 {
                 let mut word = *b"abcdefgh";
@@ -193,8 +233,9 @@ mod tests {
             }
         }
         assert!(all_printable_ascii(u64::from_le_bytes(*b" ~ ~ ~ ~")));
-        assert!(!all_printable_ascii(u64::from_le_bytes([0xFF; 8])));
-        assert!(!all_printable_ascii(u64::from_le_bytes([0x00; 8])));
+        assert!(!may_start_refused(u64::from_le_bytes(*b" ~ ~ ~ ~")));
+        assert!(!may_start_refused(u64::from_le_bytes([0xFF; 8])));
+        assert!(may_start_refused(u64::from_le_bytes([0x00; 8])));
     }
 
     #[test]
