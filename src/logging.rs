@@ -1,9 +1,16 @@
-//! Log set-up: the terminal always, a file when asked; and a quiet logger for tests.
+//! Log set-up: the terminal always, a file when asked; a quiet logger for tests; and
+//! [`Escaped`], how client text is written into a log line.
+//!
+//! Out of scope: what is logged at which level (the table in the crate's docs) and deciding
+//! what a client may send (`chatd_proto::text`).
 
+use std::fmt::{self, Write as _};
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal};
 use std::path::Path;
 use std::sync::OnceLock;
+
+use chatd_proto::text;
 
 use log::LevelFilter;
 use simplelog::{
@@ -57,6 +64,27 @@ fn open_log_file(path: &Path) -> io::Result<File> {
         })
 }
 
+/// Client text as a log line shows it: what the text rule refuses (a CR that would start a
+/// forged log line, an ESC that would drive the operator's terminal, a bidirectional override),
+/// and TAB, are written as Rust escapes (`\r`, `\u{1b}`, `\t`), and a backslash as `\\` so
+/// that an escape in the log always stands for the character, never for text the client
+/// typed. Anything else, UTF-8 beyond ASCII included, is written as it is.
+pub struct Escaped<'a>(pub &'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c == '\t' || c == '\\' || text::is_refused(c) {
+                // Spelled `\t`, `\\`, `\r`, `\u{1b}`, `\u{2028}`.
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                f.write_char(c)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Captured test logging, once per test binary; `RUST_LOG`-style level from `CHATD_TEST_LOG`
 /// (default `warn`).
 pub fn init_test_log() {
@@ -74,6 +102,22 @@ pub fn init_test_log() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn issue_13_client_text_cannot_forge_a_log_line_or_drive_a_terminal() {
+        let forged = "bye\r\n2026-01-01 [WARN] server compromised\u{1b}]0;x\u{7}\u{2028}\u{202e}";
+        let logged = Escaped(forged).to_string();
+        assert_eq!(
+            logged,
+            "bye\\r\\n2026-01-01 [WARN] server compromised\\u{1b}]0;x\\u{7}\\u{2028}\\u{202e}"
+        );
+        assert!(
+            !logged
+                .chars()
+                .any(|c| c.is_control() || text::is_refused(c))
+        );
+        assert_eq!(Escaped("a\tb\\u{1b} été").to_string(), "a\\tb\\\\u{1b} été");
+    }
 
     #[test]
     fn issue_12_a_log_file_that_cannot_be_opened_is_named() {

@@ -7,9 +7,9 @@
 //!
 //! Every setting is an `Option` here, `None` when its flag is not given, so that nothing can
 //! mistake a default for a choice: the file may only fill what the command line left out, and
-//! `max_per_ip` or `connect_rate` given anywhere also limits loopback addresses. Clap cannot
-//! show a default it does not apply, so each help text states its default; a test holds them
-//! to the example file.
+//! `max_per_ip`, `connect_rate`, `ip_rate` or `ip_byte_rate` given anywhere also limits
+//! loopback addresses. Clap cannot show a default it does not apply, so each help text states
+//! its default; a test holds them to the example file.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -117,6 +117,30 @@ pub struct Args {
     #[arg(long)]
     pub burst: Option<u32>,
 
+    /// Flood control: bytes per second a client may cost on average (suffix K or M): the bytes
+    /// it sends, plus the answers to its own commands (WHO, ROOMS, HELP cost what they
+    /// produce). Over it, it is read more slowly, as over --rate. 0: no byte limit per client
+    /// [default: 4M]
+    #[arg(long, value_parser = values::parse_bytes)]
+    pub byte_rate: Option<usize>,
+
+    /// Flood control: bytes a client may cost at once before --byte-rate applies (suffix K or
+    /// M) [default: 8M]
+    #[arg(long, value_parser = values::parse_bytes)]
+    pub byte_burst: Option<usize>,
+
+    /// Flood control shared by all connections from one address (an IPv6 /64 counts as one):
+    /// lines per second, burst twice as many. When it is used up, all of them are read more
+    /// slowly. Loopback addresses are not limited unless this flag or --ip-byte-rate (or its
+    /// key in the file) is given. 0: no such limit [default: 20000]
+    #[arg(long)]
+    pub ip_rate: Option<u32>,
+
+    /// Flood control shared by all connections from one address: bytes per second, counted as
+    /// for --byte-rate, burst twice as many (suffix K or M). 0: no such limit [default: 32M]
+    #[arg(long, value_parser = values::parse_bytes)]
+    pub ip_byte_rate: Option<usize>,
+
     /// Log level: off, error, warn, info, debug (connections) or trace (every line)
     /// [default: info]
     #[arg(long, value_parser = log_level_parser(), hide_possible_values = true, ignore_case = true)]
@@ -208,6 +232,19 @@ impl Args {
         );
         let rate = merge.pick(Setting::Rate, &self.rate, &given.rate);
         let burst = merge.pick(Setting::Burst, &self.burst, &given.burst);
+        let bytes = |size: &Option<usize>| size.map(ByteSize);
+        let byte_rate = merge.pick(Setting::ByteRate, &bytes(&self.byte_rate), &given.byte_rate);
+        let byte_burst = merge.pick(
+            Setting::ByteBurst,
+            &bytes(&self.byte_burst),
+            &given.byte_burst,
+        );
+        let ip_rate = merge.pick(Setting::IpRate, &self.ip_rate, &given.ip_rate);
+        let ip_byte_rate = merge.pick(
+            Setting::IpByteRate,
+            &bytes(&self.ip_byte_rate),
+            &given.ip_byte_rate,
+        );
         let log_level_text = merge.pick(
             Setting::LogLevel,
             &self.log_level.map(|level| level.to_string()),
@@ -262,6 +299,12 @@ impl Args {
             max_room_members: max_room_members.unwrap_or(defaults.max_room_members),
             rate: rate.unwrap_or(defaults.rate),
             burst: burst.unwrap_or(defaults.burst),
+            byte_rate: byte_rate.map_or(defaults.byte_rate, |size| size.0),
+            byte_burst: byte_burst.map_or(defaults.byte_burst, |size| size.0),
+            ip_rate: ip_rate.unwrap_or(defaults.ip_rate),
+            ip_byte_rate: ip_byte_rate.map_or(defaults.ip_byte_rate, |size| size.0),
+            // As for max_per_ip: an operator who sets an address budget means it for loopback too.
+            ip_rate_loopback: ip_rate.is_some() || ip_byte_rate.is_some(),
         };
         config.check(&name)?;
         Ok(Settings {

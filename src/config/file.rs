@@ -36,11 +36,15 @@ pub(crate) struct FileSettings {
     pub max_room_members: Option<Spanned<usize>>,
     pub rate: Option<Spanned<u32>>,
     pub burst: Option<Spanned<u32>>,
+    pub byte_rate: Option<Spanned<ByteSize>>,
+    pub byte_burst: Option<Spanned<ByteSize>>,
+    pub ip_rate: Option<Spanned<u32>>,
+    pub ip_byte_rate: Option<Spanned<ByteSize>>,
     pub log_level: Option<Spanned<String>>,
     pub log_file: Option<Spanned<PathBuf>>,
 }
 
-/// A size as `--send-queue` takes it: a number of bytes (`65536`) or a string with a binary
+/// A size as `--send-queue` (and the byte rates) take it: a number of bytes (`65536`) or a string with a binary
 /// unit (`"64K"`, `"1M"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ByteSize(pub usize);

@@ -9,7 +9,8 @@
 //!
 //! A setting is live when the server reads it where it is used, at the time of use: the
 //! acceptor for each new connection, the timeouts thread at each look, the shutdown, or when
-//! the server hands it to every open connection (the rate and the write timeout). The others
+//! the server hands it to every open connection (the line and byte rates and the write
+//! timeout). The others
 //! shape what exists from the start (the listener, the pool, each queue and line buffer) or are
 //! held by every session (the room limits).
 
@@ -33,7 +34,11 @@ impl Setting {
             | Setting::WriteTimeout
             | Setting::Rate
             | Setting::Burst
+            | Setting::ByteRate
+            | Setting::ByteBurst
             | Setting::LogLevel => true,
+            // The address budgets are made at start, with their rates.
+            Setting::IpRate | Setting::IpByteRate => false,
             Setting::Addr
             | Setting::Workers
             | Setting::SendQueue
@@ -69,6 +74,11 @@ impl Config {
             max_room_members: _,
             rate,
             burst,
+            byte_rate,
+            byte_burst,
+            ip_rate: _,
+            ip_byte_rate: _,
+            ip_rate_loopback: _,
         } = from;
         self.max_clients = *max_clients;
         self.max_per_ip = *max_per_ip;
@@ -81,6 +91,8 @@ impl Config {
         self.write_timeout = *write_timeout;
         self.rate = *rate;
         self.burst = *burst;
+        self.byte_rate = *byte_rate;
+        self.byte_burst = *byte_burst;
     }
 }
 
@@ -163,6 +175,13 @@ impl Settings {
             Setting::MaxRoomMembers => a.max_room_members != b.max_room_members,
             Setting::Rate => a.rate != b.rate,
             Setting::Burst => a.burst != b.burst,
+            Setting::ByteRate => a.byte_rate != b.byte_rate,
+            Setting::ByteBurst => a.byte_burst != b.byte_burst,
+            // Setting either key, even to the default, also limits loopback addresses.
+            Setting::IpRate => (a.ip_rate, a.ip_rate_loopback) != (b.ip_rate, b.ip_rate_loopback),
+            Setting::IpByteRate => {
+                (a.ip_byte_rate, a.ip_rate_loopback) != (b.ip_byte_rate, b.ip_rate_loopback)
+            }
             Setting::LogLevel => self.log_level != other.log_level,
             Setting::LogFile => self.log_file != other.log_file,
         }
@@ -203,6 +222,10 @@ mod tests {
             Setting::MaxRoomMembers => config.max_room_members = 2,
             Setting::Rate => config.rate = 7,
             Setting::Burst => config.burst = 7,
+            Setting::ByteRate => config.byte_rate = 1000,
+            Setting::ByteBurst => config.byte_burst = 1000,
+            Setting::IpRate => config.ip_rate = 7,
+            Setting::IpByteRate => config.ip_byte_rate = 1000,
             Setting::LogLevel => settings.log_level = log::LevelFilter::Debug,
             Setting::LogFile => settings.log_file = Some("chatd.log".into()),
         }

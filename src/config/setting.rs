@@ -30,13 +30,17 @@ pub enum Setting {
     MaxRoomMembers,
     Rate,
     Burst,
+    ByteRate,
+    ByteBurst,
+    IpRate,
+    IpByteRate,
     LogLevel,
     LogFile,
 }
 
 impl Setting {
     /// Every setting, in the order of `--help` and of `chatd.example.toml`.
-    pub const ALL: [Setting; 17] = [
+    pub const ALL: [Setting; 21] = [
         Setting::Addr,
         Setting::Workers,
         Setting::MaxClients,
@@ -52,6 +56,10 @@ impl Setting {
         Setting::MaxRoomMembers,
         Setting::Rate,
         Setting::Burst,
+        Setting::ByteRate,
+        Setting::ByteBurst,
+        Setting::IpRate,
+        Setting::IpByteRate,
         Setting::LogLevel,
         Setting::LogFile,
     ];
@@ -88,6 +96,10 @@ impl Setting {
             Setting::MaxRoomMembers => ("max_room_members", "--max-room-members"),
             Setting::Rate => ("rate", "--rate"),
             Setting::Burst => ("burst", "--burst"),
+            Setting::ByteRate => ("byte_rate", "--byte-rate"),
+            Setting::ByteBurst => ("byte_burst", "--byte-burst"),
+            Setting::IpRate => ("ip_rate", "--ip-rate"),
+            Setting::IpByteRate => ("ip_byte_rate", "--ip-byte-rate"),
             Setting::LogLevel => ("log_level", "--log-level"),
             Setting::LogFile => ("log_file", "--log-file"),
         }

@@ -57,6 +57,22 @@ pub struct Config {
     pub rate: u32,
     /// Flood control: lines one client may send at once before `rate` applies.
     pub burst: u32,
+    /// Flood control: bytes per second one client may cost, on average: the bytes it sends,
+    /// and the bytes of the answers to its own commands (a 4-byte `WHO` costs what its list
+    /// of every nick costs). 0: no byte limit per client.
+    pub byte_rate: usize,
+    /// Flood control: bytes one client may cost at once before `byte_rate` applies.
+    pub byte_burst: usize,
+    /// Flood control shared by every connection from one address group (an IPv4 address, an
+    /// IPv6 /64): lines per second, with a burst of twice as many; see
+    /// [`Config::address_budget_applies`] for loopback addresses. 0: no such limit.
+    pub ip_rate: u32,
+    /// The same for bytes per second, counted as for `byte_rate`. 0: no such limit.
+    pub ip_byte_rate: usize,
+    /// Whether `ip_rate` and `ip_byte_rate` also hold for loopback addresses. Off by default,
+    /// as for `max_per_ip`: a load test or a gateway on the server's own machine speaks for
+    /// many people. Set when either is given explicitly.
+    pub ip_rate_loopback: bool,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
@@ -84,6 +100,14 @@ pub const DEFAULT_MAX_ROOM_MEMBERS: usize = 10_000;
 /// lower both.
 pub const DEFAULT_RATE: u32 = 2_000;
 pub const DEFAULT_BURST: u32 = 4_000;
+/// The contract's promise to a scripted client is 4 MiB/s; the burst is two seconds of it.
+pub const DEFAULT_BYTE_RATE: usize = 4 * 1024 * 1024;
+pub const DEFAULT_BYTE_BURST: usize = 8 * 1024 * 1024;
+/// Ten scripted clients' worth behind one address (a team behind a NAT), and far below what
+/// 256 connections of one address could cost at their own rates (512,000 lines/s, 1 GiB/s):
+/// many connections from one place cannot drown everyone.
+pub const DEFAULT_IP_RATE: u32 = 20_000;
+pub const DEFAULT_IP_BYTE_RATE: usize = 32 * 1024 * 1024;
 
 /// A line of the longest nick plus room for a short text; anything smaller cannot chat.
 const MIN_MAX_LINE: usize = 64;
@@ -109,6 +133,11 @@ impl Default for Config {
             max_room_members: DEFAULT_MAX_ROOM_MEMBERS,
             rate: DEFAULT_RATE,
             burst: DEFAULT_BURST,
+            byte_rate: DEFAULT_BYTE_RATE,
+            byte_burst: DEFAULT_BYTE_BURST,
+            ip_rate: DEFAULT_IP_RATE,
+            ip_byte_rate: DEFAULT_IP_BYTE_RATE,
+            ip_rate_loopback: false,
         }
     }
 }
@@ -124,6 +153,15 @@ impl Config {
     pub fn connect_rate_limit(&self, ip: IpAddr) -> Option<u32> {
         let applies = self.connect_rate > 0 && (self.connect_rate_loopback || !ip.is_loopback());
         applies.then_some(self.connect_rate)
+    }
+
+    /// Whether the connections from `ip` share an address budget (`ip_rate`, `ip_byte_rate`):
+    /// flood control is on, one of the two is, and the address is not a loopback one unless
+    /// the operator gave one explicitly.
+    pub fn address_budget_applies(&self, ip: IpAddr) -> bool {
+        self.rate > 0
+            && (self.ip_rate > 0 || self.ip_byte_rate > 0)
+            && (self.ip_rate_loopback || !ip.is_loopback())
     }
 
     /// Checks the fields and the relations between them, naming settings by their flags.
@@ -164,6 +202,16 @@ impl Config {
                     "{} must be at least 1 (or turn flood control off with {} 0)",
                     name(Setting::Burst),
                     name(Setting::Rate)
+                ),
+            );
+        }
+        if self.rate > 0 && self.byte_rate > 0 && self.byte_burst == 0 {
+            return refuse(
+                Setting::ByteBurst,
+                format!(
+                    "{} must be at least 1 (or turn the byte limit off with {} 0)",
+                    name(Setting::ByteBurst),
+                    name(Setting::ByteRate)
                 ),
             );
         }

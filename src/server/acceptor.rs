@@ -16,17 +16,18 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
+use crate::server::address_budget::AddressBudgets;
 use crate::server::admission::{AddressGroup, Refusal, Slots};
 use crate::server::conn_id::ConnId;
 use crate::server::connect_rate::ConnectRate;
 use crate::server::connection::{Connection, Connections};
+use crate::server::flood::Flood;
 use crate::server::live::Live;
 use crate::server::log_limit::{Event, LogLimit};
 use crate::server::outbox::Outbox;
 use crate::server::rooms::Limits;
 use crate::server::session::Session;
 use crate::server::socket_io::{self, ClientSocket};
-use crate::server::token_bucket::TokenBucket;
 use crate::server::writer::WriterSet;
 use chatd_proto::{ProtocolError, Reply, reason};
 
@@ -39,6 +40,8 @@ pub struct Acceptor {
     /// The settings in force, read once per accepted connection.
     pub live: Arc<Live>,
     pub slots: Arc<Slots>,
+    /// Flood control's budgets per address group, joined by each new connection.
+    pub budgets: Arc<AddressBudgets>,
     pub writers: Arc<WriterSet>,
     pub conns: Arc<Connections>,
     pub warnings: Arc<LogLimit>,
@@ -185,10 +188,8 @@ impl Acceptor {
         let session = Session::new(id, peer, outbox, config.max_line, rooms);
         // Cannot fail: the queue is empty.
         session.greet();
-        // `--rate 0` turns flood control off.
-        let bucket =
-            (config.rate > 0).then(|| TokenBucket::new(config.rate, config.burst, Instant::now()));
-        Connection::new(id, peer, socket, config.max_line, bucket, session)
+        let flood = Flood::new(config, peer.ip(), &self.budgets, Instant::now());
+        Connection::new(id, peer, socket, config.max_line, flood, session)
     }
 }
 

@@ -1,7 +1,7 @@
 //! One accepted connection, and a worker's turn on it: read what is there, execute each
-//! complete line within the turn's budget and the client's `--rate`, then re-arm the
-//! readiness, ask for another turn, pause until tokens refill, or end the connection. Also
-//! [`Connections`], the table of open connections.
+//! complete line within the turn's budget and the client's flood control (`flood`), then
+//! re-arm the readiness, ask for another turn, pause until tokens refill, or end the
+//! connection. Also [`Connections`], the table of open connections.
 //!
 //! In scope: the reading half of the socket, the line buffer, flood control (when to stop
 //! reading; a pause and who ends it, including the peer hanging up meanwhile), the end of a
@@ -19,12 +19,14 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::config::Config;
+use crate::server::address_budget::AddressBudgets;
 use crate::server::conn_id::ConnId;
+use crate::server::flood::Flood;
 use crate::server::readiness::{HangUp, Readiness};
 use crate::server::registry::Registry;
 use crate::server::session::{Flow, Session};
 use crate::server::socket_io::{self, ClientSocket};
-use crate::server::token_bucket::TokenBucket;
 use chatd_proto::LineBuffer;
 use chatd_proto::reason;
 
@@ -86,9 +88,9 @@ pub enum Overdue {
 
 struct State {
     lines: LineBuffer,
-    /// `--rate` and `--burst`; `None` when flood control is off (`--rate 0`), and once the
-    /// peer has sent its FIN (what it sent before runs without waiting for tokens).
-    bucket: Option<TokenBucket>,
+    /// `None` when flood control is off (`--rate 0`), and once the peer has sent its FIN
+    /// (what it sent before runs without waiting for tokens).
+    flood: Option<Flood>,
     /// `None` once the connection has ended.
     session: Option<Session>,
 }
@@ -134,7 +136,7 @@ impl Connection {
         peer: SocketAddr,
         socket: Arc<ClientSocket>,
         max_line: usize,
-        bucket: Option<TokenBucket>,
+        flood: Option<Flood>,
         session: Session,
     ) -> Connection {
         Connection {
@@ -143,7 +145,7 @@ impl Connection {
             socket,
             state: Mutex::new(State {
                 lines: LineBuffer::new(max_line),
-                bucket,
+                flood,
                 session: Some(session),
             }),
             activity: Activity {
@@ -204,15 +206,15 @@ impl Connection {
         self.forget(state, conns);
     }
 
-    /// Takes flood-control settings from a reload: a new bucket at the new rate and burst
-    /// (full, as a new connection's), or none with `--rate 0`. A connection whose peer has
-    /// sent its FIN keeps running its backlog without one.
-    pub fn set_rate(&self, rate: u32, burst: u32) {
+    /// Takes flood-control settings from a reload: new buckets at the new rates (full, as a
+    /// new connection's), or none with `--rate 0`. A connection whose peer has sent its FIN
+    /// keeps running its backlog without them.
+    pub fn set_flood(&self, config: &Config, budgets: &Arc<AddressBudgets>) {
         let mut state = self.state.lock();
         if state.session.is_none() || self.hang_up() == Some(HangUp::Fin) {
             return;
         }
-        state.bucket = (rate > 0).then(|| TokenBucket::new(rate, burst, Instant::now()));
+        state.flood = Flood::new(config, self.peer.ip(), budgets, Instant::now());
     }
 
     /// Notes that the hang-up watch saw the peer go. The turn that the end of the pause
@@ -245,18 +247,29 @@ impl Connection {
         if state.session.is_none() {
             return Next::Done;
         }
-        let turn = match self.hang_up() {
+        // One clock read per turn: the buckets refill, and the group is charged, as of now.
+        let now = Instant::now();
+        let mut turn = match self.hang_up() {
             // Gone both ways: nothing it sent is executed any more, and its replies could
             // not be written.
             Some(HangUp::Reset) => Turn::Ended(self.gone()),
             Some(HangUp::Fin) => {
                 // The peer cannot send more, and what it sent is bounded by the socket's
                 // receive buffer: it runs now, in order, and then the connection ends.
-                state.bucket = None;
-                self.run_turn(state, registry)
+                state.flood = None;
+                self.run_turn(state, registry, now)
             }
-            None => self.run_turn(state, registry),
+            None => self.run_turn(state, registry, now),
         };
+        // The address group pays for the whole turn at once; a turn that used the group's
+        // budget up pauses the connection rather than go on.
+        if let Some(until) = state.flood.as_mut().and_then(|flood| flood.end_turn(now)) {
+            match turn {
+                Turn::LineBudgetUsed | Turn::NeedsReadiness => turn = Turn::OverRate(until),
+                Turn::OverRate(at) => turn = Turn::OverRate(at.max(until)),
+                Turn::Ended(_) => {}
+            }
+        }
         if let Some(session) = &state.session {
             let registered = session.is_registered();
             self.activity
@@ -286,7 +299,7 @@ impl Connection {
         next
     }
 
-    fn run_turn(&self, state: &mut State, registry: &Registry) -> Turn {
+    fn run_turn(&self, state: &mut State, registry: &Registry, now: Instant) -> Turn {
         let session = state
             .session
             .as_mut()
@@ -294,20 +307,22 @@ impl Connection {
         let mut chunk = [0u8; READ_CHUNK];
         let mut lines_left = LINES_PER_TURN;
         let mut reads_left = READS_PER_TURN;
-        if let Some(bucket) = &mut state.bucket {
-            bucket.refill(Instant::now());
+        if let Some(flood) = &mut state.flood {
+            if let Err(until) = flood.start_turn(now) {
+                return Turn::OverRate(until);
+            }
         }
         loop {
             while lines_left > 0 {
                 // Checked before reading too: a client without tokens is not read at all.
-                if let Some(bucket) = state.bucket.as_ref().filter(|b| !b.has_token()) {
-                    return Turn::OverRate(bucket.resume_at());
+                if let Some(Err(until)) = state.flood.as_ref().map(Flood::check) {
+                    return Turn::OverRate(until);
                 }
                 let Some(frame) = state.lines.next_frame() else {
                     break;
                 };
-                if let Some(bucket) = &mut state.bucket {
-                    bucket.try_take();
+                if let Some(flood) = &mut state.flood {
+                    flood.take_line();
                 }
                 if lines_left == LINES_PER_TURN {
                     // A line that ran is a line heard, also when it was read long ago: flood
@@ -316,7 +331,13 @@ impl Connection {
                     self.heard();
                 }
                 lines_left -= 1;
-                match session.on_frame(frame, registry) {
+                let flow = session.on_frame(frame, registry);
+                // What the command produced for the client itself: a WHO costs its list.
+                let answered = session.take_answered_bytes();
+                if let Some(flood) = state.flood.as_mut().filter(|_| answered > 0) {
+                    flood.charge_bytes(answered);
+                }
+                match flow {
                     Flow::Continue => {}
                     Flow::Quit => return Turn::Ended(End::Quit),
                     Flow::SlowConsumer => return Turn::Ended(End::SlowConsumer),
@@ -334,6 +355,9 @@ impl Connection {
                 Ok(0) => return Turn::Ended(End::Closed),
                 Ok(n) => {
                     self.heard();
+                    if let Some(flood) = &mut state.flood {
+                        flood.charge_bytes(n);
+                    }
                     state.lines.push(&chunk[..n]);
                     if n < chunk.len() {
                         // A short read emptied the socket; another recv would say WouldBlock.

@@ -13,7 +13,8 @@
 //! - `vital`: starting the threads the server cannot run without, and noticing their death;
 //! - `acceptor`, `poller`, `timeouts`: threads;
 //! - `turns`: a connection's turn as a pool job; `throttle`: the thread that holds paused
-//!   connections until their tokens are back;
+//!   connections until their tokens are back; `flood`: what a connection's turn may do and
+//!   what it costs; `address_budget`: the budgets shared by an address group's connections;
 //! - `connection`: a connection (its turn, pause and end) and the table of open ones;
 //! - `session`: what a line does; `registry`: the client table; `rooms`: room rules;
 //! - `writer`: the writer threads; `outbox`: a client's queue; `deferred_wake`: the windows;
@@ -30,6 +31,8 @@ mod acceptor;
 mod poller;
 mod timeouts;
 
+mod address_budget;
+mod flood;
 mod throttle;
 mod turns;
 
@@ -67,6 +70,7 @@ use threadpool::ThreadPool;
 
 use crate::config::Config;
 use acceptor::Acceptor;
+use address_budget::AddressBudgets;
 use admission::Slots;
 use chatd_proto::reason;
 use connection::{Connection, Connections};
@@ -144,6 +148,8 @@ impl Server {
         let [announce_waker, burst_waker] = wakers;
         let wakers = [announce_waker?, burst_waker?];
         let workers = config.workers;
+        // The address budgets' rates are fixed at start; a reload names them as such.
+        let budgets = Arc::new(AddressBudgets::new(config.ip_rate, config.ip_byte_rate));
         let live = Arc::new(Live::new(config));
         let (stop_timers, timers_stop) = crossbeam_channel::bounded(0);
         let timeouts = {
@@ -166,6 +172,7 @@ impl Server {
         let acceptor = {
             let acceptor = Acceptor {
                 live: Arc::clone(&live),
+                budgets: Arc::clone(&budgets),
                 slots: Arc::clone(&slots),
                 writers: Arc::clone(&writers),
                 conns: Arc::clone(&conns),
@@ -185,6 +192,7 @@ impl Server {
                 writers,
                 deferred_wakes,
                 live,
+                budgets,
                 vital,
             }),
             threads: Some(Threads {
@@ -219,6 +227,8 @@ struct Parts {
     deferred_wakes: Arc<DeferredWakes<Queue>>,
     /// The settings in force, which [`ServerHandle::apply`] changes.
     live: Arc<Live>,
+    /// Flood control's budgets per address group, for the buckets a reload hands out.
+    budgets: Arc<AddressBudgets>,
     vital: Arc<Vital>,
 }
 
@@ -276,9 +286,10 @@ impl ServerHandle {
         let parts = &self.parts;
         let before = parts.live.get();
         let now = parts.live.take_live(config);
-        if (now.rate, now.burst) != (before.rate, before.burst) {
+        let flood = |c: &Config| (c.rate, c.burst, c.byte_rate, c.byte_burst);
+        if flood(&now) != flood(&before) {
             for conn in parts.conns.all() {
-                conn.set_rate(now.rate, now.burst);
+                conn.set_flood(&now, &parts.budgets);
             }
         }
         if now.write_timeout != before.write_timeout {

@@ -5,15 +5,17 @@
 //! announcements through the registry. Out of scope: sockets (a session never touches one),
 //! framing (`line_buffer`), and the table itself (`registry`).
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 
+use crate::logging::Escaped;
 use crate::server::conn_id::ConnId;
 use crate::server::line::{Forms, shared_line};
 use crate::server::outbox::{Outbox, PushError};
 use crate::server::registry::{Claimed, Pending, Registry};
 use crate::server::rooms::Limits;
-use chatd_proto::Frame;
-use chatd_proto::{CapSet, Command, CommandLine, Nick, ProtocolError, Reply, Target};
+use chatd_proto::text::replace_refused;
+use chatd_proto::{CapSet, Command, CommandLine, Frame, Nick, ProtocolError, Reply, Target};
 
 /// What the connection does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +38,10 @@ pub struct Session {
     /// deliveries once the client is registered.
     caps: CapSet,
     outbox: Outbox,
+    /// Bytes queued for the client in answer to its own lines since the connection last
+    /// asked (`take_answered_bytes`): flood control charges them, so a command costs what it
+    /// produces. A `Cell`: replies are queued from `&self` methods.
+    answered: Cell<usize>,
     max_line: usize,
     rooms: Limits,
 }
@@ -54,6 +60,7 @@ impl Session {
             nick: None,
             caps: CapSet::NONE,
             outbox,
+            answered: Cell::new(0),
             max_line,
             rooms,
         }
@@ -79,7 +86,7 @@ impl Session {
     }
 
     fn on_line(&mut self, line: &str, registry: &Registry) -> Flow {
-        log::trace!("conn#{} <- {line}", self.id);
+        log::trace!("conn#{} <- {}", self.id, Escaped(line));
         let line = match CommandLine::read(line) {
             Ok(Some(line)) => line,
             Ok(None) => return Flow::Continue,
@@ -117,7 +124,8 @@ impl Session {
                 token: token.map(str::to_owned),
             }),
             Command::Quit { reason } => {
-                self.leave(reason, registry);
+                // Leaving is never refused: what the text rule refuses is replaced instead.
+                self.leave(reason.map(replace_refused).as_deref(), registry);
                 match self.reply(&Reply::Bye { reason: None }) {
                     Flow::Continue => Flow::Quit,
                     other => other,
@@ -144,7 +152,8 @@ impl Session {
                 self.finish(registry, joined)
             }
             Command::Part { room, reason } => {
-                let parted = registry.part_room(self.id, &room, reason);
+                let reason = reason.map(replace_refused);
+                let parted = registry.part_room(self.id, &room, reason.as_deref());
                 self.finish(registry, parted)
             }
             Command::MsgRoom { room, text } => {
@@ -247,7 +256,7 @@ impl Session {
                 "conn#{} {}: {nick} quit ({})",
                 self.id,
                 self.peer,
-                reason.unwrap_or("no reason")
+                Escaped(reason.unwrap_or("no reason"))
             );
         }
         self.nick = None;
@@ -267,6 +276,11 @@ impl Session {
         let _ = self.outbox.push(shared_line(&Reply::Ping {
             token: Some("idle".to_owned()),
         }));
+    }
+
+    /// The bytes queued for the client in answer to its own lines since the last call.
+    pub fn take_answered_bytes(&self) -> usize {
+        self.answered.take()
     }
 
     /// Whether the client has a nick.
@@ -301,8 +315,13 @@ impl Session {
     }
 
     fn reply(&self, reply: &Reply) -> Flow {
-        match self.outbox.push(shared_line(reply)) {
-            Ok(()) => Flow::Continue,
+        let line = shared_line(reply);
+        let len = line.len();
+        match self.outbox.push(line) {
+            Ok(()) => {
+                self.answered.set(self.answered.get() + len);
+                Flow::Continue
+            }
             Err(PushError::Full) => Flow::SlowConsumer,
             // The writer already stopped: the peer is gone and the reader will see it.
             Err(PushError::Closed) => Flow::Continue,
@@ -416,6 +435,36 @@ mod tests {
         assert_eq!(seen[1], "JOIN bob");
         assert!(seen[2].starts_with("QUIT bob slow"), "{seen:?}");
         assert_eq!(seen.len(), 3, "{seen:?}");
+    }
+
+    #[test]
+    fn issue_13_the_answers_to_a_clients_own_lines_are_counted_and_nothing_else() {
+        let registry = Registry::new();
+        let mut alice = Client::new(1);
+        let mut bob = Client::new(2);
+        alice.send("NICK alice", &registry);
+        bob.send("NICK bob", &registry);
+        for client in [&alice, &bob] {
+            client.queue.drain();
+            client.session.take_answered_bytes();
+        }
+        for line in ["WHO", "HELP", "ROOMS", "PING with a token", "FROB"] {
+            alice.send(line, &registry);
+            let queued: usize = alice.queue.drain().iter().map(|line| line.len()).sum();
+            assert!(queued > 0, "{line}");
+            assert_eq!(alice.session.take_answered_bytes(), queued, "{line}");
+            assert_eq!(alice.session.take_answered_bytes(), 0, "taken once");
+        }
+        // What others send it is their cost, not its own.
+        bob.send("ALL hello", &registry);
+        bob.send("MSG alice hi", &registry);
+        assert_eq!(alice.received(), ["ALL bob hello", "MSG bob hi"]);
+        assert_eq!(alice.session.take_answered_bytes(), 0);
+        assert_eq!(
+            bob.session.take_answered_bytes(),
+            0,
+            "no answer to ALL or MSG"
+        );
     }
 
     #[test]

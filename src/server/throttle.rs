@@ -1,12 +1,13 @@
 //! The `chatd-throttle` thread: brings back connections that flood control paused.
 //!
-//! A connection over its `--rate` ends its turn without reading further and without re-arming
-//! its read interest, so its unread bytes stay in the kernel and TCP pushes back on the
-//! sender; no worker waits for it. It is handed here with the instant its bucket holds tokens
-//! again, and this thread ends its pause then, unless its peer hanging up ended it first.
+//! A connection over its flood control (its lines, its bytes, or its address's budget; see
+//! `flood`) ends its turn without reading further and without re-arming its read interest,
+//! so its unread bytes stay in the kernel and TCP pushes back on the sender; no worker waits
+//! for it. It is handed here with the instant its buckets hold tokens again, and this thread
+//! ends its pause then, unless its peer hanging up ended it first.
 //!
 //! In scope: keeping the paused connections in order of resumption and waking on time. Out of
-//! scope: the bucket arithmetic (`token_bucket`), the pause and the turn (`connection`),
+//! scope: the bucket arithmetic (`token_bucket`, `flood`), the pause and the turn (`connection`),
 //! queueing the turn (the `resume` the wiring passes in: `Turns::resume`).
 
 use std::cmp::Ordering;

@@ -1,9 +1,12 @@
-//! Flood control's arithmetic: a token bucket per connection (`--rate` lines per second,
-//! `--burst` lines at once).
+//! Flood control's arithmetic: a token bucket, for a connection's lines (`--rate`, `--burst`)
+//! and bytes (`--byte-rate`, `--byte-burst`) and for an address group's (`--ip-rate`,
+//! `--ip-byte-rate`).
 //!
-//! In scope: how many lines a client may have executed now, and when it may go on. Out of
-//! scope: what waiting means (the connection stops reading and the `throttle` thread brings it
-//! back). Pure: the caller passes the time in, so the tests need no clock.
+//! In scope: how much a client may have executed now, and when it may go on. A cost known
+//! only once paid (the bytes of a command's answer) is charged after the fact and may leave
+//! the bucket in debt, so the next turn waits that much longer. Out of scope: what waiting
+//! means (the connection stops reading and the `throttle` thread brings it back), and what
+//! costs what (`flood`). Pure: the caller passes the time in, so the tests need no clock.
 
 use std::time::{Duration, Instant};
 
@@ -15,23 +18,25 @@ const MIN_PAUSE: Duration = Duration::from_millis(20);
 pub struct TokenBucket {
     per_second: f64,
     burst: f64,
-    /// Lines the client may still send at once; fractional while refilling.
+    /// Lines (or bytes) the client may still cost at once; fractional while refilling, and
+    /// below zero after a charge beyond what was left.
     tokens: f64,
     /// When `tokens` was last brought up to date.
     refilled: Instant,
 }
 
 impl TokenBucket {
-    /// A full bucket: a new client may send `burst` lines at once. Both must be at least 1.
-    pub fn new(per_second: u32, burst: u32, now: Instant) -> TokenBucket {
+    /// A full bucket: a new client may cost `burst` at once. Both must be at least 1.
+    pub fn new(per_second: u64, burst: u64, now: Instant) -> TokenBucket {
         assert!(
             per_second >= 1 && burst >= 1,
             "a bucket needs a rate and room for one line"
         );
+        // Exact: rates and bursts are far below 2^53.
         TokenBucket {
-            per_second: f64::from(per_second),
-            burst: f64::from(burst),
-            tokens: f64::from(burst),
+            per_second: per_second as f64,
+            burst: burst as f64,
+            tokens: burst as f64,
             refilled: now,
         }
     }
@@ -43,9 +48,16 @@ impl TokenBucket {
         self.refilled = now;
     }
 
-    /// Whether one more line may run now.
+    /// Whether one more line (or byte) may go now.
     pub fn has_token(&self) -> bool {
         self.tokens >= 1.0
+    }
+
+    /// Takes `cost` whatever is left: a cost known only once it is paid, such as the bytes
+    /// read from a socket or of an answer. The bucket may go into debt; the refill pays it
+    /// back before it holds tokens again.
+    pub fn charge(&mut self, cost: u64) {
+        self.tokens -= cost as f64;
     }
 
     /// Takes one line's token if there is one.
@@ -60,7 +72,7 @@ impl TokenBucket {
 
     /// When an empty bucket is worth coming back to: once it holds a few lines' tokens (at
     /// least one, at most a burst), so a flooder is resumed a bounded number of times per
-    /// second, whatever its rate.
+    /// second, whatever its rate; later by as much as it is in debt.
     pub fn resume_at(&self) -> Instant {
         let batch = (self.per_second * MIN_PAUSE.as_secs_f64()).clamp(1.0, self.burst);
         let missing = (batch - self.tokens).max(0.0);
@@ -150,6 +162,25 @@ mod tests {
         assert_soon_after(bucket.resume_at(), start + ms(20));
         bucket.refill(bucket.resume_at());
         assert_eq!(take_all(&mut bucket), 20);
+    }
+
+    #[test]
+    fn issue_13_a_charge_after_the_fact_is_paid_back_before_anything_else() {
+        let start = Instant::now();
+        let mut bytes = TokenBucket::new(1000, 500, start);
+        // An answer of 1,500 bytes, produced with 500 in the bucket: 1,000 in debt.
+        bytes.charge(1500);
+        assert!(!bytes.has_token());
+        // The debt plus a batch (20 ms at 1,000/s) takes 1.02 s to come back.
+        assert_soon_after(bytes.resume_at(), start + ms(1020));
+        bytes.refill(start + ms(999));
+        assert!(!bytes.has_token(), "still in debt");
+        bytes.refill(start + ms(1002));
+        assert!(bytes.has_token());
+        // It refills to the burst, never beyond, however long it waited.
+        bytes.refill(start + Duration::from_secs(3600));
+        bytes.charge(500);
+        assert!(!bytes.has_token());
     }
 
     #[test]

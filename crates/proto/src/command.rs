@@ -15,6 +15,7 @@ use crate::caps::Capability;
 use crate::error::ProtocolError;
 use crate::names::{Nick, Room, Target};
 use crate::syntax::{on_off, optional, split_word, with_tail};
+use crate::text;
 use crate::words::CommandWord;
 
 /// A line from a client, borrowing its text from the line.
@@ -128,7 +129,10 @@ impl<'a> CommandLine<'a> {
 
     /// Reads the arguments. Each command first checks that its arguments are there
     /// (`MISSING_ARGUMENT`, naming the missing one), then what they are (`NO_SUCH_NICK`,
-    /// `BAD_ROOM`, `BAD_ARGUMENT`), left to right, as v1 `MSG` did.
+    /// `BAD_ROOM`, `BAD_ARGUMENT`, and `BAD_TEXT` for a text the server would relay or
+    /// store: see [`text`]), left to right, as v1 `MSG` did. `QUIT` and `PART` reasons are
+    /// kept as sent: leaving is never refused, and the server replaces what the rule refuses
+    /// in them ([`text::replace_refused`]).
     pub fn parse(self) -> Result<Command<'a>, ProtocolError> {
         let CommandLine { word, rest } = self;
         let needs = |needs| Needs { word, needs };
@@ -141,28 +145,30 @@ impl<'a> CommandLine<'a> {
                 if target.starts_with('#') {
                     Command::MsgRoom {
                         room: Room::parse(target)?,
-                        text,
+                        text: allowed(THE_TEXT, text)?,
                     }
                 } else {
                     Command::Msg {
                         to: nick_target(target)?,
-                        text,
+                        text: allowed(THE_TEXT, text)?,
                     }
                 }
             }
             CommandWord::All => Command::All {
-                text: needs("a text").first(rest)?,
+                text: allowed(THE_TEXT, needs("a text").first(rest)?)?,
             },
             CommandWord::Me => {
                 let (target, text) = split_word(needs("a target and a text").first(rest)?);
                 let text = needs("a text").after(target, text)?;
                 Command::Me {
                     target: parse_target(target)?,
-                    text,
+                    text: allowed(THE_TEXT, text)?,
                 }
             }
             CommandWord::Away => Command::Away {
-                text: optional(rest),
+                text: optional(rest)
+                    .map(|text| allowed("the away text", text))
+                    .transpose()?,
             },
             CommandWord::Who => {
                 // v1 ignores words after WHO; only a first word starting with '#' asks for a room.
@@ -203,7 +209,7 @@ impl<'a> CommandLine<'a> {
                 let (room, key) = split_word(needs("a room").first(rest)?);
                 Command::Join {
                     room: Room::parse(room)?,
-                    key: optional(key),
+                    key: optional_key(key)?,
                 }
             }
             CommandWord::Part => {
@@ -218,7 +224,10 @@ impl<'a> CommandLine<'a> {
                 let (room, text) = split_word(needs("a room").first(rest)?);
                 let room = Room::parse(room)?;
                 match optional(text) {
-                    Some(text) => Command::Topic { room, text },
+                    Some(text) => Command::Topic {
+                        room,
+                        text: allowed("the topic", text)?,
+                    },
                     None => Command::TopicQuery(room),
                 }
             }
@@ -226,7 +235,7 @@ impl<'a> CommandLine<'a> {
                 let (room, key) = split_word(needs("a room").first(rest)?);
                 Command::Key {
                     room: Room::parse(room)?,
-                    key: optional(key),
+                    key: optional_key(key)?,
                 }
             }
             CommandWord::Private => {
@@ -271,6 +280,26 @@ pub fn parse_command(line: &str) -> Result<Option<Command<'_>>, ProtocolError> {
 /// nobody online, `NO_SUCH_NICK`, not `BAD_NICK`.
 fn nick_target(target: &str) -> Result<Nick, ProtocolError> {
     Nick::parse(target).map_err(|_| ProtocolError::NoSuchNick(target.to_owned()))
+}
+
+/// How `BAD_TEXT` names the text of `MSG`, `ALL` and `ME`.
+const THE_TEXT: &str = "the text";
+
+/// `text`, if the text rule lets it through (`BAD_TEXT` otherwise): every text the server
+/// relays to others or stores goes through here.
+fn allowed<'a>(what: &'static str, text: &'a str) -> Result<&'a str, ProtocolError> {
+    match text::find_refused(text) {
+        None => Ok(text),
+        Some(refused) => Err(ProtocolError::BadText { what, refused }),
+    }
+}
+
+/// The optional key of `JOIN` and `KEY`. A `JOIN` key is only compared, but one the rule
+/// refuses can never match a key that was set, so both are refused alike.
+fn optional_key(rest: &str) -> Result<Option<&str>, ProtocolError> {
+    optional(rest)
+        .map(|key| allowed("the key", key))
+        .transpose()
 }
 
 /// The target of `ME`: `*`, a room, or (as for `MSG`) a nick.
@@ -368,3 +397,5 @@ impl fmt::Display for Command<'_> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod text_tests;

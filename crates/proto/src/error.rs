@@ -12,6 +12,7 @@ use std::fmt;
 
 use crate::caps::Capability;
 use crate::names::{BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, Room};
+use crate::text::{self, Refused};
 use crate::words::CommandWord;
 
 /// How much of a client's input an `ERR` text quotes back, so an error line stays short.
@@ -78,6 +79,8 @@ error_codes! {
     BadArgument = "BAD_ARGUMENT",
     /// `CAP` with a name that is no capability.
     BadCap = "BAD_CAP",
+    /// A text that holds a character the text rule refuses (`crate::text`).
+    BadText = "BAD_TEXT",
 }
 
 impl fmt::Display for ErrorCode {
@@ -119,6 +122,13 @@ pub enum ProtocolError {
     },
     /// `CAP` with a word that is no capability, as typed.
     BadCap(String),
+    /// A message text, topic, key or away text with a character the text rule refuses
+    /// (`crate::text`): the first one, and where it is.
+    BadText {
+        /// Which text, as the error names it (`"the topic"`).
+        what: &'static str,
+        refused: Refused,
+    },
     LineTooLong {
         max: usize,
     },
@@ -175,6 +185,7 @@ impl ProtocolError {
             ProtocolError::MissingArgument { .. } => ErrorCode::MissingArgument,
             ProtocolError::BadArgument { .. } => ErrorCode::BadArgument,
             ProtocolError::BadCap(_) => ErrorCode::BadCap,
+            ProtocolError::BadText { .. } => ErrorCode::BadText,
             ProtocolError::LineTooLong { .. } => ErrorCode::LineTooLong,
             ProtocolError::BadEncoding => ErrorCode::BadEncoding,
             ProtocolError::ServerFull { .. } => ErrorCode::ServerFull,
@@ -250,6 +261,14 @@ impl fmt::Display for ProtocolError {
                 }
                 Ok(())
             }
+            ProtocolError::BadText { what, refused } => write!(
+                f,
+                "{what} has U+{:04X} ({}) at character {}; control characters, line separators \
+                 and bidirectional controls are not allowed",
+                u32::from(refused.found),
+                refused.kind(),
+                refused.at
+            ),
             ProtocolError::LineTooLong { max } => {
                 write!(f, "line longer than {max} bytes discarded")
             }
@@ -312,16 +331,21 @@ fn bad_room(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
 }
 
 /// Client input quoted back in an error text: at most `MAX_ECHO` characters, control
-/// characters shown as `?` so they cannot garble the client's terminal.
+/// characters (TAB too) and whatever else the text rule refuses shown as `?`, so they cannot
+/// garble the client's terminal or reorder its line.
 struct Echo<'a>(&'a str);
 
 impl fmt::Display for Echo<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use fmt::Write as _;
-        self.0
-            .chars()
-            .take(MAX_ECHO)
-            .try_for_each(|c| f.write_char(if c.is_control() { '?' } else { c }))
+        self.0.chars().take(MAX_ECHO).try_for_each(|c| {
+            let shown = if c.is_control() || text::is_refused(c) {
+                '?'
+            } else {
+                c
+            };
+            f.write_char(shown)
+        })
     }
 }
 
@@ -355,6 +379,8 @@ mod tests {
             let text = error.to_string();
             assert!(text.len() < 130, "{text}");
         }
+        let text = ProtocolError::NoSuchNick("a\u{202e}b\u{2028}".to_owned()).to_string();
+        assert!(text.contains("a?b?"), "{text:?}");
         for error in [
             ProtocolError::BadRoom("#a\tb\n\u{1b}".to_owned()),
             ProtocolError::NoSuchRoom("#a\tb\n\u{1b}".to_owned()),
@@ -364,6 +390,30 @@ mod tests {
             let text = error.to_string();
             assert!(!text.chars().any(char::is_control), "{text:?}");
         }
+    }
+
+    #[test]
+    fn issue_13_a_refused_text_names_the_character_and_its_place() {
+        let error = ProtocolError::BadText {
+            what: "the topic",
+            refused: text::find_refused("hi \u{1b}]0;x").unwrap(),
+        };
+        assert_eq!(error.code(), ErrorCode::BadText);
+        assert_eq!(
+            error.to_string(),
+            "the topic has U+001B (a control character) at character 4; control characters, \
+             line separators and bidirectional controls are not allowed"
+        );
+        let error = ProtocolError::BadText {
+            what: "the text",
+            refused: text::find_refused("été\u{2028}").unwrap(),
+        };
+        assert!(
+            error
+                .to_string()
+                .starts_with("the text has U+2028 (a line separator) at character 4;"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -20,6 +20,8 @@
 //! - `error`: [`ErrorCode`] (the codes, spelled in one place) and [`ProtocolError`].
 //! - [`reason`]: the reasons of `QUIT` and `BYE` lines the server ends a connection with.
 //! - `syntax`: the word-splitting rules both directions share.
+//! - [`text`]: the text rule, which characters a client's text may not carry to others
+//!   (controls, line separators, bidirectional overrides), checked in one fast pass.
 //! - [`line_buffer`]: the framer.
 //! - [`oracle`]: reference models and checks for the property tests and fuzz targets.
 //!
@@ -39,6 +41,7 @@ pub mod oracle;
 pub mod reason;
 mod reply;
 mod syntax;
+pub mod text;
 mod who;
 mod words;
 

@@ -5,7 +5,8 @@
 //! In scope: [`reference_frames`], the framing of protocol.md computed the obvious way (the
 //! oracle [`LineBuffer`] is compared against); [`frame_chunks`], which drives a `LineBuffer`
 //! as the server does and checks its memory bound; and checks of what the parsers promise on
-//! any line ([`check_command_line`], [`check_reply_line`], [`wire_line`]); and a number per
+//! any line ([`check_command_line`], [`check_reply_line`], [`wire_line`]); the text rule
+//! against a reference written range by range ([`check_text_rule`]); and a number per
 //! variant of [`Command`] and [`Reply`], for tests that must cover them all.
 //!
 //! The checks panic with a message on the first broken promise, which is how both a fuzz
@@ -17,6 +18,7 @@ use crate::error::{ErrorCode, ProtocolError};
 use crate::line_buffer::{Frame, LineBuffer};
 use crate::names::{MAX_NICK_LEN, Nick, Target};
 use crate::reply::Reply;
+use crate::text::{Refused, find_refused, is_refused, replace_refused};
 
 /// An owned copy of a [`Frame`], to compare runs fed in different chunkings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,14 +109,63 @@ fn open_before_registration(command: &Command<'_>) -> bool {
     )
 }
 
+/// The text rule as protocol.md states it, one range at a time, for [`check_text_rule`] to
+/// hold the fast scan to.
+fn reference_refused(c: char) -> bool {
+    let n = u32::from(c);
+    (n <= 0x1F && c != '\t')
+        || (0x7F..=0x9F).contains(&n)
+        || n == 0x2028
+        || n == 0x2029
+        || (0x202A..=0x202E).contains(&n)
+        || (0x2066..=0x2069).contains(&n)
+}
+
+/// Checks the text rule on any text, panicking on a difference from the reference: the
+/// first refused character and its place (counted in characters from 1), the rule for each
+/// character, and the replacement of a reason (U+FFFD for each refused character, borrowed
+/// when nothing is refused).
+pub fn check_text_rule(text: &str) {
+    let expected = text
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| reference_refused(c))
+        .map(|(i, found)| Refused { found, at: i + 1 });
+    assert_eq!(find_refused(text), expected, "{text:?}");
+    for c in text.chars() {
+        assert_eq!(is_refused(c), reference_refused(c), "{c:?}");
+    }
+    let replaced = replace_refused(text);
+    let reference: String = text
+        .chars()
+        .map(|c| {
+            if reference_refused(c) {
+                char::REPLACEMENT_CHARACTER
+            } else {
+                c
+            }
+        })
+        .collect();
+    assert_eq!(replaced, reference, "{text:?}");
+    assert_eq!(
+        matches!(replaced, std::borrow::Cow::Borrowed(_)),
+        expected.is_none(),
+        "{text:?}: allocated for nothing, or borrowed a text with refused characters"
+    );
+}
+
 /// Parses any client line and checks what the parser promises, panicking on a broken promise:
 /// a blank line and only a blank line is ignored; a command keeps valid nicks, and each of its
 /// free texts is the end of the line as sent, never blank and never starting with the spaces
 /// that separate it; [`CommandLine::read`] finds the command's word and judges registration as
 /// protocol.md does; the command formats back to a line that parses to the same command; an
 /// error is never `NOT_REGISTERED` (the session's call, not the parser's), has a known code
-/// and becomes one `ERR` line that parses back to the same reply.
+/// and becomes one `ERR` line that parses back to the same reply. Every text the server
+/// would relay or store (messages, topics, keys, away texts) passes the text rule, and a
+/// `BAD_TEXT` names a refused character of the line. The rule itself is checked on the whole
+/// line too ([`check_text_rule`]).
 pub fn check_command_line(line: &str) {
+    check_text_rule(line);
     let parsed = parse_command(line);
     assert_eq!(
         line.trim().is_empty(),
@@ -162,6 +213,24 @@ pub fn check_command_line(line: &str) {
                 assert!(!text.trim().is_empty(), "blank text {text:?} in {line:?}");
                 assert!(!text.starts_with(' '), "{text:?} keeps its separator");
             }
+            let ruled = match &command {
+                Command::Msg { text, .. }
+                | Command::MsgRoom { text, .. }
+                | Command::All { text }
+                | Command::Me { text, .. }
+                | Command::Topic { text, .. }
+                | Command::Away { text: Some(text) }
+                | Command::Join {
+                    key: Some(text), ..
+                }
+                | Command::Key {
+                    key: Some(text), ..
+                } => Some(*text),
+                _ => None,
+            };
+            if let Some(text) = ruled {
+                assert_eq!(find_refused(text), None, "{line:?} relays {text:?}");
+            }
             let read = CommandLine::read(line)
                 .expect("a line that parses has a command word")
                 .expect("a line that parses is not blank");
@@ -180,6 +249,11 @@ pub fn check_command_line(line: &str) {
         }
         Err(error) => {
             assert_ne!(error, ProtocolError::NotRegistered, "{line:?}");
+            if let ProtocolError::BadText { refused, .. } = &error {
+                assert!(reference_refused(refused.found), "{line:?}: {refused:?}");
+                assert!(line.contains(refused.found), "{line:?}: {refused:?}");
+                assert!(refused.at >= 1, "{line:?}: {refused:?}");
+            }
             assert!(
                 ErrorCode::KNOWN.contains(&error.code()),
                 "{error:?} has no known code"

@@ -73,6 +73,9 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(config.max_rooms_per_client, 32);
     assert_eq!(config.max_room_members, 10_000);
     assert_eq!((config.rate, config.burst), (2_000, 4_000));
+    assert_eq!((config.byte_rate, config.byte_burst), (4 << 20, 8 << 20));
+    assert_eq!((config.ip_rate, config.ip_byte_rate), (20_000, 32 << 20));
+    assert!(!config.ip_rate_loopback);
     assert_eq!(*config, Config::default());
     assert_eq!(settings.log_level, log::LevelFilter::Info);
     assert_eq!(settings.log_file, None);
@@ -116,6 +119,7 @@ fn flags_alone_are_checked_as_before() {
         &["--drain-timeout=-1"],
         &["--drain-timeout", "1e300"],
         &["--burst", "0"],
+        &["--byte-burst", "0"],
         &["--addr", "nowhere"],
     ] {
         let error = args(flags).settings().unwrap_err();
@@ -129,6 +133,22 @@ fn flags_alone_are_checked_as_before() {
     assert!(Args::try_parse_from(["chatd", "--log-level", "loud"]).is_err());
     assert!(Args::try_parse_from(["chatd", "--send-queue", "1X"]).is_err());
     assert!(args(&["--rate", "0", "--burst", "0"]).settings().is_ok());
+    assert!(
+        args(&["--rate", "0", "--byte-burst", "0"])
+            .settings()
+            .is_ok()
+    );
+    assert!(
+        args(&["--byte-rate", "0", "--byte-burst", "0"])
+            .settings()
+            .is_ok()
+    );
+    assert!(
+        args(&["--ip-rate", "0", "--ip-byte-rate", "0"])
+            .settings()
+            .is_ok()
+    );
+    assert!(Args::try_parse_from(["chatd", "--byte-rate", "4X"]).is_err());
     assert!(
         args(&["--workers", "3", "--max-line", "128"])
             .settings()
@@ -149,6 +169,7 @@ fn the_file_fills_what_the_flags_leave_out() {
     let text = "addr = \"127.0.0.1:9000\"\nworkers = 3\nmax_clients = 50\nsend_queue = \"64K\"\n\
                 max_line = 512\ndrain_timeout = 0.5\nregister_timeout = 2\nidle_timeout = 7.5\n\
                 max_rooms_per_client = 4\nmax_room_members = 9\nrate = 50\nburst = 200\n\
+                byte_rate = \"64K\"\nbyte_burst = 1000\nip_rate = 300\nip_byte_rate = \"1M\"\n\
                 log_level = \"debug\"\nlog_file = \"chatd.log\"\nconnect_rate = 5\n\
                 write_timeout = 4\n";
     let settings = merged(&[], text).unwrap();
@@ -170,6 +191,11 @@ fn the_file_fills_what_the_flags_leave_out() {
         max_room_members: 9,
         rate: 50,
         burst: 200,
+        byte_rate: 64 * 1024,
+        byte_burst: 1000,
+        ip_rate: 300,
+        ip_byte_rate: 1024 * 1024,
+        ip_rate_loopback: true,
     };
     assert_eq!(settings.config, expected);
     assert_eq!(settings.log_level, log::LevelFilter::Debug);
@@ -268,6 +294,11 @@ fn an_invalid_value_in_the_file_names_its_key_file_and_line() {
             "burst = 0",
             Setting::Burst,
             "or turn flood control off with --rate 0",
+        ),
+        (
+            "byte_burst = 0",
+            Setting::ByteBurst,
+            "or turn the byte limit off with --byte-rate 0",
         ),
         ("log_level = \"loud\"", Setting::LogLevel, "not \"loud\""),
         ("addr = \"nowhere\"", Setting::Addr, "nowhere"),
@@ -396,7 +427,14 @@ fn the_keys_left_out_of_the_example_are_sound_when_set() {
         .collect();
     assert_eq!(
         commented,
-        ["workers", "max_per_ip", "connect_rate", "log_file"]
+        [
+            "workers",
+            "max_per_ip",
+            "connect_rate",
+            "ip_rate",
+            "ip_byte_rate",
+            "log_file"
+        ]
     );
     let defaults = Config::default();
     let workers = merged(&[], &example_with("workers")).unwrap();
@@ -432,6 +470,19 @@ fn the_keys_left_out_of_the_example_are_sound_when_set() {
         },
         defaults
     );
+    // Likewise for the address budgets: only loopback changes.
+    for key in ["ip_rate", "ip_byte_rate"] {
+        let budget = merged(&[], &example_with(key)).unwrap().config;
+        assert!(budget.address_budget_applies(loopback), "{key}");
+        assert_eq!(
+            Config {
+                ip_rate_loopback: false,
+                ..budget
+            },
+            defaults,
+            "{key}"
+        );
+    }
 }
 
 #[test]
@@ -459,6 +510,38 @@ fn issue_13_connect_rate_limits_loopback_only_when_given_and_0_turns_it_off() {
     let off = config_of(&["--connect-rate", "0"], "");
     assert_eq!(off.connect_rate_limit(remote), None);
     assert_eq!(off.connect_rate_limit(loopback), None);
+}
+
+#[test]
+fn issue_13_an_address_budget_given_anywhere_limits_loopback_too() {
+    let (loopback, remote) = loopback_and_remote();
+    let default = config_of(&[], "");
+    assert!(default.address_budget_applies(remote));
+    assert!(!default.address_budget_applies(loopback));
+    assert!(!default.address_budget_applies("::1".parse().unwrap()));
+    for (flags, text) in [
+        (&["--ip-rate", "20000"][..], ""),
+        (&["--ip-byte-rate", "32M"], ""),
+        (&[], "ip_rate = 100"),
+        (&[], "ip_byte_rate = \"1M\""),
+    ] {
+        let explicit = config_of(flags, text);
+        assert!(
+            explicit.address_budget_applies(loopback),
+            "{flags:?} {text}"
+        );
+        assert!(explicit.address_budget_applies(remote), "{flags:?} {text}");
+    }
+    // --rate 0 turns all flood control off, the address budgets included; both at 0 too.
+    for flags in [
+        &["--rate", "0", "--ip-rate", "5"][..],
+        &["--ip-rate", "0", "--ip-byte-rate", "0"],
+    ] {
+        let off = config_of(flags, "");
+        assert!(!off.address_budget_applies(remote), "{flags:?}");
+        assert!(!off.address_budget_applies(loopback), "{flags:?}");
+    }
+    assert!(config_of(&["--ip-rate", "0"], "").address_budget_applies(remote));
 }
 
 #[test]

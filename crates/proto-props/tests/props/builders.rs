@@ -1,6 +1,7 @@
 //! One builder per variant of `Command`, `ProtocolError` and `Reply`, from generated valid
 //! parts, and the exhaustive matches that let a test check the lists cover every variant.
 
+use chatd_proto::text::Refused;
 use chatd_proto::{
     COMMAND_WORDS, CapSet, Capability, Command, CommandWord, ErrorCode, Nick, NickFault,
     ProtocolError, Reply, Room, Target,
@@ -190,7 +191,7 @@ pub const COMMANDS: [BuildCommand; 27] = [
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 24] = [
+pub const ERRORS: [BuildError; 25] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -232,6 +233,13 @@ pub const ERRORS: [BuildError; 24] = [
         got: p.typed.clone(),
     },
     |p| ProtocolError::BadCap(p.typed.clone()),
+    |p| ProtocolError::BadText {
+        what: "the topic",
+        refused: Refused {
+            found: if p.on { '\u{1b}' } else { '\u{2028}' },
+            at: p.count + 1,
+        },
+    },
 ];
 
 pub type BuildReply = fn(&Parts) -> Reply;

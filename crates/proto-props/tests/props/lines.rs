@@ -19,12 +19,13 @@ pub fn room() -> impl Strategy<Value = Room> {
 }
 
 /// A text as the server relays it: what `parse_command` accepts as the text of `ALL`, from a
-/// line the framer could deliver (so without `\n`).
+/// line the framer could deliver (so without `\n`), and so without anything the text rule
+/// refuses (issue 13).
 pub fn relayed_text() -> impl Strategy<Value = String> {
     prop_oneof![
         3 => "[ -~]{1,30}",
         1 => "[^\n]{1,20}",
-        1 => "[a-z \t\r\u{1b}\u{a0}]{1,10}",
+        1 => "[a-z \t\u{a0}\u{200f}\u{2070}\u{ffff}]{1,10}",
     ]
     .prop_filter_map("not a text ALL accepts", |text| {
         match parse_command(&format!("ALL {text}")) {
@@ -32,6 +33,24 @@ pub fn relayed_text() -> impl Strategy<Value = String> {
             _ => None,
         }
     })
+}
+
+/// A text for the text rule: printable ASCII runs of every length (so refused characters fall
+/// at every place of the scan's eight-byte words), refused characters and their neighbours
+/// in UTF-8, and any character.
+pub fn ruled_text() -> impl Strategy<Value = String> {
+    let special = prop::sample::select(vec![
+        '\t', '\n', '\r', '\u{0}', '\u{1b}', '\u{1f}', ' ', '~', '\u{7f}', '\u{80}', '\u{85}',
+        '\u{9f}', '\u{a0}', '\u{c2}', '\u{e2}', '\u{2027}', '\u{2028}', '\u{2029}', '\u{202a}',
+        '\u{202e}', '\u{202f}', '\u{2065}', '\u{2066}', '\u{2069}', '\u{206a}', '\u{200f}',
+        '\u{fffd}', '😀',
+    ]);
+    let piece = prop_oneof![
+        4 => "[ -~]{0,17}",
+        3 => special.prop_map(String::from),
+        1 => any::<char>().prop_map(String::from),
+    ];
+    prop::collection::vec(piece, 0..8).prop_map(|pieces| pieces.concat())
 }
 
 // Generators of client lines and byte streams.

@@ -13,6 +13,11 @@
 //!   (`oracle::check_command_line`): valid nicks, texts kept as sent, registration judged as
 //!   protocol.md says, and a `Display` that parses back to the same command. Its errors
 //!   format as `ERR` lines that parse back.
+//! - The text rule's one-pass scan finds the same first refused character, at the same place,
+//!   and replaces a reason's the same way, as the rule written range by range
+//!   (`oracle::check_text_rule`), for texts that put refused characters at every offset of
+//!   its eight-byte words; and a relayed text (message, topic, key, away text) never holds
+//!   one (`oracle::check_command_line`).
 //! - Every `Command` variant, built from valid parts, parses back from its line.
 //! - Every `Reply` variant the server can build (nicks and texts as `parse_command` hands them
 //!   over, every error, codes this version does not know, the v1 form of an action) formats
@@ -33,11 +38,11 @@ mod lines;
 
 use builders::{COMMANDS, ERRORS, REPLIES, built, sample_parts};
 use chatd_proto::oracle::{
-    COMMAND_VARIANTS, REPLY_VARIANTS, check_command_line, check_reply_line, command_variant,
-    frame_chunks, reference_frames, reply_variant, wire_line,
+    COMMAND_VARIANTS, REPLY_VARIANTS, check_command_line, check_reply_line, check_text_rule,
+    command_variant, frame_chunks, reference_frames, reply_variant, wire_line,
 };
 use chatd_proto::{ErrorCode, Reply, parse_command};
-use lines::{argument, byte_stream, command_text, cut, lines};
+use lines::{argument, byte_stream, command_text, cut, lines, ruled_text};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -116,6 +121,14 @@ proptest! {
         line in prop_oneof![3 => command_text(), 1 => any::<String>()],
     ) {
         check_command_line(&line);
+    }
+
+    #[test]
+    fn issue_13_the_text_rule_matches_its_reference(text in ruled_text()) {
+        check_text_rule(&text);
+        for word in ["ALL", "TOPIC #tea", "AWAY", "KEY #tea", "QUIT", "PART #tea"] {
+            check_command_line(&format!("{word} {text}"));
+        }
     }
 
     #[test]

@@ -343,6 +343,13 @@ fn every_error() -> Vec<ProtocolError> {
             got: "maybe".to_owned(),
         },
         ProtocolError::BadCap("ids".to_owned()),
+        ProtocolError::BadText {
+            what: "the topic",
+            refused: crate::text::Refused {
+                found: '\u{1b}',
+                at: 4,
+            },
+        },
     ]
 }
 
