@@ -90,6 +90,19 @@ pub struct Args {
     #[arg(long)]
     pub max_room_members: Option<usize>,
 
+    /// Rooms on the server at once; a JOIN that would create one more gets ERR NO_MORE_ROOMS
+    /// [default: 10000]
+    #[arg(long)]
+    pub max_rooms: Option<usize>,
+
+    /// Longest room topic in bytes; a longer one gets ERR TOO_LONG [default: 390]
+    #[arg(long)]
+    pub max_topic: Option<usize>,
+
+    /// Longest room key in bytes; a longer one gets ERR TOO_LONG [default: 64]
+    #[arg(long)]
+    pub max_key: Option<usize>,
+
     /// Flood control: lines per second a client may send on average. A client over it is read
     /// more slowly (TCP pushes back), never dropped and none of its lines lost. 0 turns it off
     /// [default: 2000]
@@ -179,6 +192,9 @@ impl Args {
             &self.max_room_members,
             &given.max_room_members,
         );
+        let max_rooms = merge.pick(Setting::MaxRooms, &self.max_rooms, &given.max_rooms);
+        let max_topic = merge.pick(Setting::MaxTopic, &self.max_topic, &given.max_topic);
+        let max_key = merge.pick(Setting::MaxKey, &self.max_key, &given.max_key);
         let rate = merge.pick(Setting::Rate, &self.rate, &given.rate);
         let burst = merge.pick(Setting::Burst, &self.burst, &given.burst);
         let log_level_text = merge.pick(
@@ -229,6 +245,9 @@ impl Args {
             idle_timeout: timeout(Setting::IdleTimeout, idle, defaults.idle_timeout, false)?,
             max_rooms_per_client: max_rooms_per_client.unwrap_or(defaults.max_rooms_per_client),
             max_room_members: max_room_members.unwrap_or(defaults.max_room_members),
+            max_rooms: max_rooms.unwrap_or(defaults.max_rooms),
+            max_topic: max_topic.unwrap_or(defaults.max_topic),
+            max_key: max_key.unwrap_or(defaults.max_key),
             rate: rate.unwrap_or(defaults.rate),
             burst: burst.unwrap_or(defaults.burst),
         };

@@ -26,6 +26,9 @@ pub enum Setting {
     IdleTimeout,
     MaxRoomsPerClient,
     MaxRoomMembers,
+    MaxRooms,
+    MaxTopic,
+    MaxKey,
     Rate,
     Burst,
     LogLevel,
@@ -34,7 +37,7 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order of `--help` and of `chatd.example.toml`.
-    pub const ALL: [Setting; 15] = [
+    pub const ALL: [Setting; 18] = [
         Setting::Addr,
         Setting::Workers,
         Setting::MaxClients,
@@ -46,6 +49,9 @@ impl Setting {
         Setting::IdleTimeout,
         Setting::MaxRoomsPerClient,
         Setting::MaxRoomMembers,
+        Setting::MaxRooms,
+        Setting::MaxTopic,
+        Setting::MaxKey,
         Setting::Rate,
         Setting::Burst,
         Setting::LogLevel,
@@ -80,6 +86,9 @@ impl Setting {
             Setting::IdleTimeout => ("idle_timeout", "--idle-timeout"),
             Setting::MaxRoomsPerClient => ("max_rooms_per_client", "--max-rooms-per-client"),
             Setting::MaxRoomMembers => ("max_room_members", "--max-room-members"),
+            Setting::MaxRooms => ("max_rooms", "--max-rooms"),
+            Setting::MaxTopic => ("max_topic", "--max-topic"),
+            Setting::MaxKey => ("max_key", "--max-key"),
             Setting::Rate => ("rate", "--rate"),
             Setting::Burst => ("burst", "--burst"),
             Setting::LogLevel => ("log_level", "--log-level"),

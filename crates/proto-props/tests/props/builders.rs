@@ -190,7 +190,7 @@ pub const COMMANDS: [BuildCommand; 27] = [
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 23] = [
+pub const ERRORS: [BuildError; 26] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -229,6 +229,15 @@ pub const ERRORS: [BuildError; 23] = [
         got: p.typed.clone(),
     },
     |p| ProtocolError::BadCap(p.typed.clone()),
+    |p| ProtocolError::NoMoreRooms { max: p.count },
+    |p| ProtocolError::TooLong {
+        what: "a key",
+        max: p.count,
+        got: p.count + 1,
+    },
+    |p| ProtocolError::TooManyAttempts {
+        wait_secs: p.count as u64,
+    },
 ];
 
 pub type BuildReply = fn(&Parts) -> Reply;

@@ -343,6 +343,13 @@ fn every_error() -> Vec<ProtocolError> {
             got: "maybe".to_owned(),
         },
         ProtocolError::BadCap("ids".to_owned()),
+        ProtocolError::NoMoreRooms { max: 10000 },
+        ProtocolError::TooLong {
+            what: "a topic",
+            max: 390,
+            got: 391,
+        },
+        ProtocolError::TooManyAttempts { wait_secs: 42 },
     ]
 }
 
