@@ -57,8 +57,8 @@ pub struct Args {
     #[arg(long)]
     pub max_per_ip: Option<usize>,
 
-    /// Bytes queued for one client before it is dropped as a slow consumer (suffix K or M
-    /// for KiB or MiB) [default: 1M]
+    /// Bytes queued for one client before it is dropped as a slow consumer, each line counted
+    /// with its memory overhead (suffix K or M for KiB or MiB) [default: 1M]
     #[arg(long, value_parser = values::parse_bytes)]
     pub send_queue: Option<usize>,
 

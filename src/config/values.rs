@@ -28,7 +28,8 @@ pub struct Config {
     /// server's own machine (load tests, bridges, gateways) are not limited as a group unless
     /// the operator sets `--max-per-ip` explicitly.
     pub max_per_ip_loopback: bool,
-    /// Bytes a client's outbound queue may hold before it is dropped as a slow consumer.
+    /// Bytes a client's outbound queue may hold before it is dropped as a slow consumer, each
+    /// line counted as the memory it takes (`outbox::footprint`), not its text alone.
     pub send_queue: usize,
     /// Longest accepted client line in bytes, its ending included.
     pub max_line: usize,

@@ -405,7 +405,7 @@ mod tests {
         let registry = Registry::new();
         let mut alice = Client::new(1);
         alice.send("NICK alice", &registry);
-        let mut bob = Client::with_limit(2, 40);
+        let mut bob = Client::with_limit(2, 150);
         bob.send("NICK bob", &registry);
         // Alice's worker finds bob's queue full and drops him; bob's own lines stop there.
         alice.send(&format!("ALL {}", "x".repeat(40)), &registry);

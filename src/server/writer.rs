@@ -181,9 +181,8 @@ struct Writer {
 impl Writer {
     fn run(self) {
         let mut taken = VecDeque::new();
-        let mut written = 0;
         loop {
-            let front_written = match self.queue.take(&mut taken, std::mem::take(&mut written)) {
+            let front_written = match self.queue.take(&mut taken) {
                 Taken::Lines { front_written } => front_written,
                 // An unpark that came first makes `park` return at once; a spurious return
                 // just takes again.
@@ -196,7 +195,7 @@ impl Writer {
                 Taken::Closed => break,
             };
             match socket_io::write_blocking(&self.socket, &mut taken, front_written, &self.totals) {
-                Ok(bytes) => written = bytes,
+                Ok(_) => {}
                 Err(error) => {
                     log::debug!("conn#{}: write failed: {error}", self.id);
                     self.queue.writer_gone();

@@ -13,6 +13,7 @@ mod flood;
 mod limits;
 mod process;
 mod protocol_contract;
+mod queue_footprint;
 mod registration;
 mod resources;
 mod rooms;

@@ -81,7 +81,7 @@ fn send_to_finds_nicks_ignoring_case() {
 fn a_full_queue_makes_a_slow_consumer_that_is_dropped_and_announced() {
     let registry = Registry::new();
     let (fast, fast_rx) = Outbox::detached(1 << 20);
-    let (slow, slow_rx) = Outbox::detached(64);
+    let (slow, slow_rx) = Outbox::detached(200);
     let (sender, _sender_rx) = Outbox::detached(1 << 20);
     let _ = registry
         .claim(1, nick("fast"), &fast, CapSet::NONE)
