@@ -3,6 +3,7 @@
 
 mod support;
 
+mod announcements;
 mod bad_input;
 mod broadcast;
 mod config_file;
@@ -16,7 +17,9 @@ mod protocol_contract;
 mod queue_footprint;
 mod registration;
 mod resources;
+mod room_limits;
 mod rooms;
 mod shutdown;
+mod slow_consumer_cut;
 mod startup_errors;
 mod timeouts;
