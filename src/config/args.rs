@@ -69,8 +69,8 @@ pub struct Args {
     #[arg(long)]
     pub connect_rate: Option<u32>,
 
-    /// Bytes queued for one client before it is dropped as a slow consumer (suffix K or M
-    /// for KiB or MiB) [default: 1M]
+    /// Bytes queued for one client before it is dropped as a slow consumer, each line counted
+    /// with its memory overhead (suffix K or M for KiB or MiB) [default: 1M]
     #[arg(long, value_parser = values::parse_bytes)]
     pub send_queue: Option<usize>,
 
@@ -106,6 +106,19 @@ pub struct Args {
     /// Members one room may hold; one more JOIN gets ERR ROOM_FULL [default: 10000]
     #[arg(long)]
     pub max_room_members: Option<usize>,
+
+    /// Rooms on the server at once; a JOIN that would create one more gets ERR NO_MORE_ROOMS
+    /// [default: 10000]
+    #[arg(long)]
+    pub max_rooms: Option<usize>,
+
+    /// Longest room topic in bytes; a longer one gets ERR TOO_LONG [default: 390]
+    #[arg(long)]
+    pub max_topic: Option<usize>,
+
+    /// Longest room key in bytes; a longer one gets ERR TOO_LONG [default: 64]
+    #[arg(long)]
+    pub max_key: Option<usize>,
 
     /// Flood control: lines per second a client may send on average. A client over it is read
     /// more slowly (TCP pushes back), never dropped and none of its lines lost. 0 turns it off
@@ -230,6 +243,9 @@ impl Args {
             &self.max_room_members,
             &given.max_room_members,
         );
+        let max_rooms = merge.pick(Setting::MaxRooms, &self.max_rooms, &given.max_rooms);
+        let max_topic = merge.pick(Setting::MaxTopic, &self.max_topic, &given.max_topic);
+        let max_key = merge.pick(Setting::MaxKey, &self.max_key, &given.max_key);
         let rate = merge.pick(Setting::Rate, &self.rate, &given.rate);
         let burst = merge.pick(Setting::Burst, &self.burst, &given.burst);
         let bytes = |size: &Option<usize>| size.map(ByteSize);
@@ -297,6 +313,9 @@ impl Args {
             write_timeout: timeout(Setting::WriteTimeout, write, defaults.write_timeout, false)?,
             max_rooms_per_client: max_rooms_per_client.unwrap_or(defaults.max_rooms_per_client),
             max_room_members: max_room_members.unwrap_or(defaults.max_room_members),
+            max_rooms: max_rooms.unwrap_or(defaults.max_rooms),
+            max_topic: max_topic.unwrap_or(defaults.max_topic),
+            max_key: max_key.unwrap_or(defaults.max_key),
             rate: rate.unwrap_or(defaults.rate),
             burst: burst.unwrap_or(defaults.burst),
             byte_rate: byte_rate.map_or(defaults.byte_rate, |size| size.0),

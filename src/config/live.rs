@@ -45,6 +45,9 @@ impl Setting {
             | Setting::MaxLine
             | Setting::MaxRoomsPerClient
             | Setting::MaxRoomMembers
+            | Setting::MaxRooms
+            | Setting::MaxTopic
+            | Setting::MaxKey
             | Setting::LogFile => false,
         }
     }
@@ -72,6 +75,9 @@ impl Config {
             write_timeout,
             max_rooms_per_client: _,
             max_room_members: _,
+            max_rooms: _,
+            max_topic: _,
+            max_key: _,
             rate,
             burst,
             byte_rate,
@@ -173,6 +179,9 @@ impl Settings {
             Setting::WriteTimeout => a.write_timeout != b.write_timeout,
             Setting::MaxRoomsPerClient => a.max_rooms_per_client != b.max_rooms_per_client,
             Setting::MaxRoomMembers => a.max_room_members != b.max_room_members,
+            Setting::MaxRooms => a.max_rooms != b.max_rooms,
+            Setting::MaxTopic => a.max_topic != b.max_topic,
+            Setting::MaxKey => a.max_key != b.max_key,
             Setting::Rate => a.rate != b.rate,
             Setting::Burst => a.burst != b.burst,
             Setting::ByteRate => a.byte_rate != b.byte_rate,
@@ -220,6 +229,9 @@ mod tests {
             Setting::WriteTimeout => config.write_timeout = Duration::from_secs(1),
             Setting::MaxRoomsPerClient => config.max_rooms_per_client = 2,
             Setting::MaxRoomMembers => config.max_room_members = 2,
+            Setting::MaxRooms => config.max_rooms = 2,
+            Setting::MaxTopic => config.max_topic = 100,
+            Setting::MaxKey => config.max_key = 10,
             Setting::Rate => config.rate = 7,
             Setting::Burst => config.burst = 7,
             Setting::ByteRate => config.byte_rate = 1000,

@@ -28,6 +28,9 @@ pub enum Setting {
     WriteTimeout,
     MaxRoomsPerClient,
     MaxRoomMembers,
+    MaxRooms,
+    MaxTopic,
+    MaxKey,
     Rate,
     Burst,
     ByteRate,
@@ -40,7 +43,7 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order of `--help` and of `chatd.example.toml`.
-    pub const ALL: [Setting; 21] = [
+    pub const ALL: [Setting; 24] = [
         Setting::Addr,
         Setting::Workers,
         Setting::MaxClients,
@@ -54,6 +57,9 @@ impl Setting {
         Setting::WriteTimeout,
         Setting::MaxRoomsPerClient,
         Setting::MaxRoomMembers,
+        Setting::MaxRooms,
+        Setting::MaxTopic,
+        Setting::MaxKey,
         Setting::Rate,
         Setting::Burst,
         Setting::ByteRate,
@@ -94,6 +100,9 @@ impl Setting {
             Setting::WriteTimeout => ("write_timeout", "--write-timeout"),
             Setting::MaxRoomsPerClient => ("max_rooms_per_client", "--max-rooms-per-client"),
             Setting::MaxRoomMembers => ("max_room_members", "--max-room-members"),
+            Setting::MaxRooms => ("max_rooms", "--max-rooms"),
+            Setting::MaxTopic => ("max_topic", "--max-topic"),
+            Setting::MaxKey => ("max_key", "--max-key"),
             Setting::Rate => ("rate", "--rate"),
             Setting::Burst => ("burst", "--burst"),
             Setting::ByteRate => ("byte_rate", "--byte-rate"),

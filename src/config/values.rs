@@ -34,7 +34,8 @@ pub struct Config {
     pub connect_rate: u32,
     /// Whether `connect_rate` also holds for loopback addresses, as `max_per_ip_loopback`.
     pub connect_rate_loopback: bool,
-    /// Bytes a client's outbound queue may hold before it is dropped as a slow consumer.
+    /// Bytes a client's outbound queue may hold before it is dropped as a slow consumer, each
+    /// line counted as the memory it takes (`outbox::footprint`), not its text alone.
     pub send_queue: usize,
     /// Longest accepted client line in bytes, its ending included.
     pub max_line: usize,
@@ -52,6 +53,13 @@ pub struct Config {
     pub max_rooms_per_client: usize,
     /// Members one room may hold; one more `JOIN` gets `ERR ROOM_FULL`.
     pub max_room_members: usize,
+    /// Rooms on the server at once; a `JOIN` that would create one more gets
+    /// `ERR NO_MORE_ROOMS`. Bounds the memory rooms take and the size of a `ROOMS` answer.
+    pub max_rooms: usize,
+    /// Longest topic, in bytes; a longer one gets `ERR TOO_LONG`.
+    pub max_topic: usize,
+    /// Longest room key, in bytes; a longer one gets `ERR TOO_LONG`.
+    pub max_key: usize,
     /// Flood control: lines per second one client may have executed, on average; a client
     /// over it is read more slowly, never dropped. 0 turns flood control off.
     pub rate: u32,
@@ -95,6 +103,13 @@ pub const DEFAULT_IDLE_TIMEOUT_SECS: f64 = 120.0;
 pub const DEFAULT_WRITE_TIMEOUT_SECS: f64 = 30.0;
 pub const DEFAULT_MAX_ROOMS_PER_CLIENT: usize = 32;
 pub const DEFAULT_MAX_ROOM_MEMBERS: usize = 10_000;
+/// As many rooms as the default `--max-clients` has clients: with topics at their longest, a
+/// `ROOMS` answer stays under 5 MB.
+pub const DEFAULT_MAX_ROOMS: usize = 10_000;
+/// IRC's usual topic limit: a line of text, not a document.
+pub const DEFAULT_MAX_TOPIC: usize = 390;
+/// A passphrase, not a document.
+pub const DEFAULT_MAX_KEY: usize = 64;
 /// The contract's promise to a scripted client (`protocol-core.md`): at least 2,000 lines/s,
 /// in bursts of 4,000, before it is slowed. Far above anyone typing; a public server may
 /// lower both.
@@ -131,6 +146,9 @@ impl Default for Config {
             write_timeout: Duration::from_secs_f64(DEFAULT_WRITE_TIMEOUT_SECS),
             max_rooms_per_client: DEFAULT_MAX_ROOMS_PER_CLIENT,
             max_room_members: DEFAULT_MAX_ROOM_MEMBERS,
+            max_rooms: DEFAULT_MAX_ROOMS,
+            max_topic: DEFAULT_MAX_TOPIC,
+            max_key: DEFAULT_MAX_KEY,
             rate: DEFAULT_RATE,
             burst: DEFAULT_BURST,
             byte_rate: DEFAULT_BYTE_RATE,
@@ -181,6 +199,9 @@ impl Config {
             (Setting::MaxPerIp, self.max_per_ip),
             (Setting::MaxRoomsPerClient, self.max_rooms_per_client),
             (Setting::MaxRoomMembers, self.max_room_members),
+            (Setting::MaxRooms, self.max_rooms),
+            (Setting::MaxTopic, self.max_topic),
+            (Setting::MaxKey, self.max_key),
         ] {
             if value == 0 {
                 return refuse(setting, format!("{} must be at least 1", name(setting)));

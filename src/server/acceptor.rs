@@ -181,11 +181,7 @@ impl Acceptor {
         outbox: Outbox,
         config: &Config,
     ) -> Connection {
-        let rooms = Limits {
-            rooms_per_client: config.max_rooms_per_client,
-            room_members: config.max_room_members,
-        };
-        let session = Session::new(id, peer, outbox, config.max_line, rooms);
+        let session = Session::new(id, peer, outbox, config.max_line, Limits::of(config));
         // Cannot fail: the queue is empty.
         session.greet();
         let flood = Flood::new(config, peer.ip(), &self.budgets, Instant::now());

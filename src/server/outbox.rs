@@ -16,6 +16,10 @@
 //! in one lock by swapping the deque with its own empty one: no allocation per line, one lock
 //! per batch. Why bytes rather than lines: the bound says what an operator cares about, how
 //! much memory one stalled client can pin.
+//!
+//! So a line counts what it costs the server's memory, not its text alone ([`footprint`]):
+//! counted as text, 190,000 unread `PONG`s (5 bytes each) passed for 780 KB of a 1 MiB queue
+//! while they took 7.3 MiB (issue 13).
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -31,6 +35,26 @@ use crate::server::deferred_wake::{DeferredWakes, WakeDeferred, Window};
 use crate::server::line::Line;
 use crate::server::socket_io::{self, ClientSocket, WriteTotals};
 
+/// What one queued line costs, beyond its text: its `Arc` header (two reference counts), the
+/// allocator's header, and its slot in the queue. A slot is a fat pointer; the queue grows by
+/// doubling, so it may hold up to as many empty slots again: two slots per line.
+const ARC_HEADER: usize = 2 * std::mem::size_of::<usize>();
+const MALLOC_HEADER: usize = std::mem::size_of::<usize>();
+/// glibc's allocations come in 16-byte steps, at least 32 bytes.
+const MALLOC_ALIGN: usize = 16;
+const MALLOC_MIN: usize = 32;
+const QUEUE_SLOTS: usize = 2 * std::mem::size_of::<Line>();
+
+/// The bytes a queued line is counted for against `--send-queue`: its allocation (text, `Arc`
+/// header and allocator header, rounded up to the allocator's 16-byte step, at least 32) plus
+/// two queue slots. On 64-bit Linux: `"PONG\n"` counts 64, a 4,096-byte line 4,160. A line
+/// shared by many queues (a broadcast) is counted whole in each, so the bound errs on the
+/// safe side.
+pub fn footprint(line: &Line) -> usize {
+    let allocation = (line.len() + ARC_HEADER + MALLOC_HEADER).next_multiple_of(MALLOC_ALIGN);
+    allocation.max(MALLOC_MIN) + QUEUE_SLOTS
+}
+
 /// A writer going idle shrinks its deques to this many lines (1 KiB each): thousands of idle
 /// clients each keeping the high-water mark of a burst would add up. Not smaller, or a
 /// stream of batches would regrow them after every pause.
@@ -39,7 +63,8 @@ const IDLE_CAPACITY: usize = 64;
 /// Why a line could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PushError {
-    /// The queue holds `--send-queue` bytes already: the client is a slow consumer.
+    /// The line does not fit in `--send-queue` bytes (counted as [`footprint`]s): the client
+    /// is a slow consumer.
     Full,
     /// The writer has stopped (the peer is gone); the connection is being torn down.
     Closed,
@@ -74,8 +99,12 @@ pub struct Queue {
 #[derive(Debug, Default)]
 struct State {
     lines: VecDeque<Line>,
-    /// Bytes queued and not yet written, including the batch the writer is writing.
+    /// The [`footprint`]s of the lines queued and not yet written, including the batch the
+    /// writer is writing and the lines a flush holds.
     bytes: usize,
+    /// The footprints of the batch the writer took last: given back when it takes again,
+    /// which it does only once it has written the whole batch.
+    in_flight: usize,
     /// Live [`Outbox`]es. At zero nothing more can be queued: the writer drains and closes.
     outboxes: usize,
     /// The writer has stopped (write error or detached reader dropped): pushes fail.
@@ -170,8 +199,8 @@ impl Flush {
                 std::mem::swap(&mut state.lines, lines);
                 drop(state);
                 let sent = socket_io::send_without_blocking(socket, lines, front_written, totals);
-                lines.drain(..sent.lines);
-                written = sent.bytes;
+                // A line partly sent stays counted whole until its end is written.
+                written = lines.drain(..sent.lines).map(|line| footprint(&line)).sum();
                 if lines.is_empty() {
                     continue;
                 }
@@ -235,10 +264,11 @@ impl Outbox {
         if state.writer_gone {
             return Err(PushError::Closed);
         }
-        if state.bytes + line.len() > queue.limit {
+        let cost = footprint(&line);
+        if state.bytes + cost > queue.limit {
             return Err(PushError::Full);
         }
-        state.bytes += line.len();
+        state.bytes += cost;
         state.lines.push_back(line);
         if !state.parked || state.flushing {
             // The writer, or a flush, is busy and takes this line with the others.
@@ -267,7 +297,7 @@ impl Outbox {
         Ok(None)
     }
 
-    /// Bytes queued and not yet written.
+    /// Bytes queued and not yet written, counted as [`footprint`]s.
     pub fn queued_bytes(&self) -> usize {
         self.queue.queued_bytes()
     }
@@ -341,11 +371,12 @@ impl Queue {
         let _ = self.writer.set(writer);
     }
 
-    /// The writer's side: first gives back the `written` bytes of its previous batch, then
-    /// swaps everything queued into `into` (which must be empty), or marks the writer parked.
-    pub fn take(&self, into: &mut VecDeque<Line>, written: usize) -> Taken {
+    /// The writer's side: first gives back the count of its previous batch (it takes again
+    /// only once it has written all of it), then swaps everything queued into `into` (which
+    /// must be empty), or marks the writer parked.
+    pub fn take(&self, into: &mut VecDeque<Line>) -> Taken {
         let mut state = self.state.lock();
-        state.bytes -= written;
+        state.bytes -= std::mem::take(&mut state.in_flight);
         if state.flushing {
             // A worker is writing the queue, and a spurious return from `park` brought the
             // writer here: it must neither write nor close now. The flush wakes it when it
@@ -354,6 +385,8 @@ impl Queue {
         }
         if !state.lines.is_empty() {
             std::mem::swap(&mut state.lines, into);
+            // No flush runs (checked above), so everything counted is in this batch.
+            state.in_flight = state.bytes;
             let front_written = std::mem::take(&mut state.front_written);
             return Taken::Lines { front_written };
         }
@@ -372,6 +405,7 @@ impl Queue {
         let mut state = self.state.lock();
         state.writer_gone = true;
         state.bytes = 0;
+        state.in_flight = 0;
         state.front_written = 0;
         state.lines = VecDeque::new();
     }
@@ -466,19 +500,56 @@ mod tests {
 
     #[test]
     fn refuses_past_its_byte_limit() {
-        let (outbox, queue) = Outbox::detached(10);
-        assert_eq!(outbox.push(line("12345\n")), Ok(()));
-        assert_eq!(outbox.push(line("1234\n")), Err(PushError::Full));
-        assert_eq!(outbox.push(line("123\n")), Ok(()));
-        assert_eq!(outbox.queued_bytes(), 10);
+        // 64 bytes each up to 8 bytes of text, 80 from 9 to 24.
+        let (outbox, queue) = Outbox::detached(144);
+        assert_eq!(outbox.push(line("123456789\n")), Ok(()));
+        assert_eq!(outbox.push(line("123456789\n")), Err(PushError::Full));
+        assert_eq!(outbox.push(line("1234\n")), Ok(()));
+        assert_eq!(outbox.queued_bytes(), 144);
         assert_eq!(queue.len(), 2);
-        assert_eq!(queue.drain(), [line("12345\n"), line("123\n")]);
+        assert_eq!(queue.drain(), [line("123456789\n"), line("1234\n")]);
         assert_eq!(outbox.queued_bytes(), 0);
     }
 
     #[test]
+    fn issue_13_a_line_counts_its_allocation_and_its_queue_slots() {
+        // On the 64-bit Linux the server runs on: 16 bytes of reference counts, 8 of
+        // allocator header, 16-byte steps of at least 32, two 16-byte slots.
+        assert_eq!(footprint(&line("PONG\n")), 64);
+        assert_eq!(footprint(&line("12345678")), 64);
+        assert_eq!(footprint(&line("123456789")), 80);
+        assert_eq!(footprint(&line(&"x".repeat(4096))), 4160);
+        // What a stalled client that sends `PING`s can pin with the default queue: 16,384
+        // `PONG`s, not 200,000.
+        assert_eq!((1 << 20) / footprint(&line("PONG\n")), 16_384);
+    }
+
+    #[test]
+    fn issue_13_the_writers_batch_counts_until_it_takes_again() {
+        let queue = Queue::new(1000, None, None, None);
+        let outbox = Outbox::new(&queue);
+        outbox.push(line("a\n")).unwrap();
+        outbox.push(line(&"b".repeat(100))).unwrap();
+        let mut taken = VecDeque::new();
+        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
+        assert_eq!(
+            queue.queued_bytes(),
+            64 + 160,
+            "counted while being written"
+        );
+        outbox.push(line("c\n")).unwrap();
+        assert_eq!(queue.queued_bytes(), 64 + 160 + 64);
+        taken.clear();
+        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
+        assert_eq!(queue.queued_bytes(), 64, "the first batch given back");
+        taken.clear();
+        assert!(matches!(queue.take(&mut taken), Taken::Nothing));
+        assert_eq!(queue.queued_bytes(), 0);
+    }
+
+    #[test]
     fn reports_a_closed_queue() {
-        let (outbox, queue) = Outbox::detached(10);
+        let (outbox, queue) = Outbox::detached(100);
         drop(queue);
         assert_eq!(outbox.push(line("x\n")), Err(PushError::Closed));
         assert_eq!(outbox.queued_bytes(), 0);
@@ -486,17 +557,17 @@ mod tests {
 
     #[test]
     fn the_writer_takes_everything_then_parks_then_closes_after_the_last_outbox() {
-        let queue = Queue::new(100, None, None, None);
+        let queue = Queue::new(1000, None, None, None);
         let outbox = Outbox::new(&queue);
         let second = outbox.clone();
         outbox.push(line("a\n")).unwrap();
         second.push_waking(line("b\n"), Wake::Announcement).unwrap();
         let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken, 0), Taken::Lines { .. }));
+        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
         assert_eq!(taken, [line("a\n"), line("b\n")]);
-        assert_eq!(queue.queued_bytes(), 4, "counted until written");
+        assert_eq!(queue.queued_bytes(), 128, "counted until written");
         taken.clear();
-        assert!(matches!(queue.take(&mut taken, 4), Taken::Nothing));
+        assert!(matches!(queue.take(&mut taken), Taken::Nothing));
         assert!(queue.state.lock().parked);
         assert_eq!(queue.queued_bytes(), 0);
         drop(outbox);
@@ -506,18 +577,15 @@ mod tests {
             !queue.state.lock().parked,
             "the last outbox wakes the writer"
         );
-        assert!(matches!(queue.take(&mut taken, 0), Taken::Closed));
+        assert!(matches!(queue.take(&mut taken), Taken::Closed));
     }
 
     /// A queue with a waker list, its writer parked `parked_for` ago.
     fn parked_queue(parked_for: Duration) -> (Arc<Queue>, Outbox, Arc<DeferredWakes<Queue>>) {
         let deferred = Arc::new(DeferredWakes::default());
-        let queue = Queue::new(100, None, Some(Arc::clone(&deferred)), None);
+        let queue = Queue::new(1000, None, Some(Arc::clone(&deferred)), None);
         let outbox = Outbox::new(&queue);
-        assert!(matches!(
-            queue.take(&mut VecDeque::new(), 0),
-            Taken::Nothing
-        ));
+        assert!(matches!(queue.take(&mut VecDeque::new()), Taken::Nothing));
         queue.state.lock().emptied_at = Instant::now().checked_sub(parked_for);
         (queue, outbox, deferred)
     }
@@ -531,13 +599,13 @@ mod tests {
             .expect("an idle writer's queue is flushed by the pusher");
         drop(outbox);
         let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken, 0), Taken::Nothing));
+        assert!(matches!(queue.take(&mut taken), Taken::Nothing));
         assert!(taken.is_empty());
         // This queue has no socket: the flush hands everything to the writer.
         flush.run();
-        assert!(matches!(queue.take(&mut taken, 0), Taken::Lines { .. }));
+        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
         taken.clear();
-        assert!(matches!(queue.take(&mut taken, 11), Taken::Closed));
+        assert!(matches!(queue.take(&mut taken), Taken::Closed));
     }
 
     #[test]
@@ -550,7 +618,7 @@ mod tests {
         drop(flush);
         assert!(!queue.state.lock().parked, "the writer is woken");
         let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken, 0), Taken::Lines { .. }));
+        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
         assert_eq!(taken, [line("MSG ann hi\n")]);
     }
 
@@ -577,7 +645,7 @@ mod tests {
         assert!(!queue.state.lock().parked);
         assert_eq!(deferred.due(Window::Burst), 0);
         let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken, 0), Taken::Lines { .. }));
+        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
         assert_eq!(taken, [line("JOIN a\n"), line("PONG\n")]);
     }
 

@@ -2,64 +2,148 @@
 //! rules of `JOIN`, `PART`, `TOPIC`, `KEY`, `PRIVATE` and `INVITE`.
 //!
 //! In scope: room state and the decisions, returned as data (who must be told what: a
-//! [`NewOwner`] when an owner leaves a room that others stay in). Out of
-//! scope: locking and delivery (`registry`, which keeps a `Rooms` in its table under the table
-//! lock), parsing (`protocol`). No I/O and no logging here, so every rule is unit-tested.
+//! [`NewOwner`] when an owner leaves a room that others stay in), and the limits on rooms
+//! (`--max-rooms`, `--max-topic`, `--max-key`, members and rooms per client). Out of scope:
+//! locking and delivery (`registry`, which keeps a `Rooms` in its table under the table
+//! lock), counting wrong keys over time (the caller's [`KeyGuesses`]), parsing (`protocol`).
+//! No I/O, no clock and no logging here, so every rule is unit-tested.
+//!
+//! Every change is bounded work, because it runs under the table's write lock (issue 13): a
+//! member joins or leaves a room in O(log n) of its members, and its nick is kept in the
+//! room's sorted list so that `WHO #room` and the list a joiner gets need no sort; a client
+//! leaving forgets its invitations through the index of who is invited where, not by visiting
+//! every room.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::Mutex;
 
+use crate::config::Config;
 use crate::server::conn_id::ConnId;
 use chatd_proto::{Nick, ProtocolError, Room, RoomKey};
 
-/// Every room, and every client's rooms.
+/// Every room, and every client's rooms and invitations.
 #[derive(Default)]
 pub struct Rooms {
     rooms: HashMap<RoomKey, RoomState>,
-    /// The rooms each client is in, for `--max-rooms-per-client` and for leaving them all.
+    /// The rooms each client is in, for `--max-rooms-per-client`, renames and leaving them
+    /// all.
     memberships: HashMap<ConnId, HashSet<RoomKey>>,
+    /// The rooms each client is invited to and has not joined since: the other side of
+    /// [`RoomState::invited`], so a departure forgets its invitations in O(its own).
+    invitations: HashMap<ConnId, HashSet<RoomKey>>,
 }
 
 pub struct RoomState {
     /// The name as its creator typed it.
     pub name: Room,
-    /// In the order they joined: the first is the owner (the creator, then whoever has been
-    /// present longest).
-    members: Vec<ConnId>,
-    member_set: HashSet<ConnId>,
+    /// The members, in no particular order: what a delivery to the room walks.
+    list: Vec<ConnId>,
+    /// Each member's nick (its place in `by_nick`), join number (its place in `by_age`) and
+    /// index in `list`.
+    members: HashMap<ConnId, Member>,
+    /// The members sorted by nick ignoring case, as `WHO #room` lists them.
+    by_nick: BTreeMap<ByNick, ConnId>,
+    /// The members by join number: the first owns the room (the creator, then whoever has
+    /// been present longest).
+    by_age: BTreeMap<u64, ConnId>,
+    /// Joins so far, to number the next one.
+    joins: u64,
     key: Option<String>,
     private: bool,
-    pub topic: Option<(Nick, String)>,
+    pub topic: Option<Topic>,
     /// Clients invited and not joined yet; an invitation admits once.
     invited: HashSet<ConnId>,
-    /// Held (under the table's read lock) while one `MSG #room` is queued, so every member
-    /// sees the room's lines in one order; the other room lines are queued under the table's
-    /// write lock. One per room, so rooms fan out in parallel.
-    pub order: Mutex<()>,
+    /// Held while one of the room's lines is queued, so every member sees them in one
+    /// order: under the table's read lock for `MSG #room`, or from the write lock that
+    /// changed the room through its downgrade to a read lock for `JOIN`, `PART`, `TOPIC` and
+    /// `OWNER`. One per room, so rooms fan out in parallel; shared (`Arc`) so that a guard
+    /// can outlive the write guard it was taken under.
+    pub order: Arc<Mutex<()>>,
 }
 
-/// The limits a `JOIN` checks.
+/// A room's topic. The text is shared so that `ROOMS` and `TOPIC` copy it outside the table
+/// lock, not under it.
+pub struct Topic {
+    pub setter: Nick,
+    pub text: Arc<str>,
+}
+
+struct Member {
+    nick: Nick,
+    joined: u64,
+    slot: usize,
+}
+
+/// A nick ordered as its key, without the key's allocation.
+struct ByNick(Nick);
+
+impl Ord for ByNick {
+    fn cmp(&self, other: &ByNick) -> Ordering {
+        self.0.cmp_key(&other.0)
+    }
+}
+
+impl PartialOrd for ByNick {
+    fn partial_cmp(&self, other: &ByNick) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for ByNick {
+    fn eq(&self, other: &ByNick) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for ByNick {}
+
+/// The limits the room commands check.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// `--max-rooms-per-client`.
     pub rooms_per_client: usize,
+    /// `--max-room-members`.
     pub room_members: usize,
+    /// `--max-rooms`: rooms on the server.
+    pub rooms: usize,
+    /// `--max-topic`, in bytes.
+    pub topic: usize,
+    /// `--max-key`, in bytes.
+    pub key: usize,
 }
 
-#[cfg(test)]
-impl Default for Limits {
-    /// The defaults of `--max-rooms-per-client` and `--max-room-members`.
-    fn default() -> Limits {
+impl Limits {
+    pub fn of(config: &Config) -> Limits {
         Limits {
-            rooms_per_client: crate::config::DEFAULT_MAX_ROOMS_PER_CLIENT,
-            room_members: crate::config::DEFAULT_MAX_ROOM_MEMBERS,
+            rooms_per_client: config.max_rooms_per_client,
+            room_members: config.max_room_members,
+            rooms: config.max_rooms,
+            topic: config.max_topic,
+            key: config.max_key,
         }
     }
 }
 
-/// What a successful `JOIN` changed.
-pub struct Joined<'a> {
-    pub room: &'a RoomState,
+#[cfg(test)]
+impl Default for Limits {
+    /// The defaults of the flags.
+    fn default() -> Limits {
+        Limits::of(&Config::default())
+    }
+}
+
+/// Whether a `JOIN` may try a room's key now, and where its wrong keys are counted: the
+/// caller's throttle (`registry::key_guesses`), which keeps the clock out of the rules here.
+/// Consulted only when the key decides: a keyed room, a client not invited.
+pub trait KeyGuesses {
+    /// How long until a guess is allowed again, or `None` if one is allowed now.
+    fn refused_for(&self) -> Option<Duration>;
+    /// Counts a wrong (or missing) key.
+    fn wrong(&mut self);
 }
 
 /// What a successful `PART` changed.
@@ -79,33 +163,77 @@ pub struct NewOwner {
 }
 
 impl RoomState {
+    /// The members, in no particular order.
     pub fn members(&self) -> &[ConnId] {
-        &self.members
+        &self.list
+    }
+
+    /// The members' nicks, sorted ignoring case.
+    pub fn member_nicks(&self) -> impl Iterator<Item = &Nick> {
+        self.by_nick.keys().map(|ByNick(nick)| nick)
     }
 
     pub fn is_member(&self, id: ConnId) -> bool {
-        self.member_set.contains(&id)
+        self.members.contains_key(&id)
     }
 
     pub fn owner(&self) -> ConnId {
-        self.members[0]
+        *self
+            .by_age
+            .values()
+            .next()
+            .expect("a room without members is removed")
     }
 
     fn visible_to(&self, id: ConnId) -> bool {
         !self.private || self.is_member(id)
     }
+
+    fn add(&mut self, id: ConnId, nick: &Nick) {
+        self.joins += 1;
+        let member = Member {
+            nick: nick.clone(),
+            joined: self.joins,
+            slot: self.list.len(),
+        };
+        self.list.push(id);
+        self.by_nick.insert(ByNick(nick.clone()), id);
+        self.by_age.insert(member.joined, id);
+        self.members.insert(id, member);
+    }
+
+    /// Takes `id` out; returns whether it was the owner.
+    fn remove(&mut self, id: ConnId) -> bool {
+        let Some(member) = self.members.remove(&id) else {
+            return false;
+        };
+        let owned = self.by_age.keys().next() == Some(&member.joined);
+        self.by_age.remove(&member.joined);
+        self.by_nick.remove(&ByNick(member.nick));
+        self.list.swap_remove(member.slot);
+        if let Some(moved) = self.list.get(member.slot) {
+            self.members
+                .get_mut(moved)
+                .expect("every listed member has its record")
+                .slot = member.slot;
+        }
+        owned
+    }
 }
 
 impl Rooms {
-    /// `JOIN room [key]` by client `id`: creates the room or admits the client, checking in
-    /// the documented order: ALREADY_IN_ROOM, TOO_MANY_ROOMS, INVITE_ONLY, BAD_KEY, ROOM_FULL.
+    /// `JOIN room [key]` by client `id`, called `nick`: creates the room or admits the
+    /// client, checking in the documented order: ALREADY_IN_ROOM, TOO_MANY_ROOMS,
+    /// NO_MORE_ROOMS (a new room), INVITE_ONLY, TOO_MANY_ATTEMPTS, BAD_KEY, ROOM_FULL.
     pub fn join(
         &mut self,
         id: ConnId,
+        nick: &Nick,
         room: &Room,
         key: Option<&str>,
         limits: Limits,
-    ) -> Result<Joined<'_>, ProtocolError> {
+        guesses: &mut dyn KeyGuesses,
+    ) -> Result<&RoomState, ProtocolError> {
         let room_key = room.key();
         let count = self.memberships.get(&id).map_or(0, HashSet::len);
         if let Some(state) = self.rooms.get(&room_key) {
@@ -121,15 +249,18 @@ impl Rooms {
             if state.private && !invited {
                 return Err(ProtocolError::InviteOnly(state.name.clone()));
             }
-            let key_fits = invited
-                || state
-                    .key
-                    .as_deref()
-                    .is_none_or(|wanted| key == Some(wanted));
-            if !key_fits {
-                return Err(ProtocolError::BadKey(state.name.clone()));
+            if let (Some(wanted), false) = (&state.key, invited) {
+                if let Some(wait) = guesses.refused_for() {
+                    // Whole seconds, rounded up: "try again in 0 s" would be wrong.
+                    let wait_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                    return Err(ProtocolError::TooManyAttempts { wait_secs });
+                }
+                if key != Some(wanted.as_str()) {
+                    guesses.wrong();
+                    return Err(ProtocolError::BadKey(state.name.clone()));
+                }
             }
-            if state.members.len() >= limits.room_members {
+            if state.list.len() >= limits.room_members {
                 return Err(ProtocolError::RoomFull {
                     room: state.name.clone(),
                     max: limits.room_members,
@@ -139,19 +270,21 @@ impl Rooms {
             return Err(ProtocolError::TooManyRooms {
                 max: limits.rooms_per_client,
             });
+        } else if self.rooms.len() >= limits.rooms {
+            return Err(ProtocolError::NoMoreRooms { max: limits.rooms });
         }
         self.memberships
             .entry(id)
             .or_default()
             .insert(room_key.clone());
+        self.forget_invitation(id, &room_key);
         let state = self
             .rooms
             .entry(room_key)
             .or_insert_with(|| RoomState::new(room.clone()));
         state.invited.remove(&id);
-        state.members.push(id);
-        state.member_set.insert(id);
-        Ok(Joined { room: state })
+        state.add(id, nick);
+        Ok(state)
     }
 
     /// `PART room` by client `id`. The room keeps the others, if any.
@@ -163,6 +296,25 @@ impl Rooms {
             room: name,
             new_owner,
         })
+    }
+
+    /// Client `id` is called `nick` now: its place in the sorted member list of each of its
+    /// rooms follows.
+    pub fn rename(&mut self, id: ConnId, nick: &Nick) {
+        let Some(keys) = self.memberships.get(&id) else {
+            return;
+        };
+        for key in keys {
+            let Some(state) = self.rooms.get_mut(key) else {
+                continue;
+            };
+            let Some(member) = state.members.get_mut(&id) else {
+                continue;
+            };
+            let old = std::mem::replace(&mut member.nick, nick.clone());
+            state.by_nick.remove(&ByNick(old));
+            state.by_nick.insert(ByNick(nick.clone()), id);
+        }
     }
 
     /// The room called `key`, whoever asks.
@@ -189,28 +341,37 @@ impl Rooms {
         }
     }
 
-    /// `TOPIC room text`: members only.
+    /// `TOPIC room text`: members only, at most `max` bytes.
     pub fn set_topic(
         &mut self,
         id: ConnId,
         room: &Room,
         setter: Nick,
         text: &str,
+        max: usize,
     ) -> Result<&RoomState, ProtocolError> {
         self.member_room(id, room)?;
+        check_length("a topic", text, max)?;
         let state = self.rooms.get_mut(&room.key()).expect("checked above");
-        state.topic = Some((setter, text.to_owned()));
+        state.topic = Some(Topic {
+            setter,
+            text: Arc::from(text),
+        });
         Ok(state)
     }
 
-    /// `KEY room [key]`: the owner only; no key clears it.
+    /// `KEY room [key]`: the owner only, at most `max` bytes; no key clears it.
     pub fn set_key(
         &mut self,
         id: ConnId,
         room: &Room,
         key: Option<&str>,
+        max: usize,
     ) -> Result<Room, ProtocolError> {
         let state = self.owned_room(id, room)?;
+        if let Some(key) = key {
+            check_length("a key", key, max)?;
+        }
         state.key = key.map(str::to_owned);
         Ok(state.name.clone())
     }
@@ -235,23 +396,26 @@ impl Rooms {
         invitee: ConnId,
     ) -> Result<Room, ProtocolError> {
         self.member_room(id, room)?;
-        let state = self.rooms.get_mut(&room.key()).expect("checked above");
+        let room_key = room.key();
+        let state = self.rooms.get_mut(&room_key).expect("checked above");
         if state.is_member(invitee) {
             return Err(ProtocolError::AlreadyInRoom(state.name.clone()));
         }
         state.invited.insert(invitee);
-        Ok(state.name.clone())
+        let name = state.name.clone();
+        self.invitations
+            .entry(invitee)
+            .or_default()
+            .insert(room_key);
+        Ok(name)
     }
 
-    /// The rooms `id` may see, sorted by name ignoring case.
-    pub fn visible_to(&self, id: ConnId) -> Vec<&RoomState> {
-        let mut rooms: Vec<(&RoomKey, &RoomState)> = self
-            .rooms
-            .iter()
-            .filter(|(_, state)| state.visible_to(id))
-            .collect();
-        rooms.sort_by(|a, b| a.0.cmp(b.0));
-        rooms.into_iter().map(|(_, state)| state).collect()
+    /// The rooms `id` may see, in no particular order (`ROOMS` sorts them once the table lock
+    /// is released).
+    pub fn visible_to(&self, id: ConnId) -> impl Iterator<Item = &RoomState> {
+        self.rooms
+            .values()
+            .filter(move |state| state.visible_to(id))
     }
 
     /// Removes `id` from every room, silently (its lobby `QUIT` tells everyone), and forgets
@@ -261,8 +425,10 @@ impl Rooms {
         for key in self.memberships.remove(&id).unwrap_or_default() {
             new_owners.extend(self.remove_member(id, &key));
         }
-        for state in self.rooms.values_mut() {
-            state.invited.remove(&id);
+        for key in self.invitations.remove(&id).unwrap_or_default() {
+            if let Some(state) = self.rooms.get_mut(&key) {
+                state.invited.remove(&id);
+            }
         }
         new_owners
     }
@@ -286,169 +452,60 @@ impl Rooms {
             }
         }
         let state = self.rooms.get_mut(key)?;
-        let owned = state.members.first() == Some(&id);
-        state.members.retain(|&member| member != id);
-        state.member_set.remove(&id);
-        match state.members.first() {
-            None => {
-                self.rooms.remove(key);
-                None
+        let owned = state.remove(id);
+        if state.list.is_empty() {
+            let state = self.rooms.remove(key).expect("found above");
+            for invitee in state.invited {
+                self.forget_invitation(invitee, key);
             }
-            Some(&owner) if owned => Some(NewOwner {
-                room: key.clone(),
-                owner,
-            }),
-            Some(_) => None,
+            return None;
+        }
+        owned.then(|| NewOwner {
+            room: key.clone(),
+            owner: state.owner(),
+        })
+    }
+
+    /// Drops `invitee`'s entry for the room `key` from the index (not from the room).
+    fn forget_invitation(&mut self, invitee: ConnId, key: &RoomKey) {
+        if let Some(rooms) = self.invitations.get_mut(&invitee) {
+            rooms.remove(key);
+            if rooms.is_empty() {
+                self.invitations.remove(&invitee);
+            }
         }
     }
+}
+
+/// Refuses `text` if it is longer than `max` bytes.
+fn check_length(what: &'static str, text: &str, max: usize) -> Result<(), ProtocolError> {
+    if text.len() > max {
+        return Err(ProtocolError::TooLong {
+            what,
+            max,
+            got: text.len(),
+        });
+    }
+    Ok(())
 }
 
 impl RoomState {
     fn new(name: Room) -> RoomState {
         RoomState {
             name,
-            members: Vec::new(),
-            member_set: HashSet::new(),
+            list: Vec::new(),
+            members: HashMap::new(),
+            by_nick: BTreeMap::new(),
+            by_age: BTreeMap::new(),
+            joins: 0,
             key: None,
             private: false,
             topic: None,
             invited: HashSet::new(),
-            order: Mutex::new(()),
+            order: Arc::default(),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn room(name: &str) -> Room {
-        Room::parse(name).unwrap()
-    }
-
-    fn nick(text: &str) -> Nick {
-        Nick::parse(text).unwrap()
-    }
-
-    const LIMITS: Limits = Limits {
-        rooms_per_client: 2,
-        room_members: 3,
-    };
-
-    fn code(result: Result<impl Sized, ProtocolError>) -> String {
-        result
-            .err()
-            .map_or("ok".to_owned(), |error| error.code().to_string())
-    }
-
-    #[test]
-    fn the_creator_owns_then_the_longest_present_member() {
-        let mut rooms = Rooms::default();
-        for id in [1, 2, 3] {
-            assert!(rooms.join(id, &room("#Tea"), None, LIMITS).is_ok());
-        }
-        let tea = || room("#tea").key();
-        assert_eq!(rooms.member_room(2, &room("#tea")).unwrap().owner(), 1);
-        // Another member leaving changes nothing.
-        let parted = rooms.part(3, &room("#tea")).unwrap();
-        assert_eq!(parted.new_owner, None);
-        rooms.join(3, &room("#tea"), None, LIMITS).unwrap();
-        let parted = rooms.part(1, &room("#tea")).unwrap();
-        assert_eq!(parted.room, room("#Tea"));
-        let new_owner = NewOwner {
-            room: tea(),
-            owner: 2,
-        };
-        assert_eq!(parted.new_owner, Some(new_owner));
-        assert_eq!(rooms.member_room(2, &room("#tea")).unwrap().owner(), 2);
-        assert_eq!(
-            code(rooms.set_key(3, &room("#tea"), Some("k"))),
-            "NOT_OWNER"
-        );
-        assert_eq!(rooms.leave_all(3), [], "not the owner");
-        rooms.join(3, &room("#tea"), None, LIMITS).unwrap();
-        rooms.join(2, &room("#other"), None, LIMITS).unwrap();
-        let new_owner = NewOwner {
-            room: tea(),
-            owner: 3,
-        };
-        assert_eq!(rooms.leave_all(2), [new_owner], "#other emptied: no owner");
-        assert_eq!(rooms.member_room(3, &room("#tea")).unwrap().owner(), 3);
-        let parted = rooms.part(3, &room("#tea")).unwrap();
-        assert_eq!(parted.new_owner, None, "the room emptied");
-        assert_eq!(code(rooms.visible_room(3, &room("#tea"))), "NO_SUCH_ROOM");
-        assert!(rooms.get(&tea()).is_none());
-    }
-
-    #[test]
-    fn join_refusals_come_in_the_documented_order() {
-        let mut rooms = Rooms::default();
-        assert!(rooms.join(1, &room("#a"), None, LIMITS).is_ok());
-        assert_eq!(
-            code(rooms.join(1, &room("#A"), None, LIMITS)),
-            "ALREADY_IN_ROOM"
-        );
-        rooms.set_key(1, &room("#a"), Some("k")).unwrap();
-        rooms.set_private(1, &room("#a"), true).unwrap();
-        assert!(rooms.join(2, &room("#b"), None, LIMITS).is_ok());
-        assert!(rooms.join(2, &room("#c"), None, LIMITS).is_ok());
-        assert_eq!(
-            code(rooms.join(2, &room("#a"), Some("k"), LIMITS)),
-            "TOO_MANY_ROOMS"
-        );
-        assert_eq!(
-            code(rooms.join(3, &room("#a"), Some("k"), LIMITS)),
-            "INVITE_ONLY"
-        );
-        rooms.set_private(1, &room("#a"), false).unwrap();
-        assert_eq!(
-            code(rooms.join(3, &room("#a"), Some("no"), LIMITS)),
-            "BAD_KEY"
-        );
-        assert!(rooms.join(3, &room("#a"), Some("k"), LIMITS).is_ok());
-        assert!(rooms.join(4, &room("#a"), Some("k"), LIMITS).is_ok());
-        assert_eq!(
-            code(rooms.join(5, &room("#a"), Some("k"), LIMITS)),
-            "ROOM_FULL"
-        );
-    }
-
-    #[test]
-    fn an_invitation_admits_once_past_privacy_and_key() {
-        let mut rooms = Rooms::default();
-        rooms.join(1, &room("#den"), None, LIMITS).unwrap();
-        rooms.set_key(1, &room("#den"), Some("k")).unwrap();
-        rooms.set_private(1, &room("#den"), true).unwrap();
-        assert_eq!(code(rooms.invite(2, &room("#den"), 3)), "NO_SUCH_ROOM");
-        assert_eq!(code(rooms.invite(1, &room("#den"), 1)), "ALREADY_IN_ROOM");
-        rooms.invite(1, &room("#den"), 2).unwrap();
-        assert!(
-            rooms.visible_to(2).is_empty(),
-            "still hidden from the invitee"
-        );
-        assert!(rooms.join(2, &room("#den"), None, LIMITS).is_ok());
-        rooms.part(2, &room("#den")).unwrap();
-        assert_eq!(
-            code(rooms.join(2, &room("#den"), Some("k"), LIMITS)),
-            "INVITE_ONLY"
-        );
-    }
-
-    #[test]
-    fn topics_need_membership_and_an_empty_room_forgets_everything() {
-        let mut rooms = Rooms::default();
-        rooms.join(1, &room("#tea"), None, LIMITS).unwrap();
-        assert_eq!(
-            code(rooms.set_topic(2, &room("#tea"), nick("bob"), "x")),
-            "NOT_IN_ROOM"
-        );
-        rooms
-            .set_topic(1, &room("#tea"), nick("ann"), "biscuits")
-            .unwrap();
-        rooms.set_key(1, &room("#tea"), Some("k")).unwrap();
-        rooms.leave_all(1);
-        let joined = rooms.join(2, &room("#TEA"), None, LIMITS).unwrap();
-        assert!(joined.room.topic.is_none());
-        assert_eq!(joined.room.name.as_str(), "#TEA");
-    }
-}
+mod tests;

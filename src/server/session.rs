@@ -9,11 +9,13 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 
 use crate::logging::Escaped;
+use crate::server::admission::AddressGroup;
 use crate::server::conn_id::ConnId;
 use crate::server::line::{Forms, shared_line};
 use crate::server::outbox::{Outbox, PushError};
-use crate::server::registry::{Claimed, Pending, Registry};
+use crate::server::registry::{Claimed, Guesser, Pending, Registry, WrongKeys};
 use crate::server::rooms::Limits;
+use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::text::replace_refused;
 use chatd_proto::{CapSet, Command, CommandLine, Frame, Nick, ProtocolError, Reply, Target};
 
@@ -32,6 +34,10 @@ pub enum Flow {
 pub struct Session {
     id: ConnId,
     peer: SocketAddr,
+    /// What the per-address limits count the peer by (the key-guess throttle).
+    group: AddressGroup,
+    /// This connection's wrong room keys, for the key-guess throttle.
+    wrong_keys: WrongKeys,
     /// `None` until the first successful `NICK`, and again after `QUIT`.
     nick: Option<Nick>,
     /// What `CAP` turned on, before registration too; the registry keeps a copy for
@@ -57,6 +63,8 @@ impl Session {
         Session {
             id,
             peer,
+            group: AddressGroup::of(peer.ip()),
+            wrong_keys: WrongKeys::default(),
             nick: None,
             caps: CapSet::NONE,
             outbox,
@@ -148,7 +156,11 @@ impl Session {
             // Any line answers the server's PING (the connection notes the activity).
             Command::Pong { .. } => Flow::Continue,
             Command::Join { room, key } => {
-                let joined = registry.join_room(self.id, &room, key, self.rooms);
+                let guesser = Guesser {
+                    group: self.group,
+                    wrong_keys: &mut self.wrong_keys,
+                };
+                let joined = registry.join_room(self.id, &room, key, self.rooms, guesser);
                 self.finish(registry, joined)
             }
             Command::Part { room, reason } => {
@@ -166,17 +178,19 @@ impl Session {
             },
             Command::Rooms => self.reply_all(registry.room_list(self.id)),
             Command::Topic { room, text } => {
-                let set = registry.set_topic(self.id, &room, text);
+                let set = registry.set_topic(self.id, &room, text, self.rooms.topic);
                 self.finish(registry, set)
             }
             Command::TopicQuery(room) => match registry.topic(self.id, &room) {
                 Ok(topic) => self.reply(&topic),
                 Err(error) => self.reply_error(&error),
             },
-            Command::Key { room, key } => match registry.set_room_key(self.id, &room, key) {
-                Ok(room) => self.reply(&Reply::OkKey(room)),
-                Err(error) => self.reply_error(&error),
-            },
+            Command::Key { room, key } => {
+                match registry.set_room_key(self.id, &room, key, self.rooms.key) {
+                    Ok(room) => self.reply(&Reply::OkKey(room)),
+                    Err(error) => self.reply_error(&error),
+                }
+            }
             Command::Private { room, on } => match registry.set_room_private(self.id, &room, on) {
                 Ok(room) => self.reply(&Reply::OkPrivate { room, on }),
                 Err(error) => self.reply_error(&error),
@@ -229,6 +243,8 @@ impl Session {
 
     fn claim(&mut self, wanted: Nick, registry: &Registry) -> Flow {
         match registry.claim(self.id, wanted.clone(), &self.outbox, self.caps) {
+            // Cut off by another worker meanwhile: what it still sent is not executed.
+            Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
             Ok((claimed, slow)) => {
                 match &claimed {
                     Claimed::Joined => {
@@ -237,7 +253,7 @@ impl Session {
                     Claimed::Renamed { old } => {
                         log::debug!("conn#{} {}: renamed {old} to {wanted}", self.id, self.peer);
                     }
-                    Claimed::Unchanged => {}
+                    Claimed::Unchanged | Claimed::Dropped => {}
                 }
                 self.nick = Some(wanted.clone());
                 registry.finish(slow);
@@ -250,6 +266,13 @@ impl Session {
     /// Leaves the client table, telling the others `QUIT <nick> [reason]`. Safe to call more
     /// than once, and for a client that never registered (nobody is told).
     pub fn leave(&mut self, reason: Option<&str>, registry: &Registry) {
+        // Cut off as a slow consumer by another worker: it leaves as one even when its own
+        // reader, seeing the cut socket, gets here first with "connection closed".
+        let reason = if self.outbox.is_cut() {
+            Some(SLOW_CONSUMER)
+        } else {
+            reason
+        };
         let (left, slow) = registry.leave(self.id, reason);
         if let Some(nick) = left {
             log::debug!(
@@ -424,7 +447,7 @@ mod tests {
         let registry = Registry::new();
         let mut alice = Client::new(1);
         alice.send("NICK alice", &registry);
-        let mut bob = Client::with_limit(2, 40);
+        let mut bob = Client::with_limit(2, 150);
         bob.send("NICK bob", &registry);
         // Alice's worker finds bob's queue full and drops him; bob's own lines stop there.
         alice.send(&format!("ALL {}", "x".repeat(40)), &registry);

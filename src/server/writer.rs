@@ -223,9 +223,8 @@ impl Writer {
     /// (`ClientSocket`).
     fn run(self) {
         let mut taken = VecDeque::new();
-        let mut written = 0;
         loop {
-            let front_written = match self.queue.take(&mut taken, std::mem::take(&mut written)) {
+            let front_written = match self.queue.take(&mut taken) {
                 Taken::Lines { front_written } => front_written,
                 // An unpark that came first makes `park` return at once; a spurious return
                 // just takes again.
@@ -236,7 +235,7 @@ impl Writer {
                 Taken::Closed => return,
             };
             match socket_io::write_blocking(&self.socket, &mut taken, front_written, &self.totals) {
-                Ok(bytes) => written = bytes,
+                Ok(_) => {}
                 Err(error) => {
                     if error.kind() == io::ErrorKind::WouldBlock {
                         self.note_write_timeout();

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod announcements;
 mod bad_input;
 mod broadcast;
 mod config_file;
@@ -15,12 +16,15 @@ mod limits;
 mod open_files;
 mod process;
 mod protocol_contract;
+mod queue_footprint;
 mod refusals;
 mod registration;
 mod reload;
 mod resources;
+mod room_limits;
 mod rooms;
 mod shutdown;
+mod slow_consumer_cut;
 mod startup_errors;
 mod text_rule;
 mod timeouts;

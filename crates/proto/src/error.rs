@@ -81,6 +81,12 @@ error_codes! {
     BadCap = "BAD_CAP",
     /// A text that holds a character the text rule refuses (`crate::text`).
     BadText = "BAD_TEXT",
+    /// A `JOIN` that would create a room while the server has `--max-rooms` of them.
+    NoMoreRooms = "NO_MORE_ROOMS",
+    /// A topic over `--max-topic` bytes, a key over `--max-key` bytes.
+    TooLong = "TOO_LONG",
+    /// A `JOIN` needing a key after too many wrong keys from the client or its address.
+    TooManyAttempts = "TOO_MANY_ATTEMPTS",
 }
 
 impl fmt::Display for ErrorCode {
@@ -169,6 +175,23 @@ pub enum ProtocolError {
         room: Room,
         max: usize,
     },
+    /// A `JOIN` that would create a room while the server has `--max-rooms` rooms.
+    NoMoreRooms {
+        max: usize,
+    },
+    /// A text over its limit: a topic over `--max-topic` bytes, a key over `--max-key`.
+    TooLong {
+        /// What is too long, as the text names it (`"a topic"`).
+        what: &'static str,
+        max: usize,
+        /// Its length, in bytes.
+        got: usize,
+    },
+    /// A `JOIN` that needs a key while wrong keys are throttled; a guess is allowed again in
+    /// `wait_secs` seconds.
+    TooManyAttempts {
+        wait_secs: u64,
+    },
 }
 
 impl ProtocolError {
@@ -201,6 +224,9 @@ impl ProtocolError {
             ProtocolError::NotOwner(_) => ErrorCode::NotOwner,
             ProtocolError::TooManyRooms { .. } => ErrorCode::TooManyRooms,
             ProtocolError::RoomFull { .. } => ErrorCode::RoomFull,
+            ProtocolError::NoMoreRooms { .. } => ErrorCode::NoMoreRooms,
+            ProtocolError::TooLong { .. } => ErrorCode::TooLong,
+            ProtocolError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
         }
     }
 }
@@ -301,6 +327,16 @@ impl fmt::Display for ProtocolError {
                 write!(f, "you are in {max} rooms already, the most allowed")
             }
             ProtocolError::RoomFull { room, max } => write!(f, "{room} is full ({max} members)"),
+            ProtocolError::NoMoreRooms { max } => write!(
+                f,
+                "the server has {max} rooms, the most it allows; join one of them (ROOMS lists them)"
+            ),
+            ProtocolError::TooLong { what, max, got } => {
+                write!(f, "{what} has at most {max} bytes, not {got}")
+            }
+            ProtocolError::TooManyAttempts { wait_secs } => {
+                write!(f, "too many wrong keys; try again in {wait_secs} s")
+            }
         }
     }
 }

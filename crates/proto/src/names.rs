@@ -7,7 +7,9 @@
 //! Out of scope: the human texts of the faults and how they become `ERR` lines (`error`), and
 //! where a name appears in a line (`command`, `reply`).
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::sync::Arc;
 
 /// Longest nick, in bytes (nicks are ASCII, so also in characters).
 pub const MAX_NICK_LEN: usize = 32;
@@ -16,9 +18,12 @@ pub const MAX_NICK_LEN: usize = 32;
 pub const MAX_ROOM_LEN: usize = 48;
 
 /// A valid nick: 1..=32 of `[A-Za-z0-9_-]`, starting with a letter. Keeps the case it was
-/// given; compare nicks through [`Nick::key`].
+/// given; compare nicks through [`Nick::key`] or [`Nick::cmp_key`].
+///
+/// Shared, not copied: a clone is a reference count, so the server can list thousands of
+/// nicks under its table lock without allocating one string each (issue 13).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Nick(String);
+pub struct Nick(Arc<str>);
 
 /// A nick folded to ASCII lower case: the identity of a nick in the client table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,7 +52,7 @@ impl Nick {
         if !text.bytes().all(is_name_byte) {
             return Err(NickFault::BadCharacter);
         }
-        Ok(Nick(text.to_owned()))
+        Ok(Nick(Arc::from(text)))
     }
 
     pub fn as_str(&self) -> &str {
@@ -56,6 +61,11 @@ impl Nick {
 
     pub fn key(&self) -> NickKey {
         NickKey(self.0.to_ascii_lowercase())
+    }
+
+    /// Orders two nicks as their keys do, without building the keys.
+    pub fn cmp_key(&self, other: &Nick) -> Ordering {
+        cmp_folded(&self.0, &other.0)
     }
 }
 
@@ -66,9 +76,9 @@ impl fmt::Display for Nick {
 }
 
 /// A room name as typed: `#` then 1..=48 of `[A-Za-z0-9_-]`. Keeps the case it was given;
-/// compare room names through [`Room::key`].
+/// compare room names through [`Room::key`] or [`Room::cmp_key`]. Shared like a [`Nick`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Room(String);
+pub struct Room(Arc<str>);
 
 /// A room name folded to ASCII lower case, `#` included: the identity of a room.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -86,7 +96,7 @@ impl Room {
             (1..=MAX_ROOM_LEN).contains(&name.len()) && name.bytes().all(is_name_byte)
         });
         if valid {
-            Ok(Room(text.to_owned()))
+            Ok(Room(Arc::from(text)))
         } else {
             Err(BadRoomName(text.to_owned()))
         }
@@ -99,6 +109,11 @@ impl Room {
 
     pub fn key(&self) -> RoomKey {
         RoomKey(self.0.to_ascii_lowercase())
+    }
+
+    /// Orders two room names as their keys do, without building the keys.
+    pub fn cmp_key(&self, other: &Room) -> Ordering {
+        cmp_folded(&self.0, &other.0)
     }
 }
 
@@ -130,6 +145,12 @@ impl fmt::Display for Target {
             Target::Room(room) => room.fmt(f),
         }
     }
+}
+
+/// Compares two names as their ASCII lower-case foldings compare (names are ASCII).
+fn cmp_folded(a: &str, b: &str) -> Ordering {
+    let a = a.bytes().map(|b| b.to_ascii_lowercase());
+    a.cmp(b.bytes().map(|b| b.to_ascii_lowercase()))
 }
 
 /// The bytes a nick (after its first letter) and a room name (after its `#`) are made of.
@@ -179,6 +200,18 @@ mod tests {
     fn nick_keys_ignore_case() {
         assert_eq!(nick("Alice").key(), nick("aLICE").key());
         assert_ne!(nick("Alice").key(), nick("Alicia").key());
+    }
+
+    #[test]
+    fn issue_13_names_order_as_their_keys_without_building_them() {
+        let names = ["a", "B", "b-", "Ab", "aB9", "z", "Z_", "a_", "a-"];
+        for a in names {
+            for b in names {
+                assert_eq!(nick(a).cmp_key(&nick(b)), nick(a).key().cmp(&nick(b).key()));
+                let (ra, rb) = (room(&format!("#{a}")), room(&format!("#{b}")));
+                assert_eq!(ra.cmp_key(&rb), ra.key().cmp(&rb.key()), "{a} {b}");
+            }
+        }
     }
 
     #[test]

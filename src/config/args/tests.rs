@@ -72,6 +72,8 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(config.idle_timeout, Duration::from_secs(120));
     assert_eq!(config.max_rooms_per_client, 32);
     assert_eq!(config.max_room_members, 10_000);
+    assert_eq!(config.max_rooms, 10_000);
+    assert_eq!((config.max_topic, config.max_key), (390, 64));
     assert_eq!((config.rate, config.burst), (2_000, 4_000));
     assert_eq!((config.byte_rate, config.byte_burst), (4 << 20, 8 << 20));
     assert_eq!((config.ip_rate, config.ip_byte_rate), (20_000, 32 << 20));
@@ -168,7 +170,8 @@ fn flags_alone_are_checked_as_before() {
 fn the_file_fills_what_the_flags_leave_out() {
     let text = "addr = \"127.0.0.1:9000\"\nworkers = 3\nmax_clients = 50\nsend_queue = \"64K\"\n\
                 max_line = 512\ndrain_timeout = 0.5\nregister_timeout = 2\nidle_timeout = 7.5\n\
-                max_rooms_per_client = 4\nmax_room_members = 9\nrate = 50\nburst = 200\n\
+                max_rooms_per_client = 4\nmax_room_members = 9\nmax_rooms = 5\nmax_topic = 80\n\
+                max_key = 8\nrate = 50\nburst = 200\n\
                 byte_rate = \"64K\"\nbyte_burst = 1000\nip_rate = 300\nip_byte_rate = \"1M\"\n\
                 log_level = \"debug\"\nlog_file = \"chatd.log\"\nconnect_rate = 5\n\
                 write_timeout = 4\n";
@@ -189,6 +192,9 @@ fn the_file_fills_what_the_flags_leave_out() {
         write_timeout: Duration::from_secs(4),
         max_rooms_per_client: 4,
         max_room_members: 9,
+        max_rooms: 5,
+        max_topic: 80,
+        max_key: 8,
         rate: 50,
         burst: 200,
         byte_rate: 64 * 1024,
@@ -274,6 +280,9 @@ fn an_invalid_value_in_the_file_names_its_key_file_and_line() {
             Setting::MaxRoomMembers,
             "at least 1",
         ),
+        ("max_rooms = 0", Setting::MaxRooms, "at least 1"),
+        ("max_topic = 0", Setting::MaxTopic, "at least 1"),
+        ("max_key = 0", Setting::MaxKey, "at least 1"),
         (
             "max_line = 10",
             Setting::MaxLine,

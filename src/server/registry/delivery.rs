@@ -73,15 +73,6 @@ impl Pending {
     }
 }
 
-/// The nicks of `members`, in their order.
-pub fn nicks_of(clients: &HashMap<ConnId, Client>, members: &[ConnId]) -> Vec<Nick> {
-    members
-        .iter()
-        .filter_map(|id| clients.get(id))
-        .map(|client| client.nick.clone())
-        .collect()
-}
-
 /// Pushes each of `members` except `skip` its line of `line`, adding flushes and slow
 /// consumers to `pending`.
 pub fn push_to_members(

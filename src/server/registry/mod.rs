@@ -7,19 +7,29 @@
 //! only non-blocking work happens: lookups, formatting, and [`Outbox::push`], which never
 //! waits.
 //!
+//! The write lock is held for the change alone (issue 13): a command that changes the table
+//! and tells many (`NICK`, leaving, `JOIN`, `PART`, `TOPIC`) takes the ordering lock of what
+//! it tells (`fan_out`, or the room's `order`) while it still holds the write lock, then
+//! downgrades to the read lock to push. Deliveries run meanwhile; the ordering lock keeps its
+//! lines in the one order, and the downgrade lets no other change in between. Answers that
+//! list many (`WHO`, `ROOMS`) copy reference counts under the read lock and sort and format
+//! after it.
+//!
 //! The files: this one holds the table and the lobby (`NICK`, `MSG`, `ALL`, `ME`, `AWAY`,
 //! `CAP`, leaving); `room_lines` the room commands; `delivery` the per-client record and the
-//! fan-out loops both use.
+//! fan-out loops both use; `key_guesses` the throttle on wrong room keys.
 //!
 //! Out of scope: parsing (`chatd_proto`), what a command means (`session`), the room rules
 //! (`rooms`), sockets (`writer`, `connection`).
 
 mod delivery;
+mod key_guesses;
 mod room_lines;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::conn_id::ConnId;
 use crate::server::line::{Line, LineFor, line_for_one, shared_line};
@@ -28,8 +38,10 @@ use crate::server::rooms::Rooms;
 use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::{CapSet, Nick, NickKey, ProtocolError, Reply, Target};
 use delivery::{Client, announce_owner, push_to_all};
+use key_guesses::AddressWrongKeys;
 
 pub use delivery::Pending;
+pub use key_guesses::{Guesser, WrongKeys};
 
 #[derive(Default)]
 pub struct Registry {
@@ -38,10 +50,13 @@ pub struct Registry {
     /// leaving are rare and need the table to themselves. `parking_lot`'s lock is fair enough
     /// that a steady stream of readers cannot starve a writer.
     table: RwLock<Table>,
-    /// Held (under the read lock) while one broadcast (`ALL`, `ME *`) is enqueued, so every
-    /// recipient sees all broadcasts in one order. Writes to sockets happen later, in
-    /// parallel, in the writers: only the enqueue is serialised. Lock order: `table`, then
-    /// `fan_out`.
+    /// Held while one broadcast (`ALL`, `ME *`) or lobby announcement (`JOIN`, `NICK`, `QUIT`)
+    /// is enqueued, so every recipient sees them all in one order: under the read lock for a
+    /// broadcast; for an announcement, taken under the write lock that made the change and
+    /// kept through its downgrade. Writes to sockets happen later, in parallel, in the
+    /// writers: only the enqueue is serialised. Lock order: `table`, then `fan_out`, then a
+    /// room's `order`; it is only ever taken with the table locked, so a holder of the write
+    /// lock gets it at once.
     fan_out: Mutex<()>,
 }
 
@@ -55,6 +70,9 @@ struct Table {
     /// The text of each away client's `AWAY`. Few clients are away at once: a map of its own
     /// keeps the text out of the `Client` records every broadcast walks.
     away: HashMap<ConnId, String>,
+    /// Wrong room keys per address group. Here because every `JOIN` holds the write lock:
+    /// checking and counting a guess is one step, however many connections guess at once.
+    wrong_keys: AddressWrongKeys,
 }
 
 /// What a successful `NICK` did.
@@ -66,6 +84,9 @@ pub enum Claimed {
     Renamed { old: Nick },
     /// The client already had exactly this nick; nobody was told.
     Unchanged,
+    /// The client was cut off as a slow consumer while its `NICK` waited for the table:
+    /// nothing changed, and it must not register again.
+    Dropped,
 }
 
 impl Registry {
@@ -88,8 +109,16 @@ impl Registry {
         if table.ids.get(&key).is_some_and(|&owner| owner != id) {
             return Err(ProtocolError::NickTaken(nick));
         }
-        let Table { ids, clients, .. } = &mut *table;
+        let Table {
+            ids,
+            clients,
+            rooms,
+            ..
+        } = &mut *table;
         let (claimed, announcement) = match clients.get_mut(&id) {
+            // Cut before it left the table (see `finish`): checked under the lock, so a
+            // `NICK` that raced the cut cannot bring it back.
+            None if outbox.is_cut() => return Ok((Claimed::Dropped, Pending::default())),
             None => {
                 let announcement = Reply::Join(nick.clone());
                 let client = Client {
@@ -106,6 +135,7 @@ impl Registry {
             Some(client) => {
                 let old = std::mem::replace(&mut client.nick, nick.clone());
                 ids.remove(&old.key());
+                rooms.rename(id, &nick);
                 let announcement = Reply::NickChanged {
                     old: old.clone(),
                     new: nick.clone(),
@@ -114,12 +144,15 @@ impl Registry {
             }
         };
         ids.insert(key, id);
+        let order = self.fan_out.lock();
+        let table = RwLockWriteGuard::downgrade(table);
         let slow = push_to_all(
-            clients,
+            &table.clients,
             Some(id),
             &shared_line(&announcement),
             Wake::Announcement,
         );
+        drop(order);
         Ok((claimed, slow))
     }
 
@@ -133,6 +166,7 @@ impl Registry {
             clients,
             rooms,
             away,
+            ..
         } = &mut *table;
         let Some(client) = clients.remove(&id) else {
             return (None, Pending::default());
@@ -141,19 +175,32 @@ impl Registry {
         away.remove(&id);
         // Silently: the lobby QUIT below tells everyone.
         let new_owners = rooms.leave_all(id);
+        // A room whose owner changed keeps its order locked from before the QUIT to after its
+        // OWNER line, so none of its lines comes between them. Under the write lock nobody
+        // holds a room's order, so taking several cannot wait.
+        let room_orders: Vec<Arc<Mutex<()>>> = new_owners
+            .iter()
+            .filter_map(|change| rooms.get(&change.room))
+            .map(|state| Arc::clone(&state.order))
+            .collect();
+        let fan_out = self.fan_out.lock();
+        let held: Vec<MutexGuard<'_, ()>> = room_orders.iter().map(|order| order.lock()).collect();
+        let table = RwLockWriteGuard::downgrade(table);
         let announcement = Reply::Quit {
             nick: client.nick.clone(),
             reason: reason.map(str::to_owned),
         };
         let mut pending = push_to_all(
-            clients,
+            &table.clients,
             None,
             &shared_line(&announcement),
             Wake::Announcement,
         );
         for change in &new_owners {
-            announce_owner(clients, rooms, change, &mut pending);
+            announce_owner(&table.clients, &table.rooms, change, &mut pending);
         }
+        drop(held);
+        drop(fan_out);
         (Some(client.nick), pending)
     }
 
@@ -183,6 +230,7 @@ impl Registry {
         table.ids.clear();
         table.rooms = Rooms::default();
         table.away.clear();
+        table.wrong_keys = AddressWrongKeys::default();
         table
             .clients
             .drain()
@@ -255,7 +303,8 @@ impl Registry {
         push_to_all(&table.clients, Some(from), line, Wake::Delivery)
     }
 
-    /// Every registered nick, unsorted.
+    /// Every registered nick, unsorted: a reference count each under the read lock; `WHO`
+    /// sorts them after.
     pub fn nicks(&self) -> Vec<Nick> {
         let table = self.table.read();
         table.clients.values().map(|c| c.nick.clone()).collect()
@@ -265,9 +314,10 @@ impl Registry {
         self.table.read().clients.len()
     }
 
-    /// Does what deliveries left for after the lock: writes to idle clients, then removes
-    /// each slow consumer, tells the others `QUIT <nick> slow consumer...`, and cuts its
-    /// socket. An announcement may overflow yet another queue; those go the same way.
+    /// Does what deliveries left for after the lock: writes to idle clients, then cuts each
+    /// slow consumer's socket, removes it, and tells the others
+    /// `QUIT <nick> slow consumer...`. An announcement may overflow yet another queue; those
+    /// go the same way.
     pub fn finish(&self, pending: Pending) {
         let Pending {
             flushes, mut slow, ..
@@ -276,17 +326,20 @@ impl Registry {
             flush.run();
         }
         while let Some((id, outbox)) = slow.pop() {
+            // Cut before it leaves the table: its session executes nothing once cut, and a
+            // `NICK` of its that already waits for the table finds it cut there (`claim`).
+            // The other way round, that `NICK` could register it again in between (issue 13).
+            // Noted for the log before the cut, which empties the queue and closes the socket.
+            let queued = outbox.queued_bytes();
+            let peer = outbox.peer_addr().map(|p| p.to_string());
+            outbox.cut();
             let (nick, more) = self.leave(id, Some(SLOW_CONSUMER));
             if let Some(nick) = nick {
-                let peer = outbox.peer_addr().map(|p| p.to_string());
                 log::warn!(
-                    "conn#{id} {}: dropped {nick} as a slow consumer ({} bytes queued)",
+                    "conn#{id} {}: dropped {nick} as a slow consumer ({queued} bytes queued)",
                     peer.as_deref().unwrap_or("-"),
-                    outbox.queued_bytes()
                 );
             }
-            // Cut even if it had already left: its socket must not linger on a full queue.
-            outbox.cut();
             for flush in more.flushes {
                 flush.run();
             }

@@ -2,45 +2,77 @@
 //! `WHO #room`, `ROOMS`, `TOPIC`, `KEY`, `PRIVATE` and `INVITE`, with their deliveries.
 //!
 //! In scope: taking the table lock each command needs, asking `rooms` for the decision, and
-//! queueing its lines in the room's one order. Out of scope: the rules themselves (`rooms`),
-//! and the lobby and leaving (the registry's own file).
+//! queueing its lines in the room's one order: a change under the write lock, its lines
+//! under the room's `order` taken before the write lock is downgraded to a read lock (see
+//! the registry's own file). Out of scope: the rules themselves (`rooms`), and the lobby and
+//! leaving (the registry's own file).
+
+use std::sync::Arc;
+
+use parking_lot::RwLockWriteGuard;
 
 use crate::server::conn_id::ConnId;
 use crate::server::line::{Forms, LineFor, line_for_one, shared_line};
 use crate::server::outbox::Wake;
-use crate::server::registry::delivery::{Pending, announce_owner, nicks_of, push_to_members};
+use crate::server::registry::delivery::{Pending, announce_owner, push_to_members};
+use crate::server::registry::key_guesses::{Guesser, JoinGuesses};
 use crate::server::registry::{Registry, Table};
 use crate::server::rooms::{Limits, Parted};
 use chatd_proto::{Nick, ProtocolError, Reply, Room, Target};
 
 impl Registry {
     /// `JOIN room [key]`: the joiner gets `OK JOIN`, the topic, the members and, with
-    /// `CAP owner`, `OWNER #room <nick>`; the other members get `JOIN #room <nick>`. All under
-    /// the write lock, so no room line can reach the joiner before its `OK JOIN`.
+    /// `CAP owner`, `OWNER #room <nick>`; the other members get `JOIN #room <nick>`. All
+    /// under the room's `order`, taken with the write lock that admitted the joiner, so no
+    /// room line can reach the joiner before its `OK JOIN`. The member list comes sorted from
+    /// the room: listing it is a reference count per member, no sort. A key is a guess, which
+    /// `guesser` throttles.
     pub fn join_room(
         &self,
         id: ConnId,
         room: &Room,
         key: Option<&str>,
         limits: Limits,
+        guesser: Guesser<'_>,
     ) -> Result<Pending, ProtocolError> {
         let mut table = self.table.write();
-        let Table { clients, rooms, .. } = &mut *table;
+        let Table {
+            clients,
+            rooms,
+            wrong_keys,
+            ..
+        } = &mut *table;
         let Some(joiner) = clients.get(&id) else {
             return Ok(Pending::default());
         };
-        let state = rooms.join(id, room, key, limits)?.room;
+        let mut guesses = JoinGuesses {
+            guesser,
+            addresses: wrong_keys,
+        };
+        let order = Arc::clone(
+            &rooms
+                .join(id, &joiner.nick, room, key, limits, &mut guesses)?
+                .order,
+        );
+        let order = order.lock();
+        let table = RwLockWriteGuard::downgrade(table);
+        let state = table
+            .rooms
+            .get(&room.key())
+            .expect("joined under the write lock this read lock comes from");
+        let clients = &table.clients;
+        let joiner = clients.get(&id).expect("checked under the same lock");
         let mut replies = vec![Reply::OkJoin(state.name.clone())];
-        if let Some((setter, text)) = &state.topic {
+        if let Some(topic) = &state.topic {
             replies.push(Reply::TopicIs {
                 room: state.name.clone(),
-                setter: setter.clone(),
-                text: text.clone(),
+                setter: topic.setter.clone(),
+                text: topic.text.to_string(),
             });
         }
         replies.extend(Reply::room_who_list(
             &state.name,
-            nicks_of(clients, state.members()),
+            state.member_nicks().cloned().collect(),
         ));
         if let Some(owner) = clients.get(&state.owner()) {
             replies.push(Reply::Owner {
@@ -66,6 +98,7 @@ impl Registry {
             Wake::Announcement,
             &mut pending,
         );
+        drop(order);
         Ok(pending)
     }
 
@@ -82,27 +115,42 @@ impl Registry {
         let Some(leaver) = clients.get(&id) else {
             return Ok(Pending::default());
         };
-        let others: Vec<ConnId> = rooms.member_room(id, room)?.members().to_vec();
-        let Parted { room, new_owner } = rooms.part(id, room)?;
+        let Parted {
+            room: name,
+            new_owner,
+        } = rooms.part(id, room)?;
         let mut pending = Pending::default();
-        let ok = shared_line(&Reply::OkPart(room.clone()));
+        let ok = shared_line(&Reply::OkPart(name.clone()));
         pending.push(id, leaver, ok, Wake::Reply);
         let line = shared_line(&Reply::RoomPart {
-            room,
+            room: name,
             nick: leaver.nick.clone(),
             reason: reason.map(str::to_owned),
         });
+        let room_key = room.key();
+        let Some(state) = rooms.get(&room_key) else {
+            // It left an empty room: nobody to tell.
+            return Ok(pending);
+        };
+        let order = Arc::clone(&state.order);
+        let order = order.lock();
+        let table = RwLockWriteGuard::downgrade(table);
+        let state = table
+            .rooms
+            .get(&room_key)
+            .expect("found under the write lock");
         push_to_members(
-            clients,
-            &others,
-            Some(id),
+            &table.clients,
+            state.members(),
+            None,
             &line,
             Wake::Announcement,
             &mut pending,
         );
         if let Some(change) = new_owner {
-            announce_owner(clients, rooms, &change, &mut pending);
+            announce_owner(&table.clients, &table.rooms, &change, &mut pending);
         }
+        drop(order);
         Ok(pending)
     }
 
@@ -166,80 +214,118 @@ impl Registry {
         Ok(pending)
     }
 
-    /// `WHO #room`: the member list, for anyone who may see the room.
+    /// `WHO #room`: the member list, for anyone who may see the room. The nicks come sorted
+    /// from the room, a reference count each under the read lock; the lines are formatted
+    /// after it.
     pub fn room_who(&self, id: ConnId, room: &Room) -> Result<Vec<Reply>, ProtocolError> {
-        let table = self.table.read();
-        let state = table.rooms.visible_room(id, room)?;
-        Ok(Reply::room_who_list(
-            &state.name,
-            nicks_of(&table.clients, state.members()),
-        ))
+        let (name, nicks) = {
+            let table = self.table.read();
+            let state = table.rooms.visible_room(id, room)?;
+            let nicks: Vec<Nick> = state.member_nicks().cloned().collect();
+            (state.name.clone(), nicks)
+        };
+        Ok(Reply::room_who_list(&name, nicks))
     }
 
     /// `TOPIC #room` alone: the topic, for anyone who may see the room.
     pub fn topic(&self, id: ConnId, room: &Room) -> Result<Reply, ProtocolError> {
-        let table = self.table.read();
-        let state = table.rooms.visible_room(id, room)?;
-        Ok(match &state.topic {
+        let (name, topic) = {
+            let table = self.table.read();
+            let state = table.rooms.visible_room(id, room)?;
+            let topic = state
+                .topic
+                .as_ref()
+                .map(|topic| (topic.setter.clone(), Arc::clone(&topic.text)));
+            (state.name.clone(), topic)
+        };
+        Ok(match topic {
             Some((setter, text)) => Reply::TopicIs {
-                room: state.name.clone(),
-                setter: setter.clone(),
-                text: text.clone(),
+                room: name,
+                setter,
+                text: text.to_string(),
             },
-            None => Reply::NoTopic(state.name.clone()),
+            None => Reply::NoTopic(name),
         })
     }
 
-    /// `ROOMS`: one `ROOM` line per room the client may see, then `END ROOMS`.
+    /// `ROOMS`: one `ROOM` line per room the client may see, sorted by name ignoring case,
+    /// then `END ROOMS`. Under the read lock only reference counts are taken; the sort and
+    /// the copies of the topics come after it.
     pub fn room_list(&self, id: ConnId) -> Vec<Reply> {
-        let table = self.table.read();
-        let mut replies: Vec<Reply> = table
-            .rooms
-            .visible_to(id)
+        let mut rooms: Vec<(Room, usize, Option<Arc<str>>)> = {
+            let table = self.table.read();
+            table
+                .rooms
+                .visible_to(id)
+                .map(|state| {
+                    let topic = state.topic.as_ref().map(|topic| Arc::clone(&topic.text));
+                    (state.name.clone(), state.members().len(), topic)
+                })
+                .collect()
+        };
+        // Names are unique ignoring case: an unstable sort gives the one order.
+        rooms.sort_unstable_by(|a, b| a.0.cmp_key(&b.0));
+        rooms
             .into_iter()
-            .map(|state| Reply::RoomInfo {
-                room: state.name.clone(),
-                members: state.members().len(),
-                topic: state.topic.as_ref().map(|(_, text)| text.clone()),
+            .map(|(room, members, topic)| Reply::RoomInfo {
+                room,
+                members,
+                topic: topic.map(|text| text.to_string()),
             })
-            .collect();
-        replies.push(Reply::EndRooms);
-        replies
+            .chain([Reply::EndRooms])
+            .collect()
     }
 
     /// `TOPIC room text`: every member, the setter too, gets `TOPIC #room <setter> <text>`.
-    pub fn set_topic(&self, id: ConnId, room: &Room, text: &str) -> Result<Pending, ProtocolError> {
+    /// At most `max` bytes (`--max-topic`).
+    pub fn set_topic(
+        &self,
+        id: ConnId,
+        room: &Room,
+        text: &str,
+        max: usize,
+    ) -> Result<Pending, ProtocolError> {
         let mut table = self.table.write();
         let Table { clients, rooms, .. } = &mut *table;
         let Some(setter) = clients.get(&id) else {
             return Ok(Pending::default());
         };
-        let state = rooms.set_topic(id, room, setter.nick.clone(), text)?;
+        let setter = setter.nick.clone();
+        let state = rooms.set_topic(id, room, setter.clone(), text, max)?;
         let line = shared_line(&Reply::TopicIs {
             room: state.name.clone(),
-            setter: setter.nick.clone(),
+            setter,
             text: text.to_owned(),
         });
+        let order = Arc::clone(&state.order);
+        let order = order.lock();
+        let table = RwLockWriteGuard::downgrade(table);
+        let state = table
+            .rooms
+            .get(&room.key())
+            .expect("set under the write lock");
         let mut pending = Pending::default();
         push_to_members(
-            clients,
+            &table.clients,
             state.members(),
             None,
             &line,
             Wake::Delivery,
             &mut pending,
         );
+        drop(order);
         Ok(pending)
     }
 
-    /// `KEY room [key]` (the owner only).
+    /// `KEY room [key]` (the owner only), at most `max` bytes (`--max-key`).
     pub fn set_room_key(
         &self,
         id: ConnId,
         room: &Room,
         key: Option<&str>,
+        max: usize,
     ) -> Result<Room, ProtocolError> {
-        self.table.write().rooms.set_key(id, room, key)
+        self.table.write().rooms.set_key(id, room, key, max)
     }
 
     /// `PRIVATE room on|off` (the owner only).

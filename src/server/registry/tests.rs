@@ -4,10 +4,19 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::server::admission::AddressGroup;
 use crate::server::outbox::DetachedQueue;
 
 fn nick(text: &str) -> Nick {
     Nick::parse(text).unwrap()
+}
+
+/// The throttle of a loopback client.
+fn guesser(wrong_keys: &mut WrongKeys) -> Guesser<'_> {
+    Guesser {
+        group: AddressGroup::of(std::net::Ipv4Addr::LOCALHOST.into()),
+        wrong_keys,
+    }
 }
 
 fn drain(queue: &DetachedQueue) -> Vec<String> {
@@ -81,7 +90,7 @@ fn send_to_finds_nicks_ignoring_case() {
 fn a_full_queue_makes_a_slow_consumer_that_is_dropped_and_announced() {
     let registry = Registry::new();
     let (fast, fast_rx) = Outbox::detached(1 << 20);
-    let (slow, slow_rx) = Outbox::detached(64);
+    let (slow, slow_rx) = Outbox::detached(200);
     let (sender, _sender_rx) = Outbox::detached(1 << 20);
     let _ = registry
         .claim(1, nick("fast"), &fast, CapSet::NONE)
@@ -138,6 +147,7 @@ fn issue_12_each_form_of_an_action_is_formatted_once_and_shared() {
     use chatd_proto::{Capability, Room};
 
     let registry = Registry::new();
+    let mut wrong = WrongKeys::default();
     let actions = CapSet::NONE.with(Capability::Actions);
     let caps = [CapSet::NONE, CapSet::NONE, actions, actions, CapSet::NONE];
     let queues: Vec<DetachedQueue> = (1..=5)
@@ -147,7 +157,8 @@ fn issue_12_each_form_of_an_action_is_formatted_once_and_shared() {
             let _ = registry
                 .claim(id, nick(&format!("n{id}")), &outbox, caps)
                 .unwrap();
-            let _ = registry.join_room(id, &Room::parse("#tea").unwrap(), None, Limits::default());
+            let room = Room::parse("#tea").unwrap();
+            let _ = registry.join_room(id, &room, None, Limits::default(), guesser(&mut wrong));
             queue
         })
         .collect();

@@ -191,7 +191,7 @@ pub const COMMANDS: [BuildCommand; 27] = [
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 25] = [
+pub const ERRORS: [BuildError; 28] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -239,6 +239,15 @@ pub const ERRORS: [BuildError; 25] = [
             found: if p.on { '\u{1b}' } else { '\u{2028}' },
             at: p.count + 1,
         },
+    },
+    |p| ProtocolError::NoMoreRooms { max: p.count },
+    |p| ProtocolError::TooLong {
+        what: "a key",
+        max: p.count,
+        got: p.count + 1,
+    },
+    |p| ProtocolError::TooManyAttempts {
+        wait_secs: p.count as u64,
     },
 ];
 

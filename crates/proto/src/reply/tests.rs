@@ -350,6 +350,13 @@ fn every_error() -> Vec<ProtocolError> {
                 at: 4,
             },
         },
+        ProtocolError::NoMoreRooms { max: 10000 },
+        ProtocolError::TooLong {
+            what: "a topic",
+            max: 390,
+            got: 391,
+        },
+        ProtocolError::TooManyAttempts { wait_secs: 42 },
     ]
 }
 
