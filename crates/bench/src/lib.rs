@@ -1,5 +1,6 @@
 //! The benchmark and chaos tooling of chatd: [`loadgen`] (behind `chatd-bench` and
-//! `cargo bench --bench load`) and [`soak`] (behind `chatd-soak`).
+//! `cargo bench --bench load`), [`soak`] (behind `chatd-soak`), and what both use to see
+//! the server's sockets from the kernel's side ([`sock_diag`]).
 //!
 //! Both drive a server over the wire only. The one thing they take from the server crate is
 //! its public API (`Server`, `ServerHandle`, `Stats`, `Config`), to start an in-process
@@ -8,3 +9,4 @@
 
 pub mod loadgen;
 pub mod soak;
+pub mod sock_diag;

@@ -21,21 +21,26 @@ fn a_short_soak_of_every_fault_passes() {
             "--register-timeout",
             "0.25",
             "--idle-timeout",
-            "0.25",
-            // With a few dozen clients a WHO answer is short, and at the soak's default rate
-            // a slow reader would take most of a minute to fill the kernel's buffers and its
-            // queue. Flood control has its own tests (flood.rs); the binary's soak in CI runs
-            // with it.
-            "--rate",
-            "0",
+            "0.5",
+            "--write-timeout",
+            "0.5",
+            // Flood control stays on (the address flood would cut everyone without it),
+            // with budgets whose pauses stay well under twice the idle timeout.
+            "--byte-rate",
+            "256K",
+            "--byte-burst",
+            "512K",
+            "--ip-byte-rate",
+            "256K",
         ]
         .map(str::to_owned)
         .to_vec(),
-        duration: Duration::from_secs(2),
+        duration: Duration::from_secs(4),
         churn_clients: 24,
         well_behaved: 3,
         seed: 7,
         flood_lines: 300,
+        address_flooders: 4,
         linger: Duration::from_millis(200),
         settle_timeout: Duration::from_secs(10),
         ..SoakSpec::default()

@@ -26,12 +26,13 @@ use chatd_bench::soak::settings::{
 use chatd_bench::soak::{self, report};
 
 /// Soak and chaos test for chatd: for --duration, --churn-clients connections at a time
-/// connect and leave at random, reset, half-write lines, read slowly or never, send
-/// over-long lines and invalid UTF-8, flood and churn rooms, while --well-behaved clients
-/// chat with PING barriers. Checks every answer the protocol promises, that every numbered
-/// line reached every well-behaved client once and in order, that the server is alive at the
-/// end, and that its threads, descriptors and memory came back. Prints a report; exit status
-/// 0 PASS, 1 FAIL, 2 cannot run.
+/// connect and leave at random, reset, half-write lines, read slowly or never (also after
+/// QUIT), send over-long lines, invalid UTF-8 and control characters, flood (also with 4 KiB
+/// lines from many connections of one address, and with WHO and ROOMS) and churn rooms,
+/// while --well-behaved clients chat with PING barriers. Checks every answer the protocol
+/// promises, that every numbered line reached every well-behaved client once and in order,
+/// that the server is alive at the end, and that its threads, descriptors and memory came
+/// back. Prints a report; exit status 0 PASS, 1 FAIL, 2 cannot run.
 #[derive(Debug, Parser)]
 #[command(name = "chatd-soak", version)]
 struct Cli {
@@ -61,12 +62,16 @@ struct Cli {
     /// Floods running at once, at most.
     #[arg(long, default_value_t = SoakSpec::default().max_flooders)]
     max_flooders: usize,
+    /// Connections of an address flood, all from one address (one address flood runs at a
+    /// time).
+    #[arg(long, default_value_t = SoakSpec::default().address_flooders)]
+    address_flooders: usize,
     /// The longest a chatting chaos client stays before it leaves.
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     linger: Duration,
     /// Faults to choose from, comma-separated [default: all]: quit, close, reset,
     /// half-line-close, half-line-reset, no-register, slow-reader, long-line, bad-utf8,
-    /// flood, rooms, idle-timeout.
+    /// flood, rooms, idle-timeout, zero-window, bad-text, address-flood, who-flood.
     #[arg(long, value_delimiter = ',', value_parser = Fault::parse)]
     faults: Vec<Fault>,
     /// How long the end of each half may take: every chaos client announced as gone, the
@@ -179,6 +184,7 @@ impl Cli {
             barrier_every: self.barrier_every,
             flood_lines: self.flood_lines,
             max_flooders: self.max_flooders,
+            address_flooders: self.address_flooders,
             linger: self.linger,
             faults: if self.faults.is_empty() {
                 Fault::ALL.to_vec()
@@ -260,6 +266,8 @@ mod tests {
             "100",
             "--max-flooders",
             "2",
+            "--address-flooders",
+            "5",
             "--linger",
             "200ms",
             "--faults",
@@ -278,6 +286,7 @@ mod tests {
         assert_eq!(parsed.barrier_every, 5);
         assert_eq!(parsed.flood_lines, 100);
         assert_eq!(parsed.max_flooders, 2);
+        assert_eq!(parsed.address_flooders, 5);
         assert_eq!(parsed.linger, Duration::from_millis(200));
         assert_eq!(parsed.faults, [Fault::Reset, Fault::Flood]);
         assert_eq!(parsed.settle_timeout, Duration::from_secs(5));

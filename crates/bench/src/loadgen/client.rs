@@ -12,7 +12,7 @@
 
 use std::fmt::Display;
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -96,12 +96,47 @@ pub fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 /// hold: the kernel then drops the server's segments, acknowledgements of our data
 /// included, and our own writes stall although the server reads everything.)
 pub fn connect_with_recv_buffer(addr: SocketAddr, bytes: usize) -> io::Result<TcpStream> {
+    connect_with(
+        addr,
+        &SocketOptions {
+            recv_buffer: Some(bytes),
+            ..SocketOptions::default()
+        },
+    )
+}
+
+/// What a client socket is given before it connects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SocketOptions {
+    /// The local address to connect from (port chosen by the kernel): on loopback, any of
+    /// 127.0.0.0/8, so that one machine can be many addresses to a server that limits each.
+    pub source: Option<IpAddr>,
+    /// `SO_RCVBUF`, set before connecting (see [`connect_with_recv_buffer`]).
+    pub recv_buffer: Option<usize>,
+    /// `TCP_MAXSEG`, announced in the SYN. The kernel sizes the server's send buffer by the
+    /// segment size (on loopback's 64 KiB segments it grows to `tcp_wmem`'s maximum, 4 MiB,
+    /// for a peer that reads nothing), so a client that means to stop reading asks for small
+    /// segments, and the server's writes to it stall after about a hundred KiB instead.
+    pub max_segment: Option<u32>,
+}
+
+/// Like [`connect`], with `options` applied before connecting.
+pub fn connect_with(addr: SocketAddr, options: &SocketOptions) -> io::Result<TcpStream> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
         None,
     )?;
-    socket.set_recv_buffer_size(bytes)?;
+    if let Some(source) = options.source {
+        socket.bind(&SocketAddr::new(source, 0).into())?;
+    }
+    if let Some(bytes) = options.recv_buffer {
+        socket.set_recv_buffer_size(bytes)?;
+    }
+    if let Some(mss) = options.max_segment {
+        let mss = libc::c_int::try_from(mss).map_err(io::Error::other)?;
+        set_int_option(socket.as_raw_fd(), libc::IPPROTO_TCP, libc::TCP_MAXSEG, mss)?;
+    }
     socket.connect_timeout(&addr.into(), IO_TIMEOUT)?;
     let stream = TcpStream::from(socket);
     stream.set_nodelay(true)?;
@@ -157,19 +192,40 @@ pub fn read_until(
     mut pending: Vec<u8>,
     deadline: Instant,
     what: &str,
-    mut line: impl FnMut(&[u8]) -> io::Result<bool>,
+    line: impl FnMut(&[u8]) -> io::Result<bool>,
 ) -> io::Result<Vec<u8>> {
+    read_lines(stream, &mut pending, deadline, what, line)?;
+    Ok(pending)
+}
+
+/// [`read_until`] on a buffer the caller keeps: whatever the outcome, `pending` holds the
+/// bytes read and not handed over (after a timeout, a line's first part, which the next
+/// read completes).
+pub fn read_lines(
+    stream: &TcpStream,
+    pending: &mut Vec<u8>,
+    deadline: Instant,
+    what: &str,
+    mut line: impl FnMut(&[u8]) -> io::Result<bool>,
+) -> io::Result<()> {
     let mut chunk = vec![0u8; 64 * 1024];
     loop {
         // Lines are consumed by offset and the rest moved once: a client may have
         // thousands of lines waiting.
         let mut start = 0;
         while let Some(end) = pending[start..].iter().position(|&b| b == b'\n') {
-            let done = line(&pending[start..start + end])?;
+            let handed = line(&pending[start..start + end]);
             start += end + 1;
-            if done {
-                pending.drain(..start);
-                return Ok(pending);
+            match handed {
+                Ok(false) => {}
+                Ok(true) => {
+                    pending.drain(..start);
+                    return Ok(());
+                }
+                Err(e) => {
+                    pending.drain(..start);
+                    return Err(e);
+                }
             }
         }
         pending.drain(..start);
@@ -219,16 +275,26 @@ pub fn recv_now(stream: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Shrinks the socket's receive buffer, so a client that stops reading fills up fast. Set
 /// after connecting (std has no hook before), which is enough: the window only shrinks.
-#[allow(unsafe_code)]
 pub fn set_recv_buffer(stream: &TcpStream, bytes: usize) -> io::Result<()> {
     let value = libc::c_int::try_from(bytes).map_err(io::Error::other)?;
-    // SAFETY: the pointer and size describe a live c_int for the duration of the call, and
-    // the descriptor is open because `stream` is borrowed.
+    set_int_option(stream.as_raw_fd(), libc::SOL_SOCKET, libc::SO_RCVBUF, value)
+}
+
+/// `setsockopt` of an `int` option on `fd`, which the caller keeps open for the call.
+#[allow(unsafe_code)]
+fn set_int_option(
+    fd: std::os::fd::RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: the pointer and size describe a live c_int for the duration of the call; a
+    // descriptor that is not open only makes the call fail.
     let rc = unsafe {
         libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_RCVBUF,
+            fd,
+            level,
+            name,
             (&raw const value).cast(),
             std::mem::size_of::<libc::c_int>() as libc::socklen_t,
         )

@@ -13,8 +13,9 @@ use std::time::Instant;
 
 use crate::soak::chatter::Left;
 use crate::soak::faults::{ChaosClient, FaultEnd, FaultSettings};
-use crate::soak::flood;
+use crate::soak::figures::Figures;
 use crate::soak::shared::Shared;
+use crate::soak::{address_flood, bad_text, flood, who_flood, zero_window};
 
 /// One way a chaos connection misbehaves (or, for `Quit`, merely comes and goes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,10 +51,23 @@ pub enum Fault {
     /// Registers and then stays silent, reading: expects `PING idle`, then
     /// `BYE ping timeout`, not early.
     IdleTimeout,
+    /// Asks for answers until the server's send buffer is full, sends `QUIT` or FIN, and
+    /// never reads: its descriptor must be closed once `--write-timeout` has passed, not
+    /// before (seen from the kernel's side).
+    ZeroWindow,
+    /// Control characters, line separators and bidirectional controls in every kind of
+    /// text: `ERR BAD_TEXT` for each; `PART` and `QUIT` reasons relayed mended.
+    BadText,
+    /// Many connections of one address send `ALL` lines of 4 KiB as fast as the server takes
+    /// them: slowed to the address's budget, every line delivered in order.
+    AddressFlood,
+    /// `WHO` and `ROOMS` as fast as the server answers: slowed to the byte budget, every
+    /// answer whole.
+    WhoFlood,
 }
 
 impl Fault {
-    pub const ALL: [Fault; 12] = [
+    pub const ALL: [Fault; 16] = [
         Fault::Quit,
         Fault::Close,
         Fault::Reset,
@@ -66,6 +80,10 @@ impl Fault {
         Fault::Flood,
         Fault::Rooms,
         Fault::IdleTimeout,
+        Fault::ZeroWindow,
+        Fault::BadText,
+        Fault::AddressFlood,
+        Fault::WhoFlood,
     ];
 
     /// The name on the command line and in the report.
@@ -83,6 +101,10 @@ impl Fault {
             Fault::Flood => "flood",
             Fault::Rooms => "rooms",
             Fault::IdleTimeout => "idle-timeout",
+            Fault::ZeroWindow => "zero-window",
+            Fault::BadText => "bad-text",
+            Fault::AddressFlood => "address-flood",
+            Fault::WhoFlood => "who-flood",
         }
     }
 
@@ -97,16 +119,17 @@ impl Fault {
     }
 
     /// How often it is chosen, against the others. Faults that hold a connection for
-    /// seconds (the timeouts, slow readers) are rarer, or they would fill every slot; a
-    /// flood is limited by `--max-flooders` as well.
+    /// seconds (the timeouts, slow readers, zero windows, the floods) are rarer, or they
+    /// would fill every slot; a flood is limited by `--max-flooders` as well, and an address
+    /// flood runs one at a time.
     fn weight(self) -> u32 {
         match self {
             Fault::Quit | Fault::Close | Fault::Reset => 12,
-            Fault::HalfLineClose | Fault::HalfLineReset => 6,
+            Fault::HalfLineClose | Fault::HalfLineReset | Fault::BadText => 6,
             Fault::LongLine | Fault::BadUtf8 | Fault::Rooms => 10,
             Fault::NoRegister => 3,
-            Fault::SlowReader | Fault::IdleTimeout => 2,
-            Fault::Flood => 1,
+            Fault::SlowReader | Fault::IdleTimeout | Fault::ZeroWindow | Fault::WhoFlood => 2,
+            Fault::Flood | Fault::AddressFlood => 1,
         }
     }
 }
@@ -157,6 +180,8 @@ pub struct SlotLog {
     pub registered: Vec<Registered>,
     /// Floods: lines sent and seconds from the first line to the last `PONG`.
     pub floods: Vec<(u32, f64)>,
+    /// What the attacks measured.
+    pub attacks: Vec<Figures>,
 }
 
 /// Mismatches kept word for word, per slot.
@@ -173,9 +198,17 @@ impl SlotLog {
                 may_leave,
             });
         }
+        for (index, may_leave) in end.others {
+            self.registered.push(Registered {
+                index,
+                fault,
+                may_leave,
+            });
+        }
         if let Some(flood) = end.flood {
             self.floods.push(flood);
         }
+        self.attacks.extend(end.figures);
         if let Some(what) = end.mismatch {
             self.mismatches[at] += 1;
             if self.examples.len() < EXAMPLES {
@@ -192,6 +225,7 @@ impl SlotLog {
         self.examples.extend(other.examples);
         self.registered.extend(other.registered);
         self.floods.extend(other.floods);
+        self.attacks.extend(other.attacks);
     }
 }
 
@@ -203,8 +237,9 @@ pub fn fault_position(fault: Fault) -> usize {
 }
 
 /// Faults a phase of `phase` seconds can run: one that waits for a server timeout (once for
-/// `no-register`, twice for `idle-timeout`) longer than half the phase would hold its slot
-/// long past the phase's end.
+/// `no-register` and `zero-window`, twice for `idle-timeout`) longer than half the phase
+/// would hold its slot long past the phase's end. `zero-window` also needs to see the
+/// server's sockets (`sock_diag`: a server on this machine).
 pub fn runnable(faults: &[Fault], shared: &Shared, phase: std::time::Duration) -> Vec<Fault> {
     let config = &shared.config;
     faults
@@ -213,6 +248,7 @@ pub fn runnable(faults: &[Fault], shared: &Shared, phase: std::time::Duration) -
         .filter(|fault| match fault {
             Fault::NoRegister => config.register_timeout * 2 <= phase,
             Fault::IdleTimeout => config.idle_timeout * 4 <= phase,
+            Fault::ZeroWindow => shared.diag && config.write_timeout * 2 <= phase,
             _ => true,
         })
         .collect()
@@ -225,7 +261,7 @@ pub fn run_slot(
     shared: &Arc<Shared>,
     faults: &[Fault],
     settings: &FaultSettings,
-    rng: &mut fastrand::Rng,
+    (slot, rng): (usize, &mut fastrand::Rng),
     end: Instant,
 ) -> SlotLog {
     let mut log = SlotLog::default();
@@ -235,7 +271,7 @@ pub fn run_slot(
     while Instant::now() < end {
         let fault = pick(rng, faults);
         let index = shared.next_chaos_index();
-        let Some(result) = run_fault(shared, settings, fault, index, rng, end) else {
+        let Some(result) = run_fault(shared, settings, fault, (index, slot), rng, end) else {
             // A flood with no room for another: the slot chooses again.
             continue;
         };
@@ -244,19 +280,24 @@ pub fn run_slot(
     log
 }
 
-/// Runs `fault` as chaos connection `index`. `None`: the fault could not start (a flood
-/// while `--max-flooders` run) and the slot should choose again.
+/// Runs `fault` as chaos connection `index` of chaos slot `slot`. `None`: the fault could
+/// not start (a flood while `--max-flooders` run, an address flood while one runs) and the
+/// slot should choose again.
 fn run_fault(
     shared: &Arc<Shared>,
     settings: &FaultSettings,
     fault: Fault,
-    index: u32,
+    (index, slot): (u32, usize),
     rng: &mut fastrand::Rng,
     end: Instant,
 ) -> Option<FaultEnd> {
-    let mut client = ChaosClient::new(shared, settings, index, rng);
+    let source = shared.sources.slot(slot);
+    let mut client = ChaosClient::new(shared, settings, index, rng, source);
     let result = match fault {
-        Fault::Flood => return flood::run(shared, settings, index, end),
+        Fault::Flood => return flood::run(shared, settings, index, source, end),
+        Fault::AddressFlood => {
+            return address_flood::run(shared, index, settings.address_flooders, end);
+        }
         Fault::Quit => client.quit(),
         Fault::Close => client.close(),
         Fault::Reset => client.reset(),
@@ -268,6 +309,9 @@ fn run_fault(
         Fault::BadUtf8 => client.bad_utf8(),
         Fault::Rooms => client.rooms(),
         Fault::IdleTimeout => client.idle_timeout(),
+        Fault::ZeroWindow => zero_window::run(&mut client),
+        Fault::BadText => bad_text::run(&mut client),
+        Fault::WhoFlood => who_flood::run(&mut client, end),
     };
     Some(client.end(result))
 }
@@ -313,7 +357,7 @@ mod tests {
             FaultEnd {
                 registered: Some(vec![Left::Quit(None)]),
                 mismatch: Some("no BYE".to_owned()),
-                flood: None,
+                ..FaultEnd::default()
             },
         );
         let mut other = SlotLog::default();

@@ -11,9 +11,10 @@ use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use crate::loadgen::client;
+use crate::loadgen::client::{self, SocketOptions};
+use crate::soak::chatter::REFUSED_TEXT_MARK;
 use crate::soak::shared::Shared;
-use chatd_proto::{Command, Nick, Reply};
+use chatd_proto::{Command, Nick, Reply, text};
 
 /// How a line a connection waits on fits what it waits for.
 pub enum Step {
@@ -74,12 +75,8 @@ pub struct Conn<'a> {
 }
 
 impl<'a> Conn<'a> {
-    pub fn open(shared: &'a Shared) -> Result<Conn<'a>, String> {
-        Conn::opened(shared, client::connect(shared.addr))
-    }
-
-    pub fn open_with_recv_buffer(shared: &'a Shared, bytes: usize) -> Result<Conn<'a>, String> {
-        Conn::opened(shared, client::connect_with_recv_buffer(shared.addr, bytes))
+    pub fn open(shared: &'a Shared, options: &SocketOptions) -> Result<Conn<'a>, String> {
+        Conn::opened(shared, client::connect_with(shared.addr, options))
     }
 
     fn opened(shared: &'a Shared, stream: io::Result<TcpStream>) -> Result<Conn<'a>, String> {
@@ -159,9 +156,8 @@ impl<'a> Conn<'a> {
         deadline: Instant,
         mut want: impl FnMut(&Reply) -> Step,
     ) -> Result<(), String> {
-        let pending = std::mem::take(&mut self.pending);
         let (stream, nick_sent, answer_pings) = (&self.stream, self.nick_sent, self.answer_pings);
-        let rest = client::read_until(stream, pending, deadline, what, |line| {
+        client::read_lines(stream, &mut self.pending, deadline, what, |line| {
             let reply = parse(line)?;
             match want(&reply) {
                 Step::Done => return Ok(true),
@@ -171,16 +167,13 @@ impl<'a> Conn<'a> {
             other_line(stream, &reply, line, nick_sent, answer_pings)?;
             Ok(false)
         })
-        .map_err(|e| format!("waiting for {what}: {e}"))?;
-        self.pending = rest;
-        Ok(())
+        .map_err(|e| format!("waiting for {what}: {e}"))
     }
 
     /// Reads (broadcasts only) until `deadline`.
     pub fn listen_until(&mut self, deadline: Instant) -> Result<(), String> {
-        let pending = std::mem::take(&mut self.pending);
         let (stream, nick_sent, answer_pings) = (&self.stream, self.nick_sent, self.answer_pings);
-        let result = client::read_until(stream, pending, deadline, "nothing", |line| {
+        let result = client::read_lines(stream, &mut self.pending, deadline, "nothing", |line| {
             other_line(stream, &parse(line)?, line, nick_sent, answer_pings)?;
             Ok(false)
         });
@@ -193,11 +186,11 @@ impl<'a> Conn<'a> {
 
     /// The server closes cleanly (FIN, not RST), with only broadcasts before.
     pub fn expect_end(&mut self) -> Result<(), String> {
-        let pending = std::mem::take(&mut self.pending);
         let deadline = Instant::now() + self.shared.reply_timeout();
         let (stream, nick_sent) = (&self.stream, self.nick_sent);
+        let pending = &mut self.pending;
         let result =
-            client::read_until(stream, pending, deadline, "the end of the stream", |line| {
+            client::read_lines(stream, pending, deadline, "the end of the stream", |line| {
                 other_line(stream, &parse(line)?, line, nick_sent, false)?;
                 Ok(false)
             });
@@ -215,10 +208,24 @@ impl Drop for Conn<'_> {
     }
 }
 
+/// A line from the server, which must hold no character the text rule refuses and no text
+/// the server should have refused.
 fn parse(line: &[u8]) -> io::Result<Reply> {
-    let text = std::str::from_utf8(line)
+    let line = std::str::from_utf8(line)
         .map_err(|_| io::Error::other(format!("a line that is not UTF-8: {line:?}")))?;
-    Reply::parse(text).map_err(|e| io::Error::other(format!("unparsable line {text:?}: {e}")))
+    if let Some(refused) = text::find_refused(line) {
+        return Err(io::Error::other(format!(
+            "a line with U+{:04X} at character {}: {line:?}",
+            u32::from(refused.found),
+            refused.at
+        )));
+    }
+    if line.contains(REFUSED_TEXT_MARK) {
+        return Err(io::Error::other(format!(
+            "a text the server should have refused: {line:?}"
+        )));
+    }
+    Reply::parse(line).map_err(|e| io::Error::other(format!("unparsable line {line:?}: {e}")))
 }
 
 /// A line nobody waited for: a broadcast is fine once `NICK` was sent, the server's `PING`

@@ -13,7 +13,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, Write};
-use std::net::TcpStream;
+use std::net::{IpAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
@@ -27,11 +27,16 @@ use crate::loadgen::check::{Counts, OrderLog, ReceiverCheck};
 use crate::loadgen::client;
 use crate::loadgen::outcome;
 use crate::soak::shared::Shared;
-use chatd_proto::{Command, Reply, reason};
+use chatd_proto::{Command, Reply, reason, text};
 
 /// Text that starts every half-written line a chaos client leaves behind: a receiver that
 /// ever gets an `ALL` starting with it saw a partial line executed.
 pub const HALF_LINE_MARK: &str = "half-";
+
+/// Text in every message text the bad-text fault sends with a refused character: the server
+/// must refuse the line, so a receiver that ever gets a line holding it saw a text that
+/// should have been refused delivered anyway (raw, or mended).
+pub const REFUSED_TEXT_MARK: &str = "refuse-me-";
 
 /// How one of the chaos clients left, as its `QUIT` announcement says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +48,7 @@ pub enum Left {
     Reset,
     Slow,
     PingTimeout,
+    WriteTimeout,
 }
 
 impl Left {
@@ -53,6 +59,7 @@ impl Left {
             Some(reason::CONNECTION_RESET) => Left::Reset,
             Some(reason::SLOW_CONSUMER) => Left::Slow,
             Some(reason::PING_TIMEOUT) => Left::PingTimeout,
+            Some(reason::WRITE_TIMEOUT) => Left::WriteTimeout,
             other => Left::Quit(other.map(str::to_owned)),
         }
     }
@@ -85,6 +92,12 @@ pub struct Seen {
     pub chaos_lines: u64,
     /// `ALL` lines that were a chaos client's half-written line: executed though cut off.
     pub partial_executed: u64,
+    /// Lines holding a character the text rule refuses (a control character, a line
+    /// separator, a bidirectional control): the server relayed a client's text unmended.
+    pub refused_characters: u64,
+    /// Lines carrying a text the server should have refused (`REFUSED_TEXT_MARK`).
+    pub refused_delivered: u64,
+    pub first_refused: Option<String>,
     /// By chaos index.
     pub announced: HashMap<u32, Announced>,
     pub joins: u64,
@@ -106,6 +119,9 @@ impl Tally {
                 latency_us: outcome::latency_histogram(),
                 chaos_lines: 0,
                 partial_executed: 0,
+                refused_characters: 0,
+                refused_delivered: 0,
+                first_refused: None,
                 announced: HashMap::new(),
                 joins: 0,
                 quits: 0,
@@ -136,6 +152,19 @@ impl Seen {
         self.unexpected += 1;
         self.first_unexpected
             .get_or_insert_with(|| truncate(line, 120).to_owned());
+    }
+
+    /// Checks a received line against the text rule: no refused character, and no text the
+    /// server should have refused.
+    fn check_text(&mut self, line: &str) {
+        let refused = text::find_refused(line).is_some();
+        let delivered = line.contains(REFUSED_TEXT_MARK);
+        if refused || delivered {
+            self.refused_characters += u64::from(refused);
+            self.refused_delivered += u64::from(delivered);
+            self.first_refused
+                .get_or_insert_with(|| format!("{:?}", truncate(line, 120)));
+        }
     }
 }
 
@@ -198,14 +227,20 @@ pub enum Role {
 }
 
 impl Peer {
-    /// Connects, registers `nick` and starts the reader. `deadline` bounds the reader's life.
+    /// Connects from `source` (the kernel's choice if `None`), registers `nick` and starts
+    /// the reader. `deadline` bounds the reader's life.
     pub fn connect(
         shared: &Arc<Shared>,
         nick: &str,
         role: Role,
+        source: Option<IpAddr>,
         deadline: Instant,
     ) -> io::Result<Peer> {
-        let stream = client::connect(shared.addr)?;
+        let options = client::SocketOptions {
+            source,
+            ..client::SocketOptions::default()
+        };
+        let stream = client::connect_with(shared.addr, &options)?;
         let pending = client::register(&stream, nick)?;
         let writer = Arc::new(Mutex::new(stream.try_clone()?));
         let progress = Arc::new(Progress::default());
@@ -370,6 +405,9 @@ fn read_all(
             }
             return Ok(false);
         };
+        if let Some(tally) = &mut tally {
+            tally.seen.check_text(text);
+        }
         let reply = match Reply::parse(text) {
             Ok(reply) => reply,
             Err(_) => {
@@ -449,7 +487,7 @@ fn observe(shared: &Shared, tally: &mut Tally, progress: &Progress, reply: Reply
         Reply::All { from, text: body } => {
             let from = from.as_str().as_bytes();
             if let Some(index) = names.chat.index_of(from) {
-                match shared.codec.decode(body.as_bytes()) {
+                match shared.decode(body.as_bytes()) {
                     Ok(stamp) if stamp.sender == index => {
                         tally.check.delivery(index as usize, stamp.seq);
                         let latency = shared.micros_now().saturating_sub(stamp.sent_us);
@@ -458,7 +496,7 @@ fn observe(shared: &Shared, tally: &mut Tally, progress: &Progress, reply: Reply
                     _ => tally.check.corrupt(),
                 }
             } else if let Some(index) = names.chaos.index_of(from) {
-                match shared.codec.decode(body.as_bytes()) {
+                match shared.decode(body.as_bytes()) {
                     Ok(stamp) if shared.is_flood_owner(stamp.sender as usize, index) => {
                         tally.check.delivery(stamp.sender as usize, stamp.seq);
                     }

@@ -17,10 +17,13 @@
 //! timeout plus a quarter plus the reply timeout for the timeouts.
 
 use std::io::{ErrorKind, Write};
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::loadgen::client::{self, SocketOptions};
 use crate::soak::chaos_conn::{Conn, Step, is_cut, is_pong, step};
 use crate::soak::chatter::{HALF_LINE_MARK, Left};
+use crate::soak::figures::Figures;
 use crate::soak::shared::Shared;
 use chatd_proto::{Command, Nick, ProtocolError, Reply, Room, reason};
 
@@ -31,6 +34,8 @@ pub struct FaultSettings {
     pub linger: Duration,
     /// Lines one flood sends at most.
     pub flood_lines: u32,
+    /// Connections of one address flood.
+    pub address_flooders: usize,
 }
 
 /// How one chaos connection ended.
@@ -38,16 +43,35 @@ pub struct FaultSettings {
 pub struct FaultEnd {
     /// Registered for certain: the ways its `QUIT` announcement may read.
     pub registered: Option<Vec<Left>>,
+    /// Other connections the fault opened that registered for certain (the bad-text fault's
+    /// witness, the address flood's connections): their chaos index, and how they may leave.
+    pub others: Vec<(u32, Vec<Left>)>,
     /// The first thing that broke the contract.
     pub mismatch: Option<String>,
     /// A flood: lines sent, and seconds from its first line to its last `PONG`.
     pub flood: Option<(u32, f64)>,
+    /// What an attack measured, for the report.
+    pub figures: Option<Figures>,
 }
 
-/// Receive buffer of a slow reader, so that the server's writes to it stall at once.
-const SLOW_RCVBUF: usize = 4096;
+/// Receive buffer of a client that stops reading, so that the server's writes to it stall
+/// at once.
+pub const STALL_RCVBUF: usize = 4096;
+/// The segment size it asks for, so that the server's send buffer stays small (see
+/// `SocketOptions::max_segment`).
+pub const STALL_MSS: u32 = 1000;
+/// The socket of a client that stops reading.
+pub const STALLING: SocketOptions = SocketOptions {
+    source: None,
+    recv_buffer: Some(STALL_RCVBUF),
+    max_segment: Some(STALL_MSS),
+};
 /// How long a slow reader may write before the server must have cut it.
 const SLOW_DEADLINE: Duration = Duration::from_secs(20);
+/// A slow reader's `WHO` lines at a time, the bytes it reads then, and its pause after.
+const SLOW_BATCH: usize = 16;
+const SLOW_SIP: usize = 1024;
+const SLOW_PAUSE: Duration = Duration::from_millis(50);
 /// Rooms the chaos clients share.
 const ROOMS: u32 = 8;
 
@@ -58,8 +82,12 @@ pub struct ChaosClient<'a> {
     settings: &'a FaultSettings,
     index: u32,
     rng: &'a mut fastrand::Rng,
+    /// The address its connections come from: its slot's.
+    source: Option<IpAddr>,
     /// Set once the client has registered: how its `QUIT` may read.
     registered: Option<Vec<Left>>,
+    others: Vec<(u32, Vec<Left>)>,
+    figures: Option<Figures>,
 }
 
 impl<'a> ChaosClient<'a> {
@@ -68,45 +96,108 @@ impl<'a> ChaosClient<'a> {
         settings: &'a FaultSettings,
         index: u32,
         rng: &'a mut fastrand::Rng,
+        source: Option<IpAddr>,
     ) -> ChaosClient<'a> {
         ChaosClient {
             shared,
             settings,
             index,
             rng,
+            source,
             registered: None,
+            others: Vec::new(),
+            figures: None,
         }
     }
 
     /// How the connection ended, once its fault's method returned `result`.
     pub fn end(self, result: Result<(), String>) -> FaultEnd {
         let mut registered = self.registered;
-        if let (Err(_), Some(may_leave)) = (&result, &mut registered) {
-            // Given up on at the mismatch: the connection is dropped, with or without unread
-            // input, so a close or a reset is announced; the mismatch is counted once, here.
-            may_leave.extend([Left::Closed, Left::Reset]);
+        let mut others = self.others;
+        if result.is_err() {
+            // Given up on at the mismatch: the connections are dropped, with or without
+            // unread input, so a close or a reset is announced; the mismatch is counted once,
+            // here.
+            for may_leave in registered
+                .iter_mut()
+                .chain(others.iter_mut().map(|(_, may_leave)| may_leave))
+            {
+                may_leave.extend([Left::Closed, Left::Reset]);
+            }
         }
         FaultEnd {
             registered,
+            others,
             mismatch: result.err(),
             flood: None,
+            figures: self.figures,
         }
     }
 
-    fn open(&self) -> Result<Conn<'a>, String> {
-        Conn::open(self.shared)
+    pub fn shared(&self) -> &'a Shared {
+        self.shared
     }
 
-    fn nick(&self) -> String {
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The address its connections come from.
+    pub fn source(&self) -> Option<IpAddr> {
+        self.source
+    }
+
+    pub fn rng(&mut self) -> &mut fastrand::Rng {
+        self.rng
+    }
+
+    pub fn open(&self) -> Result<Conn<'a>, String> {
+        self.open_with(SocketOptions::default())
+    }
+
+    /// A connection from the client's address, with `options` for the rest.
+    pub fn open_with(&self, options: SocketOptions) -> Result<Conn<'a>, String> {
+        let options = SocketOptions {
+            source: self.source,
+            ..options
+        };
+        Conn::open(self.shared, &options)
+    }
+
+    pub fn nick(&self) -> String {
         self.shared.names.chaos.nick(self.index)
     }
 
     /// Registers, and from now on expects the receivers to see the client leave in one of
     /// the `may_leave` ways.
-    fn register(&mut self, conn: &mut Conn<'_>, may_leave: Vec<Left>) -> Result<(), String> {
+    pub fn register(&mut self, conn: &mut Conn<'_>, may_leave: Vec<Left>) -> Result<(), String> {
         conn.register(&self.nick())?;
         self.registered = Some(may_leave);
         Ok(())
+    }
+
+    /// Changes how the receivers may see the registered client leave.
+    pub fn may_leave(&mut self, ways: Vec<Left>) {
+        if let Some(may_leave) = &mut self.registered {
+            *may_leave = ways;
+        }
+    }
+
+    /// Another connection of this fault, chaos client `index`, registered: the receivers
+    /// must see it leave in one of the `may_leave` ways.
+    pub fn also_registered(&mut self, index: u32, may_leave: Vec<Left>) {
+        self.others.push((index, may_leave));
+    }
+
+    /// Changes how the receivers may see another of the fault's connections leave.
+    pub fn other_may_leave(&mut self, index: u32, ways: Vec<Left>) {
+        if let Some((_, may_leave)) = self.others.iter_mut().find(|(i, _)| *i == index) {
+            *may_leave = ways;
+        }
+    }
+
+    pub fn record(&mut self, figures: Figures) {
+        self.figures = Some(figures);
     }
 
     /// A few unnumbered `ALL` lines.
@@ -250,22 +341,24 @@ impl<'a> ChaosClient<'a> {
         conn.expect_end()
     }
 
-    /// Registers, never reads, and sends `WHO`s whose answers pile up: the server must cut
-    /// it, and tell the others it was a slow consumer.
+    /// Registers, asks for `WHO` over and over, and reads a little now and then, far less
+    /// than its answers and the broadcasts bring: its queue fills, and the server must cut
+    /// it and tell the others it was a slow consumer. (Reading a little keeps its writer
+    /// from stalling for `--write-timeout`, the other cut of a client that does not read;
+    /// on a machine so slow that it stalls anyway, that cut is taken too.)
     pub fn slow_reader(&mut self) -> Result<(), String> {
-        let mut conn = Conn::open_with_recv_buffer(self.shared, SLOW_RCVBUF)?;
+        let mut conn = self.open_with(STALLING)?;
         // Not reading means not reading OK NICK either: a valid, unused nick registers.
         let nick = Nick::parse(&self.nick()).map_err(|e| e.to_string())?;
         conn.send(&Command::Nick(nick))?;
-        self.registered = Some(vec![Left::Slow]);
-        // WHO, not PING: flood control lets it send a few hundred lines a second, and WHO's
-        // answer (every nick online, kilobytes with the soak's hundreds of clients) fills the
-        // kernel's buffers (megabytes on loopback) and then its queue within seconds, where
-        // PONGs of a line's length would take the better part of a minute.
-        let who = format!("{}\n", Command::Who);
-        let batch = who.repeat(16 * 1024 / who.len());
+        self.registered = Some(vec![Left::Slow, Left::WriteTimeout]);
+        // WHO's answer (every nick online, kilobytes with the soak's hundreds of clients)
+        // fills the queue at the pace flood control prices answers at, and the broadcasts
+        // add theirs.
+        let batch = format!("{}\n", Command::Who).repeat(SLOW_BATCH);
         let deadline = Instant::now() + SLOW_DEADLINE;
         let mut written = 0usize;
+        let mut sip = [0u8; SLOW_SIP];
         while Instant::now() < deadline {
             match (&conn.stream).write_all(batch.as_bytes()) {
                 Ok(()) => written += batch.len(),
@@ -275,9 +368,16 @@ impl<'a> ChaosClient<'a> {
                 Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
                 Err(e) => return Err(format!("after {written} bytes of WHO: {e}")),
             }
+            match client::recv_now(&conn.stream, &mut sip) {
+                Ok(0) => return Ok(()),
+                Err(e) if is_cut(&e) => return Ok(()),
+                _ => {}
+            }
+            std::thread::sleep(SLOW_PAUSE);
         }
         Err(format!(
-            "still connected after {SLOW_DEADLINE:?} and {written} bytes of WHO with answers unread"
+            "still connected after {SLOW_DEADLINE:?} and {written} bytes of WHO with answers \
+             mostly unread"
         ))
     }
 
@@ -309,13 +409,20 @@ impl<'a> ChaosClient<'a> {
         long.resize(max_line + extra, b'y');
         long.push(b'\n');
         conn.send_raw(&long)?;
+        // Flood control reads the line's bytes at the pace of its byte budget.
+        let deadline =
+            Instant::now() + self.shared.reply_timeout() + self.shared.flood_delay(long.len());
         let too_long = Reply::from(&ProtocolError::LineTooLong { max: max_line });
-        conn.expect("ERR LINE_TOO_LONG", |reply| *reply == too_long)?;
+        conn.expect_by("ERR LINE_TOO_LONG", deadline, |reply| {
+            step(*reply == too_long)
+        })?;
         let token = format!("after-long-{}", self.index);
         conn.send(&Command::Ping {
             token: Some(&token),
         })?;
-        conn.expect("PONG after the long line", |reply| is_pong(reply, &token))?;
+        conn.expect_by("PONG after the long line", deadline, |reply| {
+            step(is_pong(reply, &token))
+        })?;
         if self.registered.is_some() {
             self.chat(&mut conn)?;
         }

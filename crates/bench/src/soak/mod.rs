@@ -7,10 +7,15 @@
 //! Layout, in reading order:
 //! - [`settings`]: the run's size and pace, the server flags it starts a server with, humane
 //!   durations. Pure.
+//! - [`sources`]: which address each kind of client connects from.
 //! - [`shared`]: what the run's threads share: limits, nicks, sent counts, connection counts.
 //! - [`chatter`]: well-behaved clients and their checks; the `Peer` a flood uses too.
 //! - [`chaos`]: the faults, their weights, the chaos slots and what they record.
-//! - [`faults`]: each fault but the flood on the wire, and the answers it expects.
+//! - [`faults`]: the faults of one connection on the wire, and the answers they expect.
+//! - The attacks of issue 13, each in its own file: `zero_window` (a reader that never
+//!   reads, after `QUIT` or FIN), `bad_text` (control characters in every kind of text),
+//!   `address_flood` (4 KiB lines from many connections of one address), `who_flood`
+//!   (`WHO` and `ROOMS` as fast as they are answered); [`figures`]: what they measured.
 //! - `flood`: the flood fault, a client sending as fast as the server takes its lines.
 //! - `chaos_conn`: a chaos client's socket, reads with deadlines, the check of every line.
 //! - [`resources`]: the server's `/proc` figures and the rule they are held to.
@@ -24,16 +29,22 @@
 //! after the second can be compared; a fresh client checks that the server is alive; the
 //! well-behaved clients stop, barrier, and quit; every count is checked.
 
-pub mod chaos;
-mod chaos_conn;
+pub mod settings;
+pub mod sources;
+pub mod shared;
 pub mod chatter;
+pub mod chaos;
 pub mod faults;
+mod zero_window;
+mod bad_text;
+mod address_flood;
+mod who_flood;
+pub mod figures;
 mod flood;
+mod chaos_conn;
+pub mod resources;
 pub mod outcome;
 pub mod report;
-pub mod resources;
-pub mod settings;
-pub mod shared;
 
 use std::sync::Arc;
 use std::thread;
@@ -50,6 +61,8 @@ use crate::soak::outcome::{AnnounceCounts, SoakOutcome, check_announcements};
 use crate::soak::resources::ResourceFigures;
 use crate::soak::settings::{SoakSpec, SoakTarget};
 use crate::soak::shared::{Names, Shared};
+use crate::soak::sources::Sources;
+use crate::sock_diag::SockDiag;
 
 pub use settings::{SERVER_DEFAULTS, parse_duration};
 
@@ -96,10 +109,13 @@ pub fn run(
         _ => server,
     };
     say(&format!("server {} at {}", server, target.addr()));
+    let sources = Sources::for_server(target.addr());
     let shared = Arc::new(Shared::new(
         target.addr(),
         config,
         Names::from_seed(spec.seed),
+        sources,
+        sees_server_sockets(target.addr()),
         spec.well_behaved,
         spec.flood_slots(),
         spec.max_flooders,
@@ -111,6 +127,8 @@ pub fn run(
         duration: spec.duration,
         churn_clients: spec.churn_clients,
         well_behaved: spec.well_behaved,
+        sources: sources.describe().to_owned(),
+        write_timeout: shared.config.write_timeout,
         ..SoakOutcome::default()
     };
     let result = soak(spec, &shared, pid, &mut outcome, say);
@@ -139,7 +157,8 @@ fn soak(
     let peers = (0..spec.well_behaved)
         .map(|i| {
             let nick = shared.names.chat.nick(i as u32);
-            Peer::connect(shared, &nick, Role::WellBehaved, readers_deadline)
+            let source = shared.sources.well_behaved();
+            Peer::connect(shared, &nick, Role::WellBehaved, source, readers_deadline)
                 .map_err(|e| format!("well-behaved client {nick}: {e}"))
         })
         .collect::<Result<Vec<Peer>, String>>()?;
@@ -164,6 +183,7 @@ fn soak(
     let fault_settings = FaultSettings {
         linger: spec.linger,
         flood_lines: spec.flood_lines,
+        address_flooders: spec.address_flooders,
     };
     let mut chaos_log = SlotLog::default();
     let mut settled: Vec<Option<(ProcSample, bool)>> = Vec::new();
@@ -284,7 +304,7 @@ fn run_half(
                     .stack_size(256 * 1024)
                     .spawn_scoped(scope, move || {
                         let mut rng = fastrand::Rng::with_seed(seed);
-                        chaos::run_slot(shared, faults, settings, &mut rng, end)
+                        chaos::run_slot(shared, faults, settings, (slot, &mut rng), end)
                     })
                     .expect("a chaos thread starts")
             })
@@ -340,7 +360,8 @@ fn highest_of(settled: &[Option<(ProcSample, bool)>], baseline: ProcSample) -> P
 fn alive_check(shared: &Arc<Shared>, index: u32, deadline: Instant) -> Result<Duration, String> {
     let start = Instant::now();
     let nick = shared.names.chaos.nick(index);
-    let peer = Peer::connect(shared, &nick, Role::Flooder, deadline)
+    let source = shared.sources.well_behaved();
+    let peer = Peer::connect(shared, &nick, Role::Flooder, source, deadline)
         .map_err(|e| format!("connect and register: {e}"))?;
     let barrier = peer.barrier(shared.reply_timeout());
     let took = start.elapsed();
@@ -382,6 +403,7 @@ fn tally(
     let mut announcements = AnnounceCounts::default();
     for (i, end) in ends.into_iter().enumerate() {
         if let Some(lost) = &end.lost {
+            outcome.well_behaved_lost += 1;
             outcome
                 .well_behaved_failures
                 .push(format!("well-behaved client {i} was disconnected: {lost}"));
@@ -394,6 +416,11 @@ fn tally(
         announcements += check_announcements(&chaos_log.registered, &rest.announced);
         outcome.chaos_lines += rest.chaos_lines;
         outcome.partial_executed += rest.partial_executed;
+        outcome.refused_characters += rest.refused_characters;
+        outcome.refused_delivered += rest.refused_delivered;
+        if outcome.first_refused.is_none() {
+            outcome.first_refused = rest.first_refused;
+        }
         outcome.server_pings += rest.server_pings;
         outcome.foreign += rest.foreign;
         outcome.unexpected_lines += rest.unexpected;
@@ -406,4 +433,32 @@ fn tally(
     outcome.latency = Latency::from_histogram(&latency);
     outcome.announcements = announcements;
     outcome.chaos = chaos_log;
+}
+
+/// Whether the kernel shows the server's side of this process's connections to `addr`
+/// (`sock_diag`): a server on this machine, in this network namespace. Asked of a connection
+/// of its own, closed again at once.
+fn sees_server_sockets(addr: std::net::SocketAddr) -> bool {
+    let std::net::SocketAddr::V4(server) = addr else {
+        return false;
+    };
+    let Ok(stream) = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)) else {
+        return false;
+    };
+    let Ok(std::net::SocketAddr::V4(me)) = stream.local_addr() else {
+        return false;
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let Ok(diag) = SockDiag::open() else {
+        return false;
+    };
+    // The server's side exists as soon as the handshake is done; the accept may come later.
+    while Instant::now() < deadline {
+        match diag.lookup(server, me) {
+            Ok(Some(_)) => return true,
+            Ok(None) => thread::sleep(Duration::from_millis(10)),
+            Err(_) => return false,
+        }
+    }
+    false
 }

@@ -154,6 +154,10 @@ pub struct SoakOutcome {
     pub elapsed: Duration,
     pub churn_clients: usize,
     pub well_behaved: usize,
+    /// Where the clients connected from (`sources`).
+    pub sources: String,
+    /// The server's `--write-timeout`, which the zero-window cuts are measured against.
+    pub write_timeout: Duration,
     /// Chaos connections opened, and the most open at once.
     pub connections: u64,
     pub peak_open: usize,
@@ -174,6 +178,11 @@ pub struct SoakOutcome {
     pub announcements: AnnounceCounts,
     /// Half-written lines some receiver got as an `ALL`.
     pub partial_executed: u64,
+    /// Lines to well-behaved clients holding a character the text rule refuses, and lines
+    /// carrying a text the server should have refused; the first such line.
+    pub refused_characters: u64,
+    pub refused_delivered: u64,
+    pub first_refused: Option<String>,
     /// Unnumbered chaos `ALL` lines received, summed over receivers.
     pub chaos_lines: u64,
     /// The server's `PING idle` to well-behaved clients, answered.
@@ -185,6 +194,8 @@ pub struct SoakOutcome {
     pub first_unexpected: Option<String>,
     /// Well-behaved clients that were disconnected, or whose sending failed.
     pub well_behaved_failures: Vec<String>,
+    /// Well-behaved clients whose connection ended before their `QUIT` was answered.
+    pub well_behaved_lost: usize,
     /// A phase's end that did not come in time (announcements, barriers).
     pub settle_failures: Vec<String>,
     /// A fresh client registered and got its `PONG` at the end: how long it took.
@@ -250,6 +261,15 @@ impl SoakOutcome {
             failures.push(format!(
                 "{} half-written lines were executed",
                 self.partial_executed
+            ));
+        }
+        if self.refused_characters + self.refused_delivered > 0 {
+            failures.push(format!(
+                "well-behaved clients got {} lines with a control character, line separator or \
+                 bidirectional control, and {} texts the server should have refused; first: {}",
+                self.refused_characters,
+                self.refused_delivered,
+                self.first_refused.as_deref().unwrap_or("-")
             ));
         }
         if self.unexpected_lines > 0 {
@@ -399,6 +419,11 @@ mod tests {
         let mut partial = clean();
         partial.partial_executed = 1;
         assert!(!partial.passed());
+
+        let mut relayed = clean();
+        relayed.refused_characters = 1;
+        relayed.first_refused = Some("\"ALL x a\\u{1b}b\"".to_owned());
+        assert!(relayed.failures()[0].contains("1 lines with a control"));
 
         let mut dropped = clean();
         dropped

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::loadgen::report::si;
 use crate::soak::chaos::{Fault, fault_position};
+use crate::soak::figures::{self, AttackSummary};
 use crate::soak::outcome::SoakOutcome;
 
 /// Width of the label column.
@@ -40,6 +41,9 @@ pub fn render(outcome: &SoakOutcome) -> String {
             outcome.peak_open
         ),
     );
+    if !outcome.sources.is_empty() {
+        line("sources", outcome.sources.clone());
+    }
     let runs: u64 = outcome.chaos.runs.iter().sum();
     line(
         "faults",
@@ -124,6 +128,22 @@ pub fn render(outcome: &SoakOutcome) -> String {
             None => "no chat line received".to_owned(),
         },
     );
+    line(
+        "well-behaved",
+        format!(
+            "{} of {} stayed connected to the end (none cut: {})",
+            outcome.well_behaved - outcome.well_behaved_lost.min(outcome.well_behaved),
+            outcome.well_behaved,
+            if outcome.well_behaved_lost == 0 {
+                "yes"
+            } else {
+                "NO"
+            }
+        ),
+    );
+    for (label, text) in attack_lines(outcome) {
+        line(label, text);
+    }
     let a = &outcome.announcements;
     line(
         "announcements",
@@ -216,6 +236,84 @@ pub fn render(outcome: &SoakOutcome) -> String {
         let _ = writeln!(out, "  FAIL: {failure}");
     }
     out
+}
+
+/// What the attacks of issue 13 measured, a line each.
+fn attack_lines(outcome: &SoakOutcome) -> Vec<(&'static str, String)> {
+    let summary = AttackSummary::of(&outcome.chaos.attacks);
+    let runs = |fault| outcome.chaos.runs[fault_position(fault)];
+    let mut lines = Vec::new();
+    let write_timeout = outcome.write_timeout.as_secs_f64();
+    if runs(Fault::ZeroWindow) > 0 {
+        let cut = match summary.cut_range() {
+            Some((fewest, median, most)) => format!(
+                "{} descriptors closed {fewest:.2}/{median:.2}/{most:.2} s (fewest/median/most) \
+                 after the writer stalled, --write-timeout {write_timeout} s; {} after QUIT, {} \
+                 after FIN",
+                summary.cuts.len(),
+                summary.cuts_after_quit,
+                summary.cuts.len() - summary.cuts_after_quit
+            ),
+            None => "no cut measured".to_owned(),
+        };
+        let early = if summary.not_stalled > 0 {
+            format!(
+                "; {} ended by the register timeout before they stalled",
+                summary.not_stalled
+            )
+        } else {
+            String::new()
+        };
+        lines.push(("zero-window", format!("{cut}{early}")));
+    }
+    if runs(Fault::BadText) > 0 {
+        lines.push((
+            "bad text",
+            format!(
+                "{} texts refused with ERR BAD_TEXT, {} reasons relayed mended; to well-behaved \
+                 clients {} lines with a refused character, {} refused texts",
+                grouped(summary.refused),
+                grouped(summary.mended),
+                outcome.refused_characters,
+                outcome.refused_delivered
+            ),
+        ));
+    }
+    let kib = |bytes: f64| format!("{:.0} KiB/s", bytes / 1024.0);
+    if let Some((median, most, budget)) = figures::rates(&summary.address_floods) {
+        let lines_sent: u64 = summary.address_floods.iter().map(|p| p.lines).sum();
+        let connections = summary.address_floods[0].connections;
+        lines.push((
+            "address flood",
+            format!(
+                "{} floods of {connections} connections of one address, {} lines of 4 KiB: {} \
+                 median, {} most, against --ip-byte-rate {}; longest wait for a batch {:.2} s",
+                summary.address_floods.len(),
+                grouped(lines_sent),
+                kib(median),
+                kib(most),
+                kib(budget as f64),
+                figures::longest_wait(&summary.address_floods)
+            ),
+        ));
+    }
+    if let Some((median, most, budget)) = figures::rates(&summary.who_floods) {
+        let questions: u64 = summary.who_floods.iter().map(|p| p.lines).sum();
+        lines.push((
+            "who flood",
+            format!(
+                "{} floods, {} WHO and ROOMS answered: {} median, {} most with their answers \
+                 (floods of {} s or more), against a byte budget of {}",
+                summary.who_floods.len(),
+                grouped(questions),
+                kib(median),
+                kib(most),
+                figures::RATED_SECONDS,
+                kib(budget as f64)
+            ),
+        ));
+    }
+    lines
 }
 
 /// `12.3 s`.

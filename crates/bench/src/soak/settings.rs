@@ -17,29 +17,45 @@ use crate::soak::chaos::Fault;
 use chatd::config::{self, Config};
 
 /// The flags a soak gives the server it starts, unless the user gives the same flag after
-/// `--`. One list, so a server flag added later (flood control's `--rate` and `--burst`) is
-/// one line here.
+/// `--`. One list, so a server flag added later is one line here. The limits are set so that
+/// every attack runs into them many times within a 20 s run.
 ///
-/// - `--max-line 512`: the chaos clients send lines just under, at and far over it.
-/// - `--send-queue 128K`: a client that stops reading is dropped within a second or two;
-///   the well-behaved clients read all the time and the kernel's socket buffers (megabytes
-///   on loopback) sit in front of the queue, so they never come near it.
-/// - `--register-timeout 2` and `--idle-timeout 2`: the timeout paths run many times per
-///   run, not once in 30 or 240 seconds.
-/// - `--max-per-ip 10000`: every soak client comes from 127.0.0.1.
+/// - `--max-line 4096` (the default): the address flood's lines are 4 KiB; the chaos clients
+///   send lines just under, at and far over it.
+/// - `--send-queue 1M` (the default): it must hold what flood control lets one address
+///   send to everyone at once (its burst, 256 KiB here, and a turn's worth), or the readers
+///   who read all the time are cut as slow consumers.
+/// - `--register-timeout 2`, `--idle-timeout 2` and `--write-timeout 2`: the timeout paths
+///   run many times per run, not once in 30 or 240 seconds. A client that reads nothing is
+///   cut two seconds after its writer stalled; a slow reader, which reads a little now and
+///   then, fills its queue instead and is cut as a slow consumer.
+/// - `--max-per-ip 64`: given, so that loopback addresses are limited too; each chaos slot
+///   has an address of its own (see `sources`), and the address flood's connections, the
+///   most of one address, stay under it.
 /// - `--rate 500 --burst 500`: floods (about 1,000 lines a second on a 2-core machine
 ///   without it) run into flood control and must still lose nothing, while the well-behaved
-///   clients (20 lines a second) and the other faults stay under it. Slow readers send `WHO`,
-///   whose answers fill their queue at this rate within seconds.
+///   clients (20 lines a second) and the other faults stay under it.
+/// - `--byte-rate 64K --byte-burst 512K`: a `WHO` flood (answers of kilobytes) is slowed
+///   by its answers within its first seconds, and so is each connection of the address
+///   flood; the burst lets one line of 256 KiB (`long-line`) through at once.
+/// - `--ip-rate 2000 --ip-byte-rate 128K`: given, so that loopback addresses have a budget;
+///   the address flood's 16 connections could cost 1 MiB/s at their own byte rates and are
+///   held to 128 KiB/s together (32 lines of 4 KiB a second to everyone), while no other
+///   address comes near either.
 /// - `--log-level info`: the soak reads the server's address from its `listening on` line.
 pub const SERVER_DEFAULTS: &[(&str, &str)] = &[
-    ("--max-line", "512"),
-    ("--send-queue", "128K"),
+    ("--max-line", "4096"),
+    ("--send-queue", "1M"),
     ("--register-timeout", "2"),
     ("--idle-timeout", "2"),
-    ("--max-per-ip", "10000"),
+    ("--write-timeout", "2"),
+    ("--max-per-ip", "64"),
     ("--rate", "500"),
     ("--burst", "500"),
+    ("--byte-rate", "64K"),
+    ("--byte-burst", "512K"),
+    ("--ip-rate", "2000"),
+    ("--ip-byte-rate", "256K"),
     ("--log-level", "info"),
 ];
 
@@ -81,6 +97,8 @@ pub struct SoakSpec {
     pub flood_lines: u32,
     /// Floods running at once, at most.
     pub max_flooders: usize,
+    /// Connections of one address flood, all from one address.
+    pub address_flooders: usize,
     /// The longest a chaos client that chats stays connected before it leaves.
     pub linger: Duration,
     /// The faults to choose from (all by default).
@@ -103,6 +121,7 @@ impl Default for SoakSpec {
             barrier_every: 20,
             flood_lines: 2000,
             max_flooders: 2,
+            address_flooders: 8,
             linger: Duration::from_secs(1),
             faults: Fault::ALL.to_vec(),
             settle_timeout: Duration::from_secs(30),
@@ -136,14 +155,29 @@ impl SoakSpec {
         if self.churn_clients > 5000 {
             return Err("--churn-clients is at most 5000 (one thread each)".into());
         }
-        self.server_config()
+        if self.faults.contains(&Fault::AddressFlood) && self.address_flooders == 0 {
+            return Err("--address-flooders must be above 0".into());
+        }
+        let config = self.server_config()?;
+        let one_address = std::net::IpAddr::from([127, 0, 0, 2]);
+        if let Some(limit) = config.per_ip_limit(one_address) {
+            let most = self.address_flooders.max(self.well_behaved + 1);
+            if most > limit && !matches!(self.target, SoakTarget::External { .. }) {
+                return Err(format!(
+                    "--max-per-ip {limit} after -- is below the {most} connections the soak \
+                     opens from one address (--address-flooders, --well-behaved)"
+                ));
+            }
+        }
+        Ok(config)
     }
 
     /// Sender numbers kept for floods, after the well-behaved clients' (a flood is a new
-    /// sender every time; beyond this many in a run, floods are not chosen any more).
+    /// sender every time, an address flood `address_flooders` new ones; beyond this many in
+    /// a run, floods are not chosen any more).
     pub fn flood_slots(&self) -> usize {
-        if self.faults.contains(&Fault::Flood) {
-            4096
+        if self.faults.contains(&Fault::Flood) || self.faults.contains(&Fault::AddressFlood) {
+            8192
         } else {
             0
         }
@@ -319,7 +353,7 @@ mod tests {
         assert_eq!(config.workers, 3);
         assert_eq!(config.max_line, 1000);
         assert_eq!(config.register_timeout, Duration::from_secs(2));
-        assert_eq!(config.send_queue, 128 * 1024);
+        assert_eq!(config.send_queue, 1024 * 1024);
         assert_eq!(config.addr.ip().to_string(), "127.0.0.1");
         // An external server's flags are the user's alone: chatd's defaults otherwise.
         let external = SoakSpec {

@@ -1,21 +1,26 @@
-//! What the threads of one soak run share: the server's address and limits, the run's
-//! nicks, the payload codec and clock, how many lines each numbered sender has sent, and the
-//! connection counters.
+//! What the threads of one soak run share: the server's address and limits, where clients
+//! connect from, the run's nicks, the payload codecs and clock, how many lines each numbered
+//! sender has sent, and the connection counters.
 //!
 //! In scope: the [`Shared`] struct and its small atomic helpers.
 //! Out of scope: what the threads do with it (`chatter`, `chaos`, `faults`).
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::loadgen::client::Naming;
-use crate::loadgen::payload::{Codec, Stamp};
+use crate::loadgen::payload::{Codec, Corrupt, Stamp};
+use crate::soak::sources::Sources;
 use chatd::config::Config;
 
 /// Payload bytes of every numbered line (the smallest the codec allows plus a little
 /// padding, as the load benchmark's default).
 pub const PAYLOAD_SIZE: usize = 32;
+
+/// Bytes of every line of the address flood, `ALL ` and the line's end included: the
+/// longest line a server takes with the default `--max-line`.
+pub const BIG_LINE: usize = 4096;
 
 /// Marks a flood slot that no flooder has taken yet.
 const NO_OWNER: u32 = u32::MAX;
@@ -47,7 +52,15 @@ pub struct Shared {
     /// The server's limits as the soak understands them (`--max-line`, the timeouts).
     pub config: Config,
     pub names: Names,
+    /// Where each kind of client connects from.
+    pub sources: Sources,
+    /// Whether the server's sockets can be looked at from the kernel's side (`sock_diag`):
+    /// a server on this machine, in this network namespace.
+    pub diag: bool,
     pub codec: Codec,
+    /// The payloads of the address flood's lines of [`BIG_LINE`] bytes (or `--max-line`, if
+    /// the server takes less).
+    pub big_codec: Codec,
     /// Time zero of the payloads' send times.
     pub epoch: Instant,
     /// Well-behaved clients: senders `0..well_behaved`. Floods are the senders after them.
@@ -61,6 +74,8 @@ pub struct Shared {
     next_flood: AtomicUsize,
     flooders_running: AtomicUsize,
     max_flooders: usize,
+    /// An address flood runs: one at a time, so that its address's budget is its own.
+    address_flood_running: AtomicBool,
     next_chaos: AtomicU32,
     open: AtomicUsize,
     peak_open: AtomicUsize,
@@ -68,19 +83,27 @@ pub struct Shared {
 }
 
 impl Shared {
+    #[allow(clippy::too_many_arguments, reason = "each is a different part of the run")]
     pub fn new(
         addr: SocketAddr,
         config: Config,
         names: Names,
+        sources: Sources,
+        diag: bool,
         well_behaved: usize,
         flood_slots: usize,
         max_flooders: usize,
     ) -> Shared {
+        let big_payload = BIG_LINE.min(config.max_line) - "ALL \n".len();
         Shared {
             addr,
-            config,
             names,
+            sources,
+            diag,
             codec: Codec::new(PAYLOAD_SIZE).expect("the payload size is above the minimum"),
+            big_codec: Codec::new(big_payload.max(PAYLOAD_SIZE))
+                .expect("the payload size is above the minimum"),
+            config,
             epoch: Instant::now(),
             well_behaved,
             sent: (0..well_behaved + flood_slots)
@@ -90,6 +113,7 @@ impl Shared {
             next_flood: AtomicUsize::new(0),
             flooders_running: AtomicUsize::new(0),
             max_flooders,
+            address_flood_running: AtomicBool::new(false),
             next_chaos: AtomicU32::new(0),
             open: AtomicUsize::new(0),
             peak_open: AtomicUsize::new(0),
@@ -104,12 +128,26 @@ impl Shared {
 
     /// The payload of line `seq` of `sender`, stamped now.
     pub fn payload(&self, sender: usize, seq: u32, out: &mut String) {
+        self.payload_with(&self.codec, sender, seq, out);
+    }
+
+    /// The same with `codec` (the big lines' or the usual).
+    pub fn payload_with(&self, codec: &Codec, sender: usize, seq: u32, out: &mut String) {
         let stamp = Stamp {
             sender: u32::try_from(sender).expect("senders are checked to fit"),
             seq,
             sent_us: self.micros_now(),
         };
-        self.codec.encode(stamp, out);
+        codec.encode(stamp, out);
+    }
+
+    /// The stamp of a numbered line's text, of either size.
+    pub fn decode(&self, text: &[u8]) -> Result<Stamp, Corrupt> {
+        if text.len() == self.big_codec.size() {
+            self.big_codec.decode(text)
+        } else {
+            self.codec.decode(text)
+        }
     }
 
     /// Microseconds since [`Shared::epoch`].
@@ -139,17 +177,40 @@ impl Shared {
             self.flooders_running.fetch_sub(1, Ordering::AcqRel);
             return None;
         }
-        let slot = self.next_flood.fetch_add(1, Ordering::AcqRel);
-        if slot >= self.flood_owner.len() {
+        let sender = self.claim_sender(owner);
+        if sender.is_none() {
             self.flooders_running.fetch_sub(1, Ordering::AcqRel);
-            return None;
         }
-        self.flood_owner[slot].store(owner, Ordering::Release);
-        Some(self.well_behaved + slot)
+        sender
     }
 
     pub fn end_flood(&self) {
         self.flooders_running.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// A new flood sender number for chaos connection `owner`, while numbers are left.
+    pub fn claim_sender(&self, owner: u32) -> Option<usize> {
+        let slot = self.next_flood.fetch_add(1, Ordering::AcqRel);
+        let owner_of = self.flood_owner.get(slot)?;
+        owner_of.store(owner, Ordering::Release);
+        Some(self.well_behaved + slot)
+    }
+
+    /// Flood sender numbers left.
+    pub fn senders_left(&self) -> usize {
+        self.flood_owner
+            .len()
+            .saturating_sub(self.next_flood.load(Ordering::Acquire))
+    }
+
+    /// Takes the address flood's turn: `false` if one runs. Give it back with
+    /// [`Shared::end_address_flood`].
+    pub fn start_address_flood(&self) -> bool {
+        !self.address_flood_running.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn end_address_flood(&self) {
+        self.address_flood_running.store(false, Ordering::Release);
     }
 
     /// Whether chaos connection `index` sends as flood sender `sender`.
@@ -189,5 +250,22 @@ impl Shared {
     /// Longest wait for a reply the protocol promises at once.
     pub fn reply_timeout(&self) -> Duration {
         crate::loadgen::client::IO_TIMEOUT
+    }
+
+    /// How long flood control may hold back a client whose lines and answers cost `bytes`:
+    /// the time its byte budget, or its address's, takes to pay them back, whichever is
+    /// slower. Added to the deadline of an answer that follows something big.
+    pub fn flood_delay(&self, bytes: usize) -> Duration {
+        let config = &self.config;
+        if config.rate == 0 {
+            return Duration::ZERO;
+        }
+        let slowest = [config.byte_rate, config.ip_byte_rate]
+            .into_iter()
+            .filter(|&rate| rate > 0)
+            .min();
+        slowest.map_or(Duration::ZERO, |rate| {
+            Duration::from_secs_f64(bytes as f64 / rate as f64)
+        })
     }
 }
