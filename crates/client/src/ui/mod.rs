@@ -21,6 +21,12 @@
 //!
 //! While a paste of many lines waits, the input line asks about it instead
 //! (`[lobby] paste 15 lines? Enter sends them, Esc cancels`).
+//!
+//! Every text drawn that the client did not write itself (from the server, the command line
+//! or the keyboard: messages, topics, reasons, names, the address, the input) goes through
+//! `printable::for_screen` first, and is measured (wrapping, what fits, the cursor) as it
+//! comes out: a control character never reaches the terminal, and the layout stays right
+//! (issue 13). Names are drawn through it too, though the protocol crate validates them.
 
 mod scrollback;
 mod style;
@@ -37,6 +43,7 @@ pub use scrollback::wrap;
 pub use style::nick_color;
 
 use crate::app::{App, Conn, TabKind};
+use crate::printable::for_screen;
 use scrollback::scrollback;
 use style::{BAR, MENTION, NOTICE, NOTICE_TEXT, QUESTION};
 
@@ -73,7 +80,7 @@ pub fn render(app: &App, frame: &mut Frame<'_>) {
                 Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(pane);
             Paragraph::new(Line::from(vec![
                 Span::styled("topic: ", NOTICE),
-                Span::styled(topic.as_str(), NOTICE_TEXT),
+                Span::styled(for_screen(topic), NOTICE_TEXT),
             ]))
             .render(top, buf);
             rest
@@ -95,7 +102,7 @@ fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
         .iter()
         .enumerate()
         .map(|(i, tab)| {
-            let mut label = format!(" {}:{}", i + 1, tab.label());
+            let mut label = format!(" {}:{}", i + 1, for_screen(tab.label()));
             if tab.unread > 0 {
                 label.push_str(&format!("({})", tab.unread));
             }
@@ -142,7 +149,7 @@ fn tab_bar(app: &App, area: Rect, buf: &mut Buffer) {
 fn side_panel(app: &App, area: Rect, buf: &mut Buffer) {
     let list = app.side_list();
     let title = match app.tab().kind {
-        TabKind::Room(ref room) => format!(" {room} ({}) ", list.len()),
+        TabKind::Room(ref room) => format!(" {} ({}) ", for_screen(room.as_str()), list.len()),
         _ => format!(" online ({}) ", list.len()),
     };
     let block = Block::new()
@@ -175,6 +182,7 @@ fn side_panel(app: &App, area: Rect, buf: &mut Buffer) {
             (true, true) => "@",
             (true, false) => " ",
         };
+        let nick = for_screen(nick.as_str());
         lines.push(Line::from(Span::styled(format!(" {mark}{nick}"), style)));
     }
     Paragraph::new(lines).render(inner, buf);
@@ -208,7 +216,10 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let mut spans = vec![
         Span::styled(format!(" {}", conn_text(app.conn)), state_style),
         sep.clone(),
-        Span::styled(app.nick.to_string(), BAR.add_modifier(Modifier::BOLD)),
+        Span::styled(
+            for_screen(app.nick.as_str()),
+            BAR.add_modifier(Modifier::BOLD),
+        ),
         sep.clone(),
     ];
     if app.away.is_some() {
@@ -217,7 +228,7 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let unread_at = spans.len();
     spans.push(Span::styled(format!("unread {unread}"), unread_style));
-    let addr = [Span::styled(app.addr.clone(), BAR), sep];
+    let addr = [Span::styled(for_screen(&app.addr), BAR), sep];
     let width: usize = spans.iter().chain(&addr).map(Span::width).sum();
     if width <= usize::from(area.width) {
         // The address goes before the unread count when there is room for it.
@@ -232,7 +243,7 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
 /// Draws the prompt and the visible part of the input, or the question about a paste that
 /// waits; returns where the cursor goes.
 fn input_line(app: &App, area: Rect, buf: &mut Buffer) -> Position {
-    let prompt = format!("[{}] ", app.tab().label());
+    let prompt = format!("[{}] ", for_screen(app.tab().label()));
     let width = usize::from(area.width);
     if let Some(paste) = &app.paste {
         let question = format!(
@@ -249,12 +260,18 @@ fn input_line(app: &App, area: Rect, buf: &mut Buffer) -> Position {
     }
     let prompt_width = prompt.width().min(width / 2);
     let room = width.saturating_sub(prompt_width + 1).max(1);
-    let text = app.editor.text();
-    let cursor = app.editor.cursor_width();
+    // Measured as drawn: a pasted or typed control character is drawn, and takes a column,
+    // as its replacement.
+    let typed = app.editor.text();
+    let text = for_screen(&typed);
+    let cursor = for_screen(&app.editor.before_cursor())
+        .chars()
+        .map(|c| c.width().unwrap_or(0))
+        .sum::<usize>();
     // Scroll the text left so the cursor stays visible.
     let mut skip_width = 0;
     let mut chars = text.chars();
-    let mut rest = text.as_str();
+    let mut rest = &*text;
     while cursor - skip_width > room {
         let Some(c) = chars.next() else { break };
         skip_width += c.width().unwrap_or(0);

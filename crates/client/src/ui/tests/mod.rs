@@ -1,7 +1,10 @@
-//! Tests of `render`: the layout, the bars, the scrollback and the input line, drawn on
-//! ratatui's `TestBackend` after a conversation driven through `update`.
+//! Tests of `render`, by what they show (this file: the layout, the bars, the scrollback and
+//! the input line; `control`: text carrying control characters), drawn on ratatui's
+//! `TestBackend` after a conversation driven through `update`; and the helpers they share.
 //!
 //! Out of scope: what `update` decides (`app`'s tests); wrapping alone (`scrollback`'s).
+
+mod control;
 
 use chrono::NaiveTime;
 use ratatui::Terminal;
