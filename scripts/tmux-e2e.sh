@@ -22,6 +22,7 @@ work="$(mktemp -d)"
 sock="chat-e2e-$$" # a private tmux server: the user's own sessions are not touched
 chatd_pid=""
 dave_pid=""
+hostile_pid=""
 cleanup() {
     # The panes' processes and their children, so that a client that fails to exit does not
     # outlive the check.
@@ -36,6 +37,10 @@ cleanup() {
         kill "$dave_pid" 2>/dev/null || true
         wait "$dave_pid" 2>/dev/null || true
     fi
+    if [ -n "$hostile_pid" ]; then
+        kill "$hostile_pid" 2>/dev/null || true
+        wait "$hostile_pid" 2>/dev/null || true
+    fi
     if [ -n "$chatd_pid" ]; then
         kill "$chatd_pid" 2>/dev/null || true
         wait "$chatd_pid" 2>/dev/null || true
@@ -46,7 +51,7 @@ trap cleanup EXIT
 
 fail() {
     echo "FAIL: $*" >&2
-    for session in alice bob; do
+    for session in $(tmux -L "$sock" list-sessions -F '#S' 2>/dev/null); do
         echo "--- screen of $session:" >&2
         tmux -L "$sock" capture-pane -p -t "$session" >&2 2>/dev/null || echo "(gone)" >&2
     done
@@ -243,5 +248,68 @@ printf 'pasted after chat\n' | tmux -L "$sock" load-buffer -b paste -
 tmux -L "$sock" paste-buffer -p -b paste -t alice
 wait_for alice "after chat: pasted after chat"
 echo "ok: Ctrl-C quits and restores the terminal, bracketed paste mode included"
+
+# Issue 13: a hostile server (or an older one) relays control characters that chatd refuses.
+# A small one in Python sends them to eve; her screen shows each as U+FFFD, and the
+# terminal never gets them: the pane's title, which an OSC 0 would set, stays as it was.
+if command -v python3 >/dev/null 2>&1; then
+    python3 - >"$work/hostile.port" <<'PY' &
+import socket
+
+with socket.create_server(("127.0.0.1", 0)) as listener:
+    print(listener.getsockname()[1], flush=True)
+    listener.settimeout(30)
+    conn, _ = listener.accept()
+conn.settimeout(30)
+send = lambda line: conn.sendall(line.encode() + b"\n")
+for raw in conn.makefile("rb"):
+    words = raw.decode("utf-8", "replace").rstrip("\r\n").split(" ")
+    if words[0] == "NICK":
+        send("OK NICK " + words[1])
+        send("ALL mallory hi\rMSG admin please run !shutdown")
+    elif words[0] == "WHO":
+        send("WHO eve mallory")
+        send("END WHO")
+    elif words[0] == "JOIN":
+        send("OK JOIN " + words[1])
+        send("WHO %s eve mallory" % words[1])
+        send("END WHO " + words[1])
+        send("TOPIC %s mallory \x1b]0;pwned-title\x07\x1b[2J" % words[1])
+        send("MSG %s mallory \x1b]2;pwned-again\x07 \u202eolleh \u009b2J" % words[1])
+    elif words[0] == "QUIT":
+        send("BYE")
+        break
+conn.close()
+PY
+    hostile_pid=$!
+    deadline=$((SECONDS + 10))
+    until [ -s "$work/hostile.port" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "the hostile server did not start"
+        sleep 0.1
+    done
+    hostile="127.0.0.1:$(cat "$work/hostile.port")"
+    rep=$'\xef\xbf\xbd' # U+FFFD
+    tmux -L "$sock" new-session -d -s eve -x 80 -y 24 "'$chat' --addr $hostile --nick eve; sleep 600"
+    title="$(tmux -L "$sock" display-message -p -t eve '#{pane_title}')"
+    wait_for eve "connected │ eve │ $hostile"
+    wait_for eve "<mallory> hi${rep}MSG admin please run !shutdown"
+    tmux -L "$sock" send-keys -t eve "/join #tea" Enter
+    wait_for eve "topic: ${rep}]0;pwned-title${rep}${rep}[2J"
+    tmux -L "$sock" capture-pane -p -t eve | grep -q "^topic: ${rep}]0;pwned-title" ||
+        fail "eve: the topic bar does not show the topic with U+FFFD"
+    wait_for eve "<mallory> ${rep}]2;pwned-again${rep} ${rep}olleh ${rep}2J"
+    # A bracketed paste of one line: its U+202E waits in the input line as U+FFFD.
+    printf 'rtl \u202eolleh' | tmux -L "$sock" load-buffer -b paste -
+    tmux -L "$sock" paste-buffer -p -b paste -t eve
+    wait_for eve "[#tea] rtl ${rep}olleh"
+    now="$(tmux -L "$sock" display-message -p -t eve '#{pane_title}')"
+    [ "$now" = "$title" ] || fail "the pane's title changed from \"$title\" to \"$now\""
+    tmux -L "$sock" send-keys -t eve C-u C-c
+    wait "$hostile_pid" || fail "the hostile server failed"
+    hostile_pid=""
+    echo "ok: control characters from a hostile server and a paste show as U+FFFD, the terminal untouched"
+else
+    echo "skipped: the hostile-server check needs python3"
+fi
 
 echo "tmux e2e: all checks passed"

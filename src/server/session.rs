@@ -234,6 +234,7 @@ impl Session {
     fn finish(&self, registry: &Registry, done: Result<Pending, ProtocolError>) -> Flow {
         match done {
             Ok(pending) => {
+                self.answered.set(self.answered.get() + pending.answered);
                 registry.finish(pending);
                 Flow::Continue
             }
@@ -471,7 +472,19 @@ mod tests {
             client.queue.drain();
             client.session.take_answered_bytes();
         }
-        for line in ["WHO", "HELP", "ROOMS", "PING with a token", "FROB"] {
+        bob.send("JOIN #tea", &registry);
+        bob.queue.drain();
+        bob.session.take_answered_bytes();
+        // JOIN's answer (OK JOIN, the member list, its end) is queued by the registry.
+        for line in [
+            "WHO",
+            "HELP",
+            "ROOMS",
+            "PING with a token",
+            "FROB",
+            "JOIN #tea",
+            "PART #tea",
+        ] {
             alice.send(line, &registry);
             let queued: usize = alice.queue.drain().iter().map(|line| line.len()).sum();
             assert!(queued > 0, "{line}");
@@ -479,6 +492,8 @@ mod tests {
             assert_eq!(alice.session.take_answered_bytes(), 0, "taken once");
         }
         // What others send it is their cost, not its own.
+        bob.queue.drain();
+        bob.session.take_answered_bytes();
         bob.send("ALL hello", &registry);
         bob.send("MSG alice hi", &registry);
         assert_eq!(alice.received(), ["ALL bob hello", "MSG bob hi"]);

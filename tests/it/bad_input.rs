@@ -150,11 +150,17 @@ fn a_burst_of_short_lines_in_one_write_runs_in_full_and_in_order() {
     let mut listener = server.client("listener");
     let mut sender = server.client("sender");
     let burst: String = (0..LINES).map(|n| format!("MSG listener {n}\n")).collect();
-    sender.send_raw(burst.as_bytes());
-    sender.barrier();
+    // The listener reads while the burst is written and runs: 30,000 deliveries left
+    // unread would be more than its send queue holds, and it would rightly be cut as a
+    // slow consumer.
+    let mut burst_writer = sender.writer.try_clone().unwrap();
+    let writing =
+        thread::spawn(move || std::io::Write::write_all(&mut burst_writer, burst.as_bytes()));
     listener.expect("JOIN sender");
     for n in 0..LINES {
         listener.expect(&format!("MSG sender {n}"));
     }
+    writing.join().unwrap().unwrap();
+    sender.barrier();
     listener.expect_nothing_more();
 }

@@ -6,8 +6,6 @@
 
 use std::collections::VecDeque;
 
-use unicode_width::UnicodeWidthChar;
-
 /// Lines kept for Up/Down; older ones are dropped.
 pub const HISTORY_LEN: usize = 500;
 
@@ -56,12 +54,10 @@ impl LineEditor {
         self.cursor
     }
 
-    /// Columns taken by the text before the cursor (wide characters count two).
-    pub fn cursor_width(&self) -> usize {
-        self.chars[..self.cursor]
-            .iter()
-            .map(|c| c.width().unwrap_or(0))
-            .sum()
+    /// The text before the cursor: drawn, its width is the cursor's column (`ui` measures
+    /// it as drawn, control characters replaced).
+    pub fn before_cursor(&self) -> String {
+        self.chars[..self.cursor].iter().collect()
     }
 
     pub fn history(&self) -> impl Iterator<Item = &str> {
@@ -362,9 +358,10 @@ mod tests {
     }
 
     #[test]
-    fn wide_characters_take_two_columns() {
-        let e = typed("日本x");
-        assert_eq!(e.cursor_width(), 5);
+    fn the_text_before_the_cursor_is_counted_in_characters() {
+        let mut e = typed("日本x");
+        e.left();
+        assert_eq!(e.before_cursor(), "日本");
     }
 
     #[test]

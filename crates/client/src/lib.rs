@@ -6,6 +6,8 @@
 //!
 //! Modules, in reading order:
 //! - [`event`]: the one event type the loop handles.
+//! - [`printable`]: how text the client did not write itself is drawn and printed, control
+//!   characters made harmless (issue 13). Pure.
 //! - [`commands`]: `/commands` typed by the user. Pure.
 //! - [`input`]: the input line: editing, history, completion. Pure.
 //! - [`app`]: the state and `update(state, event)`, which decides everything. Pure. Its
@@ -26,6 +28,7 @@ pub mod event;
 pub mod input;
 pub mod line_mode;
 pub mod net;
+pub mod printable;
 pub mod terminal;
 pub mod ui;
 

@@ -1,16 +1,18 @@
 //! `chat --plain`: a line mode for scripts and dumb terminals.
 //!
 //! Before `NICK` it turns on the same extensions as the full-screen client (`CAP actions`,
-//! `away`, `owner`, see `app::Caps`); their answers are the only server lines not written
-//! out, so that the output starts as it did before them, and an older server's refusals are
-//! silent. Every other line from the server is written to the output as received (the
-//! protocol's own spelling, see protocol.md: `ME`, `AWAY` and `OWNER` lines too), one per
-//! line. Input lines are sent once the nick is registered: plain text as `ALL`, `/commands`
-//! as in the full-screen client (the ones that need a room need it named, there being no
-//! tabs, and `/me` goes to the lobby; `/ignore` is the full-screen client's only, this mode
-//! showing every server line). Messages for the user (a suffixed nick, a
-//! mistyped command, `/help`, and the help for a server command word typed alone, `HELP`,
-//! which is not sent) go to the error output. A `PING` from the server is answered.
+//! `away`, `owner`, see `app::Caps`); their answers are the only server lines not written out,
+//! so that the output starts as it did before them, and an older server's refusals are silent.
+//! Every other line from the server is written to the output as received (the protocol's own
+//! spelling, see protocol.md: `ME`, `AWAY` and `OWNER` lines too), one per line, but for the
+//! characters the text rule refuses, each written as U+FFFD on the output and on the error
+//! output alike (`printable::for_output`; TABs stay), whatever the server or the user sent
+//! (issue 13). Input lines are sent once the nick is registered: plain text as `ALL`,
+//! `/commands` as in the full-screen client (the ones that need a room need it named, there
+//! being no tabs, and `/me` goes to the lobby; `/ignore` is the full-screen client's only,
+//! this mode showing every server line). Messages for the user (a suffixed nick, a mistyped
+//! command, `/help`, and the help for a server command word typed alone, `HELP`, which is not
+//! sent) go to the error output. A `PING` from the server is answered.
 //!
 //! The run ends when the input ends (after `QUIT`, once the server closed, at most
 //! [`QUIT_DEADLINE`] later) or when the server closes the connection. No reconnecting.
@@ -19,6 +21,7 @@
 //! registers, writes and prints. When the server closes first, `chat-stdin` may still be
 //! blocked reading the input, which nothing can wake: it is left to end with the process.
 
+use std::fmt;
 use std::io::{self, BufRead, Write};
 use std::net::Shutdown;
 use std::thread;
@@ -30,10 +33,18 @@ use crate::app::{Caps, MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
 use crate::commands::{self, Input, Target, UserCommand};
 use crate::event::NetEvent;
 use crate::net::{self, NetConfig};
+use crate::printable::for_output;
 use chatd_proto::{ACTION_PREFIX, Capability, Command, Nick, Reply, Target as To};
 
 /// How long to wait for the server to close after `QUIT`.
 pub const QUIT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Writes `line` and a line break to `out` as `printable::for_output` gives it (issue 13):
+/// whatever the server sent or the user typed, no control character reaches the terminal or
+/// the script reading, and no CR or U+2028 in a text splits it into a line of its own.
+fn put_line(out: &mut impl Write, line: impl fmt::Display) -> io::Result<()> {
+    writeln!(out, "{}", for_output(&line.to_string()))
+}
 
 /// What the reader thread reports.
 enum Incoming {
@@ -137,7 +148,7 @@ impl Session<'_> {
                     Ok(Incoming::Event(event)) => self.on_server(event, output, notes)?,
                     Ok(Incoming::End(reason)) => {
                         if quit_deadline.is_none() {
-                            writeln!(notes, "chat: {reason}")?;
+                            put_line(notes, format_args!("chat: {reason}"))?;
                         }
                         return Ok(());
                     }
@@ -155,7 +166,7 @@ impl Session<'_> {
                     }
                 },
                 default(timeout) => {
-                    writeln!(notes, "chat: the server did not close the connection after QUIT")?;
+                    put_line(notes, "chat: the server did not close the connection after QUIT")?;
                     return Ok(());
                 }
             }
@@ -171,7 +182,7 @@ impl Session<'_> {
         let reply = match event {
             NetEvent::Line(reply) => reply,
             NetEvent::Unparsed(line) => {
-                writeln!(output, "{line}")?;
+                put_line(output, &line)?;
                 return output.flush();
             }
             _ => return Ok(()),
@@ -179,7 +190,7 @@ impl Session<'_> {
         if self.caps.answer(&reply) {
             return Ok(());
         }
-        writeln!(output, "{reply}")?;
+        put_line(output, &reply)?;
         output.flush()?;
         match reply {
             Reply::Ping { token } => self.send(&Command::Pong {
@@ -188,7 +199,10 @@ impl Session<'_> {
             Reply::OkNick(nick) if !self.registered => {
                 self.registered = true;
                 if nick != self.wanted {
-                    writeln!(notes, "chat: {} is taken; you are {nick}", self.wanted)?;
+                    put_line(
+                        notes,
+                        format_args!("chat: {} is taken; you are {nick}", self.wanted),
+                    )?;
                 }
             }
             Reply::Err { code, .. }
@@ -225,17 +239,19 @@ impl Session<'_> {
             Ok(Some(Input::Command(command))) => command,
             Ok(Some(Input::ServerWord { word, command })) => {
                 for line in commands::help_lines() {
-                    writeln!(notes, "{line}")?;
+                    put_line(notes, &line)?;
                 }
-                writeln!(
+                put_line(
                     notes,
-                    "chat: {word} is a command of the server's protocol (for nc); in chat, \
+                    format_args!(
+                        "chat: {word} is a command of the server's protocol (for nc); in chat, \
                      commands start with / ({command}); /say {word} sends it as a message"
+                    ),
                 )?;
                 return Ok(false);
             }
             Err(message) => {
-                writeln!(notes, "chat: {message}")?;
+                put_line(notes, format_args!("chat: {message}"))?;
                 return Ok(false);
             }
         };
@@ -251,7 +267,7 @@ impl Session<'_> {
             } => self.send(&Command::MsgRoom { room, text })?,
             UserCommand::Reply { text } => match self.last_from.clone() {
                 Some(to) => self.send(&Command::Msg { to, text })?,
-                None => writeln!(notes, "chat: nobody has sent you a direct message yet")?,
+                None => put_line(notes, "chat: nobody has sent you a direct message yet")?,
             },
             UserCommand::Nick(nick) => self.send(&Command::Nick(nick))?,
             UserCommand::Who(None) => self.send(&Command::Who)?,
@@ -262,14 +278,14 @@ impl Session<'_> {
             }
             UserCommand::Help => {
                 for line in commands::help_lines() {
-                    writeln!(notes, "{line}")?;
+                    put_line(notes, &line)?;
                 }
             }
             UserCommand::Join { room, key } => self.send(&Command::Join { room, key })?,
             UserCommand::Rooms => self.send(&Command::Rooms)?,
             UserCommand::Part { room, reason } => match room {
                 Some(room) => self.send(&Command::Part { room, reason })?,
-                None => writeln!(notes, "{}", need_room("/part"))?,
+                None => put_line(notes, need_room("/part"))?,
             },
             UserCommand::Topic {
                 room: Some(room),
@@ -280,20 +296,20 @@ impl Session<'_> {
                 text: None,
             } if self.caps.extended() => self.send(&Command::TopicQuery(room))?,
             UserCommand::Topic { room: Some(_), .. } => {
-                writeln!(notes, "chat: usage: /topic #room TEXT")?;
+                put_line(notes, "chat: usage: /topic #room TEXT")?;
             }
-            UserCommand::Topic { room: None, .. } => writeln!(notes, "{}", need_room("/topic"))?,
+            UserCommand::Topic { room: None, .. } => put_line(notes, need_room("/topic"))?,
             UserCommand::Invite { nick, room } => match room {
                 Some(room) => self.send(&Command::Invite { nick, room })?,
-                None => writeln!(notes, "{}", need_room("/invite"))?,
+                None => put_line(notes, need_room("/invite"))?,
             },
             UserCommand::Key { room, key } => match room {
                 Some(room) => self.send(&Command::Key { room, key })?,
-                None => writeln!(notes, "{}", need_room("/key"))?,
+                None => put_line(notes, need_room("/key"))?,
             },
             UserCommand::Private { room, on } => match room {
                 Some(room) => self.send(&Command::Private { room, on })?,
-                None => writeln!(notes, "{}", need_room("/private"))?,
+                None => put_line(notes, need_room("/private"))?,
             },
             UserCommand::Say { text } => self.send(&Command::All { text })?,
             UserCommand::Me { text } => {
@@ -312,16 +328,16 @@ impl Session<'_> {
                 if self.caps.has(Capability::Away) {
                     self.send(&Command::Away { text })?;
                 } else {
-                    writeln!(notes, "chat: this server does not know /away")?;
+                    put_line(notes, "chat: this server does not know /away")?;
                 }
             }
             UserCommand::Close | UserCommand::Clear => {
-                writeln!(notes, "chat: there are no tabs in --plain mode")?;
+                put_line(notes, "chat: there are no tabs in --plain mode")?;
             }
             UserCommand::Ignore(_) | UserCommand::Unignore(_) => {
-                writeln!(
+                put_line(
                     notes,
-                    "chat: /ignore is for the full-screen client; --plain shows every line"
+                    "chat: /ignore is for the full-screen client; --plain shows every line",
                 )?;
             }
         }

@@ -8,6 +8,7 @@
 use std::process::ExitCode;
 
 use anyhow::Context;
+use chatd_client::printable::for_output;
 use chatd_client::{Args, line_mode, terminal};
 use clap::Parser;
 
@@ -15,7 +16,8 @@ fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("chat: {error:#}");
+            // The error can quote the server or the command line (an address, a nick).
+            eprintln!("chat: {}", for_output(&format!("{error:#}")));
             ExitCode::FAILURE
         }
     }

@@ -33,6 +33,9 @@ pub struct Client {
 pub struct Pending {
     pub flushes: Vec<Flush>,
     pub slow: Vec<(ConnId, Outbox)>,
+    /// Bytes queued for the client whose command this is ([`Pending::answer`]): flood control
+    /// charges them, so a `JOIN` costs its member list as a `WHO` does.
+    pub answered: usize,
     /// How many recipients the delivery has: a flush that finds the list full makes room for
     /// that many more, so a broadcast allocates its list of flushes once (or not at all)
     /// instead of regrowing it.
@@ -57,6 +60,12 @@ impl Pending {
     pub fn push(&mut self, id: ConnId, client: &Client, line: Line, wake: Wake) {
         let pushed = client.outbox.push_waking(line, wake);
         self.add(id, &client.outbox, pushed);
+    }
+
+    /// Pushes a reply to the client whose command this is, counting its bytes as answered.
+    pub fn answer(&mut self, id: ConnId, client: &Client, line: Line) {
+        self.answered += line.len();
+        self.push(id, client, line, Wake::Reply);
     }
 
     fn add(&mut self, id: ConnId, outbox: &Outbox, pushed: Result<Option<Flush>, PushError>) {

@@ -286,7 +286,7 @@ impl Registry {
                 text: text.clone(),
             };
             if let Some(line) = line_for_one(&notice, sender.caps) {
-                pending.push(from, sender, line, Wake::Reply);
+                pending.answer(from, sender, line);
             }
         }
         Ok(pending)

@@ -83,7 +83,7 @@ impl Registry {
         let mut pending = Pending::default();
         for reply in &replies {
             if let Some(line) = line_for_one(reply, joiner.caps) {
-                pending.push(id, joiner, line, Wake::Reply);
+                pending.answer(id, joiner, line);
             }
         }
         let line = shared_line(&Reply::RoomJoin {
@@ -121,7 +121,7 @@ impl Registry {
         } = rooms.part(id, room)?;
         let mut pending = Pending::default();
         let ok = shared_line(&Reply::OkPart(name.clone()));
-        pending.push(id, leaver, ok, Wake::Reply);
+        pending.answer(id, leaver, ok);
         let line = shared_line(&Reply::RoomPart {
             room: name,
             nick: leaver.nick.clone(),

@@ -1,6 +1,8 @@
 //! The scrollback pane: one chat line as styled spans, wrapping them to the pane's width
 //! (at a space where one is, continuation rows indented under the text), and the pane itself,
-//! bottom-aligned as in irssi, with its "new" and scrolled-up markers.
+//! bottom-aligned as in irssi, with its "new" and scrolled-up markers. Every span is wrapped
+//! as `printable::for_screen` draws it (issue 13): a control character in a message, a
+//! notice, an error or a nick takes the one column of its replacement, and a TAB its spaces.
 //!
 //! Out of scope: the tabs, bars, side panel and input line (`ui`); the styles (`style`);
 //! scrolling itself (the app's state).
@@ -16,6 +18,7 @@ use super::style::{
     DIRECT_TEXT, ERROR, INFO, MARKER, MENTION, NOTICE, NOTICE_TEXT, TIME, nick_color,
 };
 use crate::app::{Body, ChatLine, Tab};
+use crate::printable::for_screen;
 
 /// The spans of one line before wrapping, and the width of its prefix (time and nick), the
 /// indent of its continuation rows.
@@ -65,20 +68,23 @@ fn line_spans(line: &ChatLine) -> (Vec<Span<'static>>, usize) {
             spans.push(Span::styled(text.clone(), INFO));
         }
     }
-    let prefix = spans[..spans.len() - 1].iter().map(Span::width).sum();
+    let prefix = spans[..spans.len() - 1]
+        .iter()
+        .map(|span| for_screen(&span.content).width())
+        .sum();
     (spans, prefix)
 }
 
 /// Wraps spans into rows of at most `width` columns, breaking after a space where one is in
 /// the row; continuation rows are indented by `indent` (unless that leaves too little room).
+/// Each span is drawn as [`for_screen`] gives it, a TAB's stops counted from the span's start.
 pub fn wrap(spans: &[Span<'_>], width: usize, indent: usize) -> Vec<Line<'static>> {
     let width = width.max(1);
     let indent = if indent * 2 <= width { indent } else { 0 };
-    let cells: Vec<(char, Style)> = spans
-        .iter()
-        .flat_map(|span| span.content.chars().map(move |c| (c, span.style)))
-        .filter(|(c, _)| !c.is_control())
-        .collect();
+    let mut cells: Vec<(char, Style)> = Vec::new();
+    for span in spans {
+        cells.extend(for_screen(&span.content).chars().map(|c| (c, span.style)));
+    }
     let mut rows = Vec::new();
     let mut start = 0;
     while start < cells.len() || rows.is_empty() {
