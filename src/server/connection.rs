@@ -170,6 +170,13 @@ impl Connection {
                 Overdue::Nothing
             };
         }
+        if self.paused.load(Ordering::SeqCst) {
+            // Flood control holds it back: what it has sent waits on us, not on it. A pause
+            // may outlast the idle timeout (one read of 16 KiB at a byte rate of a few KiB/s,
+            // or an address budget shared with many connections), and a `PING` would not
+            // even be read before the pause ends.
+            return Overdue::Nothing;
+        }
         let heard = Duration::from_nanos(activity.last_input_ns.load(Ordering::Relaxed));
         let silent = age.saturating_sub(heard);
         if activity.pinged.load(Ordering::Relaxed) {
@@ -226,7 +233,13 @@ impl Connection {
     /// Ends the pause, if the connection is paused. True for exactly one caller per pause,
     /// which must then queue the connection's turn.
     pub fn end_pause(&self) -> bool {
-        self.paused.swap(false, Ordering::SeqCst)
+        let ended = self.paused.swap(false, Ordering::SeqCst);
+        if ended {
+            // The idle clock starts again from the end of the pause, not from before it
+            // (see `overdue`), so the turn this queues is not beaten by a timeout.
+            self.heard();
+        }
+        ended
     }
 
     /// Notes that input arrived: the idle clock restarts and a `PING` is answered.

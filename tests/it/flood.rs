@@ -147,6 +147,49 @@ fn a_backlog_held_back_by_flood_control_longer_than_the_idle_timeout_is_not_sile
     assert!(!seen.iter().any(|l| l.starts_with("PING")), "{seen:?}");
 }
 
+#[test]
+fn issue_13_a_pause_of_flood_control_longer_than_the_idle_timeout_is_not_silence() {
+    // One read brings 5 lines of 1,000 bytes in and is charged at once: at 2,000 bytes a
+    // second the connection is paused about 1.5 s before its first line runs, five times
+    // the idle timeout. (Many connections of one address sharing its byte budget wait as
+    // long for their turn.) It was pinged, its PONG left unread, and closed with
+    // `ping timeout`, its lines lost.
+    const LINES: usize = 5;
+    let server = TestServer::with(|c| {
+        c.rate = 2000;
+        c.burst = 4000;
+        c.byte_rate = 2000;
+        c.byte_burst = 2000;
+        c.idle_timeout = Duration::from_millis(300);
+    });
+    let mut listener = server.client("listener");
+    let mut flooder = server.client("flooder");
+    listener.barrier();
+    let text = "x".repeat(990);
+    let mut flood: String = (0..LINES).map(|n| format!("ALL {n} {text}\n")).collect();
+    flood.push_str("QUIT done\n");
+    flooder.send_raw(flood.as_bytes());
+    let mut next = 0;
+    loop {
+        let line = listener.recv();
+        if line == "PING idle" {
+            listener.send("PONG idle");
+        } else if next < LINES {
+            assert_eq!(line, format!("ALL flooder {next} {text}"), "lost or cut");
+            next += 1;
+        } else {
+            assert_eq!(line, "QUIT flooder done");
+            break;
+        }
+    }
+    let mut seen = Vec::new();
+    while let Some(line) = flooder.try_recv() {
+        seen.push(line);
+    }
+    assert_eq!(seen.last().map(String::as_str), Some("BYE"), "{seen:?}");
+    assert!(!seen.iter().any(|l| l.starts_with("PING")), "{seen:?}");
+}
+
 /// A burst big enough for the listener's barriers, and a rate so low that a paused flooder's
 /// next token is a second away and its backlog nearly a minute.
 const SLOW_BURST: usize = 10_000;
