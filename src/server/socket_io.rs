@@ -9,16 +9,19 @@
 //! when (`connection`), and the counts (`admission`).
 //!
 //! Why the socket stays in blocking mode: `O_NONBLOCK` belongs to the open file, so the
-//! worker that reads and the writer that writes would share it. The writer needs blocking
-//! writes (a peer that stops reading stalls its own writer thread and nothing else, with no
-//! retry loop), so every call that must not block asks for it per call instead.
+//! worker that reads and the writer that writes would share it, and anything else that
+//! writes to the socket would have to handle `EAGAIN`. Every call that must not block asks
+//! for it per call instead (`MSG_DONTWAIT`); a writer thread that finds the socket full waits
+//! for it in `poll`, with a deadline (a peer that stops reading stalls its own writer thread
+//! and nothing else).
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice};
 use std::net::{SocketAddr, TcpStream};
 use std::ops::Deref;
 use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Instant;
 
 use socket2::SockRef;
 
@@ -157,8 +160,9 @@ pub fn discard_pending_input(socket: &TcpStream) {
 }
 
 /// Writes and removes every line of `lines`, `MAX_BATCH_LINES` per `writev` at most, the
-/// first from byte `front_written` on, blocking as long as the peer does not read; returns
-/// the bytes written. A writer thread's write.
+/// first from byte `front_written` on, waiting as long as the peer does not read, but never
+/// longer than the socket's write timeout (`SO_SNDTIMEO`, `--write-timeout`) without a byte
+/// written: then it fails with `TimedOut`. Returns the bytes written. A writer thread's write.
 pub fn write_blocking(
     socket: &TcpStream,
     lines: &mut VecDeque<Line>,
@@ -187,18 +191,33 @@ struct Written {
     result: io::Result<()>,
 }
 
-/// Writes all of `slices`, blocking, with as few `writev` calls as the socket allows.
-fn write_all(mut socket: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> Written {
+/// Writes all of `slices` with as few calls as the socket allows, waiting while it is full.
+///
+/// Why not a blocking `writev` with `SO_SNDTIMEO`: the kernel's timer restarts with every
+/// call, and a call that wrote some bytes before the peer's window shut returns them only
+/// when its timer is up, so the next call waits a whole timeout again: a peer that stopped
+/// reading was cut up to twice the timeout after the last byte it took. Here each send
+/// returns at once, and the wait is measured from the last byte written.
+fn write_all(socket: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> Written {
+    let sock = SockRef::from(socket);
     let mut calls = 0;
+    let mut last_progress = Instant::now();
     while !slices.is_empty() {
-        let error = match socket.write_vectored(slices) {
+        let error = match sock.send_vectored_with_flags(slices, SEND_NOW) {
             Ok(0) => io::ErrorKind::WriteZero.into(),
             Ok(n) => {
                 calls += 1;
+                last_progress = Instant::now();
                 IoSlice::advance_slices(&mut slices, n);
                 continue;
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                match wait_writable(socket, last_progress) {
+                    Ok(()) => continue,
+                    Err(e) => e,
+                }
+            }
             Err(e) => e,
         };
         return Written {
@@ -209,6 +228,47 @@ fn write_all(mut socket: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> Written 
     Written {
         calls,
         result: Ok(()),
+    }
+}
+
+/// Waits until `socket` takes bytes again (or has failed, or was shut down: the next send
+/// says which), at most until its write timeout after `last_progress`: then `TimedOut`.
+#[allow(unsafe_code)]
+fn wait_writable(socket: &TcpStream, last_progress: Instant) -> io::Result<()> {
+    // Read each time it is needed: a reload changes it on every socket (`WriterSet`).
+    let deadline = socket
+        .write_timeout()?
+        .map(|timeout| last_progress + timeout);
+    loop {
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                // Rounded up, so that the wait never ends before the deadline.
+                i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+            }
+        };
+        let mut pollfd = libc::pollfd {
+            fd: socket.as_raw_fd(),
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: `pollfd` is valid for the call and names one descriptor, which stays open
+        // because `socket` is borrowed for the call.
+        let ready = unsafe { libc::poll(&mut pollfd, 1, timeout_ms) };
+        match ready {
+            n if n > 0 => return Ok(()),
+            0 => {}
+            _ => {
+                let error = io::Error::last_os_error();
+                if error.kind() != io::ErrorKind::Interrupted {
+                    return Err(error);
+                }
+            }
+        }
     }
 }
 

@@ -8,9 +8,9 @@
 //! queue, its bound and waking (`outbox`), the system calls (`socket_io`), deciding what to
 //! send (`session`, `registry`) and reading (`connection`).
 //!
-//! The write timeout is the socket's `SO_SNDTIMEO`: a blocking write that could write nothing
-//! for that long fails with `EAGAIN`. A peer that keeps its receive window shut, after `QUIT`
-//! or not, used to keep its writer blocked in `writev` forever (issue 13).
+//! The write timeout is kept as the socket's `SO_SNDTIMEO`, and measured from the last byte
+//! written (`socket_io::write_blocking`). A peer that keeps its receive window shut, after
+//! `QUIT` or not, used to keep its writer blocked in `writev` forever (issue 13).
 
 use std::collections::{HashMap, VecDeque};
 use std::io;
@@ -125,8 +125,8 @@ impl WriterSet {
         Ok(outbox)
     }
 
-    /// Gives every live writer's socket a new write timeout (a reload). Writers blocked in a
-    /// write keep the old one for that write.
+    /// Gives every live writer's socket a new write timeout (a reload). A writer waiting for
+    /// its peer keeps the old one until it has written again.
     pub fn set_write_timeout(&self, timeout: Duration) {
         let sockets: Vec<Weak<ClientSocket>> = self
             .running
@@ -237,7 +237,7 @@ impl Writer {
             match socket_io::write_blocking(&self.socket, &mut taken, front_written, &self.totals) {
                 Ok(_) => {}
                 Err(error) => {
-                    if error.kind() == io::ErrorKind::WouldBlock {
+                    if error.kind() == io::ErrorKind::TimedOut {
                         self.note_write_timeout();
                     } else {
                         log::debug!("conn#{}: write failed: {error}", self.id);
@@ -251,8 +251,7 @@ impl Writer {
         }
     }
 
-    /// A blocking write failed with `EAGAIN`: the socket's `SO_SNDTIMEO` (`--write-timeout`)
-    /// passed without a byte written. Logged as a cut, a line per address group and interval.
+    /// The socket's write timeout (`--write-timeout`) passed without a byte written. Logged as a cut, a line per address group and interval.
     #[cold]
     fn note_write_timeout(&self) {
         self.socket.note_write_timeout();
