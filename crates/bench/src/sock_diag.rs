@@ -60,6 +60,13 @@ impl SocketView {
         self.inode != 0
     }
 
+    /// Its process has shut its writing side down or closed it: its FIN is queued or sent
+    /// (FIN-WAIT-1, FIN-WAIT-2, TIME-WAIT, CLOSE, LAST-ACK, CLOSING). The FIN counts as one
+    /// byte of the sequence space, so [`written`](Self::written) grows by one with it.
+    pub fn fin_sent(&self) -> bool {
+        matches!(self.state, 4..=7 | 9 | 11)
+    }
+
     /// Its send buffer is full: a blocking write to it waits.
     pub fn send_buffer_full(&self) -> bool {
         self.send_buffer
@@ -96,7 +103,11 @@ impl SockDiag {
     /// address and one client's, for a socket the server accepted); `None` when there is no
     /// such socket any more.
     #[allow(unsafe_code)]
-    pub fn lookup(&self, local: SocketAddrV4, peer: SocketAddrV4) -> io::Result<Option<SocketView>> {
+    pub fn lookup(
+        &self,
+        local: SocketAddrV4,
+        peer: SocketAddrV4,
+    ) -> io::Result<Option<SocketView>> {
         static SEQUENCE: AtomicU32 = AtomicU32::new(1);
         let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
         let request = request(local, peer, sequence);
@@ -196,7 +207,9 @@ fn parse_answer(
         };
     }
     if kind != SOCK_DIAG_BY_FAMILY {
-        return Err(io::Error::other(format!("sock_diag: an answer of type {kind}")));
+        return Err(io::Error::other(format!(
+            "sock_diag: an answer of type {kind}"
+        )));
     }
     let message = answer.get(HEADER..HEADER + MESSAGE).ok_or_else(short)?;
     let wanted = socket_id(local, peer);
@@ -301,7 +314,10 @@ mod tests {
         let closed = diag.lookup(local, peer).unwrap();
         assert!(closed.is_none_or(|view| !view.held_open()), "{closed:?}");
         // The reverse direction names the client's socket, which is still open.
-        let reverse = diag.lookup(peer, local).unwrap().expect("the client's socket");
+        let reverse = diag
+            .lookup(peer, local)
+            .unwrap()
+            .expect("the client's socket");
         assert!(reverse.held_open());
     }
 }

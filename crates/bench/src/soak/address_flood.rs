@@ -40,12 +40,7 @@ const LINES_PER_TURN: u64 = 64;
 
 /// Runs an address flood of `connections` connections, the first as chaos client `index`.
 /// `None` if one runs already or too few sender numbers are left: the slot chooses again.
-pub fn run(
-    shared: &Arc<Shared>,
-    index: u32,
-    connections: usize,
-    end: Instant,
-) -> Option<FaultEnd> {
+pub fn run(shared: &Arc<Shared>, index: u32, connections: usize, end: Instant) -> Option<FaultEnd> {
     if shared.senders_left() < connections || !shared.start_address_flood() {
         return None;
     }
@@ -143,14 +138,14 @@ fn one(
         let peer = Peer::connect(shared, &nick, Role::Flooder, source, end + patience * 4)
             .map_err(|e| format!("connect and register: {e}"))?;
         let pace = (sender, &shared.big_codec);
-        let sent = match flood::send_numbered(shared, &peer, pace, BIG_LINES, (u32::MAX, end), patience)
-        {
-            Ok(sent) => sent,
-            Err(e) => {
-                let _ = peer.abandon();
-                return Err(e);
-            }
-        };
+        let sent =
+            match flood::send_numbered(shared, &peer, pace, BIG_LINES, (u32::MAX, end), patience) {
+                Ok(sent) => sent,
+                Err(e) => {
+                    let _ = peer.abandon();
+                    return Err(e);
+                }
+            };
         match peer.quit(Some(&reason(chaos))).lost {
             None => Ok(sent),
             Some(lost) => Err(format!("disconnected: {lost}")),

@@ -40,8 +40,8 @@ pub fn run(client: &mut ChaosClient<'_>) -> Result<(), String> {
         vec![Left::Quit(Some(replace_refused(&quit_reason).into_owned()))],
     )?;
     let witness_index = shared.next_chaos_index();
-    let witness_nick = Nick::parse(&shared.names.chaos.nick(witness_index))
-        .map_err(|e| e.to_string())?;
+    let witness_nick =
+        Nick::parse(&shared.names.chaos.nick(witness_index)).map_err(|e| e.to_string())?;
     let mut witness = client.open()?;
     witness.hello()?;
     witness.register(witness_nick.as_str())?;
@@ -49,10 +49,11 @@ pub fn run(client: &mut ChaosClient<'_>) -> Result<(), String> {
     join(&mut witness, &room, &witness_nick)?;
     join(&mut speaker, &room, &me)?;
     witness.expect("the speaker's JOIN #room", |reply| {
-        *reply == Reply::RoomJoin {
-            room: room.clone(),
-            nick: me.clone(),
-        }
+        *reply
+            == Reply::RoomJoin {
+                room: room.clone(),
+                nick: me.clone(),
+            }
     })?;
 
     let lines = refused_lines(client, &room, &witness_nick);

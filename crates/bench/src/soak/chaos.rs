@@ -34,8 +34,8 @@ pub enum Fault {
     HalfLineReset,
     /// Never chooses a nick: expects `BYE register timeout`, not before `--register-timeout`.
     NoRegister,
-    /// Registers with a tiny receive buffer and never reads, sending `PING`s: must be
-    /// dropped, and announced as a slow consumer.
+    /// Registers with a tiny receive buffer, sends `WHO`s and reads a little now and then:
+    /// must be dropped, and announced as a slow consumer.
     SlowReader,
     /// A line exactly `--max-line` long (answered), one longer (`ERR LINE_TOO_LONG`, up to
     /// hundreds of KiB), then goes on chatting on the same connection.

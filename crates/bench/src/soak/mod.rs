@@ -29,22 +29,22 @@
 //! after the second can be compared; a fresh client checks that the server is alive; the
 //! well-behaved clients stop, barrier, and quit; every count is checked.
 
-pub mod settings;
-pub mod sources;
-pub mod shared;
-pub mod chatter;
-pub mod chaos;
-pub mod faults;
-mod zero_window;
-mod bad_text;
 mod address_flood;
-mod who_flood;
+mod bad_text;
+pub mod chaos;
+mod chaos_conn;
+pub mod chatter;
+pub mod faults;
 pub mod figures;
 mod flood;
-mod chaos_conn;
-pub mod resources;
 pub mod outcome;
 pub mod report;
+pub mod resources;
+pub mod settings;
+pub mod shared;
+pub mod sources;
+mod who_flood;
+mod zero_window;
 
 use std::sync::Arc;
 use std::thread;

@@ -83,7 +83,10 @@ pub struct Shared {
 }
 
 impl Shared {
-    #[allow(clippy::too_many_arguments, reason = "each is a different part of the run")]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is a different part of the run"
+    )]
     pub fn new(
         addr: SocketAddr,
         config: Config,

@@ -43,12 +43,14 @@ impl Sources {
     }
 
     pub fn well_behaved(&self) -> Option<IpAddr> {
-        self.spread.then_some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)))
+        self.spread
+            .then_some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)))
     }
 
     /// The one address all the connections of the address flood share.
     pub fn address_flood(&self) -> Option<IpAddr> {
-        self.spread.then_some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
+        self.spread
+            .then_some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2)))
     }
 
     /// The address of chaos slot `slot` (at most 5,000 slots: 127.1.0.1 to 127.1.19.250).

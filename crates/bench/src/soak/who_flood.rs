@@ -115,11 +115,10 @@ pub fn run(client: &mut ChaosClient<'_>, end: Instant) -> Result<(), String> {
         questions += BATCH as u64;
     }
     let seconds = start.elapsed().as_secs_f64();
-    let priced = price(client, questions, sent + answered, seconds, biggest)
-        .map(|priced| Priced {
-            longest_wait,
-            ..priced
-        });
+    let priced = price(client, questions, sent + answered, seconds, biggest).map(|priced| Priced {
+        longest_wait,
+        ..priced
+    });
     let over = priced.as_ref().filter(|p| p.cost > p.allowed).map(|p| {
         format!(
             "{questions} WHO and ROOMS cost {} bytes with their answers in {seconds:.1} s, more \
@@ -160,9 +159,8 @@ fn price(
     if config.address_budget_applies(ip) && config.ip_byte_rate > 0 {
         budgets.push((config.ip_byte_rate as u64, 2 * config.ip_byte_rate as u64));
     }
-    let allowed = |(rate, burst): (u64, u64)| {
-        burst + (rate as f64 * seconds) as u64 + READ_CHUNK + biggest
-    };
+    let allowed =
+        |(rate, burst): (u64, u64)| burst + (rate as f64 * seconds) as u64 + READ_CHUNK + biggest;
     let (rate, burst) = budgets.into_iter().min_by_key(|b| allowed(*b))?;
     Some(Priced {
         connections: 1,

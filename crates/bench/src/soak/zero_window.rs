@@ -11,7 +11,7 @@
 //! kernel's side (`sock_diag`): it fills the server's send buffer, never its queue (`HELP`
 //! lines, paced by what the kernel shows has been answered, so that the queue behind the
 //! buffer stays far below `--send-queue` and the client is not cut as a slow consumer
-//! instead), until the buffer is full and the kernel's figures have stopped moving; notes
+//! instead), until the kernel shows no byte written for a while with answers still queued; notes
 //! the last instant before the writer's last progress (its stall began after that); leaves;
 //! and waits for the descriptor to close: not before `--write-timeout` after that instant,
 //! and not much later. It never registers: broadcasts would fill its queue.
@@ -188,12 +188,22 @@ impl Watch {
         let written = theirs.written.unwrap_or(
             u64::from(theirs.unacknowledged) + u64::from(mine.map_or(0, |view| view.unread)),
         );
+        // The server's own FIN, once it cuts the connection, is not a write's progress.
+        let fin_only =
+            theirs.fin_sent() && self.last.is_some_and(|(_, before)| written == before + 1);
         match self.last {
+            Some((_, before)) if fin_only => {
+                self.last = Some((now, before));
+                return;
+            }
             Some((at, before)) if before != written => {
                 self.progress_after = at;
                 self.settled_since = now;
             }
-            _ if !theirs.send_buffer_full() => {
+            // Without the kernel's count of bytes written, a send buffer with room stands
+            // for progress. (With it, room means nothing: a writer can wait with the buffer
+            // not quite full, for as much room as the kernel wakes it for.)
+            _ if theirs.written.is_none() && !theirs.send_buffer_full() => {
                 self.progress_after = now;
                 self.settled_since = now;
             }
@@ -203,15 +213,16 @@ impl Watch {
     }
 
     fn stalled(&self, now: Instant, theirs: &SocketView) -> bool {
-        theirs.send_buffer_full() && now - self.settled_since >= SETTLED
+        (theirs.written.is_some() || theirs.send_buffer_full())
+            && now - self.settled_since >= SETTLED
     }
 }
 
 /// Answer bytes asked for that are in neither socket's buffers: still in the server's
 /// queue, or not yet answered. `theirs` is the server's socket, `mine` the client's.
 fn unseen(asked: usize, theirs: Option<SocketView>, mine: Option<SocketView>) -> usize {
-    let in_kernel = theirs.map_or(0, |view| view.unacknowledged)
-        + mine.map_or(0, |view| view.unread);
+    let in_kernel =
+        theirs.map_or(0, |view| view.unacknowledged) + mine.map_or(0, |view| view.unread);
     asked.saturating_sub(in_kernel as usize)
 }
 
