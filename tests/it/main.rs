@@ -13,6 +13,7 @@ mod extensions;
 mod flood;
 mod flood_pricing;
 mod limits;
+mod memory_bench;
 mod open_files;
 mod process;
 mod protocol_contract;

@@ -27,6 +27,7 @@ use chatd_bench::loadgen::{
     CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, Rooms, RunSpec,
     STALLED_SEND_QUEUE, Stalled, Workload,
 };
+use chatd_bench::memory::{self, MemorySpec};
 
 /// Counts the server's allocations (in-process server only) for the allocs/line column.
 #[global_allocator]
@@ -126,6 +127,31 @@ enum Command {
         #[command(flatten)]
         common: Common,
     },
+    /// The most memory one connection and one address can make a child chatd hold with its
+    /// default limits: idle clients, clients that never read (full send queues), and
+    /// --max-per-ip such clients from one address (127.0.0.2, with the per-address limits
+    /// given as flags so that they hold on loopback). Medians of --runs runs; server flags
+    /// after --.
+    Memory {
+        /// Idle registered clients.
+        #[arg(long, default_value_t = MemorySpec::new(PathBuf::new()).idle)]
+        idle: u32,
+        /// Clients that never read, each filling its send queue.
+        #[arg(long, default_value_t = MemorySpec::new(PathBuf::new()).stalled)]
+        stalled: u32,
+        /// Stalled clients from one address, and its --max-per-ip.
+        #[arg(long, default_value_t = MemorySpec::new(PathBuf::new()).per_address)]
+        per_address: u32,
+        /// Runs of every case.
+        #[arg(long, default_value_t = MemorySpec::new(PathBuf::new()).runs)]
+        runs: usize,
+        /// The chatd binary [default: the chatd next to this executable].
+        #[arg(long, value_name = "PATH")]
+        spawn: Option<PathBuf>,
+        /// Flags for every server started (after --).
+        #[arg(last = true, value_name = "CHATD FLAGS")]
+        server_args: Vec<String>,
+    },
 }
 
 /// The knobs of the paced workload.
@@ -209,6 +235,9 @@ struct Common {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Command::Memory { .. } = cli.workload {
+        return memory_main(cli.workload);
+    }
     let (spec, common) = match cli.workload.into_spec() {
         Ok(found) => found,
         Err(error) => {
@@ -238,6 +267,49 @@ fn main() -> ExitCode {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// `chatd-bench memory`: its own runs and table.
+fn memory_main(command: Command) -> ExitCode {
+    let Command::Memory {
+        idle,
+        stalled,
+        per_address,
+        runs,
+        spawn,
+        server_args,
+    } = command
+    else {
+        unreachable!("called for the memory command only");
+    };
+    let binary = match spawn {
+        Some(path) => path,
+        None => match chatd_next_to_this_executable() {
+            Ok(path) => path,
+            Err(error) => {
+                eprintln!("chatd-bench: {error:#}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let spec = MemorySpec {
+        server_args,
+        idle,
+        stalled,
+        per_address,
+        runs,
+        ..MemorySpec::new(binary)
+    };
+    match memory::run(&spec, |line| eprintln!("{line}")) {
+        Ok(figures) => {
+            print!("{}", memory::render(&spec, &figures));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("FAILED: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -308,6 +380,7 @@ impl Command {
                 };
                 (Workload::Stalled(workload), common)
             }
+            Command::Memory { .. } => anyhow::bail!("memory is not a load workload"),
         };
         workload.validate().map_err(anyhow::Error::msg)?;
         let spec = RunSpec {
