@@ -146,13 +146,16 @@ fn a_burst_of_short_lines_in_one_write_runs_in_full_and_in_order() {
     // Far more lines than one worker turn executes: the rest stay buffered in the server
     // with no new bytes to wake the poller, and must still run, in order.
     const LINES: usize = 30_000;
-    let server = TestServer::with(|c| c.workers = 1);
+    let server = TestServer::with(|c| {
+        c.workers = 1;
+        // Room for every delivery: the listener reads slower than one worker delivers, and
+        // this test is about the backlog running, not about slow consumers.
+        c.send_queue = 64 * 1024 * 1024;
+    });
     let mut listener = server.client("listener");
     let mut sender = server.client("sender");
     let burst: String = (0..LINES).map(|n| format!("MSG listener {n}\n")).collect();
-    // The listener reads while the burst is written and runs: 30,000 deliveries left
-    // unread would be more than its send queue holds, and it would rightly be cut as a
-    // slow consumer.
+    // Written while the listener reads: a burst this size fills the socket buffers.
     let mut burst_writer = sender.writer.try_clone().unwrap();
     let writing =
         thread::spawn(move || std::io::Write::write_all(&mut burst_writer, burst.as_bytes()));
