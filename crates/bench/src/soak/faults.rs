@@ -69,7 +69,9 @@ pub const STALLING: SocketOptions = SocketOptions {
 /// How long a slow reader may write before the server must have cut it.
 const SLOW_DEADLINE: Duration = Duration::from_secs(20);
 /// A slow reader's `WHO` lines at a time, the bytes it reads then, and its pause after.
-const SLOW_BATCH: usize = 16;
+/// With few clients online a `WHO` answer is a few hundred bytes: 64 of them every 50 ms
+/// still fill the queue within seconds, against 1 KiB read.
+const SLOW_BATCH: usize = 64;
 const SLOW_SIP: usize = 1024;
 const SLOW_PAUSE: Duration = Duration::from_millis(50);
 /// Rooms the chaos clients share.
@@ -497,22 +499,7 @@ impl<'a> ChaosClient<'a> {
         for _ in 0..self.rng.u32(1..=3) {
             let name = self.shared.names.chaos.room(self.rng.u32(0..ROOMS));
             let room = Room::parse(&name).map_err(|e| e.to_string())?;
-            conn.send(&Command::Join {
-                room: room.clone(),
-                key: None,
-            })?;
-            conn.expect("OK JOIN", |reply| *reply == Reply::OkJoin(room.clone()))?;
-            // The topic, if any, and the member list (us included) follow.
-            let mut listed_me = false;
-            conn.expect_steps("END WHO #room", |reply| match reply {
-                Reply::TopicIs { room: r, .. } if *r == room => Step::More,
-                Reply::RoomWho { room: r, nicks } if *r == room => {
-                    listed_me |= nicks.contains(&me);
-                    Step::More
-                }
-                Reply::EndRoomWho(r) if *r == room => step(listed_me),
-                _ => Step::No,
-            })?;
+            conn.join(&room, &me)?;
             let text = format!("chaos {} in the room", self.index);
             conn.send(&Command::MsgRoom {
                 room: room.clone(),
