@@ -4,66 +4,7 @@
 //! The merge and every error path are unit-tested in `src/config`; these tests show that the
 //! binary really reads the file and really refuses to start.
 
-use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread;
-
-use crate::support::{ChatdProcess, DEADLINE, TestClient};
-
-/// A configuration file in the temporary directory, removed when dropped.
-struct TempConfig {
-    path: PathBuf,
-}
-
-impl TempConfig {
-    /// `name` keeps tests that run at once apart.
-    fn new(name: &str, text: &str) -> TempConfig {
-        let file = format!("chatd-it-{}-{name}.toml", std::process::id());
-        let path = std::env::temp_dir().join(file);
-        std::fs::write(&path, text).unwrap();
-        TempConfig { path }
-    }
-
-    fn path(&self) -> &str {
-        self.path.to_str().unwrap()
-    }
-}
-
-impl Drop for TempConfig {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// Runs `chatd` with `args` until it exits, at most [`DEADLINE`]: its status and its stderr.
-fn run_to_exit(args: &[&str]) -> (ExitStatus, String) {
-    let child = Command::new(env!("CARGO_BIN_EXE_chatd"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let waiter = thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let Ok(output) = rx.recv_timeout(DEADLINE) else {
-        kill(pid);
-        panic!("chatd {args:?} still ran after {DEADLINE:?}");
-    };
-    waiter.join().unwrap();
-    let output = output.unwrap();
-    (output.status, String::from_utf8(output.stderr).unwrap())
-}
-
-#[allow(unsafe_code)]
-fn kill(pid: u32) {
-    let pid = i32::try_from(pid).unwrap();
-    // SAFETY: kill(2) on a child this test spawned and has not reaped; no memory is involved.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-}
+use crate::support::{ChatdProcess, TempFile, TestClient, run_chatd_to_exit};
 
 #[test]
 fn issue_11_a_bad_config_file_stops_chatd_before_it_listens_naming_key_and_file() {
@@ -84,8 +25,9 @@ fn issue_11_a_bad_config_file_stops_chatd_before_it_listens_naming_key_and_file(
             "max_line at {file}:2 must be between",
         ),
     ] {
-        let file = TempConfig::new(name, text);
-        let (status, stderr) = run_to_exit(&["--addr", "127.0.0.1:0", "--config", file.path()]);
+        let file = TempFile::new(&format!("{name}.toml"), text);
+        let (status, stderr) =
+            run_chatd_to_exit(&["--addr", "127.0.0.1:0", "--config", file.path()]);
         assert_eq!(status.code(), Some(1), "{name}: {stderr}");
         let says = says.replace("{file}", file.path());
         assert!(stderr.contains(&says), "{name}: {stderr:?} lacks {says:?}");
@@ -112,7 +54,7 @@ fn send_line_of(chatd: &ChatdProcess, bytes: usize) -> Option<String> {
 
 #[test]
 fn issue_11_a_value_from_the_config_file_takes_effect_and_a_flag_overrides_it() {
-    let file = TempConfig::new("max-line", "# the longest line\nmax_line = 100\n");
+    let file = TempFile::new("max-line.toml", "# the longest line\nmax_line = 100\n");
     let too_long = |limit: usize| {
         Some(format!(
             "ERR LINE_TOO_LONG line longer than {limit} bytes discarded"

@@ -2,11 +2,10 @@
 //! one at start, refuses to start when `--max-clients` cannot fit, and if descriptors still run
 //! out (the limit lowered while it runs), its acceptor backs off and recovers.
 
-use std::process::{Command, Stdio};
-use std::thread;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{ChatdProcess, DEADLINE, TestClient};
+use crate::support::{ChatdProcess, TestClient, run_to_exit};
 
 /// This process's soft and hard limits on open files.
 #[allow(unsafe_code)]
@@ -41,37 +40,16 @@ fn limits_of(pid: u32) -> (u64, u64) {
 fn issue_13_too_many_clients_for_the_open_file_limit_stop_chatd_naming_both_numbers() {
     // Both limits at 200: nothing can raise them.
     let script = "ulimit -n 200 && exec \"$0\" \"$@\"";
-    let child = Command::new("sh")
-        .args([
-            "-c",
-            script,
-            env!("CARGO_BIN_EXE_chatd"),
-            "--addr",
-            "127.0.0.1:0",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let waiter = thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let Ok(output) = rx.recv_timeout(DEADLINE) else {
-        let pid = i32::try_from(pid).unwrap();
-        #[allow(unsafe_code)]
-        // SAFETY: kill(2) on a child this test spawned and has not reaped.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL)
-        };
-        panic!("chatd started with 10000 clients and an open-file limit of 200");
-    };
-    waiter.join().unwrap();
-    let output = output.unwrap();
-    let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let mut command = Command::new("sh");
+    command.args([
+        "-c",
+        script,
+        env!("CARGO_BIN_EXE_chatd"),
+        "--addr",
+        "127.0.0.1:0",
+    ]);
+    let (status, stderr) = run_to_exit(command);
+    assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains(
             "chatd: --max-clients 10000 needs 10064 open files (one per connection and 64 for \

@@ -2,41 +2,9 @@
 //! limits at once, names the settings that need a restart, keeps its settings when the file
 //! is bad, and is never killed by the signal.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::support::{ChatdProcess, TestClient};
-
-/// A configuration file in the temporary directory, rewritten at will, removed when dropped.
-struct TempConfig {
-    path: PathBuf,
-}
-
-impl TempConfig {
-    /// `name` keeps tests that run at once apart.
-    fn new(name: &str, text: &str) -> TempConfig {
-        let file = format!("chatd-it-{}-{name}.toml", std::process::id());
-        let config = TempConfig {
-            path: std::env::temp_dir().join(file),
-        };
-        config.write(text);
-        config
-    }
-
-    fn write(&self, text: &str) {
-        std::fs::write(&self.path, text).unwrap();
-    }
-
-    fn path(&self) -> &str {
-        self.path.to_str().unwrap()
-    }
-}
-
-impl Drop for TempConfig {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
+use crate::support::{ChatdProcess, TempFile, TestClient};
 
 /// A connection that has read its greeting.
 fn connect(chatd: &ChatdProcess) -> TestClient {
@@ -62,7 +30,7 @@ fn issue_13_sighup_without_a_config_file_changes_nothing_and_kills_nothing() {
 
 #[test]
 fn issue_13_sighup_applies_the_live_limits_of_the_config_file_at_once() {
-    let file = TempConfig::new("reload", "max_per_ip = 3\nrate = 1\nburst = 5\n");
+    let file = TempFile::new("reload.toml", "max_per_ip = 3\nrate = 1\nburst = 5\n");
     let mut chatd = ChatdProcess::spawn(&["--config", file.path()], None);
     let mut alice = connect(&chatd);
     alice.send("NICK alice");
@@ -109,7 +77,7 @@ fn issue_13_sighup_applies_the_live_limits_of_the_config_file_at_once() {
 
 #[test]
 fn issue_13_a_config_file_with_an_error_on_sighup_keeps_the_settings() {
-    let file = TempConfig::new("reload-bad", "max_per_ip = 1\n");
+    let file = TempFile::new("reload-bad.toml", "max_per_ip = 1\n");
     let mut chatd = ChatdProcess::spawn(&["--config", file.path()], None);
     let _alice = connect(&chatd);
     let addr = chatd.addr;

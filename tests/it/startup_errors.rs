@@ -3,72 +3,16 @@
 //! messages themselves are unit-tested in `src/config` and `src/logging.rs`; these tests show
 //! that the binary prints them.
 
-use std::path::PathBuf;
-use std::process::{Command, ExitStatus, Stdio};
-use std::thread;
-
-use crate::support::DEADLINE;
+use crate::support::{TempFile, run_chatd_to_exit};
 
 /// clap's exit status for a flag it refuses.
 const USAGE_ERROR: i32 = 2;
 /// `chatd`'s exit status for settings it refuses.
 const SETTINGS_ERROR: i32 = 1;
 
-/// Runs `chatd` with `args` until it exits, at most [`DEADLINE`]: its status and its stderr.
-fn run_to_exit(args: &[&str]) -> (ExitStatus, String) {
-    let child = Command::new(env!("CARGO_BIN_EXE_chatd"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id();
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let waiter = thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let Ok(output) = rx.recv_timeout(DEADLINE) else {
-        kill(pid);
-        panic!("chatd {args:?} still ran after {DEADLINE:?}");
-    };
-    waiter.join().unwrap();
-    let output = output.unwrap();
-    (output.status, String::from_utf8(output.stderr).unwrap())
-}
-
-#[allow(unsafe_code)]
-fn kill(pid: u32) {
-    let pid = i32::try_from(pid).unwrap();
-    // SAFETY: kill(2) on a child this test spawned and has not reaped; no memory is involved.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
-}
-
-/// A file in the temporary directory, for this test process alone, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, text: &str) -> TempFile {
-        let file = format!("chatd-it-{}-{name}", std::process::id());
-        let path = std::env::temp_dir().join(file);
-        std::fs::write(&path, text).unwrap();
-        TempFile(path)
-    }
-
-    fn path(&self) -> &str {
-        self.0.to_str().unwrap()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
 #[test]
 fn issue_12_an_unknown_log_level_lists_the_levels() {
-    let (status, stderr) = run_to_exit(&["--addr", "127.0.0.1:0", "--log-level", "verbose"]);
+    let (status, stderr) = run_chatd_to_exit(&["--addr", "127.0.0.1:0", "--log-level", "verbose"]);
     assert_eq!(status.code(), Some(USAGE_ERROR), "{stderr}");
     assert!(
         stderr.contains("invalid value 'verbose' for '--log-level <LOG_LEVEL>'"),
@@ -79,7 +23,7 @@ fn issue_12_an_unknown_log_level_lists_the_levels() {
         "{stderr}"
     );
     let file = TempFile::new("level.toml", "log_level = \"verbose\"\n");
-    let (status, stderr) = run_to_exit(&["--addr", "127.0.0.1:0", "--config", file.path()]);
+    let (status, stderr) = run_chatd_to_exit(&["--addr", "127.0.0.1:0", "--config", file.path()]);
     assert_eq!(status.code(), Some(SETTINGS_ERROR), "{stderr}");
     assert_eq!(
         stderr,
@@ -97,7 +41,7 @@ fn issue_12_a_log_file_that_cannot_be_opened_is_named() {
         .join(format!("chatd-it-{}-no-such-dir", std::process::id()))
         .join("chatd.log");
     let missing = missing.to_str().unwrap();
-    let (status, stderr) = run_to_exit(&["--addr", "127.0.0.1:0", "--log-file", missing]);
+    let (status, stderr) = run_chatd_to_exit(&["--addr", "127.0.0.1:0", "--log-file", missing]);
     assert_eq!(status.code(), Some(SETTINGS_ERROR), "{stderr}");
     assert_eq!(
         stderr,
@@ -107,7 +51,7 @@ fn issue_12_a_log_file_that_cannot_be_opened_is_named() {
     );
     // Given in the configuration file, the path is named the same way.
     let file = TempFile::new("log.toml", &format!("log_file = \"{missing}\"\n"));
-    let (status, stderr) = run_to_exit(&["--addr", "127.0.0.1:0", "--config", file.path()]);
+    let (status, stderr) = run_chatd_to_exit(&["--addr", "127.0.0.1:0", "--config", file.path()]);
     assert_eq!(status.code(), Some(SETTINGS_ERROR), "{stderr}");
     assert!(
         stderr.starts_with(&format!("chatd: cannot open the log file {missing}: ")),
@@ -117,14 +61,14 @@ fn issue_12_a_log_file_that_cannot_be_opened_is_named() {
 
 #[test]
 fn issue_12_an_address_without_a_host_is_shown_the_form() {
-    let (status, stderr) = run_to_exit(&["--addr", "7878"]);
+    let (status, stderr) = run_chatd_to_exit(&["--addr", "7878"]);
     assert_eq!(status.code(), Some(SETTINGS_ERROR), "{stderr}");
     assert_eq!(
         stderr,
         "chatd: --addr 7878: use host:port, e.g. 127.0.0.1:7878, 0.0.0.0:7878 or [::]:7878\n"
     );
     let file = TempFile::new("addr.toml", "addr = \"7878\"\n");
-    let (status, stderr) = run_to_exit(&["--config", file.path()]);
+    let (status, stderr) = run_chatd_to_exit(&["--config", file.path()]);
     assert_eq!(status.code(), Some(SETTINGS_ERROR), "{stderr}");
     assert_eq!(
         stderr,

@@ -167,3 +167,72 @@ impl Drop for ChatdProcess {
         }
     }
 }
+
+/// Runs `command` (the `chatd` binary, or a shell that execs it) until it exits, at most
+/// [`DEADLINE`]: its status and its stderr. Killed and failed at the deadline.
+pub fn run_to_exit(mut command: Command) -> (ExitStatus, String) {
+    let what = format!("{command:?}");
+    let child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let (tx, rx) = crossbeam_channel::bounded(1);
+    let waiter = thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let Ok(output) = rx.recv_timeout(DEADLINE) else {
+        let pid = i32::try_from(pid).unwrap();
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) on a child this test spawned and has not reaped; no memory is
+        // involved.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL)
+        };
+        panic!("{what} still ran after {DEADLINE:?}");
+    };
+    waiter.join().unwrap();
+    let output = output.unwrap();
+    (output.status, String::from_utf8(output.stderr).unwrap())
+}
+
+/// Runs `chatd args...` to its exit: see [`run_to_exit`].
+pub fn run_chatd_to_exit(args: &[&str]) -> (ExitStatus, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chatd"));
+    command.args(args);
+    run_to_exit(command)
+}
+
+/// A file in the temporary directory, for this test process alone, rewritten at will and
+/// removed when dropped.
+pub struct TempFile {
+    path: std::path::PathBuf,
+}
+
+impl TempFile {
+    /// `name` keeps tests that run at once apart.
+    pub fn new(name: &str, text: &str) -> TempFile {
+        let file = format!("chatd-it-{}-{name}", std::process::id());
+        let temp = TempFile {
+            path: std::env::temp_dir().join(file),
+        };
+        temp.write(text);
+        temp
+    }
+
+    pub fn write(&self, text: &str) {
+        std::fs::write(&self.path, text).unwrap();
+    }
+
+    pub fn path(&self) -> &str {
+        self.path.to_str().unwrap()
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}

@@ -46,8 +46,8 @@ pub fn run(client: &mut ChaosClient<'_>) -> Result<(), String> {
     witness.hello()?;
     witness.register(witness_nick.as_str())?;
     client.also_registered(witness_index, vec![Left::Quit(None)]);
-    join(&mut witness, &room, &witness_nick)?;
-    join(&mut speaker, &room, &me)?;
+    witness.join(&room, &witness_nick)?;
+    speaker.join(&room, &me)?;
     witness.expect("the speaker's JOIN #room", |reply| {
         *reply
             == Reply::RoomJoin {
@@ -110,24 +110,6 @@ pub fn run(client: &mut ChaosClient<'_>) -> Result<(), String> {
         mended: 2,
     });
     Ok(())
-}
-
-/// `JOIN #room`, its `OK JOIN` and member list, `me` among them.
-fn join(conn: &mut Conn<'_>, room: &Room, me: &Nick) -> Result<(), String> {
-    conn.send(&Command::Join {
-        room: room.clone(),
-        key: None,
-    })?;
-    conn.expect("OK JOIN", |reply| *reply == Reply::OkJoin(room.clone()))?;
-    let mut listed_me = false;
-    conn.expect_steps("END WHO #room", |reply| match reply {
-        Reply::RoomWho { room: r, nicks } if r == room => {
-            listed_me |= nicks.contains(me);
-            Step::More
-        }
-        Reply::EndRoomWho(r) if r == room => step(listed_me),
-        _ => Step::No,
-    })
 }
 
 /// `QUIT [reason]`, `BYE`, the end of the stream.

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use crate::loadgen::client::{self, SocketOptions};
 use crate::soak::chatter::REFUSED_TEXT_MARK;
 use crate::soak::shared::Shared;
-use chatd_proto::{Command, Nick, Reply, text};
+use chatd_proto::{Command, Nick, Reply, Room, text};
 
 /// How a line a connection waits on fits what it waits for.
 pub enum Step {
@@ -145,6 +145,26 @@ impl<'a> Conn<'a> {
     ) -> Result<(), String> {
         let deadline = Instant::now() + self.shared.reply_timeout();
         self.expect_by(what, deadline, want)
+    }
+
+    /// `JOIN #room` without a key, then its `OK JOIN`, the room's topic if it has one, and
+    /// its member list, which must hold `me`.
+    pub fn join(&mut self, room: &Room, me: &Nick) -> Result<(), String> {
+        self.send(&Command::Join {
+            room: room.clone(),
+            key: None,
+        })?;
+        self.expect("OK JOIN", |reply| *reply == Reply::OkJoin(room.clone()))?;
+        let mut listed_me = false;
+        self.expect_steps("END WHO #room", |reply| match reply {
+            Reply::TopicIs { room: r, .. } if r == room => Step::More,
+            Reply::RoomWho { room: r, nicks } if r == room => {
+                listed_me |= nicks.contains(me);
+                Step::More
+            }
+            Reply::EndRoomWho(r) if r == room => step(listed_me),
+            _ => Step::No,
+        })
     }
 
     /// Reads lines until `want` says [`Step::Done`], skipping broadcasts (and answering the
