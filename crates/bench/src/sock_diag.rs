@@ -3,36 +3,31 @@
 //! full its send buffer is. Wire clients cannot see either: a client that reads nothing sees
 //! nothing of a server that stopped writing to it, or closed its descriptor.
 //!
-//! In scope: one exact lookup ([`SockDiag::lookup`], a request and its answer, both pure
-//! functions below, unit-tested) and what it says ([`SocketView`]). IPv4 only, Linux only.
-//! Out of scope: what the soak and the memory measurement conclude from it.
+//! In scope: one exact lookup ([`SockDiag::lookup`]) and what it says ([`SocketView`]). IPv4
+//! only, Linux only. The messages are the `netlink-packet-sock-diag` crate's, the socket
+//! `netlink-sys`'s. Out of scope: what the soak concludes from it.
 //!
 //! The kernel looks an exact 4-tuple up as it would route a segment: when the connection is
 //! gone it may answer with the listening socket instead, so an answer is only taken when both
 //! ports and addresses are the ones asked for.
 
 use std::io;
-use std::net::SocketAddrV4;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::net::{IpAddr, SocketAddrV4};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// `NETLINK_SOCK_DIAG` and its one message type (linux/sock_diag.h).
-const NETLINK_SOCK_DIAG: libc::c_int = 4;
-const SOCK_DIAG_BY_FAMILY: u16 = 20;
-const NLMSG_ERROR: u16 = 2;
-const NLM_F_REQUEST: u16 = 1;
-/// The attribute with `struct tcp_info` (`INET_DIAG_INFO`), and where its
-/// `tcpi_bytes_acked` is (Linux 4.1 and later).
-const INET_DIAG_INFO: u16 = 2;
+use netlink_packet_core::{NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload};
+use netlink_packet_sock_diag::SockDiagMessage;
+use netlink_packet_sock_diag::constants::{AF_INET, IPPROTO_TCP};
+use netlink_packet_sock_diag::inet::nlas::Nla;
+use netlink_packet_sock_diag::inet::{
+    ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags,
+};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_SOCK_DIAG};
+
+/// Where `tcpi_bytes_acked` sits in the kernel's `struct tcp_info` (Linux 4.1 and later). The
+/// crate parses the whole struct only as far as its own copy of it goes, which an older or a
+/// newer kernel need not match; this one field is read from the raw bytes.
 const TCPI_BYTES_ACKED: usize = 120;
-/// The attribute with the socket's memory figures (`INET_DIAG_SKMEMINFO`), and its slots.
-const INET_DIAG_SKMEMINFO: u16 = 7;
-const SK_MEMINFO_SNDBUF: usize = 3;
-const SK_MEMINFO_WMEM_QUEUED: usize = 5;
-/// Header sizes: `nlmsghdr`, `inet_diag_req_v2`, `inet_diag_msg`.
-const HEADER: usize = 16;
-const REQUEST: usize = 56;
-const MESSAGE: usize = 72;
 
 /// What the kernel says about one socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,32 +72,20 @@ impl SocketView {
 /// A netlink socket for lookups; one per thread that looks.
 #[derive(Debug)]
 pub struct SockDiag {
-    fd: OwnedFd,
+    socket: Socket,
 }
 
 impl SockDiag {
-    #[allow(unsafe_code)]
     pub fn open() -> io::Result<SockDiag> {
-        // SAFETY: plain system call; the result is checked before it is used.
-        let fd = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_DGRAM | libc::SOCK_CLOEXEC,
-                NETLINK_SOCK_DIAG,
-            )
-        };
-        if fd < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // SAFETY: `fd` was just opened and is owned by nothing else.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        Ok(SockDiag { fd })
+        let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+        socket.bind_auto()?;
+        socket.connect(&SocketAddr::new(0, 0))?;
+        Ok(SockDiag { socket })
     }
 
     /// The socket whose local address is `local` and whose peer is `peer` (the server's
     /// address and one client's, for a socket the server accepted); `None` when there is no
     /// such socket any more.
-    #[allow(unsafe_code)]
     pub fn lookup(
         &self,
         local: SocketAddrV4,
@@ -110,142 +93,109 @@ impl SockDiag {
     ) -> io::Result<Option<SocketView>> {
         static SEQUENCE: AtomicU32 = AtomicU32::new(1);
         let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-        let request = request(local, peer, sequence);
-        // SAFETY: the buffer is valid for reads of its length for the call; the descriptor
-        // is owned by `self`.
-        let sent = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                request.as_ptr().cast(),
-                request.len(),
-                0,
-            )
-        };
-        if sent < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut answer = [0u8; 4096];
+        self.socket.send(&request(local, peer, sequence), 0)?;
+        let mut answer = Vec::with_capacity(8192);
         loop {
-            // SAFETY: the buffer is valid for writes of its length for the call.
-            let got = unsafe {
-                libc::recv(
-                    self.fd.as_raw_fd(),
-                    answer.as_mut_ptr().cast(),
-                    answer.len(),
-                    0,
-                )
-            };
-            let got = usize::try_from(got).map_err(|_| io::Error::last_os_error())?;
+            answer.clear();
+            self.socket.recv(&mut answer, 0)?;
+            let message = NetlinkMessage::<SockDiagMessage>::deserialize(&answer)
+                .map_err(|e| io::Error::other(format!("sock_diag: {e}")))?;
             // An answer to an earlier lookup that gave up would carry its own number.
-            if answer_sequence(&answer[..got]) == Some(sequence) {
-                return parse_answer(&answer[..got], local, peer);
+            if message.header.sequence_number != sequence {
+                continue;
             }
+            return match message.payload {
+                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(response)) => {
+                    Ok(view_of(&response, local, peer))
+                }
+                NetlinkPayload::Error(error) if error.raw_code() == -libc::ENOENT => Ok(None),
+                NetlinkPayload::Error(error) => Err(error.to_io()),
+                other => Err(io::Error::other(format!(
+                    "sock_diag: an answer of type {}",
+                    other.message_type()
+                ))),
+            };
         }
     }
 }
 
-/// The `SOCK_DIAG_BY_FAMILY` request for the TCP socket from `local` to `peer`.
+/// The `SOCK_DIAG_BY_FAMILY` request for the TCP socket from `local` to `peer`, with its
+/// memory figures and its `tcp_info`.
 fn request(local: SocketAddrV4, peer: SocketAddrV4, sequence: u32) -> Vec<u8> {
-    let mut out = Vec::with_capacity(HEADER + REQUEST);
-    out.extend_from_slice(&((HEADER + REQUEST) as u32).to_ne_bytes());
-    out.extend_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    out.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
-    out.extend_from_slice(&sequence.to_ne_bytes());
-    out.extend_from_slice(&0u32.to_ne_bytes());
-    out.push(libc::AF_INET as u8);
-    out.push(libc::IPPROTO_TCP as u8);
-    out.push(1 << (INET_DIAG_SKMEMINFO - 1) | 1 << (INET_DIAG_INFO - 1));
-    out.push(0);
-    // Every state.
-    out.extend_from_slice(&u32::MAX.to_ne_bytes());
-    out.extend_from_slice(&socket_id(local, peer));
-    out
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST;
+    header.sequence_number = sequence;
+    let mut message = NetlinkMessage::new(
+        header,
+        SockDiagMessage::InetRequest(InetRequest {
+            family: AF_INET,
+            protocol: IPPROTO_TCP,
+            extensions: ExtensionFlags::SKMEMINFO | ExtensionFlags::INFO,
+            states: StateFlags::all(),
+            socket_id: socket_id(local, peer),
+        })
+        .into(),
+    );
+    message.finalize();
+    let mut bytes = vec![0; message.buffer_len()];
+    message.serialize(&mut bytes);
+    bytes
 }
 
-/// `inet_diag_sockid`: ports and addresses in network order, no interface, no cookie.
-fn socket_id(local: SocketAddrV4, peer: SocketAddrV4) -> [u8; 48] {
-    let mut id = [0u8; 48];
-    id[0..2].copy_from_slice(&local.port().to_be_bytes());
-    id[2..4].copy_from_slice(&peer.port().to_be_bytes());
-    id[4..8].copy_from_slice(&local.ip().octets());
-    id[20..24].copy_from_slice(&peer.ip().octets());
-    // INET_DIAG_NOCOOKIE, twice.
-    id[40..48].fill(0xff);
-    id
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
-    let field = bytes.get(at..at + 4)?;
-    Some(u32::from_ne_bytes(field.try_into().expect("4 bytes")))
-}
-
-fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
-    let field = bytes.get(at..at + 2)?;
-    Some(u16::from_ne_bytes(field.try_into().expect("2 bytes")))
-}
-
-fn answer_sequence(answer: &[u8]) -> Option<u32> {
-    u32_at(answer, 8)
-}
-
-/// The kernel's answer to [`request`]: `None` for "no such socket" (an error `ENOENT`, or an
-/// answer about another socket, the listener).
-fn parse_answer(
-    answer: &[u8],
-    local: SocketAddrV4,
-    peer: SocketAddrV4,
-) -> io::Result<Option<SocketView>> {
-    let short = || io::Error::other("sock_diag: a short answer");
-    let length = u32_at(answer, 0).ok_or_else(short)? as usize;
-    let kind = u16_at(answer, 4).ok_or_else(short)?;
-    let answer = answer.get(..length).ok_or_else(short)?;
-    if kind == NLMSG_ERROR {
-        let code = u32_at(answer, HEADER).ok_or_else(short)? as i32;
-        return match -code {
-            libc::ENOENT => Ok(None),
-            errno => Err(io::Error::from_raw_os_error(errno)),
-        };
+/// Both ends, no interface, no cookie (all `0xff`: "any").
+fn socket_id(local: SocketAddrV4, peer: SocketAddrV4) -> SocketId {
+    SocketId {
+        source_port: local.port(),
+        destination_port: peer.port(),
+        source_address: IpAddr::V4(*local.ip()),
+        destination_address: IpAddr::V4(*peer.ip()),
+        interface_id: 0,
+        cookie: [0xff; 8],
     }
-    if kind != SOCK_DIAG_BY_FAMILY {
-        return Err(io::Error::other(format!(
-            "sock_diag: an answer of type {kind}"
-        )));
-    }
-    let message = answer.get(HEADER..HEADER + MESSAGE).ok_or_else(short)?;
+}
+
+/// What `response` says, if it is about the socket from `local` to `peer`.
+fn view_of(response: &InetResponse, local: SocketAddrV4, peer: SocketAddrV4) -> Option<SocketView> {
+    let header = &response.header;
+    let id = &header.socket_id;
     let wanted = socket_id(local, peer);
     // Ports and addresses; the interface and cookie are the kernel's.
-    if message[4..44] != wanted[..40] {
-        return Ok(None);
+    if (
+        id.source_port,
+        id.destination_port,
+        id.source_address,
+        id.destination_address,
+    ) != (
+        wanted.source_port,
+        wanted.destination_port,
+        wanted.source_address,
+        wanted.destination_address,
+    ) {
+        return None;
     }
-    let field = |at| u32_at(message, at).expect("inside the message");
     let mut view = SocketView {
-        state: message[1],
-        inode: field(68),
-        unacknowledged: field(60),
-        unread: field(56),
+        state: header.state,
+        inode: header.inode,
+        unacknowledged: header.send_queue,
+        unread: header.recv_queue,
         written: None,
         send_buffer: None,
     };
-    let mut at = HEADER + MESSAGE;
-    while let (Some(len), Some(kind)) = (u16_at(answer, at), u16_at(answer, at + 2)) {
-        let len = usize::from(len);
-        if len < 4 {
-            break;
+    for nla in &response.nlas {
+        match nla {
+            Nla::MemInfo(memory) => {
+                view.send_buffer = Some((memory.send_queue_max, memory.send_queue));
+            }
+            Nla::TcpInfo(raw) => {
+                let acked = raw
+                    .get(TCPI_BYTES_ACKED..TCPI_BYTES_ACKED + 8)
+                    .map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")));
+                view.written = acked.map(|acked| acked + u64::from(header.send_queue));
+            }
+            _ => {}
         }
-        if kind == INET_DIAG_SKMEMINFO {
-            let slot = |i: usize| u32_at(answer, at + 4 + i * 4).filter(|_| 4 + i * 4 + 4 <= len);
-            view.send_buffer = slot(SK_MEMINFO_SNDBUF).zip(slot(SK_MEMINFO_WMEM_QUEUED));
-        }
-        if kind == INET_DIAG_INFO && 4 + TCPI_BYTES_ACKED + 8 <= len {
-            let start = at + 4 + TCPI_BYTES_ACKED;
-            let acked = answer
-                .get(start..start + 8)
-                .map(|b| u64::from_ne_bytes(b.try_into().expect("8 bytes")));
-            view.written = acked.map(|acked| acked + u64::from(view.unacknowledged));
-        }
-        at += (len + 3) & !3;
     }
-    Ok(Some(view))
+    Some(view)
 }
 
 #[cfg(test)]
@@ -253,6 +203,12 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::{Ipv4Addr, TcpListener, TcpStream};
+
+    fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+        Some(u32::from_ne_bytes(
+            bytes.get(at..at + 4)?.try_into().unwrap(),
+        ))
+    }
 
     fn v4(addr: std::net::SocketAddr) -> SocketAddrV4 {
         match addr {
@@ -274,16 +230,15 @@ mod tests {
         assert_eq!(&request[44..48], &[127, 1, 2, 3]);
     }
 
+    /// Against the kernel: a socket that does not exist is "none", not an error.
     #[test]
-    fn an_error_answer_means_no_such_socket() {
-        let any = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1);
-        let mut answer = vec![0u8; 36];
-        answer[0..4].copy_from_slice(&36u32.to_ne_bytes());
-        answer[4..6].copy_from_slice(&NLMSG_ERROR.to_ne_bytes());
-        answer[16..20].copy_from_slice(&(-libc::ENOENT).to_ne_bytes());
-        assert_eq!(parse_answer(&answer, any, any).unwrap(), None);
-        answer[16..20].copy_from_slice(&(-libc::EPERM).to_ne_bytes());
-        assert!(parse_answer(&answer, any, any).is_err());
+    fn a_socket_that_is_not_there_is_none() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let local = v4(listener.local_addr().unwrap());
+        // No connection from this port: the kernel's answer would be the listener, or ENOENT.
+        let peer = SocketAddrV4::new(Ipv4Addr::new(127, 9, 9, 9), 9);
+        let diag = SockDiag::open().unwrap();
+        assert_eq!(diag.lookup(local, peer).unwrap(), None);
     }
 
     /// Against the kernel: an accepted socket is found and held open, its send buffer
