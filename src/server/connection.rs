@@ -130,6 +130,26 @@ enum End {
     SlowConsumer,
 }
 
+impl End {
+    /// What the others are told: `None` after a `QUIT` (its own reason went out with it).
+    /// A writer that cut the connection for `--write-timeout` shut the socket down first, so
+    /// whatever the reading side saw after that (the end, or the reset a peer answers with
+    /// when it writes on) was caused by the timeout.
+    fn reason(&self, write_timed_out: bool) -> Option<String> {
+        let reason = match self {
+            End::Quit => return None,
+            End::SlowConsumer => reason::SLOW_CONSUMER,
+            _ if write_timed_out => reason::WRITE_TIMEOUT,
+            End::Closed => reason::CONNECTION_CLOSED,
+            End::Failed(error) if error.kind() == io::ErrorKind::ConnectionReset => {
+                reason::CONNECTION_RESET
+            }
+            End::Failed(error) => return Some(format!("connection error: {error}")),
+        };
+        Some(reason.to_owned())
+    }
+}
+
 impl Connection {
     pub fn new(
         id: ConnId,
@@ -430,17 +450,7 @@ impl Connection {
         let Some(session) = state.session.as_mut() else {
             return;
         };
-        let reason = match &end {
-            End::Quit => None,
-            // The writer shut the socket down: it could write nothing for --write-timeout.
-            End::Closed if self.socket.write_timed_out() => Some(reason::WRITE_TIMEOUT.to_owned()),
-            End::Closed => Some(reason::CONNECTION_CLOSED.to_owned()),
-            End::Failed(error) if error.kind() == io::ErrorKind::ConnectionReset => {
-                Some(reason::CONNECTION_RESET.to_owned())
-            }
-            End::Failed(error) => Some(format!("connection error: {error}")),
-            End::SlowConsumer => Some(reason::SLOW_CONSUMER.to_owned()),
-        };
+        let reason = end.reason(self.socket.write_timed_out());
         // Cut by another worker that found this client's queue full (and logged it).
         let already_cut = session.outbox().is_cut();
         if let Some(reason) = &reason {
@@ -561,5 +571,33 @@ impl Connections {
     /// Takes every connection out of the table, for the shutdown to end them.
     pub fn drain(&self) -> Vec<Arc<Connection>> {
         self.table.lock().drain().map(|(_, conn)| conn).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_13_a_connection_cut_for_the_write_timeout_is_told_as_such_whatever_was_read_after() {
+        let reset = || End::Failed(io::ErrorKind::ConnectionReset.into());
+        let timeout = Some(reason::WRITE_TIMEOUT.to_owned());
+        // The soak's slow reader wrote on after the writer's shutdown; its reset came back
+        // before the worker read the end, and it was announced as `connection reset`.
+        assert_eq!(reset().reason(true), timeout);
+        assert_eq!(End::Closed.reason(true), timeout);
+        assert_eq!(
+            reset().reason(false).as_deref(),
+            Some(reason::CONNECTION_RESET)
+        );
+        assert_eq!(
+            End::Closed.reason(false).as_deref(),
+            Some(reason::CONNECTION_CLOSED)
+        );
+        assert_eq!(End::Quit.reason(true), None);
+        assert_eq!(
+            End::SlowConsumer.reason(true).as_deref(),
+            Some(reason::SLOW_CONSUMER)
+        );
     }
 }
