@@ -19,11 +19,19 @@ pub enum Capability {
     Away,
     /// A member gets `OWNER #room <nick>` after joining and when the owner changes.
     Owner,
+    /// The client is told how presence is kept (`PRESENCE EXACT <n>` or `PRESENCE COUNT <n>`)
+    /// after registering and whenever that changes, and the count while it is counted.
+    Presence,
 }
 
 impl Capability {
     /// Every capability, in the order protocol.md lists them.
-    pub const ALL: [Capability; 3] = [Capability::Actions, Capability::Away, Capability::Owner];
+    pub const ALL: [Capability; 4] = [
+        Capability::Actions,
+        Capability::Away,
+        Capability::Owner,
+        Capability::Presence,
+    ];
 
     /// The name, in lower case, as `CAP` and `OK CAP` spell it.
     pub fn name(self) -> &'static str {
@@ -31,6 +39,7 @@ impl Capability {
             Capability::Actions => "actions",
             Capability::Away => "away",
             Capability::Owner => "owner",
+            Capability::Presence => "presence",
         }
     }
 

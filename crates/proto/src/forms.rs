@@ -24,6 +24,7 @@ impl Reply {
             Reply::Me { .. } => Some(Capability::Actions),
             Reply::Away { .. } => Some(Capability::Away),
             Reply::Owner { .. } => Some(Capability::Owner),
+            Reply::Presence { .. } => Some(Capability::Presence),
             _ => None,
         }
     }
@@ -32,7 +33,7 @@ impl Reply {
     /// for an action, the message the same text would make, with [`ACTION_PREFIX`] before
     /// the text (`ALL <from> /me <text>`, `MSG <from> /me <text>`,
     /// `MSG #room <from> /me <text>`). `None` when such a client gets nothing (`AWAY`,
-    /// `OWNER`), and for a line that needs no capability.
+    /// `OWNER`, `PRESENCE`), and for a line that needs no capability.
     pub fn without_capability(&self) -> Option<Reply> {
         let Reply::Me { target, from, text } = self else {
             return None;
@@ -110,6 +111,13 @@ mod tests {
                     nick: nick("bob"),
                 },
                 Capability::Owner,
+            ),
+            (
+                Reply::Presence {
+                    exact: false,
+                    count: 1001,
+                },
+                Capability::Presence,
             ),
         ] {
             assert_eq!(line.capability(), Some(cap));

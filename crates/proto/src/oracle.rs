@@ -329,7 +329,7 @@ pub fn command_variant(command: &Command<'_>) -> usize {
 }
 
 /// How many variants [`Reply`] has.
-pub const REPLY_VARIANTS: usize = 35;
+pub const REPLY_VARIANTS: usize = 36;
 
 /// A distinct number per [`Reply`] variant, below [`REPLY_VARIANTS`], as [`command_variant`]
 /// is for commands.
@@ -370,5 +370,6 @@ pub fn reply_variant(reply: &Reply) -> usize {
         Reply::Me { .. } => 32,
         Reply::Away { .. } => 33,
         Reply::Owner { .. } => 34,
+        Reply::Presence { .. } => 35,
     }
 }

@@ -148,6 +148,14 @@ pub enum Reply {
         room: Room,
         nick: Nick,
     },
+    /// To clients with `CAP presence`: how the lobby's presence is kept now. `exact`: every
+    /// registration, rename and departure is announced (`JOIN`, `NICK`, `QUIT`); otherwise
+    /// none is (more than `--presence-limit` clients are registered) and `count` is updated
+    /// by further `PRESENCE COUNT` lines. `count`: the registered clients.
+    Presence {
+        exact: bool,
+        count: u32,
+    },
 }
 
 impl From<&ProtocolError> for Reply {
@@ -234,6 +242,18 @@ impl Reply {
                 Reply::Away {
                     nick: nick(who)?,
                     text: text.to_owned(),
+                }
+            }
+            "PRESENCE" => {
+                let (mode, count) = split_word(rest);
+                let exact = match mode {
+                    "EXACT" => true,
+                    "COUNT" => false,
+                    _ => return Err(malformed()),
+                };
+                Reply::Presence {
+                    exact,
+                    count: count.parse().map_err(|_| malformed())?,
                 }
             }
             "OWNER" => {
@@ -433,6 +453,11 @@ impl fmt::Display for Reply {
             Reply::Me { target, from, text } => write!(f, "ME {target} {from} {text}"),
             Reply::Away { nick, text } => write!(f, "AWAY {nick} {text}"),
             Reply::Owner { room, nick } => write!(f, "OWNER {room} {nick}"),
+            Reply::Presence { exact: true, count } => write!(f, "PRESENCE EXACT {count}"),
+            Reply::Presence {
+                exact: false,
+                count,
+            } => write!(f, "PRESENCE COUNT {count}"),
         }
     }
 }

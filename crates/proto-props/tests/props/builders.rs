@@ -254,7 +254,7 @@ pub const ERRORS: [BuildError; 28] = [
 pub type BuildReply = fn(&Parts) -> Reply;
 
 /// One builder per `Reply` variant, and more for the lines the server builds itself.
-pub const REPLIES: [BuildReply; 42] = [
+pub const REPLIES: [BuildReply; 43] = [
     |p| Reply::Hello {
         text: p.text.clone(),
     },
@@ -370,6 +370,10 @@ pub const REPLIES: [BuildReply; 42] = [
     |p| Reply::Owner {
         room: p.room.clone(),
         nick: p.nick.clone(),
+    },
+    |p| Reply::Presence {
+        exact: p.on,
+        count: u32::try_from(p.count).unwrap_or(u32::MAX),
     },
 ];
 

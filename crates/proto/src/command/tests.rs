@@ -217,7 +217,7 @@ fn issue_12_cap_me_and_away() {
     check("CAP  ", missing(CommandWord::Cap, "a name", None));
     assert_eq!(
         parse_command("CAP ids").unwrap_err().to_string(),
-        "no capability called ids; there are actions, away and owner"
+        "no capability called ids; there are actions, away, owner and presence"
     );
 
     let me = |target, text| Ok(Some(Command::Me { target, text }));

@@ -162,6 +162,14 @@ fn replies_round_trip() {
             room: room("#a"),
             nick: nick("bob"),
         },
+        Reply::Presence {
+            exact: true,
+            count: 0,
+        },
+        Reply::Presence {
+            exact: false,
+            count: 10_000,
+        },
     ];
     let mut covered = [false; REPLY_VARIANTS];
     for reply in replies {
@@ -487,7 +495,7 @@ fn room_error_lines_are_exactly_as_documented() {
         ),
         (
             ProtocolError::BadCap("ids".to_owned()),
-            "ERR BAD_CAP no capability called ids; there are actions, away and owner",
+            "ERR BAD_CAP no capability called ids; there are actions, away, owner and presence",
         ),
         (
             ProtocolError::NoSuchCommand("FOO".to_owned()),
