@@ -120,6 +120,11 @@ pub struct Args {
     #[arg(long)]
     pub max_key: Option<usize>,
 
+    /// Registered clients above which the lobby's JOIN, NICK and QUIT are no longer announced
+    /// (clients with CAP presence get the count instead); 0: always announced [default: 1000]
+    #[arg(long)]
+    pub presence_limit: Option<usize>,
+
     /// Flood control: lines per second a client may send on average. A client over it is read
     /// more slowly (TCP pushes back), never dropped and none of its lines lost. 0 turns it off
     /// [default: 2000]
@@ -246,6 +251,11 @@ impl Args {
         let max_rooms = merge.pick(Setting::MaxRooms, &self.max_rooms, &given.max_rooms);
         let max_topic = merge.pick(Setting::MaxTopic, &self.max_topic, &given.max_topic);
         let max_key = merge.pick(Setting::MaxKey, &self.max_key, &given.max_key);
+        let presence_limit = merge.pick(
+            Setting::PresenceLimit,
+            &self.presence_limit,
+            &given.presence_limit,
+        );
         let rate = merge.pick(Setting::Rate, &self.rate, &given.rate);
         let burst = merge.pick(Setting::Burst, &self.burst, &given.burst);
         let bytes = |size: &Option<usize>| size.map(ByteSize);
@@ -316,6 +326,7 @@ impl Args {
             max_rooms: max_rooms.unwrap_or(defaults.max_rooms),
             max_topic: max_topic.unwrap_or(defaults.max_topic),
             max_key: max_key.unwrap_or(defaults.max_key),
+            presence_limit: presence_limit.unwrap_or(defaults.presence_limit),
             rate: rate.unwrap_or(defaults.rate),
             burst: burst.unwrap_or(defaults.burst),
             byte_rate: byte_rate.map_or(defaults.byte_rate, |size| size.0),

@@ -37,6 +37,7 @@ pub(crate) struct FileSettings {
     pub max_rooms: Option<Spanned<usize>>,
     pub max_topic: Option<Spanned<usize>>,
     pub max_key: Option<Spanned<usize>>,
+    pub presence_limit: Option<Spanned<usize>>,
     pub rate: Option<Spanned<u32>>,
     pub burst: Option<Spanned<u32>>,
     pub byte_rate: Option<Spanned<ByteSize>>,

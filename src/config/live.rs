@@ -48,6 +48,7 @@ impl Setting {
             | Setting::MaxRooms
             | Setting::MaxTopic
             | Setting::MaxKey
+            | Setting::PresenceLimit
             | Setting::LogFile => false,
         }
     }
@@ -78,6 +79,7 @@ impl Config {
             max_rooms: _,
             max_topic: _,
             max_key: _,
+            presence_limit: _,
             rate,
             burst,
             byte_rate,
@@ -182,6 +184,7 @@ impl Settings {
             Setting::MaxRooms => a.max_rooms != b.max_rooms,
             Setting::MaxTopic => a.max_topic != b.max_topic,
             Setting::MaxKey => a.max_key != b.max_key,
+            Setting::PresenceLimit => a.presence_limit != b.presence_limit,
             Setting::Rate => a.rate != b.rate,
             Setting::Burst => a.burst != b.burst,
             Setting::ByteRate => a.byte_rate != b.byte_rate,
@@ -232,6 +235,7 @@ mod tests {
             Setting::MaxRooms => config.max_rooms = 2,
             Setting::MaxTopic => config.max_topic = 100,
             Setting::MaxKey => config.max_key = 10,
+            Setting::PresenceLimit => config.presence_limit = 10,
             Setting::Rate => config.rate = 7,
             Setting::Burst => config.burst = 7,
             Setting::ByteRate => config.byte_rate = 1000,

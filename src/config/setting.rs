@@ -31,6 +31,7 @@ pub enum Setting {
     MaxRooms,
     MaxTopic,
     MaxKey,
+    PresenceLimit,
     Rate,
     Burst,
     ByteRate,
@@ -43,7 +44,7 @@ pub enum Setting {
 
 impl Setting {
     /// Every setting, in the order of `--help` and of `chatd.example.toml`.
-    pub const ALL: [Setting; 24] = [
+    pub const ALL: [Setting; 25] = [
         Setting::Addr,
         Setting::Workers,
         Setting::MaxClients,
@@ -60,6 +61,7 @@ impl Setting {
         Setting::MaxRooms,
         Setting::MaxTopic,
         Setting::MaxKey,
+        Setting::PresenceLimit,
         Setting::Rate,
         Setting::Burst,
         Setting::ByteRate,
@@ -103,6 +105,7 @@ impl Setting {
             Setting::MaxRooms => ("max_rooms", "--max-rooms"),
             Setting::MaxTopic => ("max_topic", "--max-topic"),
             Setting::MaxKey => ("max_key", "--max-key"),
+            Setting::PresenceLimit => ("presence_limit", "--presence-limit"),
             Setting::Rate => ("rate", "--rate"),
             Setting::Burst => ("burst", "--burst"),
             Setting::ByteRate => ("byte_rate", "--byte-rate"),

@@ -60,6 +60,9 @@ pub struct Config {
     pub max_topic: usize,
     /// Longest room key, in bytes; a longer one gets `ERR TOO_LONG`.
     pub max_key: usize,
+    /// Registered clients above which the lobby's `JOIN`, `NICK` and `QUIT` are no longer
+    /// announced (clients with `CAP presence` get the count instead); 0: always announced.
+    pub presence_limit: usize,
     /// Flood control: lines per second one client may have executed, on average; a client
     /// over it is read more slowly, never dropped. 0 turns flood control off.
     pub rate: u32,
@@ -110,6 +113,9 @@ pub const DEFAULT_MAX_ROOMS: usize = 10_000;
 pub const DEFAULT_MAX_TOPIC: usize = 390;
 /// A passphrase, not a document.
 pub const DEFAULT_MAX_KEY: usize = 64;
+/// Twitch's chat sends joins and parts only for channels under 1,000 users: beyond that a
+/// member list is read by nobody, and each registration would cost a line per client.
+pub const DEFAULT_PRESENCE_LIMIT: usize = 1000;
 /// The contract's promise to a scripted client (`protocol-core.md`): at least 2,000 lines/s,
 /// in bursts of 4,000, before it is slowed. Far above anyone typing; a public server may
 /// lower both.
@@ -149,6 +155,7 @@ impl Default for Config {
             max_rooms: DEFAULT_MAX_ROOMS,
             max_topic: DEFAULT_MAX_TOPIC,
             max_key: DEFAULT_MAX_KEY,
+            presence_limit: DEFAULT_PRESENCE_LIMIT,
             rate: DEFAULT_RATE,
             burst: DEFAULT_BURST,
             byte_rate: DEFAULT_BYTE_RATE,

@@ -123,7 +123,7 @@ impl Server {
             Arc::clone(&deferred_wakes),
             Arc::clone(&warnings),
         ));
-        let registry = Arc::new(Registry::new());
+        let registry = Arc::new(Registry::with_presence_limit(config.presence_limit));
         let conns = Arc::new(Connections::new(Readiness::new()?));
         let slots = Arc::new(Slots::default());
         let (to_throttle, paused) = crossbeam_channel::unbounded();

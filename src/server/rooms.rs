@@ -418,6 +418,19 @@ impl Rooms {
             .filter(move |state| state.visible_to(id))
     }
 
+    /// The clients that share at least one room with `id`, each once, `id` left out: who
+    /// is told of its rename or departure when the lobby is not (`--presence-limit`).
+    pub fn co_members(&self, id: ConnId) -> Vec<ConnId> {
+        let Some(keys) = self.memberships.get(&id) else {
+            return Vec::new();
+        };
+        let mut seen = HashSet::new();
+        for state in keys.iter().filter_map(|key| self.rooms.get(key)) {
+            seen.extend(state.list.iter().copied().filter(|&member| member != id));
+        }
+        seen.into_iter().collect()
+    }
+
     /// Removes `id` from every room, silently (its lobby `QUIT` tells everyone), and forgets
     /// its invitations. Returns the rooms it owned that others stay in.
     pub fn leave_all(&mut self, id: ConnId) -> Vec<NewOwner> {

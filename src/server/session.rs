@@ -144,7 +144,9 @@ impl Session {
             Command::Cap(cap) => {
                 self.caps = self.caps.with(cap);
                 if self.nick.is_some() {
-                    registry.set_caps(self.id, self.caps);
+                    let told = registry.set_caps(self.id, self.caps);
+                    self.answered.set(self.answered.get() + told.answered);
+                    registry.finish(told);
                 }
                 self.reply(&Reply::OkCap(cap))
             }
@@ -257,6 +259,8 @@ impl Session {
                     Claimed::Unchanged | Claimed::Dropped => {}
                 }
                 self.nick = Some(wanted.clone());
+                // The client's own `PRESENCE` line, with `CAP presence`.
+                self.answered.set(self.answered.get() + slow.answered);
                 registry.finish(slow);
                 self.reply(&Reply::OkNick(wanted))
             }

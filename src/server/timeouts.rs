@@ -1,6 +1,7 @@
 //! The `chatd-timeouts` thread: closes connections that never register (`--register-timeout`),
-//! sends `PING` to silent clients and closes those that stay silent (`--idle-timeout`), and
-//! writes the log lines held back for an address group once their interval has passed.
+//! sends `PING` to silent clients and closes those that stay silent (`--idle-timeout`), tells
+//! a counted lobby its count (`--presence-limit`), and writes the log lines held back for an
+//! address group once their interval has passed.
 //!
 //! In scope: when to look and what to do about each connection. Out of scope: how a
 //! connection tracks its activity and how it is closed (`connection`), and which log lines are
@@ -55,6 +56,8 @@ impl Timeouts {
                     Overdue::Close(reason) => conn.end_for(reason, &self.registry, &self.conns),
                 }
             }
+            // A counted lobby's count, told at most once a second (issue 14).
+            self.registry.finish(self.registry.tell_count());
             for (group, held) in self.warnings.flush(Instant::now()) {
                 log::warn!("{group}: {held}");
             }

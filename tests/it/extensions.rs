@@ -39,7 +39,9 @@ fn issue_12_cap_turns_on_each_name_before_and_after_registration() {
         client.expect(answer);
     }
     client.send("CAP ids");
-    client.expect("ERR BAD_CAP no capability called ids; there are actions, away and owner");
+    client.expect(
+        "ERR BAD_CAP no capability called ids; there are actions, away, owner and presence",
+    );
     client.send("CAP actions away");
     client.expect_err("BAD_CAP");
     client.send("CAP");

@@ -15,6 +15,7 @@ mod flood_pricing;
 mod limits;
 mod memory_bench;
 mod open_files;
+mod presence;
 mod process;
 mod protocol_contract;
 mod queue_footprint;

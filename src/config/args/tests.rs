@@ -174,7 +174,7 @@ fn the_file_fills_what_the_flags_leave_out() {
                 max_key = 8\nrate = 50\nburst = 200\n\
                 byte_rate = \"64K\"\nbyte_burst = 1000\nip_rate = 300\nip_byte_rate = \"1M\"\n\
                 log_level = \"debug\"\nlog_file = \"chatd.log\"\nconnect_rate = 5\n\
-                write_timeout = 4\n";
+                write_timeout = 4\npresence_limit = 0\n";
     let settings = merged(&[], text).unwrap();
     let expected = Config {
         addr: "127.0.0.1:9000".parse().unwrap(),
@@ -195,6 +195,7 @@ fn the_file_fills_what_the_flags_leave_out() {
         max_rooms: 5,
         max_topic: 80,
         max_key: 8,
+        presence_limit: 0,
         rate: 50,
         burst: 200,
         byte_rate: 64 * 1024,

@@ -24,26 +24,28 @@
 
 mod delivery;
 mod key_guesses;
+mod presence;
 mod room_lines;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::conn_id::ConnId;
-use crate::server::line::{Line, LineFor, line_for_one, shared_line};
+use crate::server::line::{Forms, Line, LineFor, line_for_one, shared_line};
 use crate::server::outbox::{Outbox, Wake};
 use crate::server::rooms::Rooms;
 use chatd_proto::reason::SLOW_CONSUMER;
-use chatd_proto::{CapSet, Nick, NickKey, ProtocolError, Reply, Target};
-use delivery::{Client, announce_owner, push_to_all};
+use chatd_proto::{CapSet, Capability, Nick, NickKey, ProtocolError, Reply, Target};
+use delivery::{Client, announce_owner, push_to_all, push_to_members};
 use key_guesses::AddressWrongKeys;
+use presence::{Presence, Tell};
 
 pub use delivery::Pending;
 pub use key_guesses::{Guesser, WrongKeys};
 
-#[derive(Default)]
 pub struct Registry {
     /// The registered clients. A read-write lock because delivery (every `MSG`, `ALL`, `WHO`)
     /// only reads and runs on several workers at once, while registering, renaming and
@@ -60,7 +62,6 @@ pub struct Registry {
     fan_out: Mutex<()>,
 }
 
-#[derive(Default)]
 struct Table {
     ids: HashMap<NickKey, ConnId>,
     clients: HashMap<ConnId, Client>,
@@ -73,6 +74,9 @@ struct Table {
     /// Wrong room keys per address group. Here because every `JOIN` holds the write lock:
     /// checking and counting a guess is one step, however many connections guess at once.
     wrong_keys: AddressWrongKeys,
+    /// Whether the lobby's presence is announced or counted (`--presence-limit`); changed
+    /// with the clients it counts.
+    presence: Presence,
 }
 
 /// What a successful `NICK` did.
@@ -90,8 +94,25 @@ pub enum Claimed {
 }
 
 impl Registry {
+    /// A registry whose lobby is always announced (`--presence-limit 0`).
+    #[cfg(test)]
     pub fn new() -> Registry {
-        Registry::default()
+        Registry::with_presence_limit(0)
+    }
+
+    /// A registry whose lobby stops being announced above `limit` registered clients.
+    pub fn with_presence_limit(limit: usize) -> Registry {
+        Registry {
+            table: RwLock::new(Table {
+                ids: HashMap::new(),
+                clients: HashMap::new(),
+                rooms: Rooms::default(),
+                away: HashMap::new(),
+                wrong_keys: AddressWrongKeys::default(),
+                presence: Presence::new(limit),
+            }),
+            fan_out: Mutex::new(()),
+        }
     }
 
     /// Claims `nick` for client `id` (first time or rename), atomically: of many clients
@@ -113,9 +134,10 @@ impl Registry {
             ids,
             clients,
             rooms,
+            presence,
             ..
         } = &mut *table;
-        let (claimed, announcement) = match clients.get_mut(&id) {
+        let (claimed, announcement, tell) = match clients.get_mut(&id) {
             // Cut before it left the table (see `finish`): checked under the lock, so a
             // `NICK` that raced the cut cannot bring it back.
             None if outbox.is_cut() => return Ok((Claimed::Dropped, Pending::default())),
@@ -127,7 +149,8 @@ impl Registry {
                     caps,
                 };
                 clients.insert(id, client);
-                (Claimed::Joined, announcement)
+                let tell = presence.joined(clients.len(), Instant::now());
+                (Claimed::Joined, announcement, tell)
             }
             Some(client) if client.nick == nick => {
                 return Ok((Claimed::Unchanged, Pending::default()));
@@ -140,20 +163,36 @@ impl Registry {
                     old: old.clone(),
                     new: nick.clone(),
                 };
-                (Claimed::Renamed { old }, announcement)
+                (Claimed::Renamed { old }, announcement, presence.renamed())
             }
         };
         ids.insert(key, id);
+        let co_members = match tell {
+            Tell::Everyone => Vec::new(),
+            Tell::RoomsOnly | Tell::Switched(_) => rooms.co_members(id),
+        };
         let order = self.fan_out.lock();
         let table = RwLockWriteGuard::downgrade(table);
-        let slow = push_to_all(
+        let mut pending = Pending::for_recipients(table.clients.len());
+        tell_change(
             &table.clients,
-            Some(id),
-            &shared_line(&announcement),
-            Wake::Announcement,
+            id,
+            &announcement,
+            &tell,
+            &co_members,
+            &mut pending,
         );
+        if claimed == Claimed::Joined {
+            // Its own mode and count, in order with every change told after it; just before
+            // the `OK NICK` its session queues.
+            let client = table.clients.get(&id).expect("inserted above");
+            let current = table.presence.current(table.clients.len());
+            if let Some(line) = line_for_one(&current, client.caps) {
+                pending.answer(id, client, line);
+            }
+        }
         drop(order);
-        Ok((claimed, slow))
+        Ok((claimed, pending))
     }
 
     /// Removes client `id` and tells the others `QUIT <nick> [reason]`, then the members of
@@ -166,6 +205,7 @@ impl Registry {
             clients,
             rooms,
             away,
+            presence,
             ..
         } = &mut *table;
         let Some(client) = clients.remove(&id) else {
@@ -173,7 +213,12 @@ impl Registry {
         };
         ids.remove(&client.nick.key());
         away.remove(&id);
-        // Silently: the lobby QUIT below tells everyone.
+        let tell = presence.left(clients.len(), Instant::now());
+        let co_members = match tell {
+            Tell::Everyone => Vec::new(),
+            Tell::RoomsOnly | Tell::Switched(_) => rooms.co_members(id),
+        };
+        // Silently: the QUIT below tells everyone, or everyone who shares a room with it.
         let new_owners = rooms.leave_all(id);
         // A room whose owner changed keeps its order locked from before the QUIT to after its
         // OWNER line, so none of its lines comes between them. Under the write lock nobody
@@ -190,11 +235,14 @@ impl Registry {
             nick: client.nick.clone(),
             reason: reason.map(str::to_owned),
         };
-        let mut pending = push_to_all(
+        let mut pending = Pending::for_recipients(table.clients.len());
+        tell_change(
             &table.clients,
-            None,
-            &shared_line(&announcement),
-            Wake::Announcement,
+            id,
+            &announcement,
+            &tell,
+            &co_members,
+            &mut pending,
         );
         for change in &new_owners {
             announce_owner(&table.clients, &table.rooms, change, &mut pending);
@@ -204,11 +252,46 @@ impl Registry {
         (Some(client.nick), pending)
     }
 
-    /// `CAP`: client `id` (if registered) now has the capabilities `caps`.
-    pub fn set_caps(&self, id: ConnId, caps: CapSet) {
-        if let Some(client) = self.table.write().clients.get_mut(&id) {
-            client.caps = caps;
+    /// `CAP`: client `id` (if registered) now has the capabilities `caps`. A registered
+    /// client that turns `presence` on is queued the lobby's mode and count, just before its
+    /// `OK CAP presence`, in order with every change told after it.
+    pub fn set_caps(&self, id: ConnId, caps: CapSet) -> Pending {
+        let mut table = self.table.write();
+        let count = table.clients.len();
+        let Some(client) = table.clients.get_mut(&id) else {
+            return Pending::default();
+        };
+        let newly = caps.has(Capability::Presence) && !client.caps.has(Capability::Presence);
+        client.caps = caps;
+        let mut pending = Pending::default();
+        if newly {
+            let _order = self.fan_out.lock();
+            let current = table.presence.current(count);
+            let client = &table.clients[&id];
+            let line = line_for_one(&current, caps).expect("the client has CAP presence");
+            pending.answer(id, client, line);
         }
+        pending
+    }
+
+    /// Tells a counted lobby's `CAP presence` clients its count, if it changed and was last
+    /// told long enough ago (see `presence`). The timeouts thread calls it at each look.
+    pub fn tell_count(&self) -> Pending {
+        // The write lock only when there may be something to tell: an exact lobby, the usual
+        // case, costs a read.
+        if !self.table.read().presence.is_counted() {
+            return Pending::default();
+        }
+        let mut table = self.table.write();
+        let count = table.clients.len();
+        let Some(line) = table.presence.tick(count, Instant::now()) else {
+            return Pending::default();
+        };
+        let order = self.fan_out.lock();
+        let table = RwLockWriteGuard::downgrade(table);
+        let pending = push_to_all(&table.clients, None, &Forms::new(&line), Wake::Announcement);
+        drop(order);
+        pending
     }
 
     /// `AWAY [text]`: client `id` (if registered) is away with that text, or back.
@@ -344,6 +427,55 @@ impl Registry {
                 flush.run();
             }
             slow.extend(more.slow);
+        }
+    }
+}
+
+/// Tells the others of client `id`'s registration, rename or departure (`announcement`),
+/// as `tell` says: everyone, or only `co_members` (those sharing a room with it), and on a
+/// switch of the lobby's mode the `PRESENCE` line to every client with `CAP presence`.
+fn tell_change(
+    clients: &HashMap<ConnId, Client>,
+    id: ConnId,
+    announcement: &Reply,
+    tell: &Tell,
+    co_members: &[ConnId],
+    pending: &mut Pending,
+) {
+    let line = shared_line(announcement);
+    match tell {
+        Tell::Everyone => {
+            for (&other, client) in clients {
+                if other != id {
+                    pending.push(other, client, Arc::clone(&line), Wake::Announcement);
+                }
+            }
+        }
+        Tell::RoomsOnly => {
+            push_to_members(
+                clients,
+                co_members,
+                Some(id),
+                &line,
+                Wake::Announcement,
+                pending,
+            );
+        }
+        Tell::Switched(presence) => {
+            let presence = Forms::new(presence);
+            for (&other, client) in clients {
+                if let Some(line) = presence.line_for(client.caps) {
+                    pending.push(other, client, Arc::clone(line), Wake::Announcement);
+                }
+            }
+            push_to_members(
+                clients,
+                co_members,
+                Some(id),
+                &line,
+                Wake::Announcement,
+                pending,
+            );
         }
     }
 }

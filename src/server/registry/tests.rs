@@ -213,7 +213,7 @@ fn issue_12_a_direct_line_to_an_away_client_tells_a_sender_with_cap_away() {
     assert_eq!(drain(&a_rx), ["AWAY Cy lunch"]);
     assert!(drain(&b_rx).is_empty(), "bob has no CAP away");
     assert_eq!(drain(&c_rx), ["MSG ann hi", "MSG bob /me waves"]);
-    registry.set_caps(2, away);
+    registry.finish(registry.set_caps(2, away));
     registry.finish(registry.act_to(2, &nick("cy"), "waves").unwrap());
     assert_eq!(drain(&b_rx), ["AWAY Cy lunch"]);
     registry.set_away(3, None);
