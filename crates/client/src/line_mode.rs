@@ -1,7 +1,8 @@
 //! `chat --plain`: a line mode for scripts and dumb terminals.
 //!
-//! Before `NICK` it turns on the same extensions as the full-screen client (`CAP actions`,
-//! `away`, `owner`, see `app::Caps`); their answers are the only server lines not written out,
+//! Before `NICK` it turns on the extensions of the full-screen client but `presence` (`CAP
+//! actions`, `away`, `owner`, see `app::Caps`; it keeps no list of who is online); their
+//! answers are the only server lines not written out,
 //! so that the output starts as it did before them, and an older server's refusals are silent.
 //! Every other line from the server is written to the output as received (the protocol's own
 //! spelling, see protocol.md: `ME`, `AWAY` and `OWNER` lines too), one per line, but for the
@@ -29,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, never, select};
 
-use crate::app::{Caps, MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
+use crate::app::{Caps, MAX_NICK_ATTEMPTS, NickRefusal, PLAIN_CAPS_WANTED, suffixed};
 use crate::commands::{self, Input, Target, UserCommand};
 use crate::event::NetEvent;
 use crate::net::{self, NetConfig};
@@ -127,7 +128,7 @@ impl Session<'_> {
         output: &mut impl Write,
         notes: &mut impl Write,
     ) -> io::Result<()> {
-        for command in self.caps.ask() {
+        for command in self.caps.ask(&PLAIN_CAPS_WANTED) {
             self.send(&command)?;
         }
         self.send(&Command::Nick(self.wanted.clone()))?;

@@ -13,10 +13,20 @@
 
 use chatd_proto::{CapSet, Capability, Command, ErrorCode, Reply};
 
-/// The capabilities asked for, in the order they are asked. Not [`Capability::ALL`]: a
-/// capability a later protocol adds (`ids`) changes the lines the client gets, so it is asked
-/// for only once the client reads those lines.
-pub const CAPS_WANTED: [Capability; 3] = [Capability::Actions, Capability::Away, Capability::Owner];
+/// The capabilities the full-screen client asks for, in the order they are asked. Not
+/// [`Capability::ALL`]: a capability a later protocol adds (`ids`) changes the lines the
+/// client gets, so it is asked for only once the client reads those lines.
+pub const CAPS_WANTED: [Capability; 4] = [
+    Capability::Actions,
+    Capability::Away,
+    Capability::Owner,
+    Capability::Presence,
+];
+
+/// What `--plain` asks for: no `presence`, since it keeps no list of who is online and its
+/// output would only gain lines a script must skip.
+pub const PLAIN_CAPS_WANTED: [Capability; 3] =
+    [Capability::Actions, Capability::Away, Capability::Owner];
 
 /// The capabilities of one connection: those the server turned on, and how many `CAP`
 /// lines still wait for their answer.
@@ -31,12 +41,12 @@ pub struct Caps {
 
 impl Caps {
     /// A new connection: nothing is on; returns the `CAP` lines to send, before `NICK`.
-    pub fn ask(&mut self) -> [Command<'static>; CAPS_WANTED.len()] {
+    pub fn ask(&mut self, wanted: &[Capability]) -> Vec<Command<'static>> {
         *self = Caps {
             on: CapSet::NONE,
-            unanswered: CAPS_WANTED.len(),
+            unanswered: wanted.len(),
         };
-        CAPS_WANTED.map(Command::Cap)
+        wanted.iter().map(|&cap| Command::Cap(cap)).collect()
     }
 
     /// Reads `reply` if it answers one of our `CAP` lines (then the caller shows nothing of
@@ -82,25 +92,33 @@ mod tests {
     #[test]
     fn issue_12_each_cap_line_gets_one_answer_and_nothing_else_is_taken() {
         let mut caps = Caps::default();
-        let lines: Vec<String> = caps.ask().iter().map(|c| c.to_string()).collect();
-        assert_eq!(lines, ["CAP actions", "CAP away", "CAP owner"]);
+        let lines: Vec<String> = caps
+            .ask(&CAPS_WANTED)
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            lines,
+            ["CAP actions", "CAP away", "CAP owner", "CAP presence"]
+        );
         assert!(!answer(&mut caps, "HELLO chatd"));
         assert!(answer(&mut caps, "OK CAP actions"));
         assert!(answer(&mut caps, "ERR BAD_CAP no capability called away"));
         assert!(answer(&mut caps, "OK CAP owner"));
+        assert!(answer(&mut caps, "OK CAP presence"));
         assert!(caps.has(Capability::Actions) && caps.has(Capability::Owner));
         assert!(!caps.has(Capability::Away));
         assert!(caps.extended());
         // All answered: later errors are the user's.
         assert!(!answer(&mut caps, "ERR UNKNOWN_COMMAND no command FOO"));
         // A new connection starts again from nothing.
-        assert_eq!(caps.ask().len(), 3);
+        assert_eq!(caps.ask(&PLAIN_CAPS_WANTED).len(), 3);
         assert!(!caps.extended());
         assert!(!answer(
             &mut caps,
             "ERR NICK_TAKEN nick alice is already in use"
         ));
-        for _ in CAPS_WANTED {
+        for _ in PLAIN_CAPS_WANTED {
             assert!(answer(&mut caps, "ERR UNKNOWN_COMMAND unknown command CAP"));
         }
         assert!(!caps.extended());

@@ -43,7 +43,7 @@ mod update;
 #[cfg(test)]
 mod tests;
 
-pub use caps::{CAPS_WANTED, Caps};
+pub use caps::{CAPS_WANTED, Caps, PLAIN_CAPS_WANTED};
 pub use extensions::AWAY_NOTICE_REPEAT;
 pub use help::KEYS;
 pub use keys::WHEEL_LINES;

@@ -100,8 +100,11 @@ pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mu
             );
             app.notice_here_and_lobby(now, &text);
         }
-        app.who_for.push_back(WhoFor::Panel);
-        send(effects, &Command::Who);
+        // A counted lobby (its `PRESENCE` line came just before `OK NICK`) is too big to list.
+        if app.counted.is_none() {
+            app.who_for.push_back(WhoFor::Panel);
+            send(effects, &Command::Who);
+        }
         for tab in &app.tabs {
             if let (Some(room), true) = (tab.room(), tab.joined) {
                 send(

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use chrono::NaiveTime;
 
+use super::caps::CAPS_WANTED;
 use super::extensions::{on_action, on_away_notice, on_no_topic, on_ok_away, on_owner, on_topic};
 use super::nick::{on_err, on_ok_nick, reclaim_if_freed, register, rename};
 use super::state::{App, Conn, Effect, WhoFor, send};
@@ -33,7 +34,7 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
             app.topics_asked.clear();
             app.aways_sent.clear();
             // The capabilities first, so that nothing reaches us in the wrong form.
-            for command in app.caps.ask() {
+            for command in app.caps.ask(&CAPS_WANTED) {
                 send(effects, &command);
             }
             register(app, effects);
@@ -48,6 +49,7 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
             let secs = retry_in.as_secs() + u64::from(retry_in.subsec_nanos() > 0);
             app.conn = Conn::Waiting { retry_in: secs };
             app.users.clear();
+            app.counted = None;
             for tab in &mut app.tabs {
                 tab.members.clear();
                 tab.owner = None;
@@ -115,12 +117,17 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         Reply::Me { target, from, text } => on_action(app, target, from, text, now),
         Reply::Who(nicks) => app.who_lines.extend(nicks),
         Reply::EndWho => {
-            app.users = sorted(std::mem::take(&mut app.who_lines));
+            let listed = sorted(std::mem::take(&mut app.who_lines));
             if app.who_for.pop_front() == Some(WhoFor::User) {
-                let list = nick_list(&app.users);
-                app.info(now, format!("online ({}): {list}", app.users.len()));
+                let list = nick_list(&listed);
+                app.info(now, format!("online ({}): {list}", listed.len()));
+            }
+            // A counted lobby's list would be out of date at the next registration.
+            if app.counted.is_none() {
+                app.users = listed;
             }
         }
+        Reply::Presence { exact, count } => on_presence(app, exact, count, effects),
         Reply::Ping { token } => send(
             effects,
             &Command::Pong {
@@ -297,4 +304,21 @@ fn seconds(delay: Duration) -> String {
 /// Nicks as `/who` shows them: separated by spaces.
 fn nick_list(nicks: &[Nick]) -> String {
     nicks.iter().map(Nick::as_str).collect::<Vec<_>>().join(" ")
+}
+
+/// `PRESENCE`: whether the server announces the lobby's presence. Counted: the list of
+/// everyone online is dropped (it would only go stale) and the count shown instead. Exact
+/// again: the list is read afresh, since the registrations and departures meanwhile were not
+/// told.
+fn on_presence(app: &mut App, exact: bool, count: u32, effects: &mut Vec<Effect>) {
+    if !exact {
+        app.counted = Some(count);
+        app.users.clear();
+        return;
+    }
+    let was_counted = app.counted.take().is_some();
+    if was_counted && app.online() {
+        app.who_for.push_back(WhoFor::Panel);
+        send(effects, &Command::Who);
+    }
 }

@@ -152,8 +152,11 @@ pub struct App {
     /// Index of the tab shown.
     pub current: usize,
     /// Everyone online, sorted ignoring case: from `WHO` on connect, then kept up to date
-    /// by `JOIN`, `NICK` and `QUIT`.
+    /// by `JOIN`, `NICK` and `QUIT`. Empty while the lobby is counted.
     pub users: Vec<Nick>,
+    /// `Some(count)` while the server does not announce the lobby's presence (more clients
+    /// than its `--presence-limit`, told by `PRESENCE COUNT`): then only the count is known.
+    pub counted: Option<u32>,
     pub editor: LineEditor,
     /// Terminal size (columns, rows), for page scrolling and drawing.
     pub size: (u16, u16),
@@ -214,6 +217,7 @@ impl App {
             editor: LineEditor::new(),
             size,
             ignored: Vec::new(),
+            counted: None,
             paste: None,
             nick_attempt: 0,
             pending_nick: None,

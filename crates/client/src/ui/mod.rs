@@ -150,7 +150,10 @@ fn side_panel(app: &App, area: Rect, buf: &mut Buffer) {
     let list = app.side_list();
     let title = match app.tab().kind {
         TabKind::Room(ref room) => format!(" {} ({}) ", for_screen(room.as_str()), list.len()),
-        _ => format!(" online ({}) ", list.len()),
+        _ => match app.counted {
+            Some(count) => format!(" online ({count}) "),
+            None => format!(" online ({}) ", list.len()),
+        },
     };
     let block = Block::new()
         .borders(Borders::LEFT)
@@ -165,6 +168,12 @@ fn side_panel(app: &App, area: Rect, buf: &mut Buffer) {
     // A column for the owner's `@`, only in a room whose owner is known.
     let owner_column = matches!(app.tab().kind, TabKind::Room(_)) && app.tab().owner.is_some();
     let mut lines: Vec<Line<'_>> = Vec::new();
+    if let (Some(_), false) = (app.counted, matches!(app.tab().kind, TabKind::Room(_))) {
+        // The server does not tell who comes and goes in so big a lobby.
+        for text in [" too many", " to list:", " /who lists", " them"] {
+            lines.push(Line::styled(text, Style::new().fg(Color::DarkGray)));
+        }
+    }
     for (i, nick) in list.iter().enumerate() {
         if i + 1 == rows && list.len() > rows {
             lines.push(Line::styled(

@@ -81,6 +81,7 @@ fn issue_12_a_server_without_one_capability_refuses_it_quietly() {
         "OK CAP actions",
         "ERR BAD_CAP no capability called away; there are actions and owner",
         "OK CAP owner",
+        "OK CAP presence",
     ];
     let mut app = online_with(answers);
     assert!(app.caps.has(Capability::Actions) && !app.caps.has(Capability::Away));

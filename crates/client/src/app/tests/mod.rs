@@ -86,17 +86,28 @@ fn names(list: &[Nick]) -> Vec<&str> {
 }
 
 /// What the client sends on every connection as `alice`: the capabilities, then the nick.
-const CONNECT: [&str; 4] = ["CAP actions", "CAP away", "CAP owner", "NICK alice"];
+const CONNECT: [&str; 5] = [
+    "CAP actions",
+    "CAP away",
+    "CAP owner",
+    "CAP presence",
+    "NICK alice",
+];
 
 /// The answers of a server of this version to [`CONNECT`]'s `CAP` lines.
-const CAPS_ON: [&str; 3] = ["OK CAP actions", "OK CAP away", "OK CAP owner"];
+const CAPS_ON: [&str; 4] = [
+    "OK CAP actions",
+    "OK CAP away",
+    "OK CAP owner",
+    "OK CAP presence",
+];
 
 /// The answers of a server older than the capabilities.
 const NO_CAP: &str = "ERR UNKNOWN_COMMAND unknown command CAP";
 
 /// An app registered as `alice` with `alice` and `bob` online, on a server that answered
 /// the capabilities with `answers`.
-fn online_with(answers: [&str; 3]) -> App {
+fn online_with(answers: [&str; 4]) -> App {
     let mut app = App::new("127.0.0.1:7878", nick("alice"), (80, 24));
     net(&mut app, NetEvent::Connecting { attempt: 1 });
     assert_eq!(sent(&net(&mut app, NetEvent::Connected)), CONNECT);
@@ -119,7 +130,7 @@ fn online() -> App {
 
 /// `online()` on a server that knows no `CAP`.
 fn online_v1() -> App {
-    online_with([NO_CAP; 3])
+    online_with([NO_CAP; 4])
 }
 
 /// `online()` plus a tab for #rust with alice and bob in it, shown.

@@ -238,3 +238,50 @@ fn a_key_set_with_key_is_used_when_joining_again() {
         ["WHO", "JOIN #rust k1"]
     );
 }
+
+#[test]
+fn issue_14_a_counted_lobby_drops_the_list_keeps_the_count_and_lists_again_when_exact() {
+    let mut app = online();
+    assert!(server(&mut app, "PRESENCE COUNT 1001").is_empty());
+    assert_eq!(app.counted, Some(1001));
+    assert!(app.users.is_empty(), "a list that would go stale");
+    server(&mut app, "PRESENCE COUNT 1200");
+    assert_eq!(app.counted, Some(1200));
+    // `/who` still shows everyone, once, without keeping a list that nobody updates.
+    assert_eq!(sent(&enter(&mut app, "/who")), ["WHO"]);
+    server(&mut app, "WHO alice bob carol");
+    server(&mut app, "END WHO");
+    assert_eq!(last(&app.tabs[0]), "--- online (3): alice bob carol");
+    assert!(app.users.is_empty());
+    // Exact again: the list is read afresh.
+    assert_eq!(sent(&server(&mut app, "PRESENCE EXACT 899")), ["WHO"]);
+    assert_eq!(app.counted, None);
+    server(&mut app, "WHO alice dave");
+    server(&mut app, "END WHO");
+    assert_eq!(names(&app.users), ["alice", "dave"]);
+    server(&mut app, "JOIN erin");
+    assert_eq!(names(&app.users), ["alice", "dave", "erin"]);
+    // A new connection is told afresh.
+    server(&mut app, "PRESENCE COUNT 1001");
+    net(
+        &mut app,
+        NetEvent::Lost {
+            reason: "reset".into(),
+            retry_in: std::time::Duration::from_millis(250),
+        },
+    );
+    assert_eq!(app.counted, None);
+}
+
+#[test]
+fn issue_14_registering_into_a_counted_lobby_does_not_ask_for_the_list() {
+    let mut app = App::new("127.0.0.1:7878", nick("alice"), (80, 24));
+    net(&mut app, NetEvent::Connecting { attempt: 1 });
+    net(&mut app, NetEvent::Connected);
+    for answer in CAPS_ON {
+        server(&mut app, answer);
+    }
+    assert!(server(&mut app, "PRESENCE COUNT 5000").is_empty());
+    assert!(sent(&server(&mut app, "OK NICK alice")).is_empty());
+    assert_eq!(app.counted, Some(5000));
+}

@@ -49,7 +49,7 @@ fn conversation(width: u16, height: u16) -> App {
     let mut app = App::new("127.0.0.1:7878", nick, (width, height));
     update(&mut app, Event::Net(NetEvent::Connected), at(0));
     server(&mut app, "HELLO chatd 0.1.0 - type HELP for commands", 0);
-    for cap in ["actions", "away", "owner"] {
+    for cap in ["actions", "away", "owner", "presence"] {
         server(&mut app, &format!("OK CAP {cap}"), 0);
     }
     server(&mut app, "OK NICK alice", 0);
@@ -168,6 +168,16 @@ fn a_room_tab_shows_its_topic_and_members() {
     assert_eq!(screen[3][60..].trim_end(), "│ bob");
     assert!(screen[21].starts_with("12:05 <bob> welcome"));
     assert_eq!(screen[23].trim_end(), "[#rust]");
+}
+
+#[test]
+fn issue_14_a_counted_lobby_shows_its_count_and_how_to_list_it() {
+    let mut app = conversation(80, 24);
+    server(&mut app, "PRESENCE COUNT 5000", 3);
+    let screen = screen(&app);
+    let title = find(&screen, "│ online (5000)");
+    assert_eq!(screen[title + 1][60..].trim_end(), "│ too many");
+    assert_eq!(screen[title + 3][60..].trim_end(), "│ /who lists");
 }
 
 #[test]
