@@ -42,6 +42,9 @@ use chatd::config::{self, Config};
 ///   the address flood's 16 connections could cost 1 MiB/s at their own byte rates and are
 ///   held to 128 KiB/s together (32 lines of 4 KiB a second to everyone), while no other
 ///   address comes near either.
+/// - `--presence-limit 0`: every registration and departure is announced to everyone, as
+///   the soak checks, however many chaos slots run (above the default 1,000 registered
+///   clients a lobby is only counted).
 /// - `--log-level info`: the soak reads the server's address from its `listening on` line.
 pub const SERVER_DEFAULTS: &[(&str, &str)] = &[
     ("--max-line", "4096"),
@@ -56,6 +59,7 @@ pub const SERVER_DEFAULTS: &[(&str, &str)] = &[
     ("--byte-burst", "512K"),
     ("--ip-rate", "2000"),
     ("--ip-byte-rate", "256K"),
+    ("--presence-limit", "0"),
     ("--log-level", "info"),
 ];
 

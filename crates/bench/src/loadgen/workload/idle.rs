@@ -7,9 +7,11 @@
 //! Out of scope: starting the server (a child `chatd`, see `target`: K clients plus an
 //! in-process server would need twice the descriptors of one process).
 //!
-//! Every registration is announced to the clients already registered, so K clients get
-//! K(K−1)/2 `JOIN`s between them, whatever order they register in. A per-client `PING`
-//! after the last `OK NICK` tells when each has all of its own; a shortfall counts as lost.
+//! Every registration is announced to the clients already registered while at most
+//! `--presence-limit` L clients are (the server's default; issue 14), so K clients get
+//! M(M−1)/2 `JOIN`s between them, M = min(K, L), whatever order they register in. A
+//! per-client `PING` after the last `OK NICK` tells when each has all of its own; a shortfall
+//! counts as lost. (A server at `--addr` with another limit shows as lost or corrupt lines.)
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -41,6 +43,16 @@ impl Default for Idle {
     fn default() -> Idle {
         Idle { clients: 10_000 }
     }
+}
+
+/// The `JOIN`s `clients` registrations announce between them when the server stops
+/// announcing above `limit` registered clients (0: never stops).
+fn expected_joins(clients: u32, limit: usize) -> u64 {
+    let announced = match u32::try_from(limit) {
+        Ok(limit) if limit > 0 => clients.min(limit),
+        _ => clients,
+    };
+    u64::from(announced) * u64::from(announced.saturating_sub(1)) / 2
 }
 
 /// Threads that connect clients; connecting is mostly waiting for the server's accept.
@@ -92,7 +104,7 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
             return Err(format!("starting the connectors: {error}"));
         }
     };
-    let expected_joins = u64::from(clients) * u64::from(clients - 1) / 2;
+    let expected_joins = expected_joins(clients, chatd::config::DEFAULT_PRESENCE_LIMIT);
     let mut waiter = Waiter::new(
         &notices,
         &board,
@@ -274,4 +286,17 @@ fn join_connectors(
         }
     }
     streams
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_14_joins_are_expected_up_to_the_presence_limit() {
+        assert_eq!(expected_joins(4, 0), 6);
+        assert_eq!(expected_joins(4, 10), 6);
+        assert_eq!(expected_joins(10_000, 1000), 1000 * 999 / 2);
+        assert_eq!(expected_joins(1, 1000), 0);
+    }
 }
