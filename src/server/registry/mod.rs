@@ -19,6 +19,10 @@
 //! `CAP`, leaving); `room_lines` the room commands; `delivery` the per-client record and the
 //! fan-out loops both use; `key_guesses` the throttle on wrong room keys.
 //!
+//! It also holds the server's counters (`metrics`), counting the deliveries and slow
+//! consumers it finishes, and reads them with its own counts for `STATS`: every turn and
+//! every delivery already reaches the registry.
+//!
 //! Out of scope: parsing (`chatd_proto`), what a command means (`session`), the room rules
 //! (`rooms`), sockets (`writer`, `connection`).
 
@@ -33,6 +37,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::conn_id::ConnId;
 use crate::server::line::{Line, LineFor, line_for_one, shared_line};
+use crate::server::metrics::{Load, Metrics};
 use crate::server::outbox::{Outbox, Wake};
 use crate::server::rooms::Rooms;
 use chatd_proto::reason::SLOW_CONSUMER;
@@ -58,6 +63,8 @@ pub struct Registry {
     /// room's `order`; it is only ever taken with the table locked, so a holder of the write
     /// lock gets it at once.
     fan_out: Mutex<()>,
+    /// The server's counters: atomics, never under a lock of this registry's.
+    metrics: Arc<Metrics>,
 }
 
 #[derive(Default)]
@@ -90,8 +97,32 @@ pub enum Claimed {
 }
 
 impl Registry {
+    /// An empty table with counters of its own.
+    #[cfg(test)]
     pub fn new() -> Registry {
         Registry::default()
+    }
+
+    /// An empty table that counts into the server's `metrics`.
+    pub fn with_metrics(metrics: Arc<Metrics>) -> Registry {
+        Registry {
+            metrics,
+            ..Registry::default()
+        }
+    }
+
+    /// The server's counters, for the events noticed outside the registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The figures of `STATS`, with the registered clients and rooms counted now.
+    pub fn load(&self) -> Load {
+        let (registered, rooms) = {
+            let table = self.table.read();
+            (table.clients.len(), table.rooms.count())
+        };
+        self.metrics.load(registered, rooms)
     }
 
     /// Claims `nick` for client `id` (first time or rename), atomically: of many clients
@@ -310,6 +341,7 @@ impl Registry {
         table.clients.values().map(|c| c.nick.clone()).collect()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.table.read().clients.len()
     }
@@ -320,8 +352,15 @@ impl Registry {
     /// go the same way.
     pub fn finish(&self, pending: Pending) {
         let Pending {
-            flushes, mut slow, ..
+            flushes,
+            mut slow,
+            queued,
+            delivered,
+            ..
         } = pending;
+        // Counted before the flushes give bytes back, to keep the count from going negative.
+        self.metrics.queued(queued);
+        self.metrics.delivered(delivered);
         for flush in flushes {
             flush.run();
         }
@@ -332,7 +371,10 @@ impl Registry {
             // Noted for the log before the cut, which empties the queue and closes the socket.
             let queued = outbox.queued_bytes();
             let peer = outbox.peer_addr().map(|p| p.to_string());
-            outbox.cut();
+            // Once per client: a fan-out may find the same full queue more than once.
+            if outbox.cut() {
+                self.metrics.slow_consumer_cut();
+            }
             let (nick, more) = self.leave(id, Some(SLOW_CONSUMER));
             if let Some(nick) = nick {
                 log::warn!(
@@ -340,6 +382,7 @@ impl Registry {
                     peer.as_deref().unwrap_or("-"),
                 );
             }
+            self.metrics.queued(more.queued);
             for flush in more.flushes {
                 flush.run();
             }
