@@ -31,6 +31,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use chatd_proto::StatName;
+
 use crate::server::admission::Slots;
 use crate::server::latency::LatencyHistogram;
 use crate::server::socket_io::WriteTotals;
@@ -161,7 +163,7 @@ fn to_i64(bytes: usize) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
-/// One reading of the server's figures; `Stats` says what each means.
+/// One reading of the figures `STATS` answers with; protocol.md says what each means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Load {
     pub connections: usize,
@@ -182,6 +184,27 @@ pub struct Load {
 }
 
 impl Load {
+    /// The `STATS` figures, in the order of [`StatName::KNOWN`].
+    pub fn figures(&self) -> [(StatName, u64); 14] {
+        let count = |n: usize| n as u64;
+        [
+            (StatName::Connections, count(self.connections)),
+            (StatName::Registered, count(self.registered)),
+            (StatName::Rooms, count(self.rooms)),
+            (StatName::LinesIn, self.lines_in),
+            (StatName::DeliveriesOut, self.deliveries_out),
+            (StatName::SlowConsumersCut, self.slow_consumers_cut),
+            (StatName::FloodPauses, self.flood_pauses),
+            (StatName::QueuedBytes, self.queued_bytes),
+            (StatName::QueuedBytesPeak, self.queued_bytes_peak),
+            (StatName::FanoutLatencyP50Us, self.fanout_latency_p50_us),
+            (StatName::FanoutLatencyP99Us, self.fanout_latency_p99_us),
+            (StatName::WriteCalls, self.write_calls),
+            (StatName::LinesWritten, self.lines_written),
+            (StatName::UptimeS, self.uptime.as_secs()),
+        ]
+    }
+
     /// With the writer threads' figures, which only the server's handle reaches.
     pub fn with_writers(self, writer_threads: usize, max_queued_bytes: usize) -> Stats {
         Stats {
@@ -279,6 +302,16 @@ impl Drop for TurnClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_figures_are_the_documented_names_in_order() {
+        let load = Metrics::default().load(2, 1);
+        let names: Vec<StatName> = load.figures().into_iter().map(|(name, _)| name).collect();
+        assert_eq!(names, StatName::KNOWN);
+        let figures = load.figures();
+        assert_eq!(figures[1], (StatName::Registered, 2));
+        assert_eq!(figures[2], (StatName::Rooms, 1));
+    }
 
     #[test]
     fn queued_bytes_count_what_is_queued_and_keep_their_peak() {
