@@ -259,8 +259,9 @@ pub struct Stats {
     pub queued_bytes: u64,
     /// The most `queued_bytes` has been since the start.
     pub queued_bytes_peak: u64,
-    /// Fan-out latency percentiles in microseconds, each the top of its histogram bucket
-    /// (at most 12.5 % above the true value); 0 until a delivery has been written.
+    /// Fan-out latency percentiles in microseconds, over the writes that carried deliveries,
+    /// each counted with its oldest one; each the top of its histogram bucket (at most 12.5 %
+    /// above the true value); 0 until a delivery has been written.
     pub fanout_latency_p50_us: u64,
     pub fanout_latency_p99_us: u64,
     pub uptime: Duration,

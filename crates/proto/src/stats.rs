@@ -65,10 +65,11 @@ stat_names! {
     QueuedBytes = "queued_bytes",
     /// The most `queued_bytes` has been since the start.
     QueuedBytesPeak = "queued_bytes_peak",
-    /// Half of the deliveries were written within this many microseconds of the server
-    /// reading the line that caused them.
+    /// The median fan-out latency in microseconds, from the server reading a line to writing
+    /// a delivery of it: over the writes that carried deliveries, each counted with its
+    /// oldest one.
     FanoutLatencyP50Us = "fanout_latency_p50_us",
-    /// 99 in 100 deliveries were written within this many microseconds.
+    /// The 99th percentile of the same, in microseconds.
     FanoutLatencyP99Us = "fanout_latency_p99_us",
     /// Write system calls to client sockets since the start.
     WriteCalls = "write_calls",
