@@ -5,7 +5,8 @@
 //!
 //! In scope: the reading half of the socket, the line buffer, flood control (when to stop
 //! reading; a pause and who ends it, including the peer hanging up meanwhile), the end of a
-//! connection (why it ended, who is told), and the table that finds a connection by id. Out of
+//! connection (why it ended, who is told), the table that finds a connection by id, and what
+//! `STATS` learns from a turn (the lines it ran, when it started: `metrics::TurnClock`). Out of
 //! scope: what lines mean (`session`), writing (`writer`), queueing turns (`turns`), waiting
 //! for tokens (`throttle`), and the connection's place in the open counts, which its socket
 //! holds until the last handle on it drops (`socket_io::ClientSocket`).
@@ -23,6 +24,7 @@ use crate::config::Config;
 use crate::server::address_budget::AddressBudgets;
 use crate::server::conn_id::ConnId;
 use crate::server::flood::Flood;
+use crate::server::metrics::TurnClock;
 use crate::server::readiness::{HangUp, Readiness};
 use crate::server::registry::Registry;
 use crate::server::session::{Flow, Session};
@@ -280,8 +282,11 @@ impl Connection {
         if state.session.is_none() {
             return Next::Done;
         }
-        // One clock read per turn: the buckets refill, and the group is charged, as of now.
+        // One clock read per turn: the buckets refill, and the group is charged, as of now;
+        // and the deliveries of its lines are timed from now (`STATS`).
         let now = Instant::now();
+        let _clock = TurnClock::start(now);
+        let mut ran = 0;
         let mut turn = match self.hang_up() {
             // Gone both ways: nothing it sent is executed any more, and its replies could
             // not be written.
@@ -290,10 +295,11 @@ impl Connection {
                 // The peer cannot send more, and what it sent is bounded by the socket's
                 // receive buffer: it runs now, in order, and then the connection ends.
                 state.flood = None;
-                self.run_turn(state, registry, now)
+                self.run_turn(state, registry, now, &mut ran)
             }
-            None => self.run_turn(state, registry, now),
+            None => self.run_turn(state, registry, now, &mut ran),
         };
+        registry.metrics().lines_in(ran);
         // The address group pays for the whole turn at once; a turn that used the group's
         // budget up pauses the connection rather than go on.
         if let Some(until) = state.flood.as_mut().and_then(|flood| flood.end_turn(now)) {
@@ -332,7 +338,14 @@ impl Connection {
         next
     }
 
-    fn run_turn(&self, state: &mut State, registry: &Registry, now: Instant) -> Turn {
+    /// Runs what the turn may, counting the lines executed into `ran`.
+    fn run_turn(
+        &self,
+        state: &mut State,
+        registry: &Registry,
+        now: Instant,
+        ran: &mut usize,
+    ) -> Turn {
         let session = state
             .session
             .as_mut()
@@ -364,6 +377,7 @@ impl Connection {
                     self.heard();
                 }
                 lines_left -= 1;
+                *ran += 1;
                 let flow = session.on_frame(frame, registry);
                 // What the command produced for the client itself: a WHO costs its list.
                 let answered = session.take_answered_bytes();
@@ -453,20 +467,23 @@ impl Connection {
         let reason = end.reason(self.socket.write_timed_out());
         // Cut by another worker that found this client's queue full (and logged it).
         let already_cut = session.outbox().is_cut();
+        if matches!(end, End::SlowConsumer) && !already_cut {
+            log::warn!(
+                "conn#{} {}: dropped as a slow consumer (its own replies)",
+                self.id,
+                self.peer
+            );
+            // Cut before it leaves, as the registry cuts one: counted once (another worker
+            // may be cutting it too), and before the others are told it left.
+            if session.outbox().cut() {
+                registry.metrics().slow_consumer_cut();
+            }
+        }
         if let Some(reason) = &reason {
             session.leave(Some(reason), registry);
         }
-        match end {
-            End::SlowConsumer if !already_cut => {
-                log::warn!(
-                    "conn#{} {}: dropped as a slow consumer (its own replies)",
-                    self.id,
-                    self.peer
-                );
-                session.outbox().cut();
-            }
-            End::Failed(_) => session.outbox().cut(),
-            End::SlowConsumer | End::Quit | End::Closed => {}
+        if let End::Failed(_) = end {
+            session.outbox().cut();
         }
         let why = if already_cut {
             reason::SLOW_CONSUMER

@@ -18,6 +18,7 @@
 //! - `connection`: a connection (its turn, pause and end) and the table of open ones;
 //! - `session`: what a line does; `registry`: the client table; `rooms`: room rules;
 //! - `writer`: the writer threads; `outbox`: a client's queue; `deferred_wake`: the windows;
+//! - `metrics`: the counters of `STATS` and [`Stats`]; `latency`: their fan-out histogram;
 //! - `live` (the settings a reload changes), `log_limit` (log lines limited per address
 //!   group), `connect_rate`;
 //! - `readiness` (`epoll`, and the hang-up watch of paused connections), `socket_io` (the
@@ -45,6 +46,9 @@ mod session;
 mod deferred_wake;
 mod outbox;
 mod writer;
+
+mod latency;
+mod metrics;
 
 mod connect_rate;
 mod live;
@@ -77,6 +81,7 @@ use connection::{Connection, Connections};
 use deferred_wake::{DeferredWakes, Window};
 use live::Live;
 use log_limit::LogLimit;
+use metrics::Metrics;
 use outbox::Queue;
 use readiness::Readiness;
 use registry::Registry;
@@ -86,6 +91,7 @@ use vital::Vital;
 use writer::WriterSet;
 
 pub use fd_limit::{OpenFiles, RESERVED_FDS};
+pub use metrics::Stats;
 pub use vital::Failure;
 
 /// A bound, not yet running server.
@@ -119,13 +125,15 @@ impl Server {
         let vital = Arc::new(Vital::default());
         let warnings = Arc::new(LogLimit::default());
         let deferred_wakes = Arc::new(DeferredWakes::default());
+        let slots = Arc::new(Slots::default());
+        let metrics = Arc::new(Metrics::new(Arc::clone(&slots)));
         let writers = Arc::new(WriterSet::new(
             Arc::clone(&deferred_wakes),
             Arc::clone(&warnings),
+            Arc::clone(&metrics),
         ));
-        let registry = Arc::new(Registry::with_presence_limit(config.presence_limit));
+        let registry = Arc::new(Registry::with(config.presence_limit, metrics));
         let conns = Arc::new(Connections::new(Readiness::new()?));
-        let slots = Arc::new(Slots::default());
         let (to_throttle, paused) = crossbeam_channel::unbounded();
         let turns = Arc::new(Turns::new(
             pool.clone(),
@@ -188,7 +196,6 @@ impl Server {
                 pool,
                 registry,
                 conns,
-                slots,
                 writers,
                 deferred_wakes,
                 live,
@@ -222,7 +229,6 @@ struct Parts {
     pool: ThreadPool,
     registry: Arc<Registry>,
     conns: Arc<Connections>,
-    slots: Arc<Slots>,
     writers: Arc<WriterSet>,
     deferred_wakes: Arc<DeferredWakes<Queue>>,
     /// The settings in force, which [`ServerHandle::apply`] changes.
@@ -240,25 +246,6 @@ struct Threads {
     throttle: JoinHandle<()>,
     /// Dropped to stop the timeouts and throttle threads.
     stop_timers: crossbeam_channel::Sender<()>,
-}
-
-/// A snapshot of the server's load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stats {
-    /// Connections holding a place in `--max-clients`: open ones, registered or not, and
-    /// ended ones whose socket is not closed yet (their writer has not ended).
-    pub connections: usize,
-    /// Clients with a nick.
-    pub registered: usize,
-    /// Writer threads not yet joined.
-    pub writer_threads: usize,
-    /// Bytes in the fullest outbound queue; never above `--send-queue`.
-    pub max_queued_bytes: usize,
-    /// Write system calls to client sockets since the start: the writers' `writev`s and the
-    /// workers' non-blocking flush `send`s.
-    pub write_calls: u64,
-    /// Lines written to client sockets since the start.
-    pub lines_written: u64,
 }
 
 /// How a shutdown went.
@@ -313,15 +300,8 @@ impl ServerHandle {
     pub fn stats(&self) -> Stats {
         let parts = &self.parts;
         parts.writers.reap();
-        let (write_calls, lines_written) = parts.writers.write_totals();
-        Stats {
-            connections: parts.slots.open(),
-            registered: parts.registry.len(),
-            writer_threads: parts.writers.len(),
-            max_queued_bytes: parts.writers.max_queued_bytes(),
-            write_calls,
-            lines_written,
-        }
+        let load = parts.registry.load();
+        load.with_writers(parts.writers.len(), parts.writers.max_queued_bytes())
     }
 
     /// Stops accepting, tells every client `BYE server shutting down`, lets the writers

@@ -3,9 +3,10 @@
 //!
 //! In scope: the byte bound (`--send-queue`), waking the writer (at once or deferred), the
 //! [`Flush`] of an idle writer's queue by the thread that pushed, cutting a slow consumer's
-//! socket, and knowing when the last outbox is gone. Out of scope: the writer thread
-//! (`writer`), the system calls (`socket_io`) and deciding what to send (`session`,
-//! `registry`).
+//! socket, knowing when the last outbox is gone, and what `STATS` learns here: the bytes that
+//! leave the queues, and when the oldest delivery a batch holds was read (`metrics`). Out of
+//! scope: the writer thread (`writer`), the system calls (`socket_io`), deciding what to send
+//! (`session`, `registry`), and counting queued bytes in (the pusher's, batched per fan-out).
 //!
 //! Why a `VecDeque` under a mutex rather than a channel. Measured with the load benchmark,
 //! crossbeam's unbounded channel allocated a 31-slot block for every 31 lines queued to each
@@ -33,7 +34,8 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::server::deferred_wake::{DeferredWakes, WakeDeferred, Window};
 use crate::server::line::Line;
-use crate::server::socket_io::{self, ClientSocket, WriteTotals};
+use crate::server::metrics::{Metrics, TurnClock};
+use crate::server::socket_io::{self, ClientSocket};
 
 /// What one queued line costs, beyond its text: its `Arc` header (two reference counts), the
 /// allocator's header, and its slot in the queue. A slot is a fat pointer; the queue grows by
@@ -53,6 +55,14 @@ const QUEUE_SLOTS: usize = 2 * std::mem::size_of::<Line>();
 pub fn footprint(line: &Line) -> usize {
     let allocation = (line.len() + ARC_HEADER + MALLOC_HEADER).next_multiple_of(MALLOC_ALIGN);
     allocation.max(MALLOC_MIN) + QUEUE_SLOTS
+}
+
+/// The earlier of two instants, either of which may be missing.
+fn older(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// A writer going idle shrinks its deques to this many lines (1 KiB each): thousands of idle
@@ -92,8 +102,9 @@ pub struct Queue {
     deferred_wakes: Option<Arc<DeferredWakes<Queue>>>,
     /// The writer thread, to unpark it. Set once, right after it is spawned.
     writer: OnceLock<Thread>,
-    /// Where a flush counts its writes; `None` for a detached queue.
-    totals: Option<Arc<WriteTotals>>,
+    /// Where writes, bytes leaving the queue and batch latencies are counted; `None` for a
+    /// detached queue.
+    metrics: Option<Arc<Metrics>>,
 }
 
 #[derive(Debug, Default)]
@@ -126,6 +137,10 @@ struct State {
     flushing: bool,
     /// Bytes of the front line already written by a flush that could not write all of it.
     front_written: usize,
+    /// When the turn that queued the oldest delivery still queued here started (see
+    /// `metrics`): whoever writes the batch holding it records the fan-out latency. `None`
+    /// when no delivery is queued, or none pushed during a turn.
+    oldest_delivery: Option<Instant>,
 }
 
 /// What kind of line is pushed, which says when its writer should wake.
@@ -163,7 +178,7 @@ pub struct Flush {
 impl Drop for Flush {
     fn drop(&mut self) {
         if let Some(queue) = self.queue.take() {
-            queue.end_flush(queue.state.lock());
+            queue.end_flush(queue.state.lock(), None);
         }
     }
 }
@@ -184,34 +199,47 @@ impl Flush {
         let socket = queue.socket();
         FLUSHING.with_borrow_mut(|lines| {
             let mut written = 0;
+            // When the last send that emptied the queue ended, if the clock was read for it.
+            let mut written_at = None;
             loop {
                 let mut state = queue.state.lock();
-                state.bytes -= written;
+                queue.give_back(&mut state, written);
                 if state.lines.is_empty() || state.writer_gone {
-                    queue.end_flush(state);
+                    queue.end_flush(state, written_at);
                     return;
                 }
-                let (Some(socket), Some(totals)) = (&socket, &queue.totals) else {
-                    queue.end_flush(state);
+                let (Some(socket), Some(metrics)) = (&socket, &queue.metrics) else {
+                    queue.end_flush(state, None);
                     return;
                 };
                 let front_written = std::mem::take(&mut state.front_written);
+                let oldest = state.oldest_delivery.take();
                 std::mem::swap(&mut state.lines, lines);
                 drop(state);
-                let sent = socket_io::send_without_blocking(socket, lines, front_written, totals);
+                let writes = metrics.writes();
+                let sent = socket_io::send_without_blocking(socket, lines, front_written, writes);
                 // A line partly sent stays counted whole until its end is written.
                 written = lines.drain(..sent.lines).map(|line| footprint(&line)).sum();
                 if lines.is_empty() {
+                    // Recorded before anything queued meanwhile is sent: a client that got
+                    // the delivery and then a `PONG` finds it counted.
+                    written_at = oldest.map(|since| {
+                        let now = Instant::now();
+                        metrics.written_since(since, now);
+                        now
+                    });
                     continue;
                 }
                 // The socket is full (or failing): what is left goes back in front of what
-                // was queued meanwhile, and the writer takes over.
+                // was queued meanwhile, and the writer takes over, with the oldest delivery's
+                // instant, which may be among what is left.
                 let mut state = queue.state.lock();
-                state.bytes -= written;
+                queue.give_back(&mut state, written);
                 lines.append(&mut state.lines);
                 std::mem::swap(&mut state.lines, lines);
                 state.front_written = sent.front_written;
-                queue.end_flush(state);
+                state.oldest_delivery = older(oldest, state.oldest_delivery);
+                queue.end_flush(state, None);
                 return;
             }
         });
@@ -221,8 +249,12 @@ impl Flush {
 /// What the writer gets from [`Queue::take`].
 pub enum Taken {
     /// Lines were moved into the writer's deque; the first has this many bytes written
-    /// already.
-    Lines { front_written: usize },
+    /// already. Once they are written, the fan-out latency is recorded from
+    /// `oldest_delivery`, if given (see `metrics`).
+    Lines {
+        front_written: usize,
+        oldest_delivery: Option<Instant>,
+    },
     /// Nothing queued; the writer was marked parked and must park, then take again.
     Nothing,
     /// Nothing queued and no outbox left: write nothing more, close.
@@ -250,7 +282,12 @@ impl Outbox {
     /// writer is idle and the socket takes it at once, else by the writer. Call it with no
     /// lock held.
     pub fn push(&self, line: Line) -> Result<(), PushError> {
-        if let Some(flush) = self.push_waking(line, Wake::Reply)? {
+        let cost = footprint(&line);
+        let flush = self.push_waking(line, Wake::Reply)?;
+        if let Some(metrics) = &self.queue.metrics {
+            metrics.queued(cost);
+        }
+        if let Some(flush) = flush {
             flush.run();
         }
         Ok(())
@@ -258,6 +295,9 @@ impl Outbox {
 
     /// Queues a line without ever waiting. The writer wakes as `wake` says; or, if it is idle
     /// and the line should go now, the caller gets the [`Flush`] to write it itself.
+    ///
+    /// The caller counts the line's [`footprint`] as queued (`Metrics::queued`): a fan-out
+    /// adds up its pushes and counts them once, not once per recipient.
     pub fn push_waking(&self, line: Line, wake: Wake) -> Result<Option<Flush>, PushError> {
         let queue = &*self.queue;
         let mut state = queue.state.lock();
@@ -270,6 +310,9 @@ impl Outbox {
         }
         state.bytes += cost;
         state.lines.push_back(line);
+        if wake == Wake::Delivery && state.oldest_delivery.is_none() {
+            state.oldest_delivery = TurnClock::turn_started();
+        }
         if !state.parked || state.flushing {
             // The writer, or a flush, is busy and takes this line with the others.
             return Ok(None);
@@ -303,9 +346,10 @@ impl Outbox {
     }
 
     /// Cuts the connection now, queued lines or not: wakes a writer blocked on a stalled
-    /// peer and makes the reader see the end of the stream.
-    pub fn cut(&self) {
-        self.queue.cut();
+    /// peer and makes the reader see the end of the stream. Returns whether this was the
+    /// first cut, so a cut is counted once.
+    pub fn cut(&self) -> bool {
+        self.queue.cut()
     }
 
     /// Whether [`Outbox::cut`] was called.
@@ -353,7 +397,7 @@ impl Queue {
         limit: usize,
         socket: Option<Weak<ClientSocket>>,
         deferred_wakes: Option<Arc<DeferredWakes<Queue>>>,
-        totals: Option<Arc<WriteTotals>>,
+        metrics: Option<Arc<Metrics>>,
     ) -> Arc<Queue> {
         Arc::new(Queue {
             state: Mutex::default(),
@@ -362,7 +406,7 @@ impl Queue {
             cut: AtomicBool::new(false),
             deferred_wakes,
             writer: OnceLock::new(),
-            totals,
+            metrics,
         })
     }
 
@@ -376,7 +420,8 @@ impl Queue {
     /// must be empty), or marks the writer parked.
     pub fn take(&self, into: &mut VecDeque<Line>) -> Taken {
         let mut state = self.state.lock();
-        state.bytes -= std::mem::take(&mut state.in_flight);
+        let written = std::mem::take(&mut state.in_flight);
+        self.give_back(&mut state, written);
         if state.flushing {
             // A worker is writing the queue, and a spurious return from `park` brought the
             // writer here: it must neither write nor close now. The flush wakes it when it
@@ -388,7 +433,10 @@ impl Queue {
             // No flush runs (checked above), so everything counted is in this batch.
             state.in_flight = state.bytes;
             let front_written = std::mem::take(&mut state.front_written);
-            return Taken::Lines { front_written };
+            return Taken::Lines {
+                front_written,
+                oldest_delivery: state.oldest_delivery.take(),
+            };
         }
         if state.outboxes == 0 {
             return Taken::Closed;
@@ -404,17 +452,30 @@ impl Queue {
     pub fn writer_gone(&self) {
         let mut state = self.state.lock();
         state.writer_gone = true;
-        state.bytes = 0;
+        let dropped = state.bytes;
+        self.give_back(&mut state, dropped);
         state.in_flight = 0;
         state.front_written = 0;
+        state.oldest_delivery = None;
         state.lines = VecDeque::new();
     }
 
+    /// Takes `bytes` that left the queue (written or dropped) off its count and the
+    /// server's.
+    fn give_back(&self, state: &mut State, bytes: usize) {
+        state.bytes -= bytes;
+        if let Some(metrics) = &self.metrics {
+            metrics.unqueued(bytes);
+        }
+    }
+
     /// Ends a flush: the writer wakes if lines are left for it, or if it must close.
-    fn end_flush(&self, mut state: MutexGuard<'_, State>) {
+    /// `written_at` is when the flush's last send ended, if the clock was read then: the
+    /// instant the queue was emptied, without reading the clock again.
+    fn end_flush(&self, mut state: MutexGuard<'_, State>, written_at: Option<Instant>) {
         state.flushing = false;
         if state.lines.is_empty() {
-            state.emptied_at = Some(Instant::now());
+            state.emptied_at = Some(written_at.unwrap_or_else(Instant::now));
         }
         if !state.lines.is_empty() || state.outboxes == 0 {
             state.parked = false;
@@ -428,12 +489,13 @@ impl Queue {
     }
 
     /// Shuts the socket down both ways (an error means it already is) and marks the queue
-    /// cut.
-    pub fn cut(&self) {
-        self.cut.store(true, Ordering::Relaxed);
+    /// cut. Returns whether it was not cut before.
+    pub fn cut(&self) -> bool {
+        let first = !self.cut.swap(true, Ordering::Relaxed);
         if let Some(socket) = self.socket() {
             let _ = socket.shutdown(Shutdown::Both);
         }
+        first
     }
 
     fn socket(&self) -> Option<Arc<ClientSocket>> {
@@ -490,179 +552,4 @@ impl Drop for DetachedQueue {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    fn line(text: &str) -> Line {
-        Arc::from(text)
-    }
-
-    #[test]
-    fn refuses_past_its_byte_limit() {
-        // 64 bytes each up to 8 bytes of text, 80 from 9 to 24.
-        let (outbox, queue) = Outbox::detached(144);
-        assert_eq!(outbox.push(line("123456789\n")), Ok(()));
-        assert_eq!(outbox.push(line("123456789\n")), Err(PushError::Full));
-        assert_eq!(outbox.push(line("1234\n")), Ok(()));
-        assert_eq!(outbox.queued_bytes(), 144);
-        assert_eq!(queue.len(), 2);
-        assert_eq!(queue.drain(), [line("123456789\n"), line("1234\n")]);
-        assert_eq!(outbox.queued_bytes(), 0);
-    }
-
-    #[test]
-    fn issue_13_a_line_counts_its_allocation_and_its_queue_slots() {
-        // On the 64-bit Linux the server runs on: 16 bytes of reference counts, 8 of
-        // allocator header, 16-byte steps of at least 32, two 16-byte slots.
-        assert_eq!(footprint(&line("PONG\n")), 64);
-        assert_eq!(footprint(&line("12345678")), 64);
-        assert_eq!(footprint(&line("123456789")), 80);
-        assert_eq!(footprint(&line(&"x".repeat(4096))), 4160);
-        // What a stalled client that sends `PING`s can pin with the default queue: 16,384
-        // `PONG`s, not 200,000.
-        assert_eq!((1 << 20) / footprint(&line("PONG\n")), 16_384);
-    }
-
-    #[test]
-    fn issue_13_the_writers_batch_counts_until_it_takes_again() {
-        let queue = Queue::new(1000, None, None, None);
-        let outbox = Outbox::new(&queue);
-        outbox.push(line("a\n")).unwrap();
-        outbox.push(line(&"b".repeat(100))).unwrap();
-        let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
-        assert_eq!(
-            queue.queued_bytes(),
-            64 + 160,
-            "counted while being written"
-        );
-        outbox.push(line("c\n")).unwrap();
-        assert_eq!(queue.queued_bytes(), 64 + 160 + 64);
-        taken.clear();
-        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
-        assert_eq!(queue.queued_bytes(), 64, "the first batch given back");
-        taken.clear();
-        assert!(matches!(queue.take(&mut taken), Taken::Nothing));
-        assert_eq!(queue.queued_bytes(), 0);
-    }
-
-    #[test]
-    fn reports_a_closed_queue() {
-        let (outbox, queue) = Outbox::detached(100);
-        drop(queue);
-        assert_eq!(outbox.push(line("x\n")), Err(PushError::Closed));
-        assert_eq!(outbox.queued_bytes(), 0);
-    }
-
-    #[test]
-    fn the_writer_takes_everything_then_parks_then_closes_after_the_last_outbox() {
-        let queue = Queue::new(1000, None, None, None);
-        let outbox = Outbox::new(&queue);
-        let second = outbox.clone();
-        outbox.push(line("a\n")).unwrap();
-        second.push_waking(line("b\n"), Wake::Announcement).unwrap();
-        let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
-        assert_eq!(taken, [line("a\n"), line("b\n")]);
-        assert_eq!(queue.queued_bytes(), 128, "counted until written");
-        taken.clear();
-        assert!(matches!(queue.take(&mut taken), Taken::Nothing));
-        assert!(queue.state.lock().parked);
-        assert_eq!(queue.queued_bytes(), 0);
-        drop(outbox);
-        assert!(queue.state.lock().parked, "one outbox is left");
-        drop(second);
-        assert!(
-            !queue.state.lock().parked,
-            "the last outbox wakes the writer"
-        );
-        assert!(matches!(queue.take(&mut taken), Taken::Closed));
-    }
-
-    /// A queue with a waker list, its writer parked `parked_for` ago.
-    fn parked_queue(parked_for: Duration) -> (Arc<Queue>, Outbox, Arc<DeferredWakes<Queue>>) {
-        let deferred = Arc::new(DeferredWakes::default());
-        let queue = Queue::new(1000, None, Some(Arc::clone(&deferred)), None);
-        let outbox = Outbox::new(&queue);
-        assert!(matches!(queue.take(&mut VecDeque::new()), Taken::Nothing));
-        queue.state.lock().emptied_at = Instant::now().checked_sub(parked_for);
-        (queue, outbox, deferred)
-    }
-
-    #[test]
-    fn a_writer_woken_spuriously_during_a_flush_neither_writes_nor_closes() {
-        let (queue, outbox, _deferred) = parked_queue(Duration::from_secs(1));
-        let flush = outbox
-            .push_waking(line("MSG ann hi\n"), Wake::Delivery)
-            .unwrap()
-            .expect("an idle writer's queue is flushed by the pusher");
-        drop(outbox);
-        let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken), Taken::Nothing));
-        assert!(taken.is_empty());
-        // This queue has no socket: the flush hands everything to the writer.
-        flush.run();
-        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
-        taken.clear();
-        assert!(matches!(queue.take(&mut taken), Taken::Closed));
-    }
-
-    #[test]
-    fn a_flush_dropped_without_running_hands_the_queue_to_the_writer() {
-        let (queue, outbox, _deferred) = parked_queue(Duration::from_secs(1));
-        let flush = outbox
-            .push_waking(line("MSG ann hi\n"), Wake::Delivery)
-            .unwrap()
-            .expect("an idle writer's queue is flushed by the pusher");
-        drop(flush);
-        assert!(!queue.state.lock().parked, "the writer is woken");
-        let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
-        assert_eq!(taken, [line("MSG ann hi\n")]);
-    }
-
-    #[test]
-    fn announcements_to_a_parked_writer_wait_for_the_waker() {
-        let (queue, outbox, deferred) = parked_queue(Duration::from_secs(1));
-        for nick in ["a", "b"] {
-            let line = line(&format!("JOIN {nick}\n"));
-            outbox.push_waking(line, Wake::Announcement).unwrap();
-        }
-        assert!(queue.state.lock().parked, "not woken yet");
-        assert_eq!(deferred.due(Window::Announcement), 1, "listed once");
-        queue.wake_deferred(Window::Announcement);
-        assert!(!queue.state.lock().parked);
-    }
-
-    #[test]
-    fn a_line_after_a_long_pause_wakes_the_writer_at_once_with_the_deferred_ones() {
-        let (queue, outbox, deferred) = parked_queue(Duration::from_secs(1));
-        outbox
-            .push_waking(line("JOIN a\n"), Wake::Announcement)
-            .unwrap();
-        outbox.push(line("PONG\n")).unwrap();
-        assert!(!queue.state.lock().parked);
-        assert_eq!(deferred.due(Window::Burst), 0);
-        let mut taken = VecDeque::new();
-        assert!(matches!(queue.take(&mut taken), Taken::Lines { .. }));
-        assert_eq!(taken, [line("JOIN a\n"), line("PONG\n")]);
-    }
-
-    #[test]
-    fn a_delivery_right_after_the_writer_parked_waits_for_the_burst_window_a_reply_does_not() {
-        let (queue, outbox, deferred) = parked_queue(Duration::ZERO);
-        for text in ["ALL x 1\n", "ALL x 2\n"] {
-            outbox.push_waking(line(text), Wake::Delivery).unwrap();
-        }
-        assert!(queue.state.lock().parked);
-        assert_eq!(deferred.due(Window::Burst), 1, "listed once");
-        outbox.push(line("PONG\n")).unwrap();
-        assert!(
-            !queue.state.lock().parked,
-            "a reply wakes the writer at once"
-        );
-        queue.wake_deferred(Window::Burst);
-        assert!(!queue.state.lock().parked);
-    }
-}
+mod tests;

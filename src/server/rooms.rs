@@ -317,6 +317,11 @@ impl Rooms {
         }
     }
 
+    /// Rooms that exist, private ones included.
+    pub fn count(&self) -> usize {
+        self.rooms.len()
+    }
+
     /// The room called `key`, whoever asks.
     pub fn get(&self, key: &RoomKey) -> Option<&RoomState> {
         self.rooms.get(key)

@@ -179,6 +179,8 @@ impl Session {
                 Err(error) => self.reply_error(&error),
             },
             Command::Rooms => self.reply_all(registry.room_list(self.id)),
+            // Charged to flood control like any answer, so asking often costs its bytes.
+            Command::Stats => self.reply_all(Reply::stats(registry.load().figures())),
             Command::Topic { room, text } => {
                 let set = registry.set_topic(self.id, &room, text, self.rooms.topic);
                 self.finish(registry, set)
@@ -485,6 +487,7 @@ mod tests {
             "HELP",
             "ROOMS",
             "PING with a token",
+            "STATS",
             "FROB",
             "JOIN #tea",
             "PART #tea",

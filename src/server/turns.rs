@@ -2,7 +2,7 @@
 //!
 //! In scope: queueing a turn on the pool (for a readiness event, after a turn that used its
 //! line budget, at the end of a pause), and handing a paused connection to the throttle
-//! thread. Out of scope: the turn itself (`connection`), waiting for readiness (`poller`)
+//! thread (a flood pause, counted for `STATS`). Out of scope: the turn itself (`connection`), waiting for readiness (`poller`)
 //! and for tokens (`throttle`).
 
 use std::sync::Arc;
@@ -65,6 +65,7 @@ impl Turns {
             Next::Done => {}
             Next::AnotherTurn => self.schedule(conn),
             Next::Paused(at) => {
+                self.registry.metrics().flood_pause();
                 let conn = Arc::downgrade(&conn);
                 // Fails only once the throttle thread has stopped for a shutdown, which ends
                 // every connection itself.

@@ -3,8 +3,9 @@
 //! In scope: a writer's loop (take everything queued, write it, park when the queue is
 //! empty), its end (after the last queued line, or a cut when nothing could be written for
 //! `--write-timeout`), starting writers and keeping every writer's `JoinHandle`
-//! ([`WriterSet`]), which also reports the write counts and queue sizes for the server's
-//! `Stats` and hands a new write timeout to every live writer's socket. Out of scope: the
+//! ([`WriterSet`]), which also reports the writer threads and queue sizes for the server's
+//! `Stats` and hands a new write timeout to every live writer's socket; and, after each
+//! batch, the fan-out latency of the oldest delivery it held (`metrics`). Out of scope: the
 //! queue, its bound and waking (`outbox`), the system calls (`socket_io`), deciding what to
 //! send (`session`, `registry`) and reading (`connection`).
 //!
@@ -26,8 +27,9 @@ use crate::server::admission::AddressGroup;
 use crate::server::conn_id::ConnId;
 use crate::server::deferred_wake::DeferredWakes;
 use crate::server::log_limit::{Event, LogLimit};
+use crate::server::metrics::Metrics;
 use crate::server::outbox::{Outbox, Queue, Taken};
-use crate::server::socket_io::{self, ClientSocket, WriteTotals};
+use crate::server::socket_io::{self, ClientSocket};
 
 /// Writer threads only move bytes between a queue and a socket; a small stack lets thousands
 /// of them live in little memory (only touched pages count: two, as measured).
@@ -41,7 +43,8 @@ pub struct WriterSet {
     running: Mutex<HashMap<ConnId, Running>>,
     /// Writers announce their end here so the owner can join them without waiting.
     exited: ExitChannel,
-    totals: Arc<WriteTotals>,
+    /// Where writes and batch latencies are counted.
+    metrics: Arc<Metrics>,
     deferred: Arc<DeferredWakes<Queue>>,
     /// Where a cut for `--write-timeout` is logged, a line per address group and interval.
     warnings: Arc<LogLimit>,
@@ -70,13 +73,17 @@ impl Default for ExitChannel {
 }
 
 impl WriterSet {
-    /// An empty set whose outboxes leave deferred wake-ups with `deferred`, and whose writers
-    /// log their cuts through `warnings`.
-    pub fn new(deferred: Arc<DeferredWakes<Queue>>, warnings: Arc<LogLimit>) -> WriterSet {
+    /// An empty set whose outboxes leave deferred wake-ups with `deferred`, whose writers log
+    /// their cuts through `warnings`, and whose queues and writers count into `metrics`.
+    pub fn new(
+        deferred: Arc<DeferredWakes<Queue>>,
+        warnings: Arc<LogLimit>,
+        metrics: Arc<Metrics>,
+    ) -> WriterSet {
         WriterSet {
             running: Mutex::default(),
             exited: ExitChannel::default(),
-            totals: Arc::default(),
+            metrics,
             deferred,
             warnings,
         }
@@ -94,7 +101,7 @@ impl WriterSet {
             send_queue,
             Some(Arc::downgrade(&socket)),
             Some(Arc::clone(&self.deferred)),
-            Some(Arc::clone(&self.totals)),
+            Some(Arc::clone(&self.metrics)),
         );
         // Before the thread starts: a writer that finds no outbox closes at once.
         let outbox = Outbox::new(&queue);
@@ -102,7 +109,7 @@ impl WriterSet {
             id,
             socket: Arc::clone(&socket),
             queue: Arc::clone(&queue),
-            totals: Arc::clone(&self.totals),
+            metrics: Arc::clone(&self.metrics),
             warnings: Arc::clone(&self.warnings),
         };
         let exited = self.exited.tx.clone();
@@ -158,11 +165,6 @@ impl WriterSet {
         self.len() == 0
     }
 
-    /// Write calls made and lines written, by every writer and flush so far.
-    pub fn write_totals(&self) -> (u64, u64) {
-        self.totals.get()
-    }
-
     /// The fullest queue right now, in bytes (for monitoring and tests).
     pub fn max_queued_bytes(&self) -> usize {
         let running = self.running.lock();
@@ -212,7 +214,7 @@ struct Writer {
     id: ConnId,
     socket: Arc<ClientSocket>,
     queue: Arc<Queue>,
-    totals: Arc<WriteTotals>,
+    metrics: Arc<Metrics>,
     warnings: Arc<LogLimit>,
 }
 
@@ -224,8 +226,11 @@ impl Writer {
     fn run(self) {
         let mut taken = VecDeque::new();
         loop {
-            let front_written = match self.queue.take(&mut taken) {
-                Taken::Lines { front_written } => front_written,
+            let (front_written, oldest_delivery) = match self.queue.take(&mut taken) {
+                Taken::Lines {
+                    front_written,
+                    oldest_delivery,
+                } => (front_written, oldest_delivery),
                 // An unpark that came first makes `park` return at once; a spurious return
                 // just takes again.
                 Taken::Nothing => {
@@ -234,8 +239,13 @@ impl Writer {
                 }
                 Taken::Closed => return,
             };
-            match socket_io::write_blocking(&self.socket, &mut taken, front_written, &self.totals) {
-                Ok(_) => {}
+            let writes = self.metrics.writes();
+            match socket_io::write_blocking(&self.socket, &mut taken, front_written, writes) {
+                Ok(_) => {
+                    if let Some(since) = oldest_delivery {
+                        self.metrics.written_since(since, Instant::now());
+                    }
+                }
                 Err(error) => {
                     if error.kind() == io::ErrorKind::TimedOut {
                         self.note_write_timeout();

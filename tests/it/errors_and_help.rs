@@ -135,8 +135,15 @@ fn issue_12_help_with_a_command_shows_that_command_only() {
     client.expect("ERR UNKNOWN_COMMAND no command bogus; HELP lists them");
     // HELP alone still lists every command, the new ones included.
     let all = help_lines(&mut client, "HELP");
-    assert_eq!(all.len(), 19, "{all:?}");
-    for word in ["ME", "AWAY", "CAP", "TOPIC #room [text]", "HELP [command]"] {
+    assert_eq!(all.len(), 20, "{all:?}");
+    for word in [
+        "ME",
+        "AWAY",
+        "CAP",
+        "STATS",
+        "TOPIC #room [text]",
+        "HELP [command]",
+    ] {
         let prefix = format!("HELP {word} ");
         assert!(all.iter().any(|line| line.starts_with(&prefix)), "{word}");
     }

@@ -28,6 +28,7 @@ mod rooms;
 mod shutdown;
 mod slow_consumer_cut;
 mod startup_errors;
+mod stats;
 mod text_rule;
 mod timeouts;
 mod vital_threads;

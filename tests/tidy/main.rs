@@ -7,7 +7,7 @@ mod imports;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use chatd_proto::{COMMAND_WORDS, Capability, ErrorCode};
+use chatd_proto::{COMMAND_WORDS, Capability, ErrorCode, StatName};
 use clap::CommandFactory;
 
 fn root() -> PathBuf {
@@ -124,6 +124,7 @@ fn protocol_md_documents_every_command_and_error_code() {
         "END HELP",
         "END WHO",
         "END ROOMS",
+        "END STATS",
         "HELLO",
         "OK NICK",
         "OK CAP",
@@ -147,6 +148,12 @@ fn protocol_md_documents_every_command_and_error_code() {
         assert!(
             doc.contains(code.as_str()),
             "protocol.md does not list {code}"
+        );
+    }
+    for name in StatName::KNOWN {
+        assert!(
+            doc.contains(&format!("| `{name}` |")),
+            "protocol.md does not explain STATS {name}"
         );
     }
 }

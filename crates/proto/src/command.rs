@@ -91,6 +91,8 @@ pub enum Command<'a> {
     Away {
         text: Option<&'a str>,
     },
+    /// `STATS`: the server's figures. Words after it are ignored, as after `ROOMS`.
+    Stats,
 }
 
 /// A client line whose command word is known and whose arguments are not read yet.
@@ -220,6 +222,7 @@ impl<'a> CommandLine<'a> {
                 }
             }
             CommandWord::Rooms => Command::Rooms,
+            CommandWord::Stats => Command::Stats,
             CommandWord::Topic => {
                 let (room, text) = split_word(needs("a room").first(rest)?);
                 let room = Room::parse(room)?;
@@ -361,6 +364,7 @@ impl Command<'_> {
             Command::Cap(_) => CommandWord::Cap,
             Command::Me { .. } => CommandWord::Me,
             Command::Away { .. } => CommandWord::Away,
+            Command::Stats => CommandWord::Stats,
         }
     }
 }
@@ -373,7 +377,7 @@ impl fmt::Display for Command<'_> {
             Command::Nick(nick) => write!(f, "{word} {nick}"),
             Command::Msg { to, text } => write!(f, "{word} {to} {text}"),
             Command::All { text } => write!(f, "{word} {text}"),
-            Command::Who | Command::Help | Command::Rooms => f.write_str(word),
+            Command::Who | Command::Help | Command::Rooms | Command::Stats => f.write_str(word),
             Command::Ping { token } | Command::Pong { token } => with_tail(f, word, *token),
             Command::Quit { reason } => with_tail(f, word, *reason),
             Command::Join { room, key } | Command::Key { room, key } => {

@@ -14,6 +14,7 @@
 //!   word, [`CommandLine::parse`] the arguments) so a line is split once.
 //! - `reply`: [`Reply`], every server line, parsed and formatted; `who` cuts nick lists into
 //!   `WHO` lines; `help` holds the greeting and the `HELP` text.
+//! - `stats`: [`StatName`], the names of the figures `STATS` answers with.
 //! - `caps`: [`Capability`] and [`CapSet`], what `CAP` turns on; `forms`: which lines need
 //!   which capability, and the v1 line that stands for one (a client that never sends `CAP`
 //!   gets only v1 lines).
@@ -40,6 +41,7 @@ mod names;
 pub mod oracle;
 pub mod reason;
 mod reply;
+mod stats;
 mod syntax;
 pub mod text;
 mod who;
@@ -54,5 +56,6 @@ pub use names::{
     BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, NickKey, Room, RoomKey, Target,
 };
 pub use reply::Reply;
+pub use stats::StatName;
 pub use who::MAX_WHO_LINE;
 pub use words::{COMMAND_WORDS, CommandWord, Topic, Usage, WordInfo};

@@ -295,7 +295,7 @@ pub fn wire_line(reply: &Reply) -> String {
 }
 
 /// How many variants [`Command`] has.
-pub const COMMAND_VARIANTS: usize = 22;
+pub const COMMAND_VARIANTS: usize = 23;
 
 /// A distinct number per [`Command`] variant, below [`COMMAND_VARIANTS`], so a test can tell
 /// whether its examples cover every variant. The match is exhaustive: a new variant does not
@@ -325,11 +325,12 @@ pub fn command_variant(command: &Command<'_>) -> usize {
         Command::Cap(_) => 19,
         Command::Me { .. } => 20,
         Command::Away { .. } => 21,
+        Command::Stats => 22,
     }
 }
 
 /// How many variants [`Reply`] has.
-pub const REPLY_VARIANTS: usize = 36;
+pub const REPLY_VARIANTS: usize = 38;
 
 /// A distinct number per [`Reply`] variant, below [`REPLY_VARIANTS`], as [`command_variant`]
 /// is for commands.
@@ -371,5 +372,7 @@ pub fn reply_variant(reply: &Reply) -> usize {
         Reply::Away { .. } => 33,
         Reply::Owner { .. } => 34,
         Reply::Presence { .. } => 35,
+        Reply::Stat { .. } => 36,
+        Reply::EndStats => 37,
     }
 }

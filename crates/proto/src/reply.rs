@@ -1,8 +1,9 @@
 //! Server lines: [`Reply`], formatted into a line and parsed back.
 //!
-//! In scope: every line the server sends, its spelling in both directions, and the `ERR` line
-//! a [`ProtocolError`] becomes. The `WHO` list chunking (`who`) and the greeting and `HELP`
-//! text (`help`) build replies in their own modules.
+//! In scope: every line the server sends, its spelling in both directions, the `ERR` line a
+//! [`ProtocolError`] becomes, and the answer to `STATS` ([`Reply::stats`]; the figures' names
+//! are in `stats`). The `WHO` list chunking (`who`) and the greeting and `HELP` text (`help`)
+//! build replies in their own modules.
 //!
 //! Out of scope: when the server sends what (the server), and any I/O.
 
@@ -11,6 +12,7 @@ use std::fmt;
 use crate::caps::Capability;
 use crate::error::{ErrorCode, ProtocolError};
 use crate::names::{Nick, Room, Target};
+use crate::stats::StatName;
 use crate::syntax::{on_off, optional, split_word, with_tail};
 
 /// A line from the server.
@@ -156,6 +158,13 @@ pub enum Reply {
         exact: bool,
         count: u32,
     },
+    /// One figure of the answer to `STATS`.
+    Stat {
+        name: StatName,
+        value: u64,
+    },
+    /// The end of the answer to `STATS`.
+    EndStats,
 }
 
 impl From<&ProtocolError> for Reply {
@@ -178,6 +187,16 @@ impl Reply {
         use fmt::Write as _;
         // Writing to a String cannot fail.
         let _ = writeln!(out, "{self}");
+    }
+
+    /// The answer to `STATS`: one `STATS <name> <value>` line per figure, in the order given,
+    /// then `END STATS`.
+    pub fn stats(figures: impl IntoIterator<Item = (StatName, u64)>) -> Vec<Reply> {
+        figures
+            .into_iter()
+            .map(|(name, value)| Reply::Stat { name, value })
+            .chain([Reply::EndStats])
+            .collect()
     }
 
     /// Parses one server line (without its ending).
@@ -317,6 +336,7 @@ impl Reply {
                 "WHO" => Reply::EndWho,
                 "HELP" => Reply::EndHelp,
                 "ROOMS" => Reply::EndRooms,
+                "STATS" => Reply::EndStats,
                 _ => match split_word(rest) {
                     ("WHO", name) => Reply::EndRoomWho(room(name)?),
                     _ => return Err(malformed()),
@@ -329,6 +349,17 @@ impl Reply {
                     room: room(name)?,
                     members: members.parse().map_err(|_| malformed())?,
                     topic: optional(topic).map(str::to_owned),
+                }
+            }
+            "STATS" => {
+                let (name, value) = split_word(rest);
+                // Digits only: `u64::from_str` would also take a sign.
+                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(malformed());
+                }
+                Reply::Stat {
+                    name: StatName::parse(name).ok_or_else(malformed)?,
+                    value: value.parse().map_err(|_| malformed())?,
                 }
             }
             "TOPIC" => {
@@ -458,6 +489,8 @@ impl fmt::Display for Reply {
                 exact: false,
                 count,
             } => write!(f, "PRESENCE COUNT {count}"),
+            Reply::Stat { name, value } => write!(f, "STATS {name} {value}"),
+            Reply::EndStats => f.write_str("END STATS"),
         }
     }
 }

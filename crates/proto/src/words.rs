@@ -29,6 +29,7 @@ pub enum CommandWord {
     Ping,
     Pong,
     Cap,
+    Stats,
     Quit,
     Help,
 }
@@ -73,7 +74,7 @@ impl Topic {
 /// Every command word. The rows are in [`CommandWord`] order, and that order is also the
 /// order of the lines within each [`Topic`] of `HELP`: `MSG` has a line among the people
 /// commands and one among the room commands (after `JOIN` and `PART`), hence its place.
-pub const COMMAND_WORDS: [WordInfo; 18] = [
+pub const COMMAND_WORDS: [WordInfo; 19] = [
     WordInfo {
         word: CommandWord::Nick,
         name: "NICK",
@@ -239,6 +240,16 @@ pub const COMMAND_WORDS: [WordInfo; 18] = [
         }],
     },
     WordInfo {
+        word: CommandWord::Stats,
+        name: "STATS",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Connection,
+            args: "",
+            about: "the server's load: STATS <name> <value> lines",
+        }],
+    },
+    WordInfo {
         word: CommandWord::Quit,
         name: "QUIT",
         needs_registration: false,
@@ -336,7 +347,7 @@ mod tests {
     fn only_whole_words_are_commands() {
         for word in [
             "", "MSGX", "MS", "ROOM", "JOINS", "#a", "FROB", "NICK ", " NICK", "M", "MEE", "CAPS",
-            "AWAYS", "OWNER",
+            "AWAYS", "OWNER", "STAT", "STATSX",
         ] {
             assert_eq!(CommandWord::lookup(word), None, "{word:?}");
         }

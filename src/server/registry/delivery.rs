@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::server::conn_id::ConnId;
 use crate::server::line::{Forms, Line, LineFor};
-use crate::server::outbox::{Flush, Outbox, PushError, Wake};
+use crate::server::outbox::{Flush, Outbox, PushError, Wake, footprint};
 use crate::server::rooms::{NewOwner, Rooms};
 use chatd_proto::{CapSet, Nick, Reply};
 
@@ -36,6 +36,10 @@ pub struct Pending {
     /// Bytes queued for the client whose command this is ([`Pending::answer`]): flood control
     /// charges them, so a `JOIN` costs its member list as a `WHO` does.
     pub answered: usize,
+    /// The footprints of every line queued, and how many of them were deliveries: counted
+    /// here, and into the server's `Metrics` once per delivery, not once per recipient.
+    pub queued: usize,
+    pub delivered: usize,
     /// How many recipients the delivery has: a flush that finds the list full makes room for
     /// that many more, so a broadcast allocates its list of flushes once (or not at all)
     /// instead of regrowing it.
@@ -58,7 +62,12 @@ impl Pending {
 
     /// Pushes `line` to one client and notes what the push leaves to do.
     pub fn push(&mut self, id: ConnId, client: &Client, line: Line, wake: Wake) {
+        let cost = footprint(&line);
         let pushed = client.outbox.push_waking(line, wake);
+        if pushed.is_ok() {
+            self.queued += cost;
+            self.delivered += usize::from(wake == Wake::Delivery);
+        }
         self.add(id, &client.outbox, pushed);
     }
 

@@ -19,6 +19,10 @@
 //! `CAP`, leaving); `room_lines` the room commands; `delivery` the per-client record and the
 //! fan-out loops both use; `key_guesses` the throttle on wrong room keys.
 //!
+//! It also holds the server's counters (`metrics`), counting the deliveries and slow
+//! consumers it finishes, and reads them with its own counts for `STATS`: every turn and
+//! every delivery already reaches the registry.
+//!
 //! Out of scope: parsing (`chatd_proto`), what a command means (`session`), the room rules
 //! (`rooms`), sockets (`writer`, `connection`).
 
@@ -35,6 +39,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::conn_id::ConnId;
 use crate::server::line::{Forms, Line, LineFor, line_for_one, shared_line};
+use crate::server::metrics::{Load, Metrics};
 use crate::server::outbox::{Outbox, Wake};
 use crate::server::rooms::Rooms;
 use chatd_proto::reason::SLOW_CONSUMER;
@@ -60,6 +65,8 @@ pub struct Registry {
     /// room's `order`; it is only ever taken with the table locked, so a holder of the write
     /// lock gets it at once.
     fan_out: Mutex<()>,
+    /// The server's counters: atomics, never under a lock of this registry's.
+    metrics: Arc<Metrics>,
 }
 
 struct Table {
@@ -94,14 +101,16 @@ pub enum Claimed {
 }
 
 impl Registry {
-    /// A registry whose lobby is always announced (`--presence-limit 0`).
+    /// An empty table with counters of its own, whose lobby is always announced
+    /// (`--presence-limit 0`).
     #[cfg(test)]
     pub fn new() -> Registry {
-        Registry::with_presence_limit(0)
+        Registry::with(0, Arc::new(Metrics::default()))
     }
 
-    /// A registry whose lobby stops being announced above `limit` registered clients.
-    pub fn with_presence_limit(limit: usize) -> Registry {
+    /// An empty table whose lobby stops being announced above `presence_limit` registered
+    /// clients, counting into the server's `metrics`.
+    pub fn with(presence_limit: usize, metrics: Arc<Metrics>) -> Registry {
         Registry {
             table: RwLock::new(Table {
                 ids: HashMap::new(),
@@ -109,10 +118,25 @@ impl Registry {
                 rooms: Rooms::default(),
                 away: HashMap::new(),
                 wrong_keys: AddressWrongKeys::default(),
-                presence: Presence::new(limit),
+                presence: Presence::new(presence_limit),
             }),
             fan_out: Mutex::new(()),
+            metrics,
         }
+    }
+
+    /// The server's counters, for the events noticed outside the registry.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
+    }
+
+    /// The figures of `STATS`, with the registered clients and rooms counted now.
+    pub fn load(&self) -> Load {
+        let (registered, rooms) = {
+            let table = self.table.read();
+            (table.clients.len(), table.rooms.count())
+        };
+        self.metrics.load(registered, rooms)
     }
 
     /// Claims `nick` for client `id` (first time or rename), atomically: of many clients
@@ -393,6 +417,7 @@ impl Registry {
         table.clients.values().map(|c| c.nick.clone()).collect()
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.table.read().clients.len()
     }
@@ -403,8 +428,15 @@ impl Registry {
     /// go the same way.
     pub fn finish(&self, pending: Pending) {
         let Pending {
-            flushes, mut slow, ..
+            flushes,
+            mut slow,
+            queued,
+            delivered,
+            ..
         } = pending;
+        // Counted before the flushes give bytes back, to keep the count from going negative.
+        self.metrics.queued(queued);
+        self.metrics.delivered(delivered);
         for flush in flushes {
             flush.run();
         }
@@ -415,7 +447,10 @@ impl Registry {
             // Noted for the log before the cut, which empties the queue and closes the socket.
             let queued = outbox.queued_bytes();
             let peer = outbox.peer_addr().map(|p| p.to_string());
-            outbox.cut();
+            // Once per client: a fan-out may find the same full queue more than once.
+            if outbox.cut() {
+                self.metrics.slow_consumer_cut();
+            }
             let (nick, more) = self.leave(id, Some(SLOW_CONSUMER));
             if let Some(nick) = nick {
                 log::warn!(
@@ -423,6 +458,7 @@ impl Registry {
                     peer.as_deref().unwrap_or("-"),
                 );
             }
+            self.metrics.queued(more.queued);
             for flush in more.flushes {
                 flush.run();
             }

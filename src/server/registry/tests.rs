@@ -118,6 +118,40 @@ fn a_full_queue_makes_a_slow_consumer_that_is_dropped_and_announced() {
 }
 
 #[test]
+fn issue_14_finishing_deliveries_counts_them_and_each_slow_consumer_once() {
+    let registry = Registry::new();
+    let (fast, _fast_rx) = Outbox::detached(1 << 20);
+    let (slow, _slow_rx) = Outbox::detached(200);
+    let (sender, _sender_rx) = Outbox::detached(1 << 20);
+    for (id, name, outbox) in [
+        (1, "fast", &fast),
+        (2, "slow", &slow),
+        (3, "sender", &sender),
+    ] {
+        let (_, announced) = registry
+            .claim(id, nick(name), outbox, CapSet::NONE)
+            .unwrap();
+        registry.finish(announced);
+    }
+    let line: Line = Arc::from("ALL sender 0123456789012345678901234567\n");
+    // To both; then the slow queue overflows and it is cut; then to the fast one alone.
+    for _ in 0..3 {
+        registry.finish(registry.broadcast(3, &line));
+    }
+    registry.finish(
+        registry
+            .send_to(3, &nick("fast"), Arc::clone(&line))
+            .unwrap(),
+    );
+    let load = registry.load();
+    assert_eq!(load.deliveries_out, 2 + 1 + 1 + 1, "{load:?}");
+    assert_eq!(load.slow_consumers_cut, 1, "{load:?}");
+    assert_eq!(load.registered, 2, "{load:?}");
+    // A cut that comes again (the client's own worker ending it) is not counted again.
+    assert!(!slow.cut());
+}
+
+#[test]
 fn fifty_racers_for_one_nick_one_wins() {
     let registry = Arc::new(Registry::new());
     let winners: usize = std::thread::scope(|scope| {

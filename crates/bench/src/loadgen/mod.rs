@@ -11,6 +11,7 @@
 //! - [`client`], [`reader`], [`sender`], [`board`]: the generator's sockets and threads.
 //! - [`target`]: the server a run talks to (in-process, child process, external).
 //! - [`probe`]: the pre-flight probe of an external server's flood control.
+//! - [`server_stats`]: the server's own figures (`STATS`) at the end of a run.
 //! - [`meter`], [`sysstat`], [`alloc`]: CPU accounting, `/proc` readings, allocation counts.
 //! - [`suite`], [`report`], [`setup`], [`progress`]: many runs, tables, CSV, SVG, headers.
 //!
@@ -32,6 +33,7 @@ pub mod progress;
 pub mod reader;
 pub mod report;
 pub mod sender;
+pub mod server_stats;
 pub mod setup;
 pub mod suite;
 pub mod sysstat;

@@ -12,6 +12,7 @@ use hdrhistogram::Histogram;
 
 use crate::loadgen::check::Counts;
 use crate::loadgen::meter::Usage;
+use crate::loadgen::server_stats::ServerStats;
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -90,6 +91,9 @@ pub struct RunResult {
     /// Why the generator looks like the bottleneck, if it does.
     pub bottleneck: Option<String>,
     pub idle: Option<IdleFigures>,
+    /// The server's `STATS` at the end of the run, or why it could not be had; `None` when
+    /// the run did not get that far.
+    pub server_stats: Option<Result<ServerStats, String>>,
     /// Everything that failed the run, besides the error counts.
     pub failures: Vec<String>,
     pub wall_s: f64,
@@ -281,6 +285,8 @@ pub fn combine(repeats: &[RunResult]) -> RunResult {
         other_cpu_pct: med(&|r: &RunResult| r.other_cpu_pct),
         bottleneck: repeats.iter().find_map(|r| r.bottleneck.clone()),
         idle,
+        // Counted since each server started: the last repeat's are those of a whole run.
+        server_stats: repeats.iter().rev().find_map(|r| r.server_stats.clone()),
         failures: repeats.iter().flat_map(|r| r.failures.clone()).collect(),
         wall_s: repeats.iter().map(|r| r.wall_s).sum(),
     }

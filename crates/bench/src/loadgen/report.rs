@@ -1,5 +1,6 @@
 //! How results are shown: two tables for the terminal (throughput and latency; resources),
-//! warnings about the generator, a CSV file and an SVG chart.
+//! the server's own `STATS` figures under them, warnings about the generator, a CSV file and
+//! an SVG chart.
 //!
 //! In scope: the layout and number formats of those outputs. Out of scope: the figures
 //! themselves (`outcome`) and where files go (`setup`).
@@ -13,7 +14,9 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::loadgen::outcome::{NOISY_NEIGHBOURS, RunResult};
+use crate::loadgen::server_stats::ServerStats;
 use crate::loadgen::setup::Setup;
+use chatd_proto::StatName;
 
 /// How a column shows a result.
 type Cell = fn(&RunResult) -> String;
@@ -120,7 +123,12 @@ const LEGEND: &[&str] = &[
     "  fds: idle run (until all registered, until all JOINs arrived, server RSS per connection; server process).",
     "  ! after gen CPU: the generator may be the bottleneck (a thread at 90 % of a core, or cores 90 % busy and",
     "  the generator using more CPU than the server).",
+    "server STATS: the server's own figures, asked with STATS after each run's window (see protocol.md); counted",
+    "  since the server started, so an --addr server's include what came before.",
 ];
+
+/// The widest line of the report, tables and legend included.
+const WIDTH: usize = 120;
 
 fn dash() -> String {
     "-".to_owned()
@@ -159,6 +167,15 @@ fn millis(value: f64) -> String {
     three_digits(value)
 }
 
+/// A count: whole below 1000 (`7`, not `7.00`), else as [`si`].
+fn count(value: u64) -> String {
+    if value < 1000 {
+        value.to_string()
+    } else {
+        si(value as f64)
+    }
+}
+
 fn ratio(value: f64) -> String {
     if value == 0.0 {
         "0".to_owned()
@@ -191,6 +208,13 @@ pub fn render(setup: &Setup, results: &[RunResult]) -> String {
     for line in LEGEND {
         let _ = writeln!(out, "{line}");
     }
+    let stats = server_stats_lines(results);
+    if !stats.is_empty() {
+        out.push('\n');
+        for line in stats {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     let warnings: Vec<String> = results.iter().flat_map(warnings).collect();
     if !warnings.is_empty() {
         out.push('\n');
@@ -201,9 +225,76 @@ pub fn render(setup: &Setup, results: &[RunResult]) -> String {
     out
 }
 
-/// `!` lines about a result: the generator as the bottleneck, busy neighbours.
+/// One `server STATS, <row>: ...` paragraph per result that has the figures, wrapped at
+/// [`WIDTH`].
+fn server_stats_lines(results: &[RunResult]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for result in results {
+        if let Some(Ok(stats)) = &result.server_stats {
+            let head = format!("server STATS, {}:", result.title());
+            lines.extend(wrap(head, &stats_summary(stats)));
+        }
+    }
+    lines
+}
+
+/// The figures the report shows, by their `STATS` names: `deliveries_out 400k, fanout
+/// p50/p99 0.412/3.10 ms, ...`; a figure the server did not send is left out.
+fn stats_summary(stats: &ServerStats) -> Vec<String> {
+    let figure = |name: &StatName| Some(format!("{name} {}", count(stats.get(name)?)));
+    let millis_of = |name: &StatName| stats.get(name).map(|us| us as f64 / 1000.0);
+    let latency = millis_of(&StatName::FanoutLatencyP50Us)
+        .zip(millis_of(&StatName::FanoutLatencyP99Us))
+        .map(|(p50, p99)| {
+            if p99 > 0.0 {
+                format!("fanout p50/p99 {}/{} ms", millis(p50), millis(p99))
+            } else {
+                // The server says 0 until it has written a delivery (an idle run has none).
+                "fanout p50/p99 -".to_owned()
+            }
+        });
+    [
+        figure(&StatName::DeliveriesOut),
+        latency,
+        figure(&StatName::LinesIn),
+        figure(&StatName::WriteCalls),
+        figure(&StatName::QueuedBytesPeak),
+        figure(&StatName::SlowConsumersCut),
+        figure(&StatName::FloodPauses),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+/// `head` and then `parts`, separated by commas, on lines of at most [`WIDTH`] characters;
+/// the lines after the first are indented.
+fn wrap(head: String, parts: &[String]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = head;
+    for (i, part) in parts.iter().enumerate() {
+        let comma = if i + 1 < parts.len() { "," } else { "" };
+        if line.chars().count() + 1 + part.chars().count() + comma.len() > WIDTH {
+            lines.push(std::mem::replace(&mut line, " ".to_owned()));
+        }
+        line.push(' ');
+        line.push_str(part);
+        line.push_str(comma);
+    }
+    lines.push(line);
+    lines
+}
+
+/// `!` lines about a result: the generator as the bottleneck, busy neighbours, a server that
+/// did not answer `STATS`.
 fn warnings(result: &RunResult) -> Vec<String> {
     let mut warnings = Vec::new();
+    if let Some(Err(why)) = &result.server_stats {
+        warnings.push(format!(
+            "! {}: no server STATS after the run: {why}",
+            result.title()
+        ));
+    }
     if let Some(why) = &result.bottleneck {
         warnings.push(format!(
             "! {}: the generator may be the bottleneck ({why}); the server's figures are a \
@@ -327,12 +418,30 @@ const CSV: &[(&str, Cell)] = &[
         opt(r.idle.and_then(|i| i.threads_after))
     }),
     ("fds", |r| opt(r.idle.and_then(|i| i.fds))),
+    ("server_deliveries_out", |r| {
+        server_stat(r, &StatName::DeliveriesOut)
+    }),
+    ("server_fanout_p50_us", |r| {
+        server_stat(r, &StatName::FanoutLatencyP50Us)
+    }),
+    ("server_fanout_p99_us", |r| {
+        server_stat(r, &StatName::FanoutLatencyP99Us)
+    }),
+    ("server_queued_bytes_peak", |r| {
+        server_stat(r, &StatName::QueuedBytesPeak)
+    }),
     ("wall_s", |r| format!("{:.3}", r.wall_s)),
     ("failures", |r| r.failure_summary().unwrap_or_default()),
 ];
 
 fn opt(value: Option<impl ToString>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// A figure of the server's `STATS` after the run, or an empty cell.
+fn server_stat(result: &RunResult, name: &StatName) -> String {
+    let stats = result.server_stats.as_ref().and_then(|s| s.as_ref().ok());
+    opt(stats.and_then(|stats| stats.get(name)))
 }
 
 /// The results as CSV, after `#` comment lines naming the machine, commit and command.
@@ -455,90 +564,4 @@ fn chart<DB: DrawingBackend>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::loadgen::check::Counts;
-    use crate::loadgen::outcome::Latency;
-
-    fn setup() -> Setup {
-        Setup {
-            machine: "Test CPU, 2 cores, Linux 6.1".to_owned(),
-            commit: "abc1234".to_owned(),
-            command: "cargo bench --bench load -- --quick".to_owned(),
-            started: "2025-01-31 12:00:00".to_owned(),
-        }
-    }
-
-    fn result() -> RunResult {
-        RunResult {
-            workload: "paced 100k".to_owned(),
-            workers: Some(2),
-            deliveries: 300_000,
-            throughput: Some(99_870.0),
-            latency: Some(Latency {
-                p50: 0.25,
-                p99: 1.5,
-                p999: 12.25,
-                max: 130.0,
-            }),
-            generator_cpu_pct: 35.0,
-            ..RunResult::default()
-        }
-    }
-
-    #[test]
-    fn numbers_are_short() {
-        assert_eq!(si(1_234_567.0), "1.23M");
-        assert_eq!(si(45_678.0), "45.7k");
-        assert_eq!(si(999.0), "999");
-        assert_eq!(millis(0.1234), "0.123");
-        assert_eq!(millis(130.0), "130");
-        assert_eq!(ratio(0.0), "0");
-        assert_eq!(ratio(0.0001234), "1.2e-4");
-        assert_eq!(signed_percent(12.4), "+12%");
-    }
-
-    #[test]
-    fn csv_fields_are_quoted_when_needed() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("lost 1, dup 2"), "\"lost 1, dup 2\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
-
-    #[test]
-    fn csv_has_the_setup_a_header_and_one_row_per_result() {
-        let mut failed = result();
-        failed.counts = Counts {
-            lost: 12,
-            order_violations: 1,
-            ..Counts::default()
-        };
-        let text = csv(&setup(), &[result(), failed]);
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "# machine: Test CPU, 2 cores, Linux 6.1");
-        assert_eq!(lines[2], "# command: cargo bench --bench load -- --quick");
-        assert!(lines[4].starts_with("workload,workers,deliveries,deliveries_per_s,p50_ms"));
-        assert_eq!(lines.len(), 7);
-        assert!(lines[5].starts_with("paced 100k,2,300000,99870,0.25,1.5,12.25,130,,0,"));
-        assert!(
-            lines[6].ends_with(",\"lost 12, order violations 1\""),
-            "{}",
-            lines[6]
-        );
-        let columns = lines[4].split(',').count();
-        assert_eq!(lines[5].split(',').count(), columns);
-    }
-
-    #[test]
-    fn tables_fit_in_120_columns_and_mark_the_bottleneck() {
-        let mut slow = result();
-        slow.bottleneck = Some("a generator thread used 90 % or more of a core".to_owned());
-        let text = render(&setup(), &[result(), slow]);
-        assert!(text.contains("35%!"), "{text}");
-        assert!(text.contains("! paced 100k workers=2: the generator may be the bottleneck"));
-        for line in text.lines().filter(|l| !l.starts_with('!')) {
-            assert!(line.chars().count() <= 120, "{line}");
-        }
-        assert!(text.contains("99.9k"));
-    }
-}
+mod tests;

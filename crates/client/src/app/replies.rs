@@ -288,6 +288,9 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         Reply::OkAway { on } => on_ok_away(app, on, now),
         Reply::Away { nick, text } => on_away_notice(app, nick, text, now),
         Reply::Owner { room, nick } => on_owner(app, room, nick, now),
+        // The client never asks for `STATS`; a line that comes anyway is shown as it is.
+        Reply::Stat { name, value } => app.info(now, format!("server: STATS {name} {value}")),
+        Reply::EndStats => {}
     }
 }
 

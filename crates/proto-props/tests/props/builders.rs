@@ -4,7 +4,7 @@
 use chatd_proto::text::Refused;
 use chatd_proto::{
     COMMAND_WORDS, CapSet, Capability, Command, CommandWord, ErrorCode, Nick, NickFault,
-    ProtocolError, Reply, Room, Target,
+    ProtocolError, Reply, Room, StatName, Target,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -111,7 +111,7 @@ impl Parts {
 pub type BuildCommand = for<'a> fn(&'a Parts) -> Command<'a>;
 
 /// One builder per `Command` variant (two for those with an optional part).
-pub const COMMANDS: [BuildCommand; 27] = [
+pub const COMMANDS: [BuildCommand; 28] = [
     |p| Command::Nick(p.nick.clone()),
     |p| Command::Msg {
         to: p.nick.clone(),
@@ -186,6 +186,7 @@ pub const COMMANDS: [BuildCommand; 27] = [
     |p| Command::Away {
         text: Some(p.text.as_str()),
     },
+    |_| Command::Stats,
 ];
 
 pub type BuildError = fn(&Parts) -> ProtocolError;
@@ -254,7 +255,7 @@ pub const ERRORS: [BuildError; 28] = [
 pub type BuildReply = fn(&Parts) -> Reply;
 
 /// One builder per `Reply` variant, and more for the lines the server builds itself.
-pub const REPLIES: [BuildReply; 43] = [
+pub const REPLIES: [BuildReply; 45] = [
     |p| Reply::Hello {
         text: p.text.clone(),
     },
@@ -375,6 +376,11 @@ pub const REPLIES: [BuildReply; 43] = [
         exact: p.on,
         count: u32::try_from(p.count).unwrap_or(u32::MAX),
     },
+    |p| Reply::Stat {
+        name: StatName::KNOWN[p.count % StatName::KNOWN.len()].clone(),
+        value: p.count as u64,
+    },
+    |_| Reply::EndStats,
 ];
 
 /// A builder from `list` and the parts to build with.

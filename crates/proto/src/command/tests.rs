@@ -330,6 +330,8 @@ fn parses_every_room_command() {
     check("who #A extra words", Ok(Some(Command::WhoRoom(room("#A")))));
     check("ROOMS", Ok(Some(Command::Rooms)));
     check("rooms please", Ok(Some(Command::Rooms)));
+    check("STATS", Ok(Some(Command::Stats)));
+    check("stats all of them", Ok(Some(Command::Stats)));
     check(
         "TOPIC #a all about  rust",
         Ok(Some(Command::Topic {
@@ -543,6 +545,7 @@ fn commands_round_trip() {
         Command::Away {
             text: Some("out  to lunch"),
         },
+        Command::Stats,
     ];
     let mut covered = [false; COMMAND_VARIANTS];
     for command in commands {

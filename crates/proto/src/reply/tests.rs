@@ -5,6 +5,7 @@ use super::*;
 use crate::caps::Capability;
 use crate::names::NickFault;
 use crate::oracle::{REPLY_VARIANTS, reply_variant};
+use crate::stats::StatName;
 use crate::words::CommandWord;
 
 fn nick(text: &str) -> Nick {
@@ -170,6 +171,15 @@ fn replies_round_trip() {
             exact: false,
             count: 10_000,
         },
+        Reply::Stat {
+            name: StatName::FanoutLatencyP99Us,
+            value: u64::MAX,
+        },
+        Reply::Stat {
+            name: StatName::Unknown("newer_figure".to_owned()),
+            value: 0,
+        },
+        Reply::EndStats,
     ];
     let mut covered = [false; REPLY_VARIANTS];
     for reply in replies {
@@ -314,6 +324,38 @@ fn issue_12_new_lines_are_told_from_old_ones() {
             nick: nick("bob"),
         }
     );
+}
+
+#[test]
+fn issue_14_stats_lines_are_a_name_and_a_number_then_end_stats() {
+    let lines: Vec<String> = Reply::stats([(StatName::Rooms, 3), (StatName::UptimeS, 0)])
+        .iter()
+        .map(Reply::to_string)
+        .collect();
+    assert_eq!(lines, ["STATS rooms 3", "STATS uptime_s 0", "END STATS"]);
+    assert_eq!(Reply::stats([]), [Reply::EndStats]);
+    assert_eq!(
+        Reply::parse("STATS lines_in 18446744073709551615"),
+        Ok(Reply::Stat {
+            name: StatName::LinesIn,
+            value: u64::MAX,
+        })
+    );
+    for bad in [
+        "STATS",
+        "STATS rooms",
+        "STATS rooms ",
+        "STATS rooms x",
+        "STATS rooms -1",
+        "STATS rooms +1",
+        "STATS rooms 1 2",
+        "STATS rooms 18446744073709551616",
+        "STATS Rooms 1",
+        "STATS 1",
+        "END STAT",
+    ] {
+        assert!(Reply::parse(bad).is_err(), "{bad}");
+    }
 }
 
 /// One error of each variant.

@@ -9,8 +9,9 @@
 //! Phases: registration and, for a rooms run, joining the rooms (outside the window) →
 //! readers and senders start → every sender's `PING bench-sent` is answered (all its lines
 //! are queued for their recipients) → every receiver's `PING bench-drain` is answered (all
-//! its lines have arrived) → readers stop → the window closes. Every wait has a deadline; a
-//! timeout is a failure of the run.
+//! its lines have arrived) → readers stop → the window closes → the server's `STATS` is
+//! asked for, with the clients still connected. Every wait has a deadline; a timeout is a
+//! failure of the run.
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
@@ -26,6 +27,7 @@ use crate::loadgen::payload::Codec;
 use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Conn, ReaderReport, Readers, Route, Rules};
 use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport, To};
+use crate::loadgen::server_stats::{self, ServerStats};
 use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::room_setup;
 use crate::loadgen::workload::waiter::{Expected, Waiter};
@@ -250,6 +252,8 @@ pub(super) struct Measured {
     pub failures: Vec<String>,
     /// How the run named its clients, for messages.
     pub naming: Naming,
+    /// The server's `STATS` after the window, or why there is none.
+    pub server_stats: Result<ServerStats, String>,
 }
 
 /// Runs `plan` and returns what the readers saw, or why the run could not start.
@@ -297,6 +301,7 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
         .stop()
         .map_err(|e| format!("stopping the readers: {e}"))?;
     let usage = window.close(context.target, &run.meter);
+    let server_stats = server_stats::ask(context.target.addr()).map_err(|e| e.to_string());
     Ok(Measured {
         reports,
         sent,
@@ -304,6 +309,7 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
         released,
         failures,
         naming: run.naming,
+        server_stats,
     })
 }
 

@@ -28,6 +28,7 @@ use crate::loadgen::outcome::{IdleFigures, RunResult};
 use crate::loadgen::payload::{Codec, HEADER_LEN};
 use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Adopter, Conn, Readers, Rules};
+use crate::loadgen::server_stats;
 use crate::loadgen::sysstat::{self, ProcSample};
 use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::waiter::{Expected, Waiter};
@@ -150,6 +151,8 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
         .stop()
         .map_err(|e| format!("stopping the readers: {e}"))?;
     let usage = window.close(target, &meter);
+    // Before the clients close: then each `QUIT` goes to all the others first.
+    result.server_stats = Some(server_stats::ask(target.addr()).map_err(|e| e.to_string()));
     drop(streams);
 
     let mut joins = 0;

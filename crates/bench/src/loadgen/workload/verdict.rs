@@ -1,6 +1,6 @@
 //! The verdict on a message run: every receiver's counts, the global `ALL` order (or each
-//! room's order), the failures seen on the connections, throughput, latency and the CPU
-//! figures.
+//! room's order), the failures seen on the connections, throughput, latency, the CPU figures
+//! and the server's own.
 //!
 //! In scope: turning the readers' reports into a [`RunResult`]. Out of scope: the checks
 //! themselves (`check`) and running the workload (`engine`).
@@ -68,6 +68,7 @@ fn judge(plan: &Plan, measured: Measured, context: &Context<'_>, result: &mut Ru
     }
     result.wall_s = measured.usage.wall.as_secs_f64();
     result.set_usage(&measured.usage, sysstat::cores(), context.allocs_counted);
+    result.server_stats = Some(measured.server_stats);
 }
 
 /// A receiver's final counts: it should have every line its senders sent, but its own.

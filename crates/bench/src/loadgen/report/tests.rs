@@ -1,0 +1,176 @@
+//! Unit tests of `report`: number formats, the CSV, the tables' width and marks, and the
+//! server's `STATS` paragraph.
+
+use super::*;
+use crate::loadgen::check::Counts;
+use crate::loadgen::outcome::Latency;
+
+fn setup() -> Setup {
+    Setup {
+        machine: "Test CPU, 2 cores, Linux 6.1".to_owned(),
+        commit: "abc1234".to_owned(),
+        command: "cargo bench --bench load -- --quick".to_owned(),
+        started: "2025-01-31 12:00:00".to_owned(),
+    }
+}
+
+fn result() -> RunResult {
+    RunResult {
+        workload: "paced 100k".to_owned(),
+        workers: Some(2),
+        deliveries: 300_000,
+        throughput: Some(99_870.0),
+        latency: Some(Latency {
+            p50: 0.25,
+            p99: 1.5,
+            p999: 12.25,
+            max: 130.0,
+        }),
+        generator_cpu_pct: 35.0,
+        ..RunResult::default()
+    }
+}
+
+#[test]
+fn numbers_are_short() {
+    assert_eq!(si(1_234_567.0), "1.23M");
+    assert_eq!(si(45_678.0), "45.7k");
+    assert_eq!(si(999.0), "999");
+    assert_eq!(millis(0.1234), "0.123");
+    assert_eq!(millis(130.0), "130");
+    assert_eq!(ratio(0.0), "0");
+    assert_eq!(ratio(0.0001234), "1.2e-4");
+    assert_eq!(signed_percent(12.4), "+12%");
+}
+
+#[test]
+fn the_stats_summary_names_the_figures_as_stats_does() {
+    let stats = ServerStats::new(vec![
+        (StatName::Connections, 3),
+        (StatName::LinesIn, 2_010),
+        (StatName::DeliveriesOut, 400_000),
+        (StatName::SlowConsumersCut, 2),
+        (StatName::FloodPauses, 0),
+        (StatName::QueuedBytesPeak, 1_070_512),
+        (StatName::FanoutLatencyP50Us, 412),
+        (StatName::FanoutLatencyP99Us, 3_100),
+        (StatName::WriteCalls, 146),
+        (StatName::Unknown("newer".to_owned()), 1),
+    ]);
+    assert_eq!(
+        stats_summary(&stats),
+        [
+            "deliveries_out 400k",
+            "fanout p50/p99 0.412/3.10 ms",
+            "lines_in 2.01k",
+            "write_calls 146",
+            "queued_bytes_peak 1.07M",
+            "slow_consumers_cut 2",
+            "flood_pauses 0",
+        ]
+    );
+    // An older server's answer without the latency leaves it out.
+    let older = ServerStats::new(vec![(StatName::DeliveriesOut, 5)]);
+    assert_eq!(stats_summary(&older), ["deliveries_out 5"]);
+    let idle = ServerStats::new(vec![
+        (StatName::DeliveriesOut, 0),
+        (StatName::FanoutLatencyP50Us, 0),
+        (StatName::FanoutLatencyP99Us, 0),
+    ]);
+    assert_eq!(
+        stats_summary(&idle),
+        ["deliveries_out 0", "fanout p50/p99 -"]
+    );
+}
+
+#[test]
+fn csv_fields_are_quoted_when_needed() {
+    assert_eq!(csv_field("plain"), "plain");
+    assert_eq!(csv_field("lost 1, dup 2"), "\"lost 1, dup 2\"");
+    assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+}
+
+#[test]
+fn csv_has_the_setup_a_header_and_one_row_per_result() {
+    let mut failed = result();
+    failed.counts = Counts {
+        lost: 12,
+        order_violations: 1,
+        ..Counts::default()
+    };
+    let text = csv(&setup(), &[result(), failed]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "# machine: Test CPU, 2 cores, Linux 6.1");
+    assert_eq!(lines[2], "# command: cargo bench --bench load -- --quick");
+    assert!(lines[4].starts_with("workload,workers,deliveries,deliveries_per_s,p50_ms"));
+    assert_eq!(lines.len(), 7);
+    assert!(lines[5].starts_with("paced 100k,2,300000,99870,0.25,1.5,12.25,130,,0,"));
+    assert!(
+        lines[6].ends_with(",\"lost 12, order violations 1\""),
+        "{}",
+        lines[6]
+    );
+    let columns = lines[4].split(',').count();
+    assert_eq!(lines[5].split(',').count(), columns);
+}
+
+#[test]
+fn tables_fit_in_120_columns_and_mark_the_bottleneck() {
+    let mut slow = result();
+    slow.bottleneck = Some("a generator thread used 90 % or more of a core".to_owned());
+    let text = render(&setup(), &[result(), slow]);
+    assert!(text.contains("35%!"), "{text}");
+    assert!(text.contains("! paced 100k workers=2: the generator may be the bottleneck"));
+    for line in text.lines().filter(|l| !l.starts_with('!')) {
+        assert!(line.chars().count() <= 120, "{line}");
+    }
+    assert!(text.contains("99.9k"));
+}
+
+#[test]
+fn issue_14_the_servers_stats_are_printed_under_the_tables_and_in_the_csv() {
+    let mut answered = result();
+    answered.server_stats = Some(Ok(ServerStats::new(vec![
+        (StatName::DeliveriesOut, 300_000),
+        (StatName::FanoutLatencyP50Us, 250),
+        (StatName::FanoutLatencyP99Us, 1_500),
+        (StatName::LinesIn, 1_234_567),
+        (StatName::WriteCalls, 98_765_432),
+        (StatName::QueuedBytesPeak, 123_456_789),
+        (StatName::SlowConsumersCut, 3),
+        (StatName::FloodPauses, 1_234_567),
+    ])));
+    answered.workload = "fan-out".to_owned();
+    let mut refused = result();
+    refused.server_stats = Some(Err("STATS: ERR UNKNOWN_COMMAND unknown".to_owned()));
+    let text = render(&setup(), &[answered.clone(), refused, result()]);
+    let stats: Vec<&str> = text
+        .lines()
+        .skip_while(|line| !line.starts_with("server STATS, "))
+        .take_while(|line| !line.is_empty())
+        .collect();
+    assert!(stats.len() > 1, "one row's paragraph, wrapped: {text}");
+    assert!(
+        stats[1..].iter().all(|line| line.starts_with("  ")),
+        "{text}"
+    );
+    let joined: Vec<&str> = stats.iter().map(|line| line.trim()).collect();
+    assert_eq!(
+        joined.join(" "),
+        "server STATS, fan-out workers=2: \
+         deliveries_out 300k, fanout p50/p99 0.250/1.50 ms, lines_in 1.23M, \
+         write_calls 98.8M, queued_bytes_peak 123M, slow_consumers_cut 3, flood_pauses 1.23M"
+    );
+    assert!(text.contains("! paced 100k workers=2: no server STATS after the run: STATS: ERR"));
+    for line in text.lines().filter(|l| !l.starts_with('!')) {
+        assert!(line.chars().count() <= WIDTH, "{line}");
+    }
+    let csv = csv(&setup(), &[answered, result()]);
+    let lines: Vec<&str> = csv.lines().collect();
+    let column = |name: &str| lines[4].split(',').position(|c| c == name).unwrap();
+    let row: Vec<&str> = lines[5].split(',').collect();
+    assert_eq!(row[column("server_deliveries_out")], "300000");
+    assert_eq!(row[column("server_fanout_p99_us")], "1500");
+    let empty: Vec<&str> = lines[6].split(',').collect();
+    assert_eq!(empty[column("server_fanout_p50_us")], "");
+}
