@@ -56,8 +56,10 @@ impl Timeouts {
                     Overdue::Close(reason) => conn.end_for(reason, &self.registry, &self.conns),
                 }
             }
-            // A counted lobby's count, told at most once a second (issue 14).
+            // A counted lobby's count, told at most once a second (issue 14), and the peak of
+            // the queued bytes (`STATS`), sampled.
             self.registry.finish(self.registry.tell_count());
+            self.registry.metrics().sample_queued();
             for (group, held) in self.warnings.flush(Instant::now()) {
                 log::warn!("{group}: {held}");
             }

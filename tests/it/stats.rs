@@ -94,8 +94,8 @@ fn issue_14_stats_counts_the_lines_and_deliveries_of_a_broadcast() {
     assert!(figures["write_calls"] > 0, "{figures:?}");
     assert_eq!(figures["slow_consumers_cut"], 0, "{figures:?}");
     assert_eq!(figures["flood_pauses"], 0, "{figures:?}");
-    // Each line queued held at least 64 bytes (its footprint) while it waited.
-    assert!(figures["queued_bytes_peak"] >= 64, "{figures:?}");
+    // The peak is sampled (at least once a second, and by this STATS): at least what is
+    // queued now.
     assert!(
         figures["queued_bytes"] <= figures["queued_bytes_peak"],
         "{figures:?}"
