@@ -304,7 +304,8 @@ pub struct Stats {
     pub flood_pauses: u64,
     /// Bytes in all outbound queues now, counted as `--send-queue` counts them.
     pub queued_bytes: u64,
-    /// The most `queued_bytes` has been since the start.
+    /// The most `queued_bytes` has been since the start, as sampled (each second, and at
+    /// each reading).
     pub queued_bytes_peak: u64,
     /// Fan-out latency percentiles in microseconds, over the writes that carried deliveries,
     /// each counted with its oldest one; each the top of its histogram bucket (at most 12.5 %

@@ -487,21 +487,13 @@ fn tell_change(
                 }
             }
         }
-        Tell::RoomsOnly => {
-            push_to_members(
-                clients,
-                co_members,
-                Some(id),
-                &line,
-                Wake::Announcement,
-                pending,
-            );
-        }
-        Tell::Switched(presence) => {
-            let presence = Forms::new(presence);
-            for (&other, client) in clients {
-                if let Some(line) = presence.line_for(client.caps) {
-                    pending.push(other, client, Arc::clone(line), Wake::Announcement);
+        Tell::RoomsOnly | Tell::Switched(_) => {
+            if let Tell::Switched(presence) = tell {
+                let presence = Forms::new(presence);
+                for (&other, client) in clients {
+                    if let Some(line) = presence.line_for(client.caps) {
+                        pending.push(other, client, Arc::clone(line), Wake::Announcement);
+                    }
                 }
             }
             push_to_members(
