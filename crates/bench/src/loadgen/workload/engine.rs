@@ -37,6 +37,8 @@ use chatd_proto::{Command, Nick, Room};
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The paced schedule starts this long after the epoch, once the sender threads run.
 const SCHEDULE_DELAY: Duration = Duration::from_millis(5);
+/// The segment size a stalled client announces (see `SocketOptions::max_segment`).
+const STALLED_MSS: u32 = 1000;
 /// How long a write to a stalled client may block.
 const STALLED_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Most lines a closed-loop sender writes at once.
@@ -219,7 +221,14 @@ impl Clients {
             clients.healthy.push(Arc::new(stream));
         }
         for index in plan.clients..plan.clients + plan.stalled {
-            let stream = client::connect(addr)?;
+            // Small segments keep the server's send buffer for it small (the kernel sizes it
+            // by the segment size, up to 4 MiB on loopback), so its queue fills and it is cut
+            // within a quick run's second, not after megabytes of kernel buffers.
+            let options = client::SocketOptions {
+                max_segment: Some(STALLED_MSS),
+                ..client::SocketOptions::default()
+            };
+            let stream = client::connect_with(addr, &options)?;
             if plan.stalled_recv_buffer > 0 {
                 client::set_recv_buffer(&stream, plan.stalled_recv_buffer)?;
             }
