@@ -510,14 +510,16 @@ impl Queue {
 }
 
 impl WakeDeferred for Queue {
-    /// At the end of `window`: wakes the writer if it still sleeps on queued lines.
-    fn wake_deferred(&self, window: Window) {
+    /// At the end of `window`: if the writer still sleeps on queued lines, writes them from
+    /// this thread without blocking, as a push to an idle writer does ([`Flush`]); the writer
+    /// wakes only if the socket does not take them all.
+    fn wake_deferred(self: Arc<Self>, window: Window) {
         let mut state = self.state.lock();
         state.listed[window.index()] = false;
         if state.parked && !state.flushing && !state.lines.is_empty() {
-            state.parked = false;
+            state.flushing = true;
             drop(state);
-            self.unpark_writer();
+            Flush { queue: Some(self) }.run();
         }
     }
 }

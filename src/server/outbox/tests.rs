@@ -143,7 +143,7 @@ fn announcements_to_a_parked_writer_wait_for_the_waker() {
     }
     assert!(queue.state.lock().parked, "not woken yet");
     assert_eq!(deferred.due(Window::Announcement), 1, "listed once");
-    queue.wake_deferred(Window::Announcement);
+    Arc::clone(&queue).wake_deferred(Window::Announcement);
     assert!(!queue.state.lock().parked);
 }
 
@@ -174,7 +174,7 @@ fn a_delivery_right_after_the_writer_parked_waits_for_the_burst_window_a_reply_d
         !queue.state.lock().parked,
         "a reply wakes the writer at once"
     );
-    queue.wake_deferred(Window::Burst);
+    Arc::clone(&queue).wake_deferred(Window::Burst);
     assert!(!queue.state.lock().parked);
 }
 
