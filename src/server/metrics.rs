@@ -213,19 +213,34 @@ fn to_i64(bytes: usize) -> i64 {
 /// One reading of the figures `STATS` answers with; protocol.md says what each means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Load {
+    /// Connections holding a place in `--max-clients`: open ones, registered or not, and
+    /// ended ones whose socket is not closed yet (their writer has not ended).
     pub connections: usize,
+    /// Clients with a nick.
     pub registered: usize,
+    /// Rooms that exist, private ones included.
     pub rooms: usize,
+    /// Lines read from clients and executed since the start.
     pub lines_in: u64,
+    /// Lines a client's command queued for others since the start, one per recipient.
     pub deliveries_out: u64,
     pub slow_consumers_cut: u64,
+    /// Times flood control paused a connection since the start.
     pub flood_pauses: u64,
+    /// Bytes in all outbound queues now, counted as `--send-queue` counts them.
     pub queued_bytes: u64,
+    /// The most `queued_bytes` has been since the start, as sampled (each second, and at
+    /// each reading).
     pub queued_bytes_peak: u64,
-    /// 0 until a delivery has been written.
+    /// Fan-out latency percentiles in microseconds, over the writes that carried deliveries,
+    /// each counted with its oldest one; each the top of its histogram bucket (at most 12.5 %
+    /// above the true value); 0 until a delivery has been written.
     pub fanout_latency_p50_us: u64,
     pub fanout_latency_p99_us: u64,
+    /// Write system calls to client sockets since the start: the writers' `writev`s and the
+    /// workers' non-blocking flush `send`s.
     pub write_calls: u64,
+    /// Lines written to client sockets since the start.
     pub lines_written: u64,
     pub uptime: Duration,
 }
@@ -255,64 +270,22 @@ impl Load {
     /// With the writer threads' figures, which only the server's handle reaches.
     pub fn with_writers(self, writer_threads: usize, max_queued_bytes: usize) -> Stats {
         Stats {
-            connections: self.connections,
-            registered: self.registered,
+            load: self,
             writer_threads,
             max_queued_bytes,
-            write_calls: self.write_calls,
-            lines_written: self.lines_written,
-            rooms: self.rooms,
-            lines_in: self.lines_in,
-            deliveries_out: self.deliveries_out,
-            slow_consumers_cut: self.slow_consumers_cut,
-            flood_pauses: self.flood_pauses,
-            queued_bytes: self.queued_bytes,
-            queued_bytes_peak: self.queued_bytes_peak,
-            fanout_latency_p50_us: self.fanout_latency_p50_us,
-            fanout_latency_p99_us: self.fanout_latency_p99_us,
-            uptime: self.uptime,
         }
     }
 }
 
-/// A snapshot of the server's load: what `STATS` answers (protocol.md says what each figure
-/// means), and what only the server's handle sees.
+/// A snapshot of the server's load: what `STATS` answers, and what only the server's handle
+/// sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Stats {
-    /// Connections holding a place in `--max-clients`: open ones, registered or not, and
-    /// ended ones whose socket is not closed yet (their writer has not ended).
-    pub connections: usize,
-    /// Clients with a nick.
-    pub registered: usize,
+    pub load: Load,
     /// Writer threads not yet joined.
     pub writer_threads: usize,
     /// Bytes in the fullest outbound queue; never above `--send-queue`.
     pub max_queued_bytes: usize,
-    /// Write system calls to client sockets since the start: the writers' `writev`s and the
-    /// workers' non-blocking flush `send`s.
-    pub write_calls: u64,
-    /// Lines written to client sockets since the start.
-    pub lines_written: u64,
-    /// Rooms that exist, private ones included.
-    pub rooms: usize,
-    /// Lines read from clients and executed since the start.
-    pub lines_in: u64,
-    /// Lines a client's command queued for others since the start, one per recipient.
-    pub deliveries_out: u64,
-    pub slow_consumers_cut: u64,
-    /// Times flood control paused a connection since the start.
-    pub flood_pauses: u64,
-    /// Bytes in all outbound queues now, counted as `--send-queue` counts them.
-    pub queued_bytes: u64,
-    /// The most `queued_bytes` has been since the start, as sampled (each second, and at
-    /// each reading).
-    pub queued_bytes_peak: u64,
-    /// Fan-out latency percentiles in microseconds, over the writes that carried deliveries,
-    /// each counted with its oldest one; each the top of its histogram bucket (at most 12.5 %
-    /// above the true value); 0 until a delivery has been written.
-    pub fanout_latency_p50_us: u64,
-    pub fanout_latency_p99_us: u64,
-    pub uptime: Duration,
 }
 
 thread_local! {

@@ -113,7 +113,7 @@ fn a_reset_in_the_middle_of_a_line_is_a_clean_quit() {
     assert!(quit.starts_with("QUIT bob "), "{quit}");
     assert!(quit.len() > "QUIT bob ".len(), "the reason is never empty");
     alice.expect_nothing_more();
-    assert_eq!(server.stats().registered, 1);
+    assert_eq!(server.stats().load.registered, 1);
 }
 
 #[test]

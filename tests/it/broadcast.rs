@@ -15,7 +15,7 @@ fn two_thousand_clients_with_two_workers_all_register_and_receive_an_all() {
     let mut clients: Vec<TestClient> = (0..CLIENTS)
         .map(|i| server.client(&format!("u{i}")))
         .collect();
-    assert_eq!(server.stats().registered, CLIENTS);
+    assert_eq!(server.stats().load.registered, CLIENTS);
     let (sender, receivers) = clients.split_first_mut().unwrap();
     sender.send("ALL hello thousands");
     sender.barrier();

@@ -264,13 +264,13 @@ fn issue_11_a_paused_connection_reset_by_its_peer_is_gone_within_100_ms() {
     // Its writer ends, and with it the last handle on its descriptor, which gives its place
     // back (issue 13: not before).
     wait_until(Duration::from_secs(1), "the flooder's writer ended", || {
-        server.stats().writer_threads == 1 && server.stats().connections == 1
+        server.stats().writer_threads == 1 && server.stats().load.connections == 1
     });
     // Its place from 127.0.0.1 is free: a third connection is let in.
     let mut newcomer = crate::support::TestClient::connect_raw(server.addr);
     let hello = newcomer.recv();
     assert!(hello.starts_with("HELLO "), "{hello}");
-    assert_eq!(server.stats().connections, 2);
+    assert_eq!(server.stats().load.connections, 2);
     listener.expect_nothing_more();
 }
 
@@ -297,5 +297,5 @@ fn issue_11_a_paused_connection_whose_peer_sends_fin_runs_its_backlog_then_ends_
     // The flooder's own replies are still written before the server's FIN.
     flooder.expect("PONG tail");
     flooder.expect_closed();
-    assert_eq!(server.stats().connections, 1);
+    assert_eq!(server.stats().load.connections, 1);
 }

@@ -30,7 +30,7 @@ fn issue_13_a_churn_of_connects_from_one_address_is_limited_by_the_connect_rate(
     );
     third.expect_closed();
     // Refused before it had a place (or a writer).
-    assert_eq!(server.stats().connections, 0);
+    assert_eq!(server.stats().load.connections, 0);
 }
 
 #[test]
@@ -38,7 +38,7 @@ fn issue_13_loopback_clients_are_not_limited_by_the_default_connect_rate() {
     let server = TestServer::start();
     // Far more than the default burst (40) at once.
     let clients: Vec<TestClient> = (0..100).map(|_| server.connect()).collect();
-    assert_eq!(server.stats().connections, clients.len());
+    assert_eq!(server.stats().load.connections, clients.len());
 }
 
 /// Connects to `server` from `local` (any 127.0.0.0/8 address) and returns the first line the

@@ -28,7 +28,7 @@ fn victim(addr: SocketAddr) -> TcpStream {
 /// server thread the protocol cannot observe.
 fn wait_for_connections(server: &TestServer, open: usize) {
     let end = Instant::now() + DEADLINE;
-    while server.stats().connections != open {
+    while server.stats().load.connections != open {
         assert!(Instant::now() < end, "{:?}", server.stats());
         thread::sleep(Duration::from_millis(1));
     }

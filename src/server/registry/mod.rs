@@ -191,10 +191,7 @@ impl Registry {
             }
         };
         ids.insert(key, id);
-        let co_members = match tell {
-            Tell::Everyone => Vec::new(),
-            Tell::RoomsOnly | Tell::Switched(_) => rooms.co_members(id),
-        };
+        let co_members = rooms_to_tell(&tell, rooms, id);
         let order = self.fan_out.lock();
         let table = RwLockWriteGuard::downgrade(table);
         let mut pending = Pending::for_recipients(table.clients.len());
@@ -238,10 +235,7 @@ impl Registry {
         ids.remove(&client.nick.key());
         away.remove(&id);
         let tell = presence.left(clients.len(), Instant::now());
-        let co_members = match tell {
-            Tell::Everyone => Vec::new(),
-            Tell::RoomsOnly | Tell::Switched(_) => rooms.co_members(id),
-        };
+        let co_members = rooms_to_tell(&tell, rooms, id);
         // Silently: the QUIT below tells everyone, or everyone who shares a room with it.
         let new_owners = rooms.leave_all(id);
         // A room whose owner changed keeps its order locked from before the QUIT to after its
@@ -464,6 +458,15 @@ impl Registry {
             }
             slow.extend(more.slow);
         }
+    }
+}
+
+/// The clients told of client `id`'s change when the lobby is not (`tell`): those sharing a
+/// room with it. Read before a departure takes it out of its rooms.
+fn rooms_to_tell(tell: &Tell, rooms: &Rooms, id: ConnId) -> Vec<ConnId> {
+    match tell {
+        Tell::Everyone => Vec::new(),
+        Tell::RoomsOnly | Tell::Switched(_) => rooms.co_members(id),
     }
 }
 

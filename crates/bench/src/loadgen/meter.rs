@@ -153,8 +153,8 @@ impl Window {
                 .zip(MachineCpu::read().ok())
                 .and_then(|(before, after)| after.busy_since(&before)),
             busiest_generator_thread: generator.busiest_thread(),
-            write_calls: stats.map(|(a, b)| b.write_calls - a.write_calls),
-            lines_written: stats.map(|(a, b)| b.lines_written - a.lines_written),
+            write_calls: stats.map(|(a, b)| b.load.write_calls - a.load.write_calls),
+            lines_written: stats.map(|(a, b)| b.load.lines_written - a.load.lines_written),
             server_allocations: self
                 .allocations
                 .zip(allocations_now)
