@@ -8,6 +8,11 @@
 //! scope: the writer thread (`writer`), the system calls (`socket_io`), deciding what to send
 //! (`session`, `registry`), and counting queued bytes in (the pusher's, batched per fan-out).
 //!
+//! Children: `state` holds the queue's state and every change to it (pure: each critical
+//! section here is one call there), `model_check` runs every interleaving of those calls.
+//! [`Outbox::enqueue`] never makes a system call; [`Outbox::send_reply`] and [`Flush::run`]
+//! do, without blocking.
+//!
 //! Why a `VecDeque` under a mutex rather than a channel. Measured with the load benchmark,
 //! crossbeam's unbounded channel allocated a 31-slot block for every 31 lines queued to each
 //! recipient, and the writers freed those blocks into glibc's per-thread caches, where they
@@ -30,55 +35,17 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::thread::Thread;
 use std::time::Instant;
 
-use parking_lot::{Mutex, MutexGuard};
+use parking_lot::Mutex;
 
 use crate::server::deferred_wake::{DeferredWakes, WakeDeferred, Window};
 use crate::server::line::Line;
 use crate::server::metrics::{Metrics, TurnClock};
 use crate::server::socket_io::{self, ClientSocket};
 
-/// What one queued line costs, beyond its text: its `Arc` header (two reference counts), the
-/// allocator's header, and its slot in the queue. A slot is a fat pointer; the queue grows by
-/// doubling, so it may hold up to as many empty slots again: two slots per line.
-const ARC_HEADER: usize = 2 * std::mem::size_of::<usize>();
-const MALLOC_HEADER: usize = std::mem::size_of::<usize>();
-/// glibc's allocations come in 16-byte steps, at least 32 bytes.
-const MALLOC_ALIGN: usize = 16;
-const MALLOC_MIN: usize = 32;
-const QUEUE_SLOTS: usize = 2 * std::mem::size_of::<Line>();
+mod state;
 
-/// The bytes a queued line is counted for against `--send-queue`: its allocation (text, `Arc`
-/// header and allocator header, rounded up to the allocator's 16-byte step, at least 32) plus
-/// two queue slots. On 64-bit Linux: `"PONG\n"` counts 64, a 4,096-byte line 4,160. A line
-/// shared by many queues (a broadcast) is counted whole in each, so the bound errs on the
-/// safe side.
-pub fn footprint(line: &Line) -> usize {
-    let allocation = (line.len() + ARC_HEADER + MALLOC_HEADER).next_multiple_of(MALLOC_ALIGN);
-    allocation.max(MALLOC_MIN) + QUEUE_SLOTS
-}
-
-/// The earlier of two instants, either of which may be missing.
-fn older(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    }
-}
-
-/// A writer going idle shrinks its deques to this many lines (1 KiB each): thousands of idle
-/// clients each keeping the high-water mark of a burst would add up. Not smaller, or a
-/// stream of batches would regrow them after every pause.
-const IDLE_CAPACITY: usize = 64;
-
-/// Why a line could not be queued.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PushError {
-    /// The line does not fit in `--send-queue` bytes (counted as [`footprint`]s): the client
-    /// is a slow consumer.
-    Full,
-    /// The writer has stopped (the peer is gone); the connection is being torn down.
-    Closed,
-}
+use state::{FlushStep, PushAction, State};
+pub use state::{PushError, Taken, Wake, footprint};
 
 /// The sending end of one client's queue. Cheap to clone; the writer ends once every clone
 /// is dropped and the queue is drained.
@@ -107,58 +74,6 @@ pub struct Queue {
     metrics: Option<Arc<Metrics>>,
 }
 
-#[derive(Debug, Default)]
-struct State {
-    lines: VecDeque<Line>,
-    /// The [`footprint`]s of the lines queued and not yet written, including the batch the
-    /// writer is writing and the lines a flush holds.
-    bytes: usize,
-    /// The footprints of the batch the writer took last: given back when it takes again,
-    /// which it does only once it has written the whole batch.
-    in_flight: usize,
-    /// Live [`Outbox`]es. At zero nothing more can be queued: the writer drains and closes.
-    outboxes: usize,
-    /// The writer has stopped (write error or detached reader dropped): pushes fail.
-    writer_gone: bool,
-    /// The writer found the queue empty and parked (or is about to): a push must unpark it,
-    /// now or through the waker. The writer parks itself rather than blocking in a channel's
-    /// `recv`, which spins and calls `sched_yield` first: with thousands of writers woken by
-    /// each broadcast, that yielding took a third of the server's CPU time.
-    parked: bool,
-    /// When the queue was last written empty, by the writer before it parked or by a flush: a
-    /// delivery that comes sooner than a burst window later is part of a stream, and waits
-    /// for the waker to be written with the lines after it.
-    emptied_at: Option<Instant>,
-    /// The queue is on the waker's list for that window (indexed like `Window`), so it is
-    /// put there once.
-    listed: [bool; 2],
-    /// A pusher is writing the queue itself ([`Flush`]). The writer stays parked meanwhile,
-    /// and nobody else writes the socket or wakes the writer.
-    flushing: bool,
-    /// Bytes of the front line already written by a flush that could not write all of it.
-    front_written: usize,
-    /// When the turn that queued the oldest delivery still queued here started (see
-    /// `metrics`): whoever writes the batch holding it records the fan-out latency. `None`
-    /// when no delivery is queued, or none pushed during a turn.
-    oldest_delivery: Option<Instant>,
-}
-
-/// What kind of line is pushed, which says when its writer should wake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Wake {
-    /// A reply to the client's own command: at once, so that request and response (a `PING`
-    /// barrier, say) never wait for a window.
-    Reply,
-    /// A line from someone else (`MSG`, `ALL`): at once, unless the queue was emptied less
-    /// than a burst window (1 ms) ago, i.e. it is in the middle of a stream; then within that
-    /// window, with the rest of the stream.
-    Delivery,
-    /// A lobby announcement: within the announcement window (100 ms), or with the next line that
-    /// wakes the writer, so that a burst of registrations does not cost every client a
-    /// wake-up and a `write` per line.
-    Announcement,
-}
-
 /// The right, claimed by a push, to write an idle client's queue from the pushing thread with
 /// non-blocking sends, while the writer stays parked. Waking a writer thread costs a context
 /// switch (on this kind of 2-core virtual machine, about 10 µs with its `write`); at 100,000
@@ -178,13 +93,14 @@ pub struct Flush {
 impl Drop for Flush {
     fn drop(&mut self) {
         if let Some(queue) = self.queue.take() {
-            queue.end_flush(queue.state.lock(), None);
+            let unpark = queue.state.lock().end_flush(Instant::now);
+            queue.unpark_writer_if(unpark);
         }
     }
 }
 
 thread_local! {
-    /// The lines a worker's flush is writing: one deque per worker, reused.
+    /// The lines a thread's flush is writing: one deque per worker or waker, reused.
     static FLUSHING: RefCell<VecDeque<Line>> = const { RefCell::new(VecDeque::new()) };
 }
 
@@ -196,28 +112,38 @@ impl Flush {
             return;
         };
         let queue = &*queue;
-        let socket = queue.socket();
+        let (Some(socket), Some(metrics)) = (queue.socket(), queue.metrics.as_ref()) else {
+            // Nothing to write to: the writer takes over (and finds no socket either).
+            let unpark = queue.state.lock().end_flush(Instant::now);
+            queue.unpark_writer_if(unpark);
+            return;
+        };
         FLUSHING.with_borrow_mut(|lines| {
             let mut written = 0;
             // When the last send that emptied the queue ended, if the clock was read for it.
             let mut written_at = None;
             loop {
                 let mut state = queue.state.lock();
-                queue.give_back(&mut state, written);
-                if state.lines.is_empty() || state.writer_gone {
-                    queue.end_flush(state, written_at);
-                    return;
-                }
-                let (Some(socket), Some(metrics)) = (&socket, &queue.metrics) else {
-                    queue.end_flush(state, None);
-                    return;
-                };
-                let front_written = std::mem::take(&mut state.front_written);
-                let oldest = state.oldest_delivery.take();
-                std::mem::swap(&mut state.lines, lines);
+                let (step, unqueued) =
+                    state.flush_next(written, lines, || written_at.unwrap_or_else(Instant::now));
                 drop(state);
-                let writes = metrics.writes();
-                let sent = socket_io::send_without_blocking(socket, lines, front_written, writes);
+                queue.unqueued(unqueued);
+                let (front_written, oldest) = match step {
+                    FlushStep::Done { unpark_writer } => {
+                        queue.unpark_writer_if(unpark_writer);
+                        return;
+                    }
+                    FlushStep::Send {
+                        front_written,
+                        oldest_delivery,
+                    } => (front_written, oldest_delivery),
+                };
+                let sent = socket_io::send_without_blocking(
+                    &socket,
+                    lines,
+                    front_written,
+                    metrics.writes(),
+                );
                 // A line partly sent stays counted whole until its end is written.
                 written = lines.drain(..sent.lines).map(|line| footprint(&line)).sum();
                 if lines.is_empty() {
@@ -230,35 +156,21 @@ impl Flush {
                     });
                     continue;
                 }
-                // The socket is full (or failing): what is left goes back in front of what
-                // was queued meanwhile, and the writer takes over, with the oldest delivery's
-                // instant, which may be among what is left.
-                let mut state = queue.state.lock();
-                queue.give_back(&mut state, written);
-                lines.append(&mut state.lines);
-                std::mem::swap(&mut state.lines, lines);
-                state.front_written = sent.front_written;
-                state.oldest_delivery = older(oldest, state.oldest_delivery);
-                queue.end_flush(state, None);
+                // The socket is full (or failing): the writer takes over, with the oldest
+                // delivery's instant, which may be among what is left.
+                let (unpark, unqueued) = queue.state.lock().flush_stopped(
+                    written,
+                    lines,
+                    sent.front_written,
+                    oldest,
+                    Instant::now,
+                );
+                queue.unqueued(unqueued);
+                queue.unpark_writer_if(unpark);
                 return;
             }
         });
     }
-}
-
-/// What the writer gets from [`Queue::take`].
-pub enum Taken {
-    /// Lines were moved into the writer's deque; the first has this many bytes written
-    /// already. Once they are written, the fan-out latency is recorded from
-    /// `oldest_delivery`, if given (see `metrics`).
-    Lines {
-        front_written: usize,
-        oldest_delivery: Option<Instant>,
-    },
-    /// Nothing queued; the writer was marked parked and must park, then take again.
-    Nothing,
-    /// Nothing queued and no outbox left: write nothing more, close.
-    Closed,
 }
 
 impl Outbox {
@@ -278,12 +190,12 @@ impl Outbox {
         }
     }
 
-    /// Queues a reply without ever waiting, and has it written now: by this thread if the
-    /// writer is idle and the socket takes it at once, else by the writer. Call it with no
-    /// lock held.
-    pub fn push(&self, line: Line) -> Result<(), PushError> {
+    /// Queues a reply without ever waiting, and writes it: from this thread, with system calls
+    /// that do not block, if the writer is idle; else the writer does. Call it with no lock
+    /// held.
+    pub fn send_reply(&self, line: Line) -> Result<(), PushError> {
         let cost = footprint(&line);
-        let flush = self.push_waking(line, Wake::Reply)?;
+        let flush = self.enqueue(line, Wake::Reply)?;
         if let Some(metrics) = &self.queue.metrics {
             metrics.queued(cost);
         }
@@ -293,51 +205,33 @@ impl Outbox {
         Ok(())
     }
 
-    /// Queues a line without ever waiting. The writer wakes as `wake` says; or, if it is idle
-    /// and the line should go now, the caller gets the [`Flush`] to write it itself.
+    /// Queues a line without ever waiting or making a system call, and says who writes it:
+    /// the writer, woken as `wake` says, or, if it is idle and the line should go now, the
+    /// caller, with the returned [`Flush`], once it holds no lock.
     ///
     /// The caller counts the line's [`footprint`] as queued (`Metrics::queued`): a fan-out
     /// adds up its pushes and counts them once, not once per recipient.
-    pub fn push_waking(&self, line: Line, wake: Wake) -> Result<Option<Flush>, PushError> {
+    pub fn enqueue(&self, line: Line, wake: Wake) -> Result<Option<Flush>, PushError> {
         let queue = &*self.queue;
-        let mut state = queue.state.lock();
-        if state.writer_gone {
-            return Err(PushError::Closed);
-        }
-        let cost = footprint(&line);
-        if state.bytes + cost > queue.limit {
-            return Err(PushError::Full);
-        }
-        state.bytes += cost;
-        state.lines.push_back(line);
-        if wake == Wake::Delivery && state.oldest_delivery.is_none() {
-            state.oldest_delivery = TurnClock::turn_started();
-        }
-        if !state.parked || state.flushing {
-            // The writer, or a flush, is busy and takes this line with the others.
-            return Ok(None);
-        }
-        if state.listed[Window::Burst.index()] && wake != Wake::Reply {
-            // Woken within a millisecond anyway.
-            return Ok(None);
-        }
-        let window = match wake {
-            Wake::Announcement => Window::Announcement,
-            Wake::Delivery if state.emptied_recently() => Window::Burst,
-            Wake::Delivery | Wake::Reply => {
-                state.flushing = true;
-                return Ok(Some(Flush {
-                    queue: Some(Arc::clone(&self.queue)),
-                }));
-            }
-        };
-        if !std::mem::replace(&mut state.listed[window.index()], true) {
-            drop(state);
-            if let Some(deferred) = &queue.deferred_wakes {
-                deferred.add(Arc::clone(&self.queue), window);
+        let action = queue.state.lock().push(
+            line,
+            wake,
+            queue.limit,
+            TurnClock::turn_started,
+            Instant::now,
+        )?;
+        match action {
+            PushAction::Queued => Ok(None),
+            PushAction::Flush => Ok(Some(Flush {
+                queue: Some(Arc::clone(&self.queue)),
+            })),
+            PushAction::List(window) => {
+                if let Some(deferred) = &queue.deferred_wakes {
+                    deferred.add(Arc::clone(&self.queue), window);
+                }
+                Ok(None)
             }
         }
-        Ok(None)
     }
 
     /// Bytes queued and not yet written, counted as [`footprint`]s.
@@ -371,22 +265,8 @@ impl Clone for Outbox {
 
 impl Drop for Outbox {
     fn drop(&mut self) {
-        let mut state = self.queue.state.lock();
-        state.outboxes -= 1;
-        // A flush in progress wakes the writer itself when it ends.
-        if state.outboxes == 0 && state.parked && !state.flushing {
-            // The writer must see that it is done.
-            state.parked = false;
-            drop(state);
-            self.queue.unpark_writer();
-        }
-    }
-}
-
-impl State {
-    fn emptied_recently(&self) -> bool {
-        self.emptied_at
-            .is_some_and(|at| at.elapsed() < Window::Burst.length())
+        let unpark = self.queue.state.lock().drop_outbox();
+        self.queue.unpark_writer_if(unpark);
     }
 }
 
@@ -415,72 +295,24 @@ impl Queue {
         let _ = self.writer.set(writer);
     }
 
-    /// The writer's side: first gives back the count of its previous batch (it takes again
-    /// only once it has written all of it), then swaps everything queued into `into` (which
-    /// must be empty), or marks the writer parked.
+    /// The writer's side, once it has written all it took before: swaps everything queued
+    /// into `into` (which must be empty), or says why there is nothing to write.
     pub fn take(&self, into: &mut VecDeque<Line>) -> Taken {
-        let mut state = self.state.lock();
-        let written = std::mem::take(&mut state.in_flight);
-        self.give_back(&mut state, written);
-        if state.flushing {
-            // A worker is writing the queue, and a spurious return from `park` brought the
-            // writer here: it must neither write nor close now. The flush wakes it when it
-            // ends, if anything is left to do.
-            return Taken::Nothing;
-        }
-        if !state.lines.is_empty() {
-            std::mem::swap(&mut state.lines, into);
-            // No flush runs (checked above), so everything counted is in this batch.
-            state.in_flight = state.bytes;
-            let front_written = std::mem::take(&mut state.front_written);
-            return Taken::Lines {
-                front_written,
-                oldest_delivery: state.oldest_delivery.take(),
-            };
-        }
-        if state.outboxes == 0 {
-            return Taken::Closed;
-        }
-        state.lines.shrink_to(IDLE_CAPACITY);
-        into.shrink_to(IDLE_CAPACITY);
-        state.parked = true;
-        state.emptied_at = Some(Instant::now());
-        Taken::Nothing
+        let (taken, unqueued) = self.state.lock().take(into, Instant::now());
+        self.unqueued(unqueued);
+        taken
     }
 
     /// The writer stopped early: nothing more can be queued, and what was is dropped.
     pub fn writer_gone(&self) {
-        let mut state = self.state.lock();
-        state.writer_gone = true;
-        let dropped = state.bytes;
-        self.give_back(&mut state, dropped);
-        state.in_flight = 0;
-        state.front_written = 0;
-        state.oldest_delivery = None;
-        state.lines = VecDeque::new();
+        let dropped = self.state.lock().writer_gone();
+        self.unqueued(dropped);
     }
 
-    /// Takes `bytes` that left the queue (written or dropped) off its count and the
-    /// server's.
-    fn give_back(&self, state: &mut State, bytes: usize) {
-        state.bytes -= bytes;
+    /// Counts `bytes` that left the queue (written or dropped) off the server's total.
+    fn unqueued(&self, bytes: usize) {
         if let Some(metrics) = &self.metrics {
             metrics.unqueued(bytes);
-        }
-    }
-
-    /// Ends a flush: the writer wakes if lines are left for it, or if it must close.
-    /// `written_at` is when the flush's last send ended, if the clock was read then: the
-    /// instant the queue was emptied, without reading the clock again.
-    fn end_flush(&self, mut state: MutexGuard<'_, State>, written_at: Option<Instant>) {
-        state.flushing = false;
-        if state.lines.is_empty() {
-            state.emptied_at = Some(written_at.unwrap_or_else(Instant::now));
-        }
-        if !state.lines.is_empty() || state.outboxes == 0 {
-            state.parked = false;
-            drop(state);
-            self.unpark_writer();
         }
     }
 
@@ -502,7 +334,11 @@ impl Queue {
         self.socket.as_ref()?.upgrade()
     }
 
-    fn unpark_writer(&self) {
+    /// Unparks the writer if a change to the state handed it the right to write.
+    fn unpark_writer_if(&self, unpark: bool) {
+        if !unpark {
+            return;
+        }
         if let Some(writer) = self.writer.get() {
             writer.unpark();
         }
@@ -514,11 +350,7 @@ impl WakeDeferred for Queue {
     /// this thread without blocking, as a push to an idle writer does ([`Flush`]); the writer
     /// wakes only if the socket does not take them all.
     fn wake_deferred(self: Arc<Self>, window: Window) {
-        let mut state = self.state.lock();
-        state.listed[window.index()] = false;
-        if state.parked && !state.flushing && !state.lines.is_empty() {
-            state.flushing = true;
-            drop(state);
+        if self.state.lock().wake_deferred(window) {
             Flush { queue: Some(self) }.run();
         }
     }
@@ -553,5 +385,7 @@ impl Drop for DetachedQueue {
     }
 }
 
+#[cfg(test)]
+mod model_check;
 #[cfg(test)]
 mod tests;

@@ -296,14 +296,14 @@ impl Session {
     /// The last line before a server-initiated close (shutdown). Best effort: a client whose
     /// queue is full does not get it.
     pub fn say_goodbye(&self, reason: &str) {
-        let _ = self.outbox.push(shared_line(&Reply::Bye {
+        let _ = self.outbox.send_reply(shared_line(&Reply::Bye {
             reason: Some(reason.to_owned()),
         }));
     }
 
     /// Asks a silent client for a sign of life (`--idle-timeout`).
     pub fn ping(&self) {
-        let _ = self.outbox.push(shared_line(&Reply::Ping {
+        let _ = self.outbox.send_reply(shared_line(&Reply::Ping {
             token: Some("idle".to_owned()),
         }));
     }
@@ -347,7 +347,7 @@ impl Session {
     fn reply(&self, reply: &Reply) -> Flow {
         let line = shared_line(reply);
         let len = line.len();
-        match self.outbox.push(line) {
+        match self.outbox.send_reply(line) {
             Ok(()) => {
                 self.answered.set(self.answered.get() + len);
                 Flow::Continue

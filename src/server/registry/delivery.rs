@@ -63,7 +63,7 @@ impl Pending {
     /// Pushes `line` to one client and notes what the push leaves to do.
     pub fn push(&mut self, id: ConnId, client: &Client, line: Line, wake: Wake) {
         let cost = footprint(&line);
-        let pushed = client.outbox.push_waking(line, wake);
+        let pushed = client.outbox.enqueue(line, wake);
         if pushed.is_ok() {
             self.queued += cost;
             self.delivered += usize::from(wake == Wake::Delivery);

@@ -4,7 +4,7 @@
 //! In scope: atomic nick claims, renames and departures with their announcements, direct and
 //! broadcast delivery (each recipient pushed the form of a line its capabilities call for,
 //! see `line::LineFor`), the away notice, and dropping slow consumers. Under the table lock
-//! only non-blocking work happens: lookups, formatting, and [`Outbox::push`], which never
+//! only non-blocking work happens: lookups, formatting, and [`Outbox::enqueue`], which never
 //! waits.
 //!
 //! The write lock is held for the change alone (issue 13): a command that changes the table
