@@ -73,7 +73,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use threadpool::ThreadPool;
 
 use crate::config::Config;
-use acceptor::Acceptor;
+use acceptor::{Acceptor, Setup};
 use address_budget::AddressBudgets;
 use admission::Slots;
 use chatd_proto::reason;
@@ -178,14 +178,20 @@ impl Server {
             Ok(())
         })?;
         let acceptor = {
-            let acceptor = Acceptor {
+            let setup = Setup {
                 live: Arc::clone(&live),
                 budgets: Arc::clone(&budgets),
-                slots: Arc::clone(&slots),
                 writers: Arc::clone(&writers),
                 conns: Arc::clone(&conns),
+                warnings: Arc::clone(&warnings),
+            };
+            let acceptor = Acceptor {
+                live: Arc::clone(&live),
+                slots: Arc::clone(&slots),
                 warnings,
                 connect_rate: Default::default(),
+                pool: pool.clone(),
+                setup: Arc::new(setup),
             };
             vital.spawn("acceptor", move || acceptor.run(self.listener))?
         };
