@@ -203,7 +203,13 @@ struct Common {
     server_pid: Option<u32>,
     /// Start the chatd binary at PATH as a child process [default PATH: the chatd next to
     /// this executable] instead of a server inside this process.
-    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 0..=1,
+        default_missing_value = "",
+        value_parser = any_path
+    )]
     spawn: Option<PathBuf>,
     /// Worker threads of the server this tool starts [default: number of cores].
     #[arg(long, conflicts_with_all = ["addr", "target"])]
@@ -481,6 +487,12 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value).with_context(|| format!("{flag} must be 0 or more seconds"))
 }
 
+/// A path as given, the empty one included: clap's own path parser refuses an empty value,
+/// which is what `--spawn` without a path stands for.
+fn any_path(text: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(text))
+}
+
 /// A byte rate such as `8M` (per second).
 fn parse_rate(text: &str) -> Result<u64, String> {
     config::parse_bytes(text).map(|bytes| bytes as u64)
@@ -560,6 +572,20 @@ mod tests {
             orphan.to_string().contains("--server-pid needs"),
             "{orphan}"
         );
+    }
+
+    #[test]
+    fn spawn_takes_a_path_or_none() {
+        let next_to_us = Cli::try_parse_from(["chatd-bench", "fanout", "--spawn"]).unwrap();
+        let Command::Fanout { common, .. } = next_to_us.workload else {
+            panic!("not fanout");
+        };
+        assert_eq!(common.spawn, Some(PathBuf::new()));
+        let given = Cli::try_parse_from(["chatd-bench", "fanout", "--spawn", "/bin/chatd"]);
+        let Command::Fanout { common, .. } = given.unwrap().workload else {
+            panic!("not fanout");
+        };
+        assert_eq!(common.spawn, Some(PathBuf::from("/bin/chatd")));
     }
 
     #[test]
