@@ -1,7 +1,8 @@
 //! `chatd-bench`: runs one load workload against a chatd server (an in-process one by
-//! default, a child `chatd` with `--spawn`, or any deployment with `--addr`), checks every
-//! line, and prints a table; a CSV and an SVG chart go to the cargo target
-//! directory's `bench/` (or `--out`).
+//! default, a child `chatd` with `--spawn`, or any deployment with `--addr`), or against a
+//! Redis or NATS server for comparison (`--target redis://...`, `nats://...`), checks every
+//! line, and prints a table; a CSV and an SVG chart go to the cargo target directory's
+//! `bench/` (or `--out`).
 //!
 //! Exit status: 0 if every check passed, 1 if a run failed (lost, duplicated, reordered or
 //! corrupt lines, order violations, timeouts), 2 for bad flags.
@@ -35,7 +36,8 @@ static ALLOC: CountingAlloc = CountingAlloc::new();
 
 /// Load generator for chatd: runs one workload, checks every line it receives (lost,
 /// duplicated, out-of-order lines, one global ALL order, one order per room) and reports
-/// throughput, latency and what the server and the generator used.
+/// throughput, latency and what the server and the generator used. With --target it runs
+/// the same workloads against Redis pub/sub or NATS, for comparison.
 #[derive(Debug, Parser)]
 #[command(name = "chatd-bench", version)]
 struct Cli {
@@ -96,8 +98,8 @@ enum Command {
         common: Common,
     },
     /// K registered clients that just sit: connect time, server RSS per connection, threads.
-    /// Starts a child chatd unless --addr is given (K clients plus an in-process server
-    /// would need twice the open files).
+    /// Starts a child chatd unless --addr or --target is given (K clients plus an
+    /// in-process server would need twice the open files).
     Idle {
         /// Idle clients to connect and register.
         #[arg(long, default_value_t = Idle::default().clients)]
@@ -108,6 +110,7 @@ enum Command {
     /// The paced workload plus clients that never read: they must be dropped as slow
     /// consumers. Also runs the plain paced workload with the same settings to compare p99.
     /// The server's --send-queue defaults to 64K here, so the drops happen within seconds.
+    /// chatd only: refused with a Redis or NATS --target.
     Stalled {
         #[command(flatten)]
         paced: PacedArgs,
@@ -181,29 +184,43 @@ struct Common {
     #[arg(long, default_value_t = FanOut::default().size)]
     size: usize,
 
-    /// Run against the server at HOST:PORT instead of starting one. A second's probe first
+    /// Run against the chatd at HOST:PORT instead of starting one. A second's probe first
     /// checks it for flood control, and warns if it would throttle the run (start it with
     /// --rate 0).
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "spawn")]
     addr: Option<String>,
-    /// PID of the --addr server, on this machine: its CPU, RSS, threads and open files are
-    /// read from /proc. Without it those columns show "-".
-    #[arg(long, requires = "addr")]
+    /// Run against a server that is already running, named by URL: chatd://HOST:PORT (the
+    /// same as --addr), redis://HOST:PORT (Redis 6 or later: pub/sub over RESP3) or
+    /// nats://HOST:PORT (NATS). Without a port, the server's usual one. The same workloads
+    /// and checks; lobby lines go to one channel every client subscribes to, direct
+    /// messages to the partner's own channel, room lines to the room's channel. Stalled is
+    /// chatd only.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["spawn", "addr"])]
+    target: Option<String>,
+    /// PID of the --addr or --target server, on this machine: its CPU, RSS, threads and
+    /// open files are read from /proc. Without it those columns show "-".
+    #[arg(long)]
     server_pid: Option<u32>,
     /// Start the chatd binary at PATH as a child process [default PATH: the chatd next to
     /// this executable] instead of a server inside this process.
-    #[arg(long, value_name = "PATH", num_args = 0..=1, default_missing_value = "")]
+    #[arg(
+        long,
+        value_name = "PATH",
+        num_args = 0..=1,
+        default_missing_value = "",
+        value_parser = any_path
+    )]
     spawn: Option<PathBuf>,
     /// Worker threads of the server this tool starts [default: number of cores].
-    #[arg(long, conflicts_with = "addr")]
+    #[arg(long, conflicts_with_all = ["addr", "target"])]
     workers: Option<usize>,
     /// --send-queue of the server this tool starts, in bytes (suffix K or M) [default: 1M,
     /// 64K for stalled].
-    #[arg(long, value_parser = config::parse_bytes, conflicts_with = "addr")]
+    #[arg(long, value_parser = config::parse_bytes, conflicts_with_all = ["addr", "target"])]
     send_queue: Option<usize>,
     /// --max-clients of the server this tool starts [default: 10000, or the run's clients
     /// plus 100 if more].
-    #[arg(long, conflicts_with = "addr")]
+    #[arg(long, conflicts_with_all = ["addr", "target"])]
     max_clients: Option<usize>,
 
     /// Generator reader threads (each watches its share of the sockets with epoll).
@@ -382,7 +399,6 @@ impl Command {
             }
             Command::Memory { .. } => anyhow::bail!("memory is not a load workload"),
         };
-        workload.validate().map_err(anyhow::Error::msg)?;
         let spec = RunSpec {
             label: workload.label(),
             target: common.target(&workload)?,
@@ -392,6 +408,7 @@ impl Command {
             flood_control: None,
             workload,
         };
+        spec.validate().map_err(anyhow::Error::msg)?;
         Ok((spec, common))
     }
 }
@@ -411,6 +428,12 @@ impl PacedArgs {
 
 impl Common {
     fn target(&self, workload: &Workload) -> anyhow::Result<TargetSpec> {
+        if let Some(url) = &self.target {
+            return TargetSpec::from_url(url, self.server_pid).map_err(anyhow::Error::msg);
+        }
+        if self.server_pid.is_some() && self.addr.is_none() {
+            anyhow::bail!("--server-pid needs --addr or --target: it names their server");
+        }
         if let Some(addr) = &self.addr {
             let addr = addr
                 .to_socket_addrs()
@@ -464,6 +487,12 @@ fn seconds(value: f64, flag: &str) -> anyhow::Result<Duration> {
     Duration::try_from_secs_f64(value).with_context(|| format!("{flag} must be 0 or more seconds"))
 }
 
+/// A path as given, the empty one included: clap's own path parser refuses an empty value,
+/// which is what `--spawn` without a path stands for.
+fn any_path(text: &str) -> Result<PathBuf, String> {
+    Ok(PathBuf::from(text))
+}
+
 /// A byte rate such as `8M` (per second).
 fn parse_rate(text: &str) -> Result<u64, String> {
     config::parse_bytes(text).map(|bytes| bytes as u64)
@@ -497,6 +526,66 @@ mod tests {
         let idle = Cli::try_parse_from(["chatd-bench", "idle", "--addr", "127.0.0.1:1"]).unwrap();
         let (spec, _) = idle.workload.into_spec().unwrap();
         assert_eq!(spec.workload, Workload::Idle(Idle::default()));
+    }
+
+    fn spec(args: &[&str]) -> anyhow::Result<RunSpec> {
+        let cli = Cli::try_parse_from(["chatd-bench"].iter().chain(args))?;
+        cli.workload.into_spec().map(|(spec, _)| spec)
+    }
+
+    #[test]
+    fn target_names_a_running_peer_or_chatd() {
+        let redis = spec(&[
+            "fanout",
+            "--target",
+            "redis://127.0.0.1:6400",
+            "--server-pid",
+            "42",
+        ])
+        .unwrap();
+        assert_eq!(
+            redis.target,
+            TargetSpec::Peer {
+                peer: chatd_bench::loadgen::dialect::Peer::Redis,
+                addr: "127.0.0.1:6400".parse().unwrap(),
+                pid: Some(42),
+            }
+        );
+        let chatd = spec(&["idle", "--target", "chatd://127.0.0.1:7000"]).unwrap();
+        let addr = spec(&["idle", "--addr", "127.0.0.1:7000"]).unwrap();
+        assert_eq!(chatd.target, addr.target);
+    }
+
+    #[test]
+    fn chatd_only_runs_and_flags_are_refused_with_a_peer() {
+        let stalled = spec(&["stalled", "--target", "nats://127.0.0.1:4222"]).unwrap_err();
+        assert!(
+            stalled.to_string().contains("runs against chatd only"),
+            "{stalled}"
+        );
+        for flag in [["--workers", "2"], ["--addr", "127.0.0.1:1"]] {
+            let args = ["fanout", "--target", "nats://127.0.0.1", flag[0], flag[1]];
+            assert!(spec(&args).is_err(), "{args:?}");
+        }
+        let orphan = spec(&["fanout", "--server-pid", "42"]).unwrap_err();
+        assert!(
+            orphan.to_string().contains("--server-pid needs"),
+            "{orphan}"
+        );
+    }
+
+    #[test]
+    fn spawn_takes_a_path_or_none() {
+        let next_to_us = Cli::try_parse_from(["chatd-bench", "fanout", "--spawn"]).unwrap();
+        let Command::Fanout { common, .. } = next_to_us.workload else {
+            panic!("not fanout");
+        };
+        assert_eq!(common.spawn, Some(PathBuf::new()));
+        let given = Cli::try_parse_from(["chatd-bench", "fanout", "--spawn", "/bin/chatd"]);
+        let Command::Fanout { common, .. } = given.unwrap().workload else {
+            panic!("not fanout");
+        };
+        assert_eq!(common.spawn, Some(PathBuf::from("/bin/chatd")));
     }
 
     #[test]

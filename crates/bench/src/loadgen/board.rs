@@ -2,11 +2,16 @@
 //! the progress display read, the stop signal for readers, and the notices readers send the
 //! coordinator.
 //!
-//! In scope: those shared values and the `PING` tokens of the run's barriers. Out of scope:
-//! who updates them how (`reader`, `sender`, `workload`).
+//! In scope: those shared values, the `PING` tokens of the run's barriers, and the write
+//! gates of a peer run's clients. Out of scope: who updates them how (`reader`, `sender`,
+//! `workload`).
 
+use std::io::{self, Write};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
+
+use parking_lot::Mutex;
 
 /// The counters of one run, indexed by client.
 #[derive(Debug)]
@@ -21,6 +26,12 @@ pub struct Board {
     /// Lines delivered to all clients: `ALL`/`MSG` deliveries, or `JOIN`s in the idle run.
     deliveries: AtomicU64,
     stopping: AtomicBool,
+    /// One lock per client, held for each whole write to its socket, when more than one
+    /// thread may write to it: a NATS client's reader answers the server's `PING`s while a
+    /// sender thread writes its messages, and a `write_all` that blocks halfway (a full
+    /// socket buffer) would let the `PONG` into the middle of a `PUB`. A chatd run has none:
+    /// only one thread writes to a client at a time.
+    gates: Option<Box<[Mutex<()>]>>,
 }
 
 impl Board {
@@ -32,7 +43,26 @@ impl Board {
             sent: zeroes(),
             deliveries: AtomicU64::new(0),
             stopping: AtomicBool::new(false),
+            gates: None,
         }
+    }
+
+    /// A board whose clients' writes go through [`Board::write`] one at a time.
+    pub fn with_write_gates(clients: usize, epoch: Instant) -> Board {
+        Board {
+            gates: Some((0..clients).map(|_| Mutex::new(())).collect()),
+            ..Board::new(clients, epoch)
+        }
+    }
+
+    /// Writes all of `bytes` to `client`'s socket, as one write among the client's writers
+    /// if the board has write gates.
+    pub fn write(&self, client: u32, stream: &TcpStream, bytes: &[u8]) -> io::Result<()> {
+        let _gate = self
+            .gates
+            .as_ref()
+            .map(|gates| gates[client as usize].lock());
+        (&*stream).write_all(bytes)
     }
 
     pub fn clients(&self) -> usize {
@@ -83,7 +113,8 @@ impl Board {
 /// What a reader tells the coordinator as it happens. Everything else waits for the end.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
-    /// The client got its `OK NICK` (idle run, where clients register while readers run).
+    /// The client got its `OK NICK`, or on a peer the answer to its
+    /// [`Barrier::Registered`] `PING` (idle run, where clients register while readers run).
     Registered(u32),
     /// The client got the `PONG` of a barrier.
     Pong { client: u32, barrier: Barrier },
@@ -94,6 +125,9 @@ pub enum Notice {
 /// The barriers of a run, told apart by their `PING` token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Barrier {
+    /// On a peer, a client's session is open and its subscriptions are in place (chatd
+    /// says so with `OK NICK`).
+    Registered,
     /// A sender sent its last line: its deliveries are queued for every recipient.
     Sent,
     /// A receiver's final barrier: everything queued for it before has arrived.
@@ -103,13 +137,14 @@ pub enum Barrier {
 impl Barrier {
     pub fn token(self) -> &'static str {
         match self {
+            Barrier::Registered => "bench-registered",
             Barrier::Sent => "bench-sent",
             Barrier::Drain => "bench-drain",
         }
     }
 
     pub fn from_token(token: &str) -> Option<Barrier> {
-        [Barrier::Sent, Barrier::Drain]
+        [Barrier::Registered, Barrier::Sent, Barrier::Drain]
             .into_iter()
             .find(|b| b.token() == token)
     }

@@ -1,10 +1,11 @@
-//! Generator sockets: connecting, registering a nick, how a run names its clients, and the
-//! raw socket calls the readers and the stalled clients need.
+//! Generator sockets: connecting, registering a nick (or on a peer, opening a session and
+//! subscribing), how a run names its clients and channels, and the raw socket calls the
+//! readers and the stalled clients need.
 //!
 //! In scope: one client's socket set-up, the lines it sends outside the hot path (`NICK`,
-//! `JOIN`, `PING`), and reading their answers before a reader takes the client over
-//! ([`read_until`]). Out of scope: reading many sockets (`reader`) and writing message streams
-//! (`sender`).
+//! `JOIN`, `PING`; a peer's handshake), and reading their answers before a reader takes the
+//! client over ([`read_until`], [`register_peer`]). Out of scope: reading many sockets
+//! (`reader`), writing message streams (`sender`), and a peer's spelling (`dialect`).
 //!
 //! Sockets stay in blocking mode: sender threads write whole batches with `write_all`, and
 //! `O_NONBLOCK` would apply to every handle of the socket. Readers ask for non-blocking
@@ -17,6 +18,9 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::loadgen::board::Barrier;
+use crate::loadgen::dialect::Peer;
+use crate::loadgen::dialect::frame::{Event, Frame};
 use chatd_proto::{Command, Nick, Reply};
 
 /// How long one connect, one registration or one blocked write may take.
@@ -25,10 +29,14 @@ pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
 /// The nicks of one run, `b<tag>n<index>`, and its rooms, `#b<tag>r<index>`. The tag differs
 /// between runs, so runs against a shared server do not collide, and a line from someone
 /// else's client is recognised as such.
+///
+/// On a peer the same names make the channels: a client's own channel is its nick, a
+/// room's is its name without `#`, and the lobby's is `b<tag>all`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Naming {
     prefix: String,
     room_prefix: String,
+    lobby: String,
 }
 
 impl Naming {
@@ -47,6 +55,7 @@ impl Naming {
         Naming {
             prefix: format!("b{tag:06x}n"),
             room_prefix: format!("#b{tag:06x}r"),
+            lobby: format!("b{tag:06x}all"),
         }
     }
 
@@ -67,6 +76,21 @@ impl Naming {
     /// The room index in one of this run's room names; `None` for anyone else's.
     pub fn room_index_of(&self, room: &[u8]) -> Option<u32> {
         number(room.strip_prefix(self.room_prefix.as_bytes())?)
+    }
+
+    /// A peer's channel for everyone (the lobby).
+    pub fn lobby_channel(&self) -> &str {
+        &self.lobby
+    }
+
+    /// A peer's channel for room `index`: its name without `#`.
+    pub fn room_channel(&self, index: u32) -> String {
+        format!("{}{index}", &self.room_prefix[1..])
+    }
+
+    /// The room index in one of this run's room channels; `None` for anything else.
+    pub fn room_index_of_channel(&self, channel: &[u8]) -> Option<u32> {
+        number(channel.strip_prefix(&self.room_prefix.as_bytes()[1..])?)
     }
 }
 
@@ -180,6 +204,91 @@ pub fn register(stream: &TcpStream, nick: &str) -> io::Result<Vec<u8>> {
     )
 }
 
+/// Opens a client's session on a peer (Redis: `HELLO 3`; NATS: `CONNECT`), subscribes it to
+/// `channels`, and waits for the answer to the [`Barrier::Registered`] `PING` sent after
+/// them: the server handles a connection's commands in order, so by then every
+/// subscription is in place. Returns the bytes read after that answer.
+pub fn register_peer(stream: &TcpStream, peer: Peer, channels: &[&[u8]]) -> io::Result<Vec<u8>> {
+    let mut hello = Vec::new();
+    peer.handshake(channels, &mut hello);
+    peer.ping(Barrier::Registered.token(), &mut hello);
+    (&*stream).write_all(&hello)?;
+    let token = Barrier::Registered.token().as_bytes();
+    let mut subscribed = 0;
+    let deadline = Instant::now() + IO_TIMEOUT;
+    let what = format!("{peer}'s answer to PING after subscribing");
+    let rest = read_frames(stream, peer, deadline, &what, |event| match event {
+        Event::Pong(Some(got)) if got != token => Err(unexpected(peer, got)),
+        Event::Pong(_) => Ok(true),
+        Event::Subscribed => {
+            subscribed += 1;
+            Ok(false)
+        }
+        Event::Ignored => Ok(false),
+        Event::ServerPing => {
+            (&*stream).write_all(peer.pong().unwrap_or_default())?;
+            Ok(false)
+        }
+        Event::Error(text) => Err(io::Error::other(format!(
+            "{peer} refused the handshake (Redis needs version 6 or later, for HELLO 3): {}",
+            String::from_utf8_lossy(text)
+        ))),
+        Event::Delivery { payload, .. } => Err(unexpected(peer, payload)),
+        Event::Other(bytes) => Err(unexpected(peer, bytes)),
+    })?;
+    // Redis confirms each subscription; NATS confirms none.
+    if peer == Peer::Redis && subscribed != channels.len() {
+        return Err(io::Error::other(format!(
+            "{peer} confirmed {subscribed} of {} subscriptions",
+            channels.len()
+        )));
+    }
+    Ok(rest)
+}
+
+fn unexpected(peer: Peer, bytes: &[u8]) -> io::Error {
+    let shown = &bytes[..bytes.len().min(120)];
+    io::Error::other(format!(
+        "unexpected from {peer} while subscribing: {:?}",
+        String::from_utf8_lossy(shown)
+    ))
+}
+
+/// [`read_until`] for a peer's frames: hands the event of every frame from `stream` to
+/// `event` until it returns `Ok(true)`, and returns the bytes read after that frame.
+pub fn read_frames(
+    stream: &TcpStream,
+    peer: Peer,
+    deadline: Instant,
+    what: &str,
+    mut event: impl FnMut(Event<'_>) -> io::Result<bool>,
+) -> io::Result<Vec<u8>> {
+    let mut pending = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let mut start = 0;
+        loop {
+            match peer.frame(&pending[start..]) {
+                Frame::Complete { len, event: got } => {
+                    start += len;
+                    if event(got)? {
+                        pending.drain(..start);
+                        return Ok(pending);
+                    }
+                }
+                Frame::Incomplete => break,
+                Frame::Invalid(why) => {
+                    return Err(io::Error::other(format!(
+                        "{peer} sent what is not its protocol ({why}) before {what}"
+                    )));
+                }
+            }
+        }
+        pending.drain(..start);
+        read_more(stream, &mut pending, &mut chunk, deadline, what)?;
+    }
+}
+
 /// Hands every line from `stream` to `line` (first those complete in `pending`, bytes read
 /// before), without its `\n`, until `line` returns `Ok(true)`. Returns the bytes read after
 /// that line: they belong to whoever reads next. Fails with `line`'s error, when the
@@ -229,31 +338,45 @@ pub fn read_lines(
             }
         }
         pending.drain(..start);
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no {what} in time"),
-            ));
+        read_more(stream, pending, &mut chunk, deadline, what)?;
+    }
+}
+
+/// One read from `stream` onto the end of `pending`, waiting until `deadline` at most. A
+/// read that times out before the deadline adds nothing and is not an error.
+fn read_more(
+    stream: &TcpStream,
+    pending: &mut Vec<u8>,
+    chunk: &mut [u8],
+    deadline: Instant,
+    what: &str,
+) -> io::Result<()> {
+    let left = deadline.saturating_duration_since(Instant::now());
+    if left.is_zero() {
+        return Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!("no {what} in time"),
+        ));
+    }
+    stream.set_read_timeout(Some(left))?;
+    match (&*stream).read(chunk) {
+        Ok(0) => Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            format!("the server closed the connection before {what}"),
+        )),
+        Ok(n) => {
+            pending.extend_from_slice(&chunk[..n]);
+            Ok(())
         }
-        stream.set_read_timeout(Some(left))?;
-        match (&*stream).read(&mut chunk) {
-            Ok(0) => {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!("the server closed the connection before {what}"),
-                ));
-            }
-            Ok(n) => pending.extend_from_slice(&chunk[..n]),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::WouldBlock
-                        | io::ErrorKind::TimedOut
-                        | io::ErrorKind::Interrupted
-                ) => {}
-            Err(e) => return Err(e),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+            ) =>
+        {
+            Ok(())
         }
+        Err(e) => Err(e),
     }
 }
 
@@ -335,6 +458,17 @@ mod tests {
         let other = Naming::with_tag(2);
         assert_eq!(naming.room_index_of(other.room(3).as_bytes()), None);
         assert_eq!(naming.room_index_of(b"#babc123r"), None);
+    }
+
+    #[test]
+    fn peer_channels_are_the_names_and_map_back() {
+        let naming = Naming::with_tag(0xabc123);
+        assert_eq!(naming.lobby_channel(), "babc123all");
+        assert_eq!(naming.room_channel(12), "babc123r12");
+        assert_eq!(naming.room_index_of_channel(b"babc123r12"), Some(12));
+        assert_eq!(naming.room_index_of_channel(b"#babc123r12"), None);
+        assert_eq!(naming.room_index_of_channel(b"babc123all"), None);
+        assert_eq!(naming.index_of(naming.lobby_channel().as_bytes()), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The load generator behind `chatd-bench` and `cargo bench --bench load`: workloads that
-//! drive a chatd server over TCP, check every line they get, and report what the server did
-//! and what it cost.
+//! drive a chatd server (or, for comparison, a Redis or NATS server) over TCP, check every
+//! line they get, and report what the server did and what it cost.
 //!
 //! Layout, in reading order:
 //! - [`payload`]: what each message carries (sender, sequence number, send time). Pure.
@@ -9,7 +9,8 @@
 //! - [`outcome`]: one run's figures, the failure and bottleneck rules, medians. Pure.
 //! - [`workload`]: the six workloads and one run of any of them.
 //! - [`client`], [`reader`], [`sender`], [`board`]: the generator's sockets and threads.
-//! - [`target`]: the server a run talks to (in-process, child process, external).
+//! - [`dialect`]: the protocol a run speaks, chatd's or a peer's (Redis pub/sub, NATS).
+//! - [`target`]: the server a run talks to (in-process, child process, external, a peer).
 //! - [`probe`]: the pre-flight probe of an external server's flood control.
 //! - [`server_stats`]: the server's own figures (`STATS`) at the end of a run.
 //! - [`meter`], [`sysstat`], [`alloc`]: CPU accounting, `/proc` readings, allocation counts.
@@ -25,6 +26,7 @@ pub mod alloc;
 pub mod board;
 pub mod check;
 pub mod client;
+pub mod dialect;
 pub mod meter;
 pub mod outcome;
 pub mod payload;

@@ -2,7 +2,8 @@
 //! fail a run, when the generator rather than the server was the bottleneck, and how
 //! repeated runs combine into one row.
 //!
-//! In scope: [`RunResult`], [`Latency`], [`IdleFigures`], the failure summary, the
+//! In scope: [`RunResult`], [`Latency`], [`IdleFigures`], the failure summary (a step back
+//! in one order fails a run only where the server promises one: [`OrderStance`]), the
 //! bottleneck rule ([`bottleneck`]), and the median of repeats. Pure.
 //! Out of scope: producing the figures (`workload`) and laying them out (`report`).
 
@@ -11,6 +12,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 
 use crate::loadgen::check::Counts;
+use crate::loadgen::dialect::OrderStance;
 use crate::loadgen::meter::Usage;
 use crate::loadgen::server_stats::ServerStats;
 
@@ -53,8 +55,8 @@ pub struct IdleFigures {
     pub clients: u64,
     /// Until every client had its `OK NICK`.
     pub connect_s: f64,
-    /// Until the last `JOIN` arrived.
-    pub joins_s: f64,
+    /// Until the last `JOIN` arrived; `None` for a peer, which announces nobody.
+    pub joins_s: Option<f64>,
     /// (server RSS after − before) / clients.
     pub rss_kib_per_conn: Option<f64>,
     pub threads_before: Option<u64>,
@@ -92,8 +94,13 @@ pub struct RunResult {
     pub bottleneck: Option<String>,
     pub idle: Option<IdleFigures>,
     /// The server's `STATS` at the end of the run, or why it could not be had; `None` when
-    /// the run did not get that far.
+    /// the run did not get that far, or ran against a peer (`STATS` is chatd's own).
     pub server_stats: Option<Result<ServerStats, String>>,
+    /// The server when it is not chatd: `Redis`, `NATS`.
+    pub peer: Option<String>,
+    /// For a run that checks one order (fan-out, paced, stalled, rooms), what its server
+    /// says about it: whether `counts.order_violations` fails the run.
+    pub order: Option<OrderStance>,
     /// Everything that failed the run, besides the error counts.
     pub failures: Vec<String>,
     pub wall_s: f64,
@@ -126,12 +133,25 @@ impl RunResult {
     }
 
     pub fn failed(&self) -> bool {
-        !self.counts.is_clean() || !self.failures.is_empty()
+        !self.failing_counts().is_clean() || !self.failures.is_empty()
+    }
+
+    /// The counts that fail the run: all of them, but steps back in an order that the
+    /// server does not promise.
+    fn failing_counts(&self) -> Counts {
+        let mut counts = self.counts;
+        if self
+            .order
+            .is_some_and(|order| order != OrderStance::Promised)
+        {
+            counts.order_violations = 0;
+        }
+        counts
     }
 
     /// `lost 12, order violations 1, <other failures>`, or `None` if the run passed.
     pub fn failure_summary(&self) -> Option<String> {
-        let c = &self.counts;
+        let c = &self.failing_counts();
         let mut parts: Vec<String> = [
             ("lost", c.lost),
             ("duplicated", c.duplicated),
@@ -255,7 +275,7 @@ pub fn combine(repeats: &[RunResult]) -> RunResult {
     let latency = |pick: fn(&Latency) -> f64| med(&|r: &RunResult| r.latency.as_ref().map(pick));
     let idle = first.idle.map(|idle| IdleFigures {
         connect_s: med(&|r: &RunResult| r.idle.map(|i| i.connect_s)).unwrap_or(idle.connect_s),
-        joins_s: med(&|r: &RunResult| r.idle.map(|i| i.joins_s)).unwrap_or(idle.joins_s),
+        joins_s: med(&|r: &RunResult| r.idle.and_then(|i| i.joins_s)),
         rss_kib_per_conn: med(&|r: &RunResult| r.idle.and_then(|i| i.rss_kib_per_conn)),
         ..idle
     });
@@ -287,6 +307,8 @@ pub fn combine(repeats: &[RunResult]) -> RunResult {
         idle,
         // Counted since each server started: the last repeat's are those of a whole run.
         server_stats: repeats.iter().rev().find_map(|r| r.server_stats.clone()),
+        peer: first.peer.clone(),
+        order: first.order,
         failures: repeats.iter().flat_map(|r| r.failures.clone()).collect(),
         wall_s: repeats.iter().map(|r| r.wall_s).sum(),
     }
@@ -400,5 +422,21 @@ mod tests {
         );
         assert!(result.failed());
         assert_eq!(row(1.0, 1.0, 0).failure_summary(), None);
+    }
+
+    #[test]
+    fn steps_back_fail_a_run_only_where_one_order_is_promised() {
+        let mut result = row(1.0, 1.0, 0);
+        result.counts.order_violations = 3;
+        result.order = Some(OrderStance::Promised);
+        assert!(result.failed());
+        for stance in [OrderStance::ByDesign, OrderStance::NotPromised] {
+            result.order = Some(stance);
+            assert!(!result.failed(), "{stance:?}");
+            assert_eq!(result.failure_summary(), None);
+        }
+        // Lost lines fail every run.
+        result.counts.lost = 1;
+        assert_eq!(result.failure_summary().as_deref(), Some("lost 1"));
     }
 }

@@ -3,14 +3,20 @@
 //!
 //! In scope: the read loop, splitting bytes into lines (a socket keeps only the carry-over of
 //! a partial line), recognising the lines a run produces, feeding deliveries to each client's
-//! [`ReceiverCheck`], latency samples, and the end-of-run report of each client.
-//! Out of scope: connecting and registering (`client`), sending (`sender`), and judging the
-//! results (`workload`, `outcome`).
+//! [`ReceiverCheck`], latency samples, and the end-of-run report of each client. On a peer,
+//! the same for its frames (split by `dialect`), and answering the server's own `PING`s.
+//! Out of scope: connecting and registering (`client`), sending (`sender`), a peer's spelling
+//! (`dialect`), and judging the results (`workload`, `outcome`).
 //!
 //! `ALL`, `MSG` and room `MSG` deliveries are matched on bytes here rather than with
 //! `protocol::Reply::parse`, which allocates two strings a line: the generator must cost far
-//! less than the server per line. The unit test below holds the two in agreement. Every
-//! other line is rare and goes through `Reply::parse`.
+//! less than the server per line. A unit test holds the two in agreement. Every other line
+//! is rare and goes through `Reply::parse`. Which protocol a reader reads is one match per
+//! read, not per line: a chatd run's lines never go near a peer's code.
+//!
+//! On a peer the sender of a delivery is the one its payload names (the channel only says
+//! where it was published), and a Redis client's copies of its own messages are dropped:
+//! Redis sends a message to its publisher too when it is subscribed to the channel.
 
 use std::io;
 use std::net::TcpStream;
@@ -25,9 +31,11 @@ use polling::{Event, Events, PollMode, Poller};
 use crate::loadgen::board::{Barrier, Board, Notice};
 use crate::loadgen::check::ReceiverCheck;
 use crate::loadgen::client::{self, Naming};
+use crate::loadgen::dialect::frame::Event as PeerEvent;
+use crate::loadgen::dialect::{Dialect, Peer};
 use crate::loadgen::meter::GeneratorCpu;
 use crate::loadgen::outcome::latency_histogram;
-use crate::loadgen::payload::Codec;
+use crate::loadgen::payload::{Codec, Stamp};
 use chatd_proto::{Reply, reason};
 
 /// One read takes up to this much; shared by all sockets of a reader thread.
@@ -41,6 +49,8 @@ const WAIT_SLICE: Duration = Duration::from_millis(500);
 /// What every reader of a run needs to know about the lines it reads.
 #[derive(Debug, Clone)]
 pub struct Rules {
+    /// The protocol of every connection of the run.
+    pub dialect: Dialect,
     pub naming: Naming,
     pub codec: Codec,
     /// Record the latency of lines meant to be sent at or after this time (µs since the
@@ -90,6 +100,9 @@ pub struct Conn {
     pub leftover: Vec<u8>,
     /// Where deliveries are checked; `None` for a client that only counts `JOIN`s.
     pub check: Option<(Route, ReceiverCheck)>,
+    /// On a peer whose `PONG` names no token (NATS): the barriers its `PING`s are for, in
+    /// the order they are sent, which is the order of the answers.
+    pub pongs: &'static [Barrier],
 }
 
 /// What happened on one client's connection, besides its deliveries.
@@ -215,9 +228,11 @@ impl Readers {
 /// A client as its reader sees it.
 struct ConnState {
     conn: Conn,
-    /// The start of a line whose end has not arrived yet.
+    /// The start of a line (or a peer's frame) whose end has not arrived yet.
     carry: Vec<u8>,
     tally: Tally,
+    /// Bare `PONG`s so far: the next one answers `conn.pongs[pongs_seen]`.
+    pongs_seen: usize,
 }
 
 /// The state of one reader thread.
@@ -301,6 +316,7 @@ impl Reader {
             conn,
             carry: Vec::new(),
             tally: Tally::default(),
+            pongs_seen: 0,
         };
         if let Err(error) = added {
             state.tally.closed = Some(format!("cannot watch the socket: {error}"));
@@ -310,7 +326,9 @@ impl Reader {
         }
         let leftover = std::mem::take(&mut state.conn.leftover);
         self.conns.push(state);
-        self.consume(key, &leftover, Instant::now());
+        if let Err(why) = self.consume(key, &leftover, Instant::now()) {
+            self.close(key, poller, why);
+        }
     }
 
     fn on_readable(&mut self, key: usize, poller: &Poller) {
@@ -324,8 +342,11 @@ impl Reader {
             Ok(0) => self.close(key, poller, "closed by the server".to_owned()),
             Ok(n) => {
                 let buffer = std::mem::take(&mut self.buffer);
-                self.consume(key, &buffer[..n], Instant::now());
+                let consumed = self.consume(key, &buffer[..n], Instant::now());
                 self.buffer = buffer;
+                if let Err(why) = consumed {
+                    self.close(key, poller, why);
+                }
             }
             Err(e)
                 if matches!(
@@ -343,14 +364,32 @@ impl Reader {
         let _ = self.notices.send(Notice::Closed(state.conn.index));
     }
 
-    /// Handles every complete line in `bytes` (after the socket's carry-over) and keeps the
-    /// partial line at the end.
-    fn consume(&mut self, key: usize, bytes: &[u8], now: Instant) {
+    /// Handles every complete line or frame in `bytes` (after the socket's carry-over) and
+    /// keeps the partial one at the end. Fails, saying why, when the bytes cannot be
+    /// followed any further (a peer's stream that is not its protocol).
+    fn consume(&mut self, key: usize, bytes: &[u8], now: Instant) -> Result<(), String> {
+        let consumed = match self.rules.dialect {
+            Dialect::Chatd => {
+                self.consume_lines(key, bytes, now);
+                Ok(())
+            }
+            Dialect::Peer(peer) => self.consume_frames(peer, key, bytes, now),
+        };
+        let state = &self.conns[key];
+        if let Some((_, check)) = &state.conn.check {
+            self.board.set_received(state.conn.index, check.received());
+        }
+        consumed
+    }
+
+    /// [`Reader::consume`] of chatd's lines.
+    fn consume_lines(&mut self, key: usize, bytes: &[u8], now: Instant) {
         let now_us = self.board.now_us(now);
         let mut at = Arrival {
             rules: &self.rules,
             notices: &self.notices,
             sink: &mut self.sink,
+            board: &self.board,
             now,
             now_us,
         };
@@ -377,9 +416,35 @@ impl Reader {
             rest = &rest[end + 1..];
         }
         state.carry.extend_from_slice(rest);
-        if let Some((_, check)) = &state.conn.check {
-            self.board.set_received(state.conn.index, check.received());
-        }
+    }
+
+    /// [`Reader::consume`] of a peer's frames.
+    fn consume_frames(
+        &mut self,
+        peer: Peer,
+        key: usize,
+        bytes: &[u8],
+        now: Instant,
+    ) -> Result<(), String> {
+        let now_us = self.board.now_us(now);
+        let mut at = Arrival {
+            rules: &self.rules,
+            notices: &self.notices,
+            sink: &mut self.sink,
+            board: &self.board,
+            now,
+            now_us,
+        };
+        let ConnState {
+            conn,
+            carry,
+            tally,
+            pongs_seen,
+        } = &mut self.conns[key];
+        peer.split(carry, bytes, |event| {
+            at.event(peer, conn, tally, pongs_seen, event);
+        })
+        .map_err(|why| format!("{peer} sent what is not its protocol: {why}"))
     }
 
     fn into_report(self) -> ReaderReport {
@@ -405,6 +470,8 @@ struct Arrival<'a> {
     rules: &'a Rules,
     notices: &'a Sender<Notice>,
     sink: &'a mut Sink,
+    /// Where a peer's `PING` is answered.
+    board: &'a Board,
     now: Instant,
     now_us: u64,
 }
@@ -457,20 +524,97 @@ impl Arrival<'_> {
             return;
         };
         match self.rules.codec.decode(payload) {
-            Ok(stamp) if stamp.sender == from => {
-                check.delivery(route.slot(from), stamp.seq);
-                self.sink.unpublished += 1;
-                self.sink.last_delivery = Some(self.now);
-                if self
-                    .rules
-                    .latency_from_us
-                    .is_some_and(|from| stamp.sent_us >= from)
-                {
-                    let latency = self.now_us.saturating_sub(stamp.sent_us);
-                    self.sink.latency.saturating_record(latency);
+            Ok(stamp) if stamp.sender == from => self.record(*route, check, stamp),
+            _ => check.corrupt(),
+        }
+    }
+
+    /// A delivery that decoded: checked, counted, and timed.
+    fn record(&mut self, route: Route, check: &mut ReceiverCheck, stamp: Stamp) {
+        check.delivery(route.slot(stamp.sender), stamp.seq);
+        self.sink.unpublished += 1;
+        self.sink.last_delivery = Some(self.now);
+        if self
+            .rules
+            .latency_from_us
+            .is_some_and(|from| stamp.sent_us >= from)
+        {
+            let latency = self.now_us.saturating_sub(stamp.sent_us);
+            self.sink.latency.saturating_record(latency);
+        }
+    }
+
+    /// One frame from a peer.
+    fn event(
+        &mut self,
+        peer: Peer,
+        conn: &mut Conn,
+        tally: &mut Tally,
+        pongs_seen: &mut usize,
+        event: PeerEvent<'_>,
+    ) {
+        match event {
+            PeerEvent::Delivery { channel, payload } => {
+                self.published(peer, conn, tally, channel, payload);
+            }
+            PeerEvent::Pong(token) => {
+                let barrier = match token {
+                    Some(token) => std::str::from_utf8(token)
+                        .ok()
+                        .and_then(Barrier::from_token),
+                    None => {
+                        *pongs_seen += 1;
+                        conn.pongs.get(*pongs_seen - 1).copied()
+                    }
+                };
+                let client = conn.index;
+                let _ = match barrier {
+                    Some(Barrier::Registered) => self.notices.send(Notice::Registered(client)),
+                    Some(barrier) => self.notices.send(Notice::Pong { client, barrier }),
+                    None => {
+                        tally.note_unexpected(b"PONG (no PING of a barrier was waiting)");
+                        Ok(())
+                    }
+                };
+            }
+            PeerEvent::ServerPing => {
+                // A write that fails shows on the read side as the connection's end.
+                if let Some(pong) = peer.pong() {
+                    let _ = self.board.write(conn.index, &conn.stream, pong);
                 }
             }
-            _ => check.corrupt(),
+            PeerEvent::Subscribed | PeerEvent::Ignored => {}
+            PeerEvent::Error(text) | PeerEvent::Other(text) => tally.note_unexpected(text),
+        }
+    }
+
+    /// A peer's message on `channel`: it must be one the receiver's route listens on.
+    fn published(
+        &mut self,
+        peer: Peer,
+        conn: &mut Conn,
+        tally: &mut Tally,
+        channel: &[u8],
+        payload: &[u8],
+    ) {
+        let Some((route, check)) = &mut conn.check else {
+            tally.note_unexpected(payload);
+            return;
+        };
+        let naming = &self.rules.naming;
+        let heard = match *route {
+            Route::Broadcast { .. } => channel == naming.lobby_channel().as_bytes(),
+            Route::Partner(_) => naming.index_of(channel) == Some(conn.index),
+            Route::Room { room, .. } => naming.room_index_of_channel(channel) == Some(room),
+        };
+        if !heard {
+            check.corrupt();
+            return;
+        }
+        match self.rules.codec.decode(payload) {
+            Ok(stamp) if stamp.sender == conn.index && peer.echoes_own_messages() => {}
+            Ok(stamp) => self.record(*route, check, stamp),
+            Err(_) => check.corrupt(),
         }
     }
 
@@ -550,136 +694,4 @@ impl Tally {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chatd_proto::Nick;
-
-    #[test]
-    fn newlines_are_found_where_a_plain_search_finds_them() {
-        let mut bytes = Vec::new();
-        // A cheap deterministic mix of newlines, bytes just around '\n', and high bytes.
-        let mut x = 12345u32;
-        for _ in 0..4000 {
-            x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            bytes.push([b'\n', 9, 11, 0, 0x8a, b'a', 0xff, b'\n' + 0x80][(x >> 16) as usize % 8]);
-        }
-        for start in 0..bytes.len() {
-            for len in [0, 1, 7, 8, 9, 15, 16, 17, 64] {
-                let slice = &bytes[start..(start + len).min(bytes.len())];
-                let plain = slice.iter().position(|&b| b == b'\n');
-                assert_eq!(find_newline(slice), plain, "{slice:?}");
-            }
-        }
-        assert_eq!(find_newline(b"ALL b000001n3 0003....\nALL"), Some(22));
-    }
-
-    /// The byte matching of deliveries agrees with `Reply::parse` on what `Reply` formats.
-    #[test]
-    fn deliveries_are_matched_as_the_protocol_spells_them() {
-        let from = Nick::parse("b00000an3").unwrap();
-        let text = "0003000000010000000000aa5b......".to_owned();
-        for reply in [
-            Reply::All {
-                from: from.clone(),
-                text: text.clone(),
-            },
-            Reply::Msg {
-                from: from.clone(),
-                text: text.clone(),
-            },
-        ] {
-            let line = reply.to_line();
-            let line = line.trim_end_matches('\n').as_bytes();
-            let rest = line
-                .strip_prefix(b"ALL ")
-                .or_else(|| line.strip_prefix(b"MSG "))
-                .expect("a delivery");
-            let space = rest.iter().position(|&b| b == b' ').unwrap();
-            assert_eq!(&rest[..space], from.as_str().as_bytes());
-            assert_eq!(&rest[space + 1..], text.as_bytes());
-            assert_eq!(Reply::parse(std::str::from_utf8(line).unwrap()), Ok(reply));
-        }
-    }
-
-    /// A room's lines count for a member of that room only, from the room's senders only.
-    #[test]
-    fn room_lines_are_checked_against_the_receiver_s_room() {
-        let naming = Naming::with_tag(0xa);
-        let codec = Codec::new(32).unwrap();
-        let rules = Arc::new(Rules {
-            naming: naming.clone(),
-            codec,
-            latency_from_us: None,
-        });
-        let board = Arc::new(Board::new(8, Instant::now()));
-        let (notices, _) = crossbeam_channel::unbounded();
-        let mut reader = Reader::new(&rules, &board, &notices);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-        // Client 6 is in room 1 (clients 4..8), whose senders are clients 4 and 5.
-        let route = Route::Room {
-            room: 1,
-            first: 4,
-            senders: 2,
-        };
-        reader.conns.push(ConnState {
-            conn: Conn {
-                index: 6,
-                stream: Arc::new(stream),
-                leftover: Vec::new(),
-                check: Some((route, ReceiverCheck::new(route.slots(), true))),
-            },
-            carry: Vec::new(),
-            tally: Tally::default(),
-        });
-        let line = |room: u32, from: u32, seq: u32| {
-            let mut text = String::new();
-            let stamp = crate::loadgen::payload::Stamp {
-                sender: from,
-                seq,
-                sent_us: 0,
-            };
-            codec.encode(stamp, &mut text);
-            Reply::RoomMsg {
-                room: chatd_proto::Room::parse(&naming.room(room)).unwrap(),
-                from: Nick::parse(&naming.nick(from)).unwrap(),
-                text,
-            }
-            .to_line()
-        };
-        let stranger = Nick::parse("alice").unwrap();
-        let room1 = chatd_proto::Room::parse(&naming.room(1)).unwrap();
-        let bytes = [
-            line(1, 4, 0),
-            line(1, 5, 0),
-            line(1, 4, 1),
-            // Another room's line, and a member of the room that is not a sender.
-            line(0, 4, 2),
-            line(1, 7, 0),
-            format!("MSG {room1} alice hi\n"),
-            Reply::RoomJoin {
-                room: room1.clone(),
-                nick: stranger,
-            }
-            .to_line(),
-            Reply::RoomJoin {
-                room: room1,
-                nick: Nick::parse(&naming.nick(7)).unwrap(),
-            }
-            .to_line(),
-        ]
-        .concat();
-        reader.consume(0, bytes.as_bytes(), Instant::now());
-        let state = reader.conns.pop().unwrap();
-        let (_, check) = state.conn.check.unwrap();
-        let (counts, order) = check.finish(|_| 2);
-        assert_eq!(counts.received, 3);
-        assert_eq!(counts.corrupt, 2);
-        assert_eq!(counts.lost, 1);
-        let ids = [(0, 0), (1, 0), (0, 1)].map(|(s, q)| crate::loadgen::check::message_id(s, q));
-        assert_eq!(order.unwrap(), ids);
-        assert_eq!(state.tally.foreign, 2);
-        // This run's own clients join no room during a run.
-        assert_eq!(state.tally.unexpected, 1);
-    }
-}
+mod tests;

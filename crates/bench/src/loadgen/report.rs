@@ -1,6 +1,7 @@
 //! How results are shown: two tables for the terminal (throughput and latency; resources),
-//! the server's own `STATS` figures under them, warnings about the generator, a CSV file and
-//! an SVG chart.
+//! the server's own `STATS` figures under them, what each row saw of one global order when
+//! a peer (Redis, NATS) is among the rows, warnings about the generator, a CSV file and an
+//! SVG chart.
 //!
 //! In scope: the layout and number formats of those outputs. Out of scope: the figures
 //! themselves (`outcome`) and where files go (`setup`).
@@ -93,7 +94,9 @@ const RESOURCES: &[Column] = &[
         r.idle.map_or_else(dash, |i| format!("{:.2}", i.connect_s))
     }),
     col("JOIN s", |r| {
-        r.idle.map_or_else(dash, |i| format!("{:.2}", i.joins_s))
+        r.idle
+            .and_then(|i| i.joins_s)
+            .map_or_else(dash, |s| format!("{s:.2}"))
     }),
     col("KiB/conn", |r| {
         r.idle
@@ -208,11 +211,12 @@ pub fn render(setup: &Setup, results: &[RunResult]) -> String {
     for line in LEGEND {
         let _ = writeln!(out, "{line}");
     }
-    let stats = server_stats_lines(results);
-    if !stats.is_empty() {
-        out.push('\n');
-        for line in stats {
-            let _ = writeln!(out, "{line}");
+    for block in [server_stats_lines(results), order_lines(results)] {
+        if !block.is_empty() {
+            out.push('\n');
+            for line in block {
+                let _ = writeln!(out, "{line}");
+            }
         }
     }
     let warnings: Vec<String> = results.iter().flat_map(warnings).collect();
@@ -233,6 +237,36 @@ fn server_stats_lines(results: &[RunResult]) -> Vec<String> {
         if let Some(Ok(stats)) = &result.server_stats {
             let head = format!("server STATS, {}:", result.title());
             lines.extend(wrap(head, &stats_summary(stats)));
+        } else if let Some(peer) = &result.peer {
+            lines.push(format!(
+                "server STATS, {}: none, STATS is chatd's own ({peer} is measured from /proc \
+                 with --server-pid)",
+                result.title()
+            ));
+        }
+    }
+    lines
+}
+
+/// When a peer is among the rows: `one global order, <row>: yes`, `no (3 steps back)` or
+/// `not promised (...)` for each row that checks one (fan-out, paced, rooms: each room's),
+/// under a head line saying what each server promises.
+fn order_lines(results: &[RunResult]) -> Vec<String> {
+    if results.iter().all(|r| r.peer.is_none()) {
+        return Vec::new();
+    }
+    let mut lines = vec![
+        "one global order (fan-out, paced: of all lines; rooms: of each room's): chatd promises it and a step back fails".to_owned(),
+        "  the run; Redis gives it by design (one thread runs every PUBLISH) without promising it; NATS does not promise".to_owned(),
+        "  one (only each publisher's order). A peer's run is never failed for it.".to_owned(),
+    ];
+    for result in results {
+        if let Some(order) = result.order {
+            lines.push(format!(
+                "  {}: {}",
+                result.title(),
+                order.verdict(result.counts.order_violations)
+            ));
         }
     }
     lines
@@ -374,6 +408,9 @@ const CSV: &[(&str, Cell)] = &[
     ("order_violations", |r| {
         r.counts.order_violations.to_string()
     }),
+    ("one_global_order", |r| {
+        opt(r.order.map(|o| o.verdict(r.counts.order_violations)))
+    }),
     ("server_us_per_delivery", |r| {
         opt(r.server_us_per_delivery.map(|v| format!("{v:.4}")))
     }),
@@ -403,7 +440,7 @@ const CSV: &[(&str, Cell)] = &[
         opt(r.idle.map(|i| format!("{:.3}", i.connect_s)))
     }),
     ("joins_s", |r| {
-        opt(r.idle.map(|i| format!("{:.3}", i.joins_s)))
+        opt(r.idle.and_then(|i| i.joins_s).map(|s| format!("{s:.3}")))
     }),
     ("rss_kib_per_conn", |r| {
         opt(r

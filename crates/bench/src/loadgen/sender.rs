@@ -2,7 +2,8 @@
 //! `write_all`, then ends each client's stream with the `PING` of the [`Barrier::Sent`] barrier.
 //!
 //! In scope: closed-loop sending (fan-out, direct, rooms), paced open-loop sending on a
-//! [`Schedule`], and the flow-control window of closed-loop senders.
+//! [`Schedule`], and the flow-control window of closed-loop senders, in chatd's protocol
+//! or a peer's (a `PUBLISH` or `PUB` per line, through `dialect`).
 //! Out of scope: registering clients (`client`), reading (`reader`), and the shape of each
 //! workload (`workload`).
 //!
@@ -21,7 +22,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::loadgen::board::{Barrier, Board};
-use crate::loadgen::client::send_command;
+use crate::loadgen::dialect::{Dialect, Peer};
 use crate::loadgen::payload::{Codec, Stamp};
 use chatd_proto::{Command, Nick, Room};
 
@@ -50,6 +51,8 @@ pub enum To {
     Nick(Nick),
     /// `MSG #room`.
     Room(Room),
+    /// A peer's channel (the lobby's, the partner's, the room's: see `dialect`).
+    Published { peer: Peer, channel: String },
 }
 
 impl Outgoing {
@@ -106,16 +109,20 @@ impl Batch {
                 room: room.clone(),
                 text,
             },
+            To::Published { peer, channel } => {
+                peer.publish(channel.as_bytes(), text.as_bytes(), &mut self.bytes);
+                return;
+            }
         };
         writeln!(self.bytes, "{command}").expect("writing to a Vec cannot fail");
     }
 
     /// Writes the batch to `out`'s socket and empties it.
-    fn flush(&mut self, out: &Outgoing) -> io::Result<()> {
+    fn flush(&mut self, out: &Outgoing, board: &Board) -> io::Result<()> {
         if self.bytes.is_empty() {
             return Ok(());
         }
-        let result = (&*out.stream).write_all(&self.bytes);
+        let result = board.write(out.index, &out.stream, &self.bytes);
         self.bytes.clear();
         result
     }
@@ -169,6 +176,8 @@ impl Flow {
 /// The knobs of closed-loop sending.
 #[derive(Debug, Clone, Copy)]
 pub struct ClosedLoop {
+    /// How the `PING` that ends each client's stream is spelled.
+    pub dialect: Dialect,
     /// Lines each client sends.
     pub messages: u32,
     /// Lines in flight allowed towards one receiver.
@@ -201,7 +210,7 @@ pub fn run_closed(
                 for seq in out.sent..out.sent + lines {
                     batch.push(out, seq, sent_us);
                 }
-                batch.flush(out)?;
+                batch.flush(out, board)?;
                 out.sent += lines;
                 board.set_sent(out.index, u64::from(out.sent));
                 wrote = true;
@@ -216,7 +225,7 @@ pub fn run_closed(
                 thread::sleep(WINDOW_PAUSE);
             }
         }
-        end_streams(&outs)
+        end_streams(&outs, board, settings.dialect)
     })();
     report(&outs, result)
 }
@@ -272,6 +281,7 @@ pub fn run_paced(
     board: &Board,
     schedule: Schedule,
     codec: Codec,
+    dialect: Dialect,
 ) -> SenderReport {
     let mut batch = Batch::new(codec);
     let result = (|| -> io::Result<()> {
@@ -287,7 +297,7 @@ pub fn run_paced(
                     batch.push(&sender.out, sender.out.sent, due);
                     sender.out.sent += 1;
                 }
-                batch.flush(&sender.out)?;
+                batch.flush(&sender.out, board)?;
                 board.set_sent(sender.out.index, u64::from(sender.out.sent));
             }
             let Some(next_due) = next_due else { break };
@@ -296,7 +306,7 @@ pub fn run_paced(
             thread::sleep(wait.min(MAX_PACED_SLEEP));
         }
         let outs: Vec<&Outgoing> = senders.iter().map(|s| &s.out).collect();
-        end_streams(outs)
+        end_streams(outs, board, dialect)
     })();
     let outs: Vec<Outgoing> = senders.into_iter().map(|s| s.out).collect();
     report(&outs, result)
@@ -366,12 +376,14 @@ pub fn run_stuffing(
 }
 
 /// The `PING` that tells the coordinator when a client's lines are all queued.
-fn end_streams<'a>(outs: impl IntoIterator<Item = &'a Outgoing>) -> io::Result<()> {
-    let ping = Command::Ping {
-        token: Some(Barrier::Sent.token()),
-    };
+fn end_streams<'a>(
+    outs: impl IntoIterator<Item = &'a Outgoing>,
+    board: &Board,
+    dialect: Dialect,
+) -> io::Result<()> {
+    let ping = dialect.ping(Barrier::Sent.token());
     outs.into_iter()
-        .try_for_each(|out| send_command(&out.stream, &ping))
+        .try_for_each(|out| board.write(out.index, &out.stream, &ping))
 }
 
 fn report(outs: &[Outgoing], result: io::Result<()>) -> SenderReport {

@@ -1,19 +1,21 @@
 //! How a run reaches its server: a server started in this process, the `chatd` binary started
-//! as a child process, or a server someone else runs (`--addr`).
+//! as a child process, a chatd someone else runs (`--addr`), or a Redis or NATS server
+//! someone else runs (`--target redis://...`, `nats://...`).
 //!
-//! In scope: starting and stopping the first two, the address to connect to, and where the
-//! server's figures come from (the in-process [`Stats`], or `/proc/<pid>` of a child or of
-//! `--server-pid`).
+//! In scope: starting and stopping the first two, the address to connect to, the protocol
+//! it speaks ([`Dialect`]), reading a `--target` URL, and where the server's figures come
+//! from (the in-process [`Stats`], or `/proc/<pid>` of a child or of `--server-pid`).
 //! Out of scope: measuring anything (`meter`) and the clients (`client`).
 
 use std::io::{self, BufRead, BufReader};
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::loadgen::alloc;
+use crate::loadgen::dialect::{Dialect, Peer};
 use chatd::config::{self, Config};
 use chatd::server::{Server, ServerHandle, Stats};
 
@@ -32,12 +34,68 @@ pub enum TargetSpec {
     Spawn(PathBuf),
     /// A running server; `pid` (if on this machine) lets the run read its `/proc` figures.
     External { addr: SocketAddr, pid: Option<u32> },
+    /// A running Redis or NATS server, as `External` is a running chatd.
+    Peer {
+        peer: Peer,
+        addr: SocketAddr,
+        pid: Option<u32>,
+    },
 }
 
 impl TargetSpec {
     /// Whether the run chooses the server's settings (workers, queue size).
     pub fn starts_server(&self) -> bool {
-        !matches!(self, TargetSpec::External { .. })
+        !matches!(self, TargetSpec::External { .. } | TargetSpec::Peer { .. })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            TargetSpec::Peer { peer, .. } => Dialect::Peer(*peer),
+            _ => Dialect::Chatd,
+        }
+    }
+
+    /// The running server at `url`: `chatd://HOST:PORT` (as `External`), `redis://HOST:PORT`
+    /// or `nats://HOST:PORT`; without a port, the server's usual one (7878, 6379, 4222).
+    /// `pid` is the server's process, if it runs on this machine.
+    pub fn from_url(url: &str, pid: Option<u32>) -> Result<TargetSpec, String> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            format!("{url}: not a URL; give chatd://, redis:// or nats:// and HOST:PORT")
+        })?;
+        let peer = Peer::ALL.into_iter().find(|p| p.scheme() == scheme);
+        let default_port = match peer {
+            Some(peer) => peer.default_port(),
+            None if scheme == "chatd" => config::DEFAULT_ADDR
+                .parse::<SocketAddr>()
+                .map_or(7878, |addr| addr.port()),
+            None => {
+                return Err(format!(
+                    "{url}: unknown scheme {scheme:?}; chatd, redis and nats are known"
+                ));
+            }
+        };
+        let host_port = rest.strip_suffix('/').unwrap_or(rest);
+        if host_port.is_empty() || host_port.contains('/') {
+            return Err(format!(
+                "{url}: give HOST:PORT after {scheme}://, and nothing else"
+            ));
+        }
+        let resolved = match host_port.to_socket_addrs() {
+            Ok(addrs) => Ok(addrs),
+            // No port: the server's usual one.
+            Err(_) => {
+                let host = host_port.trim_start_matches('[').trim_end_matches(']');
+                (host, default_port).to_socket_addrs()
+            }
+        };
+        let addr = resolved
+            .map_err(|e| format!("{url}: {e}"))?
+            .next()
+            .ok_or_else(|| format!("{url}: no address found"))?;
+        Ok(match peer {
+            Some(peer) => TargetSpec::Peer { peer, addr, pid },
+            None => TargetSpec::External { addr, pid },
+        })
     }
 }
 
@@ -84,6 +142,7 @@ impl ServerSettings {
 /// A server ready for clients.
 pub struct Target {
     addr: SocketAddr,
+    dialect: Dialect,
     running: Running,
 }
 
@@ -107,11 +166,13 @@ impl Target {
                 let (addr, child) = spawn_chatd(binary, settings)?;
                 Ok(Target {
                     addr,
+                    dialect: Dialect::Chatd,
                     running: Running::Child(child),
                 })
             }
-            TargetSpec::External { addr, pid } => Ok(Target {
+            TargetSpec::External { addr, pid } | TargetSpec::Peer { addr, pid, .. } => Ok(Target {
                 addr: *addr,
+                dialect: spec.dialect(),
                 running: Running::External { pid: *pid },
             }),
         }
@@ -122,6 +183,7 @@ impl Target {
         let handle = Server::bind(config)?.start()?;
         Ok(Target {
             addr: handle.local_addr(),
+            dialect: Dialect::Chatd,
             running: Running::InProcess(handle),
         })
     }
@@ -132,12 +194,18 @@ impl Target {
         let (addr, child) = spawn_child(binary, args)?;
         Ok(Target {
             addr,
+            dialect: Dialect::Chatd,
             running: Running::Child(child),
         })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The protocol the server speaks.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
     }
 
     /// Whether the server shares this process (its CPU is the process's minus the generator's).
@@ -316,6 +384,50 @@ fn send_sigterm(pid: u32) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn target_urls_name_the_server_and_its_address() {
+        let peer = |url: &str| TargetSpec::from_url(url, Some(7));
+        let at = |text: &str| -> SocketAddr { text.parse().unwrap() };
+        assert_eq!(
+            peer("redis://127.0.0.1:6400"),
+            Ok(TargetSpec::Peer {
+                peer: Peer::Redis,
+                addr: at("127.0.0.1:6400"),
+                pid: Some(7)
+            })
+        );
+        assert_eq!(
+            peer("nats://127.0.0.1/"),
+            Ok(TargetSpec::Peer {
+                peer: Peer::Nats,
+                addr: at("127.0.0.1:4222"),
+                pid: Some(7)
+            })
+        );
+        assert_eq!(
+            peer("chatd://[::1]:7000"),
+            Ok(TargetSpec::External {
+                addr: at("[::1]:7000"),
+                pid: Some(7)
+            })
+        );
+        assert_eq!(
+            TargetSpec::from_url("chatd://127.0.0.1", None),
+            Ok(TargetSpec::External {
+                addr: at("127.0.0.1:7878"),
+                pid: None
+            })
+        );
+        for wrong in [
+            "127.0.0.1:6379",
+            "mqtt://127.0.0.1:1883",
+            "redis://",
+            "redis://127.0.0.1:6379/0",
+        ] {
+            assert!(peer(wrong).is_err(), "{wrong}");
+        }
+    }
 
     #[test]
     fn the_address_comes_from_the_listening_line() {

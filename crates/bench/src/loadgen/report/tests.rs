@@ -174,3 +174,54 @@ fn issue_14_the_servers_stats_are_printed_under_the_tables_and_in_the_csv() {
     let empty: Vec<&str> = lines[6].split(',').collect();
     assert_eq!(empty[column("server_fanout_p50_us")], "");
 }
+
+#[test]
+fn issue_14_peer_rows_say_what_they_saw_of_one_order_and_why_no_stats() {
+    use crate::loadgen::dialect::OrderStance;
+    let mut chatd = result();
+    chatd.workload = "fan-out".to_owned();
+    chatd.order = Some(OrderStance::Promised);
+    let mut nats = result();
+    nats.workload = "fan-out (NATS)".to_owned();
+    nats.workers = None;
+    nats.peer = Some("NATS".to_owned());
+    nats.order = Some(OrderStance::NotPromised);
+    nats.counts.order_violations = 12;
+    let mut redis = nats.clone();
+    redis.workload = "direct (Redis)".to_owned();
+    redis.peer = Some("Redis".to_owned());
+    redis.order = None;
+    redis.counts.order_violations = 0;
+    let text = render(&setup(), &[chatd.clone(), nats.clone(), redis]);
+    assert!(text.contains("\n  fan-out workers=2: yes\n"), "{text}");
+    assert!(
+        text.contains("\n  fan-out (NATS): not promised (this run: 12 steps back)\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("  direct (Redis): "),
+        "no order across pairs: {text}"
+    );
+    assert!(
+        text.contains("server STATS, fan-out (NATS): none, STATS is chatd's own"),
+        "{text}"
+    );
+    // The order paragraph fits the width (the tables grow with the rows' names).
+    let order = text
+        .lines()
+        .skip_while(|l| !l.starts_with("one global order"));
+    for line in order.take_while(|l| !l.is_empty()) {
+        assert!(line.chars().count() <= WIDTH, "{line}");
+    }
+    // A report of chatd rows alone says nothing new: the order column and the failures do.
+    assert!(!render(&setup(), &[chatd.clone()]).contains("one global order"));
+    let csv = csv(&setup(), &[chatd, nats]);
+    let lines: Vec<&str> = csv.lines().collect();
+    let column = |name: &str| lines[4].split(',').position(|c| c == name).unwrap();
+    let at = column("one_global_order");
+    assert_eq!(lines[5].split(',').nth(at), Some("yes"));
+    assert_eq!(
+        lines[6].split(',').nth(at),
+        Some("not promised (this run: 12 steps back)")
+    );
+}

@@ -2,9 +2,14 @@
 //! clients (and put them into their rooms), start readers and senders inside a measured
 //! window, wait for the barriers, and check every line that arrived.
 //!
-//! In scope: the phases of a message run and their deadlines. Out of scope: the shape of
-//! each workload (its `Plan`, built by `fanout`, `paced`, `direct`, `rooms`), joining the
-//! rooms (`room_setup`), judging what the readers saw (`verdict`), and the idle run (`idle`).
+//! In scope: the phases of a message run and their deadlines, against chatd or a peer.
+//! Out of scope: the shape of each workload (its `Plan`: `plan`, built by `fanout`,
+//! `paced`, `direct`, `rooms`), joining the rooms (`room_setup`), a peer's spelling
+//! (`dialect`), judging what the readers saw (`verdict`), and the idle run (`idle`).
+//!
+//! On a peer, a client registers by opening its session and subscribing to the channels of
+//! its part (the lobby, its own channel, its room's: see `dialect`), and the rooms need no
+//! joining; the barriers are the peer's `PING`s, and there is no `STATS` to ask.
 //!
 //! Phases: registration and, for a rooms run, joining the rooms (outside the window) →
 //! readers and senders start → every sender's `PING bench-sent` is answered (all its lines
@@ -22,16 +27,17 @@ use std::time::{Duration, Instant};
 use crate::loadgen::board::{Barrier, Board};
 use crate::loadgen::check::ReceiverCheck;
 use crate::loadgen::client::{self, IO_TIMEOUT, Naming};
+use crate::loadgen::dialect::Dialect;
 use crate::loadgen::meter::{GeneratorCpu, Usage, Window};
 use crate::loadgen::payload::Codec;
 use crate::loadgen::progress::Progress;
-use crate::loadgen::reader::{Conn, ReaderReport, Readers, Route, Rules};
-use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport, To};
+use crate::loadgen::reader::{Conn, ReaderReport, Readers, Rules};
+use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport};
 use crate::loadgen::server_stats::{self, ServerStats};
 use crate::loadgen::workload::context::Context;
+use crate::loadgen::workload::plan::{Pattern, Plan, Sending};
 use crate::loadgen::workload::room_setup;
-use crate::loadgen::workload::waiter::{Expected, Waiter};
-use chatd_proto::{Command, Nick, Room};
+use crate::loadgen::workload::waiter::Waiter;
 
 /// Once the senders are done, how long the receivers may take to get the rest.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -48,153 +54,6 @@ const MAX_BATCH: u64 = 256;
 /// server's queue would make the latency figures measure the window. Many pairs keep the
 /// server busy with a small window each.
 const PAIR_WINDOW: u64 = 256;
-
-/// Who sends what to whom.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Pattern {
-    /// Clients `0..senders` send `ALL`; every client receives the others' lines.
-    Broadcast { senders: u32 },
-    /// Clients `2k` and `2k + 1` send each other `MSG`s.
-    Pairs,
-    /// Clients `k * members .. (k + 1) * members` are room k; the first `senders` of each
-    /// room send `MSG #room`, and the room's other members receive them.
-    Rooms { members: u32, senders: u32 },
-}
-
-/// How fast the senders go.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Sending {
-    /// `messages` lines per sender, as fast as the flow-control window allows.
-    Closed { messages: u32 },
-    /// `lines_per_second` over all senders for `warmup + duration`, open loop.
-    Paced {
-        lines_per_second: f64,
-        warmup: Duration,
-        duration: Duration,
-    },
-}
-
-/// One message run.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Plan {
-    /// Healthy clients: registered first, read and checked.
-    pub clients: u32,
-    pub pattern: Pattern,
-    pub sending: Sending,
-    pub size: usize,
-    /// Clients registered after the healthy ones that never read again.
-    pub stalled: u32,
-    pub stalled_recv_buffer: usize,
-    /// Bytes per second of `PING`s each stalled client sends and never reads the answers
-    /// of, from the end of the warm-up (see `sender::run_stuffing`).
-    pub stall_rate: u64,
-    /// Whether to fill the latency histogram.
-    pub latency: bool,
-}
-
-impl Plan {
-    pub(super) fn is_sender(&self, index: u32) -> bool {
-        match self.pattern {
-            Pattern::Broadcast { senders } => index < senders,
-            Pattern::Pairs => true,
-            Pattern::Rooms { members, senders } => index % members < senders,
-        }
-    }
-
-    pub(super) fn senders(&self) -> impl Iterator<Item = u32> + '_ {
-        (0..self.clients).filter(|&i| self.is_sender(i))
-    }
-
-    fn route(&self, index: u32) -> Route {
-        match self.pattern {
-            Pattern::Broadcast { senders } => Route::Broadcast { senders },
-            Pattern::Pairs => Route::Partner(index ^ 1),
-            Pattern::Rooms { members, senders } => Route::Room {
-                room: index / members,
-                first: index / members * members,
-                senders,
-            },
-        }
-    }
-
-    /// Which receivers must see the same lines in the same order: the members of a room,
-    /// all clients of a broadcast. Numbered by the room, or 0.
-    pub(super) fn order_group(&self, index: u32) -> u32 {
-        match self.pattern {
-            Pattern::Rooms { members, .. } => index / members,
-            Pattern::Broadcast { .. } | Pattern::Pairs => 0,
-        }
-    }
-
-    /// What each healthy client should send and receive when each sender sends
-    /// `sent(index)` lines.
-    fn expected(&self, sent: impl Fn(u32) -> u64) -> Expected {
-        let sent: Vec<u64> = (0..self.clients)
-            .map(|index| {
-                if self.is_sender(index) {
-                    sent(index)
-                } else {
-                    0
-                }
-            })
-            .collect();
-        let all: u64 = sent.iter().sum();
-        let received = (0..self.clients)
-            .map(|index| {
-                let own = sent[index as usize];
-                match self.pattern {
-                    Pattern::Broadcast { .. } => all - own,
-                    Pattern::Pairs => sent[(index ^ 1) as usize],
-                    Pattern::Rooms { members, senders } => {
-                        let first = index / members * members;
-                        let room: u64 = (first..first + senders).map(|s| sent[s as usize]).sum();
-                        room - own
-                    }
-                }
-            })
-            .collect();
-        Expected { received, sent }
-    }
-
-    /// Lines each client will send (paced: by the schedule's arithmetic, for progress only).
-    fn lines_per_sender(&self) -> f64 {
-        match self.sending {
-            Sending::Closed { messages } => f64::from(messages),
-            Sending::Paced {
-                lines_per_second,
-                warmup,
-                duration,
-            } => {
-                let senders = self.senders().count().max(1) as f64;
-                lines_per_second * (warmup + duration).as_secs_f64() / senders
-            }
-        }
-    }
-
-    /// Deliveries the healthy clients should get.
-    fn expected_deliveries(&self) -> u64 {
-        let recipients = match self.pattern {
-            Pattern::Broadcast { .. } => f64::from(self.clients - 1),
-            Pattern::Pairs => 1.0,
-            Pattern::Rooms { members, .. } => f64::from(members - 1),
-        };
-        let senders = self.senders().count() as f64;
-        (self.lines_per_sender() * senders * recipients) as u64
-    }
-
-    /// How long the senders may take: a paced run's length plus a margin, or for a closed
-    /// run as if it delivered no faster than 50k lines a second.
-    fn send_timeout(&self) -> Duration {
-        match self.sending {
-            Sending::Paced {
-                warmup, duration, ..
-            } => warmup + duration + Duration::from_secs(30),
-            Sending::Closed { .. } => {
-                Duration::from_secs(30) + Duration::from_secs(self.expected_deliveries() / 50_000)
-            }
-        }
-    }
-}
 
 /// The registered clients of a run.
 struct Clients {
@@ -215,9 +74,15 @@ impl Clients {
         };
         for index in 0..plan.clients {
             let stream = client::connect(addr)?;
-            clients
-                .leftovers
-                .push(client::register(&stream, &naming.nick(index))?);
+            let leftover = match context.target.dialect() {
+                Dialect::Chatd => client::register(&stream, &naming.nick(index))?,
+                Dialect::Peer(peer) => {
+                    let channels = plan.channels(index, naming);
+                    let channels: Vec<&[u8]> = channels.iter().map(|c| c.as_bytes()).collect();
+                    client::register_peer(&stream, peer, &channels)?
+                }
+            };
+            clients.leftovers.push(leftover);
             clients.healthy.push(Arc::new(stream));
         }
         for index in plan.clients..plan.clients + plan.stalled {
@@ -261,8 +126,8 @@ pub(super) struct Measured {
     pub failures: Vec<String>,
     /// How the run named its clients, for messages.
     pub naming: Naming,
-    /// The server's `STATS` after the window, or why there is none.
-    pub server_stats: Result<ServerStats, String>,
+    /// The server's `STATS` after the window, or why there is none; `None` on a peer.
+    pub server_stats: Option<Result<ServerStats, String>>,
 }
 
 /// Runs `plan` and returns what the readers saw, or why the run could not start.
@@ -271,14 +136,17 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     let codec = Codec::new(plan.size)?;
     let mut clients = Clients::register(plan, context, &naming)
         .map_err(|e| format!("registering the clients: {e}"))?;
-    if let Pattern::Rooms { members, .. } = plan.pattern {
+    let dialect = context.target.dialect();
+    if let (Pattern::Rooms { members, .. }, Dialect::Chatd) = (plan.pattern, dialect) {
         room_setup::join(&clients.healthy, &mut clients.leftovers, members, &naming)
             .map_err(|e| format!("joining the rooms: {e}"))?;
     }
-    let board = Arc::new(Board::new(
-        (plan.clients + plan.stalled) as usize,
-        Instant::now(),
-    ));
+    let connections = (plan.clients + plan.stalled) as usize;
+    let board = Arc::new(match dialect {
+        Dialect::Chatd => Board::new(connections, Instant::now()),
+        // A NATS client's reader answers the server's PINGs while its sender writes.
+        Dialect::Peer(_) => Board::with_write_gates(connections, Instant::now()),
+    });
     let run = Run {
         plan,
         context,
@@ -310,7 +178,9 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
         .stop()
         .map_err(|e| format!("stopping the readers: {e}"))?;
     let usage = window.close(context.target, &run.meter);
-    let server_stats = server_stats::ask(context.target.addr()).map_err(|e| e.to_string());
+    // STATS is chatd's own command.
+    let server_stats = (dialect == Dialect::Chatd)
+        .then(|| server_stats::ask(context.target.addr()).map_err(|e| e.to_string()));
     Ok(Measured {
         reports,
         sent,
@@ -350,6 +220,7 @@ impl Run<'_> {
             Sending::Closed { .. } => Some(0),
         };
         Rules {
+            dialect: self.context.target.dialect(),
             naming: self.naming.clone(),
             codec: self.codec,
             latency_from_us,
@@ -369,6 +240,11 @@ impl Run<'_> {
                 stream: Arc::clone(stream),
                 leftover: leftover.clone(),
                 check: Some((route, ReceiverCheck::new(route.slots(), record_order))),
+                pongs: if self.plan.is_sender(index) {
+                    &[Barrier::Sent, Barrier::Drain]
+                } else {
+                    &[Barrier::Drain]
+                },
             };
             if let Err(error) = adopter.adopt(conn) {
                 failures.push(format!("handing client {index} to a reader: {error}"));
@@ -426,12 +302,10 @@ impl Run<'_> {
         } else {
             Duration::from_secs(2)
         };
-        let ping = Command::Ping {
-            token: Some(Barrier::Drain.token()),
-        };
-        for stream in &self.clients.healthy {
+        let ping = self.context.target.dialect().ping(Barrier::Drain.token());
+        for (index, stream) in (0u32..).zip(&self.clients.healthy) {
             // A client whose connection broke fails here, and its reader reports it.
-            let _ = client::send_command(stream, &ping);
+            let _ = self.board.write(index, stream, &ping);
         }
         let deadline = Instant::now() + timeout;
         let expected = self.plan.expected(|index| u64::from(sent[index as usize]));
@@ -449,18 +323,9 @@ impl Run<'_> {
     fn start_senders(&self) -> io::Result<Vec<SenderThread>> {
         let threads = self.context.generator.sender_threads.max(1);
         let mut groups: Vec<Vec<(u32, Outgoing)>> = (0..threads).map(|_| Vec::new()).collect();
+        let dialect = self.context.target.dialect();
         for (position, index) in (0u32..).zip(self.plan.senders()) {
-            let to = match self.plan.pattern {
-                Pattern::Broadcast { .. } => To::Everyone,
-                Pattern::Pairs => To::Nick(
-                    Nick::parse(&self.naming.nick(index ^ 1))
-                        .map_err(|e| io::Error::other(e.to_string()))?,
-                ),
-                Pattern::Rooms { members, .. } => To::Room(
-                    Room::parse(&self.naming.room(index / members))
-                        .map_err(|e| io::Error::other(e.to_string()))?,
-                ),
-            };
+            let to = self.plan.destination(index, &self.naming, dialect)?;
             let stream = Arc::clone(&self.clients.healthy[index as usize]);
             groups[position as usize % threads].push((position, Outgoing::new(index, stream, to)));
         }
@@ -481,9 +346,11 @@ impl Run<'_> {
 
     fn start_sender(&self, name: &str, group: Vec<(u32, Outgoing)>) -> io::Result<SenderThread> {
         let (board, codec) = (Arc::clone(&self.board), self.codec);
+        let dialect = self.context.target.dialect();
         match self.plan.sending {
             Sending::Closed { messages } => {
-                let settings = closed_loop(self.plan, self.context, &self.naming, messages);
+                let settings =
+                    closed_loop(self.plan, self.context, &self.naming, messages, dialect);
                 let flow = flow(self.plan);
                 let outs = group.into_iter().map(|(_, out)| out).collect();
                 self.meter.spawn(name, move || {
@@ -504,7 +371,7 @@ impl Run<'_> {
                     .map(|(position, out)| sender::Paced { out, position })
                     .collect();
                 self.meter.spawn(name, move || {
-                    sender::run_paced(paced, &board, schedule, codec)
+                    sender::run_paced(paced, &board, schedule, codec, dialect)
                 })
             }
         }
@@ -539,7 +406,13 @@ impl Run<'_> {
 /// The flow-control window, unless set: a quarter of the server's queue in delivered lines
 /// (the rest covers the overshoot of concurrent batches), and for pairs at most
 /// [`PAIR_WINDOW`].
-fn closed_loop(plan: &Plan, context: &Context<'_>, naming: &Naming, messages: u32) -> ClosedLoop {
+fn closed_loop(
+    plan: &Plan,
+    context: &Context<'_>,
+    naming: &Naming,
+    messages: u32,
+    dialect: Dialect,
+) -> ClosedLoop {
     // `ALL <nick> <payload>\n`; `MSG` is as long, `MSG #room` longer by the room.
     let room = match plan.pattern {
         Pattern::Rooms { .. } => naming.room(plan.clients).len() + 1,
@@ -561,6 +434,7 @@ fn closed_loop(plan: &Plan, context: &Context<'_>, naming: &Naming, messages: u3
     let batch = (window / (2 * senders_per_receiver)).clamp(1, MAX_BATCH);
     let timeout = context.generator.timeout.unwrap_or(plan.send_timeout());
     ClosedLoop {
+        dialect,
         messages,
         window,
         batch: u32::try_from(batch).expect("at most MAX_BATCH"),
@@ -605,44 +479,4 @@ fn join_senders(
         }
     }
     sent
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn plan(clients: u32, pattern: Pattern) -> Plan {
-        Plan {
-            clients,
-            pattern,
-            sending: Sending::Closed { messages: 10 },
-            size: 32,
-            stalled: 0,
-            stalled_recv_buffer: 0,
-            stall_rate: 0,
-            latency: false,
-        }
-    }
-
-    #[test]
-    fn each_client_expects_its_senders_lines_but_its_own() {
-        // Sender k sends 10 + k lines.
-        let sent = |index: u32| 10 + u64::from(index);
-        let broadcast = plan(4, Pattern::Broadcast { senders: 2 }).expected(sent);
-        assert_eq!(broadcast.sent, [10, 11, 0, 0]);
-        assert_eq!(broadcast.received, [11, 10, 21, 21]);
-        let pairs = plan(4, Pattern::Pairs).expected(sent);
-        assert_eq!(pairs.sent, [10, 11, 12, 13]);
-        assert_eq!(pairs.received, [11, 10, 13, 12]);
-        let rooms = plan(
-            6,
-            Pattern::Rooms {
-                members: 3,
-                senders: 2,
-            },
-        )
-        .expected(sent);
-        assert_eq!(rooms.sent, [10, 11, 0, 13, 14, 0]);
-        assert_eq!(rooms.received, [11, 10, 21, 14, 13, 27]);
-    }
 }

@@ -5,7 +5,7 @@
 
 use crate::loadgen::outcome::RunResult;
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::engine::{Pattern, Plan, Sending};
+use crate::loadgen::workload::plan::{Pattern, Plan, Sending};
 use crate::loadgen::workload::verdict;
 
 /// C clients registered; S of them send M `ALL`s each as fast as the server delivers them.

@@ -12,6 +12,10 @@
 //! M(M−1)/2 `JOIN`s between them, M = min(K, L), whatever order they register in. A
 //! per-client `PING` after the last `OK NICK` tells when each has all of its own; a shortfall
 //! counts as lost. (A server at `--addr` with another limit shows as lost or corrupt lines.)
+//!
+//! On a peer, a client registers by opening its session and subscribing to the lobby's
+//! channel and its own (what a chat client listens on), then `PING`s: the answer says it is
+//! registered. A peer announces nobody, so no `JOIN`s are expected, and none are timed.
 
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -23,6 +27,7 @@ use crossbeam_channel::Sender;
 
 use crate::loadgen::board::{Barrier, Board, Notice};
 use crate::loadgen::client::{self, Naming};
+use crate::loadgen::dialect::Dialect;
 use crate::loadgen::meter::{GeneratorCpu, Window};
 use crate::loadgen::outcome::{IdleFigures, RunResult};
 use crate::loadgen::payload::{Codec, HEADER_LEN};
@@ -32,7 +37,7 @@ use crate::loadgen::server_stats;
 use crate::loadgen::sysstat::{self, ProcSample};
 use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::waiter::{Expected, Waiter};
-use chatd_proto::Command;
+use std::io::Write;
 
 /// K registered clients that only sit there (and take the `JOIN`s of those after them).
 #[derive(Debug, Clone, PartialEq)]
@@ -77,13 +82,19 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
             .and_then(|pid| sysstat::sample_process(pid).ok())
     };
     let before = sample();
-    let board = Arc::new(Board::new(clients as usize, Instant::now()));
+    let dialect = target.dialect();
+    let board = Arc::new(match dialect {
+        Dialect::Chatd => Board::new(clients as usize, Instant::now()),
+        // A NATS client's reader answers the server's PINGs while the coordinator writes.
+        Dialect::Peer(_) => Board::with_write_gates(clients as usize, Instant::now()),
+    });
     let meter = GeneratorCpu::new();
     let (notify, notices) = crossbeam_channel::unbounded();
     let window = Window::open(target);
     let started = Instant::now();
 
     let rules = Arc::new(Rules {
+        dialect,
         naming: naming.clone(),
         codec: Codec::new(HEADER_LEN)?,
         latency_from_us: None,
@@ -93,7 +104,7 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
         .map_err(|e| format!("starting the readers: {e}"))?;
     let connectors = match start_connectors(
         clients,
-        target.addr(),
+        (target.addr(), dialect),
         &naming,
         &readers.adopter(),
         &notify,
@@ -105,7 +116,10 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
             return Err(format!("starting the connectors: {error}"));
         }
     };
-    let expected_joins = expected_joins(clients, chatd::config::DEFAULT_PRESENCE_LIMIT);
+    let expected_joins = match dialect {
+        Dialect::Chatd => expected_joins(clients, chatd::config::DEFAULT_PRESENCE_LIMIT),
+        Dialect::Peer(_) => 0,
+    };
     let mut waiter = Waiter::new(
         &notices,
         &board,
@@ -131,12 +145,10 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
     result.failures.extend(registered.err());
     let streams = join_connectors(connectors, result);
 
-    let ping = Command::Ping {
-        token: Some(Barrier::Drain.token()),
-    };
-    for stream in &streams {
+    let ping = dialect.ping(Barrier::Drain.token());
+    for (index, stream) in &streams {
         // A broken connection is reported by its reader.
-        let _ = client::send_command(stream, &ping);
+        let _ = board.write(*index, stream, &ping);
     }
     let join_timeout = generator
         .timeout
@@ -151,8 +163,10 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
         .stop()
         .map_err(|e| format!("stopping the readers: {e}"))?;
     let usage = window.close(target, &meter);
-    // Before the clients close: then each `QUIT` goes to all the others first.
-    result.server_stats = Some(server_stats::ask(target.addr()).map_err(|e| e.to_string()));
+    // Before the clients close: then each `QUIT` goes to all the others first. STATS is
+    // chatd's own command.
+    result.server_stats = (dialect == Dialect::Chatd)
+        .then(|| server_stats::ask(target.addr()).map_err(|e| e.to_string()));
     drop(streams);
 
     let mut joins = 0;
@@ -175,13 +189,13 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
     result.counts.lost = expected_joins.saturating_sub(joins);
     result.counts.corrupt = joins.saturating_sub(expected_joins);
     result.deliveries = joins;
-    result.idle = Some(figures(
-        clients,
-        connect_time,
-        last_join.map(|t| t.saturating_duration_since(started)),
-        before,
-        after,
-    ));
+    let joins_time = match dialect {
+        Dialect::Chatd => {
+            Some(last_join.map_or(Duration::ZERO, |t| t.saturating_duration_since(started)))
+        }
+        Dialect::Peer(_) => None,
+    };
+    result.idle = Some(figures(clients, connect_time, joins_time, before, after));
     result.wall_s = usage.wall.as_secs_f64();
     result.set_usage(&usage, sysstat::cores(), false);
     Ok(())
@@ -197,7 +211,7 @@ fn figures(
     IdleFigures {
         clients: u64::from(clients),
         connect_s: connect_time.as_secs_f64(),
-        joins_s: joins_time.map_or(0.0, |t| t.as_secs_f64()),
+        joins_s: joins_time.map(|t| t.as_secs_f64()),
         rss_kib_per_conn: before
             .zip(after)
             .map(|(b, a)| (a.rss_kib as f64 - b.rss_kib as f64) / f64::from(clients)),
@@ -207,11 +221,12 @@ fn figures(
     }
 }
 
-/// Connector `c` connects clients `c`, `c + CONNECTORS`, ...: each sends `NICK` and goes to a
-/// reader at once, without waiting for the answer (the reader reports `OK NICK`).
+/// Connector `c` connects clients `c`, `c + CONNECTORS`, ...: each sends `NICK` (on a peer,
+/// its handshake and a `PING`) and goes to a reader at once, without waiting for the answer
+/// (the reader reports `OK NICK`, or the `PONG`).
 fn start_connectors(
     clients: u32,
-    addr: SocketAddr,
+    server: (SocketAddr, Dialect),
     naming: &Naming,
     adopter: &Adopter,
     notify: &Sender<Notice>,
@@ -222,7 +237,7 @@ fn start_connectors(
         let (naming, adopter, notify) = (naming.clone(), adopter.clone(), notify.clone());
         let spawned = meter.spawn(&format!("connector-{first}"), move || {
             let indices = (first..clients).step_by(CONNECTORS as usize);
-            connect_all(indices, addr, &naming, &adopter, &notify)
+            connect_all(indices, server, &naming, &adopter, &notify)
         });
         match spawned {
             Ok(thread) => started.push(thread),
@@ -240,15 +255,25 @@ fn start_connectors(
 
 fn connect_all(
     mut indices: impl Iterator<Item = u32>,
-    addr: SocketAddr,
+    (addr, dialect): (SocketAddr, Dialect),
     naming: &Naming,
     adopter: &Adopter,
     notify: &Sender<Notice>,
 ) -> Result<Vec<(u32, Arc<TcpStream>)>, String> {
     let mut streams = Vec::new();
     while let Some(index) = indices.next() {
+        let nick = naming.nick(index);
         let connected = client::connect(addr).and_then(|stream| {
-            client::send_nick(&stream, &naming.nick(index))?;
+            match dialect {
+                Dialect::Chatd => client::send_nick(&stream, &nick)?,
+                Dialect::Peer(peer) => {
+                    let channels = [naming.lobby_channel().as_bytes(), nick.as_bytes()];
+                    let mut hello = Vec::new();
+                    peer.handshake(&channels, &mut hello);
+                    peer.ping(Barrier::Registered.token(), &mut hello);
+                    (&stream).write_all(&hello)?;
+                }
+            }
             Ok(Arc::new(stream))
         });
         let handed = connected.and_then(|stream| {
@@ -257,6 +282,7 @@ fn connect_all(
                 stream: Arc::clone(&stream),
                 leftover: Vec::new(),
                 check: None,
+                pongs: &[Barrier::Registered, Barrier::Drain],
             })?;
             Ok(stream)
         });
@@ -277,11 +303,11 @@ fn connect_all(
 fn join_connectors(
     connectors: Vec<ConnectorThread>,
     result: &mut RunResult,
-) -> Vec<Arc<TcpStream>> {
+) -> Vec<(u32, Arc<TcpStream>)> {
     let mut streams = Vec::new();
     for connector in connectors {
         match connector.join() {
-            Ok(Ok(mine)) => streams.extend(mine.into_iter().map(|(_, s)| s)),
+            Ok(Ok(mine)) => streams.extend(mine),
             Ok(Err(error)) => result.failures.push(error),
             Err(_) => result
                 .failures

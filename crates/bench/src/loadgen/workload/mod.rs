@@ -3,15 +3,18 @@
 //! In scope: [`Workload`] (one of the six specs, each defined with its run in its own file:
 //! [`FanOut`], [`Paced`] and [`Stalled`], [`Direct`], [`Rooms`], [`Idle`]), [`RunSpec`] (a
 //! workload plus its server and generator settings), and [`run`], which starts the server,
-//! runs the workload and stops the server.
+//! runs the workload and stops the server. Every workload but stalled also runs against a
+//! peer (Redis, NATS): stalled tests chatd's own slow-consumer rule and its `QUIT`
+//! announcement, which the peers do not have in that form.
 //! Out of scope: repeating runs and reporting them (`suite`, `report`).
 //!
 //! Files, each used only by the ones above it: `fanout`, `paced` (also the stalled run),
 //! `direct` and `rooms` shape a message run; `idle` has a flow of its own (thousands of
 //! clients, a child server); `verdict` checks what arrived; `engine` runs the message
-//! workloads (clients, readers, senders, barriers); `room_setup` puts a rooms run's clients
-//! into their rooms; `waiter` waits for the barriers; `context` is what every workload runs
-//! with. A child never uses this file: what they share lives in `context`.
+//! workloads (clients, readers, senders, barriers); `plan` is a message run's shape;
+//! `room_setup` puts a rooms run's clients into their rooms; `waiter` waits for the
+//! barriers; `context` is what every workload runs with. A child never uses this file: what
+//! they share lives in `context`.
 
 mod context;
 mod direct;
@@ -19,6 +22,7 @@ mod engine;
 mod fanout;
 mod idle;
 mod paced;
+mod plan;
 mod room_setup;
 mod rooms;
 mod verdict;
@@ -113,6 +117,12 @@ impl Workload {
                 }
             }
         }
+    }
+
+    /// Whether the workload means anything on a peer (Redis, NATS): all but stalled, which
+    /// checks chatd's slow-consumer rule and its `QUIT <nick> slow consumer` lines.
+    pub fn runs_on_peers(&self) -> bool {
+        !matches!(self, Workload::Stalled(_))
     }
 
     /// The plain paced run a stalled run is compared with.
@@ -219,11 +229,33 @@ impl RunSpec {
         self.target.starts_server().then_some(self.server.workers)
     }
 
+    /// The row's name: the label, and the peer's name for a run against one (`fan-out
+    /// (Redis)`).
+    pub fn row_name(&self) -> String {
+        match self.target.dialect().peer() {
+            Some(peer) => format!("{} ({peer})", self.label),
+            None => self.label.clone(),
+        }
+    }
+
     /// `fan-out workers=2`, as the report names the row.
     pub fn title(&self) -> String {
         match self.workers() {
-            Some(workers) => format!("{} workers={workers}", self.label),
-            None => self.label.clone(),
+            Some(workers) => format!("{} workers={workers}", self.row_name()),
+            None => self.row_name(),
+        }
+    }
+
+    /// Checks what cannot run against this spec's server.
+    pub fn validate(&self) -> Result<(), String> {
+        self.workload.validate()?;
+        match self.target.dialect().peer() {
+            Some(peer) if !self.workload.runs_on_peers() => Err(format!(
+                "{} runs against chatd only: it checks chatd's slow-consumer rule, which {peer} \
+                 does not have in that form",
+                self.workload.label()
+            )),
+            _ => Ok(()),
         }
     }
 
@@ -244,11 +276,12 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
     // The coordinating thread is the generator's for the whole run.
     let _generator = GeneratorScope::enter();
     let mut result = RunResult {
-        workload: spec.label.clone(),
+        workload: spec.row_name(),
         workers: spec.workers(),
+        peer: spec.target.dialect().peer().map(|peer| peer.to_string()),
         ..RunResult::default()
     };
-    if let Err(error) = spec.workload.validate() {
+    if let Err(error) = spec.validate() {
         result.failures.push(error);
         return result;
     }
@@ -283,10 +316,13 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
         generator: &spec.generator,
         title: spec.title(),
         send_queue: spec.send_queue(),
-        timeout_causes: probe::likely_causes(
-            spec.target.starts_server(),
-            spec.flood_control.as_ref(),
-        ),
+        timeout_causes: match spec.target.dialect().peer() {
+            Some(peer) => format!(
+                "likely causes: a slow or stuck {peer} server, or one that cut the clients off \
+                 (its log says why)"
+            ),
+            None => probe::likely_causes(spec.target.starts_server(), spec.flood_control.as_ref()),
+        },
         allocs_counted: target.is_in_process() && alloc::allocations().is_some(),
     };
     match &spec.workload {
@@ -313,6 +349,34 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stalled_is_refused_against_a_peer_and_rows_name_the_peer() {
+        let peer = |workload: Workload| RunSpec {
+            label: workload.label(),
+            workload,
+            target: TargetSpec::Peer {
+                peer: crate::loadgen::dialect::Peer::Nats,
+                addr: "127.0.0.1:4222".parse().unwrap(),
+                pid: None,
+            },
+            server: ServerSettings::default(),
+            generator: GeneratorSettings::default(),
+            flood_control: None,
+        };
+        let stalled = peer(Workload::Stalled(Stalled::default())).validate();
+        assert!(
+            stalled
+                .unwrap_err()
+                .starts_with("stalled 100k runs against chatd only")
+        );
+        let fanout = peer(Workload::FanOut(FanOut::default()));
+        assert_eq!(fanout.validate(), Ok(()));
+        assert_eq!(fanout.title(), "fan-out (NATS)");
+        let run = run(&peer(Workload::Stalled(Stalled::default())), None);
+        assert!(run.failed());
+        assert_eq!(run.workload, "stalled 100k (NATS)");
+    }
 
     #[test]
     fn the_demand_is_that_of_the_busiest_connections() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use crate::loadgen::outcome::RunResult;
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::engine::{Pattern, Plan, Sending};
+use crate::loadgen::workload::plan::{Pattern, Plan, Sending};
 use crate::loadgen::workload::verdict;
 
 /// A fixed aggregate delivery rate, open loop: `rate / (clients - 1)` `ALL` lines a second,

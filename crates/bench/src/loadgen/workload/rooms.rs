@@ -8,7 +8,7 @@
 
 use crate::loadgen::outcome::RunResult;
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::engine::{Pattern, Plan, Sending};
+use crate::loadgen::workload::plan::{Pattern, Plan, Sending};
 use crate::loadgen::workload::verdict;
 
 /// R rooms of N members each, every client in exactly one room (R × N clients); the first S

@@ -11,7 +11,8 @@ use crate::loadgen::outcome::{Latency, RunResult, latency_histogram, rate};
 use crate::loadgen::reader::{Route, Tally};
 use crate::loadgen::sysstat;
 use crate::loadgen::workload::context::Context;
-use crate::loadgen::workload::engine::{self, Measured, Plan};
+use crate::loadgen::workload::engine::{self, Measured};
+use crate::loadgen::workload::plan::{Pattern, Plan};
 
 /// Runs `plan` and puts its figures, or why it could not run, into `result`: what every
 /// message workload does with its plan.
@@ -55,6 +56,11 @@ fn judge(plan: &Plan, measured: Measured, context: &Context<'_>, result: &mut Ru
     result.failures.extend(trouble.failures(&measured.naming));
     counts.order_violations =
         check::grouped_order_violations(logs, |r| plan.order_group(r), |r| plan.is_sender(r));
+    let dialect = context.target.dialect();
+    // Whether a step back fails the run depends on what the server promises.
+    if !matches!(plan.pattern, Pattern::Pairs) {
+        result.order = Some(dialect.order_stance());
+    }
     result.counts = counts;
     result.deliveries = counts.received;
     result.throughput = last_delivery.and_then(|last| {
@@ -68,7 +74,7 @@ fn judge(plan: &Plan, measured: Measured, context: &Context<'_>, result: &mut Ru
     }
     result.wall_s = measured.usage.wall.as_secs_f64();
     result.set_usage(&measured.usage, sysstat::cores(), context.allocs_counted);
-    result.server_stats = Some(measured.server_stats);
+    result.server_stats = measured.server_stats;
 }
 
 /// A receiver's final counts: it should have every line its senders sent, but its own.
