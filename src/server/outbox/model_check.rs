@@ -27,7 +27,7 @@ use super::state::{
 use crate::server::deferred_wake::Window;
 use crate::server::line::Line;
 
-/// One line a pusher queues, and whether the queue looked emptied within a burst window then.
+/// The kinds of line one pusher queues, in order.
 type Plan = Vec<Wake>;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -97,8 +97,8 @@ type Key = (
     usize,
 );
 
-/// The instant every "now" is: a queue emptied then counts as emptied within a burst window
-/// when a push looks at `RECENT`, and not at `LATER`.
+/// The instants of the model: a queue is always emptied at `recent()`, which counts as within
+/// the stream gap for a push that looks at `recent()`, and not for one at `later()`.
 struct Clock {
     base: Instant,
 }
@@ -200,7 +200,7 @@ impl World {
             }
             PusherPc::Push(k) => {
                 let wake = self.plans[pusher][k];
-                // Whether the queue looks emptied within a burst window matters only to a
+                // Whether the queue looks emptied within the stream gap matters only to a
                 // delivery: both answers are explored.
                 let nows: &[Instant] = if wake == Wake::Delivery {
                     &[clock.recent(), clock.later()]

@@ -15,7 +15,7 @@
 //! left (the writer must close), hands it to the writer thread, which must then be unparked.
 
 use std::collections::VecDeque;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::server::deferred_wake::Window;
 use crate::server::line::Line;
@@ -57,7 +57,7 @@ pub enum Wake {
     /// barrier, say) never wait for a window.
     Reply,
     /// A line from someone else (`MSG`, `ALL`): at once, unless the queue was emptied less
-    /// than a burst window (1 ms) ago, i.e. it is in the middle of a stream; then within that
+    /// than [`STREAM_GAP`] ago, i.e. it is in the middle of a stream; then within the burst
     /// window, with the rest of the stream.
     Delivery,
     /// A lobby announcement: within the announcement window (100 ms), or with the next line that
@@ -65,6 +65,10 @@ pub enum Wake {
     /// wake-up and a `write` per line.
     Announcement,
 }
+
+/// A delivery this soon after its queue was written empty is taken to be part of a stream,
+/// and waits for the burst window to be written with the lines after it.
+pub const STREAM_GAP: Duration = Duration::from_millis(1);
 
 /// A writer going idle shrinks its deques to this many lines (1 KiB each): thousands of idle
 /// clients each keeping the high-water mark of a burst would add up. Not smaller, or a
@@ -142,7 +146,7 @@ pub struct State {
     writer_gone: bool,
     pub(super) writing: Writing,
     /// When the queue was last written empty, by the writer before it parked or by a flush: a
-    /// delivery that comes sooner than a burst window later is part of a stream, and waits
+    /// delivery that comes sooner than [`STREAM_GAP`] later is part of a stream, and waits
     /// for the waker to be written with the lines after it.
     pub(super) emptied_at: Option<Instant>,
     /// The queue is on the waker's list for that window (indexed like `Window`), so it is
@@ -193,12 +197,12 @@ impl State {
             return Ok(PushAction::Queued);
         }
         if self.listed[Window::Burst.index()] && wake != Wake::Reply {
-            // Written within a millisecond anyway.
+            // Written within the burst window anyway.
             return Ok(PushAction::Queued);
         }
         let window = match wake {
             Wake::Announcement => Window::Announcement,
-            Wake::Delivery if self.emptied_within(Window::Burst, now()) => Window::Burst,
+            Wake::Delivery if self.emptied_within(STREAM_GAP, now()) => Window::Burst,
             Wake::Delivery | Wake::Reply => {
                 self.writing = Writing::Flush;
                 return Ok(PushAction::Flush);
@@ -210,9 +214,9 @@ impl State {
         Ok(PushAction::List(window))
     }
 
-    fn emptied_within(&self, window: Window, now: Instant) -> bool {
+    fn emptied_within(&self, gap: Duration, now: Instant) -> bool {
         self.emptied_at
-            .is_some_and(|at| now.saturating_duration_since(at) < window.length())
+            .is_some_and(|at| now.saturating_duration_since(at) < gap)
     }
 
     /// The writer thread looks at its queue, having written all it took before: moves
