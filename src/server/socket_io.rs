@@ -14,6 +14,11 @@
 //! for it per call instead (`MSG_DONTWAIT`); a writer thread that finds the socket full waits
 //! for it in `poll`, with a deadline (a peer that stops reading stalls its own writer thread
 //! and nothing else).
+//!
+//! The writes go through `socket2` (`send_vectored_with_flags`). Two calls stay `unsafe`,
+//! because `socket2` has no safe form of them: `recv` with flags, which it offers only into
+//! uninitialised memory (reading the bytes back would need `unsafe` here anyway), and `poll`,
+//! which it does not wrap.
 
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
