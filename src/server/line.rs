@@ -24,9 +24,15 @@ thread_local! {
 
 /// Formats a reply once, into the line every recipient shares.
 pub fn shared_line(reply: &Reply) -> Line {
+    line_written_by(|buffer| reply.write_line(buffer))
+}
+
+/// The line `write` appends to an empty buffer, `\n` included: for a line written from
+/// borrowed parts (`Reply::write_chat_line`), without building its `Reply`.
+pub fn line_written_by(write: impl FnOnce(&mut String)) -> Line {
     LINE_BUFFER.with_borrow_mut(|buffer| {
         buffer.clear();
-        reply.write_line(buffer);
+        write(buffer);
         Arc::from(buffer.as_str())
     })
 }

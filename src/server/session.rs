@@ -11,13 +11,15 @@ use std::net::SocketAddr;
 use crate::logging::Escaped;
 use crate::server::admission::AddressGroup;
 use crate::server::conn_id::ConnId;
-use crate::server::line::{Forms, shared_line};
+use crate::server::line::{Forms, line_written_by, shared_line};
 use crate::server::outbox::{Outbox, PushError};
 use crate::server::registry::{Claimed, Guesser, Pending, Registry, WrongKeys};
 use crate::server::rooms::Limits;
 use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::text::replace_refused;
-use chatd_proto::{CapSet, Command, CommandLine, Frame, Nick, ProtocolError, Reply, Target};
+use chatd_proto::{
+    CapSet, ChatWord, Command, CommandLine, Frame, Nick, ProtocolError, Reply, Target,
+};
 
 /// What the connection does after a line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,17 +114,17 @@ impl Session {
         match command {
             Command::Nick(wanted) => self.claim(wanted, registry),
             Command::Msg { to, text } => {
-                let line = shared_line(&Reply::Msg {
-                    from: self.registered_nick(),
-                    text: text.to_owned(),
+                let from = self.registered_nick();
+                let line = line_written_by(|out| {
+                    Reply::write_chat_line(ChatWord::Msg, &from, text, out);
                 });
                 let sent = registry.send_to(self.id, &to, line);
                 self.finish(registry, sent)
             }
             Command::All { text } => {
-                let line = shared_line(&Reply::All {
-                    from: self.registered_nick(),
-                    text: text.to_owned(),
+                let from = self.registered_nick();
+                let line = line_written_by(|out| {
+                    Reply::write_chat_line(ChatWord::All, &from, text, out);
                 });
                 registry.finish(registry.broadcast(self.id, &line));
                 Flow::Continue

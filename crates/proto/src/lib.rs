@@ -55,7 +55,7 @@ pub use line_buffer::{Frame, LineBuffer};
 pub use names::{
     BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, NickKey, Room, RoomKey, Target,
 };
-pub use reply::Reply;
+pub use reply::{ChatWord, Reply};
 pub use stats::StatName;
 pub use who::MAX_WHO_LINE;
 pub use words::{COMMAND_WORDS, CommandWord, Topic, Usage, WordInfo};

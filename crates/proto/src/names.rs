@@ -63,9 +63,30 @@ impl Nick {
         NickKey(self.0.to_ascii_lowercase())
     }
 
+    /// Calls `f` with the nick's key as a `&str` (a [`NickKey`] borrows as one), without
+    /// allocating: a table keyed by [`NickKey`] is searched for every direct message.
+    pub fn with_key<R>(&self, f: impl FnOnce(&str) -> R) -> R {
+        if !self.0.bytes().any(|b| b.is_ascii_uppercase()) {
+            return f(&self.0);
+        }
+        let mut folded = [0u8; MAX_NICK_LEN];
+        let folded = &mut folded[..self.0.len()];
+        folded.copy_from_slice(self.0.as_bytes());
+        folded.make_ascii_lowercase();
+        f(std::str::from_utf8(folded).expect("a nick is ASCII"))
+    }
+
     /// Orders two nicks as their keys do, without building the keys.
     pub fn cmp_key(&self, other: &Nick) -> Ordering {
         cmp_folded(&self.0, &other.0)
+    }
+}
+
+/// Hashes and compares as its text, so a table keyed by it is searched with a `&str`
+/// ([`Nick::with_key`]).
+impl std::borrow::Borrow<str> for NickKey {
+    fn borrow(&self) -> &str {
+        &self.0
     }
 }
 
@@ -168,6 +189,19 @@ mod tests {
 
     fn room(text: &str) -> Room {
         Room::parse(text).unwrap()
+    }
+
+    #[test]
+    fn issue_14_a_nicks_borrowed_key_finds_what_its_key_was_stored_under() {
+        use std::collections::HashMap;
+        let long = "Z".repeat(MAX_NICK_LEN);
+        for text in ["alice", "Alice", "ALICE-_9", long.as_str()] {
+            let stored: HashMap<NickKey, u32> = [(nick(text).key(), 7)].into();
+            let other_case = nick(&text.to_ascii_lowercase());
+            assert_eq!(nick(text).with_key(|key| stored.get(key).copied()), Some(7));
+            assert_eq!(other_case.with_key(|key| stored.get(key).copied()), Some(7));
+            assert_eq!(nick(text).with_key(str::to_owned), nick(text).key().0);
+        }
     }
 
     #[test]

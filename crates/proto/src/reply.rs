@@ -426,6 +426,37 @@ fn nick_list(text: &str) -> Result<Vec<Nick>, ProtocolError> {
     Ok(nicks)
 }
 
+/// The word of a chat line from one client: `MSG` (to one) or `ALL` (to everyone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChatWord {
+    Msg,
+    All,
+}
+
+/// `<word> <from> <text>`, without its ending: the one spelling of [`Reply::Msg`] and
+/// [`Reply::All`], whether from a reply or from borrowed parts ([`Reply::write_chat_line`]).
+fn write_chat(out: &mut impl fmt::Write, word: ChatWord, from: &Nick, text: &str) -> fmt::Result {
+    out.write_str(match word {
+        ChatWord::Msg => "MSG ",
+        ChatWord::All => "ALL ",
+    })?;
+    out.write_str(from.as_str())?;
+    out.write_char(' ')?;
+    out.write_str(text)
+}
+
+impl Reply {
+    /// Appends `MSG <from> <text>` or `ALL <from> <text>` and its ending to `out`, as
+    /// [`Reply::write_line`] would for the reply, without building one: a server relaying a
+    /// message has the sender's nick and the text borrowed, and copying them into a `Reply`
+    /// for each line was two allocations per message.
+    pub fn write_chat_line(word: ChatWord, from: &Nick, text: &str, out: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = write_chat(out, word, from, text);
+        out.push('\n');
+    }
+}
+
 impl fmt::Display for Reply {
     /// The line without its ending.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -434,8 +465,8 @@ impl fmt::Display for Reply {
             Reply::OkNick(nick) => write!(f, "OK NICK {nick}"),
             Reply::Join(nick) => write!(f, "JOIN {nick}"),
             Reply::NickChanged { old, new } => write!(f, "NICK {old} {new}"),
-            Reply::Msg { from, text } => write!(f, "MSG {from} {text}"),
-            Reply::All { from, text } => write!(f, "ALL {from} {text}"),
+            Reply::Msg { from, text } => write_chat(f, ChatWord::Msg, from, text),
+            Reply::All { from, text } => write_chat(f, ChatWord::All, from, text),
             Reply::Who(nicks) => {
                 f.write_str("WHO")?;
                 nicks.iter().try_for_each(|nick| write!(f, " {nick}"))

@@ -372,10 +372,9 @@ impl Registry {
             // The sender was dropped (slow consumer) while its last lines were being read.
             return Ok(Pending::default());
         };
-        let recipient = table
-            .ids
-            .get(&to.key())
-            .and_then(|id| Some((*id, table.clients.get(id)?)));
+        let recipient = to
+            .with_key(|key| table.ids.get(key).copied())
+            .and_then(|id| Some((id, table.clients.get(&id)?)));
         let Some((id, recipient)) = recipient else {
             return Err(ProtocolError::NoSuchNick(to.to_string()));
         };

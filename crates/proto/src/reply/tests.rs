@@ -556,3 +556,32 @@ fn room_error_lines_are_exactly_as_documented() {
         assert_eq!(Reply::from(&error).to_string(), line);
     }
 }
+
+#[test]
+fn issue_14_a_chat_line_from_borrowed_parts_is_the_replys_line() {
+    let from = nick("Alice");
+    for text in ["hello", "", " two  spaces ", "ünïcode"] {
+        for (word, reply) in [
+            (
+                ChatWord::Msg,
+                Reply::Msg {
+                    from: from.clone(),
+                    text: text.to_owned(),
+                },
+            ),
+            (
+                ChatWord::All,
+                Reply::All {
+                    from: from.clone(),
+                    text: text.to_owned(),
+                },
+            ),
+        ] {
+            let mut expected = String::new();
+            reply.write_line(&mut expected);
+            let mut written = String::from("kept ");
+            Reply::write_chat_line(word, &from, text, &mut written);
+            assert_eq!(written, format!("kept {expected}"));
+        }
+    }
+}
