@@ -56,6 +56,26 @@ pub trait Framing {
     fn frame(bytes: &[u8]) -> Frame<'_>;
 }
 
+/// Checks a recorded `session` of protocol `F`: it is whole frames, and every frame cut short
+/// anywhere reads as incomplete, never as another frame or as invalid.
+#[cfg(test)]
+pub fn assert_every_cut_short_frame_is_incomplete<F: Framing>(session: &[u8]) {
+    let mut at = 0;
+    while at < session.len() {
+        let Frame::Complete { len, .. } = F::frame(&session[at..]) else {
+            panic!("no whole frame at {at}");
+        };
+        for cut in at..at + len {
+            assert_eq!(
+                F::frame(&session[at..cut]),
+                Frame::Incomplete,
+                "{at}..{cut}"
+            );
+        }
+        at += len;
+    }
+}
+
 /// Hands `each` the event of every complete frame in `carry` followed by `bytes`, and leaves
 /// in `carry` the start of a frame that has not ended yet. `carry` must hold less than one
 /// frame when called (it always does when it is only ever passed to this function).

@@ -216,6 +216,7 @@ fn value_end(bytes: &[u8], at: usize, depth: usize) -> Parsed<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::loadgen::dialect::frame::assert_every_cut_short_frame_is_incomplete;
 
     fn frame(bytes: &[u8]) -> Frame<'_> {
         Resp::frame(bytes)
@@ -272,16 +273,7 @@ mod tests {
 
     #[test]
     fn every_cut_short_frame_is_incomplete() {
-        let mut at = 0;
-        while at < SESSION.len() {
-            let Frame::Complete { len, .. } = frame(&SESSION[at..]) else {
-                panic!("at {at}");
-            };
-            for cut in at..at + len {
-                assert_eq!(frame(&SESSION[at..cut]), Frame::Incomplete, "{at}..{cut}");
-            }
-            at += len;
-        }
+        assert_every_cut_short_frame_is_incomplete::<Resp>(SESSION);
     }
 
     #[test]
