@@ -5,11 +5,17 @@
 //! order), its wire form (`chatd_proto::MessageId`), and persisting a high-water mark (the
 //! store, a later step, which starts its server's source above it: [`MessageIds::starting_above`]).
 //!
-//! An id is the larger of the last one plus one and the microseconds since the Unix epoch.
-//! So ids grow strictly within a server, and a restarted server starts above every id the
-//! previous one handed out, as long as the clock has not stepped back and the previous one
-//! did not hand out ids faster than one per microsecond for longer than the restart took
-//! (its ids run ahead of the clock then). The store's high-water mark closes both gaps.
+//! A source starts at the microseconds since the Unix epoch (or above a floor, if that is
+//! higher) and counts up by one. So ids grow strictly within a server, and a restarted server
+//! starts above every id the previous one handed out, as long as the clock has not stepped
+//! back and the previous one did not hand out more ids than microseconds passed since it
+//! started (more than a million a second on average over its life: its ids ran ahead of the
+//! clock then). The store's high-water mark closes both gaps.
+//!
+//! Why the clock is read only at the start: reading it for every id (taking the larger of it
+//! and the last id plus one) cost a compare-and-swap loop with a clock read inside, about
+//! 36 ns alone and 114 ns with two workers at once, which made direct messages 10 % slower. A
+//! single atomic add is what the ordering needs.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,33 +29,29 @@ pub struct MessageIds {
 }
 
 impl MessageIds {
-    /// A source whose first id is the clock's microseconds (or 1, before 1970).
+    /// A source whose first id is just above the clock's microseconds.
     pub fn new() -> MessageIds {
         MessageIds::starting_above(0)
     }
 
-    /// A source whose every id is above `floor`: the highest id a previous run stored.
+    /// A source whose every id is above `floor` (the highest id a previous run stored) and
+    /// above the clock's microseconds now.
     pub fn starting_above(floor: u64) -> MessageIds {
         MessageIds {
-            last: AtomicU64::new(floor),
+            last: AtomicU64::new(floor.max(micros_since_epoch())),
         }
     }
 
-    /// The next id: above every id handed out before, and at least the clock's microseconds.
+    /// The next id: above every id handed out before.
     ///
-    /// Ids are taken in the order the atomic update happens, so a caller that takes one
-    /// inside the critical section that orders its line gets ids in that line order.
+    /// Ids are taken in the order the atomic add happens, so a caller that takes one inside
+    /// the critical section that orders its line gets ids in that line order.
     pub fn next(&self) -> MessageId {
-        let now = micros_since_epoch();
-        let previous = self
-            .last
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
-                Some(now.max(last + 1))
-            })
-            .expect("the update always gives a value");
-        MessageId::new(now.max(previous + 1)).expect(
-            "ids stay below 2^53: the clock reaches that in the year 2255, and a server \
-             would need to hand out a billion ids a second for a century to get there sooner",
+        let id = self.last.fetch_add(1, Ordering::Relaxed) + 1;
+        MessageId::new(id).expect(
+            "ids stay below 2^53: they start at the clock's microseconds, which reach it in \
+             the year 2255, and counting up from today at a million a second takes two \
+             centuries to get there",
         )
     }
 }
@@ -82,8 +84,9 @@ mod tests {
             assert!(id > last, "{id} after {last}");
             last = id;
         }
-        // Faster than the clock, ids run ahead of it by one each; never further than needed.
-        assert!(last <= micros_since_epoch() + 10_000);
+        // One more than the last, from where the clock was when the source started.
+        assert_eq!(last, first + 10_000);
+        assert!(last <= micros_since_epoch() + 10_001);
     }
 
     #[test]
