@@ -19,6 +19,7 @@
 //! - `session`: what a line does; `registry`: the client table; `rooms`: room rules;
 //! - `writer`: the writer threads; `outbox`: a client's queue; `deferred_wake`: the windows;
 //! - `metrics`: the counters of `STATS` and [`Stats`]; `latency`: their fan-out histogram;
+//!   `message_ids`: the source of message ids, which the registry takes from;
 //! - `live` (the settings a reload changes), `log_limit` (log lines limited per address
 //!   group), `connect_rate`;
 //! - `readiness` (`epoll`, and the hang-up watch of paused connections), `socket_io` (the
@@ -48,6 +49,7 @@ mod outbox;
 mod writer;
 
 mod latency;
+mod message_ids;
 mod metrics;
 
 mod connect_rate;

@@ -38,9 +38,9 @@ fn issue_12_cap_turns_on_each_name_before_and_after_registration() {
         client.send(line);
         client.expect(answer);
     }
-    client.send("CAP ids");
+    client.send("CAP colors");
     client.expect(
-        "ERR BAD_CAP no capability called ids; there are actions, away, owner and presence",
+        "ERR BAD_CAP no capability called colors; there are actions, away, owner, presence and ids",
     );
     client.send("CAP actions away");
     client.expect_err("BAD_CAP");

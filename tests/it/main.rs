@@ -14,6 +14,7 @@ mod flood;
 mod flood_pricing;
 mod limits;
 mod memory_bench;
+mod message_ids;
 mod open_files;
 mod presence;
 mod process;

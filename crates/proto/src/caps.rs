@@ -22,15 +22,19 @@ pub enum Capability {
     /// The client is told how presence is kept (`PRESENCE EXACT <n>` or `PRESENCE COUNT <n>`)
     /// after registering and whenever that changes, and the count while it is counted.
     Presence,
+    /// Chat lines from other clients (`ALL`, `MSG`, `MSG #room`, `ME`) arrive as `@<id> `
+    /// followed by the v1 line.
+    Ids,
 }
 
 impl Capability {
     /// Every capability, in the order protocol.md lists them.
-    pub const ALL: [Capability; 4] = [
+    pub const ALL: [Capability; 5] = [
         Capability::Actions,
         Capability::Away,
         Capability::Owner,
         Capability::Presence,
+        Capability::Ids,
     ];
 
     /// The name, in lower case, as `CAP` and `OK CAP` spell it.
@@ -40,6 +44,7 @@ impl Capability {
             Capability::Away => "away",
             Capability::Owner => "owner",
             Capability::Presence => "presence",
+            Capability::Ids => "ids",
         }
     }
 
@@ -94,7 +99,7 @@ mod tests {
             assert_eq!(Capability::parse(&cap.name().to_uppercase()), Some(cap));
             assert!(cap.name().bytes().all(|b| b.is_ascii_lowercase()));
         }
-        for word in ["", "ids", "action", "awayy", " away", "owner "] {
+        for word in ["", "id", "idss", "action", "awayy", " away", "owner "] {
             assert_eq!(Capability::parse(word), None, "{word:?}");
         }
     }

@@ -2,8 +2,8 @@
 //! line that stands for one a client did not ask for. This is the rule that a client that
 //! never sends `CAP` sees only v1 lines.
 //!
-//! In scope: [`Reply::capability`], [`Reply::without_capability`], [`Reply::form_for`] and
-//! [`ACTION_PREFIX`]. Out of scope: the capabilities themselves (`caps`), and choosing a form
+//! In scope: [`Reply::capability`], [`Reply::without_capability`], [`Reply::form_for`],
+//! [`Reply::carries_id`] and [`ACTION_PREFIX`]. Out of scope: the capabilities themselves (`caps`), and choosing a form
 //! per recipient during a fan-out (the server's registry, with these functions).
 
 use std::borrow::Cow;
@@ -49,6 +49,16 @@ impl Reply {
                 text,
             },
         })
+    }
+
+    /// Whether this line carries a message id to a client with `CAP ids`: the chat lines
+    /// from another client (`ALL`, `MSG`, `MSG #room`, and `ME`, whose `/me` message for a
+    /// client without `CAP actions` is one of the others). No other line ever does.
+    pub fn carries_id(&self) -> bool {
+        matches!(
+            self,
+            Reply::All { .. } | Reply::Msg { .. } | Reply::RoomMsg { .. } | Reply::Me { .. }
+        )
     }
 
     /// This line as a client with `caps` must get it: itself, the v1 line that stands for it,

@@ -92,7 +92,7 @@ mod tests {
         "KEY #room [key]       owner: set the room's key, or clear it",
         "PRIVATE #room on|off  owner: make the room invite-only, or not",
         "PING [token]          the server answers PONG [token]",
-        "CAP <name>            turn on an extension: actions, away or owner",
+        "CAP <name>            turn on an extension: actions, away, owner, presence, ids",
         "STATS                 the server's load: STATS <name> <value> lines",
         "QUIT [reason]         leave",
         "HELP [command]        this text, or one command's lines",

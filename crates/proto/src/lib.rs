@@ -18,6 +18,8 @@
 //! - `caps`: [`Capability`] and [`CapSet`], what `CAP` turns on; `forms`: which lines need
 //!   which capability, and the v1 line that stands for one (a client that never sends `CAP`
 //!   gets only v1 lines).
+//! - `message_id`: [`MessageId`], and the `@<id> ` prefix of a chat line to a client with
+//!   `CAP ids`, written and split off again ([`Reply::parse_with_id`]).
 //! - `error`: [`ErrorCode`] (the codes, spelled in one place) and [`ProtocolError`].
 //! - [`reason`]: the reasons of `QUIT` and `BYE` lines the server ends a connection with.
 //! - `syntax`: the word-splitting rules both directions share.
@@ -37,6 +39,7 @@ mod error;
 mod forms;
 mod help;
 pub mod line_buffer;
+mod message_id;
 mod names;
 pub mod oracle;
 pub mod reason;
@@ -52,6 +55,7 @@ pub use command::{Command, CommandLine, parse_command};
 pub use error::{ErrorCode, ProtocolError};
 pub use forms::ACTION_PREFIX;
 pub use line_buffer::{Frame, LineBuffer};
+pub use message_id::MessageId;
 pub use names::{
     BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, NickKey, Room, RoomKey, Target,
 };

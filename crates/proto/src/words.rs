@@ -236,7 +236,7 @@ pub const COMMAND_WORDS: [WordInfo; 19] = [
         help: &[Usage {
             topic: Topic::Connection,
             args: "<name>",
-            about: "turn on an extension: actions, away or owner",
+            about: "turn on an extension: actions, away, owner, presence, ids",
         }],
     },
     WordInfo {

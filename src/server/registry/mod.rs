@@ -38,12 +38,15 @@ use std::time::Instant;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::conn_id::ConnId;
-use crate::server::line::{Forms, Line, LineFor, line_for_one, shared_line};
+use crate::server::line::{
+    ChatLine, Forms, Line, LineFor, WithId, chat_line_for_one, line_for_one, shared_line, with_id,
+};
+use crate::server::message_ids::MessageIds;
 use crate::server::metrics::{Load, Metrics};
 use crate::server::outbox::{Outbox, Wake};
 use crate::server::rooms::Rooms;
 use chatd_proto::reason::SLOW_CONSUMER;
-use chatd_proto::{CapSet, Capability, Nick, NickKey, ProtocolError, Reply, Target};
+use chatd_proto::{CapSet, Capability, MessageId, Nick, NickKey, ProtocolError, Reply, Target};
 use delivery::{Client, announce_owner, push_to_all, push_to_members};
 use key_guesses::AddressWrongKeys;
 use presence::{Presence, Tell};
@@ -65,6 +68,10 @@ pub struct Registry {
     /// room's `order`; it is only ever taken with the table locked, so a holder of the write
     /// lock gets it at once.
     fan_out: Mutex<()>,
+    /// The ids of chat lines, taken inside the critical section that fixes a line's order
+    /// (`fan_out`, a room's `order`, the sender's turn for a direct line), so ids grow in
+    /// the order recipients get the lines. Lock-free: no lock of its own under those.
+    ids: MessageIds,
     /// The server's counters: atomics, never under a lock of this registry's.
     metrics: Arc<Metrics>,
 }
@@ -121,6 +128,7 @@ impl Registry {
                 presence: Presence::new(presence_limit),
             }),
             fan_out: Mutex::new(()),
+            ids: MessageIds::new(),
             metrics,
         }
     }
@@ -339,33 +347,45 @@ impl Registry {
             .collect()
     }
 
-    /// `MSG <nick> <text>`: queues `line` from client `from` for the client called `to`.
+    /// `MSG <nick> <text>`: queues `line` from client `from` for the client called `to`, with
+    /// its id if `to` has `CAP ids`.
     pub fn send_to(&self, from: ConnId, to: &Nick, line: Line) -> Result<Pending, ProtocolError> {
-        self.direct(from, to, |_, _| line)
+        self.direct(from, to, |_, recipient, id| {
+            if recipient.caps.has(Capability::Ids) {
+                with_id(id, &line)
+            } else {
+                line
+            }
+        })
     }
 
     /// `ME <nick> <text>`: the action from client `from` for the client called `to`, as
     /// `ME <to> <from> <text>` or, without `CAP actions`, `MSG <from> /me <text>`.
     pub fn act_to(&self, from: ConnId, to: &Nick, text: &str) -> Result<Pending, ProtocolError> {
-        self.direct(from, to, |sender, recipient| {
+        self.direct(from, to, |sender, recipient, id| {
             let action = Reply::Me {
                 target: Target::Nick(recipient.nick.clone()),
                 from: sender.nick.clone(),
                 text: text.to_owned(),
             };
             // A direct line has one recipient: only the form it gets is formatted.
-            line_for_one(&action, recipient.caps).expect("an action has a form for everyone")
+            chat_line_for_one(&action, id, recipient.caps)
+                .expect("an action has a form for everyone")
         })
     }
 
-    /// Queues the line `line_of(sender, recipient)` from client `from` for the client called
-    /// `to`; then, if `to` is away and the sender has `CAP away`, `AWAY <to> <text>` for the
-    /// sender, before anything it sends later.
+    /// Queues the line `line_of(sender, recipient, id)` from client `from` for the client
+    /// called `to`, `id` being the line's; then, if `to` is away and the sender has
+    /// `CAP away`, `AWAY <to> <text>` for the sender, before anything it sends later.
+    ///
+    /// The id is taken here, under the read lock only: one sender's lines run one at a time
+    /// and in order (its connection is with one worker at a time), so the lines of one pair
+    /// of nicks, each recipient getting those of the other, reach it with growing ids.
     fn direct(
         &self,
         from: ConnId,
         to: &Nick,
-        line_of: impl FnOnce(&Client, &Client) -> Line,
+        line_of: impl FnOnce(&Client, &Client, MessageId) -> Line,
     ) -> Result<Pending, ProtocolError> {
         let table = self.table.read();
         let Some(sender) = table.clients.get(&from) else {
@@ -378,8 +398,9 @@ impl Registry {
         let Some((id, recipient)) = recipient else {
             return Err(ProtocolError::NoSuchNick(to.to_string()));
         };
+        let line = line_of(sender, recipient, self.ids.next());
         let mut pending = Pending::default();
-        pending.push(id, recipient, line_of(sender, recipient), Wake::Delivery);
+        pending.push(id, recipient, line, Wake::Delivery);
         if let Some(text) = table.away.get(&id) {
             let notice = Reply::Away {
                 nick: recipient.nick.clone(),
@@ -393,14 +414,15 @@ impl Registry {
     }
 
     /// Queues `line` (`ALL`, or an `ME *` in its forms) for every registered client but
-    /// `from`, in the one global broadcast order.
-    pub fn broadcast(&self, from: ConnId, line: &impl LineFor) -> Pending {
+    /// `from`, in the one global broadcast order, with an id taken in that order.
+    pub fn broadcast(&self, from: ConnId, line: &impl ChatLine) -> Pending {
         let table = self.table.read();
         if !table.clients.contains_key(&from) {
             return Pending::default();
         }
         let _order = self.fan_out.lock();
-        push_to_all(&table.clients, Some(from), line, Wake::Delivery)
+        let line = WithId::new(line, self.ids.next());
+        push_to_all(&table.clients, Some(from), &line, Wake::Delivery)
     }
 
     /// Every registered nick, unsorted: a reference count each under the read lock; `WHO`

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use parking_lot::RwLockWriteGuard;
 
 use crate::server::conn_id::ConnId;
-use crate::server::line::{Forms, LineFor, line_for_one, shared_line};
+use crate::server::line::{ChatLine, Forms, WithId, line_for_one, shared_line};
 use crate::server::outbox::Wake;
 use crate::server::registry::delivery::{Pending, announce_owner, push_to_members};
 use crate::server::registry::key_guesses::{Guesser, JoinGuesses};
@@ -188,8 +188,8 @@ impl Registry {
     }
 
     /// Queues `line_of(room name, sender's nick)` for every member but the sender, under the
-    /// read lock and the room's `order`.
-    fn room_line<L: LineFor>(
+    /// read lock and the room's `order`, with an id taken in that order.
+    fn room_line<L: ChatLine>(
         &self,
         from: ConnId,
         room: &Room,
@@ -203,6 +203,7 @@ impl Registry {
         let line = line_of(&state.name, &sender.nick);
         let mut pending = Pending::default();
         let _order = state.order.lock();
+        let line = WithId::new(&line, self.ids.next());
         push_to_members(
             &table.clients,
             state.members(),

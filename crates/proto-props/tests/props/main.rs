@@ -23,6 +23,10 @@
 //!   over, every error, codes this version does not know, the v1 form of an action) formats
 //!   as one line that `Reply::parse` turns back into the same reply; any line that parses as
 //!   a reply formats back to the same reply.
+//! - With any message id, a chat line (`ALL`, `MSG`, `MSG #room`, `ME`) written in its
+//!   `@<id> ` form reads back as the same id and reply, and every other line is refused in
+//!   that form; any line that reads with an id formats back to itself, so an id has one
+//!   spelling and a bad prefix never reads as a good one.
 //!
 //! The variant lists (`COMMANDS`, `REPLIES`, `ERRORS`) are checked by plain tests to cover
 //! every variant, through exhaustive matches: a new variant does not compile until it is
@@ -41,7 +45,7 @@ use chatd_proto::oracle::{
     COMMAND_VARIANTS, REPLY_VARIANTS, check_command_line, check_reply_line, check_text_rule,
     command_variant, frame_chunks, reference_frames, reply_variant, wire_line,
 };
-use chatd_proto::{ErrorCode, Reply, parse_command};
+use chatd_proto::{ErrorCode, MessageId, Reply, parse_command};
 use lines::{argument, byte_stream, command_text, cut, lines, ruled_text};
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -145,6 +149,43 @@ proptest! {
         // A text may end in '\r' (the client sent `ALL x\r\r\n`), so the round trip is checked
         // on the line as a reader that strips only the '\n' sees it.
         prop_assert_eq!(Reply::parse(&wire_line(&reply)), Ok(reply));
+    }
+
+    #[test]
+    fn issue_15_chat_lines_and_only_they_round_trip_with_an_id(
+        (build, parts) in built(&REPLIES),
+        id in 1..=MessageId::MAX.get(),
+    ) {
+        let reply = build(&parts);
+        let id = MessageId::new(id).unwrap();
+        let v1 = wire_line(&reply);
+        let mut stamped = String::new();
+        id.write_line(&v1, &mut stamped);
+        if reply.carries_id() {
+            prop_assert_eq!(Reply::parse_with_id(&stamped), Ok((Some(id), reply.clone())));
+        } else {
+            prop_assert!(Reply::parse_with_id(&stamped).is_err(), "{:?}", stamped);
+        }
+        prop_assert_eq!(Reply::parse_with_id(&v1), Ok((None, reply)));
+    }
+
+    #[test]
+    fn issue_15_a_line_that_reads_with_an_id_formats_back(
+        prefix in prop_oneof![
+            "@[0-9]{0,17}[ \t]?",
+            "@[-+0-9a-z@ ]{0,6}",
+            Just("@9007199254740992 ".to_owned()),
+            Just("@9007199254740991 ".to_owned()),
+        ],
+        (build, parts) in built(&REPLIES),
+    ) {
+        let line = format!("{prefix}{}", wire_line(&build(&parts)));
+        if let Ok((id, reply)) = Reply::parse_with_id(&line) {
+            let id = id.expect("a line starting with @ reads only with its id");
+            let mut again = String::new();
+            id.write_line(&reply.to_string(), &mut again);
+            prop_assert_eq!(again, line);
+        }
     }
 
     #[test]

@@ -208,7 +208,7 @@ fn issue_12_cap_me_and_away() {
         check(line, Ok(Some(Command::Cap(cap))));
     }
     // The name is the rest of the line, like the argument of NICK.
-    for name in ["ids", "actions away", "owner ", "\tactions"] {
+    for name in ["colors", "actions away", "owner ", "\tactions"] {
         check(
             &format!("CAP {name}"),
             Err(ProtocolError::BadCap(name.to_owned())),
@@ -216,8 +216,8 @@ fn issue_12_cap_me_and_away() {
     }
     check("CAP  ", missing(CommandWord::Cap, "a name", None));
     assert_eq!(
-        parse_command("CAP ids").unwrap_err().to_string(),
-        "no capability called ids; there are actions, away, owner and presence"
+        parse_command("CAP colors").unwrap_err().to_string(),
+        "no capability called colors; there are actions, away, owner, presence and ids"
     );
 
     let me = |target, text| Ok(Some(Command::Me { target, text }));

@@ -271,7 +271,7 @@ fn room_lines_are_told_from_v1_lines() {
         "INVITE #a",
         "INVITE bob #a",
         "OK CAP",
-        "OK CAP ids",
+        "OK CAP colors",
         "OK AWAY",
         "OK AWAY On",
         "ME",
@@ -392,7 +392,7 @@ fn every_error() -> Vec<ProtocolError> {
             takes: "on or off",
             got: "maybe".to_owned(),
         },
-        ProtocolError::BadCap("ids".to_owned()),
+        ProtocolError::BadCap("colors".to_owned()),
         ProtocolError::BadText {
             what: "the topic",
             refused: crate::text::Refused {
@@ -536,8 +536,8 @@ fn room_error_lines_are_exactly_as_documented() {
             "ERR BAD_ARGUMENT PRIVATE takes on or off, not \"maybe\"",
         ),
         (
-            ProtocolError::BadCap("ids".to_owned()),
-            "ERR BAD_CAP no capability called ids; there are actions, away, owner and presence",
+            ProtocolError::BadCap("colors".to_owned()),
+            "ERR BAD_CAP no capability called colors; there are actions, away, owner, presence and ids",
         ),
         (
             ProtocolError::NoSuchCommand("FOO".to_owned()),
