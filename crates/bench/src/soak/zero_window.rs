@@ -133,7 +133,10 @@ pub fn run(client: &mut ChaosClient<'_>) -> Result<(), String> {
                     client.record(Figures::ZeroWindow(ZeroWindowCut::NotStalled));
                     return Ok(());
                 }
-                let after = now - watch.progress_after;
+                // Measured to when the close was seen, not to `now`, read before the look: a
+                // thread held up between the two (a loaded machine) would otherwise see a cut
+                // at the deadline as an early one.
+                let after = Instant::now() - watch.progress_after;
                 if after < write_timeout {
                     return Err(format!(
                         "its descriptor ({me}) was closed {after:?} after its writer's last \
