@@ -90,6 +90,12 @@ pub trait ChatLine {
     /// The form for a recipient with `caps`, ids aside, and its slot among the line's forms
     /// (below [`CHAT_FORMS`]), or `None` when it gets nothing.
     fn form(&self, caps: CapSet) -> Option<(usize, &Line)>;
+
+    /// The form a client without capabilities gets, as a history keeps the line: the v1
+    /// line (`ALL`, `MSG #room`, an action's `/me` message).
+    fn v1(&self) -> Option<&Line> {
+        self.form(CapSet::NONE).map(|(_, line)| line)
+    }
 }
 
 /// The most forms of a chat line without its id: an action's `ME` line and its `/me` message.

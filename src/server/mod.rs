@@ -17,6 +17,7 @@
 //!   what it costs; `address_budget`: the budgets shared by an address group's connections;
 //! - `connection`: a connection (its turn, pause and end) and the table of open ones;
 //! - `session`: what a line does; `registry`: the client table; `rooms`: room rules;
+//!   `history`: the recent lines of the lobby and of each room, for `HISTORY`;
 //! - `writer`: the writer threads; `outbox`: a client's queue; `deferred_wake`: the windows;
 //! - `metrics`: the counters of `STATS` and [`Stats`]; `latency`: their fan-out histogram;
 //!   `message_ids`: the source of message ids, which the registry takes from;
@@ -40,6 +41,7 @@ mod turns;
 
 mod connection;
 
+mod history;
 mod registry;
 mod rooms;
 mod session;

@@ -235,6 +235,12 @@ impl Outbox {
     }
 
     /// Bytes queued and not yet written, counted as [`footprint`]s.
+    /// The most bytes (footprints) the queue holds before its client is a slow consumer
+    /// (`--send-queue`): a long answer (`HISTORY`) is cut to fit well within it.
+    pub fn limit(&self) -> usize {
+        self.queue.limit
+    }
+
     pub fn queued_bytes(&self) -> usize {
         self.queue.queued_bytes()
     }

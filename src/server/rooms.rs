@@ -23,6 +23,7 @@ use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::server::conn_id::ConnId;
+use crate::server::history::History;
 use chatd_proto::{Nick, ProtocolError, Room, RoomKey};
 
 /// Every room, and every client's rooms and invitations.
@@ -61,8 +62,10 @@ pub struct RoomState {
     /// order: under the table's read lock for `MSG #room`, or from the write lock that
     /// changed the room through its downgrade to a read lock for `JOIN`, `PART`, `TOPIC` and
     /// `OWNER`. One per room, so rooms fan out in parallel; shared (`Arc`) so that a guard
-    /// can outlive the write guard it was taken under.
-    pub order: Arc<Mutex<()>>,
+    /// can outlive the write guard it was taken under. It guards the room's history: a
+    /// `MSG #room` is recorded in the critical section that takes its id and orders it, and a
+    /// room that is forgotten drops its history with it.
+    pub order: Arc<Mutex<History>>,
 }
 
 /// A room's topic. The text is shared so that `ROOMS` and `TOPIC` copy it outside the table

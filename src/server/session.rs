@@ -11,14 +11,15 @@ use std::net::SocketAddr;
 use crate::logging::Escaped;
 use crate::server::admission::AddressGroup;
 use crate::server::conn_id::ConnId;
-use crate::server::line::{Forms, line_written_by, shared_line};
-use crate::server::outbox::{Outbox, PushError};
+use crate::server::line::{Forms, Line, line_written_by, shared_line};
+use crate::server::outbox::{Outbox, PushError, footprint};
 use crate::server::registry::{Claimed, Guesser, Pending, Registry, WrongKeys};
 use crate::server::rooms::Limits;
 use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::text::replace_refused;
 use chatd_proto::{
-    CapSet, ChatWord, Command, CommandLine, Frame, Nick, ProtocolError, Reply, Target,
+    CapSet, ChatWord, Command, CommandLine, Frame, HistoryRequest, Nick, Page, ProtocolError,
+    Reply, Target,
 };
 
 /// What the connection does after a line.
@@ -181,6 +182,7 @@ impl Session {
                 Err(error) => self.reply_error(&error),
             },
             Command::Rooms => self.reply_all(registry.room_list(self.id)),
+            Command::History(request) => self.history(&request, registry),
             // Charged to flood control like any answer, so asking often costs its bytes.
             Command::Stats => self.reply_all(Reply::stats(registry.load().figures())),
             Command::Topic { room, text } => {
@@ -332,6 +334,50 @@ impl Session {
             .expect("on_line refuses the commands that need a nick before NICK")
     }
 
+    /// `HISTORY`: a `HIST` line per line kept, formatted from the shared lines outside every
+    /// lock, then `END HISTORY`; through the reply path, so flood control charges them as it
+    /// does `WHO`.
+    ///
+    /// A page of long lines could be larger than the client's queue (1000 lines of 4 KB are
+    /// 4 MB; `--send-queue` is 1 MiB by default), and would cut it off as a slow consumer for
+    /// asking. So an answer holds at most half the queue's bytes, always at least one line,
+    /// keeping the lines nearest to where the page starts (the latest, or those just before
+    /// or after the id); `END HISTORY <n>` says how many came, and the client pages on.
+    fn history(&self, request: &HistoryRequest, registry: &Registry) -> Flow {
+        let count = usize::from(request.count);
+        let (target, entries) =
+            match registry.history(self.id, &request.target, count, request.page) {
+                Ok(found) => found,
+                Err(error) => return self.reply_error(&error),
+            };
+        let mut lines: Vec<Line> = entries
+            .iter()
+            .map(|entry| {
+                line_written_by(|out| {
+                    Reply::write_hist_line(&target, entry.id, entry.time, &entry.line, out);
+                })
+            })
+            .collect();
+        let from_the_start = matches!(request.page, Page::After(_));
+        let budget = self.outbox.limit() / 2;
+        if from_the_start {
+            lines.truncate(fitting_lines(lines.iter(), budget));
+        } else {
+            let fitting = fitting_lines(lines.iter().rev(), budget);
+            lines.drain(..lines.len() - fitting);
+        }
+        let sent = lines.len();
+        for line in lines {
+            if self.reply_line(line) != Flow::Continue {
+                return Flow::SlowConsumer;
+            }
+        }
+        self.reply(&Reply::EndHistory {
+            target,
+            count: sent,
+        })
+    }
+
     fn reply_error(&self, error: &ProtocolError) -> Flow {
         log::trace!("conn#{} -> ERR {}", self.id, error.code());
         self.reply(&Reply::from(error))
@@ -347,7 +393,10 @@ impl Session {
     }
 
     fn reply(&self, reply: &Reply) -> Flow {
-        let line = shared_line(reply);
+        self.reply_line(shared_line(reply))
+    }
+
+    fn reply_line(&self, line: Line) -> Flow {
         let len = line.len();
         match self.outbox.send_reply(line) {
             Ok(()) => {
@@ -359,6 +408,21 @@ impl Session {
             Err(PushError::Closed) => Flow::Continue,
         }
     }
+}
+
+/// How many of `lines`, in the order given, fit in `budget` bytes of queue: at least one, if
+/// there is one.
+fn fitting_lines<'a>(lines: impl Iterator<Item = &'a Line>, budget: usize) -> usize {
+    let mut used = 0;
+    let mut fitting = 0;
+    for line in lines {
+        used += footprint(line);
+        if fitting > 0 && used > budget {
+            break;
+        }
+        fitting += 1;
+    }
+    fitting
 }
 
 #[cfg(test)]

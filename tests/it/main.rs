@@ -12,6 +12,7 @@ mod errors_and_help;
 mod extensions;
 mod flood;
 mod flood_pricing;
+mod history;
 mod limits;
 mod memory_bench;
 mod message_ids;

@@ -13,6 +13,7 @@ use std::fmt;
 
 use crate::caps::Capability;
 use crate::error::ProtocolError;
+use crate::history::HistoryRequest;
 use crate::names::{Nick, Room, Target};
 use crate::syntax::{on_off, optional, split_word, with_tail};
 use crate::text;
@@ -93,6 +94,8 @@ pub enum Command<'a> {
     },
     /// `STATS`: the server's figures. Words after it are ignored, as after `ROOMS`.
     Stats,
+    /// `HISTORY <target> [<count>] [BEFORE <id> | AFTER <id>]`.
+    History(HistoryRequest),
 }
 
 /// A client line whose command word is known and whose arguments are not read yet.
@@ -222,6 +225,9 @@ impl<'a> CommandLine<'a> {
                 }
             }
             CommandWord::Rooms => Command::Rooms,
+            CommandWord::History => {
+                Command::History(HistoryRequest::parse(needs("* or a #room").first(rest)?)?)
+            }
             CommandWord::Stats => Command::Stats,
             CommandWord::Topic => {
                 let (room, text) = split_word(needs("a room").first(rest)?);
@@ -365,6 +371,7 @@ impl Command<'_> {
             Command::Me { .. } => CommandWord::Me,
             Command::Away { .. } => CommandWord::Away,
             Command::Stats => CommandWord::Stats,
+            Command::History(_) => CommandWord::History,
         }
     }
 }
@@ -395,6 +402,7 @@ impl fmt::Display for Command<'_> {
             Command::Cap(cap) => write!(f, "{word} {cap}"),
             Command::Me { target, text } => write!(f, "{word} {target} {text}"),
             Command::Away { text } => with_tail(f, word, *text),
+            Command::History(request) => write!(f, "{word} {request}"),
         }
     }
 }

@@ -87,6 +87,9 @@ error_codes! {
     TooLong = "TOO_LONG",
     /// A `JOIN` needing a key after too many wrong keys from the client or its address.
     TooManyAttempts = "TOO_MANY_ATTEMPTS",
+    /// A `HISTORY` that is malformed (a bad count, a bad id, a word it does not take), or
+    /// asks for what is not kept (direct messages, for now).
+    BadHistory = "BAD_HISTORY",
 }
 
 impl fmt::Display for ErrorCode {
@@ -192,6 +195,15 @@ pub enum ProtocolError {
     TooManyAttempts {
         wait_secs: u64,
     },
+    /// A malformed `HISTORY`: what it expected where it went wrong, and the word found
+    /// there (`None`: the line ended).
+    BadHistory {
+        expected: &'static str,
+        got: Option<String>,
+    },
+    /// `HISTORY <nick>`: direct messages are not kept (they come with accounts). Its code is
+    /// `BAD_HISTORY`.
+    NoDirectHistory(Nick),
 }
 
 impl ProtocolError {
@@ -227,6 +239,9 @@ impl ProtocolError {
             ProtocolError::NoMoreRooms { .. } => ErrorCode::NoMoreRooms,
             ProtocolError::TooLong { .. } => ErrorCode::TooLong,
             ProtocolError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
+            ProtocolError::BadHistory { .. } | ProtocolError::NoDirectHistory(_) => {
+                ErrorCode::BadHistory
+            }
         }
     }
 }
@@ -337,6 +352,18 @@ impl fmt::Display for ProtocolError {
             ProtocolError::TooManyAttempts { wait_secs } => {
                 write!(f, "too many wrong keys; try again in {wait_secs} s")
             }
+            ProtocolError::BadHistory { expected, got } => {
+                match got {
+                    Some(got) => write!(f, "HISTORY takes {expected}, not \"{}\"", Echo(got))?,
+                    None => write!(f, "HISTORY needs {expected}")?,
+                }
+                f.write_str("; try HELP HISTORY")
+            }
+            ProtocolError::NoDirectHistory(nick) => write!(
+                f,
+                "direct messages are not kept, so there is no history with {nick} (it comes \
+                 with accounts); HISTORY takes * or a #room"
+            ),
         }
     }
 }

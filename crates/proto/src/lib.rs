@@ -18,8 +18,12 @@
 //! - `caps`: [`Capability`] and [`CapSet`], what `CAP` turns on; `forms`: which lines need
 //!   which capability, and the v1 line that stands for one (a client that never sends `CAP`
 //!   gets only v1 lines).
+//! - `history`: [`HistoryRequest`], the arguments of `HISTORY`, and the `HIST` line written
+//!   from borrowed parts; `utc_time`: [`UtcMillis`], the `<time>` of a `HIST` line, spelled
+//!   as RFC 3339 without a dependency.
 //! - `message_id`: [`MessageId`], and the `@<id> ` prefix of a chat line to a client with
-//!   `CAP ids`, written and split off again ([`Reply::parse_with_id`]).
+//!   `CAP ids`; `id_line`: that form written from a `Reply` and split off again
+//!   ([`Reply::parse_with_id`]).
 //! - `error`: [`ErrorCode`] (the codes, spelled in one place) and [`ProtocolError`].
 //! - [`reason`]: the reasons of `QUIT` and `BYE` lines the server ends a connection with.
 //! - `syntax`: the word-splitting rules both directions share.
@@ -38,6 +42,8 @@ mod command;
 mod error;
 mod forms;
 mod help;
+mod history;
+mod id_line;
 pub mod line_buffer;
 mod message_id;
 mod names;
@@ -47,6 +53,7 @@ mod reply;
 mod stats;
 mod syntax;
 pub mod text;
+mod utc_time;
 mod who;
 mod words;
 
@@ -54,6 +61,7 @@ pub use caps::{CapSet, Capability};
 pub use command::{Command, CommandLine, parse_command};
 pub use error::{ErrorCode, ProtocolError};
 pub use forms::ACTION_PREFIX;
+pub use history::{DEFAULT_HISTORY, HistoryRequest, MAX_HISTORY, Page};
 pub use line_buffer::{Frame, LineBuffer};
 pub use message_id::MessageId;
 pub use names::{
@@ -61,5 +69,6 @@ pub use names::{
 };
 pub use reply::{ChatWord, Reply};
 pub use stats::StatName;
+pub use utc_time::UtcMillis;
 pub use who::MAX_WHO_LINE;
 pub use words::{COMMAND_WORDS, CommandWord, Topic, Usage, WordInfo};

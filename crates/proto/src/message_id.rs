@@ -1,16 +1,14 @@
 //! Message ids: [`MessageId`], and the `@<id> ` prefix a chat line carries to a client with
-//! `CAP ids`, written and read back.
+//! `CAP ids`, written onto a formatted line.
 //!
 //! In scope: the id's range (positive, below 2^53, so it survives a JSON number or a
-//! JavaScript client), its spelling, the wire form `@<id> <v1 line>`
-//! ([`MessageId::write_line`], [`MessageId::write_reply_line`]) and splitting it off a server line ([`Reply::parse_with_id`]).
+//! JavaScript client), its spelling, and the wire form `@<id> <v1 line>` of a formatted line
+//! ([`MessageId::write_line`]). The same form from and to a `Reply` is in `id_line`, so this
+//! file, which `reply` uses, uses no reply.
 //! Out of scope: handing ids out (the server's id source), which lines carry one
-//! ([`Reply::carries_id`], in `forms`), and who gets which form (the server's registry).
+//! (`Reply::carries_id`, in `forms`), and who gets which form (the server's registry).
 
 use std::fmt;
-
-use crate::error::ProtocolError;
-use crate::reply::Reply;
 
 /// The id of one chat line: the same at every recipient, never reused. Positive and below
 /// 2^53, so every client language holds it exactly.
@@ -53,14 +51,7 @@ impl MessageId {
         out.push_str(v1_line);
     }
 
-    /// Appends `reply`'s line with this id, ending included, as [`MessageId::write_line`]
-    /// would for the formatted reply, without formatting it apart first.
-    pub fn write_reply_line(self, reply: &Reply, out: &mut String) {
-        self.write_prefix(out);
-        reply.write_line(out);
-    }
-
-    fn write_prefix(self, out: &mut String) {
+    pub(crate) fn write_prefix(self, out: &mut String) {
         use fmt::Write as _;
         // Writing to a String cannot fail.
         let _ = write!(out, "{ID_MARK}{self} ");
@@ -68,33 +59,10 @@ impl MessageId {
 }
 
 /// What starts a line that carries an id.
-const ID_MARK: char = '@';
+pub(crate) const ID_MARK: char = '@';
 
 impl fmt::Display for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.0, f)
     }
 }
-
-impl Reply {
-    /// Parses one server line (without its ending) of a connection that may have turned on
-    /// `CAP ids`: an optional `@<id> ` prefix, then the line as [`Reply::parse`] reads it.
-    /// The prefix must be `@`, a valid [`MessageId`] and one space, and only a line that
-    /// [`Reply::carries_id`] may have it; anything else is an error, as a malformed line is.
-    pub fn parse_with_id(line: &str) -> Result<(Option<MessageId>, Reply), ProtocolError> {
-        let Some(stamped) = line.strip_prefix(ID_MARK) else {
-            return Ok((None, Reply::parse(line)?));
-        };
-        let malformed = || ProtocolError::UnknownCommand(line.to_owned());
-        let (digits, rest) = stamped.split_once(' ').ok_or_else(malformed)?;
-        let id = MessageId::parse(digits).ok_or_else(malformed)?;
-        let reply = Reply::parse(rest)?;
-        if !reply.carries_id() {
-            return Err(malformed());
-        }
-        Ok((Some(id), reply))
-    }
-}
-
-#[cfg(test)]
-mod tests;

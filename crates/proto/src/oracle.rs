@@ -295,7 +295,7 @@ pub fn wire_line(reply: &Reply) -> String {
 }
 
 /// How many variants [`Command`] has.
-pub const COMMAND_VARIANTS: usize = 23;
+pub const COMMAND_VARIANTS: usize = 24;
 
 /// A distinct number per [`Command`] variant, below [`COMMAND_VARIANTS`], so a test can tell
 /// whether its examples cover every variant. The match is exhaustive: a new variant does not
@@ -326,11 +326,12 @@ pub fn command_variant(command: &Command<'_>) -> usize {
         Command::Me { .. } => 20,
         Command::Away { .. } => 21,
         Command::Stats => 22,
+        Command::History(_) => 23,
     }
 }
 
 /// How many variants [`Reply`] has.
-pub const REPLY_VARIANTS: usize = 38;
+pub const REPLY_VARIANTS: usize = 40;
 
 /// A distinct number per [`Reply`] variant, below [`REPLY_VARIANTS`], as [`command_variant`]
 /// is for commands.
@@ -374,5 +375,7 @@ pub fn reply_variant(reply: &Reply) -> usize {
         Reply::Presence { .. } => 35,
         Reply::Stat { .. } => 36,
         Reply::EndStats => 37,
+        Reply::Hist { .. } => 38,
+        Reply::EndHistory { .. } => 39,
     }
 }

@@ -11,9 +11,11 @@ use std::fmt;
 
 use crate::caps::Capability;
 use crate::error::{ErrorCode, ProtocolError};
+use crate::message_id::MessageId;
 use crate::names::{Nick, Room, Target};
 use crate::stats::StatName;
 use crate::syntax::{on_off, optional, split_word, with_tail};
+use crate::utc_time::UtcMillis;
 
 /// A line from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +167,20 @@ pub enum Reply {
     },
     /// The end of the answer to `STATS`.
     EndStats,
+    /// One line of the answer to `HISTORY`: the line `line` (as it was delivered, without
+    /// its ending; [`Reply::parse`] reads it) with id `id`, queued at `time`. `target` is `*`
+    /// or the room.
+    Hist {
+        target: Target,
+        id: MessageId,
+        time: UtcMillis,
+        line: String,
+    },
+    /// The end of the answer to `HISTORY`: `count` `HIST` lines came before it.
+    EndHistory {
+        target: Target,
+        count: usize,
+    },
 }
 
 impl From<&ProtocolError> for Reply {
@@ -243,15 +259,8 @@ impl Reply {
             "ME" => {
                 let (to, rest) = split_word(rest);
                 let (from, text) = split_word(rest);
-                let target = if to == Target::LOBBY {
-                    Target::Lobby
-                } else if to.starts_with('#') {
-                    Target::Room(room(to)?)
-                } else {
-                    Target::Nick(nick(to)?)
-                };
                 Reply::Me {
-                    target,
+                    target: target(to)?,
                     from: nick(from)?,
                     text: text.to_owned(),
                 }
@@ -339,6 +348,16 @@ impl Reply {
                 "STATS" => Reply::EndStats,
                 _ => match split_word(rest) {
                     ("WHO", name) => Reply::EndRoomWho(room(name)?),
+                    ("HISTORY", args) => {
+                        let (to, count) = split_word(args);
+                        if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
+                            return Err(malformed());
+                        }
+                        Reply::EndHistory {
+                            target: target(to)?,
+                            count: count.parse().map_err(|_| malformed())?,
+                        }
+                    }
                     _ => return Err(malformed()),
                 },
             },
@@ -398,6 +417,20 @@ impl Reply {
                     reason: optional(reason).map(str::to_owned),
                 }
             }
+            "HIST" => {
+                let (to, rest) = split_word(rest);
+                let (id, rest) = split_word(rest);
+                let (time, line) = split_word(rest);
+                if line.is_empty() {
+                    return Err(malformed());
+                }
+                Reply::Hist {
+                    target: target(to)?,
+                    id: MessageId::parse(id).ok_or_else(malformed)?,
+                    time: UtcMillis::parse(time).ok_or_else(malformed)?,
+                    line: line.to_owned(),
+                }
+            }
             "HELP" => Reply::Help {
                 text: rest.to_owned(),
             },
@@ -411,6 +444,17 @@ impl Reply {
             _ => return Err(ProtocolError::UnknownCommand(word.to_owned())),
         };
         Ok(reply)
+    }
+}
+
+/// The target of an `ME` or `HIST` line: `*`, a room, or a nick.
+fn target(to: &str) -> Result<Target, ProtocolError> {
+    if to == Target::LOBBY {
+        Ok(Target::Lobby)
+    } else if to.starts_with('#') {
+        Ok(Target::Room(Room::parse(to)?))
+    } else {
+        Ok(Target::Nick(Nick::parse(to)?))
     }
 }
 
@@ -522,6 +566,13 @@ impl fmt::Display for Reply {
             } => write!(f, "PRESENCE COUNT {count}"),
             Reply::Stat { name, value } => write!(f, "STATS {name} {value}"),
             Reply::EndStats => f.write_str("END STATS"),
+            Reply::Hist {
+                target,
+                id,
+                time,
+                line,
+            } => write!(f, "HIST {target} {id} {time} {line}"),
+            Reply::EndHistory { target, count } => write!(f, "END HISTORY {target} {count}"),
         }
     }
 }

@@ -21,6 +21,7 @@ pub enum CommandWord {
     Me,
     Away,
     Who,
+    History,
     Rooms,
     Topic,
     Invite,
@@ -74,7 +75,7 @@ impl Topic {
 /// Every command word. The rows are in [`CommandWord`] order, and that order is also the
 /// order of the lines within each [`Topic`] of `HELP`: `MSG` has a line among the people
 /// commands and one among the room commands (after `JOIN` and `PART`), hence its place.
-pub const COMMAND_WORDS: [WordInfo; 19] = [
+pub const COMMAND_WORDS: [WordInfo; 20] = [
     WordInfo {
         word: CommandWord::Nick,
         name: "NICK",
@@ -160,6 +161,16 @@ pub const COMMAND_WORDS: [WordInfo; 19] = [
             topic: Topic::People,
             args: "[#room]",
             about: "list who is online, or who is in a room",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::History,
+        name: "HISTORY",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::People,
+            args: "<target> [n]",
+            about: "the last n lines of * or a #room; then BEFORE|AFTER <id>",
         }],
     },
     WordInfo {
@@ -347,7 +358,7 @@ mod tests {
     fn only_whole_words_are_commands() {
         for word in [
             "", "MSGX", "MS", "ROOM", "JOINS", "#a", "FROB", "NICK ", " NICK", "M", "MEE", "CAPS",
-            "AWAYS", "OWNER", "STAT", "STATSX",
+            "AWAYS", "OWNER", "STAT", "STATSX", "HIST", "HISTORYX",
         ] {
             assert_eq!(CommandWord::lookup(word), None, "{word:?}");
         }

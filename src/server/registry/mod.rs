@@ -16,7 +16,7 @@
 //! after it.
 //!
 //! The files: this one holds the table and the lobby (`NICK`, `MSG`, `ALL`, `ME`, `AWAY`,
-//! `CAP`, leaving); `room_lines` the room commands; `delivery` the per-client record and the
+//! `CAP`, leaving, `HISTORY`); `room_lines` the room commands; `delivery` the per-client record and the
 //! fan-out loops both use; `key_guesses` the throttle on wrong room keys.
 //!
 //! It also holds the server's counters (`metrics`), counting the deliveries and slow
@@ -38,6 +38,7 @@ use std::time::Instant;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::conn_id::ConnId;
+use crate::server::history::{self, Entry, History};
 use crate::server::line::{
     ChatLine, Forms, Line, LineFor, WithId, chat_line_for_one, line_for_one, shared_line, with_id,
 };
@@ -46,7 +47,9 @@ use crate::server::metrics::{Load, Metrics};
 use crate::server::outbox::{Outbox, Wake};
 use crate::server::rooms::Rooms;
 use chatd_proto::reason::SLOW_CONSUMER;
-use chatd_proto::{CapSet, Capability, MessageId, Nick, NickKey, ProtocolError, Reply, Target};
+use chatd_proto::{
+    CapSet, Capability, MessageId, Nick, NickKey, Page, ProtocolError, Reply, Target,
+};
 use delivery::{Client, announce_owner, push_to_all, push_to_members};
 use key_guesses::AddressWrongKeys;
 use presence::{Presence, Tell};
@@ -66,8 +69,10 @@ pub struct Registry {
     /// kept through its downgrade. Writes to sockets happen later, in parallel, in the
     /// writers: only the enqueue is serialised. Lock order: `table`, then `fan_out`, then a
     /// room's `order`; it is only ever taken with the table locked, so a holder of the write
-    /// lock gets it at once.
-    fan_out: Mutex<()>,
+    /// lock gets it at once. It guards the lobby's history: a broadcast is recorded in the
+    /// critical section that takes its id and orders it, so a `HISTORY *` after any line was
+    /// queued finds it.
+    fan_out: Mutex<History>,
     /// The ids of chat lines, taken inside the critical section that fixes a line's order
     /// (`fan_out`, a room's `order`, the sender's turn for a direct line), so ids grow in
     /// the order recipients get the lines. Lock-free: no lock of its own under those.
@@ -127,7 +132,7 @@ impl Registry {
                 wrong_keys: AddressWrongKeys::default(),
                 presence: Presence::new(presence_limit),
             }),
-            fan_out: Mutex::new(()),
+            fan_out: Mutex::new(History::default()),
             ids: MessageIds::new(),
             metrics,
         }
@@ -249,13 +254,14 @@ impl Registry {
         // A room whose owner changed keeps its order locked from before the QUIT to after its
         // OWNER line, so none of its lines comes between them. Under the write lock nobody
         // holds a room's order, so taking several cannot wait.
-        let room_orders: Vec<Arc<Mutex<()>>> = new_owners
+        let room_orders: Vec<Arc<Mutex<History>>> = new_owners
             .iter()
             .filter_map(|change| rooms.get(&change.room))
             .map(|state| Arc::clone(&state.order))
             .collect();
         let fan_out = self.fan_out.lock();
-        let held: Vec<MutexGuard<'_, ()>> = room_orders.iter().map(|order| order.lock()).collect();
+        let held: Vec<MutexGuard<'_, History>> =
+            room_orders.iter().map(|order| order.lock()).collect();
         let table = RwLockWriteGuard::downgrade(table);
         let announcement = Reply::Quit {
             nick: client.nick.clone(),
@@ -414,15 +420,49 @@ impl Registry {
     }
 
     /// Queues `line` (`ALL`, or an `ME *` in its forms) for every registered client but
-    /// `from`, in the one global broadcast order, with an id taken in that order.
+    /// `from`, in the one global broadcast order, with an id taken in that order, and records
+    /// it in the lobby's history there.
     pub fn broadcast(&self, from: ConnId, line: &impl ChatLine) -> Pending {
         let table = self.table.read();
         if !table.clients.contains_key(&from) {
             return Pending::default();
         }
-        let _order = self.fan_out.lock();
-        let line = WithId::new(line, self.ids.next());
-        push_to_all(&table.clients, Some(from), &line, Wake::Delivery)
+        let time = history::now();
+        let mut lobby = self.fan_out.lock();
+        let id = self.ids.next();
+        if let Some(v1) = line.v1() {
+            lobby.record(id, time, v1);
+        }
+        push_to_all(
+            &table.clients,
+            Some(from),
+            &WithId::new(line, id),
+            Wake::Delivery,
+        )
+    }
+
+    /// `HISTORY`: at most `count` lines of `target` as `page` asks, oldest first, and the
+    /// target as the lines name it (a room as its creator spelled it). The lobby's history
+    /// for any registered client; a room's for its members only (`NOT_IN_ROOM`, or
+    /// `NO_SUCH_ROOM` for a private room, as `WHO #room` decides); direct messages are not
+    /// kept yet. Reference counts are taken under the locks; the lines are formatted after.
+    pub fn history(
+        &self,
+        id: ConnId,
+        target: &Target,
+        count: usize,
+        page: Page,
+    ) -> Result<(Target, Vec<Entry>), ProtocolError> {
+        let table = self.table.read();
+        match target {
+            Target::Lobby => Ok((Target::Lobby, self.fan_out.lock().page(count, page))),
+            Target::Room(room) => {
+                let state = table.rooms.member_room(id, room)?;
+                let entries = state.order.lock().page(count, page);
+                Ok((Target::Room(state.name.clone()), entries))
+            }
+            Target::Nick(nick) => Err(ProtocolError::NoDirectHistory(nick.clone())),
+        }
     }
 
     /// Every registered nick, unsorted: a reference count each under the read lock; `WHO`

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use parking_lot::RwLockWriteGuard;
 
 use crate::server::conn_id::ConnId;
+use crate::server::history;
 use crate::server::line::{ChatLine, Forms, WithId, line_for_one, shared_line};
 use crate::server::outbox::Wake;
 use crate::server::registry::delivery::{Pending, announce_owner, push_to_members};
@@ -188,7 +189,8 @@ impl Registry {
     }
 
     /// Queues `line_of(room name, sender's nick)` for every member but the sender, under the
-    /// read lock and the room's `order`, with an id taken in that order.
+    /// read lock and the room's `order`, with an id taken in that order, and records it in
+    /// the room's history there.
     fn room_line<L: ChatLine>(
         &self,
         from: ConnId,
@@ -202,13 +204,17 @@ impl Registry {
         let state = table.rooms.member_room(from, room)?;
         let line = line_of(&state.name, &sender.nick);
         let mut pending = Pending::default();
-        let _order = state.order.lock();
-        let line = WithId::new(&line, self.ids.next());
+        let time = history::now();
+        let mut order = state.order.lock();
+        let id = self.ids.next();
+        if let Some(v1) = line.v1() {
+            order.record(id, time, v1);
+        }
         push_to_members(
             &table.clients,
             state.members(),
             Some(from),
-            &line,
+            &WithId::new(&line, id),
             Wake::Delivery,
             &mut pending,
         );

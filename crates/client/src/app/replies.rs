@@ -291,6 +291,10 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         // The client never asks for `STATS`; a line that comes anyway is shown as it is.
         Reply::Stat { name, value } => app.info(now, format!("server: STATS {name} {value}")),
         Reply::EndStats => {}
+        // The client does not ask for history yet (resume comes later in issue 15): a
+        // `HISTORY` typed by hand shows its answer as the server sent it.
+        reply @ Reply::Hist { .. } => app.info(now, format!("server: {reply}")),
+        Reply::EndHistory { .. } => {}
     }
 }
 

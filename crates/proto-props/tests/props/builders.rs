@@ -3,8 +3,8 @@
 
 use chatd_proto::text::Refused;
 use chatd_proto::{
-    COMMAND_WORDS, CapSet, Capability, Command, CommandWord, ErrorCode, Nick, NickFault,
-    ProtocolError, Reply, Room, StatName, Target,
+    COMMAND_WORDS, CapSet, Capability, Command, CommandWord, ErrorCode, HistoryRequest, MessageId,
+    Nick, NickFault, Page, ProtocolError, Reply, Room, StatName, Target, UtcMillis,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -98,6 +98,39 @@ impl Parts {
         }
     }
 
+    /// An id made from `count`.
+    fn id(&self) -> MessageId {
+        MessageId::new(self.count as u64 % MessageId::MAX.get() + 1).expect("in range")
+    }
+
+    /// A `HISTORY` request of `target`, before or after `id` as `on` says.
+    fn history(&self) -> HistoryRequest {
+        HistoryRequest {
+            target: self.target(),
+            count: u16::try_from(self.count % 1000 + 1).expect("at most 1000"),
+            page: if self.on {
+                Page::Before(self.id())
+            } else {
+                Page::After(self.id())
+            },
+        }
+    }
+
+    /// A `HIST` line of the action's v1 form, queued `count` milliseconds after the epoch.
+    fn hist(&self) -> Reply {
+        let v1 = self
+            .action()
+            .form_for(CapSet::NONE)
+            .expect("an action has a v1 form")
+            .into_owned();
+        Reply::Hist {
+            target: self.target(),
+            id: self.id(),
+            time: UtcMillis::saturating(self.count as u64),
+            line: v1.to_string(),
+        }
+    }
+
     /// An action from `other` to `target`.
     fn action(&self) -> Reply {
         Reply::Me {
@@ -111,7 +144,7 @@ impl Parts {
 pub type BuildCommand = for<'a> fn(&'a Parts) -> Command<'a>;
 
 /// One builder per `Command` variant (two for those with an optional part).
-pub const COMMANDS: [BuildCommand; 28] = [
+pub const COMMANDS: [BuildCommand; 30] = [
     |p| Command::Nick(p.nick.clone()),
     |p| Command::Msg {
         to: p.nick.clone(),
@@ -187,12 +220,19 @@ pub const COMMANDS: [BuildCommand; 28] = [
         text: Some(p.text.as_str()),
     },
     |_| Command::Stats,
+    |p| Command::History(p.history()),
+    |p| {
+        Command::History(HistoryRequest {
+            page: Page::Latest,
+            ..p.history()
+        })
+    },
 ];
 
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 28] = [
+pub const ERRORS: [BuildError; 30] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -250,12 +290,17 @@ pub const ERRORS: [BuildError; 28] = [
     |p| ProtocolError::TooManyAttempts {
         wait_secs: p.count as u64,
     },
+    |p| ProtocolError::BadHistory {
+        expected: "a count of 1 to 1000",
+        got: p.on.then(|| p.typed.clone()),
+    },
+    |p| ProtocolError::NoDirectHistory(p.nick.clone()),
 ];
 
 pub type BuildReply = fn(&Parts) -> Reply;
 
 /// One builder per `Reply` variant, and more for the lines the server builds itself.
-pub const REPLIES: [BuildReply; 45] = [
+pub const REPLIES: [BuildReply; 47] = [
     |p| Reply::Hello {
         text: p.text.clone(),
     },
@@ -381,6 +426,11 @@ pub const REPLIES: [BuildReply; 45] = [
         value: p.count as u64,
     },
     |_| Reply::EndStats,
+    Parts::hist,
+    |p| Reply::EndHistory {
+        target: p.target(),
+        count: p.count,
+    },
 ];
 
 /// A builder from `list` and the parts to build with.

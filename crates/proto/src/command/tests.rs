@@ -546,6 +546,11 @@ fn commands_round_trip() {
             text: Some("out  to lunch"),
         },
         Command::Stats,
+        Command::History(crate::history::HistoryRequest {
+            target: Target::Room(room("#a")),
+            count: 20,
+            page: crate::history::Page::After(crate::message_id::MessageId::new(9).unwrap()),
+        }),
     ];
     let mut covered = [false; COMMAND_VARIANTS];
     for command in commands {

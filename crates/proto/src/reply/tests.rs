@@ -180,6 +180,16 @@ fn replies_round_trip() {
             value: 0,
         },
         Reply::EndStats,
+        Reply::Hist {
+            target: Target::Room(room("#a")),
+            id: crate::message_id::MessageId::new(1042).unwrap(),
+            time: crate::utc_time::UtcMillis::new(1_796_565_600_123).unwrap(),
+            line: "MSG #a ann hi  there".to_owned(),
+        },
+        Reply::EndHistory {
+            target: Target::Lobby,
+            count: 50,
+        },
     ];
     let mut covered = [false; REPLY_VARIANTS];
     for reply in replies {
@@ -407,6 +417,10 @@ fn every_error() -> Vec<ProtocolError> {
             got: 391,
         },
         ProtocolError::TooManyAttempts { wait_secs: 42 },
+        ProtocolError::BadHistory {
+            expected: "a count of 1 to 1000",
+            got: Some("0".to_owned()),
+        },
     ]
 }
 
@@ -419,6 +433,11 @@ fn more_errors() -> Vec<ProtocolError> {
             command: CommandWord::Msg,
             needs: "a nick or #room and a text",
             after: None,
+        },
+        ProtocolError::NoDirectHistory(Nick::parse("bob").unwrap()),
+        ProtocolError::BadHistory {
+            expected: "a message id after BEFORE or AFTER",
+            got: None,
         },
     ]
 }

@@ -2,6 +2,7 @@
 //! read back, with the prefixes that must be refused.
 
 use super::*;
+use crate::message_id::MessageId;
 use crate::names::{Nick, Room, Target};
 
 fn id(value: u64) -> MessageId {
