@@ -5,19 +5,7 @@
 
 use std::thread;
 
-use crate::support::{TestClient, TestServer};
-
-/// A connection that turned on `caps` (before registering), registered as `nick`.
-fn with_caps(server: &TestServer, nick: &str, caps: &[&str]) -> TestClient {
-    let mut client = server.connect();
-    for cap in caps {
-        client.send(&format!("CAP {cap}"));
-        client.expect(&format!("OK CAP {cap}"));
-    }
-    client.send(&format!("NICK {nick}"));
-    client.expect(&format!("OK NICK {nick}"));
-    client
-}
+use crate::support::{TestClient, TestServer, with_caps};
 
 /// Makes every client read what is pending (lobby `JOIN`s and the like), in order.
 fn settle(clients: &mut [&mut TestClient]) -> Vec<Vec<String>> {

@@ -6,19 +6,7 @@ use std::thread;
 
 use chatd_proto::{MessageId, Reply};
 
-use crate::support::{TestClient, TestServer};
-
-/// A connection that turned on `caps` (before registering), registered as `nick`.
-fn with_caps(server: &TestServer, nick: &str, caps: &[&str]) -> TestClient {
-    let mut client = server.connect();
-    for cap in caps {
-        client.send(&format!("CAP {cap}"));
-        client.expect(&format!("OK CAP {cap}"));
-    }
-    client.send(&format!("NICK {nick}"));
-    client.expect(&format!("OK NICK {nick}"));
-    client
-}
+use crate::support::{TestClient, TestServer, with_caps};
 
 /// Splits a line of a `CAP ids` client into its id and the v1 line, failing the test on a
 /// line that is not in the protocol (a bad prefix, or an id on a line that carries none).

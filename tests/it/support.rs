@@ -236,3 +236,15 @@ impl Drop for TempFile {
         let _ = std::fs::remove_file(&self.path);
     }
 }
+
+/// A connection that turned on `caps` (before registering), registered as `nick`.
+pub fn with_caps(server: &TestServer, nick: &str, caps: &[&str]) -> TestClient {
+    let mut client = server.connect();
+    for cap in caps {
+        client.send(&format!("CAP {cap}"));
+        client.expect(&format!("OK CAP {cap}"));
+    }
+    client.send(&format!("NICK {nick}"));
+    client.expect(&format!("OK NICK {nick}"));
+    client
+}
