@@ -335,6 +335,12 @@ impl Args {
             ip_byte_rate: ip_byte_rate.map_or(defaults.ip_byte_rate, |size| size.0),
             // As for max_per_ip: an operator who sets an address budget means it for loopback too.
             ip_rate_loopback: ip_rate.is_some() || ip_byte_rate.is_some(),
+            // Wired to flags next; the defaults until then.
+            data_dir: defaults.data_dir.clone(),
+            ephemeral: defaults.ephemeral,
+            history_lines: defaults.history_lines,
+            history_days: defaults.history_days,
+            history_flush: defaults.history_flush,
         };
         config.check(&name)?;
         Ok(Settings {

@@ -87,6 +87,11 @@ impl Config {
             ip_rate: _,
             ip_byte_rate: _,
             ip_rate_loopback: _,
+            data_dir: _,
+            ephemeral: _,
+            history_lines: _,
+            history_days: _,
+            history_flush: _,
         } = from;
         self.max_clients = *max_clients;
         self.max_per_ip = *max_per_ip;

@@ -7,6 +7,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::setting::{ConfigError, Setting};
@@ -84,6 +85,20 @@ pub struct Config {
     /// as for `max_per_ip`: a load test or a gateway on the server's own machine speaks for
     /// many people. Set when either is given explicitly.
     pub ip_rate_loopback: bool,
+    /// The folder of the history store's database (`chatd.db` and its write-ahead log).
+    /// Created when missing. Unused when `ephemeral`.
+    pub data_dir: PathBuf,
+    /// History in memory only: nothing is written to disk and a restart forgets it.
+    pub ephemeral: bool,
+    /// Lines of history kept per conversation (the lobby, each room); older ones are deleted
+    /// in the background. 0 turns history off: `HISTORY` answers nothing and nothing is kept.
+    pub history_lines: usize,
+    /// Days a line of history is kept; older ones are deleted in the background. 0 keeps
+    /// lines until `history_lines` pushes them out.
+    pub history_days: u32,
+    /// How long the store collects lines before writing them in one transaction: what a
+    /// crash (`kill -9`, a power cut) may lose at most. A clean shutdown loses nothing.
+    pub history_flush: Duration,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
@@ -129,6 +144,16 @@ pub const DEFAULT_BYTE_BURST: usize = 8 * 1024 * 1024;
 /// many connections from one place cannot drown everyone.
 pub const DEFAULT_IP_RATE: u32 = 20_000;
 pub const DEFAULT_IP_BYTE_RATE: usize = 32 * 1024 * 1024;
+/// Relative to the working directory, as a newcomer running `cargo run` expects to find it.
+pub const DEFAULT_DATA_DIR: &str = "chatd-data";
+/// Ten thousand lines of a busy room is days of talk; with the default `--max-rooms` the
+/// database stays below about a gigabyte even if every room fills up with long lines.
+pub const DEFAULT_HISTORY_LINES: usize = 10_000;
+/// A quarter: long enough to scroll back through a holiday.
+pub const DEFAULT_HISTORY_DAYS: u32 = 90;
+/// A tenth of a second is below what a person notices of a crash, and long enough that a
+/// busy lobby writes thousands of lines per transaction.
+pub const DEFAULT_HISTORY_FLUSH_MS: u64 = 100;
 
 /// A line of the longest nick plus room for a short text; anything smaller cannot chat.
 const MIN_MAX_LINE: usize = 64;
@@ -163,6 +188,11 @@ impl Default for Config {
             ip_rate: DEFAULT_IP_RATE,
             ip_byte_rate: DEFAULT_IP_BYTE_RATE,
             ip_rate_loopback: false,
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            ephemeral: false,
+            history_lines: DEFAULT_HISTORY_LINES,
+            history_days: DEFAULT_HISTORY_DAYS,
+            history_flush: Duration::from_millis(DEFAULT_HISTORY_FLUSH_MS),
         }
     }
 }

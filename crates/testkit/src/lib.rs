@@ -74,6 +74,8 @@ impl TestServer {
             workers: default_workers(),
             // Tests send bursts of thousands of lines; the flood-control tests set it.
             rate: 0,
+            // A test that wants its history on disk gives it a folder of its own.
+            ephemeral: true,
             ..Config::default()
         };
         adjust(&mut config);

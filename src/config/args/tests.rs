@@ -203,6 +203,7 @@ fn the_file_fills_what_the_flags_leave_out() {
         ip_rate: 300,
         ip_byte_rate: 1024 * 1024,
         ip_rate_loopback: true,
+        ..Config::default()
     };
     assert_eq!(settings.config, expected);
     assert_eq!(settings.log_level, log::LevelFilter::Debug);
