@@ -8,90 +8,215 @@
 //! Out of scope: where a line is recorded and under which lock (the registry: the lobby's
 //! ring is its `fan_out` lock's data, a room's ring its `order` lock's, so a line is recorded
 //! in the critical section that takes its id and orders it), who may read a history (the
-//! registry and `rooms`), and the wire spelling (`chatd_proto`). Storing lines beyond the
-//! ring and across restarts is the store's job, a later step: this ring is meant to stay the
-//! recent part of what the store holds, answering most requests without it, so the store
-//! plugs in behind [`History::page`] and beside [`History::record`], the one call per
-//! conversation that every line passes.
+//! registry and `rooms`), the wire spelling (`chatd_proto`), and the database (`store`).
+//!
+//! The ring is the recent part of what the store holds: [`History::record`], the one call
+//! every line of a conversation passes, puts it in both; [`History::page`] answers from the
+//! ring and says what the store must add, which [`Paged::finish`] reads after the locks.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use chatd_proto::{MAX_HISTORY, MessageId, Page, UtcMillis};
 
 use crate::server::line::Line;
+use crate::server::store::{Link, Range, Store, StoreRead};
 
-/// The lines a conversation keeps. As many as one `HISTORY` may ask for, so a page from the
-/// latest line back is always answered in full from memory; and few enough that a room costs
-/// at most about 32 KB of entries plus the lines themselves (which its members' queues
-/// mostly shared anyway): with `--max-rooms` rooms the memory stays bounded.
+pub use crate::server::history_entry::{Entry, now};
+
+/// The lines a conversation keeps in memory. As many as one `HISTORY` may ask for, so a page
+/// from the latest line back is always answered in full from memory; and few enough that a
+/// room costs at most about 40 KB of entries plus the lines themselves (which its members'
+/// queues mostly shared anyway): with `--max-rooms` rooms the memory stays bounded.
 pub const HISTORY_RING: usize = MAX_HISTORY as usize;
 
-/// One line of a history.
-#[derive(Debug, Clone)]
-pub struct Entry {
-    pub id: MessageId,
-    /// When the line was queued for its recipients.
-    pub time: UtcMillis,
-    /// The line as a client without capabilities got it (`ALL`, `MSG #room`, and for an
-    /// action its `/me` form), `\n` included, without its id.
-    pub line: Line,
+/// How every conversation keeps its history: the settings and the store. One per server;
+/// the registry makes the lobby's history with it and the rooms theirs.
+#[derive(Clone)]
+pub struct Keeping {
+    /// Lines per ring: `--history-lines` up to [`HISTORY_RING`]; 0 keeps nothing.
+    ring: usize,
+    /// `--history-days` (0: no limit): older lines are left out of pages.
+    days: u32,
+    store: Store,
 }
 
-/// The recent lines of one conversation, oldest first, at most [`HISTORY_RING`].
-#[derive(Debug, Default)]
+impl Default for Keeping {
+    /// Rings of [`HISTORY_RING`] lines, no store, no age limit.
+    fn default() -> Keeping {
+        Keeping::new(HISTORY_RING, 0, Store::default())
+    }
+}
+
+impl Keeping {
+    /// `lines` per conversation (capped at [`HISTORY_RING`] in memory), kept `days` (0: no
+    /// limit), and the store beyond the rings.
+    pub fn new(lines: usize, days: u32, store: Store) -> Keeping {
+        Keeping {
+            ring: lines.min(HISTORY_RING),
+            days,
+            store,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The lobby's history, starting from the lines a previous run stored (`complete`: they
+    /// are all the database holds).
+    pub fn lobby(&self, recovered: VecDeque<Entry>, complete: bool) -> History {
+        let mut history = self.history(self.store.link(true));
+        history.ring = recovered;
+        history.complete = complete;
+        history
+    }
+
+    /// A new room's history: empty, with a conversation number of its own in the store.
+    pub fn room(&self) -> History {
+        self.history(self.store.link(false))
+    }
+
+    fn history(&self, link: Option<Link>) -> History {
+        History {
+            ring: VecDeque::new(),
+            capacity: if self.ring == 0 { 0 } else { self.ring },
+            days: self.days,
+            link: if self.ring == 0 { None } else { link },
+            complete: true,
+            let_go: 0,
+        }
+    }
+}
+
+/// The recent lines of one conversation, oldest first, at most its capacity, and its tie to
+/// the store.
+#[derive(Default)]
 pub struct History {
     /// Ids grow from front to back: each line is recorded under the lock that takes its id.
     /// Grows as lines come (an idle room costs nothing), then its storage is reused: once
     /// full, recording a line allocates nothing.
     ring: VecDeque<Entry>,
+    capacity: usize,
+    days: u32,
+    /// `None` without a store: what leaves the ring is gone.
+    link: Option<Link>,
+    /// Whether the ring holds every line history keeps of this conversation: true until the
+    /// ring lets a stored line go (or, for the lobby, a previous run left more than it holds).
+    complete: bool,
+    /// The id of the newest line the ring let go of that went to the store: the store must
+    /// have dealt with it before a page older than the ring is read from the disk.
+    let_go: u64,
+}
+
+/// A page as the ring answers it, and what the store must add to it: made under the
+/// conversation's lock, finished after it ([`Paged::finish`]), since the store may read the
+/// disk.
+pub struct Paged {
+    entries: Vec<Entry>,
+    days: u32,
+    from_store: Option<(StoreRead, Range, usize)>,
 }
 
 impl History {
-    /// Records a line just queued with id `id` at `time`. Called in the critical section
-    /// that took the id, so the ring's ids grow. `time` is read before that section (a
-    /// clock read under the lock would lengthen it); a line never shows an earlier time than
-    /// the one before it.
+    /// Records a line just queued with id `id` at `time`, and hands it to the store. Called
+    /// in the critical section that took the id, so the ring's ids grow and the store gets
+    /// each conversation's lines in id order. `time` is read before that section (a clock
+    /// read under the lock would lengthen it); a line never shows an earlier time than the
+    /// one before it.
     pub fn record(&mut self, id: MessageId, time: UtcMillis, line: &Line) {
+        if self.capacity == 0 {
+            return;
+        }
         let time = self.ring.back().map_or(time, |last| time.max(last.time));
-        if self.ring.len() == HISTORY_RING {
-            self.ring.pop_front();
+        let stored = self
+            .link
+            .as_ref()
+            .is_some_and(|link| link.record(id, time, line));
+        if self.ring.len() == self.capacity {
+            let old = self.ring.pop_front().expect("the ring is full");
+            if self.link.is_some() {
+                self.complete = false;
+            }
+            if old.stored {
+                self.let_go = old.id.get();
+            }
         }
         self.ring.push_back(Entry {
             id,
             time,
             line: Arc::clone(line),
+            stored,
         });
     }
 
-    /// At most `count` lines as `page` asks, oldest first: reference counts, so the caller
-    /// formats them after releasing the lock.
-    pub fn page(&self, count: usize, page: Page) -> Vec<Entry> {
+    /// At most `count` lines as `page` asks, oldest first: the ring's part as reference
+    /// counts, and what the store must add for lines older than the ring holds.
+    pub fn page(&self, count: usize, page: Page) -> Paged {
         let len = self.ring.len();
-        let (start, end) = match page {
-            Page::Latest => (len.saturating_sub(count), len),
+        let front = self.ring.front().map_or(u64::MAX, |entry| entry.id.get());
+        let (start, end, before_ring) = match page {
+            Page::Latest => {
+                let start = len.saturating_sub(count);
+                (start, len, Range::Newest { below: front })
+            }
             Page::Before(id) => {
                 let end = self.ring.partition_point(|entry| entry.id < id);
-                (end.saturating_sub(count), end)
+                let below = front.min(id.get());
+                (end.saturating_sub(count), end, Range::Newest { below })
             }
             Page::After(id) => {
                 let start = self.ring.partition_point(|entry| entry.id <= id);
-                (start, len.min(start.saturating_add(count)))
+                let end = len.min(start.saturating_add(count));
+                let range = Range::Oldest {
+                    above: id.get(),
+                    below: front,
+                };
+                (start, end, range)
             }
         };
-        self.ring.range(start..end).cloned().collect()
+        let entries: Vec<Entry> = self.ring.range(start..end).cloned().collect();
+        let wanted = match (page, &before_ring) {
+            // Lines after the id but before the ring come first: a whole page may be there.
+            (Page::After(id), _) if id.get() < front => count,
+            (Page::After(_), _) => 0,
+            _ => count - entries.len(),
+        };
+        let from_store = match &self.link {
+            Some(link) if !self.complete && wanted > 0 => {
+                Some((link.read(self.let_go), before_ring, wanted))
+            }
+            _ => None,
+        };
+        Paged {
+            entries,
+            days: self.days,
+            from_store,
+        }
     }
 }
 
-/// The time to record a line with: now, to the millisecond.
-pub fn now() -> UtcMillis {
-    let millis = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| {
-            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
-        });
-    UtcMillis::saturating(millis)
+impl Paged {
+    /// The page: the store's older lines (read now, from the disk) before the ring's, at
+    /// most `count` in all, and none older than `--history-days`.
+    pub fn finish(self, count: usize) -> Vec<Entry> {
+        let Paged {
+            mut entries,
+            days,
+            from_store,
+        } = self;
+        if let Some((read, range, wanted)) = from_store {
+            let mut older = read.read(wanted, range);
+            let room = count.saturating_sub(older.len());
+            entries.truncate(room);
+            older.append(&mut entries);
+            entries = older;
+        }
+        if let Some(cutoff) = crate::server::store::cutoff(days) {
+            entries.retain(|entry| entry.time.millis() >= cutoff);
+        }
+        entries
+    }
 }
 
 #[cfg(test)]

@@ -30,6 +30,7 @@ pub struct MessageIds {
 
 impl MessageIds {
     /// A source whose first id is just above the clock's microseconds.
+    #[cfg(test)]
     pub fn new() -> MessageIds {
         MessageIds::starting_above(0)
     }
@@ -53,6 +54,14 @@ impl MessageIds {
              the year 2255, and counting up from today at a million a second takes two \
              centuries to get there",
         )
+    }
+}
+
+impl MessageIds {
+    /// The last id handed out (or the floor, before the first): what the store keeps its
+    /// high-water mark ahead of.
+    pub fn last(&self) -> u64 {
+        self.last.load(Ordering::Relaxed)
     }
 }
 

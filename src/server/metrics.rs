@@ -158,6 +158,8 @@ impl Metrics {
             write_calls,
             lines_written,
             uptime: self.started.elapsed(),
+            history_stored: 0,
+            history_unstored: 0,
         }
     }
 }
@@ -243,11 +245,14 @@ pub struct Load {
     /// Lines written to client sockets since the start.
     pub lines_written: u64,
     pub uptime: Duration,
+    /// Lines of history written to the store, and lines it could not keep.
+    pub history_stored: u64,
+    pub history_unstored: u64,
 }
 
 impl Load {
     /// The `STATS` figures, in the order of [`StatName::KNOWN`].
-    pub fn figures(&self) -> [(StatName, u64); 14] {
+    pub fn figures(&self) -> [(StatName, u64); 16] {
         let count = |n: usize| n as u64;
         [
             (StatName::Connections, count(self.connections)),
@@ -264,6 +269,8 @@ impl Load {
             (StatName::WriteCalls, self.write_calls),
             (StatName::LinesWritten, self.lines_written),
             (StatName::UptimeS, self.uptime.as_secs()),
+            (StatName::HistoryStored, self.history_stored),
+            (StatName::HistoryUnstored, self.history_unstored),
         ]
     }
 

@@ -42,9 +42,11 @@ mod turns;
 mod connection;
 
 mod history;
+mod history_entry;
 mod registry;
 mod rooms;
 mod session;
+mod store;
 
 mod deferred_wake;
 mod outbox;
@@ -83,12 +85,15 @@ use admission::Slots;
 use chatd_proto::reason;
 use connection::{Connection, Connections};
 use deferred_wake::{DeferredWakes, Window};
+use history::{HISTORY_RING, Keeping};
 use live::Live;
 use log_limit::LogLimit;
+use message_ids::MessageIds;
 use metrics::Metrics;
 use outbox::Queue;
 use readiness::Readiness;
 use registry::Registry;
+use store::Store;
 use timeouts::Timeouts;
 use turns::Turns;
 use vital::Vital;
@@ -136,7 +141,20 @@ impl Server {
             Arc::clone(&warnings),
             Arc::clone(&metrics),
         ));
-        let registry = Arc::new(Registry::with(config.presence_limit, metrics));
+        let ring = config.history_lines.min(HISTORY_RING);
+        let (opened, recovered) = store::Opened::open(&config, ring);
+        // Above every id a previous run handed out, stored or not.
+        let ids = Arc::new(MessageIds::starting_above(recovered.id_floor));
+        let store = opened.start(Arc::clone(&ids))?;
+        let keeping = Keeping::new(config.history_lines, config.history_days, store.clone());
+        let lobby = keeping.lobby(recovered.lobby, recovered.lobby_complete);
+        let registry = Arc::new(Registry::with(
+            config.presence_limit,
+            metrics,
+            keeping,
+            lobby,
+            ids,
+        ));
         let conns = Arc::new(Connections::new(Readiness::new()?));
         let (to_throttle, paused) = crossbeam_channel::unbounded();
         let turns = Arc::new(Turns::new(
@@ -211,6 +229,7 @@ impl Server {
                 live,
                 budgets,
                 vital,
+                store,
             }),
             threads: Some(Threads {
                 acceptor,
@@ -246,6 +265,8 @@ struct Parts {
     /// Flood control's budgets per address group, for the buckets a reload hands out.
     budgets: Arc<AddressBudgets>,
     vital: Arc<Vital>,
+    /// The history store, closed (everything written) last.
+    store: Store,
 }
 
 struct Threads {
@@ -373,6 +394,9 @@ impl ServerHandle {
             join(waker, "waker");
         }
         let cut = parts.writers.join_all(deadline);
+        // Nothing records any more (the workers are joined, the rooms gone): every line
+        // queued is in the store's channel, and this writes it.
+        parts.store.close();
         log::info!("stopped: {told} clients told, {cut} cut at the drain deadline");
         ShutdownReport { clients: told, cut }
     }

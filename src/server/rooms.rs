@@ -23,7 +23,7 @@ use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::server::conn_id::ConnId;
-use crate::server::history::History;
+use crate::server::history::{History, Keeping};
 use chatd_proto::{Nick, ProtocolError, Room, RoomKey};
 
 /// Every room, and every client's rooms and invitations.
@@ -36,6 +36,8 @@ pub struct Rooms {
     /// The rooms each client is invited to and has not joined since: the other side of
     /// [`RoomState::invited`], so a departure forgets its invitations in O(its own).
     invitations: HashMap<ConnId, HashSet<RoomKey>>,
+    /// How a new room keeps its history.
+    keeping: Keeping,
 }
 
 pub struct RoomState {
@@ -225,6 +227,16 @@ impl RoomState {
 }
 
 impl Rooms {
+    /// No rooms yet; each new one keeps its history as `keeping` says.
+    pub fn new(keeping: Keeping) -> Rooms {
+        Rooms {
+            rooms: HashMap::new(),
+            memberships: HashMap::new(),
+            invitations: HashMap::new(),
+            keeping,
+        }
+    }
+
     /// `JOIN room [key]` by client `id`, called `nick`: creates the room or admits the
     /// client, checking in the documented order: ALREADY_IN_ROOM, TOO_MANY_ROOMS,
     /// NO_MORE_ROOMS (a new room), INVITE_ONLY, TOO_MANY_ATTEMPTS, BAD_KEY, ROOM_FULL.
@@ -281,10 +293,11 @@ impl Rooms {
             .or_default()
             .insert(room_key.clone());
         self.forget_invitation(id, &room_key);
+        let keeping = &self.keeping;
         let state = self
             .rooms
             .entry(room_key)
-            .or_insert_with(|| RoomState::new(room.clone()));
+            .or_insert_with(|| RoomState::new(room.clone(), keeping.room()));
         state.invited.remove(&id);
         state.add(id, nick);
         Ok(state)
@@ -511,7 +524,7 @@ fn check_length(what: &'static str, text: &str, max: usize) -> Result<(), Protoc
 }
 
 impl RoomState {
-    fn new(name: Room) -> RoomState {
+    fn new(name: Room, history: History) -> RoomState {
         RoomState {
             name,
             list: Vec::new(),
@@ -523,7 +536,7 @@ impl RoomState {
             private: false,
             topic: None,
             invited: HashSet::new(),
-            order: Arc::default(),
+            order: Arc::new(Mutex::new(history)),
         }
     }
 }

@@ -8,14 +8,14 @@ use crate::support::{TestClient, TestServer};
 
 /// One `HIST` line read back: its id and the v1 line it holds.
 #[derive(Debug, PartialEq)]
-struct Hist {
-    id: u64,
-    line: String,
+pub struct Hist {
+    pub id: u64,
+    pub line: String,
 }
 
 /// Sends `request` and reads its answer: the `HIST` lines for `target`, then
 /// `END HISTORY <target> <n>`, whose `n` must count them.
-fn history(client: &mut TestClient, request: &str, target: &str) -> Vec<Hist> {
+pub fn history(client: &mut TestClient, request: &str, target: &str) -> Vec<Hist> {
     client.send(request);
     let mut lines = Vec::new();
     loop {

@@ -77,6 +77,11 @@ stat_names! {
     LinesWritten = "lines_written",
     /// Whole seconds since the server started.
     UptimeS = "uptime_s",
+    /// Lines of history written to the store since the start.
+    HistoryStored = "history_stored",
+    /// Lines of history the store could not keep since the start (a full or failing disk,
+    /// or a store that fell behind): they were delivered, but a restart forgets them.
+    HistoryUnstored = "history_unstored",
 }
 
 /// Whether `word` is spelled as a figure's name: a lower-case letter, then lower-case
@@ -125,6 +130,8 @@ mod tests {
                 "write_calls",
                 "lines_written",
                 "uptime_s",
+                "history_stored",
+                "history_unstored",
             ]
         );
     }

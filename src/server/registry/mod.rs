@@ -38,7 +38,7 @@ use std::time::Instant;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::conn_id::ConnId;
-use crate::server::history::{self, Entry, History};
+use crate::server::history::{self, Entry, History, Keeping};
 use crate::server::line::{
     ChatLine, Forms, Line, LineFor, WithId, chat_line_for_one, line_for_one, shared_line, with_id,
 };
@@ -76,7 +76,9 @@ pub struct Registry {
     /// The ids of chat lines, taken inside the critical section that fixes a line's order
     /// (`fan_out`, a room's `order`, the sender's turn for a direct line), so ids grow in
     /// the order recipients get the lines. Lock-free: no lock of its own under those.
-    ids: MessageIds,
+    ids: Arc<MessageIds>,
+    /// How conversations keep their history, and the store behind it.
+    keeping: Keeping,
     /// The server's counters: atomics, never under a lock of this registry's.
     metrics: Arc<Metrics>,
 }
@@ -117,23 +119,39 @@ impl Registry {
     /// (`--presence-limit 0`).
     #[cfg(test)]
     pub fn new() -> Registry {
-        Registry::with(0, Arc::new(Metrics::default()))
+        let keeping = Keeping::default();
+        let lobby = keeping.lobby(Default::default(), true);
+        Registry::with(
+            0,
+            Arc::new(Metrics::default()),
+            keeping,
+            lobby,
+            Arc::new(MessageIds::new()),
+        )
     }
 
     /// An empty table whose lobby stops being announced above `presence_limit` registered
-    /// clients, counting into the server's `metrics`.
-    pub fn with(presence_limit: usize, metrics: Arc<Metrics>) -> Registry {
+    /// clients, counting into the server's `metrics`, keeping history as `keeping` says
+    /// (the lobby's starts as `lobby`), with ids from `ids`.
+    pub fn with(
+        presence_limit: usize,
+        metrics: Arc<Metrics>,
+        keeping: Keeping,
+        lobby: History,
+        ids: Arc<MessageIds>,
+    ) -> Registry {
         Registry {
             table: RwLock::new(Table {
                 ids: HashMap::new(),
                 clients: HashMap::new(),
-                rooms: Rooms::default(),
+                rooms: Rooms::new(keeping.clone()),
                 away: HashMap::new(),
                 wrong_keys: AddressWrongKeys::default(),
                 presence: Presence::new(presence_limit),
             }),
-            fan_out: Mutex::new(History::default()),
-            ids: MessageIds::new(),
+            fan_out: Mutex::new(lobby),
+            ids,
+            keeping,
             metrics,
         }
     }
@@ -149,7 +167,12 @@ impl Registry {
             let table = self.table.read();
             (table.clients.len(), table.rooms.count())
         };
-        self.metrics.load(registered, rooms)
+        let (history_unstored, history_stored) = self.keeping.store().counts();
+        Load {
+            history_stored,
+            history_unstored,
+            ..self.metrics.load(registered, rooms)
+        }
     }
 
     /// Claims `nick` for client `id` (first time or rename), atomically: of many clients
@@ -343,7 +366,7 @@ impl Registry {
     pub fn clear(&self) -> Vec<Outbox> {
         let mut table = self.table.write();
         table.ids.clear();
-        table.rooms = Rooms::default();
+        table.rooms = Rooms::new(self.keeping.clone());
         table.away.clear();
         table.wrong_keys = AddressWrongKeys::default();
         table
@@ -445,7 +468,8 @@ impl Registry {
     /// target as the lines name it (a room as its creator spelled it). The lobby's history
     /// for any registered client; a room's for its members only (`NOT_IN_ROOM`, or
     /// `NO_SUCH_ROOM` for a private room, as `WHO #room` decides); direct messages are not
-    /// kept yet. Reference counts are taken under the locks; the lines are formatted after.
+    /// kept yet. Reference counts are taken under the locks; the store is read and the lines
+    /// are formatted after.
     pub fn history(
         &self,
         id: ConnId,
@@ -453,16 +477,20 @@ impl Registry {
         count: usize,
         page: Page,
     ) -> Result<(Target, Vec<Entry>), ProtocolError> {
-        let table = self.table.read();
-        match target {
-            Target::Lobby => Ok((Target::Lobby, self.fan_out.lock().page(count, page))),
-            Target::Room(room) => {
-                let state = table.rooms.member_room(id, room)?;
-                let entries = state.order.lock().page(count, page);
-                Ok((Target::Room(state.name.clone()), entries))
+        let (target, paged) = {
+            let table = self.table.read();
+            match target {
+                Target::Lobby => (Target::Lobby, self.fan_out.lock().page(count, page)),
+                Target::Room(room) => {
+                    let state = table.rooms.member_room(id, room)?;
+                    let paged = state.order.lock().page(count, page);
+                    (Target::Room(state.name.clone()), paged)
+                }
+                Target::Nick(nick) => return Err(ProtocolError::NoDirectHistory(nick.clone())),
             }
-            Target::Nick(nick) => Err(ProtocolError::NoDirectHistory(nick.clone())),
-        }
+        };
+        // After the locks: the part older than the ring may be read from the disk.
+        Ok((target, paged.finish(count)))
     }
 
     /// Every registered nick, unsorted: a reference count each under the read lock; `WHO`

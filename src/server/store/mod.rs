@@ -1,0 +1,331 @@
+//! The history store: every line of history also goes to an SQLite database in the data
+//! folder, so history outlives the memory rings and a restart; [`Store`] is the handle the
+//! registry and the history rings hold.
+//!
+//! In scope: opening the database and recovering from it (the lobby's recent lines and the
+//! message-id high-water mark), handing lines to the one store thread without ever waiting
+//! ([`Store::record`]), forgetting a room's lines, reading pages older than a ring holds,
+//! and the clean close that writes everything. The files: `schema` (the tables and their
+//! migrations), `writer` (the store thread: batches, retention, the high-water mark, errors),
+//! `reader` (pages read on the asking worker).
+//!
+//! Out of scope: the recent lines in memory and which page needs the disk (`history`), who
+//! may read what (the registry), the wire (`chatd_proto`).
+//!
+//! Invariants. Nothing that holds a registry lock, no worker and no writer thread waits for
+//! the disk: a line goes into a bounded channel with `try_send`, and a full channel (a disk
+//! that cannot keep up) counts the line as not stored instead of waiting. One thread writes;
+//! lines of one conversation reach it in id order, because each is sent in the critical
+//! section that takes its id. Each conversation has a counter of the highest id the thread
+//! has dealt with (written, or failed to write), which a reader checks before it trusts the
+//! disk for lines the ring has let go of.
+//!
+//! Designed for what comes next: a conversation is a number ([`Conversation`]), so direct
+//! messages and registered rooms get numbers of their own and rows in the same table; the
+//! thread is the one place that writes, so accounts can share it.
+
+mod messages;
+mod reader;
+mod schema;
+mod writer;
+
+use std::collections::VecDeque;
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Sender, TrySendError};
+use parking_lot::Mutex;
+
+use crate::config::Config;
+use crate::server::line::Line;
+use crate::server::message_ids::MessageIds;
+use chatd_proto::{MessageId, UtcMillis};
+
+pub use messages::Conversation;
+pub use reader::{Range, StoreRead};
+pub use schema::{Recovered, cutoff};
+
+use messages::{Control, Stored};
+use reader::ReadSide;
+
+/// The database's file name in the data folder.
+pub const DATABASE_FILE: &str = "chatd.db";
+
+/// Lines that may wait for the store thread. At the fastest fan-out this server reaches
+/// (about 200,000 lines a second) a tenth of a second's lines, so a store that keeps up never
+/// fills it; one that falls behind (a slow or failing disk) costs at most this many lines of
+/// memory before lines are counted as not stored.
+const CHANNEL_LINES: usize = 65_536;
+
+/// The history store, or its absence (`--ephemeral`, or history off): cheap to clone.
+#[derive(Clone, Default)]
+pub struct Store {
+    shared: Option<Arc<Shared>>,
+}
+
+struct Shared {
+    lines: Sender<Stored>,
+    control: Sender<Control>,
+    /// What readers share: their connections, the file, the settings they read with.
+    read: Arc<ReadSide>,
+    /// The next room's conversation number.
+    next_conversation: AtomicU64,
+    /// Lines not stored: refused by a full channel, or lost with a failed write.
+    unstored: Arc<AtomicU64>,
+    /// Lines written.
+    stored: Arc<AtomicU64>,
+    /// The store thread: `None` once joined.
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// A database opened and recovered from, whose thread has not started yet: it needs the
+/// server's id source, which starts above what was recovered.
+pub struct Opened {
+    /// `None` without a store; a connection of `None` while it cannot be opened.
+    database: Option<Database>,
+    settings: writer::Settings,
+}
+
+struct Database {
+    connection: Option<rusqlite::Connection>,
+    dir: PathBuf,
+    path: PathBuf,
+    lobby_rows: usize,
+}
+
+impl Opened {
+    /// Opens (creating it if needed) the database in `config.data_dir`, brings its schema
+    /// up to date, deletes the lines of rooms (they did not survive the restart), and reads
+    /// what the new run starts from. A folder or database that cannot be opened is logged,
+    /// and the server runs on with history in memory: the store thread tries again each
+    /// minute, counting the lines it cannot store meanwhile.
+    pub fn open(config: &Config, ring: usize) -> (Opened, Recovered) {
+        let settings = writer::Settings::of(config);
+        let path = config.data_dir.join(DATABASE_FILE);
+        let nothing = || Recovered {
+            lobby: VecDeque::new(),
+            lobby_complete: true,
+            id_floor: 0,
+            lobby_rows: 0,
+        };
+        if config.ephemeral || config.history_lines == 0 {
+            return (
+                Opened {
+                    database: None,
+                    settings,
+                },
+                nothing(),
+            );
+        }
+        let opened = schema::open(&config.data_dir, &path).and_then(|connection| {
+            let recovered = schema::recover(&connection, ring, config.history_days)
+                .map_err(|error| error.to_string())?;
+            Ok((connection, recovered))
+        });
+        match opened {
+            Ok((connection, recovered)) => {
+                log::info!(
+                    "history store {}: {} lobby lines recovered",
+                    path.display(),
+                    recovered.lobby.len()
+                );
+                let database = Database {
+                    connection: Some(connection),
+                    dir: config.data_dir.clone(),
+                    path,
+                    lobby_rows: recovered.lobby_rows,
+                };
+                (
+                    Opened {
+                        database: Some(database),
+                        settings,
+                    },
+                    recovered,
+                )
+            }
+            Err(error) => {
+                log::error!(
+                    "history store {}: {error}; history is kept in memory only until it can \
+                     be opened (tried again each minute)",
+                    path.display()
+                );
+                let database = Database {
+                    connection: None,
+                    dir: config.data_dir.clone(),
+                    path,
+                    lobby_rows: 0,
+                };
+                let database = Some(database);
+                (Opened { database, settings }, nothing())
+            }
+        }
+    }
+
+    /// Starts the store thread; `ids` is the server's id source, whose high-water mark the
+    /// thread keeps on disk.
+    pub fn start(self, ids: Arc<MessageIds>) -> io::Result<Store> {
+        let Some(database) = self.database else {
+            return Ok(Store::default());
+        };
+        let Database {
+            connection,
+            dir,
+            path,
+            lobby_rows,
+        } = database;
+        if let Some(connection) = &connection {
+            // Before any id is handed out: ids of this run that a crash keeps off the disk
+            // are still below the mark the next run starts above.
+            writer::raise_high_water(connection, ids.last() + writer::HIGH_WATER_HEADROOM)
+                .map_err(|error| io::Error::other(format!("history store: {error}")))?;
+        }
+        let (lines, lines_in) = crossbeam_channel::bounded(CHANNEL_LINES);
+        let (control, control_in) = crossbeam_channel::unbounded();
+        let unstored = Arc::new(AtomicU64::new(0));
+        let stored = Arc::new(AtomicU64::new(0));
+        let thread = writer::StoreThread {
+            connection,
+            dir,
+            path: path.clone(),
+            lines: lines_in,
+            control: control_in,
+            settings: self.settings,
+            ids,
+            unstored: Arc::clone(&unstored),
+            stored: Arc::clone(&stored),
+            lobby_rows,
+        };
+        let handle = std::thread::Builder::new()
+            .name("chatd-store".to_owned())
+            .spawn(move || thread.run())?;
+        let days = self.settings.days;
+        Ok(Store {
+            shared: Some(Arc::new(Shared {
+                lines,
+                control,
+                read: Arc::new(ReadSide::new(
+                    path,
+                    days,
+                    self.settings.flush + READ_WAIT_SLACK,
+                )),
+                next_conversation: AtomicU64::new(1),
+                unstored,
+                stored,
+                thread: Mutex::new(Some(handle)),
+            })),
+        })
+    }
+}
+
+/// A conversation's tie to the store: what its history ring holds to record into it.
+pub struct Link {
+    store: Store,
+    conversation: Conversation,
+    /// The highest id of this conversation the store thread has dealt with.
+    handled: Arc<AtomicU64>,
+}
+
+impl Store {
+    /// Ties a new conversation to the store: the lobby, or a room just created (a fresh
+    /// number). `None` without a store.
+    pub fn link(&self, lobby: bool) -> Option<Link> {
+        let shared = self.shared.as_ref()?;
+        let conversation = if lobby {
+            Conversation::LOBBY
+        } else {
+            Conversation(shared.next_conversation.fetch_add(1, Ordering::Relaxed))
+        };
+        let handled = Arc::new(AtomicU64::new(0));
+        // Unbounded: cannot fail but for a stopped thread, which stores nothing anyway.
+        let _ = shared
+            .control
+            .send(Control::Open(conversation, Arc::clone(&handled)));
+        Some(Link {
+            store: self.clone(),
+            conversation,
+            handled,
+        })
+    }
+
+    /// Lines not stored so far, and lines stored.
+    pub fn counts(&self) -> (u64, u64) {
+        self.shared.as_ref().map_or((0, 0), |shared| {
+            (
+                shared.unstored.load(Ordering::Relaxed),
+                shared.stored.load(Ordering::Relaxed),
+            )
+        })
+    }
+
+    /// Writes every line handed over so far and stops the store thread. For the shutdown,
+    /// once nothing records any more.
+    pub fn close(&self) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let Some(handle) = shared.thread.lock().take() else {
+            return;
+        };
+        // Nothing is recorded any more: every line sent is in the channel before this.
+        let _ = shared.control.send(Control::Stop);
+        if handle.join().is_err() {
+            log::error!("the store thread panicked");
+        }
+    }
+}
+
+impl Link {
+    /// Hands a line to the store thread without waiting: `false` (and counted) when the
+    /// channel is full.
+    pub fn record(&self, id: MessageId, time: UtcMillis, line: &Line) -> bool {
+        let shared = self.store.shared.as_ref().expect("a link has a store");
+        let stored = Stored {
+            conversation: self.conversation,
+            id: id.get(),
+            time: time.millis(),
+            line: Arc::clone(line),
+        };
+        match shared.lines.try_send(stored) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                shared.unstored.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// What to read from the disk for lines older than the ring holds: the reader waits
+    /// until the thread has dealt with `through` (the newest line the ring let go of that
+    /// went to the store), so the disk holds every line it will ever hold up to there.
+    pub fn read(&self, through: u64) -> StoreRead {
+        let shared = self.store.shared.as_ref().expect("a link has a store");
+        StoreRead {
+            read: Arc::clone(&shared.read),
+            conversation: self.conversation,
+            handled: Arc::clone(&self.handled),
+            through,
+        }
+    }
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        // The lobby lives as long as the server; a room's link drops with the room.
+        if self.conversation != Conversation::LOBBY {
+            if let Some(shared) = &self.store.shared {
+                let _ = shared.control.send(Control::Forget(self.conversation));
+            }
+        }
+    }
+}
+
+/// How much longer than a flush window a reader waits for the thread: a commit, and a
+/// thread kept off the processor for a while on a busy machine.
+const READ_WAIT_SLACK: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests;

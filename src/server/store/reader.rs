@@ -1,0 +1,136 @@
+//! Pages read from the database, on the worker that answers a `HISTORY` older than its ring.
+//!
+//! In scope: waiting (briefly, with a deadline) until the store thread has dealt with the
+//! lines the ring let go of, and reading one page on a reused read-only connection. Readers
+//! never wait for the writer (write-ahead log). Out of scope: which page to read (`history`),
+//! writing (`writer`).
+//!
+//! A read fails softly: an error is logged and the page holds what the ring had, never lines
+//! that were not said.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use rusqlite::params;
+
+use parking_lot::Mutex;
+
+use super::messages::Conversation;
+use super::schema::{self, entry_of_row};
+use crate::server::history_entry::Entry;
+
+/// Waits between looks at a conversation's counter while a reader waits for the thread.
+const READ_WAIT_STEP: Duration = Duration::from_millis(2);
+
+/// What every read shares.
+pub struct ReadSide {
+    /// Read connections, one per worker that reads at once, reused.
+    connections: Mutex<Vec<rusqlite::Connection>>,
+    path: PathBuf,
+    /// Days a line is kept (0: no limit): reads leave older lines out.
+    days: u32,
+    /// The longest a reader waits for the thread to catch up.
+    longest_wait: Duration,
+}
+
+impl ReadSide {
+    pub fn new(path: PathBuf, days: u32, longest_wait: Duration) -> ReadSide {
+        ReadSide {
+            connections: Mutex::new(Vec::new()),
+            path,
+            days,
+            longest_wait,
+        }
+    }
+}
+
+/// Which lines of a conversation a page wants from the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Range {
+    /// The newest lines with an id below `below`.
+    Newest { below: u64 },
+    /// The oldest lines with an id above `above` and below `below`.
+    Oldest { above: u64, below: u64 },
+}
+
+/// A read of one conversation's older lines, made under its lock and run after it.
+pub struct StoreRead {
+    pub(super) read: Arc<ReadSide>,
+    pub(super) conversation: Conversation,
+    pub(super) handled: Arc<AtomicU64>,
+    /// The store thread must have dealt with this id before the read.
+    pub(super) through: u64,
+}
+
+impl StoreRead {
+    /// At most `count` lines of `range`, oldest first.
+    pub fn read(&self, count: usize, range: Range) -> Vec<Entry> {
+        let shared = &*self.read;
+        self.wait_for_thread(shared.longest_wait);
+        let connection = shared.connections.lock().pop();
+        let connection = match connection {
+            Some(connection) => connection,
+            None => match schema::open_reader(&shared.path) {
+                Ok(connection) => connection,
+                Err(error) => {
+                    log::warn!("history store {}: {error}", shared.path.display());
+                    return Vec::new();
+                }
+            },
+        };
+        let cutoff = schema::cutoff(shared.days).unwrap_or(0);
+        let limit = i64::try_from(count).unwrap_or(i64::MAX);
+        let read = match range {
+            Range::Newest { below } => read_rows(
+                &connection,
+                "SELECT id, sent_ms, line FROM lines WHERE conversation = ?1 AND id < ?2 \
+                 AND sent_ms >= ?3 ORDER BY id DESC LIMIT ?4",
+                params![self.conversation.0, below, cutoff, limit],
+            )
+            .map(|mut entries| {
+                entries.reverse();
+                entries
+            }),
+            Range::Oldest { above, below } => read_rows(
+                &connection,
+                "SELECT id, sent_ms, line FROM lines WHERE conversation = ?1 AND id > ?2 \
+                 AND id < ?3 AND sent_ms >= ?4 ORDER BY id LIMIT ?5",
+                params![self.conversation.0, above, below, cutoff, limit],
+            ),
+        };
+        shared.connections.lock().push(connection);
+        read.unwrap_or_else(|error| {
+            log::warn!("history store {}: {error}", shared.path.display());
+            Vec::new()
+        })
+    }
+
+    /// Waits until the thread has dealt with `through`, for at most `longest`: it does so
+    /// within a flush window and a commit, unless the disk is slow, and then the page may
+    /// miss what is still on its way rather than keep the worker.
+    fn wait_for_thread(&self, longest: Duration) {
+        let deadline = Instant::now() + longest;
+        while self.handled.load(Ordering::Acquire) < self.through {
+            if Instant::now() >= deadline {
+                log::warn!(
+                    "history store: a HISTORY page read the disk before the store thread caught \
+                     up; it may miss lines still being written"
+                );
+                return;
+            }
+            std::thread::sleep(READ_WAIT_STEP);
+        }
+    }
+}
+
+fn read_rows(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> rusqlite::Result<Vec<Entry>> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let rows = statement.query_map(params, entry_of_row)?;
+    rows.collect()
+}

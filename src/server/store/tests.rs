@@ -1,0 +1,1 @@
+//! Tests of the store against real SQLite files in a folder of their own.

@@ -1,0 +1,367 @@
+//! The store thread: the one writer of the database.
+//!
+//! In scope: collecting lines into batches (the first line of a batch waits at most the
+//! flush window, so a crash loses at most that window's lines), writing each batch in one
+//! transaction, deleting what retention lets go of (`--history-lines` per conversation as
+//! lines come, `--history-days` once a minute), keeping the message-id high-water mark ahead
+//! of the ids handed out, and carrying on through a disk that fails: the batch is counted as
+//! not stored, the error logged at most once a minute, and a database that could not be
+//! opened is tried again each minute.
+//!
+//! Out of scope: who sends lines and when (`history`, the registry), reading (`reader`), the
+//! schema (`schema`).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, select};
+use rusqlite::{Connection, params};
+
+use super::messages::{Control, Conversation, Stored};
+use super::schema::{self, ID_HIGH_WATER};
+use crate::config::Config;
+use crate::server::message_ids::MessageIds;
+
+/// The store's settings from the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    /// The longest a line waits before its batch is written.
+    pub flush: Duration,
+    /// Lines kept per conversation.
+    pub lines: usize,
+    /// Days a line is kept; 0: no limit.
+    pub days: u32,
+}
+
+impl Settings {
+    pub fn of(config: &Config) -> Settings {
+        Settings {
+            flush: config.history_flush,
+            lines: config.history_lines,
+            days: config.history_days,
+        }
+    }
+}
+
+/// The most lines in one transaction: a burst is written in pieces of this, so one commit
+/// stays short and a batch's memory bounded.
+const MAX_BATCH: usize = 16_384;
+
+/// How far the high-water mark on disk runs ahead of the ids handed out. It is raised when
+/// the ids come within half of it of the mark, and the thread looks at least once per flush
+/// window plus a commit: ids would have to be handed out at eight million per such look to
+/// overtake it, forty times the fastest fan-out of this server. A restart skips at most this
+/// many ids, a sliver of the 2^53 there are.
+pub const HIGH_WATER_HEADROOM: u64 = 1 << 24;
+
+/// How often a failing disk is logged, retention by age runs, and an unopened database is
+/// tried again.
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// A conversation the thread writes lines of.
+struct Open {
+    /// The highest id of it dealt with, for readers.
+    handled: Arc<AtomicU64>,
+    /// Its rows in the database (what retention trims), as far as this thread knows.
+    rows: usize,
+}
+
+pub struct StoreThread {
+    /// `None` while the database cannot be opened.
+    pub connection: Option<Connection>,
+    pub dir: PathBuf,
+    pub path: PathBuf,
+    pub lines: Receiver<Stored>,
+    pub control: Receiver<Control>,
+    pub settings: Settings,
+    pub ids: Arc<MessageIds>,
+    pub unstored: Arc<AtomicU64>,
+    pub stored: Arc<AtomicU64>,
+    /// The lobby's rows at start.
+    pub lobby_rows: usize,
+}
+
+/// What the thread keeps between batches.
+struct State {
+    open: HashMap<Conversation, Open>,
+    /// The high-water mark on disk.
+    high_water: u64,
+    /// When a failure was last logged, and the failures since.
+    last_logged: Option<Instant>,
+    failures_since_log: u64,
+    /// The last retention pass by age, or attempt to open the database.
+    last_minute: Instant,
+}
+
+impl StoreThread {
+    pub fn run(mut self) {
+        let mut state = State {
+            open: HashMap::new(),
+            // `Opened::start` raised it just before.
+            high_water: self.ids.last() + HIGH_WATER_HEADROOM,
+            last_logged: None,
+            failures_since_log: 0,
+            last_minute: Instant::now(),
+        };
+        let mut batch: Vec<Stored> = Vec::new();
+        let mut lobby_rows = Some(self.lobby_rows);
+        loop {
+            let mut stopping = false;
+            let mut controls = Vec::new();
+            select! {
+                recv(self.lines) -> line => match line {
+                    Ok(line) => batch.push(line),
+                    Err(_) => stopping = true,
+                },
+                recv(self.control) -> control => match control {
+                    Ok(control) => controls.push(control),
+                    Err(_) => stopping = true,
+                },
+                default(self.settings.flush) => {}
+            }
+            if !batch.is_empty() {
+                let deadline = Instant::now() + self.settings.flush;
+                while batch.len() < MAX_BATCH {
+                    match self.lines.recv_deadline(deadline) {
+                        Ok(line) => batch.push(line),
+                        Err(_) => break,
+                    }
+                }
+            }
+            // After the batch: the `Open` of every conversation in it was sent before its
+            // lines, so it is here by now.
+            controls.extend(self.control.try_iter());
+            stopping |= controls.iter().any(|c| matches!(c, Control::Stop));
+            if stopping {
+                // Nothing records any more: what is in the channel is all there is.
+                batch.extend(self.lines.try_iter());
+            }
+            for control in &controls {
+                if let Control::Open(conversation, handled) = control {
+                    let rows = if *conversation == Conversation::LOBBY {
+                        lobby_rows.take().unwrap_or(0)
+                    } else {
+                        0
+                    };
+                    state.open.insert(
+                        *conversation,
+                        Open {
+                            handled: Arc::clone(handled),
+                            rows,
+                        },
+                    );
+                }
+            }
+            for piece in batch.chunks(MAX_BATCH) {
+                self.write(piece, &mut state);
+            }
+            batch.clear();
+            for control in controls {
+                if let Control::Forget(conversation) = control {
+                    self.forget(conversation, &mut state);
+                }
+            }
+            self.keep_high_water(&mut state);
+            if state.last_minute.elapsed() >= MINUTE {
+                state.last_minute = Instant::now();
+                self.every_minute(&mut state);
+            }
+            if stopping {
+                self.close();
+                return;
+            }
+        }
+    }
+
+    /// Writes `batch` in one transaction, trimming each conversation it touches to its
+    /// `--history-lines`; then tells readers the lines were dealt with, written or not.
+    fn write(&mut self, batch: &[Stored], state: &mut State) {
+        let lines = self.settings.lines;
+        let result = match self.connection.as_mut() {
+            None => Err("the database is not open".to_owned()),
+            Some(connection) => write_batch(connection, batch, &mut state.open, lines)
+                .map_err(|error| error.to_string()),
+        };
+        match result {
+            Ok(written) => {
+                self.stored.fetch_add(written, Ordering::Relaxed);
+            }
+            Err(error) => {
+                self.unstored
+                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                self.failed(&error, state);
+            }
+        }
+        for line in batch {
+            if let Some(open) = state.open.get(&line.conversation) {
+                open.handled.fetch_max(line.id, Ordering::Release);
+            }
+        }
+    }
+
+    fn forget(&mut self, conversation: Conversation, state: &mut State) {
+        state.open.remove(&conversation);
+        if let Some(connection) = &self.connection {
+            let deleted = connection.execute(
+                "DELETE FROM lines WHERE conversation = ?1",
+                params![conversation.0],
+            );
+            if let Err(error) = deleted {
+                // Left behind, the rows are unreachable (the number is never used again) and
+                // deleted at the next start.
+                self.failed(&error.to_string(), state);
+            }
+        }
+    }
+
+    /// Raises the high-water mark on disk when the ids come near it.
+    fn keep_high_water(&mut self, state: &mut State) {
+        let last = self.ids.last();
+        if last.saturating_add(HIGH_WATER_HEADROOM / 2) <= state.high_water {
+            return;
+        }
+        let Some(connection) = &self.connection else {
+            return;
+        };
+        match raise_high_water(connection, last + HIGH_WATER_HEADROOM) {
+            Ok(mark) => state.high_water = mark,
+            Err(error) => self.failed(&error.to_string(), state),
+        }
+    }
+
+    fn every_minute(&mut self, state: &mut State) {
+        if self.connection.is_none() {
+            match schema::open(&self.dir, &self.path) {
+                Ok(connection) => {
+                    // Rooms of an earlier run are gone; this run's rooms had nothing stored.
+                    let cleared = connection.execute(
+                        "DELETE FROM lines WHERE conversation != ?1",
+                        params![Conversation::LOBBY.0],
+                    );
+                    if cleared.is_ok() {
+                        log::info!("history store {}: open now", self.path.display());
+                        self.connection = Some(connection);
+                        recount(self.connection.as_ref(), &mut state.open);
+                    }
+                }
+                Err(error) => self.failed(&error, state),
+            }
+        }
+        let (Some(connection), Some(cutoff)) =
+            (&self.connection, schema::cutoff(self.settings.days))
+        else {
+            return;
+        };
+        match connection.execute("DELETE FROM lines WHERE sent_ms < ?1", params![cutoff]) {
+            Ok(0) => {}
+            Ok(_) => recount(self.connection.as_ref(), &mut state.open),
+            Err(error) => self.failed(&error.to_string(), state),
+        }
+    }
+
+    /// Logs a failure at most once a minute, with how many failed and how many lines were
+    /// not stored since the last such line.
+    fn failed(&self, error: &str, state: &mut State) {
+        state.failures_since_log += 1;
+        let due = state.last_logged.is_none_or(|at| at.elapsed() >= MINUTE);
+        if due {
+            log::error!(
+                "history store {}: {error} ({} failures, {} lines not stored so far; chat goes \
+                 on, this is logged at most once a minute)",
+                self.path.display(),
+                state.failures_since_log,
+                self.unstored.load(Ordering::Relaxed),
+            );
+            state.last_logged = Some(Instant::now());
+            state.failures_since_log = 0;
+        }
+    }
+
+    /// The clean end: everything is written; the write-ahead log is folded into the
+    /// database so the folder holds one file.
+    fn close(&mut self) {
+        if let Some(connection) = self.connection.take() {
+            if let Err(error) = connection.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)") {
+                log::warn!("history store {}: {error}", self.path.display());
+            }
+            if let Err((_, error)) = connection.close() {
+                log::warn!("history store {}: {error}", self.path.display());
+            }
+        }
+    }
+}
+
+/// Writes one batch in a transaction and trims what it overfilled; the lines written.
+fn write_batch(
+    connection: &mut Connection,
+    batch: &[Stored],
+    open: &mut HashMap<Conversation, Open>,
+    lines: usize,
+) -> rusqlite::Result<u64> {
+    let transaction = connection.transaction()?;
+    let mut written = 0;
+    let mut added: HashMap<Conversation, usize> = HashMap::new();
+    {
+        let mut insert = transaction.prepare_cached(
+            "INSERT OR IGNORE INTO lines (conversation, id, sent_ms, line) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for line in batch {
+            // A line of a room forgotten meanwhile is dropped with the room.
+            if !open.contains_key(&line.conversation) {
+                continue;
+            }
+            let text = line.line.strip_suffix('\n').unwrap_or(&line.line);
+            written +=
+                insert.execute(params![line.conversation.0, line.id, line.time, text])? as u64;
+            *added.entry(line.conversation).or_default() += 1;
+        }
+        // Trimmed when a conversation is a hundredth over (at least 16 lines), so the delete
+        // runs once per many lines, not once per line.
+        let slack = (lines / 100).max(16);
+        let mut trim = transaction.prepare_cached(
+            "DELETE FROM lines WHERE conversation = ?1 AND id < \
+             (SELECT id FROM lines WHERE conversation = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+        )?;
+        for (conversation, count) in added {
+            let state = open.get_mut(&conversation).expect("counted only if open");
+            state.rows += count;
+            if state.rows > lines + slack {
+                let keep = i64::try_from(lines.saturating_sub(1)).unwrap_or(i64::MAX);
+                let deleted = trim.execute(params![conversation.0, keep])?;
+                state.rows = state.rows.saturating_sub(deleted);
+            }
+        }
+    }
+    transaction.commit()?;
+    Ok(written)
+}
+
+/// Sets the high-water mark to `mark`; returns it.
+pub fn raise_high_water(connection: &Connection, mark: u64) -> rusqlite::Result<u64> {
+    connection.execute(
+        "INSERT INTO meta (name, value) VALUES (?1, ?2) \
+         ON CONFLICT (name) DO UPDATE SET value = max(value, excluded.value)",
+        params![ID_HIGH_WATER, mark],
+    )?;
+    Ok(mark)
+}
+
+/// Counts each open conversation's rows again (after a deletion by age).
+fn recount(connection: Option<&Connection>, open: &mut HashMap<Conversation, Open>) {
+    let Some(connection) = connection else {
+        return;
+    };
+    for (conversation, state) in open.iter_mut() {
+        let rows: rusqlite::Result<usize> = connection.query_row(
+            "SELECT count(*) FROM lines WHERE conversation = ?1",
+            params![conversation.0],
+            |row| row.get(0),
+        );
+        if let Ok(rows) = rows {
+            state.rows = rows;
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! The history store over TCP (issue 15, points 2 to 4): history older than the memory ring
+//! comes from the database, a restart keeps the lobby's history and never reuses an id, a
+//! forgotten room's lines leave the database, and retention keeps the database bounded.
+//! Each test has a data folder of its own, a real SQLite file.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+use crate::history::{Hist, history};
+use crate::support::{TestClient, TestServer, with_caps};
+
+/// A server keeping its history in `dir`, with `lines` kept per conversation.
+fn server_in(dir: &Path, lines: usize) -> TestServer {
+    let dir = dir.to_owned();
+    TestServer::with(move |c| {
+        c.ephemeral = false;
+        c.data_dir = dir;
+        c.history_lines = lines;
+    })
+}
+
+/// Sends `ALL m<n>` for each n of `range`, then a barrier: all are queued (and recorded).
+fn say(client: &mut TestClient, range: std::ops::Range<usize>) {
+    for n in range {
+        client.send(&format!("ALL m{n}"));
+    }
+    client.barrier();
+}
+
+fn texts(lines: &[Hist]) -> Vec<String> {
+    lines.iter().map(|hist| hist.line.clone()).collect()
+}
+
+fn said(sender: &str, range: std::ops::Range<usize>) -> Vec<String> {
+    range.map(|n| format!("ALL {sender} m{n}")).collect()
+}
+
+/// Pages back from the latest line to the first with `BEFORE`, `page` lines at a time.
+fn all_backwards(client: &mut TestClient, page: usize) -> Vec<Hist> {
+    let mut seen: Vec<Hist> = history(client, &format!("HISTORY * {page}"), "*");
+    loop {
+        let first = seen.first().map(|hist| hist.id).expect("some history");
+        let older = history(client, &format!("HISTORY * {page} BEFORE {first}"), "*");
+        if older.is_empty() {
+            return seen;
+        }
+        seen.splice(0..0, older);
+    }
+}
+
+/// Pages forward from before the first line with `AFTER`, `page` lines at a time.
+fn all_forwards(client: &mut TestClient, page: usize) -> Vec<Hist> {
+    let mut seen: Vec<Hist> = Vec::new();
+    loop {
+        let after = seen.last().map_or(1, |hist| hist.id);
+        let newer = history(client, &format!("HISTORY * {page} AFTER {after}"), "*");
+        if newer.is_empty() {
+            return seen;
+        }
+        seen.extend(newer);
+    }
+}
+
+fn rows(dir: &Path, sql: &str) -> u64 {
+    let connection = Connection::open(dir.join("chatd.db")).unwrap();
+    connection.query_row(sql, [], |row| row.get(0)).unwrap()
+}
+
+#[test]
+fn issue_15_history_older_than_the_ring_comes_from_the_store_both_ways() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_in(dir.path(), 10_000);
+    let mut ann = server.client("ann");
+    let mut bob = server.client("bob");
+    say(&mut ann, 0..2_500);
+    bob.barrier();
+    let backwards = all_backwards(&mut bob, 400);
+    assert_eq!(texts(&backwards), said("ann", 0..2_500));
+    assert!(backwards.windows(2).all(|w| w[0].id < w[1].id));
+    let forwards = all_forwards(&mut bob, 700);
+    assert_eq!(texts(&forwards), said("ann", 0..2_500));
+    // A page that starts in the store and ends in the ring.
+    let start = backwards[1_200].id;
+    let across = history(&mut bob, &format!("HISTORY * 1000 AFTER {start}"), "*");
+    assert_eq!(texts(&across), said("ann", 1_201..2_201));
+}
+
+#[test]
+fn issue_15_a_restart_keeps_the_lobbys_history_and_never_reuses_an_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_in(dir.path(), 10_000);
+    let mut ann = server.client("ann");
+    let mut bob = with_caps(&server, "bob", &["ids"]);
+    bob.barrier();
+    say(&mut ann, 0..1_500);
+    let mut live = Vec::new();
+    for _ in 0..1_500 {
+        let line = bob.recv();
+        let (id, rest) = line.strip_prefix('@').unwrap().split_once(' ').unwrap();
+        live.push((id.parse::<u64>().unwrap(), rest.to_owned()));
+    }
+    let before = history(&mut bob, "HISTORY * 1000", "*");
+    drop((ann, bob));
+    server.shutdown();
+
+    let server = server_in(dir.path(), 10_000);
+    let mut cat = with_caps(&server, "cat", &["ids"]);
+    let after = history(&mut cat, "HISTORY * 1000", "*");
+    assert_eq!(
+        after, before,
+        "the latest page, with its ids, as before the restart"
+    );
+    let everything = all_backwards(&mut cat, 1_000);
+    let stored: Vec<(u64, String)> = everything.into_iter().map(|h| (h.id, h.line)).collect();
+    assert_eq!(
+        stored, live,
+        "every line, with the id it was delivered with"
+    );
+    let mut dan = server.client("dan");
+    dan.send("ALL after the restart");
+    dan.barrier();
+    let line = cat.barrier().pop().unwrap_or_else(|| cat.recv());
+    let id: u64 = line[1..line.find(' ').unwrap()].parse().unwrap();
+    assert!(
+        id > live.last().unwrap().0,
+        "{line} after {:?}",
+        live.last()
+    );
+}
+
+#[test]
+fn issue_15_a_forgotten_rooms_lines_leave_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_in(dir.path(), 10_000);
+    let mut ann = server.client("ann");
+    ann.send("JOIN #tea");
+    ann.expect("OK JOIN #tea");
+    ann.barrier();
+    for n in 0..1_200 {
+        ann.send(&format!("MSG #tea m{n}"));
+    }
+    ann.barrier();
+    // Older than the ring: only the store has it.
+    let first = history(&mut ann, "HISTORY #tea 1000", "#tea")[0].id;
+    assert_eq!(
+        history(&mut ann, &format!("HISTORY #tea 5 BEFORE {first}"), "#tea").len(),
+        5
+    );
+    ann.send("PART #tea");
+    ann.expect("OK PART #tea");
+    ann.send("JOIN #tea");
+    ann.expect("OK JOIN #tea");
+    ann.barrier();
+    assert!(history(&mut ann, "HISTORY #tea", "#tea").is_empty());
+    assert!(history(&mut ann, "HISTORY #tea 5 AFTER 1", "#tea").is_empty());
+    drop(ann);
+    server.shutdown();
+    assert_eq!(
+        rows(
+            dir.path(),
+            "SELECT count(*) FROM lines WHERE conversation != 0"
+        ),
+        0
+    );
+}
+
+#[test]
+fn issue_15_the_database_stays_bounded_by_history_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_in(dir.path(), 200);
+    let mut ann = server.client("ann");
+    let mut bob = server.client("bob");
+    let size = |dir: &Path| -> u64 {
+        ["chatd.db", "chatd.db-wal"]
+            .iter()
+            .filter_map(|name| std::fs::metadata(dir.join(name)).ok())
+            .map(|meta| meta.len())
+            .sum()
+    };
+    say(&mut ann, 0..3_000);
+    bob.barrier();
+    let kept = history(&mut bob, "HISTORY * 1000", "*");
+    assert_eq!(
+        texts(&kept),
+        said("ann", 2_800..3_000),
+        "the ring keeps --history-lines too"
+    );
+    // Let the store write what it has (a reader waits for it), then measure.
+    let first = kept[0].id;
+    assert!(history(&mut bob, &format!("HISTORY * 10 BEFORE {first}"), "*").len() <= 10);
+    let early = size(dir.path());
+    for round in 1..=5 {
+        say(&mut ann, round * 3_000..(round + 1) * 3_000);
+        bob.barrier();
+    }
+    let late = size(dir.path());
+    drop((ann, bob));
+    server.shutdown();
+    let lobby = rows(dir.path(), "SELECT count(*) FROM lines");
+    assert!(
+        (200..=216).contains(&lobby),
+        "{lobby} rows for --history-lines 200"
+    );
+    // Five times as many lines again: the database reuses the pages retention frees.
+    assert!(late <= early * 2 + 256 * 1024, "{early} bytes, then {late}");
+}
+
+#[test]
+fn issue_15_lines_older_than_history_days_are_deleted_and_never_shown() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_in(dir.path(), 10_000);
+    let mut ann = server.client("ann");
+    say(&mut ann, 0..3);
+    drop(ann);
+    server.shutdown();
+    // Age the first line by 100 days, as if it had been said then.
+    let connection = Connection::open(dir.path().join("chatd.db")).unwrap();
+    let first: u64 = connection
+        .query_row("SELECT min(id) FROM lines", [], |row| row.get(0))
+        .unwrap();
+    let hundred_days_ms: u64 = 100 * 24 * 3600 * 1000;
+    connection
+        .execute(
+            "UPDATE lines SET sent_ms = sent_ms - ?1 WHERE id = ?2",
+            rusqlite::params![hundred_days_ms, first],
+        )
+        .unwrap();
+    drop(connection);
+
+    let dir_path = dir.path().to_owned();
+    let server = TestServer::with(move |c| {
+        c.ephemeral = false;
+        c.data_dir = dir_path;
+        c.history_days = 90;
+    });
+    let mut bob = server.client("bob");
+    let kept = history(&mut bob, "HISTORY *", "*");
+    assert_eq!(texts(&kept), said("ann", 1..3));
+    drop(bob);
+    server.shutdown();
+    assert_eq!(rows(dir.path(), "SELECT count(*) FROM lines"), 2);
+}
+
+#[test]
+fn issue_15_history_lines_zero_turns_history_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_in(dir.path(), 0);
+    let mut ann = server.client("ann");
+    let mut bob = server.client("bob");
+    say(&mut ann, 0..10);
+    bob.barrier();
+    assert!(history(&mut bob, "HISTORY *", "*").is_empty());
+    drop((ann, bob));
+    server.shutdown();
+    assert!(!dir.path().join("chatd.db").exists(), "nothing written");
+}
+
+/// The store keeps up with a burst: every line of a lobby that outran the ring many times
+/// over is there, in order, once the store has caught up (a reader waits for it).
+#[test]
+fn issue_15_a_burst_many_rings_long_is_stored_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_in(dir.path(), 100_000);
+    let mut ann = server.client("ann");
+    let mut bob = server.client("bob");
+    say(&mut ann, 0..20_000);
+    bob.barrier();
+    let forwards = all_forwards(&mut bob, 1_000);
+    assert_eq!(forwards.len(), 20_000);
+    assert_eq!(texts(&forwards), said("ann", 0..20_000));
+    let stats = server.stats().load;
+    assert_eq!(stats.history_unstored, 0);
+    // Read back from the disk but for the ring's last thousand, which may still be on
+    // their way to it.
+    assert!(stats.history_stored >= 19_000, "{}", stats.history_stored);
+}
