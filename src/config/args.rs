@@ -13,6 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -159,6 +160,33 @@ pub struct Args {
     #[arg(long, value_parser = values::parse_bytes)]
     pub ip_byte_rate: Option<usize>,
 
+    /// Folder of the history database (chatd.db and its -wal and -shm files), created when
+    /// missing; a relative path is taken from the directory chatd is started in. Unused with
+    /// --ephemeral [default: chatd-data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Keep history in memory only: nothing is written to disk and a restart forgets it
+    /// [default: false]
+    #[arg(long)]
+    pub ephemeral: bool,
+
+    /// Lines of history kept for the lobby and for each room; older ones are deleted. 0 turns
+    /// history off: nothing is kept and HISTORY answers nothing [default: 10000]
+    #[arg(long, value_name = "N")]
+    pub history_lines: Option<usize>,
+
+    /// Days a line of history is kept; older ones are deleted. 0: no age limit, only
+    /// --history-lines applies [default: 90]
+    #[arg(long, value_name = "DAYS")]
+    pub history_days: Option<u32>,
+
+    /// Milliseconds (not seconds: the window is far below one) that history lines are
+    /// collected before being written to disk together. A clean shutdown loses nothing; a
+    /// crash or kill -9 loses at most the lines of this window. 1 to 10000 [default: 100]
+    #[arg(long, value_name = "MS")]
+    pub history_flush_ms: Option<u64>,
+
     /// Log level: off, error, warn, info, debug (connections) or trace (every line)
     /// [default: info]
     #[arg(long, value_parser = log_level_parser(), hide_possible_values = true, ignore_case = true)]
@@ -271,6 +299,28 @@ impl Args {
             &bytes(&self.ip_byte_rate),
             &given.ip_byte_rate,
         );
+        let data_dir = merge.pick(Setting::DataDir, &self.data_dir, &given.data_dir);
+        // A switch given is `true`; one not given leaves the choice to the file.
+        let ephemeral = merge.pick(
+            Setting::Ephemeral,
+            &self.ephemeral.then_some(true),
+            &given.ephemeral,
+        );
+        let history_lines = merge.pick(
+            Setting::HistoryLines,
+            &self.history_lines,
+            &given.history_lines,
+        );
+        let history_days = merge.pick(
+            Setting::HistoryDays,
+            &self.history_days,
+            &given.history_days,
+        );
+        let history_flush_ms = merge.pick(
+            Setting::HistoryFlushMs,
+            &self.history_flush_ms,
+            &given.history_flush_ms,
+        );
         let log_level_text = merge.pick(
             Setting::LogLevel,
             &self.log_level.map(|level| level.to_string()),
@@ -335,12 +385,11 @@ impl Args {
             ip_byte_rate: ip_byte_rate.map_or(defaults.ip_byte_rate, |size| size.0),
             // As for max_per_ip: an operator who sets an address budget means it for loopback too.
             ip_rate_loopback: ip_rate.is_some() || ip_byte_rate.is_some(),
-            // Wired to flags next; the defaults until then.
-            data_dir: defaults.data_dir.clone(),
-            ephemeral: defaults.ephemeral,
-            history_lines: defaults.history_lines,
-            history_days: defaults.history_days,
-            history_flush: defaults.history_flush,
+            data_dir: data_dir.unwrap_or_else(|| defaults.data_dir.clone()),
+            ephemeral: ephemeral.unwrap_or(defaults.ephemeral),
+            history_lines: history_lines.unwrap_or(defaults.history_lines),
+            history_days: history_days.unwrap_or(defaults.history_days),
+            history_flush: history_flush_ms.map_or(defaults.history_flush, Duration::from_millis),
         };
         config.check(&name)?;
         Ok(Settings {

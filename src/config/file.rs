@@ -44,6 +44,11 @@ pub(crate) struct FileSettings {
     pub byte_burst: Option<Spanned<ByteSize>>,
     pub ip_rate: Option<Spanned<u32>>,
     pub ip_byte_rate: Option<Spanned<ByteSize>>,
+    pub data_dir: Option<Spanned<PathBuf>>,
+    pub ephemeral: Option<Spanned<bool>>,
+    pub history_lines: Option<Spanned<usize>>,
+    pub history_days: Option<Spanned<u32>>,
+    pub history_flush_ms: Option<Spanned<u64>>,
     pub log_level: Option<Spanned<String>>,
     pub log_file: Option<Spanned<PathBuf>>,
 }
@@ -175,6 +180,7 @@ fn explain(path: &Path, text: &str, error: &toml::de::Error) -> ConfigError {
 fn in_plain_words(message: &str) -> String {
     message
         .replace("expected usize", "expected a whole number, 0 or more")
+        .replace("expected u64", "expected a whole number, 0 or more")
         .replace(
             "expected u32",
             "expected a whole number from 0 to 4294967295",
@@ -210,7 +216,8 @@ mod tests {
         // One value of the right type for each, so that only the key can be wrong.
         for setting in Setting::ALL {
             let value = match setting {
-                Setting::Addr | Setting::LogLevel | Setting::LogFile => "\"x\"",
+                Setting::Addr | Setting::DataDir | Setting::LogLevel | Setting::LogFile => "\"x\"",
+                Setting::Ephemeral => "true",
                 Setting::DrainTimeout
                 | Setting::RegisterTimeout
                 | Setting::IdleTimeout
@@ -283,6 +290,15 @@ mod tests {
         let (_, key, reason) = malformed("register_timeout = \"30\"");
         assert_eq!(key.as_deref(), Some("register_timeout"));
         assert!(reason.ends_with("expected a number"), "{reason}");
+        let (_, key, reason) = malformed("history_flush_ms = \"100ms\"");
+        assert_eq!(key.as_deref(), Some("history_flush_ms"));
+        assert!(
+            reason.ends_with("expected a whole number, 0 or more"),
+            "{reason}"
+        );
+        let (_, key, reason) = malformed("ephemeral = 1");
+        assert_eq!(key.as_deref(), Some("ephemeral"));
+        assert!(reason.ends_with("expected a boolean"), "{reason}");
         let (_, key, _) = malformed("addr = 7878");
         assert_eq!(key.as_deref(), Some("addr"));
         let (_, key, _) = malformed("log_file = [\"a\", \"b\"]");

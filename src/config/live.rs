@@ -50,6 +50,12 @@ impl Setting {
             | Setting::MaxKey
             | Setting::PresenceLimit
             | Setting::LogFile => false,
+            // The store opens its database and starts its thread once, at start.
+            Setting::DataDir
+            | Setting::Ephemeral
+            | Setting::HistoryLines
+            | Setting::HistoryDays
+            | Setting::HistoryFlushMs => false,
         }
     }
 }
@@ -199,6 +205,11 @@ impl Settings {
             Setting::IpByteRate => {
                 (a.ip_byte_rate, a.ip_rate_loopback) != (b.ip_byte_rate, b.ip_rate_loopback)
             }
+            Setting::DataDir => a.data_dir != b.data_dir,
+            Setting::Ephemeral => a.ephemeral != b.ephemeral,
+            Setting::HistoryLines => a.history_lines != b.history_lines,
+            Setting::HistoryDays => a.history_days != b.history_days,
+            Setting::HistoryFlushMs => a.history_flush != b.history_flush,
             Setting::LogLevel => self.log_level != other.log_level,
             Setting::LogFile => self.log_file != other.log_file,
         }
@@ -247,6 +258,11 @@ mod tests {
             Setting::ByteBurst => config.byte_burst = 1000,
             Setting::IpRate => config.ip_rate = 7,
             Setting::IpByteRate => config.ip_byte_rate = 1000,
+            Setting::DataDir => config.data_dir = "/var/lib/chatd".into(),
+            Setting::Ephemeral => config.ephemeral = true,
+            Setting::HistoryLines => config.history_lines = 0,
+            Setting::HistoryDays => config.history_days = 7,
+            Setting::HistoryFlushMs => config.history_flush = Duration::from_millis(20),
             Setting::LogLevel => settings.log_level = log::LevelFilter::Debug,
             Setting::LogFile => settings.log_file = Some("chatd.log".into()),
         }
@@ -279,6 +295,37 @@ mod tests {
             }
         }
         assert_eq!(defaults().changes_to(&defaults()), Changes::default());
+    }
+
+    #[test]
+    fn issue_15_a_reload_of_the_history_settings_says_a_restart_is_needed() {
+        let history = [
+            Setting::DataDir,
+            Setting::Ephemeral,
+            Setting::HistoryLines,
+            Setting::HistoryDays,
+            Setting::HistoryFlushMs,
+        ];
+        let mut next = defaults();
+        next.config = Config {
+            data_dir: "/var/lib/chatd".into(),
+            ephemeral: true,
+            history_lines: 0,
+            history_days: 7,
+            history_flush: Duration::from_millis(20),
+            ..Config::default()
+        };
+        let changes = defaults().changes_to(&next);
+        assert_eq!(changes.live, []);
+        assert_eq!(changes.need_restart, history);
+        assert_eq!(
+            changes.to_string(),
+            "no live setting changed; data_dir, ephemeral, history_lines, history_days, \
+             history_flush_ms changed, but take effect at the next start"
+        );
+        let mut running = defaults();
+        running.take_live(&next);
+        assert_eq!(running, defaults());
     }
 
     #[test]

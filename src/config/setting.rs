@@ -38,13 +38,18 @@ pub enum Setting {
     ByteBurst,
     IpRate,
     IpByteRate,
+    DataDir,
+    Ephemeral,
+    HistoryLines,
+    HistoryDays,
+    HistoryFlushMs,
     LogLevel,
     LogFile,
 }
 
 impl Setting {
     /// Every setting, in the order of `--help` and of `chatd.example.toml`.
-    pub const ALL: [Setting; 25] = [
+    pub const ALL: [Setting; 30] = [
         Setting::Addr,
         Setting::Workers,
         Setting::MaxClients,
@@ -68,6 +73,11 @@ impl Setting {
         Setting::ByteBurst,
         Setting::IpRate,
         Setting::IpByteRate,
+        Setting::DataDir,
+        Setting::Ephemeral,
+        Setting::HistoryLines,
+        Setting::HistoryDays,
+        Setting::HistoryFlushMs,
         Setting::LogLevel,
         Setting::LogFile,
     ];
@@ -112,6 +122,11 @@ impl Setting {
             Setting::ByteBurst => ("byte_burst", "--byte-burst"),
             Setting::IpRate => ("ip_rate", "--ip-rate"),
             Setting::IpByteRate => ("ip_byte_rate", "--ip-byte-rate"),
+            Setting::DataDir => ("data_dir", "--data-dir"),
+            Setting::Ephemeral => ("ephemeral", "--ephemeral"),
+            Setting::HistoryLines => ("history_lines", "--history-lines"),
+            Setting::HistoryDays => ("history_days", "--history-days"),
+            Setting::HistoryFlushMs => ("history_flush_ms", "--history-flush-ms"),
             Setting::LogLevel => ("log_level", "--log-level"),
             Setting::LogFile => ("log_file", "--log-file"),
         }

@@ -155,6 +155,15 @@ pub const DEFAULT_HISTORY_DAYS: u32 = 90;
 /// busy lobby writes thousands of lines per transaction.
 pub const DEFAULT_HISTORY_FLUSH_MS: u64 = 100;
 
+/// Ten million lines a conversation is a thousand times the default; more is a typo, and
+/// with long lines it would be terabytes across the rooms.
+pub(crate) const MAX_HISTORY_LINES: usize = 10_000_000;
+/// A century: the store subtracts the age from the clock, which must not overflow.
+pub(crate) const MAX_HISTORY_DAYS: u32 = 36_500;
+/// The flush window is what a crash may lose: beyond ten seconds it is a loss people notice,
+/// and 0 would write a transaction per line.
+pub(crate) const MAX_HISTORY_FLUSH_MS: u64 = 10_000;
+
 /// A line of the longest nick plus room for a short text; anything smaller cannot chat.
 const MIN_MAX_LINE: usize = 64;
 const MAX_MAX_LINE: usize = 1024 * 1024;
@@ -279,6 +288,45 @@ impl Config {
                 format!(
                     "{} must be between {MIN_MAX_LINE} and {MAX_MAX_LINE} bytes",
                     name(Setting::MaxLine)
+                ),
+            );
+        }
+        // An ephemeral server never opens the folder, so there is nothing to refuse.
+        if !self.ephemeral && self.data_dir.as_os_str().is_empty() {
+            return refuse(
+                Setting::DataDir,
+                format!(
+                    "{} must name a folder (or keep history in memory with {})",
+                    name(Setting::DataDir),
+                    name(Setting::Ephemeral)
+                ),
+            );
+        }
+        if self.history_lines > MAX_HISTORY_LINES {
+            return refuse(
+                Setting::HistoryLines,
+                format!(
+                    "{} must be at most {MAX_HISTORY_LINES} (0 turns history off)",
+                    name(Setting::HistoryLines)
+                ),
+            );
+        }
+        if self.history_days > MAX_HISTORY_DAYS {
+            return refuse(
+                Setting::HistoryDays,
+                format!(
+                    "{} must be at most {MAX_HISTORY_DAYS} (0 keeps lines at any age)",
+                    name(Setting::HistoryDays)
+                ),
+            );
+        }
+        let flush_window = Duration::from_millis(1)..=Duration::from_millis(MAX_HISTORY_FLUSH_MS);
+        if !flush_window.contains(&self.history_flush) {
+            return refuse(
+                Setting::HistoryFlushMs,
+                format!(
+                    "{} must be between 1 and {MAX_HISTORY_FLUSH_MS} milliseconds",
+                    name(Setting::HistoryFlushMs)
                 ),
             );
         }
@@ -474,6 +522,15 @@ mod tests {
         assert_eq!(
             config.validate(),
             Err("--idle-timeout must be above 0".to_owned())
+        );
+        // A window set in code below the flag's unit is refused as the flag's 0 is.
+        let config = Config {
+            history_flush: Duration::from_micros(500),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.validate(),
+            Err("--history-flush-ms must be between 1 and 10000 milliseconds".to_owned())
         );
     }
 }
