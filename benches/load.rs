@@ -309,6 +309,7 @@ fn spec(workload: &Workload, workers: usize, send_queue: Option<usize>) -> RunSp
             max_clients: defaults
                 .max_clients
                 .max(workload.connections() as usize + 100),
+            ..defaults
         },
         generator: GeneratorSettings::default(),
         // The servers of this comparison are started with flood control off.

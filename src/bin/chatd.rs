@@ -8,12 +8,14 @@
 )]
 
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, anyhow};
 use chatd::config::{Args, Settings};
 use chatd::server::{OpenFiles, Server, ServerHandle};
 use clap::Parser;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
 use signal_hook::iterator::Signals;
 
 fn main() -> ExitCode {
@@ -42,6 +44,10 @@ fn run() -> anyhow::Result<()> {
     // Registered before the server starts, so an early Ctrl-C still shuts down cleanly, and a
     // SIGHUP never kills the server.
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP]).context("cannot handle signals")?;
+    // A write past the file-size limit (`ulimit -f`) would kill the process; handled, it
+    // fails with EFBIG instead, and the history store carries on as on a full disk.
+    signal_hook::flag::register(SIGXFSZ, Arc::new(AtomicBool::new(false)))
+        .context("cannot handle SIGXFSZ")?;
     let addr = settings.config.addr;
     let server = Server::bind(settings.config.clone())
         .with_context(|| format!("cannot listen on {addr}"))?;

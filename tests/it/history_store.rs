@@ -275,3 +275,35 @@ fn issue_15_a_burst_many_rings_long_is_stored_whole() {
     // their way to it.
     assert!(stats.history_stored >= 19_000, "{}", stats.history_stored);
 }
+
+#[test]
+fn issue_15_a_data_folder_that_cannot_be_made_keeps_chat_going() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the folder should be: no database can be made there.
+    let blocked = dir.path().join("not-a-folder");
+    std::fs::write(&blocked, "a file").unwrap();
+    let server = TestServer::with(move |c| {
+        c.ephemeral = false;
+        c.data_dir = blocked;
+    });
+    let mut ann = server.client("ann");
+    let mut bob = server.client("bob");
+    say(&mut ann, 0..50);
+    let live = bob.barrier();
+    assert_eq!(live, said("ann", 0..50), "chat goes on");
+    // From memory, all of it; none of it stored, and counted so.
+    assert_eq!(
+        texts(&history(&mut bob, "HISTORY * 100", "*")),
+        said("ann", 0..50)
+    );
+    drop((ann, bob));
+    // The store thread counts a batch once its window is over: a deadline, not a sleep.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut stats = server.stats().load;
+    while stats.history_unstored < 50 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        stats = server.stats().load;
+    }
+    server.shutdown();
+    assert_eq!((stats.history_stored, stats.history_unstored), (0, 50));
+}

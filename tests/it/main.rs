@@ -13,6 +13,7 @@ mod extensions;
 mod flood;
 mod flood_pricing;
 mod history;
+mod history_crash;
 mod history_store;
 mod limits;
 mod memory_bench;

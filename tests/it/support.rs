@@ -26,16 +26,28 @@ impl ChatdProcess {
     /// `soft_fd_limit` open files if given (the hard limit is left as it is, so chatd may
     /// raise it); waits for its "listening on" line.
     pub fn spawn(args: &[&str], soft_fd_limit: Option<u32>) -> ChatdProcess {
+        let limit = soft_fd_limit.map(|limit| format!("ulimit -Sn {limit}"));
+        ChatdProcess::spawn_limited(args, limit.as_deref())
+    }
+
+    /// As [`ChatdProcess::spawn`], with `ulimit` run first in a shell when given (for
+    /// example `ulimit -f 64`: files of at most 64 KiB, a disk that fills up).
+    pub fn spawn_limited(args: &[&str], ulimit: Option<&str>) -> ChatdProcess {
         let binary = env!("CARGO_BIN_EXE_chatd");
-        let mut command = match soft_fd_limit {
-            Some(limit) => {
+        let mut command = match ulimit {
+            Some(ulimit) => {
                 let mut shell = Command::new("sh");
-                let script = format!("ulimit -Sn {limit} && exec \"$0\" \"$@\"");
+                let script = format!("{ulimit} && exec \"$0\" \"$@\"");
                 shell.args(["-c", &script, binary]);
                 shell
             }
             None => Command::new(binary),
         };
+        // Never the default data folder in the working directory: a test that wants its
+        // history on disk gives `--data-dir`.
+        if !args.contains(&"--data-dir") {
+            command.arg("--ephemeral");
+        }
         let mut child = command
             .args(["--addr", "127.0.0.1:0"])
             .args(args)

@@ -222,6 +222,11 @@ struct Common {
     /// plus 100 if more].
     #[arg(long, conflicts_with_all = ["addr", "target"])]
     max_clients: Option<usize>,
+    /// Start the server with history off (--history-lines 0). By default it keeps history
+    /// as chatd does by default, in a data folder made for the run and removed after: the
+    /// two show what history costs.
+    #[arg(long, conflicts_with_all = ["addr", "target"])]
+    no_history: bool,
 
     /// Generator reader threads (each watches its share of the sockets with epoll).
     #[arg(long, default_value_t = GeneratorSettings::default().readers)]
@@ -466,6 +471,7 @@ impl Common {
             max_clients: self
                 .max_clients
                 .unwrap_or(config::DEFAULT_MAX_CLIENTS.max(clients + 100)),
+            history: !self.no_history,
         }
     }
 

@@ -14,6 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use tempfile::TempDir;
+
 use crate::loadgen::alloc;
 use crate::loadgen::dialect::{Dialect, Peer};
 use chatd::config::{self, Config};
@@ -110,6 +112,9 @@ pub struct ServerSettings {
     /// `--send-queue` in bytes.
     pub send_queue: usize,
     pub max_clients: usize,
+    /// History on, as by default (kept in a data folder of the run's own, removed after), or
+    /// off (`--history-lines 0`): the benchmark compares the two.
+    pub history: bool,
 }
 
 impl Default for ServerSettings {
@@ -118,6 +123,7 @@ impl Default for ServerSettings {
             workers: config::default_workers(),
             send_queue: config::DEFAULT_SEND_QUEUE,
             max_clients: config::DEFAULT_MAX_CLIENTS,
+            history: true,
         }
     }
 }
@@ -134,6 +140,11 @@ impl ServerSettings {
             idle_timeout: BENCH_TIMEOUT,
             send_queue: self.send_queue,
             drain_timeout: DRAIN_TIMEOUT,
+            history_lines: if self.history {
+                config::DEFAULT_HISTORY_LINES
+            } else {
+                0
+            },
             ..Config::default()
         }
     }
@@ -147,15 +158,20 @@ pub struct Target {
 }
 
 enum Running {
-    InProcess(ServerHandle),
+    /// With the history folder made for it.
+    InProcess(ServerHandle, Option<TempDir>),
     Child(ChildServer),
-    External { pid: Option<u32> },
+    External {
+        pid: Option<u32>,
+    },
 }
 
 struct ChildServer {
     child: Child,
     /// Drains the child's stderr (its log) so it never blocks on a full pipe.
     log: JoinHandle<()>,
+    /// The history folder made for it, removed when it stops.
+    _data: Option<TempDir>,
 }
 
 impl Target {
@@ -178,13 +194,18 @@ impl Target {
         }
     }
 
-    /// A server in this process with exactly `config` (its address included).
-    pub fn in_process(config: Config) -> io::Result<Target> {
+    /// A server in this process with exactly `config` (its address included), but for its
+    /// data folder: one of the run's own, removed after, unless `config` is ephemeral.
+    pub fn in_process(mut config: Config) -> io::Result<Target> {
+        let data = (!config.ephemeral).then(data_folder).transpose()?;
+        if let Some(data) = &data {
+            config.data_dir = data.path().to_owned();
+        }
         let handle = Server::bind(config)?.start()?;
         Ok(Target {
             addr: handle.local_addr(),
             dialect: Dialect::Chatd,
-            running: Running::InProcess(handle),
+            running: Running::InProcess(handle, data),
         })
     }
 
@@ -210,13 +231,13 @@ impl Target {
 
     /// Whether the server shares this process (its CPU is the process's minus the generator's).
     pub fn is_in_process(&self) -> bool {
-        matches!(self.running, Running::InProcess(_))
+        matches!(self.running, Running::InProcess(..))
     }
 
     /// The in-process server's counters.
     pub fn stats(&self) -> Option<Stats> {
         match &self.running {
-            Running::InProcess(handle) => Some(handle.stats()),
+            Running::InProcess(handle, _) => Some(handle.stats()),
             _ => None,
         }
     }
@@ -224,7 +245,7 @@ impl Target {
     /// The server's process, when it is another process on this machine that we know.
     pub fn server_pid(&self) -> Option<u32> {
         match &self.running {
-            Running::InProcess(_) => None,
+            Running::InProcess(..) => None,
             Running::Child(child) => Some(child.child.id()),
             Running::External { pid } => *pid,
         }
@@ -233,7 +254,7 @@ impl Target {
     /// Stops a server the run started (an external one is left alone).
     pub fn stop(self) -> io::Result<()> {
         match self.running {
-            Running::InProcess(handle) => {
+            Running::InProcess(handle, _data) => {
                 handle.shutdown();
                 Ok(())
             }
@@ -262,15 +283,38 @@ fn spawn_chatd(
     ]
     .into_iter()
     .flat_map(|(flag, value)| [flag.to_owned(), value])
+    .chain(
+        (!settings.history)
+            .then(|| ["--history-lines".to_owned(), "0".to_owned()])
+            .into_iter()
+            .flatten(),
+    )
     .collect::<Vec<_>>();
     spawn_child(binary, &args)
 }
 
+/// A history folder for one server of the run, removed when dropped.
+fn data_folder() -> io::Result<TempDir> {
+    tempfile::Builder::new()
+        .prefix("chatd-bench-data-")
+        .tempdir()
+}
+
 /// Starts `binary --addr 127.0.0.1:0 <args>` and waits for the address in its log, which
 /// needs `--log-level` `info` or more verbose among `args` (the server's default is `info`).
+/// Unless `args` say where history goes (`--data-dir`, `--ephemeral`), it goes to a folder
+/// made for this server and removed after, never to the working directory.
 fn spawn_child(binary: &PathBuf, args: &[String]) -> io::Result<(SocketAddr, ChildServer)> {
+    let chosen = args
+        .iter()
+        .any(|arg| arg == "--data-dir" || arg == "--ephemeral");
+    let data = (!chosen).then(data_folder).transpose()?;
+    let data_args = data
+        .iter()
+        .flat_map(|data| ["--data-dir".into(), data.path().as_os_str().to_owned()]);
     let mut child = Command::new(binary)
         .args(["--addr", "127.0.0.1:0"])
+        .args(data_args)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -296,7 +340,11 @@ fn spawn_child(binary: &PathBuf, args: &[String]) -> io::Result<(SocketAddr, Chi
                 }
             }
         })?;
-    let mut server = ChildServer { child, log };
+    let mut server = ChildServer {
+        child,
+        log,
+        _data: data,
+    };
     match address.recv_timeout(CHILD_START_TIMEOUT) {
         Ok(addr) => Ok((addr, server)),
         Err(_) => {

@@ -1,0 +1,164 @@
+//! The history store when things go wrong, against the `chatd` binary (issue 15, point 3):
+//! `kill -9` loses at most the flush window and never lets an id be used twice; a full disk
+//! and a data folder that cannot be written keep chat going, count what was not stored, and
+//! log it once.
+
+use std::time::{Duration, Instant};
+
+use crate::history::{Hist, history};
+use crate::support::{ChatdProcess, TestClient};
+
+/// `--history-flush-ms` of these tests: the documented default.
+const WINDOW: Duration = Duration::from_millis(100);
+/// On top of the window: the commit itself, and the store thread kept off a processor by a
+/// busy machine. What the documentation promises is the window; this only keeps the test
+/// from failing on a loaded CI machine.
+const SLACK: Duration = Duration::from_millis(400);
+
+fn registered(process: &ChatdProcess, nick: &str, caps: &[&str]) -> TestClient {
+    let mut client = TestClient::connect_raw(process.addr);
+    assert!(client.recv().starts_with("HELLO "));
+    for cap in caps {
+        client.send(&format!("CAP {cap}"));
+        client.expect(&format!("OK CAP {cap}"));
+    }
+    client.send(&format!("NICK {nick}"));
+    client.expect(&format!("OK NICK {nick}"));
+    client
+}
+
+/// Every lobby line in history, paging forward from the start.
+fn whole_lobby(client: &mut TestClient) -> Vec<Hist> {
+    let mut seen: Vec<Hist> = Vec::new();
+    loop {
+        let after = seen.last().map_or(1, |hist| hist.id);
+        let newer = history(client, &format!("HISTORY * 1000 AFTER {after}"), "*");
+        if newer.is_empty() {
+            return seen;
+        }
+        seen.extend(newer);
+    }
+}
+
+/// `@<id> <line>` split.
+fn with_id(line: &str) -> (u64, String) {
+    let (id, rest) = line
+        .strip_prefix('@')
+        .and_then(|line| line.split_once(' '))
+        .unwrap_or_else(|| panic!("no id: {line:?}"));
+    (id.parse().unwrap(), rest.to_owned())
+}
+
+#[test]
+fn issue_15_kill_9_loses_at_most_the_flush_window_and_no_id_is_used_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let args = ["--data-dir", data, "--history-flush-ms", "100"];
+    let process = ChatdProcess::spawn(&args, None);
+    let mut ann = registered(&process, "ann", &[]);
+    let mut bob = registered(&process, "bob", &["ids"]);
+    bob.barrier();
+    // Ann talks, a line per line bob got, for 1.5 s, and the server is killed mid-talk.
+    let mut seen: Vec<(u64, String, Instant)> = Vec::new();
+    let start = Instant::now();
+    let mut n = 0;
+    ann.send(&format!("ALL m{n}"));
+    while start.elapsed() < Duration::from_millis(1_500) {
+        n += 1;
+        ann.send(&format!("ALL m{n}"));
+        let (id, line) = with_id(&bob.recv());
+        seen.push((id, line, Instant::now()));
+    }
+    process.signal(libc::SIGKILL);
+    let killed = Instant::now();
+    drop(process);
+
+    let process = ChatdProcess::spawn(&args, None);
+    let mut cat = registered(&process, "cat", &["ids"]);
+    let stored = whole_lobby(&mut cat);
+    // What was stored is what was delivered, up to some line: nothing reordered, nothing
+    // made up, no hole.
+    assert!(
+        !stored.is_empty(),
+        "lines written before the crash are kept"
+    );
+    assert!(
+        stored.len() <= seen.len(),
+        "{} stored, {} seen",
+        stored.len(),
+        seen.len()
+    );
+    for (hist, (id, line, _)) in stored.iter().zip(&seen) {
+        assert_eq!((hist.id, &hist.line), (*id, line));
+    }
+    // What was lost was delivered within the window (and the slack) before the kill.
+    if let Some((_, _, first_lost)) = seen.get(stored.len()) {
+        let lost_span = killed.duration_since(*first_lost);
+        assert!(
+            lost_span <= WINDOW + SLACK,
+            "lost {} lines over the last {lost_span:?} before the kill",
+            seen.len() - stored.len()
+        );
+    }
+    // Ids go on above every id handed out before the crash, stored or not.
+    let mut dan = registered(&process, "dan", &[]);
+    dan.send("ALL after the crash");
+    dan.barrier();
+    let after = cat.barrier();
+    let (id, line) = with_id(after.last().expect("the line after the crash"));
+    assert_eq!(line, "ALL dan after the crash");
+    let last_seen = seen.last().map(|(id, _, _)| *id).unwrap();
+    assert!(id > last_seen, "{id} is not above {last_seen}");
+}
+
+#[test]
+fn issue_15_a_full_disk_keeps_chat_going_and_counts_what_was_not_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    // Files of at most 256 KiB: the database fills up after a few thousand lines.
+    let mut process = ChatdProcess::spawn_limited(&["--data-dir", data], Some("ulimit -f 256"));
+    let mut ann = registered(&process, "ann", &[]);
+    let mut bob = registered(&process, "bob", &[]);
+    let text = "x".repeat(200);
+    for round in 0..20 {
+        for n in 0..500 {
+            ann.send(&format!("ALL r{round}n{n} {text}"));
+        }
+        ann.barrier();
+        for n in 0..500 {
+            assert_eq!(bob.recv(), format!("ALL ann r{round}n{n} {text}"));
+        }
+    }
+    // Chat goes on, and the count is there.
+    ann.send("ALL still here");
+    assert_eq!(bob.recv(), "ALL ann still here");
+    let unstored = stat(&mut bob, "history_unstored");
+    assert!(unstored > 0, "history_unstored {unstored}");
+    // History answers with lines that were said, in order: the ring's, and the store's.
+    let page = history(&mut bob, "HISTORY * 1000", "*");
+    assert_eq!(page.last().unwrap().line, "ALL ann still here");
+    assert!(page.windows(2).all(|w| w[0].id < w[1].id));
+    // The failures were logged once (at most once a minute), not once per batch.
+    process.signal(libc::SIGTERM);
+    let log = process.log_until("stopped:");
+    let failures = log
+        .iter()
+        .filter(|line| line.contains("lines not stored"))
+        .count();
+    assert_eq!(failures, 1, "{log:#?}");
+}
+
+/// One `STATS` figure.
+fn stat(client: &mut TestClient, name: &str) -> u64 {
+    client.send("STATS");
+    let mut value = None;
+    loop {
+        let line = client.recv();
+        if line == "END STATS" {
+            return value.unwrap_or_else(|| panic!("no STATS {name}"));
+        }
+        if let Some(rest) = line.strip_prefix(&format!("STATS {name} ")) {
+            value = Some(rest.parse().unwrap());
+        }
+    }
+}
