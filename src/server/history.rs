@@ -36,6 +36,8 @@ pub const HISTORY_RING: usize = MAX_HISTORY as usize;
 pub struct Keeping {
     /// Lines per ring: `--history-lines` up to [`HISTORY_RING`]; 0 keeps nothing.
     ring: usize,
+    /// `--history-lines`.
+    lines: usize,
     /// `--history-days` (0: no limit): older lines are left out of pages.
     days: u32,
     store: Store,
@@ -54,6 +56,7 @@ impl Keeping {
     pub fn new(lines: usize, days: u32, store: Store) -> Keeping {
         Keeping {
             ring: lines.min(HISTORY_RING),
+            lines,
             days,
             store,
         }
@@ -68,7 +71,7 @@ impl Keeping {
     pub fn lobby(&self, recovered: VecDeque<Entry>, complete: bool) -> History {
         let mut history = self.history(self.store.link(true));
         history.ring = recovered;
-        history.complete = complete;
+        history.complete = complete || history.keeps_all;
         history
     }
 
@@ -80,10 +83,11 @@ impl Keeping {
     fn history(&self, link: Option<Link>) -> History {
         History {
             ring: VecDeque::new(),
-            capacity: if self.ring == 0 { 0 } else { self.ring },
+            capacity: self.ring,
             days: self.days,
             link: if self.ring == 0 { None } else { link },
             complete: true,
+            keeps_all: self.ring == self.lines,
             let_go: 0,
         }
     }
@@ -104,6 +108,9 @@ pub struct History {
     /// Whether the ring holds every line history keeps of this conversation: true until the
     /// ring lets a stored line go (or, for the lobby, a previous run left more than it holds).
     complete: bool,
+    /// Whether the ring holds as many lines as history keeps (`--history-lines` at most
+    /// [`HISTORY_RING`]): then what it lets go of is past retention, and it stays complete.
+    keeps_all: bool,
     /// The id of the newest line the ring let go of that went to the store: the store must
     /// have dealt with it before a page older than the ring is read from the disk.
     let_go: u64,
@@ -135,7 +142,7 @@ impl History {
             .is_some_and(|link| link.record(id, time, line));
         if self.ring.len() == self.capacity {
             let old = self.ring.pop_front().expect("the ring is full");
-            if self.link.is_some() {
+            if self.link.is_some() && !self.keeps_all {
                 self.complete = false;
             }
             if old.stored {

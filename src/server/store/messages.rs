@@ -9,6 +9,12 @@ use std::sync::atomic::AtomicU64;
 
 use crate::server::line::Line;
 
+/// Lines that may wait for the store thread. At the fastest fan-out this server reaches
+/// (about 200,000 lines a second) a tenth of a second's lines, so a store that keeps up never
+/// fills it; one that falls behind (a slow or failing disk) costs at most this many lines of
+/// memory before lines are counted as not stored.
+pub const CHANNEL_LINES: usize = 65_536;
+
 /// Which conversation a line belongs to, as the database numbers it. The lobby is 0; each
 /// room gets a fresh number when it is created, so a room created again under an old name
 /// never sees the old room's lines.

@@ -49,17 +49,11 @@ pub use messages::Conversation;
 pub use reader::{Range, StoreRead};
 pub use schema::{Recovered, cutoff};
 
-use messages::{Control, Stored};
+use messages::{CHANNEL_LINES, Control, Stored};
 use reader::ReadSide;
 
 /// The database's file name in the data folder.
 pub const DATABASE_FILE: &str = "chatd.db";
-
-/// Lines that may wait for the store thread. At the fastest fan-out this server reaches
-/// (about 200,000 lines a second) a tenth of a second's lines, so a store that keeps up never
-/// fills it; one that falls behind (a slow or failing disk) costs at most this many lines of
-/// memory before lines are counted as not stored.
-const CHANNEL_LINES: usize = 65_536;
 
 /// The history store, or its absence (`--ephemeral`, or history off): cheap to clone.
 #[derive(Clone, Default)]

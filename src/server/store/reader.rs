@@ -18,7 +18,7 @@ use rusqlite::params;
 use parking_lot::Mutex;
 
 use super::messages::Conversation;
-use super::schema::{self, entry_of_row};
+use super::schema::{self, unpack};
 use crate::server::history_entry::Entry;
 
 /// Waits between looks at a conversation's counter while a reader waits for the thread.
@@ -81,25 +81,7 @@ impl StoreRead {
             },
         };
         let cutoff = schema::cutoff(shared.days).unwrap_or(0);
-        let limit = i64::try_from(count).unwrap_or(i64::MAX);
-        let read = match range {
-            Range::Newest { below } => read_rows(
-                &connection,
-                "SELECT id, sent_ms, line FROM lines WHERE conversation = ?1 AND id < ?2 \
-                 AND sent_ms >= ?3 ORDER BY id DESC LIMIT ?4",
-                params![self.conversation.0, below, cutoff, limit],
-            )
-            .map(|mut entries| {
-                entries.reverse();
-                entries
-            }),
-            Range::Oldest { above, below } => read_rows(
-                &connection,
-                "SELECT id, sent_ms, line FROM lines WHERE conversation = ?1 AND id > ?2 \
-                 AND id < ?3 AND sent_ms >= ?4 ORDER BY id LIMIT ?5",
-                params![self.conversation.0, above, below, cutoff, limit],
-            ),
-        };
+        let read = read_chunks(&connection, self.conversation, count, range, cutoff);
         shared.connections.lock().push(connection);
         read.unwrap_or_else(|error| {
             log::warn!("history store {}: {error}", shared.path.display());
@@ -125,12 +107,56 @@ impl StoreRead {
     }
 }
 
-fn read_rows(
+/// At most `count` lines of `range` newer than `cutoff`, oldest first, from the chunks
+/// that hold them: walked from the newest chunk back (`Newest`) or from the oldest forward
+/// (`Oldest`), until the page is full.
+fn read_chunks(
     connection: &rusqlite::Connection,
-    sql: &str,
-    params: &[&dyn rusqlite::ToSql],
+    conversation: Conversation,
+    count: usize,
+    range: Range,
+    cutoff: u64,
 ) -> rusqlite::Result<Vec<Entry>> {
-    let mut statement = connection.prepare_cached(sql)?;
-    let rows = statement.query_map(params, entry_of_row)?;
-    rows.collect()
+    let mut page = Vec::new();
+    match range {
+        Range::Newest { below } => {
+            let mut statement = connection.prepare_cached(
+                "SELECT packed FROM chunks WHERE conversation = ?1 AND first_id < ?2 \
+                 ORDER BY last_id DESC",
+            )?;
+            let mut rows = statement.query(params![conversation.0, below])?;
+            'chunks: while let Some(row) = rows.next()? {
+                for entry in unpack(row.get_ref(0)?.as_blob()?)?.into_iter().rev() {
+                    if entry.time.millis() < cutoff {
+                        break 'chunks;
+                    }
+                    if entry.id.get() < below {
+                        page.push(entry);
+                        if page.len() == count {
+                            break 'chunks;
+                        }
+                    }
+                }
+            }
+            page.reverse();
+        }
+        Range::Oldest { above, below } => {
+            let mut statement = connection.prepare_cached(
+                "SELECT packed FROM chunks WHERE conversation = ?1 AND last_id > ?2 \
+                 ORDER BY last_id",
+            )?;
+            let mut rows = statement.query(params![conversation.0, above])?;
+            'chunks: while let Some(row) = rows.next()? {
+                for entry in unpack(row.get_ref(0)?.as_blob()?)? {
+                    if entry.id.get() >= below || page.len() == count {
+                        break 'chunks;
+                    }
+                    if entry.id.get() > above && entry.time.millis() >= cutoff {
+                        page.push(entry);
+                    }
+                }
+            }
+        }
+    }
+    Ok(page)
 }

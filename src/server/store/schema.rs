@@ -5,10 +5,13 @@
 //! migration runs once, in order, in one transaction), and recovery at start. Out of scope:
 //! writing lines (`writer`) and reading pages (`reader`).
 //!
-//! The schema. `lines` holds one row per line of history: its conversation (0 the lobby, a
-//! room a number of its run), its message id, the time it was queued (milliseconds since the
-//! Unix epoch) and the v1 line without its `\n`. Its key is (conversation, id), with no rowid:
-//! the one index every read and every retention pass walks, and one b-tree to insert into.
+//! The schema. `chunks` holds the lines of history, a run of consecutive lines of one
+//! conversation per row (those one batch wrote, up to [`CHUNK_LINES`]): its conversation (0
+//! the lobby, a room a number of its run), the ids of its first and last line, how many lines
+//! it holds, the time of its last line, and the lines themselves packed in a blob (see
+//! [`pack`]). A row per line cost a b-tree insert each, about a microsecond: as much as the
+//! fan-out of a line to ten recipients. Its key is (conversation, last_id), with no rowid: the
+//! one index every read and every retention pass walks.
 //! `meta` holds named numbers; `id_high_water` is above every message id the server may have
 //! handed out, written ahead of use, so ids are never reused after a crash.
 //!
@@ -41,12 +44,14 @@ pub struct Recovered {
 
 /// Each migration takes the schema from its index to the next version.
 const MIGRATIONS: &[&str] = &["
-    CREATE TABLE lines (
+    CREATE TABLE chunks (
         conversation INTEGER NOT NULL,
-        id INTEGER NOT NULL,
-        sent_ms INTEGER NOT NULL,
-        line TEXT NOT NULL,
-        PRIMARY KEY (conversation, id)
+        last_id INTEGER NOT NULL,
+        first_id INTEGER NOT NULL,
+        lines INTEGER NOT NULL,
+        last_ms INTEGER NOT NULL,
+        packed BLOB NOT NULL,
+        PRIMARY KEY (conversation, last_id)
     ) WITHOUT ROWID;
     CREATE TABLE meta (
         name TEXT PRIMARY KEY,
@@ -115,27 +120,38 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
 /// older than `days` deleted, the lobby's latest `ring` lines, and the id floor.
 pub fn recover(connection: &Connection, ring: usize, days: u32) -> rusqlite::Result<Recovered> {
     connection.execute(
-        "DELETE FROM lines WHERE conversation != ?1",
+        "DELETE FROM chunks WHERE conversation != ?1",
         params![Conversation::LOBBY.0],
     )?;
     if let Some(cutoff) = cutoff(days) {
-        connection.execute("DELETE FROM lines WHERE sent_ms < ?1", params![cutoff])?;
+        connection.execute("DELETE FROM chunks WHERE last_ms < ?1", params![cutoff])?;
     }
-    let limit = i64::try_from(ring).unwrap_or(i64::MAX);
-    let mut statement = connection.prepare(
-        "SELECT id, sent_ms, line FROM lines WHERE conversation = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
-    let mut lobby: VecDeque<Entry> = statement
-        .query_map(params![Conversation::LOBBY.0, limit], entry_of_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    lobby.make_contiguous().reverse();
+    let mut lobby = VecDeque::new();
+    {
+        let mut statement = connection
+            .prepare("SELECT packed FROM chunks WHERE conversation = ?1 ORDER BY last_id DESC")?;
+        let mut rows = statement.query(params![Conversation::LOBBY.0])?;
+        while lobby.len() < ring {
+            let Some(row) = rows.next()? else { break };
+            let mut entries = unpack(row.get_ref(0)?.as_blob()?)?;
+            while let Some(entry) = entries.pop() {
+                if lobby.len() == ring {
+                    break;
+                }
+                lobby.push_front(entry);
+            }
+        }
+    }
+    if let Some(cutoff) = cutoff(days) {
+        lobby.retain(|entry: &Entry| entry.time.millis() >= cutoff);
+    }
     let total: u64 = connection.query_row(
-        "SELECT count(*) FROM lines WHERE conversation = ?1",
+        "SELECT coalesce(sum(lines), 0) FROM chunks WHERE conversation = ?1",
         params![Conversation::LOBBY.0],
         |row| row.get(0),
     )?;
     let stored_max: u64 =
-        connection.query_row("SELECT coalesce(max(id), 0) FROM lines", [], |row| {
+        connection.query_row("SELECT coalesce(max(last_id), 0) FROM chunks", [], |row| {
             row.get(0)
         })?;
     let high_water: u64 = connection
@@ -166,20 +182,49 @@ pub fn cutoff(days: u32) -> Option<u64> {
     })
 }
 
-/// A row of `SELECT id, sent_ms, line` as a history entry (the line gets its `\n` back).
-pub fn entry_of_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
-    let id: u64 = row.get(0)?;
-    let time: u64 = row.get(1)?;
-    let text: String = row.get(2)?;
-    let id = MessageId::new(id).ok_or_else(|| {
-        rusqlite::Error::IntegralValueOutOfRange(0, i64::try_from(id).unwrap_or(i64::MAX))
-    })?;
-    let mut line = text;
-    line.push('\n');
-    Ok(Entry {
-        id,
-        time: UtcMillis::saturating(time),
-        line: Arc::from(line),
-        stored: true,
-    })
+/// The most lines in one chunk: a page of history decodes at most a few chunks, and a
+/// retention pass keeps at most this many lines beyond `--history-lines`.
+pub const CHUNK_LINES: usize = 256;
+
+/// Appends one line to a chunk's blob: its id and time (each 8 bytes, little-endian), the
+/// length of its text (4 bytes) and the text, the v1 line without its `\n`.
+pub fn pack(id: u64, time: u64, line: &str, packed: &mut Vec<u8>) {
+    let text = line.strip_suffix('\n').unwrap_or(line);
+    packed.extend_from_slice(&id.to_le_bytes());
+    packed.extend_from_slice(&time.to_le_bytes());
+    let len = u32::try_from(text.len()).expect("a line is far below 4 GiB (--max-line)");
+    packed.extend_from_slice(&len.to_le_bytes());
+    packed.extend_from_slice(text.as_bytes());
+}
+
+/// The lines of a chunk's blob, oldest first. A blob that does not read back (a database
+/// edited by hand, or damaged) is an error, not lines made up.
+pub fn unpack(mut packed: &[u8]) -> rusqlite::Result<Vec<Entry>> {
+    let damaged = || {
+        rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Blob,
+            "a chunk of history does not read back".into(),
+        )
+    };
+    let mut entries = Vec::new();
+    while !packed.is_empty() {
+        let (head, rest) = packed.split_at_checked(20).ok_or_else(damaged)?;
+        let number = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().expect("8 bytes"));
+        let len = u32::from_le_bytes(head[16..20].try_into().expect("4 bytes")) as usize;
+        let (text, rest) = rest.split_at_checked(len).ok_or_else(damaged)?;
+        let text = std::str::from_utf8(text).map_err(|_| damaged())?;
+        let id = MessageId::new(number(0)).ok_or_else(damaged)?;
+        let mut line = String::with_capacity(text.len() + 1);
+        line.push_str(text);
+        line.push('\n');
+        entries.push(Entry {
+            id,
+            time: UtcMillis::saturating(number(8)),
+            line: Arc::from(line),
+            stored: true,
+        });
+        packed = rest;
+    }
+    Ok(entries)
 }

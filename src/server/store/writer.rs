@@ -20,8 +20,8 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, select};
 use rusqlite::{Connection, params};
 
-use super::messages::{Control, Conversation, Stored};
-use super::schema::{self, ID_HIGH_WATER};
+use super::messages::{CHANNEL_LINES, Control, Conversation, Stored};
+use super::schema::{self, CHUNK_LINES, ID_HIGH_WATER, pack};
 use crate::config::Config;
 use crate::server::message_ids::MessageIds;
 
@@ -122,14 +122,14 @@ impl StoreThread {
                 },
                 default(self.settings.flush) => {}
             }
-            if !batch.is_empty() {
-                let deadline = Instant::now() + self.settings.flush;
-                while batch.len() < MAX_BATCH {
-                    match self.lines.recv_deadline(deadline) {
-                        Ok(line) => batch.push(line),
-                        Err(_) => break,
-                    }
+            if !batch.is_empty() && !stopping {
+                // Sleeps through the window, then takes what came: one wake-up per batch,
+                // not one per line (a receiver blocked on the channel is woken by every send).
+                // A store behind (a full batch waiting already) writes at once.
+                if self.lines.len() < MAX_BATCH {
+                    std::thread::sleep(self.settings.flush);
                 }
+                batch.extend(self.lines.try_iter().take(CHANNEL_LINES));
             }
             // After the batch: the `Open` of every conversation in it was sent before its
             // lines, so it is here by now.
@@ -206,7 +206,7 @@ impl StoreThread {
         state.open.remove(&conversation);
         if let Some(connection) = &self.connection {
             let deleted = connection.execute(
-                "DELETE FROM lines WHERE conversation = ?1",
+                "DELETE FROM chunks WHERE conversation = ?1",
                 params![conversation.0],
             );
             if let Err(error) = deleted {
@@ -238,7 +238,7 @@ impl StoreThread {
                 Ok(connection) => {
                     // Rooms of an earlier run are gone; this run's rooms had nothing stored.
                     let cleared = connection.execute(
-                        "DELETE FROM lines WHERE conversation != ?1",
+                        "DELETE FROM chunks WHERE conversation != ?1",
                         params![Conversation::LOBBY.0],
                     );
                     if cleared.is_ok() {
@@ -255,7 +255,9 @@ impl StoreThread {
         else {
             return;
         };
-        match connection.execute("DELETE FROM lines WHERE sent_ms < ?1", params![cutoff]) {
+        // Whole chunks only: a chunk with a line young enough stays, and reads leave its
+        // older lines out.
+        match connection.execute("DELETE FROM chunks WHERE last_ms < ?1", params![cutoff]) {
             Ok(0) => {}
             Ok(_) => recount(self.connection.as_ref(), &mut state.open),
             Err(error) => self.failed(&error.to_string(), state),
@@ -294,49 +296,90 @@ impl StoreThread {
     }
 }
 
-/// Writes one batch in a transaction and trims what it overfilled; the lines written.
+/// Writes one batch in a transaction, a chunk per run of up to [`CHUNK_LINES`] lines of one
+/// conversation, and trims what it overfilled; the lines written.
 fn write_batch(
     connection: &mut Connection,
     batch: &[Stored],
     open: &mut HashMap<Conversation, Open>,
     lines: usize,
 ) -> rusqlite::Result<u64> {
+    // Each conversation's lines, in the order they came (id order: see `Store`).
+    let mut by_conversation: HashMap<Conversation, Vec<&Stored>> = HashMap::new();
+    for line in batch {
+        // A line of a room forgotten meanwhile is dropped with the room.
+        if open.contains_key(&line.conversation) {
+            by_conversation
+                .entry(line.conversation)
+                .or_default()
+                .push(line);
+        }
+    }
     let transaction = connection.transaction()?;
     let mut written = 0;
-    let mut added: HashMap<Conversation, usize> = HashMap::new();
     {
         let mut insert = transaction.prepare_cached(
-            "INSERT OR IGNORE INTO lines (conversation, id, sent_ms, line) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO chunks (conversation, last_id, first_id, lines, last_ms, packed) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
-        for line in batch {
-            // A line of a room forgotten meanwhile is dropped with the room.
-            if !open.contains_key(&line.conversation) {
-                continue;
+        let mut packed = Vec::new();
+        for (conversation, stored) in &by_conversation {
+            for chunk in stored.chunks(CHUNK_LINES) {
+                packed.clear();
+                for line in chunk {
+                    pack(line.id, line.time, &line.line, &mut packed);
+                }
+                let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
+                insert.execute(params![
+                    conversation.0,
+                    last.id,
+                    first.id,
+                    chunk.len(),
+                    last.time,
+                    packed
+                ])?;
             }
-            let text = line.line.strip_suffix('\n').unwrap_or(&line.line);
-            written +=
-                insert.execute(params![line.conversation.0, line.id, line.time, text])? as u64;
-            *added.entry(line.conversation).or_default() += 1;
-        }
-        // Trimmed when a conversation is a hundredth over (at least 16 lines), so the delete
-        // runs once per many lines, not once per line.
-        let slack = (lines / 100).max(16);
-        let mut trim = transaction.prepare_cached(
-            "DELETE FROM lines WHERE conversation = ?1 AND id < \
-             (SELECT id FROM lines WHERE conversation = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-        )?;
-        for (conversation, count) in added {
-            let state = open.get_mut(&conversation).expect("counted only if open");
-            state.rows += count;
-            if state.rows > lines + slack {
-                let keep = i64::try_from(lines.saturating_sub(1)).unwrap_or(i64::MAX);
-                let deleted = trim.execute(params![conversation.0, keep])?;
-                state.rows = state.rows.saturating_sub(deleted);
+            written += stored.len() as u64;
+            let state = open.get_mut(conversation).expect("grouped only if open");
+            state.rows += stored.len();
+            // Trimmed when a conversation is a chunk or a hundredth over, so the delete runs
+            // once per many lines, not once per batch.
+            if state.rows > lines + (lines / 100).max(CHUNK_LINES) {
+                state.rows -= trim(&transaction, *conversation, state.rows - lines)?;
             }
         }
     }
     transaction.commit()?;
     Ok(written)
+}
+
+/// Deletes a conversation's oldest chunks, as many whole ones as hold at most `excess` lines;
+/// the lines deleted.
+fn trim(
+    transaction: &rusqlite::Transaction<'_>,
+    conversation: Conversation,
+    excess: usize,
+) -> rusqlite::Result<usize> {
+    let mut oldest = transaction.prepare_cached(
+        "SELECT last_id, lines FROM chunks WHERE conversation = ?1 ORDER BY last_id",
+    )?;
+    let mut rows = oldest.query(params![conversation.0])?;
+    let (mut through, mut deleted) = (None, 0);
+    while let Some(row) = rows.next()? {
+        let (last_id, lines): (u64, usize) = (row.get(0)?, row.get(1)?);
+        if deleted + lines > excess {
+            break;
+        }
+        deleted += lines;
+        through = Some(last_id);
+    }
+    drop(rows);
+    if let Some(through) = through {
+        transaction
+            .prepare_cached("DELETE FROM chunks WHERE conversation = ?1 AND last_id <= ?2")?
+            .execute(params![conversation.0, through])?;
+    }
+    Ok(deleted)
 }
 
 /// Sets the high-water mark to `mark`; returns it.
@@ -356,7 +399,7 @@ fn recount(connection: Option<&Connection>, open: &mut HashMap<Conversation, Ope
     };
     for (conversation, state) in open.iter_mut() {
         let rows: rusqlite::Result<usize> = connection.query_row(
-            "SELECT count(*) FROM lines WHERE conversation = ?1",
+            "SELECT coalesce(sum(lines), 0) FROM chunks WHERE conversation = ?1",
             params![conversation.0],
             |row| row.get(0),
         );
