@@ -30,6 +30,13 @@ pub use crate::server::history_entry::{Entry, now};
 /// queues mostly shared anyway): with `--max-rooms` rooms the memory stays bounded.
 pub const HISTORY_RING: usize = MAX_HISTORY as usize;
 
+/// The lines a room keeps in memory when a store holds the rest: a client joining asks for
+/// 50, and a short absence misses fewer than this; older pages come from the disk. Rooms are
+/// many (up to `--max-rooms`), so a room's ring is what bounds the server's memory: at most
+/// about 20 KB a room with lines of a hundred bytes, where a thousand lines would cost 150 KB,
+/// and the rooms benchmark spent a tenth of its time faulting in the memory of bigger rings.
+pub const ROOM_RING: usize = 128;
+
 /// How every conversation keeps its history: the settings and the store. One per server;
 /// the registry makes the lobby's history with it and the rooms theirs.
 #[derive(Clone)]
@@ -69,25 +76,32 @@ impl Keeping {
     /// The lobby's history, starting from the lines a previous run stored (`complete`: they
     /// are all the database holds).
     pub fn lobby(&self, recovered: VecDeque<Entry>, complete: bool) -> History {
-        let mut history = self.history(self.store.link(true));
+        let mut history = self.history(self.store.link(true), self.ring);
         history.ring = recovered;
         history.complete = complete || history.keeps_all;
         history
     }
 
     /// A new room's history: empty, with a conversation number of its own in the store.
+    /// Its ring is [`ROOM_RING`] lines when the store holds the rest.
     pub fn room(&self) -> History {
-        self.history(self.store.link(false))
+        let link = self.store.link(false);
+        let ring = if link.is_some() {
+            self.ring.min(ROOM_RING)
+        } else {
+            self.ring
+        };
+        self.history(link, ring)
     }
 
-    fn history(&self, link: Option<Link>) -> History {
+    fn history(&self, link: Option<Link>, ring: usize) -> History {
         History {
             ring: VecDeque::new(),
-            capacity: self.ring,
+            capacity: ring,
             days: self.days,
-            link: if self.ring == 0 { None } else { link },
+            link: if ring == 0 { None } else { link },
             complete: true,
-            keeps_all: self.ring == self.lines,
+            keeps_all: ring == self.lines,
             let_go: 0,
         }
     }
