@@ -232,7 +232,7 @@ impl ResumeCheck {
             .collect();
         let mut after_history = Vec::new();
         for heard in resume.live {
-            if !end.is_some_and(|end| heard.id <= end) {
+            if end.is_none_or(|end| heard.id > end) {
                 after_history.push(heard);
                 continue;
             }
@@ -309,7 +309,7 @@ impl ResumeCheck {
         if let Some((sender, seq)) = heard.numbered {
             self.numbered(&heard, sender, seq, from_history);
         }
-        if !self.last_id().is_some_and(|last| last >= heard.id) {
+        if self.last_id().is_none_or(|last| last < heard.id) {
             self.last = Some(heard);
         }
     }

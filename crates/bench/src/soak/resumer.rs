@@ -255,10 +255,13 @@ impl<'a> Conn<'a> {
                 (
                     None,
                     Reply::Hist {
-                        target, id, line, ..
+                        target: Target::Lobby,
+                        id,
+                        line,
+                        ..
                     },
                     Some(check),
-                ) if target == Target::Lobby => {
+                ) => {
                     let Ok(Reply::All { from, text: body }) = Reply::parse(&line) else {
                         return Err(io::Error::other(format!("HIST * {id} {line:?}")));
                     };
