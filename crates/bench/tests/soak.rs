@@ -1,5 +1,6 @@
 //! The soak test (`chatd_bench::soak`, the `chatd-soak` binary) in miniature: a couple of seconds
-//! of every fault against an in-process server, which must pass. The server's timeouts are
+//! of every fault against an in-process server, with clients that leave and catch up through
+//! history, which must pass. The server's timeouts are
 //! shortened so that the timeout faults fit in so short a run.
 
 use std::time::Duration;
@@ -38,6 +39,9 @@ fn a_short_soak_of_every_fault_passes() {
         duration: Duration::from_secs(4),
         churn_clients: 24,
         well_behaved: 3,
+        resumers: 2,
+        resume_every: Duration::from_millis(500),
+        resume_away: Duration::from_millis(100),
         seed: 7,
         flood_lines: 300,
         address_flooders: 4,
@@ -57,5 +61,8 @@ fn a_short_soak_of_every_fault_passes() {
         outcome.counts.received > 0 && outcome.flood_sent > 0,
         "{text}"
     );
+    // The resume check ran: clients left, came back and caught up through history.
+    assert!(outcome.resume.reconnects >= 4, "{text}");
+    assert!(outcome.resume.recovered > 0, "{text}");
     assert!(outcome.resources.is_none(), "in-process: not measured");
 }

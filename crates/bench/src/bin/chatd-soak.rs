@@ -29,9 +29,10 @@ use chatd_bench::soak::{self, report};
 /// connect and leave at random, reset, half-write lines, read slowly or never (also after
 /// QUIT), send over-long lines, invalid UTF-8 and control characters, flood (also with 4 KiB
 /// lines from many connections of one address, and with WHO and ROOMS) and churn rooms,
-/// while --well-behaved clients chat with PING barriers. Checks every answer the protocol
-/// promises, that every numbered line reached every well-behaved client once and in order,
-/// that the server is alive at the end, and that its threads, descriptors and memory came
+/// while --well-behaved clients chat with PING barriers and --resumers clients leave and
+/// come back. Checks every answer the protocol promises, that every numbered line reached
+/// every well-behaved client once and in order (the resuming ones through HISTORY AFTER
+/// for what they missed while away), that the server is alive at the end, and that its threads, descriptors and memory came
 /// back. Prints a report; exit status 0 PASS, 1 FAIL, 2 cannot run.
 #[derive(Debug, Parser)]
 #[command(name = "chatd-soak", version)]
@@ -46,6 +47,20 @@ struct Cli {
     /// Clients that chat politely all along and check every line they get.
     #[arg(long, default_value_t = SoakSpec::default().well_behaved)]
     well_behaved: usize,
+    /// Well-behaved clients (besides --well-behaved) that only listen with CAP ids, and
+    /// every --resume-every leave, stay away --resume-away, come back under the same nick
+    /// and catch up with HISTORY * AFTER: every chat line they missed must come once, in
+    /// order, and join the live lines with no gap. 0 turns the check off.
+    #[arg(long, default_value_t = SoakSpec::default().resumers)]
+    resumers: usize,
+    /// How long a resuming client stays between two absences.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    resume_every: Duration,
+    /// How long a resuming client stays away. Keep it short enough that the lobby says
+    /// fewer than the 1000 lines history keeps meanwhile: older lines are reported as beyond
+    /// history, not checked.
+    #[arg(long, default_value = "300ms", value_parser = parse_duration)]
+    resume_away: Duration,
     /// Seed of every random choice (faults, sizes, garbage bytes); a failed run repeats its
     /// choices with the same seed [default: from the clock, printed in the report].
     #[arg(long)]
@@ -179,6 +194,9 @@ impl Cli {
             duration: self.duration,
             churn_clients: self.churn_clients,
             well_behaved: self.well_behaved,
+            resumers: self.resumers,
+            resume_every: self.resume_every,
+            resume_away: self.resume_away,
             seed: self.seed.unwrap_or_else(clock_seed),
             chat_interval: self.chat_interval,
             barrier_every: self.barrier_every,
@@ -256,6 +274,12 @@ mod tests {
             "50",
             "--well-behaved",
             "3",
+            "--resumers",
+            "4",
+            "--resume-every",
+            "5s",
+            "--resume-away",
+            "150ms",
             "--seed",
             "42",
             "--chat-interval",
@@ -281,6 +305,9 @@ mod tests {
         assert_eq!(parsed.duration, Duration::from_secs(90));
         assert_eq!(parsed.churn_clients, 50);
         assert_eq!(parsed.well_behaved, 3);
+        assert_eq!(parsed.resumers, 4);
+        assert_eq!(parsed.resume_every, Duration::from_secs(5));
+        assert_eq!(parsed.resume_away, Duration::from_millis(150));
         assert_eq!(parsed.seed, 42);
         assert_eq!(parsed.chat_interval, Duration::from_millis(20));
         assert_eq!(parsed.barrier_every, 5);

@@ -10,6 +10,8 @@
 //! - [`sources`]: which address each kind of client connects from.
 //! - [`shared`]: what the run's threads share: limits, nicks, sent counts, connection counts.
 //! - [`chatter`]: well-behaved clients and their checks; the `Peer` a flood uses too.
+//! - [`resumer`]: well-behaved clients that leave and come back, catching up through
+//!   `HISTORY * AFTER`; [`resume`]: the check of what they heard. Pure.
 //! - [`chaos`]: the faults, their weights, the chaos slots and what they record.
 //! - [`faults`]: the faults of one connection on the wire, and the answers they expect.
 //! - The attacks of issue 13, each in its own file: `zero_window` (a reader that never
@@ -40,6 +42,8 @@ mod flood;
 pub mod outcome;
 pub mod report;
 pub mod resources;
+pub mod resume;
+pub mod resumer;
 pub mod settings;
 pub mod shared;
 pub mod sources;
@@ -59,6 +63,7 @@ use crate::soak::chatter::{Left, Peer, PeerEnd, Role, SenderReport};
 use crate::soak::faults::FaultSettings;
 use crate::soak::outcome::{AnnounceCounts, SoakOutcome, check_announcements};
 use crate::soak::resources::ResourceFigures;
+use crate::soak::resumer::{Resumer, ResumerEnd};
 use crate::soak::settings::{SoakSpec, SoakTarget};
 use crate::soak::shared::{Names, Shared};
 use crate::soak::sources::Sources;
@@ -127,6 +132,8 @@ pub fn run(
         duration: spec.duration,
         churn_clients: spec.churn_clients,
         well_behaved: spec.well_behaved,
+        resumers: spec.resumers,
+        resume_away: spec.resume_away,
         sources: sources.describe().to_owned(),
         write_timeout: shared.config.write_timeout,
         ..SoakOutcome::default()
@@ -162,6 +169,9 @@ fn soak(
                 .map_err(|e| format!("well-behaved client {nick}: {e}"))
         })
         .collect::<Result<Vec<Peer>, String>>()?;
+    let resumers = (0..spec.resumers)
+        .map(|i| Resumer::connect(shared, i).map_err(|e| format!("resuming client {i}: {e}")))
+        .collect::<Result<Vec<Resumer>, String>>()?;
     let baseline = match pid {
         Some(pid) => Some(resources::sample(pid).map_err(|e| format!("/proc of {pid}: {e}"))?),
         None => None,
@@ -189,7 +199,8 @@ fn soak(
     let mut settled: Vec<Option<(ProcSample, bool)>> = Vec::new();
     let (stop_senders, senders_stop) = crossbeam_channel::bounded::<()>(0);
     let (stop_sampler, sampler_stop) = crossbeam_channel::bounded::<()>(0);
-    let (sender_reports, peak) = thread::scope(|scope| {
+    let (stop_resumers, resumers_stop) = crossbeam_channel::bounded::<()>(0);
+    let (sender_reports, peak, resumer_ends) = thread::scope(|scope| {
         let senders: Vec<_> = peers
             .iter()
             .enumerate()
@@ -208,6 +219,19 @@ fn soak(
                         )
                     })
                     .expect("a sender thread starts")
+            })
+            .collect();
+        let resumers: Vec<_> = resumers
+            .into_iter()
+            .enumerate()
+            .map(|(i, resumer)| {
+                let stop = resumers_stop.clone();
+                thread::Builder::new()
+                    .name(format!("soak-resume-{i}"))
+                    .spawn_scoped(scope, move || {
+                        resumer.run(spec.resume_every, spec.resume_away, &stop)
+                    })
+                    .expect("a resuming client's thread starts")
             })
             .collect();
         let sampler = pid.zip(baseline).map(|(pid, baseline)| {
@@ -253,8 +277,15 @@ fn soak(
             .into_iter()
             .map(|h| h.join().expect("a sender thread does not panic"))
             .collect();
+        // Every chat line is queued for everyone now: the resuming clients' last barrier
+        // reads them all.
+        drop(stop_resumers);
+        let resumer_ends: Vec<ResumerEnd> = resumers
+            .into_iter()
+            .map(|h| h.join().expect("a resuming client does not panic"))
+            .collect();
         let peak = sampler.map(|h| h.join().expect("the sampler does not panic"));
-        (reports, peak)
+        (reports, peak, resumer_ends)
     });
     // Every sender's lines are queued for everyone; one more barrier each makes sure every
     // receiver has read all of them.
@@ -281,6 +312,14 @@ fn soak(
         });
     }
     tally(spec, shared, sender_reports, ends, chaos_log, outcome);
+    for end in resumer_ends {
+        outcome.resume += end.counts;
+        if let Some(failure) = end.failure {
+            outcome
+                .well_behaved_failures
+                .push(format!("resuming client {failure}"));
+        }
+    }
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use crate::loadgen::outcome::Latency;
 use crate::soak::chaos::{Fault, Registered, SlotLog};
 use crate::soak::chatter::Announced;
 use crate::soak::resources::ResourceFigures;
+use crate::soak::resume::ResumeCounts;
 
 /// What the well-behaved receivers saw of the chaos clients' `JOIN` and `QUIT` lines, summed
 /// over receivers.
@@ -154,6 +155,11 @@ pub struct SoakOutcome {
     pub elapsed: Duration,
     pub churn_clients: usize,
     pub well_behaved: usize,
+    /// Well-behaved clients that leave and come back, and how long they stay away.
+    pub resumers: usize,
+    pub resume_away: Duration,
+    /// What the resuming clients found, summed.
+    pub resume: ResumeCounts,
     /// Where the clients connected from (`sources`).
     pub sources: String,
     /// The server's `--write-timeout`, which the zero-window cuts are measured against.
@@ -230,6 +236,18 @@ impl SoakOutcome {
             failures.push(format!(
                 "{} deliveries of numbered lines, {} expected",
                 c.received, self.expected_deliveries
+            ));
+        }
+        let r = &self.resume;
+        if r.errors() > 0 {
+            failures.push(format!(
+                "resume through HISTORY AFTER: {} lines missing, {} duplicated, {} out of order, \
+                 {} altered; first: {}",
+                r.missing,
+                r.duplicated,
+                r.out_of_order,
+                r.altered,
+                r.first_problem.as_deref().unwrap_or("-")
             ));
         }
         failures.extend(self.well_behaved_failures.iter().cloned());
@@ -434,6 +452,27 @@ mod tests {
         let mut told_twice = clean();
         told_twice.announcements.twice = 1;
         assert!(told_twice.failures()[0].contains("1 twice"));
+
+        for fault in 0..4 {
+            let mut resumed = clean();
+            resumed.resume.recovered = 10;
+            resumed.resume.beyond_history = 3;
+            assert!(resumed.passed(), "beyond history is not a loss");
+            let r = &mut resumed.resume;
+            *[
+                &mut r.missing,
+                &mut r.duplicated,
+                &mut r.out_of_order,
+                &mut r.altered,
+            ][fault] = 1;
+            r.first_problem = Some("lines 2 to 2 of sender 0 missing".to_owned());
+            let failures = resumed.failures();
+            assert!(
+                failures[0].starts_with("resume through HISTORY AFTER"),
+                "{failures:?}"
+            );
+            assert!(failures[0].contains("sender 0 missing"), "{failures:?}");
+        }
     }
 
     #[test]

@@ -141,6 +141,30 @@ pub fn render(outcome: &SoakOutcome) -> String {
             }
         ),
     );
+    if outcome.resumers > 0 {
+        let r = &outcome.resume;
+        line(
+            "resume",
+            format!(
+                "{} clients away {} at a time: {} reconnects, {} lines recovered through \
+                 HISTORY * AFTER in {} pages, {} beyond history (older than the 1000 lines \
+                 kept; not lost)",
+                outcome.resumers,
+                seconds(outcome.resume_away),
+                grouped(r.reconnects),
+                grouped(r.recovered),
+                grouped(r.pages),
+                grouped(r.beyond_history)
+            ),
+        );
+        line(
+            "",
+            format!(
+                "missing {}, duplicated {}, out of order {}, altered {}",
+                r.missing, r.duplicated, r.out_of_order, r.altered
+            ),
+        );
+    }
     for (label, text) in attack_lines(outcome) {
         line(label, text);
     }
@@ -384,6 +408,11 @@ mod tests {
             ..SoakOutcome::default()
         };
         outcome.chaos.runs[fault_position(Fault::Reset)] = 1234;
+        outcome.resumers = 2;
+        outcome.resume_away = Duration::from_millis(300);
+        outcome.resume.reconnects = 14;
+        outcome.resume.pages = 30;
+        outcome.resume.recovered = 1234;
         outcome.skipped = vec![Fault::IdleTimeout];
         outcome
     }
@@ -416,6 +445,17 @@ mod tests {
         );
         assert!(
             text.contains("  threads                13        320         13         13"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "resume           2 clients away 0.3 s at a time: 14 reconnects, 1,234 lines \
+                 recovered through HISTORY * AFTER in 30 pages, 0 beyond history"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("missing 0, duplicated 0, out of order 0, altered 0"),
             "{text}"
         );
         assert!(text.ends_with("verdict          PASS\n"), "{text}");

@@ -90,6 +90,15 @@ pub struct SoakSpec {
     pub churn_clients: usize,
     /// Clients that chat politely all along and check everything they receive.
     pub well_behaved: usize,
+    /// Well-behaved clients that only listen, and leave and come back every
+    /// `resume_every`, catching up with `HISTORY * AFTER` (`resumer`).
+    pub resumers: usize,
+    /// How long a resuming client stays between two absences.
+    pub resume_every: Duration,
+    /// How long it stays away. Short, so that what the lobby says meanwhile (floods
+    /// included) stays within the last 1000 lines history keeps; lines older than those
+    /// are counted as beyond history, not lost.
+    pub resume_away: Duration,
     /// Seeds every random choice (faults, sizes, bytes), so a failing run can be repeated
     /// with the same choices (their timing differs).
     pub seed: u64,
@@ -120,6 +129,9 @@ impl Default for SoakSpec {
             duration: Duration::from_secs(20),
             churn_clients: 300,
             well_behaved: 8,
+            resumers: 2,
+            resume_every: Duration::from_secs(2),
+            resume_away: Duration::from_millis(300),
             seed: 1,
             chat_interval: Duration::from_millis(50),
             barrier_every: 20,
@@ -147,6 +159,17 @@ impl SoakSpec {
         }
         if self.chat_interval.is_zero() || self.barrier_every == 0 {
             return Err("--chat-interval and --barrier-every must be above 0".into());
+        }
+        if self.resumers > 0 && self.resume_every.is_zero() {
+            return Err("--resume-every must be above 0".into());
+        }
+        if self.resumers > 250 {
+            return Err("--resumers is at most 250 (an address each)".into());
+        }
+        if self.well_behaved + self.resumers > MAX_SENDERS {
+            return Err(format!(
+                "--well-behaved plus --resumers must stay under {MAX_SENDERS}"
+            ));
         }
         if self.faults.is_empty() && self.churn_clients > 0 {
             return Err("--faults names no fault".into());

@@ -2,7 +2,9 @@
 //! address budgets `--ip-rate` and `--ip-byte-rate`), and on one machine every client would
 //! be one address. But all of 127.0.0.0/8 is this machine, so against a loopback server the
 //! soak gives each kind of client its own: the well-behaved clients 127.0.0.1, the clients
-//! of the address flood (many connections of one address) 127.0.0.2, and each chaos slot an
+//! of the address flood (many connections of one address) 127.0.0.2, each resuming client
+//! one of 127.0.2.0/24 (its history pages cost its own address's budget), and each chaos
+//! slot an
 //! address of its own in 127.1.0.0/16, so that one fault's traffic never eats the budget of
 //! another's, nor the well-behaved clients'. As on a real server, where the people chatting
 //! and an attacker come from different places.
@@ -47,6 +49,15 @@ impl Sources {
             .then_some(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)))
     }
 
+    /// Resuming client `number`'s (at most 250: 127.0.2.1 to 127.0.2.250). History pages
+    /// are big answers, paid from the address's byte budget: one client's must neither slow
+    /// the chatting clients down nor hold back another's registration.
+    pub fn resumer(&self, number: usize) -> Option<IpAddr> {
+        let host = u8::try_from(number + 1).expect("at most 250 resuming clients");
+        self.spread
+            .then_some(IpAddr::V4(Ipv4Addr::new(127, 0, 2, host)))
+    }
+
     /// The one address all the connections of the address flood share.
     pub fn address_flood(&self) -> Option<IpAddr> {
         self.spread
@@ -65,7 +76,7 @@ impl Sources {
     pub fn describe(&self) -> &'static str {
         if self.spread {
             "well-behaved clients from 127.0.0.1, the address flood from 127.0.0.2, each \
-             chaos slot from its own 127.1.x.y"
+             resuming client from its own 127.0.2.x, each chaos slot from its own 127.1.x.y"
         } else {
             "every client from one address"
         }
@@ -81,6 +92,8 @@ mod tests {
         let sources = Sources { spread: true };
         assert_eq!(sources.well_behaved(), Some([127, 0, 0, 1].into()));
         assert_eq!(sources.address_flood(), Some([127, 0, 0, 2].into()));
+        assert_eq!(sources.resumer(0), Some([127, 0, 2, 1].into()));
+        assert_eq!(sources.resumer(249), Some([127, 0, 2, 250].into()));
         assert_eq!(sources.slot(0), Some([127, 1, 0, 1].into()));
         assert_eq!(sources.slot(249), Some([127, 1, 0, 250].into()));
         assert_eq!(sources.slot(250), Some([127, 1, 1, 1].into()));
