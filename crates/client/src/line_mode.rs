@@ -181,7 +181,7 @@ impl Session<'_> {
         notes: &mut impl Write,
     ) -> io::Result<()> {
         let reply = match event {
-            NetEvent::Line(reply) => reply,
+            NetEvent::Line(reply) | NetEvent::IdLine(_, reply) => reply,
             NetEvent::Unparsed(line) => {
                 put_line(output, &line)?;
                 return output.flush();

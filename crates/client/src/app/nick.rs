@@ -10,6 +10,7 @@
 use chrono::NaiveTime;
 
 use super::extensions::mark_away_again;
+use super::history::resume;
 use super::state::{App, Conn, Effect, WhoFor, can_send, send};
 use super::tab::{TabKind, insert_sorted};
 use chatd_proto::{Command, ErrorCode, MAX_NICK_LEN, Nick, NickKey};
@@ -86,11 +87,8 @@ pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mu
         app.conn = Conn::Online;
         app.nick = nick.clone();
         app.told_down = false;
-        let how = if app.was_online {
-            "reconnected"
-        } else {
-            "connected"
-        };
+        let again = app.was_online;
+        let how = if again { "reconnected" } else { "connected" };
         app.was_online = true;
         app.notice_here_and_lobby(now, &format!("{how} to {} as {nick}", app.addr));
         if nick.key() != app.wanted.key() {
@@ -117,6 +115,10 @@ pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mu
             }
         }
         mark_away_again(app, now, effects);
+        // The rooms resume once joined again (`OK JOIN`).
+        if again {
+            resume(app, 0, effects);
+        }
         return;
     }
     let old = std::mem::replace(&mut app.nick, nick.clone());
