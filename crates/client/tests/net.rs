@@ -342,14 +342,16 @@ fn plain_mode_takes_a_suffixed_nick_and_says_so() {
 }
 
 #[test]
-fn plain_mode_exits_when_the_server_closes() {
+fn issue_15_plain_mode_reconnects_when_the_server_closes_and_exits_when_stdin_ends() {
     let server = TestServer::start();
-    let bob = PlainChat::spawn(server.addr, "bob");
+    let mut bob = PlainChat::spawn(server.addr, "bob");
     bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
     bob.expect("OK NICK bob");
     server.shutdown();
     bob.expect("BYE server shutting down");
-    bob.expect_note("the server closed the connection");
+    bob.expect_note("the server closed the connection; reconnecting (first try in");
+    // Nothing to connect to, and nothing left to send: it ends.
+    bob.close_stdin();
     assert!(bob.wait().success());
 }
 

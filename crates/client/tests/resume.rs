@@ -2,14 +2,15 @@
 //! `update`, no screen) reaches an in-process server through a relay that the test cuts, so
 //! that it is away while another client keeps talking; when it comes back, every line it
 //! missed shows once, in order, under the rule that counts them, in the lobby and in its
-//! room. Once with the server up all along, once with a server restart while it is away.
+//! room. Once with the server up all along, once with a server restart while it is away;
+//! and `chat --plain`, which prints the missed lines as the server's `HIST` lines.
 //! The other client speaks the wire directly (`chatd-testkit`). Every wait has a deadline.
 
 mod common;
 
 use chatd_client::app::Conn;
 use chatd_testkit::{TestClient, TestServer};
-use common::{Client, Relay, texts};
+use common::{Client, PlainChat, Relay, texts};
 
 /// Reads `client`'s lines until `line` comes (the lines before it are not looked at).
 fn sees(client: &mut TestClient, line: &str) {
@@ -152,4 +153,57 @@ fn issue_15_after_a_server_restart_the_lines_said_meanwhile_show_once_in_order()
         rust.iter().filter(|l| *l == "<bob> before in rust").count(),
         1
     );
+}
+
+/// `HIST <target> <id> <time> <line>` as (`<target>`, `<line>`): the id and time vary.
+fn hist_parts(line: &str) -> Option<(String, String)> {
+    let mut parts = line.strip_prefix("HIST ")?.splitn(4, ' ');
+    let target = parts.next()?.to_owned();
+    let (_id, _time) = (parts.next()?, parts.next()?);
+    Some((target, parts.next()?.to_owned()))
+}
+
+#[test]
+fn issue_15_plain_mode_reconnects_and_prints_every_missed_line_once_in_order() {
+    let server = TestServer::start();
+    let relay = Relay::start(server.addr);
+    let mut alice = talker(&server, "alice");
+    let mut dave = PlainChat::spawn(relay.addr, "dave");
+    dave.expect("HELLO chatd 0.1.0 - type HELP for commands");
+    dave.expect("OK NICK dave");
+    dave.type_line("/join #rust");
+    dave.expect("OK JOIN #rust");
+    sees(&mut alice, "JOIN #rust dave");
+    alice.send("ALL before");
+    alice.send("MSG #rust before in rust");
+    dave.expect_line("MSG #rust alice before in rust");
+
+    relay.cut();
+    dave.expect_note("the server closed the connection; reconnecting");
+    for n in 1..=3 {
+        alice.send(&format!("ALL missed {n}"));
+    }
+    for n in 1..=2 {
+        alice.send(&format!("MSG #rust missed {n}"));
+    }
+    alice.barrier();
+    relay.open();
+
+    dave.expect_note("chat: 3 missed while away in *");
+    dave.expect_note("chat: 2 missed while away in #rust");
+    alice.send("ALL after");
+    let printed = dave.lines_until("ALL alice after");
+    let missed: Vec<(String, String)> = printed.iter().filter_map(|l| hist_parts(l)).collect();
+    let want = |target: &str, line: String| (target.to_owned(), line);
+    let mut expected: Vec<(String, String)> = (1..=3)
+        .map(|n| want("*", format!("ALL alice missed {n}")))
+        .collect();
+    expected.extend((1..=2).map(|n| want("#rust", format!("MSG #rust alice missed {n}"))));
+    assert_eq!(missed, expected, "{printed:#?}");
+    // It joined the room again on its own, and nothing was printed twice.
+    assert!(printed.iter().any(|l| l == "OK JOIN #rust"), "{printed:#?}");
+    assert_eq!(printed.iter().filter(|l| l.contains("before")).count(), 0);
+    dave.close_stdin();
+    dave.expect("BYE");
+    assert!(dave.wait().success());
 }

@@ -185,6 +185,24 @@ impl PlainChat {
         }
     }
 
+    /// Reads stdout until the line `wanted`; fails at the deadline.
+    pub fn expect_line(&self, wanted: &str) {
+        self.lines_until(wanted);
+    }
+
+    /// Stdout lines up to the line `last`, which ends them; fails at the deadline.
+    pub fn lines_until(&self, last: &str) -> Vec<String> {
+        let end = Instant::now() + DEADLINE;
+        let mut lines = Vec::new();
+        loop {
+            match self.stdout.recv_deadline(end) {
+                Ok(line) if line == last => return lines,
+                Ok(line) => lines.push(line),
+                Err(_) => panic!("no stdout line {last:?} within {DEADLINE:?}: {lines:#?}"),
+            }
+        }
+    }
+
     pub fn expect_note(&self, needle: &str) {
         match self.stderr.recv_timeout(DEADLINE) {
             Ok(line) => assert!(line.contains(needle), "{line:?} lacks {needle:?}"),
