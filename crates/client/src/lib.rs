@@ -16,7 +16,7 @@
 //!   the wheel), `submit` (Enter: text and `/commands`), `help`, `replies` (server lines),
 //!   `extensions` (`/me`, `/away`, a room's owner, `/topic` as a question), `history`
 //!   (resume after a reconnect, a room's recent lines on joining, older lines on PgUp) and
-//!   `nick` (registration, our nick). `nick` and `caps` are the two places `ERR` codes are read.
+//!   `nick` (registration, our nick). `nick`, `caps` and `history` (a refused `HISTORY`) are the places `ERR` codes are read.
 //! - [`ui`]: `render(state, frame)`. Pure. Its parts: `scrollback` (wrapping, the pane) and
 //!   `style` (styles, nick colours).
 //! - [`net`]: the socket: connect with back-off, reader and writer threads.

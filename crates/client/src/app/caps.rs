@@ -6,8 +6,8 @@
 //! `CAP` but not a name, `ERR BAD_CAP`). Those answers are taken silently and the client
 //! works as a v1 client; [`Caps::has`] then tells the rest of the client to use the v1 form
 //! of a command (`/me` as a message starting `/me `) or to say that the server lacks it.
-//! [`Caps::answer`] is, with `nick`'s [`NickRefusal`](super::NickRefusal), one of the two
-//! places where the client reads error codes.
+//! [`Caps::answer`] is, with `nick`'s [`NickRefusal`](super::NickRefusal) and `history`'s
+//! reading of a refused `HISTORY`, one of the places where the client reads error codes.
 //!
 //! Out of scope: what the extensions' lines do (`replies`), and what is sent after `NICK`.
 

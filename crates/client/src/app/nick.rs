@@ -1,8 +1,8 @@
 //! Registration and our nick: the `NICK` sent on connect, a suffixed one while ours is taken
 //! (`alice_`, `alice_2`, ...), `/nick`, `OK NICK`, taking the nick we want back when its
 //! holder leaves or renames, and renames (ours and others') followed through the lists and
-//! tabs. [`NickRefusal::of`] is, with `caps`' reading of the answers to `CAP`, one of the two
-//! places where error codes are read.
+//! tabs. [`NickRefusal::of`] is, with `caps`' reading of the answers to `CAP` and `history`'s
+//! of a refused `HISTORY`, one of the places where error codes are read.
 //!
 //! Out of scope: routing server lines here (`replies`); the line mode's own registration,
 //! which shares [`suffixed`], [`MAX_NICK_ATTEMPTS`] and [`NickRefusal`] (`line_mode`).
@@ -20,8 +20,9 @@ pub const MAX_NICK_ATTEMPTS: u32 = 20;
 
 /// What an `ERR` code says about the `NICK` we sent.
 ///
-/// [`NickRefusal::of`] and [`Caps::answer`](super::Caps::answer) are the places where the
-/// client reads error codes: the rest only shows them. `line_mode` asks them too.
+/// [`NickRefusal::of`] and [`Caps::answer`](super::Caps::answer) (and `history`, for a
+/// refused `HISTORY`) are the places where the client reads error codes: the rest only shows
+/// them. `line_mode` asks them too, and reads a refused `HISTORY` itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NickRefusal {
     /// Someone has the nick: while registering, try a suffixed one.
