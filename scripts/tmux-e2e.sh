@@ -23,6 +23,8 @@ sock="chat-e2e-$$" # a private tmux server: the user's own sessions are not touc
 chatd_pid=""
 dave_pid=""
 hostile_pid=""
+relay_pid=""
+grace_pid=""
 cleanup() {
     # The panes' processes and their children, so that a client that fails to exit does not
     # outlive the check.
@@ -37,10 +39,12 @@ cleanup() {
         kill "$dave_pid" 2>/dev/null || true
         wait "$dave_pid" 2>/dev/null || true
     fi
-    if [ -n "$hostile_pid" ]; then
-        kill "$hostile_pid" 2>/dev/null || true
-        wait "$hostile_pid" 2>/dev/null || true
-    fi
+    for pid in "$hostile_pid" "$relay_pid" "$grace_pid"; do
+        if [ -n "$pid" ]; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     if [ -n "$chatd_pid" ]; then
         kill "$chatd_pid" 2>/dev/null || true
         wait "$chatd_pid" 2>/dev/null || true
@@ -310,6 +314,133 @@ PY
     echo "ok: control characters from a hostile server and a paste show as U+FFFD, the terminal untouched"
 else
     echo "skipped: the hostile-server check needs python3"
+fi
+
+# Issue 15: resume. frank reaches chatd through a relay (a small one in Python) that this
+# script cuts and holds shut while grace, a --plain client, keeps talking; when the relay
+# opens again, frank's lobby shows the lines he missed, each once, in order, under the rule
+# that counts them.
+if command -v python3 >/dev/null 2>&1; then
+    mkfifo "$work/relay.ctl"
+    # Its commands come on stdin, one a line: "cut" (end every connection and refuse new ones)
+    # and "open"; each is echoed on stdout once carried out, after the port.
+    cat >"$work/relay.py" <<'PY'
+import socket
+import sys
+import threading
+
+host, port = sys.argv[1].rsplit(":", 1)
+upstream = (host, int(port))
+lock = threading.Lock()
+shut = False
+conns = []
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+
+
+def close(s):
+    try:
+        s.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def pipe(a, b):
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass
+    close(a)
+    close(b)
+
+
+def accept():
+    while True:
+        client, _ = listener.accept()
+        with lock:
+            if shut:
+                client.close()
+                continue
+            server = socket.create_connection(upstream)
+            conns.extend([client, server])
+        threading.Thread(target=pipe, args=(client, server), daemon=True).start()
+        threading.Thread(target=pipe, args=(server, client), daemon=True).start()
+
+
+threading.Thread(target=accept, daemon=True).start()
+for command in sys.stdin:
+    with lock:
+        shut = command.strip() == "cut"
+        if shut:
+            for s in conns:
+                close(s)
+            conns.clear()
+    print(command.strip(), flush=True)
+PY
+    python3 "$work/relay.py" "$addr" <"$work/relay.ctl" >"$work/relay.out" &
+    relay_pid=$!
+    exec 4>"$work/relay.ctl"
+    deadline=$((SECONDS + 10))
+    until [ -s "$work/relay.out" ]; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "the relay did not start"
+        sleep 0.1
+    done
+    relay="127.0.0.1:$(head -n 1 "$work/relay.out")"
+    # Sends a command to the relay and waits until it is carried out (each is sent once).
+    relay_do() {
+        local deadline=$((SECONDS + 10))
+        echo "$1" >&4
+        until grep -qx "$1" "$work/relay.out"; do
+            [ "$SECONDS" -lt "$deadline" ] || fail "the relay did not $1"
+            sleep 0.1
+        done
+    }
+    tmux -L "$sock" new-session -d -s frank -x 80 -y 24 "'$chat' --addr $relay --nick frank; sleep 600"
+    wait_for frank "connected │ frank │ $relay"
+    mkfifo "$work/grace.in"
+    "$chat" --plain --addr "$addr" --nick grace <"$work/grace.in" >"$work/grace.out" 2>"$work/grace.err" &
+    grace_pid=$!
+    exec 5>"$work/grace.in"
+    wait_for frank "-!- grace joined"
+    echo "said before the cut" >&5
+    wait_for frank "<grace> said before the cut"
+    relay_do cut
+    wait_for frank "connection lost"
+    for n in 1 2 3; do
+        echo "missed line $n" >&5
+    done
+    # grace's /who is answered after her three lines: then the server has kept them.
+    echo "/who" >&5
+    deadline=$((SECONDS + 10))
+    until grep -q "^END WHO$" "$work/grace.out"; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "grace's /who was not answered"
+        sleep 0.1
+    done
+    relay_do open
+    wait_for frank "── 3 missed while away ──"
+    wait_for frank "<grace> missed line 3"
+    screen="$(tmux -L "$sock" capture-pane -p -t frank)"
+    order=""
+    for text in "── 3 missed while away ──" "<grace> missed line 1" "<grace> missed line 2" \
+        "<grace> missed line 3"; do
+        [ "$(grep -cF -- "$text" <<<"$screen")" = 1 ] || fail "frank: \"$text\" is not on screen once"
+        order="$order $(grep -nF -- "$text" <<<"$screen" | cut -d: -f1)"
+    done
+    [ "$(tr ' ' '\n' <<<"$order" | sed '/^$/d' | sort -n | tr '\n' ' ')" = "${order# } " ] ||
+        fail "frank: the missed lines are not in order under their rule (rows$order)"
+    echo "said after it" >&5
+    wait_for frank "<grace> said after it"
+    exec 5>&-
+    wait "$grace_pid" || fail "grace's chat --plain exited with $?: $(cat "$work/grace.err")"
+    grace_pid=""
+    tmux -L "$sock" send-keys -t frank C-c
+    exec 4>&-
+    wait "$relay_pid" || fail "the relay failed"
+    relay_pid=""
+    echo "ok: after a cut, the lines missed show once, in order, under a rule that counts them"
+else
+    echo "skipped: the resume check needs python3"
 fi
 
 echo "tmux e2e: all checks passed"

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
 
-use chatd_proto::Reply;
+use chatd_proto::{MessageId, Reply};
 
 /// Everything that can change the client's state. Threads send these into one channel; the
 /// loop hands them to [`crate::app::update`] one by one.
@@ -40,6 +40,8 @@ pub enum NetEvent {
     Connected,
     /// One line from the server, parsed by the protocol module.
     Line(Reply),
+    /// A chat line that came with its message id (`@<id> <line>`, after `CAP ids`).
+    IdLine(MessageId, Reply),
     /// A line the protocol module could not parse, as received.
     Unparsed(String),
     /// The connection ended (or an attempt failed); the next attempt starts after `retry_in`.

@@ -14,8 +14,9 @@
 //!   parts: `tab` (one tab's scrollback), `caps` (the protocol extensions turned on) and
 //!   `state` (`App`), the state; `update`, the entry point, which routes to `keys` (keys and
 //!   the wheel), `submit` (Enter: text and `/commands`), `help`, `replies` (server lines),
-//!   `extensions` (`/me`, `/away`, a room's owner, `/topic` as a question) and `nick`
-//!   (registration, our nick). `nick` and `caps` are the two places `ERR` codes are read.
+//!   `extensions` (`/me`, `/away`, a room's owner, `/topic` as a question), `history`
+//!   (resume after a reconnect, a room's recent lines on joining, older lines on PgUp) and
+//!   `nick` (registration, our nick). `nick`, `caps` and `history` (a refused `HISTORY`) are the places `ERR` codes are read.
 //! - [`ui`]: `render(state, frame)`. Pure. Its parts: `scrollback` (wrapping, the pane) and
 //!   `style` (styles, nick colours).
 //! - [`net`]: the socket: connect with back-off, reader and writer threads.

@@ -15,27 +15,41 @@
 //! command, `/help`, and the help for a server command word typed alone, `HELP`, which is not
 //! sent) go to the error output. A `PING` from the server is answered.
 //!
-//! The run ends when the input ends (after `QUIT`, once the server closed, at most
-//! [`QUIT_DEADLINE`] later) or when the server closes the connection. No reconnecting.
+//! When the connection is lost (the server closed it, restarted, or the network failed) and
+//! the input goes on, it connects again with the full-screen client's back-off (a note on the
+//! error output says so once per loss; input lines typed meanwhile wait), registers, joins
+//! its rooms again and prints what it missed (issue 15): with `CAP ids` it remembers the
+//! last id of the lobby and of each room, asks `HISTORY <target> AFTER <id>` (paging on until
+//! the server has no more) and prints each missed line as the server's `HIST` line (its id
+//! and time included), leaving out those it printed live meanwhile; a note says how many
+//! were missed where. A server without ids or `HISTORY` resumes without them, quietly.
 //!
-//! Threads: `chat-reader` reads the socket, `chat-stdin` reads the input; the calling thread
-//! registers, writes and prints. When the server closes first, `chat-stdin` may still be
-//! blocked reading the input, which nothing can wake: it is left to end with the process.
+//! The run ends when the input ends (after `QUIT`, once the server closed, at most
+//! [`QUIT_DEADLINE`] later; or at once if it ends while there is no connection).
+//!
+//! Threads: `chat-reader` reads the socket (one per connection), `chat-stdin` reads the
+//! input; the calling thread registers, writes, prints and waits out the back-off. When the
+//! run ends before the input does, `chat-stdin` may still be blocked reading it, which
+//! nothing can wake: it is left to end with the process.
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::io::{self, BufRead, Write};
-use std::net::Shutdown;
+use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, never, select};
+use crossbeam_channel::{Receiver, RecvTimeoutError, never, select};
 
 use crate::app::{Caps, MAX_NICK_ATTEMPTS, NickRefusal, PLAIN_CAPS_WANTED, suffixed};
 use crate::commands::{self, Input, Target, UserCommand};
 use crate::event::NetEvent;
 use crate::net::{self, NetConfig};
 use crate::printable::for_output;
-use chatd_proto::{ACTION_PREFIX, Capability, Command, Nick, Reply, Target as To};
+use chatd_proto::{
+    ACTION_PREFIX, Capability, Command, ErrorCode, HistoryRequest, MAX_HISTORY, MessageId, Nick,
+    Page, Reply, Room, RoomKey, Target as To,
+};
 
 /// How long to wait for the server to close after `QUIT`.
 pub const QUIT_DEADLINE: Duration = Duration::from_secs(5);
@@ -47,11 +61,22 @@ fn put_line(out: &mut impl Write, line: impl fmt::Display) -> io::Result<()> {
     writeln!(out, "{}", for_output(&line.to_string()))
 }
 
+/// Input lines kept while there is no connection; more wait in the input itself.
+const HELD_INPUT: usize = 64;
+
 /// What the reader thread reports.
 enum Incoming {
     Event(NetEvent),
     /// The connection ended; why.
     End(String),
+}
+
+/// How one connection ended.
+enum Ended {
+    /// The run is over: the input ended or `/quit` was sent, and the server closed.
+    Done,
+    /// The connection was lost while the input goes on; why.
+    Lost(String),
 }
 
 /// Runs the line mode: connects to `addr` as `nick` (or a suffixed nick if it is taken),
@@ -64,17 +89,8 @@ pub fn run(
     output: &mut impl Write,
     notes: &mut impl Write,
 ) -> io::Result<()> {
-    let stream = net::connect(&NetConfig::new(addr))?;
-    let read_half = stream.try_clone()?;
-    let (incoming, from_server) = crossbeam_channel::unbounded();
-    let reader = thread::Builder::new()
-        .name("chat-reader".to_owned())
-        .spawn(move || {
-            let reason = net::read_lines(&read_half, |event| {
-                incoming.send(Incoming::Event(event)).is_ok()
-            });
-            let _ = incoming.send(Incoming::End(reason));
-        })?;
+    let config = NetConfig::new(addr);
+    let mut stream = net::connect(&config)?;
     let (typed, from_input) = crossbeam_channel::bounded::<String>(64);
     let stdin_thread = thread::Builder::new()
         .name("chat-stdin".to_owned())
@@ -86,25 +102,88 @@ pub fn run(
                 }
             }
         })?;
-    let mut session = Session {
-        writer: &stream,
-        wanted: nick,
-        registered: false,
-        attempt: 0,
-        last_from: None,
-        caps: Caps::default(),
+    let mut session = Session::new(nick);
+    let mut failures: u32 = 0;
+    // The loss is told once, not again for each attempt that fails before registering.
+    let mut told = false;
+    let result = loop {
+        let started = Instant::now();
+        let mut reason = match session.connection(stream, &from_input, output, notes) {
+            Ok(Ended::Done) => break Ok(()),
+            Ok(Ended::Lost(reason)) => reason,
+            Err(error) => break Err(error),
+        };
+        if started.elapsed() >= config.stable_after {
+            failures = 0;
+        }
+        if session.registered {
+            told = false;
+        }
+        // Connect again with the full-screen client's back-off, holding the input meanwhile.
+        let reconnected = loop {
+            failures = failures.saturating_add(1);
+            let wait = config.backoff(failures);
+            if !told {
+                put_line(
+                    notes,
+                    format_args!("chat: {reason}; reconnecting (first try in {wait:?})"),
+                )?;
+                told = true;
+            }
+            if !session.hold_input(&from_input, Instant::now() + wait) {
+                // The input ended while away: nothing is left to send.
+                break None;
+            }
+            match net::connect(&config) {
+                Ok(stream) => break Some(stream),
+                Err(error) => reason = error.to_string(),
+            }
+        };
+        match reconnected {
+            Some(next) => stream = next,
+            None => break Ok(()),
+        }
     };
-    let result = session.run(&from_server, &from_input, output, notes);
-    let _ = stream.shutdown(Shutdown::Both);
-    let _ = reader.join();
     if stdin_thread.is_finished() {
         let _ = stdin_thread.join();
     }
     result
 }
 
-struct Session<'a> {
-    writer: &'a std::net::TcpStream,
+/// A `HISTORY` sent after a reconnect and not answered yet.
+struct Resuming {
+    target: To,
+    /// The id of the last `HIST` line of this page: the next page is after it.
+    last: Option<MessageId>,
+    /// Missed lines printed so far, over all pages.
+    printed: usize,
+}
+
+/// A conversation whose history the line mode resumes: the lobby (`None`) or a room.
+type Conversation = Option<RoomKey>;
+
+fn conversation(target: &To) -> Option<Conversation> {
+    match target {
+        To::Lobby => Some(None),
+        To::Room(room) => Some(Some(room.key())),
+        To::Nick(_) => None,
+    }
+}
+
+/// The conversation a chat line with an id belongs to, if its history is kept.
+fn conversation_of(reply: &Reply) -> Option<Conversation> {
+    match reply {
+        Reply::All { .. } => Some(None),
+        Reply::RoomMsg { room, .. } => Some(Some(room.key())),
+        Reply::Me { target, .. } => conversation(target),
+        _ => None,
+    }
+}
+
+/// What the line mode keeps across connections, and the current one.
+struct Session {
+    /// The current connection; `None` between connections.
+    stream: Option<TcpStream>,
     wanted: Nick,
     registered: bool,
     /// Refusals of the nick so far (the next suffix).
@@ -113,21 +192,103 @@ struct Session<'a> {
     last_from: Option<Nick>,
     /// The extensions the server turned on.
     caps: Caps,
+    /// The input has ended.
+    input_ended: bool,
+    /// Input lines read while there was no connection, sent once registered again.
+    held: VecDeque<String>,
+    /// We were registered on an earlier connection: the next registration resumes.
+    again: bool,
+    /// The rooms we are in and the key we joined with, to join again after a reconnect.
+    rooms: Vec<(Room, Option<String>)>,
+    /// Keys given with `/join`, until its `OK JOIN`.
+    keys: HashMap<RoomKey, Option<String>>,
+    /// The last id printed per conversation: history resumes after it.
+    last_ids: HashMap<Conversation, MessageId>,
+    /// The newest id printed anywhere.
+    newest: Option<MessageId>,
+    /// `newest` when this connection started: where a conversation that never printed an id
+    /// resumes (the server's ids come from one counter, so the lines after it were missed).
+    resume_from: Option<MessageId>,
+    /// Ids printed live on this connection: a missed line among them is not printed again.
+    printed: HashSet<MessageId>,
+    /// `HISTORY` lines sent on this connection and not answered yet, oldest first.
+    resuming: VecDeque<Resuming>,
+    /// The server refused `HISTORY` on this connection (it is older than it).
+    no_history: bool,
 }
 
-impl Session<'_> {
+impl Session {
+    fn new(wanted: Nick) -> Session {
+        Session {
+            stream: None,
+            wanted,
+            registered: false,
+            attempt: 0,
+            last_from: None,
+            caps: Caps::default(),
+            input_ended: false,
+            held: VecDeque::new(),
+            again: false,
+            rooms: Vec::new(),
+            keys: HashMap::new(),
+            last_ids: HashMap::new(),
+            newest: None,
+            resume_from: None,
+            printed: HashSet::new(),
+            resuming: VecDeque::new(),
+            no_history: false,
+        }
+    }
+
     fn send(&self, command: &Command<'_>) -> io::Result<()> {
-        let mut writer = self.writer;
+        let mut writer = self
+            .stream
+            .as_ref()
+            .ok_or_else(|| io::Error::other("no connection"))?;
         writer.write_all(format!("{command}\n").as_bytes())
     }
 
-    fn run(
+    /// Runs one connection: a reader thread for it, registration, then lines both ways
+    /// until it ends.
+    fn connection(
+        &mut self,
+        stream: TcpStream,
+        from_input: &Receiver<String>,
+        output: &mut impl Write,
+        notes: &mut impl Write,
+    ) -> io::Result<Ended> {
+        let read_half = stream.try_clone()?;
+        let (incoming, from_server) = crossbeam_channel::unbounded();
+        let reader = thread::Builder::new()
+            .name("chat-reader".to_owned())
+            .spawn(move || {
+                let reason = net::read_lines(&read_half, |event| {
+                    incoming.send(Incoming::Event(event)).is_ok()
+                });
+                let _ = incoming.send(Incoming::End(reason));
+            })?;
+        self.stream = Some(stream);
+        self.registered = false;
+        self.attempt = 0;
+        self.printed.clear();
+        self.resuming.clear();
+        self.no_history = false;
+        self.resume_from = self.newest;
+        let result = self.serve(&from_server, from_input, output, notes);
+        if let Some(stream) = self.stream.take() {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+        let _ = reader.join();
+        result
+    }
+
+    fn serve(
         &mut self,
         from_server: &Receiver<Incoming>,
         from_input: &Receiver<String>,
         output: &mut impl Write,
         notes: &mut impl Write,
-    ) -> io::Result<()> {
+    ) -> io::Result<Ended> {
         for command in self.caps.ask(&PLAIN_CAPS_WANTED) {
             self.send(&command)?;
         }
@@ -135,6 +296,20 @@ impl Session<'_> {
         let mut quit_deadline: Option<Instant> = None;
         let no_input = never();
         loop {
+            // Lines held while away go first, once registered; then the end of the input
+            // that came meanwhile.
+            while self.registered && quit_deadline.is_none() {
+                let Some(line) = self.held.pop_front() else {
+                    break;
+                };
+                if self.on_input(&line, notes)? {
+                    quit_deadline = Some(Instant::now() + QUIT_DEADLINE);
+                }
+            }
+            if self.registered && self.input_ended && quit_deadline.is_none() {
+                self.send(&Command::Quit { reason: None })?;
+                quit_deadline = Some(Instant::now() + QUIT_DEADLINE);
+            }
             // Input waits until the nick is registered, and stops being read after QUIT.
             let input = if self.registered && quit_deadline.is_none() {
                 from_input
@@ -148,12 +323,12 @@ impl Session<'_> {
                 recv(from_server) -> incoming => match incoming {
                     Ok(Incoming::Event(event)) => self.on_server(event, output, notes)?,
                     Ok(Incoming::End(reason)) => {
-                        if quit_deadline.is_none() {
-                            put_line(notes, format_args!("chat: {reason}"))?;
+                        if quit_deadline.is_some() {
+                            return Ok(Ended::Done);
                         }
-                        return Ok(());
+                        return Ok(Ended::Lost(reason));
                     }
-                    Err(_) => return Ok(()),
+                    Err(_) => return Ok(Ended::Done),
                 },
                 recv(input) -> line => match line {
                     Ok(line) => {
@@ -161,17 +336,32 @@ impl Session<'_> {
                             quit_deadline = Some(Instant::now() + QUIT_DEADLINE);
                         }
                     }
-                    Err(_) => {
-                        self.send(&Command::Quit { reason: None })?;
-                        quit_deadline = Some(Instant::now() + QUIT_DEADLINE);
-                    }
+                    Err(_) => self.input_ended = true,
                 },
                 default(timeout) => {
                     put_line(notes, "chat: the server did not close the connection after QUIT")?;
-                    return Ok(());
+                    return Ok(Ended::Done);
                 }
             }
         }
+    }
+
+    /// Between connections, until `deadline`: keeps the input lines typed meanwhile (up to
+    /// [`HELD_INPUT`]). Returns false when the input ended with nothing left to send.
+    fn hold_input(&mut self, from_input: &Receiver<String>, deadline: Instant) -> bool {
+        while !self.input_ended && self.held.len() < HELD_INPUT {
+            match from_input.recv_deadline(deadline) {
+                Ok(line) => self.held.push_back(line),
+                Err(RecvTimeoutError::Timeout) => return true,
+                Err(RecvTimeoutError::Disconnected) => self.input_ended = true,
+            }
+        }
+        if self.input_ended && self.held.is_empty() {
+            return false;
+        }
+        // The rest of the input waits in its channel; only the back-off is waited out.
+        thread::sleep(deadline.saturating_duration_since(Instant::now()));
+        true
     }
 
     fn on_server(
@@ -180,19 +370,26 @@ impl Session<'_> {
         output: &mut impl Write,
         notes: &mut impl Write,
     ) -> io::Result<()> {
-        let reply = match event {
-            NetEvent::Line(reply) => reply,
+        let (id, reply) = match event {
+            NetEvent::Line(reply) => (None, reply),
+            NetEvent::IdLine(id, reply) => (Some(id), reply),
             NetEvent::Unparsed(line) => {
                 put_line(output, &line)?;
                 return output.flush();
             }
             _ => return Ok(()),
         };
-        if self.caps.answer(&reply) {
+        if self.caps.answer(&reply) || self.on_history(&reply, output, notes)? {
             return Ok(());
         }
         put_line(output, &reply)?;
         output.flush()?;
+        if let Some(id) = id {
+            self.printed.insert(id);
+            if let Some(conversation) = conversation_of(&reply) {
+                self.seen(conversation, id);
+            }
+        }
         match reply {
             Reply::Ping { token } => self.send(&Command::Pong {
                 token: token.as_deref(),
@@ -205,7 +402,27 @@ impl Session<'_> {
                         format_args!("chat: {} is taken; you are {nick}", self.wanted),
                     )?;
                 }
+                if self.again {
+                    for (room, key) in &self.rooms {
+                        self.send(&Command::Join {
+                            room: room.clone(),
+                            key: key.as_deref(),
+                        })?;
+                    }
+                    self.resume(To::Lobby)?;
+                }
+                self.again = true;
             }
+            Reply::OkJoin(room) => {
+                let key = room.key();
+                if self.rooms.iter().any(|(r, _)| r.key() == key) {
+                    self.resume(To::Room(room))?;
+                } else {
+                    let with = self.keys.remove(&key).flatten();
+                    self.rooms.push((room, with));
+                }
+            }
+            Reply::OkPart(room) => self.rooms.retain(|(r, _)| r.key() != room.key()),
             Reply::Err { code, .. }
                 if NickRefusal::of(&code) == Some(NickRefusal::Taken) && !self.registered =>
             {
@@ -227,6 +444,99 @@ impl Session<'_> {
             _ => {}
         }
         Ok(())
+    }
+
+    fn seen(&mut self, conversation: Conversation, id: MessageId) {
+        let last = self.last_ids.entry(conversation).or_insert(id);
+        *last = (*last).max(id);
+        self.newest = self.newest.max(Some(id));
+    }
+
+    /// After a reconnect: asks for what `target` missed, after the last id printed there.
+    fn resume(&mut self, target: To) -> io::Result<()> {
+        if !self.caps.has(Capability::Ids) || self.no_history {
+            return Ok(());
+        }
+        let Some(key) = conversation(&target) else {
+            return Ok(());
+        };
+        let Some(after) = self.last_ids.get(&key).copied().or(self.resume_from) else {
+            return Ok(());
+        };
+        self.ask_after(target, after, 0)
+    }
+
+    fn ask_after(&mut self, target: To, after: MessageId, printed: usize) -> io::Result<()> {
+        self.send(&Command::History(HistoryRequest {
+            target: target.clone(),
+            count: MAX_HISTORY,
+            page: Page::After(after),
+        }))?;
+        self.resuming.push_back(Resuming {
+            target,
+            last: None,
+            printed,
+        });
+        Ok(())
+    }
+
+    /// The answers to our own `HISTORY` lines: each missed line printed as its `HIST` line
+    /// unless it was printed live on this connection; `END HISTORY` pages on or, at the end,
+    /// gives a note; a refusal is quiet. Returns false for every other line.
+    fn on_history(
+        &mut self,
+        reply: &Reply,
+        output: &mut impl Write,
+        notes: &mut impl Write,
+    ) -> io::Result<bool> {
+        let same = |a: &To, b: &To| conversation(a).is_some() && conversation(a) == conversation(b);
+        match reply {
+            Reply::Hist { target, id, .. } => {
+                let Some(at) = self.resuming.iter().position(|r| same(&r.target, target)) else {
+                    return Ok(false);
+                };
+                self.resuming[at].last = Some(*id);
+                if let Some(key) = conversation(target) {
+                    self.seen(key, *id);
+                }
+                if self.printed.insert(*id) {
+                    self.resuming[at].printed += 1;
+                    put_line(output, reply)?;
+                    output.flush()?;
+                }
+                Ok(true)
+            }
+            Reply::EndHistory { target, count } => {
+                let Some(at) = self.resuming.iter().position(|r| same(&r.target, target)) else {
+                    return Ok(false);
+                };
+                let asked = self
+                    .resuming
+                    .remove(at)
+                    .expect("the position was just found");
+                match asked.last {
+                    Some(last) if *count > 0 => {
+                        self.ask_after(asked.target, last, asked.printed)?
+                    }
+                    _ if asked.printed > 0 => put_line(
+                        notes,
+                        format_args!("chat: {} missed while away in {target}", asked.printed),
+                    )?,
+                    _ => {}
+                }
+                Ok(true)
+            }
+            Reply::Err { code, .. } if !self.resuming.is_empty() => {
+                match code {
+                    ErrorCode::UnknownCommand => self.no_history = true,
+                    ErrorCode::BadHistory => {}
+                    _ => return Ok(false),
+                }
+                self.resuming.pop_front();
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Sends what one input line asks for; returns true for `/quit`.
@@ -282,7 +592,10 @@ impl Session<'_> {
                     put_line(notes, &line)?;
                 }
             }
-            UserCommand::Join { room, key } => self.send(&Command::Join { room, key })?,
+            UserCommand::Join { room, key } => {
+                self.keys.insert(room.key(), key.map(str::to_owned));
+                self.send(&Command::Join { room, key })?;
+            }
             UserCommand::Rooms => self.send(&Command::Rooms)?,
             UserCommand::Part { room, reason } => match room {
                 Some(room) => self.send(&Command::Part { room, reason })?,

@@ -230,7 +230,7 @@ fn serve(stream: TcpStream, lines: &Receiver<String>, events: &Sender<Event>) ->
 }
 
 /// Reads server lines from `stream` until it ends, handing each to `deliver` as a
-/// [`NetEvent::Line`] (or [`NetEvent::Unparsed`]); stops early when `deliver` returns false.
+/// [`NetEvent::Line`], a [`NetEvent::IdLine`] (or [`NetEvent::Unparsed`]); stops early when `deliver` returns false.
 /// Returns why it stopped, for the user.
 pub fn read_lines(stream: &TcpStream, mut deliver: impl FnMut(NetEvent) -> bool) -> String {
     let mut framer = LineBuffer::new(MAX_SERVER_LINE);
@@ -245,8 +245,9 @@ pub fn read_lines(stream: &TcpStream, mut deliver: impl FnMut(NetEvent) -> bool)
         framer.push(&chunk[..n]);
         while let Some(frame) = framer.next_frame() {
             let event = match frame {
-                Frame::Line(line) => match Reply::parse(line) {
-                    Ok(reply) => NetEvent::Line(reply),
+                Frame::Line(line) => match Reply::parse_with_id(line) {
+                    Ok((None, reply)) => NetEvent::Line(reply),
+                    Ok((Some(id), reply)) => NetEvent::IdLine(id, reply),
                     Err(_) => NetEvent::Unparsed(line.to_owned()),
                 },
                 Frame::TooLong => NetEvent::Unparsed("(a line too long to show)".to_owned()),

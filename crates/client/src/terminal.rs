@@ -11,6 +11,7 @@ use std::io::{self, IsTerminal, stdout};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use chrono::Offset as _;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use ratatui::crossterm::event::{
     self as term, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste,
@@ -60,6 +61,8 @@ pub fn run(addr: String, nick: Nick, settings: Settings) -> io::Result<()> {
         let size = terminal.size()?;
         let mut app = App::new(addr.clone(), nick, (size.width, size.height));
         app.settings = settings;
+        // History lines carry UTC times; they are shown in local time, as live lines are.
+        app.utc_offset = chrono::Local::now().offset().fix();
         event_loop(&mut terminal, app, NetConfig::new(addr))
     });
     let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);

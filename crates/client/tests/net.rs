@@ -1,126 +1,15 @@
 //! The terminal client against an in-process server: its network side (`client::net`) and
 //! `client::app::update`, wired as the real loop wires them but without a terminal; and the
-//! `chat --plain` binary fed through its stdin. Every wait is on events or lines, with a
-//! deadline.
+//! `chat --plain` binary fed through its stdin (the harness is in `common`). Every wait is on
+//! events or lines, with a deadline.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::SocketAddr;
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+mod common;
 
-use chatd_client::app::{App, Conn, Effect, TabKind, update};
-use chatd_client::event::Event;
-use chatd_client::net::{Net, NetConfig};
+use chatd_client::app::{Conn, TabKind};
 use chatd_proto::{Capability, Nick};
-use chrono::NaiveTime;
-use crossbeam_channel::Receiver;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use chatd_testkit::{DEADLINE, TestServer};
-
-/// One client as the terminal loop runs it: events from `Net` into `update`, effects back
-/// out, minus the screen.
-struct Client {
-    app: App,
-    net: Option<Net>,
-    events: Receiver<Event>,
-    exited: bool,
-}
-
-impl Client {
-    fn start(addr: SocketAddr, nick: &str) -> Client {
-        let (tx, events) = crossbeam_channel::unbounded();
-        // Short back-off: a restarted server is found again quickly.
-        let config = NetConfig {
-            backoff_initial: Duration::from_millis(50),
-            backoff_max: Duration::from_millis(400),
-            ..NetConfig::new(addr.to_string())
-        };
-        let net = Net::start(config, tx).unwrap();
-        let app = App::new(addr.to_string(), Nick::parse(nick).unwrap(), (80, 24));
-        Client {
-            app,
-            net: Some(net),
-            events,
-            exited: false,
-        }
-    }
-
-    fn apply(&mut self, event: Event) {
-        let now = NaiveTime::from_hms_opt(12, 0, 0).unwrap();
-        for effect in update(&mut self.app, event, now) {
-            match effect {
-                Effect::Send(line) => self.net.as_ref().unwrap().send(line),
-                Effect::Redraw => {}
-                Effect::Exit => self.exited = true,
-            }
-        }
-    }
-
-    /// Handles events until `done` holds; fails the test at the deadline.
-    fn until(&mut self, what: &str, done: impl Fn(&Client) -> bool) {
-        let end = Instant::now() + DEADLINE;
-        while !done(self) {
-            match self.events.recv_deadline(end) {
-                Ok(event) => self.apply(event),
-                Err(_) => panic!(
-                    "{}: no {what} within {DEADLINE:?}; lobby: {:?}",
-                    self.app.nick,
-                    texts(&self.app, 0)
-                ),
-            }
-        }
-    }
-
-    fn online(&mut self) {
-        self.until("registration", |c| c.app.conn == Conn::Online);
-    }
-
-    /// Types a line and presses Enter.
-    fn enter(&mut self, line: &str) {
-        for c in line.chars() {
-            self.apply(Event::Key(KeyEvent::new(
-                KeyCode::Char(c),
-                KeyModifiers::NONE,
-            )));
-        }
-        self.apply(Event::Key(KeyEvent::new(
-            KeyCode::Enter,
-            KeyModifiers::NONE,
-        )));
-    }
-
-    fn users(&self) -> Vec<&str> {
-        self.app.users.iter().map(Nick::as_str).collect()
-    }
-
-    fn tab_of(&self, label: &str) -> Option<usize> {
-        self.app.tabs.iter().position(|t| t.label() == label)
-    }
-
-    fn has_line(&self, tab: &str, line: &str) -> bool {
-        self.tab_of(tab)
-            .is_some_and(|i| texts(&self.app, i).iter().any(|l| l == line))
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        if let Some(net) = self.net.take() {
-            net.stop();
-        }
-    }
-}
-
-/// A tab's lines as `<from> text`, `*from* text`, `-!- notice`, `!!! error`, `--- info`.
-fn texts(app: &App, tab: usize) -> Vec<String> {
-    app.tabs[tab]
-        .lines()
-        .iter()
-        .map(|line| line.body.to_string())
-        .collect()
-}
+use common::{Client, PlainChat, texts};
 
 #[test]
 fn two_clients_exchange_all_and_msg() {
@@ -326,102 +215,6 @@ fn issue_12_actions_away_and_the_owner_between_two_clients() {
     assert_eq!(members, ["bob"]);
 }
 
-/// `chat --plain` as a child process: stdin written by the test, stdout and stderr read line
-/// by line with deadlines.
-struct PlainChat {
-    child: Option<Child>,
-    stdin: Option<ChildStdin>,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-    readers: Vec<JoinHandle<()>>,
-}
-
-impl PlainChat {
-    fn spawn(addr: SocketAddr, nick: &str) -> PlainChat {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
-            .args(["--plain", "--addr", &addr.to_string(), "--nick", nick])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut readers = Vec::new();
-        let mut lines = |pipe: Box<dyn std::io::Read + Send>| {
-            let (tx, rx) = crossbeam_channel::unbounded();
-            readers.push(thread::spawn(move || {
-                for line in BufReader::new(pipe).lines() {
-                    let Ok(line) = line else { return };
-                    let _ = tx.send(line);
-                }
-            }));
-            rx
-        };
-        let stdout = lines(Box::new(child.stdout.take().unwrap()));
-        let stderr = lines(Box::new(child.stderr.take().unwrap()));
-        PlainChat {
-            stdin: child.stdin.take(),
-            child: Some(child),
-            stdout,
-            stderr,
-            readers,
-        }
-    }
-
-    fn type_line(&mut self, line: &str) {
-        let stdin = self.stdin.as_mut().unwrap();
-        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
-        stdin.flush().unwrap();
-    }
-
-    fn close_stdin(&mut self) {
-        drop(self.stdin.take());
-    }
-
-    /// The next stdout line; fails at the deadline.
-    fn expect(&self, expected: &str) {
-        match self.stdout.recv_timeout(DEADLINE) {
-            Ok(line) => assert_eq!(line, expected),
-            Err(_) => panic!("no stdout line {expected:?} within {DEADLINE:?}"),
-        }
-    }
-
-    fn expect_note(&self, needle: &str) {
-        match self.stderr.recv_timeout(DEADLINE) {
-            Ok(line) => assert!(line.contains(needle), "{line:?} lacks {needle:?}"),
-            Err(_) => panic!("no stderr line with {needle:?} within {DEADLINE:?}"),
-        }
-    }
-
-    /// Waits for the exit, at most the deadline; stdout must have nothing more.
-    fn wait(mut self) -> ExitStatus {
-        let mut child = self.child.take().unwrap();
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        let waiter = thread::spawn(move || {
-            let _ = tx.send(child.wait());
-        });
-        let status = rx
-            .recv_timeout(DEADLINE)
-            .expect("chat --plain did not exit in time")
-            .unwrap();
-        waiter.join().unwrap();
-        for reader in self.readers.drain(..) {
-            reader.join().unwrap();
-        }
-        let rest: Vec<String> = self.stdout.try_iter().collect();
-        assert!(rest.is_empty(), "more output: {rest:?}");
-        status
-    }
-}
-
-impl Drop for PlainChat {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
 #[test]
 fn plain_mode_sends_stdin_prints_the_server_and_exits_when_stdin_ends() {
     let server = TestServer::start();
@@ -549,14 +342,16 @@ fn plain_mode_takes_a_suffixed_nick_and_says_so() {
 }
 
 #[test]
-fn plain_mode_exits_when_the_server_closes() {
+fn issue_15_plain_mode_reconnects_when_the_server_closes_and_exits_when_stdin_ends() {
     let server = TestServer::start();
-    let bob = PlainChat::spawn(server.addr, "bob");
+    let mut bob = PlainChat::spawn(server.addr, "bob");
     bob.expect("HELLO chatd 0.1.0 - type HELP for commands");
     bob.expect("OK NICK bob");
     server.shutdown();
     bob.expect("BYE server shutting down");
-    bob.expect_note("the server closed the connection");
+    bob.expect_note("the server closed the connection; reconnecting (first try in");
+    // Nothing to connect to, and nothing left to send: it ends.
+    bob.close_stdin();
     assert!(bob.wait().success());
 }
 

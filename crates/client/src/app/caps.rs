@@ -6,27 +6,34 @@
 //! `CAP` but not a name, `ERR BAD_CAP`). Those answers are taken silently and the client
 //! works as a v1 client; [`Caps::has`] then tells the rest of the client to use the v1 form
 //! of a command (`/me` as a message starting `/me `) or to say that the server lacks it.
-//! [`Caps::answer`] is, with `nick`'s [`NickRefusal`](super::NickRefusal), one of the two
-//! places where the client reads error codes.
+//! [`Caps::answer`] is, with `nick`'s [`NickRefusal`](super::NickRefusal) and `history`'s
+//! reading of a refused `HISTORY`, one of the places where the client reads error codes.
 //!
 //! Out of scope: what the extensions' lines do (`replies`), and what is sent after `NICK`.
 
 use chatd_proto::{CapSet, Capability, Command, ErrorCode, Reply};
 
 /// The capabilities the full-screen client asks for, in the order they are asked. Not
-/// [`Capability::ALL`]: a capability a later protocol adds (`ids`) changes the lines the
-/// client gets, so it is asked for only once the client reads those lines.
-pub const CAPS_WANTED: [Capability; 4] = [
+/// [`Capability::ALL`]: a capability a later protocol adds changes the lines the client
+/// gets, so it is asked for only once the client reads those lines. `ids` is what history
+/// and resuming after a reconnect build on (issue 15).
+pub const CAPS_WANTED: [Capability; 5] = [
     Capability::Actions,
     Capability::Away,
     Capability::Owner,
     Capability::Presence,
+    Capability::Ids,
 ];
 
 /// What `--plain` asks for: no `presence`, since it keeps no list of who is online and its
-/// output would only gain lines a script must skip.
-pub const PLAIN_CAPS_WANTED: [Capability; 3] =
-    [Capability::Actions, Capability::Away, Capability::Owner];
+/// output would only gain lines a script must skip. `ids` changes nothing it prints (it
+/// prints lines without their id) but lets it resume after a reconnect.
+pub const PLAIN_CAPS_WANTED: [Capability; 4] = [
+    Capability::Actions,
+    Capability::Away,
+    Capability::Owner,
+    Capability::Ids,
+];
 
 /// The capabilities of one connection: those the server turned on, and how many `CAP`
 /// lines still wait for their answer.
@@ -99,20 +106,27 @@ mod tests {
             .collect();
         assert_eq!(
             lines,
-            ["CAP actions", "CAP away", "CAP owner", "CAP presence"]
+            [
+                "CAP actions",
+                "CAP away",
+                "CAP owner",
+                "CAP presence",
+                "CAP ids"
+            ]
         );
         assert!(!answer(&mut caps, "HELLO chatd"));
         assert!(answer(&mut caps, "OK CAP actions"));
         assert!(answer(&mut caps, "ERR BAD_CAP no capability called away"));
         assert!(answer(&mut caps, "OK CAP owner"));
         assert!(answer(&mut caps, "OK CAP presence"));
+        assert!(answer(&mut caps, "OK CAP ids"));
         assert!(caps.has(Capability::Actions) && caps.has(Capability::Owner));
         assert!(!caps.has(Capability::Away));
         assert!(caps.extended());
         // All answered: later errors are the user's.
         assert!(!answer(&mut caps, "ERR UNKNOWN_COMMAND no command FOO"));
         // A new connection starts again from nothing.
-        assert_eq!(caps.ask(&PLAIN_CAPS_WANTED).len(), 3);
+        assert_eq!(caps.ask(&PLAIN_CAPS_WANTED).len(), 4);
         assert!(!caps.extended());
         assert!(!answer(
             &mut caps,

@@ -30,7 +30,10 @@ pub const KEYS: [(&str, &str); 13] = [
     ),
     ("Ctrl-W, Alt-Backspace", "delete the word before the cursor"),
     ("Ctrl-U / Ctrl-K", "delete to the start / end of the line"),
-    ("PgUp / PgDn, mouse wheel", "scroll this tab"),
+    (
+        "PgUp / PgDn, mouse wheel",
+        "scroll this tab; PgUp at the top loads older lines",
+    ),
     ("Alt-1 .. Alt-9, Alt-0", "go to tab 1 .. 9, 10"),
     (
         "Ctrl-N / Ctrl-P",

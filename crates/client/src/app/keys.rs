@@ -1,7 +1,8 @@
 //! What each key and the mouse wheel do: editing the input line, moving between tabs,
 //! scrolling the tab shown, Tab completion; Enter hands the line to `submit`.
 //!
-//! While a paste waits for confirmation, keys go to `paste` first.
+//! While a paste waits for confirmation, keys go to `paste` first. PgUp that reaches the top
+//! of a tab asks `history` for older lines.
 //!
 //! Out of scope: what a line typed does (`submit`); the list of bindings shown by `/help`
 //! and the README (`help::KEYS`, which must follow this file); the editing itself
@@ -14,6 +15,7 @@ use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
 
+use super::history::older;
 use super::paste::on_key_while_waiting;
 use super::state::{App, Conn, Effect};
 use super::submit::{quit, submit};
@@ -87,7 +89,14 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, now: NaiveTime, effects: &mut
         KeyCode::End => editor.end(),
         KeyCode::Up => editor.history_prev(),
         KeyCode::Down => editor.history_next(),
-        KeyCode::PageUp => app.tabs[app.current].scroll_up(page),
+        KeyCode::PageUp => {
+            app.tabs[app.current].scroll_up(page);
+            // The oldest line is in view (each line taking a row at least): load older ones.
+            let tab = app.tab();
+            if tab.lines().len() - tab.scroll <= app.pane_rows() {
+                older(app, now, effects);
+            }
+        }
         KeyCode::PageDown => app.tabs[app.current].scroll_down(page),
         KeyCode::Tab => {
             let candidates = completions(app);

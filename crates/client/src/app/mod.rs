@@ -24,6 +24,8 @@
 //! - `replies`: the server's lines and the connection's ups and downs.
 //! - `nick`: registration and our nick: suffixes, taking it back, the `ERR` codes read.
 //! - `extensions`: `/me` and `ME`, `/away` and `AWAY`, `OWNER`, `/topic` as a question.
+//! - `history`: `HISTORY` asked after a reconnect, on joining a room and by PgUp at the top
+//!   of a tab, and its answers put in place.
 //!
 //! The parts import `state` and `tab` (and each other, without a cycle); none imports this
 //! file, so that the re-exports below never make a cycle.
@@ -31,6 +33,7 @@
 mod caps;
 mod extensions;
 mod help;
+mod history;
 mod keys;
 mod nick;
 mod paste;
@@ -46,6 +49,7 @@ mod tests;
 pub use caps::{CAPS_WANTED, Caps, PLAIN_CAPS_WANTED};
 pub use extensions::AWAY_NOTICE_REPEAT;
 pub use help::KEYS;
+pub use history::HISTORY_PAGE;
 pub use keys::WHEEL_LINES;
 pub use nick::{MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
 pub use paste::paste_lines;

@@ -1,8 +1,8 @@
 //! Registration and our nick: the `NICK` sent on connect, a suffixed one while ours is taken
 //! (`alice_`, `alice_2`, ...), `/nick`, `OK NICK`, taking the nick we want back when its
 //! holder leaves or renames, and renames (ours and others') followed through the lists and
-//! tabs. [`NickRefusal::of`] is, with `caps`' reading of the answers to `CAP`, one of the two
-//! places where error codes are read.
+//! tabs. [`NickRefusal::of`] is, with `caps`' reading of the answers to `CAP` and `history`'s
+//! of a refused `HISTORY`, one of the places where error codes are read.
 //!
 //! Out of scope: routing server lines here (`replies`); the line mode's own registration,
 //! which shares [`suffixed`], [`MAX_NICK_ATTEMPTS`] and [`NickRefusal`] (`line_mode`).
@@ -10,6 +10,7 @@
 use chrono::NaiveTime;
 
 use super::extensions::mark_away_again;
+use super::history::resume;
 use super::state::{App, Conn, Effect, WhoFor, can_send, send};
 use super::tab::{TabKind, insert_sorted};
 use chatd_proto::{Command, ErrorCode, MAX_NICK_LEN, Nick, NickKey};
@@ -19,8 +20,9 @@ pub const MAX_NICK_ATTEMPTS: u32 = 20;
 
 /// What an `ERR` code says about the `NICK` we sent.
 ///
-/// [`NickRefusal::of`] and [`Caps::answer`](super::Caps::answer) are the places where the
-/// client reads error codes: the rest only shows them. `line_mode` asks them too.
+/// [`NickRefusal::of`] and [`Caps::answer`](super::Caps::answer) (and `history`, for a
+/// refused `HISTORY`) are the places where the client reads error codes: the rest only shows
+/// them. `line_mode` asks them too, and reads a refused `HISTORY` itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NickRefusal {
     /// Someone has the nick: while registering, try a suffixed one.
@@ -86,11 +88,8 @@ pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mu
         app.conn = Conn::Online;
         app.nick = nick.clone();
         app.told_down = false;
-        let how = if app.was_online {
-            "reconnected"
-        } else {
-            "connected"
-        };
+        let again = app.was_online;
+        let how = if again { "reconnected" } else { "connected" };
         app.was_online = true;
         app.notice_here_and_lobby(now, &format!("{how} to {} as {nick}", app.addr));
         if nick.key() != app.wanted.key() {
@@ -117,6 +116,10 @@ pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mu
             }
         }
         mark_away_again(app, now, effects);
+        // The rooms resume once joined again (`OK JOIN`).
+        if again {
+            resume(app, 0, effects);
+        }
         return;
     }
     let old = std::mem::replace(&mut app.nick, nick.clone());

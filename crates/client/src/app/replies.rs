@@ -14,6 +14,7 @@ use chrono::NaiveTime;
 
 use super::caps::CAPS_WANTED;
 use super::extensions::{on_action, on_away_notice, on_no_topic, on_ok_away, on_owner, on_topic};
+use super::history::{on_end, on_hist, on_joined, refused};
 use super::nick::{on_err, on_ok_nick, reclaim_if_freed, register, rename};
 use super::state::{App, Conn, Effect, WhoFor, send};
 use super::tab::{Body, TabKind, insert_sorted, sorted};
@@ -33,6 +34,9 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
             app.rooms_listed = 0;
             app.topics_asked.clear();
             app.aways_sent.clear();
+            app.history_asked.clear();
+            app.no_history = false;
+            app.resume_from = app.newest_id;
             // The capabilities first, so that nothing reaches us in the wrong form.
             for command in app.caps.ask(&CAPS_WANTED) {
                 send(effects, &command);
@@ -69,6 +73,12 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
             }
         }
         NetEvent::Line(reply) => on_reply(app, reply, now, effects),
+        NetEvent::IdLine(id, reply) => {
+            // The chat line this adds takes the id (`App::add`).
+            app.live_id = Some(id);
+            on_reply(app, reply, now, effects);
+            app.live_id = None;
+        }
         NetEvent::Unparsed(line) => app.notice(0, now, format!("server: {line}")),
     }
 }
@@ -81,6 +91,7 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
     match reply {
         Reply::Hello { text } => app.add(0, now, Body::Info(format!("server: {text}"))),
         Reply::OkNick(nick) => on_ok_nick(app, nick, now, effects),
+        Reply::Err { code, .. } if refused(app, &code) => {}
         Reply::Err { code, text } => on_err(app, &code, text, now, effects),
         Reply::Join(nick) => {
             insert_sorted(&mut app.users, &nick);
@@ -158,8 +169,9 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             tab.topic = None;
             tab.owner = None;
             tab.pending_members = Some(Vec::new());
+            on_joined(app, index, asked.is_none(), effects);
             if let Some(key) = asked {
-                tab.key = key;
+                app.tabs[index].key = key;
                 app.switch_to(index);
                 app.notice(index, now, format!("you joined {room}"));
             } else {
@@ -291,10 +303,25 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         // The client never asks for `STATS`; a line that comes anyway is shown as it is.
         Reply::Stat { name, value } => app.info(now, format!("server: STATS {name} {value}")),
         Reply::EndStats => {}
-        // The client does not ask for history yet (resume comes later in issue 15): a
-        // `HISTORY` typed by hand shows its answer as the server sent it.
-        reply @ Reply::Hist { .. } => app.info(now, format!("server: {reply}")),
-        Reply::EndHistory { .. } => {}
+        Reply::Hist {
+            target,
+            id,
+            time,
+            line,
+        } => {
+            if !on_hist(app, &target, id, time, &line) {
+                let reply = Reply::Hist {
+                    target,
+                    id,
+                    time,
+                    line,
+                };
+                app.info(now, format!("server: {reply}"));
+            }
+        }
+        Reply::EndHistory { target, count } => {
+            on_end(app, &target, count, effects);
+        }
     }
 }
 

@@ -1,21 +1,21 @@
 //! The whole client state, [`App`]: the tabs, the users online, the input line, the
 //! connection as last reported and its capabilities, our away text, and the bookkeeping of
-//! what was asked of the server (the `NICK`, `WHO` lists, `JOIN`s, topics and `AWAY`s in
-//! flight), the away notices shown, the nicks ignored and a paste waiting to be confirmed;
-//! plus [`Conn`], [`Effect`] and [`Settings`], and the helpers every part uses to find, open,
-//! close and write to tabs and to send lines.
+//! what was asked of the server (the `NICK`, `WHO` lists, `JOIN`s, topics, `AWAY`s and
+//! `HISTORY` pages in flight), the away notices shown, the nicks ignored and a paste waiting
+//! to be confirmed; plus [`Conn`], [`Effect`] and [`Settings`], and the helpers every part
+//! uses to find, open, close and write to tabs and to send lines.
 //!
 //! Out of scope: deciding what an event does (`update` and the parts it calls); one tab's
 //! own bookkeeping (`tab`); drawing (`ui`). Nothing here does I/O.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use chrono::NaiveTime;
+use chrono::{FixedOffset, NaiveTime};
 
 use super::caps::Caps;
 use super::tab::{Body, ChatLine, Tab, TabKind, insert_sorted, mentions};
 use crate::input::LineEditor;
-use chatd_proto::{Command, Nick, NickKey, Room, RoomKey};
+use chatd_proto::{Command, MessageId, Nick, NickKey, Room, RoomKey, Target};
 
 /// Rows of the screen that are not the scrollback: tab bar, status bar, input line.
 pub const CHROME_ROWS: u16 = 3;
@@ -131,6 +131,37 @@ pub(super) struct AwaySent {
     pub(super) tell: bool,
 }
 
+/// Why a `HISTORY` was asked for: where its lines go and what is said about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Fetch {
+    /// After a reconnect: the lines missed while away, in place, under a rule that counts
+    /// them; paged on with `AFTER` until the server has no more.
+    Resume,
+    /// A room just joined: its latest lines, above the join, with a rule under them.
+    Join,
+    /// PgUp at the top of a tab: older lines, before the oldest shown.
+    Older,
+}
+
+/// A `HISTORY` sent and not answered yet (answers come in order, one `END HISTORY` each).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Asked {
+    pub(super) target: Target,
+    /// The tab's [`Tab::uid`](super::tab::Tab): the answer goes nowhere if it was closed.
+    pub(super) tab: u64,
+    pub(super) fetch: Fetch,
+    /// The lines asked for: a page with as many is followed by another (`Resume`).
+    pub(super) count: u16,
+    /// Where the next line of the answer goes (a sequence number of the tab).
+    pub(super) at: u64,
+    /// Where the rule goes once the fetch ends (`Resume`: above the lines).
+    pub(super) rule_at: u64,
+    /// Lines put in the tab by this fetch so far, over all its pages.
+    pub(super) added: usize,
+    /// The id of the last `HIST` line of this page: the next page is after it.
+    pub(super) last: Option<MessageId>,
+}
+
 /// The whole client state. Plain data: drawn by `ui::render`, changed only by `update`.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -199,6 +230,24 @@ pub struct App {
     /// The loss of the connection (or the first failure to connect) has been told; the
     /// failed attempts after it only change the status bar.
     pub(super) told_down: bool,
+    /// Local time's offset from UTC, for the times of history lines (which the server gives
+    /// in UTC): set by the caller, since reading the time zone is I/O.
+    pub utc_offset: FixedOffset,
+    /// The `uid` the next tab opened gets.
+    pub(super) next_uid: u64,
+    /// `HISTORY` lines sent on this connection and not answered yet, oldest first.
+    pub(super) history_asked: VecDeque<Asked>,
+    /// The server refused `HISTORY` on this connection (it is older than it): no more is
+    /// asked until the next connection.
+    pub(super) no_history: bool,
+    /// The id of the server line being handled, given to the chat line it adds (see
+    /// [`App::add`]); `None` outside the handling of a line with an id.
+    pub(super) live_id: Option<MessageId>,
+    /// The newest id seen in any tab.
+    pub(super) newest_id: Option<MessageId>,
+    /// `newest_id` when this connection started: where a tab that never saw an id resumes
+    /// from (ids come from one counter at the server, so the lines after it were missed).
+    pub(super) resume_from: Option<MessageId>,
 }
 
 impl App {
@@ -234,6 +283,13 @@ impl App {
             quitting: None,
             was_online: false,
             told_down: false,
+            utc_offset: FixedOffset::east_opt(0).expect("UTC is a valid offset"),
+            next_uid: 1,
+            history_asked: VecDeque::new(),
+            no_history: false,
+            live_id: None,
+            newest_id: None,
+            resume_from: None,
         }
     }
 
@@ -291,7 +347,10 @@ impl App {
             TabKind::Direct(nick) => self.direct_tab(nick),
         };
         existing.unwrap_or_else(|| {
-            self.tabs.push(Tab::new(kind));
+            let mut tab = Tab::new(kind);
+            tab.uid = self.next_uid;
+            self.next_uid += 1;
+            self.tabs.push(tab);
             self.tabs.len() - 1
         })
     }
@@ -324,22 +383,42 @@ impl App {
         }
     }
 
+    /// Adds a line at the end of tab `index`. A message from someone else takes the id of
+    /// the server line being handled, and is dropped if the tab shows that id already.
     pub(super) fn add(&mut self, index: usize, time: NaiveTime, body: Body) {
+        let id = match &body {
+            Body::Chat { own: false, .. } => self.live_id,
+            _ => None,
+        };
+        let line = self.line(time, body, id);
+        let seq = self.tabs[index].end_seq();
+        self.put(index, seq, line);
+    }
+
+    /// A line for the scrollback, a mention of our nick noted.
+    pub(super) fn line(&self, time: NaiveTime, body: Body, id: Option<MessageId>) -> ChatLine {
         let mention = match &body {
             Body::Chat {
                 text, own: false, ..
             } => mentions(text, &self.nick),
             _ => false,
         };
+        ChatLine {
+            time,
+            body,
+            mention,
+            id,
+        }
+    }
+
+    /// Puts `line` in tab `index` as its line numbered `seq`; returns false if its id was
+    /// shown there already.
+    pub(super) fn put(&mut self, index: usize, seq: u64, line: ChatLine) -> bool {
+        let id = line.id;
         let shown = index == self.current;
-        self.tabs[index].push(
-            ChatLine {
-                time,
-                body,
-                mention,
-            },
-            shown,
-        );
+        let added = self.tabs[index].insert(seq, line, shown);
+        self.newest_id = self.newest_id.max(id);
+        added
     }
 
     pub(super) fn notice(&mut self, index: usize, time: NaiveTime, text: impl Into<String>) {

@@ -126,14 +126,7 @@ fn run(app: &mut App, command: UserCommand<'_>, now: NaiveTime, effects: &mut Ve
     match command {
         UserCommand::Help => help(app, now),
         UserCommand::Quit { reason } => quit(app, reason, effects),
-        UserCommand::Clear => {
-            let tab = &mut app.tabs[app.current];
-            tab.first_seq += tab.lines.len() as u64;
-            tab.lines.clear();
-            tab.scroll = 0;
-            tab.below = 0;
-            tab.read_marker = None;
-        }
+        UserCommand::Clear => app.tabs[app.current].clear(),
         UserCommand::Close => match app.tab().kind.clone() {
             TabKind::Lobby => app.error(now, "the lobby tab stays open (/quit leaves)"),
             TabKind::Room(room) if app.tab().joined && app.online() => {

@@ -1,17 +1,22 @@
 //! One tab: its scrollback (bounded, numbered so markers survive the oldest lines being
 //! dropped), its unread count, highlight and "new" marker, the scroll position, and for a
-//! room its members, owner, topic and the key to join again with; plus the nick-list helpers
-//! and how a message's text becomes a line ([`Body::message`]: `/me ` makes an action).
+//! room its members, owner, topic and the key to join again with; the message ids it holds
+//! (a line is shown once, however often it arrives) and lines put in place among the others
+//! (history: [`Tab::insert`]); plus the nick-list helpers and how a message's text becomes a
+//! line ([`Body::message`]: `/me ` makes an action).
 //!
 //! Out of scope: which tab a line goes to, and when a tab opens or closes (`state`); what
-//! the lines say (`replies`, `submit`); drawing (`ui`).
+//! the lines say (`replies`, `submit`); what history to ask for (`history`); drawing (`ui`).
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::fmt;
 
 use chrono::NaiveTime;
 
-use chatd_proto::{ACTION_PREFIX, Nick, Room};
+use chatd_proto::{ACTION_PREFIX, MessageId, Nick, Room};
+
+/// Own messages remembered per tab until history shows them back (see [`Tab::own_sent`]).
+const OWN_SENT_LEN: usize = 100;
 
 /// Lines kept per tab; older ones are dropped, so memory stays bounded however long the
 /// client runs.
@@ -35,6 +40,9 @@ pub enum Body {
     Error(String),
     /// Local output: `/help`, `/who`, `/rooms`, the server's greeting.
     Info(String),
+    /// A rule across the pane with a few words: where history ends and the live lines start,
+    /// how many lines were missed while away.
+    Rule(String),
 }
 
 impl Body {
@@ -79,6 +87,7 @@ impl fmt::Display for Body {
             Body::Notice(text) => write!(f, "-!- {text}"),
             Body::Error(text) => write!(f, "!!! {text}"),
             Body::Info(text) => write!(f, "--- {text}"),
+            Body::Rule(text) => write!(f, "── {text} ──"),
         }
     }
 }
@@ -86,11 +95,14 @@ impl fmt::Display for Body {
 /// One line of a tab's scrollback.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChatLine {
-    /// Local time of arrival.
+    /// Local time of arrival; for a line from history, the local time the server queued it.
     pub time: NaiveTime,
     pub body: Body,
     /// The line names our nick as a word (drawn highlighted).
     pub mention: bool,
+    /// The message id the server gave the line (`CAP ids`, or history); none for our own
+    /// messages, notices, and every line from a server without ids.
+    pub id: Option<MessageId>,
 }
 
 /// What a tab shows.
@@ -138,6 +150,20 @@ pub struct Tab {
     /// Room tabs: between `OK JOIN` and `END WHO #room`, a `TOPIC` is the current topic,
     /// not a change.
     pub(super) joining: bool,
+    /// This tab among all the tabs ever opened: an answer to a `HISTORY` asked for a tab that
+    /// was closed meanwhile finds no tab, even when one for the same room opened since.
+    pub(super) uid: u64,
+    /// The ids of the lines in `lines`: a line seen live and then in history, or the other way
+    /// round, is shown once.
+    ids: HashSet<MessageId>,
+    /// The newest id this tab has seen: after a reconnect, history resumes after it.
+    pub(super) last_id: Option<MessageId>,
+    /// Our own messages shown here, newest last, at most [`OWN_SENT_LEN`]: the server does not
+    /// send us our own lines, so they have no id, and the history of the time around a lost
+    /// connection gives them back; each is matched once, so that it is not shown twice.
+    own_sent: VecDeque<Body>,
+    /// The server said it has no lines older than the oldest shown: PgUp asks no more.
+    pub(super) history_start: bool,
 }
 
 impl Tab {
@@ -158,6 +184,11 @@ impl Tab {
             key: None,
             pending_members: None,
             joining: false,
+            uid: 0,
+            ids: HashSet::new(),
+            last_id: None,
+            own_sent: VecDeque::new(),
+            history_start: false,
         }
     }
 
@@ -186,28 +217,101 @@ impl Tab {
         }
     }
 
-    pub(super) fn push(&mut self, line: ChatLine, shown: bool) {
-        let message = matches!(line.body, Body::Chat { own: false, .. });
-        let seq = self.first_seq + self.lines.len() as u64;
-        if !shown && message {
-            if self.read_marker.is_none() {
-                self.read_marker = Some(seq);
+    /// Sequence number the next line pushed gets.
+    pub fn end_seq(&self) -> u64 {
+        self.first_seq + self.lines.len() as u64
+    }
+
+    /// Whether the line with this id is in the scrollback.
+    pub fn has_id(&self, id: MessageId) -> bool {
+        self.ids.contains(&id)
+    }
+
+    /// The oldest id in the scrollback: history before it is what PgUp asks for.
+    pub(super) fn oldest_id(&self) -> Option<MessageId> {
+        self.lines.iter().find_map(|line| line.id)
+    }
+
+    /// Adds `line` as the line numbered `seq` (clamped to the scrollback), moving the later
+    /// lines down by one: the view stays on the lines it showed, the "new" marker on its line.
+    /// Returns false, adding nothing, when the line's id is shown already.
+    pub(super) fn insert(&mut self, seq: u64, line: ChatLine, shown: bool) -> bool {
+        if let Some(id) = line.id {
+            if !self.ids.insert(id) {
+                return false;
             }
+            self.last_id = self.last_id.max(Some(id));
+        }
+        if let Body::Chat { own: true, .. } = &line.body {
+            if self.own_sent.len() == OWN_SENT_LEN {
+                self.own_sent.pop_front();
+            }
+            self.own_sent.push_back(line.body.clone());
+        }
+        let seq = seq.clamp(self.first_seq, self.end_seq());
+        let index = (seq - self.first_seq) as usize;
+        // The marker stays on its line, which moves down with the insertion.
+        match &mut self.read_marker {
+            Some(marker) if *marker >= seq && index < self.lines.len() => *marker += 1,
+            _ => {}
+        }
+        let message = matches!(line.body, Body::Chat { own: false, .. });
+        if !shown && message {
+            self.read_marker = Some(self.read_marker.map_or(seq, |marker| marker.min(seq)));
             self.unread += 1;
             if line.mention || matches!(line.body, Body::Chat { direct: true, .. }) {
                 self.highlight = true;
             }
         }
-        if self.scroll > 0 {
-            // Keep the view where it is; count what arrives below it.
+        // The newest line in view is `len - 1 - scroll`: a line inserted below it leaves the
+        // view where it is and counts as arriving below it.
+        if self.scroll > 0 && index + self.scroll >= self.lines.len() {
             self.scroll += 1;
             self.below += 1;
         }
-        self.lines.push_back(line);
+        self.lines.insert(index, line);
         if self.lines.len() > SCROLLBACK_LEN {
-            self.lines.pop_front();
+            if let Some(dropped) = self.lines.pop_front().and_then(|line| line.id) {
+                self.ids.remove(&dropped);
+            }
             self.first_seq += 1;
             self.scroll = self.scroll.min(self.lines.len() - 1);
+        }
+        true
+    }
+
+    /// `/clear`: the scrollback emptied (the ids it held with it: PgUp at the top loads them
+    /// again); the numbering goes on.
+    pub(super) fn clear(&mut self) {
+        self.first_seq += self.lines.len() as u64;
+        self.lines.clear();
+        self.ids.clear();
+        self.scroll = 0;
+        self.below = 0;
+        self.read_marker = None;
+        self.history_start = false;
+    }
+
+    /// Whether `body`, from history, is one of our own messages shown here (they come back
+    /// without the id they never had); if so, it is matched and forgotten, with any older
+    /// ones that history skipped.
+    pub(super) fn take_own(&mut self, body: &Body) -> bool {
+        let Body::Chat {
+            from, text, action, ..
+        } = body
+        else {
+            return false;
+        };
+        let same = |own: &Body| {
+            matches!(own, Body::Chat { from: f, text: t, action: a, .. }
+                if f.key() == from.key() && t == text && a == action)
+        };
+        match self.own_sent.iter().position(same) {
+            Some(at) => {
+                self.own_sent.drain(..=at);
+                true
+            }
+            None => false,
         }
     }
 

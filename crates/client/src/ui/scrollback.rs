@@ -67,6 +67,10 @@ fn line_spans(line: &ChatLine) -> (Vec<Span<'static>>, usize) {
             spans.push(Span::styled("--- ", INFO));
             spans.push(Span::styled(text.clone(), INFO));
         }
+        Body::Rule(text) => {
+            spans.push(Span::styled("── ", MARKER));
+            spans.push(Span::styled(format!("{text} ──"), MARKER));
+        }
     }
     let prefix = spans[..spans.len() - 1]
         .iter()

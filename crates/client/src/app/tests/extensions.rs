@@ -82,6 +82,7 @@ fn issue_12_a_server_without_one_capability_refuses_it_quietly() {
         "ERR BAD_CAP no capability called away; there are actions and owner",
         "OK CAP owner",
         "OK CAP presence",
+        "OK CAP ids",
     ];
     let mut app = online_with(answers);
     assert!(app.caps.has(Capability::Actions) && !app.caps.has(Capability::Away));

@@ -6,6 +6,7 @@
 //! real server); drawing (`ui`'s tests).
 
 mod extensions;
+mod history;
 mod ignore;
 mod paste;
 mod registration;
@@ -38,9 +39,14 @@ fn net(app: &mut App, event: NetEvent) -> Vec<Effect> {
     update(app, Event::Net(event), at())
 }
 
-/// Feeds one server line, parsed by the protocol module as the reader does.
+/// Feeds one server line, parsed by the protocol module as the reader does (`@<id> ` and
+/// all).
 fn server(app: &mut App, line: &str) -> Vec<Effect> {
-    net(app, NetEvent::Line(Reply::parse(line).unwrap()))
+    let event = match Reply::parse_with_id(line).unwrap() {
+        (None, reply) => NetEvent::Line(reply),
+        (Some(id), reply) => NetEvent::IdLine(id, reply),
+    };
+    net(app, event)
 }
 
 fn key_with(app: &mut App, code: KeyCode, modifiers: KeyModifiers) -> Vec<Effect> {
@@ -86,20 +92,22 @@ fn names(list: &[Nick]) -> Vec<&str> {
 }
 
 /// What the client sends on every connection as `alice`: the capabilities, then the nick.
-const CONNECT: [&str; 5] = [
+const CONNECT: [&str; 6] = [
     "CAP actions",
     "CAP away",
     "CAP owner",
     "CAP presence",
+    "CAP ids",
     "NICK alice",
 ];
 
 /// The answers of a server of this version to [`CONNECT`]'s `CAP` lines.
-const CAPS_ON: [&str; 4] = [
+const CAPS_ON: [&str; 5] = [
     "OK CAP actions",
     "OK CAP away",
     "OK CAP owner",
     "OK CAP presence",
+    "OK CAP ids",
 ];
 
 /// The answers of a server older than the capabilities.
@@ -107,7 +115,7 @@ const NO_CAP: &str = "ERR UNKNOWN_COMMAND unknown command CAP";
 
 /// An app registered as `alice` with `alice` and `bob` online, on a server that answered
 /// the capabilities with `answers`.
-fn online_with(answers: [&str; 4]) -> App {
+fn online_with(answers: [&str; 5]) -> App {
     let mut app = App::new("127.0.0.1:7878", nick("alice"), (80, 24));
     net(&mut app, NetEvent::Connecting { attempt: 1 });
     assert_eq!(sent(&net(&mut app, NetEvent::Connected)), CONNECT);
@@ -130,7 +138,7 @@ fn online() -> App {
 
 /// `online()` on a server that knows no `CAP`.
 fn online_v1() -> App {
-    online_with([NO_CAP; 4])
+    online_with([NO_CAP; 5])
 }
 
 /// `online()` plus a tab for #rust with alice and bob in it, shown.

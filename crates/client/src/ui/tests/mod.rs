@@ -49,7 +49,7 @@ fn conversation(width: u16, height: u16) -> App {
     let mut app = App::new("127.0.0.1:7878", nick, (width, height));
     update(&mut app, Event::Net(NetEvent::Connected), at(0));
     server(&mut app, "HELLO chatd 0.1.0 - type HELP for commands", 0);
-    for cap in ["actions", "away", "owner", "presence"] {
+    for cap in ["actions", "away", "owner", "presence", "ids"] {
         server(&mut app, &format!("OK CAP {cap}"), 0);
     }
     server(&mut app, "OK NICK alice", 0);
@@ -334,6 +334,24 @@ fn issue_12_a_waiting_paste_asks_in_the_input_line() {
     let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
     update(&mut app, Event::Key(esc), at(4));
     assert_eq!(self::screen(&app)[23].trim_end(), "[lobby] draft");
+}
+
+#[test]
+fn issue_15_history_shows_with_its_own_time_above_the_rule() {
+    let mut app = conversation(80, 24);
+    let kill_line = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    update(&mut app, Event::Key(kill_line), at(4));
+    enter(&mut app, "/join #tea");
+    server(&mut app, "OK JOIN #tea", 4);
+    server(&mut app, "END WHO #tea", 4);
+    let hist = "HIST #tea 7 2026-12-06T09:41:00.000Z MSG #tea bob an old line";
+    server(&mut app, hist, 4);
+    server(&mut app, "END HISTORY #tea 1", 4);
+    let screen = screen(&app);
+    let old = find(&screen, "09:41 <bob> an old line");
+    let rule = find(&screen, "── 1 earlier line above, new below ──");
+    let join = find(&screen, "12:04 -!- you joined #tea");
+    assert_eq!((old + 1, rule + 1), (rule, join), "{}", screen.join("\n"));
 }
 
 #[test]

@@ -1,0 +1,297 @@
+//! History (issue 15): what the client asks with `HISTORY` and where the answers go. After a
+//! reconnect, every open lobby or room tab asks for the lines after the last id it saw and
+//! shows them in place, under a rule that counts them, paging on until the server has no
+//! more; a room just joined shows its latest lines above the join, with a rule between old
+//! and new; PgUp at the top of a tab prepends older lines, the view staying where it was.
+//! Times of history lines are the server's, shown in local time (`App::utc_offset`).
+//!
+//! Nothing is asked of a server that did not turn `CAP ids` on, nor for direct-message tabs
+//! (the server keeps no direct messages until accounts come). A server that knows ids but
+//! not `HISTORY` answers `ERR UNKNOWN_COMMAND`: taken silently, and nothing more is asked on
+//! that connection. An answer for a tab closed meanwhile is dropped.
+//!
+//! Out of scope: which lines a tab already shows and putting lines in place (`tab`); when a
+//! reconnect or a join happens (`nick`, `replies`); the keys (`keys`).
+
+use chrono::{DateTime, NaiveTime};
+
+use super::state::{App, Asked, Effect, Fetch, send};
+use super::tab::{Body, SCROLLBACK_LEN, TabKind};
+use chatd_proto::{
+    Capability, Command, DEFAULT_HISTORY, ErrorCode, HistoryRequest, MAX_HISTORY, MessageId, Page,
+    Reply, Target, UtcMillis,
+};
+
+/// Lines asked for when joining a room and per PgUp at the top of a tab.
+pub const HISTORY_PAGE: u16 = DEFAULT_HISTORY;
+
+/// After a reconnect: tab `index` asks for what it missed, after the last id it saw (or, if
+/// it never saw one, the newest id seen anywhere before the connection was lost). Its lines
+/// go at the end of the tab as it is now, above whatever arrives live meanwhile.
+pub(super) fn resume(app: &mut App, index: usize, effects: &mut Vec<Effect>) {
+    let Some(after) = app.tabs[index].last_id.or(app.resume_from) else {
+        return;
+    };
+    let at = app.tabs[index].end_seq();
+    ask(
+        app,
+        index,
+        Fetch::Resume,
+        MAX_HISTORY,
+        Page::After(after),
+        at,
+        effects,
+    );
+}
+
+/// `OK JOIN` for room tab `index`, before the join is told: a room joined again after a
+/// reconnect resumes; one just joined shows its latest lines above the join.
+pub(super) fn on_joined(app: &mut App, index: usize, again: bool, effects: &mut Vec<Effect>) {
+    let resumes = app.tabs[index].last_id.or(app.resume_from).is_some();
+    if again && resumes {
+        resume(app, index, effects);
+    } else {
+        let at = app.tabs[index].end_seq();
+        ask(
+            app,
+            index,
+            Fetch::Join,
+            HISTORY_PAGE,
+            Page::Latest,
+            at,
+            effects,
+        );
+    }
+}
+
+/// PgUp reached the top of the tab shown: ask for the lines before the oldest one shown
+/// (the latest ones, if it shows none with an id), unless the server said there are none.
+pub(super) fn older(app: &mut App, now: NaiveTime, effects: &mut Vec<Effect>) {
+    let tab = &app.tabs[app.current];
+    if tab.history_start || !app.online() {
+        return;
+    }
+    let room = SCROLLBACK_LEN.saturating_sub(tab.lines().len());
+    if room == 0 {
+        app.info(now, "the scrollback is full: no older lines are loaded");
+        return;
+    }
+    let count = u16::try_from(room).map_or(HISTORY_PAGE, |room| room.min(HISTORY_PAGE));
+    let page = tab.oldest_id().map_or(Page::Latest, Page::Before);
+    let at = tab.seq(0);
+    ask(app, app.current, Fetch::Older, count, page, at, effects);
+}
+
+/// Sends one `HISTORY` for tab `index`, if the server has history and the tab has one that
+/// is not being fetched already.
+fn ask(
+    app: &mut App,
+    index: usize,
+    fetch: Fetch,
+    count: u16,
+    page: Page,
+    at: u64,
+    effects: &mut Vec<Effect>,
+) {
+    if !app.caps.has(Capability::Ids) || app.no_history || !app.online() {
+        return;
+    }
+    let tab = &app.tabs[index];
+    let target = match &tab.kind {
+        TabKind::Lobby => Target::Lobby,
+        TabKind::Room(room) => Target::Room(room.clone()),
+        TabKind::Direct(_) => return,
+    };
+    if app.history_asked.iter().any(|asked| asked.tab == tab.uid) {
+        return;
+    }
+    let request = HistoryRequest {
+        target: target.clone(),
+        count,
+        page,
+    };
+    send(effects, &Command::History(request));
+    app.history_asked.push_back(Asked {
+        target,
+        tab: tab.uid,
+        fetch,
+        count,
+        at,
+        rule_at: at,
+        added: 0,
+        last: None,
+    });
+}
+
+fn same_target(a: &Target, b: &Target) -> bool {
+    match (a, b) {
+        (Target::Lobby, Target::Lobby) => true,
+        (Target::Room(a), Target::Room(b)) => a.key() == b.key(),
+        (Target::Nick(a), Target::Nick(b)) => a.key() == b.key(),
+        _ => false,
+    }
+}
+
+/// The oldest request for `target` not answered yet.
+fn asked_for(app: &App, target: &Target) -> Option<usize> {
+    app.history_asked
+        .iter()
+        .position(|asked| same_target(&asked.target, target))
+}
+
+/// One `HIST` line: put in place in the tab that asked for it, unless that tab shows it
+/// already (seen live, or in an earlier page), it is one of our own messages shown when we
+/// sent it, or its sender is ignored. Returns false for a line nobody asked for (the caller
+/// shows it as it came).
+pub(super) fn on_hist(
+    app: &mut App,
+    target: &Target,
+    id: MessageId,
+    time: UtcMillis,
+    line: &str,
+) -> bool {
+    let Some(position) = asked_for(app, target) else {
+        return false;
+    };
+    app.history_asked[position].last = Some(id);
+    let uid = app.history_asked[position].tab;
+    let Some(index) = app.tabs.iter().position(|tab| tab.uid == uid) else {
+        return true;
+    };
+    let body = match Reply::parse(line) {
+        Ok(Reply::All { from, text } | Reply::RoomMsg { from, text, .. }) => {
+            Body::message(from, &text, false, false)
+        }
+        Ok(Reply::Me { from, text, .. }) => Body::Chat {
+            from,
+            text,
+            direct: false,
+            own: false,
+            action: true,
+        },
+        // Not a line a lobby or a room keeps: nothing to show.
+        _ => return true,
+    };
+    let Body::Chat { from, .. } = &body else {
+        return true;
+    };
+    if app.ignores(from) || app.tabs[index].has_id(id) || app.tabs[index].take_own(&body) {
+        return true;
+    }
+    let time = local_time(app, time);
+    let line = app.line(time, body, Some(id));
+    let at = app.history_asked[position].at;
+    if app.put(index, at, line) {
+        let asked = &mut app.history_asked[position];
+        asked.at += 1;
+        asked.added += 1;
+    }
+    true
+}
+
+/// `END HISTORY`: the request is answered. A resume pages on while pages come back with
+/// lines (and the scrollback has room), then puts its rule; a join puts its rule under the
+/// lines; PgUp finding nothing older says so at the top. Returns false for an answer nobody
+/// asked for.
+pub(super) fn on_end(
+    app: &mut App,
+    target: &Target,
+    count: usize,
+    effects: &mut Vec<Effect>,
+) -> bool {
+    let Some(position) = asked_for(app, target) else {
+        return false;
+    };
+    let asked = app
+        .history_asked
+        .remove(position)
+        .expect("the position was just found");
+    let Some(index) = app.tabs.iter().position(|tab| tab.uid == asked.tab) else {
+        return true;
+    };
+    match asked.fetch {
+        Fetch::Resume => {
+            let full = asked.added >= SCROLLBACK_LEN;
+            if let (false, true, Some(last)) = (full, count > 0, asked.last) {
+                let request = HistoryRequest {
+                    target: asked.target.clone(),
+                    count: asked.count,
+                    page: Page::After(last),
+                };
+                send(effects, &Command::History(request));
+                app.history_asked.push_back(Asked {
+                    last: None,
+                    ..asked
+                });
+                return true;
+            }
+            if asked.added > 0 {
+                let text = if full {
+                    format!(
+                        "{} missed while away, more than the scrollback holds: the latest \
+                         ones were not loaded",
+                        asked.added
+                    )
+                } else {
+                    format!("{} missed while away", asked.added)
+                };
+                rule(app, index, asked.rule_at, text);
+            }
+        }
+        Fetch::Join if asked.added > 0 => {
+            let lines = plural(asked.added, "earlier line");
+            rule(app, index, asked.at, format!("{lines} above, new below"));
+        }
+        Fetch::Join => {}
+        Fetch::Older if count == 0 => {
+            app.tabs[index].history_start = true;
+            let at = app.tabs[index].seq(0);
+            rule(app, index, at, "no older lines".to_owned());
+        }
+        Fetch::Older => {}
+    }
+    true
+}
+
+/// An `ERR` that answers our `HISTORY` rather than a line the user sent: the client sends no
+/// other line that can get `UNKNOWN_COMMAND` (the answers to `CAP` are taken before) or
+/// `BAD_HISTORY`. Taken silently; a server without `HISTORY` is asked no more.
+pub(super) fn refused(app: &mut App, code: &ErrorCode) -> bool {
+    if app.history_asked.is_empty() {
+        return false;
+    }
+    match code {
+        ErrorCode::UnknownCommand => app.no_history = true,
+        ErrorCode::BadHistory => {}
+        _ => return false,
+    }
+    app.history_asked.pop_front();
+    true
+}
+
+fn rule(app: &mut App, index: usize, at: u64, text: String) {
+    let time = app.tabs[index]
+        .lines()
+        .get(at.saturating_sub(app.tabs[index].seq(0)) as usize)
+        .map_or(NaiveTime::MIN, |line| line.time);
+    let line = app.line(time, Body::Rule(text), None);
+    app.put(index, at, line);
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+/// The local time of a moment the server gave in UTC.
+fn local_time(app: &App, time: UtcMillis) -> NaiveTime {
+    i64::try_from(time.millis())
+        .ok()
+        .and_then(DateTime::from_timestamp_millis)
+        .map_or(NaiveTime::MIN, |utc| {
+            utc.with_timezone(&app.utc_offset).time()
+        })
+}
