@@ -107,22 +107,36 @@ fn issue_15_a_client_cut_off_shows_every_missed_line_once_in_order() {
 
 #[test]
 fn issue_15_after_a_server_restart_the_lines_said_meanwhile_show_once_in_order() {
-    let server = TestServer::start_restartable();
+    // The history store in a folder of its own, kept across the restart.
+    let data = tempfile::tempdir().unwrap();
+    let keep_history = |config: &mut chatd_testkit::Config| {
+        config.ephemeral = false;
+        config.data_dir = data.path().to_owned();
+    };
+    let server = TestServer::start_restartable_with(keep_history);
     let addr = server.addr;
     let relay = Relay::start(addr);
     let mut bob = talker(&server, "bob");
     let mut alice = alice_in_rust(&relay, &mut bob);
 
-    // alice is kept away (the relay refuses her) while the server restarts and bob, back on
-    // the new server, keeps talking. The history in memory starts again empty at the
-    // restart, so the lines to miss are those said after it.
+    // alice is kept away (the relay refuses her) while bob talks, the server restarts, and
+    // bob, back on the new server, talks on. The lobby's history outlives the restart; the
+    // room does not (rooms end with their last member), so its missed lines are those said
+    // after the restart.
     relay.cut();
     alice.until("the loss", |c| matches!(c.app.conn, Conn::Waiting { .. }));
+    for n in 1..=2 {
+        bob.send(&format!("ALL said while away {n}"));
+    }
+    bob.barrier();
     drop(bob);
     server.shutdown();
-    let server = TestServer::with(|config| config.addr = addr);
+    let server = TestServer::with(|config| {
+        keep_history(config);
+        config.addr = addr;
+    });
     let mut bob = talker(&server, "bob");
-    for n in 1..=4 {
+    for n in 3..=4 {
         bob.send(&format!("ALL said while away {n}"));
     }
     for n in 1..=2 {

@@ -10,7 +10,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chatd::config::Config;
+pub use chatd::config::Config;
 use chatd::server::{Server, ServerHandle, ShutdownReport, Stats};
 
 /// How long any single expectation may wait before the test fails.
@@ -41,6 +41,12 @@ impl TestServer {
     /// the shutdown and the restart, one of them could take the port (seen about once in 16
     /// runs of the client's tests).
     pub fn start_restartable() -> TestServer {
+        TestServer::start_restartable_with(|_| {})
+    }
+
+    /// As [`TestServer::start_restartable`], with the config adjusted by `adjust` (a data
+    /// folder, for a test whose history must outlive the restart).
+    pub fn start_restartable_with(adjust: impl Fn(&mut Config)) -> TestServer {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let below = ephemeral_range_start();
         // Ports from 10000 up to the ephemeral range, spread by process id so that test
@@ -51,7 +57,7 @@ impl TestServer {
             let offset = (first + NEXT.fetch_add(1, Ordering::Relaxed) * 104_729) % span;
             let port = 10_000 + u16::try_from(offset).expect("the span is below 65536");
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            match Server::bind(TestServer::config(addr, |_| {})) {
+            match Server::bind(TestServer::config(addr, &adjust)) {
                 Ok(server) => return TestServer::run(server),
                 Err(error) if error.kind() == ErrorKind::AddrInUse => continue,
                 Err(error) => panic!("bind {addr}: {error}"),
