@@ -15,12 +15,11 @@
 //! ring and says what the store must add, which [`Paged::finish`] reads after the locks.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
 
 use chatd_proto::{MAX_HISTORY, MessageId, Page, UtcMillis};
 
 use crate::server::line::Line;
-use crate::server::store::{Link, Range, Store, StoreRead};
+use crate::server::store::{Link, Range, Store, StoreRead, Text};
 
 pub use crate::server::history_entry::{Entry, now};
 
@@ -77,7 +76,7 @@ impl Keeping {
     /// are all the database holds).
     pub fn lobby(&self, recovered: VecDeque<Entry>, complete: bool) -> History {
         let mut history = self.history(self.store.link(true), self.ring);
-        history.ring = recovered;
+        history.ring = recovered.iter().map(Kept::of).collect();
         history.complete = complete || history.keeps_all;
         history
     }
@@ -114,7 +113,7 @@ pub struct History {
     /// Ids grow from front to back: each line is recorded under the lock that takes its id.
     /// Grows as lines come (an idle room costs nothing), then its storage is reused: once
     /// full, recording a line allocates nothing.
-    ring: VecDeque<Entry>,
+    ring: VecDeque<Kept>,
     capacity: usize,
     days: u32,
     /// `None` without a store: what leaves the ring is gone.
@@ -130,11 +129,43 @@ pub struct History {
     let_go: u64,
 }
 
+/// A line in a ring: its text copied when short ([`Text`]), not a reference to the line its
+/// recipients share: a reference would be one more count on the cache line their writers
+/// count down, taken and dropped on other cores.
+#[derive(Clone)]
+struct Kept {
+    id: MessageId,
+    time: UtcMillis,
+    text: Text,
+    /// Whether the line went to the store (a full store channel refuses lines).
+    stored: bool,
+}
+
+impl Kept {
+    fn of(entry: &Entry) -> Kept {
+        Kept {
+            id: entry.id,
+            time: entry.time,
+            text: Text::of(&entry.line),
+            stored: entry.stored,
+        }
+    }
+
+    fn entry(&self) -> Entry {
+        Entry {
+            id: self.id,
+            time: self.time,
+            line: self.text.line(),
+            stored: self.stored,
+        }
+    }
+}
+
 /// A page as the ring answers it, and what the store must add to it: made under the
 /// conversation's lock, finished after it ([`Paged::finish`]), since the store may read the
 /// disk.
 pub struct Paged {
-    entries: Vec<Entry>,
+    kept: Vec<Kept>,
     days: u32,
     from_store: Option<(StoreRead, Range, usize)>,
 }
@@ -150,10 +181,11 @@ impl History {
             return;
         }
         let time = self.ring.back().map_or(time, |last| time.max(last.time));
+        let text = Text::of(line);
         let stored = self
             .link
             .as_ref()
-            .is_some_and(|link| link.record(id, time, line));
+            .is_some_and(|link| link.record(id, time, text.clone()));
         if self.ring.len() == self.capacity {
             let old = self.ring.pop_front().expect("the ring is full");
             if self.link.is_some() && !self.keeps_all {
@@ -163,16 +195,17 @@ impl History {
                 self.let_go = old.id.get();
             }
         }
-        self.ring.push_back(Entry {
+        self.ring.push_back(Kept {
             id,
             time,
-            line: Arc::clone(line),
+            text,
             stored,
         });
     }
 
-    /// At most `count` lines as `page` asks, oldest first: the ring's part as reference
-    /// counts, and what the store must add for lines older than the ring holds.
+    /// At most `count` lines as `page` asks, oldest first: the ring's part as copies (made
+    /// into lines after the lock), and what the store must add for lines older than the
+    /// ring holds.
     pub fn page(&self, count: usize, page: Page) -> Paged {
         let len = self.ring.len();
         let front = self.ring.front().map_or(u64::MAX, |entry| entry.id.get());
@@ -196,12 +229,12 @@ impl History {
                 (start, end, range)
             }
         };
-        let entries: Vec<Entry> = self.ring.range(start..end).cloned().collect();
+        let kept: Vec<Kept> = self.ring.range(start..end).cloned().collect();
         let wanted = match (page, &before_ring) {
             // Lines after the id but before the ring come first: a whole page may be there.
             (Page::After(id), _) if id.get() < front => count,
             (Page::After(_), _) => 0,
-            _ => count - entries.len(),
+            _ => count - kept.len(),
         };
         let from_store = match &self.link {
             Some(link) if !self.complete && wanted > 0 => {
@@ -210,7 +243,7 @@ impl History {
             _ => None,
         };
         Paged {
-            entries,
+            kept,
             days: self.days,
             from_store,
         }
@@ -222,10 +255,11 @@ impl Paged {
     /// most `count` in all, and none older than `--history-days`.
     pub fn finish(self, count: usize) -> Vec<Entry> {
         let Paged {
-            mut entries,
+            kept,
             days,
             from_store,
         } = self;
+        let mut entries: Vec<Entry> = kept.iter().map(Kept::entry).collect();
         if let Some((read, range, wanted)) = from_store {
             let mut older = read.read(wanted, range);
             let room = count.saturating_sub(older.len());

@@ -215,28 +215,14 @@ fn issue_15_lines_older_than_history_days_are_deleted_and_never_shown() {
     say(&mut ann, 0..3);
     drop(ann);
     server.shutdown();
-    // Age the first chunk by 100 days, as if it had been said then: its time and the time
-    // packed with each of its lines (id and time, 8 bytes each, then the text's length in 4).
+    // Age the first chunk by 100 days, as if it had been said then: its lines' times are
+    // packed as steps from the chunk's first time.
     let connection = Connection::open(dir.path().join("chatd.db")).unwrap();
     let hundred_days_ms: u64 = 100 * 24 * 3600 * 1000;
-    let (last_id, mut packed): (u64, Vec<u8>) = connection
-        .query_row(
-            "SELECT last_id, packed FROM chunks ORDER BY last_id LIMIT 1",
-            [],
-            |row| Ok((row.get(0)?, row.get(1)?)),
-        )
-        .unwrap();
-    let mut at = 0;
-    while at < packed.len() {
-        let time = u64::from_le_bytes(packed[at + 8..at + 16].try_into().unwrap());
-        packed[at + 8..at + 16].copy_from_slice(&(time - hundred_days_ms).to_le_bytes());
-        let len = u32::from_le_bytes(packed[at + 16..at + 20].try_into().unwrap()) as usize;
-        at += 20 + len;
-    }
     connection
         .execute(
-            "UPDATE chunks SET last_ms = last_ms - ?1, packed = ?2 WHERE last_id = ?3",
-            rusqlite::params![hundred_days_ms, packed, last_id],
+            "UPDATE chunks SET first_ms = first_ms - ?1, last_ms = last_ms - ?1",
+            rusqlite::params![hundred_days_ms],
         )
         .unwrap();
     drop(connection);

@@ -1,6 +1,7 @@
 //! Tests of `history`: the ring's bound and its paging.
 
 use super::*;
+use std::sync::Arc;
 
 fn id(value: u64) -> MessageId {
     MessageId::new(value).unwrap()

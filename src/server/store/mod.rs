@@ -24,7 +24,9 @@
 //! messages and registered rooms get numbers of their own and rows in the same table; the
 //! thread is the one place that writes, so accounts can share it.
 
+mod batch;
 mod messages;
+mod packing;
 mod reader;
 mod schema;
 mod writer;
@@ -41,11 +43,10 @@ use crossbeam_channel::{Sender, TrySendError};
 use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::server::line::Line;
 use crate::server::message_ids::MessageIds;
 use chatd_proto::{MessageId, UtcMillis};
 
-pub use messages::Conversation;
+pub use messages::{Conversation, Text};
 pub use reader::{Range, StoreRead};
 pub use schema::{Recovered, cutoff};
 
@@ -275,13 +276,13 @@ impl Store {
 impl Link {
     /// Hands a line to the store thread without waiting: `false` (and counted) when the
     /// channel is full.
-    pub fn record(&self, id: MessageId, time: UtcMillis, line: &Line) -> bool {
+    pub fn record(&self, id: MessageId, time: UtcMillis, text: Text) -> bool {
         let shared = self.store.shared.as_ref().expect("a link has a store");
         let stored = Stored {
             conversation: self.conversation,
             id: id.get(),
             time: time.millis(),
-            line: Arc::clone(line),
+            text,
         };
         match shared.lines.try_send(stored) {
             Ok(()) => true,

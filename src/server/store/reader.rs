@@ -18,7 +18,8 @@ use rusqlite::params;
 use parking_lot::Mutex;
 
 use super::messages::Conversation;
-use super::schema::{self, unpack};
+use super::packing::unpack;
+use super::schema;
 use crate::server::history_entry::Entry;
 
 /// Waits between looks at a conversation's counter while a reader waits for the thread.
@@ -121,12 +122,21 @@ fn read_chunks(
     match range {
         Range::Newest { below } => {
             let mut statement = connection.prepare_cached(
-                "SELECT packed FROM chunks WHERE conversation = ?1 AND first_id < ?2 \
+                "SELECT first_id, first_ms, lines, packed FROM chunks WHERE conversation = ?1 \
+                 AND first_id < ?2 \
                  ORDER BY last_id DESC",
             )?;
             let mut rows = statement.query(params![conversation.0, below])?;
             'chunks: while let Some(row) = rows.next()? {
-                for entry in unpack(row.get_ref(0)?.as_blob()?)?.into_iter().rev() {
+                for entry in unpack(
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get_ref(3)?.as_blob()?,
+                )?
+                .into_iter()
+                .rev()
+                {
                     if entry.time.millis() < cutoff {
                         break 'chunks;
                     }
@@ -142,12 +152,18 @@ fn read_chunks(
         }
         Range::Oldest { above, below } => {
             let mut statement = connection.prepare_cached(
-                "SELECT packed FROM chunks WHERE conversation = ?1 AND last_id > ?2 \
+                "SELECT first_id, first_ms, lines, packed FROM chunks WHERE conversation = ?1 \
+                 AND last_id > ?2 \
                  ORDER BY last_id",
             )?;
             let mut rows = statement.query(params![conversation.0, above])?;
             'chunks: while let Some(row) = rows.next()? {
-                for entry in unpack(row.get_ref(0)?.as_blob()?)? {
+                for entry in unpack(
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get_ref(3)?.as_blob()?,
+                )? {
                     if entry.id.get() >= below || page.len() == count {
                         break 'chunks;
                     }

@@ -8,8 +8,8 @@
 //! The schema. `chunks` holds the lines of history, a run of consecutive lines of one
 //! conversation per row (those one batch wrote, up to [`CHUNK_LINES`]): its conversation (0
 //! the lobby, a room a number of its run), the ids of its first and last line, how many lines
-//! it holds, the time of its last line, and the lines themselves packed in a blob (see
-//! [`pack`]). A row per line cost a b-tree insert each, about a microsecond: as much as the
+//! it holds, the times of its first and last lines, and the lines themselves packed in a
+//! blob (`packing`). A row per line cost a b-tree insert each, about a microsecond: as much as the
 //! fan-out of a line to ten recipients. Rows are appended in rowid order, and the index on
 //! (conversation, last_id) is the one every read and every retention pass walks: a table
 //! keyed on it instead (`WITHOUT ROWID`) put the blobs in the key's b-tree, whose every
@@ -23,14 +23,13 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, params};
 
 use super::messages::Conversation;
+use super::packing::unpack;
 use crate::server::history_entry::{Entry, now};
-use chatd_proto::{MessageId, UtcMillis};
 
 /// What a previous run left: the lobby's latest lines and where message ids must start.
 pub struct Recovered {
@@ -51,6 +50,7 @@ const MIGRATIONS: &[&str] = &["
         last_id INTEGER NOT NULL,
         first_id INTEGER NOT NULL,
         lines INTEGER NOT NULL,
+        first_ms INTEGER NOT NULL,
         last_ms INTEGER NOT NULL,
         packed BLOB NOT NULL
     );
@@ -136,12 +136,19 @@ pub fn recover(connection: &Connection, ring: usize, days: u32) -> rusqlite::Res
     }
     let mut lobby = VecDeque::new();
     {
-        let mut statement = connection
-            .prepare("SELECT packed FROM chunks WHERE conversation = ?1 ORDER BY last_id DESC")?;
+        let mut statement = connection.prepare(
+            "SELECT first_id, first_ms, lines, packed FROM chunks WHERE conversation = ?1 \
+                 ORDER BY last_id DESC",
+        )?;
         let mut rows = statement.query(params![Conversation::LOBBY.0])?;
         while lobby.len() < ring {
             let Some(row) = rows.next()? else { break };
-            let mut entries = unpack(row.get_ref(0)?.as_blob()?)?;
+            let mut entries = unpack(
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get_ref(3)?.as_blob()?,
+            )?;
             while let Some(entry) = entries.pop() {
                 if lobby.len() == ring {
                     break;
@@ -193,46 +200,3 @@ pub fn cutoff(days: u32) -> Option<u64> {
 /// The most lines in one chunk: a page of history decodes at most a few chunks, and a
 /// retention pass keeps at most this many lines beyond `--history-lines`.
 pub const CHUNK_LINES: usize = 256;
-
-/// Appends one line to a chunk's blob: its id and time (each 8 bytes, little-endian), the
-/// length of its text (4 bytes) and the text, the v1 line without its `\n`.
-pub fn pack(id: u64, time: u64, line: &str, packed: &mut Vec<u8>) {
-    let text = line.strip_suffix('\n').unwrap_or(line);
-    packed.extend_from_slice(&id.to_le_bytes());
-    packed.extend_from_slice(&time.to_le_bytes());
-    let len = u32::try_from(text.len()).expect("a line is far below 4 GiB (--max-line)");
-    packed.extend_from_slice(&len.to_le_bytes());
-    packed.extend_from_slice(text.as_bytes());
-}
-
-/// The lines of a chunk's blob, oldest first. A blob that does not read back (a database
-/// edited by hand, or damaged) is an error, not lines made up.
-pub fn unpack(mut packed: &[u8]) -> rusqlite::Result<Vec<Entry>> {
-    let damaged = || {
-        rusqlite::Error::FromSqlConversionFailure(
-            0,
-            rusqlite::types::Type::Blob,
-            "a chunk of history does not read back".into(),
-        )
-    };
-    let mut entries = Vec::new();
-    while !packed.is_empty() {
-        let (head, rest) = packed.split_at_checked(20).ok_or_else(damaged)?;
-        let number = |at: usize| u64::from_le_bytes(head[at..at + 8].try_into().expect("8 bytes"));
-        let len = u32::from_le_bytes(head[16..20].try_into().expect("4 bytes")) as usize;
-        let (text, rest) = rest.split_at_checked(len).ok_or_else(damaged)?;
-        let text = std::str::from_utf8(text).map_err(|_| damaged())?;
-        let id = MessageId::new(number(0)).ok_or_else(damaged)?;
-        let mut line = String::with_capacity(text.len() + 1);
-        line.push_str(text);
-        line.push('\n');
-        entries.push(Entry {
-            id,
-            time: UtcMillis::saturating(number(8)),
-            line: Arc::from(line),
-            stored: true,
-        });
-        packed = rest;
-    }
-    Ok(entries)
-}

@@ -20,8 +20,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, select};
 use rusqlite::{Connection, params};
 
+use super::batch::{Batch, Chunk};
 use super::messages::{CHANNEL_LINES, Control, Conversation, Stored};
-use super::schema::{self, CHUNK_LINES, ID_HIGH_WATER, pack};
+use super::schema::{self, CHUNK_LINES, ID_HIGH_WATER};
 use crate::config::Config;
 use crate::server::message_ids::MessageIds;
 
@@ -57,8 +58,8 @@ const MAX_BATCH: usize = 16_384;
 /// many ids, a sliver of the 2^53 there are.
 pub const HIGH_WATER_HEADROOM: u64 = 1 << 24;
 
-/// A batch this small means the store is quiet: time to fold the log into the database.
-const QUIET_BATCH: usize = 1_000;
+/// How often the thread takes lines from the channel while a batch's window runs.
+const COLLECT_STEP: Duration = Duration::from_millis(5);
 
 /// Lines after which the log is folded into the database even while the store is busy:
 /// about 100 MB of log with lines of a hundred bytes.
@@ -116,30 +117,25 @@ impl StoreThread {
             last_minute: Instant::now(),
             unchecked_lines: 0,
         };
-        let mut batch: Vec<Stored> = Vec::new();
+        let mut batch = Batch::default();
         let mut lobby_rows = Some(self.lobby_rows);
         loop {
             let mut stopping = false;
+            let mut idle = false;
             let mut controls = Vec::new();
             select! {
                 recv(self.lines) -> line => match line {
-                    Ok(line) => batch.push(line),
+                    Ok(line) => batch.add(line),
                     Err(_) => stopping = true,
                 },
                 recv(self.control) -> control => match control {
                     Ok(control) => controls.push(control),
                     Err(_) => stopping = true,
                 },
-                default(self.settings.flush) => {}
+                default(self.settings.flush) => idle = true,
             }
-            if !batch.is_empty() && !stopping {
-                // Sleeps through the window, then takes what came: one wake-up per batch,
-                // not one per line (a receiver blocked on the channel is woken by every send).
-                // A store behind (a full batch waiting already) writes at once.
-                if self.lines.len() < MAX_BATCH {
-                    std::thread::sleep(self.settings.flush);
-                }
-                batch.extend(self.lines.try_iter().take(CHANNEL_LINES));
+            if batch.lines() > 0 && !stopping {
+                self.collect(&mut batch);
             }
             // After the batch: the `Open` of every conversation in it was sent before its
             // lines, so it is here by now.
@@ -147,7 +143,9 @@ impl StoreThread {
             stopping |= controls.iter().any(|c| matches!(c, Control::Stop));
             if stopping {
                 // Nothing records any more: what is in the channel is all there is.
-                batch.extend(self.lines.try_iter());
+                for line in self.lines.try_iter() {
+                    batch.add(line);
+                }
             }
             for control in &controls {
                 if let Control::Open(conversation, handled) = control {
@@ -165,18 +163,16 @@ impl StoreThread {
                     );
                 }
             }
-            for piece in batch.chunks(MAX_BATCH) {
-                self.write(piece, &mut state);
-            }
-            let batch_len = batch.len();
-            batch.clear();
+            let lines = batch.lines();
+            let chunks = batch.take();
+            self.write(&chunks, lines, &mut state);
             for control in controls {
                 if let Control::Forget(conversation) = control {
                     self.forget(conversation, &mut state);
                 }
             }
             self.keep_high_water(&mut state);
-            self.checkpoint_when_due(batch_len, &mut state);
+            self.checkpoint_when_due(idle, &mut state);
             if state.last_minute.elapsed() >= MINUTE {
                 state.last_minute = Instant::now();
                 self.every_minute(&mut state);
@@ -188,40 +184,61 @@ impl StoreThread {
         }
     }
 
-    /// Writes `batch` in one transaction, trimming each conversation it touches to its
-    /// `--history-lines`; then tells readers the lines were dealt with, written or not.
-    fn write(&mut self, batch: &[Stored], state: &mut State) {
-        let lines = self.settings.lines;
+    /// Takes lines for one flush window from the first, in steps: one wake-up per step,
+    /// not one per line (a receiver blocked on the channel is woken by every send), and the
+    /// lines taken are packed (and their shared lines dropped) as they come. A store that is
+    /// behind (a full batch waiting) writes at once.
+    fn collect(&self, batch: &mut Batch) {
+        let deadline = Instant::now() + self.settings.flush;
+        loop {
+            for line in self.lines.try_iter().take(CHANNEL_LINES) {
+                batch.add(line);
+            }
+            let now = Instant::now();
+            if now >= deadline || batch.lines() >= MAX_BATCH {
+                return;
+            }
+            std::thread::sleep(COLLECT_STEP.min(deadline - now));
+        }
+    }
+
+    /// Writes `chunks` (`lines` lines) in one transaction, trimming each conversation they
+    /// touch to its `--history-lines`; then tells readers the lines were dealt with, written
+    /// or not.
+    fn write(&mut self, chunks: &[Chunk], lines: usize, state: &mut State) {
+        if chunks.is_empty() {
+            return;
+        }
+        let keep = self.settings.lines;
         let result = match self.connection.as_mut() {
             None => Err("the database is not open".to_owned()),
-            Some(connection) => write_batch(connection, batch, &mut state.open, lines)
+            Some(connection) => write_chunks(connection, chunks, &mut state.open, keep)
                 .map_err(|error| error.to_string()),
         };
         match result {
             Ok(written) => {
                 self.stored.fetch_add(written, Ordering::Relaxed);
-                state.unchecked_lines += batch.len();
+                state.unchecked_lines += lines;
             }
             Err(error) => {
-                self.unstored
-                    .fetch_add(batch.len() as u64, Ordering::Relaxed);
+                self.unstored.fetch_add(lines as u64, Ordering::Relaxed);
                 self.failed(&error, state);
             }
         }
-        for line in batch {
-            if let Some(open) = state.open.get(&line.conversation) {
-                open.handled.fetch_max(line.id, Ordering::Release);
+        for chunk in chunks {
+            if let Some(open) = state.open.get(&chunk.conversation) {
+                open.handled.fetch_max(chunk.last_id, Ordering::Release);
             }
         }
     }
 
-    /// Folds the write-ahead log into the database (a checkpoint) when the store is quiet,
-    /// or when the log has grown long whatever the load. SQLite's own checkpoints run inside
-    /// a commit every 4 MB of log, so a busy store paid for them while lines waited: a third
-    /// of the store thread's time in the rooms benchmark. A quiet moment comes soon in chat,
-    /// and the log's size stays bounded either way.
-    fn checkpoint_when_due(&mut self, batch_len: usize, state: &mut State) {
-        let quiet = batch_len < QUIET_BATCH && state.unchecked_lines > 0;
+    /// Folds the write-ahead log into the database (a checkpoint) once a whole flush window
+    /// went by without a line, or when the log has grown long whatever the load. SQLite's own
+    /// checkpoints run inside a commit every 4 MB of log, so a busy store paid for them while
+    /// lines waited: a third of the store thread's time in the rooms benchmark. A quiet moment
+    /// comes soon in chat, and the log's size stays bounded either way.
+    fn checkpoint_when_due(&mut self, idle: bool, state: &mut State) {
+        let quiet = idle && state.unchecked_lines > 0;
         if !(quiet || state.unchecked_lines >= LONGEST_LOG_LINES) {
             return;
         }
@@ -328,57 +345,49 @@ impl StoreThread {
     }
 }
 
-/// Writes one batch in a transaction, a chunk per run of up to [`CHUNK_LINES`] lines of one
-/// conversation, and trims what it overfilled; the lines written.
-fn write_batch(
+/// Writes chunks in one transaction and trims the conversations they overfilled; the lines
+/// written.
+fn write_chunks(
     connection: &mut Connection,
-    batch: &[Stored],
+    chunks: &[Chunk],
     open: &mut HashMap<Conversation, Open>,
-    lines: usize,
+    keep: usize,
 ) -> rusqlite::Result<u64> {
-    // Each conversation's lines, in the order they came (id order: see `Store`).
-    let mut by_conversation: HashMap<Conversation, Vec<&Stored>> = HashMap::new();
-    for line in batch {
-        // A line of a room forgotten meanwhile is dropped with the room.
-        if open.contains_key(&line.conversation) {
-            by_conversation
-                .entry(line.conversation)
-                .or_default()
-                .push(line);
-        }
-    }
     let transaction = connection.transaction()?;
     let mut written = 0;
+    let mut touched = Vec::new();
     {
         let mut insert = transaction.prepare_cached(
-            "INSERT INTO chunks (conversation, last_id, first_id, lines, last_ms, packed) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO chunks (conversation, last_id, first_id, lines, first_ms, last_ms, \
+             packed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        let mut packed = Vec::new();
-        for (conversation, stored) in &by_conversation {
-            for chunk in stored.chunks(CHUNK_LINES) {
-                packed.clear();
-                for line in chunk {
-                    pack(line.id, line.time, &line.line, &mut packed);
-                }
-                let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
-                insert.execute(params![
-                    conversation.0,
-                    last.id,
-                    first.id,
-                    chunk.len(),
-                    last.time,
-                    packed
-                ])?;
-            }
-            written += stored.len() as u64;
-            let state = open.get_mut(conversation).expect("grouped only if open");
-            state.rows += stored.len();
-            // Trimmed when a conversation is a chunk or a hundredth over, so the delete runs
-            // once per many lines, not once per batch.
-            if state.rows > lines + (lines / 100).max(CHUNK_LINES) {
-                state.rows -= trim(&transaction, *conversation, state.rows - lines)?;
-            }
+        for chunk in chunks {
+            // The lines of a room forgotten meanwhile are dropped with the room.
+            let Some(state) = open.get_mut(&chunk.conversation) else {
+                continue;
+            };
+            insert.execute(params![
+                chunk.conversation.0,
+                chunk.last_id,
+                chunk.first_id,
+                chunk.lines,
+                chunk.first_ms,
+                chunk.last_ms,
+                chunk.packer.packed
+            ])?;
+            written += chunk.lines as u64;
+            state.rows += chunk.lines;
+            touched.push(chunk.conversation);
+        }
+    }
+    touched.sort_unstable_by_key(|conversation| conversation.0);
+    touched.dedup();
+    for conversation in touched {
+        let state = open.get_mut(&conversation).expect("touched only if open");
+        // Trimmed when a conversation is a chunk or a hundredth over, so the delete runs once
+        // per many lines, not once per batch.
+        if state.rows > keep + (keep / 100).max(CHUNK_LINES) {
+            state.rows -= trim(&transaction, conversation, state.rows - keep)?;
         }
     }
     transaction.commit()?;
