@@ -74,7 +74,8 @@ wait_for() {
 }
 
 # The server on a free port: its address is in its first log line.
-"$chatd" --addr 127.0.0.1:0 --log-level info 2>"$work/chatd.log" &
+# Its history in a folder of the check's own (the resume check restarts it on that folder).
+"$chatd" --addr 127.0.0.1:0 --log-level info --data-dir "$work/data" 2>"$work/chatd.log" &
 chatd_pid=$!
 deadline=$((SECONDS + 10))
 until grep -q "listening on" "$work/chatd.log"; do
@@ -317,9 +318,10 @@ else
 fi
 
 # Issue 15: resume. frank reaches chatd through a relay (a small one in Python) that this
-# script cuts and holds shut while grace, a --plain client, keeps talking; when the relay
-# opens again, frank's lobby shows the lines he missed, each once, in order, under the rule
-# that counts them.
+# script cuts and holds shut while grace, a --plain client, keeps talking, the server
+# restarts mid-conversation, and grace talks on; when the relay opens again, frank's lobby
+# shows the lines he missed, before and after the restart, each once, in order, under the
+# rule that counts them.
 if command -v python3 >/dev/null 2>&1; then
     mkfifo "$work/relay.ctl"
     # Its commands come on stdin, one a line: "cut" (end every connection and refuse new ones)
@@ -407,23 +409,45 @@ PY
     wait_for frank "<grace> said before the cut"
     relay_do cut
     wait_for frank "connection lost"
-    for n in 1 2 3; do
+    # Waits until grace's /who has been answered $1 times: then the server has kept every
+    # line she sent before it.
+    whos_answered() {
+        deadline=$((SECONDS + 10))
+        until [ "$(grep -c "^END WHO$" "$work/grace.out")" -ge "$1" ]; do
+            [ "$SECONDS" -lt "$deadline" ] || fail "grace's /who was not answered"
+            sleep 0.1
+        done
+    }
+    for n in 1 2; do
         echo "missed line $n" >&5
     done
-    # grace's /who is answered after her three lines: then the server has kept them.
     echo "/who" >&5
+    whos_answered 1
+    # The server restarts mid-conversation (a clean stop writes its history, the new one on
+    # the same address and folder reads it back); grace reconnects by herself and talks on.
+    kill -TERM "$chatd_pid"
+    wait "$chatd_pid" || fail "chatd did not stop cleanly"
+    # Without the script's ends of grace's input and the relay's commands (4 and 5), or they
+    # would never see an end of input while this server runs.
+    "$chatd" --addr "$addr" --log-level info --data-dir "$work/data" 2>"$work/chatd2.log" 4>&- 5>&- &
+    chatd_pid=$!
     deadline=$((SECONDS + 10))
-    until grep -q "^END WHO$" "$work/grace.out"; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "grace's /who was not answered"
+    until grep -q "listening on" "$work/chatd2.log"; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "chatd did not start again: $(cat "$work/chatd2.log")"
         sleep 0.1
     done
+    for n in 3 4 5; do
+        echo "missed line $n" >&5
+    done
+    echo "/who" >&5
+    whos_answered 2
     relay_do open
-    wait_for frank "── 3 missed while away ──"
-    wait_for frank "<grace> missed line 3"
+    wait_for frank "── 5 missed while away ──"
+    wait_for frank "<grace> missed line 5"
     screen="$(tmux -L "$sock" capture-pane -p -t frank)"
     order=""
-    for text in "── 3 missed while away ──" "<grace> missed line 1" "<grace> missed line 2" \
-        "<grace> missed line 3"; do
+    for text in "── 5 missed while away ──" "<grace> missed line 1" "<grace> missed line 2" \
+        "<grace> missed line 3" "<grace> missed line 4" "<grace> missed line 5"; do
         [ "$(grep -cF -- "$text" <<<"$screen")" = 1 ] || fail "frank: \"$text\" is not on screen once"
         order="$order $(grep -nF -- "$text" <<<"$screen" | cut -d: -f1)"
     done
@@ -432,13 +456,19 @@ PY
     echo "said after it" >&5
     wait_for frank "<grace> said after it"
     exec 5>&-
+    # Her input ended: she quits, and exits once the server closed (within a deadline).
+    deadline=$((SECONDS + 10))
+    while kill -0 "$grace_pid" 2>/dev/null; do
+        [ "$SECONDS" -lt "$deadline" ] || fail "grace's chat --plain did not exit at the end of its input: $(cat "$work/grace.err")"
+        sleep 0.1
+    done
     wait "$grace_pid" || fail "grace's chat --plain exited with $?: $(cat "$work/grace.err")"
     grace_pid=""
     tmux -L "$sock" send-keys -t frank C-c
     exec 4>&-
     wait "$relay_pid" || fail "the relay failed"
     relay_pid=""
-    echo "ok: after a cut, the lines missed show once, in order, under a rule that counts them"
+    echo "ok: after a cut and a server restart, the lines missed show once, in order, under a rule that counts them"
 else
     echo "skipped: the resume check needs python3"
 fi
