@@ -1,1 +1,145 @@
-//! Tests of the store against real SQLite files in a folder of their own.
+//! Tests of the store against real SQLite files in a folder of their own: what a restart
+//! reads back, the id high-water mark, forgetting a room, a database from a newer chatd,
+//! and no store at all.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::config::Config;
+use crate::server::history_entry::now;
+use crate::server::message_ids::MessageIds;
+
+fn config(dir: &std::path::Path) -> Config {
+    Config {
+        data_dir: dir.to_owned(),
+        ephemeral: false,
+        ..Config::default()
+    }
+}
+
+/// Opens the store in `dir` and starts it, with ids above what it recovered.
+fn start(dir: &std::path::Path) -> (Store, Recovered, Arc<MessageIds>) {
+    let (opened, recovered) = Opened::open(&config(dir), 1_000);
+    let ids = Arc::new(MessageIds::starting_above(recovered.id_floor));
+    let store = opened.start(Arc::clone(&ids)).unwrap();
+    (store, recovered, ids)
+}
+
+fn record(link: &Link, ids: &MessageIds, text: &str) -> u64 {
+    let id = ids.next();
+    let line: crate::server::line::Line = Arc::from(format!("{text}\n"));
+    assert!(link.record(id, now(), Text::of(&line)));
+    id.get()
+}
+
+#[test]
+fn a_clean_close_keeps_every_line_and_ids_start_above_the_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, recovered, ids) = start(dir.path());
+    assert!(recovered.lobby.is_empty() && recovered.lobby_complete);
+    let lobby = store.link(true).unwrap();
+    let long = format!("ALL ann {}", "x".repeat(300));
+    let said: Vec<u64> = (0..600)
+        .map(|n| {
+            record(
+                &lobby,
+                &ids,
+                &if n == 7 {
+                    long.clone()
+                } else {
+                    format!("ALL ann m{n}")
+                },
+            )
+        })
+        .collect();
+    drop(lobby);
+    store.close();
+    assert_eq!(store.counts(), (0, 600));
+
+    let (store, recovered, ids) = start(dir.path());
+    let lines: Vec<String> = recovered.lobby.iter().map(|e| e.line.to_string()).collect();
+    assert_eq!(lines.len(), 600);
+    assert_eq!(
+        lines[7],
+        format!("{long}\n"),
+        "a line longer than a copy in the channel"
+    );
+    assert_eq!(lines[599], "ALL ann m599\n");
+    let got: Vec<u64> = recovered.lobby.iter().map(|e| e.id.get()).collect();
+    assert_eq!(got, said);
+    // The mark on disk runs ahead of every id handed out before.
+    assert!(recovered.id_floor >= said[599] + writer::HIGH_WATER_HEADROOM / 2);
+    assert!(ids.next().get() > recovered.id_floor);
+    store.close();
+}
+
+#[test]
+fn a_forgotten_room_leaves_no_line_and_rooms_do_not_outlive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _, ids) = start(dir.path());
+    let tea = store.link(false).unwrap();
+    let pub_ = store.link(false).unwrap();
+    assert_ne!(tea.conversation, pub_.conversation);
+    for n in 0..10 {
+        record(&tea, &ids, &format!("MSG #tea ann m{n}"));
+        record(&pub_, &ids, &format!("MSG #pub bob m{n}"));
+    }
+    drop(tea);
+    store.close();
+    let path = dir.path().join(DATABASE_FILE);
+    let rooms = |path: &std::path::Path| -> u64 {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        connection
+            .query_row("SELECT coalesce(sum(lines), 0) FROM chunks", [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    };
+    assert_eq!(rooms(&path), 10, "only #pub's lines are left");
+    drop(pub_);
+    let (store, _, _) = start(dir.path());
+    store.close();
+    assert_eq!(
+        rooms(&path),
+        0,
+        "a start deletes the rooms of the run before"
+    );
+}
+
+#[test]
+fn a_database_from_a_newer_chatd_is_not_touched_and_chat_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DATABASE_FILE);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let (store, recovered, ids) = start(dir.path());
+    assert!(recovered.lobby.is_empty());
+    let lobby = store.link(true).unwrap();
+    record(&lobby, &ids, "ALL ann hello");
+    store.close();
+    assert_eq!(store.counts(), (1, 0), "counted as not stored");
+    let version: u32 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .unwrap();
+    assert_eq!(version, 99);
+}
+
+#[test]
+fn ephemeral_and_history_off_have_no_store_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for adjust in [
+        (|c: &mut Config| c.ephemeral = true) as fn(&mut Config),
+        |c: &mut Config| c.history_lines = 0,
+    ] {
+        let mut config = config(dir.path());
+        adjust(&mut config);
+        let (opened, _) = Opened::open(&config, 1_000);
+        let store = opened.start(Arc::new(MessageIds::new())).unwrap();
+        assert!(store.link(true).is_none());
+        store.close();
+    }
+    assert!(!dir.path().join(DATABASE_FILE).exists());
+}
