@@ -147,7 +147,7 @@ pub fn render(outcome: &SoakOutcome) -> String {
             "resume",
             format!(
                 "{} clients away {} at a time: {} reconnects, {} lines recovered through \
-                 HISTORY * AFTER in {} pages, {} beyond history (older than the 1000 lines \
+                 HISTORY * AFTER in {} pages, {} beyond history (older than the history \
                  kept; not lost)",
                 outcome.resumers,
                 seconds(outcome.resume_away),
