@@ -315,3 +315,89 @@ fn issue_15_a_data_folder_that_cannot_be_made_keeps_chat_going() {
     server.shutdown();
     assert_eq!((stats.history_stored, stats.history_unstored), (0, 50));
 }
+
+/// Makes a folder and its files read-only for as long as it lives, even for root (with
+/// `chattr +i` where it works; a non-root user's `chmod` otherwise), and writable again when
+/// dropped, so that the folder can be removed.
+struct ReadOnly {
+    paths: Vec<std::path::PathBuf>,
+    immutable: bool,
+}
+
+impl ReadOnly {
+    fn make(dir: &Path) -> ReadOnly {
+        let mut paths: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .collect();
+        paths.push(dir.to_owned());
+        let chattr = std::process::Command::new("chattr")
+            .arg("+i")
+            .args(&paths)
+            .status();
+        let immutable = chattr.is_ok_and(|status| status.success());
+        if !immutable {
+            use std::os::unix::fs::PermissionsExt;
+            for path in &paths {
+                let mode = if path.is_dir() { 0o555 } else { 0o444 };
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+            }
+        }
+        ReadOnly { paths, immutable }
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        if self.immutable {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .args(&self.paths)
+                .status();
+        } else {
+            use std::os::unix::fs::PermissionsExt;
+            for path in &self.paths {
+                let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755));
+            }
+        }
+    }
+}
+
+#[test]
+fn issue_15_a_read_only_data_folder_keeps_chat_going() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_in(dir.path(), 10_000);
+    let mut ann = server.client("ann");
+    say(&mut ann, 0..5);
+    drop(ann);
+    server.shutdown();
+    let read_only = ReadOnly::make(dir.path());
+    // Whoever runs this can still write there (root without chattr): nothing to show.
+    if std::fs::write(dir.path().join("probe"), "x").is_ok() {
+        drop(read_only);
+        return;
+    }
+
+    let server = server_in(dir.path(), 10_000);
+    let mut ann = server.client("ann");
+    let mut bob = server.client("bob");
+    say(&mut ann, 5..55);
+    assert_eq!(bob.barrier(), said("ann", 5..55), "chat goes on");
+    // What history says is true: the lines of this run, from memory, nothing made up.
+    let page = history(&mut bob, "HISTORY * 1000", "*");
+    let lines = texts(&page);
+    assert!(lines.ends_with(&said("ann", 5..55)), "{lines:?}");
+    assert!(page.windows(2).all(|w| w[0].id < w[1].id));
+    drop((ann, bob));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut stats = server.stats().load;
+    while stats.history_unstored < 50 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        stats = server.stats().load;
+    }
+    server.shutdown();
+    assert_eq!((stats.history_stored, stats.history_unstored), (0, 50));
+    drop(read_only);
+    // The database is as it was: the five lines of the first run.
+    assert_eq!(rows(dir.path(), "SELECT sum(lines) FROM chunks"), 5);
+}

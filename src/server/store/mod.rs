@@ -174,9 +174,12 @@ impl Opened {
         } = database;
         if let Some(connection) = &connection {
             // Before any id is handed out: ids of this run that a crash keeps off the disk
-            // are still below the mark the next run starts above.
-            writer::raise_high_water(connection, ids.last() + writer::HIGH_WATER_HEADROOM)
-                .map_err(|error| io::Error::other(format!("history store: {error}")))?;
+            // are still below the mark the next run starts above. A database that cannot be
+            // written stores no line of this run either; the thread logs its failures.
+            let mark = ids.last() + writer::HIGH_WATER_HEADROOM;
+            if let Err(error) = writer::raise_high_water(connection, mark) {
+                log::error!("history store {}: {error}", path.display());
+            }
         }
         let (lines, lines_in) = crossbeam_channel::bounded(CHANNEL_LINES);
         let (control, control_in) = crossbeam_channel::unbounded();
