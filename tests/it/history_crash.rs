@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use crate::history::{Hist, history};
-use crate::support::{ChatdProcess, TestClient};
+use crate::support::{ChatdProcess, TestClient, registered_at};
 
 /// `--history-flush-ms` of these tests: the documented default.
 const WINDOW: Duration = Duration::from_millis(100);
@@ -16,15 +16,7 @@ const WINDOW: Duration = Duration::from_millis(100);
 const SLACK: Duration = Duration::from_millis(400);
 
 fn registered(process: &ChatdProcess, nick: &str, caps: &[&str]) -> TestClient {
-    let mut client = TestClient::connect_raw(process.addr);
-    assert!(client.recv().starts_with("HELLO "));
-    for cap in caps {
-        client.send(&format!("CAP {cap}"));
-        client.expect(&format!("OK CAP {cap}"));
-    }
-    client.send(&format!("NICK {nick}"));
-    client.expect(&format!("OK NICK {nick}"));
-    client
+    registered_at(process.addr, nick, caps)
 }
 
 /// Every lobby line in history, paging forward from the start.

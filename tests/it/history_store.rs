@@ -62,6 +62,20 @@ fn all_forwards(client: &mut TestClient, page: usize) -> Vec<Hist> {
     }
 }
 
+/// `STATS history_stored` and `history_unstored` once the store thread has dealt with
+/// `lines` lines (it counts a batch when the batch's window is over): a deadline, not a sleep.
+fn stored_and_not(server: &TestServer, lines: u64) -> (u64, u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let load = server.stats().load;
+        let counts = (load.history_stored, load.history_unstored);
+        if counts.0 + counts.1 >= lines || std::time::Instant::now() >= deadline {
+            return counts;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 fn rows(dir: &Path, sql: &str) -> u64 {
     let connection = Connection::open(dir.join("chatd.db")).unwrap();
     connection.query_row(sql, [], |row| row.get(0)).unwrap()
@@ -305,15 +319,8 @@ fn issue_15_a_data_folder_that_cannot_be_made_keeps_chat_going() {
         said("ann", 0..50)
     );
     drop((ann, bob));
-    // The store thread counts a batch once its window is over: a deadline, not a sleep.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut stats = server.stats().load;
-    while stats.history_unstored < 50 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        stats = server.stats().load;
-    }
+    assert_eq!(stored_and_not(&server, 50), (0, 50));
     server.shutdown();
-    assert_eq!((stats.history_stored, stats.history_unstored), (0, 50));
 }
 
 /// Makes a folder and its files read-only for as long as it lives, even for root (with
@@ -389,14 +396,8 @@ fn issue_15_a_read_only_data_folder_keeps_chat_going() {
     assert!(lines.ends_with(&said("ann", 5..55)), "{lines:?}");
     assert!(page.windows(2).all(|w| w[0].id < w[1].id));
     drop((ann, bob));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    let mut stats = server.stats().load;
-    while stats.history_unstored < 50 && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(10));
-        stats = server.stats().load;
-    }
+    assert_eq!(stored_and_not(&server, 50), (0, 50));
     server.shutdown();
-    assert_eq!((stats.history_stored, stats.history_unstored), (0, 50));
     drop(read_only);
     // The database is as it was: the five lines of the first run.
     assert_eq!(rows(dir.path(), "SELECT sum(lines) FROM chunks"), 5);

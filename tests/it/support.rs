@@ -251,7 +251,15 @@ impl Drop for TempFile {
 
 /// A connection that turned on `caps` (before registering), registered as `nick`.
 pub fn with_caps(server: &TestServer, nick: &str, caps: &[&str]) -> TestClient {
-    let mut client = server.connect();
+    registered_at(server.addr, nick, caps)
+}
+
+/// A connection to the server at `addr` (in this process or not) that turned on `caps`
+/// before registering as `nick`.
+pub fn registered_at(addr: SocketAddr, nick: &str, caps: &[&str]) -> TestClient {
+    let mut client = TestClient::connect_raw(addr);
+    let hello = client.recv();
+    assert!(hello.starts_with("HELLO "), "greeting: {hello:?}");
     for cap in caps {
         client.send(&format!("CAP {cap}"));
         client.expect(&format!("OK CAP {cap}"));
