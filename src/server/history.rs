@@ -1,9 +1,9 @@
 //! [`History`]: the recent lines of one conversation (the lobby, or one room), kept in memory
 //! for `HISTORY`, and the pages a request reads from it.
 //!
-//! In scope: a bounded ring of [`Entry`]s (id, queued-at time, the v1 line as delivered,
-//! shared with the recipients' queues: a reference count, never a copy), recording one line,
-//! and paging (the latest n, n before an id, n after an id; always oldest first).
+//! In scope: a bounded ring of lines (id, queued-at time, the v1 line as delivered: a copy
+//! of a short one, see [`Kept`]), recording one line, and paging (the latest n, n before an
+//! id, n after an id; always oldest first).
 //!
 //! Out of scope: where a line is recorded and under which lock (the registry: the lobby's
 //! ring is its `fan_out` lock's data, a room's ring its `order` lock's, so a line is recorded
@@ -23,17 +23,15 @@ use crate::server::store::{Link, Range, Store, StoreRead, Text};
 
 pub use crate::server::history_entry::{Entry, now};
 
-/// The lines a conversation keeps in memory. As many as one `HISTORY` may ask for, so a page
-/// from the latest line back is always answered in full from memory; and few enough that a
-/// room costs at most about 40 KB of entries plus the lines themselves (which its members'
-/// queues mostly shared anyway): with `--max-rooms` rooms the memory stays bounded.
+/// The lines the lobby keeps in memory (and a room without a store behind it). As many as one
+/// `HISTORY` may ask for, so a page from the latest line back is always answered in full
+/// from memory: about 150 KB with lines of a hundred bytes.
 pub const HISTORY_RING: usize = MAX_HISTORY as usize;
 
 /// The lines a room keeps in memory when a store holds the rest: a client joining asks for
 /// 50, and a short absence misses fewer than this; older pages come from the disk. Rooms are
-/// many (up to `--max-rooms`), so a room's ring is what bounds the server's memory: at most
-/// about 20 KB a room with lines of a hundred bytes, where a thousand lines would cost 150 KB,
-/// and the rooms benchmark spent a tenth of its time faulting in the memory of bigger rings.
+/// many (up to `--max-rooms`), so a room's ring is what bounds the server's memory: about
+/// 20 KB a room with lines of a hundred bytes, where a thousand lines would cost 150 KB.
 pub const ROOM_RING: usize = 128;
 
 /// How every conversation keeps its history: the settings and the store. One per server;
