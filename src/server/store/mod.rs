@@ -4,7 +4,7 @@
 //!
 //! In scope: opening the database and recovering from it (the lobby's recent lines and the
 //! message-id high-water mark), handing lines to the one store thread without ever waiting
-//! ([`Store::record`]), forgetting a room's lines, reading pages older than a ring holds,
+//! ([`Link::record`]), forgetting a room's lines, reading pages older than a ring holds,
 //! and the clean close that writes everything. The files: `schema` (the tables and their
 //! migrations), `writer` (the store thread: batches, retention, the high-water mark, errors),
 //! `reader` (pages read on the asking worker).
