@@ -66,6 +66,12 @@ impl Keeping {
         }
     }
 
+    /// What a conversation records of `line`, made before its lock is taken (a copy is
+    /// work the critical section need not do); `None` when history is off.
+    pub fn text(&self, line: Option<&Line>) -> Option<Text> {
+        line.filter(|_| self.ring > 0).map(Text::of)
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -169,17 +175,17 @@ pub struct Paged {
 }
 
 impl History {
-    /// Records a line just queued with id `id` at `time`, and hands it to the store. Called
-    /// in the critical section that took the id, so the ring's ids grow and the store gets
+    /// Records a line just queued with id `id` at `time` (its text made before the lock,
+    /// [`Keeping::text`]), and hands it to the store. Called in the critical section that
+    /// took the id, so the ring's ids grow and the store gets
     /// each conversation's lines in id order. `time` is read before that section (a clock
     /// read under the lock would lengthen it); a line never shows an earlier time than the
     /// one before it.
-    pub fn record(&mut self, id: MessageId, time: UtcMillis, line: &Line) {
+    pub fn record(&mut self, id: MessageId, time: UtcMillis, text: Text) {
         if self.capacity == 0 {
             return;
         }
         let time = self.ring.back().map_or(time, |last| time.max(last.time));
-        let text = Text::of(line);
         let stored = self
             .link
             .as_ref()

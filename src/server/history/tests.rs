@@ -12,7 +12,7 @@ fn history(ids: impl IntoIterator<Item = u64>) -> History {
     let mut history = Keeping::default().room();
     for value in ids {
         let line: Line = Arc::from(format!("ALL ann {value}\n"));
-        history.record(id(value), UtcMillis::new(value).unwrap(), &line);
+        history.record(id(value), UtcMillis::new(value).unwrap(), Text::of(&line));
     }
     history
 }
@@ -78,7 +78,7 @@ fn the_ring_keeps_the_last_lines_and_reuses_its_storage() {
     let line: Line = Arc::from("ALL ann more\n");
     for value in 1..=500 {
         let value = HISTORY_RING as u64 + value;
-        history.record(id(value), UtcMillis::new(value).unwrap(), &line);
+        history.record(id(value), UtcMillis::new(value).unwrap(), Text::of(&line));
     }
     assert_eq!(history.ring.len(), HISTORY_RING);
     assert_eq!(history.ring.capacity(), capacity, "no growth once full");
@@ -91,9 +91,9 @@ fn the_ring_keeps_the_last_lines_and_reuses_its_storage() {
 fn a_line_never_shows_an_earlier_time_than_the_one_before_it() {
     let mut history = Keeping::default().room();
     let line: Line = Arc::from("ALL ann hi\n");
-    history.record(id(1), UtcMillis::new(5_000).unwrap(), &line);
-    history.record(id(2), UtcMillis::new(4_999).unwrap(), &line);
-    history.record(id(3), UtcMillis::new(6_000).unwrap(), &line);
+    history.record(id(1), UtcMillis::new(5_000).unwrap(), Text::of(&line));
+    history.record(id(2), UtcMillis::new(4_999).unwrap(), Text::of(&line));
+    history.record(id(3), UtcMillis::new(6_000).unwrap(), Text::of(&line));
     let times: Vec<u64> = page(&history, 3, Page::Latest)
         .iter()
         .map(|entry| entry.time.millis())

@@ -451,10 +451,11 @@ impl Registry {
             return Pending::default();
         }
         let time = history::now();
+        let text = self.keeping.text(line.v1());
         let mut lobby = self.fan_out.lock();
         let id = self.ids.next();
-        if let Some(v1) = line.v1() {
-            lobby.record(id, time, v1);
+        if let Some(text) = text {
+            lobby.record(id, time, text);
         }
         push_to_all(
             &table.clients,

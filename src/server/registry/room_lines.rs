@@ -205,10 +205,11 @@ impl Registry {
         let line = line_of(&state.name, &sender.nick);
         let mut pending = Pending::default();
         let time = history::now();
+        let text = self.keeping.text(line.v1());
         let mut order = state.order.lock();
         let id = self.ids.next();
-        if let Some(v1) = line.v1() {
-            order.record(id, time, v1);
+        if let Some(text) = text {
+            order.record(id, time, text);
         }
         push_to_members(
             &table.clients,
