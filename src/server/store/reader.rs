@@ -18,8 +18,7 @@ use rusqlite::params;
 use parking_lot::Mutex;
 
 use super::messages::Conversation;
-use super::packing::unpack;
-use super::schema;
+use super::schema::{self, chunk_lines};
 use crate::server::history_entry::Entry;
 
 /// Waits between looks at a conversation's counter while a reader waits for the thread.
@@ -128,15 +127,7 @@ fn read_chunks(
             )?;
             let mut rows = statement.query(params![conversation.0, below])?;
             'chunks: while let Some(row) = rows.next()? {
-                for entry in unpack(
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get_ref(3)?.as_blob()?,
-                )?
-                .into_iter()
-                .rev()
-                {
+                for entry in chunk_lines(row)?.into_iter().rev() {
                     if entry.time.millis() < cutoff {
                         break 'chunks;
                     }
@@ -158,12 +149,7 @@ fn read_chunks(
             )?;
             let mut rows = statement.query(params![conversation.0, above])?;
             'chunks: while let Some(row) = rows.next()? {
-                for entry in unpack(
-                    row.get(0)?,
-                    row.get(1)?,
-                    row.get(2)?,
-                    row.get_ref(3)?.as_blob()?,
-                )? {
+                for entry in chunk_lines(row)? {
                     if entry.id.get() >= below || page.len() == count {
                         break 'chunks;
                     }

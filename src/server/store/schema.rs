@@ -143,12 +143,7 @@ pub fn recover(connection: &Connection, ring: usize, days: u32) -> rusqlite::Res
         let mut rows = statement.query(params![Conversation::LOBBY.0])?;
         while lobby.len() < ring {
             let Some(row) = rows.next()? else { break };
-            let mut entries = unpack(
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get_ref(3)?.as_blob()?,
-            )?;
+            let mut entries = chunk_lines(row)?;
             while let Some(entry) = entries.pop() {
                 if lobby.len() == ring {
                     break;
@@ -195,6 +190,17 @@ pub fn cutoff(days: u32) -> Option<u64> {
             .millis()
             .saturating_sub(u64::from(days) * 24 * 3600 * 1000)
     })
+}
+
+/// The lines of the chunk in a row of `SELECT first_id, first_ms, lines, packed`, oldest
+/// first.
+pub fn chunk_lines(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<Entry>> {
+    unpack(
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get_ref(3)?.as_blob()?,
+    )
 }
 
 /// The most lines in one chunk: a page of history decodes at most a few chunks, and a
