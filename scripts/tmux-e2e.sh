@@ -62,26 +62,40 @@ fail() {
     exit 1
 }
 
-# Waits until the screen of session $1 contains the text $2 (at most 10 s).
-wait_for() {
-    local session="$1" text="$2" deadline=$((SECONDS + 10))
-    while ! tmux -L "$sock" capture-pane -p -t "$session" 2>/dev/null | grep -qF -- "$text"; do
+# Runs the command "${@:3}" every 0.1 s until it succeeds; after 10 s fails with the message
+# $1, followed by the file $2 unless it is "-" (a log that says why).
+wait_until() {
+    local message="$1" show="$2" deadline=$((SECONDS + 10))
+    shift 2
+    until "$@"; do
         if [ "$SECONDS" -ge "$deadline" ]; then
-            fail "$session: no \"$text\" on screen within 10 s"
+            [ "$show" = - ] || message="$message: $(cat "$show")"
+            fail "$message"
         fi
         sleep 0.1
     done
+}
+
+# Whether the screen of session $1 contains the text $2.
+screen_has() {
+    tmux -L "$sock" capture-pane -p -t "$1" 2>/dev/null | grep -qF -- "$2"
+}
+
+# Waits until the screen of session $1 contains the text $2 (at most 10 s).
+wait_for() {
+    wait_until "$1: no \"$2\" on screen within 10 s" - screen_has "$1" "$2"
+}
+
+# Whether process $1 has ended (or is a zombie waiting for its parent).
+ended() {
+    ! ps -o stat= -p "$1" 2>/dev/null | grep -qv Z
 }
 
 # The server on a free port: its address is in its first log line.
 # Its history in a folder of the check's own (the resume check restarts it on that folder).
 "$chatd" --addr 127.0.0.1:0 --log-level info --data-dir "$work/data" 2>"$work/chatd.log" &
 chatd_pid=$!
-deadline=$((SECONDS + 10))
-until grep -q "listening on" "$work/chatd.log"; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "chatd did not start: $(cat "$work/chatd.log")"
-    sleep 0.1
-done
+wait_until "chatd did not start" "$work/chatd.log" grep -q "listening on" "$work/chatd.log"
 addr="$(sed -n 's/.*listening on \([0-9.:]*\),.*/\1/p' "$work/chatd.log" | head -n 1)"
 echo "chatd on $addr"
 
@@ -239,11 +253,7 @@ tmux -L "$sock" new-session -d -s carol -x 80 -y 24 "exec '$chat' --addr $addr -
 wait_for carol "connected │ carol"
 carol_pid="$(tmux -L "$sock" display-message -p -t carol '#{pane_pid}')"
 tmux -L "$sock" kill-session -t carol
-deadline=$((SECONDS + 10))
-while ps -o stat= -p "$carol_pid" 2>/dev/null | grep -qv Z; do
-    [ "$SECONDS" -lt "$deadline" ] || fail "chat still runs 10 s after its window closed"
-    sleep 0.1
-done
+wait_until "chat still runs 10 s after its window closed" - ended "$carol_pid"
 wait_for alice "carol quit"
 echo "ok: closing the window ends the client"
 
@@ -287,11 +297,7 @@ for raw in conn.makefile("rb"):
 conn.close()
 PY
     hostile_pid=$!
-    deadline=$((SECONDS + 10))
-    until [ -s "$work/hostile.port" ]; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "the hostile server did not start"
-        sleep 0.1
-    done
+    wait_until "the hostile server did not start" - test -s "$work/hostile.port"
     hostile="127.0.0.1:$(cat "$work/hostile.port")"
     rep=$'\xef\xbf\xbd' # U+FFFD
     tmux -L "$sock" new-session -d -s eve -x 80 -y 24 "'$chat' --addr $hostile --nick eve; sleep 600"
@@ -383,20 +389,12 @@ PY
     python3 "$work/relay.py" "$addr" <"$work/relay.ctl" >"$work/relay.out" &
     relay_pid=$!
     exec 4>"$work/relay.ctl"
-    deadline=$((SECONDS + 10))
-    until [ -s "$work/relay.out" ]; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "the relay did not start"
-        sleep 0.1
-    done
+    wait_until "the relay did not start" - test -s "$work/relay.out"
     relay="127.0.0.1:$(head -n 1 "$work/relay.out")"
     # Sends a command to the relay and waits until it is carried out (each is sent once).
     relay_do() {
-        local deadline=$((SECONDS + 10))
         echo "$1" >&4
-        until grep -qx "$1" "$work/relay.out"; do
-            [ "$SECONDS" -lt "$deadline" ] || fail "the relay did not $1"
-            sleep 0.1
-        done
+        wait_until "the relay did not $1" - grep -qx "$1" "$work/relay.out"
     }
     tmux -L "$sock" new-session -d -s frank -x 80 -y 24 "'$chat' --addr $relay --nick frank; sleep 600"
     wait_for frank "connected │ frank │ $relay"
@@ -411,12 +409,11 @@ PY
     wait_for frank "connection lost"
     # Waits until grace's /who has been answered $1 times: then the server has kept every
     # line she sent before it.
+    whos_at_least() {
+        [ "$(grep -c "^END WHO$" "$work/grace.out")" -ge "$1" ]
+    }
     whos_answered() {
-        deadline=$((SECONDS + 10))
-        until [ "$(grep -c "^END WHO$" "$work/grace.out")" -ge "$1" ]; do
-            [ "$SECONDS" -lt "$deadline" ] || fail "grace's /who was not answered"
-            sleep 0.1
-        done
+        wait_until "grace's /who was not answered" - whos_at_least "$1"
     }
     for n in 1 2; do
         echo "missed line $n" >&5
@@ -431,11 +428,7 @@ PY
     # would never see an end of input while this server runs.
     "$chatd" --addr "$addr" --log-level info --data-dir "$work/data" 2>"$work/chatd2.log" 4>&- 5>&- &
     chatd_pid=$!
-    deadline=$((SECONDS + 10))
-    until grep -q "listening on" "$work/chatd2.log"; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "chatd did not start again: $(cat "$work/chatd2.log")"
-        sleep 0.1
-    done
+    wait_until "chatd did not start again" "$work/chatd2.log" grep -q "listening on" "$work/chatd2.log"
     for n in 3 4 5; do
         echo "missed line $n" >&5
     done
@@ -457,11 +450,8 @@ PY
     wait_for frank "<grace> said after it"
     exec 5>&-
     # Her input ended: she quits, and exits once the server closed (within a deadline).
-    deadline=$((SECONDS + 10))
-    while kill -0 "$grace_pid" 2>/dev/null; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "grace's chat --plain did not exit at the end of its input: $(cat "$work/grace.err")"
-        sleep 0.1
-    done
+    wait_until "grace's chat --plain did not exit at the end of its input" "$work/grace.err" \
+        ended "$grace_pid"
     wait "$grace_pid" || fail "grace's chat --plain exited with $?: $(cat "$work/grace.err")"
     grace_pid=""
     tmux -L "$sock" send-keys -t frank C-c
