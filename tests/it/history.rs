@@ -40,6 +40,19 @@ pub fn history(client: &mut TestClient, request: &str, target: &str) -> Vec<Hist
     }
 }
 
+/// Pages forward from before the first line with `AFTER`, `page` lines at a time.
+pub fn all_forwards(client: &mut TestClient, page: usize) -> Vec<Hist> {
+    let mut seen: Vec<Hist> = Vec::new();
+    loop {
+        let after = seen.last().map_or(1, |hist| hist.id);
+        let newer = history(client, &format!("HISTORY * {page} AFTER {after}"), "*");
+        if newer.is_empty() {
+            return seen;
+        }
+        seen.extend(newer);
+    }
+}
+
 fn texts(lines: &[Hist]) -> Vec<&str> {
     lines.iter().map(|hist| hist.line.as_str()).collect()
 }

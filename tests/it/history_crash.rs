@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::history::{Hist, history};
+use crate::history::{all_forwards, history};
+use crate::message_ids::split_id;
+use crate::stats::stats;
 use crate::support::{ChatdProcess, TestClient, registered_at};
 
 /// `--history-flush-ms` of these tests: the documented default.
@@ -17,28 +19,6 @@ const SLACK: Duration = Duration::from_millis(400);
 
 fn registered(process: &ChatdProcess, nick: &str, caps: &[&str]) -> TestClient {
     registered_at(process.addr, nick, caps)
-}
-
-/// Every lobby line in history, paging forward from the start.
-fn whole_lobby(client: &mut TestClient) -> Vec<Hist> {
-    let mut seen: Vec<Hist> = Vec::new();
-    loop {
-        let after = seen.last().map_or(1, |hist| hist.id);
-        let newer = history(client, &format!("HISTORY * 1000 AFTER {after}"), "*");
-        if newer.is_empty() {
-            return seen;
-        }
-        seen.extend(newer);
-    }
-}
-
-/// `@<id> <line>` split.
-fn with_id(line: &str) -> (u64, String) {
-    let (id, rest) = line
-        .strip_prefix('@')
-        .and_then(|line| line.split_once(' '))
-        .unwrap_or_else(|| panic!("no id: {line:?}"));
-    (id.parse().unwrap(), rest.to_owned())
 }
 
 #[test]
@@ -58,7 +38,9 @@ fn issue_15_kill_9_loses_at_most_the_flush_window_and_no_id_is_used_twice() {
     while start.elapsed() < Duration::from_millis(1_500) {
         n += 1;
         ann.send(&format!("ALL m{n}"));
-        let (id, line) = with_id(&bob.recv());
+        let line = bob.recv();
+        let (id, line) = split_id(&line);
+        let (id, line) = (id.expect("a chat line has an id"), line.to_owned());
         seen.push((id, line, Instant::now()));
     }
     process.signal(libc::SIGKILL);
@@ -67,7 +49,7 @@ fn issue_15_kill_9_loses_at_most_the_flush_window_and_no_id_is_used_twice() {
 
     let process = ChatdProcess::spawn(&args, None);
     let mut cat = registered(&process, "cat", &["ids"]);
-    let stored = whole_lobby(&mut cat);
+    let stored = all_forwards(&mut cat, 1_000);
     // What was stored is what was delivered, up to some line: nothing reordered, nothing
     // made up, no hole.
     assert!(
@@ -97,7 +79,8 @@ fn issue_15_kill_9_loses_at_most_the_flush_window_and_no_id_is_used_twice() {
     dan.send("ALL after the crash");
     dan.barrier();
     let after = cat.barrier();
-    let (id, line) = with_id(after.last().expect("the line after the crash"));
+    let (id, line) = split_id(after.last().expect("the line after the crash"));
+    let id = id.expect("a chat line has an id");
     assert_eq!(line, "ALL dan after the crash");
     let last_seen = seen.last().map(|(id, _, _)| *id).unwrap();
     assert!(id > last_seen, "{id} is not above {last_seen}");
@@ -124,7 +107,7 @@ fn issue_15_a_full_disk_keeps_chat_going_and_counts_what_was_not_stored() {
     // Chat goes on, and the count is there.
     ann.send("ALL still here");
     assert_eq!(bob.recv(), "ALL ann still here");
-    let unstored = stat(&mut bob, "history_unstored");
+    let unstored = stats(&mut bob)["history_unstored"];
     assert!(unstored > 0, "history_unstored {unstored}");
     // History answers with lines that were said, in order: the ring's, and the store's.
     let page = history(&mut bob, "HISTORY * 1000", "*");
@@ -138,19 +121,4 @@ fn issue_15_a_full_disk_keeps_chat_going_and_counts_what_was_not_stored() {
         .filter(|line| line.contains("lines not stored"))
         .count();
     assert_eq!(failures, 1, "{log:#?}");
-}
-
-/// One `STATS` figure.
-fn stat(client: &mut TestClient, name: &str) -> u64 {
-    client.send("STATS");
-    let mut value = None;
-    loop {
-        let line = client.recv();
-        if line == "END STATS" {
-            return value.unwrap_or_else(|| panic!("no STATS {name}"));
-        }
-        if let Some(rest) = line.strip_prefix(&format!("STATS {name} ")) {
-            value = Some(rest.parse().unwrap());
-        }
-    }
 }

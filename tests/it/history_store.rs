@@ -7,7 +7,8 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use crate::history::{Hist, history};
+use crate::history::{Hist, all_forwards, history};
+use crate::message_ids::split_id;
 use crate::support::{TestClient, TestServer, with_caps};
 
 /// A server keeping its history in `dir`, with `lines` kept per conversation.
@@ -46,19 +47,6 @@ fn all_backwards(client: &mut TestClient, page: usize) -> Vec<Hist> {
             return seen;
         }
         seen.splice(0..0, older);
-    }
-}
-
-/// Pages forward from before the first line with `AFTER`, `page` lines at a time.
-fn all_forwards(client: &mut TestClient, page: usize) -> Vec<Hist> {
-    let mut seen: Vec<Hist> = Vec::new();
-    loop {
-        let after = seen.last().map_or(1, |hist| hist.id);
-        let newer = history(client, &format!("HISTORY * {page} AFTER {after}"), "*");
-        if newer.is_empty() {
-            return seen;
-        }
-        seen.extend(newer);
     }
 }
 
@@ -111,8 +99,8 @@ fn issue_15_a_restart_keeps_the_lobbys_history_and_never_reuses_an_id() {
     let mut live = Vec::new();
     for _ in 0..1_500 {
         let line = bob.recv();
-        let (id, rest) = line.strip_prefix('@').unwrap().split_once(' ').unwrap();
-        live.push((id.parse::<u64>().unwrap(), rest.to_owned()));
+        let (id, rest) = split_id(&line);
+        live.push((id.expect("a chat line has an id"), rest.to_owned()));
     }
     let before = history(&mut bob, "HISTORY * 1000", "*");
     drop((ann, bob));
@@ -135,7 +123,7 @@ fn issue_15_a_restart_keeps_the_lobbys_history_and_never_reuses_an_id() {
     dan.send("ALL after the restart");
     dan.barrier();
     let line = cat.barrier().pop().unwrap_or_else(|| cat.recv());
-    let id: u64 = line[1..line.find(' ').unwrap()].parse().unwrap();
+    let id = split_id(&line).0.expect("a chat line has an id");
     assert!(
         id > live.last().unwrap().0,
         "{line} after {:?}",
@@ -247,12 +235,8 @@ fn issue_15_lines_older_than_history_days_are_deleted_and_never_shown() {
     drop(ann);
     server.shutdown();
 
-    let dir_path = dir.path().to_owned();
-    let server = TestServer::with(move |c| {
-        c.ephemeral = false;
-        c.data_dir = dir_path;
-        c.history_days = 90;
-    });
+    // The default --history-days, 90.
+    let server = server_in(dir.path(), 10_000);
     let mut bob = server.client("bob");
     let kept = history(&mut bob, "HISTORY *", "*");
     assert_eq!(texts(&kept), said("ann", 3..5));
@@ -304,10 +288,7 @@ fn issue_15_a_data_folder_that_cannot_be_made_keeps_chat_going() {
     // A file where the folder should be: no database can be made there.
     let blocked = dir.path().join("not-a-folder");
     std::fs::write(&blocked, "a file").unwrap();
-    let server = TestServer::with(move |c| {
-        c.ephemeral = false;
-        c.data_dir = blocked;
-    });
+    let server = server_in(&blocked, 10_000);
     let mut ann = server.client("ann");
     let mut bob = server.client("bob");
     say(&mut ann, 0..50);

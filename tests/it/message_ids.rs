@@ -10,7 +10,7 @@ use crate::support::{TestClient, TestServer, with_caps};
 
 /// Splits a line of a `CAP ids` client into its id and the v1 line, failing the test on a
 /// line that is not in the protocol (a bad prefix, or an id on a line that carries none).
-fn split_id(line: &str) -> (Option<u64>, &str) {
+pub fn split_id(line: &str) -> (Option<u64>, &str) {
     let (id, reply) = Reply::parse_with_id(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
     let id = id.map(MessageId::get);
     let v1 = match id {

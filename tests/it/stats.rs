@@ -13,7 +13,7 @@ use crate::support::{DEADLINE, TestClient, TestServer};
 
 /// Asks for `STATS` and reads the answer: each figure by name, after checking that every
 /// documented name came, in the documented order, and nothing else.
-fn stats(client: &mut TestClient) -> HashMap<String, u64> {
+pub fn stats(client: &mut TestClient) -> HashMap<String, u64> {
     client.send("STATS");
     let mut names = Vec::new();
     let mut figures = HashMap::new();
