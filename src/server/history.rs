@@ -112,7 +112,6 @@ impl Keeping {
 
 /// The recent lines of one conversation, oldest first, at most its capacity, and its tie to
 /// the store.
-#[derive(Default)]
 pub struct History {
     /// Ids grow from front to back: each line is recorded under the lock that takes its id.
     /// Grows as lines come (an idle room costs nothing), then its storage is reused: once
