@@ -1,7 +1,8 @@
 //! The history store when things go wrong, against the `chatd` binary (issue 15, point 3):
 //! `kill -9` loses at most the flush window and never lets an id be used twice; a full disk
 //! and a data folder that cannot be written keep chat going, count what was not stored, and
-//! log it once.
+//! log it once; and reading the disk opens no descriptor the server did not hold from the
+//! start (a server's descriptors do not grow with use).
 
 use std::time::{Duration, Instant};
 
@@ -121,4 +122,45 @@ fn issue_15_a_full_disk_keeps_chat_going_and_counts_what_was_not_stored() {
         .filter(|line| line.contains("lines not stored"))
         .count();
     assert_eq!(failures, 1, "{log:#?}");
+}
+
+#[test]
+fn issue_15_pages_read_from_the_disk_open_no_descriptor() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let process = ChatdProcess::spawn(&["--data-dir", data, "--workers", "2"], None);
+    let mut ann = registered(&process, "ann", &[]);
+    let mut bob = registered(&process, "bob", &["ids"]);
+    let mut cat = registered(&process, "cat", &["ids"]);
+    let before = process.resources().fds;
+    // Twice the lobby's ring: the older half is read from the database, by both workers
+    // (the readers' pages are pipelined, so both are busy at once).
+    for n in 0..2_000 {
+        ann.send(&format!("ALL m{n}"));
+    }
+    ann.barrier();
+    bob.barrier();
+    cat.barrier();
+    for reader in [&mut bob, &mut cat] {
+        for _ in 0..20 {
+            reader.send("HISTORY * 50 AFTER 1");
+        }
+    }
+    for reader in [&mut bob, &mut cat] {
+        let lines = reader.barrier();
+        let hist = lines
+            .iter()
+            .filter(|line| line.starts_with("HIST "))
+            .count();
+        let ends = lines
+            .iter()
+            .filter(|line| line.starts_with("END HISTORY * 50"))
+            .count();
+        assert_eq!(
+            (hist, ends),
+            (1_000, 20),
+            "the oldest lines come from the database"
+        );
+    }
+    assert_eq!(process.resources().fds, before);
 }

@@ -90,6 +90,8 @@ struct Database {
     dir: PathBuf,
     path: PathBuf,
     lobby_rows: usize,
+    /// Read connections to open: one per worker, the most that read at once.
+    readers: usize,
 }
 
 impl Opened {
@@ -133,6 +135,7 @@ impl Opened {
                     dir: config.data_dir.clone(),
                     path,
                     lobby_rows: recovered.lobby_rows,
+                    readers: config.workers,
                 };
                 (
                     Opened {
@@ -153,6 +156,7 @@ impl Opened {
                     dir: config.data_dir.clone(),
                     path,
                     lobby_rows: 0,
+                    readers: config.workers,
                 };
                 let database = Some(database);
                 (Opened { database, settings }, nothing())
@@ -171,6 +175,7 @@ impl Opened {
             dir,
             path,
             lobby_rows,
+            readers,
         } = database;
         if let Some(connection) = &connection {
             // Before any id is handed out: ids of this run that a crash keeps off the disk
@@ -181,6 +186,8 @@ impl Opened {
                 log::error!("history store {}: {error}", path.display());
             }
         }
+        // Without a database yet, the first reads open their connections.
+        let readers = if connection.is_some() { readers } else { 0 };
         let (lines, lines_in) = crossbeam_channel::bounded(CHANNEL_LINES);
         let (control, control_in) = crossbeam_channel::unbounded();
         let unstored = Arc::new(AtomicU64::new(0));
@@ -200,16 +207,17 @@ impl Opened {
         let handle = std::thread::Builder::new()
             .name("chatd-store".to_owned())
             .spawn(move || thread.run())?;
-        let days = self.settings.days;
+        let read = ReadSide::new(
+            path.clone(),
+            self.settings.days,
+            self.settings.flush + READ_WAIT_SLACK,
+            readers,
+        );
         Ok(Store {
             shared: Some(Arc::new(Shared {
                 lines,
                 control,
-                read: Arc::new(ReadSide::new(
-                    path,
-                    days,
-                    self.settings.flush + READ_WAIT_SLACK,
-                )),
+                read: Arc::new(read),
                 next_conversation: AtomicU64::new(1),
                 unstored,
                 stored,

@@ -26,7 +26,8 @@ const READ_WAIT_STEP: Duration = Duration::from_millis(2);
 
 /// What every read shares.
 pub struct ReadSide {
-    /// Read connections, one per worker that reads at once, reused.
+    /// Read connections, one per worker (no more can read at once), opened at start and
+    /// reused: the server's descriptors do not grow with use, and no page waits for an open.
     connections: Mutex<Vec<rusqlite::Connection>>,
     path: PathBuf,
     /// Days a line is kept (0: no limit): reads leave older lines out.
@@ -36,15 +37,43 @@ pub struct ReadSide {
 }
 
 impl ReadSide {
-    pub fn new(path: PathBuf, days: u32, longest_wait: Duration) -> ReadSide {
+    /// Opens `readers` connections to the database at `path`. One that cannot be opened now
+    /// (the database is not there yet) is opened by the first read that finds none free.
+    pub fn new(path: PathBuf, days: u32, longest_wait: Duration, readers: usize) -> ReadSide {
+        let mut connections = Vec::with_capacity(readers);
+        for _ in 0..readers {
+            match open_warm(&path) {
+                Ok(connection) => connections.push(connection),
+                Err(error) => {
+                    log::warn!("history store {}: {error}", path.display());
+                    break;
+                }
+            }
+        }
         ReadSide {
-            connections: Mutex::new(Vec::new()),
+            connections: Mutex::new(connections),
             path,
             days,
             longest_wait,
         }
     }
 }
+
+/// A read connection with its statements prepared: preparing reads the schema, which opens
+/// the write-ahead log's file, so a warm connection opens no descriptor later.
+fn open_warm(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    let connection = schema::open_reader(path)?;
+    connection.prepare_cached(NEWEST_CHUNKS)?;
+    connection.prepare_cached(OLDEST_CHUNKS)?;
+    Ok(connection)
+}
+
+/// A conversation's chunks holding lines below an id, newest first.
+const NEWEST_CHUNKS: &str = "SELECT first_id, first_ms, lines, packed FROM chunks \
+     WHERE conversation = ?1 AND first_id < ?2 ORDER BY last_id DESC";
+/// A conversation's chunks holding lines above an id, oldest first.
+const OLDEST_CHUNKS: &str = "SELECT first_id, first_ms, lines, packed FROM chunks \
+     WHERE conversation = ?1 AND last_id > ?2 ORDER BY last_id";
 
 /// Which lines of a conversation a page wants from the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,7 +101,7 @@ impl StoreRead {
         let connection = shared.connections.lock().pop();
         let connection = match connection {
             Some(connection) => connection,
-            None => match schema::open_reader(&shared.path) {
+            None => match open_warm(&shared.path) {
                 Ok(connection) => connection,
                 Err(error) => {
                     log::warn!("history store {}: {error}", shared.path.display());
@@ -120,11 +149,7 @@ fn read_chunks(
     let mut page = Vec::new();
     match range {
         Range::Newest { below } => {
-            let mut statement = connection.prepare_cached(
-                "SELECT first_id, first_ms, lines, packed FROM chunks WHERE conversation = ?1 \
-                 AND first_id < ?2 \
-                 ORDER BY last_id DESC",
-            )?;
+            let mut statement = connection.prepare_cached(NEWEST_CHUNKS)?;
             let mut rows = statement.query(params![conversation.0, below])?;
             'chunks: while let Some(row) = rows.next()? {
                 for entry in chunk_lines(row)?.into_iter().rev() {
@@ -142,11 +167,7 @@ fn read_chunks(
             page.reverse();
         }
         Range::Oldest { above, below } => {
-            let mut statement = connection.prepare_cached(
-                "SELECT first_id, first_ms, lines, packed FROM chunks WHERE conversation = ?1 \
-                 AND last_id > ?2 \
-                 ORDER BY last_id",
-            )?;
+            let mut statement = connection.prepare_cached(OLDEST_CHUNKS)?;
             let mut rows = statement.query(params![conversation.0, above])?;
             'chunks: while let Some(row) = rows.next()? {
                 for entry in chunk_lines(row)? {
