@@ -408,6 +408,8 @@ impl fmt::Display for Command<'_> {
 }
 
 #[cfg(test)]
+mod registration_tests;
+#[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod text_tests;
