@@ -24,6 +24,8 @@
 //! - `message_id`: [`MessageId`], and the `@<id> ` prefix of a chat line to a client with
 //!   `CAP ids`; `id_line`: that form written from a `Reply` and split off again
 //!   ([`Reply::parse_with_id`]).
+//! - `password`: [`Password`], a password borrowed from a client line whose `Debug` hides
+//!   it, and the rule a new one meets.
 //! - `error`: [`ErrorCode`] (the codes, spelled in one place) and [`ProtocolError`].
 //! - [`reason`]: the reasons of `QUIT` and `BYE` lines the server ends a connection with.
 //! - `syntax`: the word-splitting rules both directions share.
@@ -48,6 +50,7 @@ pub mod line_buffer;
 mod message_id;
 mod names;
 pub mod oracle;
+mod password;
 pub mod reason;
 mod reply;
 mod stats;
@@ -67,6 +70,7 @@ pub use message_id::MessageId;
 pub use names::{
     BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, NickKey, Room, RoomKey, Target,
 };
+pub use password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, Password, PasswordFault};
 pub use reply::{ChatWord, Reply};
 pub use stats::StatName;
 pub use utc_time::UtcMillis;
