@@ -53,7 +53,9 @@ fn wait_for(server: &ChatdProcess, what: &str, check: impl Fn(Resources) -> bool
 fn issue_13_a_client_that_reads_nothing_keeps_its_place_until_its_writer_is_cut() {
     let helps = helps_to_stall();
     // Room in the queue for all the answers: the clients must stall, not be slow consumers.
-    let send_queue = (2 * helps * HELP_ANSWER).to_string();
+    // A queued line counts its footprint, about twice the text of a short HELP line, and
+    // HELP_ANSWER is only a lower bound of the text: four times it is room to spare.
+    let send_queue = (4 * helps * HELP_ANSWER).to_string();
     let mut chatd = ChatdProcess::spawn(
         &[
             "--max-per-ip",

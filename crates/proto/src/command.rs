@@ -9,12 +9,14 @@
 //! server's session), and any I/O: everything here is pure, and borrows the line's text
 //! rather than copying it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::caps::Capability;
 use crate::error::ProtocolError;
 use crate::history::HistoryRequest;
 use crate::names::{Nick, Room, Target};
+use crate::password::Password;
 use crate::syntax::{on_off, optional, split_word, with_tail};
 use crate::text;
 use crate::words::CommandWord;
@@ -96,10 +98,29 @@ pub enum Command<'a> {
     Stats,
     /// `HISTORY <target> [<count>] [BEFORE <id> | AFTER <id>]`.
     History(HistoryRequest),
+    /// `REGISTER <password>`: makes the client's nick an account, the password new and so
+    /// held to the rule ([`Password::new`]).
+    Register(Password<'a>),
+    /// `REGISTER #room`: the `REGISTER` whose argument starts with `#`.
+    RegisterRoom(Room),
+    /// `LOGIN <nick> <password>`; the password is the rest of the line.
+    Login {
+        nick: Nick,
+        password: Password<'a>,
+    },
+    /// `PASSWORD <old> <new>`: the old password is the first word, the new one the rest of
+    /// the line, held to the rule.
+    Password {
+        old: Password<'a>,
+        new: Password<'a>,
+    },
+    /// `UNREGISTER <password>`; the password is the rest of the line.
+    Unregister(Password<'a>),
 }
 
-/// A client line whose command word is known and whose arguments are not read yet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A client line whose command word is known and whose arguments are not read yet. Its
+/// `Debug` hides the arguments of a word that carries a password.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct CommandLine<'a> {
     word: CommandWord,
     /// What follows the word and the spaces after it.
@@ -134,10 +155,11 @@ impl<'a> CommandLine<'a> {
 
     /// Reads the arguments. Each command first checks that its arguments are there
     /// (`MISSING_ARGUMENT`, naming the missing one), then what they are (`NO_SUCH_NICK`,
-    /// `BAD_ROOM`, `BAD_ARGUMENT`, and `BAD_TEXT` for a text the server would relay or
-    /// store: see [`text`]), left to right, as v1 `MSG` did. `QUIT` and `PART` reasons are
-    /// kept as sent: leaving is never refused, and the server replaces what the rule refuses
-    /// in them ([`text::replace_refused`]).
+    /// `BAD_ROOM`, `BAD_ARGUMENT`, `BAD_TEXT` for a text the server would relay or store
+    /// (see [`text`]), `WEAK_PASSWORD` for a new password), left to right, as v1 `MSG` did.
+    /// No error quotes a password. `QUIT` and `PART` reasons are kept as sent: leaving is
+    /// never refused, and the server replaces what the rule refuses in them
+    /// ([`text::replace_refused`]).
     pub fn parse(self) -> Result<Command<'a>, ProtocolError> {
         let CommandLine { word, rest } = self;
         let needs = |needs| Needs { word, needs };
@@ -265,6 +287,39 @@ impl<'a> CommandLine<'a> {
                 };
                 Command::Private { room, on }
             }
+            CommandWord::Register => {
+                // The rest of the line, like the argument of NICK: a new password holds no
+                // space, so a second word is a WEAK_PASSWORD, not ignored.
+                let argument = needs("a password or a #room").first(rest)?;
+                // Nicks and passwords are told from rooms as MSG tells its targets: a room
+                // starts with '#', so a password cannot start with one here.
+                if argument.starts_with('#') {
+                    Command::RegisterRoom(Room::parse(argument)?)
+                } else {
+                    Command::Register(new_password(argument)?)
+                }
+            }
+            CommandWord::Login => {
+                let (nick, password) = split_word(needs("a nick and a password").first(rest)?);
+                // Unquoted: a client that left out its nick sent its password in its place.
+                let password = needs("a password after the nick").unquoted(password)?;
+                Command::Login {
+                    nick: nick_target(nick)?,
+                    password: Password::given(password),
+                }
+            }
+            CommandWord::Password => {
+                let (old, new) = split_word(needs("the old and the new password").first(rest)?);
+                // Unquoted: the word before it is the old password.
+                let new = needs("a new password after the old one").unquoted(new)?;
+                Command::Password {
+                    old: Password::given(old),
+                    new: new_password(new)?,
+                }
+            }
+            CommandWord::Unregister => {
+                Command::Unregister(Password::given(needs("a password").first(rest)?))
+            }
             CommandWord::Invite => {
                 // The room is the whole rest of the line, like the argument of NICK.
                 let (target, room) = split_word(needs("a nick and a room").first(rest)?);
@@ -279,6 +334,41 @@ impl<'a> CommandLine<'a> {
     }
 }
 
+impl fmt::Debug for CommandLine<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rest = if self.word.carries_password() {
+            "***"
+        } else {
+            self.rest
+        };
+        f.debug_struct("CommandLine")
+            .field("word", &self.word)
+            .field("rest", &rest)
+            .finish()
+    }
+}
+
+/// The client line as a log may show it: the line itself, or for a command that carries a
+/// password, its word (and the nick of `LOGIN`) followed by `***`. It allocates only for those
+/// commands; a log of client lines calls it only for a line it writes. Control characters are
+/// left for the log to escape.
+pub fn redact_passwords(line: &str) -> Cow<'_, str> {
+    let (word, rest) = split_word(line.trim_start_matches(' '));
+    let carries = CommandWord::lookup(word).filter(|command| {
+        command.carries_password() && !(*command == CommandWord::Register && rest.starts_with('#'))
+    });
+    if carries.is_none() || optional(rest).is_none() {
+        return Cow::Borrowed(line);
+    }
+    let (nick, password) = split_word(rest);
+    // A LOGIN with one word has its password, not a nick, in the nick's place.
+    if carries == Some(CommandWord::Login) && optional(password).is_some() {
+        Cow::Owned(format!("{word} {nick} ***"))
+    } else {
+        Cow::Owned(format!("{word} ***"))
+    }
+}
+
 /// Parses one client line (without its ending): [`CommandLine::read`], then
 /// [`CommandLine::parse`]. A blank line is `Ok(None)`: the protocol ignores it.
 pub fn parse_command(line: &str) -> Result<Option<Command<'_>>, ProtocolError> {
@@ -289,6 +379,12 @@ pub fn parse_command(line: &str) -> Result<Option<Command<'_>>, ProtocolError> {
 /// nobody online, `NO_SUCH_NICK`, not `BAD_NICK`.
 fn nick_target(target: &str) -> Result<Nick, ProtocolError> {
     Nick::parse(target).map_err(|_| ProtocolError::NoSuchNick(target.to_owned()))
+}
+
+/// A password the client sets (`REGISTER`, `PASSWORD`'s new one): `WEAK_PASSWORD` unless it
+/// meets the rule.
+fn new_password(text: &str) -> Result<Password<'_>, ProtocolError> {
+    Password::new(text).map_err(ProtocolError::WeakPassword)
 }
 
 /// How `BAD_TEXT` names the text of `MSG`, `ALL` and `ME`.
@@ -338,6 +434,12 @@ impl Needs {
         })
     }
 
+    /// The argument that starts `rest`, after an argument that the error must not quote
+    /// (a password, or what may be one).
+    fn unquoted(self, rest: &str) -> Result<&str, ProtocolError> {
+        self.first(rest)
+    }
+
     /// The argument that starts `rest`, after the argument `before`.
     fn after<'a>(self, before: &str, rest: &'a str) -> Result<&'a str, ProtocolError> {
         optional(rest).ok_or_else(|| ProtocolError::MissingArgument {
@@ -372,12 +474,17 @@ impl Command<'_> {
             Command::Away { .. } => CommandWord::Away,
             Command::Stats => CommandWord::Stats,
             Command::History(_) => CommandWord::History,
+            Command::Register(_) | Command::RegisterRoom(_) => CommandWord::Register,
+            Command::Login { .. } => CommandWord::Login,
+            Command::Password { .. } => CommandWord::Password,
+            Command::Unregister(_) => CommandWord::Unregister,
         }
     }
 }
 
 impl fmt::Display for Command<'_> {
-    /// The line a client sends, without its ending.
+    /// The line a client sends, without its ending. Passwords are written as they are, since
+    /// they go on the wire: `Debug`, not this, is what may be logged.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let word = self.word().name();
         match self {
@@ -403,10 +510,22 @@ impl fmt::Display for Command<'_> {
             Command::Me { target, text } => write!(f, "{word} {target} {text}"),
             Command::Away { text } => with_tail(f, word, *text),
             Command::History(request) => write!(f, "{word} {request}"),
+            Command::Register(password) | Command::Unregister(password) => {
+                write!(f, "{word} {}", password.expose())
+            }
+            Command::RegisterRoom(room) => write!(f, "{word} {room}"),
+            Command::Login { nick, password } => {
+                write!(f, "{word} {nick} {}", password.expose())
+            }
+            Command::Password { old, new } => {
+                write!(f, "{word} {} {}", old.expose(), new.expose())
+            }
         }
     }
 }
 
+#[cfg(test)]
+mod account_tests;
 #[cfg(test)]
 mod registration_tests;
 #[cfg(test)]

@@ -12,6 +12,7 @@ use std::fmt;
 
 use crate::caps::Capability;
 use crate::names::{BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, Room};
+use crate::password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, PasswordFault};
 use crate::text::{self, Refused};
 use crate::words::CommandWord;
 
@@ -55,7 +56,8 @@ macro_rules! error_codes {
 }
 
 error_codes! {
-    /// A command other than `NICK`, `PING`, `PONG`, `QUIT` or `HELP` before registration.
+    /// A command other than `NICK`, `LOGIN`, `PING`, `PONG`, `CAP`, `QUIT` or `HELP` before
+    /// registration.
     NotRegistered = "NOT_REGISTERED",
     NickTaken = "NICK_TAKEN",
     BadNick = "BAD_NICK",
@@ -85,11 +87,26 @@ error_codes! {
     NoMoreRooms = "NO_MORE_ROOMS",
     /// A topic over `--max-topic` bytes, a key over `--max-key` bytes.
     TooLong = "TOO_LONG",
-    /// A `JOIN` needing a key after too many wrong keys from the client or its address.
+    /// A `JOIN` needing a key after too many wrong keys from the client or its address; a
+    /// password checked after too many failed logins from the address or for the account.
     TooManyAttempts = "TOO_MANY_ATTEMPTS",
     /// A `HISTORY` that is malformed (a bad count, a bad id, a word it does not take), or
     /// asks for what is not kept (direct messages, for now).
     BadHistory = "BAD_HISTORY",
+    /// A new password (`REGISTER`, `PASSWORD`) that breaks the rule: 8 to 128 bytes, no
+    /// spaces.
+    WeakPassword = "WEAK_PASSWORD",
+    /// `NICK` with a registered nick (log in to take it), or `REGISTER` of a nick that is an
+    /// account already.
+    NickRegistered = "NICK_REGISTERED",
+    /// A wrong password, or an account that does not exist: the same answer, so it does not
+    /// tell which nicks are accounts.
+    BadLogin = "BAD_LOGIN",
+    /// Something only a logged-in account may do, asked by a guest.
+    LoginRequired = "LOGIN_REQUIRED",
+    /// A command that checks or sets a password while the server's queue of password checks
+    /// is full; nothing was done.
+    ServerBusy = "SERVER_BUSY",
 }
 
 impl fmt::Display for ErrorCode {
@@ -102,7 +119,7 @@ impl fmt::Display for ErrorCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProtocolError {
     /// A command that needs a nick (see `CommandWord::needs_registration`) before a
-    /// successful `NICK`.
+    /// successful `NICK` or `LOGIN`.
     NotRegistered,
     NickTaken(Nick),
     BadNick(NickFault),
@@ -204,6 +221,23 @@ pub enum ProtocolError {
     /// `HISTORY <nick>`: direct messages are not kept (they come with accounts). Its code is
     /// `BAD_HISTORY`.
     NoDirectHistory(Nick),
+    /// A new password that breaks the rule; the error never holds the password.
+    WeakPassword(PasswordFault),
+    /// The nick is an account: `NICK` cannot take it, `REGISTER` cannot make it one again.
+    NickRegistered(Nick),
+    /// A wrong nick or password in `LOGIN`, a wrong password in `PASSWORD` or `UNREGISTER`.
+    BadLogin,
+    /// Passwords checked for the client's address or for the account failed too often; a
+    /// check is allowed again in `wait_secs` seconds. Its code is `TOO_MANY_ATTEMPTS`.
+    TooManyLogins {
+        wait_secs: u64,
+    },
+    /// Only a logged-in client may do this: `PASSWORD` and `UNREGISTER` from a guest, and
+    /// `HISTORY <nick>` and `REGISTER #room` when the server keeps them.
+    LoginRequired,
+    /// The server's queue of password checks is full; the command did nothing and may be
+    /// sent again.
+    ServerBusy,
 }
 
 impl ProtocolError {
@@ -242,6 +276,12 @@ impl ProtocolError {
             ProtocolError::BadHistory { .. } | ProtocolError::NoDirectHistory(_) => {
                 ErrorCode::BadHistory
             }
+            ProtocolError::WeakPassword(_) => ErrorCode::WeakPassword,
+            ProtocolError::NickRegistered(_) => ErrorCode::NickRegistered,
+            ProtocolError::BadLogin => ErrorCode::BadLogin,
+            ProtocolError::TooManyLogins { .. } => ErrorCode::TooManyAttempts,
+            ProtocolError::LoginRequired => ErrorCode::LoginRequired,
+            ProtocolError::ServerBusy => ErrorCode::ServerBusy,
         }
     }
 }
@@ -364,6 +404,21 @@ impl fmt::Display for ProtocolError {
                 "direct messages are not kept, so there is no history with {nick} (it comes \
                  with accounts); HISTORY takes * or a #room"
             ),
+            ProtocolError::WeakPassword(fault) => fault.fmt(f),
+            ProtocolError::NickRegistered(nick) => {
+                write!(f, "{nick} is registered; LOGIN {nick} <password>")
+            }
+            ProtocolError::BadLogin => f.write_str("wrong nick or password"),
+            ProtocolError::TooManyLogins { wait_secs } => {
+                write!(f, "too many failed logins; try again in {wait_secs} s")
+            }
+            ProtocolError::LoginRequired => f.write_str(
+                "only a logged-in account can do that; LOGIN <nick> <password>, or REGISTER \
+                 <password> to make your nick one",
+            ),
+            ProtocolError::ServerBusy => {
+                f.write_str("the server is busy checking passwords; try again in a few seconds")
+            }
         }
     }
 }
@@ -376,6 +431,21 @@ impl fmt::Display for NickFault {
             NickFault::FirstNotLetter => f.write_str("a nick starts with a letter"),
             NickFault::BadCharacter => f.write_str("a nick has only letters, digits, '_' and '-'"),
         }
+    }
+}
+
+impl fmt::Display for PasswordFault {
+    /// The rule, then what is wrong; never the password itself.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self {
+            PasswordFault::TooShort => "this one is too short",
+            PasswordFault::TooLong => "this one is too long",
+            PasswordFault::HasSpace => "this one has a space",
+        };
+        write!(
+            f,
+            "a password has {MIN_PASSWORD_LEN} to {MAX_PASSWORD_LEN} bytes and no spaces; {what}"
+        )
     }
 }
 

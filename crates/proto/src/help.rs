@@ -76,7 +76,7 @@ mod tests {
     use super::*;
 
     /// The text protocol.md shows, line for line: the table must keep producing it.
-    const DOCUMENTED: [&str; 21] = [
+    const DOCUMENTED: [&str; 26] = [
         "NICK <nick>           choose or change your nick (letters, digits, _ and -)",
         "MSG <nick> <text>     send a private message",
         "ALL <text>            send to everyone",
@@ -92,6 +92,11 @@ mod tests {
         "INVITE <nick> #room   let someone in once, past the key and privacy",
         "KEY #room [key]       owner: set the room's key, or clear it",
         "PRIVATE #room on|off  owner: make the room invite-only, or not",
+        "REGISTER #room        owner: keep the room when empty and over restarts",
+        "REGISTER <password>   make your nick an account: 8 to 128 bytes, no spaces",
+        "LOGIN <nick> <pass>   take your registered nick, with its password",
+        "PASSWORD <old> <new>  change your account's password",
+        "UNREGISTER <password> delete your account (you keep the nick until you leave)",
         "PING [token]          the server answers PONG [token]",
         "CAP <name>            turn on an extension: actions, away, owner, presence, ids",
         "STATS                 the server's load: STATS <name> <value> lines",
@@ -138,6 +143,21 @@ mod tests {
             ]
         );
         assert_eq!(help(CommandWord::Pong), ["END HELP"]);
+        assert_eq!(
+            help(CommandWord::Register),
+            [
+                "HELP REGISTER #room        owner: keep the room when empty and over restarts",
+                "HELP REGISTER <password>   make your nick an account: 8 to 128 bytes, no spaces",
+                "END HELP",
+            ]
+        );
+        assert_eq!(
+            help(CommandWord::Login),
+            [
+                "HELP LOGIN <nick> <pass>   take your registered nick, with its password",
+                "END HELP",
+            ]
+        );
         // Every line of the full text belongs to exactly one command's answer.
         let full: Vec<Reply> = Reply::help();
         let mut pieces: Vec<Reply> = COMMAND_WORDS

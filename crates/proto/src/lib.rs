@@ -61,7 +61,7 @@ mod who;
 mod words;
 
 pub use caps::{CapSet, Capability};
-pub use command::{Command, CommandLine, parse_command};
+pub use command::{Command, CommandLine, parse_command, redact_passwords};
 pub use error::{ErrorCode, ProtocolError};
 pub use forms::ACTION_PREFIX;
 pub use history::{DEFAULT_HISTORY, HistoryRequest, MAX_HISTORY, Page};

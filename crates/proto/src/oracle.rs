@@ -17,6 +17,7 @@ use crate::command::{Command, CommandLine, parse_command};
 use crate::error::{ErrorCode, ProtocolError};
 use crate::line_buffer::{Frame, LineBuffer};
 use crate::names::{MAX_NICK_LEN, Nick, Target};
+use crate::password::Password;
 use crate::reply::Reply;
 use crate::text::{Refused, find_refused, is_refused, replace_refused};
 
@@ -106,6 +107,7 @@ fn open_before_registration(command: &Command<'_>) -> bool {
             | Command::Help
             | Command::HelpFor(_)
             | Command::Cap(_)
+            | Command::Login { .. }
     )
 }
 
@@ -163,7 +165,8 @@ pub fn check_text_rule(text: &str) {
 /// and becomes one `ERR` line that parses back to the same reply. Every text the server
 /// would relay or store (messages, topics, keys, away texts) passes the text rule, and a
 /// `BAD_TEXT` names a refused character of the line. The rule itself is checked on the whole
-/// line too ([`check_text_rule`]).
+/// line too ([`check_text_rule`]). A new password meets the rule, and a command's `Debug`
+/// shows `***` for its passwords.
 pub fn check_command_line(line: &str) {
     check_text_rule(line);
     let parsed = parse_command(line);
@@ -206,6 +209,10 @@ pub fn check_command_line(line: &str) {
                 | Command::Part {
                     reason: Some(text), ..
                 } => vec![*text],
+                Command::Register(password)
+                | Command::Unregister(password)
+                | Command::Login { password, .. }
+                | Command::Password { new: password, .. } => vec![password.expose()],
                 _ => Vec::new(),
             };
             for text in texts {
@@ -230,6 +237,16 @@ pub fn check_command_line(line: &str) {
             };
             if let Some(text) = ruled {
                 assert_eq!(find_refused(text), None, "{line:?} relays {text:?}");
+            }
+            if let Command::Register(new) | Command::Password { new, .. } = &command {
+                assert_eq!(Password::new(new.expose()), Ok(*new), "{line:?}");
+            }
+            if let Command::Register(_)
+            | Command::Login { .. }
+            | Command::Password { .. }
+            | Command::Unregister(_) = &command
+            {
+                assert!(format!("{command:?}").contains("***"), "{line:?}");
             }
             let read = CommandLine::read(line)
                 .expect("a line that parses has a command word")
@@ -295,7 +312,7 @@ pub fn wire_line(reply: &Reply) -> String {
 }
 
 /// How many variants [`Command`] has.
-pub const COMMAND_VARIANTS: usize = 24;
+pub const COMMAND_VARIANTS: usize = 29;
 
 /// A distinct number per [`Command`] variant, below [`COMMAND_VARIANTS`], so a test can tell
 /// whether its examples cover every variant. The match is exhaustive: a new variant does not
@@ -327,11 +344,16 @@ pub fn command_variant(command: &Command<'_>) -> usize {
         Command::Away { .. } => 21,
         Command::Stats => 22,
         Command::History(_) => 23,
+        Command::Register(_) => 24,
+        Command::RegisterRoom(_) => 25,
+        Command::Login { .. } => 26,
+        Command::Password { .. } => 27,
+        Command::Unregister(_) => 28,
     }
 }
 
 /// How many variants [`Reply`] has.
-pub const REPLY_VARIANTS: usize = 40;
+pub const REPLY_VARIANTS: usize = 46;
 
 /// A distinct number per [`Reply`] variant, below [`REPLY_VARIANTS`], as [`command_variant`]
 /// is for commands.
@@ -377,5 +399,11 @@ pub fn reply_variant(reply: &Reply) -> usize {
         Reply::EndStats => 37,
         Reply::Hist { .. } => 38,
         Reply::EndHistory { .. } => 39,
+        Reply::OkRegister(_) => 40,
+        Reply::OkRegisterRoom(_) => 41,
+        Reply::OkLogin(_) => 42,
+        Reply::OkPassword => 43,
+        Reply::OkUnregister(_) => 44,
+        Reply::OkStored(_) => 45,
     }
 }

@@ -181,6 +181,20 @@ pub enum Reply {
         target: Target,
         count: usize,
     },
+    /// `REGISTER <password>` succeeded: the nick is an account, and the client is logged in
+    /// to it.
+    OkRegister(Nick),
+    /// `REGISTER #room` succeeded.
+    OkRegisterRoom(Room),
+    /// `LOGIN` succeeded: the connection holds the account's nick, spelled as registered.
+    OkLogin(Nick),
+    /// `PASSWORD` succeeded.
+    OkPassword,
+    /// `UNREGISTER` succeeded: the nick is no account any more.
+    OkUnregister(Nick),
+    /// A `MSG` to a registered account that is offline was stored, to be delivered at its
+    /// next login.
+    OkStored(Nick),
 }
 
 impl From<&ProtocolError> for Reply {
@@ -254,6 +268,13 @@ impl Reply {
                 ("CAP", name) => Reply::OkCap(Capability::parse(name).ok_or_else(malformed)?),
                 ("AWAY", "on") => Reply::OkAway { on: true },
                 ("AWAY", "off") => Reply::OkAway { on: false },
+                // Nicks never start with '#', as in `JOIN #room <nick>`.
+                ("REGISTER", name) if name.starts_with('#') => Reply::OkRegisterRoom(room(name)?),
+                ("REGISTER", nick_text) => Reply::OkRegister(nick(nick_text)?),
+                ("LOGIN", nick_text) => Reply::OkLogin(nick(nick_text)?),
+                ("PASSWORD", "") => Reply::OkPassword,
+                ("UNREGISTER", nick_text) => Reply::OkUnregister(nick(nick_text)?),
+                ("STORED", nick_text) => Reply::OkStored(nick(nick_text)?),
                 _ => return Err(malformed()),
             },
             "ME" => {
@@ -573,9 +594,17 @@ impl fmt::Display for Reply {
                 line,
             } => write!(f, "HIST {target} {id} {time} {line}"),
             Reply::EndHistory { target, count } => write!(f, "END HISTORY {target} {count}"),
+            Reply::OkRegister(nick) => write!(f, "OK REGISTER {nick}"),
+            Reply::OkRegisterRoom(room) => write!(f, "OK REGISTER {room}"),
+            Reply::OkLogin(nick) => write!(f, "OK LOGIN {nick}"),
+            Reply::OkPassword => f.write_str("OK PASSWORD"),
+            Reply::OkUnregister(nick) => write!(f, "OK UNREGISTER {nick}"),
+            Reply::OkStored(nick) => write!(f, "OK STORED {nick}"),
         }
     }
 }
 
+#[cfg(test)]
+mod account_tests;
 #[cfg(test)]
 mod tests;

@@ -27,6 +27,10 @@ pub enum CommandWord {
     Invite,
     Key,
     Private,
+    Register,
+    Login,
+    Password,
+    Unregister,
     Ping,
     Pong,
     Cap,
@@ -64,18 +68,26 @@ pub enum Topic {
     /// Nicks and talking to people.
     People,
     Rooms,
+    /// Accounts: a nick kept with a password.
+    Accounts,
     /// Keeping the connection and leaving it.
     Connection,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 3] = [Topic::People, Topic::Rooms, Topic::Connection];
+    pub const ALL: [Topic; 4] = [
+        Topic::People,
+        Topic::Rooms,
+        Topic::Accounts,
+        Topic::Connection,
+    ];
 }
 
 /// Every command word. The rows are in [`CommandWord`] order, and that order is also the
 /// order of the lines within each [`Topic`] of `HELP`: `MSG` has a line among the people
-/// commands and one among the room commands (after `JOIN` and `PART`), hence its place.
-pub const COMMAND_WORDS: [WordInfo; 20] = [
+/// commands and one among the room commands (after `JOIN` and `PART`), hence its place, and
+/// `REGISTER` has one among the room commands (last) and one among the account commands.
+pub const COMMAND_WORDS: [WordInfo; 24] = [
     WordInfo {
         word: CommandWord::Nick,
         name: "NICK",
@@ -224,6 +236,55 @@ pub const COMMAND_WORDS: [WordInfo; 20] = [
         }],
     },
     WordInfo {
+        word: CommandWord::Register,
+        name: "REGISTER",
+        needs_registration: true,
+        help: &[
+            Usage {
+                topic: Topic::Rooms,
+                args: "#room",
+                about: "owner: keep the room when empty and over restarts",
+            },
+            Usage {
+                topic: Topic::Accounts,
+                args: "<password>",
+                about: "make your nick an account: 8 to 128 bytes, no spaces",
+            },
+        ],
+    },
+    WordInfo {
+        // Before NICK too: logging in is how a registered nick is taken.
+        word: CommandWord::Login,
+        name: "LOGIN",
+        needs_registration: false,
+        help: &[Usage {
+            topic: Topic::Accounts,
+            // `<password>` would not fit the synopsis column.
+            args: "<nick> <pass>",
+            about: "take your registered nick, with its password",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Password,
+        name: "PASSWORD",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Accounts,
+            args: "<old> <new>",
+            about: "change your account's password",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Unregister,
+        name: "UNREGISTER",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::Accounts,
+            args: "<password>",
+            about: "delete your account (you keep the nick until you leave)",
+        }],
+    },
+    WordInfo {
         word: CommandWord::Ping,
         name: "PING",
         needs_registration: false,
@@ -325,10 +386,22 @@ impl CommandWord {
     }
 
     /// Whether the word is refused with `NOT_REGISTERED` before `NICK` (every word but
-    /// `NICK`, `PING`, `PONG`, `CAP`, `QUIT` and `HELP`): before registration that error
-    /// comes first, whatever is wrong with the arguments.
+    /// `NICK`, `LOGIN`, `PING`, `PONG`, `CAP`, `QUIT` and `HELP`): before registration that
+    /// error comes first, whatever is wrong with the arguments.
     pub fn needs_registration(self) -> bool {
         self.info().needs_registration
+    }
+
+    /// Whether the word's arguments may hold a password (`REGISTER`, `LOGIN`, `PASSWORD`,
+    /// `UNREGISTER`): such a line is never shown as sent, in a log or a `Debug`.
+    pub fn carries_password(self) -> bool {
+        matches!(
+            self,
+            CommandWord::Register
+                | CommandWord::Login
+                | CommandWord::Password
+                | CommandWord::Unregister
+        )
     }
 }
 
@@ -356,10 +429,12 @@ mod tests {
 
     #[test]
     fn only_whole_words_are_commands() {
-        for word in [
+        let near_misses = [
             "", "MSGX", "MS", "ROOM", "JOINS", "#a", "FROB", "NICK ", " NICK", "M", "MEE", "CAPS",
             "AWAYS", "OWNER", "STAT", "STATSX", "HIST", "HISTORYX",
-        ] {
+        ];
+        let account_misses = ["REG", "LOG", "LOGOUT", "PASS", "UNREG", "REGISTERS"];
+        for word in near_misses.into_iter().chain(account_misses) {
             assert_eq!(CommandWord::lookup(word), None, "{word:?}");
         }
     }
@@ -380,6 +455,9 @@ mod tests {
             .filter(|row| !row.needs_registration)
             .map(|row| row.name)
             .collect();
-        assert_eq!(open, ["NICK", "PING", "PONG", "CAP", "QUIT", "HELP"]);
+        assert_eq!(
+            open,
+            ["NICK", "LOGIN", "PING", "PONG", "CAP", "QUIT", "HELP"]
+        );
     }
 }

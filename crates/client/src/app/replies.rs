@@ -322,6 +322,14 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         Reply::EndHistory { target, count } => {
             on_end(app, &target, count, effects);
         }
+        // FIXME(issue 16): the client does not send the account commands yet; an answer
+        // that comes anyway is shown as it is.
+        reply @ (Reply::OkRegister(_)
+        | Reply::OkRegisterRoom(_)
+        | Reply::OkLogin(_)
+        | Reply::OkPassword
+        | Reply::OkUnregister(_)
+        | Reply::OkStored(_)) => app.info(now, format!("server: {reply}")),
     }
 }
 

@@ -4,12 +4,13 @@
 use chatd_proto::text::Refused;
 use chatd_proto::{
     COMMAND_WORDS, CapSet, Capability, Command, CommandWord, ErrorCode, HistoryRequest, MessageId,
-    Nick, NickFault, Page, ProtocolError, Reply, Room, StatName, Target, UtcMillis,
+    Nick, NickFault, Page, Password, PasswordFault, ProtocolError, Reply, Room, StatName, Target,
+    UtcMillis,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use crate::lines::{nick, relayed_text, room};
+use crate::lines::{given_password, new_password, nick, one_word, relayed_text, room};
 
 /// The valid parts a command, an error or a reply is built from; each builder takes the ones
 /// it needs. Commands borrow their texts from here.
@@ -37,6 +38,12 @@ pub struct Parts {
     new_code: String,
     /// Which line of `HELP`.
     help_line: Index,
+    /// A password that meets the rule, as `REGISTER` takes it.
+    password: String,
+    /// A password as `LOGIN` and `UNREGISTER` hand it over: any text to the end of the line.
+    given: String,
+    /// A word without spaces, as the old password of `PASSWORD`.
+    word_text: String,
 }
 
 pub fn parts() -> impl Strategy<Value = Parts> {
@@ -63,11 +70,13 @@ pub fn parts() -> impl Strategy<Value = Parts> {
         prop::sample::select(Capability::ALL.to_vec()),
         0..3usize,
     );
-    (names, texts, rest).prop_map(
+    let passwords = (new_password(), given_password(), one_word());
+    (names, texts, rest, passwords).prop_map(
         |(
             (nick, other, room, nicks),
             (text, tail, typed, new_code),
             (count, on, word, fault, help_line, cap, target_kind),
+            (password, given, word_text),
         )| Parts {
             nick,
             other,
@@ -84,6 +93,9 @@ pub fn parts() -> impl Strategy<Value = Parts> {
             typed,
             new_code,
             help_line,
+            password,
+            given,
+            word_text,
         },
     )
 }
@@ -131,6 +143,11 @@ impl Parts {
         }
     }
 
+    /// The new password, held to the rule.
+    fn new_password(&self) -> Password<'_> {
+        Password::new(&self.password).expect("generated to meet the rule")
+    }
+
     /// An action from `other` to `target`.
     fn action(&self) -> Reply {
         Reply::Me {
@@ -144,7 +161,7 @@ impl Parts {
 pub type BuildCommand = for<'a> fn(&'a Parts) -> Command<'a>;
 
 /// One builder per `Command` variant (two for those with an optional part).
-pub const COMMANDS: [BuildCommand; 30] = [
+pub const COMMANDS: [BuildCommand; 36] = [
     |p| Command::Nick(p.nick.clone()),
     |p| Command::Msg {
         to: p.nick.clone(),
@@ -227,12 +244,24 @@ pub const COMMANDS: [BuildCommand; 30] = [
             ..p.history()
         })
     },
+    |p| Command::Register(p.new_password()),
+    |p| Command::RegisterRoom(p.room.clone()),
+    |p| Command::Login {
+        nick: p.nick.clone(),
+        password: Password::given(&p.given),
+    },
+    |p| Command::Password {
+        old: Password::given(&p.word_text),
+        new: p.new_password(),
+    },
+    |p| Command::Unregister(Password::given(&p.given)),
+    |p| Command::Unregister(Password::given(&p.password)),
 ];
 
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 30] = [
+pub const ERRORS: [BuildError; 36] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -295,12 +324,28 @@ pub const ERRORS: [BuildError; 30] = [
         got: p.on.then(|| p.typed.clone()),
     },
     |p| ProtocolError::NoDirectHistory(p.nick.clone()),
+    |p| {
+        ProtocolError::WeakPassword(
+            [
+                PasswordFault::TooShort,
+                PasswordFault::TooLong,
+                PasswordFault::HasSpace,
+            ][p.count % 3],
+        )
+    },
+    |p| ProtocolError::NickRegistered(p.nick.clone()),
+    |_| ProtocolError::BadLogin,
+    |p| ProtocolError::TooManyLogins {
+        wait_secs: p.count as u64,
+    },
+    |_| ProtocolError::LoginRequired,
+    |_| ProtocolError::ServerBusy,
 ];
 
 pub type BuildReply = fn(&Parts) -> Reply;
 
 /// One builder per `Reply` variant, and more for the lines the server builds itself.
-pub const REPLIES: [BuildReply; 47] = [
+pub const REPLIES: [BuildReply; 53] = [
     |p| Reply::Hello {
         text: p.text.clone(),
     },
@@ -431,6 +476,12 @@ pub const REPLIES: [BuildReply; 47] = [
         target: p.target(),
         count: p.count,
     },
+    |p| Reply::OkRegister(p.nick.clone()),
+    |p| Reply::OkRegisterRoom(p.room.clone()),
+    |p| Reply::OkLogin(p.nick.clone()),
+    |_| Reply::OkPassword,
+    |p| Reply::OkUnregister(p.nick.clone()),
+    |p| Reply::OkStored(p.nick.clone()),
 ];
 
 /// A builder from `list` and the parts to build with.

@@ -2,7 +2,7 @@
 //! read streams.
 
 use chatd_proto::oracle::OwnedFrame;
-use chatd_proto::{COMMAND_WORDS, Command, Nick, Room, parse_command};
+use chatd_proto::{COMMAND_WORDS, Command, Nick, Password, Room, parse_command};
 use proptest::prelude::*;
 use proptest::sample::Index;
 
@@ -33,6 +33,39 @@ pub fn relayed_text() -> impl Strategy<Value = String> {
             _ => None,
         }
     })
+}
+
+/// A new password as `REGISTER` takes it: one that meets the rule (8 to 128 bytes, no
+/// space) and does not start with `#`, which would make it a room.
+pub fn new_password() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[!-~]{8,40}",
+        1 => "[^ \n]{4,30}",
+    ]
+    .prop_filter("breaks the rule, or names a room", |text| {
+        Password::new(text).is_ok() && !text.starts_with('#')
+    })
+}
+
+/// A password as `LOGIN` and `UNREGISTER` hand it over, held to no rule: the rest of the
+/// line, spaces and all.
+pub fn given_password() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[ -~]{1,30}",
+        1 => "[^\n]{1,20}",
+    ]
+    .prop_filter_map(
+        "not a password UNREGISTER accepts",
+        |text| match parse_command(&format!("UNREGISTER {text}")) {
+            Ok(Some(Command::Unregister(password))) => Some(password.expose().to_owned()),
+            _ => None,
+        },
+    )
+}
+
+/// One word, without spaces: the old password of `PASSWORD`.
+pub fn one_word() -> impl Strategy<Value = String> {
+    "[^ \n]{1,20}"
 }
 
 /// A text for the text rule: printable ASCII runs of every length (so refused characters fall

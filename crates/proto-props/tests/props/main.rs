@@ -8,11 +8,12 @@
 //!   ones the contract describes (`oracle::reference_frames`).
 //! - `LineBuffer` stays within its documented bound: once drained, it holds less than
 //!   `max_line` bytes, and right after a push at most that plus the pushed chunk.
-//! - `parse_command` never panics on any line, v1, room or extension command (`CAP`, `ME`,
-//!   `AWAY`, `HELP <command>`, `TOPIC #room`), and what it accepts is consistent
-//!   (`oracle::check_command_line`): valid nicks, texts kept as sent, registration judged as
-//!   protocol.md says, and a `Display` that parses back to the same command. Its errors
-//!   format as `ERR` lines that parse back.
+//! - `parse_command` never panics on any line, v1, room, extension (`CAP`, `ME`, `AWAY`,
+//!   `HELP <command>`, `TOPIC #room`) or account command (`REGISTER`, `LOGIN`, `PASSWORD`,
+//!   `UNREGISTER`), and what it accepts is consistent (`oracle::check_command_line`): valid
+//!   nicks, texts and passwords kept as sent, new passwords that meet the rule and a `Debug`
+//!   that hides them, registration judged as protocol.md says, and a `Display` that parses
+//!   back to the same command. Its errors format as `ERR` lines that parse back.
 //! - The text rule's one-pass scan finds the same first refused character, at the same place,
 //!   and replaces a reason's the same way, as the rule written range by range
 //!   (`oracle::check_text_rule`), for texts that put refused characters at every offset of

@@ -27,6 +27,12 @@ fn registration_is_judged_by_the_command_word() {
         "AWAY",
         "away lunch",
         "TOPIC #a",
+        "REGISTER hunter2hunter2",
+        "register #a",
+        "REGISTER short",
+        "PASSWORD",
+        "password old newnewnew",
+        "UNREGISTER x",
     ] {
         assert!(gated(line), "{line}");
     }
@@ -50,6 +56,10 @@ fn registration_is_judged_by_the_command_word() {
         "CAP ids",
         "HELP MSG",
         "help frob",
+        // Logging in is how a registered nick is taken, so it comes before NICK.
+        "LOGIN alice hunter2hunter2",
+        "login",
+        "LOGIN 1abc x",
     ] {
         assert!(!gated(line), "{line}");
     }
@@ -98,12 +108,22 @@ fn issue_11_the_word_is_read_before_the_arguments() {
             CommandWord::Nick,
             ProtocolError::BadNick(NickFault::FirstNotLetter),
         ),
+        (
+            "REGISTER short",
+            CommandWord::Register,
+            ProtocolError::WeakPassword(crate::password::PasswordFault::TooShort),
+        ),
+        (
+            "LOGIN 1abc hunter2hunter2",
+            CommandWord::Login,
+            ProtocolError::NoSuchNick("1abc".to_owned()),
+        ),
     ] {
         let read = CommandLine::read(line).unwrap().unwrap();
         assert_eq!(read.word(), word, "{line:?}");
         assert_eq!(
             read.needs_registration(),
-            word != CommandWord::Nick,
+            !matches!(word, CommandWord::Nick | CommandWord::Login),
             "{line:?}"
         );
         assert_eq!(read.parse(), Err(argument_error), "{line:?}");

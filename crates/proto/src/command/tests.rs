@@ -551,6 +551,17 @@ fn commands_round_trip() {
             count: 20,
             page: crate::history::Page::After(crate::message_id::MessageId::new(9).unwrap()),
         }),
+        Command::Register(Password::new("hunter2hunter2").unwrap()),
+        Command::RegisterRoom(room("#a")),
+        Command::Login {
+            nick: nick("alice"),
+            password: Password::given("what  ever "),
+        },
+        Command::Password {
+            old: Password::given("old#"),
+            new: Password::new("new\tnew\tnew").unwrap(),
+        },
+        Command::Unregister(Password::given("x y")),
     ];
     let mut covered = [false; COMMAND_VARIANTS];
     for command in commands {

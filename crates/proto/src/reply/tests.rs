@@ -190,6 +190,12 @@ fn replies_round_trip() {
             target: Target::Lobby,
             count: 50,
         },
+        Reply::OkRegister(nick("alice")),
+        Reply::OkRegisterRoom(room("#a")),
+        Reply::OkLogin(nick("Alice")),
+        Reply::OkPassword,
+        Reply::OkUnregister(nick("alice")),
+        Reply::OkStored(nick("bob")),
     ];
     let mut covered = [false; REPLY_VARIANTS];
     for reply in replies {
@@ -421,6 +427,11 @@ fn every_error() -> Vec<ProtocolError> {
             expected: "a count of 1 to 1000",
             got: Some("0".to_owned()),
         },
+        ProtocolError::WeakPassword(crate::password::PasswordFault::HasSpace),
+        ProtocolError::NickRegistered(nick("alice")),
+        ProtocolError::BadLogin,
+        ProtocolError::LoginRequired,
+        ProtocolError::ServerBusy,
     ]
 }
 
@@ -439,6 +450,7 @@ fn more_errors() -> Vec<ProtocolError> {
             expected: "a message id after BEFORE or AFTER",
             got: None,
         },
+        ProtocolError::TooManyLogins { wait_secs: 8 },
     ]
 }
 
