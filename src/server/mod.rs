@@ -60,6 +60,7 @@ mod connect_rate;
 mod live;
 mod log_limit;
 
+mod accounts;
 mod admission;
 mod conn_id;
 mod line;

@@ -48,6 +48,8 @@ use chatd_proto::{MessageId, UtcMillis};
 
 pub use messages::{Conversation, Text};
 pub use reader::{Range, StoreRead};
+/// A write connection with the settings and schema every writer needs: the account book's.
+pub use schema::open as open_writer;
 pub use schema::{Recovered, cutoff};
 
 use messages::{CHANNEL_LINES, Control, Stored};

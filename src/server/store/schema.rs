@@ -17,7 +17,12 @@
 //! `meta` holds named numbers; `id_high_water` is above every message id the server may have
 //! handed out, written ahead of use, so ids are never reused after a crash.
 //!
-//! Later issues add tables (accounts, registered rooms and direct-message conversations, with
+//! `accounts` (version 2, issue 16) holds one row per account, keyed by the nick folded to
+//! lower case: the nick as registered, its password's Argon2id hash as a PHC string, and
+//! when it was made (milliseconds since the epoch). The account book (`server::accounts`)
+//! reads it whole at start and writes each change through its own connection.
+//!
+//! Later issues add tables (registered rooms and direct-message conversations, with
 //! conversation numbers that survive a restart) as new migrations: a database is never
 //! rewritten, only moved forward, and a server refuses a database newer than it knows.
 
@@ -44,7 +49,8 @@ pub struct Recovered {
 }
 
 /// Each migration takes the schema from its index to the next version.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE chunks (
         conversation INTEGER NOT NULL,
         last_id INTEGER NOT NULL,
@@ -59,10 +65,21 @@ const MIGRATIONS: &[&str] = &["
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
     ) WITHOUT ROWID;
-"];
+",
+    // Version 2: the account book (issue 16).
+    "
+    CREATE TABLE accounts (
+        nick_key TEXT PRIMARY KEY,
+        nick TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+",
+];
 
 /// How long a connection waits for another's lock (a reader during a checkpoint) before its
-/// statement fails. Writers never meet: there is one.
+/// statement fails. Two writers meet at most: the store thread and the account book, whose
+/// changes are rare and one row each.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub const ID_HIGH_WATER: &str = "id_high_water";

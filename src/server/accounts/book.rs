@@ -1,0 +1,233 @@
+//! The account book: every account's nick as registered, its password hash (a PHC string)
+//! and when it was made, by nick key; in memory, and written through to the `accounts` table
+//! of the server's database.
+//!
+//! In scope: reading the table at start, looking an account up (a memory lookup), and the
+//! three changes (make, re-hash, delete), each written to the database before it shows in
+//! memory and before its outcome is reported. Changes take turns (one mutex), so a check
+//! and the change that follows it cannot interleave with another change. Out of scope:
+//! hashing (`password`), throttling (`throttle`), which thread writes (`pool`: the
+//! verification threads, never a worker) and the schema (`store::schema`).
+//!
+//! The connection is the book's own, beside the store thread's: the database is in
+//! write-ahead-log mode, so readers never wait, and a write waits for the other writer's
+//! commit (up to the busy timeout) instead of failing. Account changes are rare and small.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chatd_proto::{Nick, NickKey};
+use parking_lot::{Mutex, RwLock};
+use rusqlite::{Connection, params};
+
+use crate::server::store;
+
+/// One account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The nick as it was registered: the spelling a login takes.
+    pub nick: Nick,
+    /// The password's Argon2id hash, a PHC string. Shared: a check clones it out of the
+    /// map and hashes without holding any lock.
+    pub hash: Arc<str>,
+    /// When the account was made, in milliseconds since the Unix epoch.
+    pub created_ms: u64,
+}
+
+/// Why a change was not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The nick is already an account: its own spelling.
+    Taken(Nick),
+    /// The account is gone, or its hash is not the one the caller checked against: another
+    /// change came first.
+    Changed,
+    /// The database refused the change (logged): nothing changed.
+    Store,
+}
+
+/// The write connection, and where it goes, for the log.
+struct Disk {
+    connection: Connection,
+    path: PathBuf,
+}
+
+pub struct Book {
+    /// Every account by nick key. A read-write lock: workers read it on every `NICK` and
+    /// verification threads on every check; a change holds the write side only for one
+    /// map insert or removal, never during a disk write or a hash.
+    accounts: RwLock<HashMap<NickKey, Account>>,
+    /// Makes changes take turns: the check that a change still applies, its write to the
+    /// disk and its publication in `accounts` happen under it. A mutex, held by
+    /// verification threads only; `None` inside for a book in memory only.
+    changes: Mutex<Option<Disk>>,
+}
+
+impl Book {
+    /// A book kept in memory only: nothing survives the process.
+    pub fn in_memory() -> Book {
+        Book {
+            accounts: RwLock::new(HashMap::new()),
+            changes: Mutex::new(None),
+        }
+    }
+
+    /// Opens the database at `path` (creating `dir` and the file, and bringing the schema up
+    /// to date, as the store does) and reads every account. The error says what failed, for
+    /// the log.
+    pub fn open(dir: &Path, path: &Path) -> Result<Book, String> {
+        let connection = store::open_writer(dir, path)?;
+        let described = |error: rusqlite::Error| format!("{}: {error}", path.display());
+        // The store thread folds the log into the database at quiet moments (its connections
+        // turn SQLite's own folding off); with history off there is no store thread, so this
+        // connection keeps SQLite's default and the log stays small either way.
+        connection
+            .pragma_update(None, "wal_autocheckpoint", 1000)
+            .map_err(described)?;
+        let accounts = read_all(&connection, path).map_err(described)?;
+        Ok(Book {
+            accounts: RwLock::new(accounts),
+            changes: Mutex::new(Some(Disk {
+                connection,
+                path: path.to_owned(),
+            })),
+        })
+    }
+
+    /// Whether `key` is an account: one map lookup under the read lock.
+    pub fn contains(&self, key: &NickKey) -> bool {
+        self.accounts.read().contains_key(key)
+    }
+
+    /// The account `nick` names, in any case.
+    pub fn get(&self, nick: &Nick) -> Option<Account> {
+        nick.with_key(|key| self.accounts.read().get(key).cloned())
+    }
+
+    /// The number of accounts.
+    pub fn len(&self) -> usize {
+        self.accounts.read().len()
+    }
+
+    /// Makes `nick` an account with the password hash `hash`.
+    pub fn insert(&self, nick: &Nick, hash: String, created_ms: u64) -> Result<(), Refused> {
+        let mut disk = self.changes.lock();
+        if let Some(account) = self.get(nick) {
+            return Err(Refused::Taken(account.nick));
+        }
+        let key = nick.key();
+        if let Some(disk) = disk.as_mut() {
+            disk.write(
+                "INSERT INTO accounts (nick_key, nick, hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![key_text(&key), nick.as_str(), hash, created_ms],
+            )?;
+        }
+        let account = Account {
+            nick: nick.clone(),
+            hash: Arc::from(hash),
+            created_ms,
+        };
+        self.accounts.write().insert(key, account);
+        Ok(())
+    }
+
+    /// Replaces the hash of the account `nick`, if it is still `checked`.
+    pub fn replace_hash(&self, nick: &Nick, checked: &str, hash: String) -> Result<(), Refused> {
+        let mut disk = self.changes.lock();
+        let account = self.current(nick, checked)?;
+        let key = account.nick.key();
+        if let Some(disk) = disk.as_mut() {
+            disk.write(
+                "UPDATE accounts SET hash = ?2 WHERE nick_key = ?1",
+                params![key_text(&key), hash],
+            )?;
+        }
+        let account = Account {
+            hash: Arc::from(hash),
+            ..account
+        };
+        self.accounts.write().insert(key, account);
+        Ok(())
+    }
+
+    /// Deletes the account `nick`, if its hash is still `checked`: its own spelling.
+    pub fn remove(&self, nick: &Nick, checked: &str) -> Result<Nick, Refused> {
+        let mut disk = self.changes.lock();
+        let account = self.current(nick, checked)?;
+        let key = account.nick.key();
+        if let Some(disk) = disk.as_mut() {
+            disk.write(
+                "DELETE FROM accounts WHERE nick_key = ?1",
+                params![key_text(&key)],
+            )?;
+        }
+        self.accounts.write().remove(&key);
+        Ok(account.nick)
+    }
+
+    /// The account `nick`, if its hash is still the one a password was checked against.
+    fn current(&self, nick: &Nick, checked: &str) -> Result<Account, Refused> {
+        self.get(nick)
+            .filter(|account| *account.hash == *checked)
+            .ok_or(Refused::Changed)
+    }
+}
+
+impl Disk {
+    /// Runs one statement that must change exactly one row; it commits on its own.
+    fn write(&mut self, sql: &str, values: impl rusqlite::Params) -> Result<(), Refused> {
+        match self.connection.execute(sql, values) {
+            Ok(1) => Ok(()),
+            Ok(rows) => {
+                // The table differs from memory: someone else wrote to the database.
+                log::error!(
+                    "accounts {}: a change touched {rows} rows instead of one; nothing changed \
+                     in memory",
+                    self.path.display()
+                );
+                Err(Refused::Store)
+            }
+            Err(error) => {
+                log::error!(
+                    "accounts {}: {error}; the change was not made",
+                    self.path.display()
+                );
+                Err(Refused::Store)
+            }
+        }
+    }
+}
+
+/// The key as the table spells it.
+fn key_text(key: &NickKey) -> &str {
+    std::borrow::Borrow::borrow(key)
+}
+
+fn read_all(connection: &Connection, path: &Path) -> rusqlite::Result<HashMap<NickKey, Account>> {
+    let mut statement = connection.prepare("SELECT nick, hash, created_ms FROM accounts")?;
+    let mut rows = statement.query([])?;
+    let mut accounts = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let text: String = row.get(0)?;
+        let Ok(nick) = Nick::parse(&text) else {
+            // Only a hand-edited table holds one; skipping it keeps every other account.
+            log::warn!(
+                "accounts {}: skipped a row with the invalid nick {text:?}",
+                path.display()
+            );
+            continue;
+        };
+        let hash: String = row.get(1)?;
+        let account = Account {
+            nick,
+            hash: Arc::from(hash),
+            created_ms: row.get(2)?,
+        };
+        accounts.insert(account.nick.key(), account);
+    }
+    Ok(accounts)
+}
+
+#[cfg(test)]
+mod tests;

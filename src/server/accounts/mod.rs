@@ -1,0 +1,127 @@
+//! Accounts (issue 16): the account book and the threads that check passwords. [`Accounts`]
+//! is the handle the server holds.
+//!
+//! In scope: which nicks are accounts ([`Accounts::is_registered`], a memory lookup for every
+//! `NICK`), and the requests that hash or check a password ([`Job`]), done off the workers on
+//! the verification threads and answered through a callback with a delay to wait
+//! ([`Answer`]). Out of scope: the wire (the session turns an [`Outcome`] into a reply, checks
+//! that a password has the length the protocol asks, and waits the delay on a timer), who is
+//! logged in where (the registry), and the tables' schema (`store::schema`).
+//!
+//! In reading order:
+//! - `job`: the requests and their outcomes;
+//! - `pool`: the verification threads (`chatd-auth-N`, max(1, cores / 2), at most 8, run
+//!   10 nice steps below the workers) and their queue (1,024 jobs, then [`Busy`]);
+//! - `verifier`: what one job does, in order;
+//! - `throttle`: failures per account and per address group: 3 answered at once, then waits of
+//!   1, 2, 4 and 8 s before the answer, and after 10 failures in 10 minutes every attempt
+//!   refused for 10 minutes, without hashing;
+//! - `book`: the accounts in memory, written through to the `accounts` table;
+//! - `password`: Argon2id (m = 19 MiB, t = 2, p = 1) in PHC strings, checked in constant time.
+//!
+//! Invariants: no worker and no lock holder ever hashes or waits for the disk here: workers
+//! only read the book's map, and `submit` never blocks. A change is on disk before its
+//! outcome is reported. A password never reaches a log line or a `Debug` output.
+
+// Until the server calls it (the wiring of issue 16), nothing outside this module does.
+#![allow(dead_code)]
+
+mod book;
+mod job;
+mod password;
+mod pool;
+mod throttle;
+mod verifier;
+
+use std::io;
+use std::sync::Arc;
+
+use chatd_proto::NickKey;
+
+use crate::config::Config;
+use crate::server::store::DATABASE_FILE;
+use book::Book;
+use pool::Pool;
+use verifier::Verifier;
+
+// What the server names when it calls in; unused until the wiring, like the rest.
+#[allow(unused_imports)]
+pub use job::{Answer, Busy, Job, Outcome};
+#[allow(unused_imports)]
+pub use password::Password;
+
+/// The server's account book and its verification threads; cheap to clone.
+#[derive(Clone)]
+pub struct Accounts {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// Also held by each verification thread.
+    verifier: Arc<Verifier>,
+    pool: Pool,
+}
+
+impl Accounts {
+    /// Opens the book and starts its threads. With `config.ephemeral` the book is in memory
+    /// only; otherwise it is the `accounts` table of the history store's database
+    /// (`config.data_dir`/chatd.db), read into memory here, every change written through
+    /// before its outcome is reported. A database that cannot be opened is logged, and the
+    /// server runs on with accounts in memory only. The error: a thread could not start.
+    pub fn open(config: &Config) -> io::Result<Accounts> {
+        Accounts::start(open_book(config), pool::thread_count(), pool::QUEUE_JOBS)
+    }
+
+    fn start(book: Book, threads: usize, queue: usize) -> io::Result<Accounts> {
+        let verifier = Arc::new(Verifier::new(book));
+        let pool = Pool::start(Arc::clone(&verifier), threads, queue)?;
+        Ok(Accounts {
+            shared: Arc::new(Shared { verifier, pool }),
+        })
+    }
+
+    /// Whether `nick` is a registered account: one map lookup under a read lock that is
+    /// only ever held for a lookup or an insert, never during a hash or a disk write.
+    pub fn is_registered(&self, nick: &NickKey) -> bool {
+        self.shared.verifier.book.contains(nick)
+    }
+
+    /// Queues `job` for the verification threads without waiting. `done` is called once,
+    /// with the outcome, on a verification thread: never on the caller's thread, and with no
+    /// lock of this module held. [`Busy`] when the queue is full (or the book closed): `done`
+    /// is then dropped uncalled.
+    pub fn submit(&self, job: Job, done: Box<dyn FnOnce(Answer) + Send>) -> Result<(), Busy> {
+        self.shared.pool.submit(job, done)
+    }
+
+    /// Stops the verification threads and returns once they have ended: each finishes and
+    /// answers the job it is doing; jobs still queued are dropped, their `done` never called.
+    /// Every change already answered is on disk. Later jobs are [`Busy`].
+    pub fn close(&self) {
+        self.shared.pool.close();
+    }
+}
+
+fn open_book(config: &Config) -> Book {
+    if config.ephemeral {
+        return Book::in_memory();
+    }
+    let path = config.data_dir.join(DATABASE_FILE);
+    match Book::open(&config.data_dir, &path) {
+        Ok(book) => {
+            log::info!("accounts {}: {} accounts", path.display(), book.len());
+            book
+        }
+        Err(error) => {
+            log::error!(
+                "accounts {}: {error}; accounts are kept in memory only, and lost when the \
+                 server stops",
+                path.display()
+            );
+            Book::in_memory()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
