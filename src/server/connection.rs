@@ -21,9 +21,11 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::config::Config;
+use crate::server::accounts::Job;
 use crate::server::address_budget::AddressBudgets;
 use crate::server::conn_id::ConnId;
 use crate::server::flood::Flood;
+use crate::server::login::Verdict;
 use crate::server::metrics::TurnClock;
 use crate::server::readiness::{HangUp, Readiness};
 use crate::server::registry::Registry;
@@ -63,6 +65,9 @@ pub struct Connection {
     /// How the peer hung up, as the hang-up watch saw it during a pause (`HangUp as u8`, 0
     /// until then; a reset outranks a FIN). Read at the start of every turn.
     hung_up: AtomicU8,
+    /// The answer to the session's account command, from a verification thread, for the
+    /// turn that answer queues.
+    verdict: Mutex<Option<Verdict>>,
 }
 
 /// When a connection was last heard from, for `--register-timeout` and `--idle-timeout`.
@@ -98,7 +103,7 @@ struct State {
 }
 
 /// What follows a turn, for the one who scheduled it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum Next {
     /// The read interest was re-armed, or the connection has ended: nothing to do.
     Done,
@@ -108,6 +113,13 @@ pub enum Next {
     /// sooner (the peer hanging up). The read interest is not armed, so the client's further
     /// bytes wait in the kernel and TCP slows the sender.
     Paused(Instant),
+    /// An account command waits for the verification threads: hand them this job; its
+    /// answer ([`Connection::answered`]) queues the next turn. The read interest is not armed
+    /// meanwhile, so nothing else the client sent runs before the answer.
+    Await(Job),
+    /// End this other connection (it held the account just logged in to), then queue
+    /// another turn of this one.
+    Evict(ConnId),
 }
 
 /// How a turn stopped.
@@ -116,6 +128,12 @@ enum Turn {
     LineBudgetUsed,
     /// The client used its tokens; it may go on at this instant.
     OverRate(Instant),
+    /// See [`Next::Await`].
+    Await(Job),
+    /// See [`Next::Evict`].
+    Evict(ConnId),
+    /// An answer is awaited; the answer queues the next turn.
+    Wait,
     /// Every buffered complete line has run; whatever is left is in the socket (the socket
     /// was empty or the read budget is spent), and the readiness will report it.
     NeedsReadiness,
@@ -178,6 +196,7 @@ impl Connection {
             },
             paused: AtomicBool::new(false),
             hung_up: AtomicU8::new(0),
+            verdict: Mutex::new(None),
         }
     }
 
@@ -306,7 +325,8 @@ impl Connection {
             match turn {
                 Turn::LineBudgetUsed | Turn::NeedsReadiness => turn = Turn::OverRate(until),
                 Turn::OverRate(at) => turn = Turn::OverRate(at.max(until)),
-                Turn::Ended(_) => {}
+                // Paid for: the answer's turn starts with flood control's own check.
+                Turn::Await(_) | Turn::Evict(_) | Turn::Wait | Turn::Ended(_) => {}
             }
         }
         if let Some(session) = &state.session {
@@ -318,6 +338,9 @@ impl Connection {
         let next = match turn {
             Turn::LineBudgetUsed => Next::AnotherTurn,
             Turn::OverRate(at) => Next::Paused(at),
+            Turn::Await(job) => Next::Await(job),
+            Turn::Evict(other) => Next::Evict(other),
+            Turn::Wait => Next::Done,
             Turn::NeedsReadiness => {
                 if let Err(error) = conns.readiness.rearm(&self.socket, self.id) {
                     self.end(state, End::Failed(error), registry, conns);
@@ -358,6 +381,12 @@ impl Connection {
                 return Turn::OverRate(until);
             }
         }
+        let verdict = self.verdict.lock().take();
+        if let Some(flow) = session.resume(verdict, registry) {
+            if let Some(stop) = stop_for(flow, session) {
+                return stop;
+            }
+        }
         loop {
             while lines_left > 0 {
                 // Checked before reading too: a client without tokens is not read at all.
@@ -384,10 +413,8 @@ impl Connection {
                 if let Some(flood) = state.flood.as_mut().filter(|_| answered > 0) {
                     flood.charge_bytes(answered);
                 }
-                match flow {
-                    Flow::Continue => {}
-                    Flow::Quit => return Turn::Ended(End::Quit),
-                    Flow::SlowConsumer => return Turn::Ended(End::SlowConsumer),
+                if let Some(stop) = stop_for(flow, session) {
+                    return stop;
                 }
             }
             if lines_left == 0 {
@@ -416,6 +443,18 @@ impl Connection {
                 Err(e) => return Turn::Ended(End::Failed(e)),
             }
         }
+    }
+
+    /// Hands over the answer to the session's account command; the caller then queues the
+    /// turn that acts on it ([`Connection::hold`] first, for an answer that waits).
+    pub fn answered(&self, verdict: Verdict) {
+        *self.verdict.lock() = Some(verdict);
+    }
+
+    /// Pauses the connection while an answer waits out its delay (a failed login): the
+    /// throttle thread ends the pause on time, or the poller if the peer hangs up first.
+    pub fn hold(&self, readiness: &Readiness) {
+        self.pause(readiness);
     }
 
     /// Marks the connection paused, then has its peer watched: the watch may report at once
@@ -504,6 +543,21 @@ impl Connection {
         conns.remove(self);
         // Last: dropping the outbox lets the writer close the socket.
         drop(session);
+    }
+}
+
+/// Where a turn stops after a line's (or an answer's) `flow`, if it does.
+fn stop_for(flow: Flow, session: &mut Session) -> Option<Turn> {
+    match flow {
+        Flow::Continue => None,
+        Flow::Quit => Some(Turn::Ended(End::Quit)),
+        Flow::SlowConsumer => Some(Turn::Ended(End::SlowConsumer)),
+        Flow::Await => Some(match session.take_job() {
+            Some(job) => Turn::Await(job),
+            None => Turn::Wait,
+        }),
+        Flow::Evict(other) => Some(Turn::Evict(other)),
+        Flow::Wait => Some(Turn::Wait),
     }
 }
 

@@ -160,6 +160,7 @@ impl Metrics {
             uptime: self.started.elapsed(),
             history_stored: 0,
             history_unstored: 0,
+            logins_failed: 0,
         }
     }
 }
@@ -248,11 +249,13 @@ pub struct Load {
     /// Lines of history written to the store, and lines it could not keep.
     pub history_stored: u64,
     pub history_unstored: u64,
+    /// Password checks that failed (`accounts`).
+    pub logins_failed: u64,
 }
 
 impl Load {
     /// The `STATS` figures, in the order of [`StatName::KNOWN`].
-    pub fn figures(&self) -> [(StatName, u64); 16] {
+    pub fn figures(&self) -> [(StatName, u64); 17] {
         let count = |n: usize| n as u64;
         [
             (StatName::Connections, count(self.connections)),
@@ -271,6 +274,7 @@ impl Load {
             (StatName::UptimeS, self.uptime.as_secs()),
             (StatName::HistoryStored, self.history_stored),
             (StatName::HistoryUnstored, self.history_unstored),
+            (StatName::LoginsFailed, self.logins_failed),
         ]
     }
 

@@ -43,6 +43,7 @@ mod connection;
 
 mod history;
 mod history_entry;
+mod login;
 mod registry;
 mod rooms;
 mod session;
@@ -81,6 +82,7 @@ use threadpool::ThreadPool;
 
 use crate::config::Config;
 use acceptor::{Acceptor, Setup};
+use accounts::Accounts;
 use address_budget::AddressBudgets;
 use admission::Slots;
 use chatd_proto::reason;
@@ -149,12 +151,15 @@ impl Server {
         let store = opened.start(Arc::clone(&ids))?;
         let keeping = Keeping::new(config.history_lines, config.history_days, store.clone());
         let lobby = keeping.lobby(recovered.lobby, recovered.lobby_complete);
+        // After the store: both bring the database's schema up to date, one at a time.
+        let accounts = Accounts::open(&config)?;
         let registry = Arc::new(Registry::with(
             config.presence_limit,
             metrics,
             keeping,
             lobby,
             ids,
+            accounts,
         ));
         let conns = Arc::new(Connections::new(Readiness::new()?));
         let (to_throttle, paused) = crossbeam_channel::unbounded();
@@ -398,6 +403,8 @@ impl ServerHandle {
         // Nothing records any more (the workers are joined, the rooms gone): every line
         // queued is in the store's channel, and this writes it.
         parts.store.close();
+        // After the workers: no job is submitted any more.
+        parts.registry.accounts().close();
         log::info!("stopped: {told} clients told, {cut} cut at the drain deadline");
         ShutdownReport { clients: told, cut }
     }

@@ -9,17 +9,19 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 
 use crate::logging::Escaped;
+use crate::server::accounts::Job;
 use crate::server::admission::AddressGroup;
 use crate::server::conn_id::ConnId;
 use crate::server::line::{Forms, Line, line_written_by, shared_line};
+use crate::server::login::{Login, Step, Verdict};
 use crate::server::outbox::{Outbox, PushError, footprint};
 use crate::server::registry::{Claimed, Guesser, Pending, Registry, WrongKeys};
 use crate::server::rooms::Limits;
 use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::text::replace_refused;
 use chatd_proto::{
-    CapSet, ChatWord, Command, CommandLine, Frame, HistoryRequest, Nick, Page, ProtocolError,
-    Reply, Target,
+    CapSet, ChatWord, Command, CommandLine, CommandWord, Frame, HistoryRequest, Nick, Page,
+    ProtocolError, Reply, Target, redact_passwords,
 };
 
 /// What the connection does after a line.
@@ -32,6 +34,14 @@ pub enum Flow {
     Quit,
     /// The client's own queue is full: it does not read what it is sent. Cut it off.
     SlowConsumer,
+    /// An account command has a job for the verification threads ([`Session::take_job`]):
+    /// read nothing more until its answer ([`Session::resume`]).
+    Await,
+    /// The account just logged in to is held by this other connection: end it, then give
+    /// this one another turn, which claims the nick.
+    Evict(ConnId),
+    /// The answer is not here yet: stop; the answer queues the next turn.
+    Wait,
 }
 
 pub struct Session {
@@ -53,6 +63,10 @@ pub struct Session {
     answered: Cell<usize>,
     max_line: usize,
     rooms: Limits,
+    /// Guest or logged in, and an account command in flight.
+    login: Login,
+    /// The job of the last [`Flow::Await`], until the connection takes it.
+    job: Option<Job>,
 }
 
 impl Session {
@@ -74,6 +88,8 @@ impl Session {
             answered: Cell::new(0),
             max_line,
             rooms,
+            login: Login::default(),
+            job: None,
         }
     }
 
@@ -97,7 +113,8 @@ impl Session {
     }
 
     fn on_line(&mut self, line: &str, registry: &Registry) -> Flow {
-        log::trace!("conn#{} <- {}", self.id, Escaped(line));
+        // Never a password, not even at trace level.
+        log::trace!("conn#{} <- {}", self.id, Escaped(&redact_passwords(line)));
         let line = match CommandLine::read(line) {
             Ok(Some(line)) => line,
             Ok(None) => return Flow::Continue,
@@ -183,15 +200,6 @@ impl Session {
             },
             Command::Rooms => self.reply_all(registry.room_list(self.id)),
             Command::History(request) => self.history(&request, registry),
-            // FIXME(issue 16): the accounts are wired in next; until then the words are
-            // refused as before they were parsed.
-            Command::Register(_)
-            | Command::RegisterRoom(_)
-            | Command::Login { .. }
-            | Command::Password { .. }
-            | Command::Unregister(_) => self.reply_error(&ProtocolError::UnknownCommand(
-                command.word().name().to_owned(),
-            )),
             // Charged to flood control like any answer, so asking often costs its bytes.
             Command::Stats => self.reply_all(Reply::stats(registry.load().figures())),
             Command::Topic { room, text } => {
@@ -212,6 +220,29 @@ impl Session {
                 Ok(room) => self.reply(&Reply::OkPrivate { room, on }),
                 Err(error) => self.reply_error(&error),
             },
+            Command::Register(password) => {
+                let step = self.login.register(self.registered_nick(), password);
+                self.account_step(step, registry)
+            }
+            Command::Login { nick, password } => {
+                let step = self.login.login(nick, password, self.group);
+                self.account_step(step, registry)
+            }
+            Command::Password { old, new } => {
+                let nick = self.registered_nick();
+                let step = self.login.change_password(&nick, old, new, self.group);
+                self.account_step(step, registry)
+            }
+            Command::Unregister(password) => {
+                let nick = self.registered_nick();
+                let step = self.login.unregister(&nick, password, self.group);
+                self.account_step(step, registry)
+            }
+            Command::RegisterRoom(room) => self.reply_error(&ProtocolError::BadArgument {
+                command: CommandWord::Register,
+                takes: "a password (registered rooms are not in this version yet)",
+                got: room.to_string(),
+            }),
             Command::Invite { nick, room } => match registry.invite(self.id, &nick, &room) {
                 Ok((room, pending)) => {
                     registry.finish(pending);
@@ -260,6 +291,13 @@ impl Session {
     }
 
     fn claim(&mut self, wanted: Nick, registry: &Registry) -> Flow {
+        let key = wanted.key();
+        if !self
+            .login
+            .may_claim(&key, registry.accounts().is_registered(&key))
+        {
+            return self.reply_error(&ProtocolError::NickRegistered(wanted));
+        }
         match registry.claim(self.id, wanted.clone(), &self.outbox, self.caps) {
             // Cut off by another worker meanwhile: what it still sent is not executed.
             Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
@@ -273,12 +311,71 @@ impl Session {
                     }
                     Claimed::Unchanged | Claimed::Dropped => {}
                 }
+                self.login.renamed(&key);
                 self.nick = Some(wanted.clone());
                 // The client's own `PRESENCE` line, with `CAP presence`.
                 self.answered.set(self.answered.get() + slow.answered);
                 registry.finish(slow);
                 self.reply(&Reply::OkNick(wanted))
             }
+            Err(error) => self.reply_error(&error),
+        }
+    }
+
+    /// The job of the last [`Flow::Await`], for the verification threads.
+    pub fn take_job(&mut self) -> Option<Job> {
+        self.job.take()
+    }
+
+    /// What comes before any further line at the start of a turn: the answer to an account
+    /// command (`verdict`), a login's second try at its nick once the connection holding it
+    /// was ended, or, while the answer is not here yet, [`Flow::Wait`]. `None`: nothing is
+    /// pending, read on.
+    pub fn resume(&mut self, verdict: Option<Verdict>, registry: &Registry) -> Option<Flow> {
+        if let Some(verdict) = verdict {
+            let step = self.login.answered(verdict);
+            return Some(self.account_step(step, registry));
+        }
+        if let Some(nick) = self.login.take_takeover() {
+            return Some(self.claim_account(nick, registry));
+        }
+        self.login.is_awaiting().then_some(Flow::Wait)
+    }
+
+    fn account_step(&mut self, step: Step, registry: &Registry) -> Flow {
+        match step {
+            Step::Submit(job) => {
+                self.job = Some(job);
+                Flow::Await
+            }
+            Step::Reply(reply) => self.reply(&reply),
+            Step::Refuse(error) => self.reply_error(&error),
+            Step::Claim(nick) => self.claim_account(nick, registry),
+        }
+    }
+
+    /// Takes the nick of the account just logged in to: as a first registration or a rename,
+    /// the same announcements as `NICK`; a connection holding it is ended first
+    /// ([`Flow::Evict`]).
+    fn claim_account(&mut self, nick: Nick, registry: &Registry) -> Flow {
+        if let Some(holder) = registry.holder(&nick).filter(|&holder| holder != self.id) {
+            if self.login.held_elsewhere(nick.clone()) {
+                return Flow::Evict(holder);
+            }
+            return self.reply_error(&ProtocolError::NickTaken(nick));
+        }
+        match registry.claim(self.id, nick.clone(), &self.outbox, self.caps) {
+            Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
+            Ok((_, slow)) => {
+                log::info!("conn#{} {}: logged in as {nick}", self.id, self.peer);
+                self.login.logged_in(&nick);
+                self.nick = Some(nick.clone());
+                self.answered.set(self.answered.get() + slow.answered);
+                registry.finish(slow);
+                self.reply(&Reply::OkLogin(nick))
+            }
+            // Taken between the look and the claim: by a login, since a guest cannot.
+            Err(ProtocolError::NickTaken(_)) => self.claim_account(nick, registry),
             Err(error) => self.reply_error(&error),
         }
     }

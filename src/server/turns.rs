@@ -1,16 +1,23 @@
 //! The worker pool's one kind of job: a connection's turn, and what follows it.
 //!
 //! In scope: queueing a turn on the pool (for a readiness event, after a turn that used its
-//! line budget, at the end of a pause), and handing a paused connection to the throttle
-//! thread (a flood pause, counted for `STATS`). Out of scope: the turn itself (`connection`), waiting for readiness (`poller`)
-//! and for tokens (`throttle`).
+//! line budget, at the end of a pause, at an account command's answer), handing a paused
+//! connection to the throttle thread (a flood pause, counted for `STATS`, or a failed
+//! login's delay), handing an account command's job to the verification threads, and
+//! ending the connection a login takes its account from. Out of scope: the turn itself
+//! (`connection`), waiting for readiness (`poller`) and for tokens (`throttle`), and the
+//! verification itself (`accounts`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use chatd_proto::reason;
 use crossbeam_channel::Sender;
 use threadpool::ThreadPool;
 
+use crate::server::accounts::{Answer, Job};
 use crate::server::connection::{Connection, Connections, Next};
+use crate::server::login::Verdict;
 use crate::server::registry::Registry;
 use crate::server::throttle::Paused;
 
@@ -66,11 +73,43 @@ impl Turns {
             Next::AnotherTurn => self.schedule(conn),
             Next::Paused(at) => {
                 self.registry.metrics().flood_pause();
-                let conn = Arc::downgrade(&conn);
-                // Fails only once the throttle thread has stopped for a shutdown, which ends
-                // every connection itself.
-                let _ = self.paused.send(Paused { at, conn });
+                self.pause_until(at, &conn);
             }
+            Next::Await(job) => self.submit(job, conn),
+            Next::Evict(other) => {
+                if let Some(other) = self.conns.get(other) {
+                    other.end_for(reason::LOGGED_IN_ELSEWHERE, &self.registry, &self.conns);
+                }
+                self.schedule(conn);
+            }
+        }
+    }
+
+    /// Hands a paused connection to the throttle thread, which queues its turn at `at`.
+    fn pause_until(&self, at: Instant, conn: &Arc<Connection>) {
+        let conn = Arc::downgrade(conn);
+        // Fails only once the throttle thread has stopped for a shutdown, which ends every
+        // connection itself.
+        let _ = self.paused.send(Paused { at, conn });
+    }
+
+    /// Hands `job` to the verification threads; their answer queues `conn`'s next turn, at
+    /// once or after the answer's delay (a failed login waits, paused, without a worker).
+    fn submit(self: &Arc<Self>, job: Job, conn: Arc<Connection>) {
+        let turns = Arc::clone(self);
+        let waiting = Arc::clone(&conn);
+        let done = Box::new(move |answer: Answer| {
+            waiting.answered(Verdict::Answered(answer.outcome));
+            if answer.delay.is_zero() {
+                turns.schedule(waiting);
+            } else {
+                waiting.hold(turns.conns.readiness());
+                turns.pause_until(Instant::now() + answer.delay, &waiting);
+            }
+        });
+        if self.registry.accounts().submit(job, done).is_err() {
+            conn.answered(Verdict::Busy);
+            self.schedule(conn);
         }
     }
 }

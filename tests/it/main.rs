@@ -3,6 +3,7 @@
 
 mod support;
 
+mod accounts;
 mod announcements;
 mod bad_input;
 mod broadcast;

@@ -19,3 +19,6 @@ pub const REGISTER_TIMEOUT: &str = "register timeout";
 pub const PING_TIMEOUT: &str = "ping timeout";
 /// Nothing could be written to the client for `--write-timeout`: it stopped reading.
 pub const WRITE_TIMEOUT: &str = "write timeout";
+/// The account this connection was logged in to logged in on another connection, which
+/// took its nick (one connection per account).
+pub const LOGGED_IN_ELSEWHERE: &str = "logged in elsewhere";

@@ -82,6 +82,9 @@ stat_names! {
     /// Lines of history the store could not keep since the start (a full or failing disk,
     /// or a store that fell behind): they were delivered, but a restart forgets them.
     HistoryUnstored = "history_unstored",
+    /// `LOGIN`s, `PASSWORD`s and `UNREGISTER`s refused for a wrong password or an unknown
+    /// account since the start (not those refused unchecked by the throttle).
+    LoginsFailed = "logins_failed",
 }
 
 /// Whether `word` is spelled as a figure's name: a lower-case letter, then lower-case
@@ -132,6 +135,7 @@ mod tests {
                 "uptime_s",
                 "history_stored",
                 "history_unstored",
+                "logins_failed",
             ]
         );
     }

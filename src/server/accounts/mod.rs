@@ -23,9 +23,6 @@
 //! only read the book's map, and `submit` never blocks. A change is on disk before its
 //! outcome is reported. A password never reaches a log line or a `Debug` output.
 
-// Until the server calls it (the wiring of issue 16), nothing outside this module does.
-#![allow(dead_code)]
-
 mod book;
 mod job;
 mod password;
@@ -44,10 +41,7 @@ use book::Book;
 use pool::Pool;
 use verifier::Verifier;
 
-// What the server names when it calls in; unused until the wiring, like the rest.
-#[allow(unused_imports)]
 pub use job::{Answer, Busy, Job, Outcome};
-#[allow(unused_imports)]
 pub use password::Password;
 
 /// The server's account book and its verification threads; cheap to clone.
@@ -72,6 +66,12 @@ impl Accounts {
         Accounts::start(open_book(config), pool::thread_count(), pool::QUEUE_JOBS)
     }
 
+    /// An empty book in memory with one verification thread, for unit tests.
+    #[cfg(test)]
+    pub fn in_memory() -> Accounts {
+        Accounts::start(Book::in_memory(), 1, pool::QUEUE_JOBS).expect("a thread starts")
+    }
+
     fn start(book: Book, threads: usize, queue: usize) -> io::Result<Accounts> {
         let verifier = Arc::new(Verifier::new(book));
         let pool = Pool::start(Arc::clone(&verifier), threads, queue)?;
@@ -92,6 +92,11 @@ impl Accounts {
     /// is then dropped uncalled.
     pub fn submit(&self, job: Job, done: Box<dyn FnOnce(Answer) + Send>) -> Result<(), Busy> {
         self.shared.pool.submit(job, done)
+    }
+
+    /// Password checks that failed since the start (`STATS logins_failed`).
+    pub fn failed_checks(&self) -> u64 {
+        self.shared.verifier.failed_checks()
     }
 
     /// Stops the verification threads and returns once they have ended: each finishes and

@@ -9,6 +9,7 @@
 //! that follows is made only if the hash is still the one checked; if another change came
 //! first, the check is made again against what is there now.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use chatd_proto::{Nick, NickKey};
@@ -31,6 +32,8 @@ pub struct Verifier {
     /// Failures by account and address. A mutex: held by a verification thread for a map
     /// lookup or update, never while hashing.
     throttle: Mutex<Throttle>,
+    /// Checks that failed since the start.
+    failed_checks: AtomicU64,
 }
 
 /// What a password check found.
@@ -47,7 +50,14 @@ impl Verifier {
         Verifier {
             book,
             throttle: Mutex::new(Throttle::default()),
+            failed_checks: AtomicU64::new(0),
         }
+    }
+
+    /// Checks that failed since the start, counted before their answer is sent (and before
+    /// its delay).
+    pub fn failed_checks(&self) -> u64 {
+        self.failed_checks.load(Ordering::Relaxed)
     }
 
     /// Does `job` and says how it went. Takes tens of milliseconds (a hash or two).
@@ -182,6 +192,7 @@ impl Verifier {
 
     /// Counts and logs a failed check: the wait before its answer.
     fn failed(&self, nick: &Nick, key: &NickKey, from: AddressGroup, what: &str) -> Duration {
+        self.failed_checks.fetch_add(1, Ordering::Relaxed);
         let failed = self.throttle.lock().failed(key, from, Instant::now());
         log::info!("failed {what} for {nick} from {from}");
         let minutes = LOCK.as_secs() / 60;

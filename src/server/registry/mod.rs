@@ -37,6 +37,7 @@ use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
+use crate::server::accounts::Accounts;
 use crate::server::conn_id::ConnId;
 use crate::server::history::{self, Entry, History, Keeping};
 use crate::server::line::{
@@ -81,6 +82,9 @@ pub struct Registry {
     keeping: Keeping,
     /// The server's counters: atomics, never under a lock of this registry's.
     metrics: Arc<Metrics>,
+    /// The account book: which nicks are registered (`NICK` asks), and the verification
+    /// threads the account commands go to.
+    accounts: Accounts,
 }
 
 struct Table {
@@ -127,18 +131,20 @@ impl Registry {
             keeping,
             lobby,
             Arc::new(MessageIds::new()),
+            Accounts::in_memory(),
         )
     }
 
     /// An empty table whose lobby stops being announced above `presence_limit` registered
     /// clients, counting into the server's `metrics`, keeping history as `keeping` says
-    /// (the lobby's starts as `lobby`), with ids from `ids`.
+    /// (the lobby's starts as `lobby`), with ids from `ids`, and its accounts in `accounts`.
     pub fn with(
         presence_limit: usize,
         metrics: Arc<Metrics>,
         keeping: Keeping,
         lobby: History,
         ids: Arc<MessageIds>,
+        accounts: Accounts,
     ) -> Registry {
         Registry {
             table: RwLock::new(Table {
@@ -153,7 +159,17 @@ impl Registry {
             ids,
             keeping,
             metrics,
+            accounts,
         }
+    }
+
+    pub fn accounts(&self) -> &Accounts {
+        &self.accounts
+    }
+
+    /// The connection holding `nick`, if any.
+    pub fn holder(&self, nick: &Nick) -> Option<ConnId> {
+        self.table.read().ids.get(&nick.key()).copied()
     }
 
     /// The server's counters, for the events noticed outside the registry.
@@ -171,6 +187,7 @@ impl Registry {
         Load {
             history_stored,
             history_unstored,
+            logins_failed: self.accounts.failed_checks(),
             ..self.metrics.load(registered, rooms)
         }
     }

@@ -1,0 +1,323 @@
+//! [`Login`]: one connection's account state (a guest, waiting for the verification threads,
+//! or logged in to an account) and what each account command asks of the server.
+//!
+//! In scope: turning `REGISTER`, `LOGIN`, `PASSWORD` and `UNREGISTER` into a job for the
+//! verification threads or a refusal, turning their answer into a reply or a nick to claim,
+//! and who may take a registered nick. Pure: no lock, no I/O, no clock.
+//!
+//! Out of scope: hashing, the account book and throttling (`accounts`), claiming the nick and
+//! ending the connection that held it (`session`, `connection`), the wire (`chatd_proto`).
+//!
+//! The rules it keeps (protocol.md, Accounts):
+//! - A registered nick is taken only by logging in to it. Renaming to another nick leaves
+//!   the account: the connection is a guest under its new nick until it logs in again.
+//! - `PASSWORD` and `UNREGISTER` need a login (`LOGIN_REQUIRED`); `REGISTER` registers the
+//!   nick the connection holds.
+//! - One connection per account: a login to an account held by another connection ends that
+//!   one (`BYE logged in elsewhere`), then takes the nick.
+
+use std::time::Duration;
+
+use crate::server::accounts::{self, Job, Outcome};
+use crate::server::admission::AddressGroup;
+use chatd_proto::{Nick, NickKey, Password, ProtocolError, Reply};
+
+/// What the verification threads said, or that they could not take the job.
+pub enum Verdict {
+    Answered(Outcome),
+    /// Their queue was full: nothing was tried.
+    Busy,
+}
+
+/// What an account command or an answer asks the session to do.
+pub enum Step {
+    /// Hand the job to the verification threads; read nothing more until the answer.
+    Submit(Job),
+    Reply(Reply),
+    Refuse(ProtocolError),
+    /// The login succeeded: claim the account's nick, ending whoever holds it.
+    Claim(Nick),
+}
+
+/// How often a login ends the connection holding its nick and finds it held again before it
+/// gives up: the holder is ended at once, so a second round is already a rare race.
+const TAKEOVER_ROUNDS: u8 = 3;
+
+#[derive(Default)]
+pub struct Login {
+    /// The account this connection is logged in to.
+    account: Option<NickKey>,
+    /// Whether a job is with the verification threads.
+    awaiting: bool,
+    /// A successful login whose nick was held by another connection, being ended: claimed
+    /// again at the next turn.
+    takeover: Option<Nick>,
+    /// Connections this login has ended so far.
+    takeover_rounds: u8,
+}
+
+impl Login {
+    /// Whether `nick` may be claimed by this connection, registered as it is or not.
+    pub fn may_claim(&self, nick: &NickKey, registered: bool) -> bool {
+        !registered || self.account.as_ref() == Some(nick)
+    }
+
+    /// The connection now holds `nick` (a `NICK` that succeeded): a rename away from the
+    /// account's nick leaves the account.
+    pub fn renamed(&mut self, nick: &NickKey) {
+        if self.account.as_ref() != Some(nick) {
+            self.account = None;
+        }
+    }
+
+    pub fn is_awaiting(&self) -> bool {
+        self.awaiting
+    }
+
+    /// `REGISTER <password>` by the holder of `nick`.
+    pub fn register(&mut self, nick: Nick, password: Password<'_>) -> Step {
+        self.submit(Job::Register {
+            nick,
+            password: secret(password),
+        })
+    }
+
+    /// `LOGIN <nick> <password>` from `from`.
+    pub fn login(&mut self, nick: Nick, password: Password<'_>, from: AddressGroup) -> Step {
+        self.submit(Job::Login {
+            nick,
+            password: secret(password),
+            from,
+        })
+    }
+
+    /// `PASSWORD <old> <new>`.
+    pub fn change_password(
+        &mut self,
+        nick: &Nick,
+        old: Password<'_>,
+        new: Password<'_>,
+        from: AddressGroup,
+    ) -> Step {
+        if !self.is_logged_in_as(nick) {
+            return Step::Refuse(ProtocolError::LoginRequired);
+        }
+        self.submit(Job::ChangePassword {
+            nick: nick.clone(),
+            old: secret(old),
+            new: secret(new),
+            from,
+        })
+    }
+
+    /// `UNREGISTER <password>`.
+    pub fn unregister(&mut self, nick: &Nick, password: Password<'_>, from: AddressGroup) -> Step {
+        if !self.is_logged_in_as(nick) {
+            return Step::Refuse(ProtocolError::LoginRequired);
+        }
+        self.submit(Job::Unregister {
+            nick: nick.clone(),
+            password: secret(password),
+            from,
+        })
+    }
+
+    fn is_logged_in_as(&self, nick: &Nick) -> bool {
+        self.account.as_ref() == Some(&nick.key())
+    }
+
+    fn submit(&mut self, job: Job) -> Step {
+        self.awaiting = true;
+        Step::Submit(job)
+    }
+
+    /// What the answer to the job asks for.
+    pub fn answered(&mut self, verdict: Verdict) -> Step {
+        self.awaiting = false;
+        let outcome = match verdict {
+            Verdict::Busy => return Step::Refuse(ProtocolError::ServerBusy),
+            Verdict::Answered(outcome) => outcome,
+        };
+        match outcome {
+            Outcome::Registered(nick) => {
+                self.account = Some(nick.key());
+                Step::Reply(Reply::OkRegister(nick))
+            }
+            Outcome::AlreadyRegistered(nick) => Step::Refuse(ProtocolError::NickRegistered(nick)),
+            Outcome::LoggedIn(nick) => {
+                self.takeover_rounds = 0;
+                Step::Claim(nick)
+            }
+            Outcome::BadLogin => Step::Refuse(ProtocolError::BadLogin),
+            Outcome::TooManyAttempts { retry_after } => {
+                Step::Refuse(ProtocolError::TooManyLogins {
+                    wait_secs: whole_seconds(retry_after),
+                })
+            }
+            Outcome::PasswordChanged => Step::Reply(Reply::OkPassword),
+            Outcome::Unregistered(nick) => {
+                self.account = None;
+                Step::Reply(Reply::OkUnregister(nick))
+            }
+            Outcome::StoreFailed => Step::Refuse(ProtocolError::ServerBusy),
+        }
+    }
+
+    /// The login's nick is held by another connection, which is being ended: `true` to
+    /// claim it again after that, `false` when it has been tried often enough.
+    pub fn held_elsewhere(&mut self, nick: Nick) -> bool {
+        self.takeover_rounds += 1;
+        if self.takeover_rounds > TAKEOVER_ROUNDS {
+            return false;
+        }
+        self.takeover = Some(nick);
+        true
+    }
+
+    /// The nick of a takeover whose holder has been ended, to claim now.
+    pub fn take_takeover(&mut self) -> Option<Nick> {
+        self.takeover.take()
+    }
+
+    /// The claim of `nick` succeeded: logged in.
+    pub fn logged_in(&mut self, nick: &Nick) {
+        self.account = Some(nick.key());
+    }
+}
+
+/// The password as the verification threads take it: their own copy, wiped when dropped.
+fn secret(password: Password<'_>) -> accounts::Password {
+    password.expose().to_owned().into()
+}
+
+/// Seconds to tell a client to wait, rounded up: "try again in 0 s" would be false.
+fn whole_seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+
+    fn nick(name: &str) -> Nick {
+        Nick::parse(name).expect("a nick")
+    }
+
+    fn from() -> AddressGroup {
+        AddressGroup::of(IpAddr::V4(Ipv4Addr::LOCALHOST))
+    }
+
+    fn password() -> Password<'static> {
+        Password::given("correct-horse")
+    }
+
+    /// Logs `login` in to `name`, as a successful `LOGIN` and claim do.
+    fn log_in(login: &mut Login, name: &str) {
+        let step = login.login(nick(name), password(), from());
+        assert!(matches!(step, Step::Submit(Job::Login { .. })));
+        assert!(login.is_awaiting());
+        let step = login.answered(Verdict::Answered(Outcome::LoggedIn(nick(name))));
+        assert!(matches!(step, Step::Claim(claimed) if claimed == nick(name)));
+        assert!(!login.is_awaiting());
+        login.logged_in(&nick(name));
+    }
+
+    #[test]
+    fn issue_16_a_registered_nick_is_claimed_only_by_its_account_in_any_case() {
+        let mut login = Login::default();
+        let alice = nick("alice").key();
+        assert!(login.may_claim(&alice, false));
+        assert!(!login.may_claim(&alice, true));
+        log_in(&mut login, "alice");
+        assert!(login.may_claim(&nick("ALICE").key(), true));
+        assert!(!login.may_claim(&nick("bob").key(), true));
+    }
+
+    #[test]
+    fn issue_16_renaming_away_leaves_the_account_and_a_case_change_does_not() {
+        let mut login = Login::default();
+        log_in(&mut login, "alice");
+        login.renamed(&nick("Alice").key());
+        assert!(login.may_claim(&nick("alice").key(), true));
+        login.renamed(&nick("al").key());
+        assert!(!login.may_claim(&nick("alice").key(), true));
+    }
+
+    #[test]
+    fn issue_16_password_and_unregister_need_a_login_to_the_nick_held() {
+        let mut login = Login::default();
+        let alice = nick("alice");
+        let new = Password::new("new-password").expect("a good password");
+        assert!(matches!(
+            login.change_password(&alice, password(), new, from()),
+            Step::Refuse(ProtocolError::LoginRequired)
+        ));
+        assert!(matches!(
+            login.unregister(&alice, password(), from()),
+            Step::Refuse(ProtocolError::LoginRequired)
+        ));
+        assert!(!login.is_awaiting());
+        log_in(&mut login, "alice");
+        assert!(matches!(
+            login.unregister(&alice, password(), from()),
+            Step::Submit(Job::Unregister { .. })
+        ));
+        let step = login.answered(Verdict::Answered(Outcome::Unregistered(alice.clone())));
+        assert!(matches!(step, Step::Reply(Reply::OkUnregister(n)) if n == alice));
+        assert!(matches!(
+            login.unregister(&alice, password(), from()),
+            Step::Refuse(ProtocolError::LoginRequired)
+        ));
+    }
+
+    #[test]
+    fn issue_16_answers_become_the_documented_replies() {
+        let mut login = Login::default();
+        let cases = [
+            (Verdict::Busy, "ERR SERVER_BUSY"),
+            (Verdict::Answered(Outcome::BadLogin), "ERR BAD_LOGIN"),
+            (Verdict::Answered(Outcome::StoreFailed), "ERR SERVER_BUSY"),
+            (
+                Verdict::Answered(Outcome::AlreadyRegistered(nick("ann"))),
+                "ERR NICK_REGISTERED",
+            ),
+            (Verdict::Answered(Outcome::PasswordChanged), "OK PASSWORD"),
+            (
+                Verdict::Answered(Outcome::Registered(nick("ann"))),
+                "OK REGISTER ann",
+            ),
+        ];
+        for (verdict, start) in cases {
+            let line = match login.answered(verdict) {
+                Step::Reply(reply) => reply.to_string(),
+                Step::Refuse(error) => Reply::from(&error).to_string(),
+                _ => panic!("a reply or a refusal"),
+            };
+            assert!(line.starts_with(start), "{line}");
+        }
+        // A wait is told in whole seconds, rounded up.
+        let step = login.answered(Verdict::Answered(Outcome::TooManyAttempts {
+            retry_after: Duration::from_millis(1_500),
+        }));
+        let Step::Refuse(error) = step else {
+            panic!("a refusal")
+        };
+        assert!(error.to_string().ends_with("try again in 2 s"), "{error}");
+    }
+
+    #[test]
+    fn issue_16_a_takeover_is_tried_a_few_rounds_then_given_up() {
+        let mut login = Login::default();
+        for _ in 0..TAKEOVER_ROUNDS {
+            assert!(login.held_elsewhere(nick("alice")));
+            assert_eq!(login.take_takeover(), Some(nick("alice")));
+            assert_eq!(login.take_takeover(), None);
+        }
+        assert!(!login.held_elsewhere(nick("alice")));
+        // A new login starts counting again.
+        login.answered(Verdict::Answered(Outcome::LoggedIn(nick("alice"))));
+        assert!(login.held_elsewhere(nick("alice")));
+    }
+}
