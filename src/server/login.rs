@@ -18,13 +18,14 @@
 
 use std::time::Duration;
 
-use crate::server::accounts::{self, Job, Outcome};
+use crate::server::accounts::{self, Job, MAILBOX_LINES, Outcome, Waiting};
 use crate::server::admission::AddressGroup;
 use chatd_proto::{Nick, NickKey, Password, ProtocolError, Reply};
 
-/// What the verification threads said, or that they could not take the job.
+/// What the verification threads said (with the direct messages that waited for a login),
+/// or that they could not take the job.
 pub enum Verdict {
-    Answered(Outcome),
+    Answered(Outcome, Vec<Waiting>),
     /// Their queue was full: nothing was tried.
     Busy,
 }
@@ -35,8 +36,9 @@ pub enum Step {
     Submit(Job),
     Reply(Reply),
     Refuse(ProtocolError),
-    /// The login succeeded: claim the account's nick, ending whoever holds it.
-    Claim(Nick),
+    /// The login succeeded: claim the account's nick, ending whoever holds it, then deliver
+    /// the direct messages that waited for it.
+    Claim(Nick, Vec<Waiting>),
 }
 
 /// How often a login ends the connection holding its nick and finds it held again before it
@@ -50,8 +52,8 @@ pub struct Login {
     /// Whether a job is with the verification threads.
     awaiting: bool,
     /// A successful login whose nick was held by another connection, being ended: claimed
-    /// again at the next turn.
-    takeover: Option<Nick>,
+    /// again at the next turn (with its waiting messages).
+    takeover: Option<(Nick, Vec<Waiting>)>,
     /// Connections this login has ended so far.
     takeover_rounds: u8,
 }
@@ -82,13 +84,26 @@ impl Login {
         })
     }
 
-    /// `LOGIN <nick> <password>` from `from`.
-    pub fn login(&mut self, nick: Nick, password: Password<'_>, from: AddressGroup) -> Step {
+    /// `LOGIN <nick> <password>` from `from`, whose answer may carry `budget` bytes of
+    /// waiting direct messages.
+    pub fn login(
+        &mut self,
+        nick: Nick,
+        password: Password<'_>,
+        from: AddressGroup,
+        budget: usize,
+    ) -> Step {
         self.submit(Job::Login {
             nick,
             password: secret(password),
             from,
+            budget,
         })
+    }
+
+    /// A `MSG` to `to`, a registered account that is not online: kept for its next login.
+    pub fn keep(&mut self, to: Nick, line: Waiting) -> Step {
+        self.submit(Job::Keep { to, line })
     }
 
     /// `PASSWORD <old> <new>`.
@@ -134,9 +149,9 @@ impl Login {
     /// What the answer to the job asks for.
     pub fn answered(&mut self, verdict: Verdict) -> Step {
         self.awaiting = false;
-        let outcome = match verdict {
+        let (outcome, waiting) = match verdict {
             Verdict::Busy => return Step::Refuse(ProtocolError::ServerBusy),
-            Verdict::Answered(outcome) => outcome,
+            Verdict::Answered(outcome, waiting) => (outcome, waiting),
         };
         match outcome {
             Outcome::Registered(nick) => {
@@ -146,8 +161,13 @@ impl Login {
             Outcome::AlreadyRegistered(nick) => Step::Refuse(ProtocolError::NickRegistered(nick)),
             Outcome::LoggedIn(nick) => {
                 self.takeover_rounds = 0;
-                Step::Claim(nick)
+                Step::Claim(nick, waiting)
             }
+            Outcome::Kept(nick) => Step::Reply(Reply::OkStored(nick)),
+            Outcome::MailboxFull(nick) => Step::Refuse(ProtocolError::MailboxFull {
+                nick,
+                lines: MAILBOX_LINES,
+            }),
             Outcome::BadLogin => Step::Refuse(ProtocolError::BadLogin),
             Outcome::TooManyAttempts { retry_after } => {
                 Step::Refuse(ProtocolError::TooManyLogins {
@@ -163,19 +183,26 @@ impl Login {
         }
     }
 
-    /// The login's nick is held by another connection, which is being ended: `true` to
-    /// claim it again after that, `false` when it has been tried often enough.
-    pub fn held_elsewhere(&mut self, nick: Nick) -> bool {
+    /// The login's nick is held by another connection, which is being ended: `Ok` to claim
+    /// it again after that, with `waiting`; `Err(waiting)` back when it has been tried often
+    /// enough (the owner's own connections racing): the password was right, so the caller
+    /// still delivers them.
+    pub fn held_elsewhere(
+        &mut self,
+        nick: Nick,
+        waiting: Vec<Waiting>,
+    ) -> Result<(), Vec<Waiting>> {
         self.takeover_rounds += 1;
         if self.takeover_rounds > TAKEOVER_ROUNDS {
-            return false;
+            return Err(waiting);
         }
-        self.takeover = Some(nick);
-        true
+        self.takeover = Some((nick, waiting));
+        Ok(())
     }
 
-    /// The nick of a takeover whose holder has been ended, to claim now.
-    pub fn take_takeover(&mut self) -> Option<Nick> {
+    /// The nick (and waiting messages) of a takeover whose holder has been ended, to claim
+    /// now.
+    pub fn take_takeover(&mut self) -> Option<(Nick, Vec<Waiting>)> {
         self.takeover.take()
     }
 
@@ -215,11 +242,11 @@ mod tests {
 
     /// Logs `login` in to `name`, as a successful `LOGIN` and claim do.
     fn log_in(login: &mut Login, name: &str) {
-        let step = login.login(nick(name), password(), from());
+        let step = login.login(nick(name), password(), from(), 1 << 20);
         assert!(matches!(step, Step::Submit(Job::Login { .. })));
         assert!(login.is_awaiting());
-        let step = login.answered(Verdict::Answered(Outcome::LoggedIn(nick(name))));
-        assert!(matches!(step, Step::Claim(claimed) if claimed == nick(name)));
+        let step = login.answered(Verdict::Answered(Outcome::LoggedIn(nick(name)), Vec::new()));
+        assert!(matches!(step, Step::Claim(claimed, _) if claimed == nick(name)));
         assert!(!login.is_awaiting());
         login.logged_in(&nick(name));
     }
@@ -264,7 +291,10 @@ mod tests {
             login.unregister(&alice, password(), from()),
             Step::Submit(Job::Unregister { .. })
         ));
-        let step = login.answered(Verdict::Answered(Outcome::Unregistered(alice.clone())));
+        let step = login.answered(Verdict::Answered(
+            Outcome::Unregistered(alice.clone()),
+            Vec::new(),
+        ));
         assert!(matches!(step, Step::Reply(Reply::OkUnregister(n)) if n == alice));
         assert!(matches!(
             login.unregister(&alice, password(), from()),
@@ -277,15 +307,24 @@ mod tests {
         let mut login = Login::default();
         let cases = [
             (Verdict::Busy, "ERR SERVER_BUSY"),
-            (Verdict::Answered(Outcome::BadLogin), "ERR BAD_LOGIN"),
-            (Verdict::Answered(Outcome::StoreFailed), "ERR SERVER_BUSY"),
             (
-                Verdict::Answered(Outcome::AlreadyRegistered(nick("ann"))),
+                Verdict::Answered(Outcome::BadLogin, Vec::new()),
+                "ERR BAD_LOGIN",
+            ),
+            (
+                Verdict::Answered(Outcome::StoreFailed, Vec::new()),
+                "ERR SERVER_BUSY",
+            ),
+            (
+                Verdict::Answered(Outcome::AlreadyRegistered(nick("ann")), Vec::new()),
                 "ERR NICK_REGISTERED",
             ),
-            (Verdict::Answered(Outcome::PasswordChanged), "OK PASSWORD"),
             (
-                Verdict::Answered(Outcome::Registered(nick("ann"))),
+                Verdict::Answered(Outcome::PasswordChanged, Vec::new()),
+                "OK PASSWORD",
+            ),
+            (
+                Verdict::Answered(Outcome::Registered(nick("ann")), Vec::new()),
                 "OK REGISTER ann",
             ),
         ];
@@ -298,9 +337,12 @@ mod tests {
             assert!(line.starts_with(start), "{line}");
         }
         // A wait is told in whole seconds, rounded up.
-        let step = login.answered(Verdict::Answered(Outcome::TooManyAttempts {
-            retry_after: Duration::from_millis(1_500),
-        }));
+        let step = login.answered(Verdict::Answered(
+            Outcome::TooManyAttempts {
+                retry_after: Duration::from_millis(1_500),
+            },
+            Vec::new(),
+        ));
         let Step::Refuse(error) = step else {
             panic!("a refusal")
         };
@@ -311,13 +353,16 @@ mod tests {
     fn issue_16_a_takeover_is_tried_a_few_rounds_then_given_up() {
         let mut login = Login::default();
         for _ in 0..TAKEOVER_ROUNDS {
-            assert!(login.held_elsewhere(nick("alice")));
-            assert_eq!(login.take_takeover(), Some(nick("alice")));
+            assert!(login.held_elsewhere(nick("alice"), Vec::new()).is_ok());
+            assert_eq!(login.take_takeover(), Some((nick("alice"), Vec::new())));
             assert_eq!(login.take_takeover(), None);
         }
-        assert!(!login.held_elsewhere(nick("alice")));
+        assert!(login.held_elsewhere(nick("alice"), Vec::new()).is_err());
         // A new login starts counting again.
-        login.answered(Verdict::Answered(Outcome::LoggedIn(nick("alice"))));
-        assert!(login.held_elsewhere(nick("alice")));
+        login.answered(Verdict::Answered(
+            Outcome::LoggedIn(nick("alice")),
+            Vec::new(),
+        ));
+        assert!(login.held_elsewhere(nick("alice"), Vec::new()).is_ok());
     }
 }

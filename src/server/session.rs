@@ -9,9 +9,10 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 
 use crate::logging::Escaped;
-use crate::server::accounts::Job;
+use crate::server::accounts::{Job, Waiting};
 use crate::server::admission::AddressGroup;
 use crate::server::conn_id::ConnId;
+use crate::server::history::now;
 use crate::server::line::{Forms, Line, line_written_by, shared_line};
 use crate::server::login::{Login, Step, Verdict};
 use crate::server::outbox::{Outbox, PushError, footprint};
@@ -136,8 +137,22 @@ impl Session {
                 let line = line_written_by(|out| {
                     Reply::write_chat_line(ChatWord::Msg, &from, text, out);
                 });
-                let sent = registry.send_to(self.id, &to, line);
-                self.finish(registry, sent)
+                match registry.send_to(self.id, &to, line) {
+                    // Not online, but an account: kept for its next login.
+                    Err(ProtocolError::NoSuchNick(_))
+                        if registry.accounts().is_registered(&to.key()) =>
+                    {
+                        let waiting = Waiting {
+                            id: registry.next_id(),
+                            time: now(),
+                            from,
+                            text: text.to_owned(),
+                        };
+                        let step = self.login.keep(to, waiting);
+                        self.account_step(step, registry)
+                    }
+                    sent => self.finish(registry, sent),
+                }
             }
             Command::All { text } => {
                 let from = self.registered_nick();
@@ -225,7 +240,10 @@ impl Session {
                 self.account_step(step, registry)
             }
             Command::Login { nick, password } => {
-                let step = self.login.login(nick, password, self.group);
+                // What waited for the account comes with the answer, as much as half the
+                // queue holds (as for a `HISTORY` page); the rest at the next login.
+                let budget = self.outbox.limit() / 2;
+                let step = self.login.login(nick, password, self.group, budget);
                 self.account_step(step, registry)
             }
             Command::Password { old, new } => {
@@ -336,8 +354,8 @@ impl Session {
             let step = self.login.answered(verdict);
             return Some(self.account_step(step, registry));
         }
-        if let Some(nick) = self.login.take_takeover() {
-            return Some(self.claim_account(nick, registry));
+        if let Some((nick, waiting)) = self.login.take_takeover() {
+            return Some(self.claim_account(nick, waiting, registry));
         }
         self.login.is_awaiting().then_some(Flow::Wait)
     }
@@ -350,19 +368,22 @@ impl Session {
             }
             Step::Reply(reply) => self.reply(&reply),
             Step::Refuse(error) => self.reply_error(&error),
-            Step::Claim(nick) => self.claim_account(nick, registry),
+            Step::Claim(nick, waiting) => self.claim_account(nick, waiting, registry),
         }
     }
 
     /// Takes the nick of the account just logged in to: as a first registration or a rename,
     /// the same announcements as `NICK`; a connection holding it is ended first
-    /// ([`Flow::Evict`]).
-    fn claim_account(&mut self, nick: Nick, registry: &Registry) -> Flow {
+    /// ([`Flow::Evict`]). Then the direct messages that waited for the account.
+    fn claim_account(&mut self, nick: Nick, waiting: Vec<Waiting>, registry: &Registry) -> Flow {
         if let Some(holder) = registry.holder(&nick).filter(|&holder| holder != self.id) {
-            if self.login.held_elsewhere(nick.clone()) {
-                return Flow::Evict(holder);
-            }
-            return self.reply_error(&ProtocolError::NickTaken(nick));
+            return match self.login.held_elsewhere(nick.clone(), waiting) {
+                Ok(()) => Flow::Evict(holder),
+                Err(waiting) => match self.reply_error(&ProtocolError::NickTaken(nick)) {
+                    Flow::Continue => self.deliver_waiting(waiting),
+                    other => other,
+                },
+            };
         }
         match registry.claim(self.id, nick.clone(), &self.outbox, self.caps) {
             Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
@@ -372,12 +393,49 @@ impl Session {
                 self.nick = Some(nick.clone());
                 self.answered.set(self.answered.get() + slow.answered);
                 registry.finish(slow);
-                self.reply(&Reply::OkLogin(nick))
+                match self.reply(&Reply::OkLogin(nick)) {
+                    Flow::Continue => self.deliver_waiting(waiting),
+                    other => other,
+                }
             }
             // Taken between the look and the claim: by a login, since a guest cannot.
-            Err(ProtocolError::NickTaken(_)) => self.claim_account(nick, registry),
+            Err(ProtocolError::NickTaken(_)) => self.claim_account(nick, waiting, registry),
             Err(error) => self.reply_error(&error),
         }
+    }
+
+    /// The direct messages that waited for the account: for each sender, in the order of
+    /// its first line, its `HIST` lines then `END HISTORY <sender> <n>`.
+    fn deliver_waiting(&self, waiting: Vec<Waiting>) -> Flow {
+        let mut senders: Vec<Nick> = Vec::new();
+        for line in &waiting {
+            if !senders.iter().any(|sender| sender.key() == line.from.key()) {
+                senders.push(line.from.clone());
+            }
+        }
+        for sender in senders {
+            let target = Target::Nick(sender.clone());
+            let mut count = 0;
+            for line in waiting
+                .iter()
+                .filter(|line| line.from.key() == sender.key())
+            {
+                let hist = line_written_by(|out| {
+                    let mut v1 = String::new();
+                    Reply::write_chat_line(ChatWord::Msg, &line.from, &line.text, &mut v1);
+                    Reply::write_hist_line(&target, line.id, line.time, &v1, out);
+                });
+                if !matches!(self.reply_line(hist), Flow::Continue) {
+                    return Flow::SlowConsumer;
+                }
+                count += 1;
+            }
+            let end = self.reply(&Reply::EndHistory { target, count });
+            if !matches!(end, Flow::Continue) {
+                return end;
+            }
+        }
+        Flow::Continue
     }
 
     /// Leaves the client table, telling the others `QUIT <nick> [reason]`. Safe to call more
@@ -532,167 +590,4 @@ fn fitting_lines<'a>(lines: impl Iterator<Item = &'a Line>, budget: usize) -> us
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::server::outbox::DetachedQueue;
-    use std::net::{Ipv4Addr, SocketAddrV4};
-
-    struct Client {
-        session: Session,
-        queue: DetachedQueue,
-    }
-
-    impl Client {
-        fn new(id: ConnId) -> Client {
-            Client::with_limit(id, 1 << 20)
-        }
-
-        fn with_limit(id: ConnId, send_queue: usize) -> Client {
-            let (outbox, queue) = Outbox::detached(send_queue);
-            let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 40000));
-            Client {
-                session: Session::new(id, peer, outbox, 4096, Limits::default()),
-                queue,
-            }
-        }
-
-        fn send(&mut self, line: &str, registry: &Registry) -> Flow {
-            self.session.on_frame(Frame::Line(line), registry)
-        }
-
-        fn received(&self) -> Vec<String> {
-            self.queue
-                .drain()
-                .iter()
-                .map(|l| l.trim_end().to_owned())
-                .collect()
-        }
-    }
-
-    #[test]
-    fn registration_and_messages() {
-        let registry = Registry::new();
-        let mut alice = Client::new(1);
-        let mut bob = Client::new(2);
-        assert_eq!(alice.send("NICK alice", &registry), Flow::Continue);
-        assert_eq!(bob.send("NICK bob", &registry), Flow::Continue);
-        assert_eq!(alice.received(), ["OK NICK alice", "JOIN bob"]);
-        assert_eq!(bob.received(), ["OK NICK bob"]);
-
-        alice.send("ALL hi all", &registry);
-        alice.send("MSG BOB psst", &registry);
-        assert_eq!(bob.received(), ["ALL alice hi all", "MSG alice psst"]);
-        assert!(alice.received().is_empty(), "no echo to the sender");
-
-        bob.send("QUIT off", &registry);
-        assert_eq!(bob.received(), ["BYE"]);
-        assert_eq!(alice.received(), ["QUIT bob off"]);
-    }
-
-    #[test]
-    fn before_nick_only_nick_ping_help_and_quit_work() {
-        let registry = Registry::new();
-        let mut client = Client::new(1);
-        for line in ["MSG bob x", "ALL x", "WHO", "MSG", "MSG 1abc x", "all"] {
-            client.send(line, &registry);
-            let got = client.received();
-            assert_eq!(got.len(), 1);
-            assert!(got[0].starts_with("ERR NOT_REGISTERED "), "{line}: {got:?}");
-        }
-        client.send("PING 1", &registry);
-        assert_eq!(client.received(), ["PONG 1"]);
-        client.send("HELP", &registry);
-        assert_eq!(
-            client.received().last().map(String::as_str),
-            Some("END HELP")
-        );
-        assert_eq!(client.send("QUIT", &registry), Flow::Quit);
-        assert_eq!(client.received(), ["BYE"]);
-    }
-
-    #[test]
-    fn frames_that_are_not_lines_get_their_errors() {
-        let registry = Registry::new();
-        let mut client = Client::new(1);
-        client.session.on_frame(Frame::TooLong, &registry);
-        client.session.on_frame(Frame::BadEncoding, &registry);
-        let got = client.received();
-        assert!(got[0].starts_with("ERR LINE_TOO_LONG "), "{got:?}");
-        assert!(got[1].starts_with("ERR BAD_ENCODING "), "{got:?}");
-    }
-
-    #[test]
-    fn a_cut_client_executes_nothing_more() {
-        let registry = Registry::new();
-        let mut alice = Client::new(1);
-        alice.send("NICK alice", &registry);
-        let mut bob = Client::with_limit(2, 150);
-        bob.send("NICK bob", &registry);
-        // Alice's worker finds bob's queue full and drops him; bob's own lines stop there.
-        alice.send(&format!("ALL {}", "x".repeat(40)), &registry);
-        assert_eq!(bob.send("NICK bob", &registry), Flow::SlowConsumer);
-        assert_eq!(bob.send("ALL ghost", &registry), Flow::SlowConsumer);
-        let seen = alice.received();
-        assert_eq!(seen[0], "OK NICK alice");
-        assert_eq!(seen[1], "JOIN bob");
-        assert!(seen[2].starts_with("QUIT bob slow"), "{seen:?}");
-        assert_eq!(seen.len(), 3, "{seen:?}");
-    }
-
-    #[test]
-    fn issue_13_the_answers_to_a_clients_own_lines_are_counted_and_nothing_else() {
-        let registry = Registry::new();
-        let mut alice = Client::new(1);
-        let mut bob = Client::new(2);
-        alice.send("NICK alice", &registry);
-        bob.send("NICK bob", &registry);
-        for client in [&alice, &bob] {
-            client.queue.drain();
-            client.session.take_answered_bytes();
-        }
-        bob.send("JOIN #tea", &registry);
-        bob.queue.drain();
-        bob.session.take_answered_bytes();
-        // JOIN's answer (OK JOIN, the member list, its end) is queued by the registry.
-        for line in [
-            "WHO",
-            "HELP",
-            "ROOMS",
-            "PING with a token",
-            "STATS",
-            "FROB",
-            "JOIN #tea",
-            "PART #tea",
-        ] {
-            alice.send(line, &registry);
-            let queued: usize = alice.queue.drain().iter().map(|line| line.len()).sum();
-            assert!(queued > 0, "{line}");
-            assert_eq!(alice.session.take_answered_bytes(), queued, "{line}");
-            assert_eq!(alice.session.take_answered_bytes(), 0, "taken once");
-        }
-        // What others send it is their cost, not its own.
-        bob.queue.drain();
-        bob.session.take_answered_bytes();
-        bob.send("ALL hello", &registry);
-        bob.send("MSG alice hi", &registry);
-        assert_eq!(alice.received(), ["ALL bob hello", "MSG bob hi"]);
-        assert_eq!(alice.session.take_answered_bytes(), 0);
-        assert_eq!(
-            bob.session.take_answered_bytes(),
-            0,
-            "no answer to ALL or MSG"
-        );
-    }
-
-    #[test]
-    fn a_client_that_does_not_read_its_replies_is_a_slow_consumer() {
-        let registry = Registry::new();
-        let (outbox, _rx) = Outbox::detached(100);
-        let peer = SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 1));
-        let mut session = Session::new(1, peer, outbox, 4096, Limits::default());
-        let flows: Vec<Flow> = (0..20)
-            .map(|_| session.on_frame(Frame::Line("PING 123456789"), &registry))
-            .collect();
-        assert_eq!(flows.last(), Some(&Flow::SlowConsumer));
-    }
-}
+mod tests;

@@ -99,7 +99,7 @@ impl Turns {
         let turns = Arc::clone(self);
         let waiting = Arc::clone(&conn);
         let done = Box::new(move |answer: Answer| {
-            waiting.answered(Verdict::Answered(answer.outcome));
+            waiting.answered(Verdict::Answered(answer.outcome, answer.waiting));
             if answer.delay.is_zero() {
                 turns.schedule(waiting);
             } else {

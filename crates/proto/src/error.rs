@@ -107,6 +107,8 @@ error_codes! {
     /// A command that checks or sets a password while the server's queue of password checks
     /// is full; nothing was done.
     ServerBusy = "SERVER_BUSY",
+    /// `MSG` to an offline account whose mailbox holds as many lines as it may.
+    MailboxFull = "MAILBOX_FULL",
 }
 
 impl fmt::Display for ErrorCode {
@@ -238,6 +240,11 @@ pub enum ProtocolError {
     /// The server's queue of password checks is full; the command did nothing and may be
     /// sent again.
     ServerBusy,
+    /// `MSG` to an offline account that has `lines` waiting already: not kept.
+    MailboxFull {
+        nick: Nick,
+        lines: usize,
+    },
 }
 
 impl ProtocolError {
@@ -282,6 +289,7 @@ impl ProtocolError {
             ProtocolError::TooManyLogins { .. } => ErrorCode::TooManyAttempts,
             ProtocolError::LoginRequired => ErrorCode::LoginRequired,
             ProtocolError::ServerBusy => ErrorCode::ServerBusy,
+            ProtocolError::MailboxFull { .. } => ErrorCode::MailboxFull,
         }
     }
 }
@@ -419,6 +427,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::ServerBusy => {
                 f.write_str("the server is busy checking passwords; try again in a few seconds")
             }
+            ProtocolError::MailboxFull { nick, lines } => write!(
+                f,
+                "{nick} is offline and has {lines} messages waiting, the most kept; try later"
+            ),
         }
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chatd_proto::Nick;
 
+use super::mailbox::Waiting;
 use super::password::Password;
 use crate::server::admission::AddressGroup;
 
@@ -22,6 +23,8 @@ pub enum Job {
         nick: Nick,
         password: Password,
         from: AddressGroup,
+        /// Bytes of waiting direct messages the answer may carry (half the client's queue).
+        budget: usize,
     },
     /// Replaces the account's password once `old` checks (`PASSWORD <old> <new>`).
     ChangePassword {
@@ -36,6 +39,9 @@ pub enum Job {
         password: Password,
         from: AddressGroup,
     },
+    /// Keeps a direct message for the offline account `to` until its next login (a `MSG`
+    /// to it): no password, but a write to the disk, so it runs here too.
+    Keep { to: Nick, line: Waiting },
 }
 
 /// Written by hand, not derived, so that no change to a field can ever print a password.
@@ -58,6 +64,12 @@ impl fmt::Debug for Job {
                 .field("nick", nick)
                 .field("from", from)
                 .finish_non_exhaustive(),
+            // Not the text: message bodies are not logged above trace level.
+            Job::Keep { to, line } => f
+                .debug_struct("Keep")
+                .field("to", to)
+                .field("from", &line.from)
+                .finish_non_exhaustive(),
         }
     }
 }
@@ -70,6 +82,9 @@ pub struct Answer {
     /// after the first few (`throttle`). The wait is the server's (a timer), never a
     /// verification thread's or a worker's.
     pub delay: Duration,
+    /// With [`Outcome::LoggedIn`]: the direct messages that waited for the account, oldest
+    /// first, taken from its mailbox (the session delivers them after `OK LOGIN`).
+    pub waiting: Vec<Waiting>,
 }
 
 impl Answer {
@@ -78,6 +93,7 @@ impl Answer {
         Answer {
             outcome,
             delay: Duration::ZERO,
+            waiting: Vec::new(),
         }
     }
 }
@@ -101,6 +117,10 @@ pub enum Outcome {
     PasswordChanged,
     /// The account was deleted: its own spelling of the nick.
     Unregistered(Nick),
+    /// The direct message waits for the account (its own spelling of the nick).
+    Kept(Nick),
+    /// The account has `mailbox::MAILBOX_LINES` waiting already: not kept.
+    MailboxFull(Nick),
     /// The change could not be made: the database refused it (or, never seen, the system's
     /// random generator gave no salt). Nothing changed; both are logged.
     StoreFailed,
@@ -130,6 +150,7 @@ mod tests {
                 nick: nick.clone(),
                 password: secret(),
                 from,
+                budget: 0,
             },
             Job::ChangePassword {
                 nick: nick.clone(),

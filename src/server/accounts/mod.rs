@@ -25,6 +25,7 @@
 
 mod book;
 mod job;
+mod mailbox;
 mod password;
 mod pool;
 mod throttle;
@@ -38,10 +39,12 @@ use chatd_proto::NickKey;
 use crate::config::Config;
 use crate::server::store::DATABASE_FILE;
 use book::Book;
+use mailbox::Mailbox;
 use pool::Pool;
 use verifier::Verifier;
 
 pub use job::{Answer, Busy, Job, Outcome};
+pub use mailbox::{MAILBOX_LINES, Waiting};
 pub use password::Password;
 
 /// The server's account book and its verification threads; cheap to clone.
@@ -63,17 +66,20 @@ impl Accounts {
     /// before its outcome is reported. A database that cannot be opened is logged, and the
     /// server runs on with accounts in memory only. The error: a thread could not start.
     pub fn open(config: &Config) -> io::Result<Accounts> {
-        Accounts::start(open_book(config), pool::thread_count(), pool::QUEUE_JOBS)
+        let (book, mailbox) = open_book(config);
+        let verifier = Verifier::with_mailbox(book, mailbox);
+        Accounts::start(verifier, pool::thread_count(), pool::QUEUE_JOBS)
     }
 
     /// An empty book in memory with one verification thread, for unit tests.
     #[cfg(test)]
     pub fn in_memory() -> Accounts {
-        Accounts::start(Book::in_memory(), 1, pool::QUEUE_JOBS).expect("a thread starts")
+        let verifier = Verifier::new(Book::in_memory());
+        Accounts::start(verifier, 1, pool::QUEUE_JOBS).expect("a thread starts")
     }
 
-    fn start(book: Book, threads: usize, queue: usize) -> io::Result<Accounts> {
-        let verifier = Arc::new(Verifier::new(book));
+    fn start(verifier: Verifier, threads: usize, queue: usize) -> io::Result<Accounts> {
+        let verifier = Arc::new(verifier);
         let pool = Pool::start(Arc::clone(&verifier), threads, queue)?;
         Ok(Accounts {
             shared: Arc::new(Shared { verifier, pool }),
@@ -107,15 +113,18 @@ impl Accounts {
     }
 }
 
-fn open_book(config: &Config) -> Book {
+fn open_book(config: &Config) -> (Book, Mailbox) {
+    let in_memory = || (Book::in_memory(), Mailbox::in_memory());
     if config.ephemeral {
-        return Book::in_memory();
+        return in_memory();
     }
     let path = config.data_dir.join(DATABASE_FILE);
-    match Book::open(&config.data_dir, &path) {
-        Ok(book) => {
+    let opened = Book::open(&config.data_dir, &path)
+        .and_then(|book| Ok((book, Mailbox::open(&config.data_dir, &path)?)));
+    match opened {
+        Ok((book, mailbox)) => {
             log::info!("accounts {}: {} accounts", path.display(), book.len());
-            book
+            (book, mailbox)
         }
         Err(error) => {
             log::error!(
@@ -123,7 +132,7 @@ fn open_book(config: &Config) -> Book {
                  server stops",
                 path.display()
             );
-            Book::in_memory()
+            in_memory()
         }
     }
 }

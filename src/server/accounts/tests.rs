@@ -65,6 +65,7 @@ fn login(accounts: &Accounts, name: &str, password: &str) -> Outcome {
             nick: nick(name),
             password: secret(password),
             from: from(),
+            budget: usize::MAX,
         },
     )
 }

@@ -17,6 +17,7 @@ use parking_lot::Mutex;
 
 use super::book::{Account, Book, Refused};
 use super::job::{Answer, Job, Outcome};
+use super::mailbox::{Mailbox, NotKept, Waiting};
 use super::password::{self, Password};
 use super::throttle::{LOCK, Throttle, Verdict};
 use crate::server::admission::AddressGroup;
@@ -29,6 +30,8 @@ const CHECK_ROUNDS: usize = 3;
 /// The book and the throttle the verification threads share.
 pub struct Verifier {
     pub book: Book,
+    /// Direct messages waiting for offline accounts.
+    mailbox: Mailbox,
     /// Failures by account and address. A mutex: held by a verification thread for a map
     /// lookup or update, never while hashing.
     throttle: Mutex<Throttle>,
@@ -46,9 +49,16 @@ enum Checked {
 }
 
 impl Verifier {
+    /// With a mailbox in memory.
+    #[cfg(test)]
     pub fn new(book: Book) -> Verifier {
+        Verifier::with_mailbox(book, Mailbox::in_memory())
+    }
+
+    pub fn with_mailbox(book: Book, mailbox: Mailbox) -> Verifier {
         Verifier {
             book,
+            mailbox,
             throttle: Mutex::new(Throttle::default()),
             failed_checks: AtomicU64::new(0),
         }
@@ -68,7 +78,8 @@ impl Verifier {
                 nick,
                 password,
                 from,
-            } => self.login(&nick, &password, from),
+                budget,
+            } => self.login(&nick, &password, from, budget),
             Job::ChangePassword {
                 nick,
                 old,
@@ -80,7 +91,21 @@ impl Verifier {
                 password,
                 from,
             } => self.unregister(&nick, &password, from),
+            Job::Keep { to, line } => self.keep(&to, line),
         }
+    }
+
+    /// Keeps `line` for the account `to`, if it still is one.
+    fn keep(&self, to: &Nick, line: Waiting) -> Answer {
+        let Some(account) = self.book.get(to) else {
+            // Unregistered since the session looked: as for any nick not online.
+            return Answer::now(Outcome::BadLogin);
+        };
+        Answer::now(match self.mailbox.keep(&account.nick.key(), line) {
+            Ok(()) => Outcome::Kept(account.nick),
+            Err(NotKept::Full) => Outcome::MailboxFull(account.nick),
+            Err(NotKept::Store) => Outcome::StoreFailed,
+        })
     }
 
     fn register(&self, nick: &Nick, password: &Password) -> Answer {
@@ -101,9 +126,15 @@ impl Verifier {
         })
     }
 
-    fn login(&self, nick: &Nick, password: &Password, from: AddressGroup) -> Answer {
+    fn login(&self, nick: &Nick, password: &Password, from: AddressGroup, budget: usize) -> Answer {
         match self.check(nick, password, from, "login") {
-            Checked::Right(account) => Answer::now(Outcome::LoggedIn(account.nick)),
+            Checked::Right(account) => {
+                let waiting = self.mailbox.take(&account.nick.key(), budget);
+                Answer {
+                    waiting,
+                    ..Answer::now(Outcome::LoggedIn(account.nick))
+                }
+            }
             Checked::Wrong(delay) => wrong(delay),
             Checked::Refused(retry_after) => refused(retry_after),
         }
@@ -152,6 +183,8 @@ impl Verifier {
             };
             match self.book.remove(&account.nick, &account.hash) {
                 Ok(nick) => {
+                    // Nobody will log in to read them.
+                    self.mailbox.discard(&nick.key());
                     log::info!("account {nick} unregistered");
                     return Answer::now(Outcome::Unregistered(nick));
                 }
@@ -215,8 +248,8 @@ fn hash(password: &Password) -> Option<String> {
 
 fn wrong(delay: Duration) -> Answer {
     Answer {
-        outcome: Outcome::BadLogin,
         delay,
+        ..Answer::now(Outcome::BadLogin)
     }
 }
 

@@ -167,6 +167,12 @@ impl Registry {
         &self.accounts
     }
 
+    /// A fresh message id, for a line ordered outside every conversation's lock (a direct
+    /// message kept for an offline account).
+    pub fn next_id(&self) -> MessageId {
+        self.ids.next()
+    }
+
     /// The connection holding `nick`, if any.
     pub fn holder(&self, nick: &Nick) -> Option<ConnId> {
         self.table.read().ids.get(&nick.key()).copied()

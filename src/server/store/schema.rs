@@ -21,6 +21,9 @@
 //! lower case: the nick as registered, its password's Argon2id hash as a PHC string, and
 //! when it was made (milliseconds since the epoch). The account book (`server::accounts`)
 //! reads it whole at start and writes each change through its own connection.
+//! `waiting` (version 3) holds the direct messages sent to an offline account until its next
+//! login (`accounts::mailbox`): the account's key, the line's message id, time, sender (as
+//! it was then) and text.
 //!
 //! Later issues add tables (registered rooms and direct-message conversations, with
 //! conversation numbers that survive a restart) as new migrations: a database is never
@@ -73,6 +76,17 @@ const MIGRATIONS: &[&str] = &[
         nick TEXT NOT NULL,
         hash TEXT NOT NULL,
         created_ms INTEGER NOT NULL
+    ) WITHOUT ROWID;
+",
+    // Version 3: direct messages kept for an offline account until its login (issue 16).
+    "
+    CREATE TABLE waiting (
+        account TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        time_ms INTEGER NOT NULL,
+        sender TEXT NOT NULL,
+        text TEXT NOT NULL,
+        PRIMARY KEY (account, id)
     ) WITHOUT ROWID;
 ",
 ];

@@ -261,7 +261,7 @@ pub const COMMANDS: [BuildCommand; 36] = [
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 36] = [
+pub const ERRORS: [BuildError; 37] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -340,6 +340,10 @@ pub const ERRORS: [BuildError; 36] = [
     },
     |_| ProtocolError::LoginRequired,
     |_| ProtocolError::ServerBusy,
+    |p| ProtocolError::MailboxFull {
+        nick: p.nick.clone(),
+        lines: p.count,
+    },
 ];
 
 pub type BuildReply = fn(&Parts) -> Reply;

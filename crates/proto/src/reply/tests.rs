@@ -432,6 +432,10 @@ fn every_error() -> Vec<ProtocolError> {
         ProtocolError::BadLogin,
         ProtocolError::LoginRequired,
         ProtocolError::ServerBusy,
+        ProtocolError::MailboxFull {
+            nick: nick("alice"),
+            lines: 1000,
+        },
     ]
 }
 

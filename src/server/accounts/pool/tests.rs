@@ -30,6 +30,7 @@ fn login(name: &str, from: u8) -> Job {
         nick: Nick::parse(name).unwrap(),
         password: Password::from("password1".to_owned()),
         from: AddressGroup::of(IpAddr::V4(Ipv4Addr::new(192, 0, 2, from))),
+        budget: usize::MAX,
     }
 }
 

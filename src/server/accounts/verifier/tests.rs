@@ -34,6 +34,7 @@ fn login(verifier: &Verifier, name: &str, password: &str, from: AddressGroup) ->
         nick: nick(name),
         password: secret(password),
         from,
+        budget: usize::MAX,
     })
 }
 

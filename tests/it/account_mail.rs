@@ -1,0 +1,139 @@
+//! Messages that wait (issue 16, point 5): a `MSG` to an account that is offline is kept and
+//! delivered at its next login, once, in order, one block per sender, also after a restart.
+
+use std::path::Path;
+
+use crate::support::{TestClient, TestServer};
+
+const PASSWORD: &str = "correct-horse";
+
+/// Registers `nick` on a connection of its own and leaves.
+fn register_and_leave(server: &TestServer, nick: &str) {
+    let mut client = server.client(nick);
+    client.send(&format!("REGISTER {PASSWORD}"));
+    client.expect(&format!("OK REGISTER {nick}"));
+    client.send("QUIT");
+    client.expect("BYE");
+    client.expect_closed();
+}
+
+/// A connection that logged in to `nick`, and every line after `OK LOGIN` up to a barrier.
+fn log_in(server: &TestServer, nick: &str) -> (TestClient, Vec<String>) {
+    let mut client = server.connect();
+    client.send(&format!("LOGIN {nick} {PASSWORD}"));
+    client.expect(&format!("OK LOGIN {nick}"));
+    let after = client.barrier();
+    (client, after)
+}
+
+/// `HIST <from> <id> <time> MSG <from> <text>` read back as `<from> MSG <from> <text>`,
+/// the ids growing within each sender's block.
+fn hist_lines(lines: &[String]) -> Vec<String> {
+    let mut last_id = 0;
+    lines
+        .iter()
+        .map(|line| {
+            let words: Vec<&str> = line.splitn(5, ' ').collect();
+            if words[0] == "END" {
+                last_id = 0;
+                return line.clone();
+            }
+            assert_eq!(words[0], "HIST", "{line}");
+            let id: u64 = words[2].parse().expect("an id");
+            assert!(id > last_id, "ids grow: {line}");
+            last_id = id;
+            assert!(words[3].ends_with('Z'), "a UTC time: {line}");
+            format!("{} {}", words[1], words[4])
+        })
+        .collect()
+}
+
+#[test]
+fn issue_16_a_message_to_an_offline_account_waits_for_its_login_and_comes_once() {
+    let server = TestServer::start();
+    register_and_leave(&server, "alice");
+    let mut bob = server.client("bob");
+    let mut carol = server.client("carol");
+    bob.expect("JOIN carol");
+    bob.send("MSG alice are you there?");
+    bob.expect("OK STORED alice");
+    carol.send("MSG alice lunch at noon");
+    carol.expect("OK STORED alice");
+    bob.send("MSG alice call me");
+    bob.expect("OK STORED alice");
+    // A nick that is no account is still just not online.
+    bob.send("MSG nobody hello");
+    bob.expect_err("NO_SUCH_NICK");
+    let (alice, waited) = log_in(&server, "alice");
+    assert_eq!(
+        hist_lines(&waited),
+        [
+            "bob MSG bob are you there?",
+            "bob MSG bob call me",
+            "END HISTORY bob 2",
+            "carol MSG carol lunch at noon",
+            "END HISTORY carol 1",
+        ]
+    );
+    // Once: the next login finds nothing.
+    drop(alice);
+    let (mut alice, waited) = log_in(&server, "alice");
+    assert_eq!(waited, Vec::<String>::new());
+    // Online again: a message is delivered, not kept.
+    bob.send("MSG alice welcome back");
+    bob.barrier();
+    assert_eq!(alice.recv(), "MSG bob welcome back");
+}
+
+fn server_in(dir: &Path) -> TestServer {
+    let dir = dir.to_owned();
+    TestServer::with(move |c| {
+        c.ephemeral = false;
+        c.data_dir = dir;
+    })
+}
+
+#[test]
+fn issue_16_waiting_messages_and_accounts_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_in(dir.path());
+    register_and_leave(&server, "alice");
+    let mut bob = server.client("bob");
+    bob.send("MSG alice while you were out");
+    bob.expect("OK STORED alice");
+    drop(bob);
+    server.shutdown();
+
+    let server = server_in(dir.path());
+    let mut guest = server.connect();
+    guest.send("NICK alice");
+    guest.expect_err("NICK_REGISTERED");
+    let (_alice, waited) = log_in(&server, "alice");
+    assert_eq!(
+        hist_lines(&waited),
+        ["bob MSG bob while you were out", "END HISTORY bob 1"]
+    );
+}
+
+#[test]
+fn issue_16_an_account_deleted_takes_its_waiting_messages_with_it() {
+    let server = TestServer::start();
+    register_and_leave(&server, "alice");
+    let mut bob = server.client("bob");
+    bob.send("MSG alice for alice only");
+    bob.expect("OK STORED alice");
+    let (mut alice, _) = log_in(&server, "alice");
+    alice.send(&format!("UNREGISTER {PASSWORD}"));
+    alice.expect("OK UNREGISTER alice");
+    alice.send("QUIT");
+    alice.expect("BYE");
+    let told = bob.barrier();
+    assert_eq!(told, ["JOIN alice", "QUIT alice"]);
+    // Nobody can read alice's mail by taking her nick: a new account of the same name
+    // starts with an empty mailbox.
+    bob.send("MSG alice after she left");
+    bob.expect_err("NO_SUCH_NICK");
+    register_and_leave(&server, "alice");
+    let (_new_alice, waited) = log_in(&server, "alice");
+    assert_eq!(waited, Vec::<String>::new());
+}
