@@ -168,6 +168,9 @@ impl Login {
                 nick,
                 lines: MAILBOX_LINES,
             }),
+            Outcome::NoSuchAccount(nick) => {
+                Step::Refuse(ProtocolError::NoSuchNick(nick.to_string()))
+            }
             Outcome::BadLogin => Step::Refuse(ProtocolError::BadLogin),
             Outcome::TooManyAttempts { retry_after } => {
                 Step::Refuse(ProtocolError::TooManyLogins {

@@ -121,6 +121,8 @@ pub enum Outcome {
     Kept(Nick),
     /// The account has `mailbox::MAILBOX_LINES` waiting already: not kept.
     MailboxFull(Nick),
+    /// The nick a line was to be kept for is no account (any more): not kept.
+    NoSuchAccount(Nick),
     /// The change could not be made: the database refused it (or, never seen, the system's
     /// random generator gave no salt). Nothing changed; both are logged.
     StoreFailed,

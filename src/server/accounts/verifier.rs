@@ -99,7 +99,7 @@ impl Verifier {
     fn keep(&self, to: &Nick, line: Waiting) -> Answer {
         let Some(account) = self.book.get(to) else {
             // Unregistered since the session looked: as for any nick not online.
-            return Answer::now(Outcome::BadLogin);
+            return Answer::now(Outcome::NoSuchAccount(to.clone()));
         };
         Answer::now(match self.mailbox.keep(&account.nick.key(), line) {
             Ok(()) => Outcome::Kept(account.nick),

@@ -221,3 +221,42 @@ fn end_waits(verifier: &Verifier, name: &str) {
     let mut throttle = verifier.throttle.lock();
     throttle.end_wait(&nick(name).key(), Instant::now());
 }
+
+#[test]
+fn issue_16_a_line_is_kept_only_for_an_account_and_given_at_its_login() {
+    let verifier = Verifier::new(Book::in_memory());
+    assert_eq!(
+        register(&verifier, "Alice", "password1"),
+        Outcome::Registered(nick("Alice"))
+    );
+    let line = |text: &str| Waiting {
+        id: chatd_proto::MessageId::new(7).unwrap(),
+        time: chatd_proto::UtcMillis::saturating(7),
+        from: nick("bob"),
+        text: text.to_owned(),
+    };
+    let keep = |to: &str, text: &str| {
+        verifier
+            .answer(Job::Keep {
+                to: nick(to),
+                line: line(text),
+            })
+            .outcome
+    };
+    assert_eq!(keep("nobody", "hi"), Outcome::NoSuchAccount(nick("nobody")));
+    assert_eq!(keep("alice", "hi"), Outcome::Kept(nick("Alice")));
+    // A wrong password takes nothing; the right one takes the line, once.
+    assert!(
+        login(&verifier, "alice", "wrong-one", group(1))
+            .waiting
+            .is_empty()
+    );
+    let answer = login(&verifier, "alice", "password1", group(1));
+    assert_eq!(answer.outcome, Outcome::LoggedIn(nick("Alice")));
+    assert_eq!(answer.waiting, [line("hi")]);
+    assert!(
+        login(&verifier, "alice", "password1", group(1))
+            .waiting
+            .is_empty()
+    );
+}
