@@ -28,6 +28,9 @@
 //!   counts), `line`, `token_bucket`, `conn_id`;
 //! - `fd_limit`: the open-file limit against `--max-clients`, for the binary; `data_lock`: the
 //!   data folder's lock, which a server holds for as long as it runs.
+//!
+//! Besides the server, the binary's `chatd account` commands reach the account book of a
+//! data folder no server uses through [`AccountAdmin`].
 
 mod vital;
 
@@ -105,6 +108,7 @@ use turns::Turns;
 use vital::Vital;
 use writer::WriterSet;
 
+pub use accounts::{AccountAdmin, AdminError, ListedAccount};
 pub use fd_limit::{OpenFiles, RESERVED_FDS};
 pub use metrics::Stats;
 pub use vital::Failure;
