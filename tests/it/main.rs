@@ -3,6 +3,7 @@
 
 mod support;
 
+mod account_admin;
 mod accounts;
 mod announcements;
 mod bad_input;
