@@ -2,17 +2,23 @@
 //! limit and check `--max-clients` against it, run the server until SIGINT or SIGTERM (SIGHUP
 //! reloads the file's live settings), then shut down gracefully and exit 0; or exit non-zero,
 //! after the same shutdown, if a thread the server cannot run without dies.
+//!
+//! `chatd account ...` runs an operator's command on the accounts instead (`account`).
 #![allow(
     clippy::print_stderr,
     reason = "a binary reports fatal errors on stderr"
 )]
+
+// Beside this file rather than in src/bin, where Cargo would take it for a binary of its own.
+#[path = "chatd/account.rs"]
+mod account;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, anyhow};
-use chatd::config::{Args, Settings};
+use chatd::config::{Args, Command, Settings};
 use chatd::server::{OpenFiles, Server, ServerHandle};
 use clap::Parser;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
@@ -30,6 +36,9 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::Account(account)) = &args.command {
+        return account::run(account);
+    }
     // Every setting is read and checked here, before anything listens.
     let mut settings = args.settings()?;
     // The error names the log file itself.

@@ -24,12 +24,14 @@ use super::setting::{ConfigError, Setting};
 use super::values::{self, Config};
 
 /// chatd: a small, fast chat server speaking a plain text line protocol (try it with `nc`).
-#[derive(Debug, Parser)]
+#[derive(Debug, Default, Parser)]
 #[command(
     name = "chatd",
     version,
     about,
     long_about = None,
+    // `chatd account` takes its own --config and --data-dir; the server's flags go without one.
+    args_conflicts_with_subcommands = true,
     after_help = "Each setting comes from its flag if given, else from the --config file, else its \
                   default. The file's keys are the flags' names in snake_case (--max-line is \
                   max_line); chatd.example.toml lists them all."
@@ -195,6 +197,83 @@ pub struct Args {
     /// Also append the log to this file [default: none]
     #[arg(long)]
     pub log_file: Option<PathBuf>,
+
+    /// Without one, chatd runs the server.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What `chatd` does instead of running the server.
+#[derive(Debug, clap::Subcommand)]
+pub enum Command {
+    /// Look after the accounts of a data folder while the server is stopped
+    Account(AccountArgs),
+}
+
+/// `chatd account`: the data folder, and what to do with its accounts.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The accounts are read from and written to the database in the data folder \
+                  (chatd.db). Stop the server first: a running chatd keeps accounts in memory, \
+                  and these commands refuse to work while one holds the folder."
+)]
+pub struct AccountArgs {
+    /// Read data_dir from this TOML file, as the server does (see chatd.example.toml)
+    #[arg(long, value_name = "FILE", global = true)]
+    pub config: Option<PathBuf>,
+
+    /// The server's data folder, holding chatd.db [default: data_dir of --config, else
+    /// chatd-data]
+    #[arg(long, value_name = "DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub action: AccountAction,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AccountAction {
+    /// Print every account, one a line: its nick as registered and when it was made (UTC)
+    List,
+    /// Delete an account; its nick is free again when the server starts
+    Delete {
+        /// The account's nick, in any case
+        nick: String,
+    },
+    /// Set a new password for an account, asked twice on the terminal without echo
+    ResetPassword {
+        /// The account's nick, in any case
+        nick: String,
+        /// Read the new password from the first line of this file instead (for scripts)
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+}
+
+impl AccountArgs {
+    /// The data folder to work on: `--data-dir`, else the `--config` file's `data_dir`,
+    /// else the default; the file is read and checked as the server reads it. A file that
+    /// makes the server `ephemeral` leaves no folder to work on unless `--data-dir` names one.
+    pub fn data_dir(&self) -> Result<PathBuf, ConfigError> {
+        let server = Args {
+            config: self.config.clone(),
+            data_dir: self.data_dir.clone(),
+            ..Args::default()
+        };
+        let config = server.settings()?.config;
+        // Only the file can make it ephemeral: the subcommand has no --ephemeral.
+        if let (true, None, Some(file)) = (config.ephemeral, &self.data_dir, &self.config) {
+            return Err(ConfigError::Invalid {
+                setting: Setting::Ephemeral,
+                reason: format!(
+                    "{} sets ephemeral: that server keeps its accounts in memory, with no data \
+                     folder; give --data-dir to name one",
+                    file.display()
+                ),
+            });
+        }
+        Ok(config.data_dir)
+    }
 }
 
 /// Everything `chatd` runs with: the server's configuration and the log's.

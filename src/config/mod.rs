@@ -7,7 +7,8 @@
 //! - `file`: the TOML file given with `--config`, parsed with serde; unknown keys and values of
 //!   the wrong type are refused with their line.
 //! - `args`: the flags ([`Args`]) and the merge: a flag given wins over the file, which wins
-//!   over the default; the merged result is checked as a whole.
+//!   over the default; the merged result is checked as a whole. Also the `chatd account`
+//!   subcommand ([`AccountArgs`]), whose data folder is found the same way.
 //! - `live`: which settings a running server takes on a reload (`SIGHUP`), and [`Changes`],
 //!   what a reload changes.
 //!
@@ -21,7 +22,7 @@ mod live;
 mod setting;
 mod values;
 
-pub use args::{Args, Settings};
+pub use args::{AccountAction, AccountArgs, Args, Command, Settings};
 pub use live::Changes;
 pub use setting::{ConfigError, Setting};
 pub use values::{

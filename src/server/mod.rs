@@ -26,7 +26,11 @@
 //! - `readiness` (`epoll`, and the hang-up watch of paused connections), `socket_io` (the
 //!   system calls, and the socket that holds a connection's place), `admission` (the open
 //!   counts), `line`, `token_bucket`, `conn_id`;
-//! - `fd_limit`: the open-file limit against `--max-clients`, for the binary.
+//! - `fd_limit`: the open-file limit against `--max-clients`, for the binary; `data_lock`: the
+//!   data folder's lock, which a server holds for as long as it runs.
+//!
+//! Besides the server, the binary's `chatd account` commands reach the account book of a
+//! data folder no server uses through [`AccountAdmin`].
 
 mod vital;
 
@@ -69,6 +73,7 @@ mod readiness;
 mod socket_io;
 mod token_bucket;
 
+mod data_lock;
 mod fd_limit;
 
 use std::io;
@@ -87,6 +92,7 @@ use address_budget::AddressBudgets;
 use admission::Slots;
 use chatd_proto::reason;
 use connection::{Connection, Connections};
+use data_lock::DataLock;
 use deferred_wake::{DeferredWakes, Window};
 use history::{HISTORY_RING, Keeping};
 use live::Live;
@@ -102,6 +108,7 @@ use turns::Turns;
 use vital::Vital;
 use writer::WriterSet;
 
+pub use accounts::{AccountAdmin, AdminError, ListedAccount};
 pub use fd_limit::{OpenFiles, RESERVED_FDS};
 pub use metrics::Stats;
 pub use vital::Failure;
@@ -126,10 +133,13 @@ impl Server {
         self.listener.local_addr()
     }
 
-    /// Starts the acceptor, the poller, the worker pool and the other threads.
+    /// Starts the acceptor, the poller, the worker pool and the other threads, after taking
+    /// the data folder's lock: the error when another chatd holds it.
     pub fn start(self) -> io::Result<ServerHandle> {
         let local_addr = self.listener.local_addr()?;
         let config = self.config;
+        // First: a folder another chatd uses stops this one before it reads anything there.
+        let data_lock = DataLock::for_server(&config)?;
         let pool = threadpool::Builder::new()
             .num_threads(config.workers)
             .thread_name("chatd-worker".to_owned())
@@ -236,6 +246,7 @@ impl Server {
                 budgets,
                 vital,
                 store,
+                _data_lock: data_lock,
             }),
             threads: Some(Threads {
                 acceptor,
@@ -273,6 +284,10 @@ struct Parts {
     vital: Arc<Vital>,
     /// The history store, closed (everything written) last.
     store: Store,
+    /// The data folder's lock (`None` with `--ephemeral`, or a folder that cannot be
+    /// locked): held until the handle drops, after the shutdown, so no other chatd opens the
+    /// database while this one may still write to it. Last, so dropped last.
+    _data_lock: Option<DataLock>,
 }
 
 struct Threads {

@@ -632,4 +632,5 @@ fn issue_12_an_address_without_a_port_is_shown_the_form() {
     }
 }
 
+mod account;
 mod history;

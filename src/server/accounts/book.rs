@@ -2,12 +2,13 @@
 //! and when it was made, by nick key; in memory, and written through to the `accounts` table
 //! of the server's database.
 //!
-//! In scope: reading the table at start, looking an account up (a memory lookup), and the
-//! three changes (make, re-hash, delete), each written to the database before it shows in
-//! memory and before its outcome is reported. Changes take turns (one mutex), so a check
-//! and the change that follows it cannot interleave with another change. Out of scope:
-//! hashing (`password`), throttling (`throttle`), which thread writes (`pool`: the
-//! verification threads, never a worker) and the schema (`store::schema`).
+//! In scope: reading the table at start, looking an account up (a memory lookup) or listing
+//! them all (`chatd account list`), and the three changes (make, re-hash, delete), each
+//! written to the database before it shows in memory and before its outcome is reported.
+//! Changes take turns (one mutex), so a check and the change that follows it cannot
+//! interleave with another change. Out of scope: hashing (`password`), throttling
+//! (`throttle`), which thread writes (`pool`: the verification threads, never a worker; or
+//! `admin`, an operator's command with no server running) and the schema (`store::schema`).
 //!
 //! The connection is the book's own, beside the store thread's: the database is in
 //! write-ahead-log mode, so readers never wait, and a write waits for the other writer's
@@ -77,7 +78,16 @@ impl Book {
     /// to date, as the store does) and reads every account. The error says what failed, for
     /// the log.
     pub fn open(dir: &Path, path: &Path) -> Result<Book, String> {
-        let connection = store::open_writer(dir, path)?;
+        Book::with_connection(store::open_writer(dir, path)?, path)
+    }
+
+    /// As [`Book::open`], for a database that must exist already: `chatd account` creates
+    /// no folder and no file.
+    pub fn open_existing(path: &Path) -> Result<Book, String> {
+        Book::with_connection(store::open_existing_writer(path)?, path)
+    }
+
+    fn with_connection(connection: Connection, path: &Path) -> Result<Book, String> {
         let described = |error: rusqlite::Error| format!("{}: {error}", path.display());
         // The store thread folds the log into the database at quiet moments (its connections
         // turn SQLite's own folding off); with history off there is no store thread, so this
@@ -108,6 +118,17 @@ impl Book {
     /// The number of accounts.
     pub fn len(&self) -> usize {
         self.accounts.read().len()
+    }
+
+    /// Every account, in the order of their nick keys (case does not count).
+    pub fn all(&self) -> Vec<Account> {
+        let accounts = self.accounts.read();
+        let mut sorted: Vec<(&NickKey, &Account)> = accounts.iter().collect();
+        sorted.sort_unstable_by(|a, b| key_text(a.0).cmp(key_text(b.0)));
+        sorted
+            .into_iter()
+            .map(|(_, account)| account.clone())
+            .collect()
     }
 
     /// Makes `nick` an account with the password hash `hash`.

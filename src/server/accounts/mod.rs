@@ -17,12 +17,15 @@
 //!   1, 2, 4 and 8 s before the answer, and after 10 failures in 10 minutes every attempt
 //!   refused for 10 minutes, without hashing;
 //! - `book`: the accounts in memory, written through to the `accounts` table;
-//! - `password`: Argon2id (m = 19 MiB, t = 2, p = 1) in PHC strings, checked in constant time.
+//! - `password`: Argon2id (m = 19 MiB, t = 2, p = 1) in PHC strings, checked in constant time;
+//! - `admin`: the operator's commands (`chatd account list|delete|reset-password`) on the
+//!   book of a data folder no server uses, [`AccountAdmin`].
 //!
 //! Invariants: no worker and no lock holder ever hashes or waits for the disk here: workers
 //! only read the book's map, and `submit` never blocks. A change is on disk before its
 //! outcome is reported. A password never reaches a log line or a `Debug` output.
 
+mod admin;
 mod book;
 mod job;
 mod mailbox;
@@ -43,6 +46,7 @@ use mailbox::Mailbox;
 use pool::Pool;
 use verifier::Verifier;
 
+pub use admin::{AccountAdmin, AdminError, ListedAccount};
 pub use job::{Answer, Busy, Job, Outcome};
 pub use mailbox::{MAILBOX_LINES, Waiting};
 pub use password::Password;

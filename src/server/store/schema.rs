@@ -23,7 +23,7 @@
 //! reads it whole at start and writes each change through its own connection.
 //! `waiting` (version 3) holds the direct messages sent to an offline account until its next
 //! login (`accounts::mailbox`): the account's key, the line's message id, time, sender (as
-//! it was then) and text.
+//! it was then) and text; a trigger deletes an account's rows with the account.
 //!
 //! Later issues add tables (registered rooms and direct-message conversations, with
 //! conversation numbers that survive a restart) as new migrations: a database is never
@@ -88,6 +88,12 @@ const MIGRATIONS: &[&str] = &[
         text TEXT NOT NULL,
         PRIMARY KEY (account, id)
     ) WITHOUT ROWID;
+    -- In the deletion's own transaction, whoever deletes (UNREGISTER, `chatd account
+    -- delete`): a later account of the same nick never reads the old one's messages.
+    CREATE TRIGGER waiting_goes_with_its_account AFTER DELETE ON accounts
+    BEGIN
+        DELETE FROM waiting WHERE account = old.nick_key;
+    END;
 ",
 ];
 
@@ -103,12 +109,25 @@ pub const ID_HIGH_WATER: &str = "id_high_water";
 pub fn open(dir: &Path, path: &Path) -> Result<Connection, String> {
     std::fs::create_dir_all(dir)
         .map_err(|error| format!("cannot create the data folder {}: {error}", dir.display()))?;
-    let connection = open_database(path).map_err(|error| error.to_string())?;
+    let connection = Connection::open(path)
+        .and_then(prepare)
+        .map_err(|error| error.to_string())?;
     Ok(connection)
 }
 
-fn open_database(path: &Path) -> rusqlite::Result<Connection> {
-    let mut connection = Connection::open(path)?;
+/// As [`open`], for a database that must exist already: a missing file is an error, and
+/// nothing is created (`chatd account` on a folder no server has used).
+pub fn open_existing(path: &Path) -> Result<Connection, String> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    Connection::open_with_flags(path, flags)
+        .and_then(prepare)
+        .map_err(|error| format!("{}: {error}", path.display()))
+}
+
+/// The settings and the schema every write connection needs.
+fn prepare(mut connection: Connection) -> rusqlite::Result<Connection> {
     configure(&connection)?;
     // WAL: readers (HISTORY on the workers) never wait for the writer, nor it for them.
     // NORMAL: a commit does not wait for the disk to confirm; a power cut may lose the last
