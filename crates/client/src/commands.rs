@@ -1,12 +1,16 @@
 //! What the user typed on the input line: plain text or one of the client's `/commands`.
 //!
-//! In scope: splitting the line, checking nicks and room names with the protocol's types, the
-//! usage texts and aliases, and noticing a server command word typed alone by habit (`HELP`,
-//! which the server's greeting suggests to `nc` users). Out of scope: what a command does in
-//! a given tab (`app`) and the wire spelling (`protocol`): this module never builds a
-//! protocol line. Pure.
+//! In scope: splitting the line, checking nicks, room names and new passwords with the
+//! protocol's types, the usage texts and aliases, noticing a server command word typed alone
+//! by habit (`HELP`, which the server's greeting suggests to `nc` users), and the forms of a
+//! line that carries a password which may be shown ([`redacted`], `/login alice ***`) or kept
+//! in the input history ([`for_history`]); no message here ever quotes a password. Out of
+//! scope: what a command does in a given tab (`app`) and the wire spelling (`protocol`):
+//! this module never builds a protocol line. Pure.
 
-use chatd_proto::{Nick, Room};
+use std::borrow::Cow;
+
+use chatd_proto::{Nick, Password, Room};
 
 /// A `/command` as the user meant it. Room arguments are optional where the current tab can
 /// supply the room; `app` fills them in.
@@ -61,6 +65,20 @@ pub enum UserCommand<'a> {
     Ignore(Option<Nick>),
     /// `/unignore NICK`.
     Unignore(Nick),
+    /// `/register PASSWORD`: makes our nick an account; the password meets the rule.
+    Register(Password<'a>),
+    /// `/login NICK [PASSWORD]`: without the password, it is asked for, hidden.
+    Login {
+        nick: Nick,
+        password: Option<Password<'a>>,
+    },
+    /// `/password OLD NEW`: the new password meets the rule.
+    Password {
+        old: Password<'a>,
+        new: Password<'a>,
+    },
+    /// `/unregister PASSWORD`.
+    Unregister(Password<'a>),
 }
 
 /// Who a `/msg` goes to.
@@ -119,7 +137,7 @@ const fn command(
 
 /// The client's commands. The parser accepts a name or alias only through this table, so
 /// `/help` lists every alias there is.
-pub const COMMANDS: [CommandHelp; 20] = [
+pub const COMMANDS: [CommandHelp; 24] = [
     command(
         "/msg NICK|#room TEXT",
         &["/m", "/query"],
@@ -169,6 +187,22 @@ pub const COMMANDS: [CommandHelp; 20] = [
         "list this tab's room, or everyone online in the lobby",
     ),
     command("/nick NAME", &[], "change your nick"),
+    command(
+        "/register PASSWORD",
+        &[],
+        "make your nick an account (8 to 128 bytes, no spaces)",
+    ),
+    command(
+        "/login NICK [PASSWORD]",
+        &[],
+        "log in to an account; no password: asked, hidden",
+    ),
+    command("/password OLD NEW", &[], "change your account's password"),
+    command(
+        "/unregister PASSWORD",
+        &[],
+        "delete your account (you keep the nick as a guest)",
+    ),
     command(
         "/away [text]",
         &[],
@@ -254,6 +288,48 @@ fn nick(text: &str) -> Result<Nick, String> {
 
 fn room(text: &str) -> Result<Room, String> {
     Room::parse(text).map_err(|e| e.to_string())
+}
+
+/// A new password, held to the protocol's rule before it is sent; the message says what is
+/// wrong without quoting it.
+fn new_password(text: &str) -> Result<Password<'_>, String> {
+    Password::new(text).map_err(|fault| format!("not sent: {fault}"))
+}
+
+/// The account command a line is, if it carries a password: its name and what follows it.
+fn with_password(line: &str) -> Option<(&'static str, &str)> {
+    let command_line = line.strip_prefix('/').filter(|l| !l.starts_with('/'))?;
+    let (typed, rest) = word(command_line);
+    let name = command_named(typed)?;
+    matches!(name, "/register" | "/login" | "/password" | "/unregister").then_some((name, rest))
+}
+
+/// `line` as it may be shown: a command that carries a password has `***` in its place
+/// (`/login alice ***`, `/password *** ***`); any other line is itself.
+pub fn redacted(line: &str) -> Cow<'_, str> {
+    let Some((name, rest)) = with_password(line) else {
+        return Cow::Borrowed(line);
+    };
+    let (first, after) = word(rest);
+    let shown = match name {
+        "/login" if after.is_empty() => return Cow::Borrowed(line),
+        "/login" => format!("{name} {first} ***"),
+        "/password" => format!("{name} *** ***"),
+        _ if rest.is_empty() => return Cow::Borrowed(line),
+        _ => format!("{name} ***"),
+    };
+    Cow::Owned(shown)
+}
+
+/// What of `line` the input history may keep for Up: the line itself, `/login alice`
+/// without its password (Enter then asks for it, hidden), nothing of the other commands
+/// that carry one.
+pub fn for_history(line: &str) -> Option<Cow<'_, str>> {
+    match with_password(line) {
+        None => Some(Cow::Borrowed(line)),
+        Some(("/login", rest)) => Some(Cow::Owned(format!("/login {}", word(rest).0))),
+        Some(_) => None,
+    }
 }
 
 /// An optional leading room argument: a first word starting with `#` is a room.
@@ -410,6 +486,50 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
                 return Err(usage("/unignore"));
             }
             UserCommand::Unignore(nick(who)?)
+        }
+        "/register" => {
+            if rest.is_empty() {
+                return Err(usage("/register"));
+            }
+            if rest.starts_with('#') {
+                // `REGISTER #room` registers a room: such a password is set with PASSWORD.
+                return Err(
+                    "not sent: a password given to /register cannot start with # \
+                     (REGISTER #room is for rooms); choose another, or set it later with \
+                     /password"
+                        .to_owned(),
+                );
+            }
+            UserCommand::Register(new_password(rest)?)
+        }
+        "/login" => {
+            let (who, password) = word(rest);
+            if who.is_empty() {
+                return Err(usage("/login"));
+            }
+            // Not quoted: whoever leaves out the nick types the password in its place.
+            let nick = Nick::parse(who)
+                .map_err(|_| format!("{}: the first word is not a nick", usage("/login")))?;
+            UserCommand::Login {
+                nick,
+                password: optional(password).map(Password::given),
+            }
+        }
+        "/password" => {
+            let (old, new) = word(rest);
+            if old.is_empty() || new.is_empty() {
+                return Err(usage("/password"));
+            }
+            UserCommand::Password {
+                old: Password::given(old),
+                new: new_password(new)?,
+            }
+        }
+        "/unregister" => {
+            if rest.is_empty() {
+                return Err(usage("/unregister"));
+            }
+            UserCommand::Unregister(Password::given(rest))
         }
         _ => unreachable!("{name} is in COMMANDS but not parsed"),
     };

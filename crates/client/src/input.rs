@@ -204,18 +204,30 @@ impl LineEditor {
     /// Enter: empties the line and returns it; a non-blank line different from the last one
     /// goes into the history.
     pub fn take(&mut self) -> String {
+        let line = self.take_unrecorded();
+        self.record(line.clone());
+        line
+    }
+
+    /// Enter without the history: empties the line and returns it, for the caller to
+    /// [`record`](LineEditor::record) what may be kept of it (a password may not).
+    pub fn take_unrecorded(&mut self) -> String {
         let line: String = self.chars.drain(..).collect();
         self.cursor = 0;
         self.browsing = None;
         self.completion = None;
         self.draft.clear();
+        line
+    }
+
+    /// Adds `line` to the history for Up, unless it is blank or the same as the last one.
+    pub fn record(&mut self, line: String) {
         if !line.trim().is_empty() && self.history.back() != Some(&line) {
             if self.history.len() == HISTORY_LEN {
                 self.history.pop_front();
             }
-            self.history.push_back(line.clone());
+            self.history.push_back(line);
         }
-        line
     }
 
     /// The word the cursor is at the end of, and where it starts.

@@ -8,6 +8,8 @@
 //! - [`event`]: the one event type the loop handles.
 //! - [`printable`]: how text the client did not write itself is drawn and printed, control
 //!   characters made harmless (issue 13). Pure.
+//! - [`password`]: the account password as the client holds it (never shown), from
+//!   `--password-file` or `CHAT_PASSWORD`, or asked for on the terminal (`--plain`).
 //! - [`commands`]: `/commands` typed by the user. Pure.
 //! - [`input`]: the input line: editing, history, completion. Pure.
 //! - [`app`]: the state and `update(state, event)`, which decides everything. Pure. Its
@@ -15,8 +17,11 @@
 //!   `state` (`App`), the state; `update`, the entry point, which routes to `keys` (keys and
 //!   the wheel), `submit` (Enter: text and `/commands`), `help`, `replies` (server lines),
 //!   `extensions` (`/me`, `/away`, a room's owner, `/topic` as a question), `history`
-//!   (resume after a reconnect, a room's recent lines on joining, older lines on PgUp) and
-//!   `nick` (registration, our nick). `nick`, `caps` and `history` (a refused `HISTORY`) are the places `ERR` codes are read.
+//!   (resume after a reconnect, a room's recent lines on joining, older lines on PgUp),
+//!   `nick` (registration, our nick), `account` (the password kept, the account commands
+//!   asked) and `login` (logging in, the masked prompt, the account commands). `nick`,
+//!   `caps`, `account` and `history` (a refused `HISTORY`) are the places `ERR` codes are
+//!   read.
 //! - [`ui`]: `render(state, frame)`. Pure. Its parts: `scrollback` (wrapping, the pane) and
 //!   `style` (styles, nick colours).
 //! - [`net`]: the socket: connect with back-off, reader and writer threads.
@@ -29,14 +34,18 @@ pub mod event;
 pub mod input;
 pub mod line_mode;
 pub mod net;
+pub mod password;
 pub mod printable;
 pub mod terminal;
 pub mod ui;
 
 use clap::Parser;
 
+use std::path::PathBuf;
+
 use app::{DEFAULT_MAX_LINE, DEFAULT_PASTE_CONFIRM, Settings};
 use chatd_proto::Nick;
+use password::Secret;
 
 /// The command line of `chat`.
 #[derive(Debug, Parser)]
@@ -46,9 +55,16 @@ pub struct Args {
     #[arg(long, default_value = "127.0.0.1:7878")]
     pub addr: String,
     /// Nick to use; defaults to $USER. When it is taken, a suffixed one is used
-    /// (alice_, alice_2, ...) until it is free again.
+    /// (alice_, alice_2, ...) until it is free again. When it is registered (an account),
+    /// the client logs in to it: with --password-file, or $CHAT_PASSWORD, or else it asks
+    /// for the password, hidden.
     #[arg(long)]
     pub nick: Option<String>,
+    /// A file whose first line is the password of --nick's account, for scripts (safer
+    /// than $CHAT_PASSWORD, which other processes of the user may read). The password is
+    /// kept in memory to log in again after each reconnect, and never shown or written.
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
     /// Line mode for scripts and dumb terminals: input lines are sent, server lines printed.
     #[arg(long)]
     pub plain: bool,
@@ -73,6 +89,15 @@ impl Args {
             return Err("no nick: give --nick NAME".to_owned());
         }
         Nick::parse(&text).map_err(|e| format!("{source} {text:?} is not a valid nick: {e}"))
+    }
+
+    /// The password for --nick's account, if one is given: `--password-file` (its first
+    /// line), else `$CHAT_PASSWORD`; `None` means ask when the server wants one.
+    pub fn password(&self) -> Result<Option<Secret>, String> {
+        match &self.password_file {
+            Some(path) => password::from_file(path).map(Some),
+            None => Ok(password::from_env()),
+        }
     }
 
     /// The flags that change what the full-screen client does.
@@ -132,5 +157,22 @@ mod tests {
         let help = Args::command().render_long_help().to_string();
         assert!(help.contains("--paste-confirm <LINES>"), "{help}");
         assert!(help.contains("0: never ask"), "{help}");
+    }
+
+    #[test]
+    fn issue_16_the_password_comes_from_a_file_or_chat_password_and_help_says_so() {
+        let help = Args::command().render_long_help().to_string();
+        assert!(help.contains("--password-file <FILE>"), "{help}");
+        assert!(help.contains("$CHAT_PASSWORD"), "{help}");
+        let folder = tempfile::tempdir().unwrap();
+        let file = folder.path().join("pw");
+        std::fs::write(&file, "from-the-file\n").unwrap();
+        let args =
+            Args::try_parse_from(["chat", "--password-file", file.to_str().unwrap()]).unwrap();
+        assert_eq!(args.password().unwrap().unwrap().expose(), "from-the-file");
+        let missing = folder.path().join("missing");
+        let args =
+            Args::try_parse_from(["chat", "--password-file", missing.to_str().unwrap()]).unwrap();
+        assert!(args.password().unwrap_err().contains("--password-file"));
     }
 }

@@ -24,6 +24,11 @@
 //! and time included), leaving out those it printed live meanwhile; a note says how many
 //! were missed where. A server without ids or `HISTORY` resumes without them, quietly.
 //!
+//! A registered nick (`ERR NICK_REGISTERED`) is logged in to, on every connection, before
+//! anything is resumed; the account commands are sent and their answers noted (`login`,
+//! issue 16). When another client logs in to the account (`BYE logged in elsewhere`) the run
+//! ends with an error instead of reconnecting.
+//!
 //! The run ends when the input ends (after `QUIT`, once the server closed, at most
 //! [`QUIT_DEADLINE`] later; or at once if it ends while there is no connection).
 //!
@@ -32,34 +37,32 @@
 //! run ends before the input does, `chat-stdin` may still be blocked reading it, which
 //! nothing can wake: it is left to end with the process.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::fmt;
+use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, Write};
 use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use login::{PlainLogin, Step};
+use resume::{Resume, Taken};
+
 use crossbeam_channel::{Receiver, RecvTimeoutError, never, select};
+
+mod login;
+mod resume;
+
+pub use login::{Ask, Login};
 
 use crate::app::{Caps, MAX_NICK_ATTEMPTS, NickRefusal, PLAIN_CAPS_WANTED, suffixed};
 use crate::commands::{self, Input, Target, UserCommand};
 use crate::event::NetEvent;
 use crate::net::{self, NetConfig};
-use crate::printable::for_output;
-use chatd_proto::{
-    ACTION_PREFIX, Capability, Command, ErrorCode, HistoryRequest, MAX_HISTORY, MessageId, Nick,
-    Page, Reply, Room, RoomKey, Target as To,
-};
+use crate::printable::put_line;
+use chatd_proto::reason::LOGGED_IN_ELSEWHERE;
+use chatd_proto::{ACTION_PREFIX, Capability, Command, Nick, Reply, Room, RoomKey, Target as To};
 
 /// How long to wait for the server to close after `QUIT`.
 pub const QUIT_DEADLINE: Duration = Duration::from_secs(5);
-
-/// Writes `line` and a line break to `out` as `printable::for_output` gives it (issue 13):
-/// whatever the server sent or the user typed, no control character reaches the terminal or
-/// the script reading, and no CR or U+2028 in a text splits it into a line of its own.
-fn put_line(out: &mut impl Write, line: impl fmt::Display) -> io::Result<()> {
-    writeln!(out, "{}", for_output(&line.to_string()))
-}
 
 /// Input lines kept while there is no connection; more wait in the input itself.
 const HELD_INPUT: usize = 64;
@@ -79,12 +82,14 @@ enum Ended {
     Lost(String),
 }
 
-/// Runs the line mode: connects to `addr` as `nick` (or a suffixed nick if it is taken),
-/// sends the lines of `input`, writes the server's lines to `output` and notes for the user
-/// to `notes`. Returns when the input ended and the server closed, or the server closed.
+/// Runs the line mode: connects to `addr` as `nick` (or a suffixed nick if it is taken,
+/// or logged in with `login` if it is registered), sends the lines of `input`, writes the
+/// server's lines to `output` and notes for the user to `notes`. Returns when the input
+/// ended and the server closed, or the server closed.
 pub fn run(
     addr: &str,
     nick: Nick,
+    login: Login,
     input: impl BufRead + Send + 'static,
     output: &mut impl Write,
     notes: &mut impl Write,
@@ -102,7 +107,7 @@ pub fn run(
                 }
             }
         })?;
-    let mut session = Session::new(nick);
+    let mut session = Session::new(nick, login);
     let mut failures: u32 = 0;
     // The loss is told once, not again for each attempt that fails before registering.
     let mut told = false;
@@ -150,36 +155,6 @@ pub fn run(
     result
 }
 
-/// A `HISTORY` sent after a reconnect and not answered yet.
-struct Resuming {
-    target: To,
-    /// The id of the last `HIST` line of this page: the next page is after it.
-    last: Option<MessageId>,
-    /// Missed lines printed so far, over all pages.
-    printed: usize,
-}
-
-/// A conversation whose history the line mode resumes: the lobby (`None`) or a room.
-type Conversation = Option<RoomKey>;
-
-fn conversation(target: &To) -> Option<Conversation> {
-    match target {
-        To::Lobby => Some(None),
-        To::Room(room) => Some(Some(room.key())),
-        To::Nick(_) => None,
-    }
-}
-
-/// The conversation a chat line with an id belongs to, if its history is kept.
-fn conversation_of(reply: &Reply) -> Option<Conversation> {
-    match reply {
-        Reply::All { .. } => Some(None),
-        Reply::RoomMsg { room, .. } => Some(Some(room.key())),
-        Reply::Me { target, .. } => conversation(target),
-        _ => None,
-    }
-}
-
 /// What the line mode keeps across connections, and the current one.
 struct Session {
     /// The current connection; `None` between connections.
@@ -202,24 +177,16 @@ struct Session {
     rooms: Vec<(Room, Option<String>)>,
     /// Keys given with `/join`, until its `OK JOIN`.
     keys: HashMap<RoomKey, Option<String>>,
-    /// The last id printed per conversation: history resumes after it.
-    last_ids: HashMap<Conversation, MessageId>,
-    /// The newest id printed anywhere.
-    newest: Option<MessageId>,
-    /// `newest` when this connection started: where a conversation that never printed an id
-    /// resumes (the server's ids come from one counter, so the lines after it were missed).
-    resume_from: Option<MessageId>,
-    /// Ids printed live on this connection: a missed line among them is not printed again.
-    printed: HashSet<MessageId>,
-    /// `HISTORY` lines sent on this connection and not answered yet, oldest first.
-    resuming: VecDeque<Resuming>,
-    /// The server refused `HISTORY` on this connection (it is older than it).
-    no_history: bool,
+    /// The ids printed and the history asked after a reconnect.
+    resume: Resume,
+    /// Logging in to a registered nick, and the account commands.
+    login: PlainLogin,
 }
 
 impl Session {
-    fn new(wanted: Nick) -> Session {
+    fn new(wanted: Nick, login: Login) -> Session {
         Session {
+            login: PlainLogin::new(&wanted, login),
             stream: None,
             wanted,
             registered: false,
@@ -231,21 +198,21 @@ impl Session {
             again: false,
             rooms: Vec::new(),
             keys: HashMap::new(),
-            last_ids: HashMap::new(),
-            newest: None,
-            resume_from: None,
-            printed: HashSet::new(),
-            resuming: VecDeque::new(),
-            no_history: false,
+            resume: Resume::default(),
         }
     }
 
     fn send(&self, command: &Command<'_>) -> io::Result<()> {
+        self.send_line(&command.to_string())
+    }
+
+    /// [`Session::send`] for a line built already (the account side's).
+    fn send_line(&self, line: &str) -> io::Result<()> {
         let mut writer = self
             .stream
             .as_ref()
             .ok_or_else(|| io::Error::other("no connection"))?;
-        writer.write_all(format!("{command}\n").as_bytes())
+        writer.write_all(format!("{line}\n").as_bytes())
     }
 
     /// Runs one connection: a reader thread for it, registration, then lines both ways
@@ -270,10 +237,8 @@ impl Session {
         self.stream = Some(stream);
         self.registered = false;
         self.attempt = 0;
-        self.printed.clear();
-        self.resuming.clear();
-        self.no_history = false;
-        self.resume_from = self.newest;
+        self.resume.new_connection();
+        self.login.new_connection();
         let result = self.serve(&from_server, from_input, output, notes);
         if let Some(stream) = self.stream.take() {
             let _ = stream.shutdown(Shutdown::Both);
@@ -316,7 +281,12 @@ impl Session {
             } else {
                 &no_input
             };
-            let timeout = quit_deadline.map_or(Duration::MAX, |d| {
+            // The next thing due: leaving after QUIT, or a login refused for a while.
+            let due = match (quit_deadline, self.login.due(self.registered)) {
+                (Some(quit), Some(login)) => Some(quit.min(login)),
+                (quit, login) => quit.or(login),
+            };
+            let timeout = due.map_or(Duration::MAX, |d| {
                 d.saturating_duration_since(Instant::now())
             });
             select! {
@@ -325,6 +295,14 @@ impl Session {
                     Ok(Incoming::End(reason)) => {
                         if quit_deadline.is_some() {
                             return Ok(Ended::Done);
+                        }
+                        if self.login.taken_over {
+                            return Err(io::Error::other(format!(
+                                "another client logged in as {}, so the server closed this \
+                                 connection; not reconnecting, or the two would take the \
+                                 account from each other in turn",
+                                self.wanted
+                            )));
                         }
                         return Ok(Ended::Lost(reason));
                     }
@@ -339,8 +317,13 @@ impl Session {
                     Err(_) => self.input_ended = true,
                 },
                 default(timeout) => {
-                    put_line(notes, "chat: the server did not close the connection after QUIT")?;
-                    return Ok(Ended::Done);
+                    if quit_deadline.is_some_and(|quit| quit <= Instant::now()) {
+                        put_line(notes, "chat: the server did not close the connection after QUIT")?;
+                        return Ok(Ended::Done);
+                    }
+                    if let Some(line) = self.login.retry(self.registered) {
+                        self.send_line(&line)?;
+                    }
                 }
             }
         }
@@ -379,40 +362,38 @@ impl Session {
             }
             _ => return Ok(()),
         };
-        if self.caps.answer(&reply) || self.on_history(&reply, output, notes)? {
+        if self.caps.answer(&reply) {
             return Ok(());
+        }
+        match self.resume.on_reply(&reply, output, notes)? {
+            Taken::No => {}
+            Taken::Yes => return Ok(()),
+            Taken::More(next) => return self.send(&next),
         }
         put_line(output, &reply)?;
         output.flush()?;
-        if let Some(id) = id {
-            self.printed.insert(id);
-            if let Some(conversation) = conversation_of(&reply) {
-                self.seen(conversation, id);
+        match self.login.on_reply(&reply, self.registered, notes)? {
+            Step::NotMine => {}
+            Step::Done => return Ok(()),
+            Step::Send(line) => return self.send_line(&line),
+            Step::LoggedIn(nick) => {
+                if !self.registered {
+                    self.on_registered(nick, notes)?;
+                }
+                return Ok(());
             }
+        }
+        if let Some(id) = id {
+            self.resume.printed_live(id, &reply);
         }
         match reply {
             Reply::Ping { token } => self.send(&Command::Pong {
                 token: token.as_deref(),
             })?,
-            Reply::OkNick(nick) if !self.registered => {
-                self.registered = true;
-                if nick != self.wanted {
-                    put_line(
-                        notes,
-                        format_args!("chat: {} is taken; you are {nick}", self.wanted),
-                    )?;
-                }
-                if self.again {
-                    for (room, key) in &self.rooms {
-                        self.send(&Command::Join {
-                            room: room.clone(),
-                            key: key.as_deref(),
-                        })?;
-                    }
-                    self.resume(To::Lobby)?;
-                }
-                self.again = true;
-            }
+            Reply::OkNick(nick) if !self.registered => self.on_registered(nick, notes)?,
+            Reply::Bye {
+                reason: Some(reason),
+            } if reason == LOGGED_IN_ELSEWHERE => self.login.taken_over = true,
             Reply::OkJoin(room) => {
                 let key = room.key();
                 if self.rooms.iter().any(|(r, _)| r.key() == key) {
@@ -423,8 +404,21 @@ impl Session {
                 }
             }
             Reply::OkPart(room) => self.rooms.retain(|(r, _)| r.key() != room.key()),
+            // The nick wanted is registered: log in (a suffixed one is like a taken one).
             Reply::Err { code, .. }
-                if NickRefusal::of(&code) == Some(NickRefusal::Taken) && !self.registered =>
+                if NickRefusal::of(&code) == Some(NickRefusal::Registered)
+                    && !self.registered
+                    && self.attempt == 0 =>
+            {
+                if let Some(line) = self.login.on_registered_nick(&self.wanted)? {
+                    self.send_line(&line)?;
+                }
+            }
+            Reply::Err { code, .. }
+                if matches!(
+                    NickRefusal::of(&code),
+                    Some(NickRefusal::Taken | NickRefusal::Registered)
+                ) && !self.registered =>
             {
                 self.attempt += 1;
                 if self.attempt > MAX_NICK_ATTEMPTS {
@@ -446,96 +440,34 @@ impl Session {
         Ok(())
     }
 
-    fn seen(&mut self, conversation: Conversation, id: MessageId) {
-        let last = self.last_ids.entry(conversation).or_insert(id);
-        *last = (*last).max(id);
-        self.newest = self.newest.max(Some(id));
-    }
-
-    /// After a reconnect: asks for what `target` missed, after the last id printed there.
-    fn resume(&mut self, target: To) -> io::Result<()> {
-        if !self.caps.has(Capability::Ids) || self.no_history {
-            return Ok(());
+    /// `OK NICK` or `OK LOGIN` while registering: registered; after a reconnect, the rooms
+    /// are joined again and what was missed is asked for.
+    fn on_registered(&mut self, nick: Nick, notes: &mut impl Write) -> io::Result<()> {
+        self.registered = true;
+        if nick.key() != self.wanted.key() {
+            put_line(
+                notes,
+                format_args!("chat: {} is taken; you are {nick}", self.wanted),
+            )?;
         }
-        let Some(key) = conversation(&target) else {
-            return Ok(());
-        };
-        let Some(after) = self.last_ids.get(&key).copied().or(self.resume_from) else {
-            return Ok(());
-        };
-        self.ask_after(target, after, 0)
-    }
-
-    fn ask_after(&mut self, target: To, after: MessageId, printed: usize) -> io::Result<()> {
-        self.send(&Command::History(HistoryRequest {
-            target: target.clone(),
-            count: MAX_HISTORY,
-            page: Page::After(after),
-        }))?;
-        self.resuming.push_back(Resuming {
-            target,
-            last: None,
-            printed,
-        });
+        if self.again {
+            for (room, key) in &self.rooms {
+                self.send(&Command::Join {
+                    room: room.clone(),
+                    key: key.as_deref(),
+                })?;
+            }
+            self.resume(To::Lobby)?;
+        }
+        self.again = true;
         Ok(())
     }
 
-    /// The answers to our own `HISTORY` lines: each missed line printed as its `HIST` line
-    /// unless it was printed live on this connection; `END HISTORY` pages on or, at the end,
-    /// gives a note; a refusal is quiet. Returns false for every other line.
-    fn on_history(
-        &mut self,
-        reply: &Reply,
-        output: &mut impl Write,
-        notes: &mut impl Write,
-    ) -> io::Result<bool> {
-        let same = |a: &To, b: &To| conversation(a).is_some() && conversation(a) == conversation(b);
-        match reply {
-            Reply::Hist { target, id, .. } => {
-                let Some(at) = self.resuming.iter().position(|r| same(&r.target, target)) else {
-                    return Ok(false);
-                };
-                self.resuming[at].last = Some(*id);
-                if let Some(key) = conversation(target) {
-                    self.seen(key, *id);
-                }
-                if self.printed.insert(*id) {
-                    self.resuming[at].printed += 1;
-                    put_line(output, reply)?;
-                    output.flush()?;
-                }
-                Ok(true)
-            }
-            Reply::EndHistory { target, count } => {
-                let Some(at) = self.resuming.iter().position(|r| same(&r.target, target)) else {
-                    return Ok(false);
-                };
-                let asked = self
-                    .resuming
-                    .remove(at)
-                    .expect("the position was just found");
-                match asked.last {
-                    Some(last) if *count > 0 => {
-                        self.ask_after(asked.target, last, asked.printed)?
-                    }
-                    _ if asked.printed > 0 => put_line(
-                        notes,
-                        format_args!("chat: {} missed while away in {target}", asked.printed),
-                    )?,
-                    _ => {}
-                }
-                Ok(true)
-            }
-            Reply::Err { code, .. } if !self.resuming.is_empty() => {
-                match code {
-                    ErrorCode::UnknownCommand => self.no_history = true,
-                    ErrorCode::BadHistory => {}
-                    _ => return Ok(false),
-                }
-                self.resuming.pop_front();
-                Ok(true)
-            }
-            _ => Ok(false),
+    /// After a reconnect: asks for what `target` missed, if the server can tell.
+    fn resume(&mut self, target: To) -> io::Result<()> {
+        match self.resume.ask(target, self.caps.has(Capability::Ids)) {
+            Some(command) => self.send(&command),
+            None => Ok(()),
         }
     }
 
@@ -653,6 +585,14 @@ impl Session {
                     notes,
                     "chat: /ignore is for the full-screen client; --plain shows every line",
                 )?;
+            }
+            command @ (UserCommand::Register(_)
+            | UserCommand::Login { .. }
+            | UserCommand::Password { .. }
+            | UserCommand::Unregister(_)) => {
+                if let Some(line) = self.login.on_input(command, notes)? {
+                    self.send_line(&line)?;
+                }
             }
         }
         Ok(false)

@@ -1,5 +1,6 @@
 //! `chat`: the terminal client. Parses the flags, then runs the full-screen client or, with
-//! `--plain`, the line mode; exits 0 when the user quits, 1 on a setup error.
+//! `--plain`, the line mode; exits 0 when the user quits, 1 on a setup error (or, in the
+//! line mode, when it cannot log in to a registered nick or another client took it over).
 #![allow(
     clippy::print_stderr,
     reason = "a binary reports fatal errors and the line mode's notes on stderr"
@@ -9,7 +10,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use chatd_client::printable::for_output;
-use chatd_client::{Args, line_mode, terminal};
+use chatd_client::{Args, line_mode, password, terminal};
 use clap::Parser;
 
 fn main() -> ExitCode {
@@ -26,11 +27,17 @@ fn main() -> ExitCode {
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let nick = args.nick().map_err(anyhow::Error::msg)?;
+    let given = args.password().map_err(anyhow::Error::msg)?;
     if args.plain {
         let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
+        let login = line_mode::Login {
+            password: given,
+            ask: password::ask_on_terminal,
+        };
         line_mode::run(
             &args.addr,
             nick,
+            login,
             std::io::BufReader::new(std::io::stdin()),
             &mut stdout,
             &mut stderr,
@@ -38,6 +45,6 @@ fn run() -> anyhow::Result<()> {
         .with_context(|| format!("--plain with {}", args.addr))
     } else {
         let settings = args.settings();
-        terminal::run(args.addr, nick, settings).context("the terminal client failed")
+        terminal::run(args.addr, nick, given, settings).context("the terminal client failed")
     }
 }

@@ -18,13 +18,23 @@
 //! Widths (wrapping, the cursor, what fits in a bar) are measured on the text as returned
 //! here, never on the text as received.
 //!
-//! In scope: the two forms, [`for_screen`] and [`for_output`]. Out of scope: where they are
-//! applied (`ui` for the screen, `line_mode` and `main` for the output streams).
+//! In scope: the two forms, [`for_screen`] and [`for_output`], and [`put_line`], which
+//! writes a line in the output's form. Out of scope: where they are applied (`ui` for the
+//! screen, `line_mode` and `main` for the output streams).
 
 use std::borrow::Cow;
+use std::fmt;
+use std::io::{self, Write};
 
 use chatd_proto::text::{is_refused, replace_refused};
 use unicode_width::UnicodeWidthChar;
+
+/// Writes `line` and a line break to `out` as [`for_output`] gives it: whatever the server
+/// sent or the user typed, no control character reaches the terminal or the script reading,
+/// and no CR or U+2028 in a text splits it into a line of its own.
+pub fn put_line(out: &mut impl Write, line: impl fmt::Display) -> io::Result<()> {
+    writeln!(out, "{}", for_output(&line.to_string()))
+}
 
 /// Columns from one tab stop to the next on the screen.
 pub const TAB_STOP: usize = 4;

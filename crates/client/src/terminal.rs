@@ -24,6 +24,7 @@ use signal_hook::iterator::Signals;
 use crate::app::{App, Effect, Settings, update};
 use crate::event::Event;
 use crate::net::{Net, NetConfig};
+use crate::password::Secret;
 use crate::ui;
 use chatd_proto::Nick;
 
@@ -42,7 +43,13 @@ const INPUT_STOP_DEADLINE: Duration = Duration::from_millis(500);
 const BATCH: usize = 512;
 
 /// Runs the client until the user quits. The terminal is restored whatever happens.
-pub fn run(addr: String, nick: Nick, settings: Settings) -> io::Result<()> {
+/// `password`, if given, logs in to `nick` when the server says it is registered.
+pub fn run(
+    addr: String,
+    nick: Nick,
+    password: Option<Secret>,
+    settings: Settings,
+) -> io::Result<()> {
     if !stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(io::Error::other(
             "not a terminal: run it in one, or use --plain for pipes and scripts",
@@ -61,6 +68,9 @@ pub fn run(addr: String, nick: Nick, settings: Settings) -> io::Result<()> {
         let size = terminal.size()?;
         let mut app = App::new(addr.clone(), nick, (size.width, size.height));
         app.settings = settings;
+        if let Some(password) = password {
+            app.remember_password(password);
+        }
         // History lines carry UTC times; they are shown in local time, as live lines are.
         app.utc_offset = chrono::Local::now().offset().fix();
         event_loop(&mut terminal, app, NetConfig::new(addr))
@@ -76,7 +86,8 @@ fn event_loop(
     net_config: NetConfig,
 ) -> io::Result<()> {
     let (events, inbox) = crossbeam_channel::unbounded();
-    let net = Net::start(net_config, events.clone())?;
+    // `None` once another client took our account over: nothing is sent any more.
+    let mut net = Some(Net::start(net_config, events.clone())?);
     let input = InputThread::start(events.clone())?;
     let signals = SignalThread::start(events)?;
     let result = (|| -> io::Result<()> {
@@ -89,15 +100,26 @@ fn event_loop(
                 let now = chrono::Local::now().time();
                 for effect in update(&mut app, event, now) {
                     match effect {
-                        Effect::Send(line) => net.send(line),
+                        Effect::Send(line) => {
+                            if let Some(net) = &net {
+                                net.send(line);
+                            }
+                        }
                         Effect::Redraw => terminal.clear()?,
                         Effect::Exit => return Ok(()),
+                        Effect::Disconnect => {
+                            if let Some(net) = net.take() {
+                                net.stop();
+                            }
+                        }
                     }
                 }
             }
         }
     })();
-    net.stop();
+    if let Some(net) = net {
+        net.stop();
+    }
     input.stop();
     signals.stop();
     result

@@ -102,6 +102,7 @@ fn issue_13_plain_mode_prints_control_characters_from_the_server_harmlessly() {
     line_mode::run(
         &addr.to_string(),
         Nick::parse("bob").unwrap(),
+        line_mode::Login::none(),
         input,
         &mut output,
         &mut notes,

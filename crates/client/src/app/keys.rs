@@ -1,8 +1,10 @@
 //! What each key and the mouse wheel do: editing the input line, moving between tabs,
 //! scrolling the tab shown, Tab completion; Enter hands the line to `submit`.
 //!
-//! While a paste waits for confirmation, keys go to `paste` first. PgUp that reaches the top
-//! of a tab asks `history` for older lines.
+//! While a password prompt is shown, keys go to `login` first (Esc there may make
+//! registration go on as a guest, `nick`); while a paste waits for confirmation, to `paste`.
+//! PgUp that reaches the top of a tab asks `history` for older lines. A line that carries a
+//! password goes into the input history without it (`commands::for_history`).
 //!
 //! Out of scope: what a line typed does (`submit`); the list of bindings shown by `/help`
 //! and the README (`help::KEYS`, which must follow this file); the editing itself
@@ -16,6 +18,8 @@ use ratatui::crossterm::event::{
 };
 
 use super::history::older;
+use super::login::{Then, on_prompt_key};
+use super::nick::go_on_as_guest;
 use super::paste::on_key_while_waiting;
 use super::state::{App, Conn, Effect};
 use super::submit::{quit, submit};
@@ -40,6 +44,16 @@ pub(super) fn on_mouse(app: &mut App, mouse: MouseEvent) {
 pub(super) fn on_key(app: &mut App, key: KeyEvent, now: NaiveTime, effects: &mut Vec<Effect>) {
     if key.kind == KeyEventKind::Release {
         return;
+    }
+    if app.prompt.is_some() {
+        match on_prompt_key(app, key, now, effects) {
+            Some(Then::GoOnAsGuest) => {
+                go_on_as_guest(app, now, effects);
+                return;
+            }
+            Some(_) => return,
+            None => {}
+        }
     }
     if app.paste.is_some() && on_key_while_waiting(app, key, now, effects) {
         return;
@@ -103,7 +117,10 @@ pub(super) fn on_key(app: &mut App, key: KeyEvent, now: NaiveTime, effects: &mut
             app.editor.complete(&candidates);
         }
         KeyCode::Enter => {
-            let line = app.editor.take();
+            let line = app.editor.take_unrecorded();
+            if let Some(kept) = commands::for_history(&line) {
+                app.editor.record(kept.into_owned());
+            }
             submit(app, &line, now, effects);
         }
         _ => {}

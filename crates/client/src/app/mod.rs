@@ -3,9 +3,10 @@
 //!
 //! In scope: tabs and their scrollback, the users online, the input line, the connection's
 //! state as last reported and the extensions the server turned on, the nicks ignored,
-//! registration (the nick, a suffixed one when it is taken, taking it back when it is free),
-//! what to send on connect (`CAP`s, `NICK`, `WHO`, `JOIN` of the room tabs and `AWAY` after a
-//! reconnect), what each key, paste, `/command` and server line does.
+//! registration (the nick, a suffixed one when it is taken, taking it back when it is free,
+//! logging in when it is registered), what to send on connect (`CAP`s, `NICK`, `LOGIN`,
+//! `WHO`, `JOIN` of the room tabs and `AWAY` after a reconnect), what each key, paste,
+//! `/command` and server line does.
 //!
 //! Out of scope: I/O of any kind. [`update()`] gets the time as an argument and returns
 //! [`Effect`]s (lines to send, leaving) for the caller to carry out; drawing is `ui`'s job.
@@ -23,6 +24,10 @@
 //! - `help`: `/help` and the table of key bindings ([`KEYS`]).
 //! - `replies`: the server's lines and the connection's ups and downs.
 //! - `nick`: registration and our nick: suffixes, taking it back, the `ERR` codes read.
+//! - `account`: [`Account`], the password kept for the session and the account commands
+//!   waiting for answers (also used by the line mode).
+//! - `login`: logging in to a registered nick (kept password, masked [`Prompt`], waits the
+//!   server asks for), `/register`, `/login`, `/password`, `/unregister` and their answers.
 //! - `extensions`: `/me` and `ME`, `/away` and `AWAY`, `OWNER`, `/topic` as a question.
 //! - `history`: `HISTORY` asked after a reconnect, on joining a room and by PgUp at the top
 //!   of a tab, and its answers put in place.
@@ -30,11 +35,13 @@
 //! The parts import `state` and `tab` (and each other, without a cycle); none imports this
 //! file, so that the re-exports below never make a cycle.
 
+mod account;
 mod caps;
 mod extensions;
 mod help;
 mod history;
 mod keys;
+mod login;
 mod nick;
 mod paste;
 mod replies;
@@ -46,6 +53,7 @@ mod update;
 #[cfg(test)]
 mod tests;
 
+pub use account::{Account, Answer, Asked, BUSY_RETRY, Refusal};
 pub use caps::{CAPS_WANTED, Caps, PLAIN_CAPS_WANTED};
 pub use extensions::AWAY_NOTICE_REPEAT;
 pub use help::KEYS;
@@ -54,7 +62,8 @@ pub use keys::WHEEL_LINES;
 pub use nick::{MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
 pub use paste::paste_lines;
 pub use state::{
-    App, CHROME_ROWS, Conn, DEFAULT_MAX_LINE, DEFAULT_PASTE_CONFIRM, Effect, Paste, Settings,
+    App, CHROME_ROWS, Conn, DEFAULT_MAX_LINE, DEFAULT_PASTE_CONFIRM, Effect, Paste, Prompt,
+    Settings,
 };
 pub use tab::{Body, ChatLine, SCROLLBACK_LEN, Tab, TabKind, mentions};
 pub use update::{QUIT_GRACE_TICKS, update};

@@ -1,8 +1,11 @@
 //! Registration and our nick: the `NICK` sent on connect, a suffixed one while ours is taken
-//! (`alice_`, `alice_2`, ...), `/nick`, `OK NICK`, taking the nick we want back when its
-//! holder leaves or renames, and renames (ours and others') followed through the lists and
-//! tabs. [`NickRefusal::of`] is, with `caps`' reading of the answers to `CAP` and `history`'s
-//! of a refused `HISTORY`, one of the places where error codes are read.
+//! (`alice_`, `alice_2`, ...), logging in when it is registered (`NICK_REGISTERED`: `login`
+//! logs in or asks), a suffixed one as a guest when the user does without, `/nick`, `OK
+//! NICK` (and `OK LOGIN`, which ends registration the same way), taking the nick we want back
+//! when its holder leaves or renames, and renames (ours and others') followed through the
+//! lists and tabs. [`NickRefusal::of`] is, with `caps`' reading of the answers to `CAP`,
+//! `account`'s of the answers to the account commands and `history`'s of a refused
+//! `HISTORY`, one of the places where error codes are read.
 //!
 //! Out of scope: routing server lines here (`replies`); the line mode's own registration,
 //! which shares [`suffixed`], [`MAX_NICK_ATTEMPTS`] and [`NickRefusal`] (`line_mode`).
@@ -11,6 +14,7 @@ use chrono::NaiveTime;
 
 use super::extensions::mark_away_again;
 use super::history::resume;
+use super::login::log_in_or_ask;
 use super::state::{App, Conn, Effect, WhoFor, can_send, send};
 use super::tab::{TabKind, insert_sorted};
 use chatd_proto::{Command, ErrorCode, MAX_NICK_LEN, Nick, NickKey};
@@ -20,13 +24,17 @@ pub const MAX_NICK_ATTEMPTS: u32 = 20;
 
 /// What an `ERR` code says about the `NICK` we sent.
 ///
-/// [`NickRefusal::of`] and [`Caps::answer`](super::Caps::answer) (and `history`, for a
-/// refused `HISTORY`) are the places where the client reads error codes: the rest only shows
+/// [`NickRefusal::of`], [`Caps::answer`](super::Caps::answer) and
+/// [`Account::answer`](super::Account::answer) (and `history`, for a refused `HISTORY`) are
+/// the places where the client reads error codes: the rest only shows
 /// them. `line_mode` asks them too, and reads a refused `HISTORY` itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NickRefusal {
     /// Someone has the nick: while registering, try a suffixed one.
     Taken,
+    /// The nick is an account we are not logged in to (`NICK_REGISTERED`): log in to it
+    /// (the nick wanted), or try a suffixed one (a suffixed nick).
+    Registered,
     /// The server refused the `NICK` line itself: no answer to it is coming.
     Invalid,
 }
@@ -36,6 +44,7 @@ impl NickRefusal {
     pub fn of(code: &ErrorCode) -> Option<NickRefusal> {
         match code {
             ErrorCode::NickTaken => Some(NickRefusal::Taken),
+            ErrorCode::NickRegistered => Some(NickRefusal::Registered),
             ErrorCode::BadNick | ErrorCode::MissingArgument => Some(NickRefusal::Invalid),
             _ => None,
         }
@@ -59,6 +68,7 @@ pub fn suffixed(base: &Nick, attempt: u32) -> Nick {
 pub(super) fn register(app: &mut App, effects: &mut Vec<Effect>) {
     app.conn = Conn::Registering;
     app.nick_attempt = 0;
+    app.wanted_registered = false;
     app.nick = app.wanted.clone();
     app.pending_nick = Some((app.wanted.clone(), false));
     send(effects, &Command::Nick(app.wanted.clone()));
@@ -93,10 +103,16 @@ pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mu
         app.was_online = true;
         app.notice_here_and_lobby(now, &format!("{how} to {} as {nick}", app.addr));
         if nick.key() != app.wanted.key() {
-            let text = format!(
-                "{} is taken, so you are {nick}; you get {} back when it is free (/nick to choose)",
-                app.wanted, app.wanted
-            );
+            let wanted = &app.wanted;
+            let text = if app.wanted_registered {
+                format!(
+                    "{wanted} is a registered nick, so you are {nick}, a guest (/login {wanted} to log in)"
+                )
+            } else {
+                format!(
+                    "{wanted} is taken, so you are {nick}; you get {wanted} back when it is free (/nick to choose)"
+                )
+            };
             app.notice_here_and_lobby(now, &text);
         }
         // A counted lobby (its `PRESENCE` line came just before `OK NICK`) is too big to list.
@@ -152,23 +168,61 @@ pub(super) fn on_err(
             // Taking our nick back failed (someone else was quicker): say nothing.
             Some((_, true)) => return,
             Some(_) if app.conn == Conn::Registering => {
-                app.nick_attempt += 1;
-                if app.nick_attempt > MAX_NICK_ATTEMPTS {
-                    app.error(now, format!("no free nick like {}: /nick NAME", app.wanted));
-                    return;
-                }
-                let next = suffixed(&app.wanted, app.nick_attempt);
-                app.nick = next.clone();
-                app.pending_nick = Some((next.clone(), false));
-                send(effects, &Command::Nick(next));
+                next_suffix(app, now, effects);
                 return;
             }
             _ => {}
+        },
+        Some(NickRefusal::Registered) => match app.pending_nick.take() {
+            // The nick we wanted back became an account meanwhile: say nothing.
+            Some((_, true)) => return,
+            Some((refused, false)) if app.conn == Conn::Registering => {
+                let wanted = refused.key() == app.wanted.key();
+                if wanted {
+                    app.wanted_registered = true;
+                }
+                if wanted && !app.guest_by_choice {
+                    log_in_or_ask(app, refused, now, effects);
+                } else {
+                    next_suffix(app, now, effects);
+                }
+                return;
+            }
+            Some((refused, false)) => {
+                app.error(
+                    now,
+                    format!("{refused} is a registered nick: /login {refused} if it is yours"),
+                );
+                return;
+            }
+            None => {}
         },
         Some(NickRefusal::Invalid) => app.pending_nick = None,
         None => {}
     }
     app.error(now, format!("{text} ({code})"));
+}
+
+/// While registering: the next suffixed nick (the one wanted is taken, or registered and
+/// the user does without it), or, after too many, a word on choosing one.
+fn next_suffix(app: &mut App, now: NaiveTime, effects: &mut Vec<Effect>) {
+    app.nick_attempt += 1;
+    if app.nick_attempt > MAX_NICK_ATTEMPTS {
+        app.error(now, format!("no free nick like {}: /nick NAME", app.wanted));
+        return;
+    }
+    let next = suffixed(&app.wanted, app.nick_attempt);
+    app.nick = next.clone();
+    app.pending_nick = Some((next.clone(), false));
+    send(effects, &Command::Nick(next));
+}
+
+/// Registration does without the login it waited for (Esc at the prompt, or a refusal that
+/// asking again would not change): a suffixed nick, as a guest.
+pub(super) fn go_on_as_guest(app: &mut App, now: NaiveTime, effects: &mut Vec<Effect>) {
+    if app.conn == Conn::Registering {
+        next_suffix(app, now, effects);
+    }
 }
 
 /// Someone (maybe us) changed nick: the lists, the direct tab and `/r` follow.

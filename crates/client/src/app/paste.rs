@@ -12,6 +12,7 @@
 use chrono::NaiveTime;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::login::on_prompt_paste;
 use super::state::{App, Effect, Paste};
 use super::submit::say_in;
 use super::tab::TabKind;
@@ -34,6 +35,11 @@ pub fn paste_lines(text: &str) -> Vec<String> {
 /// A paste arrived: into the input line (one line), sent (a few), or held for confirmation.
 /// A paste that comes while another waits joins it.
 pub(super) fn on_paste(app: &mut App, text: &str, now: NaiveTime, effects: &mut Vec<Effect>) {
+    if app.prompt.is_some() {
+        // A password manager's paste: into the password prompt, never sent as text.
+        on_prompt_paste(app, text);
+        return;
+    }
     let lines = paste_lines(text);
     if let Some(waiting) = &mut app.paste {
         waiting.lines.extend(lines);

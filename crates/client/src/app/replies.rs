@@ -4,9 +4,13 @@
 //! owner replies shown, `PING` answered. Every line has its arm here (no catch-all: a new
 //! kind of line must be decided on).
 //!
+//! A `BYE logged in elsewhere` (another client logged in to our account) stops the client
+//! from reconnecting: [`Effect::Disconnect`], and every later network event is ignored.
+//!
 //! Out of scope: anything about our own nick, `OK NICK` and `ERR` (`nick`, called from
-//! here); the answers to our `CAP` lines (`caps`); the extensions' lines (`extensions`); what
-//! the user types (`keys`, `submit`); the socket (`crate::net`).
+//! here); the answers to our `CAP` lines (`caps`) and to our account commands (`account`
+//! reads them, `login` tells them); the extensions' lines (`extensions`); what the user
+//! types (`keys`, `submit`); the socket (`crate::net`).
 
 use std::time::Duration;
 
@@ -15,15 +19,21 @@ use chrono::NaiveTime;
 use super::caps::CAPS_WANTED;
 use super::extensions::{on_action, on_away_notice, on_no_topic, on_ok_away, on_owner, on_topic};
 use super::history::{on_end, on_hist, on_joined, refused};
-use super::nick::{on_err, on_ok_nick, reclaim_if_freed, register, rename};
+use super::login::{self, Then};
+use super::nick::{go_on_as_guest, on_err, on_ok_nick, reclaim_if_freed, register, rename};
 use super::state::{App, Conn, Effect, WhoFor, send};
 use super::tab::{Body, TabKind, insert_sorted, sorted};
 use crate::event::NetEvent;
-use chatd_proto::{Command, Nick, Reply};
+use chatd_proto::reason::LOGGED_IN_ELSEWHERE;
+use chatd_proto::{Command, ErrorCode, Nick, Reply};
 
 /// What the network side reports: connecting, connected (registration starts), lost (the
 /// lists are emptied, the loss told once), and each line the server sent.
 pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &mut Vec<Effect>) {
+    if app.conn == Conn::LoggedInElsewhere {
+        // The network side is being stopped; what it still reports changes nothing.
+        return;
+    }
     match event {
         NetEvent::Connecting { attempt } => app.conn = Conn::Connecting { attempt },
         NetEvent::Connected => {
@@ -37,6 +47,8 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
             app.history_asked.clear();
             app.no_history = false;
             app.resume_from = app.newest_id;
+            app.account.new_connection();
+            app.login_wait = false;
             // The capabilities first, so that nothing reaches us in the wrong form.
             for command in app.caps.ask(&CAPS_WANTED) {
                 send(effects, &command);
@@ -52,6 +64,7 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
             }
             let secs = retry_in.as_secs() + u64::from(retry_in.subsec_nanos() > 0);
             app.conn = Conn::Waiting { retry_in: secs };
+            app.login_wait = false;
             app.users.clear();
             app.counted = None;
             for tab in &mut app.tabs {
@@ -85,7 +98,7 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
 
 /// One server line.
 fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effect>) {
-    if app.caps.answer(&reply) {
+    if app.caps.answer(&reply) || on_account_answer(app, &reply, now, effects) {
         return;
     }
     match reply {
@@ -146,6 +159,18 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             },
         ),
         Reply::Pong { .. } => {}
+        Reply::Bye { reason } if reason.as_deref() == Some(LOGGED_IN_ELSEWHERE) => {
+            app.conn = Conn::LoggedInElsewhere;
+            app.prompt = None;
+            effects.push(Effect::Disconnect);
+            let text = format!(
+                "another client logged in as {}, so the server closed this connection: not \
+                 reconnecting, or the two would take the account from each other in turn \
+                 (/quit leaves; start chat again to take it back)",
+                app.nick
+            );
+            app.notice_here_and_lobby(now, &text);
+        }
         Reply::Bye { reason } => {
             if app.quitting.is_some() {
                 app.conn = Conn::Closed;
@@ -322,8 +347,9 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         Reply::EndHistory { target, count } => {
             on_end(app, &target, count, effects);
         }
-        // FIXME(issue 16): the client does not send the account commands yet; an answer
-        // that comes anyway is shown as it is.
+        // FIXME(issue 16): the client sends no `REGISTER #room` and shows no `OK STORED`
+        // yet (the server keeps neither yet); an account answer we did not ask for (the
+        // account side took ours above) is shown as it is.
         reply @ (Reply::OkRegister(_)
         | Reply::OkRegisterRoom(_)
         | Reply::OkLogin(_)
@@ -331,6 +357,41 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         | Reply::OkUnregister(_)
         | Reply::OkStored(_)) => app.info(now, format!("server: {reply}")),
     }
+}
+
+/// An answer to one of our account commands, read by `account` and told by `login`; an
+/// `OK LOGIN` then makes its nick ours as an `OK NICK` does. Returns false for every other
+/// line. A `NICK_REGISTERED` while a `NICK` of ours waits is that `NICK`'s (`nick`).
+fn on_account_answer(
+    app: &mut App,
+    reply: &Reply,
+    now: NaiveTime,
+    effects: &mut Vec<Effect>,
+) -> bool {
+    if app.pending_nick.is_some()
+        && matches!(
+            reply,
+            Reply::Err {
+                code: ErrorCode::NickRegistered,
+                ..
+            }
+        )
+    {
+        return false;
+    }
+    let Some(answer) = app.account.answer(reply) else {
+        return false;
+    };
+    match login::on_answer(app, answer, now) {
+        Then::Nothing => {}
+        Then::HasNick(nick) => {
+            // Told first: the lines missed while away, asked for once registered, go below.
+            login::logged_in(app, &nick, now);
+            on_ok_nick(app, nick, now, effects);
+        }
+        Then::GoOnAsGuest => go_on_as_guest(app, now, effects),
+    }
+    true
 }
 
 /// A delay as people write it: `0.25 s`, `1 s`, `1.5 s` (not rounded to whole seconds:

@@ -1,5 +1,6 @@
 //! The whole client state, [`App`]: the tabs, the users online, the input line, the
-//! connection as last reported and its capabilities, our away text, and the bookkeeping of
+//! connection as last reported and its capabilities, our away text, the account side (the
+//! password kept, the prompt asking for one, a login waiting to be sent again), and the bookkeeping of
 //! what was asked of the server (the `NICK`, `WHO` lists, `JOIN`s, topics, `AWAY`s and
 //! `HISTORY` pages in flight), the away notices shown, the nicks ignored and a paste waiting
 //! to be confirmed; plus [`Conn`], [`Effect`] and [`Settings`], and the helpers every part
@@ -12,9 +13,11 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use chrono::{FixedOffset, NaiveTime};
 
+use super::account::Account;
 use super::caps::Caps;
 use super::tab::{Body, ChatLine, Tab, TabKind, insert_sorted, mentions};
 use crate::input::LineEditor;
+use crate::password::Secret;
 use chatd_proto::{Command, MessageId, Nick, NickKey, Room, RoomKey, Target};
 
 /// Rows of the screen that are not the scrollback: tab bar, status bar, input line.
@@ -55,6 +58,9 @@ pub enum Effect {
     Redraw,
     /// Leave: stop the network threads, restore the terminal, exit.
     Exit,
+    /// Close the connection and stop the network side: no reconnecting (another client
+    /// logged in to our account, issue 16).
+    Disconnect,
 }
 
 /// A paste of many lines waiting for Enter or Esc (`paste` decides what becomes of it).
@@ -64,6 +70,38 @@ pub struct Paste {
     pub lines: Vec<String>,
     /// The tab pasted into: the lines go there even if another tab is shown by then.
     pub(super) tab: TabKind,
+}
+
+/// The masked line that asks for a password, shown instead of the input line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// The account whose password is asked for.
+    pub nick: Nick,
+    /// What was typed so far: drawn as one `*` per character, never as itself.
+    pub(super) typed: Secret,
+}
+
+impl Prompt {
+    pub(super) fn new(nick: Nick) -> Prompt {
+        Prompt {
+            nick,
+            typed: Secret::default(),
+        }
+    }
+
+    /// Characters typed so far.
+    pub fn typed_chars(&self) -> usize {
+        self.typed.chars()
+    }
+}
+
+/// A `LOGIN` the server refused for a while, to be sent again when the wait is over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Retry {
+    /// Ticks (about a second each) left to wait.
+    pub(super) ticks: u64,
+    pub(super) nick: Nick,
+    pub(super) password: Secret,
 }
 
 /// The connection's state as the network side last reported it.
@@ -79,6 +117,10 @@ pub enum Conn {
     Waiting { retry_in: u64 },
     /// Left after `/quit`.
     Closed,
+    /// Another client logged in to our account and the server ended this connection
+    /// (`BYE logged in elsewhere`): no reconnecting, or the two would take the account from
+    /// each other in turn.
+    LoggedInElsewhere,
 }
 
 /// Adds the line `command` formats to the effects: every line sent is built as a `Command`.
@@ -248,6 +290,22 @@ pub struct App {
     /// `newest_id` when this connection started: where a tab that never saw an id resumes
     /// from (ids come from one counter at the server, so the lines after it were missed).
     pub(super) resume_from: Option<MessageId>,
+    /// The password kept for the session and the account commands waiting for answers.
+    pub(super) account: Account,
+    /// The masked line asking for a password, shown instead of the input line (keys and
+    /// pastes go to it).
+    pub prompt: Option<Prompt>,
+    /// This registration waits for a login: the nick wanted is registered (the prompt's
+    /// Enter sends the `LOGIN` at once, its Esc goes on as a guest).
+    pub(super) login_wait: bool,
+    /// A `LOGIN` refused for a while, sent again when the wait is over.
+    pub(super) login_retry: Option<Retry>,
+    /// The user chose to go on as a guest (Esc at the prompt): later registrations take a
+    /// suffixed nick without asking again, until `/login`.
+    pub(super) guest_by_choice: bool,
+    /// The nick wanted was refused as registered in this registration (the notice after it
+    /// says so rather than "taken").
+    pub(super) wanted_registered: bool,
 }
 
 impl App {
@@ -290,7 +348,19 @@ impl App {
             live_id: None,
             newest_id: None,
             resume_from: None,
+            account: Account::default(),
+            prompt: None,
+            login_wait: false,
+            login_retry: None,
+            guest_by_choice: false,
+            wanted_registered: false,
         }
+    }
+
+    /// Keeps `password` (`--password-file`, `CHAT_PASSWORD`) to log in to the nick wanted
+    /// when the server says it is registered; it is never shown.
+    pub fn remember_password(&mut self, password: Secret) {
+        self.account = Account::new(&self.wanted, Some(password));
     }
 
     pub fn tab(&self) -> &Tab {

@@ -2,7 +2,8 @@
 //! person, a `/command` (parsed by `crate::commands`) is run: most become one protocol line,
 //! some act locally (`/clear`, `/close`, `/help`, `/ignore`); a server command word typed
 //! alone (`HELP`) shows the help instead of going to everyone. `/me`, `/away` and `/topic`
-//! without a text are the extensions' (`extensions`).
+//! without a text are the extensions' (`extensions`); the account commands are `login`'s,
+//! and a line typed with one is shown with `***` in place of the password.
 //! Sending text to a given tab ([`say_in`]) is shared with the paste.
 //!
 //! Out of scope: what the server answers (`replies`); the bookkeeping of `/nick` (`nick`);
@@ -12,6 +13,7 @@ use chrono::NaiveTime;
 
 use super::extensions::{act_in, ask_topic, away};
 use super::help::help;
+use super::login;
 use super::nick::ask_for_nick;
 use super::state::{App, Conn, Effect, WhoFor, can_send, send, send_text};
 use super::tab::{Body, TabKind};
@@ -25,7 +27,19 @@ pub(super) fn submit(app: &mut App, line: &str, now: NaiveTime, effects: &mut Ve
         Ok(Some(Input::Text(text))) => {
             say_in(app, app.current, text, now, effects);
         }
-        Ok(Some(Input::Command(command))) => run(app, command, now, effects),
+        Ok(Some(Input::Command(command))) => {
+            if matches!(
+                command,
+                UserCommand::Register(_)
+                    | UserCommand::Login { .. }
+                    | UserCommand::Password { .. }
+                    | UserCommand::Unregister(_)
+            ) {
+                // What was typed, for the record, but never the password.
+                app.info(now, commands::redacted(line).into_owned());
+            }
+            run(app, command, now, effects);
+        }
         Ok(Some(Input::ServerWord { word, command })) => {
             // The server's greeting tells `nc` users to type HELP; here it would have gone
             // to everyone in the lobby (issue 12).
@@ -249,6 +263,22 @@ fn run(app: &mut App, command: UserCommand<'_>, now: NaiveTime, effects: &mut Ve
         UserCommand::Private { room, on } => {
             if let Some(room) = room_to_send(app, room, "/private", now) {
                 send(effects, &Command::Private { room, on });
+            }
+        }
+        UserCommand::Login { nick, password } => login::login(app, nick, password, now, effects),
+        UserCommand::Register(password) => {
+            if can_send(app, now) {
+                login::register(app, password, effects);
+            }
+        }
+        UserCommand::Password { old, new } => {
+            if can_send(app, now) {
+                login::change_password(app, old, new, effects);
+            }
+        }
+        UserCommand::Unregister(password) => {
+            if can_send(app, now) {
+                login::unregister(app, password, effects);
             }
         }
     }

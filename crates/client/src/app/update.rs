@@ -1,6 +1,7 @@
 //! [`update`], the one entry point that changes the state: it routes each event to the part
 //! that handles it (`keys`, `paste`, `replies`) and handles the few left: a resize, the clock tick
-//! (the reconnect countdown, the grace period after `/quit`) and a signal.
+//! (the reconnect countdown, the grace period after `/quit`, a login waiting to be sent
+//! again, which `login` counts) and a signal.
 //!
 //! Out of scope: what a key, a `/command` or a server line does (`keys`, `submit`,
 //! `replies`); carrying out the effects (the caller: `terminal`, or a test).
@@ -8,6 +9,7 @@
 use chrono::NaiveTime;
 
 use super::keys::{on_key, on_mouse};
+use super::login;
 use super::paste::on_paste;
 use super::replies::on_net;
 use super::state::{App, Conn, Effect, send};
@@ -27,7 +29,10 @@ pub fn update(app: &mut App, event: Event, now: NaiveTime) -> Vec<Effect> {
         Event::Mouse(mouse) => on_mouse(app, mouse),
         Event::Resize { width, height } => app.size = (width, height),
         Event::Net(net) => on_net(app, net, now, &mut effects),
-        Event::Tick => on_tick(app, &mut effects),
+        Event::Tick => {
+            on_tick(app, &mut effects);
+            login::on_tick(app, &mut effects);
+        }
         Event::Signal => {
             if app.online() {
                 send(&mut effects, &Command::Quit { reason: None });

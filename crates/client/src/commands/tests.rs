@@ -266,3 +266,102 @@ fn every_command_has_a_usage_line() {
     assert_eq!(usage("/part"), "usage: /part [#room] [reason]");
     assert!(help_lines().all(|line| line.len() > 26));
 }
+
+#[test]
+fn issue_16_the_account_commands() {
+    let given = Password::given;
+    let new = |text| Password::new(text).unwrap();
+    check(
+        "/register correct-horse",
+        command(UserCommand::Register(new("correct-horse"))),
+    );
+    check(
+        "/login alice  pass word",
+        command(UserCommand::Login {
+            nick: nick("alice"),
+            password: Some(given("pass word")),
+        }),
+    );
+    check(
+        "/login alice",
+        command(UserCommand::Login {
+            nick: nick("alice"),
+            password: None,
+        }),
+    );
+    check(
+        "/password old new-password",
+        command(UserCommand::Password {
+            old: given("old"),
+            new: new("new-password"),
+        }),
+    );
+    check(
+        "/unregister old one",
+        command(UserCommand::Unregister(given("old one"))),
+    );
+    // No message quotes what may be a password.
+    for (line, start) in [
+        ("/register", "usage: /register PASSWORD"),
+        (
+            "/register hunter2",
+            "not sent: a password has 8 to 128 bytes",
+        ),
+        (
+            "/register two words-here",
+            "not sent: a password has 8 to 128",
+        ),
+        (
+            "/register #hash-first",
+            "not sent: a password given to /register",
+        ),
+        ("/login", "usage: /login NICK [PASSWORD]"),
+        (
+            "/login 9hunter2",
+            "usage: /login NICK [PASSWORD]: the first word",
+        ),
+        ("/password hunter2", "usage: /password OLD NEW"),
+        (
+            "/password old hunter2",
+            "not sent: a password has 8 to 128 bytes",
+        ),
+        ("/unregister", "usage: /unregister PASSWORD"),
+    ] {
+        check(line, Err(start));
+        let error = parse(line).unwrap_err();
+        assert!(
+            !error.contains("hunter2") && !error.contains("hash-first"),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn issue_16_a_line_with_a_password_is_shown_and_kept_without_it() {
+    for (line, shown, kept) in [
+        (
+            "/login alice pw pw",
+            "/login alice ***",
+            Some("/login alice"),
+        ),
+        ("/LOGIN alice pw", "/login alice ***", Some("/login alice")),
+        ("/login alice", "/login alice", Some("/login alice")),
+        ("/register pw-pw-pw-pw", "/register ***", None),
+        ("/password old new", "/password *** ***", None),
+        ("/unregister pw", "/unregister ***", None),
+        (
+            "/msg bob /login alice pw",
+            "/msg bob /login alice pw",
+            Some("/msg bob /login alice pw"),
+        ),
+        (
+            "//login alice pw",
+            "//login alice pw",
+            Some("//login alice pw"),
+        ),
+        ("hello", "hello", Some("hello")),
+    ] {
+        assert_eq!(redacted(line), shown, "{line}");
+        assert_eq!(for_history(line).as_deref(), kept, "{line}");
+    }
+}

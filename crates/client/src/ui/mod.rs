@@ -20,7 +20,8 @@
 //! `away` after our nick.
 //!
 //! While a paste of many lines waits, the input line asks about it instead
-//! (`[lobby] paste 15 lines? Enter sends them, Esc cancels`).
+//! (`[lobby] paste 15 lines? Enter sends them, Esc cancels`). While a password is asked for,
+//! the input line is the prompt, masked: `[password for alice] ******` (never the text).
 //!
 //! Every text drawn that the client did not write itself (from the server, the command line
 //! or the keyboard: messages, topics, reasons, names, the address, the input) goes through
@@ -206,13 +207,14 @@ pub fn conn_text(conn: Conn) -> String {
         Conn::Online => "connected".to_owned(),
         Conn::Waiting { retry_in } => format!("reconnecting in {retry_in}s"),
         Conn::Closed => "disconnected".to_owned(),
+        Conn::LoggedInElsewhere => "logged in elsewhere".to_owned(),
     }
 }
 
 fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
     let state_style = match app.conn {
         Conn::Online => BAR.fg(Color::LightGreen),
-        Conn::Waiting { .. } | Conn::Closed => BAR.fg(Color::LightRed),
+        Conn::Waiting { .. } | Conn::Closed | Conn::LoggedInElsewhere => BAR.fg(Color::LightRed),
         _ => BAR.fg(Color::LightYellow),
     };
     let sep = Span::styled(" │ ", BAR.fg(Color::Gray));
@@ -252,8 +254,20 @@ fn status_bar(app: &App, area: Rect, buf: &mut Buffer) {
 /// Draws the prompt and the visible part of the input, or the question about a paste that
 /// waits; returns where the cursor goes.
 fn input_line(app: &App, area: Rect, buf: &mut Buffer) -> Position {
-    let prompt = format!("[{}] ", for_screen(app.tab().label()));
     let width = usize::from(area.width);
+    if let Some(asking) = &app.prompt {
+        let prompt = format!("[password for {}] ", for_screen(asking.nick.as_str()));
+        // One star per character typed, at most a line of them: the length is all it shows.
+        let stars = "*".repeat(asking.typed_chars().min(width / 2));
+        let end = (prompt.width() + stars.len()).min(width.saturating_sub(1));
+        Paragraph::new(Line::from(vec![
+            Span::styled(prompt, QUESTION),
+            Span::raw(stars),
+        ]))
+        .render(area, buf);
+        return Position::new(area.x + end as u16, area.y);
+    }
+    let prompt = format!("[{}] ", for_screen(app.tab().label()));
     if let Some(paste) = &app.paste {
         let question = format!(
             "paste {} lines? Enter sends them, Esc cancels",

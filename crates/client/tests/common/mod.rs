@@ -3,7 +3,8 @@
 //! and [`Relay`], a TCP relay between a client and the server that a test cuts and holds
 //! shut, to take a client away while the server stays up (issue 15).
 //!
-//! Out of scope: the tests themselves (`net.rs`, `resume.rs`) and the server (`chatd-testkit`).
+//! Out of scope: the tests themselves (`net.rs`, `resume.rs`, `accounts.rs`) and the server
+//! (`chatd-testkit`).
 #![allow(dead_code, reason = "each test binary uses a part of the harness")]
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 use chatd_client::app::{App, Conn, Effect, update};
 use chatd_client::event::Event;
 use chatd_client::net::{Net, NetConfig};
+use chatd_client::password::{PASSWORD_ENV, Secret};
 use chatd_proto::Nick;
 use chrono::NaiveTime;
 use crossbeam_channel::Receiver;
@@ -33,6 +35,14 @@ pub struct Client {
 }
 
 impl Client {
+    /// As [`Client::start`], with the password of `nick`'s account given (as `chat
+    /// --password-file` gives it).
+    pub fn start_with_password(addr: SocketAddr, nick: &str, password: &str) -> Client {
+        let mut client = Client::start(addr, nick);
+        client.app.remember_password(Secret::new(password));
+        client
+    }
+
     pub fn start(addr: SocketAddr, nick: &str) -> Client {
         let (tx, events) = crossbeam_channel::unbounded();
         // Short back-off: a restarted server is found again quickly.
@@ -55,9 +65,18 @@ impl Client {
         let now = NaiveTime::from_hms_opt(12, 0, 0).unwrap();
         for effect in update(&mut self.app, event, now) {
             match effect {
-                Effect::Send(line) => self.net.as_ref().unwrap().send(line),
+                Effect::Send(line) => {
+                    if let Some(net) = &self.net {
+                        net.send(line);
+                    }
+                }
                 Effect::Redraw => {}
                 Effect::Exit => self.exited = true,
+                Effect::Disconnect => {
+                    if let Some(net) = self.net.take() {
+                        net.stop();
+                    }
+                }
             }
         }
     }
@@ -138,8 +157,26 @@ pub struct PlainChat {
 
 impl PlainChat {
     pub fn spawn(addr: SocketAddr, nick: &str) -> PlainChat {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chat"))
+        PlainChat::spawn_with(addr, nick, &[], None)
+    }
+
+    /// `chat --plain` with more flags, and `CHAT_PASSWORD` set to `password` (unset when
+    /// `None`, whatever the test's own environment holds). Its stdin is a pipe: no terminal.
+    pub fn spawn_with(
+        addr: SocketAddr,
+        nick: &str,
+        flags: &[&str],
+        password: Option<&str>,
+    ) -> PlainChat {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_chat"));
+        command
             .args(["--plain", "--addr", &addr.to_string(), "--nick", nick])
+            .args(flags)
+            .env_remove(PASSWORD_ENV);
+        if let Some(password) = password {
+            command.env(PASSWORD_ENV, password);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -5,6 +5,7 @@
 //! Out of scope: the socket and the terminal (`tests/net.rs` drives the client against a
 //! real server); drawing (`ui`'s tests).
 
+mod accounts;
 mod extensions;
 mod history;
 mod ignore;

@@ -337,6 +337,35 @@ fn issue_12_a_waiting_paste_asks_in_the_input_line() {
 }
 
 #[test]
+fn issue_16_the_password_prompt_is_masked() {
+    let mut app = conversation(80, 24);
+    let ctrl_u = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL);
+    update(&mut app, Event::Key(ctrl_u), at(4));
+    enter(&mut app, "/login bob");
+    typed(&mut app, "s3cret-pw");
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    let screen = rows(terminal.backend().buffer());
+    assert_eq!(screen[23].trim_end(), "[password for bob] *********");
+    assert_eq!(terminal.get_cursor_position().unwrap().x, 28);
+    assert!(
+        screen.iter().all(|row| !row.contains("s3cret")),
+        "{screen:#?}"
+    );
+    find(&screen, "--- /login bob");
+    let esc = KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE);
+    update(&mut app, Event::Key(esc), at(4));
+    assert_eq!(self::screen(&app)[23].trim_end(), "[lobby]");
+    // Another client took the account: the status bar says so.
+    server(&mut app, "BYE logged in elsewhere", 5);
+    let status = &self::screen(&app)[22];
+    assert!(
+        status.starts_with(" logged in elsewhere │ alice"),
+        "{status}"
+    );
+}
+
+#[test]
 fn issue_15_history_shows_with_its_own_time_above_the_rule() {
     let mut app = conversation(80, 24);
     let kill_line = KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL);
