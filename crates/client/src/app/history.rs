@@ -143,6 +143,39 @@ fn asked_for(app: &App, target: &Target) -> Option<usize> {
 /// already (seen live, or in an earlier page), it is one of our own messages shown when we
 /// sent it, or its sender is ignored. Returns false for a line nobody asked for (the caller
 /// shows it as it came).
+/// A direct message that waited for our account while we were away, delivered after
+/// `OK LOGIN` as `HIST <from> <id> <time> MSG <from> <text>`: into the sender's tab, with the
+/// time it was sent. False for any other line.
+pub(super) fn on_waiting(
+    app: &mut App,
+    target: &Target,
+    id: MessageId,
+    time: UtcMillis,
+    line: &str,
+) -> bool {
+    let Target::Nick(sender) = target else {
+        return false;
+    };
+    let Ok(Reply::Msg { from, text }) = Reply::parse(line) else {
+        return false;
+    };
+    if from.key() != sender.key() {
+        return false;
+    }
+    if app.ignores(&from) {
+        return true;
+    }
+    let index = app.open(TabKind::Direct(from.clone()));
+    if app.tabs[index].has_id(id) {
+        return true;
+    }
+    let body = Body::message(from, &text, true, false);
+    let line = app.line(local_time(app, time), body, Some(id));
+    let end = app.tabs[index].end_seq();
+    app.put(index, end, line);
+    true
+}
+
 pub(super) fn on_hist(
     app: &mut App,
     target: &Target,

@@ -18,7 +18,7 @@ use chrono::NaiveTime;
 
 use super::caps::CAPS_WANTED;
 use super::extensions::{on_action, on_away_notice, on_no_topic, on_ok_away, on_owner, on_topic};
-use super::history::{on_end, on_hist, on_joined, refused};
+use super::history::{on_end, on_hist, on_joined, on_waiting, refused};
 use super::login::{self, Then};
 use super::nick::{go_on_as_guest, on_err, on_ok_nick, reclaim_if_freed, register, rename};
 use super::state::{App, Conn, Effect, WhoFor, send};
@@ -102,7 +102,7 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         return;
     }
     match reply {
-        Reply::Hello { text } => app.add(0, now, Body::Info(format!("server: {text}"))),
+        Reply::Hello { text } => app.add(0, now, Body::Notice(format!("server: {text}"))),
         Reply::OkNick(nick) => on_ok_nick(app, nick, now, effects),
         Reply::Err { code, .. } if refused(app, &code) => {}
         Reply::Err { code, text } => on_err(app, &code, text, now, effects),
@@ -334,7 +334,8 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             time,
             line,
         } => {
-            if !on_hist(app, &target, id, time, &line) {
+            if !on_hist(app, &target, id, time, &line) && !on_waiting(app, &target, id, time, &line)
+            {
                 let reply = Reply::Hist {
                     target,
                     id,
@@ -345,17 +346,34 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             }
         }
         Reply::EndHistory { target, count } => {
-            on_end(app, &target, count, effects);
+            if !on_end(app, &target, count, effects) {
+                if let chatd_proto::Target::Nick(from) = target {
+                    let plural = if count == 1 { "" } else { "s" };
+                    app.info(
+                        now,
+                        format!("{count} message{plural} from {from} waited for you"),
+                    );
+                }
+            }
         }
-        // FIXME(issue 16): the client sends no `REGISTER #room` and shows no `OK STORED`
-        // yet (the server keeps neither yet); an account answer we did not ask for (the
-        // account side took ours above) is shown as it is.
+        Reply::OkStored(to) => {
+            let index = app.open(TabKind::Direct(to.clone()));
+            app.add(
+                index,
+                now,
+                Body::Notice(format!(
+                    "{to} is offline: the message waits for their next login"
+                )),
+            );
+        }
+        // The client sends no `REGISTER #room` yet (the server does not keep rooms yet); an
+        // account answer we did not ask for (the account side took ours above) is shown as
+        // it is.
         reply @ (Reply::OkRegister(_)
         | Reply::OkRegisterRoom(_)
         | Reply::OkLogin(_)
         | Reply::OkPassword
-        | Reply::OkUnregister(_)
-        | Reply::OkStored(_)) => app.info(now, format!("server: {reply}")),
+        | Reply::OkUnregister(_)) => app.info(now, format!("server: {reply}")),
     }
 }
 

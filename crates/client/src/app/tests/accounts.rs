@@ -384,3 +384,56 @@ fn issue_16_a_reconnect_while_the_password_is_typed_keeps_the_prompt() {
         ["LOGIN alice offline-typed"]
     );
 }
+
+#[test]
+fn issue_16_messages_that_waited_show_in_their_senders_tabs_with_their_time() {
+    let (mut app, _) = refused_as_registered(Some("correct-horse"));
+    server(&mut app, "OK LOGIN alice");
+    for line in [
+        "HIST bob 7 2026-12-07T01:02:03.000Z MSG bob are you there?",
+        "HIST bob 9 2026-12-07T01:05:00.000Z MSG bob call me",
+        "END HISTORY bob 2",
+        "HIST carol 8 2026-12-07T01:03:00.000Z MSG carol lunch?",
+        "END HISTORY carol 1",
+    ] {
+        server(&mut app, line);
+    }
+    let tab = |app: &App, who: &str| {
+        let index = app
+            .tabs
+            .iter()
+            .position(|tab| tab.kind == TabKind::Direct(nick(who)))
+            .unwrap_or_else(|| panic!("a tab for {who}"));
+        shown(&app.tabs[index])
+    };
+    let bob = tab(&app, "bob");
+    assert!(
+        bob[0].ends_with("are you there?") && bob[1].ends_with("call me"),
+        "{bob:#?}"
+    );
+    assert!(tab(&app, "carol")[0].ends_with("lunch?"));
+    let said = everything_shown(&app);
+    assert!(
+        said.contains("2 messages from bob waited for you"),
+        "{said}"
+    );
+    assert!(
+        said.contains("1 message from carol waited for you"),
+        "{said}"
+    );
+    // Their times are when they were sent, not when they came.
+    let times: Vec<_> = app
+        .tabs
+        .iter()
+        .flat_map(|t| t.lines())
+        .map(|l| l.time)
+        .collect();
+    assert!(
+        times
+            .iter()
+            .any(|time| time.format("%M:%S").to_string() == "02:03")
+    );
+    // A message to an account that is offline is said to wait, in its tab.
+    server(&mut app, "OK STORED dave");
+    assert!(tab(&app, "dave")[0].contains("dave is offline: the message waits"));
+}
