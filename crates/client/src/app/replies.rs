@@ -102,7 +102,7 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         return;
     }
     match reply {
-        Reply::Hello { text } => app.add(0, now, Body::Notice(format!("server: {text}"))),
+        Reply::Hello { text } => app.add(0, now, Body::Info(format!("server: {text}"))),
         Reply::OkNick(nick) => on_ok_nick(app, nick, now, effects),
         Reply::Err { code, .. } if refused(app, &code) => {}
         Reply::Err { code, text } => on_err(app, &code, text, now, effects),
