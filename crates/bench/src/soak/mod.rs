@@ -12,6 +12,7 @@
 //! - [`chatter`]: well-behaved clients and their checks; the `Peer` a flood uses too.
 //! - [`resumer`]: well-behaved clients that leave and come back, catching up through
 //!   `HISTORY * AFTER`; [`resume`]: the check of what they heard. Pure.
+//! - [`login`]: the rules the answers to right and wrong passwords are held to. Pure.
 //! - [`chaos`]: the faults, their weights, the chaos slots and what they record.
 //! - [`faults`]: the faults of one connection on the wire, and the answers they expect.
 //! - The attacks of issue 13, each in its own file: `zero_window` (a reader that never
@@ -39,6 +40,7 @@ pub mod chatter;
 pub mod faults;
 pub mod figures;
 mod flood;
+pub mod login;
 pub mod outcome;
 pub mod report;
 pub mod resources;
