@@ -1,6 +1,6 @@
 //! The soak test (`chatd_bench::soak`, the `chatd-soak` binary) in miniature: a couple of seconds
 //! of every fault against an in-process server, with clients that leave and catch up through
-//! history, which must pass. The server's timeouts are
+//! history and accounts logged in to with right and wrong passwords, which must pass. The server's timeouts are
 //! shortened so that the timeout faults fit in so short a run.
 
 use std::time::Duration;
@@ -64,5 +64,9 @@ fn a_short_soak_of_every_fault_passes() {
     // The resume check ran: clients left, came back and caught up through history.
     assert!(outcome.resume.reconnects >= 4, "{text}");
     assert!(outcome.resume.recovered > 0, "{text}");
+    // The logins ran: right passwords taken, wrong ones refused.
+    let logins = &outcome.login.counts;
+    assert!(logins.right > 0 && outcome.login.lines > 0, "{text}");
+    assert!(logins.bad_login > 0 && logins.accepted == 0, "{text}");
     assert!(outcome.resources.is_none(), "in-process: not measured");
 }

@@ -29,8 +29,9 @@ use chatd_bench::soak::{self, report};
 /// connect and leave at random, reset, half-write lines, read slowly or never (also after
 /// QUIT), send over-long lines, invalid UTF-8 and control characters, flood (also with 4 KiB
 /// lines from many connections of one address, and with WHO and ROOMS) and churn rooms,
-/// while --well-behaved clients chat with PING barriers and --resumers clients leave and
-/// come back. Checks every answer the protocol promises, that every numbered line reached
+/// while --well-behaved clients chat with PING barriers, --resumers clients leave and come
+/// back, and --logins accounts are logged in to with right and wrong passwords. Checks every
+/// answer the protocol promises, that every numbered line reached
 /// every well-behaved client once and in order (the resuming ones through HISTORY AFTER
 /// for what they missed while away), that the server is alive at the end, and that its threads, descriptors and memory came
 /// back. Prints a report; exit status 0 PASS, 1 FAIL, 2 cannot run.
@@ -61,6 +62,15 @@ struct Cli {
     /// history, not checked.
     #[arg(long, default_value = "300ms", value_parser = parse_duration)]
     resume_away: Duration,
+    /// Accounts registered at the start. Each has a client that logs in with the right
+    /// password over and over (a numbered ALL every well-behaved client must get, a PING
+    /// barrier, QUIT), which must never be refused, and one that sends wrong passwords for it
+    /// and for unknown nicks from an address of its own, which must only ever get BAD_LOGIN
+    /// or TOO_MANY_ATTEMPTS. No line may echo a password, and STATS logins_failed must grow
+    /// by at least the BAD_LOGIN answers. The accounts are deleted at the end. 0 turns this
+    /// off.
+    #[arg(long, default_value_t = SoakSpec::default().logins)]
+    logins: usize,
     /// Seed of every random choice (faults, sizes, garbage bytes); a failed run repeats its
     /// choices with the same seed [default: from the clock, printed in the report].
     #[arg(long)]
@@ -197,6 +207,7 @@ impl Cli {
             resumers: self.resumers,
             resume_every: self.resume_every,
             resume_away: self.resume_away,
+            logins: self.logins,
             seed: self.seed.unwrap_or_else(clock_seed),
             chat_interval: self.chat_interval,
             barrier_every: self.barrier_every,
@@ -280,6 +291,8 @@ mod tests {
             "5s",
             "--resume-away",
             "150ms",
+            "--logins",
+            "2",
             "--seed",
             "42",
             "--chat-interval",
@@ -308,6 +321,7 @@ mod tests {
         assert_eq!(parsed.resumers, 4);
         assert_eq!(parsed.resume_every, Duration::from_secs(5));
         assert_eq!(parsed.resume_away, Duration::from_millis(150));
+        assert_eq!(parsed.logins, 2);
         assert_eq!(parsed.seed, 42);
         assert_eq!(parsed.chat_interval, Duration::from_millis(20));
         assert_eq!(parsed.barrier_every, 5);

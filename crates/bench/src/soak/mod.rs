@@ -12,6 +12,8 @@
 //! - [`chatter`]: well-behaved clients and their checks; the `Peer` a flood uses too.
 //! - [`resumer`]: well-behaved clients that leave and come back, catching up through
 //!   `HISTORY * AFTER`; [`resume`]: the check of what they heard. Pure.
+//! - `login_clients`: accounts, logged in to with the right password over and over while
+//!   other clients send wrong ones; [`login`]: the rules their answers are held to. Pure.
 //! - [`chaos`]: the faults, their weights, the chaos slots and what they record.
 //! - [`faults`]: the faults of one connection on the wire, and the answers they expect.
 //! - The attacks of issue 13, each in its own file: `zero_window` (a reader that never
@@ -25,11 +27,12 @@
 //! - [`report`]: the text report. Pure.
 //!
 //! A run ([`run`]): start or reach the server; connect and register the well-behaved clients;
-//! take the baseline; then two equal halves of chaos, each followed by a settle (every
-//! registered chaos client announced as gone to every well-behaved client, the server's
-//! threads and descriptors back to the baseline), so that memory after the first half and
-//! after the second can be compared; a fresh client checks that the server is alive; the
-//! well-behaved clients stop, barrier, and quit; every count is checked.
+//! register the login accounts; take the baseline; then two equal halves of chaos and logins,
+//! each followed by a settle (every registered chaos client announced as gone to every
+//! well-behaved client, the server's threads and descriptors back to the baseline), so that
+//! memory after the first half and after the second can be compared; the login accounts are
+//! deleted; a fresh client checks that the server is alive; the well-behaved clients stop,
+//! barrier, and quit; every count is checked.
 
 mod address_flood;
 mod bad_text;
@@ -39,6 +42,8 @@ pub mod chatter;
 pub mod faults;
 pub mod figures;
 mod flood;
+pub mod login;
+mod login_clients;
 pub mod outcome;
 pub mod report;
 pub mod resources;
@@ -61,11 +66,13 @@ use crate::loadgen::target::{ServerSettings, Target, TargetSpec};
 use crate::soak::chaos::{Registered, SlotLog};
 use crate::soak::chatter::{Left, Peer, PeerEnd, Role, SenderReport};
 use crate::soak::faults::FaultSettings;
+use crate::soak::login::{LoginCounts, LoginFigures};
+use crate::soak::login_clients::Logins;
 use crate::soak::outcome::{AnnounceCounts, SoakOutcome, check_announcements};
 use crate::soak::resources::ResourceFigures;
 use crate::soak::resumer::{Resumer, ResumerEnd};
 use crate::soak::settings::{SoakSpec, SoakTarget};
-use crate::soak::shared::{Names, Shared};
+use crate::soak::shared::{Names, Senders, Shared};
 use crate::soak::sources::Sources;
 use crate::sock_diag::SockDiag;
 
@@ -121,8 +128,12 @@ pub fn run(
         Names::from_seed(spec.seed),
         sources,
         sees_server_sockets(target.addr()),
-        spec.well_behaved,
-        spec.flood_slots(),
+        Senders {
+            well_behaved: spec.well_behaved,
+            resumers: spec.resumers,
+            logins: spec.logins,
+            flood_slots: spec.flood_slots(),
+        },
         spec.max_flooders,
     ));
     let mut outcome = SoakOutcome {
@@ -172,14 +183,19 @@ fn soak(
     let resumers = (0..spec.resumers)
         .map(|i| Resumer::connect(shared, i).map_err(|e| format!("resuming client {i}: {e}")))
         .collect::<Result<Vec<Resumer>, String>>()?;
+    let logins = match spec.logins {
+        0 => None,
+        _ => Some(Logins::register(shared, spec.seed)?),
+    };
     let baseline = match pid {
         Some(pid) => Some(resources::sample(pid).map_err(|e| format!("/proc of {pid}: {e}"))?),
         None => None,
     };
     if let Some(b) = baseline {
         say(&format!(
-            "{} well-behaved clients registered; baseline RSS {} KiB, {} threads, {} fds",
-            spec.well_behaved, b.rss_kib, b.threads, b.fds
+            "{} well-behaved clients and {} accounts registered; baseline RSS {} KiB, {} \
+             threads, {} fds",
+            spec.well_behaved, spec.logins, b.rss_kib, b.threads, b.fds
         ));
     }
     let half = spec.duration / 2;
@@ -196,6 +212,7 @@ fn soak(
         address_flooders: spec.address_flooders,
     };
     let mut chaos_log = SlotLog::default();
+    let mut login_counts = LoginCounts::default();
     let mut settled: Vec<Option<(ProcSample, bool)>> = Vec::new();
     let (stop_senders, senders_stop) = crossbeam_channel::bounded::<()>(0);
     let (stop_sampler, sampler_stop) = crossbeam_channel::bounded::<()>(0);
@@ -243,9 +260,17 @@ fn soak(
         });
         for number in 1..=2 {
             let end = Instant::now() + half;
-            let log = run_half(spec, shared, &faults, &fault_settings, number, end);
+            let (log, logged_in) = run_half(
+                spec,
+                shared,
+                (&faults, &fault_settings),
+                logins.as_ref(),
+                number,
+                end,
+            );
             let (runs, registered) = (log.runs.iter().sum::<u64>(), log.registered.len());
             chaos_log.merge(log);
+            login_counts += logged_in;
             say(&format!(
                 "half {number}/2 done at {:.1} s: {runs} chaos connections, {registered} \
                  registered; settling",
@@ -258,6 +283,11 @@ fn soak(
             ));
             settled.push(settle);
         }
+        // Deleted before the last settle, which then checks what the deleting cost too.
+        outcome.login = match logins {
+            Some(logins) => logins.finish(login_counts),
+            None => LoginFigures::default(),
+        };
         // The server must still take a new client, and answer it.
         let index = shared.next_chaos_index();
         let alive = alive_check(shared, index, readers_deadline);
@@ -323,16 +353,23 @@ fn soak(
     Ok(())
 }
 
-/// One half of the chaos phase: every slot's connections until `end`.
+/// One half of the chaos phase: every slot's connections, and the login clients' (if the
+/// run has accounts), until `end`.
 fn run_half(
     spec: &SoakSpec,
     shared: &Arc<Shared>,
-    faults: &[chaos::Fault],
-    settings: &FaultSettings,
+    (faults, settings): (&[chaos::Fault], &FaultSettings),
+    logins: Option<&Logins<'_>>,
     number: u64,
     end: Instant,
-) -> SlotLog {
+) -> (SlotLog, LoginCounts) {
     thread::scope(|scope| {
+        let logging_in = logins.map(|logins| {
+            thread::Builder::new()
+                .name("soak-logins".to_owned())
+                .spawn_scoped(scope, move || logins.run_until(end))
+                .expect("the login clients' thread starts")
+        });
         let slots: Vec<_> = (0..spec.churn_clients)
             .map(|slot| {
                 // Every slot of every half has its own stream of choices, all from the seed.
@@ -352,7 +389,10 @@ fn run_half(
         for slot in slots {
             log.merge(slot.join().expect("a chaos slot does not panic"));
         }
-        log
+        let logged_in = logging_in
+            .map(|h| h.join().expect("the login clients do not panic"))
+            .unwrap_or_default();
+        (log, logged_in)
     })
 }
 
@@ -432,11 +472,14 @@ fn tally(
                 .push(format!("well-behaved sender {i}: {failure}"));
         }
     }
-    outcome.flood_sent = (well_behaved..shared.senders())
+    outcome.flood_sent = shared
+        .flood_senders()
         .map(|s| u64::from(shared.sent(s)))
         .sum();
-    outcome.expected_deliveries =
-        outcome.chat_sent * (well_behaved as u64 - 1) + outcome.flood_sent * well_behaved as u64;
+    // Every well-behaved client gets every flood's and every login's line; a chatting one
+    // all but its own.
+    outcome.expected_deliveries = outcome.chat_sent * (well_behaved as u64 - 1)
+        + (outcome.flood_sent + outcome.login.lines) * well_behaved as u64;
     let mut latency = latency_histogram();
     let mut logs = Vec::new();
     let mut announcements = AnnounceCounts::default();

@@ -15,6 +15,7 @@ use crate::loadgen::check::Counts;
 use crate::loadgen::outcome::Latency;
 use crate::soak::chaos::{Fault, Registered, SlotLog};
 use crate::soak::chatter::Announced;
+use crate::soak::login::LoginFigures;
 use crate::soak::resources::ResourceFigures;
 use crate::soak::resume::ResumeCounts;
 
@@ -160,6 +161,8 @@ pub struct SoakOutcome {
     pub resume_away: Duration,
     /// What the resuming clients found, summed.
     pub resume: ResumeCounts,
+    /// What the login clients found, and the server's count of failed checks.
+    pub login: LoginFigures,
     /// Where the clients connected from (`sources`).
     pub sources: String,
     /// The server's `--write-timeout`, which the zero-window cuts are measured against.
@@ -250,6 +253,7 @@ impl SoakOutcome {
                 r.first_problem.as_deref().unwrap_or("-")
             ));
         }
+        failures.extend(self.login.failures());
         failures.extend(self.well_behaved_failures.iter().cloned());
         failures.extend(self.settle_failures.iter().cloned());
         let mismatches = self.mismatches();
@@ -448,6 +452,16 @@ mod tests {
             .well_behaved_failures
             .push("b1n0 disconnected".to_owned());
         assert_eq!(dropped.failures(), ["b1n0 disconnected"]);
+
+        let mut let_in = clean();
+        let_in.login = crate::soak::login::LoginFigures {
+            accounts: 4,
+            logins_failed: Some((0, 0)),
+            ..Default::default()
+        };
+        assert!(let_in.passed(), "{:?}", let_in.failures());
+        let_in.login.counts.accepted = 1;
+        assert!(let_in.failures()[0].contains("1 wrong passwords were accepted"));
 
         let mut told_twice = clean();
         told_twice.announcements.twice = 1;

@@ -84,10 +84,15 @@ pub fn render(outcome: &SoakOutcome) -> String {
         let _ = writeln!(out, "{label:<LABEL$} {text}");
     };
     let c = &outcome.counts;
+    let logins_said = match outcome.login.accounts {
+        0 => String::new(),
+        _ => format!(" + {} login", grouped(outcome.login.lines)),
+    };
     line(
         "numbered lines",
         format!(
-            "{} chat + {} flood lines sent; {} of {} deliveries to well-behaved clients",
+            "{} chat + {} flood{logins_said} lines sent; {} of {} deliveries to well-behaved \
+             clients",
             grouped(outcome.chat_sent),
             grouped(outcome.flood_sent),
             grouped(c.received),
@@ -164,6 +169,9 @@ pub fn render(outcome: &SoakOutcome) -> String {
                 r.missing, r.duplicated, r.out_of_order, r.altered
             ),
         );
+    }
+    for (label, text) in login_lines(outcome) {
+        line(label, text);
     }
     for (label, text) in attack_lines(outcome) {
         line(label, text);
@@ -260,6 +268,58 @@ pub fn render(outcome: &SoakOutcome) -> String {
         let _ = writeln!(out, "  FAIL: {failure}");
     }
     out
+}
+
+/// What the login clients saw: the right logins, the wrong passwords' answers, and the
+/// server's count of failed checks.
+fn login_lines(outcome: &SoakOutcome) -> Vec<(&'static str, String)> {
+    let login = &outcome.login;
+    if login.accounts == 0 {
+        return Vec::new();
+    }
+    let c = &login.counts;
+    let wrong = if login.wrong_sent {
+        format!(
+            "{} wrong: {} BAD_LOGIN, {} TOO_MANY_ATTEMPTS, {} accepted",
+            grouped(c.wrong()),
+            grouped(c.bad_login),
+            grouped(c.too_many),
+            c.accepted
+        )
+    } else {
+        "no wrong passwords (every client comes from one address, whose lock would refuse the \
+         right ones too)"
+            .to_owned()
+    };
+    let stats = match login.logins_failed_growth() {
+        Some(grew) => format!("STATS logins_failed grew by {}", grouped(grew)),
+        None => "STATS logins_failed not read".to_owned(),
+    };
+    vec![
+        (
+            "logins",
+            format!(
+                "{} right ({} failed, {} cut by the register timeout), {wrong}",
+                grouped(c.right),
+                c.right_failed,
+                c.right_cut
+            ),
+        ),
+        (
+            "",
+            format!(
+                "{} accounts; wrong passwords {} for them, {} for unknown nicks, {} cut by the \
+                 register timeout before their answer, {} otherwise answered; {stats}; {} \
+                 passwords echoed",
+                login.accounts,
+                grouped(c.wrong_on_accounts),
+                grouped(c.wrong_on_unknown),
+                grouped(c.cut),
+                c.wrong_broken,
+                c.echoed
+            ),
+        ),
+    ]
 }
 
 /// What the attacks of issue 13 measured, a line each.
@@ -414,6 +474,16 @@ mod tests {
         outcome.resume.pages = 30;
         outcome.resume.recovered = 1234;
         outcome.skipped = vec![Fault::IdleTimeout];
+        outcome.login.accounts = 4;
+        outcome.login.wrong_sent = true;
+        outcome.login.lines = 120;
+        outcome.login.logins_failed = Some((0, 31));
+        outcome.login.counts.right = 120;
+        outcome.login.counts.wrong_on_accounts = 40;
+        outcome.login.counts.wrong_on_unknown = 260;
+        outcome.login.counts.bad_login = 30;
+        outcome.login.counts.too_many = 262;
+        outcome.login.counts.cut = 8;
         outcome
     }
 
@@ -456,6 +526,25 @@ mod tests {
         );
         assert!(
             text.contains("missing 0, duplicated 0, out of order 0, altered 0"),
+            "{text}"
+        );
+        assert!(
+            text.contains("3,200 chat + 0 flood + 120 login lines sent"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "logins           120 right (0 failed, 0 cut by the register timeout), 300 wrong: \
+                 30 BAD_LOGIN, 262 TOO_MANY_ATTEMPTS, 0 accepted\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "4 accounts; wrong passwords 40 for them, 260 for unknown nicks, 8 cut by the \
+                 register timeout before their answer, 0 otherwise answered; STATS \
+                 logins_failed grew by 31; 0 passwords echoed"
+            ),
             "{text}"
         );
         assert!(text.ends_with("verdict          PASS\n"), "{text}");

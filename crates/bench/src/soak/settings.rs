@@ -99,6 +99,10 @@ pub struct SoakSpec {
     /// included) stays within the last 1000 lines history keeps; lines older than those
     /// are counted as beyond history, not lost.
     pub resume_away: Duration,
+    /// Accounts registered at the start, each with a client that logs in to it with the
+    /// right password over and over and one that sends it (and unknown nicks) wrong ones
+    /// (`login_clients`).
+    pub logins: usize,
     /// Seeds every random choice (faults, sizes, bytes), so a failing run can be repeated
     /// with the same choices (their timing differs).
     pub seed: u64,
@@ -132,6 +136,7 @@ impl Default for SoakSpec {
             resumers: 2,
             resume_every: Duration::from_secs(2),
             resume_away: Duration::from_millis(300),
+            logins: 4,
             seed: 1,
             chat_interval: Duration::from_millis(50),
             barrier_every: 20,
@@ -166,17 +171,21 @@ impl SoakSpec {
         if self.resumers > 250 {
             return Err("--resumers is at most 250 (an address each)".into());
         }
-        if self.well_behaved + self.resumers > MAX_SENDERS {
+        if self.logins > 250 {
+            return Err("--logins is at most 250 (an address each for the wrong passwords)".into());
+        }
+        if self.well_behaved + self.resumers + self.logins > MAX_SENDERS {
             return Err(format!(
-                "--well-behaved plus --resumers must stay under {MAX_SENDERS}"
+                "--well-behaved plus --resumers plus --logins must stay under {MAX_SENDERS}"
             ));
         }
         if self.faults.is_empty() && self.churn_clients > 0 {
             return Err("--faults names no fault".into());
         }
-        if self.well_behaved + self.flood_slots() > MAX_SENDERS {
+        if self.well_behaved + self.resumers + self.logins + self.flood_slots() > MAX_SENDERS {
             return Err(format!(
-                "--well-behaved plus floods must stay under {MAX_SENDERS} senders"
+                "--well-behaved, --resumers, --logins and floods must stay under {MAX_SENDERS} \
+                 senders"
             ));
         }
         if self.churn_clients > 5000 {
@@ -188,11 +197,14 @@ impl SoakSpec {
         let config = self.server_config()?;
         let one_address = std::net::IpAddr::from([127, 0, 0, 2]);
         if let Some(limit) = config.per_ip_limit(one_address) {
-            let most = self.address_flooders.max(self.well_behaved + 1);
+            // 127.0.0.1: the well-behaved clients, the final check, a login of each account.
+            let most = self
+                .address_flooders
+                .max(self.well_behaved + 1 + self.logins);
             if most > limit && !matches!(self.target, SoakTarget::External { .. }) {
                 return Err(format!(
                     "--max-per-ip {limit} after -- is below the {most} connections the soak \
-                     opens from one address (--address-flooders, --well-behaved)"
+                     opens from one address (--address-flooders, --well-behaved, --logins)"
                 ));
             }
         }
@@ -432,6 +444,20 @@ mod tests {
                 ..SoakSpec::default()
             })
             .contains("--faults")
+        );
+        assert!(
+            refused(SoakSpec {
+                logins: 251,
+                ..SoakSpec::default()
+            })
+            .contains("--logins")
+        );
+        assert!(
+            refused(SoakSpec {
+                logins: 60,
+                ..SoakSpec::default()
+            })
+            .contains("--logins")
         );
     }
 }

@@ -2,10 +2,16 @@
 //! connect from, the run's nicks, the payload codecs and clock, how many lines each numbered
 //! sender has sent, and the connection counters.
 //!
+//! The numbered senders, in order: the well-behaved clients; a number for each resuming
+//! client, which sends nothing but holds the chat nick of that number; the login accounts
+//! (`login_clients`), whose chat nick is their sender number too, so that a receiver knows
+//! a line under a chat nick by its number; then the floods, each a number of its own.
+//!
 //! In scope: the [`Shared`] struct and its small atomic helpers.
 //! Out of scope: what the threads do with it (`chatter`, `chaos`, `faults`).
 
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -46,6 +52,15 @@ impl Names {
     }
 }
 
+/// How many numbered senders of each kind a run has (see the module's docs for their order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Senders {
+    pub well_behaved: usize,
+    pub resumers: usize,
+    pub logins: usize,
+    pub flood_slots: usize,
+}
+
 /// Shared by every thread of a run.
 pub struct Shared {
     pub addr: SocketAddr,
@@ -63,8 +78,12 @@ pub struct Shared {
     pub big_codec: Codec,
     /// Time zero of the payloads' send times.
     pub epoch: Instant,
-    /// Well-behaved clients: senders `0..well_behaved`. Floods are the senders after them.
+    /// Well-behaved clients: senders `0..well_behaved`.
     pub well_behaved: usize,
+    /// The login accounts' sender numbers, after the resuming clients'.
+    logins: Range<usize>,
+    /// The first flood sender number, after the login accounts'.
+    first_flood: usize,
     /// Lines each sender has written in full, by sender number: what every well-behaved
     /// receiver must get.
     sent: Vec<AtomicU32>,
@@ -83,20 +102,23 @@ pub struct Shared {
 }
 
 impl Shared {
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "each is a different part of the run"
-    )]
     pub fn new(
         addr: SocketAddr,
         config: Config,
         names: Names,
         sources: Sources,
         diag: bool,
-        well_behaved: usize,
-        flood_slots: usize,
+        senders: Senders,
         max_flooders: usize,
     ) -> Shared {
+        let Senders {
+            well_behaved,
+            resumers,
+            logins,
+            flood_slots,
+        } = senders;
+        let logins = well_behaved + resumers..well_behaved + resumers + logins;
+        let first_flood = logins.end;
         let big_payload = BIG_LINE.min(config.max_line) - "ALL \n".len();
         Shared {
             addr,
@@ -109,7 +131,9 @@ impl Shared {
             config,
             epoch: Instant::now(),
             well_behaved,
-            sent: (0..well_behaved + flood_slots)
+            logins,
+            first_flood,
+            sent: (0..first_flood + flood_slots)
                 .map(|_| AtomicU32::new(0))
                 .collect(),
             flood_owner: (0..flood_slots).map(|_| AtomicU32::new(NO_OWNER)).collect(),
@@ -124,9 +148,20 @@ impl Shared {
         }
     }
 
-    /// Numbered senders: the well-behaved clients and every flood slot.
+    /// Numbered senders: the well-behaved clients, the resuming clients, the login
+    /// accounts and every flood slot.
     pub fn senders(&self) -> usize {
         self.sent.len()
+    }
+
+    /// The login accounts' sender numbers, which are their chat nicks' numbers too.
+    pub fn login_senders(&self) -> Range<usize> {
+        self.logins.clone()
+    }
+
+    /// The floods' sender numbers.
+    pub fn flood_senders(&self) -> Range<usize> {
+        self.first_flood..self.sent.len()
     }
 
     /// The payload of line `seq` of `sender`, stamped now.
@@ -196,7 +231,7 @@ impl Shared {
         let slot = self.next_flood.fetch_add(1, Ordering::AcqRel);
         let owner_of = self.flood_owner.get(slot)?;
         owner_of.store(owner, Ordering::Release);
-        Some(self.well_behaved + slot)
+        Some(self.first_flood + slot)
     }
 
     /// Flood sender numbers left.
@@ -219,7 +254,7 @@ impl Shared {
     /// Whether chaos connection `index` sends as flood sender `sender`.
     pub fn is_flood_owner(&self, sender: usize, index: u32) -> bool {
         sender
-            .checked_sub(self.well_behaved)
+            .checked_sub(self.first_flood)
             .and_then(|slot| self.flood_owner.get(slot))
             .is_some_and(|owner| owner.load(Ordering::Acquire) == index)
     }

@@ -3,11 +3,12 @@
 //! be one address. But all of 127.0.0.0/8 is this machine, so against a loopback server the
 //! soak gives each kind of client its own: the well-behaved clients 127.0.0.1, the clients
 //! of the address flood (many connections of one address) 127.0.0.2, each resuming client
-//! one of 127.0.2.0/24 (its history pages cost its own address's budget), and each chaos
-//! slot an
-//! address of its own in 127.1.0.0/16, so that one fault's traffic never eats the budget of
-//! another's, nor the well-behaved clients'. As on a real server, where the people chatting
-//! and an attacker come from different places.
+//! one of 127.0.2.0/24 (its history pages cost its own address's budget), each client that
+//! sends wrong passwords one of 127.0.3.0/24 (the login throttle counts failures per
+//! address: its own get locked, never the well-behaved clients', from which the right
+//! passwords come), and each chaos slot an address of its own in 127.1.0.0/16, so that one
+//! fault's traffic never eats the budget of another's, nor the well-behaved clients'. As on
+//! a real server, where the people chatting and an attacker come from different places.
 //!
 //! In scope: the plan ([`Sources`]) and the check that the machine lets a socket bind to
 //! such an address. Out of scope: connecting (`loadgen::client::connect_with`).
@@ -58,6 +59,15 @@ impl Sources {
             .then_some(IpAddr::V4(Ipv4Addr::new(127, 0, 2, host)))
     }
 
+    /// Wrong-password client `number`'s (at most 250: 127.0.3.1 to 127.0.3.250). The
+    /// server slows down, then locks, the address that sent the wrong passwords; the right
+    /// ones come from [`Sources::well_behaved`] and must never be refused for it.
+    pub fn wrong_login(&self, number: usize) -> Option<IpAddr> {
+        let host = u8::try_from(number + 1).expect("at most 250 wrong-password clients");
+        self.spread
+            .then_some(IpAddr::V4(Ipv4Addr::new(127, 0, 3, host)))
+    }
+
     /// The one address all the connections of the address flood share.
     pub fn address_flood(&self) -> Option<IpAddr> {
         self.spread
@@ -75,8 +85,9 @@ impl Sources {
     /// For the report.
     pub fn describe(&self) -> &'static str {
         if self.spread {
-            "well-behaved clients from 127.0.0.1, the address flood from 127.0.0.2, each \
-             resuming client from its own 127.0.2.x, each chaos slot from its own 127.1.x.y"
+            "well-behaved clients and right passwords from 127.0.0.1, the address flood from \
+             127.0.0.2, each resuming client from its own 127.0.2.x, each wrong-password client \
+             from its own 127.0.3.x, each chaos slot from its own 127.1.x.y"
         } else {
             "every client from one address"
         }
@@ -94,12 +105,15 @@ mod tests {
         assert_eq!(sources.address_flood(), Some([127, 0, 0, 2].into()));
         assert_eq!(sources.resumer(0), Some([127, 0, 2, 1].into()));
         assert_eq!(sources.resumer(249), Some([127, 0, 2, 250].into()));
+        assert_eq!(sources.wrong_login(0), Some([127, 0, 3, 1].into()));
+        assert_eq!(sources.wrong_login(249), Some([127, 0, 3, 250].into()));
         assert_eq!(sources.slot(0), Some([127, 1, 0, 1].into()));
         assert_eq!(sources.slot(249), Some([127, 1, 0, 250].into()));
         assert_eq!(sources.slot(250), Some([127, 1, 1, 1].into()));
         assert_eq!(sources.slot(4999), Some([127, 1, 19, 250].into()));
         let one = Sources::one_address();
         assert_eq!((one.well_behaved(), one.slot(3)), (None, None));
+        assert_eq!(one.wrong_login(0), None);
     }
 
     #[test]
