@@ -381,7 +381,12 @@ impl Connection {
                 return Turn::OverRate(until);
             }
         }
-        let verdict = self.verdict.lock().take();
+        // Only a session waiting for an answer has one coming: no lock on other turns.
+        let verdict = if session.awaits_answer() {
+            self.verdict.lock().take()
+        } else {
+            None
+        };
         if let Some(flow) = session.resume(verdict, registry) {
             if let Some(stop) = stop_for(flow, session) {
                 return stop;

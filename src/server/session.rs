@@ -340,6 +340,11 @@ impl Session {
         }
     }
 
+    /// Whether an account command's answer is coming ([`Session::resume`] takes it).
+    pub fn awaits_answer(&self) -> bool {
+        self.login.is_awaiting()
+    }
+
     /// The job of the last [`Flow::Await`], for the verification threads.
     pub fn take_job(&mut self) -> Option<Job> {
         self.job.take()

@@ -139,10 +139,6 @@ fn asked_for(app: &App, target: &Target) -> Option<usize> {
         .position(|asked| same_target(&asked.target, target))
 }
 
-/// One `HIST` line: put in place in the tab that asked for it, unless that tab shows it
-/// already (seen live, or in an earlier page), it is one of our own messages shown when we
-/// sent it, or its sender is ignored. Returns false for a line nobody asked for (the caller
-/// shows it as it came).
 /// A direct message that waited for our account while we were away, delivered after
 /// `OK LOGIN` as `HIST <from> <id> <time> MSG <from> <text>`: into the sender's tab, with the
 /// time it was sent. False for any other line.
@@ -176,6 +172,10 @@ pub(super) fn on_waiting(
     true
 }
 
+/// One `HIST` line: put in place in the tab that asked for it, unless that tab shows it
+/// already (seen live, or in an earlier page), it is one of our own messages shown when we
+/// sent it, or its sender is ignored. Returns false for a line nobody asked for (the caller
+/// shows it as it came).
 pub(super) fn on_hist(
     app: &mut App,
     target: &Target,
