@@ -51,6 +51,9 @@ pub struct Login {
     account: Option<NickKey>,
     /// Whether a job is with the verification threads.
     awaiting: bool,
+    /// Whether that job is an `UNREGISTER`: the account may be gone any moment, so nothing
+    /// is kept for it meanwhile ([`Login::holds_account`]).
+    unregistering: bool,
     /// A successful login whose nick was held by another connection, being ended: claimed
     /// again at the next turn (with its waiting messages).
     takeover: Option<(Nick, Vec<Waiting>)>,
@@ -130,11 +133,23 @@ impl Login {
         if !self.is_logged_in_as(nick) {
             return Step::Refuse(ProtocolError::LoginRequired);
         }
+        self.unregistering = true;
         self.submit(Job::Unregister {
             nick: nick.clone(),
             password: secret(password),
             from,
         })
+    }
+
+    /// Whether the connection holds its account: logged in, and not unregistering it. What
+    /// the registry keeps for the account (direct messages, rooms) follows this.
+    pub fn holds_account(&self) -> bool {
+        self.account.is_some() && !self.unregistering
+    }
+
+    /// Whether the connection is logged in to the account of `nick`.
+    pub fn is_account(&self, nick: &NickKey) -> bool {
+        self.account.as_ref() == Some(nick)
     }
 
     fn is_logged_in_as(&self, nick: &Nick) -> bool {
@@ -149,6 +164,7 @@ impl Login {
     /// What the answer to the job asks for.
     pub fn answered(&mut self, verdict: Verdict) -> Step {
         self.awaiting = false;
+        self.unregistering = false;
         let (outcome, waiting) = match verdict {
             Verdict::Busy => return Step::Refuse(ProtocolError::ServerBusy),
             Verdict::Answered(outcome, waiting) => (outcome, waiting),

@@ -16,7 +16,7 @@ use crate::server::history::now;
 use crate::server::line::{Forms, Line, line_written_by, shared_line};
 use crate::server::login::{Login, Step, Verdict};
 use crate::server::outbox::{Outbox, PushError, footprint};
-use crate::server::registry::{Claimed, Guesser, Pending, Registry, WrongKeys};
+use crate::server::registry::{Claimed, Guesser, Identity, Pending, Registry, WrongKeys};
 use crate::server::rooms::Limits;
 use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::text::replace_refused;
@@ -316,7 +316,14 @@ impl Session {
         {
             return self.reply_error(&ProtocolError::NickRegistered(wanted));
         }
-        match registry.claim(self.id, wanted.clone(), &self.outbox, self.caps) {
+        // A rename away from the account's nick leaves the account, in the same critical
+        // section as the rename.
+        let identity = if self.login.is_account(&key) {
+            Identity::Account
+        } else {
+            Identity::Guest
+        };
+        match registry.claim(self.id, wanted.clone(), &self.outbox, self.caps, identity) {
             // Cut off by another worker meanwhile: what it still sent is not executed.
             Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
             Ok((claimed, slow)) => {
@@ -366,6 +373,23 @@ impl Session {
     }
 
     fn account_step(&mut self, step: Step, registry: &Registry) -> Flow {
+        let held = self.login.holds_account();
+        let flow = self.take_step(step, registry);
+        // `REGISTER` and `UNREGISTER` keep the nick and change what it is (a login's claim
+        // changed it with the nick): the registry's copy follows before anything is kept for
+        // the account, and before an `UNREGISTER` deletes it.
+        if self.login.holds_account() != held && self.nick.is_some() {
+            let identity = if self.login.holds_account() {
+                Identity::Account
+            } else {
+                Identity::Guest
+            };
+            registry.set_identity(self.id, identity);
+        }
+        flow
+    }
+
+    fn take_step(&mut self, step: Step, registry: &Registry) -> Flow {
         match step {
             Step::Submit(job) => {
                 self.job = Some(job);
@@ -390,7 +414,14 @@ impl Session {
                 },
             };
         }
-        match registry.claim(self.id, nick.clone(), &self.outbox, self.caps) {
+        let claimed = registry.claim(
+            self.id,
+            nick.clone(),
+            &self.outbox,
+            self.caps,
+            Identity::Account,
+        );
+        match claimed {
             Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
             Ok((_, slow)) => {
                 log::info!("conn#{} {}: logged in as {nick}", self.id, self.peer);

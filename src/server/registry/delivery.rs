@@ -24,6 +24,19 @@ pub struct Client {
     /// lock, so a delivery sees the set as of the client's latest `CAP`. One byte, so the
     /// records a broadcast walks stay small.
     pub caps: CapSet,
+    /// Whether it is logged in to the account its nick names: its direct messages are kept
+    /// for that account, and the rooms the account registered are its own.
+    pub identity: Identity,
+}
+
+/// Whether a client holds its nick as a guest or logged in to the account of that name. A
+/// copy of its session's login, changed under the write lock in the same critical section as
+/// the nick (`Registry::claim`) or before the account changes (`Registry::set_identity`), so
+/// that nothing is ever kept for an account on behalf of a guest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identity {
+    Guest,
+    Account,
 }
 
 /// What a delivery leaves to do once the table lock is released: writes to idle clients

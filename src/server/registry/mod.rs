@@ -55,7 +55,7 @@ use delivery::{Client, announce_owner, push_to_all, push_to_members};
 use key_guesses::AddressWrongKeys;
 use presence::{Presence, Tell};
 
-pub use delivery::Pending;
+pub use delivery::{Identity, Pending};
 pub use key_guesses::{Guesser, WrongKeys};
 
 pub struct Registry {
@@ -207,6 +207,7 @@ impl Registry {
         nick: Nick,
         outbox: &Outbox,
         caps: CapSet,
+        identity: Identity,
     ) -> Result<(Claimed, Pending), ProtocolError> {
         let key = nick.key();
         let mut table = self.table.write();
@@ -230,15 +231,18 @@ impl Registry {
                     nick: nick.clone(),
                     outbox: outbox.clone(),
                     caps,
+                    identity,
                 };
                 clients.insert(id, client);
                 let tell = presence.joined(clients.len(), Instant::now());
                 (Claimed::Joined, announcement, tell)
             }
             Some(client) if client.nick == nick => {
+                client.identity = identity;
                 return Ok((Claimed::Unchanged, Pending::default()));
             }
             Some(client) => {
+                client.identity = identity;
                 let old = std::mem::replace(&mut client.nick, nick.clone());
                 ids.remove(&old.key());
                 rooms.rename(id, &nick);
@@ -333,6 +337,14 @@ impl Registry {
     /// `CAP`: client `id` (if registered) now has the capabilities `caps`. A registered
     /// client that turns `presence` on is queued the lobby's mode and count, just before its
     /// `OK CAP presence`, in order with every change told after it.
+    /// Client `id` keeps its nick and becomes a guest or the account's holder (`REGISTER`,
+    /// `UNREGISTER`).
+    pub fn set_identity(&self, id: ConnId, identity: Identity) {
+        if let Some(client) = self.table.write().clients.get_mut(&id) {
+            client.identity = identity;
+        }
+    }
+
     pub fn set_caps(&self, id: ConnId, caps: CapSet) -> Pending {
         let mut table = self.table.write();
         let count = table.clients.len();

@@ -32,24 +32,36 @@ fn claims_announce_and_rename() {
     let registry = Registry::new();
     let (a, a_rx) = Outbox::detached(1 << 20);
     let (b, b_rx) = Outbox::detached(1 << 20);
-    let (claimed, _) = registry.claim(1, nick("alice"), &a, CapSet::NONE).unwrap();
+    let (claimed, _) = registry
+        .claim(1, nick("alice"), &a, CapSet::NONE, Identity::Guest)
+        .unwrap();
     assert_eq!(claimed, Claimed::Joined);
-    let (claimed, _) = registry.claim(2, nick("bob"), &b, CapSet::NONE).unwrap();
+    let (claimed, _) = registry
+        .claim(2, nick("bob"), &b, CapSet::NONE, Identity::Guest)
+        .unwrap();
     assert_eq!(claimed, Claimed::Joined);
     assert_eq!(drain(&a_rx), ["JOIN bob"]);
     assert!(drain(&b_rx).is_empty(), "no self-announcement");
 
-    let (claimed, _) = registry.claim(2, nick("Bobby"), &b, CapSet::NONE).unwrap();
+    let (claimed, _) = registry
+        .claim(2, nick("Bobby"), &b, CapSet::NONE, Identity::Guest)
+        .unwrap();
     assert_eq!(claimed, Claimed::Renamed { old: nick("bob") });
     assert_eq!(drain(&a_rx), ["NICK bob Bobby"]);
-    let (claimed, _) = registry.claim(2, nick("Bobby"), &b, CapSet::NONE).unwrap();
+    let (claimed, _) = registry
+        .claim(2, nick("Bobby"), &b, CapSet::NONE, Identity::Guest)
+        .unwrap();
     assert_eq!(claimed, Claimed::Unchanged);
     assert!(drain(&a_rx).is_empty());
     // The old nick is free again; the new one is taken whatever its case.
-    assert!(registry.claim(1, nick("BOB"), &a, CapSet::NONE).is_ok());
+    assert!(
+        registry
+            .claim(1, nick("BOB"), &a, CapSet::NONE, Identity::Guest)
+            .is_ok()
+    );
     assert_eq!(
         registry
-            .claim(1, nick("bobby"), &a, CapSet::NONE)
+            .claim(1, nick("bobby"), &a, CapSet::NONE, Identity::Guest)
             .map(|(c, _)| c),
         Err(ProtocolError::NickTaken(nick("bobby")))
     );
@@ -60,8 +72,12 @@ fn leaving_announces_once() {
     let registry = Registry::new();
     let (a, a_rx) = Outbox::detached(1 << 20);
     let (b, _b_rx) = Outbox::detached(1 << 20);
-    let _ = registry.claim(1, nick("alice"), &a, CapSet::NONE).unwrap();
-    let _ = registry.claim(2, nick("bob"), &b, CapSet::NONE).unwrap();
+    let _ = registry
+        .claim(1, nick("alice"), &a, CapSet::NONE, Identity::Guest)
+        .unwrap();
+    let _ = registry
+        .claim(2, nick("bob"), &b, CapSet::NONE, Identity::Guest)
+        .unwrap();
     let (left, _) = registry.leave(2, Some("bye"));
     assert_eq!(left, Some(nick("bob")));
     let (again, _) = registry.leave(2, Some("bye"));
@@ -74,7 +90,9 @@ fn leaving_announces_once() {
 fn send_to_finds_nicks_ignoring_case() {
     let registry = Registry::new();
     let (a, a_rx) = Outbox::detached(1 << 20);
-    let _ = registry.claim(1, nick("Alice"), &a, CapSet::NONE).unwrap();
+    let _ = registry
+        .claim(1, nick("Alice"), &a, CapSet::NONE, Identity::Guest)
+        .unwrap();
     let slow = registry
         .send_to(1, &nick("aLiCe"), Arc::from("MSG bob hi\n"))
         .unwrap();
@@ -93,13 +111,13 @@ fn a_full_queue_makes_a_slow_consumer_that_is_dropped_and_announced() {
     let (slow, slow_rx) = Outbox::detached(200);
     let (sender, _sender_rx) = Outbox::detached(1 << 20);
     let _ = registry
-        .claim(1, nick("fast"), &fast, CapSet::NONE)
+        .claim(1, nick("fast"), &fast, CapSet::NONE, Identity::Guest)
         .unwrap();
     let _ = registry
-        .claim(2, nick("slow"), &slow, CapSet::NONE)
+        .claim(2, nick("slow"), &slow, CapSet::NONE, Identity::Guest)
         .unwrap();
     let _ = registry
-        .claim(3, nick("sender"), &sender, CapSet::NONE)
+        .claim(3, nick("sender"), &sender, CapSet::NONE, Identity::Guest)
         .unwrap();
     let line: Line = Arc::from("ALL sender 0123456789012345678901234567\n");
     let first = registry.broadcast(3, &line);
@@ -129,7 +147,7 @@ fn issue_14_finishing_deliveries_counts_them_and_each_slow_consumer_once() {
         (3, "sender", &sender),
     ] {
         let (_, announced) = registry
-            .claim(id, nick(name), outbox, CapSet::NONE)
+            .claim(id, nick(name), outbox, CapSet::NONE, Identity::Guest)
             .unwrap();
         registry.finish(announced);
     }
@@ -162,7 +180,7 @@ fn fifty_racers_for_one_nick_one_wins() {
                     let (outbox, _rx) = Outbox::detached(1 << 20);
                     usize::from(
                         registry
-                            .claim(id, nick("prize"), &outbox, CapSet::NONE)
+                            .claim(id, nick("prize"), &outbox, CapSet::NONE, Identity::Guest)
                             .is_ok(),
                     )
                 })
@@ -189,7 +207,7 @@ fn issue_12_each_form_of_an_action_is_formatted_once_and_shared() {
         .map(|(id, caps)| {
             let (outbox, queue) = Outbox::detached(1 << 20);
             let _ = registry
-                .claim(id, nick(&format!("n{id}")), &outbox, caps)
+                .claim(id, nick(&format!("n{id}")), &outbox, caps, Identity::Guest)
                 .unwrap();
             let room = Room::parse("#tea").unwrap();
             let _ = registry.join_room(id, &room, None, Limits::default(), guesser(&mut wrong));
@@ -231,9 +249,15 @@ fn issue_12_a_direct_line_to_an_away_client_tells_a_sender_with_cap_away() {
     let (b, b_rx) = Outbox::detached(1 << 20);
     let (c, c_rx) = Outbox::detached(1 << 20);
     let away = CapSet::NONE.with(Capability::Away);
-    let _ = registry.claim(1, nick("ann"), &a, away).unwrap();
-    let _ = registry.claim(2, nick("bob"), &b, CapSet::NONE).unwrap();
-    let _ = registry.claim(3, nick("Cy"), &c, CapSet::NONE).unwrap();
+    let _ = registry
+        .claim(1, nick("ann"), &a, away, Identity::Guest)
+        .unwrap();
+    let _ = registry
+        .claim(2, nick("bob"), &b, CapSet::NONE, Identity::Guest)
+        .unwrap();
+    let _ = registry
+        .claim(3, nick("Cy"), &c, CapSet::NONE, Identity::Guest)
+        .unwrap();
     for queue in [&a_rx, &b_rx, &c_rx] {
         queue.drain();
     }
