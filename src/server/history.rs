@@ -97,12 +97,24 @@ impl Keeping {
         self.history(link, ring)
     }
 
+    /// A registered room's history, going on from what a previous run stored under
+    /// `conversation`: its ring starts empty, and pages older than this run's lines come
+    /// from the disk.
+    pub fn registered_room(&self, conversation: u64) -> History {
+        let link = self.store.link_registered(conversation);
+        let mut history = self.history(link, self.ring.min(ROOM_RING));
+        // With history off nothing is read back either.
+        history.complete = history.link.is_none() || history.capacity == 0;
+        history
+    }
+
     fn history(&self, link: Option<Link>, ring: usize) -> History {
         History {
             ring: VecDeque::new(),
             capacity: ring,
             days: self.days,
-            link: if ring == 0 { None } else { link },
+            // Kept with history off too: a registered room's number is its link's.
+            link,
             complete: true,
             keeps_all: ring == self.lines,
             let_go: 0,
@@ -204,6 +216,19 @@ impl History {
             text,
             stored,
         });
+    }
+
+    /// The conversation's number in the store, if a store is behind it.
+    pub fn conversation(&self) -> Option<u64> {
+        self.link.as_ref().map(Link::conversation)
+    }
+
+    /// Whether the conversation's stored lines outlive this history (a registered room's
+    /// do) or go with it.
+    pub fn keep_on_disk(&mut self, kept: bool) {
+        if let Some(link) = &mut self.link {
+            link.keep(kept);
+        }
     }
 
     /// At most `count` lines as `page` asks, oldest first: the ring's part as copies (made

@@ -171,6 +171,7 @@ impl Server {
             ids,
             accounts,
         ));
+        registry.restore_rooms(recovered.rooms);
         let conns = Arc::new(Connections::new(Readiness::new()?));
         let (to_throttle, paused) = crossbeam_channel::unbounded();
         let turns = Arc::new(Turns::new(

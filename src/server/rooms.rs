@@ -24,6 +24,7 @@ use parking_lot::Mutex;
 use crate::config::Config;
 use crate::server::conn_id::ConnId;
 use crate::server::history::{History, Keeping};
+use crate::server::store::RoomRecord;
 use chatd_proto::{Nick, ProtocolError, Room, RoomKey};
 
 /// Every room, and every client's rooms and invitations.
@@ -60,6 +61,12 @@ pub struct RoomState {
     pub topic: Option<Topic>,
     /// Clients invited and not joined yet; an invitation admits once.
     invited: HashSet<ConnId>,
+    /// The owner account's nick, for a registered room: the room stays when it empties, and
+    /// that account's holder is its owner whenever present (nobody owns it meanwhile).
+    registered: Option<Nick>,
+    /// The room's conversation number in the history store (`None` without one): a
+    /// registered room's row names it.
+    conversation: Option<u64>,
     /// Held while one of the room's lines is queued, so every member sees them in one
     /// order: under the table's read lock for `MSG #room`, or from the write lock that
     /// changed the room through its downgrade to a read lock for `JOIN`, `PART`, `TOPIC` and
@@ -159,8 +166,9 @@ pub struct Parted {
     pub new_owner: Option<NewOwner>,
 }
 
-/// The owner of a room left while others stayed: the longest-present member owns it now, and
-/// the members with `CAP owner` must be told.
+/// A room's owner changed while others stayed: the owner left and the longest-present member
+/// owns it now, or a registered room's owner account came back. The members with `CAP owner`
+/// must be told.
 #[derive(Debug, PartialEq, Eq)]
 pub struct NewOwner {
     pub room: RoomKey,
@@ -182,12 +190,43 @@ impl RoomState {
         self.members.contains_key(&id)
     }
 
-    pub fn owner(&self) -> ConnId {
-        *self
-            .by_age
-            .values()
-            .next()
-            .expect("a room without members is removed")
+    /// Who owns the room: a registered room's owner account when it is a member (nobody
+    /// otherwise), any other room's longest-present member.
+    pub fn owner(&self) -> Option<ConnId> {
+        match &self.registered {
+            Some(account) => self.by_nick.get(&ByNick(account.clone())).copied(),
+            None => self.by_age.values().next().copied(),
+        }
+    }
+
+    /// Whether the room is registered to the account called `nick`.
+    fn is_registered_to(&self, nick: &Nick) -> bool {
+        self.registered
+            .as_ref()
+            .is_some_and(|account| account.cmp_key(nick) == Ordering::Equal)
+    }
+
+    pub fn is_registered(&self) -> bool {
+        self.registered.is_some()
+    }
+
+    /// A registered room's row for the store, or `None` for a room that is not registered
+    /// (or has no store behind it).
+    pub fn record(&self) -> Option<RoomRecord> {
+        let (owner, conversation) = (self.registered.as_ref()?, self.conversation?);
+        Some(RoomRecord {
+            name_key: self.name.as_str().to_ascii_lowercase(),
+            name: self.name.to_string(),
+            owner: owner.with_key(str::to_owned),
+            owner_nick: owner.to_string(),
+            topic: self
+                .topic
+                .as_ref()
+                .map(|topic| (topic.setter.to_string(), topic.text.to_string())),
+            key: self.key.clone(),
+            private: self.private,
+            conversation,
+        })
     }
 
     fn visible_to(&self, id: ConnId) -> bool {
@@ -207,12 +246,10 @@ impl RoomState {
         self.members.insert(id, member);
     }
 
-    /// Takes `id` out; returns whether it was the owner.
-    fn remove(&mut self, id: ConnId) -> bool {
+    fn remove(&mut self, id: ConnId) {
         let Some(member) = self.members.remove(&id) else {
-            return false;
+            return;
         };
-        let owned = self.by_age.keys().next() == Some(&member.joined);
         self.by_age.remove(&member.joined);
         self.by_nick.remove(&ByNick(member.nick));
         self.list.swap_remove(member.slot);
@@ -222,7 +259,6 @@ impl RoomState {
                 .expect("every listed member has its record")
                 .slot = member.slot;
         }
-        owned
     }
 }
 
@@ -260,7 +296,9 @@ impl Rooms {
                     max: limits.rooms_per_client,
                 });
             }
-            let invited = state.invited.contains(&id);
+            // A registered room's owner account comes in past its key and privacy: nobody
+            // else can invite it into its own room while it is empty.
+            let invited = state.invited.contains(&id) || state.is_registered_to(nick);
             if state.private && !invited {
                 return Err(ProtocolError::InviteOnly(state.name.clone()));
             }
@@ -397,6 +435,54 @@ impl Rooms {
         Ok(state.name.clone())
     }
 
+    /// `REGISTER room` by member `id`, the holder of the account called `account`: the
+    /// owner only (again is no change).
+    pub fn register(
+        &mut self,
+        id: ConnId,
+        room: &Room,
+        account: &Nick,
+    ) -> Result<&RoomState, ProtocolError> {
+        let state = self.owned_room(id, room)?;
+        state.registered = Some(account.clone());
+        Ok(state)
+    }
+
+    /// A registered room from a previous run, empty, with `history` going on from its
+    /// stored lines. Taken as it comes: the database held at most one row per name.
+    pub fn restore(&mut self, saved: SavedRoom, history: History) {
+        let mut state = RoomState::new(saved.name, history);
+        state.registered = Some(saved.owner);
+        state.topic = saved.topic;
+        state.key = saved.key;
+        state.private = saved.private;
+        self.rooms.insert(state.name.key(), state);
+    }
+
+    /// The account called `account` is gone (`UNREGISTER`): its rooms are ordinary rooms
+    /// now, kept while they have members, their stored lines deleted when forgotten. Returns
+    /// their names. Walks every room: an account goes rarely, and an index would cost every
+    /// `REGISTER #room`.
+    pub fn unregister_owned(&mut self, account: &Nick) -> Vec<Room> {
+        let owned: Vec<RoomKey> = self
+            .rooms
+            .iter()
+            .filter(|(_, state)| state.is_registered_to(account))
+            .map(|(key, _)| key.clone())
+            .collect();
+        let mut names = Vec::with_capacity(owned.len());
+        for key in owned {
+            let state = self.rooms.get_mut(&key).expect("listed above");
+            state.registered = None;
+            state.order.lock().keep_on_disk(false);
+            names.push(state.name.clone());
+            if state.list.is_empty() {
+                self.forget_room(&key);
+            }
+        }
+        names
+    }
+
     /// `PRIVATE room on|off`: the owner only.
     pub fn set_private(
         &mut self,
@@ -469,15 +555,16 @@ impl Rooms {
 
     fn owned_room(&mut self, id: ConnId, room: &Room) -> Result<&mut RoomState, ProtocolError> {
         let state = self.member_room(id, room)?;
-        if state.owner() != id {
+        if state.owner() != Some(id) {
             return Err(ProtocolError::NotOwner(state.name.clone()));
         }
         Ok(self.rooms.get_mut(&room.key()).expect("checked above"))
     }
 
     /// Takes `id` out of the room; the longest-present member becomes the owner (returned when
-    /// that is a change), and an empty room disappears with its key, privacy, topic and
-    /// invitations.
+    /// that is a change; a registered room has none while its owner account is away), and an
+    /// empty room disappears with its key, privacy, topic and invitations, unless it is
+    /// registered.
     fn remove_member(&mut self, id: ConnId, key: &RoomKey) -> Option<NewOwner> {
         if let Some(rooms) = self.memberships.get_mut(&id) {
             rooms.remove(key);
@@ -486,18 +573,30 @@ impl Rooms {
             }
         }
         let state = self.rooms.get_mut(key)?;
-        let owned = state.remove(id);
+        let owner = state.owner();
+        state.remove(id);
         if state.list.is_empty() {
-            let state = self.rooms.remove(key).expect("found above");
-            for invitee in state.invited {
-                self.forget_invitation(invitee, key);
+            if !state.is_registered() {
+                self.forget_room(key);
             }
             return None;
         }
-        owned.then(|| NewOwner {
-            room: key.clone(),
-            owner: state.owner(),
-        })
+        match state.owner() {
+            Some(new) if owner != Some(new) => Some(NewOwner {
+                room: key.clone(),
+                owner: new,
+            }),
+            _ => None,
+        }
+    }
+
+    /// Removes the room `key` with its invitations.
+    fn forget_room(&mut self, key: &RoomKey) {
+        if let Some(state) = self.rooms.remove(key) {
+            for invitee in state.invited {
+                self.forget_invitation(invitee, key);
+            }
+        }
     }
 
     /// Drops `invitee`'s entry for the room `key` from the index (not from the room).
@@ -523,9 +622,41 @@ fn check_length(what: &'static str, text: &str, max: usize) -> Result<(), Protoc
     Ok(())
 }
 
+/// A registered room as a previous run left it.
+pub struct SavedRoom {
+    pub name: Room,
+    /// The owner account's nick as registered.
+    pub owner: Nick,
+    pub topic: Option<Topic>,
+    pub key: Option<String>,
+    pub private: bool,
+}
+
+impl SavedRoom {
+    /// The room of a stored row, or `None` if a name in it does not parse.
+    pub fn of(record: &RoomRecord) -> Option<SavedRoom> {
+        let topic = match &record.topic {
+            Some((setter, text)) => Some(Topic {
+                setter: Nick::parse(setter).ok()?,
+                text: Arc::from(text.as_str()),
+            }),
+            None => None,
+        };
+        Some(SavedRoom {
+            name: Room::parse(&record.name).ok()?,
+            owner: Nick::parse(&record.owner_nick).ok()?,
+            topic,
+            key: record.key.clone(),
+            private: record.private,
+        })
+    }
+}
+
 impl RoomState {
     fn new(name: Room, history: History) -> RoomState {
         RoomState {
+            conversation: history.conversation(),
+            registered: None,
             name,
             list: Vec::new(),
             members: HashMap::new(),

@@ -21,8 +21,8 @@ use crate::server::rooms::Limits;
 use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::text::replace_refused;
 use chatd_proto::{
-    CapSet, ChatWord, Command, CommandLine, CommandWord, Frame, HistoryRequest, Nick, Page,
-    ProtocolError, Reply, Target, redact_passwords,
+    CapSet, ChatWord, Command, CommandLine, Frame, HistoryRequest, Nick, Page, ProtocolError,
+    Reply, Target, redact_passwords,
 };
 
 /// What the connection does after a line.
@@ -256,11 +256,10 @@ impl Session {
                 let step = self.login.unregister(&nick, password, self.group);
                 self.account_step(step, registry)
             }
-            Command::RegisterRoom(room) => self.reply_error(&ProtocolError::BadArgument {
-                command: CommandWord::Register,
-                takes: "a password (registered rooms are not in this version yet)",
-                got: room.to_string(),
-            }),
+            Command::RegisterRoom(room) => match registry.register_room(self.id, &room) {
+                Ok(room) => self.reply(&Reply::OkRegisterRoom(room)),
+                Err(error) => self.reply_error(&error),
+            },
             Command::Invite { nick, room } => match registry.invite(self.id, &nick, &room) {
                 Ok((room, pending)) => {
                     registry.finish(pending);
@@ -395,7 +394,12 @@ impl Session {
                 self.job = Some(job);
                 Flow::Await
             }
-            Step::Reply(reply) => self.reply(&reply),
+            Step::Reply(reply) => {
+                if let Reply::OkUnregister(nick) = &reply {
+                    registry.unregister_rooms(nick);
+                }
+                self.reply(&reply)
+            }
             Step::Refuse(error) => self.reply_error(&error),
             Step::Claim(nick, waiting) => self.claim_account(nick, waiting, registry),
         }

@@ -92,7 +92,7 @@ mod tests {
         "INVITE <nick> #room   let someone in once, past the key and privacy",
         "KEY #room [key]       owner: set the room's key, or clear it",
         "PRIVATE #room on|off  owner: make the room invite-only, or not",
-        "REGISTER #room        owner: keep the room over restarts (not in this version yet)",
+        "REGISTER #room        owner, logged in: keep the room when empty and over restarts",
         "REGISTER <password>   make your nick an account: 8 to 128 bytes, no spaces",
         "LOGIN <nick> <pass>   take your registered nick, with its password",
         "PASSWORD <old> <new>  change your account's password",
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(
             help(CommandWord::Register),
             [
-                "HELP REGISTER #room        owner: keep the room over restarts (not in this version yet)",
+                "HELP REGISTER #room        owner, logged in: keep the room when empty and over restarts",
                 "HELP REGISTER <password>   make your nick an account: 8 to 128 bytes, no spaces",
                 "END HELP",
             ]

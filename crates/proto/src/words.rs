@@ -243,7 +243,7 @@ pub const COMMAND_WORDS: [WordInfo; 24] = [
             Usage {
                 topic: Topic::Rooms,
                 args: "#room",
-                about: "owner: keep the room over restarts (not in this version yet)",
+                about: "owner, logged in: keep the room when empty and over restarts",
             },
             Usage {
                 topic: Topic::Accounts,

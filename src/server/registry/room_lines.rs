@@ -15,10 +15,12 @@ use crate::server::conn_id::ConnId;
 use crate::server::history;
 use crate::server::line::{ChatLine, Forms, WithId, line_for_one, shared_line};
 use crate::server::outbox::Wake;
+use crate::server::registry::Identity;
 use crate::server::registry::delivery::{Pending, announce_owner, push_to_members};
 use crate::server::registry::key_guesses::{Guesser, JoinGuesses};
 use crate::server::registry::{Registry, Table};
-use crate::server::rooms::{Limits, Parted};
+use crate::server::rooms::{Limits, Parted, RoomState, SavedRoom};
+use crate::server::store::RoomRecord;
 use chatd_proto::{Nick, ProtocolError, Reply, Room, Target};
 
 impl Registry {
@@ -75,7 +77,8 @@ impl Registry {
             &state.name,
             state.member_nicks().cloned().collect(),
         ));
-        if let Some(owner) = clients.get(&state.owner()) {
+        let owner = state.owner();
+        if let Some(owner) = owner.and_then(|owner| clients.get(&owner)) {
             replies.push(Reply::Owner {
                 room: state.name.clone(),
                 nick: owner.nick.clone(),
@@ -99,6 +102,22 @@ impl Registry {
             Wake::Announcement,
             &mut pending,
         );
+        if owner == Some(id) && state.members().len() > 1 {
+            // A registered room's owner account is back: the others learn it owns the room
+            // again (a joiner owns no other room that has members).
+            let back = Forms::new(&Reply::Owner {
+                room: state.name.clone(),
+                nick: joiner.nick.clone(),
+            });
+            push_to_members(
+                clients,
+                state.members(),
+                Some(id),
+                &back,
+                Wake::Announcement,
+                &mut pending,
+            );
+        }
         drop(order);
         Ok(pending)
     }
@@ -300,6 +319,7 @@ impl Registry {
         };
         let setter = setter.nick.clone();
         let state = rooms.set_topic(id, room, setter.clone(), text, max)?;
+        self.save_if_registered(state);
         let line = shared_line(&Reply::TopicIs {
             room: state.name.clone(),
             setter,
@@ -333,7 +353,10 @@ impl Registry {
         key: Option<&str>,
         max: usize,
     ) -> Result<Room, ProtocolError> {
-        self.table.write().rooms.set_key(id, room, key, max)
+        let mut table = self.table.write();
+        let name = table.rooms.set_key(id, room, key, max)?;
+        self.save_if_registered(table.rooms.get(&room.key()).expect("changed just now"));
+        Ok(name)
     }
 
     /// `PRIVATE room on|off` (the owner only).
@@ -343,7 +366,68 @@ impl Registry {
         room: &Room,
         on: bool,
     ) -> Result<Room, ProtocolError> {
-        self.table.write().rooms.set_private(id, room, on)
+        let mut table = self.table.write();
+        let name = table.rooms.set_private(id, room, on)?;
+        self.save_if_registered(table.rooms.get(&room.key()).expect("changed just now"));
+        Ok(name)
+    }
+
+    /// `REGISTER #room` by its owner, logged in (`LOGIN_REQUIRED` for a guest): the room
+    /// stays when it empties, its owner account owns it whenever present, and (with a store)
+    /// it comes back after a restart with its topic, key, privacy and lines.
+    pub fn register_room(&self, id: ConnId, room: &Room) -> Result<Room, ProtocolError> {
+        let mut table = self.table.write();
+        let Table { clients, rooms, .. } = &mut *table;
+        let Some(client) = clients.get(&id) else {
+            return Err(ProtocolError::NoSuchRoom(room.to_string()));
+        };
+        if client.identity != Identity::Account {
+            return Err(ProtocolError::LoginRequired);
+        }
+        let state = rooms.register(id, room, &client.nick)?;
+        // Under the write lock, as every change of the room: no line of it is being
+        // recorded meanwhile.
+        state.order.lock().keep_on_disk(true);
+        self.save_if_registered(state);
+        Ok(state.name.clone())
+    }
+
+    /// The account called `account` was unregistered: its rooms are ordinary rooms again,
+    /// forgotten once empty, and their rows deleted.
+    pub fn unregister_rooms(&self, account: &Nick) {
+        let mut table = self.table.write();
+        for room in table.rooms.unregister_owned(account) {
+            self.keeping
+                .store()
+                .drop_room(room.as_str().to_ascii_lowercase());
+        }
+    }
+
+    /// The registered rooms a previous run saved, given back empty. Called once, before
+    /// the server takes a connection.
+    pub fn restore_rooms(&self, saved: Vec<RoomRecord>) {
+        let mut table = self.table.write();
+        for record in saved {
+            match SavedRoom::of(&record) {
+                Some(room) => {
+                    let history = self.keeping.registered_room(record.conversation);
+                    table.rooms.restore(room, history);
+                }
+                None => log::warn!(
+                    "history store: registered room {:?} of {:?} has a name, topic setter or \
+                     owner this server refuses; left out",
+                    record.name,
+                    record.owner_nick
+                ),
+            }
+        }
+    }
+
+    /// Sends a registered room's row to the store, under the write lock of its change.
+    fn save_if_registered(&self, state: &RoomState) {
+        if let Some(record) = state.record() {
+            self.keeping.store().save_room(record);
+        }
     }
 
     /// `INVITE nick room` (members only): the invitee alone gets `INVITE #room <from>`.

@@ -69,7 +69,10 @@ fn the_creator_owns_then_the_longest_present_member() {
         assert_eq!(join(&mut rooms, id, "#Tea", None), "ok");
     }
     let tea = || room("#tea").key();
-    assert_eq!(rooms.member_room(2, &room("#tea")).unwrap().owner(), 1);
+    assert_eq!(
+        rooms.member_room(2, &room("#tea")).unwrap().owner(),
+        Some(1)
+    );
     // Another member leaving changes nothing.
     let parted = rooms.part(3, &room("#tea")).unwrap();
     assert_eq!(parted.new_owner, None);
@@ -81,7 +84,10 @@ fn the_creator_owns_then_the_longest_present_member() {
         owner: 2,
     };
     assert_eq!(parted.new_owner, Some(new_owner));
-    assert_eq!(rooms.member_room(2, &room("#tea")).unwrap().owner(), 2);
+    assert_eq!(
+        rooms.member_room(2, &room("#tea")).unwrap().owner(),
+        Some(2)
+    );
     assert_eq!(
         code(rooms.set_key(3, &room("#tea"), Some("k"), LIMITS.key)),
         "NOT_OWNER"
@@ -94,7 +100,10 @@ fn the_creator_owns_then_the_longest_present_member() {
         owner: 3,
     };
     assert_eq!(rooms.leave_all(2), [new_owner], "#other emptied: no owner");
-    assert_eq!(rooms.member_room(3, &room("#tea")).unwrap().owner(), 3);
+    assert_eq!(
+        rooms.member_room(3, &room("#tea")).unwrap().owner(),
+        Some(3)
+    );
     let parted = rooms.part(3, &room("#tea")).unwrap();
     assert_eq!(parted.new_owner, None, "the room emptied");
     assert_eq!(code(rooms.visible_room(3, &room("#tea"))), "NO_SUCH_ROOM");
@@ -250,11 +259,11 @@ fn issue_13_members_stay_sorted_by_nick_through_joins_renames_and_departures() {
     for (slot, id) in listed.members().iter().enumerate() {
         assert_eq!(listed.members[id].slot, slot);
     }
-    assert_eq!(listed.owner(), 2, "the longest present");
+    assert_eq!(listed.owner(), Some(2), "the longest present");
     rooms.part(4, &room("#r")).unwrap();
     rooms.part(2, &room("#r")).unwrap();
     assert_eq!(sorted(&rooms), ["Zed"]);
-    assert_eq!(rooms.get(&room("#r").key()).unwrap().owner(), 3);
+    assert_eq!(rooms.get(&room("#r").key()).unwrap().owner(), Some(3));
 }
 
 #[test]
@@ -315,4 +324,109 @@ fn issue_13_topics_and_keys_have_a_length_limit_in_bytes() {
         .unwrap()
         .text;
     assert_eq!(&**text, "12345678", "the refused topic changed nothing");
+}
+
+#[test]
+fn issue_16_a_registered_room_stays_empty_and_its_owner_account_owns_it_whenever_present() {
+    let mut rooms = Rooms::default();
+    for id in [1, 2, 3] {
+        assert_eq!(join(&mut rooms, id, "#Tea", None), "ok");
+    }
+    let tea = || room("#tea");
+    assert_eq!(code(rooms.register(4, &tea(), &nick_of(4))), "NOT_IN_ROOM");
+    assert_eq!(code(rooms.register(2, &tea(), &nick_of(2))), "NOT_OWNER");
+    assert_eq!(code(rooms.register(1, &tea(), &nick_of(1))), "ok");
+    assert_eq!(
+        code(rooms.register(1, &tea(), &nick_of(1))),
+        "ok",
+        "again: no change"
+    );
+    assert_eq!(code(rooms.set_key(1, &tea(), Some("k"), LIMITS.key)), "ok");
+    assert_eq!(code(rooms.set_private(1, &tea(), true)), "ok");
+    // The owner away: nobody owns it, and nobody is told of a new owner.
+    assert_eq!(rooms.part(1, &tea()).unwrap().new_owner, None);
+    assert_eq!(rooms.member_room(2, &tea()).unwrap().owner(), None);
+    assert_eq!(code(rooms.set_private(2, &tea(), false)), "NOT_OWNER");
+    assert_eq!(rooms.leave_all(2), []);
+    assert_eq!(rooms.leave_all(3), []);
+    let state = rooms
+        .get(&tea().key())
+        .expect("a registered room stays when empty");
+    assert_eq!(state.members().len(), 0);
+    assert_eq!(rooms.count(), 1);
+    // Private and keyed: others need an invitation; its owner account comes in.
+    assert_eq!(join(&mut rooms, 2, "#tea", Some("k")), "INVITE_ONLY");
+    assert_eq!(join(&mut rooms, 1, "#tea", None), "ok");
+    assert_eq!(rooms.member_room(1, &tea()).unwrap().owner(), Some(1));
+    // A member who joined before the owner came back does not take it over.
+    rooms.invite(1, &tea(), 2).unwrap();
+    assert_eq!(join(&mut rooms, 2, "#tea", None), "ok");
+    assert_eq!(rooms.part(1, &tea()).unwrap().new_owner, None);
+    assert_eq!(join(&mut rooms, 1, "#tea", None), "ok");
+    assert_eq!(rooms.member_room(2, &tea()).unwrap().owner(), Some(1));
+}
+
+#[test]
+fn issue_16_an_unregistered_account_leaves_ordinary_rooms_forgotten_once_empty() {
+    let mut rooms = Rooms::default();
+    for (id, name) in [(1, "#one"), (1, "#two"), (2, "#two")] {
+        assert_eq!(join(&mut rooms, id, name, None), "ok");
+    }
+    rooms.register(1, &room("#one"), &nick_of(1)).unwrap();
+    rooms.register(1, &room("#two"), &nick_of(1)).unwrap();
+    rooms.leave_all(1);
+    assert_eq!(rooms.count(), 2, "both registered rooms stay");
+    let mut names: Vec<String> = rooms
+        .unregister_owned(&nick("U1"))
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    names.sort();
+    assert_eq!(names, ["#one", "#two"]);
+    assert!(rooms.get(&room("#one").key()).is_none(), "empty: forgotten");
+    let two = rooms.get(&room("#two").key()).expect("a member stays");
+    assert!(!two.is_registered());
+    assert_eq!(
+        two.owner(),
+        Some(2),
+        "an ordinary room: its longest-present member"
+    );
+    rooms.part(2, &room("#two")).unwrap();
+    assert_eq!(rooms.count(), 0);
+}
+
+#[test]
+fn issue_16_a_restored_room_keeps_its_topic_key_and_privacy() {
+    let mut rooms = Rooms::default();
+    let saved = SavedRoom {
+        name: room("#Tea"),
+        owner: nick("Ann"),
+        topic: Some(Topic {
+            setter: nick("bob"),
+            text: Arc::from("green"),
+        }),
+        key: Some("k".to_owned()),
+        private: false,
+    };
+    rooms.restore(saved, Keeping::default().room());
+    let state = rooms.get(&room("#tea").key()).expect("restored");
+    assert!(state.is_registered());
+    assert_eq!(state.topic.as_ref().map(|t| &*t.text), Some("green"));
+    assert_eq!(state.record(), None, "no store behind it: nothing to save");
+    assert_eq!(join(&mut rooms, 2, "#tea", None), "BAD_KEY");
+    assert_eq!(
+        code(rooms.join(
+            7,
+            &nick("ann"),
+            &room("#tea"),
+            None,
+            LIMITS,
+            &mut Guesses::default()
+        )),
+        "ok"
+    );
+    assert_eq!(
+        rooms.member_room(7, &room("#tea")).unwrap().owner(),
+        Some(7)
+    );
 }

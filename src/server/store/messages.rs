@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
+use super::rooms::RoomRecord;
 use crate::server::line::Line;
 
 /// Lines that may wait for the store thread. At the fastest fan-out this server reaches
@@ -17,7 +18,8 @@ pub const CHANNEL_LINES: usize = 65_536;
 
 /// Which conversation a line belongs to, as the database numbers it. The lobby is 0; each
 /// room gets a fresh number when it is created, so a room created again under an old name
-/// never sees the old room's lines.
+/// never sees the old room's lines; a registered room keeps its number across restarts, and
+/// a run numbers its new rooms above every registered one's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Conversation(pub u64);
 
@@ -82,10 +84,19 @@ impl Text {
 /// What the registry asks of the store thread besides lines, on a channel of its own that
 /// never refuses (forgetting a room must not be lost to a full line channel).
 pub enum Control {
-    /// A conversation starts: lines for it are written from now on, and its counter moves.
-    Open(Conversation, Arc<AtomicU64>),
+    /// A conversation starts (or, `existing`, goes on from a previous run: a registered
+    /// room): lines for it are written from now on, and its counter moves.
+    Open {
+        conversation: Conversation,
+        handled: Arc<AtomicU64>,
+        existing: bool,
+    },
     /// A room was forgotten: its lines are deleted, and lines still on their way dropped.
     Forget(Conversation),
+    /// A registered room was registered or changed: its row.
+    SaveRoom(RoomRecord),
+    /// A room is not registered any more: its row goes (its lines when it is forgotten).
+    DropRoom(String),
     /// The server is stopping: write every line waiting, then end.
     Stop,
 }

@@ -28,6 +28,7 @@ mod batch;
 mod messages;
 mod packing;
 mod reader;
+mod rooms;
 mod schema;
 mod writer;
 
@@ -48,6 +49,7 @@ use chatd_proto::{MessageId, UtcMillis};
 
 pub use messages::{Conversation, Text};
 pub use reader::{Range, StoreRead};
+pub use rooms::RoomRecord;
 /// A write connection with the settings and schema every writer needs: the account book's.
 pub use schema::open as open_writer;
 /// As [`open_writer`], for a database that must exist: the account commands create nothing.
@@ -96,6 +98,8 @@ struct Database {
     lobby_rows: usize,
     /// Read connections to open: one per worker, the most that read at once.
     readers: usize,
+    /// The first conversation number of this run's rooms.
+    next_conversation: u64,
 }
 
 impl Opened {
@@ -108,12 +112,18 @@ impl Opened {
         let settings = writer::Settings::of(config);
         let path = config.data_dir.join(DATABASE_FILE);
         let nothing = || Recovered {
+            rooms: Vec::new(),
+            // Far above any number a database may hold, in case it opens later in the run:
+            // this run's rooms must not write into a registered room's lines then.
+            next_conversation: UNOPENED_CONVERSATIONS,
             lobby: VecDeque::new(),
             lobby_complete: true,
             id_floor: 0,
             lobby_rows: 0,
         };
-        if config.ephemeral || config.history_lines == 0 {
+        // With history off (`--history-lines 0`) the store still keeps registered rooms; no
+        // conversation records a line.
+        if config.ephemeral {
             return (
                 Opened {
                     database: None,
@@ -140,6 +150,7 @@ impl Opened {
                     path,
                     lobby_rows: recovered.lobby_rows,
                     readers: config.workers,
+                    next_conversation: recovered.next_conversation,
                 };
                 (
                     Opened {
@@ -161,6 +172,7 @@ impl Opened {
                     path,
                     lobby_rows: 0,
                     readers: config.workers,
+                    next_conversation: UNOPENED_CONVERSATIONS,
                 };
                 let database = Some(database);
                 (Opened { database, settings }, nothing())
@@ -180,6 +192,7 @@ impl Opened {
             path,
             lobby_rows,
             readers,
+            next_conversation,
         } = database;
         if let Some(connection) = &connection {
             // Before any id is handed out: ids of this run that a crash keeps off the disk
@@ -222,7 +235,7 @@ impl Opened {
                 lines,
                 control,
                 read: Arc::new(read),
-                next_conversation: AtomicU64::new(1),
+                next_conversation: AtomicU64::new(next_conversation),
                 unstored,
                 stored,
                 thread: Mutex::new(Some(handle)),
@@ -237,7 +250,13 @@ pub struct Link {
     conversation: Conversation,
     /// The highest id of this conversation the store thread has dealt with.
     handled: Arc<AtomicU64>,
+    /// A registered room's: its lines stay when the link drops (at shutdown, or with a room
+    /// that was unregistered after it was saved).
+    kept: bool,
 }
+
+/// The first conversation number of a run whose database could not be opened at start.
+const UNOPENED_CONVERSATIONS: u64 = 1 << 62;
 
 impl Store {
     /// Ties a new conversation to the store: the lobby, or a room just created (a fresh
@@ -249,16 +268,48 @@ impl Store {
         } else {
             Conversation(shared.next_conversation.fetch_add(1, Ordering::Relaxed))
         };
+        Some(self.open(conversation, false))
+    }
+
+    /// Ties a registered room of a previous run to its lines. `None` without a store.
+    pub fn link_registered(&self, conversation: u64) -> Option<Link> {
+        self.shared.as_ref()?;
+        let mut link = self.open(Conversation(conversation), true);
+        link.kept = true;
+        Some(link)
+    }
+
+    fn open(&self, conversation: Conversation, existing: bool) -> Link {
+        let shared = self.shared.as_ref().expect("called with a store");
         let handled = Arc::new(AtomicU64::new(0));
         // Unbounded: cannot fail but for a stopped thread, which stores nothing anyway.
-        let _ = shared
-            .control
-            .send(Control::Open(conversation, Arc::clone(&handled)));
-        Some(Link {
+        let _ = shared.control.send(Control::Open {
+            conversation,
+            handled: Arc::clone(&handled),
+            existing,
+        });
+        Link {
             store: self.clone(),
             conversation,
             handled,
-        })
+            kept: false,
+        }
+    }
+
+    /// Saves a registered room's row in the thread's next batch, without waiting. Sent under
+    /// the table's write lock that made the change, so rows are saved in the order of the
+    /// changes.
+    pub fn save_room(&self, room: RoomRecord) {
+        if let Some(shared) = &self.shared {
+            let _ = shared.control.send(Control::SaveRoom(room));
+        }
+    }
+
+    /// Deletes a room's row: it is not registered any more.
+    pub fn drop_room(&self, name_key: String) {
+        if let Some(shared) = &self.shared {
+            let _ = shared.control.send(Control::DropRoom(name_key));
+        }
     }
 
     /// Lines not stored so far, and lines stored.
@@ -322,10 +373,23 @@ impl Link {
     }
 }
 
+impl Link {
+    /// The conversation's number in the database.
+    pub fn conversation(&self) -> u64 {
+        self.conversation.0
+    }
+
+    /// Whether the conversation's lines outlive the link (a registered room's).
+    pub fn keep(&mut self, kept: bool) {
+        self.kept = kept;
+    }
+}
+
 impl Drop for Link {
     fn drop(&mut self) {
-        // The lobby lives as long as the server; a room's link drops with the room.
-        if self.conversation != Conversation::LOBBY {
+        // The lobby lives as long as the server; a room's link drops with the room, and a
+        // registered room's lines stay for the next run.
+        if self.conversation != Conversation::LOBBY && !self.kept {
             if let Some(shared) = &self.store.shared {
                 let _ = shared.control.send(Control::Forget(self.conversation));
             }

@@ -25,9 +25,15 @@
 //! login (`accounts::mailbox`): the account's key, the line's message id, time, sender (as
 //! it was then) and text; a trigger deletes an account's rows with the account.
 //!
-//! Later issues add tables (registered rooms and direct-message conversations, with
-//! conversation numbers that survive a restart) as new migrations: a database is never
-//! rewritten, only moved forward, and a server refuses a database newer than it knows.
+//! `rooms` (version 4) holds the registered rooms (`store::rooms`): the name folded and as
+//! typed, the owner account's key, topic and its setter, key, privacy, and the room's
+//! conversation number, whose `chunks` survive restarts; triggers delete an account's rooms
+//! and their lines with the account, and when an account of the same name is made again.
+//! Conversation numbers of rooms that are not registered are given per run above every
+//! registered room's, and their lines deleted at every start.
+//!
+//! Later issues add tables as new migrations: a database is never rewritten, only moved
+//! forward, and a server refuses a database newer than it knows.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -37,10 +43,16 @@ use rusqlite::{Connection, OpenFlags, params};
 
 use super::messages::Conversation;
 use super::packing::unpack;
+use super::rooms::{self, RoomRecord};
 use crate::server::history_entry::{Entry, now};
 
-/// What a previous run left: the lobby's latest lines and where message ids must start.
+/// What a previous run left: the lobby's latest lines, the registered rooms, and where
+/// message ids and conversation numbers must start.
 pub struct Recovered {
+    /// The registered rooms whose owner account exists.
+    pub rooms: Vec<RoomRecord>,
+    /// Above every registered room's conversation number.
+    pub next_conversation: u64,
     /// The lobby's latest lines, oldest first, at most as many as its ring holds.
     pub lobby: VecDeque<Entry>,
     /// Whether `lobby` is every lobby line the database holds.
@@ -93,6 +105,34 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER waiting_goes_with_its_account AFTER DELETE ON accounts
     BEGIN
         DELETE FROM waiting WHERE account = old.nick_key;
+    END;
+",
+    // Version 4: registered rooms (issue 16).
+    "
+    CREATE TABLE rooms (
+        name_key TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        topic_setter TEXT,
+        topic TEXT,
+        room_key TEXT,
+        private INTEGER NOT NULL,
+        conversation INTEGER NOT NULL UNIQUE
+    ) WITHOUT ROWID;
+    CREATE INDEX rooms_by_owner ON rooms (owner);
+    -- A room goes with its owner account, lines first (whoever deletes the account), and a
+    -- new account of an old name never finds the old one's rooms.
+    CREATE TRIGGER rooms_go_with_their_account AFTER DELETE ON accounts
+    BEGIN
+        DELETE FROM chunks WHERE conversation IN
+            (SELECT conversation FROM rooms WHERE owner = old.nick_key);
+        DELETE FROM rooms WHERE owner = old.nick_key;
+    END;
+    CREATE TRIGGER new_accounts_own_no_room AFTER INSERT ON accounts
+    BEGIN
+        DELETE FROM chunks WHERE conversation IN
+            (SELECT conversation FROM rooms WHERE owner = new.nick_key);
+        DELETE FROM rooms WHERE owner = new.nick_key;
     END;
 ",
 ];
@@ -174,13 +214,17 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// What a new run starts from: rooms' lines deleted (rooms do not outlive a run), lines
-/// older than `days` deleted, the lobby's latest `ring` lines, and the id floor.
+/// What a new run starts from: the registered rooms, the lines of the other rooms deleted
+/// (they do not outlive a run), lines older than `days` deleted, the lobby's latest `ring`
+/// lines, and the id floor.
 pub fn recover(connection: &Connection, ring: usize, days: u32) -> rusqlite::Result<Recovered> {
-    connection.execute(
-        "DELETE FROM chunks WHERE conversation != ?1",
-        params![Conversation::LOBBY.0],
-    )?;
+    let rooms = rooms::load(connection)?;
+    delete_unregistered_rooms(connection)?;
+    let next_conversation = rooms
+        .iter()
+        .map(|room| room.conversation + 1)
+        .max()
+        .unwrap_or(1);
     if let Some(cutoff) = cutoff(days) {
         connection.execute("DELETE FROM chunks WHERE last_ms < ?1", params![cutoff])?;
     }
@@ -225,11 +269,22 @@ pub fn recover(connection: &Connection, ring: usize, days: u32) -> rusqlite::Res
             error => Err(error),
         })?;
     Ok(Recovered {
+        rooms,
+        next_conversation,
         lobby_complete: total <= lobby.len() as u64,
         lobby_rows: usize::try_from(total).unwrap_or(usize::MAX),
         lobby,
         id_floor: stored_max.max(high_water),
     })
+}
+
+/// Deletes the lines of every room but the registered ones (the lobby's stay).
+pub fn delete_unregistered_rooms(connection: &Connection) -> rusqlite::Result<usize> {
+    connection.execute(
+        "DELETE FROM chunks WHERE conversation != ?1 \
+         AND conversation NOT IN (SELECT conversation FROM rooms)",
+        params![Conversation::LOBBY.0],
+    )
 }
 
 /// The oldest time (milliseconds since the epoch) a line may have to be kept, or `None`

@@ -22,6 +22,7 @@ use rusqlite::{Connection, params};
 
 use super::batch::{Batch, Chunk};
 use super::messages::{CHANNEL_LINES, Control, Conversation, Stored};
+use super::rooms;
 use super::schema::{self, CHUNK_LINES, ID_HIGH_WATER};
 use crate::config::Config;
 use crate::server::message_ids::MessageIds;
@@ -148,9 +149,16 @@ impl StoreThread {
                 }
             }
             for control in &controls {
-                if let Control::Open(conversation, handled) = control {
+                if let Control::Open {
+                    conversation,
+                    handled,
+                    existing,
+                } = control
+                {
                     let rows = if *conversation == Conversation::LOBBY {
                         lobby_rows.take().unwrap_or(0)
+                    } else if *existing {
+                        count_rows(self.connection.as_ref(), *conversation).unwrap_or(0)
                     } else {
                         0
                     };
@@ -166,9 +174,17 @@ impl StoreThread {
             let lines = batch.lines();
             let chunks = batch.take();
             self.write(&chunks, lines, &mut state);
+            // In the order they were sent: a room saved, then dropped, ends dropped.
             for control in controls {
-                if let Control::Forget(conversation) = control {
-                    self.forget(conversation, &mut state);
+                match control {
+                    Control::Forget(conversation) => self.forget(conversation, &mut state),
+                    Control::SaveRoom(room) => {
+                        self.change_room(|c| rooms::save(c, &room), &mut state);
+                    }
+                    Control::DropRoom(name_key) => {
+                        self.change_room(|c| rooms::delete(c, &name_key), &mut state);
+                    }
+                    Control::Open { .. } | Control::Stop => {}
                 }
             }
             self.keep_high_water(&mut state);
@@ -266,6 +282,22 @@ impl StoreThread {
         }
     }
 
+    /// Writes a registered room's row; a failure is logged as a failed line is (the room
+    /// lives on in memory, and is not registered after a restart).
+    fn change_room(
+        &mut self,
+        change: impl FnOnce(&Connection) -> rusqlite::Result<()>,
+        state: &mut State,
+    ) {
+        let result = match &self.connection {
+            Some(connection) => change(connection).map_err(|error| error.to_string()),
+            None => Err("the database is not open: a registered room was not saved".to_owned()),
+        };
+        if let Err(error) = result {
+            self.failed(&error, state);
+        }
+    }
+
     /// Raises the high-water mark on disk when the ids come near it.
     fn keep_high_water(&mut self, state: &mut State) {
         let last = self.ids.last();
@@ -285,11 +317,10 @@ impl StoreThread {
         if self.connection.is_none() {
             match schema::open(&self.dir, &self.path) {
                 Ok(connection) => {
-                    // Rooms of an earlier run are gone; this run's rooms had nothing stored.
-                    let cleared = connection.execute(
-                        "DELETE FROM chunks WHERE conversation != ?1",
-                        params![Conversation::LOBBY.0],
-                    );
+                    // Unregistered rooms of an earlier run are gone; this run's rooms had
+                    // nothing stored. Registered rooms found now are not this run's: they
+                    // come back at the next start.
+                    let cleared = schema::delete_unregistered_rooms(&connection);
                     if cleared.is_ok() {
                         log::info!("history store {}: open now", self.path.display());
                         self.connection = Some(connection);
@@ -439,13 +470,23 @@ fn recount(connection: Option<&Connection>, open: &mut HashMap<Conversation, Ope
         return;
     };
     for (conversation, state) in open.iter_mut() {
-        let rows: rusqlite::Result<usize> = connection.query_row(
-            "SELECT coalesce(sum(lines), 0) FROM chunks WHERE conversation = ?1",
-            params![conversation.0],
-            |row| row.get(0),
-        );
-        if let Ok(rows) = rows {
+        if let Ok(rows) = count_rows(Some(connection), *conversation) {
             state.rows = rows;
         }
     }
+}
+
+/// The lines a conversation has in the database.
+fn count_rows(
+    connection: Option<&Connection>,
+    conversation: Conversation,
+) -> rusqlite::Result<usize> {
+    let Some(connection) = connection else {
+        return Ok(0);
+    };
+    connection.query_row(
+        "SELECT coalesce(sum(lines), 0) FROM chunks WHERE conversation = ?1",
+        params![conversation.0],
+        |row| row.get(0),
+    )
 }
