@@ -66,6 +66,9 @@ pub struct Session {
     rooms: Limits,
     /// Guest or logged in, and an account command in flight.
     login: Login,
+    /// What the registry was last told of this client's login (`Registry::claim`,
+    /// `Registry::set_identity`).
+    identity: Identity,
     /// The job of the last [`Flow::Await`], until the connection takes it.
     job: Option<Job>,
 }
@@ -90,6 +93,7 @@ impl Session {
             max_line,
             rooms,
             login: Login::default(),
+            identity: Identity::Guest,
             job: None,
         }
     }
@@ -322,6 +326,7 @@ impl Session {
         } else {
             Identity::Guest
         };
+        self.identity = identity;
         match registry.claim(self.id, wanted.clone(), &self.outbox, self.caps, identity) {
             // Cut off by another worker meanwhile: what it still sent is not executed.
             Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
@@ -372,18 +377,18 @@ impl Session {
     }
 
     fn account_step(&mut self, step: Step, registry: &Registry) -> Flow {
-        let held = self.login.holds_account();
         let flow = self.take_step(step, registry);
         // `REGISTER` and `UNREGISTER` keep the nick and change what it is (a login's claim
         // changed it with the nick): the registry's copy follows before anything is kept for
         // the account, and before an `UNREGISTER` deletes it.
-        if self.login.holds_account() != held && self.nick.is_some() {
-            let identity = if self.login.holds_account() {
-                Identity::Account
-            } else {
-                Identity::Guest
-            };
+        let identity = if self.login.holds_account() {
+            Identity::Account
+        } else {
+            Identity::Guest
+        };
+        if identity != self.identity && self.nick.is_some() {
             registry.set_identity(self.id, identity);
+            self.identity = identity;
         }
         flow
     }
@@ -418,6 +423,7 @@ impl Session {
                 },
             };
         }
+        self.identity = Identity::Account;
         let claimed = registry.claim(
             self.id,
             nick.clone(),

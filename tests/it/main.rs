@@ -27,6 +27,7 @@ mod process;
 mod protocol_contract;
 mod queue_footprint;
 mod refusals;
+mod registered_rooms;
 mod registration;
 mod reload;
 mod resources;

@@ -54,7 +54,7 @@ pub use rooms::RoomRecord;
 pub use schema::open as open_writer;
 /// As [`open_writer`], for a database that must exist: the account commands create nothing.
 pub use schema::open_existing as open_existing_writer;
-pub use schema::{Recovered, cutoff};
+pub use schema::{Recovered, SCHEMA_VERSION, cutoff};
 
 use messages::{CHANNEL_LINES, Control, Stored};
 use reader::ReadSide;

@@ -150,7 +150,10 @@ fn read_chunks(
     match range {
         Range::Newest { below } => {
             let mut statement = connection.prepare_cached(NEWEST_CHUNKS)?;
-            let mut rows = statement.query(params![conversation.0, below])?;
+            // A ring with nothing in it yet (a registered room after a restart) asks from
+            // the top: SQLite's integers stop at i64::MAX.
+            let top = below.min(i64::MAX as u64);
+            let mut rows = statement.query(params![conversation.0, top])?;
             'chunks: while let Some(row) = rows.next()? {
                 for entry in chunk_lines(row)?.into_iter().rev() {
                     if entry.time.millis() < cutoff {

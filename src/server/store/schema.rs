@@ -137,6 +137,9 @@ const MIGRATIONS: &[&str] = &[
 ",
 ];
 
+/// The schema version this server brings a database to.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
 /// How long a connection waits for another's lock (a reader during a checkpoint) before its
 /// statement fails. Two writers meet at most: the store thread and the account book, whose
 /// changes are rare and one row each.

@@ -128,18 +128,87 @@ fn a_database_from_a_newer_chatd_is_not_touched_and_chat_goes_on() {
 }
 
 #[test]
-fn ephemeral_and_history_off_have_no_store_and_write_nothing() {
+fn ephemeral_has_no_store_and_history_off_stores_no_line() {
     let dir = tempfile::tempdir().unwrap();
-    for adjust in [
-        (|c: &mut Config| c.ephemeral = true) as fn(&mut Config),
-        |c: &mut Config| c.history_lines = 0,
-    ] {
-        let mut config = config(dir.path());
-        adjust(&mut config);
-        let (opened, _) = Opened::open(&config, 1_000);
-        let store = opened.start(Arc::new(MessageIds::new())).unwrap();
-        assert!(store.link(true).is_none());
-        store.close();
-    }
+    let mut ephemeral = config(dir.path());
+    ephemeral.ephemeral = true;
+    let (opened, _) = Opened::open(&ephemeral, 1_000);
+    let store = opened.start(Arc::new(MessageIds::new())).unwrap();
+    assert!(store.link(true).is_none());
+    store.close();
     assert!(!dir.path().join(DATABASE_FILE).exists());
+
+    // History off: the store keeps registered rooms, and no conversation records a line.
+    let mut off = config(dir.path());
+    off.history_lines = 0;
+    let (opened, _) = Opened::open(&off, 0);
+    let ids = Arc::new(MessageIds::new());
+    let store = opened.start(Arc::clone(&ids)).unwrap();
+    let keeping = crate::server::history::Keeping::new(0, 0, store.clone());
+    let line: crate::server::line::Line = Arc::from("ALL a hello\n");
+    let mut lobby = keeping.lobby(VecDeque::new(), true);
+    let mut room = keeping.room();
+    assert!(keeping.text(Some(&line)).is_none(), "nothing to record");
+    lobby.record(ids.next(), now(), Text::of(&line));
+    room.record(ids.next(), now(), Text::of(&line));
+    store.close();
+    let connection = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+    let lines: u64 = connection
+        .query_row("SELECT count(*) FROM chunks", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(lines, 0);
+}
+
+#[test]
+fn issue_16_a_registered_room_and_its_lines_go_with_its_account_whoever_deletes_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DATABASE_FILE);
+    let connection = schema::open(dir.path(), &path).unwrap();
+    connection
+        .execute_batch(
+            "INSERT INTO accounts VALUES ('ann', 'Ann', 'hash', 1);
+             INSERT INTO chunks VALUES (7, 2, 1, 2, 5, 5, x'00');
+             INSERT INTO chunks VALUES (8, 2, 1, 2, 5, 5, x'00');",
+        )
+        .unwrap();
+    let room = |name: &str, conversation| RoomRecord {
+        name_key: name.to_ascii_lowercase(),
+        name: name.to_owned(),
+        owner: "ann".to_owned(),
+        owner_nick: String::new(),
+        topic: Some(("bob".to_owned(), "green".to_owned())),
+        key: None,
+        private: true,
+        conversation,
+    };
+    rooms::save(&connection, &room("#Tea", 7)).unwrap();
+    let loaded = rooms::load(&connection).unwrap();
+    let mut expected = room("#Tea", 7);
+    expected.owner_nick = "Ann".to_owned();
+    assert_eq!(loaded, [expected]);
+    assert_eq!(schema::delete_unregistered_rooms(&connection).unwrap(), 1);
+
+    // `chatd account delete` deletes the account's row alone: the triggers do the rest.
+    connection
+        .execute("DELETE FROM accounts WHERE nick_key = 'ann'", [])
+        .unwrap();
+    let left = |table: &str| -> u64 {
+        connection
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    };
+    assert_eq!((left("rooms"), left("chunks")), (0, 0));
+
+    // A row saved for an owner that is gone (a save on its way) is not loaded, nor kept.
+    rooms::save(&connection, &room("#Tea", 7)).unwrap();
+    assert_eq!(rooms::load(&connection).unwrap(), []);
+    assert_eq!(left("rooms"), 0);
+    // A new account of the name finds no room of the old one's.
+    rooms::save(&connection, &room("#Tea", 7)).unwrap();
+    connection
+        .execute("INSERT INTO accounts VALUES ('ann', 'ann', 'hash', 2)", [])
+        .unwrap();
+    assert_eq!(left("rooms"), 0);
 }

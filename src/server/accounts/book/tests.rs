@@ -121,10 +121,14 @@ fn a_database_of_the_previous_version_gains_the_table_and_keeps_its_history() {
     assert_eq!(book.len(), 0);
     book.insert(&nick("alice"), "hash".into(), 1).unwrap();
     let connection = Connection::open(&path).unwrap();
-    let version: u32 = connection
+    let version: usize = connection
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3, "brought up to the newest schema");
+    assert_eq!(
+        version,
+        crate::server::store::SCHEMA_VERSION,
+        "brought up to the newest schema"
+    );
     let chunks: u32 = connection
         .query_row("SELECT count(*) FROM chunks", [], |row| row.get(0))
         .unwrap();
