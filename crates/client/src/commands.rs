@@ -67,6 +67,8 @@ pub enum UserCommand<'a> {
     Unignore(Nick),
     /// `/register PASSWORD`: makes our nick an account; the password meets the rule.
     Register(Password<'a>),
+    /// `/register #room`: keeps a room we own over restarts and while it is empty.
+    RegisterRoom(Room),
     /// `/login NICK [PASSWORD]`: without the password, it is asked for, hidden.
     Login {
         nick: Nick,
@@ -137,7 +139,7 @@ const fn command(
 
 /// The client's commands. The parser accepts a name or alias only through this table, so
 /// `/help` lists every alias there is.
-pub const COMMANDS: [CommandHelp; 24] = [
+pub const COMMANDS: [CommandHelp; 25] = [
     command(
         "/msg NICK|#room TEXT",
         &["/m", "/query"],
@@ -191,6 +193,11 @@ pub const COMMANDS: [CommandHelp; 24] = [
         "/register PASSWORD",
         &[],
         "make your nick an account (8 to 128 bytes, no spaces)",
+    ),
+    command(
+        "/register #room",
+        &[],
+        "owner, logged in: keep a room when empty and over restarts",
     ),
     command(
         "/login NICK [PASSWORD]",
@@ -492,13 +499,19 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
                 return Err(usage("/register"));
             }
             if rest.starts_with('#') {
-                // `REGISTER #room` registers a room: such a password is set with PASSWORD.
-                return Err(
-                    "not sent: a password given to /register cannot start with # \
-                     (REGISTER #room is for rooms); choose another, or set it later with \
-                     /password"
-                        .to_owned(),
-                );
+                // `REGISTER #room` registers a room, so a password cannot start with `#`:
+                // such a password is set with /password.
+                let (room, after) = leading_room(rest)?;
+                if !after.trim().is_empty() {
+                    return Err(
+                        "not sent: /register #room takes the room alone (a password given to \
+                         /register cannot start with #; set such a one with /password)"
+                            .to_owned(),
+                    );
+                }
+                return Ok(Some(Input::Command(UserCommand::RegisterRoom(
+                    room.expect("the word starts with #"),
+                ))));
             }
             UserCommand::Register(new_password(rest)?)
         }

@@ -557,6 +557,7 @@ impl Session {
                 Some(room) => self.send(&Command::Private { room, on })?,
                 None => put_line(notes, need_room("/private"))?,
             },
+            UserCommand::RegisterRoom(room) => self.send(&Command::RegisterRoom(room))?,
             UserCommand::Say { text } => self.send(&Command::All { text })?,
             UserCommand::Me { text } => {
                 if self.caps.has(Capability::Actions) {

@@ -50,11 +50,14 @@ use chatd_proto::{MessageId, UtcMillis};
 pub use messages::{Conversation, Text};
 pub use reader::{Range, StoreRead};
 pub use rooms::RoomRecord;
+/// The newest schema, for tests of the migrations.
+#[cfg(test)]
+pub use schema::SCHEMA_VERSION;
 /// A write connection with the settings and schema every writer needs: the account book's.
 pub use schema::open as open_writer;
 /// As [`open_writer`], for a database that must exist: the account commands create nothing.
 pub use schema::open_existing as open_existing_writer;
-pub use schema::{Recovered, SCHEMA_VERSION, cutoff};
+pub use schema::{Recovered, cutoff};
 
 use messages::{CHANNEL_LINES, Control, Stored};
 use reader::ReadSide;

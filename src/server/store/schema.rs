@@ -201,11 +201,11 @@ fn configure(connection: &Connection) -> rusqlite::Result<()> {
 
 fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
     let version: usize = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version > MIGRATIONS.len() {
+    if version > SCHEMA_VERSION {
         return Err(rusqlite::Error::InvalidParameterName(format!(
             "the database has schema version {version}, newer than this chatd knows ({}): \
              it was written by a newer chatd",
-            MIGRATIONS.len()
+            SCHEMA_VERSION
         )));
     }
     for (from, migration) in MIGRATIONS.iter().enumerate().skip(version) {

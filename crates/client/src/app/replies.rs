@@ -366,11 +366,16 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
                 )),
             );
         }
-        // The client sends no `REGISTER #room` yet (the server does not keep rooms yet); an
-        // account answer we did not ask for (the account side took ours above) is shown as
-        // it is.
+        Reply::OkRegisterRoom(room) => app.info(
+            now,
+            format!(
+                "{room} is registered: it stays when empty and over restarts, and is yours \
+                 whenever you are in it"
+            ),
+        ),
+        // An account answer we did not ask for (the account side took ours above) is shown
+        // as it is.
         reply @ (Reply::OkRegister(_)
-        | Reply::OkRegisterRoom(_)
         | Reply::OkLogin(_)
         | Reply::OkPassword
         | Reply::OkUnregister(_)) => app.info(now, format!("server: {reply}")),

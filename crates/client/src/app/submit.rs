@@ -271,6 +271,11 @@ fn run(app: &mut App, command: UserCommand<'_>, now: NaiveTime, effects: &mut Ve
                 login::register(app, password, effects);
             }
         }
+        UserCommand::RegisterRoom(room) => {
+            if can_send(app, now) {
+                send(effects, &Command::RegisterRoom(room));
+            }
+        }
         UserCommand::Password { old, new } => {
             if can_send(app, now) {
                 login::change_password(app, old, new, effects);

@@ -276,6 +276,10 @@ fn issue_16_the_account_commands() {
         command(UserCommand::Register(new("correct-horse"))),
     );
     check(
+        "/register #Tea",
+        command(UserCommand::RegisterRoom(room("#Tea"))),
+    );
+    check(
         "/login alice  pass word",
         command(UserCommand::Login {
             nick: nick("alice"),
@@ -312,8 +316,8 @@ fn issue_16_the_account_commands() {
             "not sent: a password has 8 to 128",
         ),
         (
-            "/register #hash-first",
-            "not sent: a password given to /register",
+            "/register #hash first",
+            "not sent: /register #room takes the room alone",
         ),
         ("/login", "usage: /login NICK [PASSWORD]"),
         (

@@ -203,6 +203,16 @@ fn owner_replies_and_invitations() {
     server(&mut app, "OK PRIVATE #rust off");
     assert_eq!(last(app.tab()), "--- #rust is now open to all");
     assert_eq!(
+        sent(&enter(&mut app, "/register #rust")),
+        ["REGISTER #rust"]
+    );
+    server(&mut app, "OK REGISTER #rust");
+    assert_eq!(
+        last(app.tab()),
+        "--- #rust is registered: it stays when empty and over restarts, and is yours whenever \
+         you are in it"
+    );
+    assert_eq!(
         sent(&enter(&mut app, "/invite carol")),
         ["INVITE carol #rust"]
     );
