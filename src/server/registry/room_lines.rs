@@ -406,20 +406,27 @@ impl Registry {
     /// The registered rooms a previous run saved, given back empty. Called once, before
     /// the server takes a connection.
     pub fn restore_rooms(&self, saved: Vec<RoomRecord>) {
-        let mut table = self.table.write();
-        for record in saved {
-            match SavedRoom::of(&record) {
-                Some(room) => {
-                    let history = self.keeping.registered_room(record.conversation);
-                    table.rooms.restore(room, history);
+        let mut refused = Vec::new();
+        {
+            let mut table = self.table.write();
+            for record in saved {
+                match SavedRoom::of(&record) {
+                    Some(room) => {
+                        let history = self.keeping.registered_room(record.conversation);
+                        table.rooms.restore(room, history);
+                    }
+                    None => refused.push(record),
                 }
-                None => log::warn!(
-                    "history store: registered room {:?} of {:?} has a name, topic setter or \
-                     owner this server refuses; left out",
-                    record.name,
-                    record.owner_nick
-                ),
             }
+        }
+        // Logged after the lock, as everything is.
+        for record in refused {
+            log::warn!(
+                "history store: registered room {:?} of {:?} has a name, topic setter or owner \
+                 this server refuses; left out",
+                record.name,
+                record.owner_nick
+            );
         }
     }
 
