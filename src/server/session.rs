@@ -148,8 +148,7 @@ impl Session {
                             from,
                             text: text.to_owned(),
                         };
-                        let step = self.login.keep(to, waiting);
-                        self.account_step(step, registry)
+                        self.account_command(registry, |login| login.keep(to, waiting))
                     }
                     sent => self.finish(registry, sent),
                 }
@@ -236,25 +235,24 @@ impl Session {
                 Err(error) => self.reply_error(&error),
             },
             Command::Register(password) => {
-                let step = self.login.register(self.registered_nick(), password);
-                self.account_step(step, registry)
+                let nick = self.registered_nick();
+                self.account_command(registry, |login| login.register(nick, password))
             }
             Command::Login { nick, password } => {
                 // What waited for the account comes with the answer, as much as half the
                 // queue holds (as for a `HISTORY` page); the rest at the next login.
-                let budget = self.outbox.limit() / 2;
-                let step = self.login.login(nick, password, self.group, budget);
-                self.account_step(step, registry)
+                let (budget, group) = (self.outbox.limit() / 2, self.group);
+                self.account_command(registry, |login| login.login(nick, password, group, budget))
             }
             Command::Password { old, new } => {
-                let nick = self.registered_nick();
-                let step = self.login.change_password(&nick, old, new, self.group);
-                self.account_step(step, registry)
+                let (nick, group) = (self.registered_nick(), self.group);
+                self.account_command(registry, |login| {
+                    login.change_password(&nick, old, new, group)
+                })
             }
             Command::Unregister(password) => {
-                let nick = self.registered_nick();
-                let step = self.login.unregister(&nick, password, self.group);
-                self.account_step(step, registry)
+                let (nick, group) = (self.registered_nick(), self.group);
+                self.account_command(registry, |login| login.unregister(&nick, password, group))
             }
             Command::RegisterRoom(room) => self.reply_error(&ProtocolError::BadArgument {
                 command: CommandWord::Register,
@@ -363,8 +361,9 @@ impl Session {
     /// pending, read on.
     pub fn resume(&mut self, verdict: Option<Verdict>, registry: &Registry) -> Option<Flow> {
         if let Some(verdict) = verdict {
+            let held = self.login.holds_account();
             let step = self.login.answered(verdict);
-            return Some(self.account_step(step, registry));
+            return Some(self.account_step(held, step, registry));
         }
         if let Some((nick, waiting)) = self.login.take_takeover() {
             return Some(self.claim_account(nick, waiting, registry));
@@ -372,8 +371,20 @@ impl Session {
         self.login.is_awaiting().then_some(Flow::Wait)
     }
 
-    fn account_step(&mut self, step: Step, registry: &Registry) -> Flow {
+    /// Runs an account command on the login, then its step.
+    fn account_command(
+        &mut self,
+        registry: &Registry,
+        command: impl FnOnce(&mut Login) -> Step,
+    ) -> Flow {
         let held = self.login.holds_account();
+        let step = command(&mut self.login);
+        self.account_step(held, step, registry)
+    }
+
+    /// Takes `step`, which a command or an answer made of a login that held its account
+    /// (`held`) before them.
+    fn account_step(&mut self, held: bool, step: Step, registry: &Registry) -> Flow {
         let flow = self.take_step(step, registry);
         // `REGISTER` and `UNREGISTER` keep the nick and change what it is (a login's claim
         // changed it with the nick): the registry's copy follows before anything is kept for
