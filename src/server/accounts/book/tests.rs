@@ -124,7 +124,7 @@ fn a_database_of_the_previous_version_gains_the_table_and_keeps_its_history() {
     let version: u32 = connection
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .unwrap();
-    assert_eq!(version, 3, "brought up to the newest schema");
+    assert_eq!(version, 4, "brought up to the newest schema");
     let chunks: u32 = connection
         .query_row("SELECT count(*) FROM chunks", [], |row| row.get(0))
         .unwrap();
