@@ -68,6 +68,9 @@ pub struct Session {
     login: Login,
     /// The job of the last [`Flow::Await`], until the connection takes it.
     job: Option<Job>,
+    /// A line to an offline account on its way to its mailbox, sent by a logged-in client:
+    /// kept in the sender's direct history too once stored (`OK STORED`).
+    storing: Option<(Nick, Waiting)>,
 }
 
 impl Session {
@@ -91,6 +94,7 @@ impl Session {
             rooms,
             login: Login::default(),
             job: None,
+            storing: None,
         }
     }
 
@@ -148,6 +152,10 @@ impl Session {
                             from,
                             text: text.to_owned(),
                         };
+                        // A guest's side is never kept: no copy for it.
+                        if self.login.holds_account() {
+                            self.storing = Some((to.clone(), waiting.clone()));
+                        }
                         self.account_command(registry, |login| login.keep(to, waiting))
                     }
                     sent => self.finish(registry, sent),
@@ -235,6 +243,9 @@ impl Session {
                 Err(error) => self.reply_error(&error),
             },
             Command::Register(password) => {
+                // Lines kept for an earlier account of this name reach the disk before this
+                // one is made, which clears them there.
+                registry.settle_direct();
                 let nick = self.registered_nick();
                 self.account_command(registry, |login| login.register(nick, password))
             }
@@ -361,14 +372,34 @@ impl Session {
     /// pending, read on.
     pub fn resume(&mut self, verdict: Option<Verdict>, registry: &Registry) -> Option<Flow> {
         if let Some(verdict) = verdict {
+            let storing = self.storing.take();
             let held = self.login.holds_account();
             let step = self.login.answered(verdict);
+            self.note_in_direct_history(&step, storing, registry);
             return Some(self.account_step(held, step, registry));
         }
         if let Some((nick, waiting)) = self.login.take_takeover() {
             return Some(self.claim_account(nick, waiting, registry));
         }
         self.login.is_awaiting().then_some(Flow::Wait)
+    }
+
+    /// What an answer changes in the direct messages kept for accounts, before it is told:
+    /// a line kept for an offline account is kept in its sender's history too (so a
+    /// `HISTORY` after the `OK STORED` finds it), and a deleted account's lines go.
+    fn note_in_direct_history(
+        &self,
+        step: &Step,
+        storing: Option<(Nick, Waiting)>,
+        registry: &Registry,
+    ) {
+        match (step, storing) {
+            (Step::Reply(Reply::OkStored(_)), Some((to, line))) => {
+                registry.keep_stored(self.id, &to, &line);
+            }
+            (Step::Reply(Reply::OkUnregister(account)), _) => registry.forget_direct(account),
+            _ => {}
+        }
     }
 
     /// Runs an account command on the login, then its step.
@@ -420,7 +451,7 @@ impl Session {
             return match self.login.held_elsewhere(nick.clone(), waiting) {
                 Ok(()) => Flow::Evict(holder),
                 Err(waiting) => match self.reply_error(&ProtocolError::NickTaken(nick)) {
-                    Flow::Continue => self.deliver_waiting(waiting),
+                    Flow::Continue => self.deliver_waiting(waiting, registry),
                     other => other,
                 },
             };
@@ -441,7 +472,7 @@ impl Session {
                 self.answered.set(self.answered.get() + slow.answered);
                 registry.finish(slow);
                 match self.reply(&Reply::OkLogin(nick)) {
-                    Flow::Continue => self.deliver_waiting(waiting),
+                    Flow::Continue => self.deliver_waiting(waiting, registry),
                     other => other,
                 }
             }
@@ -452,8 +483,11 @@ impl Session {
     }
 
     /// The direct messages that waited for the account: for each sender, in the order of
-    /// its first line, its `HIST` lines then `END HISTORY <sender> <n>`.
-    fn deliver_waiting(&self, waiting: Vec<Waiting>) -> Flow {
+    /// its first line, its `HIST` lines then `END HISTORY <sender> <n>`. Kept in the
+    /// account's direct history first, if the client holds it (not when its takeover of the
+    /// nick was given up).
+    fn deliver_waiting(&self, waiting: Vec<Waiting>, registry: &Registry) -> Flow {
+        registry.keep_delivered(self.id, &waiting);
         let mut senders: Vec<Nick> = Vec::new();
         for line in &waiting {
             if !senders.iter().any(|sender| sender.key() == line.from.key()) {

@@ -1,0 +1,184 @@
+//! The direct side of the client table: `MSG <nick>` and `ME <nick>` to a client online, and
+//! the direct messages kept for accounts (`HISTORY <nick>`, issue 16).
+//!
+//! In scope: queueing a direct line for its one recipient with its id and the away notice;
+//! keeping it for each party that holds an account at that moment, as the `identity` of the
+//! client records says (a guest's side is never kept, so whoever holds a nick later reads
+//! nothing its earlier holder said or got); the same for a line kept for an offline account
+//! (`OK STORED`, the sender's side) and the lines delivered at a login (the account's side);
+//! and a page of an account's lines with a nick. Out of scope: where lines are kept
+//! (`direct_history`), the mailbox (`accounts`), the wire (`chatd_proto`).
+//!
+//! A line is kept under the table's read lock: an `UNREGISTER` makes its client a guest under
+//! the write lock before the account is deleted (`Registry::set_identity`), so once that
+//! returns, every keep that saw the account has handed its line over, and none comes after.
+
+use chatd_proto::{
+    CapSet, Capability, ChatWord, MessageId, Nick, Page, ProtocolError, Reply, Target,
+};
+
+use crate::server::accounts::Waiting;
+use crate::server::conn_id::ConnId;
+use crate::server::history::{Entry, now};
+use crate::server::line::{Line, chat_line_for_one, line_for_one, line_written_by, with_id};
+use crate::server::outbox::Wake;
+use crate::server::registry::Registry;
+use crate::server::registry::delivery::{Client, Identity, Pending};
+
+impl Registry {
+    /// `MSG <nick> <text>`: queues `line` from client `from` for the client called `to`, with
+    /// its id if `to` has `CAP ids`.
+    pub fn send_to(&self, from: ConnId, to: &Nick, line: Line) -> Result<Pending, ProtocolError> {
+        let line_of = |_: &Client, recipient: &Client, id| {
+            if recipient.caps.has(Capability::Ids) {
+                with_id(id, &line)
+            } else {
+                Line::clone(&line)
+            }
+        };
+        self.direct(from, to, line_of, |_, _| Line::clone(&line))
+    }
+
+    /// `ME <nick> <text>`: the action from client `from` for the client called `to`, as
+    /// `ME <to> <from> <text>` or, without `CAP actions`, `MSG <from> /me <text>` (the form
+    /// history keeps).
+    pub fn act_to(&self, from: ConnId, to: &Nick, text: &str) -> Result<Pending, ProtocolError> {
+        let action = |sender: &Client, recipient: &Client| Reply::Me {
+            target: Target::Nick(recipient.nick.clone()),
+            from: sender.nick.clone(),
+            text: text.to_owned(),
+        };
+        let line_of = |sender: &Client, recipient: &Client, id| {
+            // A direct line has one recipient: only the form it gets is formatted.
+            chat_line_for_one(&action(sender, recipient), id, recipient.caps)
+                .expect("an action has a form for everyone")
+        };
+        let v1_of = |sender: &Client, recipient: &Client| {
+            line_for_one(&action(sender, recipient), CapSet::NONE)
+                .expect("an action has a form for everyone")
+        };
+        self.direct(from, to, line_of, v1_of)
+    }
+
+    /// Queues the line `line_of(sender, recipient, id)` from client `from` for the client
+    /// called `to`, `id` being the line's, and keeps `v1_of(sender, recipient)` for each of
+    /// them that holds an account (formatted only then); then, if `to` is away and the
+    /// sender has `CAP away`, `AWAY <to> <text>` for the sender, before anything it sends
+    /// later.
+    ///
+    /// The id is taken here, under the read lock only: one sender's lines run one at a time
+    /// and in order (its connection is with one worker at a time), so the lines of one pair
+    /// of nicks, each recipient getting those of the other, reach it with growing ids.
+    fn direct(
+        &self,
+        from: ConnId,
+        to: &Nick,
+        line_of: impl FnOnce(&Client, &Client, MessageId) -> Line,
+        v1_of: impl FnOnce(&Client, &Client) -> Line,
+    ) -> Result<Pending, ProtocolError> {
+        let table = self.table.read();
+        let Some(sender) = table.clients.get(&from) else {
+            // The sender was dropped (slow consumer) while its last lines were being read.
+            return Ok(Pending::default());
+        };
+        let recipient = to
+            .with_key(|key| table.ids.get(key).copied())
+            .and_then(|id| Some((id, table.clients.get(&id)?)));
+        let Some((id, recipient)) = recipient else {
+            return Err(ProtocolError::NoSuchNick(to.to_string()));
+        };
+        let message = self.ids.next();
+        let line = line_of(sender, recipient, message);
+        let mut pending = Pending::default();
+        pending.push(id, recipient, line, Wake::Delivery);
+        // Two bytes already at hand: a guest's line costs nothing more.
+        let sender_keeps = sender.identity == Identity::Account;
+        let recipient_keeps = recipient.identity == Identity::Account && id != from;
+        if sender_keeps || recipient_keeps {
+            let (time, line) = (now(), v1_of(sender, recipient));
+            let (sender_key, recipient_key) = (sender.nick.key(), recipient.nick.key());
+            if sender_keeps {
+                self.direct
+                    .keep(&sender_key, &recipient_key, message, time, &line);
+            }
+            if recipient_keeps {
+                self.direct
+                    .keep(&recipient_key, &sender_key, message, time, &line);
+            }
+        }
+        if let Some(text) = table.away.get(&id) {
+            let notice = Reply::Away {
+                nick: recipient.nick.clone(),
+                text: text.clone(),
+            };
+            if let Some(line) = line_for_one(&notice, sender.caps) {
+                pending.answer(from, sender, line);
+            }
+        }
+        Ok(pending)
+    }
+
+    /// A line client `from` sent to the offline account `to` was kept for it (`OK STORED`):
+    /// kept in the sender's history too if it holds an account, with the line's id and time.
+    pub fn keep_stored(&self, from: ConnId, to: &Nick, line: &Waiting) {
+        let table = self.table.read();
+        let Some(sender) = table.clients.get(&from) else {
+            return;
+        };
+        if sender.identity == Identity::Account {
+            let owner = sender.nick.key();
+            self.direct
+                .keep(&owner, &to.key(), line.id, line.time, &v1_line(line));
+        }
+    }
+
+    /// The lines that waited for the account client `id` just logged in to, delivered now:
+    /// kept in its history with their own ids and times, if it holds the account.
+    pub fn keep_delivered(&self, id: ConnId, waiting: &[Waiting]) {
+        let table = self.table.read();
+        let Some(client) = table.clients.get(&id) else {
+            return;
+        };
+        if client.identity != Identity::Account {
+            return;
+        }
+        let owner = client.nick.key();
+        for line in waiting {
+            self.direct
+                .keep(&owner, &line.from.key(), line.id, line.time, &v1_line(line));
+        }
+    }
+
+    /// `HISTORY <nick>`: at most `count` of the direct lines kept for client `id`'s account
+    /// with `peer`, as `page` asks, oldest first. `LOGIN_REQUIRED` for a guest. The store is
+    /// read after the lock.
+    pub fn direct_history(
+        &self,
+        id: ConnId,
+        peer: &Nick,
+        count: usize,
+        page: Page,
+    ) -> Result<Vec<Entry>, ProtocolError> {
+        let owner = match self.table.read().clients.get(&id) {
+            Some(client) if client.identity == Identity::Account => client.nick.key(),
+            _ => return Err(ProtocolError::LoginRequired),
+        };
+        Ok(self.direct.page(&owner, &peer.key(), count, page))
+    }
+
+    /// The account `account` was deleted: its direct lines go with it.
+    pub fn forget_direct(&self, account: &Nick) {
+        self.direct.forget(&account.key());
+    }
+
+    /// Returns once every direct line kept so far is written: before an account is made, so
+    /// that the account's table clears what an earlier account of its name left.
+    pub fn settle_direct(&self) {
+        self.direct.settle();
+    }
+}
+
+/// A line that waited for an account, as its recipient gets it: `MSG <from> <text>`.
+fn v1_line(line: &Waiting) -> Line {
+    line_written_by(|out| Reply::write_chat_line(ChatWord::Msg, &line.from, &line.text, out))
+}
