@@ -450,8 +450,8 @@ impl Session {
         if let Some(holder) = registry.holder(&nick).filter(|&holder| holder != self.id) {
             return match self.login.held_elsewhere(nick.clone(), waiting) {
                 Ok(()) => Flow::Evict(holder),
-                Err(waiting) => match self.reply_error(&ProtocolError::NickTaken(nick)) {
-                    Flow::Continue => self.deliver_waiting(waiting, registry),
+                Err(waiting) => match self.reply_error(&ProtocolError::NickTaken(nick.clone())) {
+                    Flow::Continue => self.deliver_waiting(&nick, waiting, registry),
                     other => other,
                 },
             };
@@ -471,8 +471,8 @@ impl Session {
                 self.nick = Some(nick.clone());
                 self.answered.set(self.answered.get() + slow.answered);
                 registry.finish(slow);
-                match self.reply(&Reply::OkLogin(nick)) {
-                    Flow::Continue => self.deliver_waiting(waiting, registry),
+                match self.reply(&Reply::OkLogin(nick.clone())) {
+                    Flow::Continue => self.deliver_waiting(&nick, waiting, registry),
                     other => other,
                 }
             }
@@ -486,8 +486,8 @@ impl Session {
     /// its first line, its `HIST` lines then `END HISTORY <sender> <n>`. Kept in the
     /// account's direct history first, if the client holds it (not when its takeover of the
     /// nick was given up).
-    fn deliver_waiting(&self, waiting: Vec<Waiting>, registry: &Registry) -> Flow {
-        registry.keep_delivered(self.id, &waiting);
+    fn deliver_waiting(&self, account: &Nick, waiting: Vec<Waiting>, registry: &Registry) -> Flow {
+        registry.keep_delivered(self.id, account, &waiting);
         let mut senders: Vec<Nick> = Vec::new();
         for line in &waiting {
             if !senders.iter().any(|sender| sender.key() == line.from.key()) {

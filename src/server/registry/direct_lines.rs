@@ -119,27 +119,29 @@ impl Registry {
     }
 
     /// A line client `from` sent to the offline account `to` was kept for it (`OK STORED`):
-    /// kept in the sender's history too if it holds an account, with the line's id and time.
+    /// kept in the sender's history too if it holds the account it sent the line as, with
+    /// the line's id and time.
     pub fn keep_stored(&self, from: ConnId, to: &Nick, line: &Waiting) {
         let table = self.table.read();
         let Some(sender) = table.clients.get(&from) else {
             return;
         };
-        if sender.identity == Identity::Account {
+        if holds(sender, &line.from) {
             let owner = sender.nick.key();
             self.direct
                 .keep(&owner, &to.key(), line.id, line.time, &v1_line(line));
         }
     }
 
-    /// The lines that waited for the account client `id` just logged in to, delivered now:
-    /// kept in its history with their own ids and times, if it holds the account.
-    pub fn keep_delivered(&self, id: ConnId, waiting: &[Waiting]) {
+    /// The lines that waited for `account`, which client `id` just logged in to, delivered
+    /// now: kept in its history with their own ids and times, if it holds the account (not
+    /// when its takeover of the nick was given up: it may hold another account).
+    pub fn keep_delivered(&self, id: ConnId, account: &Nick, waiting: &[Waiting]) {
         let table = self.table.read();
         let Some(client) = table.clients.get(&id) else {
             return;
         };
-        if client.identity != Identity::Account {
+        if !holds(client, account) {
             return;
         }
         let owner = client.nick.key();
@@ -176,6 +178,11 @@ impl Registry {
     pub fn settle_direct(&self) {
         self.direct.settle();
     }
+}
+
+/// Whether `client` holds the account `account`: logged in to it, under its nick.
+fn holds(client: &Client, account: &Nick) -> bool {
+    client.identity == Identity::Account && client.nick.cmp_key(account).is_eq()
 }
 
 /// A line that waited for an account, as its recipient gets it: `MSG <from> <text>`.

@@ -467,6 +467,7 @@ impl Registry {
                     (Target::Room(state.name.clone()), paged)
                 }
                 Target::Nick(nick) => {
+                    // Not under this lock: the store's barrier waits for its thread.
                     drop(table);
                     let entries = self.direct_history(id, nick, count, page)?;
                     return Ok((target.clone(), entries));
