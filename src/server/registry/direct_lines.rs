@@ -29,53 +29,25 @@ impl Registry {
     /// `MSG <nick> <text>`: queues `line` from client `from` for the client called `to`, with
     /// its id if `to` has `CAP ids`.
     pub fn send_to(&self, from: ConnId, to: &Nick, line: Line) -> Result<Pending, ProtocolError> {
-        let line_of = |_: &Client, recipient: &Client, id| {
-            if recipient.caps.has(Capability::Ids) {
-                with_id(id, &line)
-            } else {
-                Line::clone(&line)
-            }
-        };
-        self.direct(from, to, line_of, |_, _| Line::clone(&line))
+        self.direct(from, to, Said::Msg(line))
     }
 
     /// `ME <nick> <text>`: the action from client `from` for the client called `to`, as
     /// `ME <to> <from> <text>` or, without `CAP actions`, `MSG <from> /me <text>` (the form
     /// history keeps).
     pub fn act_to(&self, from: ConnId, to: &Nick, text: &str) -> Result<Pending, ProtocolError> {
-        let action = |sender: &Client, recipient: &Client| Reply::Me {
-            target: Target::Nick(recipient.nick.clone()),
-            from: sender.nick.clone(),
-            text: text.to_owned(),
-        };
-        let line_of = |sender: &Client, recipient: &Client, id| {
-            // A direct line has one recipient: only the form it gets is formatted.
-            chat_line_for_one(&action(sender, recipient), id, recipient.caps)
-                .expect("an action has a form for everyone")
-        };
-        let v1_of = |sender: &Client, recipient: &Client| {
-            line_for_one(&action(sender, recipient), CapSet::NONE)
-                .expect("an action has a form for everyone")
-        };
-        self.direct(from, to, line_of, v1_of)
+        self.direct(from, to, Said::Me(text))
     }
 
-    /// Queues the line `line_of(sender, recipient, id)` from client `from` for the client
-    /// called `to`, `id` being the line's, and keeps `v1_of(sender, recipient)` for each of
-    /// them that holds an account (formatted only then); then, if `to` is away and the
-    /// sender has `CAP away`, `AWAY <to> <text>` for the sender, before anything it sends
-    /// later.
+    /// Queues what was said from client `from` for the client called `to`, with its id, and
+    /// keeps its v1 form for each of them that holds an account (formatted only then); then,
+    /// if `to` is away and the sender has `CAP away`, `AWAY <to> <text>` for the sender,
+    /// before anything it sends later.
     ///
     /// The id is taken here, under the read lock only: one sender's lines run one at a time
     /// and in order (its connection is with one worker at a time), so the lines of one pair
     /// of nicks, each recipient getting those of the other, reach it with growing ids.
-    fn direct(
-        &self,
-        from: ConnId,
-        to: &Nick,
-        line_of: impl FnOnce(&Client, &Client, MessageId) -> Line,
-        v1_of: impl FnOnce(&Client, &Client) -> Line,
-    ) -> Result<Pending, ProtocolError> {
+    fn direct(&self, from: ConnId, to: &Nick, said: Said<'_>) -> Result<Pending, ProtocolError> {
         let table = self.table.read();
         let Some(sender) = table.clients.get(&from) else {
             // The sender was dropped (slow consumer) while its last lines were being read.
@@ -88,22 +60,23 @@ impl Registry {
             return Err(ProtocolError::NoSuchNick(to.to_string()));
         };
         let message = self.ids.next();
-        let line = line_of(sender, recipient, message);
-        let mut pending = Pending::default();
-        pending.push(id, recipient, line, Wake::Delivery);
         // Two bytes already at hand: a guest's line costs nothing more.
         let sender_keeps = sender.identity == Identity::Account;
         let recipient_keeps = recipient.identity == Identity::Account && id != from;
-        if sender_keeps || recipient_keeps {
-            let (time, line) = (now(), v1_of(sender, recipient));
+        let kept = (sender_keeps || recipient_keeps).then(|| said.v1(sender, recipient));
+        let line = said.line_for(sender, recipient, message);
+        let mut pending = Pending::default();
+        pending.push(id, recipient, line, Wake::Delivery);
+        if let Some(kept) = kept {
+            let time = now();
             let (sender_key, recipient_key) = (sender.nick.key(), recipient.nick.key());
             if sender_keeps {
                 self.direct
-                    .keep(&sender_key, &recipient_key, message, time, &line);
+                    .keep(&sender_key, &recipient_key, message, time, &kept);
             }
             if recipient_keeps {
                 self.direct
-                    .keep(&recipient_key, &sender_key, message, time, &line);
+                    .keep(&recipient_key, &sender_key, message, time, &kept);
             }
         }
         if let Some(text) = table.away.get(&id) {
@@ -177,6 +150,46 @@ impl Registry {
     /// that the account's table clears what an earlier account of its name left.
     pub fn settle_direct(&self) {
         self.direct.settle();
+    }
+}
+
+/// What a direct line says: a `MSG` (its v1 line, formatted before the lock), or the text of
+/// an `ME`, formatted for its one recipient.
+enum Said<'a> {
+    Msg(Line),
+    Me(&'a str),
+}
+
+impl Said<'_> {
+    /// The line `recipient` gets, with the id `id` if it has `CAP ids`. A `MSG` line without
+    /// the id is the line itself, moved, not shared once more.
+    fn line_for(self, sender: &Client, recipient: &Client, id: MessageId) -> Line {
+        match self {
+            Said::Msg(line) if recipient.caps.has(Capability::Ids) => with_id(id, &line),
+            Said::Msg(line) => line,
+            // A direct line has one recipient: only the form it gets is formatted.
+            Said::Me(text) => {
+                chat_line_for_one(&action(sender, recipient, text), id, recipient.caps)
+                    .expect("an action has a form for everyone")
+            }
+        }
+    }
+
+    /// The line a client without capabilities gets, which history keeps.
+    fn v1(&self, sender: &Client, recipient: &Client) -> Line {
+        match self {
+            Said::Msg(line) => Line::clone(line),
+            Said::Me(text) => line_for_one(&action(sender, recipient, text), CapSet::NONE)
+                .expect("an action has a form for everyone"),
+        }
+    }
+}
+
+fn action(sender: &Client, recipient: &Client, text: &str) -> Reply {
+    Reply::Me {
+        target: Target::Nick(recipient.nick.clone()),
+        from: sender.nick.clone(),
+        text: text.to_owned(),
     }
 }
 
