@@ -27,9 +27,9 @@
 //! thread answers once every line before it is written, so a page misses no line handed over
 //! before it was asked for.
 //!
-//! Designed for what comes next: a conversation is a number ([`Conversation`]), so direct
-//! messages and registered rooms get numbers of their own and rows in the same table; the
-//! thread is the one place that writes, so accounts can share it.
+//! Designed for what comes next: a conversation is a number ([`Conversation`]), so registered
+//! rooms get numbers of their own and rows in the same table; the thread is the one place
+//! that writes, so accounts can share it.
 
 mod batch;
 mod direct;
