@@ -18,6 +18,7 @@
 //! - `connection`: a connection (its turn, pause and end) and the table of open ones;
 //! - `session`: what a line does; `registry`: the client table; `rooms`: room rules;
 //!   `history`: the recent lines of the lobby and of each room, for `HISTORY`;
+//!   `direct_history`: the direct messages kept for accounts, for `HISTORY <nick>`;
 //! - `writer`: the writer threads; `outbox`: a client's queue; `deferred_wake`: the windows;
 //! - `metrics`: the counters of `STATS` and [`Stats`]; `latency`: their fan-out histogram;
 //!   `message_ids`: the source of message ids, which the registry takes from;
@@ -45,6 +46,7 @@ mod turns;
 
 mod connection;
 
+mod direct_history;
 mod history;
 mod history_entry;
 mod login;
@@ -94,6 +96,7 @@ use chatd_proto::reason;
 use connection::{Connection, Connections};
 use data_lock::DataLock;
 use deferred_wake::{DeferredWakes, Window};
+use direct_history::DirectHistory;
 use history::{HISTORY_RING, Keeping};
 use live::Live;
 use log_limit::LogLimit;
@@ -161,6 +164,7 @@ impl Server {
         let store = opened.start(Arc::clone(&ids))?;
         let keeping = Keeping::new(config.history_lines, config.history_days, store.clone());
         let lobby = keeping.lobby(recovered.lobby, recovered.lobby_complete);
+        let direct = DirectHistory::new(config.history_lines, config.history_days, &store);
         // After the store: both bring the database's schema up to date, one at a time.
         let accounts = Accounts::open(&config)?;
         let registry = Arc::new(Registry::with(
@@ -168,6 +172,7 @@ impl Server {
             metrics,
             keeping,
             lobby,
+            direct,
             ids,
             accounts,
         ));

@@ -71,6 +71,9 @@ pub struct Session {
     identity: Identity,
     /// The job of the last [`Flow::Await`], until the connection takes it.
     job: Option<Job>,
+    /// A line to an offline account on its way to its mailbox, sent by a logged-in client:
+    /// kept in the sender's direct history too once stored (`OK STORED`).
+    storing: Option<(Nick, Waiting)>,
 }
 
 impl Session {
@@ -95,6 +98,7 @@ impl Session {
             login: Login::default(),
             identity: Identity::Guest,
             job: None,
+            storing: None,
         }
     }
 
@@ -152,8 +156,11 @@ impl Session {
                             from,
                             text: text.to_owned(),
                         };
-                        let step = self.login.keep(to, waiting);
-                        self.account_step(step, registry)
+                        // A guest's side is never kept: no copy for it.
+                        if self.login.holds_account() {
+                            self.storing = Some((to.clone(), waiting.clone()));
+                        }
+                        self.account_command(registry, |login| login.keep(to, waiting))
                     }
                     sent => self.finish(registry, sent),
                 }
@@ -240,25 +247,27 @@ impl Session {
                 Err(error) => self.reply_error(&error),
             },
             Command::Register(password) => {
-                let step = self.login.register(self.registered_nick(), password);
-                self.account_step(step, registry)
+                // Lines kept for an earlier account of this name reach the disk before this
+                // one is made, which clears them there.
+                registry.settle_direct();
+                let nick = self.registered_nick();
+                self.account_command(registry, |login| login.register(nick, password))
             }
             Command::Login { nick, password } => {
                 // What waited for the account comes with the answer, as much as half the
                 // queue holds (as for a `HISTORY` page); the rest at the next login.
-                let budget = self.outbox.limit() / 2;
-                let step = self.login.login(nick, password, self.group, budget);
-                self.account_step(step, registry)
+                let (budget, group) = (self.outbox.limit() / 2, self.group);
+                self.account_command(registry, |login| login.login(nick, password, group, budget))
             }
             Command::Password { old, new } => {
-                let nick = self.registered_nick();
-                let step = self.login.change_password(&nick, old, new, self.group);
-                self.account_step(step, registry)
+                let (nick, group) = (self.registered_nick(), self.group);
+                self.account_command(registry, |login| {
+                    login.change_password(&nick, old, new, group)
+                })
             }
             Command::Unregister(password) => {
-                let nick = self.registered_nick();
-                let step = self.login.unregister(&nick, password, self.group);
-                self.account_step(step, registry)
+                let (nick, group) = (self.registered_nick(), self.group);
+                self.account_command(registry, |login| login.unregister(&nick, password, group))
             }
             Command::RegisterRoom(room) => match registry.register_room(self.id, &room) {
                 Ok(room) => self.reply(&Reply::OkRegisterRoom(room)),
@@ -367,7 +376,9 @@ impl Session {
     /// pending, read on.
     pub fn resume(&mut self, verdict: Option<Verdict>, registry: &Registry) -> Option<Flow> {
         if let Some(verdict) = verdict {
+            let storing = self.storing.take();
             let step = self.login.answered(verdict);
+            self.note_in_direct_history(&step, storing, registry);
             return Some(self.account_step(step, registry));
         }
         if let Some((nick, waiting)) = self.login.take_takeover() {
@@ -376,6 +387,36 @@ impl Session {
         self.login.is_awaiting().then_some(Flow::Wait)
     }
 
+    /// What an answer changes in the direct messages kept for accounts, before it is told:
+    /// a line kept for an offline account is kept in its sender's history too (so a
+    /// `HISTORY` after the `OK STORED` finds it), and a deleted account's lines go.
+    fn note_in_direct_history(
+        &self,
+        step: &Step,
+        storing: Option<(Nick, Waiting)>,
+        registry: &Registry,
+    ) {
+        match (step, storing) {
+            (Step::Reply(Reply::OkStored(_)), Some((to, line))) => {
+                registry.keep_stored(self.id, &to, &line);
+            }
+            (Step::Reply(Reply::OkUnregister(account)), _) => registry.forget_direct(account),
+            _ => {}
+        }
+    }
+
+    /// Runs an account command on the login, then its step.
+    fn account_command(
+        &mut self,
+        registry: &Registry,
+        command: impl FnOnce(&mut Login) -> Step,
+    ) -> Flow {
+        let step = command(&mut self.login);
+        self.account_step(step, registry)
+    }
+
+    /// Takes `step`, which an account command or its answer made, and tells the registry
+    /// what the login holds now if that changed.
     fn account_step(&mut self, step: Step, registry: &Registry) -> Flow {
         let flow = self.take_step(step, registry);
         // `REGISTER` and `UNREGISTER` keep the nick and change what it is (a login's claim
@@ -417,8 +458,8 @@ impl Session {
         if let Some(holder) = registry.holder(&nick).filter(|&holder| holder != self.id) {
             return match self.login.held_elsewhere(nick.clone(), waiting) {
                 Ok(()) => Flow::Evict(holder),
-                Err(waiting) => match self.reply_error(&ProtocolError::NickTaken(nick)) {
-                    Flow::Continue => self.deliver_waiting(waiting),
+                Err(waiting) => match self.reply_error(&ProtocolError::NickTaken(nick.clone())) {
+                    Flow::Continue => self.deliver_waiting(&nick, waiting, registry),
                     other => other,
                 },
             };
@@ -439,8 +480,8 @@ impl Session {
                 self.nick = Some(nick.clone());
                 self.answered.set(self.answered.get() + slow.answered);
                 registry.finish(slow);
-                match self.reply(&Reply::OkLogin(nick)) {
-                    Flow::Continue => self.deliver_waiting(waiting),
+                match self.reply(&Reply::OkLogin(nick.clone())) {
+                    Flow::Continue => self.deliver_waiting(&nick, waiting, registry),
                     other => other,
                 }
             }
@@ -451,8 +492,11 @@ impl Session {
     }
 
     /// The direct messages that waited for the account: for each sender, in the order of
-    /// its first line, its `HIST` lines then `END HISTORY <sender> <n>`.
-    fn deliver_waiting(&self, waiting: Vec<Waiting>) -> Flow {
+    /// its first line, its `HIST` lines then `END HISTORY <sender> <n>`. Kept in the
+    /// account's direct history first, if the client holds it (not when its takeover of the
+    /// nick was given up).
+    fn deliver_waiting(&self, account: &Nick, waiting: Vec<Waiting>, registry: &Registry) -> Flow {
+        registry.keep_delivered(self.id, account, &waiting);
         let mut senders: Vec<Nick> = Vec::new();
         for line in &waiting {
             if !senders.iter().any(|sender| sender.key() == line.from.key()) {

@@ -268,9 +268,7 @@ fn issue_15_bad_history_requests_are_refused_and_the_connection_stays() {
         "HISTORY * AFTER abc",
         "HISTORY * AFTER 5 6",
         "HISTORY * SINCE 5",
-        // Direct-message history comes with accounts.
-        "HISTORY bob",
-        "HISTORY ann 10",
+        "HISTORY bob 10 BEFORE",
     ] {
         ann.send(request);
         ann.expect_err("BAD_HISTORY");

@@ -11,6 +11,7 @@ mod bad_input;
 mod broadcast;
 mod config_file;
 mod defaults;
+mod direct_history;
 mod errors_and_help;
 mod extensions;
 mod flood;

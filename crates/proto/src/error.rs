@@ -90,8 +90,7 @@ error_codes! {
     /// A `JOIN` needing a key after too many wrong keys from the client or its address; a
     /// password checked after too many failed logins from the address or for the account.
     TooManyAttempts = "TOO_MANY_ATTEMPTS",
-    /// A `HISTORY` that is malformed (a bad count, a bad id, a word it does not take), or
-    /// asks for what is not kept (direct messages, for now).
+    /// A `HISTORY` that is malformed (a bad count, a bad id, a word it does not take).
     BadHistory = "BAD_HISTORY",
     /// A new password (`REGISTER`, `PASSWORD`) that breaks the rule: 8 to 128 bytes, no
     /// spaces.
@@ -220,9 +219,6 @@ pub enum ProtocolError {
         expected: &'static str,
         got: Option<String>,
     },
-    /// `HISTORY <nick>`: direct messages are not kept (they come with accounts). Its code is
-    /// `BAD_HISTORY`.
-    NoDirectHistory(Nick),
     /// A new password that breaks the rule; the error never holds the password.
     WeakPassword(PasswordFault),
     /// The nick is an account: `NICK` cannot take it, `REGISTER` cannot make it one again.
@@ -234,8 +230,8 @@ pub enum ProtocolError {
     TooManyLogins {
         wait_secs: u64,
     },
-    /// Only a logged-in client may do this: `PASSWORD` and `UNREGISTER` from a guest, and
-    /// `HISTORY <nick>` and `REGISTER #room` when the server keeps them.
+    /// Only a logged-in client may do this: `PASSWORD`, `UNREGISTER` and `HISTORY <nick>`
+    /// from a guest, and `REGISTER #room` when the server keeps registered rooms.
     LoginRequired,
     /// The server's queue of password checks is full; the command did nothing and may be
     /// sent again.
@@ -280,9 +276,7 @@ impl ProtocolError {
             ProtocolError::NoMoreRooms { .. } => ErrorCode::NoMoreRooms,
             ProtocolError::TooLong { .. } => ErrorCode::TooLong,
             ProtocolError::TooManyAttempts { .. } => ErrorCode::TooManyAttempts,
-            ProtocolError::BadHistory { .. } | ProtocolError::NoDirectHistory(_) => {
-                ErrorCode::BadHistory
-            }
+            ProtocolError::BadHistory { .. } => ErrorCode::BadHistory,
             ProtocolError::WeakPassword(_) => ErrorCode::WeakPassword,
             ProtocolError::NickRegistered(_) => ErrorCode::NickRegistered,
             ProtocolError::BadLogin => ErrorCode::BadLogin,
@@ -407,11 +401,6 @@ impl fmt::Display for ProtocolError {
                 }
                 f.write_str("; try HELP HISTORY")
             }
-            ProtocolError::NoDirectHistory(nick) => write!(
-                f,
-                "direct messages are not kept, so there is no history with {nick} (it comes \
-                 with accounts); HISTORY takes * or a #room"
-            ),
             ProtocolError::WeakPassword(fault) => fault.fmt(f),
             ProtocolError::NickRegistered(nick) => {
                 write!(f, "{nick} is registered; LOGIN {nick} <password>")

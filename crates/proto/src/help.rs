@@ -83,7 +83,7 @@ mod tests {
         "ME <target> <text>    an action (/me) to * (everyone), a nick or a #room",
         "AWAY [text]           say you are away, and why; without a text, back",
         "WHO [#room]           list who is online, or who is in a room",
-        "HISTORY <target> [n]  the last n lines of * or a #room; then BEFORE|AFTER <id>",
+        "HISTORY <target> [n]  the last n lines of *, a #room or a nick; then BEFORE|AFTER <id>",
         "JOIN #room [key]      join a room; the first to join creates and owns it",
         "PART #room [reason]   leave a room",
         "MSG #room <text>      send to a room",

@@ -182,7 +182,7 @@ pub const COMMAND_WORDS: [WordInfo; 24] = [
         help: &[Usage {
             topic: Topic::People,
             args: "<target> [n]",
-            about: "the last n lines of * or a #room; then BEFORE|AFTER <id>",
+            about: "the last n lines of *, a #room or a nick; then BEFORE|AFTER <id>",
         }],
     },
     WordInfo {

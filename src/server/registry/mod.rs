@@ -15,9 +15,11 @@
 //! list many (`WHO`, `ROOMS`) copy reference counts under the read lock and sort and format
 //! after it.
 //!
-//! The files: this one holds the table and the lobby (`NICK`, `MSG`, `ALL`, `ME`, `AWAY`,
-//! `CAP`, leaving, `HISTORY`); `room_lines` the room commands; `delivery` the per-client record and the
-//! fan-out loops both use; `key_guesses` the throttle on wrong room keys.
+//! The files: this one holds the table and the lobby (`NICK`, `ALL`, `ME *`, `AWAY`, `CAP`,
+//! leaving, `HISTORY`); `direct_lines` the direct lines (`MSG <nick>`, `ME <nick>`) and the
+//! direct messages kept for accounts; `room_lines` the room commands; `delivery` the
+//! per-client record and the fan-out loops all use; `key_guesses` the throttle on wrong room
+//! keys.
 //!
 //! It also holds the server's counters (`metrics`), counting the deliveries and slow
 //! consumers it finishes, and reads them with its own counts for `STATS`: every turn and
@@ -27,6 +29,7 @@
 //! (`rooms`), sockets (`writer`, `connection`).
 
 mod delivery;
+mod direct_lines;
 mod key_guesses;
 mod presence;
 mod room_lines;
@@ -39,10 +42,9 @@ use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::accounts::Accounts;
 use crate::server::conn_id::ConnId;
+use crate::server::direct_history::DirectHistory;
 use crate::server::history::{self, Entry, History, Keeping};
-use crate::server::line::{
-    ChatLine, Forms, Line, LineFor, WithId, chat_line_for_one, line_for_one, shared_line, with_id,
-};
+use crate::server::line::{ChatLine, Forms, LineFor, WithId, line_for_one, shared_line};
 use crate::server::message_ids::MessageIds;
 use crate::server::metrics::{Load, Metrics};
 use crate::server::outbox::{Outbox, Wake};
@@ -80,6 +82,8 @@ pub struct Registry {
     ids: Arc<MessageIds>,
     /// How conversations keep their history, and the store behind it.
     keeping: Keeping,
+    /// The direct messages kept for accounts (`direct_lines`).
+    direct: DirectHistory,
     /// The server's counters: atomics, never under a lock of this registry's.
     metrics: Arc<Metrics>,
     /// The account book: which nicks are registered (`NICK` asks), and the verification
@@ -125,11 +129,13 @@ impl Registry {
     pub fn new() -> Registry {
         let keeping = Keeping::default();
         let lobby = keeping.lobby(Default::default(), true);
+        let direct = DirectHistory::new(history::HISTORY_RING, 0, keeping.store());
         Registry::with(
             0,
             Arc::new(Metrics::default()),
             keeping,
             lobby,
+            direct,
             Arc::new(MessageIds::new()),
             Accounts::in_memory(),
         )
@@ -137,12 +143,14 @@ impl Registry {
 
     /// An empty table whose lobby stops being announced above `presence_limit` registered
     /// clients, counting into the server's `metrics`, keeping history as `keeping` says
-    /// (the lobby's starts as `lobby`), with ids from `ids`, and its accounts in `accounts`.
+    /// (the lobby's starts as `lobby`) and accounts' direct messages in `direct`, with ids
+    /// from `ids`, and its accounts in `accounts`.
     pub fn with(
         presence_limit: usize,
         metrics: Arc<Metrics>,
         keeping: Keeping,
         lobby: History,
+        direct: DirectHistory,
         ids: Arc<MessageIds>,
         accounts: Accounts,
     ) -> Registry {
@@ -158,6 +166,7 @@ impl Registry {
             fan_out: Mutex::new(lobby),
             ids,
             keeping,
+            direct,
             metrics,
             accounts,
         }
@@ -411,72 +420,6 @@ impl Registry {
             .collect()
     }
 
-    /// `MSG <nick> <text>`: queues `line` from client `from` for the client called `to`, with
-    /// its id if `to` has `CAP ids`.
-    pub fn send_to(&self, from: ConnId, to: &Nick, line: Line) -> Result<Pending, ProtocolError> {
-        self.direct(from, to, |_, recipient, id| {
-            if recipient.caps.has(Capability::Ids) {
-                with_id(id, &line)
-            } else {
-                line
-            }
-        })
-    }
-
-    /// `ME <nick> <text>`: the action from client `from` for the client called `to`, as
-    /// `ME <to> <from> <text>` or, without `CAP actions`, `MSG <from> /me <text>`.
-    pub fn act_to(&self, from: ConnId, to: &Nick, text: &str) -> Result<Pending, ProtocolError> {
-        self.direct(from, to, |sender, recipient, id| {
-            let action = Reply::Me {
-                target: Target::Nick(recipient.nick.clone()),
-                from: sender.nick.clone(),
-                text: text.to_owned(),
-            };
-            // A direct line has one recipient: only the form it gets is formatted.
-            chat_line_for_one(&action, id, recipient.caps)
-                .expect("an action has a form for everyone")
-        })
-    }
-
-    /// Queues the line `line_of(sender, recipient, id)` from client `from` for the client
-    /// called `to`, `id` being the line's; then, if `to` is away and the sender has
-    /// `CAP away`, `AWAY <to> <text>` for the sender, before anything it sends later.
-    ///
-    /// The id is taken here, under the read lock only: one sender's lines run one at a time
-    /// and in order (its connection is with one worker at a time), so the lines of one pair
-    /// of nicks, each recipient getting those of the other, reach it with growing ids.
-    fn direct(
-        &self,
-        from: ConnId,
-        to: &Nick,
-        line_of: impl FnOnce(&Client, &Client, MessageId) -> Line,
-    ) -> Result<Pending, ProtocolError> {
-        let table = self.table.read();
-        let Some(sender) = table.clients.get(&from) else {
-            // The sender was dropped (slow consumer) while its last lines were being read.
-            return Ok(Pending::default());
-        };
-        let recipient = to
-            .with_key(|key| table.ids.get(key).copied())
-            .and_then(|id| Some((id, table.clients.get(&id)?)));
-        let Some((id, recipient)) = recipient else {
-            return Err(ProtocolError::NoSuchNick(to.to_string()));
-        };
-        let line = line_of(sender, recipient, self.ids.next());
-        let mut pending = Pending::default();
-        pending.push(id, recipient, line, Wake::Delivery);
-        if let Some(text) = table.away.get(&id) {
-            let notice = Reply::Away {
-                nick: recipient.nick.clone(),
-                text: text.clone(),
-            };
-            if let Some(line) = line_for_one(&notice, sender.caps) {
-                pending.answer(from, sender, line);
-            }
-        }
-        Ok(pending)
-    }
-
     /// Queues `line` (`ALL`, or an `ME *` in its forms) for every registered client but
     /// `from`, in the one global broadcast order, with an id taken in that order, and records
     /// it in the lobby's history there.
@@ -501,11 +444,12 @@ impl Registry {
     }
 
     /// `HISTORY`: at most `count` lines of `target` as `page` asks, oldest first, and the
-    /// target as the lines name it (a room as its creator spelled it). The lobby's history
-    /// for any registered client; a room's for its members only (`NOT_IN_ROOM`, or
-    /// `NO_SUCH_ROOM` for a private room, as `WHO #room` decides); direct messages are not
-    /// kept yet. Reference counts are taken under the locks; the store is read and the lines
-    /// are formatted after.
+    /// target as the lines name it (a room as its creator spelled it, a nick as asked). The
+    /// lobby's history for any registered client; a room's for its members only
+    /// (`NOT_IN_ROOM`, or `NO_SUCH_ROOM` for a private room, as `WHO #room` decides); a
+    /// nick's for a logged-in client, its account's lines with that nick (`direct_lines`).
+    /// Reference counts are taken under the locks; the store is read and the lines are
+    /// formatted after.
     pub fn history(
         &self,
         id: ConnId,
@@ -522,7 +466,12 @@ impl Registry {
                     let paged = state.order.lock().page(count, page);
                     (Target::Room(state.name.clone()), paged)
                 }
-                Target::Nick(nick) => return Err(ProtocolError::NoDirectHistory(nick.clone())),
+                Target::Nick(nick) => {
+                    // Not under this lock: the store's barrier waits for its thread.
+                    drop(table);
+                    let entries = self.direct_history(id, nick, count, page)?;
+                    return Ok((target.clone(), entries));
+                }
             }
         };
         // After the locks: the part older than the ring may be read from the disk.

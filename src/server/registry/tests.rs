@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::server::admission::AddressGroup;
+use crate::server::line::Line;
 use crate::server::outbox::DetachedQueue;
 
 fn nick(text: &str) -> Nick {

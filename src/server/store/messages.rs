@@ -1,11 +1,15 @@
 //! What the registry's side of the store hands the store thread: lines ([`Stored`]) and
-//! everything else ([`Control`]), each naming its [`Conversation`].
+//! everything else ([`Control`]), each naming its [`Conversation`], and the direct lines kept
+//! for accounts ([`Direct`]), on a channel of their own.
 //!
 //! Its own file so that the thread (`writer`) and the handle (`mod.rs`) share these without
-//! importing each other. Out of scope: sending (`mod.rs`), writing (`writer`).
+//! importing each other. Out of scope: sending (`mod.rs`), writing (`writer`, `direct`).
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+
+use chatd_proto::NickKey;
+use crossbeam_channel::Sender;
 
 use super::rooms::RoomRecord;
 use crate::server::line::Line;
@@ -99,4 +103,31 @@ pub enum Control {
     DropRoom(String),
     /// The server is stopping: write every line waiting, then end.
     Stop,
+}
+
+/// Direct lines that may wait for the store thread. Only account holders' direct lines come
+/// this way, far fewer than the lobby's and rooms': a few seconds of a busy server's. A
+/// channel of its own, so the lobby's and rooms' channel stays as it is.
+pub const CHANNEL_DIRECT: usize = 4_096;
+
+/// What the registry's side hands the store thread about direct messages, in one order: a
+/// barrier is answered once every line sent before it is written.
+pub enum Direct {
+    /// Boxed: a bounded channel allocates all its slots at once, and a slot that holds a
+    /// pointer is a fifth of one that holds the line's fields.
+    Line(Box<DirectLine>),
+    /// Answered (or dropped, which also wakes the reader) once everything before it in the
+    /// channel is on disk: the reader's guarantee that its page misses no line handed over
+    /// before its request.
+    Barrier(Sender<()>),
+}
+
+/// A direct line kept for one party: the account `owner` talking with the nick `peer`.
+pub struct DirectLine {
+    pub owner: NickKey,
+    pub peer: NickKey,
+    pub id: u64,
+    pub time: u64,
+    /// The v1 line as the recipient got it, without its `\n`.
+    pub line: String,
 }

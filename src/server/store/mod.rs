@@ -5,9 +5,11 @@
 //! In scope: opening the database and recovering from it (the lobby's recent lines and the
 //! message-id high-water mark), handing lines to the one store thread without ever waiting
 //! ([`Link::record`]), forgetting a room's lines, reading pages older than a ring holds,
-//! and the clean close that writes everything. The files: `schema` (the tables and their
-//! migrations), `writer` (the store thread: batches, retention, the high-water mark, errors),
-//! `reader` (pages read on the asking worker).
+//! keeping and reading accounts' direct lines ([`Store::keep_direct`],
+//! [`Store::read_direct`]), and the clean close that writes everything. The files: `schema`
+//! (the tables and their migrations), `writer` (the store thread: batches, retention, the
+//! high-water mark, errors), `reader` (pages read on the asking worker), `direct` (the
+//! direct lines' table).
 //!
 //! Out of scope: the recent lines in memory and which page needs the disk (`history`), who
 //! may read what (the registry), the wire (`chatd_proto`).
@@ -20,11 +22,17 @@
 //! has dealt with (written, or failed to write), which a reader checks before it trusts the
 //! disk for lines the ring has let go of.
 //!
-//! Designed for what comes next: a conversation is a number ([`Conversation`]), so direct
-//! messages and registered rooms get numbers of their own and rows in the same table; the
-//! thread is the one place that writes, so accounts can share it.
+//! Direct lines (issue 16) have a channel of their own, and no ring: each `HISTORY <nick>`
+//! reads the disk, after a barrier sent down that channel ([`Direct::Barrier`]), which the
+//! thread answers once every line before it is written, so a page misses no line handed over
+//! before it was asked for.
+//!
+//! Designed for what comes next: a conversation is a number ([`Conversation`]), so registered
+//! rooms get numbers of their own and rows in the same table; the thread is the one place
+//! that writes, so accounts can share it.
 
 mod batch;
+mod direct;
 mod messages;
 mod packing;
 mod reader;
@@ -40,12 +48,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crossbeam_channel::{Sender, TrySendError};
+use crossbeam_channel::{RecvTimeoutError, SendTimeoutError, Sender, TrySendError};
 use parking_lot::Mutex;
 
 use crate::config::Config;
+use crate::server::history_entry::Entry;
 use crate::server::message_ids::MessageIds;
-use chatd_proto::{MessageId, UtcMillis};
+use chatd_proto::{MessageId, NickKey, Page, UtcMillis};
 
 pub use messages::{Conversation, Text};
 pub use reader::{Range, StoreRead};
@@ -59,7 +68,7 @@ pub use schema::open as open_writer;
 pub use schema::open_existing as open_existing_writer;
 pub use schema::{Recovered, cutoff};
 
-use messages::{CHANNEL_LINES, Control, Stored};
+use messages::{CHANNEL_DIRECT, CHANNEL_LINES, Control, Direct, DirectLine, Stored};
 use reader::ReadSide;
 
 /// The database's file name in the data folder.
@@ -74,6 +83,8 @@ pub struct Store {
 struct Shared {
     lines: Sender<Stored>,
     control: Sender<Control>,
+    /// Accounts' direct lines, and the barriers of their readers.
+    direct: Sender<Direct>,
     /// What readers share: their connections, the file, the settings they read with.
     read: Arc<ReadSide>,
     /// The next room's conversation number.
@@ -210,6 +221,7 @@ impl Opened {
         let readers = if connection.is_some() { readers } else { 0 };
         let (lines, lines_in) = crossbeam_channel::bounded(CHANNEL_LINES);
         let (control, control_in) = crossbeam_channel::unbounded();
+        let (direct, direct_in) = crossbeam_channel::bounded(CHANNEL_DIRECT);
         let unstored = Arc::new(AtomicU64::new(0));
         let stored = Arc::new(AtomicU64::new(0));
         let thread = writer::StoreThread {
@@ -218,6 +230,7 @@ impl Opened {
             path: path.clone(),
             lines: lines_in,
             control: control_in,
+            direct: direct_in,
             settings: self.settings,
             ids,
             unstored: Arc::clone(&unstored),
@@ -237,6 +250,7 @@ impl Opened {
             shared: Some(Arc::new(Shared {
                 lines,
                 control,
+                direct,
                 read: Arc::new(read),
                 next_conversation: AtomicU64::new(next_conversation),
                 unstored,
@@ -313,6 +327,86 @@ impl Store {
         if let Some(shared) = &self.shared {
             let _ = shared.control.send(Control::DropRoom(name_key));
         }
+    }
+
+    /// Whether there is a store (a database, or one being tried again): not with
+    /// `--ephemeral` or `--history-lines 0`.
+    pub fn is_open(&self) -> bool {
+        self.shared.is_some()
+    }
+
+    /// Hands the direct line `line` (the v1 line, `\n` included) to the store thread without
+    /// waiting, kept for the account `owner` talking with `peer`: `false` (and counted as not
+    /// stored) when the channel is full or there is no store.
+    pub fn keep_direct(
+        &self,
+        owner: &NickKey,
+        peer: &NickKey,
+        id: MessageId,
+        time: UtcMillis,
+        line: &str,
+    ) -> bool {
+        let Some(shared) = &self.shared else {
+            return false;
+        };
+        let line = DirectLine {
+            owner: owner.clone(),
+            peer: peer.clone(),
+            id: id.get(),
+            time: time.millis(),
+            line: line.strip_suffix('\n').unwrap_or(line).to_owned(),
+        };
+        match shared.direct.try_send(Direct::Line(Box::new(line))) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                shared.unstored.fetch_add(1, Ordering::Relaxed);
+                false
+            }
+        }
+    }
+
+    /// Waits (at most the store's longest read wait) until every direct line handed over
+    /// before this call is written, or failed to be. For a worker answering a
+    /// `HISTORY <nick>`, or about to make an account whose name an old one had.
+    pub fn settle_direct(&self) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let longest = shared.read.longest_wait();
+        let deadline = std::time::Instant::now() + longest;
+        let (written, wait) = crossbeam_channel::bounded(1);
+        let sent = match shared
+            .direct
+            .send_timeout(Direct::Barrier(written), longest)
+        {
+            // A stopped thread has written all it ever will.
+            Ok(()) | Err(SendTimeoutError::Disconnected(_)) => true,
+            Err(SendTimeoutError::Timeout(_)) => false,
+        };
+        // Dropped unanswered (a stopped thread) wakes this as well as an answer does.
+        if !sent || wait.recv_deadline(deadline) == Err(RecvTimeoutError::Timeout) {
+            log::warn!(
+                "history store: the store thread did not write the direct lines in time; a \
+                 HISTORY of direct messages may miss lines still being written"
+            );
+        }
+    }
+
+    /// At most `count` direct lines of the account `owner` with `peer` as `page` asks,
+    /// oldest first: every line handed over before the call that is kept still, after a
+    /// barrier ([`Store::settle_direct`]). Nothing without a store.
+    pub fn read_direct(
+        &self,
+        owner: &NickKey,
+        peer: &NickKey,
+        count: usize,
+        page: Page,
+    ) -> Vec<Entry> {
+        let Some(shared) = &self.shared else {
+            return Vec::new();
+        };
+        self.settle_direct();
+        shared.read.direct_page(owner, peer, count, page)
     }
 
     /// Lines not stored so far, and lines stored.

@@ -1,9 +1,10 @@
-//! Pages read from the database, on the worker that answers a `HISTORY` older than its ring.
+//! Pages read from the database, on the worker that answers a `HISTORY` older than its ring,
+//! or a `HISTORY <nick>`.
 //!
 //! In scope: waiting (briefly, with a deadline) until the store thread has dealt with the
 //! lines the ring let go of, and reading one page on a reused read-only connection. Readers
 //! never wait for the writer (write-ahead log). Out of scope: which page to read (`history`),
-//! writing (`writer`).
+//! writing (`writer`), the direct lines' barrier (`mod.rs`) and SQL (`direct`).
 //!
 //! A read fails softly: an error is logged and the page holds what the ring had, never lines
 //! that were not said.
@@ -17,6 +18,9 @@ use rusqlite::params;
 
 use parking_lot::Mutex;
 
+use chatd_proto::{NickKey, Page};
+
+use super::direct;
 use super::messages::Conversation;
 use super::schema::{self, chunk_lines};
 use crate::server::history_entry::Entry;
@@ -59,12 +63,61 @@ impl ReadSide {
     }
 }
 
+impl ReadSide {
+    /// At most `count` lines of the account `owner` with `peer` as `page` asks, oldest
+    /// first. The caller has made sure the lines handed over before are written.
+    pub fn direct_page(
+        &self,
+        owner: &NickKey,
+        peer: &NickKey,
+        count: usize,
+        page: Page,
+    ) -> Vec<Entry> {
+        self.with_connection(|connection, cutoff| {
+            direct::read_page(connection, owner, peer, count, page, cutoff)
+        })
+    }
+
+    /// The longest a reader waits for the store thread.
+    pub fn longest_wait(&self) -> Duration {
+        self.longest_wait
+    }
+
+    /// Runs `read` on a free connection (opening one if none is free) with the oldest time a
+    /// line may have; a failure is logged and reads nothing.
+    fn with_connection(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection, u64) -> rusqlite::Result<Vec<Entry>>,
+    ) -> Vec<Entry> {
+        let connection = self.connections.lock().pop();
+        let connection = match connection {
+            Some(connection) => connection,
+            None => match open_warm(&self.path) {
+                Ok(connection) => connection,
+                Err(error) => {
+                    log::warn!("history store {}: {error}", self.path.display());
+                    return Vec::new();
+                }
+            },
+        };
+        let cutoff = schema::cutoff(self.days).unwrap_or(0);
+        let read = read(&connection, cutoff);
+        self.connections.lock().push(connection);
+        read.unwrap_or_else(|error| {
+            log::warn!("history store {}: {error}", self.path.display());
+            Vec::new()
+        })
+    }
+}
+
 /// A read connection with its statements prepared: preparing reads the schema, which opens
 /// the write-ahead log's file, so a warm connection opens no descriptor later.
 fn open_warm(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
     let connection = schema::open_reader(path)?;
     connection.prepare_cached(NEWEST_CHUNKS)?;
     connection.prepare_cached(OLDEST_CHUNKS)?;
+    connection.prepare_cached(direct::NEWEST)?;
+    connection.prepare_cached(direct::OLDEST)?;
     Ok(connection)
 }
 
@@ -96,25 +149,9 @@ pub struct StoreRead {
 impl StoreRead {
     /// At most `count` lines of `range`, oldest first.
     pub fn read(&self, count: usize, range: Range) -> Vec<Entry> {
-        let shared = &*self.read;
-        self.wait_for_thread(shared.longest_wait);
-        let connection = shared.connections.lock().pop();
-        let connection = match connection {
-            Some(connection) => connection,
-            None => match open_warm(&shared.path) {
-                Ok(connection) => connection,
-                Err(error) => {
-                    log::warn!("history store {}: {error}", shared.path.display());
-                    return Vec::new();
-                }
-            },
-        };
-        let cutoff = schema::cutoff(shared.days).unwrap_or(0);
-        let read = read_chunks(&connection, self.conversation, count, range, cutoff);
-        shared.connections.lock().push(connection);
-        read.unwrap_or_else(|error| {
-            log::warn!("history store {}: {error}", shared.path.display());
-            Vec::new()
+        self.wait_for_thread(self.read.longest_wait);
+        self.read.with_connection(|connection, cutoff| {
+            read_chunks(connection, self.conversation, count, range, cutoff)
         })
     }
 

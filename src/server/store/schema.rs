@@ -25,7 +25,14 @@
 //! login (`accounts::mailbox`): the account's key, the line's message id, time, sender (as
 //! it was then) and text; a trigger deletes an account's rows with the account.
 //!
-//! `rooms` (version 4) holds the registered rooms (`store::rooms`): the name folded and as
+//! `direct` (version 4) holds each account's direct messages for `HISTORY <nick>`, a row per
+//! line kept for one party (`owner`, the account's key) with the other (`peer`, a nick's
+//! key): its id, time and v1 line (without its `\n`). A row per line, not chunks: the two
+//! parties' lines are taken in two senders' turns and may reach the store out of id order,
+//! and only account holders' direct lines are kept, few beside the lobby's and rooms'.
+//! Triggers delete an owner's rows with its account, and when an account of its name is
+//! made.
+//! `rooms` (version 5) holds the registered rooms (`store::rooms`): the name folded and as
 //! typed, the owner account's key, topic and its setter, key, privacy, and the room's
 //! conversation number, whose `chunks` survive restarts; triggers delete an account's rooms
 //! and their lines with the account, and when an account of the same name is made again.
@@ -107,7 +114,31 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM waiting WHERE account = old.nick_key;
     END;
 ",
-    // Version 4: registered rooms (issue 16).
+    // Version 4: each account's direct messages, for `HISTORY <nick>` (issue 16).
+    "
+    CREATE TABLE direct (
+        owner TEXT NOT NULL,
+        peer TEXT NOT NULL,
+        id INTEGER NOT NULL,
+        time_ms INTEGER NOT NULL,
+        line TEXT NOT NULL,
+        PRIMARY KEY (owner, peer, id)
+    ) WITHOUT ROWID;
+    -- Retention by age walks this, not the whole table, once a minute.
+    CREATE INDEX direct_by_time ON direct (time_ms);
+    -- In the deletion's own transaction, as for `waiting`.
+    CREATE TRIGGER direct_goes_with_its_account AFTER DELETE ON accounts
+    BEGIN
+        DELETE FROM direct WHERE owner = old.nick_key;
+    END;
+    -- A new account of an old name starts with nothing, whatever a race left: a line kept
+    -- for the old account and written after its deletion.
+    CREATE TRIGGER direct_starts_empty AFTER INSERT ON accounts
+    BEGIN
+        DELETE FROM direct WHERE owner = new.nick_key;
+    END;
+",
+    // Version 5: registered rooms (issue 16).
     "
     CREATE TABLE rooms (
         name_key TEXT PRIMARY KEY,

@@ -1,8 +1,11 @@
 //! Tests of the store against real SQLite files in a folder of their own: what a restart
 //! reads back, the id high-water mark, forgetting a room, a database from a newer chatd,
-//! and no store at all.
+//! no store at all, and accounts' direct lines (written, read after a barrier, trimmed, and
+//! deleted with their account).
 
 use std::sync::Arc;
+
+use chatd_proto::{MessageId, Page, UtcMillis};
 
 use super::*;
 use crate::config::Config;
@@ -211,4 +214,157 @@ fn issue_16_a_registered_room_and_its_lines_go_with_its_account_whoever_deletes_
         .execute("INSERT INTO accounts VALUES ('ann', 'ann', 'hash', 2)", [])
         .unwrap();
     assert_eq!(left("rooms"), 0);
+}
+
+fn key(nick: &str) -> chatd_proto::NickKey {
+    chatd_proto::Nick::parse(nick).unwrap().key()
+}
+
+/// Keeps `MSG <from> m<n>` for `owner` with `peer`, with id `n`, queued at `time`.
+fn keep_direct(store: &Store, owner: &str, peer: &str, n: u64, time: u64) {
+    let line = format!("MSG {peer} m{n}\n");
+    let id = MessageId::new(n).unwrap();
+    let time = UtcMillis::saturating(time);
+    assert!(store.keep_direct(&key(owner), &key(peer), id, time, &line));
+}
+
+fn direct_ids(store: &Store, owner: &str, peer: &str, count: usize, page: Page) -> Vec<u64> {
+    store
+        .read_direct(&key(owner), &key(peer), count, page)
+        .iter()
+        .map(|entry| entry.id.get())
+        .collect()
+}
+
+#[test]
+fn issue_16_direct_lines_are_read_back_in_id_order_at_once_and_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _, _) = start(dir.path());
+    let time = now().millis();
+    // The two directions come from two senders' turns: out of id order.
+    for n in [2, 1, 4, 3, 6, 5] {
+        keep_direct(&store, "alice", "bob", n, time);
+    }
+    keep_direct(&store, "bob", "alice", 7, time);
+    // No wait but the barrier: what was handed over is read back.
+    assert_eq!(
+        direct_ids(&store, "alice", "bob", 50, Page::Latest),
+        [1, 2, 3, 4, 5, 6]
+    );
+    let id = |n| MessageId::new(n).unwrap();
+    assert_eq!(direct_ids(&store, "alice", "bob", 2, Page::Latest), [5, 6]);
+    assert_eq!(
+        direct_ids(&store, "alice", "bob", 2, Page::Before(id(5))),
+        [3, 4]
+    );
+    assert_eq!(
+        direct_ids(&store, "alice", "bob", 2, Page::After(id(1))),
+        [2, 3]
+    );
+    assert!(direct_ids(&store, "alice", "bob", 2, Page::After(id(6))).is_empty());
+    assert_eq!(direct_ids(&store, "bob", "alice", 50, Page::Latest), [7]);
+    let entries = store.read_direct(&key("alice"), &key("bob"), 1, Page::Latest);
+    assert_eq!(&*entries[0].line, "MSG bob m6\n");
+    assert_eq!(entries[0].time.millis(), time);
+    store.close();
+    assert_eq!(store.counts(), (0, 7));
+
+    let (store, _, _) = start(dir.path());
+    assert_eq!(
+        direct_ids(&store, "alice", "bob", 50, Page::Latest),
+        [1, 2, 3, 4, 5, 6]
+    );
+    store.close();
+}
+
+#[test]
+fn issue_16_a_pair_keeps_its_history_lines_and_none_past_its_days() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config {
+        history_lines: 5,
+        history_days: 1,
+        ..config(dir.path())
+    };
+    let (opened, _) = Opened::open(&config, 5);
+    let store = opened.start(Arc::new(MessageIds::new())).unwrap();
+    let time = now().millis();
+    for n in 1..=20 {
+        keep_direct(&store, "alice", "bob", n, time);
+        keep_direct(&store, "alice", "carol", n, time);
+        // One barrier after each line: a batch each, as a quiet store writes them.
+        store.settle_direct();
+    }
+    assert_eq!(
+        direct_ids(&store, "alice", "bob", 50, Page::Latest),
+        [16, 17, 18, 19, 20]
+    );
+    assert_eq!(
+        direct_ids(&store, "alice", "carol", 50, Page::Latest).len(),
+        5
+    );
+    // Two days old: kept until the minute's pass, never shown.
+    keep_direct(&store, "alice", "dave", 30, time - 2 * 24 * 3600 * 1000);
+    keep_direct(&store, "alice", "dave", 31, time);
+    assert_eq!(direct_ids(&store, "alice", "dave", 50, Page::Latest), [31]);
+    store.close();
+}
+
+#[test]
+fn issue_16_an_accounts_direct_lines_go_when_it_is_deleted_and_when_its_name_is_made_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _, _) = start(dir.path());
+    let time = now().millis();
+    let connection = rusqlite::Connection::open(dir.path().join(DATABASE_FILE)).unwrap();
+    let account = |sql: &str| {
+        connection
+            .execute(sql, [])
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    };
+    account("INSERT INTO accounts VALUES ('alice', 'Alice', 'hash', 1)");
+    keep_direct(&store, "alice", "bob", 1, time);
+    keep_direct(&store, "bob", "alice", 1, time);
+    assert_eq!(direct_ids(&store, "alice", "bob", 50, Page::Latest), [1]);
+    account("DELETE FROM accounts WHERE nick_key = 'alice'");
+    assert!(direct_ids(&store, "alice", "bob", 50, Page::Latest).is_empty());
+    assert_eq!(direct_ids(&store, "bob", "alice", 50, Page::Latest), [1]);
+    // A line for the old account written after its deletion (a race): a new account of the
+    // name starts without it.
+    keep_direct(&store, "alice", "bob", 2, time);
+    assert_eq!(direct_ids(&store, "alice", "bob", 50, Page::Latest), [2]);
+    account("INSERT INTO accounts VALUES ('alice', 'alice', 'hash', 2)");
+    assert!(direct_ids(&store, "alice", "bob", 50, Page::Latest).is_empty());
+    store.close();
+}
+
+#[test]
+fn issue_16_a_database_of_version_3_gains_the_direct_and_rooms_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(DATABASE_FILE);
+    {
+        // Version 3 as the mailbox left it, with an account and a line waiting for it.
+        let connection = schema::open(dir.path(), &path).unwrap();
+        connection
+            .execute_batch(
+                "DROP TRIGGER direct_goes_with_its_account;
+                 DROP TRIGGER direct_starts_empty;
+                 DROP TABLE direct;
+                 DROP TRIGGER rooms_go_with_their_account;
+                 DROP TRIGGER new_accounts_own_no_room;
+                 DROP TABLE rooms;
+                 PRAGMA user_version = 3;
+                 INSERT INTO accounts VALUES ('alice', 'alice', 'hash', 1);
+                 INSERT INTO waiting VALUES ('alice', 7, 5, 'bob', 'hi');",
+            )
+            .unwrap();
+    }
+    let (store, _, _) = start(dir.path());
+    keep_direct(&store, "alice", "bob", 9, now().millis());
+    assert_eq!(direct_ids(&store, "alice", "bob", 50, Page::Latest), [9]);
+    store.close();
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    let count = |sql: &str| -> u64 { connection.query_row(sql, [], |row| row.get(0)).unwrap() };
+    assert_eq!(count("PRAGMA user_version"), SCHEMA_VERSION as u64);
+    assert_eq!(count("SELECT count(*) FROM waiting"), 1, "left as it was");
+    assert_eq!(count("SELECT count(*) FROM accounts"), 1);
+    assert_eq!(count("SELECT count(*) FROM rooms"), 0);
 }

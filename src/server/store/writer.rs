@@ -2,8 +2,10 @@
 //!
 //! In scope: collecting lines into batches (the first line of a batch waits at most the
 //! flush window, so a crash loses at most that window's lines), writing each batch in one
-//! transaction, deleting what retention lets go of (`--history-lines` per conversation as
-//! lines come, `--history-days` once a minute), keeping the message-id high-water mark ahead
+//! transaction, with the accounts' direct lines taken meanwhile, answering a reader's barrier
+//! on the direct lines once what came before it is written (cutting the window short),
+//! deleting what retention lets go of (`--history-lines` per conversation or pair as lines
+//! come, `--history-days` once a minute), keeping the message-id high-water mark ahead
 //! of the ids handed out, and carrying on through a disk that fails: the batch is counted as
 //! not stored, the error logged at most once a minute, and a database that could not be
 //! opened is tried again each minute.
@@ -17,11 +19,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, select};
+use crossbeam_channel::{Receiver, Sender, select};
 use rusqlite::{Connection, params};
 
 use super::batch::{Batch, Chunk};
-use super::messages::{CHANNEL_LINES, Control, Conversation, Stored};
+use super::direct::{self, PairRows};
+use super::messages::{
+    CHANNEL_DIRECT, CHANNEL_LINES, Control, Conversation, Direct, DirectLine, Stored,
+};
 use super::rooms;
 use super::schema::{self, CHUNK_LINES, ID_HIGH_WATER};
 use crate::config::Config;
@@ -85,6 +90,7 @@ pub struct StoreThread {
     pub path: PathBuf,
     pub lines: Receiver<Stored>,
     pub control: Receiver<Control>,
+    pub direct: Receiver<Direct>,
     pub settings: Settings,
     pub ids: Arc<MessageIds>,
     pub unstored: Arc<AtomicU64>,
@@ -105,6 +111,33 @@ struct State {
     last_minute: Instant,
     /// Lines written since the write-ahead log was last folded into the database.
     unchecked_lines: usize,
+    /// Each direct pair's rows, for its retention.
+    pairs: PairRows,
+}
+
+/// The direct lines taken from their channel and not written yet, and the barriers to
+/// answer once they are.
+#[derive(Default)]
+struct Directs {
+    lines: Vec<DirectLine>,
+    barriers: Vec<Sender<()>>,
+}
+
+impl Directs {
+    fn add(&mut self, direct: Direct) {
+        match direct {
+            Direct::Line(line) => self.lines.push(*line),
+            Direct::Barrier(answer) => self.barriers.push(answer),
+        }
+    }
+
+    /// Tells each reader waiting that what it waited for is written (or failed to be).
+    fn answer(&mut self) {
+        for answer in self.barriers.drain(..) {
+            // A reader that gave up waiting has dropped its end: nothing to tell.
+            let _ = answer.send(());
+        }
+    }
 }
 
 impl StoreThread {
@@ -117,8 +150,10 @@ impl StoreThread {
             failures_since_log: 0,
             last_minute: Instant::now(),
             unchecked_lines: 0,
+            pairs: PairRows::default(),
         };
         let mut batch = Batch::default();
+        let mut directs = Directs::default();
         let mut lobby_rows = Some(self.lobby_rows);
         loop {
             let mut stopping = false;
@@ -129,14 +164,19 @@ impl StoreThread {
                     Ok(line) => batch.add(line),
                     Err(_) => stopping = true,
                 },
+                recv(self.direct) -> direct => match direct {
+                    Ok(direct) => directs.add(direct),
+                    Err(_) => stopping = true,
+                },
                 recv(self.control) -> control => match control {
                     Ok(control) => controls.push(control),
                     Err(_) => stopping = true,
                 },
                 default(self.settings.flush) => idle = true,
             }
-            if batch.lines() > 0 && !stopping {
-                self.collect(&mut batch);
+            let taken = batch.lines() > 0 || !directs.lines.is_empty();
+            if taken && directs.barriers.is_empty() && !stopping {
+                self.collect(&mut batch, &mut directs);
             }
             // After the batch: the `Open` of every conversation in it was sent before its
             // lines, so it is here by now.
@@ -146,6 +186,9 @@ impl StoreThread {
                 // Nothing records any more: what is in the channel is all there is.
                 for line in self.lines.try_iter() {
                     batch.add(line);
+                }
+                for direct in self.direct.try_iter() {
+                    directs.add(direct);
                 }
             }
             for control in &controls {
@@ -173,7 +216,9 @@ impl StoreThread {
             }
             let lines = batch.lines();
             let chunks = batch.take();
-            self.write(&chunks, lines, &mut state);
+            self.write(&chunks, lines, &directs.lines, &mut state);
+            directs.lines.clear();
+            directs.answer();
             // In the order they were sent: a room saved, then dropped, ends dropped.
             for control in controls {
                 match control {
@@ -203,33 +248,41 @@ impl StoreThread {
     /// Takes lines for one flush window from the first, in steps: one wake-up per step,
     /// not one per line (a receiver blocked on the channel is woken by every send), and the
     /// lines taken are packed (and their shared lines dropped) as they come. A store that is
-    /// behind (a full batch waiting) writes at once.
-    fn collect(&self, batch: &mut Batch) {
+    /// behind (a full batch waiting) writes at once, and so does one that a reader of direct
+    /// lines waits for (a barrier taken).
+    fn collect(&self, batch: &mut Batch, directs: &mut Directs) {
         let deadline = Instant::now() + self.settings.flush;
         loop {
             for line in self.lines.try_iter().take(CHANNEL_LINES) {
                 batch.add(line);
             }
+            for direct in self.direct.try_iter().take(CHANNEL_DIRECT) {
+                directs.add(direct);
+            }
             let now = Instant::now();
-            if now >= deadline || batch.lines() >= MAX_BATCH {
+            let full = batch.lines() + directs.lines.len() >= MAX_BATCH;
+            if now >= deadline || full || !directs.barriers.is_empty() {
                 return;
             }
             std::thread::sleep(COLLECT_STEP.min(deadline - now));
         }
     }
 
-    /// Writes `chunks` (`lines` lines) in one transaction, trimming each conversation they
-    /// touch to its `--history-lines`; then tells readers the lines were dealt with, written
-    /// or not.
-    fn write(&mut self, chunks: &[Chunk], lines: usize, state: &mut State) {
-        if chunks.is_empty() {
+    /// Writes `chunks` (`lines` lines) and the direct lines `direct` in one transaction,
+    /// trimming each conversation and pair they touch to its `--history-lines`; then tells
+    /// readers the lines were dealt with, written or not.
+    fn write(&mut self, chunks: &[Chunk], lines: usize, direct: &[DirectLine], state: &mut State) {
+        if chunks.is_empty() && direct.is_empty() {
             return;
         }
         let keep = self.settings.lines;
+        let lines = lines + direct.len();
         let result = match self.connection.as_mut() {
             None => Err("the database is not open".to_owned()),
-            Some(connection) => write_chunks(connection, chunks, &mut state.open, keep)
-                .map_err(|error| error.to_string()),
+            Some(connection) => {
+                let taken = Taken { chunks, direct };
+                write_taken(connection, &taken, state, keep).map_err(|error| error.to_string())
+            }
         };
         match result {
             Ok(written) => {
@@ -238,6 +291,9 @@ impl StoreThread {
             }
             Err(error) => {
                 self.unstored.fetch_add(lines as u64, Ordering::Relaxed);
+                // A trim rolled back with the rest: the pairs are counted again when next
+                // written, so none is ever counted below what it holds.
+                state.pairs = PairRows::default();
                 self.failed(&error, state);
             }
         }
@@ -342,6 +398,10 @@ impl StoreThread {
             Ok(_) => recount(self.connection.as_ref(), &mut state.open),
             Err(error) => self.failed(&error.to_string(), state),
         }
+        // The pairs' counts are left too high, which retention allows for.
+        if let Err(error) = direct::delete_older(connection, cutoff) {
+            self.failed(&error.to_string(), state);
+        }
     }
 
     /// Logs a failure at most once a minute, with how many failed and how many lines were
@@ -376,23 +436,30 @@ impl StoreThread {
     }
 }
 
-/// Writes chunks in one transaction and trims the conversations they overfilled; the lines
-/// written.
-fn write_chunks(
+/// What one transaction writes.
+struct Taken<'a> {
+    chunks: &'a [Chunk],
+    direct: &'a [DirectLine],
+}
+
+/// Writes chunks and direct lines in one transaction and trims the conversations and pairs
+/// they overfilled; the lines written.
+fn write_taken(
     connection: &mut Connection,
-    chunks: &[Chunk],
-    open: &mut HashMap<Conversation, Open>,
+    taken: &Taken<'_>,
+    state: &mut State,
     keep: usize,
 ) -> rusqlite::Result<u64> {
     let transaction = connection.transaction()?;
-    let mut written = 0;
+    let mut written = direct::write(&transaction, taken.direct, keep, &mut state.pairs)?;
+    let open = &mut state.open;
     let mut touched = Vec::new();
     {
         let mut insert = transaction.prepare_cached(
             "INSERT INTO chunks (conversation, last_id, first_id, lines, first_ms, last_ms, \
              packed) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        for chunk in chunks {
+        for chunk in taken.chunks {
             // The lines of a room forgotten meanwhile are dropped with the room.
             let Some(state) = open.get_mut(&chunk.conversation) else {
                 continue;

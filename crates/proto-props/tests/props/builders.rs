@@ -261,7 +261,7 @@ pub const COMMANDS: [BuildCommand; 36] = [
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 37] = [
+pub const ERRORS: [BuildError; 36] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -323,7 +323,6 @@ pub const ERRORS: [BuildError; 37] = [
         expected: "a count of 1 to 1000",
         got: p.on.then(|| p.typed.clone()),
     },
-    |p| ProtocolError::NoDirectHistory(p.nick.clone()),
     |p| {
         ProtocolError::WeakPassword(
             [

@@ -449,7 +449,6 @@ fn more_errors() -> Vec<ProtocolError> {
             needs: "a nick or #room and a text",
             after: None,
         },
-        ProtocolError::NoDirectHistory(Nick::parse("bob").unwrap()),
         ProtocolError::BadHistory {
             expected: "a message id after BEFORE or AFTER",
             got: None,
