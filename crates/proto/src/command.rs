@@ -247,9 +247,9 @@ impl<'a> CommandLine<'a> {
                 }
             }
             CommandWord::Rooms => Command::Rooms,
-            CommandWord::History => {
-                Command::History(HistoryRequest::parse(needs("* or a #room").first(rest)?)?)
-            }
+            CommandWord::History => Command::History(HistoryRequest::parse(
+                needs("*, a #room or a nick").first(rest)?,
+            )?),
             CommandWord::Stats => Command::Stats,
             CommandWord::Topic => {
                 let (room, text) = split_word(needs("a room").first(rest)?);

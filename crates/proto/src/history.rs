@@ -92,7 +92,7 @@ impl HistoryRequest {
     }
 }
 
-const THE_TARGET: &str = "* or a #room (or a nick)";
+const THE_TARGET: &str = "*, a #room or a nick";
 const AN_ID: &str = "a message id after BEFORE or AFTER";
 const NOTHING_MORE: &str = "nothing after the id";
 
