@@ -137,3 +137,29 @@ fn issue_16_an_account_deleted_takes_its_waiting_messages_with_it() {
     let (_new_alice, waited) = log_in(&server, "alice");
     assert_eq!(waited, Vec::<String>::new());
 }
+
+#[test]
+fn issue_16_a_full_mailbox_refuses_the_next_line_and_keeps_what_it_has() {
+    let server = TestServer::start();
+    register_and_leave(&server, "alice");
+    let mut bob = server.client("bob");
+    for n in 1..=1_000 {
+        bob.send(&format!("MSG alice line {n}"));
+    }
+    for _ in 1..=1_000 {
+        bob.expect("OK STORED alice");
+    }
+    bob.send("MSG alice one too many");
+    bob.expect_err("MAILBOX_FULL");
+    // The sender is told, and chats on.
+    bob.send("PING full");
+    bob.expect("PONG full");
+    // The first thousand come at the login (they fit in half its queue), in order; the
+    // refused one does not.
+    let (_alice, waited) = log_in(&server, "alice");
+    let mut expected: Vec<String> = (1..=1_000)
+        .map(|n| format!("bob MSG bob line {n}"))
+        .collect();
+    expected.push("END HISTORY bob 1000".to_owned());
+    assert_eq!(hist_lines(&waited), expected);
+}
