@@ -214,13 +214,19 @@ impl Session {
         self.send_line(&command.to_string())
     }
 
-    /// [`Session::send`] for a line built already (the account side's).
+    /// [`Session::send`] for a line built already (the account side's). A write that fails
+    /// means the connection is gone (a server or network that closed it, maybe at once after
+    /// accepting it): it is shut, so that the reader reports the loss and the run connects
+    /// again, rather than ending.
     fn send_line(&self, line: &str) -> io::Result<()> {
         let mut writer = self
             .stream
             .as_ref()
             .ok_or_else(|| io::Error::other("no connection"))?;
-        writer.write_all(format!("{line}\n").as_bytes())
+        if writer.write_all(format!("{line}\n").as_bytes()).is_err() {
+            let _ = writer.shutdown(Shutdown::Both);
+        }
+        Ok(())
     }
 
     /// Runs one connection: a reader thread for it, registration, then lines both ways
