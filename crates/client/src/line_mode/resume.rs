@@ -239,3 +239,80 @@ impl Resume {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(line: &str) -> Reply {
+        Reply::parse(line).unwrap()
+    }
+
+    fn nick(text: &str) -> Nick {
+        Nick::parse(text).unwrap()
+    }
+
+    fn id(n: u64) -> MessageId {
+        MessageId::new(n).unwrap()
+    }
+
+    /// Feeds `line` as an answer; returns what it was, what it printed and noted.
+    fn answer(resume: &mut Resume, line: &str) -> (Option<String>, String, String) {
+        let (mut output, mut notes) = (Vec::new(), Vec::new());
+        let taken = resume
+            .on_reply(&reply(line), &mut output, &mut notes)
+            .unwrap();
+        let taken = match taken {
+            Taken::No => None,
+            Taken::Yes => Some(String::new()),
+            Taken::More(next) => Some(next.to_string()),
+        };
+        let text = |bytes| String::from_utf8(bytes).unwrap();
+        (taken, text(output), text(notes))
+    }
+
+    #[test]
+    fn issue_16_direct_conversations_resume_after_what_was_printed_before_the_loss() {
+        let mut resume = Resume::default();
+        resume.printed_live(id(10), &reply("MSG bob hello"));
+        resume.wrote_with(&nick("carol"));
+        resume.printed_live(id(12), &reply("ALL dave hi all"));
+        resume.new_connection();
+        // A message that waited for the login, printed as it came, moves nothing back.
+        let waited = "HIST bob 20 2026-12-06T11:58:00.000Z MSG bob stored";
+        resume.printed_live(id(20), &reply(waited));
+        let asked: Vec<String> = resume
+            .ask_direct(true)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        // carol never printed an id: after the newest printed anywhere before the loss.
+        assert_eq!(
+            asked,
+            ["HISTORY bob 1000 AFTER 10", "HISTORY carol 1000 AFTER 12"]
+        );
+        let missed = "HIST bob 15 2026-12-06T11:57:00.000Z MSG alice from the phone";
+        let (taken, printed, _) = answer(&mut resume, missed);
+        assert_eq!(
+            (taken.as_deref(), printed.as_str()),
+            (Some(""), format!("{missed}\n").as_str())
+        );
+        let (_, printed, _) = answer(&mut resume, waited);
+        assert_eq!(printed, "", "printed once");
+        let (taken, _, _) = answer(&mut resume, "END HISTORY bob 2");
+        assert_eq!(taken.as_deref(), Some("HISTORY bob 1000 AFTER 20"));
+        let (_, _, notes) = answer(&mut resume, "END HISTORY bob 0");
+        assert_eq!(notes, "chat: 1 missed while away in bob\n");
+        // A refusal of a direct conversation's history is quiet; other errors are not ours.
+        let refused = "ERR LOGIN_REQUIRED only a logged-in account can do that";
+        let (taken, printed, notes) = answer(&mut resume, refused);
+        assert_eq!(
+            (taken.as_deref(), printed, notes),
+            (Some(""), String::new(), String::new())
+        );
+        let (taken, _, _) = answer(&mut resume, refused);
+        assert_eq!(taken, None, "nothing asked any more");
+        // Without ids, nothing is asked.
+        assert!(resume.ask_direct(false).is_empty());
+    }
+}
