@@ -53,7 +53,7 @@ mod update;
 #[cfg(test)]
 mod tests;
 
-pub use account::{Account, Answer, Asked, BUSY_RETRY, Refusal};
+pub use account::{Account, Answer, Asked, BUSY_RETRY, DELIVERED, Refusal};
 pub use caps::{CAPS_WANTED, Caps, PLAIN_CAPS_WANTED};
 pub use extensions::AWAY_NOTICE_REPEAT;
 pub use help::KEYS;

@@ -86,7 +86,7 @@ impl PlainLogin {
         self.waiting = false;
     }
 
-    /// The `PING` to send once an `OK LOGIN` is handled (`app::DELIVERED`).
+    /// The `PING` to send once an `OK LOGIN` is handled ([`DELIVERED`](crate::app::DELIVERED)).
     pub(super) fn delivery_barrier(&mut self) -> String {
         self.account.delivery_barrier()
     }
