@@ -415,10 +415,10 @@ pub(super) fn on_end(
 /// An `ERR` that answers our `HISTORY` rather than a line the user sent: the client sends no
 /// other line that can get `UNKNOWN_COMMAND` (the answers to `CAP` are taken before) or
 /// `BAD_HISTORY`, and a `LOGIN_REQUIRED` while the oldest `HISTORY` waiting is a direct
-/// tab's is its answer (the account commands, which get it too, are read before and not
-/// sent together with one, see `Account::direct_history`). Taken silently; a server without
-/// `HISTORY` is asked no more, nor the direct history of a connection it says holds no
-/// account.
+/// tab's is its answer (an account command waiting, which gets it too, reads it first: no
+/// `HISTORY <nick>` is sent after one, and when one follows a `HISTORY`, both get the same
+/// answer, each taking one). Taken silently; a server without `HISTORY` is asked no more,
+/// nor the direct history of a connection it says holds no account.
 pub(super) fn refused(app: &mut App, code: &ErrorCode) -> bool {
     let Some(oldest) = app.history_asked.front() else {
         return false;
