@@ -17,9 +17,10 @@
 //!   `state` (`App`), the state; `update`, the entry point, which routes to `keys` (keys and
 //!   the wheel), `submit` (Enter: text and `/commands`), `help`, `replies` (server lines),
 //!   `extensions` (`/me`, `/away`, a room's owner, `/topic` as a question), `history`
-//!   (resume after a reconnect, a room's recent lines on joining, older lines on PgUp),
-//!   `nick` (registration, our nick), `account` (the password kept, the account commands
-//!   asked) and `login` (logging in, the masked prompt, the account commands). `nick`,
+//!   (resume after a reconnect, a room's recent lines on joining and a direct tab's on
+//!   opening while logged in, older lines on PgUp), `nick` (registration, our nick),
+//!   `account` (the password kept, the account commands asked, whether we hold the account)
+//!   and `login` (logging in, the masked prompt, the account commands). `nick`,
 //!   `caps`, `account` and `history` (a refused `HISTORY`) are the places `ERR` codes are
 //!   read.
 //! - [`ui`]: `render(state, frame)`. Pure. Its parts: `scrollback` (wrapping, the pane) and

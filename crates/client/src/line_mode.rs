@@ -19,14 +19,18 @@
 //! the input goes on, it connects again with the full-screen client's back-off (a note on the
 //! error output says so once per loss; input lines typed meanwhile wait), registers, joins
 //! its rooms again and prints what it missed (issue 15): with `CAP ids` it remembers the
-//! last id of the lobby and of each room, asks `HISTORY <target> AFTER <id>` (paging on until
-//! the server has no more) and prints each missed line as the server's `HIST` line (its id
-//! and time included), leaving out those it printed live meanwhile; a note says how many
-//! were missed where. A server without ids or `HISTORY` resumes without them, quietly.
+//! last id of the lobby, of each room and of each person it had direct messages with, asks
+//! `HISTORY <target> AFTER <id>` (paging on until the server has no more) and prints each
+//! missed line as the server's `HIST` line (its id and time included), leaving out those it
+//! printed live meanwhile; a note says how many were missed where. A server without ids or
+//! `HISTORY` resumes without them, quietly.
 //!
 //! A registered nick (`ERR NICK_REGISTERED`) is logged in to, on every connection, before
 //! anything is resumed; the account commands are sent and their answers noted (`login`,
-//! issue 16). When another client logs in to the account (`BYE logged in elsewhere`) the run
+//! issue 16). The direct conversations resume only while logged in (a guest has no direct
+//! history), after the `PONG` of the `PING` sent once `OK LOGIN` is printed: the messages
+//! that waited for the login come before it, printed as they come, and are not printed
+//! again (`resume`). That `PONG` is not printed. When another client logs in to the account (`BYE logged in elsewhere`) the run
 //! ends with an error instead of reconnecting.
 //!
 //! The run ends when the input ends (after `QUIT`, once the server closed, at most
@@ -179,6 +183,9 @@ struct Session {
     keys: HashMap<RoomKey, Option<String>>,
     /// The ids printed and the history asked after a reconnect.
     resume: Resume,
+    /// After a reconnect: the direct conversations are to resume, once logged in and the
+    /// messages that waited for the login are in.
+    direct_due: bool,
     /// Logging in to a registered nick, and the account commands.
     login: PlainLogin,
 }
@@ -199,6 +206,7 @@ impl Session {
             rooms: Vec::new(),
             keys: HashMap::new(),
             resume: Resume::default(),
+            direct_due: false,
         }
     }
 
@@ -206,13 +214,19 @@ impl Session {
         self.send_line(&command.to_string())
     }
 
-    /// [`Session::send`] for a line built already (the account side's).
+    /// [`Session::send`] for a line built already (the account side's). A write that fails
+    /// means the connection is gone (a server or network that closed it, maybe at once after
+    /// accepting it): it is shut, so that the reader reports the loss and the run connects
+    /// again, rather than ending.
     fn send_line(&self, line: &str) -> io::Result<()> {
         let mut writer = self
             .stream
             .as_ref()
             .ok_or_else(|| io::Error::other("no connection"))?;
-        writer.write_all(format!("{line}\n").as_bytes())
+        if writer.write_all(format!("{line}\n").as_bytes()).is_err() {
+            let _ = writer.shutdown(Shutdown::Both);
+        }
+        Ok(())
     }
 
     /// Runs one connection: a reader thread for it, registration, then lines both ways
@@ -291,7 +305,10 @@ impl Session {
             });
             select! {
                 recv(from_server) -> incoming => match incoming {
-                    Ok(Incoming::Event(event)) => self.on_server(event, output, notes)?,
+                    Ok(Incoming::Event(event)) => {
+                        self.on_server(event, output, notes)?;
+                        self.resume_direct()?;
+                    }
                     Ok(Incoming::End(reason)) => {
                         if quit_deadline.is_some() {
                             return Ok(Ended::Done);
@@ -365,6 +382,11 @@ impl Session {
         if self.caps.answer(&reply) {
             return Ok(());
         }
+        if let Reply::Pong { token } = &reply {
+            if self.login.delivered(token.as_deref()) {
+                return Ok(());
+            }
+        }
         match self.resume.on_reply(&reply, output, notes)? {
             Taken::No => {}
             Taken::Yes => return Ok(()),
@@ -380,9 +402,22 @@ impl Session {
                 if !self.registered {
                     self.on_registered(nick, notes)?;
                 }
+                if self.caps.has(Capability::Ids) {
+                    let barrier = self.login.delivery_barrier();
+                    self.send_line(&barrier)?;
+                }
                 return Ok(());
             }
         }
+        // A message that waited for our login is printed as its `HIST` line, with its id.
+        let id = match &reply {
+            Reply::Hist {
+                target: To::Nick(_),
+                id,
+                ..
+            } => Some(*id),
+            _ => id,
+        };
         if let Some(id) = id {
             self.resume.printed_live(id, &reply);
         }
@@ -390,7 +425,11 @@ impl Session {
             Reply::Ping { token } => self.send(&Command::Pong {
                 token: token.as_deref(),
             })?,
-            Reply::OkNick(nick) if !self.registered => self.on_registered(nick, notes)?,
+            Reply::OkNick(nick) if !self.registered => {
+                self.login.renamed(&nick);
+                self.on_registered(nick, notes)?;
+            }
+            Reply::OkNick(nick) => self.login.renamed(&nick),
             Reply::Bye {
                 reason: Some(reason),
             } if reason == LOGGED_IN_ELSEWHERE => self.login.taken_over = true,
@@ -458,8 +497,22 @@ impl Session {
                 })?;
             }
             self.resume(To::Lobby)?;
+            self.direct_due = true;
         }
         self.again = true;
+        Ok(())
+    }
+
+    /// After a reconnect, once the account's direct messages can be asked for: asks what
+    /// each direct conversation missed. A guest never asks (it would get `LOGIN_REQUIRED`).
+    fn resume_direct(&mut self) -> io::Result<()> {
+        if !(self.direct_due && self.login.direct_history()) {
+            return Ok(());
+        }
+        self.direct_due = false;
+        for command in self.resume.ask_direct(self.caps.has(Capability::Ids)) {
+            self.send(&command)?;
+        }
         Ok(())
     }
 
@@ -503,13 +556,19 @@ impl Session {
             UserCommand::Msg {
                 target: Target::Nick(to),
                 text,
-            } => self.send(&Command::Msg { to, text })?,
+            } => {
+                self.resume.wrote_with(&to);
+                self.send(&Command::Msg { to, text })?;
+            }
             UserCommand::Msg {
                 target: Target::Room(room),
                 text,
             } => self.send(&Command::MsgRoom { room, text })?,
             UserCommand::Reply { text } => match self.last_from.clone() {
-                Some(to) => self.send(&Command::Msg { to, text })?,
+                Some(to) => {
+                    self.resume.wrote_with(&to);
+                    self.send(&Command::Msg { to, text })?;
+                }
                 None => put_line(notes, "chat: nobody has sent you a direct message yet")?,
             },
             UserCommand::Nick(nick) => self.send(&Command::Nick(nick))?,

@@ -1,8 +1,11 @@
 //! The account the client logs in to (issue 16): the password it keeps for the session, so
-//! that every reconnect logs in again by itself, and the account commands (`REGISTER`,
-//! `LOGIN`, `PASSWORD`, `UNREGISTER`) sent and not answered yet, whose answers it reads.
-//! Shared by the full-screen client and the line mode, as `caps` is. [`Account::answer`]
-//! is, with `nick`'s and `caps`' readers, one of the places where error codes are read.
+//! that every reconnect logs in again by itself, the account commands (`REGISTER`,
+//! `LOGIN`, `PASSWORD`, `UNREGISTER`) sent and not answered yet, whose answers it reads,
+//! whether the connection holds the account (the direct messages the server keeps for it
+//! can be asked for only then), and the `PING` barrier after `OK LOGIN` that tells when the
+//! messages that waited for the account are all in ([`DELIVERED`]). Shared by the
+//! full-screen client and the line mode, as `caps` is. [`Account::answer`] is, with
+//! `nick`'s and `caps`' readers, one of the places where error codes are read.
 //!
 //! Out of scope: when to log in and what to tell the user (`login` for the full-screen
 //! client, `line_mode`), where a password comes from (`crate::password`), and sending: the
@@ -12,7 +15,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use chatd_proto::{Command, ErrorCode, Nick, Password, Reply};
+use chatd_proto::{Command, ErrorCode, Nick, NickKey, Password, Reply};
 
 use crate::password::Secret;
 
@@ -22,6 +25,13 @@ pub const BUSY_RETRY: Duration = Duration::from_secs(3);
 
 /// The wait used when a `TOO_MANY_ATTEMPTS` text gives none that can be read.
 const THROTTLE_FALLBACK: Duration = Duration::from_secs(10);
+
+/// The token of the `PING` sent once an `OK LOGIN` is handled. Right after `OK LOGIN` the
+/// server sends the direct messages that waited for the account, a block of `HIST <sender>`
+/// lines and an `END HISTORY <sender> <n>` per sender, which nothing else marks as such; it
+/// answers lines in order, so this `PONG` comes after the last of them. Until then no
+/// `HISTORY <nick>` is sent, whose answer would look the same.
+pub const DELIVERED: &str = "chat-waiting-delivered";
 
 /// An account command sent and not answered yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,6 +107,14 @@ pub struct Account {
     /// Account commands sent on this connection and not answered yet, oldest first: the
     /// server answers them in order (it reads nothing more from us until it has).
     asked: VecDeque<Asked>,
+    /// The account this connection holds, as its answers and our renames tell (`OK LOGIN`,
+    /// `OK REGISTER`; none as a guest, after `OK UNREGISTER` or a rename away from it, as
+    /// the server has it): the server keeps direct messages for it, and only then answers
+    /// `HISTORY <nick>`.
+    held: Option<NickKey>,
+    /// `PING`s of [`DELIVERED`] sent and not answered yet: the messages that waited for the
+    /// account may still be coming.
+    delivering: u32,
 }
 
 impl Account {
@@ -105,6 +123,8 @@ impl Account {
         Account {
             remembered: password.map(|password| (nick.clone(), password)),
             asked: VecDeque::new(),
+            held: None,
+            delivering: 0,
         }
     }
 
@@ -121,9 +141,60 @@ impl Account {
         self.remembered = Some((nick, password));
     }
 
-    /// A new connection: what was asked on the old one will never be answered.
+    /// A new connection: what was asked on the old one will never be answered, and it
+    /// holds no account until it logs in.
     pub fn new_connection(&mut self) {
         self.asked.clear();
+        self.held = None;
+        self.delivering = 0;
+    }
+
+    /// Whether the connection holds an account (it is logged in).
+    pub fn holds_account(&self) -> bool {
+        self.held.is_some()
+    }
+
+    /// Our nick is `nick` now (`OK NICK`): a rename away from the account's nick leaves the
+    /// account, as at the server; the same nick in another case keeps it.
+    pub fn renamed(&mut self, nick: &Nick) {
+        if self.held.as_ref() != Some(&nick.key()) {
+            self.held = None;
+        }
+    }
+
+    /// `ERR LOGIN_REQUIRED` answered a `HISTORY <nick>`: the server does not count us
+    /// logged in (the account was deleted meanwhile, say), so nothing more is asked of it
+    /// until the next login.
+    pub fn history_refused(&mut self) {
+        self.held = None;
+    }
+
+    /// The `PING` line to send once an `OK LOGIN` is handled, noted as sent (see
+    /// [`DELIVERED`]).
+    pub fn delivery_barrier(&mut self) -> String {
+        self.delivering += 1;
+        Command::Ping {
+            token: Some(DELIVERED),
+        }
+        .to_string()
+    }
+
+    /// Whether a `PONG` with `token` answers one of our [`Account::delivery_barrier`]s (it
+    /// is then taken, and shown nowhere).
+    pub fn delivered(&mut self, token: Option<&str>) -> bool {
+        if token != Some(DELIVERED) || self.delivering == 0 {
+            return false;
+        }
+        self.delivering -= 1;
+        true
+    }
+
+    /// Whether the direct messages the server keeps for the account can be asked for now
+    /// (`HISTORY <nick>`): logged in, the messages that waited for the login all in (their
+    /// `HIST` blocks would be taken for the answer), and no account command waiting (its
+    /// answer may end the login, and an `ERR LOGIN_REQUIRED` could answer either).
+    pub fn direct_history(&self) -> bool {
+        self.held.is_some() && self.delivering == 0 && self.asked.is_empty()
     }
 
     /// Whether a `LOGIN` is waiting for its answer.
@@ -185,6 +256,7 @@ impl Account {
                     return None;
                 };
                 self.remembered = Some((nick.clone(), password));
+                self.held = Some(nick.key());
                 Some(Answer::LoggedIn(nick.clone()))
             }
             Reply::OkRegister(nick) => {
@@ -192,6 +264,7 @@ impl Account {
                     return None;
                 };
                 self.remembered = Some((nick.clone(), password));
+                self.held = Some(nick.key());
                 Some(Answer::Registered(nick.clone()))
             }
             Reply::OkPassword => {
@@ -205,6 +278,7 @@ impl Account {
             }
             Reply::OkUnregister(nick) => {
                 self.take(|asked| matches!(asked, Asked::Unregister))?;
+                self.held = None;
                 if self.password_for(nick).is_some() {
                     self.remembered = None;
                 }
@@ -352,6 +426,39 @@ mod tests {
         );
         account.answer(&reply("OK UNREGISTER alice"));
         assert_eq!(account.password_for(&nick("alice")), None);
+    }
+
+    #[test]
+    fn issue_16_the_direct_history_is_asked_only_while_the_account_is_held() {
+        let mut account = Account::new(&nick("alice"), Some(Secret::new("correct-horse")));
+        assert!(!account.holds_account() && !account.direct_history());
+        account.login(nick("alice"), Secret::new("correct-horse"));
+        assert!(!account.direct_history(), "not before OK LOGIN");
+        account.answer(&reply("OK LOGIN alice"));
+        assert_eq!(account.delivery_barrier(), "PING chat-waiting-delivered");
+        assert!(account.holds_account() && !account.direct_history());
+        // Someone else's PONG is not ours.
+        assert!(!account.delivered(Some("other")) && !account.delivered(None));
+        assert!(account.delivered(Some(DELIVERED)));
+        assert!(account.direct_history());
+        assert!(!account.delivered(Some(DELIVERED)), "answered once");
+        // A change of case keeps the account, a rename leaves it.
+        account.renamed(&nick("Alice"));
+        assert!(account.direct_history());
+        account.renamed(&nick("al"));
+        assert!(!account.holds_account());
+        // REGISTER makes one, UNREGISTER ends it, and so does a new connection.
+        account.register(Password::new("first-password").unwrap());
+        assert!(!account.direct_history(), "an account command waits");
+        account.answer(&reply("OK REGISTER al"));
+        assert!(account.direct_history());
+        account.unregister(Password::given("first-password"));
+        account.answer(&reply("OK UNREGISTER al"));
+        assert!(!account.holds_account());
+        account.login(nick("alice"), Secret::new("correct-horse"));
+        account.answer(&reply("OK LOGIN alice"));
+        account.new_connection();
+        assert!(!account.holds_account());
     }
 
     #[test]

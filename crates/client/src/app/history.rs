@@ -1,22 +1,40 @@
 //! History (issue 15): what the client asks with `HISTORY` and where the answers go. After a
-//! reconnect, every open lobby or room tab asks for the lines after the last id it saw and
-//! shows them in place, under a rule that counts them, paging on until the server has no
-//! more; a room just joined shows its latest lines above the join, with a rule between old
-//! and new; PgUp at the top of a tab prepends older lines, the view staying where it was.
-//! Times of history lines are the server's, shown in local time (`App::utc_offset`).
+//! reconnect, every open tab asks for the lines after the last id it saw and shows them in
+//! place, under a rule that counts them, paging on until the server has no more; a room just
+//! joined shows its latest lines above the join, with a rule between old and new; PgUp at
+//! the top of a tab prepends older lines, the view staying where it was. Times of history
+//! lines are the server's, shown in local time (`App::utc_offset`).
 //!
-//! Nothing is asked of a server that did not turn `CAP ids` on, nor for direct-message tabs
-//! (the server keeps no direct messages until accounts come). A server that knows ids but
+//! Direct tabs (issue 16) take part only while the connection holds an account, whose
+//! direct messages the server keeps (`Account::direct_history`): a guest never asks, so it
+//! never gets `ERR LOGIN_REQUIRED`. What a direct tab still has to ask waits in its
+//! [`CatchUp`] until it can be asked, checked after every event ([`catch_up`]): a tab opened
+//! since the login (by `/msg`, `/query`, a line that came, or a message that waited for the
+//! login) shows its latest lines above what it shows, with the same rule as a join; a tab
+//! that was open when the connection was lost resumes after the last id it had seen then,
+//! the missed lines going where the tab ended when the login came back (after the notices of
+//! the reconnect and the login, above the messages that waited for the login and anything
+//! said since). Nothing is asked before the `PONG` that follows `OK LOGIN`
+//! (`Account::delivery_barrier`): the messages that waited for the account come first, as
+//! `HIST` blocks that look like the answer to a `HISTORY` of the same nick, and they are in
+//! the account's history too, with the same ids, so each line is shown once. An
+//! `ERR LOGIN_REQUIRED` that answers a `HISTORY <nick>` anyway (the account was deleted
+//! meanwhile) is taken quietly, and nothing more is asked of the direct history until the
+//! next login.
+//!
+//! Nothing is asked of a server that did not turn `CAP ids` on. A server that knows ids but
 //! not `HISTORY` answers `ERR UNKNOWN_COMMAND`: taken silently, and nothing more is asked on
-//! that connection. An answer for a tab closed meanwhile is dropped.
+//! that connection. An answer for a tab closed meanwhile is dropped. Lines put above those a
+//! tab shows (a join's, a new direct tab's, PgUp's) count as read; missed lines as unread.
 //!
 //! Out of scope: which lines a tab already shows and putting lines in place (`tab`); when a
-//! reconnect or a join happens (`nick`, `replies`); the keys (`keys`).
+//! reconnect, a login or a join happens (`nick`, `replies`, `login`); whether the connection
+//! holds an account (`account`); the keys (`keys`).
 
 use chrono::{DateTime, NaiveTime};
 
 use super::state::{App, Asked, Effect, Fetch, send};
-use super::tab::{Body, SCROLLBACK_LEN, TabKind};
+use super::tab::{Body, CatchUp, SCROLLBACK_LEN, Tab, TabKind};
 use chatd_proto::{
     Capability, Command, DEFAULT_HISTORY, ErrorCode, HistoryRequest, MAX_HISTORY, MessageId, Page,
     Reply, Target, UtcMillis,
@@ -33,6 +51,17 @@ pub(super) fn resume(app: &mut App, index: usize, effects: &mut Vec<Effect>) {
         return;
     };
     let at = app.tabs[index].end_seq();
+    resume_at(app, index, after, at, effects);
+}
+
+/// Tab `index` asks for the lines after `after`, to go at `at`; returns whether it was sent.
+fn resume_at(
+    app: &mut App,
+    index: usize,
+    after: MessageId,
+    at: u64,
+    effects: &mut Vec<Effect>,
+) -> bool {
     ask(
         app,
         index,
@@ -41,7 +70,84 @@ pub(super) fn resume(app: &mut App, index: usize, effects: &mut Vec<Effect>) {
         Page::After(after),
         at,
         effects,
-    );
+    )
+}
+
+/// A new connection: every direct tab in step with the account's history resumes once
+/// logged in again, after the newest id it has seen (or seen anywhere), which is noted now,
+/// before the messages that waited for the login come in and move its last id past the
+/// lines missed before them.
+pub(super) fn on_connected(app: &mut App) {
+    let newest = app.newest_id;
+    let direct = |tab: &&mut Tab| matches!(tab.kind, TabKind::Direct(_));
+    for tab in app.tabs.iter_mut().filter(direct) {
+        tab.catch_up = match tab.catch_up {
+            CatchUp::Nothing => match tab.last_id.or(newest) {
+                Some(after) => CatchUp::Resume { after, at: None },
+                None => CatchUp::Latest,
+            },
+            // Not asked on the last connection: after the same id as then.
+            CatchUp::Resume { after, .. } => CatchUp::Resume { after, at: None },
+            CatchUp::Latest => CatchUp::Latest,
+        };
+    }
+}
+
+/// `OK LOGIN`, once told (and, while registering, the registration with it): the direct
+/// tabs that resume note where their missed lines go, the end of the tab now; and the `PING`
+/// barrier goes out, whose `PONG` says the messages that waited for the account are in.
+pub(super) fn on_logged_in(app: &mut App, effects: &mut Vec<Effect>) {
+    for tab in &mut app.tabs {
+        let end = tab.end_seq();
+        if let CatchUp::Resume { at: at @ None, .. } = &mut tab.catch_up {
+            *at = Some(end);
+        }
+    }
+    if app.caps.has(Capability::Ids) && !app.no_history {
+        effects.push(Effect::Send(app.account.delivery_barrier()));
+    }
+}
+
+/// `OK REGISTER`: a new account keeps nothing yet (one of the same nick deleted before took
+/// its lines with it), so the direct tabs have nothing to ask.
+pub(super) fn nothing_kept(app: &mut App) {
+    for tab in &mut app.tabs {
+        tab.catch_up = CatchUp::Nothing;
+    }
+}
+
+/// After every event: each direct tab asks what its [`CatchUp`] says, if the direct history
+/// can be asked now. A tab whose request cannot go yet (one of its requests is not answered
+/// yet) asks after a later event.
+pub(super) fn catch_up(app: &mut App, effects: &mut Vec<Effect>) {
+    if !app.account.direct_history() {
+        return;
+    }
+    for index in 0..app.tabs.len() {
+        let tab = &app.tabs[index];
+        let sent = match tab.catch_up {
+            CatchUp::Nothing => continue,
+            CatchUp::Latest => {
+                let top = tab.seq(0);
+                ask(
+                    app,
+                    index,
+                    Fetch::Latest,
+                    HISTORY_PAGE,
+                    Page::Latest,
+                    top,
+                    effects,
+                )
+            }
+            CatchUp::Resume { after, at } => {
+                let at = at.unwrap_or_else(|| tab.end_seq());
+                resume_at(app, index, after, at, effects)
+            }
+        };
+        if sent {
+            app.tabs[index].catch_up = CatchUp::Nothing;
+        }
+    }
 }
 
 /// `OK JOIN` for room tab `index`, before the join is told: a room joined again after a
@@ -55,7 +161,7 @@ pub(super) fn on_joined(app: &mut App, index: usize, again: bool, effects: &mut 
         ask(
             app,
             index,
-            Fetch::Join,
+            Fetch::Latest,
             HISTORY_PAGE,
             Page::Latest,
             at,
@@ -83,7 +189,8 @@ pub(super) fn older(app: &mut App, now: NaiveTime, effects: &mut Vec<Effect>) {
 }
 
 /// Sends one `HISTORY` for tab `index`, if the server has history and the tab has one that
-/// is not being fetched already.
+/// can be asked now (a direct tab's, while the connection holds an account) and is not being
+/// fetched already; returns whether it was sent.
 fn ask(
     app: &mut App,
     index: usize,
@@ -92,18 +199,19 @@ fn ask(
     page: Page,
     at: u64,
     effects: &mut Vec<Effect>,
-) {
+) -> bool {
     if !app.caps.has(Capability::Ids) || app.no_history || !app.online() {
-        return;
+        return false;
     }
     let tab = &app.tabs[index];
     let target = match &tab.kind {
         TabKind::Lobby => Target::Lobby,
         TabKind::Room(room) => Target::Room(room.clone()),
-        TabKind::Direct(_) => return,
+        TabKind::Direct(nick) if app.account.direct_history() => Target::Nick(nick.clone()),
+        TabKind::Direct(_) => return false,
     };
     if app.history_asked.iter().any(|asked| asked.tab == tab.uid) {
-        return;
+        return false;
     }
     let request = HistoryRequest {
         target: target.clone(),
@@ -121,6 +229,7 @@ fn ask(
         added: 0,
         last: None,
     });
+    true
 }
 
 fn same_target(a: &Target, b: &Target) -> bool {
@@ -191,30 +300,47 @@ pub(super) fn on_hist(
     let Some(index) = app.tabs.iter().position(|tab| tab.uid == uid) else {
         return true;
     };
-    let body = match Reply::parse(line) {
-        Ok(Reply::All { from, text } | Reply::RoomMsg { from, text, .. }) => {
+    let body = match (target, Reply::parse(line)) {
+        // Both sides of a direct conversation: ours are under our nick (the account's).
+        (Target::Nick(_), Ok(Reply::Msg { from, text })) => {
+            let own = from.key() == app.nick.key();
+            Body::message(from, &text, true, own)
+        }
+        (Target::Lobby | Target::Room(_), Ok(Reply::All { from, text })) => {
             Body::message(from, &text, false, false)
         }
-        Ok(Reply::Me { from, text, .. }) => Body::Chat {
+        (Target::Lobby | Target::Room(_), Ok(Reply::RoomMsg { from, text, .. })) => {
+            Body::message(from, &text, false, false)
+        }
+        (Target::Lobby | Target::Room(_), Ok(Reply::Me { from, text, .. })) => Body::Chat {
             from,
             text,
             direct: false,
             own: false,
             action: true,
         },
-        // Not a line a lobby or a room keeps: nothing to show.
+        // Not a line this conversation keeps: nothing to show.
         _ => return true,
     };
     let Body::Chat { from, .. } = &body else {
         return true;
     };
-    if app.ignores(from) || app.tabs[index].has_id(id) || app.tabs[index].take_own(&body) {
+    if app.ignores(from) || app.tabs[index].has_id(id) {
+        return true;
+    }
+    if app.tabs[index].take_own(&body, id) {
+        app.newest_id = app.newest_id.max(Some(id));
         return true;
     }
     let time = local_time(app, time);
     let line = app.line(time, body, Some(id));
-    let at = app.history_asked[position].at;
-    if app.put(index, at, line) {
+    let asked = &app.history_asked[position];
+    let at = asked.at;
+    let added = match asked.fetch {
+        Fetch::Resume => app.put(index, at, line),
+        Fetch::Latest | Fetch::Older => app.put_old(index, at, line),
+    };
+    if added {
         let asked = &mut app.history_asked[position];
         asked.at += 1;
         asked.added += 1;
@@ -271,11 +397,11 @@ pub(super) fn on_end(
                 rule(app, index, asked.rule_at, text);
             }
         }
-        Fetch::Join if asked.added > 0 => {
+        Fetch::Latest if asked.added > 0 => {
             let lines = plural(asked.added, "earlier line");
             rule(app, index, asked.at, format!("{lines} above, new below"));
         }
-        Fetch::Join => {}
+        Fetch::Latest => {}
         Fetch::Older if count == 0 => {
             app.tabs[index].history_start = true;
             let at = app.tabs[index].seq(0);
@@ -288,14 +414,21 @@ pub(super) fn on_end(
 
 /// An `ERR` that answers our `HISTORY` rather than a line the user sent: the client sends no
 /// other line that can get `UNKNOWN_COMMAND` (the answers to `CAP` are taken before) or
-/// `BAD_HISTORY`. Taken silently; a server without `HISTORY` is asked no more.
+/// `BAD_HISTORY`, and a `LOGIN_REQUIRED` while the oldest `HISTORY` waiting is a direct
+/// tab's is its answer (an account command waiting, which gets it too, reads it first: no
+/// `HISTORY <nick>` is sent after one, and when one follows a `HISTORY`, both get the same
+/// answer, each taking one). Taken silently; a server without `HISTORY` is asked no more,
+/// nor the direct history of a connection it says holds no account.
 pub(super) fn refused(app: &mut App, code: &ErrorCode) -> bool {
-    if app.history_asked.is_empty() {
+    let Some(oldest) = app.history_asked.front() else {
         return false;
-    }
+    };
     match code {
         ErrorCode::UnknownCommand => app.no_history = true,
         ErrorCode::BadHistory => {}
+        ErrorCode::LoginRequired if matches!(oldest.target, Target::Nick(_)) => {
+            app.account.history_refused();
+        }
         _ => return false,
     }
     app.history_asked.pop_front();

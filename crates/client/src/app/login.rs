@@ -15,6 +15,7 @@ use chrono::NaiveTime;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::account::{Answer, Asked, Refusal};
+use super::history;
 use super::state::{App, Conn, Effect, Prompt, Retry};
 use super::tab::Body;
 use crate::password::Secret;
@@ -219,14 +220,17 @@ pub(super) fn on_answer(app: &mut App, answer: Answer, now: NaiveTime) -> Then {
             }
             return Then::HasNick(nick);
         }
-        Answer::Registered(nick) => tell(
-            app,
-            now,
-            format!(
-                "{nick} is registered now, and you are logged in to it: only its password \
-                 takes the nick from now on"
-            ),
-        ),
+        Answer::Registered(nick) => {
+            history::nothing_kept(app);
+            tell(
+                app,
+                now,
+                format!(
+                    "{nick} is registered now, and you are logged in to it: only its \
+                     password takes the nick from now on"
+                ),
+            );
+        }
         Answer::PasswordChanged => tell(app, now, "password changed".to_owned()),
         Answer::Unregistered(nick) => tell(
             app,

@@ -29,8 +29,8 @@
 //! - `login`: logging in to a registered nick (kept password, masked [`Prompt`], waits the
 //!   server asks for), `/register`, `/login`, `/password`, `/unregister` and their answers.
 //! - `extensions`: `/me` and `ME`, `/away` and `AWAY`, `OWNER`, `/topic` as a question.
-//! - `history`: `HISTORY` asked after a reconnect, on joining a room and by PgUp at the top
-//!   of a tab, and its answers put in place.
+//! - `history`: `HISTORY` asked after a reconnect, on joining a room, on opening a direct
+//!   tab while logged in and by PgUp at the top of a tab, and its answers put in place.
 //!
 //! The parts import `state` and `tab` (and each other, without a cycle); none imports this
 //! file, so that the re-exports below never make a cycle.
@@ -53,7 +53,7 @@ mod update;
 #[cfg(test)]
 mod tests;
 
-pub use account::{Account, Answer, Asked, BUSY_RETRY, Refusal};
+pub use account::{Account, Answer, Asked, BUSY_RETRY, DELIVERED, Refusal};
 pub use caps::{CAPS_WANTED, Caps, PLAIN_CAPS_WANTED};
 pub use extensions::AWAY_NOTICE_REPEAT;
 pub use help::KEYS;

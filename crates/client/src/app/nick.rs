@@ -94,6 +94,7 @@ pub(super) fn ask_for_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &
 /// back.
 pub(super) fn on_ok_nick(app: &mut App, nick: Nick, now: NaiveTime, effects: &mut Vec<Effect>) {
     let pending = app.pending_nick.take();
+    app.account.renamed(&nick);
     if app.conn == Conn::Registering {
         app.conn = Conn::Online;
         app.nick = nick.clone();

@@ -18,7 +18,7 @@ use chrono::NaiveTime;
 
 use super::caps::CAPS_WANTED;
 use super::extensions::{on_action, on_away_notice, on_no_topic, on_ok_away, on_owner, on_topic};
-use super::history::{on_end, on_hist, on_joined, on_waiting, refused};
+use super::history::{on_connected, on_end, on_hist, on_joined, on_logged_in, on_waiting, refused};
 use super::login::{self, Then};
 use super::nick::{go_on_as_guest, on_err, on_ok_nick, reclaim_if_freed, register, rename};
 use super::state::{App, Conn, Effect, WhoFor, send};
@@ -47,6 +47,7 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
             app.history_asked.clear();
             app.no_history = false;
             app.resume_from = app.newest_id;
+            on_connected(app);
             app.account.new_connection();
             app.login_wait = false;
             // The capabilities first, so that nothing reaches us in the wrong form.
@@ -158,7 +159,10 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
                 token: token.as_deref(),
             },
         ),
-        Reply::Pong { .. } => {}
+        // Ours after `OK LOGIN` (`history` asks on once it is taken), or one we did not ask.
+        Reply::Pong { token } => {
+            app.account.delivered(token.as_deref());
+        }
         Reply::Bye { reason } if reason.as_deref() == Some(LOGGED_IN_ELSEWHERE) => {
             app.conn = Conn::LoggedInElsewhere;
             app.prompt = None;
@@ -411,6 +415,7 @@ fn on_account_answer(
             // Told first: the lines missed while away, asked for once registered, go below.
             login::logged_in(app, &nick, now);
             on_ok_nick(app, nick, now, effects);
+            on_logged_in(app, effects);
         }
         Then::GoOnAsGuest => go_on_as_guest(app, now, effects),
     }

@@ -179,8 +179,9 @@ pub(super) enum Fetch {
     /// After a reconnect: the lines missed while away, in place, under a rule that counts
     /// them; paged on with `AFTER` until the server has no more.
     Resume,
-    /// A room just joined: its latest lines, above the join, with a rule under them.
-    Join,
+    /// A room just joined, or a direct tab opened since the login: its latest lines, above
+    /// the join or the tab's lines, with a rule under them.
+    Latest,
     /// PgUp at the top of a tab: older lines, before the oldest shown.
     Older,
 }
@@ -484,8 +485,18 @@ impl App {
     /// Puts `line` in tab `index` as its line numbered `seq`; returns false if its id was
     /// shown there already.
     pub(super) fn put(&mut self, index: usize, seq: u64, line: ChatLine) -> bool {
-        let id = line.id;
         let shown = index == self.current;
+        self.put_as(index, seq, line, shown)
+    }
+
+    /// [`App::put`] for a line older than the lines it goes above (a tab's earlier history):
+    /// never counted as unread, as nobody missed it.
+    pub(super) fn put_old(&mut self, index: usize, seq: u64, line: ChatLine) -> bool {
+        self.put_as(index, seq, line, true)
+    }
+
+    fn put_as(&mut self, index: usize, seq: u64, line: ChatLine, shown: bool) -> bool {
+        let id = line.id;
         let added = self.tabs[index].insert(seq, line, shown);
         self.newest_id = self.newest_id.max(id);
         added

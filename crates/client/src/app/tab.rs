@@ -2,7 +2,8 @@
 //! dropped), its unread count, highlight and "new" marker, the scroll position, and for a
 //! room its members, owner, topic and the key to join again with; the message ids it holds
 //! (a line is shown once, however often it arrives) and lines put in place among the others
-//! (history: [`Tab::insert`]); plus the nick-list helpers and how a message's text becomes a
+//! (history: [`Tab::insert`]), and for a direct tab what it has to ask of the account's
+//! history ([`CatchUp`]); plus the nick-list helpers and how a message's text becomes a
 //! line ([`Body::message`]: `/me ` makes an action).
 //!
 //! Out of scope: which tab a line goes to, and when a tab opens or closes (`state`); what
@@ -115,6 +116,22 @@ pub enum TabKind {
     Direct(Nick),
 }
 
+/// What a direct tab still has to ask of the direct messages the server keeps for our
+/// account, once they can be asked for (`history`: logged in, the messages that waited for
+/// the login all in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CatchUp {
+    /// Nothing: what it shows is in step with the account's history (or it is no direct
+    /// tab).
+    Nothing,
+    /// Opened since the last login: its latest lines go above the lines it shows.
+    Latest,
+    /// Open when a connection was lost: the lines after `after` (the newest id it had seen
+    /// then, or seen anywhere if it had none) go at `at`, where the tab ended when the login
+    /// came back (`None` until then), above what came since.
+    Resume { after: MessageId, at: Option<u64> },
+}
+
 /// One tab: a scrollback and what is needed to show and refill it.
 #[derive(Debug, Clone)]
 pub struct Tab {
@@ -158,17 +175,25 @@ pub struct Tab {
     ids: HashSet<MessageId>,
     /// The newest id this tab has seen: after a reconnect, history resumes after it.
     pub(super) last_id: Option<MessageId>,
-    /// Our own messages shown here, newest last, at most [`OWN_SENT_LEN`]: the server does not
-    /// send us our own lines, so they have no id, and the history of the time around a lost
-    /// connection gives them back; each is matched once, so that it is not shown twice.
+    /// Our own messages shown here as sent, newest last, at most [`OWN_SENT_LEN`]: the server
+    /// does not send us our own lines, so they have no id, and history (of the time around a
+    /// lost connection, or of a direct tab just opened) gives them back; each is matched
+    /// once, so that it is not shown twice, and its line takes the id then.
     own_sent: VecDeque<Body>,
     /// The server said it has no lines older than the oldest shown: PgUp asks no more.
     pub(super) history_start: bool,
+    /// Direct tabs: what to ask of the account's history when it can be asked.
+    pub(super) catch_up: CatchUp,
 }
 
 impl Tab {
     pub(super) fn new(kind: TabKind) -> Tab {
+        let catch_up = match &kind {
+            TabKind::Direct(_) => CatchUp::Latest,
+            TabKind::Lobby | TabKind::Room(_) => CatchUp::Nothing,
+        };
         Tab {
+            catch_up,
             kind,
             lines: VecDeque::new(),
             first_seq: 0,
@@ -242,7 +267,8 @@ impl Tab {
             }
             self.last_id = self.last_id.max(Some(id));
         }
-        if let Body::Chat { own: true, .. } = &line.body {
+        // Only our lines as sent, without an id: one from history has its id to be known by.
+        if let (Body::Chat { own: true, .. }, None) = (&line.body, line.id) {
             if self.own_sent.len() == OWN_SENT_LEN {
                 self.own_sent.pop_front();
             }
@@ -292,10 +318,11 @@ impl Tab {
         self.history_start = false;
     }
 
-    /// Whether `body`, from history, is one of our own messages shown here (they come back
-    /// without the id they never had); if so, it is matched and forgotten, with any older
-    /// ones that history skipped.
-    pub(super) fn take_own(&mut self, body: &Body) -> bool {
+    /// Whether `body`, from history with `id`, is one of our own messages shown here (they
+    /// come back without the id they never had); if so, it is matched and forgotten, with any
+    /// older ones that history skipped, and the line shown takes the id: PgUp then asks for
+    /// the lines before it, a resume for those after it, and it is never matched again.
+    pub(super) fn take_own(&mut self, body: &Body, id: MessageId) -> bool {
         let Body::Chat {
             from, text, action, ..
         } = body
@@ -306,13 +333,21 @@ impl Tab {
             matches!(own, Body::Chat { from: f, text: t, action: a, .. }
                 if f.key() == from.key() && t == text && a == action)
         };
-        match self.own_sent.iter().position(same) {
-            Some(at) => {
-                self.own_sent.drain(..=at);
-                true
-            }
-            None => false,
+        let Some(at) = self.own_sent.iter().position(same) else {
+            return false;
+        };
+        self.own_sent.drain(..=at);
+        let shown = self.lines.iter_mut().find(|line| {
+            line.id.is_none()
+                && matches!(line.body, Body::Chat { own: true, .. })
+                && same(&line.body)
+        });
+        if let Some(line) = shown {
+            line.id = Some(id);
+            self.ids.insert(id);
+            self.last_id = self.last_id.max(Some(id));
         }
+        true
     }
 
     pub(super) fn scroll_up(&mut self, lines: usize) {

@@ -1,13 +1,15 @@
 //! [`update`], the one entry point that changes the state: it routes each event to the part
 //! that handles it (`keys`, `paste`, `replies`) and handles the few left: a resize, the clock tick
 //! (the reconnect countdown, the grace period after `/quit`, a login waiting to be sent
-//! again, which `login` counts) and a signal.
+//! again, which `login` counts) and a signal. After every event, `history` asks what the
+//! direct tabs wait to ask, if they can now.
 //!
 //! Out of scope: what a key, a `/command` or a server line does (`keys`, `submit`,
 //! `replies`); carrying out the effects (the caller: `terminal`, or a test).
 
 use chrono::NaiveTime;
 
+use super::history;
 use super::keys::{on_key, on_mouse};
 use super::login;
 use super::paste::on_paste;
@@ -41,6 +43,9 @@ pub fn update(app: &mut App, event: Event, now: NaiveTime) -> Vec<Effect> {
             effects.push(Effect::Exit);
         }
     }
+    // Whatever the event was, it may have opened a direct tab or let the direct history be
+    // asked.
+    history::catch_up(app, &mut effects);
     effects
 }
 

@@ -86,6 +86,26 @@ impl PlainLogin {
         self.waiting = false;
     }
 
+    /// The `PING` to send once an `OK LOGIN` is handled ([`DELIVERED`](crate::app::DELIVERED)).
+    pub(super) fn delivery_barrier(&mut self) -> String {
+        self.account.delivery_barrier()
+    }
+
+    /// Whether a `PONG` with `token` answers our barrier (it is then not printed).
+    pub(super) fn delivered(&mut self, token: Option<&str>) -> bool {
+        self.account.delivered(token)
+    }
+
+    /// Our nick is `nick` now: a rename away from the account's nick leaves it.
+    pub(super) fn renamed(&mut self, nick: &Nick) {
+        self.account.renamed(nick);
+    }
+
+    /// Whether the account's direct messages can be asked for now (`Account::direct_history`).
+    pub(super) fn direct_history(&self) -> bool {
+        self.account.direct_history()
+    }
+
     /// Registration met `ERR NICK_REGISTERED` for the nick wanted: the `LOGIN` to send, or
     /// `None` while a refused one waits for its time; an error when there is no password
     /// and nobody to ask.

@@ -45,8 +45,12 @@ fn issue_16_a_registered_nick_logs_in_with_the_password_given() {
     assert_eq!(sent(&effects), ["LOGIN alice correct-horse"]);
     assert_eq!(app.conn, Conn::Registering);
     assert!(app.prompt.is_none());
-    // `OK LOGIN` ends registration as `OK NICK` does.
-    assert_eq!(sent(&server(&mut app, "OK LOGIN alice")), ["WHO"]);
+    // `OK LOGIN` ends registration as `OK NICK` does; the `PING` is the barrier after the
+    // messages that waited for the account.
+    assert_eq!(
+        sent(&server(&mut app, "OK LOGIN alice")),
+        ["WHO", "PING chat-waiting-delivered"]
+    );
     assert_eq!((app.conn, app.nick.as_str()), (Conn::Online, "alice"));
     let lobby = shown(&app.tabs[0]);
     assert!(
@@ -187,7 +191,11 @@ fn issue_16_every_reconnect_logs_in_again_before_resuming() {
     );
     assert_eq!(
         sent(&server(&mut app, "OK LOGIN alice")),
-        ["WHO", "HISTORY * 1000 AFTER 41"]
+        [
+            "WHO",
+            "HISTORY * 1000 AFTER 41",
+            "PING chat-waiting-delivered"
+        ]
     );
     let lobby = shown(&app.tabs[0]);
     assert!(

@@ -129,7 +129,7 @@ fn issue_15_nothing_missed_adds_no_rule_and_a_tab_without_ids_resumes_after_the_
 fn issue_15_a_room_joined_again_resumes_above_the_join() {
     let mut app = in_rust();
     server(&mut app, "@30 MSG #rust bob before");
-    // A direct conversation is not asked for: the server keeps no direct messages.
+    // A guest's direct conversation is not asked for: the server keeps nothing for a guest.
     server(&mut app, "@31 MSG bob psst");
     let joins = reconnect(&mut app);
     assert_eq!(joins, ["WHO", "JOIN #rust", "HISTORY * 1000 AFTER 31"]);
@@ -299,8 +299,8 @@ fn issue_15_a_server_without_history_refuses_quietly_once() {
     // Nothing more is asked on this connection.
     app.switch_to(0);
     assert!(sent(&key(&mut app, KeyCode::PageUp)).is_empty());
-    // A refused request for a nick (direct messages are not kept) is quiet too, and the
-    // user's own errors are still shown.
+    // A request refused as a bad one is quiet too, and the user's own errors are still
+    // shown.
     assert_eq!(
         reconnect(&mut app),
         ["WHO", "JOIN #tea", "HISTORY * 1000 AFTER 10"]

@@ -6,6 +6,7 @@
 //! real server); drawing (`ui`'s tests).
 
 mod accounts;
+mod direct_history;
 mod extensions;
 mod history;
 mod ignore;
