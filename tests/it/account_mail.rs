@@ -163,3 +163,36 @@ fn issue_16_a_full_mailbox_refuses_the_next_line_and_keeps_what_it_has() {
     expected.push("END HISTORY bob 1000".to_owned());
     assert_eq!(hist_lines(&waited), expected);
 }
+
+#[test]
+fn issue_16_a_message_is_kept_for_an_offline_account_while_the_store_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    // A batch every millisecond: the store thread holds the database's write lock most of
+    // the time, as a busy server's does.
+    let server = TestServer::with(move |c| {
+        c.ephemeral = false;
+        c.data_dir = path;
+        c.history_flush = std::time::Duration::from_millis(1);
+    });
+    register_and_leave(&server, "alice");
+    let mut chatter = server.client("chatter");
+    let mut bob = server.client("bob");
+    for round in 0..100 {
+        for n in 0..50 {
+            chatter.send(&format!("ALL round {round} line {n} keeps the store busy"));
+        }
+        bob.send(&format!("MSG alice kept {round}"));
+        // The answer, among the chatter's lines.
+        let answer = loop {
+            let line = bob.recv();
+            if !line.starts_with("ALL chatter ") {
+                break line;
+            }
+        };
+        assert_eq!(answer, "OK STORED alice", "round {round}");
+    }
+    chatter.barrier();
+    let (_alice, waited) = log_in(&server, "alice");
+    assert_eq!(waited.len(), 101, "every line, then END HISTORY");
+}

@@ -78,11 +78,10 @@ fn while_alice_is_away(server: Restartable, mut bob: TestClient) -> (Restartable
     phone.send("QUIT");
     phone.expect("BYE");
     sees(&mut bob, "QUIT alice");
-    drop(bob);
     // The lines kept for the account are on disk once the server stopped cleanly.
-    // FIXME(issue 16): the server's mailbox write (a deferred transaction that reads, then
-    // writes) fails at once with `ERR SERVER_BUSY` when the store thread writes direct lines
-    // at the same moment, so the mailbox is written after the restart only, when none are.
+    bob.send("MSG alice stored before the restart");
+    bob.expect("OK STORED alice");
+    drop(bob);
     let server = server.restart();
     let mut bob = server.server.client("bob");
     for n in 1..=2 {
@@ -130,6 +129,7 @@ fn issue_16_a_logged_in_client_shows_each_missed_direct_line_once_in_order() {
     let in_order = [
         "*bob* to the phone",
         "*alice* from the phone",
+        "*bob* stored before the restart",
         "*bob* stored 1",
         "*bob* stored 2",
         "*bob* live again",
@@ -186,6 +186,7 @@ fn issue_16_plain_prints_each_missed_direct_line_once_after_logging_in_again() {
     assert_eq!(
         hist,
         [
+            "bob MSG bob stored before the restart",
             "bob MSG bob stored 1",
             "bob MSG bob stored 2",
             "bob MSG alice yes, here",

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use chatd_proto::{MessageId, Nick, NickKey, UtcMillis};
 use parking_lot::Mutex;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::server::store;
 
@@ -142,12 +142,16 @@ impl Mailbox {
     }
 }
 
+/// Counts, then inserts, in one transaction that takes the write lock at its start
+/// (`IMMEDIATE`): a deferred one that read first could not wait for the store thread's write
+/// lock (SQLite refuses to turn a reader into a writer while another writes: "database is
+/// locked" at once, whatever the busy timeout), and the line would be refused.
 fn keep_on_disk(
     connection: &mut Connection,
     to: &NickKey,
     line: &Waiting,
 ) -> rusqlite::Result<Result<(), NotKept>> {
-    let transaction = connection.transaction()?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let waiting: usize = transaction.query_row(
         "SELECT count(*) FROM waiting WHERE account = ?1",
         params![key_text(to)],
@@ -197,7 +201,7 @@ fn take_from_disk(
     account: &NickKey,
     budget: usize,
 ) -> rusqlite::Result<Vec<Waiting>> {
-    let transaction = connection.transaction()?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut taken = Vec::new();
     {
         let mut rows = transaction.prepare(

@@ -46,7 +46,7 @@ use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags, params};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
 use super::messages::Conversation;
 use super::packing::unpack;
@@ -240,7 +240,7 @@ fn migrate(connection: &mut Connection) -> rusqlite::Result<()> {
         )));
     }
     for (from, migration) in MIGRATIONS.iter().enumerate().skip(version) {
-        let transaction = connection.transaction()?;
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
         transaction.execute_batch(migration)?;
         transaction.pragma_update(None, "user_version", from + 1)?;
         transaction.commit()?;

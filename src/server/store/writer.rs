@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use super::batch::{Batch, Chunk};
 use super::direct::{self, PairRows};
@@ -450,7 +450,7 @@ fn write_taken(
     state: &mut State,
     keep: usize,
 ) -> rusqlite::Result<u64> {
-    let transaction = connection.transaction()?;
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut written = direct::write(&transaction, taken.direct, keep, &mut state.pairs)?;
     let open = &mut state.open;
     let mut touched = Vec::new();
