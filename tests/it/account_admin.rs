@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread;
 
+use crate::account_support::PASSWORD;
 use crate::support::{ChatdProcess, DEADLINE, TestClient, registered_at, run_chatd_to_exit};
 
-const PASSWORD: &str = "correct-horse";
 const NEW_PASSWORD: &str = "battery-staple";
 /// `chatd`'s exit status for a command it refuses.
 const REFUSED: i32 = 1;

@@ -1,29 +1,12 @@
 //! Messages that wait (issue 16, point 5): a `MSG` to an account that is offline is kept and
 //! delivered at its next login, once, in order, one block per sender, also after a restart.
 
-use std::path::Path;
-
-use crate::support::{TestClient, TestServer};
-
-const PASSWORD: &str = "correct-horse";
+use crate::account_support::{PASSWORD, log_in, quit, registered, server_in};
+use crate::support::TestServer;
 
 /// Registers `nick` on a connection of its own and leaves.
 fn register_and_leave(server: &TestServer, nick: &str) {
-    let mut client = server.client(nick);
-    client.send(&format!("REGISTER {PASSWORD}"));
-    client.expect(&format!("OK REGISTER {nick}"));
-    client.send("QUIT");
-    client.expect("BYE");
-    client.expect_closed();
-}
-
-/// A connection that logged in to `nick`, and every line after `OK LOGIN` up to a barrier.
-fn log_in(server: &TestServer, nick: &str) -> (TestClient, Vec<String>) {
-    let mut client = server.connect();
-    client.send(&format!("LOGIN {nick} {PASSWORD}"));
-    client.expect(&format!("OK LOGIN {nick}"));
-    let after = client.barrier();
-    (client, after)
+    quit(registered(server, nick));
 }
 
 /// `HIST <from> <id> <time> MSG <from> <text>` read back as `<from> MSG <from> <text>`,
@@ -83,14 +66,6 @@ fn issue_16_a_message_to_an_offline_account_waits_for_its_login_and_comes_once()
     bob.send("MSG alice welcome back");
     bob.barrier();
     assert_eq!(alice.recv(), "MSG bob welcome back");
-}
-
-fn server_in(dir: &Path) -> TestServer {
-    let dir = dir.to_owned();
-    TestServer::with(move |c| {
-        c.ephemeral = false;
-        c.data_dir = dir;
-    })
 }
 
 #[test]

@@ -5,33 +5,9 @@
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::account_support::{PASSWORD, logged_in, quit, registered};
 use crate::stats::stats;
 use crate::support::{TestClient, TestServer};
-
-const PASSWORD: &str = "correct-horse";
-
-/// `nick`, registered with [`PASSWORD`] and logged in, on a connection of its own.
-fn registered(server: &TestServer, nick: &str) -> TestClient {
-    let mut client = server.client(nick);
-    client.send(&format!("REGISTER {PASSWORD}"));
-    client.expect(&format!("OK REGISTER {nick}"));
-    client
-}
-
-/// A connection that logged in to `nick` (before any `NICK`).
-fn logged_in(server: &TestServer, nick: &str) -> TestClient {
-    let mut client = server.connect();
-    client.send(&format!("LOGIN {nick} {PASSWORD}"));
-    client.expect(&format!("OK LOGIN {nick}"));
-    client
-}
-
-/// Sends `QUIT` and waits for the end, so the nick is free when it returns.
-fn quit(mut client: TestClient) {
-    client.send("QUIT");
-    client.expect("BYE");
-    client.expect_closed();
-}
 
 #[test]
 fn issue_16_a_registered_nick_is_taken_only_by_logging_in() {

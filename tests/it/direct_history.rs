@@ -8,11 +8,10 @@
 use std::path::Path;
 use std::slice;
 
+use crate::account_support::PASSWORD;
 use crate::history::{Hist, history};
 use crate::message_ids::split_id;
 use crate::support::{TestClient, TestServer, with_caps};
-
-const PASSWORD: &str = "correct-horse";
 
 /// A server keeping history in `dir` (in memory without one), `lines` per conversation.
 fn server(dir: Option<&Path>, lines: usize) -> TestServer {

@@ -5,6 +5,7 @@ mod support;
 
 mod account_admin;
 mod account_mail;
+mod account_support;
 mod accounts;
 mod announcements;
 mod bad_input;

@@ -2,28 +2,8 @@
 //! a room survives being empty and restarts with its topic, key, privacy and history, and
 //! its owner account owns it whenever present, and nobody else ever does.
 
-use std::path::Path;
-
+use crate::account_support::{PASSWORD, log_in, registered, server_in};
 use crate::support::{TestClient, TestServer};
-
-const PASSWORD: &str = "correct-horse";
-
-/// `nick`, registered and logged in, on a connection of its own.
-fn registered(server: &TestServer, nick: &str) -> TestClient {
-    let mut client = server.client(nick);
-    client.send(&format!("REGISTER {PASSWORD}"));
-    client.expect(&format!("OK REGISTER {nick}"));
-    client
-}
-
-/// A connection logged in to `nick`, everything after `OK LOGIN` read.
-fn logged_in(server: &TestServer, nick: &str) -> TestClient {
-    let mut client = server.connect();
-    client.send(&format!("LOGIN {nick} {PASSWORD}"));
-    client.expect(&format!("OK LOGIN {nick}"));
-    client.barrier();
-    client
-}
 
 /// Joins `room` and reads the answer up to the barrier: `OK JOIN`, topic, members.
 fn join(client: &mut TestClient, room: &str) -> Vec<String> {
@@ -31,7 +11,7 @@ fn join(client: &mut TestClient, room: &str) -> Vec<String> {
     client.barrier()
 }
 
-fn quit(mut client: TestClient) {
+fn quit_quietly(mut client: TestClient) {
     client.barrier();
     client.send("QUIT");
     client.expect("BYE");
@@ -44,14 +24,6 @@ fn rooms(client: &mut TestClient) -> Vec<String> {
     let mut lines = client.barrier();
     assert_eq!(lines.pop().as_deref(), Some("END ROOMS"));
     lines
-}
-
-fn server_in(dir: &Path) -> TestServer {
-    let dir = dir.to_owned();
-    TestServer::with(move |c| {
-        c.ephemeral = false;
-        c.data_dir = dir;
-    })
 }
 
 #[test]
@@ -106,7 +78,7 @@ fn issue_16_a_registered_room_outlives_its_last_member_and_its_owner_takes_it_ba
         joined.contains(&"OWNER #Tea alice".to_owned()),
         "{joined:?}"
     );
-    quit(alice);
+    quit_quietly(alice);
     bob.barrier();
     // Its owner away, nobody owns it: the guest left in it cannot change it.
     bob.send("KEY #tea");
@@ -141,7 +113,7 @@ fn issue_16_a_registered_room_outlives_its_last_member_and_its_owner_takes_it_ba
     );
 
     // The owner account comes back, past the key, and owns it again; the others are told.
-    let mut alice = logged_in(&server, "alice");
+    let mut alice = log_in(&server, "alice").0;
     let joined = join(&mut alice, "#tea");
     assert_eq!(joined[0], "OK JOIN #Tea");
     assert_eq!(bob.recv(), "JOIN alice");
@@ -160,14 +132,14 @@ fn issue_16_a_guest_cannot_take_a_registered_room_over_and_an_account_cannot_eit
     alice.expect("OK REGISTER #tea");
     alice.send("PRIVATE #tea on");
     alice.expect("OK PRIVATE #tea on");
-    quit(alice);
+    quit_quietly(alice);
     // Empty and private: listed to nobody, joined by nobody but its owner account.
     let mut bob = registered(&server, "bob");
     assert_eq!(rooms(&mut bob), Vec::<String>::new());
     bob.send("JOIN #tea");
     bob.expect_err("INVITE_ONLY");
     // The owner account renamed away is a guest: not the owner, not let in.
-    let mut alice = logged_in(&server, "alice");
+    let mut alice = log_in(&server, "alice").0;
     alice.send("NICK alice2");
     alice.expect("OK NICK alice2");
     alice.send("JOIN #tea");
@@ -217,7 +189,7 @@ fn issue_16_registered_rooms_come_back_after_a_restart_with_topic_key_privacy_an
     assert_eq!(rooms(&mut bob), Vec::<String>::new(), "#Tea is private");
     bob.send("JOIN #tea pu-erh");
     bob.expect_err("INVITE_ONLY");
-    let mut alice = logged_in(&server, "alice");
+    let mut alice = log_in(&server, "alice").0;
     let joined = join(&mut alice, "#tea");
     assert_eq!(
         joined,
@@ -296,8 +268,8 @@ fn issue_16_a_room_goes_with_its_account_and_a_new_account_of_the_name_owns_noth
         ["ROOM #Gone 1"],
         "#Kept was empty: gone at once"
     );
-    quit(bob);
-    quit(alice);
+    quit_quietly(bob);
+    quit_quietly(alice);
     let mut carol = server.client("carol");
     assert_eq!(rooms(&mut carol), Vec::<String>::new());
     server.shutdown();
