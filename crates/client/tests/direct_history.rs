@@ -10,19 +10,9 @@ mod common;
 
 use chatd_client::app::Conn;
 use chatd_testkit::{Config, TestClient, TestServer};
-use common::{Client, PlainChat, Relay, texts};
+use common::{Client, PlainChat, Relay, register, texts};
 
 const PASSWORD: &str = "correct-horse-battery";
-
-/// Makes `nick` an account with `password`, and leaves: the nick is free, but protected.
-fn register(server: &TestServer, nick: &str, password: &str) {
-    let mut owner = server.client(nick);
-    owner.send(&format!("REGISTER {password}"));
-    owner.expect(&format!("OK REGISTER {nick}"));
-    owner.send("QUIT");
-    owner.expect("BYE");
-    owner.expect_closed();
-}
 
 /// Reads `client`'s lines until one starting with `start` comes.
 fn sees(client: &mut TestClient, start: &str) {

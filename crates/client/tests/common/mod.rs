@@ -23,7 +23,7 @@ use chrono::NaiveTime;
 use crossbeam_channel::Receiver;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use chatd_testkit::DEADLINE;
+use chatd_testkit::{DEADLINE, TestServer};
 
 /// One client as the terminal loop runs it: events from `Net` into `update`, effects back
 /// out, minus the screen.
@@ -134,6 +134,16 @@ impl Drop for Client {
             net.stop();
         }
     }
+}
+
+/// Makes `nick` an account with `password`, and leaves: the nick is free, but protected.
+pub fn register(server: &TestServer, nick: &str, password: &str) {
+    let mut owner = server.client(nick);
+    owner.send(&format!("REGISTER {password}"));
+    owner.expect(&format!("OK REGISTER {nick}"));
+    owner.send("QUIT");
+    owner.expect("BYE");
+    owner.expect_closed();
 }
 
 /// A tab's lines as `<from> text`, `*from* text`, `-!- notice`, `!!! error`, `--- info`.
