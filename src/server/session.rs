@@ -335,11 +335,11 @@ impl Session {
         } else {
             Identity::Guest
         };
-        self.identity = identity;
         match registry.claim(self.id, wanted.clone(), &self.outbox, self.caps, identity) {
             // Cut off by another worker meanwhile: what it still sent is not executed.
             Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
             Ok((claimed, slow)) => {
+                self.identity = identity;
                 match &claimed {
                     Claimed::Joined => {
                         log::debug!("conn#{} {}: registered {wanted}", self.id, self.peer);
@@ -464,7 +464,6 @@ impl Session {
                 },
             };
         }
-        self.identity = Identity::Account;
         let claimed = registry.claim(
             self.id,
             nick.clone(),
@@ -476,6 +475,7 @@ impl Session {
             Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
             Ok((_, slow)) => {
                 log::info!("conn#{} {}: logged in as {nick}", self.id, self.peer);
+                self.identity = Identity::Account;
                 self.login.logged_in(&nick);
                 self.nick = Some(nick.clone());
                 self.answered.set(self.answered.get() + slow.answered);
