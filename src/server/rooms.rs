@@ -215,7 +215,7 @@ impl RoomState {
     pub fn record(&self) -> Option<RoomRecord> {
         let (owner, conversation) = (self.registered.as_ref()?, self.conversation?);
         Some(RoomRecord {
-            name_key: self.name.as_str().to_ascii_lowercase(),
+            name_key: self.name.key().into_string(),
             name: self.name.to_string(),
             owner: owner.with_key(str::to_owned),
             owner_nick: owner.to_string(),

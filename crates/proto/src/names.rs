@@ -138,6 +138,13 @@ impl Room {
     }
 }
 
+impl RoomKey {
+    /// The folded name, as a database row keys a room by it.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 impl fmt::Display for Room {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

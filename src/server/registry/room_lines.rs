@@ -397,9 +397,7 @@ impl Registry {
     pub fn unregister_rooms(&self, account: &Nick) {
         let mut table = self.table.write();
         for room in table.rooms.unregister_owned(account) {
-            self.keeping
-                .store()
-                .drop_room(room.as_str().to_ascii_lowercase());
+            self.keeping.store().drop_room(room.key().into_string());
         }
     }
 
