@@ -3,7 +3,7 @@
 //!
 //! In scope: the read loop, splitting bytes into lines (a socket keeps only the carry-over of
 //! a partial line) or, on a WebSocket client, into text frames (split by `websocket`, each
-//! read where it lies), feeding each line to [`arrival`], and the end-of-run report of each
+//! read where it lies), feeding each line to `arrival`, and the end-of-run report of each
 //! client. On a peer, the same for its frames (split by `dialect`).
 //! Out of scope: connecting and registering (`client`, `transport`), sending (`sender`), a
 //! peer's spelling (`dialect`), what a line means (`arrival`), and judging the results

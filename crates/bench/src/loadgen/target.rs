@@ -396,23 +396,17 @@ fn spawn_child(
         _data: data,
     };
     let deadline = Instant::now() + CHILD_START_TIMEOUT;
-    let mut endpoints = Endpoints {
-        lines: SocketAddr::from(([0, 0, 0, 0], 0)),
-        web: None,
-    };
-    let mut lines = None;
-    while lines.is_none() || (with_web && endpoints.web.is_none()) {
+    let (mut lines, mut web) = (None, None);
+    while lines.is_none() || (with_web && web.is_none()) {
         match addresses.recv_deadline(deadline) {
             Ok(Logged::Lines(addr)) => lines = Some(addr),
-            Ok(Logged::Web(addr)) => endpoints.web = Some(addr),
+            Ok(Logged::Web(addr)) => web = Some(addr),
+            // The deadline passed, or the server exited.
             Err(_) => break,
         }
     }
-    match lines.filter(|_| !with_web || endpoints.web.is_some()) {
-        Some(addr) => {
-            endpoints.lines = addr;
-            Ok((endpoints, server))
-        }
+    match lines.filter(|_| !with_web || web.is_some()) {
+        Some(lines) => Ok((Endpoints { lines, web }, server)),
         None => {
             let _ = server.child.kill();
             let _ = server.stop();

@@ -19,7 +19,7 @@ use std::time::Instant;
 use crate::loadgen::client::{self, IO_TIMEOUT};
 use crate::loadgen::dialect::Dialect;
 use crate::loadgen::websocket::{self, WsEvent};
-use chatd_proto::Command;
+use chatd_proto::{Command, Nick};
 
 /// How one client reaches the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,12 +167,16 @@ impl Transport {
         }
     }
 
+    /// Sends `NICK <nick>` without waiting for the answer.
+    pub fn send_nick(self, stream: &TcpStream, nick: &str) -> io::Result<()> {
+        let parsed = Nick::parse(nick).map_err(|e| io::Error::other(format!("{nick}: {e}")))?;
+        self.send_command(stream, &Command::Nick(parsed))
+    }
+
     /// Sends `NICK <nick>` and waits for its `OK NICK`, after `pending` (bytes already read,
     /// such as those past the upgrade). Returns the bytes read after it.
     pub fn register(self, stream: &TcpStream, pending: Vec<u8>, nick: &str) -> io::Result<Vec<u8>> {
-        let parsed =
-            chatd_proto::Nick::parse(nick).map_err(|e| io::Error::other(format!("{nick}: {e}")))?;
-        self.send_command(stream, &Command::Nick(parsed))?;
+        self.send_nick(stream, nick)?;
         let deadline = Instant::now() + IO_TIMEOUT;
         let what = format!("OK NICK for {nick}");
         self.read_until(stream, pending, deadline, &what, |line| {

@@ -287,11 +287,7 @@ fn connect_all(
             .connect(&server.endpoints)
             .and_then(|(stream, leftover)| {
                 match server.dialect {
-                    Dialect::Chatd => {
-                        let parsed = chatd_proto::Nick::parse(&nick)
-                            .map_err(|e| io::Error::other(format!("{nick}: {e}")))?;
-                        transport.send_command(&stream, &chatd_proto::Command::Nick(parsed))?;
-                    }
+                    Dialect::Chatd => transport.send_nick(&stream, &nick)?,
                     Dialect::Peer(peer) => {
                         let channels = [naming.lobby_channel().as_bytes(), nick.as_bytes()];
                         let mut hello = Vec::new();

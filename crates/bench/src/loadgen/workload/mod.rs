@@ -5,8 +5,8 @@
 //! workload plus its server and generator settings), and [`run`], which starts the server,
 //! runs the workload and stops the server. Every workload but stalled also runs against a
 //! peer (Redis, NATS): stalled tests chatd's own slow-consumer rule and its `QUIT`
-//! announcement, which the peers do not have in that form. Every workload runs over TCP,
-//! WebSocket or a mix of both (`GeneratorSettings::transports`), against chatd only.
+//! announcement, which the peers do not have in that form. Against chatd, every workload
+//! also runs with its clients over WebSocket, or half of them (`GeneratorSettings::transports`).
 //! Out of scope: repeating runs and reporting them (`suite`, `report`).
 //!
 //! Files, each used only by the ones above it: `fanout`, `paced` (also the stalled run),
