@@ -273,6 +273,8 @@ impl Session {
                 Ok(room) => self.reply(&Reply::OkRegisterRoom(room)),
                 Err(error) => self.reply_error(&error),
             },
+            // Files come with the web listener's file routes.
+            Command::Upload { .. } => self.reply_error(&ProtocolError::NoFiles),
             Command::Invite { nick, room } => match registry.invite(self.id, &nick, &room) {
                 Ok((room, pending)) => {
                     registry.finish(pending);
