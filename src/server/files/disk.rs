@@ -22,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chatd_proto::{FileName, Nick, Target};
+use parking_lot::Mutex;
 
 use crate::server::files::token::Token;
 
@@ -93,33 +94,21 @@ fn millis(time: SystemTime) -> u128 {
 #[derive(Debug)]
 pub struct Folder {
     root: PathBuf,
-    /// Holds an `--ephemeral` server's folder, which is removed when the folder is dropped.
-    _temporary: Option<tempfile::TempDir>,
+    /// An `--ephemeral` server's folder: made at its first upload (so a server nobody sends
+    /// a file leaves nothing behind, however it ends), removed when this drops.
+    temporary: bool,
+    /// Whether the folder exists. Taken to make a temporary one, once.
+    made: Mutex<bool>,
 }
 
 impl Folder {
     /// The folder `root` (created if missing), cleaned up as the module's doc says, and the
     /// files it keeps, unexpired at `now`.
     pub fn open(root: PathBuf, now: SystemTime) -> io::Result<(Folder, Vec<(Token, Meta)>)> {
-        Folder::with(root, None, now)
-    }
-
-    /// A new temporary folder, removed when the returned `Folder` drops.
-    pub fn temporary() -> io::Result<Folder> {
-        let temporary = tempfile::Builder::new().prefix("chatd-files-").tempdir()?;
-        let root = temporary.path().to_owned();
-        let (folder, _) = Folder::with(root, Some(temporary), SystemTime::now())?;
-        Ok(folder)
-    }
-
-    fn with(
-        root: PathBuf,
-        temporary: Option<tempfile::TempDir>,
-        now: SystemTime,
-    ) -> io::Result<(Folder, Vec<(Token, Meta)>)> {
         let folder = Folder {
             root,
-            _temporary: temporary,
+            temporary: false,
+            made: Mutex::new(true),
         };
         fs::create_dir_all(folder.tmp())?;
         // An upload a crash or a stop cut short: nobody will ever finish it.
@@ -128,6 +117,30 @@ impl Folder {
         }
         let kept = folder.survey(now)?;
         Ok((folder, kept))
+    }
+
+    /// A temporary folder of its own, made at the first upload, removed when the returned
+    /// `Folder` drops. Its name holds a token: nobody can make it first.
+    pub fn temporary() -> Folder {
+        Folder {
+            root: std::env::temp_dir().join(format!("chatd-files-{}", Token::new())),
+            temporary: true,
+            made: Mutex::new(false),
+        }
+    }
+
+    /// Makes a temporary folder, readable by the server's user alone, if it is not there yet.
+    fn make(&self) -> io::Result<()> {
+        let mut made = self.made.lock();
+        if !*made {
+            use std::os::unix::fs::DirBuilderExt;
+            let mut builder = fs::DirBuilder::new();
+            builder.mode(0o700);
+            builder.create(&self.root)?;
+            builder.create(self.tmp())?;
+            *made = true;
+        }
+        Ok(())
     }
 
     /// The files that may be served, each checked against its description; the others
@@ -162,9 +175,10 @@ impl Folder {
     }
 
     /// Where the bytes of the upload with token `upload` are written until they are all
-    /// there.
-    pub fn partial_path(&self, upload: Token) -> PathBuf {
-        self.tmp().join(upload.to_string())
+    /// there; the folder is made first if it is a temporary one not made yet.
+    pub fn partial_path(&self, upload: Token) -> io::Result<PathBuf> {
+        self.make()?;
+        Ok(self.tmp().join(upload.to_string()))
     }
 
     /// Makes the complete upload at `partial` the file `token` described by `meta`: the
@@ -212,6 +226,16 @@ impl Folder {
 
     fn tmp(&self) -> PathBuf {
         self.root.join("tmp")
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        if self.temporary && *self.made.get_mut() {
+            if let Err(error) = fs::remove_dir_all(&self.root) {
+                log::warn!("files: cannot remove {}: {error}", self.root.display());
+            }
+        }
     }
 }
 
@@ -272,7 +296,7 @@ mod tests {
         let later = now + Duration::from_secs(60);
         let file = |contents: &[u8], expires| {
             let token = Token::new();
-            let partial = folder.partial_path(Token::new());
+            let partial = folder.partial_path(Token::new()).unwrap();
             fs::write(&partial, contents).unwrap();
             folder.keep(&partial, token, &meta(expires)).unwrap();
             token
@@ -284,7 +308,7 @@ mod tests {
         fs::write(folder.path(bare), b"abc").unwrap();
         let lost = file(b"abc", later);
         fs::remove_file(folder.path(lost)).unwrap();
-        fs::write(folder.partial_path(Token::new()), b"half").unwrap();
+        fs::write(folder.partial_path(Token::new()).unwrap(), b"half").unwrap();
         fs::write(root.join("notes.txt"), b"not ours").unwrap();
 
         let (folder, kept) = Folder::open(root.clone(), now).unwrap();
@@ -309,10 +333,22 @@ mod tests {
     }
 
     #[test]
-    fn a_temporary_folder_goes_with_its_server() {
-        let folder = Folder::temporary().unwrap();
+    fn a_temporary_folder_is_made_by_the_first_upload_and_goes_with_its_server() {
+        let unused = Folder::temporary();
+        let root = unused.root.clone();
+        drop(unused);
+        assert!(!root.exists());
+        let folder = Folder::temporary();
         let root = folder.root.clone();
-        assert!(root.join("tmp").is_dir());
+        assert!(!root.exists());
+        let partial = folder.partial_path(Token::new()).unwrap();
+        fs::write(&partial, b"x").unwrap();
+        folder
+            .keep(&partial, Token::new(), &meta(SystemTime::now()))
+            .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&root).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
         drop(folder);
         assert!(!root.exists());
     }

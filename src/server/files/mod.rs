@@ -239,7 +239,7 @@ impl Upload {
     }
 
     /// Where its bytes are written until they are all there.
-    pub fn partial_path(&self) -> PathBuf {
+    pub fn partial_path(&self) -> io::Result<PathBuf> {
         self.shared.folder.partial_path(self.token)
     }
 }
@@ -282,7 +282,7 @@ impl Files {
             return Ok(None);
         };
         let (folder, kept) = if config.ephemeral {
-            (Folder::temporary()?, Vec::new())
+            (Folder::temporary(), Vec::new())
         } else {
             let root = config.data_dir.join("files");
             Folder::open(root.clone(), SystemTime::now()).map_err(|error| {
@@ -393,7 +393,7 @@ impl Files {
             to: upload.part.to.target(),
             name: upload.part.name.clone(),
         };
-        shared.folder.keep(&upload.partial_path(), token, &meta)?;
+        shared.folder.keep(&upload.partial_path()?, token, &meta)?;
         let url = self.download_url(token, &meta.name);
         let mut state = shared.state.lock();
         state.reserved -= meta.size;

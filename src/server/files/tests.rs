@@ -30,7 +30,11 @@ fn token_of(url: &str) -> Token {
 
 /// Writes `size` bytes for `upload` and keeps it.
 fn complete(files: &Files, upload: Upload) -> Stored {
-    fs::write(upload.partial_path(), vec![7u8; upload.size() as usize]).unwrap();
+    fs::write(
+        upload.partial_path().unwrap(),
+        vec![7u8; upload.size() as usize],
+    )
+    .unwrap();
     files.keep(upload).unwrap()
 }
 

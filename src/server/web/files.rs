@@ -90,7 +90,10 @@ pub async fn upload(
         Some(length) if length < size => return too_little(length, size),
         _ => {}
     }
-    let partial = PartialFile(upload.partial_path());
+    let partial = match upload.partial_path() {
+        Ok(path) => PartialFile(path),
+        Err(error) => return Refusal::Disk(error).answer(),
+    };
     if let Err(refusal) = receive(&partial.0, size, body).await {
         return refusal.answer();
     }
