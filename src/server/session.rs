@@ -273,6 +273,12 @@ impl Session {
                 Ok(room) => self.reply(&Reply::OkRegisterRoom(room)),
                 Err(error) => self.reply_error(&error),
             },
+            Command::Upload { target, size, name } => {
+                match registry.upload(self.id, &target, size, name) {
+                    Ok(url) => self.reply(&Reply::OkUpload { url }),
+                    Err(error) => self.reply_error(&error),
+                }
+            }
             Command::Invite { nick, room } => match registry.invite(self.id, &nick, &room) {
                 Ok((room, pending)) => {
                     registry.finish(pending);

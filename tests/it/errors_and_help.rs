@@ -135,9 +135,10 @@ fn issue_12_help_with_a_command_shows_that_command_only() {
     client.expect("ERR UNKNOWN_COMMAND no command bogus; HELP lists them");
     // HELP alone still lists every command, the new ones included.
     let all = help_lines(&mut client, "HELP");
-    assert_eq!(all.len(), 26, "{all:?}");
+    assert_eq!(all.len(), 27, "{all:?}");
     for word in [
         "ME",
+        "UPLOAD <t> <n> <name>",
         "AWAY",
         "CAP",
         "STATS",

@@ -14,6 +14,7 @@ use std::fmt;
 
 use crate::caps::Capability;
 use crate::error::ProtocolError;
+use crate::file_name::FileName;
 use crate::history::HistoryRequest;
 use crate::names::{Nick, Room, Target};
 use crate::password::Password;
@@ -116,6 +117,13 @@ pub enum Command<'a> {
     },
     /// `UNREGISTER <password>`; the password is the rest of the line.
     Unregister(Password<'a>),
+    /// `UPLOAD <target> <size> <name>`: a file of `size` bytes for `*`, a room or a nick;
+    /// the name is the rest of the line.
+    Upload {
+        target: Target,
+        size: u64,
+        name: FileName<'a>,
+    },
 }
 
 /// A client line whose command word is known and whose arguments are not read yet. Its
@@ -156,7 +164,8 @@ impl<'a> CommandLine<'a> {
     /// Reads the arguments. Each command first checks that its arguments are there
     /// (`MISSING_ARGUMENT`, naming the missing one), then what they are (`NO_SUCH_NICK`,
     /// `BAD_ROOM`, `BAD_ARGUMENT`, `BAD_TEXT` for a text the server would relay or store
-    /// (see [`text`]), `WEAK_PASSWORD` for a new password), left to right, as v1 `MSG` did.
+    /// (see [`text`]), `WEAK_PASSWORD` for a new password, `BAD_FILE_NAME`), left to
+    /// right, as v1 `MSG` did.
     /// No error quotes a password. `QUIT` and `PART` reasons are kept as sent: leaving is
     /// never refused, and the server replaces what the rule refuses in them
     /// ([`text::replace_refused`]).
@@ -320,6 +329,16 @@ impl<'a> CommandLine<'a> {
             CommandWord::Unregister => {
                 Command::Unregister(Password::given(needs("a password").first(rest)?))
             }
+            CommandWord::Upload => {
+                let (target, rest) = split_word(needs("a target, a size and a name").first(rest)?);
+                let (size, name) = split_word(needs("a size and a name").after(target, rest)?);
+                let name = needs("a file name").after(size, name)?;
+                Command::Upload {
+                    target: parse_target(target)?,
+                    size: parse_size(word, size)?,
+                    name: FileName::parse(name).map_err(ProtocolError::BadFileName)?,
+                }
+            }
             CommandWord::Invite => {
                 // The room is the whole rest of the line, like the argument of NICK.
                 let (target, room) = split_word(needs("a nick and a room").first(rest)?);
@@ -418,6 +437,20 @@ fn parse_target(target: &str) -> Result<Target, ProtocolError> {
     }
 }
 
+/// The size of `UPLOAD`: decimal digits (`u64::from_str` would also take a sign), at most
+/// `u64::MAX`; `BAD_ARGUMENT` otherwise.
+fn parse_size(word: CommandWord, size: &str) -> Result<u64, ProtocolError> {
+    let bad = || ProtocolError::BadArgument {
+        command: word,
+        takes: "a size in bytes",
+        got: size.to_owned(),
+    };
+    if !size.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    size.parse().map_err(|_| bad())
+}
+
 /// An argument a command needs, and how `MISSING_ARGUMENT` names it when it is not there.
 struct Needs {
     word: CommandWord,
@@ -478,6 +511,7 @@ impl Command<'_> {
             Command::Login { .. } => CommandWord::Login,
             Command::Password { .. } => CommandWord::Password,
             Command::Unregister(_) => CommandWord::Unregister,
+            Command::Upload { .. } => CommandWord::Upload,
         }
     }
 }
@@ -520,6 +554,7 @@ impl fmt::Display for Command<'_> {
             Command::Password { old, new } => {
                 write!(f, "{word} {} {}", old.expose(), new.expose())
             }
+            Command::Upload { target, size, name } => write!(f, "{word} {target} {size} {name}"),
         }
     }
 }
@@ -532,3 +567,5 @@ mod registration_tests;
 mod tests;
 #[cfg(test)]
 mod text_tests;
+#[cfg(test)]
+mod upload_tests;

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use crate::caps::Capability;
+use crate::file_name::FileNameFault;
 use crate::names::{BadRoomName, MAX_NICK_LEN, MAX_ROOM_LEN, Nick, NickFault, Room};
 use crate::password::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN, PasswordFault};
 use crate::text::{self, Refused};
@@ -108,6 +109,16 @@ error_codes! {
     ServerBusy = "SERVER_BUSY",
     /// `MSG` to an offline account whose mailbox holds as many lines as it may.
     MailboxFull = "MAILBOX_FULL",
+    /// An `UPLOAD` whose name is no file name (a `/`, `.` or `..`, a control character, over
+    /// 255 bytes).
+    BadFileName = "BAD_FILE_NAME",
+    /// An `UPLOAD` larger than `--max-file-size`.
+    FileTooLarge = "FILE_TOO_LARGE",
+    /// An `UPLOAD` that the files kept and the uploads under way leave no room for
+    /// (`--file-quota`), or one more while the client has the most uploads waiting.
+    Quota = "QUOTA",
+    /// An `UPLOAD` to a server without a web listener (`--http off`): it takes no files.
+    NoFiles = "NO_FILES",
 }
 
 impl fmt::Display for ErrorCode {
@@ -241,6 +252,24 @@ pub enum ProtocolError {
         nick: Nick,
         lines: usize,
     },
+    /// An `UPLOAD` whose name breaks the rule ([`crate::FileName`]).
+    BadFileName(FileNameFault),
+    /// An `UPLOAD` of `size` bytes, over the server's `max`.
+    FileTooLarge {
+        size: u64,
+        max: u64,
+    },
+    /// An `UPLOAD` of more bytes than the quota has `free` now.
+    Quota {
+        free: u64,
+    },
+    /// An `UPLOAD` while `max` of the client's uploads wait for their bytes. Its code is
+    /// `QUOTA`.
+    UploadsWaiting {
+        max: usize,
+    },
+    /// An `UPLOAD` to a server that takes no files.
+    NoFiles,
 }
 
 impl ProtocolError {
@@ -284,6 +313,10 @@ impl ProtocolError {
             ProtocolError::LoginRequired => ErrorCode::LoginRequired,
             ProtocolError::ServerBusy => ErrorCode::ServerBusy,
             ProtocolError::MailboxFull { .. } => ErrorCode::MailboxFull,
+            ProtocolError::BadFileName(_) => ErrorCode::BadFileName,
+            ProtocolError::FileTooLarge { .. } => ErrorCode::FileTooLarge,
+            ProtocolError::Quota { .. } | ProtocolError::UploadsWaiting { .. } => ErrorCode::Quota,
+            ProtocolError::NoFiles => ErrorCode::NoFiles,
         }
     }
 }
@@ -420,6 +453,23 @@ impl fmt::Display for ProtocolError {
                 f,
                 "{nick} is offline and has {lines} messages waiting, the most kept; try later"
             ),
+            ProtocolError::BadFileName(fault) => fault.fmt(f),
+            ProtocolError::FileTooLarge { size, max } => write!(
+                f,
+                "a file has at most {max} bytes on this server, not {size}"
+            ),
+            ProtocolError::Quota { free } => write!(
+                f,
+                "the server has room for {free} more bytes of files now; try a smaller file, or \
+                 later"
+            ),
+            ProtocolError::UploadsWaiting { max } => write!(
+                f,
+                "{max} of your uploads wait for their bytes already; send those first"
+            ),
+            ProtocolError::NoFiles => {
+                f.write_str("this server takes no files: its web listener is off")
+            }
         }
     }
 }

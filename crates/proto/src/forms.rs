@@ -52,12 +52,18 @@ impl Reply {
     }
 
     /// Whether this line carries a message id to a client with `CAP ids`: the chat lines
-    /// from another client (`ALL`, `MSG`, `MSG #room`, and `ME`, whose `/me` message for a
-    /// client without `CAP actions` is one of the others). No other line ever does.
+    /// from another client (`ALL`, `MSG`, `MSG #room`, `ME`, whose `/me` message for a
+    /// client without `CAP actions` is one of the others, and `FILE`). No other line ever
+    /// does.
     pub fn carries_id(&self) -> bool {
         matches!(
             self,
-            Reply::All { .. } | Reply::Msg { .. } | Reply::RoomMsg { .. } | Reply::Me { .. }
+            Reply::All { .. }
+                | Reply::Msg { .. }
+                | Reply::RoomMsg { .. }
+                | Reply::Me { .. }
+                | Reply::File { .. }
+                | Reply::RoomFile { .. }
         )
     }
 

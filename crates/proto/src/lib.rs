@@ -24,6 +24,8 @@
 //! - `message_id`: [`MessageId`], and the `@<id> ` prefix of a chat line to a client with
 //!   `CAP ids`; `id_line`: that form written from a `Reply` and split off again
 //!   ([`Reply::parse_with_id`]).
+//! - `file_name`: [`FileName`], the name an `UPLOAD` gives its file, and its rule;
+//!   `file_line`: the `FILE` line read back.
 //! - `password`: [`Password`], a password borrowed from a client line whose `Debug` hides
 //!   it, and the rule a new one meets.
 //! - `error`: [`ErrorCode`] (the codes, spelled in one place) and [`ProtocolError`].
@@ -42,6 +44,8 @@
 mod caps;
 mod command;
 mod error;
+mod file_line;
+mod file_name;
 mod forms;
 mod help;
 mod history;
@@ -63,6 +67,7 @@ mod words;
 pub use caps::{CapSet, Capability};
 pub use command::{Command, CommandLine, parse_command, redact_passwords};
 pub use error::{ErrorCode, ProtocolError};
+pub use file_name::{FileName, FileNameFault, MAX_FILE_NAME_LEN};
 pub use forms::ACTION_PREFIX;
 pub use history::{DEFAULT_HISTORY, HistoryRequest, MAX_HISTORY, Page};
 pub use line_buffer::{Frame, LineBuffer};

@@ -15,6 +15,7 @@
 
 use crate::command::{Command, CommandLine, parse_command};
 use crate::error::{ErrorCode, ProtocolError};
+use crate::file_name::FileName;
 use crate::line_buffer::{Frame, LineBuffer};
 use crate::names::{MAX_NICK_LEN, Nick, Target};
 use crate::password::Password;
@@ -209,6 +210,7 @@ pub fn check_command_line(line: &str) {
                 | Command::Part {
                     reason: Some(text), ..
                 } => vec![*text],
+                Command::Upload { name, .. } => vec![name.as_str()],
                 Command::Register(password)
                 | Command::Unregister(password)
                 | Command::Login { password, .. }
@@ -233,6 +235,10 @@ pub fn check_command_line(line: &str) {
                 | Command::Key {
                     key: Some(text), ..
                 } => Some(*text),
+                Command::Upload { name, .. } => {
+                    assert_eq!(FileName::parse(name.as_str()), Ok(*name), "{line:?}");
+                    Some(name.as_str())
+                }
                 _ => None,
             };
             if let Some(text) = ruled {
@@ -312,7 +318,7 @@ pub fn wire_line(reply: &Reply) -> String {
 }
 
 /// How many variants [`Command`] has.
-pub const COMMAND_VARIANTS: usize = 29;
+pub const COMMAND_VARIANTS: usize = 30;
 
 /// A distinct number per [`Command`] variant, below [`COMMAND_VARIANTS`], so a test can tell
 /// whether its examples cover every variant. The match is exhaustive: a new variant does not
@@ -349,11 +355,12 @@ pub fn command_variant(command: &Command<'_>) -> usize {
         Command::Login { .. } => 26,
         Command::Password { .. } => 27,
         Command::Unregister(_) => 28,
+        Command::Upload { .. } => 29,
     }
 }
 
 /// How many variants [`Reply`] has.
-pub const REPLY_VARIANTS: usize = 46;
+pub const REPLY_VARIANTS: usize = 50;
 
 /// A distinct number per [`Reply`] variant, below [`REPLY_VARIANTS`], as [`command_variant`]
 /// is for commands.
@@ -405,5 +412,9 @@ pub fn reply_variant(reply: &Reply) -> usize {
         Reply::OkPassword => 43,
         Reply::OkUnregister(_) => 44,
         Reply::OkStored(_) => 45,
+        Reply::OkUpload { .. } => 46,
+        Reply::OkFile { .. } => 47,
+        Reply::File { .. } => 48,
+        Reply::RoomFile { .. } => 49,
     }
 }

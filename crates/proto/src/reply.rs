@@ -195,6 +195,31 @@ pub enum Reply {
     /// A `MSG` to a registered account that is offline was stored, to be delivered at its
     /// next login.
     OkStored(Nick),
+    /// `UPLOAD` was accepted: the file's bytes go to `url` with an HTTP `PUT`.
+    OkUpload {
+        url: String,
+    },
+    /// All the bytes of an upload arrived and the file was delivered: it can be downloaded
+    /// from `url`.
+    OkFile {
+        url: String,
+    },
+    /// A file sent to the recipient or to everyone: `size` bytes, downloaded from `url`
+    /// (a word), named `name` (the rest of the line).
+    File {
+        from: Nick,
+        size: u64,
+        url: String,
+        name: String,
+    },
+    /// A file sent to a room the recipient is in.
+    RoomFile {
+        room: Room,
+        from: Nick,
+        size: u64,
+        url: String,
+        name: String,
+    },
 }
 
 impl From<&ProtocolError> for Reply {
@@ -275,8 +300,15 @@ impl Reply {
                 ("PASSWORD", "") => Reply::OkPassword,
                 ("UNREGISTER", nick_text) => Reply::OkUnregister(nick(nick_text)?),
                 ("STORED", nick_text) => Reply::OkStored(nick(nick_text)?),
+                ("UPLOAD", url) => Reply::OkUpload {
+                    url: one_word(url).ok_or_else(malformed)?,
+                },
+                ("FILE", url) => Reply::OkFile {
+                    url: one_word(url).ok_or_else(malformed)?,
+                },
                 _ => return Err(malformed()),
             },
+            "FILE" => Reply::parse_file(line, rest)?,
             "ME" => {
                 let (to, rest) = split_word(rest);
                 let (from, text) = split_word(rest);
@@ -371,12 +403,9 @@ impl Reply {
                     ("WHO", name) => Reply::EndRoomWho(room(name)?),
                     ("HISTORY", args) => {
                         let (to, count) = split_word(args);
-                        if count.is_empty() || !count.bytes().all(|b| b.is_ascii_digit()) {
-                            return Err(malformed());
-                        }
                         Reply::EndHistory {
                             target: target(to)?,
-                            count: count.parse().map_err(|_| malformed())?,
+                            count: digits(count).ok_or_else(malformed)?,
                         }
                     }
                     _ => return Err(malformed()),
@@ -393,13 +422,9 @@ impl Reply {
             }
             "STATS" => {
                 let (name, value) = split_word(rest);
-                // Digits only: `u64::from_str` would also take a sign.
-                if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(malformed());
-                }
                 Reply::Stat {
                     name: StatName::parse(name).ok_or_else(malformed)?,
-                    value: value.parse().map_err(|_| malformed())?,
+                    value: digits(value).ok_or_else(malformed)?,
                 }
             }
             "TOPIC" => {
@@ -477,6 +502,18 @@ fn target(to: &str) -> Result<Target, ProtocolError> {
     } else {
         Ok(Target::Nick(Nick::parse(to)?))
     }
+}
+
+/// A word that is the whole rest of a line (a URL): not empty, no space.
+pub(crate) fn one_word(text: &str) -> Option<String> {
+    (!text.is_empty() && !text.contains(' ')).then(|| text.to_owned())
+}
+
+/// A number as the server writes one: decimal digits only (`from_str` would also take a
+/// sign), in range.
+pub(crate) fn digits<N: std::str::FromStr>(text: &str) -> Option<N> {
+    let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
+    digits.then(|| text.parse().ok()).flatten()
 }
 
 /// The nicks of a `WHO` line after its fixed part; none when that is empty.
@@ -600,11 +637,28 @@ impl fmt::Display for Reply {
             Reply::OkPassword => f.write_str("OK PASSWORD"),
             Reply::OkUnregister(nick) => write!(f, "OK UNREGISTER {nick}"),
             Reply::OkStored(nick) => write!(f, "OK STORED {nick}"),
+            Reply::OkUpload { url } => write!(f, "OK UPLOAD {url}"),
+            Reply::OkFile { url } => write!(f, "OK FILE {url}"),
+            Reply::File {
+                from,
+                size,
+                url,
+                name,
+            } => write!(f, "FILE {from} {size} {url} {name}"),
+            Reply::RoomFile {
+                room,
+                from,
+                size,
+                url,
+                name,
+            } => write!(f, "FILE {room} {from} {size} {url} {name}"),
         }
     }
 }
 
 #[cfg(test)]
 mod account_tests;
+#[cfg(test)]
+mod file_tests;
 #[cfg(test)]
 mod tests;

@@ -19,6 +19,7 @@ pub enum CommandWord {
     Msg,
     All,
     Me,
+    Upload,
     Away,
     Who,
     History,
@@ -87,7 +88,7 @@ impl Topic {
 /// order of the lines within each [`Topic`] of `HELP`: `MSG` has a line among the people
 /// commands and one among the room commands (after `JOIN` and `PART`), hence its place, and
 /// `REGISTER` has one among the room commands (last) and one among the account commands.
-pub const COMMAND_WORDS: [WordInfo; 24] = [
+pub const COMMAND_WORDS: [WordInfo; 25] = [
     WordInfo {
         word: CommandWord::Nick,
         name: "NICK",
@@ -153,6 +154,17 @@ pub const COMMAND_WORDS: [WordInfo; 24] = [
             topic: Topic::People,
             args: "<target> <text>",
             about: "an action (/me) to * (everyone), a nick or a #room",
+        }],
+    },
+    WordInfo {
+        word: CommandWord::Upload,
+        name: "UPLOAD",
+        needs_registration: true,
+        help: &[Usage {
+            topic: Topic::People,
+            // `<target> <size> <name>` would not fit the synopsis column.
+            args: "<t> <n> <name>",
+            about: "send a file of n bytes to t (*, a nick or a #room): PUT it to the URL",
         }],
     },
     WordInfo {
@@ -431,7 +443,7 @@ mod tests {
     fn only_whole_words_are_commands() {
         let near_misses = [
             "", "MSGX", "MS", "ROOM", "JOINS", "#a", "FROB", "NICK ", " NICK", "M", "MEE", "CAPS",
-            "AWAYS", "OWNER", "STAT", "STATSX", "HIST", "HISTORYX",
+            "AWAYS", "OWNER", "STAT", "STATSX", "HIST", "HISTORYX", "UPLOADS", "FILE", "PUT",
         ];
         let account_misses = ["REG", "LOG", "LOGOUT", "PASS", "UNREG", "REGISTERS"];
         for word in near_misses.into_iter().chain(account_misses) {

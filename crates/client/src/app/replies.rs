@@ -140,6 +140,32 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             app.add(index, now, Body::message(from, &text, true, false));
         }
         Reply::Me { target, from, text } => on_action(app, target, from, text, now),
+        Reply::File { from, .. } | Reply::RoomFile { from, .. } if app.ignores(&from) => {}
+        // Until `/send` and `/save` come, a file is a line of its tab with its link. A `FILE`
+        // without a room does not say whether it went to everyone or to us alone: the lobby
+        // shows it, where nothing private is taken for public.
+        Reply::File {
+            from,
+            size,
+            url,
+            name,
+        } => app.add(
+            0,
+            now,
+            Body::message(from, &file_text(&name, size, &url), false, false),
+        ),
+        Reply::RoomFile {
+            room,
+            from,
+            size,
+            url,
+            name,
+        } => {
+            let index = app.open(TabKind::Room(room));
+            app.tabs[index].joined = true;
+            let text = file_text(&name, size, &url);
+            app.add(index, now, Body::message(from, &text, false, false));
+        }
         Reply::Who(nicks) => app.who_lines.extend(nicks),
         Reply::EndWho => {
             let listed = sorted(std::mem::take(&mut app.who_lines));
@@ -383,6 +409,10 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         | Reply::OkLogin(_)
         | Reply::OkPassword
         | Reply::OkUnregister(_)) => app.info(now, format!("server: {reply}")),
+        // The client sends no `UPLOAD` yet: an answer to one is shown as it is.
+        reply @ (Reply::OkUpload { .. } | Reply::OkFile { .. }) => {
+            app.info(now, format!("server: {reply}"));
+        }
     }
 }
 
@@ -430,6 +460,11 @@ fn seconds(delay: Duration) -> String {
         "" => "0 s".to_owned(),
         text => format!("{text} s"),
     }
+}
+
+/// A file as a line of its tab: `[file] name (size) url`.
+fn file_text(name: &str, size: u64, url: &str) -> String {
+    format!("[file] {name} ({size} bytes) {url}")
 }
 
 /// Nicks as `/who` shows them: separated by spaces.

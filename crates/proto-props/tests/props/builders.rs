@@ -3,14 +3,16 @@
 
 use chatd_proto::text::Refused;
 use chatd_proto::{
-    COMMAND_WORDS, CapSet, Capability, Command, CommandWord, ErrorCode, HistoryRequest, MessageId,
-    Nick, NickFault, Page, Password, PasswordFault, ProtocolError, Reply, Room, StatName, Target,
-    UtcMillis,
+    COMMAND_WORDS, CapSet, Capability, Command, CommandWord, ErrorCode, FileName, FileNameFault,
+    HistoryRequest, MessageId, Nick, NickFault, Page, Password, PasswordFault, ProtocolError,
+    Reply, Room, StatName, Target, UtcMillis,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
 
-use crate::lines::{given_password, new_password, nick, one_word, relayed_text, room};
+use crate::lines::{
+    file_name, given_password, new_password, nick, one_word, relayed_text, room, url,
+};
 
 /// The valid parts a command, an error or a reply is built from; each builder takes the ones
 /// it needs. Commands borrow their texts from here.
@@ -44,6 +46,10 @@ pub struct Parts {
     given: String,
     /// A word without spaces, as the old password of `PASSWORD`.
     word_text: String,
+    /// A file name that meets the rule, as `UPLOAD` takes it.
+    file_name: String,
+    /// A URL of a file, as `OK UPLOAD`, `OK FILE` and `FILE` carry it.
+    url: String,
 }
 
 pub fn parts() -> impl Strategy<Value = Parts> {
@@ -71,12 +77,14 @@ pub fn parts() -> impl Strategy<Value = Parts> {
         0..3usize,
     );
     let passwords = (new_password(), given_password(), one_word());
-    (names, texts, rest, passwords).prop_map(
+    let files = (file_name(), url());
+    (names, texts, rest, passwords, files).prop_map(
         |(
             (nick, other, room, nicks),
             (text, tail, typed, new_code),
             (count, on, word, fault, help_line, cap, target_kind),
             (password, given, word_text),
+            (file_name, url),
         )| Parts {
             nick,
             other,
@@ -96,6 +104,8 @@ pub fn parts() -> impl Strategy<Value = Parts> {
             password,
             given,
             word_text,
+            file_name,
+            url,
         },
     )
 }
@@ -148,6 +158,16 @@ impl Parts {
         Password::new(&self.password).expect("generated to meet the rule")
     }
 
+    /// The file name, held to the rule.
+    fn file_name(&self) -> FileName<'_> {
+        FileName::parse(&self.file_name).expect("generated to meet the rule")
+    }
+
+    /// A size made from `count`.
+    fn size(&self) -> u64 {
+        self.count as u64
+    }
+
     /// An action from `other` to `target`.
     fn action(&self) -> Reply {
         Reply::Me {
@@ -161,7 +181,7 @@ impl Parts {
 pub type BuildCommand = for<'a> fn(&'a Parts) -> Command<'a>;
 
 /// One builder per `Command` variant (two for those with an optional part).
-pub const COMMANDS: [BuildCommand; 36] = [
+pub const COMMANDS: [BuildCommand; 37] = [
     |p| Command::Nick(p.nick.clone()),
     |p| Command::Msg {
         to: p.nick.clone(),
@@ -256,12 +276,17 @@ pub const COMMANDS: [BuildCommand; 36] = [
     },
     |p| Command::Unregister(Password::given(&p.given)),
     |p| Command::Unregister(Password::given(&p.password)),
+    |p| Command::Upload {
+        target: p.target(),
+        size: p.size(),
+        name: p.file_name(),
+    },
 ];
 
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 36] = [
+pub const ERRORS: [BuildError; 41] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -343,12 +368,28 @@ pub const ERRORS: [BuildError; 36] = [
         nick: p.nick.clone(),
         lines: p.count,
     },
+    |p| {
+        ProtocolError::BadFileName(
+            [
+                FileNameFault::Slash,
+                FileNameFault::Dots,
+                FileNameFault::TooLong(p.count),
+            ][p.count % 3],
+        )
+    },
+    |p| ProtocolError::FileTooLarge {
+        size: p.size().saturating_add(1),
+        max: p.size(),
+    },
+    |p| ProtocolError::Quota { free: p.size() },
+    |p| ProtocolError::UploadsWaiting { max: p.count },
+    |_| ProtocolError::NoFiles,
 ];
 
 pub type BuildReply = fn(&Parts) -> Reply;
 
 /// One builder per `Reply` variant, and more for the lines the server builds itself.
-pub const REPLIES: [BuildReply; 53] = [
+pub const REPLIES: [BuildReply; 57] = [
     |p| Reply::Hello {
         text: p.text.clone(),
     },
@@ -485,6 +526,21 @@ pub const REPLIES: [BuildReply; 53] = [
     |_| Reply::OkPassword,
     |p| Reply::OkUnregister(p.nick.clone()),
     |p| Reply::OkStored(p.nick.clone()),
+    |p| Reply::OkUpload { url: p.url.clone() },
+    |p| Reply::OkFile { url: p.url.clone() },
+    |p| Reply::File {
+        from: p.nick.clone(),
+        size: p.size(),
+        url: p.url.clone(),
+        name: p.file_name.clone(),
+    },
+    |p| Reply::RoomFile {
+        room: p.room.clone(),
+        from: p.nick.clone(),
+        size: p.size(),
+        url: p.url.clone(),
+        name: p.file_name.clone(),
+    },
 ];
 
 /// A builder from `list` and the parts to build with.

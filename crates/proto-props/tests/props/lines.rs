@@ -63,6 +63,26 @@ pub fn given_password() -> impl Strategy<Value = String> {
     )
 }
 
+/// A file name as `UPLOAD` takes it: the rest of the line, held to the name rule.
+pub fn file_name() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => "[ -~]{1,30}",
+        1 => "[^\n]{1,20}",
+        1 => "[./\\%]{1,4}",
+    ]
+    .prop_filter_map("not a name UPLOAD accepts", |text| {
+        match parse_command(&format!("UPLOAD * 1 {text}")) {
+            Ok(Some(Command::Upload { name, .. })) => Some(name.as_str().to_owned()),
+            _ => None,
+        }
+    })
+}
+
+/// A download or upload URL as the server writes one: a word.
+pub fn url() -> impl Strategy<Value = String> {
+    "https?://[a-z0-9.:]{1,20}/(files|upload)/[0-9a-f]{32}(/[A-Za-z0-9%._~-]{1,30})?"
+}
+
 /// One word, without spaces: the old password of `PASSWORD`.
 pub fn one_word() -> impl Strategy<Value = String> {
     "[^ \n]{1,20}"

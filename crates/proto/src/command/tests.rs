@@ -562,6 +562,11 @@ fn commands_round_trip() {
             new: Password::new("new\tnew\tnew").unwrap(),
         },
         Command::Unregister(Password::given("x y")),
+        Command::Upload {
+            target: Target::Room(room("#a")),
+            size: 10,
+            name: crate::file_name::FileName::parse("a  b.txt").unwrap(),
+        },
     ];
     let mut covered = [false; COMMAND_VARIANTS];
     for command in commands {

@@ -196,6 +196,25 @@ fn replies_round_trip() {
         Reply::OkPassword,
         Reply::OkUnregister(nick("alice")),
         Reply::OkStored(nick("bob")),
+        Reply::OkUpload {
+            url: "http://h:1/upload/ab".to_owned(),
+        },
+        Reply::OkFile {
+            url: "http://h:1/files/ab/x".to_owned(),
+        },
+        Reply::File {
+            from: nick("ann"),
+            size: 3,
+            url: "http://h:1/files/ab/x".to_owned(),
+            name: "a  b ".to_owned(),
+        },
+        Reply::RoomFile {
+            room: room("#a"),
+            from: nick("ann"),
+            size: 0,
+            url: "http://h:1/files/ab/x".to_owned(),
+            name: "x".to_owned(),
+        },
     ];
     let mut covered = [false; REPLY_VARIANTS];
     for reply in replies {
@@ -436,6 +455,10 @@ fn every_error() -> Vec<ProtocolError> {
             nick: nick("alice"),
             lines: 1000,
         },
+        ProtocolError::BadFileName(crate::file_name::FileNameFault::Slash),
+        ProtocolError::FileTooLarge { size: 9, max: 8 },
+        ProtocolError::Quota { free: 0 },
+        ProtocolError::NoFiles,
     ]
 }
 
@@ -454,6 +477,7 @@ fn more_errors() -> Vec<ProtocolError> {
             got: None,
         },
         ProtocolError::TooManyLogins { wait_secs: 8 },
+        ProtocolError::UploadsWaiting { max: 4 },
     ]
 }
 
