@@ -11,6 +11,8 @@
 //! - [`password`]: the account password as the client holds it (never shown), from
 //!   `--password-file` or `CHAT_PASSWORD`, or asked for on the terminal (`--plain`).
 //! - [`commands`]: `/commands` typed by the user. Pure.
+//! - [`file_names`]: the names and sizes of the files `/send` and `/save` move: a name from
+//!   the server made safe, `photo (1).png`, `~`. Pure.
 //! - [`input`]: the input line: editing, history, completion. Pure.
 //! - [`app`]: the state and `update(state, event)`, which decides everything. Pure. Its
 //!   parts: `tab` (one tab's scrollback), `caps` (the protocol extensions turned on) and
@@ -32,6 +34,7 @@
 pub mod app;
 pub mod commands;
 pub mod event;
+pub mod file_names;
 pub mod input;
 pub mod line_mode;
 pub mod net;
