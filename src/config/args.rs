@@ -524,7 +524,7 @@ impl Args {
             web_url,
             max_file_size: max_file_size.map_or(defaults.max_file_size, |size| size.0),
             file_quota: file_quota.map_or(defaults.file_quota, |size| size.0),
-            file_days: file_days.unwrap_or(defaults.file_days),
+            file_lifetime: file_days.map_or(defaults.file_lifetime, values::days),
         };
         config.check(&name)?;
         Ok(Settings {

@@ -108,7 +108,7 @@ impl Config {
             web_url: _,
             max_file_size: _,
             file_quota: _,
-            file_days: _,
+            file_lifetime: _,
         } = from;
         self.max_clients = *max_clients;
         self.max_per_ip = *max_per_ip;
@@ -225,7 +225,7 @@ impl Settings {
             Setting::WebUrl => a.web_url != b.web_url,
             Setting::MaxFileSize => a.max_file_size != b.max_file_size,
             Setting::FileQuota => a.file_quota != b.file_quota,
-            Setting::FileDays => a.file_days != b.file_days,
+            Setting::FileDays => a.file_lifetime != b.file_lifetime,
             Setting::LogLevel => self.log_level != other.log_level,
             Setting::LogFile => self.log_file != other.log_file,
         }
@@ -283,7 +283,7 @@ mod tests {
             Setting::WebUrl => config.web_url = Some("https://chat.example.org".into()),
             Setting::MaxFileSize => config.max_file_size = 1000,
             Setting::FileQuota => config.file_quota *= 2,
-            Setting::FileDays => config.file_days = 1,
+            Setting::FileDays => config.file_lifetime = Duration::from_secs(60 * 60 * 24),
             Setting::LogLevel => settings.log_level = log::LevelFilter::Debug,
             Setting::LogFile => settings.log_file = Some("chatd.log".into()),
         }

@@ -111,8 +111,9 @@ pub struct Config {
     /// Bytes all stored files (and uploads under way) may take together in the data folder;
     /// an `UPLOAD` that would pass it gets `ERR QUOTA`.
     pub file_quota: usize,
-    /// Days a file can be downloaded; then it is deleted in the background.
-    pub file_days: u32,
+    /// How long a file can be downloaded (`--file-days`); then it is deleted in the
+    /// background. A duration, not days, so that a test can watch a file expire.
+    pub file_lifetime: Duration,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
@@ -235,7 +236,7 @@ impl Default for Config {
             web_url: None,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             file_quota: DEFAULT_FILE_QUOTA,
-            file_days: DEFAULT_FILE_DAYS,
+            file_lifetime: days(DEFAULT_FILE_DAYS),
         }
     }
 }
@@ -398,7 +399,7 @@ impl Config {
                 ),
             );
         }
-        if !(1..=MAX_FILE_DAYS).contains(&self.file_days) {
+        if self.file_lifetime.is_zero() || self.file_lifetime > days(MAX_FILE_DAYS) {
             return refuse(
                 Setting::FileDays,
                 format!(
@@ -432,6 +433,11 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// `count` days as a duration (`--file-days`).
+pub(crate) fn days(count: u32) -> Duration {
+    Duration::from_secs(u64::from(count) * 24 * 60 * 60)
 }
 
 /// A duration given in seconds, as the flags and the file take it: finite, not negative, above

@@ -29,8 +29,10 @@
 //!   counts), `line`, `token_bucket`, `conn_id`;
 //! - `fd_limit`: the open-file limit against `--max-clients`, for the binary; `data_lock`: the
 //!   data folder's lock, which a server holds for as long as it runs;
+//! - `files`: the files sent with `UPLOAD`, their quota and folder;
 //! - `web`: the web listener (`--http`) on its own tokio runtime: the page, the protocol over
-//!   WebSocket (each client bridged to an ordinary connection through `acceptor::Admission`).
+//!   WebSocket (each client bridged to an ordinary connection through `acceptor::Admission`),
+//!   the files' uploads and downloads.
 //!
 //! Besides the server, the binary's `chatd account` commands reach the account book of a
 //! data folder no server uses through [`AccountAdmin`].
@@ -80,6 +82,7 @@ mod token_bucket;
 mod data_lock;
 mod fd_limit;
 
+mod files;
 mod web;
 
 use std::io;
@@ -101,6 +104,7 @@ use connection::{Connection, Connections};
 use data_lock::DataLock;
 use deferred_wake::{DeferredWakes, Window};
 use direct_history::DirectHistory;
+use files::Files;
 use history::{HISTORY_RING, Keeping};
 use live::Live;
 use log_limit::LogLimit;
@@ -113,7 +117,7 @@ use store::Store;
 use timeouts::Timeouts;
 use turns::Turns;
 use vital::Vital;
-use web::{Web, WebParts};
+use web::{FileRoutes, Web, WebParts};
 use writer::WriterSet;
 
 pub use accounts::{AccountAdmin, AdminError, ListedAccount};
@@ -193,7 +197,8 @@ impl Server {
         let direct = DirectHistory::new(config.history_lines, config.history_days, &store);
         // After the store: both bring the database's schema up to date, one at a time.
         let accounts = Accounts::open(&config)?;
-        let registry = Arc::new(Registry::with(
+        let files = Files::open(&config)?;
+        let registry = Registry::with(
             config.presence_limit,
             metrics,
             keeping,
@@ -201,7 +206,8 @@ impl Server {
             direct,
             ids,
             accounts,
-        ));
+        );
+        let registry = Arc::new(registry.with_files(files.clone()));
         registry.restore_rooms(recovered.rooms);
         let conns = Arc::new(Connections::new(Readiness::new()?));
         let (to_throttle, paused) = crossbeam_channel::unbounded();
@@ -263,17 +269,22 @@ impl Server {
             pool: pool.clone(),
             setup: Arc::new(setup),
         });
-        let web = match self.web_listener {
-            Some(listener) => {
+        let web = match (self.web_listener, files) {
+            (Some(listener), Some(files)) => {
+                let files = FileRoutes {
+                    files,
+                    registry: Arc::clone(&registry),
+                };
                 let (registry, writers) = (Arc::clone(&registry), Arc::clone(&writers));
                 let parts = WebParts {
                     admission: Arc::clone(&admission),
                     vital: Arc::clone(&vital),
                     stats: Box::new(move || stats(&registry, &writers)),
+                    files,
                 };
                 Some(Web::start(listener, &live.get(), parts)?)
             }
-            None => None,
+            _ => None,
         };
         let acceptor = {
             let listener = self.listener;

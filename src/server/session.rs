@@ -273,8 +273,12 @@ impl Session {
                 Ok(room) => self.reply(&Reply::OkRegisterRoom(room)),
                 Err(error) => self.reply_error(&error),
             },
-            // Files come with the web listener's file routes.
-            Command::Upload { .. } => self.reply_error(&ProtocolError::NoFiles),
+            Command::Upload { target, size, name } => {
+                match registry.upload(self.id, &target, size, name) {
+                    Ok(url) => self.reply(&Reply::OkUpload { url }),
+                    Err(error) => self.reply_error(&error),
+                }
+            }
             Command::Invite { nick, room } => match registry.invite(self.id, &nick, &room) {
                 Ok((room, pending)) => {
                     registry.finish(pending);

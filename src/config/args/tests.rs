@@ -665,8 +665,8 @@ fn issue_17_the_web_listener_is_on_by_default_and_off_takes_it_away() {
     ]);
     let fine = fine.settings().unwrap().config;
     assert_eq!(
-        (fine.max_file_size, fine.file_quota, fine.file_days),
-        (10 << 20, 2 << 30, 30)
+        (fine.max_file_size, fine.file_quota, fine.file_lifetime),
+        (10 << 20, 2 << 30, Duration::from_secs(30 * 24 * 60 * 60))
     );
     assert!(args(&["--file-days", "0"]).settings().is_err());
 }

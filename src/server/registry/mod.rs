@@ -17,9 +17,9 @@
 //!
 //! The files: this one holds the table and the lobby (`NICK`, `ALL`, `ME *`, `AWAY`, `CAP`,
 //! leaving, `HISTORY`); `direct_lines` the direct lines (`MSG <nick>`, `ME <nick>`) and the
-//! direct messages kept for accounts; `room_lines` the room commands; `delivery` the
-//! per-client record and the fan-out loops all use; `key_guesses` the throttle on wrong room
-//! keys.
+//! direct messages kept for accounts; `room_lines` the room commands; `file_lines` `UPLOAD`
+//! and the `FILE` lines; `delivery` the per-client record and the fan-out loops all use;
+//! `key_guesses` the throttle on wrong room keys.
 //!
 //! It also holds the server's counters (`metrics`), counting the deliveries and slow
 //! consumers it finishes, and reads them with its own counts for `STATS`: every turn and
@@ -30,6 +30,7 @@
 
 mod delivery;
 mod direct_lines;
+mod file_lines;
 mod key_guesses;
 mod presence;
 mod room_lines;
@@ -43,6 +44,7 @@ use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 use crate::server::accounts::Accounts;
 use crate::server::conn_id::ConnId;
 use crate::server::direct_history::DirectHistory;
+use crate::server::files::Files;
 use crate::server::history::{self, Entry, History, Keeping};
 use crate::server::line::{ChatLine, Forms, LineFor, WithId, line_for_one, shared_line};
 use crate::server::message_ids::MessageIds;
@@ -89,6 +91,8 @@ pub struct Registry {
     /// The account book: which nicks are registered (`NICK` asks), and the verification
     /// threads the account commands go to.
     accounts: Accounts,
+    /// The files `UPLOAD` reserves its bytes in; `None` without a web listener.
+    files: Option<Files>,
 }
 
 struct Table {
@@ -169,6 +173,7 @@ impl Registry {
             direct,
             metrics,
             accounts,
+            files: None,
         }
     }
 

@@ -6,6 +6,8 @@
 //! - `ws`: `/ws`, one WebSocket client relayed to the core as lines;
 //! - `bridge`: the seam where such a client becomes an ordinary connection of the core;
 //! - `page`: the page's embedded files and the headers every response carries;
+//! - `files`: `PUT /upload/<token>`, `GET /files/<token>/<name>`, and the sweep of expired
+//!   files;
 //! - `metrics_page`: `/metrics`, the core's figures in the Prometheus text format.
 //!
 //! Out of scope: the chat itself. Nothing here parses or formats a line of the protocol; the
@@ -17,6 +19,7 @@
 //! (admission, a pool job) and the files reach into it, from blocking tasks.
 
 mod bridge;
+mod files;
 mod metrics_page;
 mod page;
 mod ws;
@@ -28,15 +31,17 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, put};
 use tokio::sync::oneshot;
 
 use crate::config::Config;
 use crate::server::acceptor::Admission;
+use crate::server::files::{FILES_PATH, UPLOAD_PATH};
 use crate::server::vital::Vital;
 use bridge::Bridge;
+pub use files::FileRoutes;
 pub use metrics_page::{Sources, WebCounts};
 use ws::Relays;
 
@@ -52,6 +57,8 @@ pub struct WebParts {
     pub vital: Arc<Vital>,
     /// What `/metrics` reads (its `web` counts are filled in here).
     pub stats: Box<dyn Fn() -> crate::server::metrics::Stats + Send + Sync>,
+    /// The files sent with `UPLOAD` and the registry their `FILE` lines go through.
+    pub files: FileRoutes,
 }
 
 /// The running web listener.
@@ -82,12 +89,32 @@ impl Web {
             max_frame: config.max_line + ws::FRAME_SLACK,
             write_timeout: config.write_timeout,
         });
+        let files = Arc::new(parts.files);
+        let counted = files.files.clone();
         let sources = Arc::new(Sources {
             stats: parts.stats,
             slots: Arc::clone(&parts.admission.slots),
-            web: Box::new(WebCounts::default),
+            web: Box::new(move || {
+                let counts = counted.counts();
+                WebCounts {
+                    uploads: counts.uploads,
+                    upload_bytes: counts.uploaded_bytes,
+                    files_kept: counts.kept,
+                    file_bytes_kept: counts.kept_bytes,
+                }
+            }),
         });
+        let file_routes = Router::new()
+            .route(&format!("{UPLOAD_PATH}{{token}}"), put(files::upload))
+            .route(&format!("{FILES_PATH}{{token}}"), get(files::download))
+            .route(
+                &format!("{FILES_PATH}{{token}}/{{*name}}"),
+                get(files::download_named),
+            )
+            .with_state(Arc::clone(&files));
+        runtime.spawn(files::sweep(files));
         let app = Router::new()
+            .merge(file_routes)
             .route("/metrics", get(metrics_page::serve).with_state(sources))
             .route("/ws", get(ws::upgrade).with_state(relays))
             .route(
@@ -139,9 +166,15 @@ impl Drop for Web {
     }
 }
 
-/// Every response gets the security headers (`page::secure`).
+/// Every response gets the security headers (`page::secure`); one that set a policy of its
+/// own (a download's, stricter) keeps it.
 async fn secure(mut response: Response) -> Response {
-    page::secure(response.headers_mut());
+    let headers = response.headers_mut();
+    let own = headers.remove(header::CONTENT_SECURITY_POLICY);
+    page::secure(headers);
+    if let Some(own) = own {
+        headers.insert(header::CONTENT_SECURITY_POLICY, own);
+    }
     response
 }
 
