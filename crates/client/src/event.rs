@@ -62,8 +62,12 @@ pub enum FileEvent {
     },
     /// Bytes sent or saved so far: at most a few times a second, and once all are.
     Progress { id: u64, done: u64 },
-    /// An upload's `PUT` ended: the server took every byte, or why not, in plain words.
-    Uploaded { id: u64, result: Result<(), String> },
+    /// An upload's `PUT` ended: the server took every byte (and answered with the file's
+    /// download URL, if it did), or why not, in plain words.
+    Uploaded {
+        id: u64,
+        result: Result<Option<String>, String>,
+    },
     /// A download ended: where the file was saved, or why it was not.
     Saved {
         id: u64,

@@ -45,6 +45,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Names tried for a download before giving up: `photo.png`, `photo (1).png`, ...
 const NAMES_TRIED: u32 = 1000;
 
+/// The most of an answer's body read as text (a refusal's reason, a download URL).
+const ANSWER_TEXT_LIMIT: u64 = 4096;
+
 /// Bytes moved per block: between two blocks a job looks whether it should stop.
 const BLOCK: usize = 64 * 1024;
 
@@ -219,8 +222,9 @@ impl Job {
         (self.report)(event);
     }
 
-    /// `PUT`s `size` bytes of the file at `path` to `url`.
-    fn upload(&self, path: &Path, url: &str, size: u64) -> Result<(), String> {
+    /// `PUT`s `size` bytes of the file at `path` to `url`; returns the download URL the
+    /// server answered with (the first line of its answer), if any.
+    fn upload(&self, path: &Path, url: &str, size: u64) -> Result<Option<String>, String> {
         let file = File::open(path).map_err(|e| format!("{}: {}", path.display(), words(&e)))?;
         let mut body = Counted::new(file.take(size), self, size);
         let sent = self
@@ -239,16 +243,12 @@ impl Job {
         }
         let mut response = sent.map_err(|e| http_failure(&e))?;
         let status = response.status();
-        if status.is_success() {
-            return Ok(());
+        let text = answer_text(&mut response);
+        if !status.is_success() {
+            return Err(status_words(status, &text));
         }
-        let detail = response
-            .body_mut()
-            .with_config()
-            .limit(1024)
-            .read_to_string()
-            .unwrap_or_default();
-        Err(status_words(status, &detail))
+        let first = text.lines().next().unwrap_or("").trim();
+        Ok((!first.is_empty()).then(|| first.to_owned()))
     }
 
     /// `GET`s `url` into the place `/save` chose; returns where the file was saved.
@@ -268,7 +268,7 @@ impl Job {
         let mut response = self.agent.get(url).call().map_err(|e| http_failure(&e))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(status_words(status, ""));
+            return Err(status_words(status, &answer_text(&mut response)));
         }
         // One byte past the size announced is enough to know the server sent too much.
         let body = response.body_mut().as_reader().take(size.saturating_add(1));
@@ -447,22 +447,32 @@ fn http_failure(error: &ureq::Error) -> String {
     }
 }
 
-/// An HTTP status that is no success, in words, with the server's own text if it gave one.
+/// The start of an answer's body, as text (a refusal's reason, an upload's download URL).
+fn answer_text(response: &mut ureq::http::Response<ureq::Body>) -> String {
+    response
+        .body_mut()
+        .with_config()
+        .limit(ANSWER_TEXT_LIMIT)
+        .read_to_string()
+        .unwrap_or_default()
+}
+
+/// An HTTP status that is no success, in words: the server's own (the first line of its
+/// answer) if it gave some, else what the status means.
 fn status_words(status: StatusCode, detail: &str) -> String {
-    let what = match status.as_u16() {
-        404 | 410 => "the server has no such file (it may have expired, or the link was used)",
-        413 => "the server refused it as too large",
-        401 | 403 => "the server refused it",
-        400..=499 => "the server refused the request",
-        _ => "the server failed",
-    };
+    let code = status.as_u16();
     let reason = status.canonical_reason().unwrap_or("");
     let detail = detail.lines().next().unwrap_or("").trim();
-    let code = status.as_u16();
-    match detail {
-        "" => format!("{what} (HTTP {code} {reason})"),
-        detail => format!("{what}: {detail} (HTTP {code} {reason})"),
+    if !detail.is_empty() {
+        return format!("{detail} (HTTP {code} {reason})");
     }
+    let what = match code {
+        404 | 410 => "the server has no such file (it may have expired)",
+        413 => "the server refused it as too large",
+        400..=499 => "the server refused it",
+        _ => "the server failed",
+    };
+    format!("{what} (HTTP {code} {reason})")
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@
 //! after. The second `PONG` without an `OK UPLOAD` means refused: the `ERR` between them is
 //! why. Sending: the file's bytes go to the URL with an HTTP `PUT` on a thread of their
 //! own; the upload ends with `OK FILE <url>` ("sent") or with the `PUT`'s failure. `OK
-//! FILE` names no upload: it is matched by the file name its URL ends with, else to an
+//! FILE` names no upload: it is matched to the upload whose `PUT` was answered with its URL
+//! (when that answer came first), else by the file name its URL ends with, else to an
 //! upload whose bytes have all gone, else to the oldest sending. A connection lost while
 //! asking loses the answer (not sent); while sending, the `PUT` goes on, and since no
 //! `OK FILE` can come on a new connection, its success is the upload's.
@@ -64,11 +65,13 @@ enum Stage {
         refusal: Option<String>,
     },
     /// The `PUT` is under way: `done` bytes sent so far. `put_ended`: it succeeded, and the
-    /// `OK FILE` is awaited. `orphan`: the connection it was asked on was lost, so no
-    /// `OK FILE` will come and the `PUT`'s success is the end.
+    /// `OK FILE` is awaited; `url`, the download URL its answer gave. `orphan`: the
+    /// connection it was asked on was lost, so no `OK FILE` will come and the `PUT`'s
+    /// success is the end.
     Sending {
         done: u64,
         put_ended: bool,
+        url: Option<String>,
         orphan: bool,
     },
 }
@@ -250,6 +253,7 @@ impl Uploads {
                 upload.stage = Stage::Sending {
                     done: 0,
                     put_ended: false,
+                    url: None,
                     orphan: false,
                 };
                 Taken::Tell(self.told(at, What::Put(job)))
@@ -274,21 +278,25 @@ impl Uploads {
         (now != before).then(|| self.told(at, What::Progress(now)))
     }
 
-    /// Upload `id`'s `PUT` ended: a failure ends the upload; a success waits for `OK FILE`,
-    /// unless its connection is gone.
-    pub fn put_ended(&mut self, id: u64, result: Result<(), String>) -> Option<Told> {
+    /// Upload `id`'s `PUT` ended: a failure ends the upload; a success (with the download
+    /// URL the server answered, if any) waits for `OK FILE`, unless its connection is gone.
+    pub fn put_ended(&mut self, id: u64, result: Result<Option<String>, String>) -> Option<Told> {
         let at = self.position(id)?;
         let Stage::Sending {
-            put_ended, orphan, ..
+            put_ended,
+            url,
+            orphan,
+            ..
         } = &mut self.list[at].stage
         else {
             return None;
         };
         match result {
             Err(why) => Some(self.finish(at, What::NotSent(why))),
-            Ok(()) if *orphan => Some(self.finish(at, What::Sent)),
-            Ok(()) => {
+            Ok(_) if *orphan => Some(self.finish(at, What::Sent)),
+            Ok(answered) => {
                 *put_ended = true;
+                *url = answered;
                 None
             }
         }
@@ -341,6 +349,10 @@ impl Uploads {
 
     /// The sending upload an `OK FILE <url>` is for (see the module's doc).
     fn delivered(&self, url: &str) -> Option<usize> {
+        let answered = |upload: &Upload| matches!(&upload.stage, Stage::Sending { url: Some(answered), .. } if answered == url);
+        if let Some(at) = self.list.iter().position(answered) {
+            return Some(at);
+        }
         let named = name_in_url(url);
         let sending = |upload: &&Upload| matches!(upload.stage, Stage::Sending { .. });
         let all_sent = |upload: &&Upload| {

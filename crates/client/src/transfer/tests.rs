@@ -153,7 +153,8 @@ fn issue_17_an_upload_is_a_put_of_the_file_with_its_length() {
     let path = folder.path().join("photo.png");
     let bytes: Vec<u8> = (0..200_000u32).map(|n| (n % 251) as u8).collect();
     fs::write(&path, &bytes).unwrap();
-    let (url, request) = one_exchange("201 Created", Vec::new());
+    let download = "http://127.0.0.1:8080/files/ab/photo.png";
+    let (url, request) = one_exchange("201 Created", format!("{download}\n").into_bytes());
     let (mut transfers, events) = transfers();
     transfers.start(FileJob::Upload {
         id: 7,
@@ -166,7 +167,7 @@ fn issue_17_an_upload_is_a_put_of_the_file_with_its_length() {
         end,
         FileEvent::Uploaded {
             id: 7,
-            result: Ok(())
+            result: Ok(Some(download.to_owned()))
         }
     );
     assert_eq!(progress.last(), Some(&(bytes.len() as u64)));
@@ -199,10 +200,7 @@ fn issue_17_a_refused_upload_is_told_in_words() {
         end,
         FileEvent::Uploaded {
             id: 1,
-            result: Err(
-                "the server refused it as too large: over the limit (HTTP 413 Payload Too Large)"
-                    .to_owned()
-            )
+            result: Err("over the limit (HTTP 413 Payload Too Large)".to_owned())
         }
     );
     transfers.stop();

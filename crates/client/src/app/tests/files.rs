@@ -148,7 +148,16 @@ fn issue_17_send_asks_between_two_pings_puts_the_bytes_and_tells_the_outcome() {
             done: 1_200_000,
         },
     );
-    assert!(file_event(&mut app, FileEvent::Uploaded { id, result: Ok(()) }).is_empty());
+    assert!(
+        file_event(
+            &mut app,
+            FileEvent::Uploaded {
+                id,
+                result: Ok(None)
+            }
+        )
+        .is_empty()
+    );
     server(
         &mut app,
         "OK FILE http://127.0.0.1:8080/files/abcd/photo.png",

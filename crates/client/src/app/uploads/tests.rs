@@ -76,7 +76,7 @@ fn issue_17_an_upload_is_asked_between_two_pings_and_put_once_the_url_comes() {
     // Progress is told when the percentage changes.
     assert_eq!(uploads.progress(id, 480).unwrap().what, What::Progress(40));
     assert_eq!(uploads.progress(id, 481), None);
-    assert_eq!(uploads.put_ended(id, Ok(())), None);
+    assert_eq!(uploads.put_ended(id, Ok(None)), None);
     let told = tell(uploads.on_reply(&reply("OK FILE http://127.0.0.1:8080/files/abcd/photo.png")));
     assert_eq!((told.id, told.what), (id, What::Sent));
     assert!(uploads.is_empty());
@@ -228,7 +228,7 @@ fn issue_17_a_lost_connection_loses_the_answers_but_not_the_puts() {
         tell(uploads.on_reply(&reply(&format!("PONG chat-upload-{id}-end"))));
     }
     uploads.on_reply(&reply(&format!("PONG chat-upload-{asking}")));
-    assert_eq!(uploads.put_ended(done, Ok(())), None);
+    assert_eq!(uploads.put_ended(done, Ok(None)), None);
     let lost = || What::NotSent("the connection was lost before the server answered".to_owned());
     let told: Vec<(u64, What)> = uploads
         .connection_lost()
@@ -242,7 +242,10 @@ fn issue_17_a_lost_connection_loses_the_answers_but_not_the_puts() {
         Taken::Quiet
     );
     // The `PUT` under way still ends its upload: no `OK FILE` can come now.
-    assert_eq!(uploads.put_ended(sending, Ok(())).unwrap().what, What::Sent);
+    assert_eq!(
+        uploads.put_ended(sending, Ok(None)).unwrap().what,
+        What::Sent
+    );
     // The file still being looked at is asked on the next connection.
     assert!(matches!(
         uploads
@@ -251,4 +254,23 @@ fn issue_17_a_lost_connection_loses_the_answers_but_not_the_puts() {
             .what,
         What::Ask(_)
     ));
+}
+
+#[test]
+fn issue_17_ok_file_goes_to_the_upload_whose_put_was_answered_with_its_url() {
+    let mut uploads = Uploads::default();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (id, _) = asked(&mut uploads, "same.png", 10, Target::Lobby);
+        uploads.on_reply(&reply(&format!("PONG chat-upload-{id}")));
+        uploads.on_reply(&reply("OK UPLOAD http://h/upload/x"));
+        tell(uploads.on_reply(&reply(&format!("PONG chat-upload-{id}-end"))));
+        ids.push(id);
+    }
+    let url = "http://h/files/02/same.png";
+    assert_eq!(uploads.put_ended(ids[1], Ok(Some(url.to_owned()))), None);
+    let told = tell(uploads.on_reply(&reply(&format!("OK FILE {url}"))));
+    assert_eq!((told.id, told.what), (ids[1], What::Sent));
+    let told = tell(uploads.on_reply(&reply("OK FILE http://h/files/01/same.png")));
+    assert_eq!(told.id, ids[0]);
 }
