@@ -197,7 +197,7 @@ impl Server {
         let direct = DirectHistory::new(config.history_lines, config.history_days, &store);
         // After the store: both bring the database's schema up to date, one at a time.
         let accounts = Accounts::open(&config)?;
-        let files = Files::open(&config)?;
+        let files = Files::open(&config, web_addr)?;
         let registry = Registry::with(
             config.presence_limit,
             metrics,
@@ -271,10 +271,7 @@ impl Server {
         });
         let web = match (self.web_listener, files) {
             (Some(listener), Some(files)) => {
-                let files = FileRoutes {
-                    files,
-                    registry: Arc::clone(&registry),
-                };
+                let files = FileRoutes::new(files, Arc::clone(&registry));
                 let (registry, writers) = (Arc::clone(&registry), Arc::clone(&writers));
                 let parts = WebParts {
                     admission: Arc::clone(&admission),

@@ -25,6 +25,7 @@ mod token;
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -157,6 +158,38 @@ struct State {
     reserved: u64,
     waiting: HashMap<Token, Waiting>,
     kept: HashMap<Token, Meta>,
+    /// Files that expired, forgotten here (their bytes back in the quota at once), still on
+    /// the disk until the sweep deletes them.
+    doomed: Vec<Token>,
+}
+
+impl State {
+    /// Forgets the files and upload URLs that expired by `now`, giving their bytes back: done
+    /// at every look, so the quota frees up when a file expires, not when the sweep comes.
+    fn expire(&mut self, now: SystemTime) {
+        let State {
+            used,
+            reserved,
+            waiting,
+            kept,
+            doomed,
+        } = self;
+        waiting.retain(|_, upload| {
+            let valid = upload.deadline > now;
+            if !valid {
+                *reserved -= upload.part.size;
+            }
+            valid
+        });
+        kept.retain(|&token, meta| {
+            let valid = meta.expires > now;
+            if !valid {
+                *used -= meta.size;
+                doomed.push(token);
+            }
+            valid
+        });
+    }
 }
 
 /// An upload between its `UPLOAD` and its `PUT`.
@@ -235,11 +268,17 @@ pub struct Download {
 }
 
 impl Files {
-    /// The files of a server with `config`, or `None` without a web listener to carry them.
-    /// The folder is `<data-dir>/files`, or a temporary one with `--ephemeral`; what a start
-    /// finds in it is cleaned up and counted (see `disk`). Blocks on the disk: at start.
-    pub fn open(config: &Config) -> io::Result<Option<Files>> {
-        let Some(base) = config.web_base() else {
+    /// The files of a server with `config` whose web listener is bound to `web`, or `None`
+    /// without a web listener to carry them. The folder is `<data-dir>/files`, or a
+    /// temporary one with `--ephemeral`; what a start finds in it is cleaned up and counted
+    /// (see `disk`). Blocks on the disk: at start.
+    pub fn open(config: &Config, web: Option<SocketAddr>) -> io::Result<Option<Files>> {
+        // The address bound, not the one asked for: `--http 127.0.0.1:0` has a port by now.
+        let bound = Config {
+            http: web,
+            ..config.clone()
+        };
+        let Some(base) = bound.web_base() else {
             return Ok(None);
         };
         let (folder, kept) = if config.ephemeral {
@@ -298,7 +337,9 @@ impl Files {
         let shared = &self.shared;
         let token = Token::new();
         let deadline = SystemTime::now() + shared.window;
+        // Expired entries go first, so that their bytes count as free.
         let mut state = shared.state.lock();
+        state.expire(SystemTime::now());
         let free = shared.quota.saturating_sub(state.used + state.reserved);
         if size > free {
             return Err(ProtocolError::Quota { free });
@@ -384,11 +425,9 @@ impl Files {
 
     /// File `token`, if it can be downloaded now.
     pub fn download(&self, token: Token) -> Option<Download> {
-        let state = self.shared.state.lock();
+        let mut state = self.shared.state.lock();
+        state.expire(SystemTime::now());
         let meta = state.kept.get(&token)?;
-        if meta.expires <= SystemTime::now() {
-            return None;
-        }
         Some(Download {
             path: self.shared.folder.path(token),
             size: meta.size,
@@ -408,32 +447,29 @@ impl Files {
 
     /// Forgets what expired by `now` (files, and upload URLs) and the uploads waiting for a
     /// sender in `gone`, giving their bytes back to the quota; returns the files to delete
-    /// from the disk ([`Files::delete`]).
+    /// from the disk ([`Files::delete`]): those that expired since the last sweep.
     pub fn sweep(&self, now: SystemTime, gone: &[ConnId]) -> Vec<Token> {
         let mut state = self.shared.state.lock();
+        state.expire(now);
         let State {
-            used,
-            reserved,
-            waiting,
-            kept,
+            reserved, waiting, ..
         } = &mut *state;
         waiting.retain(|_, upload| {
-            let keep = upload.deadline > now && !gone.contains(&upload.part.sender);
-            if !keep {
+            let present = !gone.contains(&upload.part.sender);
+            if !present {
                 *reserved -= upload.part.size;
             }
-            keep
+            present
         });
-        let mut expired = Vec::new();
-        kept.retain(|&token, meta| {
-            let keep = meta.expires > now;
-            if !keep {
-                *used -= meta.size;
-                expired.push(token);
-            }
-            keep
-        });
-        expired
+        std::mem::take(&mut state.doomed)
+    }
+
+    /// When the next file or upload URL expires, if any does.
+    pub fn next_expiry(&self) -> Option<SystemTime> {
+        let state = self.shared.state.lock();
+        let files = state.kept.values().map(|meta| meta.expires);
+        let uploads = state.waiting.values().map(|upload| upload.deadline);
+        files.chain(uploads).min()
     }
 
     /// Deletes the files `tokens` from the disk. Blocks on the disk.
@@ -443,15 +479,10 @@ impl Files {
         }
     }
 
-    /// How often the sweep should run: a tenth of the file lifetime, between a tenth of a
-    /// second (a test's lifetime of seconds) and a minute.
-    pub fn sweep_every(&self) -> Duration {
-        (self.shared.lifetime / 10).clamp(Duration::from_millis(100), Duration::from_secs(60))
-    }
-
     pub fn counts(&self) -> FileCounts {
         let (kept, kept_bytes) = {
-            let state = self.shared.state.lock();
+            let mut state = self.shared.state.lock();
+            state.expire(SystemTime::now());
             (state.kept.len() as u64, state.used)
         };
         FileCounts {

@@ -14,7 +14,8 @@ fn files(adjust: impl FnOnce(&mut Config)) -> Files {
         ..Config::default()
     };
     adjust(&mut config);
-    Files::open(&config).unwrap().expect("a web listener")
+    let web = config.http;
+    Files::open(&config, web).unwrap().expect("a web listener")
 }
 
 fn alice() -> Nick {
@@ -176,7 +177,7 @@ fn issue_17_no_web_listener_no_files() {
         http: None,
         ..Config::default()
     };
-    assert!(Files::open(&config).unwrap().is_none());
+    assert!(Files::open(&config, None).unwrap().is_none());
 }
 
 impl Files {

@@ -20,7 +20,7 @@
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Path as UrlPath, State};
@@ -37,6 +37,18 @@ use crate::server::registry::Registry;
 pub struct FileRoutes {
     pub files: Files,
     pub registry: Arc<Registry>,
+    /// Wakes the sweep when a file is kept: it may expire before the one the sweep waits for.
+    kept: tokio::sync::Notify,
+}
+
+impl FileRoutes {
+    pub fn new(files: Files, registry: Arc<Registry>) -> FileRoutes {
+        FileRoutes {
+            files,
+            registry,
+            kept: tokio::sync::Notify::new(),
+        }
+    }
 }
 
 /// What a download's policy allows: nothing, in a sandbox, should a browser ever render it.
@@ -89,7 +101,10 @@ pub async fn upload(
     );
     let files = routes.files.clone();
     let stored = match tokio::task::spawn_blocking(move || files.keep(upload)).await {
-        Ok(Ok(stored)) => stored,
+        Ok(Ok(stored)) => {
+            routes.kept.notify_one();
+            stored
+        }
         Ok(Err(error)) => return Refusal::Disk(error).answer(),
         Err(_) => return Refusal::Disk(io::Error::other("the upload's task failed")).answer(),
     };
@@ -155,9 +170,12 @@ impl Refusal {
     }
 }
 
-/// Writes the body to `path`, exactly `size` bytes of it.
+/// Writes the body to `path`, exactly `size` bytes of it. When the disk fails, the rest of
+/// the announced bytes are still read (and dropped), so the client gets to read the answer
+/// rather than a connection reset in the middle of its sending.
 async fn receive(path: &Path, size: u64, body: Body) -> Result<(), Refusal> {
     let mut file = tokio::fs::File::create(path).await.map_err(Refusal::Disk)?;
+    let mut failed = None;
     let mut frames = body.into_data_stream();
     let mut got: u64 = 0;
     while let Some(chunk) = frames.next().await {
@@ -169,10 +187,15 @@ async fn receive(path: &Path, size: u64, body: Body) -> Result<(), Refusal> {
         if got > size {
             return Err(Refusal::TooMuch { size });
         }
-        file.write_all(&chunk).await.map_err(Refusal::Disk)?;
+        if failed.is_none() {
+            failed = file.write_all(&chunk).await.err();
+        }
     }
     if got < size {
         return Err(Refusal::TooLittle { got, size });
+    }
+    if let Some(error) = failed {
+        return Err(Refusal::Disk(error));
     }
     file.flush().await.map_err(Refusal::Disk)?;
     file.sync_all().await.map_err(Refusal::Disk)
@@ -286,13 +309,28 @@ fn disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
-/// Every [`Files::sweep_every`], forgets what expired and the uploads of senders gone, and
-/// deletes the expired files. Runs until the runtime stops.
+/// The longest the sweep sleeps: a file a new upload made expires before the one the sweep
+/// waits for only if the lifetime changed over a restart, and is deleted this late at worst.
+/// Its bytes are free at its expiry whenever the sweep comes.
+const SWEEP_AT_MOST: Duration = Duration::from_secs(60);
+/// The least the sweep sleeps, so that files expiring one after the other cost a sweep per
+/// tenth of a second at most.
+const SWEEP_AT_LEAST: Duration = Duration::from_millis(100);
+
+/// Deletes each file from the disk when it expires (at most [`SWEEP_AT_MOST`] later), and
+/// forgets the uploads of senders gone. Runs until the runtime stops.
 pub async fn sweep(routes: Arc<FileRoutes>) {
-    let mut ticks = tokio::time::interval(routes.files.sweep_every());
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
-        ticks.tick().await;
+        let mut due = tokio::time::Instant::now() + sweep_in(&routes.files);
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(due) => break,
+                // A new file may expire first; never later than the sweep already due.
+                () = routes.kept.notified() => {
+                    due = due.min(tokio::time::Instant::now() + sweep_in(&routes.files));
+                }
+            }
+        }
         let routes = Arc::clone(&routes);
         let _ = tokio::task::spawn_blocking(move || {
             let gone: Vec<u64> = routes
@@ -306,6 +344,15 @@ pub async fn sweep(routes: Arc<FileRoutes>) {
         })
         .await;
     }
+}
+
+/// How long until the next sweep is due: at the next expiry, within the bounds.
+fn sweep_in(files: &Files) -> Duration {
+    let now = SystemTime::now();
+    let due = files.next_expiry().map_or(SWEEP_AT_MOST, |at| {
+        at.duration_since(now).unwrap_or(Duration::ZERO)
+    });
+    due.clamp(SWEEP_AT_LEAST, SWEEP_AT_MOST)
 }
 
 #[cfg(test)]
