@@ -235,17 +235,17 @@ impl Job {
         if body.stopped {
             return Err("stopped".to_owned());
         }
-        if body.done < size {
-            return Err(format!(
-                "the file is shorter than when it was looked at ({} of {size} bytes)",
-                body.done
-            ));
-        }
         let mut response = sent.map_err(|e| http_failure(&e))?;
         let status = response.status();
         let text = answer_text(&mut response);
         if !status.is_success() {
             return Err(status_words(status, &text));
+        }
+        if body.done < size {
+            return Err(format!(
+                "the file is shorter than when it was looked at ({} of {size} bytes)",
+                body.done
+            ));
         }
         let first = text.lines().next().unwrap_or("").trim();
         Ok((!first.is_empty()).then(|| first.to_owned()))
