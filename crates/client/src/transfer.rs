@@ -18,6 +18,7 @@
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::thread::{self, JoinHandle};
@@ -263,6 +264,9 @@ impl Job {
         let mut temporary = tempfile::Builder::new()
             .prefix(".chat-")
             .suffix(".part")
+            // A saved file is the user's like any other (the umask applies), not private to
+            // the user as a temporary file is.
+            .permissions(fs::Permissions::from_mode(0o666))
             .tempfile_in(&folder)
             .map_err(|e| format!("cannot write in {}: {}", folder.display(), words(&e)))?;
         let mut response = self.agent.get(url).call().map_err(|e| http_failure(&e))?;
@@ -312,21 +316,21 @@ impl Job {
     }
 }
 
-/// The file `/send` names: a regular file that can be read, and its base name.
+/// The file `/send` names: a regular file that can be read, and its base name. A refusal
+/// does not repeat the path, which the user reads just before it.
 fn look_at(path: &Path) -> Result<LocalFile, String> {
-    let shown = path.display();
-    let metadata = fs::metadata(path).map_err(|e| format!("{shown}: {}", words(&e)))?;
+    let metadata = fs::metadata(path).map_err(|e| words(&e))?;
     if metadata.is_dir() {
-        return Err(format!("{shown} is a folder; /send sends one file"));
+        return Err("it is a folder; /send sends one file".to_owned());
     }
     if !metadata.is_file() {
-        return Err(format!("{shown} is not a regular file"));
+        return Err("it is not a regular file".to_owned());
     }
-    File::open(path).map_err(|e| format!("{shown}: {}", words(&e)))?;
+    File::open(path).map_err(|e| words(&e))?;
     let name = path
         .file_name()
         .and_then(|name| name.to_str())
-        .ok_or_else(|| format!("{shown}: its name is not UTF-8 text; rename it to send it"))?;
+        .ok_or_else(|| "its name is not UTF-8 text; rename it to send it".to_owned())?;
     Ok(LocalFile {
         path: path.to_path_buf(),
         name: name.to_owned(),
@@ -351,11 +355,11 @@ fn destination(
         )),
     };
     let Some(typed) = to else {
-        return in_folder(PathBuf::from("."));
+        return in_folder(absolute(Path::new(".")));
     };
     let path = expand_home(typed, home);
     if path.is_dir() {
-        return in_folder(path);
+        return in_folder(absolute(&path));
     }
     if typed.ends_with('/') {
         return Err(format!("no folder {}", path.display()));
@@ -367,11 +371,18 @@ fn destination(
     if !folder.is_dir() {
         return Err(format!("no folder {}", folder.display()));
     }
+    let folder = absolute(&folder);
     let file_name = path
         .file_name()
         .and_then(|name| name.to_str())
         .ok_or_else(|| format!("{} names no file", path.display()))?;
     Ok((folder, file_name.to_owned()))
+}
+
+/// `path` from the root, so that where a file was saved is told whatever the current folder
+/// (`./photo.png` says little); as it is if the current folder cannot be read.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// A reader that counts what passes, reports progress, and stops when told to.

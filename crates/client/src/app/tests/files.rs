@@ -218,13 +218,13 @@ fn issue_17_send_goes_to_the_tabs_room_or_person_and_needs_a_connection_and_a_go
         &mut app,
         FileEvent::Opened {
             id,
-            result: Err("gone.txt: no such file or folder".to_owned()),
+            result: Err("no such file or folder".to_owned()),
         },
     );
     assert!(effects.is_empty());
     assert_eq!(
         last(app.tab()),
-        "!!! gone.txt not sent: gone.txt: no such file or folder"
+        "!!! gone.txt not sent: no such file or folder"
     );
     net(
         &mut app,

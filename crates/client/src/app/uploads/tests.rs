@@ -144,7 +144,7 @@ fn issue_17_a_name_the_protocol_refuses_or_no_connection_sends_nothing() {
     let FileJob::Open { id, .. } = uploads.send("~/gone", Target::Lobby) else {
         panic!();
     };
-    let why = "/home/al/gone: no such file or folder".to_owned();
+    let why = "no such file or folder".to_owned();
     let told = uploads.opened(id, Err(why.clone()), true).unwrap();
     assert_eq!(
         (told.name.as_str(), told.what),
