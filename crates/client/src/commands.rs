@@ -81,6 +81,12 @@ pub enum UserCommand<'a> {
     },
     /// `/unregister PASSWORD`.
     Unregister(Password<'a>),
+    /// `/send PATH`: a file to the current tab's room or person, or to everyone. The path
+    /// is the rest of the line, spaces included.
+    Send { path: &'a str },
+    /// `/save N [PATH]`: file number N, in the current folder, or in folder PATH, or as
+    /// file PATH.
+    Save { number: u64, path: Option<&'a str> },
 }
 
 /// Who a `/msg` goes to.
@@ -139,7 +145,7 @@ const fn command(
 
 /// The client's commands. The parser accepts a name or alias only through this table, so
 /// `/help` lists every alias there is.
-pub const COMMANDS: [CommandHelp; 25] = [
+pub const COMMANDS: [CommandHelp; 27] = [
     command(
         "/msg NICK|#room TEXT",
         &["/m", "/query"],
@@ -182,6 +188,16 @@ pub const COMMANDS: [CommandHelp; 25] = [
         "/private [#room] on|off",
         &[],
         "owner: make a room invite-only or not",
+    ),
+    command(
+        "/send PATH",
+        &[],
+        "send a file to this tab's room or person (lobby: everyone)",
+    ),
+    command(
+        "/save N [PATH]",
+        &[],
+        "save file [N] here, or into folder PATH, or as PATH",
     ),
     command(
         "/who [#room]",
@@ -543,6 +559,26 @@ pub fn parse(line: &str) -> Result<Option<Input<'_>>, String> {
                 return Err(usage("/unregister"));
             }
             UserCommand::Unregister(Password::given(rest))
+        }
+        "/send" => {
+            let path = rest.trim_end_matches(' ');
+            if path.is_empty() {
+                return Err(usage("/send"));
+            }
+            UserCommand::Send { path }
+        }
+        "/save" => {
+            let (number, path) = word(rest);
+            let Ok(number) = number.parse::<u64>() else {
+                return Err(format!(
+                    "{}: N is the number in [ ] before a file",
+                    usage("/save")
+                ));
+            };
+            UserCommand::Save {
+                number,
+                path: optional(path).map(|path| path.trim_end_matches(' ')),
+            }
         }
         _ => unreachable!("{name} is in COMMANDS but not parsed"),
     };

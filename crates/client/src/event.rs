@@ -1,9 +1,11 @@
-//! The one event type of the client's loop: what the terminal, the network threads and the
-//! clock tell the app.
+//! The one event type of the client's loop: what the terminal, the network threads, the file
+//! threads and the clock tell the app; and the file jobs the app asks of the file threads
+//! ([`FileJob`], carried by an effect), since they cross the same boundary the other way.
 //!
-//! In scope: the event values. Out of scope: producing them (`net`, `terminal`) and what they
-//! do to the state (`app`).
+//! In scope: the values. Out of scope: producing them (`net`, `terminal`, `transfer`) and
+//! what they do to the state (`app`).
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use ratatui::crossterm::event::{KeyEvent, MouseEvent};
@@ -25,6 +27,8 @@ pub enum Event {
     Resize { width: u16, height: u16 },
     /// Something happened on the connection.
     Net(NetEvent),
+    /// A file job (`/send`, `/save`) moved on.
+    File(FileEvent),
     /// About once a second: counts down the reconnect delay and the quit deadline.
     Tick,
     /// SIGTERM, SIGHUP or SIGINT arrived: leave now, restoring the terminal.
@@ -46,4 +50,63 @@ pub enum NetEvent {
     Unparsed(String),
     /// The connection ended (or an attempt failed); the next attempt starts after `retry_in`.
     Lost { reason: String, retry_in: Duration },
+}
+
+/// What the file threads (`transfer`) report about the job numbered `id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileEvent {
+    /// The file `/send` names was looked at: what it is, or why it cannot be sent.
+    Opened {
+        id: u64,
+        result: Result<LocalFile, String>,
+    },
+    /// Bytes sent or saved so far: at most a few times a second, and once all are.
+    Progress { id: u64, done: u64 },
+    /// An upload's `PUT` ended: the server took every byte (and answered with the file's
+    /// download URL, if it did), or why not, in plain words.
+    Uploaded {
+        id: u64,
+        result: Result<Option<String>, String>,
+    },
+    /// A download ended: where the file was saved, or why it was not.
+    Saved {
+        id: u64,
+        result: Result<PathBuf, String>,
+    },
+}
+
+/// A file on this machine that `/send` can send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalFile {
+    /// Where it is, `~` expanded.
+    pub path: PathBuf,
+    /// Its base name, which the `UPLOAD` gives it.
+    pub name: String,
+    pub size: u64,
+}
+
+/// What the app asks of the file threads (as an effect). Every job ends with one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileJob {
+    /// Look at the file `/send` names (as typed: `~` is expanded there): [`FileEvent::Opened`].
+    Open { id: u64, path: String },
+    /// `PUT` `size` bytes of the file at `path` to the upload URL `url`, streamed from
+    /// disk: [`FileEvent::Progress`], then [`FileEvent::Uploaded`].
+    Upload {
+        id: u64,
+        path: PathBuf,
+        url: String,
+        size: u64,
+    },
+    /// `GET` `url` into a temporary file, renamed once complete, never over a file:
+    /// [`FileEvent::Progress`], then [`FileEvent::Saved`]. `to` is what `/save` was given
+    /// (a folder, or a file's path; `None`: the current folder); `name`, the server's name
+    /// made safe, is used in a folder (`None`: it had none usable).
+    Download {
+        id: u64,
+        url: String,
+        size: u64,
+        name: Option<String>,
+        to: Option<String>,
+    },
 }

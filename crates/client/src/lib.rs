@@ -11,6 +11,8 @@
 //! - [`password`]: the account password as the client holds it (never shown), from
 //!   `--password-file` or `CHAT_PASSWORD`, or asked for on the terminal (`--plain`).
 //! - [`commands`]: `/commands` typed by the user. Pure.
+//! - [`file_names`]: the names and sizes of the files `/send` and `/save` move: a name from
+//!   the server made safe, `photo (1).png`, `~`. Pure.
 //! - [`input`]: the input line: editing, history, completion. Pure.
 //! - [`app`]: the state and `update(state, event)`, which decides everything. Pure. Its
 //!   parts: `tab` (one tab's scrollback), `caps` (the protocol extensions turned on) and
@@ -19,25 +21,31 @@
 //!   `extensions` (`/me`, `/away`, a room's owner, `/topic` as a question), `history`
 //!   (resume after a reconnect, a room's recent lines on joining and a direct tab's on
 //!   opening while logged in, older lines on PgUp), `nick` (registration, our nick),
-//!   `account` (the password kept, the account commands asked, whether we hold the account)
-//!   and `login` (logging in, the masked prompt, the account commands). `nick`,
-//!   `caps`, `account` and `history` (a refused `HISTORY`) are the places `ERR` codes are
-//!   read.
+//!   `account` (the password kept, the account commands asked, whether we hold the account),
+//!   `login` (logging in, the masked prompt, the account commands), `uploads` (`/send`
+//!   from the file looked at to `OK FILE`), `offers` (the files numbered for `/save`) and
+//!   `files` (the two commands, the `FILE` lines, the file threads' events). `nick`,
+//!   `caps`, `account`, `history` (a refused `HISTORY`) and `uploads` (a refused `UPLOAD`)
+//!   are the places `ERR` codes are read.
 //! - [`ui`]: `render(state, frame)`. Pure. Its parts: `scrollback` (wrapping, the pane) and
 //!   `style` (styles, nick colours).
 //! - [`net`]: the socket: connect with back-off, reader and writer threads.
+//! - [`transfer`]: the file threads: a file looked at, uploaded (HTTP `PUT`) or downloaded
+//!   (HTTP `GET`), streamed from and to disk.
 //! - [`terminal`]: the full-screen loop: terminal set-up and restore, key and tick thread.
 //! - [`line_mode`]: `--plain`: stdin lines in, server lines out.
 
 pub mod app;
 pub mod commands;
 pub mod event;
+pub mod file_names;
 pub mod input;
 pub mod line_mode;
 pub mod net;
 pub mod password;
 pub mod printable;
 pub mod terminal;
+pub mod transfer;
 pub mod ui;
 
 use clap::Parser;

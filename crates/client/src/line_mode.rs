@@ -10,8 +10,8 @@
 //! output alike (`printable::for_output`; TABs stay), whatever the server or the user sent
 //! (issue 13). Input lines are sent once the nick is registered: plain text as `ALL`,
 //! `/commands` as in the full-screen client (the ones that need a room need it named, there
-//! being no tabs, and `/me` goes to the lobby; `/ignore` is the full-screen client's only,
-//! this mode showing every server line). Messages for the user (a suffixed nick, a mistyped
+//! being no tabs, and `/me` and `/send` go to the lobby, see `files`; `/ignore` is the
+//! full-screen client's only, this mode showing every server line). Messages for the user (a suffixed nick, a mistyped
 //! command, `/help`, and the help for a server command word typed alone, `HELP`, which is not
 //! sent) go to the error output. A `PING` from the server is answered.
 //!
@@ -47,11 +47,13 @@ use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use files::{FileLine, PlainFiles};
 use login::{PlainLogin, Step};
 use resume::{Resume, Taken};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, never, select};
 
+mod files;
 mod login;
 mod resume;
 
@@ -153,6 +155,7 @@ pub fn run(
             None => break Ok(()),
         }
     };
+    session.files.stop();
     if stdin_thread.is_finished() {
         let _ = stdin_thread.join();
     }
@@ -188,6 +191,8 @@ struct Session {
     direct_due: bool,
     /// Logging in to a registered nick, and the account commands.
     login: PlainLogin,
+    /// `/send`, `/save` and the numbered files.
+    files: PlainFiles,
 }
 
 impl Session {
@@ -207,6 +212,7 @@ impl Session {
             keys: HashMap::new(),
             resume: Resume::default(),
             direct_due: false,
+            files: PlainFiles::new(),
         }
     }
 
@@ -257,6 +263,7 @@ impl Session {
         if let Some(stream) = self.stream.take() {
             let _ = stream.shutdown(Shutdown::Both);
         }
+        self.files.connection_lost(notes)?;
         let _ = reader.join();
         result
     }
@@ -274,6 +281,7 @@ impl Session {
         self.send(&Command::Nick(self.wanted.clone()))?;
         let mut quit_deadline: Option<Instant> = None;
         let no_input = never();
+        let from_files = self.files.events();
         loop {
             // Lines held while away go first, once registered; then the end of the input
             // that came meanwhile.
@@ -285,7 +293,8 @@ impl Session {
                     quit_deadline = Some(Instant::now() + QUIT_DEADLINE);
                 }
             }
-            if self.registered && self.input_ended && quit_deadline.is_none() {
+            // The end of the input waits for the files being sent or saved.
+            if self.registered && self.input_ended && quit_deadline.is_none() && self.files.idle() {
                 self.send(&Command::Quit { reason: None })?;
                 quit_deadline = Some(Instant::now() + QUIT_DEADLINE);
             }
@@ -325,6 +334,12 @@ impl Session {
                     }
                     Err(_) => return Ok(Ended::Done),
                 },
+                recv(from_files) -> event => {
+                    let event = event.expect("the session holds the file threads' sender");
+                    for line in self.files.on_event(event, self.registered, notes)? {
+                        self.send_line(&line)?;
+                    }
+                }
                 recv(input) -> line => match line {
                     Ok(line) => {
                         if self.on_input(&line, notes)? {
@@ -387,13 +402,21 @@ impl Session {
                 return Ok(());
             }
         }
+        // An upload's answer is its own, even while an account command or a `HISTORY` waits.
+        if let FileLine::Ours { hide } = self.files.on_reply(&reply, notes)? {
+            if !hide {
+                put_line(output, &reply)?;
+            }
+            return output.flush();
+        }
         match self.resume.on_reply(&reply, output, notes)? {
             Taken::No => {}
-            Taken::Yes => return Ok(()),
+            Taken::Yes => return self.files.offered(&reply, notes),
             Taken::More(next) => return self.send(&next),
         }
         put_line(output, &reply)?;
         output.flush()?;
+        self.files.offered(&reply, notes)?;
         match self.login.on_reply(&reply, self.registered, notes)? {
             Step::NotMine => {}
             Step::Done => return Ok(()),
@@ -637,6 +660,8 @@ impl Session {
                     put_line(notes, "chat: this server does not know /away")?;
                 }
             }
+            UserCommand::Send { path } => self.files.send(path),
+            UserCommand::Save { number, path } => self.files.save(number, path, notes)?,
             UserCommand::Close | UserCommand::Clear => {
                 put_line(notes, "chat: there are no tabs in --plain mode")?;
             }

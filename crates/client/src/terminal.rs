@@ -3,8 +3,8 @@
 //!
 //! In scope: the terminal (raw mode and the alternate screen through `ratatui::init`, mouse
 //! capture and bracketed paste, restoring them all on exit, on panic and on signals), the
-//! `chat-input` thread (keys, pastes, mouse, resizes and the one-second tick) and the
-//! `chat-signals` thread. Out of scope: what an event means (`app`) and what the screen shows
+//! `chat-input` thread (keys, pastes, mouse, resizes and the one-second tick), the
+//! `chat-signals` thread, and the file threads' handle (`transfer`). Out of scope: what an event means (`app`) and what the screen shows
 //! (`ui`).
 
 use std::io::{self, IsTerminal, stdout};
@@ -25,6 +25,7 @@ use crate::app::{App, Effect, Settings, update};
 use crate::event::Event;
 use crate::net::{Net, NetConfig};
 use crate::password::Secret;
+use crate::transfer::Transfers;
 use crate::ui;
 use chatd_proto::Nick;
 
@@ -89,6 +90,8 @@ fn event_loop(
     // `None` once another client took our account over: nothing is sent any more.
     let mut net = Some(Net::start(net_config, events.clone())?);
     let input = InputThread::start(events.clone())?;
+    let file_events = events.clone();
+    let mut transfers = Transfers::new(move |event| file_events.send(Event::File(event)).is_ok());
     let signals = SignalThread::start(events)?;
     let result = (|| -> io::Result<()> {
         loop {
@@ -112,6 +115,7 @@ fn event_loop(
                                 net.stop();
                             }
                         }
+                        Effect::File(job) => transfers.start(job),
                     }
                 }
             }
@@ -122,6 +126,7 @@ fn event_loop(
     }
     input.stop();
     signals.stop();
+    transfers.stop();
     result
 }
 

@@ -33,6 +33,7 @@
 
 use chrono::{DateTime, NaiveTime};
 
+use super::files::file_body;
 use super::state::{App, Asked, Effect, Fetch, send};
 use super::tab::{Body, CatchUp, SCROLLBACK_LEN, Tab, TabKind};
 use chatd_proto::{
@@ -248,9 +249,9 @@ fn asked_for(app: &App, target: &Target) -> Option<usize> {
         .position(|asked| same_target(&asked.target, target))
 }
 
-/// A direct message that waited for our account while we were away, delivered after
-/// `OK LOGIN` as `HIST <from> <id> <time> MSG <from> <text>`: into the sender's tab, with the
-/// time it was sent. False for any other line.
+/// A direct message (or file) that waited for our account while we were away, delivered
+/// after `OK LOGIN` as `HIST <from> <id> <time> MSG <from> <text>` (or `FILE <from> ...`):
+/// into the sender's tab, with the time it was sent. False for any other line.
 pub(super) fn on_waiting(
     app: &mut App,
     target: &Target,
@@ -261,8 +262,10 @@ pub(super) fn on_waiting(
     let Target::Nick(sender) = target else {
         return false;
     };
-    let Ok(Reply::Msg { from, text }) = Reply::parse(line) else {
-        return false;
+    let reply = Reply::parse(line);
+    let from = match &reply {
+        Ok(Reply::Msg { from, .. } | Reply::File { from, .. }) => from.clone(),
+        _ => return false,
     };
     if from.key() != sender.key() {
         return false;
@@ -270,11 +273,20 @@ pub(super) fn on_waiting(
     if app.ignores(&from) {
         return true;
     }
-    let index = app.open(TabKind::Direct(from.clone()));
+    let body = match reply {
+        Ok(Reply::File {
+            from,
+            size,
+            url,
+            name,
+        }) => file_body(app, from, size, url, name, true),
+        Ok(Reply::Msg { from, text }) => Body::message(from, &text, true, false),
+        _ => return false,
+    };
+    let index = app.open(TabKind::Direct(from));
     if app.tabs[index].has_id(id) {
         return true;
     }
-    let body = Body::message(from, &text, true, false);
     let line = app.line(local_time(app, time), body, Some(id));
     let end = app.tabs[index].end_seq();
     app.put(index, end, line);
@@ -319,11 +331,40 @@ pub(super) fn on_hist(
             own: false,
             action: true,
         },
+        // A file, numbered as a live one is (the same file keeps its number).
+        (
+            Target::Nick(_),
+            Ok(Reply::File {
+                from,
+                size,
+                url,
+                name,
+            }),
+        ) => file_body(app, from, size, url, name, true),
+        (
+            Target::Lobby | Target::Room(_),
+            Ok(
+                Reply::File {
+                    from,
+                    size,
+                    url,
+                    name,
+                }
+                | Reply::RoomFile {
+                    from,
+                    size,
+                    url,
+                    name,
+                    ..
+                },
+            ),
+        ) => file_body(app, from, size, url, name, false),
         // Not a line this conversation keeps: nothing to show.
         _ => return true,
     };
-    let Body::Chat { from, .. } = &body else {
-        return true;
+    let from = match &body {
+        Body::Chat { from, .. } | Body::File { from, .. } => from,
+        _ => return true,
     };
     if app.ignores(from) || app.tabs[index].has_id(id) {
         return true;

@@ -9,7 +9,7 @@
 //! `/command` and server line does.
 //!
 //! Out of scope: I/O of any kind. [`update()`] gets the time as an argument and returns
-//! [`Effect`]s (lines to send, leaving) for the caller to carry out; drawing is `ui`'s job.
+//! [`Effect`]s (lines to send, file jobs, leaving) for the caller to carry out; drawing is `ui`'s job.
 //! Every protocol line is built as a `Command` and formatted by the protocol crate.
 //!
 //! This file only declares the parts and re-exports the API; the parts, in reading order:
@@ -31,6 +31,12 @@
 //! - `extensions`: `/me` and `ME`, `/away` and `AWAY`, `OWNER`, `/topic` as a question.
 //! - `history`: `HISTORY` asked after a reconnect, on joining a room, on opening a direct
 //!   tab while logged in and by PgUp at the top of a tab, and its answers put in place.
+//! - `uploads`: [`Uploads`], the files `/send` sends, from the file looked at to `OK FILE`
+//!   (also used by the line mode).
+//! - `offers`: [`Offers`], the files offered to us, numbered for `/save` (also used by the
+//!   line mode).
+//! - `files`: `/send`, `/save`, the numbered `FILE` lines and the file threads' events,
+//!   told in their tabs.
 //!
 //! The parts import `state` and `tab` (and each other, without a cycle); none imports this
 //! file, so that the re-exports below never make a cycle.
@@ -38,17 +44,20 @@
 mod account;
 mod caps;
 mod extensions;
+mod files;
 mod help;
 mod history;
 mod keys;
 mod login;
 mod nick;
+mod offers;
 mod paste;
 mod replies;
 mod state;
 mod submit;
 mod tab;
 mod update;
+mod uploads;
 
 #[cfg(test)]
 mod tests;
@@ -60,6 +69,7 @@ pub use help::KEYS;
 pub use history::HISTORY_PAGE;
 pub use keys::WHEEL_LINES;
 pub use nick::{MAX_NICK_ATTEMPTS, NickRefusal, suffixed};
+pub use offers::{OFFERS_KEPT, Offered, Offers};
 pub use paste::paste_lines;
 pub use state::{
     App, CHROME_ROWS, Conn, DEFAULT_MAX_LINE, DEFAULT_PASTE_CONFIRM, Effect, Paste, Prompt,
@@ -67,3 +77,4 @@ pub use state::{
 };
 pub use tab::{Body, ChatLine, SCROLLBACK_LEN, Tab, TabKind, mentions};
 pub use update::{QUIT_GRACE_TICKS, update};
+pub use uploads::{Taken, Told, Uploads, What};

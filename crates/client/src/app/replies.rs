@@ -9,7 +9,8 @@
 //!
 //! Out of scope: anything about our own nick, `OK NICK` and `ERR` (`nick`, called from
 //! here); the answers to our `CAP` lines (`caps`) and to our account commands (`account`
-//! reads them, `login` tells them); the extensions' lines (`extensions`); what the user
+//! reads them, `login` tells them); the answers to our uploads and the numbering of files
+//! (`files`); the extensions' lines (`extensions`); what the user
 //! types (`keys`, `submit`); the socket (`crate::net`).
 
 use std::time::Duration;
@@ -18,6 +19,7 @@ use chrono::NaiveTime;
 
 use super::caps::CAPS_WANTED;
 use super::extensions::{on_action, on_away_notice, on_no_topic, on_ok_away, on_owner, on_topic};
+use super::files::{self, file_body};
 use super::history::{on_connected, on_end, on_hist, on_joined, on_logged_in, on_waiting, refused};
 use super::login::{self, Then};
 use super::nick::{go_on_as_guest, on_err, on_ok_nick, reclaim_if_freed, register, rename};
@@ -85,6 +87,7 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
                 app.notice_here_and_lobby(now, &text);
                 app.told_down = true;
             }
+            files::connection_lost(app, now, effects);
         }
         NetEvent::Line(reply) => on_reply(app, reply, now, effects),
         NetEvent::IdLine(id, reply) => {
@@ -99,7 +102,12 @@ pub(super) fn on_net(app: &mut App, event: NetEvent, now: NaiveTime, effects: &m
 
 /// One server line.
 fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effect>) {
-    if app.caps.answer(&reply) || on_account_answer(app, &reply, now, effects) {
+    // The uploads' first: an `ERR` between the `PONG`s around an `UPLOAD` is its answer,
+    // even while an account command waits for one.
+    if files::on_reply(app, &reply, now, effects)
+        || app.caps.answer(&reply)
+        || on_account_answer(app, &reply, now, effects)
+    {
         return;
     }
     match reply {
@@ -141,19 +149,16 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         }
         Reply::Me { target, from, text } => on_action(app, target, from, text, now),
         Reply::File { from, .. } | Reply::RoomFile { from, .. } if app.ignores(&from) => {}
-        // Until `/send` and `/save` come, a file is a line of its tab with its link. A `FILE`
-        // without a room does not say whether it went to everyone or to us alone: the lobby
-        // shows it, where nothing private is taken for public.
+        // `files` says why a `FILE` without a room goes to the lobby.
         Reply::File {
             from,
             size,
             url,
             name,
-        } => app.add(
-            0,
-            now,
-            Body::message(from, &file_text(&name, size, &url), false, false),
-        ),
+        } => {
+            let body = file_body(app, from, size, url, name, false);
+            app.add(0, now, body);
+        }
         Reply::RoomFile {
             room,
             from,
@@ -163,8 +168,8 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         } => {
             let index = app.open(TabKind::Room(room));
             app.tabs[index].joined = true;
-            let text = file_text(&name, size, &url);
-            app.add(index, now, Body::message(from, &text, false, false));
+            let body = file_body(app, from, size, url, name, false);
+            app.add(index, now, body);
         }
         Reply::Who(nicks) => app.who_lines.extend(nicks),
         Reply::EndWho => {
@@ -409,7 +414,8 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
         | Reply::OkLogin(_)
         | Reply::OkPassword
         | Reply::OkUnregister(_)) => app.info(now, format!("server: {reply}")),
-        // The client sends no `UPLOAD` yet: an answer to one is shown as it is.
+        // Our uploads' answers were taken above (`files`): one that answers none is shown
+        // as it is.
         reply @ (Reply::OkUpload { .. } | Reply::OkFile { .. }) => {
             app.info(now, format!("server: {reply}"));
         }
@@ -460,11 +466,6 @@ fn seconds(delay: Duration) -> String {
         "" => "0 s".to_owned(),
         text => format!("{text} s"),
     }
-}
-
-/// A file as a line of its tab: `[file] name (size) url`.
-fn file_text(name: &str, size: u64, url: &str) -> String {
-    format!("[file] {name} ({size} bytes) {url}")
 }
 
 /// Nicks as `/who` shows them: separated by spaces.

@@ -2,8 +2,8 @@
 //! connection as last reported and its capabilities, our away text, the account side (the
 //! password kept, the prompt asking for one, a login waiting to be sent again), and the bookkeeping of
 //! what was asked of the server (the `NICK`, `WHO` lists, `JOIN`s, topics, `AWAY`s and
-//! `HISTORY` pages in flight), the away notices shown, the nicks ignored and a paste waiting
-//! to be confirmed; plus [`Conn`], [`Effect`] and [`Settings`], and the helpers every part
+//! `HISTORY` pages in flight), the away notices shown, the nicks ignored, a paste waiting
+//! to be confirmed, and the files sent, offered and saved (`uploads`, `offers`); plus [`Conn`], [`Effect`] and [`Settings`], and the helpers every part
 //! uses to find, open, close and write to tabs and to send lines.
 //!
 //! Out of scope: deciding what an event does (`update` and the parts it calls); one tab's
@@ -15,7 +15,10 @@ use chrono::{FixedOffset, NaiveTime};
 
 use super::account::Account;
 use super::caps::Caps;
+use super::offers::Offers;
 use super::tab::{Body, ChatLine, Tab, TabKind, insert_sorted, mentions};
+use super::uploads::Uploads;
+use crate::event::FileJob;
 use crate::input::LineEditor;
 use crate::password::Secret;
 use chatd_proto::{Command, MessageId, Nick, NickKey, Room, RoomKey, Target};
@@ -61,6 +64,9 @@ pub enum Effect {
     /// Close the connection and stop the network side: no reconnecting (another client
     /// logged in to our account, issue 16).
     Disconnect,
+    /// Start a file job on a thread of its own (`transfer`); it reports with
+    /// [`Event::File`](crate::event::Event::File).
+    File(FileJob),
 }
 
 /// A paste of many lines waiting for Enter or Esc (`paste` decides what becomes of it).
@@ -205,6 +211,20 @@ pub(super) struct Asked {
     pub(super) last: Option<MessageId>,
 }
 
+/// A file being saved (`/save`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Download {
+    /// The number `/save` was given.
+    pub(super) number: u64,
+    /// The name the server gave it, for what is told.
+    pub(super) name: String,
+    pub(super) size: u64,
+    /// The [`Tab::uid`](super::tab::Tab) of the tab `/save` was typed in, which is told.
+    pub(super) tab: u64,
+    /// Bytes saved so far.
+    pub(super) done: u64,
+}
+
 /// The whole client state. Plain data: drawn by `ui::render`, changed only by `update`.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -301,6 +321,12 @@ pub struct App {
     pub(super) login_wait: bool,
     /// A `LOGIN` refused for a while, sent again when the wait is over.
     pub(super) login_retry: Option<Retry>,
+    /// The files being sent (`/send`), and the ids of all file jobs.
+    pub(super) uploads: Uploads,
+    /// The files offered to us, numbered for `/save`.
+    pub(super) offers: Offers,
+    /// The files being saved (`/save`), by job id.
+    pub(super) downloads: HashMap<u64, Download>,
     /// The user chose to go on as a guest (Esc at the prompt): later registrations take a
     /// suffixed nick without asking again, until `/login`.
     pub(super) guest_by_choice: bool,
@@ -355,6 +381,9 @@ impl App {
             login_retry: None,
             guest_by_choice: false,
             wanted_registered: false,
+            uploads: Uploads::default(),
+            offers: Offers::default(),
+            downloads: HashMap::new(),
         }
     }
 
@@ -457,10 +486,7 @@ impl App {
     /// Adds a line at the end of tab `index`. A message from someone else takes the id of
     /// the server line being handled, and is dropped if the tab shows that id already.
     pub(super) fn add(&mut self, index: usize, time: NaiveTime, body: Body) {
-        let id = match &body {
-            Body::Chat { own: false, .. } => self.live_id,
-            _ => None,
-        };
+        let id = body.from_others().and(self.live_id);
         let line = self.line(time, body, id);
         let seq = self.tabs[index].end_seq();
         self.put(index, seq, line);

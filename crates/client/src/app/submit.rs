@@ -2,8 +2,9 @@
 //! person, a `/command` (parsed by `crate::commands`) is run: most become one protocol line,
 //! some act locally (`/clear`, `/close`, `/help`, `/ignore`); a server command word typed
 //! alone (`HELP`) shows the help instead of going to everyone. `/me`, `/away` and `/topic`
-//! without a text are the extensions' (`extensions`); the account commands are `login`'s,
-//! and a line typed with one is shown with `***` in place of the password.
+//! without a text are the extensions' (`extensions`); `/send` and `/save` are `files`'; the
+//! account commands are `login`'s, and a line typed with one is shown with `***` in place
+//! of the password.
 //! Sending text to a given tab ([`say_in`]) is shared with the paste.
 //!
 //! Out of scope: what the server answers (`replies`); the bookkeeping of `/nick` (`nick`);
@@ -12,6 +13,7 @@
 use chrono::NaiveTime;
 
 use super::extensions::{act_in, ask_topic, away};
+use super::files::{save, send_file};
 use super::help::help;
 use super::login;
 use super::nick::ask_for_nick;
@@ -175,6 +177,8 @@ fn run(app: &mut App, command: UserCommand<'_>, now: NaiveTime, effects: &mut Ve
             say_in(app, app.current, text, now, effects);
         }
         UserCommand::Me { text } => act_in(app, app.current, text, now, effects),
+        UserCommand::Send { path } => send_file(app, path, now, effects),
+        UserCommand::Save { number, path } => save(app, number, path, now, effects),
         UserCommand::Away { text } => away(app, text, now, effects),
         UserCommand::Ignore(None) => {
             let text = if app.ignored.is_empty() {

@@ -14,6 +14,7 @@ use std::fmt;
 
 use chrono::NaiveTime;
 
+use crate::file_names::human_size;
 use chatd_proto::{ACTION_PREFIX, MessageId, Nick, Room};
 
 /// Own messages remembered per tab until history shows them back (see [`Tab::own_sent`]).
@@ -44,9 +45,45 @@ pub enum Body {
     /// A rule across the pane with a few words: where history ends and the live lines start,
     /// how many lines were missed while away.
     Rule(String),
+    /// A file someone sent (a `FILE` line), numbered for `/save` (issue 17).
+    File {
+        /// What `/save` calls it.
+        number: u64,
+        from: Nick,
+        /// The name as the server sent it (shown, never used as a path).
+        name: String,
+        size: u64,
+        direct: bool,
+        own: bool,
+    },
+    /// A file being sent or saved, by its job's id: the one line that shows its progress,
+    /// rewritten in place as it goes (`sending photo.png: 40 %`).
+    Transfer { id: u64, text: String },
 }
 
 impl Body {
+    /// Whether this is a line someone else sent (a message or a file): what counts as
+    /// unread, takes the id of the line being handled, and is hidden when its sender is.
+    pub fn from_others(&self) -> Option<&Nick> {
+        match self {
+            Body::Chat {
+                from, own: false, ..
+            }
+            | Body::File {
+                from, own: false, ..
+            } => Some(from),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a direct line (highlighted when it arrives in another tab).
+    pub fn is_direct(&self) -> bool {
+        matches!(
+            self,
+            Body::Chat { direct: true, .. } | Body::File { direct: true, .. }
+        )
+    }
+
     /// A message as it arrived or was sent. A text starting with `/me ` is an action: the
     /// form in which a server sends an action to a client without `CAP actions`, and in
     /// which this client sends one to a server without it, so that every client shows it
@@ -67,8 +104,8 @@ impl Body {
 }
 
 /// The line as plain text, the way the screen shows it without colours: `<from> text`,
-/// `*from* text` (direct), `* from text` (an action), `-!- notice`, `!!! error`,
-/// `--- info`.
+/// `*from* text` (direct), `* from text` (an action), `[3] from sent name (size) — /save 3`
+/// (a file), `-!- notice`, `!!! error`, `--- info` (and a transfer's progress).
 impl fmt::Display for Body {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -85,9 +122,20 @@ impl fmt::Display for Body {
                 ..
             } => write!(f, "<{from}> {text}"),
             Body::Chat { from, text, .. } => write!(f, "*{from}* {text}"),
+            Body::File {
+                number,
+                from,
+                name,
+                size,
+                ..
+            } => write!(
+                f,
+                "[{number}] {from} sent {name} ({}) — /save {number}",
+                human_size(*size)
+            ),
             Body::Notice(text) => write!(f, "-!- {text}"),
             Body::Error(text) => write!(f, "!!! {text}"),
-            Body::Info(text) => write!(f, "--- {text}"),
+            Body::Info(text) | Body::Transfer { text, .. } => write!(f, "--- {text}"),
             Body::Rule(text) => write!(f, "── {text} ──"),
         }
     }
@@ -281,11 +329,11 @@ impl Tab {
             Some(marker) if *marker >= seq && index < self.lines.len() => *marker += 1,
             _ => {}
         }
-        let message = matches!(line.body, Body::Chat { own: false, .. });
+        let message = line.body.from_others().is_some();
         if !shown && message {
             self.read_marker = Some(self.read_marker.map_or(seq, |marker| marker.min(seq)));
             self.unread += 1;
-            if line.mention || matches!(line.body, Body::Chat { direct: true, .. }) {
+            if line.mention || line.body.is_direct() {
                 self.highlight = true;
             }
         }
@@ -348,6 +396,15 @@ impl Tab {
             self.last_id = self.last_id.max(Some(id));
         }
         true
+    }
+
+    /// The line that shows the progress of file job `id`, if the tab still has it (the
+    /// newest such line: it is near the end).
+    pub(super) fn transfer_line(&mut self, id: u64) -> Option<&mut ChatLine> {
+        self.lines
+            .iter_mut()
+            .rev()
+            .find(|line| matches!(line.body, Body::Transfer { id: of, .. } if of == id))
     }
 
     pub(super) fn scroll_up(&mut self, lines: usize) {

@@ -1,5 +1,5 @@
 //! [`update`], the one entry point that changes the state: it routes each event to the part
-//! that handles it (`keys`, `paste`, `replies`) and handles the few left: a resize, the clock tick
+//! that handles it (`keys`, `paste`, `replies`, `files`) and handles the few left: a resize, the clock tick
 //! (the reconnect countdown, the grace period after `/quit`, a login waiting to be sent
 //! again, which `login` counts) and a signal. After every event, `history` asks what the
 //! direct tabs wait to ask, if they can now.
@@ -9,6 +9,7 @@
 
 use chrono::NaiveTime;
 
+use super::files::on_file_event;
 use super::history;
 use super::keys::{on_key, on_mouse};
 use super::login;
@@ -31,6 +32,7 @@ pub fn update(app: &mut App, event: Event, now: NaiveTime) -> Vec<Effect> {
         Event::Mouse(mouse) => on_mouse(app, mouse),
         Event::Resize { width, height } => app.size = (width, height),
         Event::Net(net) => on_net(app, net, now, &mut effects),
+        Event::File(file) => on_file_event(app, file, now, &mut effects),
         Event::Tick => {
             on_tick(app, &mut effects);
             login::on_tick(app, &mut effects);

@@ -369,3 +369,36 @@ fn issue_16_a_line_with_a_password_is_shown_and_kept_without_it() {
         assert_eq!(for_history(line).as_deref(), kept, "{line}");
     }
 }
+
+#[test]
+fn issue_17_send_and_save() {
+    check(
+        "/send ~/My Photos/cat 1.png",
+        command(UserCommand::Send {
+            path: "~/My Photos/cat 1.png",
+        }),
+    );
+    check(
+        "/SEND   notes.txt  ",
+        command(UserCommand::Send { path: "notes.txt" }),
+    );
+    check("/send", Err("usage: /send PATH"));
+    check("/send    ", Err("usage: /send PATH"));
+    check(
+        "/save 3",
+        command(UserCommand::Save {
+            number: 3,
+            path: None,
+        }),
+    );
+    check(
+        "/save 12  ~/Downloads/my copy.png ",
+        command(UserCommand::Save {
+            number: 12,
+            path: Some("~/Downloads/my copy.png"),
+        }),
+    );
+    check("/save", Err("usage: /save N [PATH]: N is the number"));
+    check("/save x", Err("usage: /save N [PATH]"));
+    check("/save -1", Err("usage: /save N [PATH]"));
+}

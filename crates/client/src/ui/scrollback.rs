@@ -15,16 +15,19 @@ use ratatui::widgets::{Paragraph, Widget};
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 use super::style::{
-    DIRECT_TEXT, ERROR, INFO, MARKER, MENTION, NOTICE, NOTICE_TEXT, TIME, nick_color,
+    DIRECT_TEXT, ERROR, FILE_NUMBER, INFO, MARKER, MENTION, NOTICE, NOTICE_TEXT, TIME, nick_color,
 };
 use crate::app::{Body, ChatLine, Tab};
+use crate::file_names::human_size;
 use crate::printable::for_screen;
 
-/// The spans of one line before wrapping, and the width of its prefix (time and nick), the
-/// indent of its continuation rows.
+/// The spans of one line before wrapping, and the width of its prefix (time and nick; for a
+/// file, up to its name), the indent of its continuation rows.
 fn line_spans(line: &ChatLine) -> (Vec<Span<'static>>, usize) {
     let time = line.time.format("%H:%M ").to_string();
     let mut spans = vec![Span::styled(time, TIME)];
+    // Where the text starts, if not at the last span: the indent of continuation rows.
+    let mut text_at = 0;
     match &line.body {
         Body::Chat {
             from,
@@ -71,8 +74,40 @@ fn line_spans(line: &ChatLine) -> (Vec<Span<'static>>, usize) {
             spans.push(Span::styled("── ", MARKER));
             spans.push(Span::styled(format!("{text} ──"), MARKER));
         }
+        Body::File {
+            number,
+            from,
+            name,
+            size,
+            direct,
+            own,
+        } => {
+            let mut nick_style = Style::new().fg(nick_color(from));
+            if *own {
+                nick_style = nick_style.add_modifier(Modifier::BOLD);
+            }
+            let hint = Style::new().fg(Color::DarkGray);
+            spans.push(Span::styled(format!("[{number}] "), FILE_NUMBER));
+            spans.push(Span::styled(from.to_string(), nick_style));
+            spans.push(Span::styled(" sent ", hint));
+            // Continuation rows go under the name, as under a message's text.
+            text_at = spans.len();
+            let name_style = if *direct { DIRECT_TEXT } else { Style::new() };
+            spans.push(Span::styled(name.clone(), name_style));
+            spans.push(Span::styled(format!(" ({})", human_size(*size)), hint));
+            spans.push(Span::styled(format!(" — /save {number}"), hint));
+        }
+        Body::Transfer { text, .. } => {
+            spans.push(Span::styled("--- ", INFO));
+            spans.push(Span::styled(text.clone(), INFO));
+        }
     }
-    let prefix = spans[..spans.len() - 1]
+    let text_at = if text_at == 0 {
+        spans.len() - 1
+    } else {
+        text_at
+    };
+    let prefix = spans[..text_at]
         .iter()
         .map(|span| for_screen(&span.content).width())
         .sum();

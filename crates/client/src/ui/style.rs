@@ -46,6 +46,10 @@ pub(super) const MENTION: Style = Style::new()
     .fg(Color::LightYellow)
     .add_modifier(Modifier::BOLD);
 pub(super) const MARKER: Style = Style::new().fg(Color::Yellow);
+/// The number of a file (`[3]`), which `/save` takes.
+pub(super) const FILE_NUMBER: Style = Style::new()
+    .fg(Color::LightCyan)
+    .add_modifier(Modifier::BOLD);
 /// A question in the input line (a paste waiting for Enter or Esc).
 pub(super) const QUESTION: Style = Style::new()
     .fg(Color::LightYellow)

@@ -18,6 +18,7 @@ use chatd_client::app::{App, Conn, Effect, update};
 use chatd_client::event::Event;
 use chatd_client::net::{Net, NetConfig};
 use chatd_client::password::{PASSWORD_ENV, Secret};
+use chatd_client::transfer::Transfers;
 use chatd_proto::Nick;
 use chrono::NaiveTime;
 use crossbeam_channel::Receiver;
@@ -30,6 +31,8 @@ use chatd_testkit::{DEADLINE, TestServer};
 pub struct Client {
     pub app: App,
     net: Option<Net>,
+    /// The file threads, reporting into the same channel as the network.
+    transfers: Option<Transfers>,
     events: Receiver<Event>,
     pub exited: bool,
 }
@@ -51,11 +54,14 @@ impl Client {
             backoff_max: Duration::from_millis(400),
             ..NetConfig::new(addr.to_string())
         };
+        let file_events = tx.clone();
+        let transfers = Transfers::new(move |event| file_events.send(Event::File(event)).is_ok());
         let net = Net::start(config, tx).unwrap();
         let app = App::new(addr.to_string(), Nick::parse(nick).unwrap(), (80, 24));
         Client {
             app,
             net: Some(net),
+            transfers: Some(transfers),
             events,
             exited: false,
         }
@@ -75,6 +81,11 @@ impl Client {
                 Effect::Disconnect => {
                     if let Some(net) = self.net.take() {
                         net.stop();
+                    }
+                }
+                Effect::File(job) => {
+                    if let Some(transfers) = &mut self.transfers {
+                        transfers.start(job);
                     }
                 }
             }
@@ -132,6 +143,9 @@ impl Drop for Client {
     fn drop(&mut self) {
         if let Some(net) = self.net.take() {
             net.stop();
+        }
+        if let Some(transfers) = self.transfers.take() {
+            transfers.stop();
         }
     }
 }

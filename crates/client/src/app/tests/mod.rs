@@ -8,6 +8,7 @@
 mod accounts;
 mod direct_history;
 mod extensions;
+mod files;
 mod history;
 mod ignore;
 mod paste;

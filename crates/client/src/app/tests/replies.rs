@@ -295,24 +295,3 @@ fn issue_14_registering_into_a_counted_lobby_does_not_ask_for_the_list() {
     assert!(sent(&server(&mut app, "OK NICK alice")).is_empty());
     assert_eq!(app.counted, Some(5000));
 }
-
-#[test]
-fn issue_17_a_file_is_a_line_of_its_tab_with_its_link() {
-    let mut app = in_rust();
-    let url = "http://127.0.0.1:8080/files/0123456789abcdef0123456789abcdef/a%20b.txt";
-    server(&mut app, &format!("FILE bob 12 {url} a b.txt"));
-    assert_eq!(
-        last(&app.tabs[0]),
-        format!("<bob> [file] a b.txt (12 bytes) {url}")
-    );
-    server(&mut app, &format!("FILE #rust bob 0 {url} empty"));
-    assert_eq!(
-        last(&app.tabs[1]),
-        format!("<bob> [file] empty (0 bytes) {url}")
-    );
-    server(&mut app, "OK FILE http://h/files/1/x");
-    assert_eq!(
-        last(&app.tabs[app.current]),
-        "--- server: OK FILE http://h/files/1/x"
-    );
-}

@@ -390,3 +390,39 @@ fn tiny_and_odd_sizes_do_not_panic() {
         assert_eq!(screen(&app).len(), usize::from(height));
     }
 }
+
+#[test]
+fn issue_17_a_file_shows_its_number_its_sender_in_colour_and_how_to_save_it() {
+    let mut app = conversation(60, 24);
+    let url = "http://127.0.0.1:8080/files/0123/a%20long%20name.png";
+    server(
+        &mut app,
+        &format!("FILE bob 1234567 {url} a long name for a holiday photo.png"),
+        9,
+    );
+    let (width, height) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal.draw(|frame| render(&app, frame)).unwrap();
+    let buffer = terminal.backend().buffer();
+    let screen = rows(buffer);
+    let row = find(&screen, "12:09 [1] bob sent");
+    let pane: Vec<&str> = screen[row..row + 3]
+        .iter()
+        .map(|line| line.split('│').next().unwrap().trim_end())
+        .collect();
+    // Continuation rows go under the name, as under a message's text.
+    assert_eq!(
+        pane,
+        [
+            "12:09 [1] bob sent a long name for a",
+            "                   holiday photo.png",
+            "                   (1.2 MB) — /save 1",
+        ]
+    );
+    let bob = Nick::parse("bob").unwrap();
+    assert_eq!(buffer[(10, u16::try_from(row).unwrap())].symbol(), "b");
+    assert_eq!(
+        buffer[(10, u16::try_from(row).unwrap())].fg,
+        nick_color(&bob)
+    );
+}
