@@ -129,6 +129,7 @@ export class Chat {
     if (wasRegistered) {
       for (const tab of this.tabs) {
         tab.resumeAfter = tab.lastId ?? this.newestId;
+        tab.busy(true);
         if (tab.kind === 'room') tab.joined = false;
       }
       this.notice(this.lobby, 'disconnected', 'error');
@@ -153,9 +154,14 @@ export class Chat {
     if (this.identity.mode === 'register' && !this.account) this.sendRegister();
     else this.ui.loggedIn(this.account);
     this.send(cmd.who());
-    if (this.caps.has('ids')) {
-      if (again && this.lobby.resumeAfter !== null) this.history.resume(this.lobby, this.lobby.resumeAfter);
-      else if (!again) this.history.latest(this.lobby);
+    const ids = this.caps.has('ids');
+    if (ids && again && this.lobby.resumeAfter !== null) this.history.resume(this.lobby, this.lobby.resumeAfter);
+    else if (ids && !again) this.history.latest(this.lobby);
+    else this.lobby.busy(false);
+    this.lobby.resumeAfter = null;
+    for (const tab of this.tabs) {
+      // A guest's direct conversations have no history to catch up with.
+      if (tab.kind === 'direct' && (!this.account || !ids)) tab.busy(false);
     }
     if (again) {
       this.notice(this.lobby, `connected again as ${nick}`);
@@ -186,6 +192,7 @@ export class Chat {
       if (tab.kind !== 'direct') continue;
       if (tab.resumeAfter !== null) this.history.resume(tab, tab.resumeAfter);
       else if (tab.wantsLatest) this.history.latest(tab);
+      else tab.busy(false);
       tab.resumeAfter = null;
       tab.wantsLatest = false;
     }

@@ -64,6 +64,7 @@ export class History {
     if (this.waiting(tab)) return;
     this.chat.send(cmd.history(tab.target, count, page));
     this.asked.push({ tab, kind, count, key: fold(tab.target), lines: [], ...extra });
+    tab.busy(true);
   }
 
   /** A `HIST` line: true when it answers one of our requests. */
@@ -79,9 +80,9 @@ export class History {
     const at = this.asked.findIndex((asked) => asked.key === fold(end.target));
     if (at === -1) return false;
     const [request] = this.asked.splice(at, 1);
-    if (!this.chat.hasTab(request.tab)) return true;
-    const rows = this.rows(request);
     const tab = request.tab;
+    if (!this.chat.hasTab(tab)) return true;
+    const rows = this.rows(request);
     switch (request.kind) {
       case 'latest':
         if (rows.length > 0) {
@@ -114,6 +115,7 @@ export class History {
       default:
         break;
     }
+    if (!this.waiting(tab)) tab.busy(false);
     return true;
   }
 
@@ -149,6 +151,7 @@ export class History {
     if (code === 'UNKNOWN_COMMAND' || code === 'BAD_HISTORY' || (code === 'LOGIN_REQUIRED' && direct)) {
       this.asked.shift();
       if (oldest.kind === 'resume') this.finishResume(oldest);
+      if (!this.waiting(oldest.tab)) oldest.tab.busy(false);
       return true;
     }
     return false;

@@ -101,6 +101,8 @@ const HANDLERS = {
     if (chat.caps.has('ids')) {
       if (tab.resumeAfter !== null) chat.history.resume(tab, tab.resumeAfter);
       else chat.history.latest(tab);
+    } else {
+      tab.busy(false);
     }
     tab.resumeAfter = null;
     if (!existing) {
@@ -322,7 +324,10 @@ function routeError(chat, code, text) {
   if (JOIN_ERRORS.has(code) && chat.joining.length > 0) {
     const room = chat.joining.shift();
     const tab = chat.find('room', room);
-    if (tab && !tab.joined) tab.resumeAfter = null;
+    if (tab && !tab.joined) {
+      tab.resumeAfter = null;
+      tab.busy(false);
+    }
     chat.ui.joinFailed(text);
     chat.notice(tab ?? chat.replyTab, text, 'error');
     return;

@@ -66,6 +66,15 @@ export class Tab {
     return this.kind === 'lobby' ? 'Lobby' : this.name;
   }
 
+  /**
+   * Marks the log busy (`aria-busy`) while lines it misses may still come: from the loss of
+   * the connection until it has caught up, and while history is being fetched.
+   */
+  busy(on) {
+    if (on) this.log.setAttribute('aria-busy', 'true');
+    else this.log.removeAttribute('aria-busy');
+  }
+
   atBottom() {
     const log = this.log;
     return log.scrollHeight - log.scrollTop - log.clientHeight < STICKY;
