@@ -22,10 +22,15 @@ test('two pages and a TCP client chat in the lobby, a room and directly', async 
   const carol = await LineClient.register(server.tcpPort, 'carol');
   const alicePage = await (await browser.newContext()).newPage();
   const bobPage = await (await browser.newContext()).newPage();
+  // No script from a message may run (a dialog), and the page breaks no rule of its
+  // Content-Security-Policy (the browser reports that as a console error).
+  const problems = [];
   for (const page of [alicePage, bobPage]) {
-    page.on('dialog', (dialog) => {
-      throw new Error(`a dialog opened: ${dialog.message()}`);
+    page.on('dialog', (dialog) => problems.push(`a dialog opened: ${dialog.message()}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
     });
+    page.on('pageerror', (error) => problems.push(error.message));
   }
   await joinAsGuest(alicePage, server.url, 'alice');
   await joinAsGuest(bobPage, server.url, 'bob');
@@ -130,6 +135,7 @@ test('two pages and a TCP client chat in the lobby, a room and directly', async 
   await bobPage.keyboard.press('Escape');
   await expect(bobPage.locator('#sidebar')).not.toBeInViewport();
 
+  expect(problems).toEqual([]);
   carol.close();
 });
 

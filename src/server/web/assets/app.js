@@ -31,6 +31,8 @@ const store = {
 };
 
 const app = $('app');
+/** The login form's button, by the way of joining chosen. */
+const SUBMIT_LABELS = { guest: 'Join the chat', login: 'Log in', register: 'Create the account' };
 const input = $('input');
 const hint = $('input-hint');
 const narrow = window.matchMedia('(max-width: 800px)');
@@ -218,7 +220,7 @@ const ui = {
     $('login').hidden = false;
     app.hidden = true;
     $('login-submit').disabled = false;
-    $('login-submit').textContent = 'Join the chat';
+    $('login-submit').textContent = SUBMIT_LABELS[loginMode()];
     const target = field === 'nick' ? 'login-nick' : 'login-password';
     if (field !== 'nick') $('password-fields').hidden = false;
     $(`${target}-error`).textContent = text;
@@ -304,8 +306,7 @@ function showLoginMode() {
   const mode = loginMode();
   $('password-fields').hidden = mode === 'guest';
   $('login-password').autocomplete = mode === 'register' ? 'new-password' : 'current-password';
-  const labels = { guest: 'Join the chat', login: 'Log in', register: 'Create the account' };
-  $('login-submit').textContent = labels[mode];
+  $('login-submit').textContent = SUBMIT_LABELS[mode];
   store.set('mode', mode);
 }
 
