@@ -95,6 +95,8 @@ const tabButtons = new Map();
 let retryTimer = null;
 /** The session; made below, once `ui` exists (it adds the lobby's tab through `ui`). */
 let chat = null;
+/** The tab whose log is shown. */
+let shownTab = null;
 
 const ui = {
   tabAdded(tab) {
@@ -147,8 +149,10 @@ const ui = {
     document.title = unread > 0 ? `(${unread}) chatd` : 'chatd';
   },
   activated(tab) {
+    if (shownTab && shownTab !== tab && !shownTab.log.hidden) shownTab.saveScroll();
+    shownTab = tab;
     for (const other of chat.tabs) other.log.hidden = other !== tab;
-    tab.scrollToEnd();
+    tab.restoreScroll();
     ui.tabsChanged();
     ui.headerChanged();
     ui.membersChanged(tab);

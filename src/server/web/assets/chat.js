@@ -173,6 +173,7 @@ export class Chat {
       this.notice(this.lobby, `you are ${nick}; say hello, or join a room`);
     }
     this.flush();
+    this.files.resume();
     this.ui.tabsChanged();
     this.ui.headerChanged();
   }

@@ -346,7 +346,8 @@ function registrationRefused(chat, code, text) {
     chat.notice(chat.lobby, `your nick is still taken (${text}); trying ${nick}`, 'error');
     return;
   }
-  // Automatic tries would be refused again: the user decides (the form shows why).
-  if (chat.session) chat.connection.stop();
+  // Automatic tries would be refused again: the user decides (the form shows why), and
+  // the next try of the form connects afresh.
+  chat.connection.stop();
   chat.ui.loginFailed(NICK_ERRORS.has(code) ? 'nick' : 'password', text || code);
 }

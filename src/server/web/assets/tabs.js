@@ -10,6 +10,9 @@ let lastUid = 0;
 
 /** How close to the bottom (px) a log counts as "at the bottom" and follows new lines. */
 const STICKY = 48;
+/** The rows a log keeps at most, and how many go at once when it has more. */
+const MAX_ROWS = 3000;
+const TRIM_ROWS = 500;
 
 export class Tab {
   /** `kind`: `lobby`, `room` or `direct`; `name`: `*`, `#Room` or a nick, as spelled. */
@@ -94,7 +97,28 @@ export class Tab {
     this.log.append(row);
     this.noteId(id);
     if (id !== undefined && id !== null) row.dataset.id = String(id);
-    if (follow) this.scrollToEnd();
+    if (follow) {
+      this.trim();
+      this.scrollToEnd();
+    }
+  }
+
+  /**
+   * A log that has grown past `MAX_ROWS` lets its oldest rows go (while the user follows
+   * the end, so nothing read moves): a page open for days stays light. Scrolling up loads
+   * them again from history.
+   */
+  trim() {
+    if (this.log.childElementCount <= MAX_ROWS) return;
+    while (this.log.childElementCount > MAX_ROWS - TRIM_ROWS) {
+      const row = this.log.firstElementChild;
+      if (row.classList.contains('resume-marker') || row.classList.contains('missed')) break;
+      if (row.dataset.id) this.ids.delete(Number(row.dataset.id));
+      row.remove();
+    }
+    const oldest = this.log.querySelector('[data-id]');
+    this.oldestId = oldest ? Number(oldest.dataset.id) : null;
+    this.historyStart = false;
   }
 
   /** Puts a line just before `marker` (a place kept in the log). */
@@ -128,6 +152,17 @@ export class Tab {
 
   scrollToEnd() {
     this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  /** The tab is hidden: where its log was scrolled, to come back to it. */
+  saveScroll() {
+    this.savedScroll = this.atBottom() ? null : this.log.scrollTop;
+  }
+
+  /** The tab is shown again: at the end, unless the user had scrolled up. */
+  restoreScroll() {
+    if (this.savedScroll === null || this.savedScroll === undefined) this.scrollToEnd();
+    else this.log.scrollTop = this.savedScroll;
   }
 
   /**
