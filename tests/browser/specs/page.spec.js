@@ -86,3 +86,12 @@ test('the theme toggle is remembered, and Tab walks the page in a sane order', a
   await expect(page.getByRole('log', { includeHidden: true })).toHaveCount(2);
   await expect(page.locator('.log:not([hidden])')).toHaveAttribute('aria-live', 'polite');
 });
+
+test('a server that cannot be reached is said on the login form, which can be sent again', async ({ page }) => {
+  await page.goto(server.url);
+  await server.stop();
+  await page.getByLabel('Nick').fill('alice');
+  await page.getByRole('button', { name: 'Join the chat' }).click();
+  await expect(page.locator('#login-status')).toHaveText('cannot reach the server; trying again');
+  await expect(page.getByRole('button', { name: 'Join the chat' })).toBeEnabled();
+});

@@ -211,6 +211,15 @@ const ui = {
       retryTimer = setInterval(show, 1000);
     }
     if (state === 'online') $('banner').hidden = true;
+    // Before the chat opens, the login form says that the server cannot be reached.
+    const loginStatus = $('login-status');
+    if (state === 'offline' && typeof retryMs === 'number' && !$('login').hidden) {
+      loginStatus.textContent = 'cannot reach the server; trying again';
+      $('login-submit').disabled = false;
+      $('login-submit').textContent = SUBMIT_LABELS[loginMode()];
+    } else {
+      loginStatus.textContent = '';
+    }
   },
   loggedIn(account) {
     $('login').hidden = true;

@@ -24,6 +24,8 @@ export class Connection {
   /** Connects now, and again after every loss until `stop()`. */
   start() {
     this.wanted = true;
+    if (this.socket) return;
+    clearTimeout(this.timer);
     this.open();
   }
 
