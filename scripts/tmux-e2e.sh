@@ -93,7 +93,7 @@ ended() {
 
 # The server on a free port: its address is in its first log line.
 # Its history in a folder of the check's own (the resume check restarts it on that folder).
-"$chatd" --addr 127.0.0.1:0 --log-level info --data-dir "$work/data" 2>"$work/chatd.log" &
+"$chatd" --addr 127.0.0.1:0 --http 127.0.0.1:0 --log-level info --data-dir "$work/data" 2>"$work/chatd.log" &
 chatd_pid=$!
 wait_until "chatd did not start" "$work/chatd.log" grep -q "listening on" "$work/chatd.log"
 addr="$(sed -n 's/.*listening on \([0-9.:]*\),.*/\1/p' "$work/chatd.log" | head -n 1)"

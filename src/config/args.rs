@@ -189,6 +189,32 @@ pub struct Args {
     #[arg(long, value_name = "MS")]
     pub history_flush_ms: Option<u64>,
 
+    /// Address of the web listener (host:port): the web page at /, the protocol over WebSocket
+    /// at /ws, file uploads and downloads, /metrics and /healthz. off: none
+    /// [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR|off")]
+    pub http: Option<String>,
+
+    /// The web listener's address as other machines reach it (http://host:port or
+    /// https://host:port), for the links of files; set it when --http is not loopback
+    /// [default: http:// and the --http address]
+    #[arg(long, value_name = "URL")]
+    pub web_url: Option<String>,
+
+    /// Largest file one UPLOAD may send; a larger one gets ERR FILE_TOO_LARGE (suffix K, M or
+    /// G) [default: 25M]
+    #[arg(long, value_parser = values::parse_bytes)]
+    pub max_file_size: Option<usize>,
+
+    /// Bytes all files kept in the data folder may take together; an UPLOAD that would pass
+    /// it gets ERR QUOTA (suffix K, M or G) [default: 1G]
+    #[arg(long, value_parser = values::parse_bytes)]
+    pub file_quota: Option<usize>,
+
+    /// Days a sent file can be downloaded before it is deleted, 1 to 3650 [default: 7]
+    #[arg(long, value_name = "DAYS")]
+    pub file_days: Option<u32>,
+
     /// Log level: off, error, warn, info, debug (connections) or trace (every line)
     /// [default: info]
     #[arg(long, value_parser = log_level_parser(), hide_possible_values = true, ignore_case = true)]
@@ -400,6 +426,19 @@ impl Args {
             &self.history_flush_ms,
             &given.history_flush_ms,
         );
+        let http = merge.pick(Setting::Http, &self.http, &given.http);
+        let web_url = merge.pick(Setting::WebUrl, &self.web_url, &given.web_url);
+        let max_file_size = merge.pick(
+            Setting::MaxFileSize,
+            &bytes(&self.max_file_size),
+            &given.max_file_size,
+        );
+        let file_quota = merge.pick(
+            Setting::FileQuota,
+            &bytes(&self.file_quota),
+            &given.file_quota,
+        );
+        let file_days = merge.pick(Setting::FileDays, &self.file_days, &given.file_days);
         let log_level_text = merge.pick(
             Setting::LogLevel,
             &self.log_level.map(|level| level.to_string()),
@@ -414,6 +453,18 @@ impl Args {
             setting: Setting::Addr,
             reason: format!("{} {addr_text}: {reason}", name(Setting::Addr)),
         })?;
+        let http = match http.as_deref() {
+            None => defaults.http,
+            Some("off") => None,
+            Some(text) => {
+                Some(
+                    values::socket_addr(text).map_err(|reason| ConfigError::Invalid {
+                        setting: Setting::Http,
+                        reason: format!("{} {text}: {reason} (or off)", name(Setting::Http)),
+                    })?,
+                )
+            }
+        };
         let log_level = match log_level_text {
             None => DEFAULT_LOG_LEVEL,
             Some(text) => text.parse().map_err(|_| ConfigError::Invalid {
@@ -469,6 +520,11 @@ impl Args {
             history_lines: history_lines.unwrap_or(defaults.history_lines),
             history_days: history_days.unwrap_or(defaults.history_days),
             history_flush: history_flush_ms.map_or(defaults.history_flush, Duration::from_millis),
+            http,
+            web_url,
+            max_file_size: max_file_size.map_or(defaults.max_file_size, |size| size.0),
+            file_quota: file_quota.map_or(defaults.file_quota, |size| size.0),
+            file_days: file_days.unwrap_or(defaults.file_days),
         };
         config.check(&name)?;
         Ok(Settings {

@@ -49,6 +49,11 @@ pub(crate) struct FileSettings {
     pub history_lines: Option<Spanned<usize>>,
     pub history_days: Option<Spanned<u32>>,
     pub history_flush_ms: Option<Spanned<u64>>,
+    pub http: Option<Spanned<String>>,
+    pub web_url: Option<Spanned<String>>,
+    pub max_file_size: Option<Spanned<ByteSize>>,
+    pub file_quota: Option<Spanned<ByteSize>>,
+    pub file_days: Option<Spanned<u32>>,
     pub log_level: Option<Spanned<String>>,
     pub log_file: Option<Spanned<PathBuf>>,
 }
@@ -217,6 +222,7 @@ mod tests {
         for setting in Setting::ALL {
             let value = match setting {
                 Setting::Addr | Setting::DataDir | Setting::LogLevel | Setting::LogFile => "\"x\"",
+                Setting::Http | Setting::WebUrl => "\"x\"",
                 Setting::Ephemeral => "true",
                 Setting::DrainTimeout
                 | Setting::RegisterTimeout

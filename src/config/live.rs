@@ -56,6 +56,12 @@ impl Setting {
             | Setting::HistoryLines
             | Setting::HistoryDays
             | Setting::HistoryFlushMs => false,
+            // The web listener is bound and its file store opened once, at start.
+            Setting::Http
+            | Setting::WebUrl
+            | Setting::MaxFileSize
+            | Setting::FileQuota
+            | Setting::FileDays => false,
         }
     }
 }
@@ -98,6 +104,11 @@ impl Config {
             history_lines: _,
             history_days: _,
             history_flush: _,
+            http: _,
+            web_url: _,
+            max_file_size: _,
+            file_quota: _,
+            file_days: _,
         } = from;
         self.max_clients = *max_clients;
         self.max_per_ip = *max_per_ip;
@@ -210,6 +221,11 @@ impl Settings {
             Setting::HistoryLines => a.history_lines != b.history_lines,
             Setting::HistoryDays => a.history_days != b.history_days,
             Setting::HistoryFlushMs => a.history_flush != b.history_flush,
+            Setting::Http => a.http != b.http,
+            Setting::WebUrl => a.web_url != b.web_url,
+            Setting::MaxFileSize => a.max_file_size != b.max_file_size,
+            Setting::FileQuota => a.file_quota != b.file_quota,
+            Setting::FileDays => a.file_days != b.file_days,
             Setting::LogLevel => self.log_level != other.log_level,
             Setting::LogFile => self.log_file != other.log_file,
         }
@@ -263,6 +279,11 @@ mod tests {
             Setting::HistoryLines => config.history_lines = 0,
             Setting::HistoryDays => config.history_days = 7,
             Setting::HistoryFlushMs => config.history_flush = Duration::from_millis(20),
+            Setting::Http => config.http = None,
+            Setting::WebUrl => config.web_url = Some("https://chat.example.org".into()),
+            Setting::MaxFileSize => config.max_file_size = 1000,
+            Setting::FileQuota => config.file_quota *= 2,
+            Setting::FileDays => config.file_days = 1,
             Setting::LogLevel => settings.log_level = log::LevelFilter::Debug,
             Setting::LogFile => settings.log_file = Some("chatd.log".into()),
         }

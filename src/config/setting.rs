@@ -43,13 +43,18 @@ pub enum Setting {
     HistoryLines,
     HistoryDays,
     HistoryFlushMs,
+    Http,
+    WebUrl,
+    MaxFileSize,
+    FileQuota,
+    FileDays,
     LogLevel,
     LogFile,
 }
 
 impl Setting {
     /// Every setting, in the order of `--help` and of `chatd.example.toml`.
-    pub const ALL: [Setting; 30] = [
+    pub const ALL: [Setting; 35] = [
         Setting::Addr,
         Setting::Workers,
         Setting::MaxClients,
@@ -78,6 +83,11 @@ impl Setting {
         Setting::HistoryLines,
         Setting::HistoryDays,
         Setting::HistoryFlushMs,
+        Setting::Http,
+        Setting::WebUrl,
+        Setting::MaxFileSize,
+        Setting::FileQuota,
+        Setting::FileDays,
         Setting::LogLevel,
         Setting::LogFile,
     ];
@@ -127,6 +137,11 @@ impl Setting {
             Setting::HistoryLines => ("history_lines", "--history-lines"),
             Setting::HistoryDays => ("history_days", "--history-days"),
             Setting::HistoryFlushMs => ("history_flush_ms", "--history-flush-ms"),
+            Setting::Http => ("http", "--http"),
+            Setting::WebUrl => ("web_url", "--web-url"),
+            Setting::MaxFileSize => ("max_file_size", "--max-file-size"),
+            Setting::FileQuota => ("file_quota", "--file-quota"),
+            Setting::FileDays => ("file_days", "--file-days"),
             Setting::LogLevel => ("log_level", "--log-level"),
             Setting::LogFile => ("log_file", "--log-file"),
         }

@@ -99,6 +99,20 @@ pub struct Config {
     /// How long the store collects lines before writing them in one transaction: what a
     /// crash (`kill -9`, a power cut) may lose at most. A clean shutdown loses nothing.
     pub history_flush: Duration,
+    /// Where the web listener (the page, `/ws`, files, `/metrics`) listens; `None`: no web
+    /// listener (`--http off`).
+    pub http: Option<SocketAddr>,
+    /// The web listener's address as clients reach it, for the links of files (`OK UPLOAD`,
+    /// `FILE`): `http://host:port` or `https://...`, without a path. `None`: `http://` and
+    /// the `http` address (a wildcard address as `127.0.0.1`); see [`Config::web_base`].
+    pub web_url: Option<String>,
+    /// Largest file one `UPLOAD` may announce; a larger one gets `ERR FILE_TOO_LARGE`.
+    pub max_file_size: usize,
+    /// Bytes all stored files (and uploads under way) may take together in the data folder;
+    /// an `UPLOAD` that would pass it gets `ERR QUOTA`.
+    pub file_quota: usize,
+    /// Days a file can be downloaded; then it is deleted in the background.
+    pub file_days: u32,
 }
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
@@ -151,6 +165,17 @@ pub const DEFAULT_DATA_DIR: &str = "chatd-data";
 pub const DEFAULT_HISTORY_LINES: usize = 10_000;
 /// A quarter: long enough to scroll back through a holiday.
 pub const DEFAULT_HISTORY_DAYS: u32 = 90;
+/// The port next to 7878 most web tools leave free; loopback only, as `--addr`.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:8080";
+/// A photo or a document; a video belongs elsewhere.
+pub const DEFAULT_MAX_FILE_SIZE: usize = 25 * 1024 * 1024;
+/// Forty files at their largest: bounded, and small next to any disk.
+pub const DEFAULT_FILE_QUOTA: usize = 1024 * 1024 * 1024;
+/// A week: long enough to come back after a weekend, short enough that the quota frees up.
+pub const DEFAULT_FILE_DAYS: u32 = 7;
+/// Ten years: the expiry is added to the clock, which must not overflow.
+pub(crate) const MAX_FILE_DAYS: u32 = 3_650;
+
 /// A tenth of a second is below what a person notices of a crash, and long enough that a
 /// busy lobby writes thousands of lines per transaction.
 pub const DEFAULT_HISTORY_FLUSH_MS: u64 = 100;
@@ -202,6 +227,15 @@ impl Default for Config {
             history_lines: DEFAULT_HISTORY_LINES,
             history_days: DEFAULT_HISTORY_DAYS,
             history_flush: Duration::from_millis(DEFAULT_HISTORY_FLUSH_MS),
+            http: Some(
+                DEFAULT_HTTP
+                    .parse()
+                    .expect("the default web address is valid"),
+            ),
+            web_url: None,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
+            file_quota: DEFAULT_FILE_QUOTA,
+            file_days: DEFAULT_FILE_DAYS,
         }
     }
 }
@@ -226,6 +260,23 @@ impl Config {
         self.rate > 0
             && (self.ip_rate > 0 || self.ip_byte_rate > 0)
             && (self.ip_rate_loopback || !ip.is_loopback())
+    }
+
+    /// The start of every URL the web listener hands out (`http://127.0.0.1:8080`, no slash
+    /// at the end), or `None` without a web listener.
+    pub fn web_base(&self) -> Option<String> {
+        let http = self.http?;
+        Some(match &self.web_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let ip = match http.ip() {
+                    IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+                    IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+                    ip => ip,
+                };
+                format!("http://{}", SocketAddr::new(ip, http.port()))
+            }
+        })
     }
 
     /// Checks the fields and the relations between them, naming settings by their flags.
@@ -317,6 +368,42 @@ impl Config {
                 format!(
                     "{} must be at most {MAX_HISTORY_DAYS} (0 keeps lines at any age)",
                     name(Setting::HistoryDays)
+                ),
+            );
+        }
+        if let Some(url) = &self.web_url {
+            let scheme_ok = url.starts_with("http://") || url.starts_with("https://");
+            let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+            if !scheme_ok
+                || rest.trim_end_matches('/').is_empty()
+                || rest.trim_end_matches('/').contains('/')
+                || url.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return refuse(
+                    Setting::WebUrl,
+                    format!(
+                        "{} must be http://host[:port] or https://host[:port], without a path",
+                        name(Setting::WebUrl)
+                    ),
+                );
+            }
+        }
+        if self.max_file_size == 0 || self.max_file_size > self.file_quota {
+            return refuse(
+                Setting::MaxFileSize,
+                format!(
+                    "{} must be at least 1 byte and at most {}",
+                    name(Setting::MaxFileSize),
+                    name(Setting::FileQuota)
+                ),
+            );
+        }
+        if !(1..=MAX_FILE_DAYS).contains(&self.file_days) {
+            return refuse(
+                Setting::FileDays,
+                format!(
+                    "{} must be between 1 and {MAX_FILE_DAYS}",
+                    name(Setting::FileDays)
                 ),
             );
         }
@@ -422,7 +509,8 @@ pub fn parse_bytes(text: &str) -> Result<usize, String> {
         "" | "B" => 1,
         "K" | "KB" | "KIB" => 1024,
         "M" | "MB" | "MIB" => 1024 * 1024,
-        _ => return Err(format!("unknown unit {unit:?}: use K or M")),
+        "G" | "GB" | "GIB" => 1024 * 1024 * 1024,
+        _ => return Err(format!("unknown unit {unit:?}: use K, M or G")),
     };
     let number: usize = digits
         .parse()

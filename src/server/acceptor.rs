@@ -1,6 +1,8 @@
-//! The `chatd-acceptor` thread: takes each new connection, refuses it over `--connect-rate`,
-//! `--max-clients` or `--max-per-ip`, otherwise hands it to the worker pool, where [`Setup`]
-//! starts its writer, greets it and adds it to the connection table.
+//! The `chatd-acceptor` thread: takes each new connection and hands it to [`Admission`],
+//! which refuses it over `--connect-rate`, `--max-clients` or `--max-per-ip`, otherwise hands
+//! it to the worker pool, where [`Setup`] starts its writer, greets it and adds it to the
+//! connection table. A WebSocket client comes in through the same [`Admission`], from the web
+//! listener (`web::bridge`), with its own address: one set of limits for every transport.
 //!
 //! In scope: `accept` and its errors (a resource shortage such as `EMFILE` is logged and backed
 //! off, never a spin; a broken listener ends the thread, which is vital), the ids, everything
@@ -20,12 +22,13 @@
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::config::Config;
 use crate::server::address_budget::AddressBudgets;
-use crate::server::admission::{AddressGroup, Refusal, Slot, Slots};
+use crate::server::admission::{AddressGroup, Refusal, Slot, Slots, Transport};
 use crate::server::conn_id::ConnId;
 use crate::server::connect_rate::ConnectRate;
 use crate::server::connection::{Connection, Connections};
@@ -38,20 +41,24 @@ use crate::server::session::Session;
 use crate::server::socket_io::{self, ClientSocket};
 use crate::server::writer::WriterSet;
 use chatd_proto::{ProtocolError, Reply, reason};
+use parking_lot::Mutex;
 use threadpool::ThreadPool;
 
 /// Back-off after an accept error such as EMFILE, doubled up to the maximum while errors last.
 const FIRST_BACKOFF: Duration = Duration::from_millis(10);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
 
-/// What admitting a connection takes.
-pub struct Acceptor {
-    /// The settings in force, read once per accepted connection.
+/// What admitting a connection takes: shared by the acceptor thread and the web listener.
+pub struct Admission {
+    /// The settings in force, read once per admitted connection.
     pub live: Arc<Live>,
     pub slots: Arc<Slots>,
     pub warnings: Arc<LogLimit>,
-    /// Owned: only this thread admits.
-    pub connect_rate: ConnectRate,
+    /// Held through an admission, so that admissions are made one at a time: the connect
+    /// rate's windows and the open counts are checked and counted with nothing in between.
+    pub connect_rate: Mutex<ConnectRate>,
+    /// The next connection's id: the one place that hands ids out, counting up from 1.
+    pub next_id: AtomicU64,
     /// Where admitted connections are set up.
     pub pool: ThreadPool,
     pub setup: Arc<Setup>,
@@ -67,13 +74,15 @@ pub struct Setup {
     pub warnings: Arc<LogLimit>,
 }
 
-impl Acceptor {
-    /// Runs until the connection table is closed and a connection wakes it, or until the
-    /// listener itself fails.
-    pub fn run(mut self, listener: TcpListener) -> io::Result<()> {
+/// The `chatd-acceptor` thread's loop: runs until the connection table is closed and a
+/// connection wakes it, or until the listener itself fails.
+pub fn run(admission: &Admission, listener: TcpListener) -> io::Result<()> {
+    admission.accept_all(listener)
+}
+
+impl Admission {
+    fn accept_all(&self, listener: TcpListener) -> io::Result<()> {
         let mut backoff = FIRST_BACKOFF;
-        // Counted up from 1 here, the one place that hands ids out.
-        let mut next_id: ConnId = 1;
         loop {
             let accepted = listener.accept();
             if self.setup.conns.is_closed() {
@@ -83,7 +92,7 @@ impl Acceptor {
             match accepted {
                 Ok((stream, peer)) => {
                     backoff = FIRST_BACKOFF;
-                    self.admit(stream, peer, &mut next_id);
+                    self.admit(stream, peer, Transport::Tcp);
                 }
                 Err(error) if is_transient(&error) => {
                     log::debug!("accept: {error}");
@@ -106,14 +115,24 @@ impl Acceptor {
         }
     }
 
-    fn admit(&mut self, stream: TcpStream, peer: SocketAddr, next_id: &mut ConnId) {
+    /// Admits a connection from `peer` whose socket is `stream`, and has it set up on the
+    /// pool; or tells it why not and closes it. `stream` is the client's own socket for a
+    /// TCP client, the server's end of the bridge for a WebSocket one.
+    pub fn admit(&self, stream: TcpStream, peer: SocketAddr, transport: Transport) {
+        if self.setup.conns.is_closed() {
+            // A WebSocket client arriving during a shutdown, after the acceptor stopped: its
+            // end of stream closes it.
+            return;
+        }
         let config = self.live.get();
         let now = Instant::now();
         let group = AddressGroup::of(peer.ip());
+        let mut connect_rate = self.connect_rate.lock();
         // First, and whatever the outcome: every connect from a limited group counts, so a
         // loop of connects is slowed even when each closes before the next.
         if let Some(per_second) = config.connect_rate_limit(peer.ip()) {
-            if !self.connect_rate.admit(group, per_second, now) {
+            if !connect_rate.admit(group, per_second, now) {
+                drop(connect_rate);
                 if let Some(held) = self.warnings.note(group, Event::TooOften, now) {
                     log::warn!(
                         "{peer}: refused, more than {per_second} connections a second from \
@@ -126,7 +145,11 @@ impl Acceptor {
             }
         }
         let per_ip = config.per_ip_limit(peer.ip());
-        let slot = match self.slots.admit(peer.ip(), config.max_clients, per_ip) {
+        let admitted = self
+            .slots
+            .admit(peer.ip(), transport, config.max_clients, per_ip);
+        drop(connect_rate);
+        let slot = match admitted {
             Ok(slot) => slot,
             Err(refusal) => {
                 let (event, error) = match refusal {
@@ -151,8 +174,7 @@ impl Acceptor {
                 return;
             }
         };
-        let id = *next_id;
-        *next_id += 1;
+        let id: ConnId = self.next_id.fetch_add(1, Ordering::Relaxed);
         let setup = Arc::clone(&self.setup);
         self.pool
             .execute(move || setup.start(id, stream, peer, slot));

@@ -1,8 +1,9 @@
-//! Admission: how many connections are open, in all and per peer address, and whether one
-//! more may come in (`--max-clients`, `--max-per-ip`).
+//! Admission: how many connections are open, in all, per peer address and per transport, and
+//! whether one more may come in (`--max-clients`, `--max-per-ip`).
 //!
 //! In scope: the counts and the [`Slot`] each admitted connection holds, whose drop gives its
-//! place back; the [`AddressGroup`] the per-address limits count by. Out of scope: telling a
+//! place back; the [`AddressGroup`] the per-address limits count by; the [`Transport`] a
+//! connection came by, counted for the metrics. Out of scope: telling a
 //! refused client why (`acceptor`), how often an address connects (`connect_rate`), and when
 //! the place is given back: the slot is owned by the connection's socket
 //! (`socket_io::ClientSocket`) and dropped with its last handle, once the connection has ended
@@ -51,11 +52,24 @@ impl fmt::Display for AddressGroup {
     }
 }
 
+/// How a connection reaches the server. Both share every limit and the one client table;
+/// only the metrics tell them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// The line protocol on the TCP listener (`--addr`).
+    Tcp,
+    /// The line protocol over WebSocket on the web listener (`/ws`), bridged to a connection
+    /// like a TCP one (`web::bridge`).
+    WebSocket,
+}
+
 /// The open connections, counted.
 #[derive(Debug, Default)]
 pub struct Slots {
     /// Open connections, registered or not, checked against `--max-clients`.
     open: AtomicUsize,
+    /// Of those, the ones that came over WebSocket.
+    websocket: AtomicUsize,
     /// Open connections per address group, checked against `--max-per-ip`. Every group is
     /// counted, limited or not, so the count is right whatever the limit. A mutex: taken on
     /// connect, and by whichever thread drops a socket's last handle, with no lock taken under
@@ -77,14 +91,17 @@ pub enum Refusal {
 pub struct Slot {
     slots: Arc<Slots>,
     group: AddressGroup,
+    transport: Transport,
 }
 
 impl Slots {
-    /// Takes a place for a connection from `ip`, or says why there is none. Only the acceptor
-    /// admits, so nothing can take a place between the checks and the counting.
+    /// Takes a place for a connection from `ip`, or says why there is none. Admissions are
+    /// made one at a time (`acceptor::Admission`), so nothing can take a place between the
+    /// checks and the counting.
     pub fn admit(
         self: &Arc<Self>,
         ip: IpAddr,
+        transport: Transport,
         max_clients: usize,
         max_per_ip: Option<usize>,
     ) -> Result<Slot, Refusal> {
@@ -103,15 +120,28 @@ impl Slots {
         *from_ip += 1;
         drop(per_ip);
         self.open.fetch_add(1, Ordering::Relaxed);
+        if transport == Transport::WebSocket {
+            self.websocket.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(Slot {
             slots: Arc::clone(self),
             group,
+            transport,
         })
     }
 
     /// Open connections, registered or not.
     pub fn open(&self) -> usize {
         self.open.load(Ordering::Relaxed)
+    }
+
+    /// Open connections that came by `transport`.
+    pub fn open_by(&self, transport: Transport) -> usize {
+        let websocket = self.websocket.load(Ordering::Relaxed);
+        match transport {
+            Transport::WebSocket => websocket,
+            Transport::Tcp => self.open().saturating_sub(websocket),
+        }
     }
 }
 
@@ -125,6 +155,9 @@ impl Drop for Slot {
             }
         }
         drop(per_ip);
+        if self.transport == Transport::WebSocket {
+            self.slots.websocket.fetch_sub(1, Ordering::Relaxed);
+        }
         self.slots.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
@@ -140,21 +173,21 @@ mod tests {
     #[test]
     fn a_dropped_slot_frees_its_place_in_both_counts() {
         let slots = Arc::new(Slots::default());
-        let first = slots.admit(A, 3, Some(1)).unwrap();
+        let first = slots.admit(A, Transport::Tcp, 3, Some(1)).unwrap();
         assert_eq!(
-            slots.admit(A, 3, Some(1)).unwrap_err(),
+            slots.admit(A, Transport::Tcp, 3, Some(1)).unwrap_err(),
             Refusal::TooManyFromAddress { max: 1 }
         );
-        let second = slots.admit(B, 3, Some(1)).unwrap();
-        let unlimited = slots.admit(A, 3, None).unwrap();
+        let second = slots.admit(B, Transport::Tcp, 3, Some(1)).unwrap();
+        let unlimited = slots.admit(A, Transport::Tcp, 3, None).unwrap();
         assert_eq!(slots.open(), 3);
         assert_eq!(
-            slots.admit(B, 3, None).unwrap_err(),
+            slots.admit(B, Transport::Tcp, 3, None).unwrap_err(),
             Refusal::ServerFull { max: 3 }
         );
         drop((first, unlimited));
         assert_eq!(slots.open(), 1);
-        let _again = slots.admit(A, 3, Some(1)).unwrap();
+        let _again = slots.admit(A, Transport::Tcp, 3, Some(1)).unwrap();
         drop(second);
         assert!(
             slots.per_ip.lock().get(&AddressGroup::of(B)).is_none(),
@@ -175,11 +208,37 @@ mod tests {
         assert_ne!(group("::1"), group("::2"));
 
         let slots = Arc::new(Slots::default());
-        let _first = slots.admit(ip("2001:db8::1"), 10, Some(1)).unwrap();
+        let _first = slots
+            .admit(ip("2001:db8::1"), Transport::Tcp, 10, Some(1))
+            .unwrap();
         assert_eq!(
-            slots.admit(ip("2001:db8::2"), 10, Some(1)).unwrap_err(),
+            slots
+                .admit(ip("2001:db8::2"), Transport::Tcp, 10, Some(1))
+                .unwrap_err(),
             Refusal::TooManyFromAddress { max: 1 }
         );
-        let _other = slots.admit(ip("2001:db8:0:1::1"), 10, Some(1)).unwrap();
+        let _other = slots
+            .admit(ip("2001:db8:0:1::1"), Transport::Tcp, 10, Some(1))
+            .unwrap();
+    }
+
+    #[test]
+    fn issue_17_connections_are_counted_by_transport_and_share_the_limits() {
+        let slots = Arc::new(Slots::default());
+        let tcp = slots.admit(A, Transport::Tcp, 2, Some(2)).unwrap();
+        let ws = slots.admit(A, Transport::WebSocket, 2, Some(2)).unwrap();
+        assert_eq!(slots.open_by(Transport::Tcp), 1);
+        assert_eq!(slots.open_by(Transport::WebSocket), 1);
+        assert_eq!(
+            slots
+                .admit(A, Transport::WebSocket, 3, Some(2))
+                .unwrap_err(),
+            Refusal::TooManyFromAddress { max: 2 }
+        );
+        drop(ws);
+        assert_eq!(slots.open_by(Transport::WebSocket), 0);
+        assert_eq!(slots.open(), 1);
+        drop(tcp);
+        assert_eq!(slots.open(), 0);
     }
 }

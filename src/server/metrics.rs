@@ -160,6 +160,7 @@ impl Metrics {
             uptime: self.started.elapsed(),
             history_stored: 0,
             history_unstored: 0,
+            history_backlog: 0,
             logins_failed: 0,
         }
     }
@@ -249,6 +250,8 @@ pub struct Load {
     /// Lines of history written to the store, and lines it could not keep.
     pub history_stored: u64,
     pub history_unstored: u64,
+    /// Lines handed to the store and not yet written: its lag, in lines (`/metrics` only).
+    pub history_backlog: u64,
     /// Password checks that failed (`accounts`).
     pub logins_failed: u64,
 }

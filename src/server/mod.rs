@@ -28,7 +28,9 @@
 //!   system calls, and the socket that holds a connection's place), `admission` (the open
 //!   counts), `line`, `token_bucket`, `conn_id`;
 //! - `fd_limit`: the open-file limit against `--max-clients`, for the binary; `data_lock`: the
-//!   data folder's lock, which a server holds for as long as it runs.
+//!   data folder's lock, which a server holds for as long as it runs;
+//! - `web`: the web listener (`--http`) on its own tokio runtime: the page, the protocol over
+//!   WebSocket (each client bridged to an ordinary connection through `acceptor::Admission`).
 //!
 //! Besides the server, the binary's `chatd account` commands reach the account book of a
 //! data folder no server uses through [`AccountAdmin`].
@@ -78,6 +80,8 @@ mod token_bucket;
 mod data_lock;
 mod fd_limit;
 
+mod web;
+
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -88,7 +92,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use threadpool::ThreadPool;
 
 use crate::config::Config;
-use acceptor::{Acceptor, Setup};
+use acceptor::{Admission, Setup};
 use accounts::Accounts;
 use address_budget::AddressBudgets;
 use admission::Slots;
@@ -109,6 +113,7 @@ use store::Store;
 use timeouts::Timeouts;
 use turns::Turns;
 use vital::Vital;
+use web::{Web, WebParts};
 use writer::WriterSet;
 
 pub use accounts::{AccountAdmin, AdminError, ListedAccount};
@@ -119,6 +124,8 @@ pub use vital::Failure;
 /// A bound, not yet running server.
 pub struct Server {
     listener: TcpListener,
+    /// The web listener's socket, unless `--http off`.
+    web_listener: Option<TcpListener>,
     config: Config,
 }
 
@@ -129,17 +136,36 @@ impl Server {
             .validate()
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let listener = listen(config.addr)?;
-        Ok(Server { listener, config })
+        let web_listener = match config.http {
+            Some(addr) => Some(web::bind(addr).map_err(|error| {
+                io::Error::new(error.kind(), format!("the web listener on {addr}: {error}"))
+            })?),
+            None => None,
+        };
+        Ok(Server {
+            listener,
+            web_listener,
+            config,
+        })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 
+    /// The web listener's address, unless `--http off`.
+    pub fn web_addr(&self) -> io::Result<Option<SocketAddr>> {
+        self.web_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+    }
+
     /// Starts the acceptor, the poller, the worker pool and the other threads, after taking
     /// the data folder's lock: the error when another chatd holds it.
     pub fn start(self) -> io::Result<ServerHandle> {
         let local_addr = self.listener.local_addr()?;
+        let web_addr = self.web_addr()?;
         let config = self.config;
         // First: a folder another chatd uses stops this one before it reads anything there.
         let data_lock = DataLock::for_server(&config)?;
@@ -221,27 +247,45 @@ impl Server {
             throttle::run(paused, timers_stop, |conn| turns.resume(conn));
             Ok(())
         })?;
+        let setup = Setup {
+            live: Arc::clone(&live),
+            budgets: Arc::clone(&budgets),
+            writers: Arc::clone(&writers),
+            conns: Arc::clone(&conns),
+            warnings: Arc::clone(&warnings),
+        };
+        let admission = Arc::new(Admission {
+            live: Arc::clone(&live),
+            slots: Arc::clone(&slots),
+            warnings,
+            connect_rate: Default::default(),
+            next_id: 1.into(),
+            pool: pool.clone(),
+            setup: Arc::new(setup),
+        });
+        let web = match self.web_listener {
+            Some(listener) => {
+                let (registry, writers) = (Arc::clone(&registry), Arc::clone(&writers));
+                let parts = WebParts {
+                    admission: Arc::clone(&admission),
+                    vital: Arc::clone(&vital),
+                    stats: Box::new(move || stats(&registry, &writers)),
+                };
+                Some(Web::start(listener, &live.get(), parts)?)
+            }
+            None => None,
+        };
         let acceptor = {
-            let setup = Setup {
-                live: Arc::clone(&live),
-                budgets: Arc::clone(&budgets),
-                writers: Arc::clone(&writers),
-                conns: Arc::clone(&conns),
-                warnings: Arc::clone(&warnings),
-            };
-            let acceptor = Acceptor {
-                live: Arc::clone(&live),
-                slots: Arc::clone(&slots),
-                warnings,
-                connect_rate: Default::default(),
-                pool: pool.clone(),
-                setup: Arc::new(setup),
-            };
-            vital.spawn("acceptor", move || acceptor.run(self.listener))?
+            let listener = self.listener;
+            vital.spawn("acceptor", move || acceptor::run(&admission, listener))?
         };
         log::info!("listening on {local_addr}, workers={workers}");
+        if let Some(web_addr) = web_addr {
+            log::info!("web page at http://{web_addr}/");
+        }
         Ok(ServerHandle {
             local_addr,
+            web_addr,
             parts: Box::new(Parts {
                 pool,
                 registry,
@@ -252,6 +296,7 @@ impl Server {
                 budgets,
                 vital,
                 store,
+                web,
                 _data_lock: data_lock,
             }),
             threads: Some(Threads {
@@ -269,6 +314,7 @@ impl Server {
 /// A running server. Dropping it shuts the server down as [`ServerHandle::shutdown`] does.
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    web_addr: Option<SocketAddr>,
     /// Boxed: the handle is kept in enums by its users, and stays small that way.
     parts: Box<Parts>,
     /// `None` once joined.
@@ -290,6 +336,9 @@ struct Parts {
     vital: Arc<Vital>,
     /// The history store, closed (everything written) last.
     store: Store,
+    /// The web listener, unless `--http off`: stops accepting with the acceptor, and ends
+    /// once every connection has.
+    web: Option<Web>,
     /// The data folder's lock (`None` with `--ephemeral`, or a folder that cannot be
     /// locked): held until the handle drops, after the shutdown, so no other chatd opens the
     /// database while this one may still write to it. Last, so dropped last.
@@ -318,6 +367,11 @@ pub struct ShutdownReport {
 impl ServerHandle {
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The web listener's address, unless `--http off`.
+    pub fn web_addr(&self) -> Option<SocketAddr> {
+        self.web_addr
     }
 
     /// Takes the live settings of `config` (those [`Setting::is_live`] names; the others
@@ -356,10 +410,7 @@ impl ServerHandle {
     }
 
     pub fn stats(&self) -> Stats {
-        let parts = &self.parts;
-        parts.writers.reap();
-        let load = parts.registry.load();
-        load.with_writers(parts.writers.len(), parts.writers.max_queued_bytes())
+        stats(&self.parts.registry, &self.parts.writers)
     }
 
     /// Stops accepting, tells every client `BYE server shutting down`, lets the writers
@@ -380,10 +431,14 @@ impl ServerHandle {
         else {
             return ShutdownReport { clients: 0, cut: 0 };
         };
-        let parts = &self.parts;
+        let parts = &mut self.parts;
         log::info!("shutting down");
         parts.vital.stopping();
         parts.conns.close();
+        if let Some(web) = &mut parts.web {
+            web.stop_accepting();
+        }
+        let parts = &self.parts;
         // The acceptor is blocked in accept(): a connection of our own wakes it, unless it
         // has died (its listener is closed then).
         if !acceptor.is_finished() {
@@ -421,6 +476,12 @@ impl ServerHandle {
             join(waker, "waker");
         }
         let cut = parts.writers.join_all(deadline);
+        // Every connection has ended: the relays pass their last lines on, then close.
+        let parts = &mut self.parts;
+        if let Some(web) = &mut parts.web {
+            web.finish();
+        }
+        let parts = &self.parts;
         // Nothing records any more (the workers are joined, the rooms gone): every line
         // queued is in the store's channel, and this writes it.
         parts.store.close();
@@ -435,6 +496,13 @@ impl Drop for ServerHandle {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A reading of the server's figures: `STATS`'s, and the writers'.
+fn stats(registry: &Registry, writers: &WriterSet) -> Stats {
+    writers.reap();
+    let load = registry.load();
+    load.with_writers(writers.len(), writers.max_queued_bytes())
 }
 
 /// Connections the kernel may hold for the acceptor (capped by `net.core.somaxconn`). With

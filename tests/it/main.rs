@@ -42,4 +42,5 @@ mod stats;
 mod text_rule;
 mod timeouts;
 mod vital_threads;
+mod websocket;
 mod write_timeout;

@@ -48,6 +48,10 @@ impl ChatdProcess {
         if !args.contains(&"--data-dir") {
             command.arg("--ephemeral");
         }
+        // Never the default web port either: tests run side by side.
+        if !args.contains(&"--http") {
+            command.args(["--http", "127.0.0.1:0"]);
+        }
         let mut child = command
             .args(["--addr", "127.0.0.1:0"])
             .args(args)

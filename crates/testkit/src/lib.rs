@@ -1,6 +1,7 @@
 //! The test harness shared by the server's integration tests and the client's network tests:
 //! an in-process server on `127.0.0.1:0` ([`TestServer`]) and a line-oriented client whose
-//! every wait has a deadline ([`TestClient`]).
+//! every wait has a deadline ([`TestClient`]), and its twin over the web listener's WebSocket
+//! ([`WsClient`], in `ws`).
 //!
 //! Only for tests: it panics on any failure. It uses the server's public API and the wire,
 //! nothing else, and must never be a dependency of anything but tests.
@@ -12,6 +13,9 @@ use std::time::{Duration, Instant};
 
 pub use chatd::config::Config;
 use chatd::server::{Server, ServerHandle, ShutdownReport, Stats};
+
+mod ws;
+pub use ws::{WsClient, WsEnd};
 
 /// How long any single expectation may wait before the test fails.
 pub const DEADLINE: Duration = Duration::from_secs(10);
@@ -28,6 +32,9 @@ pub fn default_workers() -> usize {
 pub struct TestServer {
     handle: Option<ServerHandle>,
     pub addr: SocketAddr,
+    /// The web listener's address, for a test that turned it on (`http` in the config; it
+    /// is off by default here, so that no test takes the default port).
+    pub web: Option<SocketAddr>,
 }
 
 impl TestServer {
@@ -82,6 +89,8 @@ impl TestServer {
             rate: 0,
             // A test that wants its history on disk gives it a folder of its own.
             ephemeral: true,
+            // A test of the web listener asks for one, on a port of its own.
+            http: None,
             ..Config::default()
         };
         adjust(&mut config);
@@ -91,10 +100,25 @@ impl TestServer {
     fn run(server: Server) -> TestServer {
         let handle = server.start().unwrap();
         let addr = handle.local_addr();
+        let web = handle.web_addr();
         TestServer {
             handle: Some(handle),
             addr,
+            web,
         }
+    }
+
+    /// A server with its web listener on a free port, its config then adjusted by `adjust`.
+    pub fn with_web(adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::with(|config| {
+            config.http = Some("127.0.0.1:0".parse().unwrap());
+            adjust(config);
+        })
+    }
+
+    /// The web listener's address; the test must have turned it on.
+    pub fn web_addr(&self) -> SocketAddr {
+        self.web.expect("a server started with its web listener")
     }
 
     /// A connection that has read its greeting.

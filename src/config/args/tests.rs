@@ -444,10 +444,20 @@ fn the_keys_left_out_of_the_example_are_sound_when_set() {
             "connect_rate",
             "ip_rate",
             "ip_byte_rate",
+            "web_url",
             "log_file"
         ]
     );
     let defaults = Config::default();
+    let web_url = merged(&[], &example_with("web_url")).unwrap().config;
+    assert_eq!(
+        web_url.web_base().as_deref(),
+        Some("http://chat.example.org:8080")
+    );
+    assert_eq!(
+        defaults.web_base().as_deref(),
+        Some("http://127.0.0.1:8080")
+    );
     let workers = merged(&[], &example_with("workers")).unwrap();
     assert_eq!(workers.config.workers, 4);
     let log_file = merged(&[], &example_with("log_file")).unwrap();
@@ -570,6 +580,7 @@ fn help_shows_the_defaults_the_example_holds() {
         let shown = match key.as_str() {
             "workers" => "number of cores".to_owned(),
             "log_file" => "none".to_owned(),
+            "web_url" => "http:// and the --http address".to_owned(),
             _ => example_value(&key),
         };
         assert!(
@@ -609,6 +620,55 @@ fn issue_12_an_unknown_log_level_is_told_the_levels() {
         "log_level at chatd.toml:1 must be one of off, error, warn, info, debug, trace, \
          not \"verbose\""
     );
+}
+
+#[test]
+fn issue_17_the_web_listener_is_on_by_default_and_off_takes_it_away() {
+    let defaults = args(&[]).settings().unwrap().config;
+    assert_eq!(defaults.http, Some("127.0.0.1:8080".parse().unwrap()));
+    assert_eq!(
+        args(&["--http", "off"]).settings().unwrap().config.http,
+        None
+    );
+    assert_eq!(config_of(&[], "http = \"off\"\n").http, None);
+    let wildcard = args(&["--http", "0.0.0.0:8081"]).settings().unwrap().config;
+    assert_eq!(
+        wildcard.web_base().as_deref(),
+        Some("http://127.0.0.1:8081")
+    );
+    assert_eq!(
+        args(&["--http", "8080"])
+            .settings()
+            .unwrap_err()
+            .to_string(),
+        "--http 8080: use host:port, e.g. 127.0.0.1:7878, 0.0.0.0:7878 or [::]:7878 (or off)"
+    );
+    for bad in ["ftp://x", "http://", "http://host/path", "http://a b"] {
+        let error = args(&["--web-url", bad])
+            .settings()
+            .unwrap_err()
+            .to_string();
+        assert!(error.starts_with("--web-url must be"), "{bad}: {error}");
+    }
+    let sized = args(&["--max-file-size", "2G", "--file-quota", "1G"]);
+    assert_eq!(
+        sized.settings().unwrap_err().to_string(),
+        "--max-file-size must be at least 1 byte and at most --file-quota"
+    );
+    let fine = args(&[
+        "--max-file-size",
+        "10M",
+        "--file-quota",
+        "2G",
+        "--file-days",
+        "30",
+    ]);
+    let fine = fine.settings().unwrap().config;
+    assert_eq!(
+        (fine.max_file_size, fine.file_quota, fine.file_days),
+        (10 << 20, 2 << 30, 30)
+    );
+    assert!(args(&["--file-days", "0"]).settings().is_err());
 }
 
 #[test]

@@ -202,6 +202,7 @@ impl Registry {
         Load {
             history_stored,
             history_unstored,
+            history_backlog: self.keeping.store().backlog(),
             logins_failed: self.accounts.failed_checks(),
             ..self.metrics.load(registered, rooms)
         }

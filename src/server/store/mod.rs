@@ -419,6 +419,14 @@ impl Store {
         })
     }
 
+    /// Lines handed to the store thread and not yet written (its lag): the lobby's and rooms'
+    /// lines and accounts' direct lines in its channels.
+    pub fn backlog(&self) -> u64 {
+        self.shared.as_ref().map_or(0, |shared| {
+            (shared.lines.len() + shared.direct.len()) as u64
+        })
+    }
+
     /// Writes every line handed over so far and stops the store thread. For the shutdown,
     /// once nothing records any more.
     pub fn close(&self) {

@@ -79,6 +79,7 @@ mod tests {
         let target = crate::loadgen::target::Target::in_process(chatd::config::Config {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: 1,
+            http: None,
             ..chatd::config::Config::default()
         })
         .unwrap();

@@ -145,6 +145,8 @@ impl ServerSettings {
             } else {
                 0
             },
+            // A port of its own: never the default one, which the machine's chatd may hold.
+            http: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             ..Config::default()
         }
     }
@@ -300,7 +302,8 @@ fn data_folder() -> io::Result<TempDir> {
         .tempdir()
 }
 
-/// Starts `binary --addr 127.0.0.1:0 <args>` and waits for the address in its log, which
+/// Starts `binary --addr 127.0.0.1:0 --http 127.0.0.1:0 <args>` (no `--http` of its own if `args`
+/// have one) and waits for the address in its log, which
 /// needs `--log-level` `info` or more verbose among `args` (the server's default is `info`).
 /// Unless `args` say where history goes (`--data-dir`, `--ephemeral`), it goes to a folder
 /// made for this server and removed after, never to the working directory.
@@ -312,8 +315,15 @@ fn spawn_child(binary: &PathBuf, args: &[String]) -> io::Result<(SocketAddr, Chi
     let data_args = data
         .iter()
         .flat_map(|data| ["--data-dir".into(), data.path().as_os_str().to_owned()]);
+    // Never the default web port: a run may start several servers, and the machine may have
+    // a chatd of its own.
+    let web_args = (!args.iter().any(|arg| arg == "--http"))
+        .then_some(["--http", "127.0.0.1:0"])
+        .into_iter()
+        .flatten();
     let mut child = Command::new(binary)
         .args(["--addr", "127.0.0.1:0"])
+        .args(web_args)
         .args(data_args)
         .args(args)
         .stdin(Stdio::null())

@@ -241,6 +241,7 @@ impl SoakSpec {
                  use chatd-soak --addr for a server that is already running"
             ));
         }
+        let web_given = args.iter().any(|a| flag_name(a) == Some("--http"));
         let parsed = config::Args::try_parse_from(std::iter::once("chatd".to_owned()).chain(args))
             .map_err(|e| format!("server flags after --: {}", first_line(&e.to_string())))?;
         let mut config = parsed.into_config()?;
@@ -248,6 +249,10 @@ impl SoakSpec {
             SoakTarget::External { addr, .. } => *addr,
             _ => SocketAddr::from(([127, 0, 0, 1], 0)),
         };
+        // Never the default web port, which the machine's own chatd may hold.
+        if !web_given {
+            config.http = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
+        }
         Ok(config)
     }
 }
