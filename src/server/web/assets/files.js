@@ -153,7 +153,7 @@ export class Files {
  */
 export function fileCard(file) {
   const row = fileLine(file);
-  if (isImageName(file.name) && file.size <= PREVIEW_LIMIT) {
+  if (isImageName(file.name) && file.size <= PREVIEW_LIMIT && /^https?:\/\//i.test(file.url)) {
     const img = previewEl(file.name);
     row.append(img);
     fetch(file.url)

@@ -92,9 +92,13 @@ export function fileLine(file) {
   row.classList.toggle('own', Boolean(file.own));
   row.append(timeEl(file.time), nickEl(file.from), el('span', 'sep', ' '));
   const card = el('span', 'file-card');
-  const link = el('a', 'file-name', file.name);
-  link.href = file.url;
-  link.download = file.name;
+  // Only a web address is a link: whatever a line carries, it cannot become `javascript:`.
+  const web = /^https?:\/\//i.test(file.url);
+  const link = el(web ? 'a' : 'span', 'file-name', file.name);
+  if (web) {
+    link.href = file.url;
+    link.download = file.name;
+  }
   card.append(link, el('span', 'file-size', formatSize(file.size)));
   row.append(card);
   return row;
