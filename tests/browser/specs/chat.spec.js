@@ -22,6 +22,8 @@ test('two pages and a TCP client chat in the lobby, a room and directly', async 
   const carol = await LineClient.register(server.tcpPort, 'carol');
   const alicePage = await (await browser.newContext()).newPage();
   const bobPage = await (await browser.newContext()).newPage();
+  // One time on every line, so that the screenshots are the same from run to run.
+  for (const page of [alicePage, bobPage]) await page.clock.setFixedTime(new Date('2026-12-07T14:05:00Z'));
   // No script from a message may run (a dialog), and the page breaks no rule of its
   // Content-Security-Policy (the browser reports that as a console error).
   const problems = [];
