@@ -6,7 +6,7 @@
 // requests (history.js), uploads (files.js), and the page around the log (app.js).
 
 import { Connection } from './conn.js';
-import { Files, fileCard } from './files.js';
+import { Files, fileCard, ownFileKey } from './files.js';
 import { History } from './history.js';
 import { handleLine } from './replies.js';
 import { Tab } from './tabs.js';
@@ -356,6 +356,7 @@ export class Chat {
     const time = new Date(hist.time);
     if (line.kind === 'file') {
       const own = fold(line.from) === fold(this.me ?? '');
+      if (own && tab.claimOwn(ownFileKey(line.url), false, hist.id)) return null;
       return fileCard({ ...line, time, own });
     }
     if (line.kind !== 'msg') return null;

@@ -92,6 +92,8 @@ export class Files {
       row.append(img);
     }
     upload.row.replaceWith(row);
+    // History brings our file back with its id: this card takes it (see `Tab.claimOwn`).
+    upload.tab.ownWithoutId.push({ text: ownFileKey(url), action: false, row });
     this.done();
     return true;
   }
@@ -165,6 +167,11 @@ export function fileCard(file) {
       .catch(() => img.remove());
   }
   return row;
+}
+
+/** How our own file is known among our lines without an id: by its download URL. */
+export function ownFileKey(url) {
+  return `file ${url}`;
 }
 
 function imageType(name) {
