@@ -30,9 +30,10 @@ use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgr
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
 use futures_util::{SinkExt, StreamExt};
 use parking_lot::Mutex;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
@@ -43,6 +44,9 @@ use crate::server::web::bridge::Bridge;
 /// as it answers an over-long TCP line. Larger frames are closed: nobody's text is that long,
 /// and the relay holds a whole frame in memory.
 pub const FRAME_SLACK: usize = 64 * 1024;
+
+/// What one read from the core asks for at most: a burst of lines in one system call.
+const READ_CHUNK: usize = 64 * 1024;
 
 /// What the WebSocket side of the web listener needs.
 pub struct Relays {
@@ -208,37 +212,44 @@ fn close_frame(code: u16, reason: &'static str) -> CloseFrame {
     }
 }
 
-/// Sends each of the core's lines to the browser as a text frame, flushing when nothing more
-/// is buffered, until the core closes the client; then closes the WebSocket, with the bad
-/// frame's reason if that is why.
+/// Sends each of the core's lines to the browser as a text frame, flushing when no further
+/// line is buffered, until the core closes the client; then closes the WebSocket, with the
+/// bad frame's reason if that is why.
+///
+/// A line is cut out of the read buffer as a shared slice of it and becomes its frame's
+/// payload as is: no allocation or copy per line, one buffer per [`READ_CHUNK`] read.
 async fn core_to_browser(
-    from_core: OwnedReadHalf,
+    mut from_core: OwnedReadHalf,
     sink: &mut Sink,
     write_timeout: Duration,
     reason: &Mutex<Option<CloseFrame>>,
 ) {
-    let mut from_core = BufReader::with_capacity(64 * 1024, from_core);
-    let mut line = Vec::with_capacity(256);
-    loop {
-        line.clear();
-        match from_core.read_until(b'\n', &mut line).await {
-            Ok(0) | Err(_) => break,
+    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
+    'read: loop {
+        while let Some(end) = buffer.iter().position(|&byte| byte == b'\n') {
+            let mut line = buffer.split_to(end + 1);
+            line.truncate(end);
+            // The core writes UTF-8 only; lossy should that ever break, never a panic.
+            let line = line.freeze();
+            let text = Utf8Bytes::try_from(line.clone())
+                .unwrap_or_else(|_| String::from_utf8_lossy(&line).into_owned().into());
+            // Many lines at once go out in one write: a fan-out burst costs one system call.
+            let message = Message::Text(text);
+            let sent = if buffer.contains(&b'\n') {
+                tokio::time::timeout(write_timeout, sink.feed(message)).await
+            } else {
+                tokio::time::timeout(write_timeout, sink.send(message)).await
+            };
+            if !matches!(sent, Ok(Ok(()))) {
+                return;
+            }
+        }
+        if buffer.capacity() - buffer.len() < READ_CHUNK / 4 {
+            buffer.reserve(READ_CHUNK);
+        }
+        match from_core.read_buf(&mut buffer).await {
+            Ok(0) | Err(_) => break 'read,
             Ok(_) => {}
-        }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
-        // The core writes UTF-8 only; lossy in case that ever breaks, never a panic.
-        let text = String::from_utf8_lossy(&line).into_owned();
-        let message = Message::Text(text.into());
-        // Many lines at once go out in one write: a fan-out burst costs one system call.
-        let sent = if from_core.buffer().is_empty() {
-            tokio::time::timeout(write_timeout, sink.send(message)).await
-        } else {
-            tokio::time::timeout(write_timeout, sink.feed(message)).await
-        };
-        if !matches!(sent, Ok(Ok(()))) {
-            return;
         }
     }
     let close = reason
