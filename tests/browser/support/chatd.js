@@ -22,14 +22,15 @@ function dataDir() {
 
 /**
  * Starts chatd. `dataDir`: keep history there (else `--ephemeral`); `tcp`, `http`: the ports
- * (0: any free one). Resolves to `{ tcpPort, httpPort, url, stop() }` once both are listening.
+ * (0: any free one); `flags`: more flags. Resolves to `{ tcpPort, httpPort, url, stop() }`
+ * once both are listening.
  */
-function startChatd({ dataDir: dir = null, tcp = 0, http = 0 } = {}) {
+function startChatd({ dataDir: dir = null, tcp = 0, http = 0, flags = [] } = {}) {
   if (!fs.existsSync(CHATD_BIN)) {
     throw new Error(`no chatd at ${CHATD_BIN}: build it (cargo build --release --bin chatd) or set CHATD_BIN`);
   }
   const args = ['--addr', `127.0.0.1:${tcp}`, '--http', `127.0.0.1:${http}`, '--log-level', 'info'];
-  args.push(...(dir ? ['--data-dir', dir] : ['--ephemeral']));
+  args.push(...(dir ? ['--data-dir', dir] : ['--ephemeral']), ...flags);
   const child = spawn(CHATD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const log = [];
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
