@@ -37,6 +37,8 @@ test('after a restart the page fills in the missed lines and sends what was type
   const dir = dataDir();
   server = await startChatd({ dataDir: dir });
   const gate = await gateWebSocket(page);
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
   const carol = await LineClient.register(server.tcpPort, 'carol');
   await joinAsGuest(page, server.url, 'alice');
   await type(page, '/join #tea');
@@ -52,6 +54,10 @@ test('after a restart the page fills in the missed lines and sends what was type
   // Typing goes on while the connection is down: the line waits, shown as pending.
   await type(page, 'typed while away');
   await expect(shownLog(page).locator('.line.chat.pending')).toContainText('typed while away');
+  // A command waits too, and the page keeps trying while the server cannot be reached.
+  await type(page, '/away out for tea');
+  await page.getByRole('button', { name: 'Retry now' }).click();
+  await expect(page.locator('#status')).toContainText('retrying in');
 
   const carolAgain = await LineClient.register(server.tcpPort, 'carol');
   for (const n of [1, 2, 3]) carolAgain.send(`ALL missed ${n}`);
@@ -65,6 +71,7 @@ test('after a restart the page fills in the missed lines and sends what was type
   await expect(shownLog(page)).not.toHaveAttribute('aria-busy', 'true');
   await expect(shownLog(page).locator('.rule')).toHaveText('3 missed while away');
   await expect(shownLog(page).locator('.line.pending')).toHaveCount(0);
+  await expect(shownLog(page).locator('.line.notice').last()).toHaveText(/you are away$/);
   const texts = await chatTexts(page);
   expect(texts.slice(-5)).toEqual(['before the restart', 'typed while away', 'missed 1', 'missed 2', 'missed 3']);
   // The missed lines are under the rule, and our own line is shown once.
@@ -72,6 +79,7 @@ test('after a restart the page fills in the missed lines and sends what was type
   // The room was joined again.
   carolAgain.send('JOIN #tea');
   await carolAgain.expect(/^WHO #tea .*\balice\b/);
+  expect(errors).toEqual([]);
   carolAgain.close();
   carol.close();
 });

@@ -137,7 +137,7 @@ export class Chat {
     // Lines sent but not confirmed may not have arrived: send them again.
     for (const [, lines] of this.flushing) this.outbox.unshift(...lines);
     this.flushing.clear();
-    for (const { row } of this.outbox) row.classList.add('pending');
+    for (const { row } of this.outbox) row?.classList.add('pending');
     this.ui.status('offline', retry);
   }
 
