@@ -61,6 +61,7 @@ fn issue_11_a_throttled_addr_run_is_warned_about_and_its_timeout_says_why() {
         target: TargetSpec::External {
             addr: server.addr,
             pid: None,
+            web: None,
         },
         server: ServerSettings::default(),
         generator: GeneratorSettings {

@@ -1,5 +1,6 @@
 //! `chatd-bench`: runs one load workload against a chatd server (an in-process one by
-//! default, a child `chatd` with `--spawn`, or any deployment with `--addr`), or against a
+//! default, a child `chatd` with `--spawn`, or any deployment with `--addr`), its clients
+//! over TCP, chatd's WebSocket or both (`--transport tcp,ws,mix`: one row each), or against a
 //! Redis or NATS server for comparison (`--target redis://...`, `nats://...`), checks every
 //! line, and prints a table; a CSV and an SVG chart go to the cargo target directory's
 //! `bench/` (or `--out`).
@@ -12,7 +13,7 @@
     reason = "a benchmark tool prints its report on stdout and its progress and failures on stderr"
 )]
 
-use std::net::ToSocketAddrs;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -24,6 +25,7 @@ use chatd::config;
 use chatd_bench::loadgen::setup::{self, FrontEnd, Setup};
 use chatd_bench::loadgen::suite;
 use chatd_bench::loadgen::target::{self, ServerSettings, TargetSpec};
+use chatd_bench::loadgen::transport::Transports;
 use chatd_bench::loadgen::{
     CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, Rooms, RunSpec,
     STALLED_SEND_QUEUE, Stalled, Workload,
@@ -36,8 +38,9 @@ static ALLOC: CountingAlloc = CountingAlloc::new();
 
 /// Load generator for chatd: runs one workload, checks every line it receives (lost,
 /// duplicated, out-of-order lines, one global ALL order, one order per room) and reports
-/// throughput, latency and what the server and the generator used. With --target it runs
-/// the same workloads against Redis pub/sub or NATS, for comparison.
+/// throughput, latency and what the server and the generator used. Its clients connect
+/// over TCP or chatd's WebSocket (--transport). With --target it runs the same workloads
+/// against Redis pub/sub or NATS, for comparison.
 #[derive(Debug, Parser)]
 #[command(name = "chatd-bench", version)]
 struct Cli {
@@ -201,6 +204,22 @@ struct Common {
     /// open files are read from /proc. Without it those columns show "-".
     #[arg(long)]
     server_pid: Option<u32>,
+    /// How the clients reach the server: tcp (its line protocol's port), ws (chatd's
+    /// WebSocket, /ws on its web listener, one text frame per line) or mix (even clients
+    /// over TCP, odd ones over WebSocket). Several, comma-separated (tcp,ws), run the
+    /// workload once for each, as rows of one report. ws and mix run against chatd only.
+    #[arg(
+        long,
+        value_name = "tcp|ws|mix",
+        value_delimiter = ',',
+        default_value = "tcp",
+        value_parser = Transports::parse
+    )]
+    transport: Vec<Transports>,
+    /// With --addr: that server's web listener (where its --http listens), which --transport
+    /// ws and mix connect to. A server this tool starts has its own.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "spawn")]
+    web: Option<String>,
     /// Start the chatd binary at PATH as a child process [default PATH: the chatd next to
     /// this executable] instead of a server inside this process.
     #[arg(
@@ -260,7 +279,7 @@ fn main() -> ExitCode {
     if let Command::Memory { .. } = cli.workload {
         return memory_main(cli.workload);
     }
-    let (spec, common) = match cli.workload.into_spec() {
+    let (specs, common) = match cli.workload.into_specs() {
         Ok(found) => found,
         Err(error) => {
             eprintln!("chatd-bench: {error:#}");
@@ -268,7 +287,7 @@ fn main() -> ExitCode {
         }
     };
     let setup = Setup::collect(FrontEnd::ChatdBench);
-    let results = suite::run_all(&[spec], common.runs, |line| eprintln!("{line}"));
+    let results = suite::run_all(&specs, common.runs, |line| eprintln!("{line}"));
     let dir = common.out.clone().unwrap_or_else(setup::output_dir);
     let finished = suite::finish(
         &setup,
@@ -336,7 +355,8 @@ fn memory_main(command: Command) -> ExitCode {
 }
 
 impl Command {
-    fn into_spec(self) -> anyhow::Result<(RunSpec, Common)> {
+    /// One run of the workload for each `--transport`.
+    fn into_specs(self) -> anyhow::Result<(Vec<RunSpec>, Common)> {
         let (workload, common) = match self {
             Command::Fanout {
                 clients,
@@ -413,8 +433,16 @@ impl Command {
             flood_control: None,
             workload,
         };
-        spec.validate().map_err(anyhow::Error::msg)?;
-        Ok((spec, common))
+        let mut specs: Vec<RunSpec> = Vec::new();
+        for &transports in &common.transport {
+            if specs.iter().all(|s| s.generator.transports != transports) {
+                let mut spec = spec.clone();
+                spec.generator.transports = transports;
+                spec.validate().map_err(anyhow::Error::msg)?;
+                specs.push(spec);
+            }
+        }
+        Ok((specs, common))
     }
 }
 
@@ -433,22 +461,35 @@ impl PacedArgs {
 
 impl Common {
     fn target(&self, workload: &Workload) -> anyhow::Result<TargetSpec> {
+        let web = self.web.as_deref().map(|web| address(web, "--web"));
+        let web = web.transpose()?;
         if let Some(url) = &self.target {
-            return TargetSpec::from_url(url, self.server_pid).map_err(anyhow::Error::msg);
+            let mut spec =
+                TargetSpec::from_url(url, self.server_pid).map_err(anyhow::Error::msg)?;
+            match &mut spec {
+                TargetSpec::External { web: slot, .. } => *slot = web,
+                _ if web.is_some() => {
+                    anyhow::bail!("--web names a chatd's web listener: not {url}")
+                }
+                _ => {}
+            }
+            return Ok(spec);
         }
         if self.server_pid.is_some() && self.addr.is_none() {
             anyhow::bail!("--server-pid needs --addr or --target: it names their server");
         }
         if let Some(addr) = &self.addr {
-            let addr = addr
-                .to_socket_addrs()
-                .with_context(|| format!("--addr {addr}"))?
-                .next()
-                .with_context(|| format!("--addr {addr}: no address found"))?;
             return Ok(TargetSpec::External {
-                addr,
+                addr: address(addr, "--addr")?,
                 pid: self.server_pid,
+                web,
             });
+        }
+        if web.is_some() {
+            anyhow::bail!(
+                "--web needs --addr: it names that server's web listener (a server this tool \
+                 starts has its own)"
+            );
         }
         let binary = match &self.spawn {
             Some(path) if !path.as_os_str().is_empty() => path.clone(),
@@ -481,8 +522,18 @@ impl Common {
             sender_threads: self.sender_threads,
             window: self.window,
             timeout: self.timeout.map(|t| seconds(t, "--timeout")).transpose()?,
+            // Each run gets one of `--transport`'s (`into_specs`).
+            transports: Transports::Tcp,
         })
     }
+}
+
+/// The first address `text` (`HOST:PORT`, the value of `flag`) resolves to.
+fn address(text: &str, flag: &str) -> anyhow::Result<SocketAddr> {
+    text.to_socket_addrs()
+        .with_context(|| format!("{flag} {text}"))?
+        .next()
+        .with_context(|| format!("{flag} {text}: no address found"))
 }
 
 fn chatd_next_to_this_executable() -> anyhow::Result<PathBuf> {
@@ -504,118 +555,7 @@ fn parse_rate(text: &str) -> Result<u64, String> {
     config::parse_bytes(text).map(|bytes| bytes as u64)
 }
 
+// Beside this file rather than in src/bin, where Cargo would take it for a binary of its own.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::CommandFactory;
-
-    fn workload(args: &[&str]) -> Workload {
-        let cli = Cli::try_parse_from(["chatd-bench"].iter().chain(args)).unwrap();
-        cli.workload.into_spec().unwrap().0.workload
-    }
-
-    #[test]
-    fn the_flags_are_well_formed() {
-        Cli::command().debug_assert();
-    }
-
-    #[test]
-    fn flag_defaults_are_the_workload_defaults() {
-        assert_eq!(workload(&["fanout"]), Workload::FanOut(FanOut::default()));
-        assert_eq!(workload(&["paced"]), Workload::Paced(Paced::default()));
-        assert_eq!(workload(&["direct"]), Workload::Direct(Direct::default()));
-        assert_eq!(workload(&["rooms"]), Workload::Rooms(Rooms::default()));
-        assert_eq!(
-            workload(&["stalled"]),
-            Workload::Stalled(Stalled::default())
-        );
-        let idle = Cli::try_parse_from(["chatd-bench", "idle", "--addr", "127.0.0.1:1"]).unwrap();
-        let (spec, _) = idle.workload.into_spec().unwrap();
-        assert_eq!(spec.workload, Workload::Idle(Idle::default()));
-    }
-
-    fn spec(args: &[&str]) -> anyhow::Result<RunSpec> {
-        let cli = Cli::try_parse_from(["chatd-bench"].iter().chain(args))?;
-        cli.workload.into_spec().map(|(spec, _)| spec)
-    }
-
-    #[test]
-    fn target_names_a_running_peer_or_chatd() {
-        let redis = spec(&[
-            "fanout",
-            "--target",
-            "redis://127.0.0.1:6400",
-            "--server-pid",
-            "42",
-        ])
-        .unwrap();
-        assert_eq!(
-            redis.target,
-            TargetSpec::Peer {
-                peer: chatd_bench::loadgen::dialect::Peer::Redis,
-                addr: "127.0.0.1:6400".parse().unwrap(),
-                pid: Some(42),
-            }
-        );
-        let chatd = spec(&["idle", "--target", "chatd://127.0.0.1:7000"]).unwrap();
-        let addr = spec(&["idle", "--addr", "127.0.0.1:7000"]).unwrap();
-        assert_eq!(chatd.target, addr.target);
-    }
-
-    #[test]
-    fn chatd_only_runs_and_flags_are_refused_with_a_peer() {
-        let stalled = spec(&["stalled", "--target", "nats://127.0.0.1:4222"]).unwrap_err();
-        assert!(
-            stalled.to_string().contains("runs against chatd only"),
-            "{stalled}"
-        );
-        for flag in [["--workers", "2"], ["--addr", "127.0.0.1:1"]] {
-            let args = ["fanout", "--target", "nats://127.0.0.1", flag[0], flag[1]];
-            assert!(spec(&args).is_err(), "{args:?}");
-        }
-        let orphan = spec(&["fanout", "--server-pid", "42"]).unwrap_err();
-        assert!(
-            orphan.to_string().contains("--server-pid needs"),
-            "{orphan}"
-        );
-    }
-
-    #[test]
-    fn spawn_takes_a_path_or_none() {
-        let next_to_us = Cli::try_parse_from(["chatd-bench", "fanout", "--spawn"]).unwrap();
-        let Command::Fanout { common, .. } = next_to_us.workload else {
-            panic!("not fanout");
-        };
-        assert_eq!(common.spawn, Some(PathBuf::new()));
-        let given = Cli::try_parse_from(["chatd-bench", "fanout", "--spawn", "/bin/chatd"]);
-        let Command::Fanout { common, .. } = given.unwrap().workload else {
-            panic!("not fanout");
-        };
-        assert_eq!(common.spawn, Some(PathBuf::from("/bin/chatd")));
-    }
-
-    #[test]
-    fn every_rooms_knob_has_a_flag() {
-        let args = [
-            "rooms",
-            "--rooms",
-            "3",
-            "--members",
-            "4",
-            "--senders",
-            "1",
-            "--messages",
-            "50",
-            "--size",
-            "40",
-        ];
-        let want = Rooms {
-            rooms: 3,
-            members: 4,
-            senders: 1,
-            messages: 50,
-            size: 40,
-        };
-        assert_eq!(workload(&args), Workload::Rooms(want));
-    }
-}
+#[path = "chatd-bench/tests.rs"]
+mod tests;

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::loadgen::board::Barrier;
 use crate::loadgen::dialect::Peer;
-use crate::loadgen::dialect::frame::{Event, Frame};
+use crate::loadgen::dialect::frame::{Event, Frame, Framing};
 use chatd_proto::{Command, Nick, Reply};
 
 /// How long one connect, one registration or one blocked write may take.
@@ -189,19 +189,20 @@ pub fn register(stream: &TcpStream, nick: &str) -> io::Result<Vec<u8>> {
     send_nick(stream, nick)?;
     let deadline = Instant::now() + IO_TIMEOUT;
     let what = format!("OK NICK for {nick}");
-    read_until(
-        stream,
-        Vec::new(),
-        deadline,
-        &what,
-        |line| match Reply::parse(&String::from_utf8_lossy(line)) {
-            Ok(Reply::OkNick(got)) if got.as_str() == nick => Ok(true),
-            Ok(Reply::Err { code, text }) => {
-                Err(io::Error::other(format!("NICK {nick}: ERR {code} {text}")))
-            }
-            _ => Ok(false),
-        },
-    )
+    read_until(stream, Vec::new(), deadline, &what, |line| {
+        registered(line, nick)
+    })
+}
+
+/// Whether `line` is the `OK NICK` that registers `nick`; an `ERR` is the error.
+pub fn registered(line: &[u8], nick: &str) -> io::Result<bool> {
+    match Reply::parse(&String::from_utf8_lossy(line)) {
+        Ok(Reply::OkNick(got)) if got.as_str() == nick => Ok(true),
+        Ok(Reply::Err { code, text }) => {
+            Err(io::Error::other(format!("NICK {nick}: ERR {code} {text}")))
+        }
+        _ => Ok(false),
+    }
 }
 
 /// Opens a client's session on a peer (Redis: `HELLO 3`; NATS: `CONNECT`), subscribes it to
@@ -342,9 +343,45 @@ pub fn read_lines(
     }
 }
 
+/// [`read_lines`] for a stream of `F`'s frames: hands the event of every frame from `stream`
+/// (first those complete in `pending`) to `event` until it returns `Ok(true)`. Whatever the
+/// outcome, `pending` holds the bytes read and not handed over.
+pub fn read_framed<F: Framing>(
+    stream: &TcpStream,
+    pending: &mut Vec<u8>,
+    deadline: Instant,
+    what: &str,
+    mut event: impl FnMut(F::Event<'_>) -> io::Result<bool>,
+) -> io::Result<()> {
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let mut start = 0;
+        let handed = loop {
+            let handed = match F::frame(&pending[start..]) {
+                Frame::Complete { len, event: got } => {
+                    start += len;
+                    event(got)
+                }
+                Frame::Incomplete => break None,
+                Frame::Invalid(why) => Err(io::Error::other(format!(
+                    "the server sent what is not its protocol ({why}) before {what}"
+                ))),
+            };
+            if !matches!(handed, Ok(false)) {
+                break Some(handed);
+            }
+        };
+        pending.drain(..start);
+        match handed {
+            Some(result) => return result.map(|_| ()),
+            None => read_more(stream, pending, &mut chunk, deadline, what)?,
+        }
+    }
+}
+
 /// One read from `stream` onto the end of `pending`, waiting until `deadline` at most. A
 /// read that times out before the deadline adds nothing and is not an error.
-fn read_more(
+pub fn read_more(
     stream: &TcpStream,
     pending: &mut Vec<u8>,
     chunk: &mut [u8],

@@ -1,6 +1,7 @@
 //! The load generator behind `chatd-bench` and `cargo bench --bench load`: workloads that
-//! drive a chatd server (or, for comparison, a Redis or NATS server) over TCP, check every
-//! line they get, and report what the server did and what it cost.
+//! drive a chatd server over TCP, WebSocket or both (or, for comparison, a Redis or NATS
+//! server over TCP), check every line they get, and report what the server did and what it
+//! cost.
 //!
 //! Layout, in reading order:
 //! - [`payload`]: what each message carries (sender, sequence number, send time). Pure.
@@ -10,6 +11,7 @@
 //! - [`workload`]: the six workloads and one run of any of them.
 //! - [`client`], [`reader`], [`sender`], [`board`]: the generator's sockets and threads.
 //! - [`dialect`]: the protocol a run speaks, chatd's or a peer's (Redis pub/sub, NATS).
+//! - [`transport`], [`websocket`]: how each client reaches chatd, over TCP or its `/ws`.
 //! - [`target`]: the server a run talks to (in-process, child process, external, a peer).
 //! - [`probe`]: the pre-flight probe of an external server's flood control.
 //! - [`server_stats`]: the server's own figures (`STATS`) at the end of a run.
@@ -40,6 +42,8 @@ pub mod setup;
 pub mod suite;
 pub mod sysstat;
 pub mod target;
+pub mod transport;
+pub mod websocket;
 pub mod workload;
 
 pub use alloc::CountingAlloc;

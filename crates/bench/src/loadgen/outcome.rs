@@ -15,6 +15,7 @@ use crate::loadgen::check::Counts;
 use crate::loadgen::dialect::OrderStance;
 use crate::loadgen::meter::Usage;
 use crate::loadgen::server_stats::ServerStats;
+use crate::loadgen::transport::Transports;
 
 /// Latency percentiles in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,6 +72,8 @@ pub struct RunResult {
     pub workload: String,
     /// Worker threads of a server the run started; `None` for an external server.
     pub workers: Option<usize>,
+    /// How the generator's clients reached the server.
+    pub transports: Transports,
     /// Lines delivered and checked (`JOIN`s for the idle run).
     pub deliveries: u64,
     /// Deliveries per second, from the first send to the last delivery.
@@ -286,6 +289,7 @@ pub fn combine(repeats: &[RunResult]) -> RunResult {
     RunResult {
         workload: first.workload.clone(),
         workers: first.workers,
+        transports: first.transports,
         deliveries: med(&|r: &RunResult| Some(r.deliveries as f64)).unwrap_or(0.0) as u64,
         throughput: med(&|r: &RunResult| r.throughput),
         latency: latency(|l| l.p50).map(|p50| Latency {

@@ -2,24 +2,24 @@
 //! level-triggered), reads into one large buffer per thread, and checks every line.
 //!
 //! In scope: the read loop, splitting bytes into lines (a socket keeps only the carry-over of
-//! a partial line), recognising the lines a run produces, feeding deliveries to each client's
-//! [`ReceiverCheck`], latency samples, and the end-of-run report of each client. On a peer,
-//! the same for its frames (split by `dialect`), and answering the server's own `PING`s.
-//! Out of scope: connecting and registering (`client`), sending (`sender`), a peer's spelling
-//! (`dialect`), and judging the results (`workload`, `outcome`).
+//! a partial line) or, on a WebSocket client, into text frames (split by `websocket`, each
+//! read where it lies), feeding each line to `arrival`, and the end-of-run report of each
+//! client. On a peer, the same for its frames (split by `dialect`).
+//! Out of scope: connecting and registering (`client`, `transport`), sending (`sender`), a
+//! peer's spelling (`dialect`), what a line means (`arrival`), and judging the results
+//! (`workload`, `outcome`).
 //!
-//! `ALL`, `MSG` and room `MSG` deliveries are matched on bytes here rather than with
-//! `protocol::Reply::parse`, which allocates two strings a line: the generator must cost far
-//! less than the server per line. A unit test holds the two in agreement. Every other line
-//! is rare and goes through `Reply::parse`. Which protocol a reader reads is one match per
-//! read, not per line: a chatd run's lines never go near a peer's code.
+//! Which protocol and transport a reader reads is one match per read, not per line: a chatd
+//! run's lines never go near a peer's code, nor a TCP client's near the WebSocket framing.
 //!
 //! On a peer the sender of a delivery is the one its payload names (the channel only says
 //! where it was published), and a Redis client's copies of its own messages are dropped:
 //! Redis sends a message to its publisher too when it is subscribed to the channel.
 
+mod arrival;
+mod conn;
+
 use std::io;
-use std::net::TcpStream;
 use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,15 +28,18 @@ use crossbeam_channel::{Receiver, Sender};
 use hdrhistogram::Histogram;
 use polling::{Event, Events, PollMode, Poller};
 
-use crate::loadgen::board::{Barrier, Board, Notice};
-use crate::loadgen::check::ReceiverCheck;
-use crate::loadgen::client::{self, Naming};
-use crate::loadgen::dialect::frame::Event as PeerEvent;
+use self::arrival::{Arrival, find_newline};
+use self::conn::{ConnState, Sink};
+use crate::loadgen::board::{Board, Notice};
+use crate::loadgen::client;
+use crate::loadgen::dialect::frame;
 use crate::loadgen::dialect::{Dialect, Peer};
 use crate::loadgen::meter::GeneratorCpu;
 use crate::loadgen::outcome::latency_histogram;
-use crate::loadgen::payload::{Codec, Stamp};
-use chatd_proto::{Reply, reason};
+use crate::loadgen::transport::Transport;
+use crate::loadgen::websocket::{self, WsEvent};
+
+pub use self::conn::{Conn, ConnReport, Route, Rules, Tally};
 
 /// One read takes up to this much; shared by all sockets of a reader thread.
 const READ_BUFFER: usize = 256 * 1024;
@@ -45,89 +48,6 @@ const READ_BUFFER: usize = 256 * 1024;
 const MAX_CARRY: usize = 2 * 1024 * 1024;
 /// Readers are woken to stop; this only bounds each wait.
 const WAIT_SLICE: Duration = Duration::from_millis(500);
-
-/// What every reader of a run needs to know about the lines it reads.
-#[derive(Debug, Clone)]
-pub struct Rules {
-    /// The protocol of every connection of the run.
-    pub dialect: Dialect,
-    pub naming: Naming,
-    pub codec: Codec,
-    /// Record the latency of lines meant to be sent at or after this time (µs since the
-    /// epoch); `None` records none.
-    pub latency_from_us: Option<u64>,
-}
-
-/// Which senders a client hears from, and the check slot of each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    /// `ALL` lines from clients `0..senders`; the slot is the sender's index.
-    Broadcast { senders: u32 },
-    /// `MSG` lines from one partner, in slot 0.
-    Partner(u32),
-    /// `MSG #room` lines of room `room` from clients `first..first + senders`; the slot is
-    /// the sender's position in the room.
-    Room { room: u32, first: u32, senders: u32 },
-}
-
-impl Route {
-    fn slot(self, sender: u32) -> usize {
-        match self {
-            Route::Broadcast { .. } => sender as usize,
-            Route::Partner(partner) if partner == sender => 0,
-            Route::Room { first, senders, .. } if (first..first + senders).contains(&sender) => {
-                (sender - first) as usize
-            }
-            // Beyond every slot: the check counts it as a line that should not be here.
-            Route::Partner(_) | Route::Room { .. } => usize::MAX,
-        }
-    }
-
-    pub fn slots(self) -> usize {
-        match self {
-            Route::Broadcast { senders } | Route::Room { senders, .. } => senders as usize,
-            Route::Partner(_) => 1,
-        }
-    }
-}
-
-/// A registered client handed to a reader.
-#[derive(Debug)]
-pub struct Conn {
-    pub index: u32,
-    pub stream: Arc<TcpStream>,
-    /// Bytes read during registration that are the reader's to handle.
-    pub leftover: Vec<u8>,
-    /// Where deliveries are checked; `None` for a client that only counts `JOIN`s.
-    pub check: Option<(Route, ReceiverCheck)>,
-    /// On a peer whose `PONG` names no token (NATS): the barriers its `PING`s are for, in
-    /// the order they are sent, which is the order of the answers.
-    pub pongs: &'static [Barrier],
-}
-
-/// What happened on one client's connection, besides its deliveries.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Tally {
-    /// `JOIN`s of this run's clients.
-    pub joins: u64,
-    /// This run's clients announced as dropped for being slow consumers.
-    pub slow_quits: Vec<u32>,
-    /// Lines a run should never see: errors, departures for another reason, unknown replies.
-    pub unexpected: u64,
-    pub first_unexpected: Option<String>,
-    /// Lines from clients of another run or another user on a shared server.
-    pub foreign: u64,
-    /// Why the connection ended, if it did.
-    pub closed: Option<String>,
-}
-
-/// One client at the end of a run.
-#[derive(Debug)]
-pub struct ConnReport {
-    pub index: u32,
-    pub check: Option<(Route, ReceiverCheck)>,
-    pub tally: Tally,
-}
 
 /// One reader thread at the end of a run.
 #[derive(Debug)]
@@ -225,16 +145,6 @@ impl Readers {
     }
 }
 
-/// A client as its reader sees it.
-struct ConnState {
-    conn: Conn,
-    /// The start of a line (or a peer's frame) whose end has not arrived yet.
-    carry: Vec<u8>,
-    tally: Tally,
-    /// Bare `PONG`s so far: the next one answers `conn.pongs[pongs_seen]`.
-    pongs_seen: usize,
-}
-
 /// The state of one reader thread.
 struct Reader {
     rules: Arc<Rules>,
@@ -244,15 +154,6 @@ struct Reader {
     conns: Vec<ConnState>,
     buffer: Vec<u8>,
     sink: Sink,
-}
-
-/// Where lines end up; separate from `Reader::conns` so one line can update both.
-struct Sink {
-    latency: Histogram<u64>,
-    last_delivery: Option<Instant>,
-    last_join: Option<Instant>,
-    /// Deliveries since the last publication on the board.
-    unpublished: u64,
 }
 
 impl Reader {
@@ -366,14 +267,16 @@ impl Reader {
 
     /// Handles every complete line or frame in `bytes` (after the socket's carry-over) and
     /// keeps the partial one at the end. Fails, saying why, when the bytes cannot be
-    /// followed any further (a peer's stream that is not its protocol).
+    /// followed any further (a peer's stream that is not its protocol, a WebSocket that is
+    /// not chatd's or that the server closed).
     fn consume(&mut self, key: usize, bytes: &[u8], now: Instant) -> Result<(), String> {
-        let consumed = match self.rules.dialect {
-            Dialect::Chatd => {
+        let consumed = match (self.rules.dialect, self.conns[key].conn.transport) {
+            (Dialect::Chatd, Transport::Tcp) => {
                 self.consume_lines(key, bytes, now);
                 Ok(())
             }
-            Dialect::Peer(peer) => self.consume_frames(peer, key, bytes, now),
+            (Dialect::Chatd, Transport::WebSocket) => self.consume_websocket(key, bytes, now),
+            (Dialect::Peer(peer), _) => self.consume_frames(peer, key, bytes, now),
         };
         let state = &self.conns[key];
         if let Some((_, check)) = &state.conn.check {
@@ -382,40 +285,64 @@ impl Reader {
         consumed
     }
 
-    /// [`Reader::consume`] of chatd's lines.
-    fn consume_lines(&mut self, key: usize, bytes: &[u8], now: Instant) {
-        let now_us = self.board.now_us(now);
-        let mut at = Arrival {
+    /// The context of the lines of one read, and the clients they are for.
+    fn arrival(&mut self, now: Instant) -> (Arrival<'_>, &mut [ConnState]) {
+        let arrival = Arrival {
             rules: &self.rules,
             notices: &self.notices,
             sink: &mut self.sink,
             board: &self.board,
             now,
-            now_us,
+            now_us: self.board.now_us(now),
         };
-        let state = &mut self.conns[key];
+        (arrival, &mut self.conns)
+    }
+
+    /// [`Reader::consume`] of chatd's lines over TCP.
+    fn consume_lines(&mut self, key: usize, bytes: &[u8], now: Instant) {
+        let (mut at, conns) = self.arrival(now);
+        let ConnState {
+            conn, carry, tally, ..
+        } = &mut conns[key];
         let mut rest = bytes;
-        if !state.carry.is_empty() {
+        if !carry.is_empty() {
             let Some(end) = find_newline(rest) else {
-                state.carry.extend_from_slice(rest);
-                if state.carry.len() > MAX_CARRY {
-                    state.carry.clear();
-                    state.tally.note_unexpected(b"(a line longer than 2 MiB)");
+                carry.extend_from_slice(rest);
+                if carry.len() > MAX_CARRY {
+                    carry.clear();
+                    tally.note_unexpected(b"(a line longer than 2 MiB)");
                 }
                 return;
             };
-            let mut line = std::mem::take(&mut state.carry);
+            let mut line = std::mem::take(carry);
             line.extend_from_slice(&rest[..end]);
-            at.line(state, &line);
+            at.line(conn, tally, &line);
             line.clear();
-            state.carry = line;
+            *carry = line;
             rest = &rest[end + 1..];
         }
         while let Some(end) = find_newline(rest) {
-            at.line(state, &rest[..end]);
+            at.line(conn, tally, &rest[..end]);
             rest = &rest[end + 1..];
         }
-        state.carry.extend_from_slice(rest);
+        carry.extend_from_slice(rest);
+    }
+
+    /// [`Reader::consume`] of chatd's lines over WebSocket: each text frame is one line, read
+    /// where it lies in the buffer (only a frame split between two reads is copied).
+    fn consume_websocket(&mut self, key: usize, bytes: &[u8], now: Instant) -> Result<(), String> {
+        let (mut at, conns) = self.arrival(now);
+        let ConnState {
+            conn, carry, tally, ..
+        } = &mut conns[key];
+        let mut closed = None;
+        frame::split::<websocket::Frames>(carry, bytes, |event| match event {
+            WsEvent::Text(line) => at.line(conn, tally, line),
+            WsEvent::Close { code, reason } => closed = Some(websocket::closed(code, reason)),
+            WsEvent::Other(what) => tally.note_unexpected(what.as_bytes()),
+        })
+        .map_err(|why| format!("the server sent what is not chatd's WebSocket: {why}"))?;
+        closed.map_or(Ok(()), Err)
     }
 
     /// [`Reader::consume`] of a peer's frames.
@@ -426,21 +353,13 @@ impl Reader {
         bytes: &[u8],
         now: Instant,
     ) -> Result<(), String> {
-        let now_us = self.board.now_us(now);
-        let mut at = Arrival {
-            rules: &self.rules,
-            notices: &self.notices,
-            sink: &mut self.sink,
-            board: &self.board,
-            now,
-            now_us,
-        };
+        let (mut at, conns) = self.arrival(now);
         let ConnState {
             conn,
             carry,
             tally,
             pongs_seen,
-        } = &mut self.conns[key];
+        } = &mut conns[key];
         peer.split(carry, bytes, |event| {
             at.event(peer, conn, tally, pongs_seen, event);
         })
@@ -461,234 +380,6 @@ impl Reader {
             latency: self.sink.latency,
             last_delivery: self.sink.last_delivery,
             last_join: self.sink.last_join,
-        }
-    }
-}
-
-/// The context of the lines from one read.
-struct Arrival<'a> {
-    rules: &'a Rules,
-    notices: &'a Sender<Notice>,
-    sink: &'a mut Sink,
-    /// Where a peer's `PING` is answered.
-    board: &'a Board,
-    now: Instant,
-    now_us: u64,
-}
-
-impl Arrival<'_> {
-    fn line(&mut self, state: &mut ConnState, line: &[u8]) {
-        if let Some(rest) = line.strip_prefix(b"ALL ") {
-            self.delivery(state, rest);
-        } else if let Some(rest) = line.strip_prefix(b"MSG ") {
-            // Nicks never start with `#`.
-            if rest.first() == Some(&b'#') {
-                self.room_delivery(state, rest);
-            } else {
-                self.delivery(state, rest);
-            }
-        } else {
-            self.control(state, line);
-        }
-    }
-
-    /// `#room <from> <payload>` of a room's `MSG` line: the room must be the receiver's.
-    fn room_delivery(&mut self, state: &mut ConnState, rest: &[u8]) {
-        let Some((route, check)) = &mut state.conn.check else {
-            state.tally.note_unexpected(rest);
-            return;
-        };
-        let space = rest.iter().position(|&b| b == b' ');
-        let room = space.and_then(|space| self.rules.naming.room_index_of(&rest[..space]));
-        match (space, *route) {
-            (Some(space), Route::Room { room: mine, .. }) if room == Some(mine) => {
-                self.delivery(state, &rest[space + 1..]);
-            }
-            _ => check.corrupt(),
-        }
-    }
-
-    /// `<from> <payload>` of an `ALL` or `MSG` line.
-    fn delivery(&mut self, state: &mut ConnState, rest: &[u8]) {
-        let Some((route, check)) = &mut state.conn.check else {
-            state.tally.note_unexpected(rest);
-            return;
-        };
-        let Some(space) = rest.iter().position(|&b| b == b' ') else {
-            check.corrupt();
-            return;
-        };
-        let (nick, payload) = (&rest[..space], &rest[space + 1..]);
-        let Some(from) = self.rules.naming.index_of(nick) else {
-            state.tally.foreign += 1;
-            return;
-        };
-        match self.rules.codec.decode(payload) {
-            Ok(stamp) if stamp.sender == from => self.record(*route, check, stamp),
-            _ => check.corrupt(),
-        }
-    }
-
-    /// A delivery that decoded: checked, counted, and timed.
-    fn record(&mut self, route: Route, check: &mut ReceiverCheck, stamp: Stamp) {
-        check.delivery(route.slot(stamp.sender), stamp.seq);
-        self.sink.unpublished += 1;
-        self.sink.last_delivery = Some(self.now);
-        if self
-            .rules
-            .latency_from_us
-            .is_some_and(|from| stamp.sent_us >= from)
-        {
-            let latency = self.now_us.saturating_sub(stamp.sent_us);
-            self.sink.latency.saturating_record(latency);
-        }
-    }
-
-    /// One frame from a peer.
-    fn event(
-        &mut self,
-        peer: Peer,
-        conn: &mut Conn,
-        tally: &mut Tally,
-        pongs_seen: &mut usize,
-        event: PeerEvent<'_>,
-    ) {
-        match event {
-            PeerEvent::Delivery { channel, payload } => {
-                self.published(peer, conn, tally, channel, payload);
-            }
-            PeerEvent::Pong(token) => {
-                let barrier = match token {
-                    Some(token) => std::str::from_utf8(token)
-                        .ok()
-                        .and_then(Barrier::from_token),
-                    None => {
-                        *pongs_seen += 1;
-                        conn.pongs.get(*pongs_seen - 1).copied()
-                    }
-                };
-                let client = conn.index;
-                let _ = match barrier {
-                    Some(Barrier::Registered) => self.notices.send(Notice::Registered(client)),
-                    Some(barrier) => self.notices.send(Notice::Pong { client, barrier }),
-                    None => {
-                        tally.note_unexpected(b"PONG (no PING of a barrier was waiting)");
-                        Ok(())
-                    }
-                };
-            }
-            PeerEvent::ServerPing => {
-                // A write that fails shows on the read side as the connection's end.
-                if let Some(pong) = peer.pong() {
-                    let _ = self.board.write(conn.index, &conn.stream, pong);
-                }
-            }
-            PeerEvent::Subscribed | PeerEvent::Ignored => {}
-            PeerEvent::Error(text) | PeerEvent::Other(text) => tally.note_unexpected(text),
-        }
-    }
-
-    /// A peer's message on `channel`: it must be one the receiver's route listens on.
-    fn published(
-        &mut self,
-        peer: Peer,
-        conn: &mut Conn,
-        tally: &mut Tally,
-        channel: &[u8],
-        payload: &[u8],
-    ) {
-        let Some((route, check)) = &mut conn.check else {
-            tally.note_unexpected(payload);
-            return;
-        };
-        let naming = &self.rules.naming;
-        let heard = match *route {
-            Route::Broadcast { .. } => channel == naming.lobby_channel().as_bytes(),
-            Route::Partner(_) => naming.index_of(channel) == Some(conn.index),
-            Route::Room { room, .. } => naming.room_index_of_channel(channel) == Some(room),
-        };
-        if !heard {
-            check.corrupt();
-            return;
-        }
-        match self.rules.codec.decode(payload) {
-            Ok(stamp) if stamp.sender == conn.index && peer.echoes_own_messages() => {}
-            Ok(stamp) => self.record(*route, check, stamp),
-            Err(_) => check.corrupt(),
-        }
-    }
-
-    /// Every line that is not a delivery.
-    fn control(&mut self, state: &mut ConnState, line: &[u8]) {
-        let Ok(text) = std::str::from_utf8(line) else {
-            state.tally.note_unexpected(line);
-            return;
-        };
-        let ours = |nick: &chatd_proto::Nick| self.rules.naming.index_of(nick.as_str().as_bytes());
-        match Reply::parse(text) {
-            Ok(Reply::Hello { .. }) => {}
-            Ok(Reply::OkNick(nick)) if ours(&nick) == Some(state.conn.index) => {
-                let _ = self.notices.send(Notice::Registered(state.conn.index));
-            }
-            Ok(Reply::Join(nick)) => match ours(&nick) {
-                Some(_) => {
-                    state.tally.joins += 1;
-                    self.sink.unpublished += 1;
-                    self.sink.last_join = Some(self.now);
-                }
-                None => state.tally.foreign += 1,
-            },
-            Ok(Reply::Pong { token: Some(token) }) if Barrier::from_token(&token).is_some() => {
-                let barrier = Barrier::from_token(&token).expect("checked in the guard");
-                let client = state.conn.index;
-                let _ = self.notices.send(Notice::Pong { client, barrier });
-            }
-            // Someone else's client in one of this run's rooms, on a shared server.
-            Ok(Reply::RoomJoin { nick, .. } | Reply::RoomPart { nick, .. })
-                if ours(&nick).is_none() =>
-            {
-                state.tally.foreign += 1;
-            }
-            Ok(Reply::Quit { nick, reason }) => match ours(&nick) {
-                Some(index) if reason.as_deref() == Some(reason::SLOW_CONSUMER) => {
-                    state.tally.slow_quits.push(index);
-                }
-                Some(_) => state.tally.note_unexpected(line),
-                None => state.tally.foreign += 1,
-            },
-            _ => state.tally.note_unexpected(line),
-        }
-    }
-}
-
-/// The position of the first `\n`, eight bytes at a time: every byte read is scanned once,
-/// the hottest loop of a reader. On `word ^ "\n\n\n\n\n\n\n\n"`, `(x - 0x01..) & !x & 0x80..` marks
-/// the zero bytes; a borrow can also mark bytes after a zero, never before, so the lowest
-/// mark is the first newline.
-fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const NEWLINES: u64 = ONES * b'\n' as u64;
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes")) ^ NEWLINES;
-        let marks = word.wrapping_sub(ONES) & !word & HIGHS;
-        if marks != 0 {
-            return Some(at + (marks.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    let tail = chunks.remainder().iter().position(|&b| b == b'\n');
-    tail.map(|i| at + i)
-}
-
-impl Tally {
-    fn note_unexpected(&mut self, line: &[u8]) {
-        self.unexpected += 1;
-        if self.first_unexpected.is_none() {
-            let shown = &line[..line.len().min(120)];
-            self.first_unexpected = Some(String::from_utf8_lossy(shown).into_owned());
         }
     }
 }

@@ -128,6 +128,8 @@ const LEGEND: &[&str] = &[
     "  the generator using more CPU than the server).",
     "server STATS: the server's own figures, asked with STATS after each run's window (see protocol.md); counted",
     "  since the server started, so an --addr server's include what came before.",
+    "(ws) after a workload: every client over chatd's WebSocket (/ws); (mix): even clients over TCP, odd ones over",
+    "  WebSocket; neither: every client over TCP.",
 ];
 
 /// The widest line of the report, tables and legend included.
@@ -467,6 +469,7 @@ const CSV: &[(&str, Cell)] = &[
     ("server_queued_bytes_peak", |r| {
         server_stat(r, &StatName::QueuedBytesPeak)
     }),
+    ("transport", |r| r.transports.name().to_owned()),
     ("wall_s", |r| format!("{:.3}", r.wall_s)),
     ("failures", |r| r.failure_summary().unwrap_or_default()),
 ];

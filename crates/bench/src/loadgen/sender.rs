@@ -3,7 +3,8 @@
 //!
 //! In scope: closed-loop sending (fan-out, direct, rooms), paced open-loop sending on a
 //! [`Schedule`], and the flow-control window of closed-loop senders, in chatd's protocol
-//! or a peer's (a `PUBLISH` or `PUB` per line, through `dialect`).
+//! (a line over TCP, or a text frame over WebSocket, through `transport`) or a peer's (a
+//! `PUBLISH` or `PUB` per line, through `dialect`).
 //! Out of scope: registering clients (`client`), reading (`reader`), and the shape of each
 //! workload (`workload`).
 //!
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 use crate::loadgen::board::{Barrier, Board};
 use crate::loadgen::dialect::{Dialect, Peer};
 use crate::loadgen::payload::{Codec, Stamp};
+use crate::loadgen::transport::Transport;
 use chatd_proto::{Command, Nick, Room};
 
 /// How long a closed-loop sender waits for its window to open between checks.
@@ -37,6 +39,8 @@ pub struct Outgoing {
     /// The client's index, which its payloads carry as the sender.
     pub index: u32,
     pub stream: Arc<TcpStream>,
+    /// How its lines go: `\n`-ended over TCP, or one WebSocket text frame each.
+    pub transport: Transport,
     pub to: To,
     /// Lines sent so far; the next line's sequence number.
     pub sent: u32,
@@ -56,10 +60,11 @@ pub enum To {
 }
 
 impl Outgoing {
-    pub fn new(index: u32, stream: Arc<TcpStream>, to: To) -> Outgoing {
+    pub fn new(index: u32, stream: Arc<TcpStream>, transport: Transport, to: To) -> Outgoing {
         Outgoing {
             index,
             stream,
+            transport,
             to,
             sent: 0,
         }
@@ -78,6 +83,8 @@ pub struct SenderReport {
 struct Batch {
     bytes: Vec<u8>,
     payload: String,
+    /// One line at a time, before it is framed (WebSocket clients only).
+    line: Vec<u8>,
     codec: Codec,
 }
 
@@ -86,6 +93,7 @@ impl Batch {
         Batch {
             bytes: Vec::with_capacity(64 * 1024),
             payload: String::with_capacity(codec.size()),
+            line: Vec::with_capacity(codec.size() + 64),
             codec,
         }
     }
@@ -114,7 +122,16 @@ impl Batch {
                 return;
             }
         };
-        writeln!(self.bytes, "{command}").expect("writing to a Vec cannot fail");
+        match out.transport {
+            Transport::Tcp => {
+                writeln!(self.bytes, "{command}").expect("writing to a Vec cannot fail");
+            }
+            Transport::WebSocket => {
+                self.line.clear();
+                write!(self.line, "{command}").expect("writing to a Vec cannot fail");
+                out.transport.push_line(&self.line, &mut self.bytes);
+            }
+        }
     }
 
     /// Writes the batch to `out`'s socket and empties it.
@@ -381,9 +398,10 @@ fn end_streams<'a>(
     board: &Board,
     dialect: Dialect,
 ) -> io::Result<()> {
-    let ping = dialect.ping(Barrier::Sent.token());
-    outs.into_iter()
-        .try_for_each(|out| board.write(out.index, &out.stream, &ping))
+    outs.into_iter().try_for_each(|out| {
+        let ping = out.transport.ping(dialect, Barrier::Sent.token());
+        board.write(out.index, &out.stream, &ping)
+    })
 }
 
 fn report(outs: &[Outgoing], result: io::Result<()>) -> SenderReport {

@@ -2,9 +2,11 @@
 //! as a child process, a chatd someone else runs (`--addr`), or a Redis or NATS server
 //! someone else runs (`--target redis://...`, `nats://...`).
 //!
-//! In scope: starting and stopping the first two, the address to connect to, the protocol
-//! it speaks ([`Dialect`]), reading a `--target` URL, and where the server's figures come
-//! from (the in-process [`Stats`], or `/proc/<pid>` of a child or of `--server-pid`).
+//! In scope: starting and stopping the first two, the addresses to connect to (the line
+//! protocol's, and chatd's web listener's for WebSocket clients: from the in-process handle,
+//! from a child's `web page at` log line, or `--web`), the protocol it speaks ([`Dialect`]),
+//! reading a `--target` URL, and where the server's figures come from (the in-process
+//! [`Stats`], or `/proc/<pid>` of a child or of `--server-pid`).
 //! Out of scope: measuring anything (`meter`) and the clients (`client`).
 
 use std::io::{self, BufRead, BufReader};
@@ -18,6 +20,7 @@ use tempfile::TempDir;
 
 use crate::loadgen::alloc;
 use crate::loadgen::dialect::{Dialect, Peer};
+use crate::loadgen::transport::Endpoints;
 use chatd::config::{self, Config};
 use chatd::server::{Server, ServerHandle, Stats};
 
@@ -34,8 +37,13 @@ pub enum TargetSpec {
     InProcess,
     /// This `chatd` binary as a child process on `127.0.0.1:0`, with the run's settings.
     Spawn(PathBuf),
-    /// A running server; `pid` (if on this machine) lets the run read its `/proc` figures.
-    External { addr: SocketAddr, pid: Option<u32> },
+    /// A running server; `pid` (if on this machine) lets the run read its `/proc` figures,
+    /// and `web` is its web listener, for WebSocket clients (`--web`).
+    External {
+        addr: SocketAddr,
+        pid: Option<u32>,
+        web: Option<SocketAddr>,
+    },
     /// A running Redis or NATS server, as `External` is a running chatd.
     Peer {
         peer: Peer,
@@ -96,7 +104,11 @@ impl TargetSpec {
             .ok_or_else(|| format!("{url}: no address found"))?;
         Ok(match peer {
             Some(peer) => TargetSpec::Peer { peer, addr, pid },
-            None => TargetSpec::External { addr, pid },
+            None => TargetSpec::External {
+                addr,
+                pid,
+                web: None,
+            },
         })
     }
 }
@@ -155,6 +167,8 @@ impl ServerSettings {
 /// A server ready for clients.
 pub struct Target {
     addr: SocketAddr,
+    /// Its web listener, where known.
+    web: Option<SocketAddr>,
     dialect: Dialect,
     running: Running,
 }
@@ -181,15 +195,23 @@ impl Target {
         match spec {
             TargetSpec::InProcess => Target::in_process(settings.config()),
             TargetSpec::Spawn(binary) => {
-                let (addr, child) = spawn_chatd(binary, settings)?;
+                let (addrs, child) = spawn_chatd(binary, settings)?;
                 Ok(Target {
-                    addr,
+                    addr: addrs.lines,
+                    web: addrs.web,
                     dialect: Dialect::Chatd,
                     running: Running::Child(child),
                 })
             }
-            TargetSpec::External { addr, pid } | TargetSpec::Peer { addr, pid, .. } => Ok(Target {
+            TargetSpec::External { addr, pid, web } => Ok(Target {
                 addr: *addr,
+                web: *web,
+                dialect: Dialect::Chatd,
+                running: Running::External { pid: *pid },
+            }),
+            TargetSpec::Peer { addr, pid, .. } => Ok(Target {
+                addr: *addr,
+                web: None,
                 dialect: spec.dialect(),
                 running: Running::External { pid: *pid },
             }),
@@ -206,6 +228,7 @@ impl Target {
         let handle = Server::bind(config)?.start()?;
         Ok(Target {
             addr: handle.local_addr(),
+            web: handle.web_addr(),
             dialect: Dialect::Chatd,
             running: Running::InProcess(handle, data),
         })
@@ -213,10 +236,12 @@ impl Target {
 
     /// `binary` as a child process on `127.0.0.1:0` with exactly `args` (every other flag
     /// but `--addr`); stopped with SIGTERM by [`Target::stop`].
+    /// Its web listener is not looked for: `args` may turn it off.
     pub fn spawn(binary: &PathBuf, args: &[String]) -> io::Result<Target> {
-        let (addr, child) = spawn_child(binary, args)?;
+        let (addrs, child) = spawn_child(binary, args, false)?;
         Ok(Target {
-            addr,
+            addr: addrs.lines,
+            web: None,
             dialect: Dialect::Chatd,
             running: Running::Child(child),
         })
@@ -224,6 +249,14 @@ impl Target {
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Where its clients connect, over TCP and over WebSocket.
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            lines: self.addr,
+            web: self.web,
+        }
     }
 
     /// The protocol the server speaks.
@@ -271,7 +304,7 @@ impl Target {
 fn spawn_chatd(
     binary: &PathBuf,
     settings: &ServerSettings,
-) -> io::Result<(SocketAddr, ChildServer)> {
+) -> io::Result<(Endpoints, ChildServer)> {
     let args = [
         ("--log-level", "info".to_owned()),
         ("--workers", settings.workers.to_string()),
@@ -292,7 +325,7 @@ fn spawn_chatd(
             .flatten(),
     )
     .collect::<Vec<_>>();
-    spawn_child(binary, &args)
+    spawn_child(binary, &args, true)
 }
 
 /// A history folder for one server of the run, removed when dropped.
@@ -302,12 +335,17 @@ fn data_folder() -> io::Result<TempDir> {
         .tempdir()
 }
 
-/// Starts `binary --addr 127.0.0.1:0 --http 127.0.0.1:0 <args>` (no `--http` of its own if `args`
-/// have one) and waits for the address in its log, which
-/// needs `--log-level` `info` or more verbose among `args` (the server's default is `info`).
-/// Unless `args` say where history goes (`--data-dir`, `--ephemeral`), it goes to a folder
-/// made for this server and removed after, never to the working directory.
-fn spawn_child(binary: &PathBuf, args: &[String]) -> io::Result<(SocketAddr, ChildServer)> {
+/// Starts `binary --addr 127.0.0.1:0 --http 127.0.0.1:0 <args>` (no `--http` of its own if
+/// `args` have one) and waits for the address in its log (`listening on ADDR`) and, if
+/// `with_web`, for its web listener's, logged right after it (`web page at http://ADDR/`).
+/// The log needs `--log-level` `info` or more verbose among `args` (the server's default is
+/// `info`). Unless `args` say where history goes (`--data-dir`, `--ephemeral`), it goes to a
+/// folder made for this server and removed after, never to the working directory.
+fn spawn_child(
+    binary: &PathBuf,
+    args: &[String],
+    with_web: bool,
+) -> io::Result<(Endpoints, ChildServer)> {
     let chosen = args
         .iter()
         .any(|arg| arg == "--data-dir" || arg == "--ephemeral");
@@ -332,7 +370,7 @@ fn spawn_child(binary: &PathBuf, args: &[String]) -> io::Result<(SocketAddr, Chi
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?;
     let stderr = child.stderr.take().expect("stderr was piped");
-    let (found, address) = crossbeam_channel::bounded(1);
+    let (found, addresses) = crossbeam_channel::bounded(2);
     // Everything the server says before its address: the reason it stopped, if it does.
     let (said, early_lines) = crossbeam_channel::unbounded();
     let log = thread::Builder::new()
@@ -344,7 +382,9 @@ fn spawn_child(binary: &PathBuf, args: &[String]) -> io::Result<(SocketAddr, Chi
                 let Ok(line) = line else { return };
                 if let Some(addr) = listening_addr(&line) {
                     listening = true;
-                    let _ = found.try_send(addr);
+                    let _ = found.try_send(Logged::Lines(addr));
+                } else if let Some(addr) = web_page_addr(&line) {
+                    let _ = found.try_send(Logged::Web(addr));
                 } else if !listening {
                     let _ = said.send(line);
                 }
@@ -355,16 +395,27 @@ fn spawn_child(binary: &PathBuf, args: &[String]) -> io::Result<(SocketAddr, Chi
         log,
         _data: data,
     };
-    match address.recv_timeout(CHILD_START_TIMEOUT) {
-        Ok(addr) => Ok((addr, server)),
-        Err(_) => {
+    let deadline = Instant::now() + CHILD_START_TIMEOUT;
+    let (mut lines, mut web) = (None, None);
+    while lines.is_none() || (with_web && web.is_none()) {
+        match addresses.recv_deadline(deadline) {
+            Ok(Logged::Lines(addr)) => lines = Some(addr),
+            Ok(Logged::Web(addr)) => web = Some(addr),
+            // The deadline passed, or the server exited.
+            Err(_) => break,
+        }
+    }
+    match lines.filter(|_| !with_web || web.is_some()) {
+        Some(lines) => Ok((Endpoints { lines, web }, server)),
+        None => {
             let _ = server.child.kill();
             let _ = server.stop();
             let said: Vec<String> = early_lines.try_iter().collect();
             Err(io::Error::other(format!(
-                "{} {} did not log its address within {CHILD_START_TIMEOUT:?}{}",
+                "{} {} did not log its address{} within {CHILD_START_TIMEOUT:?}{}",
                 binary.display(),
                 args.join(" "),
+                if with_web { "es" } else { "" },
                 if said.is_empty() {
                     String::new()
                 } else {
@@ -397,6 +448,20 @@ pub fn chatd_next_to_current_exe() -> io::Result<PathBuf> {
 pub fn listening_addr(line: &str) -> Option<SocketAddr> {
     let (_, rest) = line.split_once("listening on ")?;
     rest.split(',').next()?.trim().parse().ok()
+}
+
+/// The web listener's address in the server's `web page at http://ADDR/` log line.
+pub fn web_page_addr(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("web page at http://")?;
+    rest.trim().trim_end_matches('/').parse().ok()
+}
+
+/// An address a child server logs as it starts.
+enum Logged {
+    /// `listening on ADDR`: the line protocol's.
+    Lines(SocketAddr),
+    /// `web page at http://ADDR/`: the web listener's.
+    Web(SocketAddr),
 }
 
 impl ChildServer {
@@ -467,14 +532,16 @@ mod tests {
             peer("chatd://[::1]:7000"),
             Ok(TargetSpec::External {
                 addr: at("[::1]:7000"),
-                pid: Some(7)
+                pid: Some(7),
+                web: None
             })
         );
         assert_eq!(
             TargetSpec::from_url("chatd://127.0.0.1", None),
             Ok(TargetSpec::External {
                 addr: at("127.0.0.1:7878"),
-                pid: None
+                pid: None,
+                web: None
             })
         );
         for wrong in [
@@ -495,5 +562,13 @@ mod tests {
             Some("127.0.0.1:40123".parse().unwrap())
         );
         assert_eq!(listening_addr("12:00:01 [INFO] shutting down"), None);
+        let web = "12:00:01 [INFO] web page at http://127.0.0.1:40124/";
+        assert_eq!(web_page_addr(web), Some("127.0.0.1:40124".parse().unwrap()));
+        assert_eq!(
+            web_page_addr("web page at http://[::1]:8080/"),
+            Some("[::1]:8080".parse().unwrap())
+        );
+        assert_eq!(web_page_addr(line), None);
+        assert_eq!(listening_addr(web), None);
     }
 }

@@ -107,6 +107,7 @@ pub fn run(
             let spec = TargetSpec::External {
                 addr: *addr,
                 pid: *pid,
+                web: None,
             };
             let target =
                 Target::start(&spec, &ServerSettings::default()).map_err(|e| e.to_string())?;

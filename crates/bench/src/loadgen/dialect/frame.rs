@@ -1,12 +1,13 @@
 //! What a peer's byte stream is made of, one frame at a time, and how frames are put back
 //! together when a read ends inside one.
 //!
-//! In scope: [`Event`] (what one frame means to the generator), [`Frame`] (one attempt to
-//! read a frame), the [`Framing`] of a protocol, [`split`] (every complete frame of a read,
-//! after the carry-over of the last read), and [`push_decimal`], which both protocols spell
-//! their lengths with. Pure: no I/O.
-//! Out of scope: each protocol's spelling (`resp`, `nats`) and what a reader does with an
-//! event (`reader`). chatd's own lines are split by `reader` itself, on `\n`.
+//! In scope: [`Event`] (what one frame of a peer means to the generator), [`Frame`] (one
+//! attempt to read a frame), the [`Framing`] of a protocol, [`split`] (every complete frame
+//! of a read, after the carry-over of the last read), and [`push_decimal`], which both peer
+//! protocols spell their lengths with. Pure: no I/O.
+//! Out of scope: each protocol's spelling (`resp`, `nats`; chatd's lines over WebSocket,
+//! `websocket`) and what a reader does with an event (`reader`). chatd's own lines over TCP
+//! are split by `reader` itself, on `\n`.
 
 /// The most bytes one frame may take: a payload of the run's size plus its framing is far
 /// less; anything longer means the stream is not what it should be.
@@ -39,11 +40,12 @@ pub enum Event<'a> {
     Other(&'a [u8]),
 }
 
-/// One attempt to read a frame at the start of some bytes.
+/// One attempt to read a frame at the start of some bytes; `E` is what a frame means (a
+/// peer's [`Event`], or a WebSocket frame's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Frame<'a> {
+pub enum Frame<E> {
     /// The first `len` bytes are one frame, which means `event`.
-    Complete { len: usize, event: Event<'a> },
+    Complete { len: usize, event: E },
     /// The bytes are the start of a frame (or nothing): more must be read.
     Incomplete,
     /// The bytes are not this protocol: the stream cannot be followed any further.
@@ -52,14 +54,20 @@ pub enum Frame<'a> {
 
 /// A protocol's frames.
 pub trait Framing {
+    /// What one frame means, borrowing from the bytes it was read from.
+    type Event<'a>;
+
     /// The frame at the start of `bytes`.
-    fn frame(bytes: &[u8]) -> Frame<'_>;
+    fn frame(bytes: &[u8]) -> Frame<Self::Event<'_>>;
 }
 
 /// Checks a recorded `session` of protocol `F`: it is whole frames, and every frame cut short
 /// anywhere reads as incomplete, never as another frame or as invalid.
 #[cfg(test)]
-pub fn assert_every_cut_short_frame_is_incomplete<F: Framing>(session: &[u8]) {
+pub fn assert_every_cut_short_frame_is_incomplete<F: Framing>(session: &[u8])
+where
+    for<'a> F::Event<'a>: PartialEq + std::fmt::Debug,
+{
     let mut at = 0;
     while at < session.len() {
         let Frame::Complete { len, .. } = F::frame(&session[at..]) else {
@@ -86,26 +94,32 @@ pub fn assert_every_cut_short_frame_is_incomplete<F: Framing>(session: &[u8]) {
 pub fn split<F: Framing>(
     carry: &mut Vec<u8>,
     bytes: &[u8],
-    mut each: impl FnMut(Event<'_>),
+    mut each: impl FnMut(F::Event<'_>),
 ) -> Result<(), &'static str> {
     let mut rest = bytes;
     if !carry.is_empty() {
         let mut moved = 0;
         let used = loop {
-            match F::frame(carry) {
+            // The event borrows the carry: it is handed over before the carry changes.
+            let found = match F::frame(carry) {
                 Frame::Complete { len, event } => {
                     each(event);
-                    break len;
+                    Some(Ok(len))
                 }
-                Frame::Incomplete if moved == bytes.len() => return too_long(carry),
-                Frame::Incomplete => {
+                Frame::Incomplete => None,
+                Frame::Invalid(why) => Some(Err(why)),
+            };
+            match found {
+                Some(Ok(len)) => break len,
+                Some(Err(why)) => {
+                    carry.clear();
+                    return Err(why);
+                }
+                None if moved == bytes.len() => return too_long(carry),
+                None => {
                     let more = carry.len().max(MIN_GROWTH).min(bytes.len() - moved);
                     carry.extend_from_slice(&bytes[moved..moved + more]);
                     moved += more;
-                }
-                Frame::Invalid(why) => {
-                    carry.clear();
-                    return Err(why);
                 }
             }
         };
@@ -162,7 +176,9 @@ mod tests {
     struct Counted;
 
     impl Framing for Counted {
-        fn frame(bytes: &[u8]) -> Frame<'_> {
+        type Event<'a> = Event<'a>;
+
+        fn frame(bytes: &[u8]) -> Frame<Event<'_>> {
             match bytes.first() {
                 None => Frame::Incomplete,
                 Some(0) => Frame::Invalid("zero length"),

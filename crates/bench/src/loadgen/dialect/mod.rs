@@ -150,7 +150,7 @@ impl Peer {
     }
 
     /// The frame at the start of `bytes`.
-    pub fn frame(self, bytes: &[u8]) -> Frame<'_> {
+    pub fn frame(self, bytes: &[u8]) -> Frame<Event<'_>> {
         match self {
             Peer::Redis => resp::Resp::frame(bytes),
             Peer::Nats => nats::Nats::frame(bytes),

@@ -48,7 +48,9 @@ pub fn publish(out: &mut Vec<u8>, subject: &[u8], payload: &[u8]) {
 pub struct Nats;
 
 impl Framing for Nats {
-    fn frame(bytes: &[u8]) -> Frame<'_> {
+    type Event<'a> = Event<'a>;
+
+    fn frame(bytes: &[u8]) -> Frame<Event<'_>> {
         let Some(newline) = bytes.iter().position(|&b| b == b'\n') else {
             return if bytes.len() > MAX_LINE {
                 Frame::Invalid("a line longer than 64 KiB")
@@ -78,7 +80,7 @@ impl Framing for Nats {
 }
 
 /// `MSG <subject> <sid> [reply-to] <bytes>`, whose payload starts at `start`.
-fn message<'a>(bytes: &'a [u8], args: &'a [u8], start: usize) -> Frame<'a> {
+fn message<'a>(bytes: &'a [u8], args: &'a [u8], start: usize) -> Frame<Event<'a>> {
     let mut fields = args.split(|&b| b == b' ').filter(|f| !f.is_empty());
     let subject = fields.next();
     let size = fields.next_back().and_then(size);
@@ -100,7 +102,12 @@ fn message<'a>(bytes: &'a [u8], args: &'a [u8], start: usize) -> Frame<'a> {
 
 /// `HMSG <subject> <sid> [reply-to] <header bytes> <total bytes>`: never asked for, but
 /// skipped whole.
-fn with_headers<'a>(bytes: &'a [u8], line: &'a [u8], args: &[u8], start: usize) -> Frame<'a> {
+fn with_headers<'a>(
+    bytes: &'a [u8],
+    line: &'a [u8],
+    args: &[u8],
+    start: usize,
+) -> Frame<Event<'a>> {
     let Some(total) = args.split(|&b| b == b' ').next_back().and_then(size) else {
         return Frame::Invalid("an HMSG line without a byte count");
     };
@@ -144,7 +151,7 @@ mod tests {
     use super::*;
     use crate::loadgen::dialect::frame::assert_every_cut_short_frame_is_incomplete;
 
-    fn frame(bytes: &[u8]) -> Frame<'_> {
+    fn frame(bytes: &[u8]) -> Frame<Event<'_>> {
         Nats::frame(bytes)
     }
 

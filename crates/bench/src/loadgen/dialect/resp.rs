@@ -60,7 +60,9 @@ pub struct Resp;
 type Parsed<T> = Result<Option<T>, &'static str>;
 
 impl Framing for Resp {
-    fn frame(bytes: &[u8]) -> Frame<'_> {
+    type Event<'a> = Event<'a>;
+
+    fn frame(bytes: &[u8]) -> Frame<Event<'_>> {
         let parsed = match bytes.first() {
             None => Ok(None),
             Some(b'>') if bytes.starts_with(MESSAGE) => message(bytes),
@@ -218,7 +220,7 @@ mod tests {
     use super::*;
     use crate::loadgen::dialect::frame::assert_every_cut_short_frame_is_incomplete;
 
-    fn frame(bytes: &[u8]) -> Frame<'_> {
+    fn frame(bytes: &[u8]) -> Frame<Event<'_>> {
         Resp::frame(bytes)
     }
 

@@ -1,8 +1,15 @@
 //! Unit tests of `reader`: finding newlines, matching deliveries as the protocol spells
-//! them, checking room lines against the receiver's room, and reading a peer's frames.
+//! them, checking room lines against the receiver's room, and reading a peer's frames and
+//! chatd's WebSocket frames.
+
+use std::net::TcpStream;
 
 use super::*;
-use chatd_proto::Nick;
+use crate::loadgen::board::Barrier;
+use crate::loadgen::check::ReceiverCheck;
+use crate::loadgen::client::Naming;
+use crate::loadgen::payload::{Codec, Stamp};
+use chatd_proto::{Nick, Reply};
 
 #[test]
 fn newlines_are_found_where_a_plain_search_finds_them() {
@@ -142,6 +149,7 @@ fn conn_state(
         conn: Conn {
             index,
             stream: Arc::new(stream),
+            transport: Transport::Tcp,
             leftover: Vec::new(),
             check: route.map(|route| (route, ReceiverCheck::new(route.slots(), true))),
             pongs,
@@ -309,4 +317,61 @@ fn nats_frames_are_checked_and_its_pings_answered() {
         garbage,
         Err("NATS sent what is not its protocol: a payload longer than its byte count".to_owned())
     );
+}
+
+/// Over WebSocket each text frame is one line, wherever the reads end: deliveries are
+/// checked (a gap is a lost line), barriers answered, and the server's close frame ends the
+/// connection with its reason.
+#[test]
+fn websocket_frames_are_lines_wherever_the_reads_end() {
+    let naming = Naming::with_tag(0xe);
+    let codec = Codec::new(32).unwrap();
+    let rules = Arc::new(Rules {
+        dialect: Dialect::Chatd,
+        naming: naming.clone(),
+        codec,
+        latency_from_us: None,
+    });
+    let all = |sender: u32, seq: u32| {
+        let text = String::from_utf8(payload(codec, sender, seq)).unwrap();
+        websocket::server_text(&format!("ALL {} {text}", naming.nick(sender)))
+    };
+    // Client 2 of a fan-out whose senders are clients 0 and 1; sender 0's line 1 is missing.
+    let bytes = [
+        websocket::server_text("HELLO chatd 1"),
+        all(0, 0),
+        all(1, 0),
+        all(0, 2),
+        all(1, 1),
+        websocket::server_text("PONG bench-drain"),
+    ]
+    .concat();
+    for piece in [1, 2, 5, 64, bytes.len()] {
+        let board = Arc::new(Board::new(3, Instant::now()));
+        let (notify, notices) = crossbeam_channel::unbounded();
+        let mut reader = Reader::new(&rules, &board, &notify);
+        let (stream, _server) = socket_pair();
+        let mut state = conn_state(2, stream, Some(Route::Broadcast { senders: 2 }), &[]);
+        state.conn.transport = Transport::WebSocket;
+        reader.conns.push(state);
+        for chunk in bytes.chunks(piece) {
+            reader.consume(0, chunk, Instant::now()).unwrap();
+        }
+        assert_eq!(board.received(2), 4, "pieces of {piece}");
+        let close = websocket::server_close(1000, "closed by the server");
+        assert_eq!(
+            reader.consume(0, &close, Instant::now()),
+            Err("the server closed the WebSocket (1000 closed by the server)".to_owned())
+        );
+        let state = reader.conns.pop().unwrap();
+        assert_eq!(state.tally, Tally::default(), "pieces of {piece}");
+        let (_, check) = state.conn.check.unwrap();
+        let (counts, _) = check.finish(|slot| [3, 2][slot]);
+        assert_eq!((counts.received, counts.lost, counts.corrupt), (4, 1, 0));
+        let pong = Notice::Pong {
+            client: 2,
+            barrier: Barrier::Drain,
+        };
+        assert_eq!(notices.try_iter().collect::<Vec<_>>(), [pong]);
+    }
 }

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use crate::loadgen::target::Target;
+use crate::loadgen::transport::Transports;
 
 /// How the generator itself is set up.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +22,10 @@ pub struct GeneratorSettings {
     pub window: Option<u64>,
     /// The longest any one phase of a run may take. `None`: derived from the run's size.
     pub timeout: Option<Duration>,
+    /// How the clients reach the server: TCP, WebSocket, or half each. (The stalled run's
+    /// clients that never read are over TCP whatever this says: their socket options make
+    /// the server cut them within seconds.)
+    pub transports: Transports,
 }
 
 impl Default for GeneratorSettings {
@@ -30,6 +35,7 @@ impl Default for GeneratorSettings {
             sender_threads: 2,
             window: None,
             timeout: None,
+            transports: Transports::Tcp,
         }
     }
 }

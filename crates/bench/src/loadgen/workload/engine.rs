@@ -11,6 +11,10 @@
 //! its part (the lobby, its own channel, its room's: see `dialect`), and the rooms need no
 //! joining; the barriers are the peer's `PING`s, and there is no `STATS` to ask.
 //!
+//! Each healthy client connects over the transport the run gives it (`transport`: TCP, or
+//! chatd's WebSocket), and every line it sends or reads goes that way; the stalled clients
+//! are TCP ones whatever the run's transport, and the server's `STATS` is asked over TCP.
+//!
 //! Phases: registration and, for a rooms run, joining the rooms (outside the window) →
 //! readers and senders start → every sender's `PING bench-sent` is answered (all its lines
 //! are queued for their recipients) → every receiver's `PING bench-drain` is answered (all
@@ -67,21 +71,28 @@ struct Clients {
 impl Clients {
     fn register(plan: &Plan, context: &Context<'_>, naming: &Naming) -> io::Result<Clients> {
         let addr = context.target.addr();
+        let server = context.target.endpoints();
         let mut clients = Clients {
             healthy: Vec::new(),
             leftovers: Vec::new(),
             stalled: Vec::new(),
         };
         for index in 0..plan.clients {
-            let stream = client::connect(addr)?;
-            let leftover = match context.target.dialect() {
-                Dialect::Chatd => client::register(&stream, &naming.nick(index))?,
-                Dialect::Peer(peer) => {
-                    let channels = plan.channels(index, naming);
-                    let channels: Vec<&[u8]> = channels.iter().map(|c| c.as_bytes()).collect();
-                    client::register_peer(&stream, peer, &channels)?
-                }
-            };
+            let transport = context.generator.transports.of(index);
+            let registered = transport.connect(&server).and_then(|(stream, pending)| {
+                let leftover = match context.target.dialect() {
+                    Dialect::Chatd => transport.register(&stream, pending, &naming.nick(index))?,
+                    Dialect::Peer(peer) => {
+                        let channels = plan.channels(index, naming);
+                        let channels: Vec<&[u8]> = channels.iter().map(|c| c.as_bytes()).collect();
+                        client::register_peer(&stream, peer, &channels)?
+                    }
+                };
+                Ok((stream, leftover))
+            });
+            let (stream, leftover) = registered.map_err(|e| {
+                io::Error::new(e.kind(), format!("client {index} over {transport}: {e}"))
+            })?;
             clients.leftovers.push(leftover);
             clients.healthy.push(Arc::new(stream));
         }
@@ -138,8 +149,15 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
         .map_err(|e| format!("registering the clients: {e}"))?;
     let dialect = context.target.dialect();
     if let (Pattern::Rooms { members, .. }, Dialect::Chatd) = (plan.pattern, dialect) {
-        room_setup::join(&clients.healthy, &mut clients.leftovers, members, &naming)
-            .map_err(|e| format!("joining the rooms: {e}"))?;
+        let transports = context.generator.transports;
+        room_setup::join(
+            &clients.healthy,
+            &mut clients.leftovers,
+            members,
+            &naming,
+            transports,
+        )
+        .map_err(|e| format!("joining the rooms: {e}"))?;
     }
     let connections = (plan.clients + plan.stalled) as usize;
     let board = Arc::new(match dialect {
@@ -238,6 +256,7 @@ impl Run<'_> {
             let conn = Conn {
                 index,
                 stream: Arc::clone(stream),
+                transport: self.context.generator.transports.of(index),
                 leftover: leftover.clone(),
                 check: Some((route, ReceiverCheck::new(route.slots(), record_order))),
                 pongs: if self.plan.is_sender(index) {
@@ -302,8 +321,10 @@ impl Run<'_> {
         } else {
             Duration::from_secs(2)
         };
-        let ping = self.context.target.dialect().ping(Barrier::Drain.token());
+        let dialect = self.context.target.dialect();
+        let transports = self.context.generator.transports;
         for (index, stream) in (0u32..).zip(&self.clients.healthy) {
+            let ping = transports.of(index).ping(dialect, Barrier::Drain.token());
             // A client whose connection broke fails here, and its reader reports it.
             let _ = self.board.write(index, stream, &ping);
         }
@@ -327,7 +348,9 @@ impl Run<'_> {
         for (position, index) in (0u32..).zip(self.plan.senders()) {
             let to = self.plan.destination(index, &self.naming, dialect)?;
             let stream = Arc::clone(&self.clients.healthy[index as usize]);
-            groups[position as usize % threads].push((position, Outgoing::new(index, stream, to)));
+            let transport = self.context.generator.transports.of(index);
+            let out = Outgoing::new(index, stream, transport, to);
+            groups[position as usize % threads].push((position, out));
         }
         let mut handles = Vec::new();
         for (id, group) in (0..).zip(groups).filter(|(_, g)| !g.is_empty()) {

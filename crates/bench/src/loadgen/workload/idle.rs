@@ -16,9 +16,12 @@
 //! On a peer, a client registers by opening its session and subscribing to the lobby's
 //! channel and its own (what a chat client listens on), then `PING`s: the answer says it is
 //! registered. A peer announces nobody, so no `JOIN`s are expected, and none are timed.
+//!
+//! Each client connects over the run's transport (`transport`): a WebSocket client's
+//! upgrade is part of its connect time.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -26,7 +29,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Sender;
 
 use crate::loadgen::board::{Barrier, Board, Notice};
-use crate::loadgen::client::{self, Naming};
+use crate::loadgen::client::Naming;
 use crate::loadgen::dialect::Dialect;
 use crate::loadgen::meter::{GeneratorCpu, Window};
 use crate::loadgen::outcome::{IdleFigures, RunResult};
@@ -35,6 +38,7 @@ use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Adopter, Conn, Readers, Rules};
 use crate::loadgen::server_stats;
 use crate::loadgen::sysstat::{self, ProcSample};
+use crate::loadgen::transport::{Endpoints, Transports};
 use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::waiter::{Expected, Waiter};
 use std::io::Write;
@@ -104,7 +108,11 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
         .map_err(|e| format!("starting the readers: {e}"))?;
     let connectors = match start_connectors(
         clients,
-        (target.addr(), dialect),
+        Server {
+            endpoints: target.endpoints(),
+            dialect,
+            transports: generator.transports,
+        },
         &naming,
         &readers.adopter(),
         &notify,
@@ -145,8 +153,11 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
     result.failures.extend(registered.err());
     let streams = join_connectors(connectors, result);
 
-    let ping = dialect.ping(Barrier::Drain.token());
     for (index, stream) in &streams {
+        let ping = generator
+            .transports
+            .of(*index)
+            .ping(dialect, Barrier::Drain.token());
         // A broken connection is reported by its reader.
         let _ = board.write(*index, stream, &ping);
     }
@@ -221,12 +232,20 @@ fn figures(
     }
 }
 
+/// The server the connectors connect to, and how.
+#[derive(Debug, Clone, Copy)]
+struct Server {
+    endpoints: Endpoints,
+    dialect: Dialect,
+    transports: Transports,
+}
+
 /// Connector `c` connects clients `c`, `c + CONNECTORS`, ...: each sends `NICK` (on a peer,
 /// its handshake and a `PING`) and goes to a reader at once, without waiting for the answer
 /// (the reader reports `OK NICK`, or the `PONG`).
 fn start_connectors(
     clients: u32,
-    server: (SocketAddr, Dialect),
+    server: Server,
     naming: &Naming,
     adopter: &Adopter,
     notify: &Sender<Notice>,
@@ -255,7 +274,7 @@ fn start_connectors(
 
 fn connect_all(
     mut indices: impl Iterator<Item = u32>,
-    (addr, dialect): (SocketAddr, Dialect),
+    server: Server,
     naming: &Naming,
     adopter: &Adopter,
     notify: &Sender<Notice>,
@@ -263,24 +282,28 @@ fn connect_all(
     let mut streams = Vec::new();
     while let Some(index) = indices.next() {
         let nick = naming.nick(index);
-        let connected = client::connect(addr).and_then(|stream| {
-            match dialect {
-                Dialect::Chatd => client::send_nick(&stream, &nick)?,
-                Dialect::Peer(peer) => {
-                    let channels = [naming.lobby_channel().as_bytes(), nick.as_bytes()];
-                    let mut hello = Vec::new();
-                    peer.handshake(&channels, &mut hello);
-                    peer.ping(Barrier::Registered.token(), &mut hello);
-                    (&stream).write_all(&hello)?;
+        let transport = server.transports.of(index);
+        let connected = transport
+            .connect(&server.endpoints)
+            .and_then(|(stream, leftover)| {
+                match server.dialect {
+                    Dialect::Chatd => transport.send_nick(&stream, &nick)?,
+                    Dialect::Peer(peer) => {
+                        let channels = [naming.lobby_channel().as_bytes(), nick.as_bytes()];
+                        let mut hello = Vec::new();
+                        peer.handshake(&channels, &mut hello);
+                        peer.ping(Barrier::Registered.token(), &mut hello);
+                        (&stream).write_all(&hello)?;
+                    }
                 }
-            }
-            Ok(Arc::new(stream))
-        });
-        let handed = connected.and_then(|stream| {
+                Ok((Arc::new(stream), leftover))
+            });
+        let handed = connected.and_then(|(stream, leftover)| {
             adopter.adopt(Conn {
                 index,
                 stream: Arc::clone(&stream),
-                leftover: Vec::new(),
+                transport,
+                leftover,
                 check: None,
                 pongs: &[Barrier::Registered, Barrier::Drain],
             })?;

@@ -5,7 +5,8 @@
 //! workload plus its server and generator settings), and [`run`], which starts the server,
 //! runs the workload and stops the server. Every workload but stalled also runs against a
 //! peer (Redis, NATS): stalled tests chatd's own slow-consumer rule and its `QUIT`
-//! announcement, which the peers do not have in that form.
+//! announcement, which the peers do not have in that form. Against chatd, every workload
+//! also runs with its clients over WebSocket, or half of them (`GeneratorSettings::transports`).
 //! Out of scope: repeating runs and reporting them (`suite`, `report`).
 //!
 //! Files, each used only by the ones above it: `fanout`, `paced` (also the stalled run),
@@ -34,6 +35,7 @@ use crate::loadgen::probe::{self, Demand, FloodControl};
 use crate::loadgen::sender::STUFFING_LINE;
 use crate::loadgen::sysstat;
 use crate::loadgen::target::{ServerSettings, Target, TargetSpec};
+use crate::loadgen::transport::Transports;
 use crate::loadgen::workload::context::Context;
 
 pub use context::GeneratorSettings;
@@ -229,12 +231,13 @@ impl RunSpec {
         self.target.starts_server().then_some(self.server.workers)
     }
 
-    /// The row's name: the label, and the peer's name for a run against one (`fan-out
-    /// (Redis)`).
+    /// The row's name: the label, then the transport unless it is TCP (`fan-out (ws)`), or
+    /// the peer's name for a run against one (`fan-out (Redis)`).
     pub fn row_name(&self) -> String {
-        match self.target.dialect().peer() {
-            Some(peer) => format!("{} ({peer})", self.label),
-            None => self.label.clone(),
+        match (self.target.dialect().peer(), self.generator.transports) {
+            (Some(peer), _) => format!("{} ({peer})", self.label),
+            (None, Transports::Tcp) => self.label.clone(),
+            (None, transports) => format!("{} ({transports})", self.label),
         }
     }
 
@@ -249,11 +252,21 @@ impl RunSpec {
     /// Checks what cannot run against this spec's server.
     pub fn validate(&self) -> Result<(), String> {
         self.workload.validate()?;
-        match self.target.dialect().peer() {
-            Some(peer) if !self.workload.runs_on_peers() => Err(format!(
+        let transports = self.generator.transports;
+        match &self.target {
+            TargetSpec::Peer { peer, .. } if !self.workload.runs_on_peers() => Err(format!(
                 "{} runs against chatd only: it checks chatd's slow-consumer rule, which {peer} \
                  does not have in that form",
                 self.workload.label()
+            )),
+            TargetSpec::Peer { peer, .. } if transports.uses_websocket() => Err(format!(
+                "--transport {transports} runs against chatd only: its clients speak chatd's \
+                 protocol over chatd's WebSocket (/ws), which {peer} does not have; {peer} is \
+                 measured over TCP"
+            )),
+            TargetSpec::External { web: None, .. } if transports.uses_websocket() => Err(format!(
+                "--transport {transports} against a running chatd needs its web listener's \
+                 address: give --web HOST:PORT (where its --http listens)"
             )),
             _ => Ok(()),
         }
@@ -278,6 +291,7 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
     let mut result = RunResult {
         workload: spec.row_name(),
         workers: spec.workers(),
+        transports: spec.generator.transports,
         peer: spec.target.dialect().peer().map(|peer| peer.to_string()),
         ..RunResult::default()
     };
@@ -286,12 +300,12 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
         return result;
     }
     // Our sockets, plus the server's when it shares the process; children inherit it.
-    let server_fds = if spec.target == TargetSpec::InProcess {
-        2
+    let fds_per_client = if spec.target == TargetSpec::InProcess {
+        1 + spec.generator.transports.server_fds_per_client()
     } else {
         1
     };
-    let wanted = u64::from(spec.workload.connections()) * server_fds + 256;
+    let wanted = u64::from(spec.workload.connections()) * fds_per_client + 256;
     match sysstat::raise_fd_limit(wanted) {
         Ok(limit) if limit < wanted => {
             result.failures.push(format!(

@@ -9,16 +9,17 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::loadgen::client::{self, IO_TIMEOUT, Naming};
+use crate::loadgen::client::{IO_TIMEOUT, Naming};
+use crate::loadgen::transport::{Transport, Transports};
 use chatd_proto::{Command, Reply, Room};
 
 /// The `PING` token of the barrier that ends the set-up.
 const SETTLED: &str = "bench-settled";
 
-/// Puts client `i` (of `streams`, all registered) into room `i / members`, then waits until
-/// each client has every line the joins sent it. `leftovers` are the bytes each client has
-/// read and not handled; they are replaced by what is left after the set-up (normally
-/// nothing), for the client's reader.
+/// Puts client `i` (of `streams`, all registered, each over `transports.of(i)`) into room
+/// `i / members`, then waits until each client has every line the joins sent it.
+/// `leftovers` are the bytes each client has read and not handled; they are replaced by what
+/// is left after the set-up (normally nothing), for the client's reader.
 ///
 /// The clients join one at a time, each waiting for its `END WHO #room`: by then its `JOIN`
 /// was announced to the members before it. Once all have joined, every client is sent
@@ -30,6 +31,7 @@ pub(super) fn join(
     leftovers: &mut [Vec<u8>],
     members: u32,
     naming: &Naming,
+    transports: Transports,
 ) -> Result<(), String> {
     let room_of = |index: u32| {
         Room::parse(&naming.room(index / members)).map_err(|e| format!("room name: {e}"))
@@ -43,8 +45,13 @@ pub(super) fn join(
             _ => format!("PONG {SETTLED}"),
         };
         let seen = &mut seen[index as usize];
-        let rest = read_setup(stream, leftover, &what, |line| {
-            match SetupLine::of(line, naming, &room)? {
+        let transport = transports.of(index);
+        let rest = read_setup(
+            transport,
+            stream,
+            leftover,
+            &what,
+            |line| match SetupLine::of(line, naming, &room)? {
                 SetupLine::MemberJoined(who) if who / members != index / members => {
                     Err(format!("JOIN {room} of client {who}, of another room"))
                 }
@@ -53,8 +60,8 @@ pub(super) fn join(
                     Ok(false)
                 }
                 got => Ok(got == until),
-            }
-        });
+            },
+        );
         *leftover = rest.map_err(|e| format!("client {index}, {room}: {e}"))?;
         Ok::<(), String>(())
     };
@@ -63,14 +70,17 @@ pub(super) fn join(
             room: room_of(index)?,
             key: None,
         };
-        client::send_command(stream, &join).map_err(|e| format!("client {index}: {e}"))?;
+        let transport = transports.of(index);
+        let sent = transport.send_command(stream, &join);
+        sent.map_err(|e| format!("client {index}: {e}"))?;
         settle(index, stream, leftover, SetupLine::ListEnd)?;
     }
     let ping = Command::Ping {
         token: Some(SETTLED),
     };
     for (index, stream) in (0u32..).zip(streams) {
-        client::send_command(stream, &ping).map_err(|e| format!("client {index}: {e}"))?;
+        let sent = transports.of(index).send_command(stream, &ping);
+        sent.map_err(|e| format!("client {index}: {e}"))?;
     }
     for (index, (stream, leftover)) in (0u32..).zip(streams.iter().zip(leftovers.iter_mut())) {
         settle(index, stream, leftover, SetupLine::Settled)?;
@@ -87,16 +97,17 @@ pub(super) fn join(
     Ok(())
 }
 
-/// [`client::read_until`] with a deadline of [`IO_TIMEOUT`], for a check that says why a
+/// [`Transport::read_until`] with a deadline of [`IO_TIMEOUT`], for a check that says why a
 /// line is wrong.
 fn read_setup(
+    transport: Transport,
     stream: &TcpStream,
     leftover: &mut Vec<u8>,
     what: &str,
     mut line: impl FnMut(&[u8]) -> Result<bool, String>,
 ) -> std::io::Result<Vec<u8>> {
     let deadline = Instant::now() + IO_TIMEOUT;
-    client::read_until(stream, std::mem::take(leftover), deadline, what, |bytes| {
+    transport.read_until(stream, std::mem::take(leftover), deadline, what, |bytes| {
         line(bytes).map_err(std::io::Error::other)
     })
 }

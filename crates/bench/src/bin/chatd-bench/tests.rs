@@ -1,0 +1,189 @@
+//! Unit tests of `chatd-bench`'s flags: their defaults, the runs they make, and the
+//! combinations refused.
+
+use super::*;
+use clap::CommandFactory;
+
+fn workload(args: &[&str]) -> Workload {
+    let cli = Cli::try_parse_from(["chatd-bench"].iter().chain(args)).unwrap();
+    cli.workload.into_specs().unwrap().0.remove(0).workload
+}
+
+#[test]
+fn the_flags_are_well_formed() {
+    Cli::command().debug_assert();
+}
+
+#[test]
+fn flag_defaults_are_the_workload_defaults() {
+    assert_eq!(workload(&["fanout"]), Workload::FanOut(FanOut::default()));
+    assert_eq!(workload(&["paced"]), Workload::Paced(Paced::default()));
+    assert_eq!(workload(&["direct"]), Workload::Direct(Direct::default()));
+    assert_eq!(workload(&["rooms"]), Workload::Rooms(Rooms::default()));
+    assert_eq!(
+        workload(&["stalled"]),
+        Workload::Stalled(Stalled::default())
+    );
+    let idle = Cli::try_parse_from(["chatd-bench", "idle", "--addr", "127.0.0.1:1"]).unwrap();
+    let spec = idle.workload.into_specs().unwrap().0.remove(0);
+    assert_eq!(spec.workload, Workload::Idle(Idle::default()));
+}
+
+fn spec(args: &[&str]) -> anyhow::Result<RunSpec> {
+    let cli = Cli::try_parse_from(["chatd-bench"].iter().chain(args))?;
+    cli.workload
+        .into_specs()
+        .map(|(mut specs, _)| specs.remove(0))
+}
+
+#[test]
+fn target_names_a_running_peer_or_chatd() {
+    let redis = spec(&[
+        "fanout",
+        "--target",
+        "redis://127.0.0.1:6400",
+        "--server-pid",
+        "42",
+    ])
+    .unwrap();
+    assert_eq!(
+        redis.target,
+        TargetSpec::Peer {
+            peer: chatd_bench::loadgen::dialect::Peer::Redis,
+            addr: "127.0.0.1:6400".parse().unwrap(),
+            pid: Some(42),
+        }
+    );
+    let chatd = spec(&["idle", "--target", "chatd://127.0.0.1:7000"]).unwrap();
+    let addr = spec(&["idle", "--addr", "127.0.0.1:7000"]).unwrap();
+    assert_eq!(chatd.target, addr.target);
+}
+
+#[test]
+fn chatd_only_runs_and_flags_are_refused_with_a_peer() {
+    let stalled = spec(&["stalled", "--target", "nats://127.0.0.1:4222"]).unwrap_err();
+    assert!(
+        stalled.to_string().contains("runs against chatd only"),
+        "{stalled}"
+    );
+    for flag in [["--workers", "2"], ["--addr", "127.0.0.1:1"]] {
+        let args = ["fanout", "--target", "nats://127.0.0.1", flag[0], flag[1]];
+        assert!(spec(&args).is_err(), "{args:?}");
+    }
+    let orphan = spec(&["fanout", "--server-pid", "42"]).unwrap_err();
+    assert!(
+        orphan.to_string().contains("--server-pid needs"),
+        "{orphan}"
+    );
+}
+
+#[test]
+fn spawn_takes_a_path_or_none() {
+    let next_to_us = Cli::try_parse_from(["chatd-bench", "fanout", "--spawn"]).unwrap();
+    let Command::Fanout { common, .. } = next_to_us.workload else {
+        panic!("not fanout");
+    };
+    assert_eq!(common.spawn, Some(PathBuf::new()));
+    let given = Cli::try_parse_from(["chatd-bench", "fanout", "--spawn", "/bin/chatd"]);
+    let Command::Fanout { common, .. } = given.unwrap().workload else {
+        panic!("not fanout");
+    };
+    assert_eq!(common.spawn, Some(PathBuf::from("/bin/chatd")));
+}
+
+#[test]
+fn every_rooms_knob_has_a_flag() {
+    let args = [
+        "rooms",
+        "--rooms",
+        "3",
+        "--members",
+        "4",
+        "--senders",
+        "1",
+        "--messages",
+        "50",
+        "--size",
+        "40",
+    ];
+    let want = Rooms {
+        rooms: 3,
+        members: 4,
+        senders: 1,
+        messages: 50,
+        size: 40,
+    };
+    assert_eq!(workload(&args), Workload::Rooms(want));
+}
+
+#[test]
+fn issue_17_each_transport_given_makes_a_run() {
+    let cli = Cli::try_parse_from(["chatd-bench", "fanout", "--transport", "tcp,ws,mix,ws"]);
+    let (specs, _) = cli.unwrap().workload.into_specs().unwrap();
+    let transports: Vec<Transports> = specs.iter().map(|s| s.generator.transports).collect();
+    assert_eq!(transports, Transports::ALL);
+    let rows: Vec<String> = specs.iter().map(RunSpec::row_name).collect();
+    assert_eq!(rows, ["fan-out", "fan-out (ws)", "fan-out (mix)"]);
+    // TCP by default.
+    let tcp = spec(&["fanout"]).unwrap();
+    assert_eq!(tcp.generator.transports, Transports::Tcp);
+    assert!(spec(&["fanout", "--transport", "udp"]).is_err());
+}
+
+#[test]
+fn issue_17_websocket_runs_need_chatd_and_its_web_address() {
+    let with_web = spec(&[
+        "fanout",
+        "--addr",
+        "127.0.0.1:7000",
+        "--web",
+        "127.0.0.1:7001",
+        "--transport",
+        "ws",
+    ])
+    .unwrap();
+    let web = Some("127.0.0.1:7001".parse().unwrap());
+    assert!(matches!(with_web.target, TargetSpec::External { web: w, .. } if w == web));
+    let chatd = spec(&[
+        "fanout",
+        "--target",
+        "chatd://127.0.0.1:7000",
+        "--web",
+        "127.0.0.1:7001",
+    ]);
+    assert_eq!(chatd.unwrap().target, with_web.target);
+    for (args, says) in [
+        (
+            &["fanout", "--addr", "127.0.0.1:7000", "--transport", "mix"][..],
+            "needs its web listener's address: give --web HOST:PORT",
+        ),
+        (
+            &[
+                "fanout",
+                "--target",
+                "nats://127.0.0.1",
+                "--transport",
+                "ws",
+            ][..],
+            "--transport ws runs against chatd only",
+        ),
+        (
+            &[
+                "fanout",
+                "--target",
+                "redis://127.0.0.1",
+                "--web",
+                "127.0.0.1:1",
+            ][..],
+            "--web names a chatd's web listener",
+        ),
+        (
+            &["fanout", "--web", "127.0.0.1:1"][..],
+            "--web needs --addr",
+        ),
+    ] {
+        let error = spec(args).unwrap_err().to_string();
+        assert!(error.contains(says), "{args:?}: {error}");
+    }
+    assert!(spec(&["fanout", "--spawn", "--web", "127.0.0.1:1"]).is_err());
+}
