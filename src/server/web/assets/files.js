@@ -98,7 +98,7 @@ export class Files {
     return true;
   }
 
-  /** `ERR FILE_TOO_LARGE` or `ERR QUOTA`, which answer an `UPLOAD`. True when one waited. */
+  /** An `ERR` that answers an `UPLOAD` (`FILE_TOO_LARGE`, `QUOTA`...). True when one waited. */
   onRefused(code, text) {
     const upload = this.current;
     if (!upload || upload.stage !== 'asked') return false;

@@ -20,6 +20,9 @@ const JOIN_ERRORS = new Set([
   'ROOM_FULL',
 ]);
 
+/** Errors that answer an `UPLOAD`. */
+const FILE_ERRORS = new Set(['FILE_TOO_LARGE', 'QUOTA', 'BAD_FILE_NAME', 'NO_FILES']);
+
 /** Errors about the nick of the login form; the others concern the password. */
 const NICK_ERRORS = new Set(['NICK_TAKEN', 'BAD_NICK', 'NICK_REGISTERED', 'NO_SUCH_NICK']);
 
@@ -320,7 +323,7 @@ function routeError(chat, code, text) {
     return;
   }
   if (chat.history.refused(code)) return;
-  if ((code === 'FILE_TOO_LARGE' || code === 'QUOTA') && chat.files.onRefused(code, text)) return;
+  if (FILE_ERRORS.has(code) && chat.files.onRefused(code, text)) return;
   if (JOIN_ERRORS.has(code) && chat.joining.length > 0) {
     const room = chat.joining.shift();
     const tab = chat.find('room', room);
