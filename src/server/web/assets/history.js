@@ -26,13 +26,26 @@ export class History {
 
   /** Whether `tab` has a request waiting for its answer. */
   waiting(tab) {
-    return this.asked.some((request) => request.tab === tab);
+    return this.asked.some((request) => request.tab === tab && request.kind !== 'probe');
+  }
+
+  /**
+   * Whether the chat line with `id` is a lobby line: `decide(true | false)` once the server
+   * has answered `HISTORY * 1 AFTER <id - 1>`, whose line is that one if it is the lobby's.
+   * A `FILE <from>` line is spelled the same for the lobby and for us alone (protocol.md
+   * "FILE"), and this is how the page tells which.
+   */
+  probe(id, decide) {
+    this.chat.send(cmd.history('*', 1, { after: id - 1 }));
+    this.asked.push({ tab: this.chat.lobby, kind: 'probe', count: 1, key: '*', lines: [], id, decide });
   }
 
   /** The connection is gone: no answer will come to what was asked. */
   reset() {
     for (const request of this.asked) {
       if (request.kind === 'resume') this.finishResume(request);
+      // Unanswered, the line is shown all the same: as for us, the safer guess.
+      if (request.kind === 'probe') request.decide(false);
     }
     this.asked = [];
   }
@@ -81,6 +94,10 @@ export class History {
     if (at === -1) return false;
     const [request] = this.asked.splice(at, 1);
     const tab = request.tab;
+    if (request.kind === 'probe') {
+      request.decide(request.lines.some((hist) => hist.id === request.id));
+      return true;
+    }
     if (!this.chat.hasTab(tab)) return true;
     const rows = this.rows(request);
     switch (request.kind) {
@@ -151,6 +168,7 @@ export class History {
     if (code === 'UNKNOWN_COMMAND' || code === 'BAD_HISTORY' || (code === 'LOGIN_REQUIRED' && direct)) {
       this.asked.shift();
       if (oldest.kind === 'resume') this.finishResume(oldest);
+      if (oldest.kind === 'probe') oldest.decide(false);
       if (!this.waiting(oldest.tab)) oldest.tab.busy(false);
       return true;
     }

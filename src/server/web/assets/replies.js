@@ -175,6 +175,13 @@ const HANDLERS = {
     chat.chatCame(tab, { from: line.from, text, action }, line.id);
   },
   file: (chat, line) => {
+    if (line.target === null && line.id !== undefined) {
+      // `FILE <from>`: to everyone or to us alone; history tells which.
+      chat.history.probe(line.id, (lobby) => {
+        chat.fileCame(lobby ? chat.lobby : chat.directTab(line.from), line, line.id);
+      });
+      return;
+    }
     const tab = tabOf(chat, line);
     if (tab) chat.fileCame(tab, line, line.id);
   },

@@ -283,11 +283,11 @@ function readOk(rest) {
   }
 }
 
-// `FILE #room <from> <size> <url> <name>`, `FILE * <from> ...` (the lobby), or
-// `FILE <from> <size> <url> <name>` (a direct file).
+// `FILE #room <from> <size> <url> <name>` (a room's), or `FILE <from> <size> <url> <name>`
+// (the lobby's or a direct one: the line does not say which; `target` is null).
 function readFile(rest) {
   const [first] = take(rest, 1);
-  if (first === '*' || isRoom(first)) {
+  if (isRoom(first)) {
     const [target, from, size, url, name] = take(rest, 4);
     if (name === null || !isNumber(size)) return null;
     return { kind: 'file', target, from, size: Number(size), url, name };
