@@ -85,3 +85,20 @@ test('a picture dropped onto a direct conversation shows as a preview on the oth
   await expect.poll(() => preview.evaluate((img) => img.naturalWidth)).toBe(24);
   await expect(preview).toHaveAttribute('alt', 'corner.png');
 });
+
+test('a file over the server limit is refused on its line, in plain words', async ({ page }) => {
+  await server.stop();
+  server = await startChatd({ flags: ['--max-file-size', '100K'] });
+  await joinAsGuest(page, server.url, 'alice');
+  await page.locator('#file-input').setInputFiles({
+    name: 'big.bin',
+    mimeType: 'application/octet-stream',
+    buffer: Buffer.alloc(200_000, 7),
+  });
+  const upload = shownLog(page).locator('.line.upload.failed');
+  await expect(upload.locator('.file-name')).toHaveText('big.bin');
+  await expect(upload.getByRole('alert')).toHaveText('a file has at most 102400 bytes on this server, not 200000');
+  // The next file goes through.
+  await page.locator('#file-input').setInputFiles({ name: 'small.txt', mimeType: 'text/plain', buffer: Buffer.from('hi') });
+  await expect(shownLog(page).locator('.line.file.own a.file-name')).toHaveText('small.txt');
+});
