@@ -26,23 +26,40 @@ struct Asset {
     body: &'static [u8],
 }
 
-/// Every file of the page. `/` is `index.html`.
+/// An asset at `/<file>` from `assets/<file>`.
+macro_rules! asset {
+    ($file:literal, $content_type:expr) => {
+        Asset {
+            path: concat!("/", $file),
+            content_type: $content_type,
+            body: include_bytes!(concat!("assets/", $file)),
+        }
+    };
+}
+
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// Every file of the page: `/` is `index.html`, every other is at its own name. A module
+/// script must come with a JavaScript type (`nosniff` makes the browser check it), so each
+/// file is listed with its type; a test holds this list to the folder.
 const ASSETS: &[Asset] = &[
     Asset {
         path: "/",
         content_type: "text/html; charset=utf-8",
         body: include_bytes!("assets/index.html"),
     },
-    Asset {
-        path: "/app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("assets/app.js"),
-    },
-    Asset {
-        path: "/style.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("assets/style.css"),
-    },
+    asset!("style.css", "text/css; charset=utf-8"),
+    asset!("icon.svg", "image/svg+xml"),
+    asset!("app.js", JAVASCRIPT),
+    asset!("chat.js", JAVASCRIPT),
+    asset!("commands.js", JAVASCRIPT),
+    asset!("conn.js", JAVASCRIPT),
+    asset!("files.js", JAVASCRIPT),
+    asset!("history.js", JAVASCRIPT),
+    asset!("replies.js", JAVASCRIPT),
+    asset!("tabs.js", JAVASCRIPT),
+    asset!("view.js", JAVASCRIPT),
+    asset!("wire.js", JAVASCRIPT),
 ];
 
 /// `GET` of one of the page's files, or 404.
@@ -80,4 +97,35 @@ pub fn secure(headers: &mut axum::http::HeaderMap) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_of_the_assets_folder_is_served_and_nothing_else() {
+        let folder = concat!(env!("CARGO_MANIFEST_DIR"), "/src/server/web/assets");
+        let mut on_disk: Vec<String> = std::fs::read_dir(folder)
+            .expect("the assets folder")
+            .map(|entry| entry.expect("an entry").file_name().into_string().unwrap())
+            .map(|name| match name.as_str() {
+                "index.html" => "/".to_owned(),
+                _ => format!("/{name}"),
+            })
+            .collect();
+        on_disk.sort();
+        let mut served: Vec<&str> = ASSETS.iter().map(|asset| asset.path).collect();
+        served.sort_unstable();
+        assert_eq!(on_disk, served);
+        for asset in ASSETS {
+            let javascript = asset.path.ends_with(".js");
+            assert_eq!(
+                asset.content_type == JAVASCRIPT,
+                javascript,
+                "{}",
+                asset.path
+            );
+        }
+    }
 }

@@ -31,6 +31,8 @@ function startChatd({ dataDir: dir = null, tcp = 0, http = 0, flags = [] } = {})
   }
   const args = ['--addr', `127.0.0.1:${tcp}`, '--http', `127.0.0.1:${http}`, '--log-level', 'info'];
   args.push(...(dir ? ['--data-dir', dir] : ['--ephemeral']), ...flags);
+  // As the Rust integration tests: one worker unless CHATD_TEST_WORKERS says otherwise.
+  if (!flags.includes('--workers')) args.push('--workers', process.env.CHATD_TEST_WORKERS || '1');
   const child = spawn(CHATD_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const log = [];
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
