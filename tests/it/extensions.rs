@@ -28,7 +28,7 @@ fn issue_12_cap_turns_on_each_name_before_and_after_registration() {
     }
     client.send("CAP colors");
     client.expect(
-        "ERR BAD_CAP no capability called colors; there are actions, away, owner, presence and ids",
+        "ERR BAD_CAP no capability called colors; there are actions, away, owner, presence, ids and files",
     );
     client.send("CAP actions away");
     client.expect_err("BAD_CAP");

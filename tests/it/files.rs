@@ -50,6 +50,31 @@ fn issue_17_a_lobby_file_reaches_everyone_else_with_its_id_and_in_history() {
 }
 
 #[test]
+fn issue_17_a_lobby_file_says_so_to_cap_files_clients_and_a_direct_one_does_not() {
+    let server = server(|_| {});
+    let mut alice = server.client("alice");
+    let mut dave = server.client("dave");
+    dave.send("CAP files");
+    dave.expect("OK CAP files");
+    let mut carol = server.client("carol");
+    alice.barrier();
+    dave.barrier();
+
+    let url = send_file(&mut alice, "*", b"for everyone", "all.txt");
+    dave.expect(&format!("FILE * alice 12 {url} all.txt"));
+    carol.expect(&format!("FILE alice 12 {url} all.txt"));
+    let url = send_file(&mut alice, "dave", b"for dave", "dave.txt");
+    dave.expect(&format!("FILE alice 8 {url} dave.txt"));
+    // History keeps the contract's line: its HIST target says where it was.
+    dave.send("HISTORY * 5");
+    let hist = dave.recv();
+    assert!(hist.starts_with("HIST * "), "{hist}");
+    assert!(hist.contains("Z FILE alice 12 "), "{hist}");
+    dave.expect("END HISTORY * 1");
+    carol.expect_nothing_more();
+}
+
+#[test]
 fn issue_17_a_room_file_reaches_its_members_only() {
     let server = server(|_| {});
     let mut alice = server.client("alice");

@@ -173,7 +173,8 @@ fn issue_17_plain_sends_a_file_before_it_quits_and_saves_one() {
             break line;
         }
     };
-    assert!(file.starts_with("FILE alice 70000 http://"), "{file}");
+    // `--plain` asks `CAP files`: a file to everyone says so.
+    assert!(file.starts_with("FILE * alice 70000 http://"), "{file}");
     assert!(file.ends_with(" report.pdf"), "{file}");
     bob.expect_note("chat: [1] alice sent report.pdf (70.0 kB): /save 1");
     let saves = tempfile::tempdir().unwrap();

@@ -25,16 +25,21 @@ pub enum Capability {
     /// Chat lines from other clients (`ALL`, `MSG`, `MSG #room`, `ME`) arrive as `@<id> `
     /// followed by the v1 line.
     Ids,
+    /// A file sent to everyone arrives as `FILE * <from> <size> <url> <name>`, so it is told
+    /// from a direct one; without it, as the contract's `FILE <from> ...`, the same as a
+    /// direct file.
+    Files,
 }
 
 impl Capability {
     /// Every capability, in the order protocol.md lists them.
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 6] = [
         Capability::Actions,
         Capability::Away,
         Capability::Owner,
         Capability::Presence,
         Capability::Ids,
+        Capability::Files,
     ];
 
     /// The name, in lower case, as `CAP` and `OK CAP` spell it.
@@ -45,6 +50,7 @@ impl Capability {
             Capability::Owner => "owner",
             Capability::Presence => "presence",
             Capability::Ids => "ids",
+            Capability::Files => "files",
         }
     }
 

@@ -14,7 +14,7 @@ impl Reply {
     /// with `#` is a room, since nicks never start with one.
     pub(crate) fn parse_file(line: &str, rest: &str) -> Result<Reply, ProtocolError> {
         let malformed = || ProtocolError::UnknownCommand(line.to_owned());
-        let (to, rest) = match rest.starts_with('#') {
+        let (to, rest) = match rest.starts_with('#') || rest.starts_with("* ") {
             true => split_word(rest),
             false => ("", rest),
         };
@@ -28,6 +28,12 @@ impl Reply {
             .ok_or_else(malformed)?;
         Ok(match to {
             "" => Reply::File {
+                from,
+                size,
+                url,
+                name,
+            },
+            "*" => Reply::LobbyFile {
                 from,
                 size,
                 url,

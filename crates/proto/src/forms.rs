@@ -25,6 +25,7 @@ impl Reply {
             Reply::Away { .. } => Some(Capability::Away),
             Reply::Owner { .. } => Some(Capability::Owner),
             Reply::Presence { .. } => Some(Capability::Presence),
+            Reply::LobbyFile { .. } => Some(Capability::Files),
             _ => None,
         }
     }
@@ -35,6 +36,20 @@ impl Reply {
     /// `MSG #room <from> /me <text>`). `None` when such a client gets nothing (`AWAY`,
     /// `OWNER`, `PRESENCE`), and for a line that needs no capability.
     pub fn without_capability(&self) -> Option<Reply> {
+        if let Reply::LobbyFile {
+            from,
+            size,
+            url,
+            name,
+        } = self
+        {
+            return Some(Reply::File {
+                from: from.clone(),
+                size: *size,
+                url: url.clone(),
+                name: name.clone(),
+            });
+        }
         let Reply::Me { target, from, text } = self else {
             return None;
         };
@@ -63,6 +78,7 @@ impl Reply {
                 | Reply::RoomMsg { .. }
                 | Reply::Me { .. }
                 | Reply::File { .. }
+                | Reply::LobbyFile { .. }
                 | Reply::RoomFile { .. }
         )
     }

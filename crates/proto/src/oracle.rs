@@ -416,5 +416,6 @@ pub fn reply_variant(reply: &Reply) -> usize {
         Reply::OkFile { .. } => 47,
         Reply::File { .. } => 48,
         Reply::RoomFile { .. } => 49,
+        Reply::LobbyFile { .. } => 50,
     }
 }

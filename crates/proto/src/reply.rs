@@ -212,6 +212,13 @@ pub enum Reply {
         url: String,
         name: String,
     },
+    /// A file sent to everyone, to a client with `CAP files` (others get it as [`Reply::File`]).
+    LobbyFile {
+        from: Nick,
+        size: u64,
+        url: String,
+        name: String,
+    },
     /// A file sent to a room the recipient is in.
     RoomFile {
         room: Room,
@@ -645,6 +652,12 @@ impl fmt::Display for Reply {
                 url,
                 name,
             } => write!(f, "FILE {from} {size} {url} {name}"),
+            Reply::LobbyFile {
+                from,
+                size,
+                url,
+                name,
+            } => write!(f, "FILE * {from} {size} {url} {name}"),
             Reply::RoomFile {
                 room,
                 from,

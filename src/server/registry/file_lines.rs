@@ -20,7 +20,7 @@ use chatd_proto::{Capability, FileName, ProtocolError, Reply, Target};
 use crate::server::conn_id::ConnId;
 use crate::server::files::{FileLine, FileTarget, Files, Undelivered};
 use crate::server::history;
-use crate::server::line::{ChatLine, Line, WithId, shared_line, with_id};
+use crate::server::line::{ChatLine, Forms, Line, WithId, shared_line, with_id};
 use crate::server::outbox::Wake;
 use crate::server::registry::Registry;
 use crate::server::registry::delivery::{Identity, Pending, push_to_all, push_to_members};
@@ -99,7 +99,9 @@ impl Registry {
             FileTarget::Lobby => {
                 let table = self.table.read();
                 let sender = table.clients.get(&from).ok_or(Undelivered::SenderGone)?;
-                let line = shared_line(&Reply::File {
+                // `FILE * <from> ...` to `CAP files` clients, the contract's `FILE <from> ...`
+                // (kept in history) to the others.
+                let line = Forms::new(&Reply::LobbyFile {
                     from: sender.nick.clone(),
                     size: file.size,
                     url: file.url.to_owned(),

@@ -17,22 +17,24 @@ use chatd_proto::{CapSet, Capability, Command, ErrorCode, Reply};
 /// [`Capability::ALL`]: a capability a later protocol adds changes the lines the client
 /// gets, so it is asked for only once the client reads those lines. `ids` is what history
 /// and resuming after a reconnect build on (issue 15).
-pub const CAPS_WANTED: [Capability; 5] = [
+pub const CAPS_WANTED: [Capability; 6] = [
     Capability::Actions,
     Capability::Away,
     Capability::Owner,
     Capability::Presence,
     Capability::Ids,
+    Capability::Files,
 ];
 
 /// What `--plain` asks for: no `presence`, since it keeps no list of who is online and its
 /// output would only gain lines a script must skip. `ids` changes nothing it prints (it
 /// prints lines without their id) but lets it resume after a reconnect.
-pub const PLAIN_CAPS_WANTED: [Capability; 4] = [
+pub const PLAIN_CAPS_WANTED: [Capability; 5] = [
     Capability::Actions,
     Capability::Away,
     Capability::Owner,
     Capability::Ids,
+    Capability::Files,
 ];
 
 /// The capabilities of one connection: those the server turned on, and how many `CAP`
@@ -111,7 +113,8 @@ mod tests {
                 "CAP away",
                 "CAP owner",
                 "CAP presence",
-                "CAP ids"
+                "CAP ids",
+                "CAP files"
             ]
         );
         assert!(!answer(&mut caps, "HELLO chatd"));
@@ -120,13 +123,14 @@ mod tests {
         assert!(answer(&mut caps, "OK CAP owner"));
         assert!(answer(&mut caps, "OK CAP presence"));
         assert!(answer(&mut caps, "OK CAP ids"));
+        assert!(answer(&mut caps, "OK CAP files"));
         assert!(caps.has(Capability::Actions) && caps.has(Capability::Owner));
         assert!(!caps.has(Capability::Away));
         assert!(caps.extended());
         // All answered: later errors are the user's.
         assert!(!answer(&mut caps, "ERR UNKNOWN_COMMAND no command FOO"));
         // A new connection starts again from nothing.
-        assert_eq!(caps.ask(&PLAIN_CAPS_WANTED).len(), 4);
+        assert_eq!(caps.ask(&PLAIN_CAPS_WANTED).len(), 5);
         assert!(!caps.extended());
         assert!(!answer(
             &mut caps,

@@ -10,11 +10,11 @@
 //! made safe (`file_names::safe_name`), never over a file; its progress and end are told in
 //! the tab it was typed in.
 //!
-//! A `FILE` without a room is shown in the lobby: it does not say whether it went to
-//! everyone or to us alone, and the lobby is where nothing private is taken for public. Once
-//! the client asks `CAP files`, a lobby file will come as `FILE * ...` (its own `Reply`
-//! variant), and a `FILE` without a target will be a direct one, for the sender's tab:
-//! [`file_body`] takes `direct` for that.
+//! The client asks `CAP files`, so a lobby file comes as `FILE * ...` (`Reply::LobbyFile`)
+//! and a `FILE` without a target is a direct one, for the sender's tab ([`file_body`] takes
+//! `direct` for that). From a server that refused `CAP files`, a `FILE` without a room is
+//! shown in the lobby: it does not say whether it went to everyone or to us alone, and the
+//! lobby is where nothing private is taken for public.
 //!
 //! Out of scope: the upload's bookkeeping (`uploads`), the numbering (`offers`), the file
 //! system and HTTP (`crate::transfer`), parsing the commands (`crate::commands`).

@@ -27,7 +27,7 @@ use super::state::{App, Conn, Effect, WhoFor, send};
 use super::tab::{Body, TabKind, insert_sorted, sorted};
 use crate::event::NetEvent;
 use chatd_proto::reason::LOGGED_IN_ELSEWHERE;
-use chatd_proto::{Command, ErrorCode, Nick, Reply};
+use chatd_proto::{Capability, Command, ErrorCode, Nick, Reply};
 
 /// What the network side reports: connecting, connected (registration starts), lost (the
 /// lists are emptied, the loss told once), and each line the server sent.
@@ -148,9 +148,27 @@ fn on_reply(app: &mut App, reply: Reply, now: NaiveTime, effects: &mut Vec<Effec
             app.add(index, now, Body::message(from, &text, true, false));
         }
         Reply::Me { target, from, text } => on_action(app, target, from, text, now),
-        Reply::File { from, .. } | Reply::RoomFile { from, .. } if app.ignores(&from) => {}
-        // `files` says why a `FILE` without a room goes to the lobby.
+        Reply::File { from, .. } | Reply::LobbyFile { from, .. } | Reply::RoomFile { from, .. }
+            if app.ignores(&from) => {}
+        // `files` says why a `FILE` without a room goes to the lobby without `CAP files`.
         Reply::File {
+            from,
+            size,
+            url,
+            name,
+        } if app.caps.has(Capability::Files) => {
+            let index = app.open(TabKind::Direct(from.clone()));
+            app.last_direct_from = Some(from.clone());
+            let body = file_body(app, from, size, url, name, true);
+            app.add(index, now, body);
+        }
+        Reply::File {
+            from,
+            size,
+            url,
+            name,
+        }
+        | Reply::LobbyFile {
             from,
             size,
             url,

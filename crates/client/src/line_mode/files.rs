@@ -178,6 +178,12 @@ impl PlainFiles {
             url,
             name,
         }
+        | Reply::LobbyFile {
+            from,
+            size,
+            url,
+            name,
+        }
         | Reply::RoomFile {
             from,
             size,

@@ -217,7 +217,7 @@ fn issue_12_cap_me_and_away() {
     check("CAP  ", missing(CommandWord::Cap, "a name", None));
     assert_eq!(
         parse_command("CAP colors").unwrap_err().to_string(),
-        "no capability called colors; there are actions, away, owner, presence and ids"
+        "no capability called colors; there are actions, away, owner, presence, ids and files"
     );
 
     let me = |target, text| Ok(Some(Command::Me { target, text }));

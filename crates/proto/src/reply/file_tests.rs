@@ -3,6 +3,7 @@
 //! errors of `UPLOAD`.
 
 use super::*;
+use crate::caps::{CapSet, Capability};
 use crate::file_name::FileNameFault;
 
 fn nick(text: &str) -> Nick {
@@ -68,6 +69,33 @@ fn issue_17_file_lines_read_as_documented() {
             "{stamped}"
         );
     }
+}
+
+#[test]
+fn issue_17_a_lobby_file_says_so_to_a_client_with_cap_files_only() {
+    let lobby = Reply::LobbyFile {
+        from: nick("alice"),
+        size: 7,
+        url: URL.to_owned(),
+        name: "notes.txt".to_owned(),
+    };
+    let line = format!("FILE * alice 7 {URL} notes.txt");
+    assert_eq!(Reply::parse(&line), Ok(lobby.clone()));
+    assert_eq!(lobby.to_string(), line);
+    assert!(lobby.carries_id());
+    assert_eq!(lobby.capability(), Some(Capability::Files));
+    let v1 = Reply::File {
+        from: nick("alice"),
+        size: 7,
+        url: URL.to_owned(),
+        name: "notes.txt".to_owned(),
+    };
+    assert_eq!(lobby.without_capability(), Some(v1.clone()));
+    assert_eq!(lobby.form_for(CapSet::NONE).as_deref(), Some(&v1));
+    let with = CapSet::NONE.with(Capability::Files);
+    assert_eq!(lobby.form_for(with).as_deref(), Some(&lobby));
+    // A nick is never `*`: a direct file's line cannot be read as a lobby one.
+    assert!(Nick::parse("*").is_err());
 }
 
 #[test]

@@ -595,7 +595,7 @@ fn room_error_lines_are_exactly_as_documented() {
         ),
         (
             ProtocolError::BadCap("colors".to_owned()),
-            "ERR BAD_CAP no capability called colors; there are actions, away, owner, presence and ids",
+            "ERR BAD_CAP no capability called colors; there are actions, away, owner, presence, ids and files",
         ),
         (
             ProtocolError::NoSuchCommand("FOO".to_owned()),

@@ -175,8 +175,9 @@ const HANDLERS = {
     chat.chatCame(tab, { from: line.from, text, action }, line.id);
   },
   file: (chat, line) => {
-    if (line.target === null && line.id !== undefined) {
-      // `FILE <from>`: to everyone or to us alone; history tells which.
+    if (line.target === null && line.id !== undefined && !chat.caps.has('files')) {
+      // `FILE <from>` from a server without `CAP files`: to everyone or to us alone; history
+      // tells which. With it, a lobby file says `FILE *` and this one is direct.
       chat.history.probe(line.id, (lobby) => {
         chat.fileCame(lobby ? chat.lobby : chat.directTab(line.from), line, line.id);
       });

@@ -15,7 +15,7 @@ export const HISTORY_PAGE = 50;
 export const HISTORY_MAX = 1000;
 
 /** The capabilities asked before `NICK`, as the terminal client asks them. */
-export const CAPS = ['actions', 'away', 'owner', 'presence', 'ids'];
+export const CAPS = ['actions', 'away', 'owner', 'presence', 'ids', 'files'];
 
 const encoder = new TextEncoder();
 
@@ -283,11 +283,12 @@ function readOk(rest) {
   }
 }
 
-// `FILE #room <from> <size> <url> <name>` (a room's), or `FILE <from> <size> <url> <name>`
-// (the lobby's or a direct one: the line does not say which; `target` is null).
+// `FILE #room <from> <size> <url> <name>` (a room's), `FILE * <from> ...` (the lobby's, with
+// `CAP files`), or `FILE <from> <size> <url> <name>` (a direct one with `CAP files`; without
+// it, the lobby's or a direct one: the line does not say which; `target` is null).
 function readFile(rest) {
   const [first] = take(rest, 1);
-  if (isRoom(first)) {
+  if (isRoom(first) || first === '*') {
     const [target, from, size, url, name] = take(rest, 4);
     if (name === null || !isNumber(size)) return null;
     return { kind: 'file', target, from, size: Number(size), url, name };

@@ -83,6 +83,7 @@ fn issue_12_a_server_without_one_capability_refuses_it_quietly() {
         "OK CAP owner",
         "OK CAP presence",
         "OK CAP ids",
+        "OK CAP files",
     ];
     let mut app = online_with(answers);
     assert!(app.caps.has(Capability::Actions) && !app.caps.has(Capability::Away));

@@ -56,7 +56,7 @@ fn opened(app: &mut App, id: u64, name: &str, size: u64) -> Vec<String> {
 #[test]
 fn issue_17_a_file_is_a_numbered_line_of_its_tab() {
     let mut app = in_rust();
-    server(&mut app, &format!("FILE bob 1234567 {URL} a b.txt"));
+    server(&mut app, &format!("FILE * bob 1234567 {URL} a b.txt"));
     assert_eq!(
         last(&app.tabs[0]),
         "[1] bob sent a b.txt (1.2 MB) — /save 1"
@@ -74,8 +74,20 @@ fn issue_17_a_file_is_a_numbered_line_of_its_tab() {
     assert_eq!(app.tabs[0].unread, 1);
     enter(&mut app, "/ignore bob");
     let before = shown(&app.tabs[0]).len();
-    server(&mut app, "FILE bob 3 http://127.0.0.1:8080/files/ee/x x");
+    server(&mut app, "FILE * bob 3 http://127.0.0.1:8080/files/ee/x x");
     assert_eq!(shown(&app.tabs[0]).len(), before);
+    enter(&mut app, "/unignore bob");
+    // With `CAP files`, a `FILE` without a target is to us alone: the sender's tab.
+    server(&mut app, "FILE bob 5 http://127.0.0.1:8080/files/dd/y y");
+    let direct = app
+        .tabs
+        .iter()
+        .position(|tab| tab.kind == TabKind::Direct(Nick::parse("bob").unwrap()))
+        .expect("bob's tab");
+    assert_eq!(
+        last(&app.tabs[direct]),
+        "[3] bob sent y (5 bytes) — /save 3"
+    );
     // An `OK FILE` that answers no upload of ours is shown as it came.
     server(&mut app, "OK FILE http://h/files/1/x");
     assert_eq!(

@@ -12,7 +12,7 @@ fn hist_all(id: u64, sec: u32, from: &str, text: &str) -> String {
 
 /// Loses the connection and registers again, on a server that answers the capabilities
 /// with `answers`; returns what `OK NICK` made the client send.
-fn reconnect_with(app: &mut App, answers: [&str; 5]) -> Vec<String> {
+fn reconnect_with(app: &mut App, answers: [&str; 6]) -> Vec<String> {
     net(
         app,
         NetEvent::Lost {
@@ -282,7 +282,7 @@ fn issue_15_a_server_without_ids_is_asked_no_history() {
     server(&mut app, "ALL bob hi");
     enter(&mut app, "/join #tea");
     assert!(sent(&server(&mut app, "OK JOIN #tea")).is_empty());
-    assert_eq!(reconnect_with(&mut app, [NO_CAP; 5]), ["WHO", "JOIN #tea"]);
+    assert_eq!(reconnect_with(&mut app, [NO_CAP; 6]), ["WHO", "JOIN #tea"]);
     assert!(sent(&server(&mut app, "OK JOIN #tea")).is_empty());
     assert!(sent(&key(&mut app, KeyCode::PageUp)).is_empty());
 }

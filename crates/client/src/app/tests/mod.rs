@@ -95,22 +95,24 @@ fn names(list: &[Nick]) -> Vec<&str> {
 }
 
 /// What the client sends on every connection as `alice`: the capabilities, then the nick.
-const CONNECT: [&str; 6] = [
+const CONNECT: [&str; 7] = [
     "CAP actions",
     "CAP away",
     "CAP owner",
     "CAP presence",
     "CAP ids",
+    "CAP files",
     "NICK alice",
 ];
 
 /// The answers of a server of this version to [`CONNECT`]'s `CAP` lines.
-const CAPS_ON: [&str; 5] = [
+const CAPS_ON: [&str; 6] = [
     "OK CAP actions",
     "OK CAP away",
     "OK CAP owner",
     "OK CAP presence",
     "OK CAP ids",
+    "OK CAP files",
 ];
 
 /// The answers of a server older than the capabilities.
@@ -118,7 +120,7 @@ const NO_CAP: &str = "ERR UNKNOWN_COMMAND unknown command CAP";
 
 /// An app registered as `alice` with `alice` and `bob` online, on a server that answered
 /// the capabilities with `answers`.
-fn online_with(answers: [&str; 5]) -> App {
+fn online_with(answers: [&str; 6]) -> App {
     let mut app = App::new("127.0.0.1:7878", nick("alice"), (80, 24));
     net(&mut app, NetEvent::Connecting { attempt: 1 });
     assert_eq!(sent(&net(&mut app, NetEvent::Connected)), CONNECT);
@@ -141,7 +143,7 @@ fn online() -> App {
 
 /// `online()` on a server that knows no `CAP`.
 fn online_v1() -> App {
-    online_with([NO_CAP; 5])
+    online_with([NO_CAP; 6])
 }
 
 /// `online()` plus a tab for #rust with alice and bob in it, shown.
