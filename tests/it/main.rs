@@ -47,4 +47,5 @@ mod text_rule;
 mod timeouts;
 mod vital_threads;
 mod websocket;
+mod websocket_limits;
 mod write_timeout;
