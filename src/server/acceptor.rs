@@ -215,12 +215,12 @@ impl Setup {
             }
         };
         let conn = Arc::new(self.connection(id, peer, socket, outbox, &config));
-        match self.conns.add(&conn) {
-            Ok(()) => log::debug!("conn#{id} {peer}: connected"),
-            Err(error) => {
-                log::error!("conn#{id} {peer}: cannot watch the socket: {error}");
-                conn.end_quietly(reason::SERVER_ERROR, &self.conns);
-            }
+        // Before the connection is watched: once it is, another worker may run its first
+        // line and log it, and the log must tell a connection's life in order.
+        log::debug!("conn#{id} {peer}: connected");
+        if let Err(error) = self.conns.add(&conn) {
+            log::error!("conn#{id} {peer}: cannot watch the socket: {error}");
+            conn.end_quietly(reason::SERVER_ERROR, &self.conns);
         }
         self.writers.reap();
     }
