@@ -46,6 +46,8 @@ function applyTheme() {
   if (chosen) document.documentElement.dataset.theme = chosen;
   else delete document.documentElement.dataset.theme;
   const dark = chosen ? chosen === 'dark' : systemDark.matches;
+  // The one switch the style sheet reads, so its dark palette is written once.
+  document.documentElement.dataset.scheme = dark ? 'dark' : 'light';
   const button = $('theme-button');
   button.setAttribute('aria-pressed', String(dark));
   button.title = dark ? 'Dark theme (on)' : 'Dark theme (off)';
