@@ -148,8 +148,31 @@ impl TlsClient {
     /// Connects and runs the handshake: the error of a refused one (a certificate not
     /// trusted, an expired one).
     pub fn try_connect(addr: SocketAddr, config: Arc<ClientConfig>) -> io::Result<TlsClient> {
-        let name = ServerName::IpAddress(addr.ip().into());
-        let tcp = TcpStream::connect(addr)?;
+        TlsClient::try_connect_as(addr, ServerName::IpAddress(addr.ip().into()), config)
+    }
+
+    /// Connects to `addr` expecting a certificate for `name` (an address that is not in the
+    /// test certificate, such as this machine's non-loopback one).
+    pub fn connect_as(addr: SocketAddr, name: &str, config: Arc<ClientConfig>) -> TlsClient {
+        let name = ServerName::try_from(name.to_owned()).unwrap();
+        TlsClient::try_connect_as(addr, name, config).unwrap_or_else(|e| panic!("TLS: {e}"))
+    }
+
+    fn try_connect_as(
+        addr: SocketAddr,
+        name: ServerName<'static>,
+        config: Arc<ClientConfig>,
+    ) -> io::Result<TlsClient> {
+        TlsClient::over(TcpStream::connect(addr)?, name, config)
+    }
+
+    /// A TLS client over `tcp`, a connection the test made (with a small receive buffer,
+    /// say), once its handshake is done.
+    pub fn over(
+        tcp: TcpStream,
+        name: ServerName<'static>,
+        config: Arc<ClientConfig>,
+    ) -> io::Result<TlsClient> {
         tcp.set_nodelay(true)?;
         tcp.set_write_timeout(Some(DEADLINE))?;
         tcp.set_read_timeout(Some(DEADLINE))?;
