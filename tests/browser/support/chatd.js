@@ -38,6 +38,7 @@ function startChatd({ dataDir: dir = null, tcp = 0, http = 0, flags = [] } = {})
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return new Promise((resolve, reject) => {
     let tcpPort = null;
+    let tlsPort = null;
     let url = null;
     const deadline = setTimeout(() => {
       child.kill('SIGKILL');
@@ -53,13 +54,17 @@ function startChatd({ dataDir: dir = null, tcp = 0, http = 0, flags = [] } = {})
         log.push(line);
         const listening = /listening on 127\.0\.0\.1:(\d+)/.exec(line);
         if (listening) tcpPort = Number(listening[1]);
-        const page = /web page at (http:\/\/\S+)/.exec(line);
+        const page = /web page at (https?:\/\/\S+)/.exec(line);
         if (page) url = page[1];
+        const tls = /listening with TLS on 127\.0\.0\.1:(\d+)/.exec(line);
+        if (tls) tlsPort = Number(tls[1]);
       }
       if (tcpPort !== null && url !== null) {
         clearTimeout(deadline);
         resolve({
           tcpPort,
+          /** With `--tls-cert` among the flags: the TLS listener's port (it is logged first). */
+          tlsPort,
           httpPort: Number(new URL(url).port),
           url,
           log,
@@ -81,4 +86,17 @@ function startChatd({ dataDir: dir = null, tcp = 0, http = 0, flags = [] } = {})
   });
 }
 
-module.exports = { startChatd, dataDir, CHATD_BIN };
+/**
+ * A development certificate for localhost and 127.0.0.1 made by `chatd tls self-signed` in a
+ * fresh folder: `{ cert, key, flags }`, the flags turning TLS on with it at a free port.
+ */
+function selfSigned() {
+  const { execFileSync } = require('node:child_process');
+  const dir = dataDir();
+  execFileSync(CHATD_BIN, ['tls', 'self-signed', '--out', dir], { stdio: 'ignore' });
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  return { cert, key, flags: ['--tls-cert', cert, '--tls-key', key, '--tls-addr', '127.0.0.1:0'] };
+}
+
+module.exports = { startChatd, dataDir, selfSigned, CHATD_BIN };

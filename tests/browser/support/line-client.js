@@ -86,6 +86,17 @@ class LineClient {
     await this.expect(`PONG ${token}`);
   }
 
+  /** Connects over TLS to `port`, trusting the certificate in the PEM file `ca` only. */
+  static connectTls(port, ca) {
+    const tls = require('node:tls');
+    return new Promise((resolve, reject) => {
+      const options = { host: '127.0.0.1', port, ca: require('node:fs').readFileSync(ca), servername: 'localhost' };
+      const socket = tls.connect(options);
+      socket.once('secureConnect', () => resolve(new LineClient(socket)));
+      socket.once('error', reject);
+    });
+  }
+
   /** Connects and registers as `nick` (no capabilities: the v1 lines). */
   static async register(port, nick) {
     const client = await LineClient.connect(port);
