@@ -259,3 +259,24 @@ fn issue_18_passwords_from_another_machine_need_tls_or_the_operators_leave() {
     remote.send("REGISTER correct-horse");
     remote.expect("OK REGISTER erin");
 }
+
+#[test]
+fn issue_18_handshakes_count_against_the_per_address_limits() {
+    let pki = TestPki::new();
+    let server = TestServer::with_tls(&pki, |config| {
+        // Given explicitly, so that loopback is limited too.
+        config.max_per_ip = 2;
+        config.max_per_ip_loopback = true;
+    });
+    // Two connections that never start their handshake hold the address's two places.
+    let _first = TcpStream::connect(server.tls_addr()).unwrap();
+    let _second = TcpStream::connect(server.tls_addr()).unwrap();
+    let mut third = TcpStream::connect(server.tls_addr()).unwrap();
+    third.set_read_timeout(Some(DEADLINE)).unwrap();
+    // Refused before any handshake: closed, with no line in clear.
+    let mut answer = Vec::new();
+    third.read_to_end(&mut answer).unwrap();
+    assert!(answer.is_empty(), "{answer:?}");
+    let refused = TlsClient::try_connect(server.tls_addr(), pki.client_config());
+    assert!(refused.is_err(), "a handshake past the limit");
+}
