@@ -55,7 +55,10 @@ impl Client {
             ..NetConfig::new(addr.to_string())
         };
         let file_events = tx.clone();
-        let transfers = Transfers::new(move |event| file_events.send(Event::File(event)).is_ok());
+        let transfers = Transfers::new(
+            move |event| file_events.send(Event::File(event)).is_ok(),
+            &config.trust,
+        );
         let net = Net::start(config, tx).unwrap();
         let app = App::new(addr.to_string(), Nick::parse(nick).unwrap(), (80, 24));
         Client {
