@@ -45,6 +45,7 @@ mod startup_errors;
 mod stats;
 mod text_rule;
 mod timeouts;
+mod tls_self_signed;
 mod vital_threads;
 mod websocket;
 mod websocket_limits;
