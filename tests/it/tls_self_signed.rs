@@ -40,12 +40,9 @@ fn self_signed(args: &[&str]) -> Output {
     output
 }
 
-#[allow(
-    deprecated,
-    reason = "the ring provider the workspace chose, as the server uses"
-)]
+/// The workspace's cryptography, as the server's.
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// A server config with the written certificate and key, as `--tls-cert`/`--tls-key`.

@@ -271,8 +271,7 @@ pub fn connect(config: &NetConfig) -> io::Result<Connection> {
         .map_err(|error| match trust::tls_error(&error) {
             Some(refused) => {
                 let told = trust.explain(&host, refused);
-                let error = refused.clone();
-                io::Error::new(ErrorKind::InvalidData, Refused { told, error })
+                io::Error::new(ErrorKind::InvalidData, Refused { told })
             }
             None => error,
         })?;
@@ -289,11 +288,10 @@ pub fn refused(error: &io::Error) -> bool {
         .is_some_and(|inner| inner.downcast_ref::<Refused>().is_some())
 }
 
-/// A refused TLS handshake: the words for the user, and the rustls error beneath them.
+/// A refused TLS handshake, in the words for the user.
 #[derive(Debug)]
 struct Refused {
     told: String,
-    error: rustls::Error,
 }
 
 impl std::fmt::Display for Refused {
@@ -302,11 +300,9 @@ impl std::fmt::Display for Refused {
     }
 }
 
-impl std::error::Error for Refused {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
+// No `source`: the words above already tell the rustls error beneath, and a chain printed
+// whole (`{:#}`) would say it twice.
+impl std::error::Error for Refused {}
 
 fn connect_tcp(config: &NetConfig) -> io::Result<TcpStream> {
     let addrs: Vec<SocketAddr> = config.addr.to_socket_addrs()?.collect();

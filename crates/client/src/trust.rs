@@ -83,9 +83,9 @@ impl Trust {
                 usable.push(cert);
             }
         }
-        let chat = ClientConfig::builder_with_provider(ring_provider())
+        let chat = ClientConfig::builder_with_provider(crypto())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-            .expect("ring supports TLS 1.2 and 1.3")
+            .expect("aws-lc-rs supports TLS 1.2 and 1.3")
             .with_root_certificates(store)
             .with_no_client_auth();
         Trust {
@@ -111,7 +111,7 @@ impl Trust {
             .root_certs(ureq::tls::RootCerts::new_with_certs(
                 &roots.collect::<Vec<_>>(),
             ))
-            .unversioned_rustls_crypto_provider(ring_provider())
+            .unversioned_rustls_crypto_provider(crypto())
             .build()
     }
 
@@ -143,11 +143,17 @@ impl Trust {
                 CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
                     "it is not valid yet (is this machine's clock right?)".to_owned()
                 }
-                CertificateError::NotValidForName
-                | CertificateError::NotValidForNameContext { .. } => {
+                CertificateError::NotValidForName => {
                     format!("name mismatch: it is not valid for the name {host}")
                 }
-                CertificateError::BadSignature => "its signature is wrong".to_owned(),
+                // rustls's words list the names it is valid for.
+                CertificateError::NotValidForNameContext { .. } => {
+                    format!("name mismatch: it is not valid for the name {host} ({error})")
+                }
+                // As a CA of the same name as one trusted would sign it.
+                CertificateError::BadSignature => {
+                    format!("bad signature (not signed by {trusted}){hint}")
+                }
                 CertificateError::Revoked => "it was revoked".to_owned(),
                 CertificateError::InvalidPurpose
                 | CertificateError::InvalidPurposeContext { .. } => {
@@ -167,14 +173,9 @@ impl Trust {
     }
 }
 
-/// rustls's cryptography from ring, the workspace's choice (see Cargo.toml).
-#[allow(
-    deprecated,
-    reason = "ring has no post-quantum key exchange; X25519 and the NIST curves it has are what \
-              the server offers too"
-)]
-fn ring_provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+/// rustls's cryptography: aws-lc-rs, the workspace's choice (see Cargo.toml).
+fn crypto() -> Arc<rustls::crypto::CryptoProvider> {
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// Whether `error` is a TLS failure (the handshake refused): connecting again at once would
