@@ -99,6 +99,10 @@ pub struct Connection {
     link: Arc<Link>,
 }
 
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per connection, behind an Arc: boxing would only add an indirection"
+)]
 enum Link {
     Plain(TcpStream),
     Tls(TlsStream),
@@ -325,15 +329,15 @@ fn connect_tcp(config: &NetConfig) -> io::Result<TcpStream> {
 fn serve(stream: Connection, lines: &Receiver<String>, events: &Sender<Event>) -> End {
     let (done, reader_done) = crossbeam_channel::bounded::<String>(1);
     let read_half = stream.clone();
-    let reader = match {
-        let events = events.clone();
-        thread::Builder::new()
-            .name("chat-reader".to_owned())
-            .spawn(move || {
-                let reason = read_half.read_lines(|event| events.send(Event::Net(event)).is_ok());
-                let _ = done.send(reason);
-            })
-    } {
+    let reader_events = events.clone();
+    let spawned = thread::Builder::new()
+        .name("chat-reader".to_owned())
+        .spawn(move || {
+            let reason =
+                read_half.read_lines(|event| reader_events.send(Event::Net(event)).is_ok());
+            let _ = done.send(reason);
+        });
+    let reader = match spawned {
         Ok(reader) => reader,
         Err(error) => return End::Lost(format!("cannot start the reader: {error}")),
     };

@@ -75,13 +75,18 @@ fn issue_18_a_certificate_from_another_ca_is_refused_clearly_and_not_retried_soo
     let told = error.to_string();
     assert!(told.contains("127.0.0.1"), "{told}");
     assert!(told.contains("unknown issuer"), "{told}");
-    assert!(told.contains(other.ca_pem_path().to_str().unwrap()), "{told}");
+    assert!(
+        told.contains(other.ca_pem_path().to_str().unwrap()),
+        "{told}"
+    );
     // Not a certificate matter: the usual back-off.
     let plain_port = NetConfig {
         tls: true,
         ..NetConfig::new("127.0.0.1:1")
     };
-    let unreachable = net::connect(&plain_port).err().expect("nothing listens on port 1");
+    let unreachable = net::connect(&plain_port)
+        .err()
+        .expect("nothing listens on port 1");
     assert!(!net::refused(&unreachable), "{unreachable:?}");
     // The first wait after a refusal is the longest one; after a failure that may mend, the
     // shortest.
@@ -89,7 +94,9 @@ fn issue_18_a_certificate_from_another_ca_is_refused_clearly_and_not_retried_soo
     assert_eq!(wrong.backoff_after(1, &unreachable), wrong.backoff_initial);
 
     let mut alice = Client::start_with(wrong, "alice");
-    alice.until("the refusal", |c| matches!(c.app.conn, Conn::Waiting { .. }));
+    alice.until("the refusal", |c| {
+        matches!(c.app.conn, Conn::Waiting { .. })
+    });
     let lost = alice.app.tabs[0].lines().back().unwrap().body.to_string();
     assert!(lost.contains("unknown issuer"), "{lost}");
 
@@ -118,7 +125,10 @@ fn issue_18_a_files_https_link_is_fetched_trusting_the_ca() {
     let folder = tempfile::tempdir().unwrap();
     let bytes: Vec<u8> = (0..100_000u32).map(|n| (n % 251) as u8).collect();
     fs::write(folder.path().join("notes.txt"), &bytes).unwrap();
-    alice.enter(&format!("/send {}", folder.path().join("notes.txt").display()));
+    alice.enter(&format!(
+        "/send {}",
+        folder.path().join("notes.txt").display()
+    ));
     alice.until("the upload's end", |c| {
         c.has_line("lobby", "-!- sent notes.txt (100.0 kB)")
     });
@@ -161,5 +171,8 @@ fn issue_18_a_files_https_link_is_fetched_trusting_the_ca() {
     fs::create_dir(folder.path().join("refused")).unwrap();
     let refused = download(&Trust::ca_file(&other.ca_pem_path()).unwrap(), "refused");
     let why = refused.unwrap_err();
-    assert!(why.contains("unknown issuer") && why.contains("127.0.0.1"), "{why}");
+    assert!(
+        why.contains("unknown issuer") && why.contains("127.0.0.1"),
+        "{why}"
+    );
 }

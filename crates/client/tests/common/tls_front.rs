@@ -32,8 +32,10 @@ impl TestCa {
         // A name of its own: a CA of the same name would be another case (a wrong signature).
         static MADE: AtomicU32 = AtomicU32::new(0);
         let number = MADE.fetch_add(1, Ordering::Relaxed);
-        ca.distinguished_name
-            .push(DnType::CommonName, format!("chatd client tests CA {number}"));
+        ca.distinguished_name.push(
+            DnType::CommonName,
+            format!("chatd client tests CA {number}"),
+        );
         let ca_cert = ca.self_signed(&ca_key).unwrap();
         std::fs::write(folder.path().join("ca.pem"), ca_cert.pem()).unwrap();
         let issuer = Issuer::new(ca, ca_key);
