@@ -1,6 +1,6 @@
 //! `chatd`: read the command line and the `--config` file, set up logging, raise the open-file
 //! limit and check `--max-clients` against it, run the server until SIGINT or SIGTERM (SIGHUP
-//! reloads the file's live settings), then shut down gracefully and exit 0; or exit non-zero,
+//! reloads the TLS certificate and the file's live settings), then shut down gracefully and exit 0; or exit non-zero,
 //! after the same shutdown, if a thread the server cannot run without dies.
 //!
 //! `chatd account ...` runs an operator's command on the accounts instead (`account`), and
@@ -85,11 +85,19 @@ fn run() -> anyhow::Result<()> {
     }
 }
 
-/// SIGHUP: reads the `--config` file again and applies its live settings; a file with an
-/// error changes nothing.
+/// SIGHUP: reads the TLS certificate and key again (a renewed certificate), and the
+/// `--config` file, whose live settings it applies; a file with an error changes nothing.
 fn reload(args: &Args, running: &mut Settings, open_files: &OpenFiles, handle: &ServerHandle) {
+    if let Some((cert, _, _)) = running.config.tls_listener() {
+        match handle.reload_tls() {
+            Ok(()) => log::info!("SIGHUP: TLS certificate {} read again", cert.display()),
+            Err(error) => log::error!("SIGHUP: TLS certificate not changed: {error}"),
+        }
+    }
     let Some(file) = &args.config else {
-        log::warn!("SIGHUP: no --config file, nothing to reload");
+        if running.config.tls_listener().is_none() {
+            log::warn!("SIGHUP: no --config file, nothing to reload");
+        }
         return;
     };
     let file = file.display();

@@ -197,7 +197,7 @@ pub struct Args {
 
     /// The web listener's address as other machines reach it (http://host:port or
     /// https://host:port), for the links of files; set it when --http is not loopback
-    /// [default: http:// and the --http address]
+    /// [default: http:// (https:// with --tls-cert) and the --http address]
     #[arg(long, value_name = "URL")]
     pub web_url: Option<String>,
 
@@ -214,6 +214,27 @@ pub struct Args {
     /// Days a sent file can be downloaded before it is deleted, 1 to 3650 [default: 7]
     #[arg(long, value_name = "DAYS")]
     pub file_days: Option<u32>,
+
+    /// TLS: the server's certificate, a PEM file (its chain after it). With --tls-key, the
+    /// line protocol is also served over TLS at --tls-addr, and the web listener speaks
+    /// HTTPS only; both files are read again on SIGHUP [default: none]
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// TLS: the certificate's private key, a PEM file [default: none]
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Address of the TLS listener for the line protocol (host:port), with --tls-cert
+    /// [default: the --addr host, port 6697]
+    #[arg(long, value_name = "ADDR")]
+    pub tls_addr: Option<String>,
+
+    /// Let REGISTER, LOGIN, PASSWORD and UNREGISTER through on a connection without TLS from
+    /// another machine; without it they get ERR TLS_REQUIRED (loopback is always let through)
+    /// [default: false]
+    #[arg(long)]
+    pub allow_plain_passwords: bool,
 
     /// Log level: off, error, warn, info, debug (connections) or trace (every line)
     /// [default: info]
@@ -469,6 +490,14 @@ impl Args {
             &given.file_quota,
         );
         let file_days = merge.pick(Setting::FileDays, &self.file_days, &given.file_days);
+        let tls_cert = merge.pick(Setting::TlsCert, &self.tls_cert, &given.tls_cert);
+        let tls_key = merge.pick(Setting::TlsKey, &self.tls_key, &given.tls_key);
+        let tls_addr = merge.pick(Setting::TlsAddr, &self.tls_addr, &given.tls_addr);
+        let allow_plain_passwords = merge.pick(
+            Setting::AllowPlainPasswords,
+            &self.allow_plain_passwords.then_some(true),
+            &given.allow_plain_passwords,
+        );
         let log_level_text = merge.pick(
             Setting::LogLevel,
             &self.log_level.map(|level| level.to_string()),
@@ -491,6 +520,17 @@ impl Args {
                     values::socket_addr(text).map_err(|reason| ConfigError::Invalid {
                         setting: Setting::Http,
                         reason: format!("{} {text}: {reason} (or off)", name(Setting::Http)),
+                    })?,
+                )
+            }
+        };
+        let tls_addr = match tls_addr {
+            None => None,
+            Some(text) => {
+                Some(
+                    values::socket_addr(&text).map_err(|reason| ConfigError::Invalid {
+                        setting: Setting::TlsAddr,
+                        reason: format!("{} {text}: {reason}", name(Setting::TlsAddr)),
                     })?,
                 )
             }
@@ -555,6 +595,10 @@ impl Args {
             max_file_size: max_file_size.map_or(defaults.max_file_size, |size| size.0),
             file_quota: file_quota.map_or(defaults.file_quota, |size| size.0),
             file_lifetime: file_days.map_or(defaults.file_lifetime, values::days),
+            tls_cert,
+            tls_key,
+            tls_addr,
+            allow_plain_passwords: allow_plain_passwords.unwrap_or(false),
         };
         config.check(&name)?;
         Ok(Settings {

@@ -54,6 +54,10 @@ pub(crate) struct FileSettings {
     pub max_file_size: Option<Spanned<ByteSize>>,
     pub file_quota: Option<Spanned<ByteSize>>,
     pub file_days: Option<Spanned<u32>>,
+    pub tls_cert: Option<Spanned<PathBuf>>,
+    pub tls_key: Option<Spanned<PathBuf>>,
+    pub tls_addr: Option<Spanned<String>>,
+    pub allow_plain_passwords: Option<Spanned<bool>>,
     pub log_level: Option<Spanned<String>>,
     pub log_file: Option<Spanned<PathBuf>>,
 }
@@ -223,7 +227,8 @@ mod tests {
             let value = match setting {
                 Setting::Addr | Setting::DataDir | Setting::LogLevel | Setting::LogFile => "\"x\"",
                 Setting::Http | Setting::WebUrl => "\"x\"",
-                Setting::Ephemeral => "true",
+                Setting::TlsCert | Setting::TlsKey | Setting::TlsAddr => "\"x\"",
+                Setting::Ephemeral | Setting::AllowPlainPasswords => "true",
                 Setting::DrainTimeout
                 | Setting::RegisterTimeout
                 | Setting::IdleTimeout

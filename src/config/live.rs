@@ -62,6 +62,11 @@ impl Setting {
             | Setting::MaxFileSize
             | Setting::FileQuota
             | Setting::FileDays => false,
+            // Read for each new connection.
+            Setting::AllowPlainPasswords => true,
+            // The TLS listener is bound once; its files are read again on every reload
+            // whatever the configuration says (`ServerHandle::reload_tls`).
+            Setting::TlsCert | Setting::TlsKey | Setting::TlsAddr => false,
         }
     }
 }
@@ -109,6 +114,10 @@ impl Config {
             max_file_size: _,
             file_quota: _,
             file_lifetime: _,
+            tls_cert: _,
+            tls_key: _,
+            tls_addr: _,
+            allow_plain_passwords,
         } = from;
         self.max_clients = *max_clients;
         self.max_per_ip = *max_per_ip;
@@ -123,6 +132,7 @@ impl Config {
         self.burst = *burst;
         self.byte_rate = *byte_rate;
         self.byte_burst = *byte_burst;
+        self.allow_plain_passwords = *allow_plain_passwords;
     }
 }
 
@@ -226,6 +236,10 @@ impl Settings {
             Setting::MaxFileSize => a.max_file_size != b.max_file_size,
             Setting::FileQuota => a.file_quota != b.file_quota,
             Setting::FileDays => a.file_lifetime != b.file_lifetime,
+            Setting::TlsCert => a.tls_cert != b.tls_cert,
+            Setting::TlsKey => a.tls_key != b.tls_key,
+            Setting::TlsAddr => a.tls_addr != b.tls_addr,
+            Setting::AllowPlainPasswords => a.allow_plain_passwords != b.allow_plain_passwords,
             Setting::LogLevel => self.log_level != other.log_level,
             Setting::LogFile => self.log_file != other.log_file,
         }
@@ -284,6 +298,10 @@ mod tests {
             Setting::MaxFileSize => config.max_file_size = 1000,
             Setting::FileQuota => config.file_quota *= 2,
             Setting::FileDays => config.file_lifetime = Duration::from_secs(60 * 60 * 24),
+            Setting::TlsCert => config.tls_cert = Some("cert.pem".into()),
+            Setting::TlsKey => config.tls_key = Some("key.pem".into()),
+            Setting::TlsAddr => config.tls_addr = Some("127.0.0.1:6698".parse().unwrap()),
+            Setting::AllowPlainPasswords => config.allow_plain_passwords = true,
             Setting::LogLevel => settings.log_level = log::LevelFilter::Debug,
             Setting::LogFile => settings.log_file = Some("chatd.log".into()),
         }

@@ -48,13 +48,17 @@ pub enum Setting {
     MaxFileSize,
     FileQuota,
     FileDays,
+    TlsCert,
+    TlsKey,
+    TlsAddr,
+    AllowPlainPasswords,
     LogLevel,
     LogFile,
 }
 
 impl Setting {
     /// Every setting, in the order of `--help` and of `chatd.example.toml`.
-    pub const ALL: [Setting; 35] = [
+    pub const ALL: [Setting; 39] = [
         Setting::Addr,
         Setting::Workers,
         Setting::MaxClients,
@@ -88,6 +92,10 @@ impl Setting {
         Setting::MaxFileSize,
         Setting::FileQuota,
         Setting::FileDays,
+        Setting::TlsCert,
+        Setting::TlsKey,
+        Setting::TlsAddr,
+        Setting::AllowPlainPasswords,
         Setting::LogLevel,
         Setting::LogFile,
     ];
@@ -142,6 +150,10 @@ impl Setting {
             Setting::MaxFileSize => ("max_file_size", "--max-file-size"),
             Setting::FileQuota => ("file_quota", "--file-quota"),
             Setting::FileDays => ("file_days", "--file-days"),
+            Setting::TlsCert => ("tls_cert", "--tls-cert"),
+            Setting::TlsKey => ("tls_key", "--tls-key"),
+            Setting::TlsAddr => ("tls_addr", "--tls-addr"),
+            Setting::AllowPlainPasswords => ("allow_plain_passwords", "--allow-plain-passwords"),
             Setting::LogLevel => ("log_level", "--log-level"),
             Setting::LogFile => ("log_file", "--log-file"),
         }

@@ -7,7 +7,7 @@
 
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::setting::{ConfigError, Setting};
@@ -114,7 +114,20 @@ pub struct Config {
     /// How long a file can be downloaded (`--file-days`); then it is deleted in the
     /// background. A duration, not days, so that a test can watch a file expire.
     pub file_lifetime: Duration,
+    /// The server's TLS certificate (a PEM chain) and key: with both, the line protocol is
+    /// also served over TLS (`tls_addr`) and the web listener speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Where the TLS listener listens; `None`: `addr`'s host, port [`DEFAULT_TLS_PORT`]. See
+    /// [`Config::tls_listener`].
+    pub tls_addr: Option<SocketAddr>,
+    /// Whether password commands are taken on a connection without TLS from another machine.
+    pub allow_plain_passwords: bool,
 }
+
+/// The TLS listener's port when `--tls-addr` is not given: IRC's port for TLS, as the
+/// servers of its kind use.
+pub const DEFAULT_TLS_PORT: u16 = 6697;
 
 pub const DEFAULT_ADDR: &str = "127.0.0.1:7878";
 pub const DEFAULT_MAX_CLIENTS: usize = 10_000;
@@ -237,6 +250,10 @@ impl Default for Config {
             max_file_size: DEFAULT_MAX_FILE_SIZE,
             file_quota: DEFAULT_FILE_QUOTA,
             file_lifetime: days(DEFAULT_FILE_DAYS),
+            tls_cert: None,
+            tls_key: None,
+            tls_addr: None,
+            allow_plain_passwords: false,
         }
     }
 }
@@ -263,6 +280,15 @@ impl Config {
             && (self.ip_rate_loopback || !ip.is_loopback())
     }
 
+    /// The certificate and key files and the TLS listener's address, when TLS is on.
+    pub fn tls_listener(&self) -> Option<(&Path, &Path, SocketAddr)> {
+        let (cert, key) = (self.tls_cert.as_deref()?, self.tls_key.as_deref()?);
+        let addr = self
+            .tls_addr
+            .unwrap_or_else(|| SocketAddr::new(self.addr.ip(), DEFAULT_TLS_PORT));
+        Some((cert, key, addr))
+    }
+
     /// The start of every URL the web listener hands out (`http://127.0.0.1:8080`, no slash
     /// at the end), or `None` without a web listener.
     pub fn web_base(&self) -> Option<String> {
@@ -275,7 +301,12 @@ impl Config {
                     IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
                     ip => ip,
                 };
-                format!("http://{}", SocketAddr::new(ip, http.port()))
+                let scheme = if self.tls_listener().is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{}", SocketAddr::new(ip, http.port()))
             }
         })
     }
@@ -370,6 +401,17 @@ impl Config {
                     "{} must be at most {MAX_HISTORY_DAYS} (0 keeps lines at any age)",
                     name(Setting::HistoryDays)
                 ),
+            );
+        }
+        if self.tls_cert.is_some() != self.tls_key.is_some() {
+            let (given, missing) = if self.tls_cert.is_some() {
+                (Setting::TlsCert, Setting::TlsKey)
+            } else {
+                (Setting::TlsKey, Setting::TlsCert)
+            };
+            return refuse(
+                missing,
+                format!("{} needs {} too", name(given), name(missing)),
             );
         }
         if let Some(url) = &self.web_url {

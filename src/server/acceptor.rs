@@ -39,6 +39,8 @@ use crate::server::outbox::Outbox;
 use crate::server::rooms::Limits;
 use crate::server::session::Session;
 use crate::server::socket_io::{self, ClientSocket};
+use crate::server::tls::Tls;
+use crate::server::tls::wire::TlsWire;
 use crate::server::writer::WriterSet;
 use chatd_proto::{ProtocolError, Reply, reason};
 use parking_lot::Mutex;
@@ -72,16 +74,21 @@ pub struct Setup {
     pub writers: Arc<WriterSet>,
     pub conns: Arc<Connections>,
     pub warnings: Arc<LogLimit>,
+    /// The TLS settings (`--tls-cert`), for a `Transport::Tls` client's session.
+    pub tls: Option<Arc<Tls>>,
+    /// Whether a WebSocket client came over HTTPS (the web listener speaks TLS).
+    pub web_encrypted: bool,
 }
 
-/// The `chatd-acceptor` thread's loop: runs until the connection table is closed and a
-/// connection wakes it, or until the listener itself fails.
-pub fn run(admission: &Admission, listener: TcpListener) -> io::Result<()> {
-    admission.accept_all(listener)
+/// The `chatd-acceptor` thread's loop (and `chatd-acceptor-tls`'s, whose clients come by
+/// `Transport::Tls`): runs until the connection table is closed and a connection wakes it, or
+/// until the listener itself fails.
+pub fn run(admission: &Admission, listener: TcpListener, transport: Transport) -> io::Result<()> {
+    admission.accept_all(listener, transport)
 }
 
 impl Admission {
-    fn accept_all(&self, listener: TcpListener) -> io::Result<()> {
+    fn accept_all(&self, listener: TcpListener, transport: Transport) -> io::Result<()> {
         let mut backoff = FIRST_BACKOFF;
         loop {
             let accepted = listener.accept();
@@ -92,7 +99,7 @@ impl Admission {
             match accepted {
                 Ok((stream, peer)) => {
                     backoff = FIRST_BACKOFF;
-                    self.admit(stream, peer, Transport::Tcp);
+                    self.admit(stream, peer, transport);
                 }
                 Err(error) if is_transient(&error) => {
                     log::debug!("accept: {error}");
@@ -117,7 +124,8 @@ impl Admission {
 
     /// Admits a connection from `peer` whose socket is `stream`, and has it set up on the
     /// pool; or tells it why not and closes it. `stream` is the client's own socket for a
-    /// TCP client, the server's end of the bridge for a WebSocket one.
+    /// TCP or TLS client, the server's end of the bridge for a WebSocket one. A TLS client is
+    /// admitted (and refused) before its handshake: the limits bound handshakes too.
     pub fn admit(&self, stream: TcpStream, peer: SocketAddr, transport: Transport) {
         if self.setup.conns.is_closed() {
             // A WebSocket client arriving during a shutdown, after the acceptor stopped: its
@@ -140,7 +148,11 @@ impl Admission {
                         held.suffix()
                     );
                 }
-                refuse(&stream, &ProtocolError::ConnectingTooOften { per_second });
+                refuse(
+                    &stream,
+                    transport,
+                    &ProtocolError::ConnectingTooOften { per_second },
+                );
                 return;
             }
         }
@@ -170,14 +182,14 @@ impl Admission {
                     };
                     log::warn!("{peer}: refused, {why}{}", held.suffix());
                 }
-                refuse(&stream, &error);
+                refuse(&stream, transport, &error);
                 return;
             }
         };
         let id: ConnId = self.next_id.fetch_add(1, Ordering::Relaxed);
         let setup = Arc::clone(&self.setup);
         self.pool
-            .execute(move || setup.start(id, stream, peer, slot));
+            .execute(move || setup.start(id, stream, peer, slot, transport));
     }
 }
 
@@ -185,7 +197,14 @@ impl Setup {
     /// Starts the writer of admitted connection `id`, greets it, and adds it to the table,
     /// whose readiness then hands its lines to the pool. After a shutdown began, it is added
     /// all the same: the shutdown joins the pool before it ends every connection in the table.
-    fn start(&self, id: ConnId, stream: TcpStream, peer: SocketAddr, slot: Slot) {
+    fn start(
+        &self,
+        id: ConnId,
+        stream: TcpStream,
+        peer: SocketAddr,
+        slot: Slot,
+        transport: Transport,
+    ) {
         let config = self.live.get();
         // Without TCP_NODELAY, Nagle's algorithm holds small lines back for up to ~40 ms.
         if let Err(error) = stream.set_nodelay(true) {
@@ -195,7 +214,22 @@ impl Setup {
         if let Err(error) = stream.set_write_timeout(Some(config.write_timeout)) {
             log::debug!("{peer}: cannot set the write timeout: {error}");
         }
-        let socket = Arc::new(ClientSocket::new(stream, peer, slot));
+        let tls = match (transport, &self.tls) {
+            (Transport::Tls, Some(tls)) => match TlsWire::new(tls.chat()) {
+                Ok(wire) => Some(wire),
+                Err(error) => {
+                    log::error!("{peer}: refused, cannot start a TLS session: {error}");
+                    return;
+                }
+            },
+            _ => None,
+        };
+        let encrypted = match transport {
+            Transport::Tcp => false,
+            Transport::Tls => true,
+            Transport::WebSocket => self.web_encrypted,
+        };
+        let socket = Arc::new(ClientSocket::new(stream, peer, slot, tls));
         let outbox = match self
             .writers
             .spawn(id, Arc::clone(&socket), config.send_queue)
@@ -210,11 +244,11 @@ impl Setup {
                     );
                 }
                 let max = config.max_clients;
-                refuse(&socket, &ProtocolError::ServerFull { max });
+                refuse(&socket, transport, &ProtocolError::ServerFull { max });
                 return;
             }
         };
-        let conn = Arc::new(self.connection(id, peer, socket, outbox, &config));
+        let conn = Arc::new(self.connection(id, peer, socket, outbox, encrypted, &config));
         // Before the connection is watched: once it is, another worker may run its first
         // line and log it, and the log must tell a connection's life in order.
         log::debug!("conn#{id} {peer}: connected");
@@ -232,9 +266,11 @@ impl Setup {
         peer: SocketAddr,
         socket: Arc<ClientSocket>,
         outbox: Outbox,
+        encrypted: bool,
         config: &Config,
     ) -> Connection {
-        let session = Session::new(id, peer, outbox, config.max_line, Limits::of(config));
+        let mut session = Session::new(id, peer, outbox, config.max_line, Limits::of(config));
+        session.set_passwords_in_clear(encrypted, config.allow_plain_passwords);
         // Cannot fail: the queue is empty.
         session.greet();
         let flood = Flood::new(config, peer.ip(), &self.budgets, Instant::now());
@@ -265,9 +301,11 @@ fn is_fatal(error: &io::Error) -> bool {
 
 /// Tells a connection why it is refused and shuts its sending side; the descriptor closes when
 /// the caller drops its last handle. A new socket's send buffer is empty, so this short write
-/// does not block.
-fn refuse(mut stream: &TcpStream, error: &ProtocolError) {
-    let _ = stream.write_all(Reply::from(error).to_line().as_bytes());
+/// does not block. A TLS client has no session yet to read a line in: it is only closed.
+fn refuse(mut stream: &TcpStream, transport: Transport, error: &ProtocolError) {
+    if transport != Transport::Tls {
+        let _ = stream.write_all(Reply::from(error).to_line().as_bytes());
+    }
     socket_io::discard_pending_input(stream);
     let _ = stream.shutdown(Shutdown::Write);
 }

@@ -58,9 +58,28 @@ impl fmt::Display for AddressGroup {
 pub enum Transport {
     /// The line protocol on the TCP listener (`--addr`).
     Tcp,
+    /// The line protocol inside TLS on the TLS listener (`--tls-addr`).
+    Tls,
     /// The line protocol over WebSocket on the web listener (`/ws`), bridged to a connection
     /// like a TCP one (`web::bridge`).
     WebSocket,
+}
+
+impl Transport {
+    pub const ALL: [Transport; 3] = [Transport::Tcp, Transport::Tls, Transport::WebSocket];
+
+    /// Its name in the metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            Transport::Tcp => "tcp",
+            Transport::Tls => "tls",
+            Transport::WebSocket => "websocket",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// The open connections, counted.
@@ -68,8 +87,8 @@ pub enum Transport {
 pub struct Slots {
     /// Open connections, registered or not, checked against `--max-clients`.
     open: AtomicUsize,
-    /// Of those, the ones that came over WebSocket.
-    websocket: AtomicUsize,
+    /// Of those, the ones that came by each transport (`Transport::index`).
+    by_transport: [AtomicUsize; Transport::ALL.len()],
     /// Open connections per address group, checked against `--max-per-ip`. Every group is
     /// counted, limited or not, so the count is right whatever the limit. A mutex: taken on
     /// connect, and by whichever thread drops a socket's last handle, with no lock taken under
@@ -120,9 +139,7 @@ impl Slots {
         *from_ip += 1;
         drop(per_ip);
         self.open.fetch_add(1, Ordering::Relaxed);
-        if transport == Transport::WebSocket {
-            self.websocket.fetch_add(1, Ordering::Relaxed);
-        }
+        self.by_transport[transport.index()].fetch_add(1, Ordering::Relaxed);
         Ok(Slot {
             slots: Arc::clone(self),
             group,
@@ -137,11 +154,7 @@ impl Slots {
 
     /// Open connections that came by `transport`.
     pub fn open_by(&self, transport: Transport) -> usize {
-        let websocket = self.websocket.load(Ordering::Relaxed);
-        match transport {
-            Transport::WebSocket => websocket,
-            Transport::Tcp => self.open().saturating_sub(websocket),
-        }
+        self.by_transport[transport.index()].load(Ordering::Relaxed)
     }
 }
 
@@ -155,9 +168,7 @@ impl Drop for Slot {
             }
         }
         drop(per_ip);
-        if self.transport == Transport::WebSocket {
-            self.slots.websocket.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.slots.by_transport[self.transport.index()].fetch_sub(1, Ordering::Relaxed);
         self.slots.open.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -30,7 +30,7 @@ use crate::server::metrics::TurnClock;
 use crate::server::readiness::{HangUp, Readiness};
 use crate::server::registry::Registry;
 use crate::server::session::{Flow, Session};
-use crate::server::socket_io::{self, ClientSocket};
+use crate::server::socket_io::ClientSocket;
 use chatd_proto::LineBuffer;
 use chatd_proto::reason;
 
@@ -341,6 +341,8 @@ impl Connection {
             Turn::Await(job) => Next::Await(job),
             Turn::Evict(other) => Next::Evict(other),
             Turn::Wait => Next::Done,
+            // A TLS record's plaintext not handed out yet: readiness would not report it.
+            Turn::NeedsReadiness if self.socket.has_buffered_input() => Next::AnotherTurn,
             Turn::NeedsReadiness => {
                 if let Err(error) = conns.readiness.rearm(&self.socket, self.id) {
                     self.end(state, End::Failed(error), registry, conns);
@@ -430,7 +432,7 @@ impl Connection {
                 return Turn::NeedsReadiness;
             }
             reads_left -= 1;
-            match socket_io::recv_now(&self.socket, &mut chunk) {
+            match self.socket.read_now(&mut chunk) {
                 Ok(0) => return Turn::Ended(End::Closed),
                 Ok(n) => {
                     self.heard();

@@ -83,6 +83,7 @@ mod data_lock;
 mod fd_limit;
 
 mod files;
+mod tls;
 mod web;
 
 use std::io;
@@ -98,7 +99,7 @@ use crate::config::Config;
 use acceptor::{Admission, Setup};
 use accounts::Accounts;
 use address_budget::AddressBudgets;
-use admission::Slots;
+use admission::{Slots, Transport};
 use chatd_proto::reason;
 use connection::{Connection, Connections};
 use data_lock::DataLock;
@@ -115,6 +116,7 @@ use readiness::Readiness;
 use registry::Registry;
 use store::Store;
 use timeouts::Timeouts;
+use tls::Tls;
 use turns::Turns;
 use vital::Vital;
 use web::{FileRoutes, Web, WebParts};
@@ -130,6 +132,8 @@ pub struct Server {
     listener: TcpListener,
     /// The web listener's socket, unless `--http off`.
     web_listener: Option<TcpListener>,
+    /// The TLS listener's socket and the certificate it presents, with `--tls-cert`.
+    tls: Option<(TcpListener, Arc<Tls>)>,
     config: Config,
 }
 
@@ -146,9 +150,20 @@ impl Server {
             })?),
             None => None,
         };
+        let tls = match config.tls_listener() {
+            Some((cert, key, addr)) => {
+                let tls = Tls::load(cert, key)?;
+                let listener = listen(addr).map_err(|error| {
+                    io::Error::new(error.kind(), format!("the TLS listener on {addr}: {error}"))
+                })?;
+                Some((listener, Arc::new(tls)))
+            }
+            None => None,
+        };
         Ok(Server {
             listener,
             web_listener,
+            tls,
             config,
         })
     }
@@ -165,11 +180,20 @@ impl Server {
             .transpose()
     }
 
+    /// The TLS listener's address, with `--tls-cert`.
+    pub fn tls_addr(&self) -> io::Result<Option<SocketAddr>> {
+        self.tls
+            .as_ref()
+            .map(|(listener, _)| listener.local_addr())
+            .transpose()
+    }
+
     /// Starts the acceptor, the poller, the worker pool and the other threads, after taking
     /// the data folder's lock: the error when another chatd holds it.
     pub fn start(self) -> io::Result<ServerHandle> {
         let local_addr = self.listener.local_addr()?;
         let web_addr = self.web_addr()?;
+        let tls_addr = self.tls_addr()?;
         let config = self.config;
         // First: a folder another chatd uses stops this one before it reads anything there.
         let data_lock = DataLock::for_server(&config)?;
@@ -259,6 +283,8 @@ impl Server {
             writers: Arc::clone(&writers),
             conns: Arc::clone(&conns),
             warnings: Arc::clone(&warnings),
+            tls: self.tls.as_ref().map(|(_, tls)| Arc::clone(tls)),
+            web_encrypted: self.tls.is_some(),
         };
         let admission = Arc::new(Admission {
             live: Arc::clone(&live),
@@ -279,21 +305,39 @@ impl Server {
                     stats: Box::new(move || stats(&registry, &writers)),
                     files,
                 };
-                Some(Web::start(listener, &live.get(), parts)?)
+                let tls = self.tls.as_ref().map(|(_, tls)| Arc::clone(tls.web()));
+                Some(Web::start(listener, tls, &live.get(), parts)?)
             }
             _ => None,
         };
+        let (tls_acceptor, tls) = match self.tls {
+            Some((listener, tls)) => {
+                let admission = Arc::clone(&admission);
+                let acceptor = vital.spawn("acceptor-tls", move || {
+                    acceptor::run(&admission, listener, Transport::Tls)
+                })?;
+                (Some(acceptor), Some(tls))
+            }
+            None => (None, None),
+        };
         let acceptor = {
             let listener = self.listener;
-            vital.spawn("acceptor", move || acceptor::run(&admission, listener))?
+            vital.spawn("acceptor", move || {
+                acceptor::run(&admission, listener, Transport::Tcp)
+            })?
         };
         log::info!("listening on {local_addr}, workers={workers}");
+        if let Some(tls_addr) = tls_addr {
+            log::info!("listening with TLS on {tls_addr}");
+        }
         if let Some(web_addr) = web_addr {
-            log::info!("web page at http://{web_addr}/");
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            log::info!("web page at {scheme}://{web_addr}/");
         }
         Ok(ServerHandle {
             local_addr,
             web_addr,
+            tls_addr,
             parts: Box::new(Parts {
                 pool,
                 registry,
@@ -305,16 +349,18 @@ impl Server {
                 vital,
                 store,
                 web,
+                tls,
                 _data_lock: data_lock,
             }),
-            threads: Some(Threads {
+            threads: Some(Box::new(Threads {
                 acceptor,
+                tls_acceptor,
                 poller,
                 wakers,
                 timeouts,
                 throttle,
                 stop_timers,
-            }),
+            })),
         })
     }
 }
@@ -323,10 +369,11 @@ impl Server {
 pub struct ServerHandle {
     local_addr: SocketAddr,
     web_addr: Option<SocketAddr>,
+    tls_addr: Option<SocketAddr>,
     /// Boxed: the handle is kept in enums by its users, and stays small that way.
     parts: Box<Parts>,
-    /// `None` once joined.
-    threads: Option<Threads>,
+    /// `None` once joined; boxed for the same reason as `parts`.
+    threads: Option<Box<Threads>>,
 }
 
 /// What the shutdown and the `Stats` reach.
@@ -347,6 +394,8 @@ struct Parts {
     /// The web listener, unless `--http off`: stops accepting with the acceptor, and ends
     /// once every connection has.
     web: Option<Web>,
+    /// The certificate and key in force, with `--tls-cert`: re-read by a reload.
+    tls: Option<Arc<Tls>>,
     /// The data folder's lock (`None` with `--ephemeral`, or a folder that cannot be
     /// locked): held until the handle drops, after the shutdown, so no other chatd opens the
     /// database while this one may still write to it. Last, so dropped last.
@@ -355,6 +404,8 @@ struct Parts {
 
 struct Threads {
     acceptor: JoinHandle<()>,
+    /// The TLS listener's, with `--tls-cert`.
+    tls_acceptor: Option<JoinHandle<()>>,
     poller: JoinHandle<()>,
     wakers: [JoinHandle<()>; 2],
     timeouts: JoinHandle<()>,
@@ -380,6 +431,21 @@ impl ServerHandle {
     /// The web listener's address, unless `--http off`.
     pub fn web_addr(&self) -> Option<SocketAddr> {
         self.web_addr
+    }
+
+    /// The TLS listener's address, with `--tls-cert`.
+    pub fn tls_addr(&self) -> Option<SocketAddr> {
+        self.tls_addr
+    }
+
+    /// Reads the TLS certificate and key files again (`SIGHUP`): every handshake from now on
+    /// presents the new pair, and open connections keep theirs. On an error the old pair
+    /// stays in force. Nothing to do without TLS.
+    pub fn reload_tls(&self) -> io::Result<()> {
+        match &self.parts.tls {
+            Some(tls) => tls.reload(),
+            None => Ok(()),
+        }
     }
 
     /// Takes the live settings of `config` (those [`Setting::is_live`] names; the others
@@ -430,12 +496,13 @@ impl ServerHandle {
     fn stop(&mut self) -> ShutdownReport {
         let Some(Threads {
             acceptor,
+            tls_acceptor,
             poller,
             wakers,
             timeouts,
             throttle,
             stop_timers,
-        }) = self.threads.take()
+        }) = self.threads.take().map(|threads| *threads)
         else {
             return ShutdownReport { clients: 0, cut: 0 };
         };
@@ -456,6 +523,15 @@ impl ServerHandle {
             }
         }
         join(acceptor, "acceptor");
+        if let (Some(tls_acceptor), Some(tls_addr)) = (tls_acceptor, self.tls_addr) {
+            if !tls_acceptor.is_finished() {
+                let wake = TcpStream::connect_timeout(&wake_addr(tls_addr), WAKE_TIMEOUT);
+                if let Err(error) = wake {
+                    log::warn!("could not wake the TLS acceptor: {error}");
+                }
+            }
+            join(tls_acceptor, "TLS acceptor");
+        }
         if let Err(error) = parts.conns.readiness().notify() {
             log::error!("could not wake the poller: {error}");
         }

@@ -74,6 +74,8 @@ pub struct Session {
     /// A line to an offline account on its way to its mailbox, sent by a logged-in client:
     /// kept in the sender's direct history too once stored (`OK STORED`).
     storing: Option<(Nick, Waiting)>,
+    /// Whether password commands are taken (`set_passwords_in_clear`).
+    passwords_safe: bool,
 }
 
 impl Session {
@@ -99,7 +101,13 @@ impl Session {
             identity: Identity::Guest,
             job: None,
             storing: None,
+            passwords_safe: peer.ip().is_loopback(),
         }
+    }
+
+    /// Password commands get `TLS_REQUIRED` unless `encrypted`, from loopback, or `allowed`.
+    pub fn set_passwords_in_clear(&mut self, encrypted: bool, allowed: bool) {
+        self.passwords_safe = encrypted || allowed || self.peer.ip().is_loopback();
     }
 
     /// Queues the greeting.
@@ -246,6 +254,9 @@ impl Session {
                 Ok(room) => self.reply(&Reply::OkPrivate { room, on }),
                 Err(error) => self.reply_error(&error),
             },
+            command if command.carries_password() && !self.passwords_safe => {
+                self.reply_error(&ProtocolError::TlsRequired)
+            }
             Command::Register(password) => {
                 // Lines kept for an earlier account of this name reach the disk before this
                 // one is made, which clears them there.

@@ -21,7 +21,7 @@
 //! which it does not wrap.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::ops::Deref;
 use std::os::fd::AsRawFd;
@@ -32,6 +32,7 @@ use socket2::SockRef;
 
 use crate::server::admission::Slot;
 use crate::server::line::Line;
+use crate::server::tls::wire::TlsWire;
 
 /// An admitted connection's socket: shared (in an `Arc`) by its connection, its writer, and
 /// for a moment a flush or a cut; it reads as the `TcpStream` it wraps.
@@ -49,18 +50,72 @@ pub struct ClientSocket {
     /// Set by the writer when it cut the connection because nothing could be written for
     /// `--write-timeout`, so that the end is announced with that reason.
     write_timed_out: AtomicBool,
+    /// A TLS client's session (`--tls-addr`): every read and write goes through it.
+    tls: Option<TlsWire>,
     /// Before `stream`: fields drop in the order they are declared.
     _slot: Slot,
     stream: TcpStream,
 }
 
 impl ClientSocket {
-    pub fn new(stream: TcpStream, peer: SocketAddr, slot: Slot) -> ClientSocket {
+    /// A client's socket; with `tls`, a TLS client's, whose bytes are records.
+    pub fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        slot: Slot,
+        tls: Option<TlsWire>,
+    ) -> ClientSocket {
         ClientSocket {
             peer,
             write_timed_out: AtomicBool::new(false),
+            tls,
             _slot: slot,
             stream,
+        }
+    }
+
+    /// Names the connection's writer thread, which a TLS session wakes for the ciphertext
+    /// others could not write without blocking.
+    pub fn set_writer(&self, writer: std::thread::Thread) {
+        if let Some(tls) = &self.tls {
+            tls.set_writer(writer);
+        }
+    }
+
+    /// Reads what the client sent, without blocking: `WouldBlock` when nothing is there,
+    /// `Ok(0)` at its end. Through TLS, plaintext; its handshake runs here.
+    pub fn read_now(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match &self.tls {
+            None => recv_now(&self.stream, buf),
+            Some(tls) => tls.read(
+                &mut RecvNow(&self.stream),
+                &mut SendNow::new(&self.stream),
+                buf,
+            ),
+        }
+    }
+
+    /// Whether input was read from the socket but not yet handed out (TLS buffers a record's
+    /// plaintext), which the socket's readiness would not report.
+    pub fn has_buffered_input(&self) -> bool {
+        self.tls.as_ref().is_some_and(TlsWire::has_buffered_input)
+    }
+
+    /// Writes what a TLS session left over, waiting as a writer does: a writer thread's
+    /// first step at each wake-up. Nothing to do on a plain socket.
+    pub fn write_left_over(&self) -> io::Result<()> {
+        match &self.tls {
+            None => Ok(()),
+            Some(tls) => drain_blocking(&self.stream, tls),
+        }
+    }
+
+    /// The writer's last step: a TLS session says it ends (close_notify) and writes what is
+    /// left, if the peer takes it in time. Nothing to do on a plain socket.
+    pub fn close_politely(&self) {
+        if let Some(tls) = &self.tls {
+            tls.close();
+            let _ = drain_blocking(&self.stream, tls);
         }
     }
 
@@ -169,7 +224,7 @@ pub fn discard_pending_input(socket: &TcpStream) {
 /// longer than the socket's write timeout (`SO_SNDTIMEO`, `--write-timeout`) without a byte
 /// written: then it fails with `TimedOut`. Returns the bytes written. A writer thread's write.
 pub fn write_blocking(
-    socket: &TcpStream,
+    socket: &ClientSocket,
     lines: &mut VecDeque<Line>,
     front_written: usize,
     totals: &WriteTotals,
@@ -179,7 +234,10 @@ pub fn write_blocking(
     while !lines.is_empty() {
         let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
         let (count, bytes) = fill_batch(&mut iovecs, lines.iter(), skip);
-        let written = write_all(socket, &mut iovecs[..count]);
+        let written = match &socket.tls {
+            None => write_all(&socket.stream, &mut iovecs[..count]),
+            Some(tls) => write_all_tls(&socket.stream, tls, &mut iovecs[..count]),
+        };
         let lines_written = if written.result.is_ok() { count } else { 0 };
         totals.count(written.calls, lines_written);
         written.result?;
@@ -236,6 +294,60 @@ fn write_all(socket: &TcpStream, mut slices: &mut [IoSlice<'_>]) -> Written {
     }
 }
 
+/// [`write_all`] through a TLS session: the plaintext is encrypted as the session's buffer
+/// takes it, and its ciphertext written as the socket takes it, waiting while it is full.
+fn write_all_tls(stream: &TcpStream, tls: &TlsWire, mut slices: &mut [IoSlice<'_>]) -> Written {
+    let mut send = SendNow::new(stream);
+    let mut last_progress = Instant::now();
+    let result = loop {
+        if slices.is_empty() {
+            break drain(stream, tls, &mut send, &mut last_progress);
+        }
+        let sent_before = send.bytes;
+        let wrote = match tls.write(&mut send, slices) {
+            Ok(wrote) => wrote,
+            Err(error) => break Err(error),
+        };
+        if wrote.taken > 0 || send.bytes > sent_before {
+            last_progress = Instant::now();
+        }
+        IoSlice::advance_slices(&mut slices, wrote.taken);
+        if wrote.left_over {
+            if let Err(error) = wait_writable(stream, last_progress) {
+                break Err(error);
+            }
+        }
+    };
+    Written {
+        calls: send.calls,
+        result,
+    }
+}
+
+/// Writes the ciphertext a TLS session holds, waiting while the socket is full.
+fn drain_blocking(stream: &TcpStream, tls: &TlsWire) -> io::Result<()> {
+    drain(stream, tls, &mut SendNow::new(stream), &mut Instant::now())
+}
+
+fn drain(
+    stream: &TcpStream,
+    tls: &TlsWire,
+    send: &mut SendNow<'_>,
+    last_progress: &mut Instant,
+) -> io::Result<()> {
+    loop {
+        let sent_before = send.bytes;
+        let done = tls.flush(send)?;
+        if send.bytes > sent_before {
+            *last_progress = Instant::now();
+        }
+        if done {
+            return Ok(());
+        }
+        wait_writable(stream, *last_progress)?;
+    }
+}
+
 /// Waits until `socket` takes bytes again (or has failed, or was shut down: the next send
 /// says which), at most until its write timeout after `last_progress`: then `TimedOut`.
 #[allow(unsafe_code)]
@@ -289,30 +401,40 @@ pub struct Sent {
 /// Writes as many of `lines` (the first from byte `front_written` on) as the socket takes
 /// without blocking. A flush's write, on the thread that pushed the line.
 pub fn send_without_blocking(
-    socket: &TcpStream,
+    socket: &ClientSocket,
     lines: &VecDeque<Line>,
     front_written: usize,
     totals: &WriteTotals,
 ) -> Sent {
-    let socket = SockRef::from(socket);
+    let mut send = SendNow::new(&socket.stream);
     let mut sent = Sent {
         lines: 0,
         bytes: 0,
         front_written,
     };
-    let mut calls = 0;
     while sent.lines < lines.len() {
         let mut iovecs = [IoSlice::new(&[]); MAX_BATCH_LINES];
         let batch = lines.range(sent.lines..);
         let (count, bytes) = fill_batch(&mut iovecs, batch, sent.front_written);
-        let n = match socket.send_vectored_with_flags(&iovecs[..count], SEND_NOW) {
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            // Full (`WouldBlock`) or failing: the writer takes over, and meets any error
-            // itself.
-            Err(_) => break,
+        let (n, full) = match &socket.tls {
+            None => match send.write_vectored(&iovecs[..count]) {
+                Ok(n) => (n, n < bytes),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // Full (`WouldBlock`) or failing: the writer takes over, and meets any error
+                // itself.
+                Err(_) => break,
+            },
+            Some(tls) => match tls.write(&mut send, &iovecs[..count]) {
+                Ok(wrote) => {
+                    if wrote.left_over {
+                        // Even when every line was taken: their ciphertext is the writer's.
+                        tls.wake_writer();
+                    }
+                    (wrote.taken, wrote.left_over || wrote.taken < bytes)
+                }
+                Err(_) => break,
+            },
         };
-        calls += 1;
         sent.bytes += n;
         // Which lines that covered, and how far into the next one.
         let mut left = n + sent.front_written;
@@ -324,13 +446,56 @@ pub fn send_without_blocking(
             sent.lines += 1;
         }
         sent.front_written = left;
-        if n < bytes {
+        if full {
             break;
         }
     }
     // Once per flush: the totals are shared by every thread that writes.
-    totals.count(calls, sent.lines);
+    totals.count(send.calls, sent.lines);
     sent
+}
+
+/// A socket's `Read` that never blocks (`recv` with `MSG_DONTWAIT`), for rustls.
+struct RecvNow<'a>(&'a TcpStream);
+
+impl Read for RecvNow<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        recv_now(self.0, buf)
+    }
+}
+
+/// A socket's `Write` that never blocks (`SEND_NOW`), counting the calls that wrote.
+struct SendNow<'a> {
+    socket: SockRef<'a>,
+    calls: u64,
+    bytes: usize,
+}
+
+impl<'a> SendNow<'a> {
+    fn new(stream: &'a TcpStream) -> SendNow<'a> {
+        SendNow {
+            socket: SockRef::from(stream),
+            calls: 0,
+            bytes: 0,
+        }
+    }
+}
+
+impl Write for SendNow<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_vectored(&[IoSlice::new(buf)])
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let n = self.socket.send_vectored_with_flags(bufs, SEND_NOW)?;
+        self.calls += 1;
+        self.bytes += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// `send` flags of a flush: never block; a closed peer gives `EPIPE`, not `SIGPIPE`.

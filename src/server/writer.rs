@@ -121,8 +121,10 @@ impl WriterSet {
                 // The set may already be gone at the very end of a shutdown; nothing to tell.
                 let _ = exited.send(id);
             })?;
-        // Before the outbox is handed out, so that every push can unpark the writer.
+        // Before the outbox is handed out, so that every push can unpark the writer; and
+        // before the connection is read, so that a TLS handshake's answer can.
         queue.set_writer(handle.thread().clone());
+        socket.set_writer(handle.thread().clone());
         let running = Running {
             handle,
             queue,
@@ -226,6 +228,12 @@ impl Writer {
     fn run(self) {
         let mut taken = VecDeque::new();
         loop {
+            // A TLS session's ciphertext that a reader or a flush could not write (it wakes
+            // this thread for it); before the queue's lines, which come after it.
+            if let Err(error) = self.socket.write_left_over() {
+                self.fail(&error);
+                return;
+            }
             let (front_written, oldest_delivery) = match self.queue.take(&mut taken) {
                 Taken::Lines {
                     front_written,
@@ -237,7 +245,10 @@ impl Writer {
                     thread::park();
                     continue;
                 }
-                Taken::Closed => return,
+                Taken::Closed => {
+                    self.socket.close_politely();
+                    return;
+                }
             };
             let writes = self.metrics.writes();
             match socket_io::write_blocking(&self.socket, &mut taken, front_written, writes) {
@@ -247,18 +258,23 @@ impl Writer {
                     }
                 }
                 Err(error) => {
-                    if error.kind() == io::ErrorKind::TimedOut {
-                        self.note_write_timeout();
-                    } else {
-                        log::debug!("conn#{}: write failed: {error}", self.id);
-                    }
-                    self.queue.writer_gone();
-                    // Make the reading side see the end too, so the connection is torn down.
-                    let _ = self.socket.shutdown(Shutdown::Both);
+                    self.fail(&error);
                     return;
                 }
             }
         }
+    }
+
+    /// A write failed or timed out: the queue is closed, and the reading side sees the end
+    /// too, so the connection is torn down.
+    fn fail(&self, error: &io::Error) {
+        if error.kind() == io::ErrorKind::TimedOut {
+            self.note_write_timeout();
+        } else {
+            log::debug!("conn#{}: write failed: {error}", self.id);
+        }
+        self.queue.writer_gone();
+        let _ = self.socket.shutdown(Shutdown::Both);
     }
 
     /// The socket's write timeout (`--write-timeout`) passed without a byte written. Logged as a cut, a line per address group and interval.

@@ -45,6 +45,7 @@ mod startup_errors;
 mod stats;
 mod text_rule;
 mod timeouts;
+mod tls;
 mod tls_self_signed;
 mod vital_threads;
 mod websocket;

@@ -484,6 +484,18 @@ impl Needs {
 }
 
 impl Command<'_> {
+    /// Whether the command sends a password (`REGISTER`, `LOGIN`, `PASSWORD`, `UNREGISTER`):
+    /// a server takes those only where they do not cross a network in clear.
+    pub fn carries_password(&self) -> bool {
+        matches!(
+            self,
+            Command::Register(_)
+                | Command::Login { .. }
+                | Command::Password { .. }
+                | Command::Unregister(_)
+        )
+    }
+
     /// The word the command's line starts with.
     pub fn word(&self) -> CommandWord {
         match self {

@@ -119,6 +119,9 @@ error_codes! {
     Quota = "QUOTA",
     /// An `UPLOAD` to a server without a web listener (`--http off`): it takes no files.
     NoFiles = "NO_FILES",
+    /// `REGISTER`, `LOGIN` or `PASSWORD` on a connection without TLS from another machine:
+    /// the password would cross the network in clear (unless the server allows it).
+    TlsRequired = "TLS_REQUIRED",
 }
 
 impl fmt::Display for ErrorCode {
@@ -270,6 +273,8 @@ pub enum ProtocolError {
     },
     /// An `UPLOAD` to a server that takes no files.
     NoFiles,
+    /// A password sent without TLS from another machine; nothing was done.
+    TlsRequired,
 }
 
 impl ProtocolError {
@@ -317,6 +322,7 @@ impl ProtocolError {
             ProtocolError::FileTooLarge { .. } => ErrorCode::FileTooLarge,
             ProtocolError::Quota { .. } | ProtocolError::UploadsWaiting { .. } => ErrorCode::Quota,
             ProtocolError::NoFiles => ErrorCode::NoFiles,
+            ProtocolError::TlsRequired => ErrorCode::TlsRequired,
         }
     }
 }
@@ -470,6 +476,10 @@ impl fmt::Display for ProtocolError {
             ProtocolError::NoFiles => {
                 f.write_str("this server takes no files: its web listener is off")
             }
+            ProtocolError::TlsRequired => f.write_str(
+                "passwords only over TLS: connect to the TLS port (or the web page over \
+                 https), and change this password if it was a real one",
+            ),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The test harness shared by the server's integration tests and the client's network tests:
 //! an in-process server on `127.0.0.1:0` ([`TestServer`]) and a line-oriented client whose
 //! every wait has a deadline ([`TestClient`]), and its twin over the web listener's WebSocket
-//! ([`WsClient`], in `ws`).
+//! ([`WsClient`], in `ws`), and over TLS ([`TlsClient`], with the certificates of [`TestPki`],
+//! in `tls`).
 //!
 //! Only for tests: it panics on any failure. It uses the server's public API and the wire,
 //! nothing else, and must never be a dependency of anything but tests.
@@ -14,7 +15,9 @@ use std::time::{Duration, Instant};
 pub use chatd::config::Config;
 use chatd::server::{Server, ServerHandle, ShutdownReport, Stats};
 
+pub mod tls;
 mod ws;
+pub use tls::{TestPki, TlsClient};
 pub use ws::{WsClient, WsEnd};
 
 /// How long any single expectation may wait before the test fails.
@@ -35,6 +38,8 @@ pub struct TestServer {
     /// The web listener's address, for a test that turned it on (`http` in the config; it
     /// is off by default here, so that no test takes the default port).
     pub web: Option<SocketAddr>,
+    /// The TLS listener's address, for a test that turned it on (`TestServer::with_tls`).
+    pub tls: Option<SocketAddr>,
 }
 
 impl TestServer {
@@ -101,10 +106,12 @@ impl TestServer {
         let handle = server.start().unwrap();
         let addr = handle.local_addr();
         let web = handle.web_addr();
+        let tls = handle.tls_addr();
         TestServer {
             handle: Some(handle),
             addr,
             web,
+            tls,
         }
     }
 
@@ -143,6 +150,40 @@ impl TestServer {
 
     pub fn shutdown(mut self) -> ShutdownReport {
         self.handle.take().unwrap().shutdown()
+    }
+}
+
+impl TestServer {
+    /// A server with its TLS listener on a free port, presenting `pki`'s certificate, its
+    /// config then adjusted by `adjust`.
+    pub fn with_tls(pki: &TestPki, adjust: impl FnOnce(&mut Config)) -> TestServer {
+        TestServer::with(|config| {
+            config.tls_cert = Some(pki.cert_path());
+            config.tls_key = Some(pki.key_path());
+            config.tls_addr = Some("127.0.0.1:0".parse().unwrap());
+            adjust(config);
+        })
+    }
+
+    /// The TLS listener's address; the test must have turned it on.
+    pub fn tls_addr(&self) -> SocketAddr {
+        self.tls.expect("a server started with TLS")
+    }
+
+    /// A TLS connection that has read its greeting.
+    pub fn connect_tls(&self, pki: &TestPki) -> TlsClient {
+        let mut client = TlsClient::connect(self.tls_addr(), pki.client_config());
+        let hello = client.recv();
+        assert!(hello.starts_with("HELLO "), "greeting: {hello:?}");
+        client
+    }
+
+    /// A TLS connection registered as `nick`.
+    pub fn tls_client(&self, pki: &TestPki, nick: &str) -> TlsClient {
+        let mut client = self.connect_tls(pki);
+        client.send(&format!("NICK {nick}"));
+        client.expect(&format!("OK NICK {nick}"));
+        client
     }
 }
 

@@ -445,6 +445,9 @@ fn the_keys_left_out_of_the_example_are_sound_when_set() {
             "ip_rate",
             "ip_byte_rate",
             "web_url",
+            "tls_cert",
+            "tls_key",
+            "tls_addr",
             "log_file"
         ]
     );
@@ -580,7 +583,9 @@ fn help_shows_the_defaults_the_example_holds() {
         let shown = match key.as_str() {
             "workers" => "number of cores".to_owned(),
             "log_file" => "none".to_owned(),
-            "web_url" => "http:// and the --http address".to_owned(),
+            "web_url" => "http:// (https:// with --tls-cert) and the --http address".to_owned(),
+            "tls_cert" | "tls_key" => "none".to_owned(),
+            "tls_addr" => "the --addr host, port 6697".to_owned(),
             _ => example_value(&key),
         };
         assert!(
@@ -623,55 +628,6 @@ fn issue_12_an_unknown_log_level_is_told_the_levels() {
 }
 
 #[test]
-fn issue_17_the_web_listener_is_on_by_default_and_off_takes_it_away() {
-    let defaults = args(&[]).settings().unwrap().config;
-    assert_eq!(defaults.http, Some("127.0.0.1:8080".parse().unwrap()));
-    assert_eq!(
-        args(&["--http", "off"]).settings().unwrap().config.http,
-        None
-    );
-    assert_eq!(config_of(&[], "http = \"off\"\n").http, None);
-    let wildcard = args(&["--http", "0.0.0.0:8081"]).settings().unwrap().config;
-    assert_eq!(
-        wildcard.web_base().as_deref(),
-        Some("http://127.0.0.1:8081")
-    );
-    assert_eq!(
-        args(&["--http", "8080"])
-            .settings()
-            .unwrap_err()
-            .to_string(),
-        "--http 8080: use host:port, e.g. 127.0.0.1:7878, 0.0.0.0:7878 or [::]:7878 (or off)"
-    );
-    for bad in ["ftp://x", "http://", "http://host/path", "http://a b"] {
-        let error = args(&["--web-url", bad])
-            .settings()
-            .unwrap_err()
-            .to_string();
-        assert!(error.starts_with("--web-url must be"), "{bad}: {error}");
-    }
-    let sized = args(&["--max-file-size", "2G", "--file-quota", "1G"]);
-    assert_eq!(
-        sized.settings().unwrap_err().to_string(),
-        "--max-file-size must be at least 1 byte and at most --file-quota"
-    );
-    let fine = args(&[
-        "--max-file-size",
-        "10M",
-        "--file-quota",
-        "2G",
-        "--file-days",
-        "30",
-    ]);
-    let fine = fine.settings().unwrap().config;
-    assert_eq!(
-        (fine.max_file_size, fine.file_quota, fine.file_lifetime),
-        (10 << 20, 2 << 30, Duration::from_secs(30 * 24 * 60 * 60))
-    );
-    assert!(args(&["--file-days", "0"]).settings().is_err());
-}
-
-#[test]
 fn issue_12_an_address_without_a_port_is_shown_the_form() {
     let error = args(&["--addr", "7878"]).settings().unwrap_err();
     assert_eq!(
@@ -694,3 +650,5 @@ fn issue_12_an_address_without_a_port_is_shown_the_form() {
 
 mod account;
 mod history;
+mod tls;
+mod web;

@@ -75,13 +75,9 @@ pub fn render(sources: &Sources) -> Result<String, std::fmt::Error> {
     let mut registry = Registry::with_prefix("chatd");
 
     let connections = Family::<Vec<(&'static str, &'static str)>, Gauge>::default();
-    for transport in [Transport::Tcp, Transport::WebSocket] {
-        let name = match transport {
-            Transport::Tcp => "tcp",
-            Transport::WebSocket => "websocket",
-        };
+    for transport in Transport::ALL {
         connections
-            .get_or_create(&vec![("transport", name)])
+            .get_or_create(&vec![("transport", transport.name())])
             .set(gauge(sources.slots.open_by(transport) as u64));
     }
     registry.register(

@@ -5,6 +5,7 @@
 //! In reading order:
 //! - `ws`: `/ws`, one WebSocket client relayed to the core as lines;
 //! - `bridge`: the seam where such a client becomes an ordinary connection of the core;
+//! - `https`: with `--tls-cert`, the listener whose connections finished a TLS handshake;
 //! - `page`: the page's embedded files and the headers every response carries;
 //! - `files`: `PUT /upload/<token>`, `GET /files/<token>/<name>`, and the sweep of expired
 //!   files;
@@ -20,6 +21,7 @@
 
 mod bridge;
 mod files;
+mod https;
 mod metrics_page;
 mod page;
 mod ws;
@@ -34,6 +36,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
+use axum::serve::{Listener, ListenerExt};
 use tokio::sync::oneshot;
 
 use crate::config::Config;
@@ -76,8 +79,14 @@ pub fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 impl Web {
-    /// Serves on `listener` until [`Web::stop_accepting`] and [`Web::finish`].
-    pub fn start(listener: TcpListener, config: &Config, parts: WebParts) -> io::Result<Web> {
+    /// Serves on `listener` until [`Web::stop_accepting`] and [`Web::finish`]; HTTPS only
+    /// with `tls`.
+    pub fn start(
+        listener: TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        config: &Config,
+        parts: WebParts,
+    ) -> io::Result<Web> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(WEB_THREADS)
             .max_blocking_threads(16)
@@ -123,22 +132,16 @@ impl Web {
             )
             .fallback(get(page::serve))
             .layer(axum::middleware::map_response(secure));
-        let listener = {
-            let _entered = runtime.enter();
-            tokio::net::TcpListener::from_std(listener)?
-        };
         let (stop_accepting, stop) = oneshot::channel::<()>();
-        runtime.spawn(async move {
-            let service = app.into_make_service_with_connect_info::<SocketAddr>();
-            let served = axum::serve(listener, service)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.await;
-                })
-                .await;
-            if let Err(error) = served {
-                log::error!("the web listener failed: {error}");
-            }
-        });
+        let stop = async move {
+            let _ = stop.await;
+        };
+        let _entered = runtime.enter();
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        match tls {
+            None => runtime.spawn(serve(listener, app, stop)),
+            Some(tls) => runtime.spawn(serve(https::TlsListener::start(listener, tls)?, app, stop)),
+        };
         Ok(Web {
             runtime: Some(runtime),
             stop_accepting: Some(stop_accepting),
@@ -163,6 +166,21 @@ impl Web {
 impl Drop for Web {
     fn drop(&mut self) {
         self.finish();
+    }
+}
+
+/// Serves `app` on `listener` until `stop`. (`tap_io` only gives the listener axum's
+/// connection info, the peer's address, which a listener of its own does not have.)
+async fn serve<L>(listener: L, app: Router, stop: impl Future<Output = ()> + Send + 'static)
+where
+    L: Listener<Addr = SocketAddr>,
+{
+    let service = app.into_make_service_with_connect_info::<SocketAddr>();
+    let served = axum::serve(listener.tap_io(|_| {}), service)
+        .with_graceful_shutdown(stop)
+        .await;
+    if let Err(error) = served {
+        log::error!("the web listener failed: {error}");
     }
 }
 
