@@ -3,7 +3,8 @@
 //! reloads the TLS certificate and the file's live settings), then shut down gracefully and exit 0; or exit non-zero,
 //! after the same shutdown, if a thread the server cannot run without dies.
 //!
-//! `chatd account ...` runs an operator's command on the accounts instead (`account`).
+//! `chatd account ...` runs an operator's command on the accounts instead (`account`), and
+//! `chatd tls self-signed ...` writes a certificate and its key (`tls`).
 #![allow(
     clippy::print_stderr,
     reason = "a binary reports fatal errors on stderr"
@@ -12,13 +13,15 @@
 // Beside this file rather than in src/bin, where Cargo would take it for a binary of its own.
 #[path = "chatd/account.rs"]
 mod account;
+#[path = "chatd/tls.rs"]
+mod tls;
 
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::{Context, anyhow};
-use chatd::config::{Args, Command, Settings};
+use chatd::config::{Args, Command, Settings, TlsCommand};
 use chatd::server::{OpenFiles, Server, ServerHandle};
 use clap::Parser;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGXFSZ};
@@ -36,8 +39,10 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<()> {
     let args = Args::parse();
-    if let Some(Command::Account(account)) = &args.command {
-        return account::run(account);
+    match &args.command {
+        Some(Command::Account(account)) => return account::run(account),
+        Some(Command::Tls(TlsCommand::SelfSigned(wanted))) => return tls::self_signed(wanted),
+        None => {}
     }
     // Every setting is read and checked here, before anything listens.
     let mut settings = args.settings()?;

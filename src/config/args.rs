@@ -255,6 +255,36 @@ pub struct Args {
 pub enum Command {
     /// Look after the accounts of a data folder while the server is stopped
     Account(AccountArgs),
+    /// Make TLS certificates for --tls-cert and --tls-key
+    #[command(subcommand)]
+    Tls(TlsCommand),
+}
+
+/// `chatd tls ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum TlsCommand {
+    /// Write a self-signed certificate and its key (cert.pem, key.pem) for a test or a
+    /// private server; the clients then trust it with `chat --tls --ca DIR/cert.pem`
+    SelfSigned(SelfSignedArgs),
+}
+
+/// `chatd tls self-signed`: where to write, and the names the certificate is for.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "The certificate is valid for 90 days, for localhost, 127.0.0.1, ::1 and every \
+                  --name. The key file is readable by its owner only."
+)]
+pub struct SelfSignedArgs {
+    /// The folder to write cert.pem and key.pem in (made if missing)
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Another name the certificate is valid for: a host name or an IP address (repeat it
+    /// for more)
+    #[arg(long = "name", value_name = "HOST")]
+    pub names: Vec<String>,
+    /// Replace cert.pem and key.pem if they are there
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `chatd account`: the data folder, and what to do with its accounts.

@@ -8,7 +8,8 @@
 //!   the wrong type are refused with their line.
 //! - `args`: the flags ([`Args`]) and the merge: a flag given wins over the file, which wins
 //!   over the default; the merged result is checked as a whole. Also the `chatd account`
-//!   subcommand ([`AccountArgs`]), whose data folder is found the same way.
+//!   subcommand ([`AccountArgs`]), whose data folder is found the same way, and `chatd tls
+//!   self-signed` ([`SelfSignedArgs`]).
 //! - `live`: which settings a running server takes on a reload (`SIGHUP`), and [`Changes`],
 //!   what a reload changes.
 //!
@@ -22,7 +23,7 @@ mod live;
 mod setting;
 mod values;
 
-pub use args::{AccountAction, AccountArgs, Args, Command, Settings};
+pub use args::{AccountAction, AccountArgs, Args, Command, SelfSignedArgs, Settings, TlsCommand};
 pub use live::Changes;
 pub use setting::{ConfigError, Setting};
 pub use values::{

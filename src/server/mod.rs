@@ -126,6 +126,8 @@ pub use accounts::{AccountAdmin, AdminError, ListedAccount};
 pub use fd_limit::{OpenFiles, RESERVED_FDS};
 pub use metrics::Stats;
 pub use vital::Failure;
+// `chatd tls self-signed` (the binary) makes its certificate here.
+pub use tls::self_signed;
 
 /// A bound, not yet running server.
 pub struct Server {

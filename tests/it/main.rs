@@ -46,6 +46,7 @@ mod stats;
 mod text_rule;
 mod timeouts;
 mod tls;
+mod tls_self_signed;
 mod tls_web;
 mod vital_threads;
 mod websocket;

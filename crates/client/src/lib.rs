@@ -1,6 +1,6 @@
 //! The terminal client `chat`: an irssi-like screen, or a line mode for scripts.
 //!
-//! It speaks to a server only over TCP, through `chatd-proto`'s `Command` and `Reply`, and must
+//! It speaks to a server only over TCP (or TLS over TCP), through `chatd-proto`'s `Command` and `Reply`, and must
 //! never depend on the server crate (its network tests start one through `chatd-testkit`) nor
 //! on the benchmark.
 //!
@@ -29,12 +29,16 @@
 //!   are the places `ERR` codes are read.
 //! - [`ui`]: `render(state, frame)`. Pure. Its parts: `scrollback` (wrapping, the pane) and
 //!   `style` (styles, nick colours).
-//! - [`net`]: the socket: connect with back-off, reader and writer threads.
+//! - [`address`]: `--addr`, its default port and its host part. Pure.
+//! - [`trust`]: the certificate authorities trusted (`--ca`, or the system's) and a refused
+//!   certificate in words.
+//! - [`net`]: the socket: connect with back-off (TLS with `--tls`), reader and writer threads.
 //! - [`transfer`]: the file threads: a file looked at, uploaded (HTTP `PUT`) or downloaded
-//!   (HTTP `GET`), streamed from and to disk.
+//!   (HTTP `GET`, or HTTPS with the roots of `trust`), streamed from and to disk.
 //! - [`terminal`]: the full-screen loop: terminal set-up and restore, key and tick thread.
 //! - [`line_mode`]: `--plain`: stdin lines in, server lines out.
 
+pub mod address;
 pub mod app;
 pub mod commands;
 pub mod event;
@@ -46,6 +50,7 @@ pub mod password;
 pub mod printable;
 pub mod terminal;
 pub mod transfer;
+pub mod trust;
 pub mod ui;
 
 use clap::Parser;
@@ -54,15 +59,28 @@ use std::path::PathBuf;
 
 use app::{DEFAULT_MAX_LINE, DEFAULT_PASTE_CONFIRM, Settings};
 use chatd_proto::Nick;
+use net::NetConfig;
 use password::Secret;
+use trust::Trust;
 
 /// The command line of `chat`.
 #[derive(Debug, Parser)]
 #[command(name = "chat", version, about = "A terminal client for chatd")]
 pub struct Args {
-    /// Server address (host:port).
-    #[arg(long, default_value = "127.0.0.1:7878")]
-    pub addr: String,
+    /// Server address: host:port, or a host alone for the default port (7878; 6697 with
+    /// --tls). [default: 127.0.0.1]
+    #[arg(long, value_name = "ADDR")]
+    pub addr: Option<String>,
+    /// Connect over TLS (the server's --tls-cert; its port is 6697 by default), checking
+    /// the server's certificate for the host of --addr (a name, or an IP address) against
+    /// the system's trusted roots, or --ca's.
+    #[arg(long)]
+    pub tls: bool,
+    /// Trust only the CA certificate(s) of this PEM file, instead of the system's roots: a
+    /// private CA, or the cert.pem that `chatd tls self-signed` wrote. Also used for the
+    /// files' https:// links.
+    #[arg(long, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
     /// Nick to use; defaults to $USER. When it is taken, a suffixed one is used
     /// (alice_, alice_2, ...) until it is free again. When it is registered (an account),
     /// the client logs in to it: with --password-file, or $CHAT_PASSWORD, or else it asks
@@ -107,6 +125,34 @@ impl Args {
             Some(path) => password::from_file(path).map(Some),
             None => Ok(password::from_env()),
         }
+    }
+
+    /// The server's address, its port added if it had none.
+    pub fn addr(&self) -> String {
+        let port = if self.tls {
+            address::TLS_PORT
+        } else {
+            address::PLAIN_PORT
+        };
+        address::with_default_port(self.addr.as_deref().unwrap_or("127.0.0.1"), port)
+    }
+
+    /// How to reach the server: `--addr`, `--tls`, and the roots trusted (`--ca`, else the
+    /// system's), which the files' HTTPS uses too.
+    pub fn net_config(&self) -> Result<NetConfig, String> {
+        let trust = match &self.ca {
+            Some(path) => Trust::ca_file(path)?,
+            None => Trust::system(),
+        };
+        if self.tls {
+            // A bad host part is told now rather than on every attempt.
+            trust::server_name(&self.addr())?;
+        }
+        Ok(NetConfig {
+            tls: self.tls,
+            trust,
+            ..NetConfig::new(self.addr())
+        })
     }
 
     /// The flags that change what the full-screen client does.

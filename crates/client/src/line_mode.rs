@@ -43,7 +43,6 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, BufRead, Write};
-use std::net::{Shutdown, TcpStream};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -62,7 +61,7 @@ pub use login::{Ask, Login};
 use crate::app::{Caps, MAX_NICK_ATTEMPTS, NickRefusal, PLAIN_CAPS_WANTED, suffixed};
 use crate::commands::{self, Input, Target, UserCommand};
 use crate::event::NetEvent;
-use crate::net::{self, NetConfig};
+use crate::net::{self, Connection, NetConfig};
 use crate::printable::put_line;
 use chatd_proto::reason::LOGGED_IN_ELSEWHERE;
 use chatd_proto::{ACTION_PREFIX, Capability, Command, Nick, Reply, Room, RoomKey, Target as To};
@@ -88,19 +87,18 @@ enum Ended {
     Lost(String),
 }
 
-/// Runs the line mode: connects to `addr` as `nick` (or a suffixed nick if it is taken,
+/// Runs the line mode: connects as `config` says (TLS included) as `nick` (or a suffixed nick if it is taken,
 /// or logged in with `login` if it is registered), sends the lines of `input`, writes the
 /// server's lines to `output` and notes for the user to `notes`. Returns when the input
 /// ended and the server closed, or the server closed.
 pub fn run(
-    addr: &str,
+    config: NetConfig,
     nick: Nick,
     login: Login,
     input: impl BufRead + Send + 'static,
     output: &mut impl Write,
     notes: &mut impl Write,
 ) -> io::Result<()> {
-    let config = NetConfig::new(addr);
     let mut stream = net::connect(&config)?;
     let (typed, from_input) = crossbeam_channel::bounded::<String>(64);
     let stdin_thread = thread::Builder::new()
@@ -113,7 +111,7 @@ pub fn run(
                 }
             }
         })?;
-    let mut session = Session::new(nick, login);
+    let mut session = Session::new(nick, login, &config);
     let mut failures: u32 = 0;
     // The loss is told once, not again for each attempt that fails before registering.
     let mut told = false;
@@ -131,9 +129,13 @@ pub fn run(
             told = false;
         }
         // Connect again with the full-screen client's back-off, holding the input meanwhile.
+        let mut refusal: Option<io::Error> = None;
         let reconnected = loop {
             failures = failures.saturating_add(1);
-            let wait = config.backoff(failures);
+            let wait = match &refusal {
+                Some(error) => config.backoff_after(failures, error),
+                None => config.backoff(failures),
+            };
             if !told {
                 put_line(
                     notes,
@@ -147,7 +149,10 @@ pub fn run(
             }
             match net::connect(&config) {
                 Ok(stream) => break Some(stream),
-                Err(error) => reason = error.to_string(),
+                Err(error) => {
+                    reason = error.to_string();
+                    refusal = Some(error);
+                }
             }
         };
         match reconnected {
@@ -165,7 +170,7 @@ pub fn run(
 /// What the line mode keeps across connections, and the current one.
 struct Session {
     /// The current connection; `None` between connections.
-    stream: Option<TcpStream>,
+    stream: Option<Connection>,
     wanted: Nick,
     registered: bool,
     /// Refusals of the nick so far (the next suffix).
@@ -196,7 +201,7 @@ struct Session {
 }
 
 impl Session {
-    fn new(wanted: Nick, login: Login) -> Session {
+    fn new(wanted: Nick, login: Login, config: &NetConfig) -> Session {
         Session {
             login: PlainLogin::new(&wanted, login),
             stream: None,
@@ -212,7 +217,7 @@ impl Session {
             keys: HashMap::new(),
             resume: Resume::default(),
             direct_due: false,
-            files: PlainFiles::new(),
+            files: PlainFiles::new(&config.trust),
         }
     }
 
@@ -225,12 +230,12 @@ impl Session {
     /// accepting it): it is shut, so that the reader reports the loss and the run connects
     /// again, rather than ending.
     fn send_line(&self, line: &str) -> io::Result<()> {
-        let mut writer = self
+        let writer = self
             .stream
             .as_ref()
             .ok_or_else(|| io::Error::other("no connection"))?;
         if writer.write_all(format!("{line}\n").as_bytes()).is_err() {
-            let _ = writer.shutdown(Shutdown::Both);
+            writer.shutdown();
         }
         Ok(())
     }
@@ -239,19 +244,18 @@ impl Session {
     /// until it ends.
     fn connection(
         &mut self,
-        stream: TcpStream,
+        stream: Connection,
         from_input: &Receiver<String>,
         output: &mut impl Write,
         notes: &mut impl Write,
     ) -> io::Result<Ended> {
-        let read_half = stream.try_clone()?;
+        let read_half = stream.clone();
         let (incoming, from_server) = crossbeam_channel::unbounded();
         let reader = thread::Builder::new()
             .name("chat-reader".to_owned())
             .spawn(move || {
-                let reason = net::read_lines(&read_half, |event| {
-                    incoming.send(Incoming::Event(event)).is_ok()
-                });
+                let reason =
+                    read_half.read_lines(|event| incoming.send(Incoming::Event(event)).is_ok());
                 let _ = incoming.send(Incoming::End(reason));
             })?;
         self.stream = Some(stream);
@@ -261,7 +265,7 @@ impl Session {
         self.login.new_connection();
         let result = self.serve(&from_server, from_input, output, notes);
         if let Some(stream) = self.stream.take() {
-            let _ = stream.shutdown(Shutdown::Both);
+            stream.shutdown();
         }
         self.files.connection_lost(notes)?;
         let _ = reader.join();

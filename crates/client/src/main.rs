@@ -28,6 +28,8 @@ fn run() -> anyhow::Result<()> {
     let args = Args::parse();
     let nick = args.nick().map_err(anyhow::Error::msg)?;
     let given = args.password().map_err(anyhow::Error::msg)?;
+    let net = args.net_config().map_err(anyhow::Error::msg)?;
+    let addr = net.addr.clone();
     if args.plain {
         let (mut stdout, mut stderr) = (std::io::stdout(), std::io::stderr());
         let login = line_mode::Login {
@@ -35,16 +37,16 @@ fn run() -> anyhow::Result<()> {
             ask: password::ask_on_terminal,
         };
         line_mode::run(
-            &args.addr,
+            net,
             nick,
             login,
             std::io::BufReader::new(std::io::stdin()),
             &mut stdout,
             &mut stderr,
         )
-        .with_context(|| format!("--plain with {}", args.addr))
+        .with_context(|| format!("--plain with {addr}"))
     } else {
         let settings = args.settings();
-        terminal::run(args.addr, nick, given, settings).context("the terminal client failed")
+        terminal::run(net, nick, given, settings).context("the terminal client failed")
     }
 }

@@ -1,10 +1,15 @@
 //! The client's socket: connecting (again and again, with exponential back-off), one reader
 //! thread per connection, and the writer thread that owns it all.
 //!
-//! In scope: TCP, framing through `line_buffer`, parsing through `protocol`, reporting what
-//! happens as [`NetEvent`]s on the app's event channel, and writing the lines the app decided
-//! to send. Out of scope: what to send (registration, `PONG`, re-joining rooms: `app` decides
-//! that) and any display.
+//! In scope: TCP, and TLS on it with `--tls` (`tls`: the handshake, and why one session
+//! serves both threads), framing through `line_buffer`, parsing through `protocol`,
+//! reporting what happens as [`NetEvent`]s on the app's event channel, and writing the lines
+//! the app decided to send. Out of scope: what to send (registration, `PONG`, re-joining
+//! rooms: `app` decides that), which certificates are trusted (`trust`) and any display.
+//!
+//! A refused TLS handshake (a certificate not trusted, expired, for another name) is not
+//! retried soon: the wait before the next attempt is the longest back-off at once, as the
+//! next attempt would fail the same way until someone changes a certificate.
 //!
 //! Threads: `chat-writer` connects, writes, notices the end of a connection and waits out the
 //! back-off; `chat-reader` reads one connection's lines and ends with it. Dropping [`Net`]
@@ -13,24 +18,35 @@
 
 use std::io::{self, ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
 
 use crate::event::{Event, NetEvent};
+use crate::trust::{self, Trust};
 use chatd_proto::Reply;
 use chatd_proto::{Frame, LineBuffer};
+use tls::TlsStream;
 
 /// The longest server line accepted (the server's own lines stay within 4 KiB of text plus a
 /// message of at most `--max-line`); a longer one is reported, not kept.
 pub const MAX_SERVER_LINE: usize = 64 * 1024;
+
+mod tls;
 
 /// How to reach the server and how patiently.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
     /// `host:port`, resolved again on every attempt.
     pub addr: String,
+    /// TLS (`--tls`): the server's certificate is checked against `trust` for the host part
+    /// of `addr`.
+    pub tls: bool,
+    /// The roots trusted: `--ca`'s, else the system's. The file threads' HTTPS uses them
+    /// too, with or without `tls`.
+    pub trust: Trust,
     pub connect_timeout: Duration,
     /// A write that blocks this long ends the connection (the server stopped reading).
     pub write_timeout: Duration,
@@ -48,6 +64,8 @@ impl NetConfig {
     pub fn new(addr: impl Into<String>) -> NetConfig {
         NetConfig {
             addr: addr.into(),
+            tls: false,
+            trust: Trust::system(),
             connect_timeout: Duration::from_secs(5),
             write_timeout: Duration::from_secs(10),
             backoff_initial: Duration::from_millis(250),
@@ -62,6 +80,61 @@ impl NetConfig {
         self.backoff_initial
             .saturating_mul(factor)
             .min(self.backoff_max)
+    }
+
+    /// The wait after `failures` failures in a row, the last one `error`: the longest for a
+    /// refused TLS handshake, which trying again soon would not mend.
+    pub fn backoff_after(&self, failures: u32, error: &io::Error) -> Duration {
+        if refused(error) {
+            self.backoff_max
+        } else {
+            self.backoff(failures)
+        }
+    }
+}
+
+/// One connection, plain or TLS. Clones share it: one for the reader, one for the writer.
+#[derive(Clone)]
+pub struct Connection {
+    link: Arc<Link>,
+}
+
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per connection, behind an Arc: boxing would only add an indirection"
+)]
+enum Link {
+    Plain(TcpStream),
+    Tls(TlsStream),
+}
+
+impl Connection {
+    /// Sends all of `bytes` (over TLS: encrypted).
+    pub fn write_all(&self, bytes: &[u8]) -> io::Result<()> {
+        match &*self.link {
+            Link::Plain(tcp) => (&*tcp).write_all(bytes),
+            Link::Tls(tls) => tls.write_all(bytes),
+        }
+    }
+
+    /// Closes the connection, which also ends a [`Connection::read_lines`] waiting on it.
+    pub fn shutdown(&self) {
+        match &*self.link {
+            Link::Plain(tcp) => {
+                let _ = tcp.shutdown(Shutdown::Both);
+            }
+            Link::Tls(tls) => tls.shutdown(),
+        }
+    }
+
+    /// Reads server lines until the connection ends, handing each to `deliver` as a
+    /// [`NetEvent::Line`], a [`NetEvent::IdLine`] (or [`NetEvent::Unparsed`]); stops early
+    /// when `deliver` returns false. Returns why it stopped, for the user.
+    pub fn read_lines(&self, deliver: impl FnMut(NetEvent) -> bool) -> String {
+        match &*self.link {
+            Link::Plain(tcp) => read_lines(tcp, deliver),
+            Link::Tls(tls) => read_lines(tls.reader(), deliver),
+        }
     }
 }
 
@@ -130,6 +203,8 @@ fn writer_loop(config: &NetConfig, lines: &Receiver<String>, events: &Sender<Eve
             return;
         }
         let started = Instant::now();
+        // A refused TLS handshake: see the module doc.
+        let mut refused = false;
         let reason = match connect(config) {
             Ok(stream) => {
                 // Lines queued before this connection was announced belong to an older one.
@@ -148,31 +223,92 @@ fn writer_loop(config: &NetConfig, lines: &Receiver<String>, events: &Sender<Eve
                     End::Lost(reason) => reason,
                 }
             }
-            Err(error) => error.to_string(),
+            Err(error) => {
+                refused = self::refused(&error);
+                error.to_string()
+            }
         };
         if started.elapsed() >= config.stable_after {
             failures = 0;
         }
         failures = failures.saturating_add(1);
-        let retry_in = config.backoff(failures);
+        let retry_in = if refused {
+            config.backoff_max
+        } else {
+            config.backoff(failures)
+        };
         if !report(NetEvent::Lost { reason, retry_in }) {
             return;
         }
-        // Wait out the back-off; closing the channel ends the wait (and the thread) at once.
-        let deadline = Instant::now() + retry_in;
-        loop {
-            match lines.recv_deadline(deadline) {
-                Ok(_) => {} // nothing can be sent without a connection
-                Err(RecvTimeoutError::Timeout) => break,
-                Err(RecvTimeoutError::Disconnected) => return,
-            }
+        if !wait_out(lines, retry_in) {
+            return;
+        }
+    }
+}
+
+/// Waits out the back-off; closing the channel ends the wait at once (false: the app is gone).
+fn wait_out(lines: &Receiver<String>, retry_in: Duration) -> bool {
+    let deadline = Instant::now() + retry_in;
+    loop {
+        match lines.recv_deadline(deadline) {
+            Ok(_) => {} // nothing can be sent without a connection
+            Err(RecvTimeoutError::Timeout) => return true,
+            Err(RecvTimeoutError::Disconnected) => return false,
         }
     }
 }
 
 /// One connection to `config.addr` (each address it resolves to, in turn), with `TCP_NODELAY`
-/// and the write timeout set.
-pub fn connect(config: &NetConfig) -> io::Result<TcpStream> {
+/// and the write timeout set, and with `config.tls` its TLS handshake done. A refused
+/// handshake's error says which host and why ([`refused`] tells it apart).
+pub fn connect(config: &NetConfig) -> io::Result<Connection> {
+    let tcp = connect_tcp(config)?;
+    if !config.tls {
+        return Ok(Connection {
+            link: Arc::new(Link::Plain(tcp)),
+        });
+    }
+    let trust = &config.trust;
+    let name = trust::server_name(&config.addr).map_err(io::Error::other)?;
+    let host = name.to_str().into_owned();
+    let tls = TlsStream::handshake(tcp, trust.chat_config(), name, config.connect_timeout)
+        .map_err(|error| match trust::tls_error(&error) {
+            Some(refused) => {
+                let told = trust.explain(&host, refused);
+                io::Error::new(ErrorKind::InvalidData, Refused { told })
+            }
+            None => error,
+        })?;
+    let link = Link::Tls(tls);
+    Ok(Connection {
+        link: Arc::new(link),
+    })
+}
+
+/// Whether `error` (from [`connect`]) is a refused TLS handshake.
+pub fn refused(error: &io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<Refused>().is_some())
+}
+
+/// A refused TLS handshake, in the words for the user.
+#[derive(Debug)]
+struct Refused {
+    told: String,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.told)
+    }
+}
+
+// No `source`: the words above already tell the rustls error beneath, and a chain printed
+// whole (`{:#}`) would say it twice.
+impl std::error::Error for Refused {}
+
+fn connect_tcp(config: &NetConfig) -> io::Result<TcpStream> {
     let addrs: Vec<SocketAddr> = config.addr.to_socket_addrs()?.collect();
     let mut last = io::Error::new(ErrorKind::NotFound, "the address resolved to nothing");
     for addr in addrs {
@@ -190,17 +326,18 @@ pub fn connect(config: &NetConfig) -> io::Result<TcpStream> {
 
 /// Runs one connection: a reader thread reports lines; this thread writes. Returns when the
 /// reader saw the end, a write failed, or the app let go of the channel.
-fn serve(stream: TcpStream, lines: &Receiver<String>, events: &Sender<Event>) -> End {
+fn serve(stream: Connection, lines: &Receiver<String>, events: &Sender<Event>) -> End {
     let (done, reader_done) = crossbeam_channel::bounded::<String>(1);
-    let reader = match stream.try_clone().and_then(|read_half| {
-        let events = events.clone();
-        thread::Builder::new()
-            .name("chat-reader".to_owned())
-            .spawn(move || {
-                let reason = read_lines(&read_half, |event| events.send(Event::Net(event)).is_ok());
-                let _ = done.send(reason);
-            })
-    }) {
+    let read_half = stream.clone();
+    let reader_events = events.clone();
+    let spawned = thread::Builder::new()
+        .name("chat-reader".to_owned())
+        .spawn(move || {
+            let reason =
+                read_half.read_lines(|event| reader_events.send(Event::Net(event)).is_ok());
+            let _ = done.send(reason);
+        });
+    let reader = match spawned {
         Ok(reader) => reader,
         Err(error) => return End::Lost(format!("cannot start the reader: {error}")),
     };
@@ -212,7 +349,7 @@ fn serve(stream: TcpStream, lines: &Receiver<String>, events: &Sender<Event>) ->
                     out.clear();
                     out.extend_from_slice(line.as_bytes());
                     out.push(b'\n');
-                    if let Err(error) = (&stream).write_all(&out) {
+                    if let Err(error) = stream.write_all(&out) {
                         break End::Lost(format!("cannot send: {error}"));
                     }
                 }
@@ -224,19 +361,17 @@ fn serve(stream: TcpStream, lines: &Receiver<String>, events: &Sender<Event>) ->
         }
     };
     // Wakes the reader if it is still reading; it then ends.
-    let _ = stream.shutdown(Shutdown::Both);
+    stream.shutdown();
     let _ = reader.join();
     end
 }
 
-/// Reads server lines from `stream` until it ends, handing each to `deliver` as a
-/// [`NetEvent::Line`], a [`NetEvent::IdLine`] (or [`NetEvent::Unparsed`]); stops early when `deliver` returns false.
-/// Returns why it stopped, for the user.
-pub fn read_lines(stream: &TcpStream, mut deliver: impl FnMut(NetEvent) -> bool) -> String {
+/// [`Connection::read_lines`] from the plaintext `source`.
+fn read_lines(mut source: impl Read, mut deliver: impl FnMut(NetEvent) -> bool) -> String {
     let mut framer = LineBuffer::new(MAX_SERVER_LINE);
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
-        let n = match (&*stream).read(&mut chunk) {
+        let n = match source.read(&mut chunk) {
             Ok(0) => return "the server closed the connection".to_owned(),
             Ok(n) => n,
             Err(error) if error.kind() == ErrorKind::Interrupted => continue,

@@ -43,10 +43,11 @@ const INPUT_STOP_DEADLINE: Duration = Duration::from_millis(500);
 /// Events handled between two draws at most, so a flood of lines still lets the screen update.
 const BATCH: usize = 512;
 
-/// Runs the client until the user quits. The terminal is restored whatever happens.
-/// `password`, if given, logs in to `nick` when the server says it is registered.
+/// Runs the client on the server `net` names until the user quits. The terminal is restored
+/// whatever happens. `password`, if given, logs in to `nick` when the server says it is
+/// registered.
 pub fn run(
-    addr: String,
+    net: NetConfig,
     nick: Nick,
     password: Option<Secret>,
     settings: Settings,
@@ -67,14 +68,14 @@ pub fn run(
     }));
     let result = execute!(stdout(), EnableMouseCapture, EnableBracketedPaste).and_then(|()| {
         let size = terminal.size()?;
-        let mut app = App::new(addr.clone(), nick, (size.width, size.height));
+        let mut app = App::new(net.addr.clone(), nick, (size.width, size.height));
         app.settings = settings;
         if let Some(password) = password {
             app.remember_password(password);
         }
         // History lines carry UTC times; they are shown in local time, as live lines are.
         app.utc_offset = chrono::Local::now().offset().fix();
-        event_loop(&mut terminal, app, NetConfig::new(addr))
+        event_loop(&mut terminal, app, net)
     });
     let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);
     ratatui::restore();
@@ -88,10 +89,14 @@ fn event_loop(
 ) -> io::Result<()> {
     let (events, inbox) = crossbeam_channel::unbounded();
     // `None` once another client took our account over: nothing is sent any more.
+    let trust = net_config.trust.clone();
     let mut net = Some(Net::start(net_config, events.clone())?);
     let input = InputThread::start(events.clone())?;
     let file_events = events.clone();
-    let mut transfers = Transfers::new(move |event| file_events.send(Event::File(event)).is_ok());
+    let mut transfers = Transfers::new(
+        move |event| file_events.send(Event::File(event)).is_ok(),
+        &trust,
+    );
     let signals = SignalThread::start(events)?;
     let result = (|| -> io::Result<()> {
         loop {

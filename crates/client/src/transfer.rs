@@ -7,8 +7,9 @@
 //! streamed into a temporary file in the folder it is saved in, then given its name without
 //! ever replacing a file (`photo (1).png` when `photo.png` is there), or deleted if the
 //! download fails. Progress is reported at most every [`PROGRESS_EVERY`] and once all bytes
-//! are through. HTTP statuses and I/O errors are told in plain words. HTTP only: TLS comes
-//! with the server's. Out of scope: what to send or save and what to tell (`app`,
+//! are through. HTTP statuses and I/O errors are told in plain words. An `https://` URL
+//! (a server with `--tls-cert`) is fetched over TLS trusting the same roots as the chat
+//! connection (`trust`), and a refused certificate told as there. Out of scope: what to send or save and what to tell (`app`,
 //! `line_mode`); names (`file_names`).
 //!
 //! Stopping: [`Transfers::stop`] drops the stop channel that every job looks at between two
@@ -29,6 +30,7 @@ use ureq::http::StatusCode;
 
 use crate::event::{FileEvent, FileJob, LocalFile};
 use crate::file_names::{expand_home, numbered};
+use crate::trust::{self, Trust};
 
 /// Progress is reported at most this often per job.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -59,6 +61,8 @@ type Report = Arc<dyn Fn(FileEvent) -> bool + Send + Sync>;
 pub struct Transfers {
     report: Report,
     agent: ureq::Agent,
+    /// The roots `agent` trusts, to tell a refused certificate.
+    trust: Trust,
     /// `$HOME`, for `~` in the paths the user types.
     home: Option<PathBuf>,
     /// Never sent on: dropping it tells every job to stop.
@@ -71,9 +75,14 @@ pub struct Transfers {
 }
 
 impl Transfers {
-    /// File threads that report through `report`.
-    pub fn new(report: impl Fn(FileEvent) -> bool + Send + Sync + 'static) -> Transfers {
+    /// File threads that report through `report`; an `https://` URL is fetched trusting
+    /// `trust` (`--ca`'s roots, or the system's).
+    pub fn new(
+        report: impl Fn(FileEvent) -> bool + Send + Sync + 'static,
+        trust: &Trust,
+    ) -> Transfers {
         let config = ureq::Agent::config_builder()
+            .tls_config(trust.files_config())
             // Every status is an answer to tell in words, not an error of the transport.
             .http_status_as_error(false)
             .timeout_connect(Some(CONNECT_TIMEOUT))
@@ -85,6 +94,7 @@ impl Transfers {
         Transfers {
             report: Arc::new(report),
             agent: config.new_agent(),
+            trust: trust.clone(),
             home: std::env::var_os("HOME").map(PathBuf::from),
             stop: Some(stop),
             stopping,
@@ -103,6 +113,7 @@ impl Transfers {
             id,
             report: Arc::clone(&self.report),
             agent: self.agent.clone(),
+            trust: self.trust.clone(),
             home: self.home.clone(),
             stopping: self.stopping.clone(),
         };
@@ -191,6 +202,7 @@ struct Job {
     id: u64,
     report: Report,
     agent: ureq::Agent,
+    trust: Trust,
     home: Option<PathBuf>,
     stopping: Receiver<()>,
 }
@@ -236,7 +248,7 @@ impl Job {
         if body.stopped {
             return Err("stopped".to_owned());
         }
-        let mut response = sent.map_err(|e| http_failure(&e))?;
+        let mut response = sent.map_err(|e| http_failure(&e, url, &self.trust))?;
         let status = response.status();
         let text = answer_text(&mut response);
         if !status.is_success() {
@@ -269,7 +281,11 @@ impl Job {
             .permissions(fs::Permissions::from_mode(0o666))
             .tempfile_in(&folder)
             .map_err(|e| format!("cannot write in {}: {}", folder.display(), words(&e)))?;
-        let mut response = self.agent.get(url).call().map_err(|e| http_failure(&e))?;
+        let mut response = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| http_failure(&e, url, &self.trust))?;
         let status = response.status();
         if !status.is_success() {
             return Err(status_words(status, &answer_text(&mut response)));
@@ -445,15 +461,23 @@ fn words(error: &io::Error) -> String {
     }
 }
 
-/// A failed HTTP exchange (no status: the connection, the address, a timeout).
-fn http_failure(error: &ureq::Error) -> String {
+/// A failed HTTP exchange with `url` (no status: the connection, the address, a timeout, a
+/// certificate refused).
+fn http_failure(error: &ureq::Error, url: &str, trust: &Trust) -> String {
+    let host = || {
+        url.parse::<ureq::http::Uri>()
+            .ok()
+            .and_then(|uri| uri.host().map(str::to_owned))
+            .unwrap_or_else(|| url.to_owned())
+    };
     match error {
         ureq::Error::Timeout(_) => "the server stopped answering".to_owned(),
-        ureq::Error::Io(io) => format!("the connection to the server failed: {}", words(io)),
+        ureq::Error::Rustls(refused) => trust.explain(&host(), refused),
+        ureq::Error::Io(io) => match trust::tls_error(io) {
+            Some(refused) => trust.explain(&host(), refused),
+            None => format!("the connection to the server failed: {}", words(io)),
+        },
         ureq::Error::ConnectionFailed => "cannot connect to the server's web port".to_owned(),
-        ureq::Error::TlsRequired => {
-            "the server gave an https link, and this client speaks plain HTTP only".to_owned()
-        }
         other => other.to_string(),
     }
 }

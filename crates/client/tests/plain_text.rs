@@ -14,6 +14,7 @@ use std::thread::{self, JoinHandle};
 use std::time::Instant;
 
 use chatd_client::line_mode;
+use chatd_client::net::NetConfig;
 use chatd_proto::Nick;
 use chatd_proto::text::is_refused;
 
@@ -100,7 +101,7 @@ fn issue_13_plain_mode_prints_control_characters_from_the_server_harmlessly() {
     let (mut output, mut notes) = (Vec::new(), Vec::new());
     let started = Instant::now();
     line_mode::run(
-        &addr.to_string(),
+        NetConfig::new(addr.to_string()),
         Nick::parse("bob").unwrap(),
         line_mode::Login::none(),
         input,

@@ -8,6 +8,7 @@
 //! with ring's cryptography. Out of scope: a connection's TLS state and its reads and writes
 //! (`wire`), the listeners (`acceptor`, `web`).
 
+pub mod self_signed;
 pub mod wire;
 
 use std::fmt;

@@ -23,6 +23,7 @@ use crate::event::{FileEvent, FileJob};
 use crate::file_names::{human_size, safe_name};
 use crate::printable::put_line;
 use crate::transfer::Transfers;
+use crate::trust::Trust;
 use chatd_proto::{Reply, Target};
 
 /// A download under way: the number `/save` was given and the server's name for it.
@@ -50,13 +51,17 @@ pub enum FileLine {
 }
 
 impl PlainFiles {
-    pub fn new() -> PlainFiles {
+    /// File threads whose HTTPS trusts `trust`.
+    pub fn new(trust: &Trust) -> PlainFiles {
         let (report, events) = crossbeam_channel::unbounded();
         PlainFiles {
             uploads: Uploads::default(),
             offers: Offers::default(),
             downloads: HashMap::new(),
-            transfers: Some(Transfers::new(move |event| report.send(event).is_ok())),
+            transfers: Some(Transfers::new(
+                move |event| report.send(event).is_ok(),
+                trust,
+            )),
             events,
         }
     }

@@ -57,7 +57,7 @@ fn one_exchange(status: &'static str, body: Vec<u8>) -> (String, Receiver<(Strin
 fn transfers() -> (Transfers, Receiver<FileEvent>) {
     let (report, events) = crossbeam_channel::unbounded();
     (
-        Transfers::new(move |event| report.send(event).is_ok()),
+        Transfers::new(move |event| report.send(event).is_ok(), &Trust::system()),
         events,
     )
 }

@@ -7,6 +7,8 @@
 //! (`chatd-testkit`).
 #![allow(dead_code, reason = "each test binary uses a part of the harness")]
 
+pub mod tls_front;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
@@ -47,17 +49,26 @@ impl Client {
     }
 
     pub fn start(addr: SocketAddr, nick: &str) -> Client {
+        Client::start_with(NetConfig::new(addr.to_string()), nick)
+    }
+
+    /// A client connecting as `config` says (TLS, the roots), with a short back-off: a
+    /// restarted server is found again quickly.
+    pub fn start_with(config: NetConfig, nick: &str) -> Client {
         let (tx, events) = crossbeam_channel::unbounded();
-        // Short back-off: a restarted server is found again quickly.
         let config = NetConfig {
             backoff_initial: Duration::from_millis(50),
             backoff_max: Duration::from_millis(400),
-            ..NetConfig::new(addr.to_string())
+            ..config
         };
+        let addr = config.addr.clone();
         let file_events = tx.clone();
-        let transfers = Transfers::new(move |event| file_events.send(Event::File(event)).is_ok());
+        let transfers = Transfers::new(
+            move |event| file_events.send(Event::File(event)).is_ok(),
+            &config.trust,
+        );
         let net = Net::start(config, tx).unwrap();
-        let app = App::new(addr.to_string(), Nick::parse(nick).unwrap(), (80, 24));
+        let app = App::new(addr, Nick::parse(nick).unwrap(), (80, 24));
         Client {
             app,
             net: Some(net),
@@ -192,9 +203,14 @@ impl PlainChat {
         flags: &[&str],
         password: Option<&str>,
     ) -> PlainChat {
+        PlainChat::spawn_at(&addr.to_string(), nick, flags, password)
+    }
+
+    /// [`PlainChat::spawn_with`] with `--addr` as given (a host name, no port).
+    pub fn spawn_at(addr: &str, nick: &str, flags: &[&str], password: Option<&str>) -> PlainChat {
         let mut command = Command::new(env!("CARGO_BIN_EXE_chat"));
         command
-            .args(["--plain", "--addr", &addr.to_string(), "--nick", nick])
+            .args(["--plain", "--addr", addr, "--nick", nick])
             .args(flags)
             .env_remove(PASSWORD_ENV);
         if let Some(password) = password {

@@ -8,7 +8,7 @@ use super::*;
 fn account(flags: &[&str]) -> AccountArgs {
     match args(flags).command {
         Some(Command::Account(account)) => account,
-        None => panic!("{flags:?}: no subcommand"),
+        _ => panic!("{flags:?}: not the account subcommand"),
     }
 }
 
