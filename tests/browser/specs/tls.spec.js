@@ -20,7 +20,7 @@ test.afterEach(async () => {
 test.use({ ignoreHTTPSErrors: true });
 
 test('the page over HTTPS chats over wss with a client on the TLS port', async ({ page }) => {
-  expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+  expect(server.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/$/);
   const sockets = [];
   page.on('websocket', (socket) => sockets.push(socket.url()));
   await joinAsGuest(page, server.url, 'alice');
