@@ -1,8 +1,9 @@
-//! `chat --tls` and `--ca` (issue 18) against a real server behind a TLS front (`common::
-//! tls_front`: a CA of the test's own, a certificate for `localhost` and `127.0.0.1`): the
+//! `chat --tls` and `--ca` (issue 18) against a real server's TLS port (the testkit's
+//! `TestPki`: a CA of the test's own, a certificate for `localhost` and `127.0.0.1`): the
 //! full-screen client's network side and `chat --plain` chat over TLS; a certificate that
 //! the roots do not vouch for is refused with a clear reason and retried only after the
-//! longest back-off; and a file's `https://` link is fetched trusting `--ca`.
+//! longest back-off; and a file's `https://` link, from a server whose web listener speaks
+//! HTTPS, is sent and fetched trusting `--ca`.
 
 mod common;
 
@@ -13,26 +14,25 @@ use chatd_client::event::{FileEvent, FileJob};
 use chatd_client::net::{self, NetConfig};
 use chatd_client::transfer::Transfers;
 use chatd_client::trust::Trust;
-use chatd_testkit::{DEADLINE, TestServer};
-use common::tls_front::{TestCa, TlsFront};
+use chatd_testkit::{DEADLINE, TestPki, TestServer};
 use common::{Client, PlainChat};
 
-/// How `chat --tls --ca <ca>` reaches `front`, by the IP address its certificate names.
-fn over_tls(front: &TlsFront, ca: &TestCa) -> NetConfig {
+/// How `chat --tls --ca <ca>` reaches `server`'s TLS port, by the IP address its certificate
+/// names.
+fn over_tls(server: &TestServer, ca: &TestPki) -> NetConfig {
     NetConfig {
         tls: true,
         trust: Trust::ca_file(&ca.ca_pem_path()).unwrap(),
-        ..NetConfig::new(format!("127.0.0.1:{}", front.addr.port()))
+        ..NetConfig::new(server.tls_addr().to_string())
     }
 }
 
 #[test]
 fn issue_18_the_client_chats_over_tls_trusting_the_ca() {
-    let server = TestServer::start();
-    let ca = TestCa::new();
-    let front = TlsFront::start(server.addr, &ca);
+    let ca = TestPki::new();
+    let server = TestServer::with_tls(&ca, |_| {});
     let mut bob = server.client("bob");
-    let mut alice = Client::start_with(over_tls(&front, &ca), "alice");
+    let mut alice = Client::start_with(over_tls(&server, &ca), "alice");
     alice.online();
     bob.expect("JOIN alice");
     alice.enter("hello over tls");
@@ -43,13 +43,12 @@ fn issue_18_the_client_chats_over_tls_trusting_the_ca() {
 
 #[test]
 fn issue_18_plain_mode_chats_over_tls_by_host_name_with_ca() {
-    let server = TestServer::start();
-    let ca = TestCa::new();
-    let front = TlsFront::start(server.addr, &ca);
+    let ca = TestPki::new();
+    let server = TestServer::with_tls(&ca, |_| {});
     let mut bob = server.client("bob");
     let ca_path = ca.ca_pem_path();
     let flags = ["--tls", "--ca", ca_path.to_str().unwrap()];
-    let addr = format!("localhost:{}", front.addr.port());
+    let addr = format!("localhost:{}", server.tls_addr().port());
     let mut alice = PlainChat::spawn_at(&addr, "alice", &flags, None);
     alice.expect_line("OK NICK alice");
     bob.expect("JOIN alice");
@@ -64,11 +63,10 @@ fn issue_18_plain_mode_chats_over_tls_by_host_name_with_ca() {
 
 #[test]
 fn issue_18_a_certificate_from_another_ca_is_refused_clearly_and_not_retried_soon() {
-    let server = TestServer::start();
-    let ca = TestCa::new();
-    let other = TestCa::new();
-    let front = TlsFront::start(server.addr, &ca);
-    let wrong = over_tls(&front, &other);
+    let ca = TestPki::new();
+    let other = TestPki::new();
+    let server = TestServer::with_tls(&ca, |_| {});
+    let wrong = over_tls(&server, &other);
 
     let error = net::connect(&wrong).err().expect("a refused handshake");
     assert!(net::refused(&error), "{error:?}");
@@ -103,7 +101,7 @@ fn issue_18_a_certificate_from_another_ca_is_refused_clearly_and_not_retried_soo
     // `chat --plain` ends at once, saying why.
     let other_path = other.ca_pem_path();
     let flags = ["--tls", "--ca", other_path.to_str().unwrap()];
-    let addr = format!("localhost:{}", front.addr.port());
+    let addr = format!("localhost:{}", server.tls_addr().port());
     let chat = PlainChat::spawn_at(&addr, "alice", &flags, None);
     chat.expect_note("the TLS certificate of localhost is refused: unknown issuer");
     assert!(!chat.wait().success());
@@ -111,15 +109,21 @@ fn issue_18_a_certificate_from_another_ca_is_refused_clearly_and_not_retried_soo
 
 #[test]
 fn issue_18_a_files_https_link_is_fetched_trusting_the_ca() {
-    let server = TestServer::with_web(|_| {});
-    let ca = TestCa::new();
-    let web_front = TlsFront::start(server.web_addr(), &ca);
+    let ca = TestPki::new();
+    let server = TestServer::with_tls(&ca, |config| {
+        config.http = Some("127.0.0.1:0".parse().unwrap());
+    });
     let mut bob = server.connect();
     bob.send("CAP files");
     bob.expect("OK CAP files");
     bob.send("NICK bob");
     bob.expect("OK NICK bob");
-    let mut alice = Client::start(server.addr, "alice");
+    // A plain chat connection; the files go over the web listener's HTTPS, trusting `--ca`.
+    let plain_with_ca = NetConfig {
+        trust: Trust::ca_file(&ca.ca_pem_path()).unwrap(),
+        ..NetConfig::new(server.addr.to_string())
+    };
+    let mut alice = Client::start_with(plain_with_ca, "alice");
     alice.online();
     bob.expect("JOIN alice");
     let folder = tempfile::tempdir().unwrap();
@@ -134,16 +138,11 @@ fn issue_18_a_files_https_link_is_fetched_trusting_the_ca() {
     });
     let file = bob.recv();
     assert!(file.starts_with("FILE "), "{file:?}");
-    let http = file
+    let https = file
         .split(' ')
-        .find(|word| word.starts_with("http://"))
-        .unwrap_or_else(|| panic!("no link in {file:?}"));
-    // The same file through the TLS front of the web port.
-    let https = http.replace(
-        &format!("http://{}", server.web_addr()),
-        &format!("https://127.0.0.1:{}", web_front.addr.port()),
-    );
-    assert!(https.starts_with("https://"), "{https}");
+        .find(|word| word.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no https link in {file:?}"))
+        .to_owned();
 
     let download = |trust: &Trust, to: &str| {
         let (report, events) = crossbeam_channel::unbounded();
@@ -167,7 +166,7 @@ fn issue_18_a_files_https_link_is_fetched_trusting_the_ca() {
     fs::create_dir(folder.path().join("trusted")).unwrap();
     let saved = download(&Trust::ca_file(&ca.ca_pem_path()).unwrap(), "trusted").unwrap();
     assert_eq!(fs::read(saved).unwrap(), bytes);
-    let other = TestCa::new();
+    let other = TestPki::new();
     fs::create_dir(folder.path().join("refused")).unwrap();
     let refused = download(&Trust::ca_file(&other.ca_pem_path()).unwrap(), "refused");
     let why = refused.unwrap_err();

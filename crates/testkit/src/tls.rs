@@ -43,9 +43,14 @@ impl TestPki {
     pub fn with_server_cert(validity: Validity) -> TestPki {
         let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(DnType::CommonName, "chatd test CA");
+        // A name of its own, so that another test CA is an unknown issuer, not a bad signature.
+        static CAS: AtomicU64 = AtomicU64::new(0);
+        let name = format!(
+            "chatd test CA {} {}",
+            std::process::id(),
+            CAS.fetch_add(1, Ordering::Relaxed)
+        );
+        params.distinguished_name.push(DnType::CommonName, name);
         params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
         let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap();
         let folder = tempfile::tempdir().unwrap();

@@ -7,8 +7,6 @@
 //! (`chatd-testkit`).
 #![allow(dead_code, reason = "each test binary uses a part of the harness")]
 
-pub mod tls_front;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
