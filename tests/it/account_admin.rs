@@ -6,10 +6,9 @@
 
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
-use std::thread;
 
 use crate::account_support::PASSWORD;
-use crate::support::{ChatdProcess, DEADLINE, TestClient, registered_at, run_chatd_to_exit};
+use crate::support::{ChatdProcess, TestClient, chatd_output, registered_at, run_chatd_to_exit};
 
 const NEW_PASSWORD: &str = "battery-staple";
 /// `chatd`'s exit status for a command it refuses.
@@ -36,26 +35,10 @@ fn registered_in(data: &str, nick: &str) {
     stop(chatd);
 }
 
-/// Runs `chatd account args...` to its exit, at most [`DEADLINE`]: status, stdout, stderr.
+/// Runs `chatd account args...` to its exit, within the deadline: status, stdout, stderr.
 /// Its stdin is empty: a command that asked the terminal would fail, not wait.
 fn account(args: &[&str]) -> (ExitStatus, String, String) {
-    let child = Command::new(env!("CARGO_BIN_EXE_chatd"))
-        .arg("account")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let waiter = thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = rx
-        .recv_timeout(DEADLINE)
-        .unwrap_or_else(|_| panic!("chatd account {args:?} still ran after {DEADLINE:?}"))
-        .unwrap();
-    waiter.join().unwrap();
+    let output = chatd_output(&[&["account"], args].concat());
     let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
     (output.status, text(output.stdout), text(output.stderr))
 }

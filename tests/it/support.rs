@@ -4,7 +4,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -185,12 +185,13 @@ impl Drop for ChatdProcess {
 }
 
 /// Runs `command` (the `chatd` binary, or a shell that execs it) until it exits, at most
-/// [`DEADLINE`]: its status and its stderr. Killed and failed at the deadline.
-pub fn run_to_exit(mut command: Command) -> (ExitStatus, String) {
+/// [`DEADLINE`], its stdin empty (a command that asked the terminal would fail, not wait): its
+/// status and its stdout and stderr. Killed and failed at the deadline.
+pub fn output_of(mut command: Command) -> Output {
     let what = format!("{command:?}");
     let child = command
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -210,7 +211,19 @@ pub fn run_to_exit(mut command: Command) -> (ExitStatus, String) {
         panic!("{what} still ran after {DEADLINE:?}");
     };
     waiter.join().unwrap();
-    let output = output.unwrap();
+    output.unwrap()
+}
+
+/// [`output_of`] `chatd args...`.
+pub fn chatd_output(args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chatd"));
+    command.args(args);
+    output_of(command)
+}
+
+/// Runs `command` to its exit (see [`output_of`]): its status and its stderr.
+pub fn run_to_exit(command: Command) -> (ExitStatus, String) {
+    let output = output_of(command);
     (output.status, String::from_utf8(output.stderr).unwrap())
 }
 

@@ -8,7 +8,7 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::Arc;
 use std::thread;
 
@@ -16,28 +16,11 @@ use rustls::pki_types::pem::PemObject as _;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
 
-use crate::support::DEADLINE;
+use crate::support::{DEADLINE, chatd_output};
 
 /// Runs `chatd tls self-signed` with `args`; fails the test after the deadline.
 fn self_signed(args: &[&str]) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_chatd"))
-        .args(["tls", "self-signed"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = crossbeam_channel::bounded(1);
-    let waiter = thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let output = rx
-        .recv_timeout(DEADLINE)
-        .expect("chatd tls self-signed did not exit in time")
-        .unwrap();
-    waiter.join().unwrap();
-    output
+    chatd_output(&[&["tls", "self-signed"], args].concat())
 }
 
 /// The workspace's cryptography, as the server's.
