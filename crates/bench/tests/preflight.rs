@@ -62,6 +62,7 @@ fn issue_11_a_throttled_addr_run_is_warned_about_and_its_timeout_says_why() {
             addr: server.addr,
             pid: None,
             web: None,
+            tls: None,
         },
         server: ServerSettings::default(),
         generator: GeneratorSettings {

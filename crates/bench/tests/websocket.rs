@@ -127,6 +127,7 @@ fn issue_17_a_running_server_is_reached_through_its_web_address_alone() {
         addr: closed,
         pid: None,
         web: Some(server.web_addr()),
+        tls: None,
     };
     let result = workload::run(&spec(small_fanout(), target, Transports::WebSocket), None);
     assert_clean(&result, 2 * 300 + 4 * 600);
@@ -145,6 +146,7 @@ fn issue_17_websocket_runs_that_cannot_work_are_refused() {
         addr: "127.0.0.1:1".parse().unwrap(),
         pid: None,
         web: None,
+        tls: None,
     };
     let error = spec(small_fanout(), unknown_web.clone(), ws)
         .validate()

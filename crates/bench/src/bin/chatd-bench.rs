@@ -1,6 +1,7 @@
 //! `chatd-bench`: runs one load workload against a chatd server (an in-process one by
 //! default, a child `chatd` with `--spawn`, or any deployment with `--addr`), its clients
-//! over TCP, chatd's WebSocket or both (`--transport tcp,ws,mix`: one row each), or against a
+//! over TCP, chatd's WebSocket, both, or TLS (`--transport tcp,ws,mix,tls`: one row each;
+//! `--tls` for TLS against plain, alternated run by run), or against a
 //! Redis or NATS server for comparison (`--target redis://...`, `nats://...`), checks every
 //! line, and prints a table; a CSV and an SVG chart go to the cargo target directory's
 //! `bench/` (or `--out`).
@@ -24,7 +25,7 @@ use clap::{Args, Parser, Subcommand};
 use chatd::config;
 use chatd_bench::loadgen::setup::{self, FrontEnd, Setup};
 use chatd_bench::loadgen::suite;
-use chatd_bench::loadgen::target::{self, ServerSettings, TargetSpec};
+use chatd_bench::loadgen::target::{self, ServerSettings, TargetSpec, TlsTarget};
 use chatd_bench::loadgen::transport::Transports;
 use chatd_bench::loadgen::{
     CountingAlloc, Direct, FanOut, GeneratorSettings, Idle, Paced, Rooms, RunSpec,
@@ -39,7 +40,7 @@ static ALLOC: CountingAlloc = CountingAlloc::new();
 /// Load generator for chatd: runs one workload, checks every line it receives (lost,
 /// duplicated, out-of-order lines, one global ALL order, one order per room) and reports
 /// throughput, latency and what the server and the generator used. Its clients connect
-/// over TCP or chatd's WebSocket (--transport). With --target it runs the same workloads
+/// over TCP, chatd's WebSocket or TLS (--transport, --tls). With --target it runs the same workloads
 /// against Redis pub/sub or NATS, for comparison.
 #[derive(Debug, Parser)]
 #[command(name = "chatd-bench", version)]
@@ -205,17 +206,33 @@ struct Common {
     #[arg(long)]
     server_pid: Option<u32>,
     /// How the clients reach the server: tcp (its line protocol's port), ws (chatd's
-    /// WebSocket, /ws on its web listener, one text frame per line) or mix (even clients
-    /// over TCP, odd ones over WebSocket). Several, comma-separated (tcp,ws), run the
-    /// workload once for each, as rows of one report. ws and mix run against chatd only.
+    /// WebSocket, /ws on its web listener, one text frame per line), mix (even clients
+    /// over TCP, odd ones over WebSocket) or tls (the line protocol inside TLS, at its
+    /// --tls-addr). Several, comma-separated (tcp,ws), run the workload once for each, as
+    /// rows of one report, their repeats (--runs) taking turns. ws, mix and tls run against
+    /// chatd only.
     #[arg(
         long,
-        value_name = "tcp|ws|mix",
+        value_name = "tcp|ws|mix|tls",
         value_delimiter = ',',
         default_value = "tcp",
         value_parser = Transports::parse
     )]
     transport: Vec<Transports>,
+    /// TLS against plain from one run: the same as --transport tcp,tls. Each round runs the
+    /// plain run, then the TLS one, and the report gives TLS/plain for deliveries/s, server
+    /// CPU per delivery, memory per idle client and connect time. A server this tool starts
+    /// gets a certificate made at start, which its clients trust.
+    #[arg(long, conflicts_with = "transport")]
+    tls: bool,
+    /// With --addr: that server's TLS listener (its --tls-addr), which --transport tls
+    /// connects to; the certificate must name HOST.
+    #[arg(long, value_name = "HOST:PORT", conflicts_with = "spawn")]
+    tls_addr: Option<String>,
+    /// With --tls-addr: a PEM file of the certificates to trust (the authority that signed
+    /// the server's) [default: the system's roots].
+    #[arg(long, value_name = "FILE", requires = "tls_addr")]
+    ca: Option<PathBuf>,
     /// With --addr: that server's web listener (where its --http listens), which --transport
     /// ws and mix connect to. A server this tool starts has its own.
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "spawn")]
@@ -433,11 +450,20 @@ impl Command {
             flood_control: None,
             workload,
         };
+        let asked = if common.tls {
+            vec![Transports::Tcp, Transports::Tls]
+        } else {
+            common.transport.clone()
+        };
+        let any_tls = asked.iter().any(|t| t.uses_tls());
         let mut specs: Vec<RunSpec> = Vec::new();
-        for &transports in &common.transport {
+        for &transports in &asked {
             if specs.iter().all(|s| s.generator.transports != transports) {
                 let mut spec = spec.clone();
                 spec.generator.transports = transports;
+                // The plain rows compared with TLS ones run against a server set up alike;
+                // the web listener stays plain HTTP for WebSocket clients.
+                spec.server.tls = any_tls && !transports.uses_websocket();
                 spec.validate().map_err(anyhow::Error::msg)?;
                 specs.push(spec);
             }
@@ -463,13 +489,28 @@ impl Common {
     fn target(&self, workload: &Workload) -> anyhow::Result<TargetSpec> {
         let web = self.web.as_deref().map(|web| address(web, "--web"));
         let web = web.transpose()?;
+        let tls = self.tls_addr.as_deref().map(tls_target).transpose()?;
+        let tls = tls.map(|tls| TlsTarget {
+            ca: self.ca.clone(),
+            ..tls
+        });
         if let Some(url) = &self.target {
             let mut spec =
                 TargetSpec::from_url(url, self.server_pid).map_err(anyhow::Error::msg)?;
             match &mut spec {
-                TargetSpec::External { web: slot, .. } => *slot = web,
+                TargetSpec::External {
+                    web: web_slot,
+                    tls: tls_slot,
+                    ..
+                } => {
+                    *web_slot = web;
+                    *tls_slot = tls;
+                }
                 _ if web.is_some() => {
                     anyhow::bail!("--web names a chatd's web listener: not {url}")
+                }
+                _ if tls.is_some() => {
+                    anyhow::bail!("--tls-addr names a chatd's TLS listener: not {url}")
                 }
                 _ => {}
             }
@@ -483,7 +524,14 @@ impl Common {
                 addr: address(addr, "--addr")?,
                 pid: self.server_pid,
                 web,
+                tls,
             });
+        }
+        if tls.is_some() {
+            anyhow::bail!(
+                "--tls-addr needs --addr: it names that server's TLS listener (a server this \
+                 tool starts has its own)"
+            );
         }
         if web.is_some() {
             anyhow::bail!(
@@ -513,6 +561,8 @@ impl Common {
                 .max_clients
                 .unwrap_or(config::DEFAULT_MAX_CLIENTS.max(clients + 100)),
             history: !self.no_history,
+            // Set for each run (`into_specs`).
+            tls: false,
         }
     }
 
@@ -534,6 +584,19 @@ fn address(text: &str, flag: &str) -> anyhow::Result<SocketAddr> {
         .with_context(|| format!("{flag} {text}"))?
         .next()
         .with_context(|| format!("{flag} {text}: no address found"))
+}
+
+/// `--tls-addr HOST:PORT`: its first address, and the host its certificate must name (no
+/// `--ca` yet).
+fn tls_target(text: &str) -> anyhow::Result<TlsTarget> {
+    let (host, _) = text
+        .rsplit_once(':')
+        .with_context(|| format!("--tls-addr {text}: give HOST:PORT"))?;
+    Ok(TlsTarget {
+        addr: address(text, "--tls-addr")?,
+        host: host.to_owned(),
+        ca: None,
+    })
 }
 
 fn chatd_next_to_this_executable() -> anyhow::Result<PathBuf> {

@@ -6,8 +6,7 @@
 //! gates of a peer run's clients. Out of scope: who updates them how (`reader`, `sender`,
 //! `workload`).
 
-use std::io::{self, Write};
-use std::net::TcpStream;
+use std::io;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Instant;
 
@@ -55,14 +54,15 @@ impl Board {
         }
     }
 
-    /// Writes all of `bytes` to `client`'s socket, as one write among the client's writers
-    /// if the board has write gates.
-    pub fn write(&self, client: u32, stream: &TcpStream, bytes: &[u8]) -> io::Result<()> {
+    /// Runs `write`, one whole write to `client`'s connection, as one write among the
+    /// client's writers if the board has write gates. (A TLS client orders its own writers:
+    /// `tls`.)
+    pub fn write(&self, client: u32, write: impl FnOnce() -> io::Result<()>) -> io::Result<()> {
         let _gate = self
             .gates
             .as_ref()
             .map(|gates| gates[client as usize].lock());
-        (&*stream).write_all(bytes)
+        write()
     }
 
     pub fn clients(&self) -> usize {

@@ -297,8 +297,8 @@ pub fn read_frames(
 ///
 /// For the set-up outside the measured window (registering, joining rooms): it blocks, one
 /// client at a time.
-pub fn read_until(
-    stream: &TcpStream,
+pub fn read_until<S: Source + ?Sized>(
+    stream: &S,
     mut pending: Vec<u8>,
     deadline: Instant,
     what: &str,
@@ -311,8 +311,8 @@ pub fn read_until(
 /// [`read_until`] on a buffer the caller keeps: whatever the outcome, `pending` holds the
 /// bytes read and not handed over (after a timeout, a line's first part, which the next
 /// read completes).
-pub fn read_lines(
-    stream: &TcpStream,
+pub fn read_lines<S: Source + ?Sized>(
+    stream: &S,
     pending: &mut Vec<u8>,
     deadline: Instant,
     what: &str,
@@ -339,15 +339,15 @@ pub fn read_lines(
             }
         }
         pending.drain(..start);
-        read_more(stream, pending, &mut chunk, deadline, what)?;
+        stream.read_more(pending, &mut chunk, deadline, what)?;
     }
 }
 
 /// [`read_lines`] for a stream of `F`'s frames: hands the event of every frame from `stream`
 /// (first those complete in `pending`) to `event` until it returns `Ok(true)`. Whatever the
 /// outcome, `pending` holds the bytes read and not handed over.
-pub fn read_framed<F: Framing>(
-    stream: &TcpStream,
+pub fn read_framed<F: Framing, S: Source + ?Sized>(
+    stream: &S,
     pending: &mut Vec<u8>,
     deadline: Instant,
     what: &str,
@@ -374,8 +374,33 @@ pub fn read_framed<F: Framing>(
         pending.drain(..start);
         match handed {
             Some(result) => return result.map(|_| ()),
-            None => read_more(stream, pending, &mut chunk, deadline, what)?,
+            None => stream.read_more(pending, &mut chunk, deadline, what)?,
         }
+    }
+}
+
+/// What the set-up reads lines from: a TCP socket as it is, or a client over TLS (`tls`)
+/// in plaintext.
+pub trait Source {
+    /// One read onto the end of `pending`, as [`read_more`].
+    fn read_more(
+        &self,
+        pending: &mut Vec<u8>,
+        chunk: &mut [u8],
+        deadline: Instant,
+        what: &str,
+    ) -> io::Result<()>;
+}
+
+impl Source for TcpStream {
+    fn read_more(
+        &self,
+        pending: &mut Vec<u8>,
+        chunk: &mut [u8],
+        deadline: Instant,
+        what: &str,
+    ) -> io::Result<()> {
+        read_more(self, pending, chunk, deadline, what)
     }
 }
 

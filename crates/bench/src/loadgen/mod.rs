@@ -1,5 +1,5 @@
 //! The load generator behind `chatd-bench` and `cargo bench --bench load`: workloads that
-//! drive a chatd server over TCP, WebSocket or both (or, for comparison, a Redis or NATS
+//! drive a chatd server over TCP, WebSocket, TLS or a mix (or, for comparison, a Redis or NATS
 //! server over TCP), check every line they get, and report what the server did and what it
 //! cost.
 //!
@@ -11,7 +11,8 @@
 //! - [`workload`]: the six workloads and one run of any of them.
 //! - [`client`], [`reader`], [`sender`], [`board`]: the generator's sockets and threads.
 //! - [`dialect`]: the protocol a run speaks, chatd's or a peer's (Redis pub/sub, NATS).
-//! - [`transport`], [`websocket`]: how each client reaches chatd, over TCP or its `/ws`.
+//! - [`transport`], [`websocket`], [`tls`], [`pki`]: how each client reaches chatd, over TCP,
+//!   its `/ws` or TLS, and the certificates of a TLS run.
 //! - [`target`]: the server a run talks to (in-process, child process, external, a peer).
 //! - [`probe`]: the pre-flight probe of an external server's flood control.
 //! - [`server_stats`]: the server's own figures (`STATS`) at the end of a run.
@@ -32,6 +33,7 @@ pub mod dialect;
 pub mod meter;
 pub mod outcome;
 pub mod payload;
+pub mod pki;
 pub mod probe;
 pub mod progress;
 pub mod reader;
@@ -42,6 +44,7 @@ pub mod setup;
 pub mod suite;
 pub mod sysstat;
 pub mod target;
+pub mod tls;
 pub mod transport;
 pub mod websocket;
 pub mod workload;

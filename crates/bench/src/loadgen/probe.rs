@@ -88,7 +88,7 @@ pub fn probe(addr: SocketAddr) -> io::Result<Probe> {
 pub fn probe_with(addr: SocketAddr, lines: u32, window: Duration) -> io::Result<Probe> {
     let stream = Arc::new(client::connect(addr)?);
     let greeting_deadline = Instant::now() + IO_TIMEOUT;
-    let pending = client::read_until(&stream, Vec::new(), greeting_deadline, "HELLO", |line| {
+    let pending = client::read_until(&*stream, Vec::new(), greeting_deadline, "HELLO", |line| {
         match Reply::parse(&String::from_utf8_lossy(line)) {
             Ok(Reply::Hello { .. }) => Ok(true),
             _ => Err(io::Error::other(format!(

@@ -3,7 +3,8 @@
 //!
 //! In scope: the read loop, splitting bytes into lines (a socket keeps only the carry-over of
 //! a partial line) or, on a WebSocket client, into text frames (split by `websocket`, each
-//! read where it lies), feeding each line to `arrival`, and the end-of-run report of each
+//! read where it lies), on a TLS client its lines once the whole read is decrypted (`tls`:
+//! one lock of its session per read), feeding each line to `arrival`, and the end-of-run report of each
 //! client. On a peer, the same for its frames (split by `dialect`).
 //! Out of scope: connecting and registering (`client`, `transport`), sending (`sender`), a
 //! peer's spelling (`dialect`), what a line means (`arrival`), and judging the results
@@ -153,6 +154,8 @@ struct Reader {
     /// Indexed by the poller key.
     conns: Vec<ConnState>,
     buffer: Vec<u8>,
+    /// The plaintext of one read of a TLS client, reused read after read.
+    plain: Vec<u8>,
     sink: Sink,
 }
 
@@ -164,6 +167,7 @@ impl Reader {
             notices: notices.clone(),
             conns: Vec::new(),
             buffer: vec![0; READ_BUFFER],
+            plain: Vec::new(),
             sink: Sink {
                 latency: latency_histogram(),
                 last_delivery: None,
@@ -198,7 +202,7 @@ impl Reader {
         // `polling` needs every source deleted before its descriptor can close.
         for state in &self.conns {
             if state.tally.closed.is_none() {
-                let _ = poller.delete(&*state.conn.stream);
+                let _ = poller.delete(state.conn.stream.stream());
             }
         }
         result.map(|()| self.into_report())
@@ -211,8 +215,9 @@ impl Reader {
         // descriptor is kept open by `conn.stream`, which this reader holds until `run`
         // returns, and `run` deletes every source it added before returning.
         #[allow(unsafe_code)]
-        let added =
-            unsafe { poller.add_with_mode(&*conn.stream, Event::readable(key), PollMode::Level) };
+        let added = unsafe {
+            poller.add_with_mode(conn.stream.stream(), Event::readable(key), PollMode::Level)
+        };
         let mut state = ConnState {
             conn,
             carry: Vec::new(),
@@ -239,8 +244,14 @@ impl Reader {
         if state.tally.closed.is_some() {
             return;
         }
-        match client::recv_now(&state.conn.stream, &mut self.buffer) {
+        match client::recv_now(state.conn.stream.stream(), &mut self.buffer) {
             Ok(0) => self.close(key, poller, "closed by the server".to_owned()),
+            Ok(n) if state.conn.stream.is_tls() => {
+                let consumed = self.consume_tls(key, n, Instant::now());
+                if let Err(why) = consumed {
+                    self.close(key, poller, why);
+                }
+            }
             Ok(n) => {
                 let buffer = std::mem::take(&mut self.buffer);
                 let consumed = self.consume(key, &buffer[..n], Instant::now());
@@ -260,7 +271,7 @@ impl Reader {
 
     fn close(&mut self, key: usize, poller: &Poller, why: String) {
         let state = &mut self.conns[key];
-        let _ = poller.delete(&*state.conn.stream);
+        let _ = poller.delete(state.conn.stream.stream());
         state.tally.closed = Some(why);
         let _ = self.notices.send(Notice::Closed(state.conn.index));
     }
@@ -271,7 +282,7 @@ impl Reader {
     /// not chatd's or that the server closed).
     fn consume(&mut self, key: usize, bytes: &[u8], now: Instant) -> Result<(), String> {
         let consumed = match (self.rules.dialect, self.conns[key].conn.transport) {
-            (Dialect::Chatd, Transport::Tcp) => {
+            (Dialect::Chatd, Transport::Tcp | Transport::Tls) => {
                 self.consume_lines(key, bytes, now);
                 Ok(())
             }
@@ -282,6 +293,29 @@ impl Reader {
         if let Some((_, check)) = &state.conn.check {
             self.board.set_received(state.conn.index, check.received());
         }
+        consumed
+    }
+
+    /// [`Reader::consume`] of the first `n` bytes of the buffer, TLS records: the whole read
+    /// is decrypted at once (one lock of the session), then its lines are handled as TCP's.
+    fn consume_tls(&mut self, key: usize, n: usize, now: Instant) -> Result<(), String> {
+        let mut plain = std::mem::take(&mut self.plain);
+        plain.clear();
+        let opened = self.conns[key]
+            .conn
+            .stream
+            .decrypt(&self.buffer[..n], &mut plain);
+        let consumed = match opened {
+            Ok(closed) => self.consume(key, &plain, now).and_then(|()| {
+                if closed {
+                    Err("the server ended the TLS session".to_owned())
+                } else {
+                    Ok(())
+                }
+            }),
+            Err(e) => Err(format!("TLS: {e}")),
+        };
+        self.plain = plain;
         consumed
     }
 

@@ -1,7 +1,7 @@
 //! How results are shown: two tables for the terminal (throughput and latency; resources),
 //! the server's own `STATS` figures under them, what each row saw of one global order when
-//! a peer (Redis, NATS) is among the rows, warnings about the generator, a CSV file and an
-//! SVG chart.
+//! a peer (Redis, NATS) is among the rows, TLS rows against their plain rows (issue 18),
+//! warnings about the generator, a CSV file and an SVG chart.
 //!
 //! In scope: the layout and number formats of those outputs. Out of scope: the figures
 //! themselves (`outcome`) and where files go (`setup`).
@@ -17,6 +17,7 @@ use plotters::prelude::*;
 use crate::loadgen::outcome::{NOISY_NEIGHBOURS, RunResult};
 use crate::loadgen::server_stats::ServerStats;
 use crate::loadgen::setup::Setup;
+use crate::loadgen::transport::Transports;
 use chatd_proto::StatName;
 
 /// How a column shows a result.
@@ -129,7 +130,7 @@ const LEGEND: &[&str] = &[
     "server STATS: the server's own figures, asked with STATS after each run's window (see protocol.md); counted",
     "  since the server started, so an --addr server's include what came before.",
     "(ws) after a workload: every client over chatd's WebSocket (/ws); (mix): even clients over TCP, odd ones over",
-    "  WebSocket; neither: every client over TCP.",
+    "  WebSocket; (tls): every client over TLS, at the server's --tls-addr; none: every client over TCP.",
 ];
 
 /// The widest line of the report, tables and legend included.
@@ -213,7 +214,11 @@ pub fn render(setup: &Setup, results: &[RunResult]) -> String {
     for line in LEGEND {
         let _ = writeln!(out, "{line}");
     }
-    for block in [server_stats_lines(results), order_lines(results)] {
+    for block in [
+        server_stats_lines(results),
+        order_lines(results),
+        tls_lines(results),
+    ] {
         if !block.is_empty() {
             out.push('\n');
             for line in block {
@@ -270,6 +275,77 @@ fn order_lines(results: &[RunResult]) -> Vec<String> {
                 order.verdict(result.counts.order_violations)
             ));
         }
+    }
+    lines
+}
+
+/// The goals of issue 18: TLS fan-out at least this share of plain fan-out's deliveries/s...
+const TLS_FANOUT_GOAL: f64 = 0.7;
+/// ...and an idle TLS client at most this many times a plain one's memory.
+const TLS_MEMORY_GOAL: f64 = 2.0;
+
+/// When TLS rows are among the rows: `TLS/plain, <plain row>: deliveries/s 0.82x (goal >=
+/// 0.7x: met), ...` for each TLS row whose plain row (the same workload and workers) is in
+/// the report: deliveries/s, server CPU per delivery, memory per idle client, the idle
+/// run's connect time. A figure either row lacks is left out.
+fn tls_lines(results: &[RunResult]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for tls in results.iter().filter(|r| r.transports == Transports::Tls) {
+        let Some(plain) = tls.workload.strip_suffix(" (tls)").and_then(|name| {
+            results.iter().find(|r| {
+                r.transports == Transports::Tcp && r.workload == name && r.workers == tls.workers
+            })
+        }) else {
+            continue;
+        };
+        let ratio = |figure: fn(&RunResult) -> Option<f64>| {
+            figure(tls)
+                .zip(figure(plain))
+                .and_then(|(t, p)| (p > 0.0).then(|| t / p))
+        };
+        let goal = |ratio: f64, met: bool, goal: String| {
+            let verdict = if met { "met" } else { "NOT met" };
+            format!("{}x ({goal}: {verdict})", three_digits(ratio))
+        };
+        let fanout = plain.workload.starts_with("fan-out");
+        let parts: Vec<String> = [
+            ratio(|r| r.throughput).map(|x| match fanout {
+                true => format!(
+                    "deliveries/s {}",
+                    goal(
+                        x,
+                        x >= TLS_FANOUT_GOAL,
+                        format!("goal >= {TLS_FANOUT_GOAL}x")
+                    )
+                ),
+                false => format!("deliveries/s {}x", three_digits(x)),
+            }),
+            ratio(|r| r.server_us_per_delivery)
+                .map(|x| format!("server CPU per delivery {}x", three_digits(x))),
+            ratio(|r| r.idle.and_then(|i| i.rss_kib_per_conn)).map(|x| {
+                let met = x <= TLS_MEMORY_GOAL;
+                let text = goal(x, met, format!("goal <= {TLS_MEMORY_GOAL}x"));
+                format!("memory per idle client {text}")
+            }),
+            ratio(|r| r.idle.map(|i| i.connect_s)).map(|x| {
+                let clients = plain.idle.map_or(0, |i| i.clients);
+                format!("time to connect {clients} clients {}x", three_digits(x))
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !parts.is_empty() {
+            lines.extend(wrap(format!("TLS/plain, {}:", plain.title()), &parts));
+        }
+    }
+    if !lines.is_empty() {
+        lines.insert(
+            0,
+            "TLS against plain: each TLS row's figure over its plain row's, from the same run \
+             (with --runs, the two take turns)."
+                .to_owned(),
+        );
     }
     lines
 }

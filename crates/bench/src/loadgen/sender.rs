@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use crate::loadgen::board::{Barrier, Board};
 use crate::loadgen::dialect::{Dialect, Peer};
 use crate::loadgen::payload::{Codec, Stamp};
+use crate::loadgen::tls::Link;
 use crate::loadgen::transport::Transport;
 use chatd_proto::{Command, Nick, Room};
 
@@ -38,8 +39,9 @@ const MAX_PACED_SLEEP: Duration = Duration::from_millis(20);
 pub struct Outgoing {
     /// The client's index, which its payloads carry as the sender.
     pub index: u32,
-    pub stream: Arc<TcpStream>,
-    /// How its lines go: `\n`-ended over TCP, or one WebSocket text frame each.
+    pub stream: Arc<Link>,
+    /// How its lines go: `\n`-ended over TCP (and inside TLS, sealed a batch at a time), or
+    /// one WebSocket text frame each.
     pub transport: Transport,
     pub to: To,
     /// Lines sent so far; the next line's sequence number.
@@ -60,7 +62,7 @@ pub enum To {
 }
 
 impl Outgoing {
-    pub fn new(index: u32, stream: Arc<TcpStream>, transport: Transport, to: To) -> Outgoing {
+    pub fn new(index: u32, stream: Arc<Link>, transport: Transport, to: To) -> Outgoing {
         Outgoing {
             index,
             stream,
@@ -123,7 +125,7 @@ impl Batch {
             }
         };
         match out.transport {
-            Transport::Tcp => {
+            Transport::Tcp | Transport::Tls => {
                 writeln!(self.bytes, "{command}").expect("writing to a Vec cannot fail");
             }
             Transport::WebSocket => {
@@ -139,7 +141,7 @@ impl Batch {
         if self.bytes.is_empty() {
             return Ok(());
         }
-        let result = board.write(out.index, &out.stream, &self.bytes);
+        let result = board.write(out.index, || out.stream.write_all(&self.bytes));
         self.bytes.clear();
         result
     }
@@ -400,7 +402,7 @@ fn end_streams<'a>(
 ) -> io::Result<()> {
     outs.into_iter().try_for_each(|out| {
         let ping = out.transport.ping(dialect, Barrier::Sent.token());
-        board.write(out.index, &out.stream, &ping)
+        board.write(out.index, || out.stream.write_all(&ping))
     })
 }
 

@@ -15,12 +15,16 @@ use crate::loadgen::probe::{self, FloodControl};
 use crate::loadgen::report;
 use crate::loadgen::setup::Setup;
 use crate::loadgen::target::TargetSpec;
-use crate::loadgen::workload::{self, RunSpec};
+use crate::loadgen::workload::{self, GeneratorSettings, RunSpec};
 
 /// Runs every spec `repeats` times and returns one row each (the median of its repeats).
 /// A stalled run is compared with the plain paced run of the same settings: an earlier row
 /// if there is one, else that run is added first, as its own row. `status` gets a line as
 /// each run starts and ends.
+///
+/// Specs that differ only in their clients' transport (`--transport tcp,tls`, `--tls`) take
+/// turns, round after round (plain, TLS, plain, TLS...), so that a drift of the machine
+/// over the runs weighs on both rows alike and their ratio is taken in the same run.
 ///
 /// Before any run, each server the runs do not start (`--addr`) is probed once for flood
 /// control ([`probe`]): `status` gets what was found (a warning if it throttles what the
@@ -40,26 +44,63 @@ pub fn run_all(specs: &[RunSpec], repeats: usize, mut status: impl FnMut(&str)) 
     }
     preflight(&mut queue, &mut status);
     let total = queue.len();
-    for (at, spec) in queue.into_iter().enumerate() {
-        let baseline_p99 = spec.workload.baseline().and_then(|baseline| {
-            done.iter()
-                .find(|(s, _)| s.workload == baseline && same_settings(s, &spec))
-                .and_then(|(_, r)| r.latency.map(|l| l.p99))
-        });
-        let title = spec.title();
-        status(&format!("[{}/{total}] {title} ...", at + 1));
-        let repeated: Vec<RunResult> = (0..repeats.max(1))
-            .map(|_| workload::run(&spec, baseline_p99))
+    let mut results: Vec<Option<RunResult>> = vec![None; total];
+    for first in 0..total {
+        if results[first].is_some() {
+            continue;
+        }
+        let turns: Vec<usize> = (first..total)
+            .filter(|&at| results[at].is_none() && take_turns(&queue[first], &queue[at]))
             .collect();
-        let result = outcome::combine(&repeated);
-        status(&format!(
-            "[{}/{total}] {title}: {}",
-            at + 1,
-            verdict(&result)
-        ));
-        done.push((spec, result));
+        let baselines: Vec<Option<f64>> = turns
+            .iter()
+            .map(|&at| baseline_p99(&queue[at], &done))
+            .collect();
+        let mut repeated: Vec<Vec<RunResult>> = vec![Vec::new(); turns.len()];
+        for round in 0..repeats.max(1) {
+            for (turn, &at) in turns.iter().enumerate() {
+                if round == 0 {
+                    status(&format!("[{}/{total}] {} ...", at + 1, queue[at].title()));
+                }
+                repeated[turn].push(workload::run(&queue[at], baselines[turn]));
+            }
+        }
+        for (&at, runs) in turns.iter().zip(&repeated) {
+            let result = outcome::combine(runs);
+            let title = queue[at].title();
+            status(&format!(
+                "[{}/{total}] {title}: {}",
+                at + 1,
+                verdict(&result)
+            ));
+            done.push((queue[at].clone(), result.clone()));
+            results[at] = Some(result);
+        }
     }
-    done.into_iter().map(|(_, result)| result).collect()
+    results
+        .into_iter()
+        .map(|result| result.expect("every run has been run"))
+        .collect()
+}
+
+/// The p99 of the plain paced run a stalled `spec` is compared with, among those `done`.
+fn baseline_p99(spec: &RunSpec, done: &[(RunSpec, RunResult)]) -> Option<f64> {
+    let baseline = spec.workload.baseline()?;
+    done.iter()
+        .find(|(s, _)| s.workload == baseline && same_settings(s, spec))
+        .and_then(|(_, r)| r.latency.map(|l| l.p99))
+}
+
+/// Whether two specs are the same run but for their clients' transport: they take turns.
+fn take_turns(a: &RunSpec, b: &RunSpec) -> bool {
+    a.workload == b.workload
+        && a.label == b.label
+        && a.target == b.target
+        && a.server == b.server
+        && GeneratorSettings {
+            transports: b.generator.transports,
+            ..a.generator.clone()
+        } == b.generator
 }
 
 /// Probes every external server of `queue` once, says what was found, and gives each run

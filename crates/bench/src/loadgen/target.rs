@@ -3,8 +3,10 @@
 //! someone else runs (`--target redis://...`, `nats://...`).
 //!
 //! In scope: starting and stopping the first two, the addresses to connect to (the line
-//! protocol's, and chatd's web listener's for WebSocket clients: from the in-process handle,
-//! from a child's `web page at` log line, or `--web`), the protocol it speaks ([`Dialect`]),
+//! protocol's, chatd's web listener's for WebSocket clients and its TLS listener's for TLS
+//! clients: from the in-process handle, from a child's `web page at` and `listening with
+//! TLS on` log lines, or `--web` and `--tls-addr`), the certificate a server the run starts
+//! gets for TLS and what its clients trust (`pki`), the protocol it speaks ([`Dialect`]),
 //! reading a `--target` URL, and where the server's figures come from (the in-process
 //! [`Stats`], or `/proc/<pid>` of a child or of `--server-pid`).
 //! Out of scope: measuring anything (`meter`) and the clients (`client`).
@@ -13,13 +15,17 @@ use std::io::{self, BufRead, BufReader};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use rustls::ClientConfig;
 use tempfile::TempDir;
 
 use crate::loadgen::alloc;
 use crate::loadgen::dialect::{Dialect, Peer};
+use crate::loadgen::pki::{self, RunPki};
+use crate::loadgen::tls::TlsEndpoint;
 use crate::loadgen::transport::Endpoints;
 use chatd::config::{self, Config};
 use chatd::server::{Server, ServerHandle, Stats};
@@ -38,11 +44,13 @@ pub enum TargetSpec {
     /// This `chatd` binary as a child process on `127.0.0.1:0`, with the run's settings.
     Spawn(PathBuf),
     /// A running server; `pid` (if on this machine) lets the run read its `/proc` figures,
-    /// and `web` is its web listener, for WebSocket clients (`--web`).
+    /// `web` is its web listener, for WebSocket clients (`--web`), and `tls` its TLS
+    /// listener, for TLS clients (`--tls-addr`, `--ca`).
     External {
         addr: SocketAddr,
         pid: Option<u32>,
         web: Option<SocketAddr>,
+        tls: Option<TlsTarget>,
     },
     /// A running Redis or NATS server, as `External` is a running chatd.
     Peer {
@@ -50,6 +58,27 @@ pub enum TargetSpec {
         addr: SocketAddr,
         pid: Option<u32>,
     },
+}
+
+/// A running server's TLS listener, and what its certificate is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsTarget {
+    pub addr: SocketAddr,
+    /// The host as given to `--tls-addr`: the name the certificate must carry.
+    pub host: String,
+    /// `--ca`: a PEM file of the certificates to trust; `None`, the system's roots.
+    pub ca: Option<PathBuf>,
+}
+
+impl TlsTarget {
+    /// The endpoint its clients connect to, trusting what it says to trust.
+    fn endpoint(&self) -> io::Result<TlsEndpoint> {
+        Ok(TlsEndpoint {
+            addr: self.addr,
+            name: pki::server_name(&self.host)?,
+            config: pki::trusting(self.ca.as_deref())?,
+        })
+    }
 }
 
 impl TargetSpec {
@@ -108,6 +137,7 @@ impl TargetSpec {
                 addr,
                 pid,
                 web: None,
+                tls: None,
             },
         })
     }
@@ -127,6 +157,10 @@ pub struct ServerSettings {
     /// History on, as by default (kept in a data folder of the run's own, removed after), or
     /// off (`--history-lines 0`): the benchmark compares the two.
     pub history: bool,
+    /// A TLS listener on `127.0.0.1:0` with a certificate made for the run (`pki`), which
+    /// the run's clients trust: for TLS clients, and for the plain runs compared with them,
+    /// so both rows' servers are alike.
+    pub tls: bool,
 }
 
 impl Default for ServerSettings {
@@ -136,13 +170,18 @@ impl Default for ServerSettings {
             send_queue: config::DEFAULT_SEND_QUEUE,
             max_clients: config::DEFAULT_MAX_CLIENTS,
             history: true,
+            tls: false,
         }
     }
 }
 
 impl ServerSettings {
-    fn config(&self) -> Config {
+    /// The in-process server's configuration; with `pki`, its TLS listener's too.
+    fn config(&self, pki: Option<&RunPki>) -> Config {
         Config {
+            tls_cert: pki.map(RunPki::cert_path),
+            tls_key: pki.map(RunPki::key_path),
+            tls_addr: pki.map(|_| SocketAddr::from(([127, 0, 0, 1], 0))),
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             workers: self.workers,
             max_clients: self.max_clients,
@@ -169,8 +208,12 @@ pub struct Target {
     addr: SocketAddr,
     /// Its web listener, where known.
     web: Option<SocketAddr>,
+    /// Its TLS listener and what its clients trust, where known.
+    tls: Option<TlsEndpoint>,
     dialect: Dialect,
     running: Running,
+    /// The certificate of a server the run started with TLS: its files stay until it stops.
+    _pki: Option<RunPki>,
 }
 
 enum Running {
@@ -192,45 +235,77 @@ struct ChildServer {
 
 impl Target {
     pub fn start(spec: &TargetSpec, settings: &ServerSettings) -> io::Result<Target> {
+        let pki = match spec {
+            TargetSpec::InProcess | TargetSpec::Spawn(_) if settings.tls => Some(RunPki::new()?),
+            _ => None,
+        };
+        let trust = pki.as_ref().map(RunPki::client_config).transpose()?;
         match spec {
-            TargetSpec::InProcess => Target::in_process(settings.config()),
+            TargetSpec::InProcess => {
+                let config = settings.config(pki.as_ref());
+                let mut target = Target::in_process_trusting(config, trust)?;
+                target._pki = pki;
+                Ok(target)
+            }
             TargetSpec::Spawn(binary) => {
-                let (addrs, child) = spawn_chatd(binary, settings)?;
+                let (addrs, tls, child) = spawn_chatd(binary, settings, pki.as_ref())?;
                 Ok(Target {
                     addr: addrs.lines,
                     web: addrs.web,
+                    tls: loopback(tls, trust)?,
                     dialect: Dialect::Chatd,
                     running: Running::Child(child),
+                    _pki: pki,
                 })
             }
-            TargetSpec::External { addr, pid, web } => Ok(Target {
+            TargetSpec::External {
+                addr,
+                pid,
+                web,
+                tls,
+            } => Ok(Target {
                 addr: *addr,
                 web: *web,
+                tls: tls.as_ref().map(TlsTarget::endpoint).transpose()?,
                 dialect: Dialect::Chatd,
                 running: Running::External { pid: *pid },
+                _pki: None,
             }),
             TargetSpec::Peer { addr, pid, .. } => Ok(Target {
                 addr: *addr,
                 web: None,
+                tls: None,
                 dialect: spec.dialect(),
                 running: Running::External { pid: *pid },
+                _pki: None,
             }),
         }
     }
 
     /// A server in this process with exactly `config` (its address included), but for its
     /// data folder: one of the run's own, removed after, unless `config` is ephemeral.
-    pub fn in_process(mut config: Config) -> io::Result<Target> {
+    pub fn in_process(config: Config) -> io::Result<Target> {
+        Target::in_process_trusting(config, None)
+    }
+
+    /// [`Target::in_process`], its TLS clients trusting `trust`.
+    fn in_process_trusting(
+        mut config: Config,
+        trust: Option<Arc<ClientConfig>>,
+    ) -> io::Result<Target> {
         let data = (!config.ephemeral).then(data_folder).transpose()?;
         if let Some(data) = &data {
             config.data_dir = data.path().to_owned();
         }
         let handle = Server::bind(config)?.start()?;
+        let tls = loopback(handle.tls_addr(), trust)?;
         Ok(Target {
             addr: handle.local_addr(),
             web: handle.web_addr(),
+            tls,
             dialect: Dialect::Chatd,
             running: Running::InProcess(handle, data),
+            _pki: None,
         })
     }
 
@@ -238,12 +313,14 @@ impl Target {
     /// but `--addr`); stopped with SIGTERM by [`Target::stop`].
     /// Its web listener is not looked for: `args` may turn it off.
     pub fn spawn(binary: &PathBuf, args: &[String]) -> io::Result<Target> {
-        let (addrs, child) = spawn_child(binary, args, false)?;
+        let (addrs, _, child) = spawn_child(binary, args, false)?;
         Ok(Target {
             addr: addrs.lines,
             web: None,
+            tls: None,
             dialect: Dialect::Chatd,
             running: Running::Child(child),
+            _pki: None,
         })
     }
 
@@ -251,11 +328,12 @@ impl Target {
         self.addr
     }
 
-    /// Where its clients connect, over TCP and over WebSocket.
+    /// Where its clients connect, over TCP, WebSocket and TLS.
     pub fn endpoints(&self) -> Endpoints {
         Endpoints {
             lines: self.addr,
             web: self.web,
+            tls: self.tls.clone(),
         }
     }
 
@@ -299,12 +377,30 @@ impl Target {
     }
 }
 
-/// Starts `binary` on an ephemeral port with the run's settings and waits for the address in
-/// its log.
+/// The TLS endpoint of a server the run started on loopback at `addr`, if it listens for
+/// TLS, its clients trusting `trust` (the run's own authority): the run's certificate names
+/// the loopback address.
+fn loopback(
+    addr: Option<SocketAddr>,
+    trust: Option<Arc<ClientConfig>>,
+) -> io::Result<Option<TlsEndpoint>> {
+    let Some((addr, config)) = addr.zip(trust) else {
+        return Ok(None);
+    };
+    Ok(Some(TlsEndpoint {
+        addr,
+        name: pki::server_name(&addr.ip().to_string())?,
+        config,
+    }))
+}
+
+/// Starts `binary` on an ephemeral port with the run's settings (with `pki`, a TLS listener
+/// too, on another) and waits for the addresses in its log.
 fn spawn_chatd(
     binary: &PathBuf,
     settings: &ServerSettings,
-) -> io::Result<(Endpoints, ChildServer)> {
+    pki: Option<&RunPki>,
+) -> io::Result<(Endpoints, Option<SocketAddr>, ChildServer)> {
     let args = [
         ("--log-level", "info".to_owned()),
         ("--workers", settings.workers.to_string()),
@@ -324,6 +420,16 @@ fn spawn_chatd(
             .into_iter()
             .flatten(),
     )
+    .chain(pki.into_iter().flat_map(|pki| {
+        [
+            "--tls-cert".to_owned(),
+            pki.cert_path().display().to_string(),
+            "--tls-key".to_owned(),
+            pki.key_path().display().to_string(),
+            "--tls-addr".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ]
+    }))
     .collect::<Vec<_>>();
     spawn_child(binary, &args, true)
 }
@@ -337,15 +443,17 @@ fn data_folder() -> io::Result<TempDir> {
 
 /// Starts `binary --addr 127.0.0.1:0 --http 127.0.0.1:0 <args>` (no `--http` of its own if
 /// `args` have one) and waits for the address in its log (`listening on ADDR`) and, if
-/// `with_web`, for its web listener's, logged right after it (`web page at http://ADDR/`).
-/// The log needs `--log-level` `info` or more verbose among `args` (the server's default is
+/// `with_web`, for its web listener's, logged right after it (`web page at http://ADDR/`),
+/// and if `args` give it a certificate (`--tls-cert`), for its TLS listener's (`listening
+/// with TLS on ADDR`), returned beside the others. The log needs `--log-level` `info` or more verbose among `args` (the server's default is
 /// `info`). Unless `args` say where history goes (`--data-dir`, `--ephemeral`), it goes to a
 /// folder made for this server and removed after, never to the working directory.
 fn spawn_child(
     binary: &PathBuf,
     args: &[String],
     with_web: bool,
-) -> io::Result<(Endpoints, ChildServer)> {
+) -> io::Result<(Endpoints, Option<SocketAddr>, ChildServer)> {
+    let with_tls = args.iter().any(|arg| arg == "--tls-cert");
     let chosen = args
         .iter()
         .any(|arg| arg == "--data-dir" || arg == "--ephemeral");
@@ -370,7 +478,7 @@ fn spawn_child(
         .spawn()
         .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?;
     let stderr = child.stderr.take().expect("stderr was piped");
-    let (found, addresses) = crossbeam_channel::bounded(2);
+    let (found, addresses) = crossbeam_channel::bounded(3);
     // Everything the server says before its address: the reason it stopped, if it does.
     let (said, early_lines) = crossbeam_channel::unbounded();
     let log = thread::Builder::new()
@@ -385,6 +493,8 @@ fn spawn_child(
                     let _ = found.try_send(Logged::Lines(addr));
                 } else if let Some(addr) = web_page_addr(&line) {
                     let _ = found.try_send(Logged::Web(addr));
+                } else if let Some(addr) = tls_listening_addr(&line) {
+                    let _ = found.try_send(Logged::Tls(addr));
                 } else if !listening {
                     let _ = said.send(line);
                 }
@@ -396,17 +506,27 @@ fn spawn_child(
         _data: data,
     };
     let deadline = Instant::now() + CHILD_START_TIMEOUT;
-    let (mut lines, mut web) = (None, None);
-    while lines.is_none() || (with_web && web.is_none()) {
+    let (mut lines, mut web, mut tls) = (None, None, None);
+    while lines.is_none() || (with_web && web.is_none()) || (with_tls && tls.is_none()) {
         match addresses.recv_deadline(deadline) {
             Ok(Logged::Lines(addr)) => lines = Some(addr),
             Ok(Logged::Web(addr)) => web = Some(addr),
+            Ok(Logged::Tls(addr)) => tls = Some(addr),
             // The deadline passed, or the server exited.
             Err(_) => break,
         }
     }
-    match lines.filter(|_| !with_web || web.is_some()) {
-        Some(lines) => Ok((Endpoints { lines, web }, server)),
+    let complete = (!with_web || web.is_some()) && (!with_tls || tls.is_some());
+    match lines.filter(|_| complete) {
+        Some(lines) => Ok((
+            Endpoints {
+                lines,
+                web,
+                tls: None,
+            },
+            tls,
+            server,
+        )),
         None => {
             let _ = server.child.kill();
             let _ = server.stop();
@@ -415,7 +535,7 @@ fn spawn_child(
                 "{} {} did not log its address{} within {CHILD_START_TIMEOUT:?}{}",
                 binary.display(),
                 args.join(" "),
-                if with_web { "es" } else { "" },
+                if with_web || with_tls { "es" } else { "" },
                 if said.is_empty() {
                     String::new()
                 } else {
@@ -450,10 +570,20 @@ pub fn listening_addr(line: &str) -> Option<SocketAddr> {
     rest.split(',').next()?.trim().parse().ok()
 }
 
-/// The web listener's address in the server's `web page at http://ADDR/` log line.
+/// The web listener's address in the server's `web page at http://ADDR/` log line
+/// (`https://` when the server has a certificate).
 pub fn web_page_addr(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once("web page at http://")?;
+    let (_, rest) = line.split_once("web page at ")?;
+    let rest = rest
+        .strip_prefix("http://")
+        .or_else(|| rest.strip_prefix("https://"))?;
     rest.trim().trim_end_matches('/').parse().ok()
+}
+
+/// The TLS listener's address in the server's `listening with TLS on ADDR` log line.
+pub fn tls_listening_addr(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("listening with TLS on ")?;
+    rest.trim().parse().ok()
 }
 
 /// An address a child server logs as it starts.
@@ -462,6 +592,8 @@ enum Logged {
     Lines(SocketAddr),
     /// `web page at http://ADDR/`: the web listener's.
     Web(SocketAddr),
+    /// `listening with TLS on ADDR`: the line protocol's inside TLS.
+    Tls(SocketAddr),
 }
 
 impl ChildServer {
@@ -505,70 +637,4 @@ fn send_sigterm(pid: u32) -> io::Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn target_urls_name_the_server_and_its_address() {
-        let peer = |url: &str| TargetSpec::from_url(url, Some(7));
-        let at = |text: &str| -> SocketAddr { text.parse().unwrap() };
-        assert_eq!(
-            peer("redis://127.0.0.1:6400"),
-            Ok(TargetSpec::Peer {
-                peer: Peer::Redis,
-                addr: at("127.0.0.1:6400"),
-                pid: Some(7)
-            })
-        );
-        assert_eq!(
-            peer("nats://127.0.0.1/"),
-            Ok(TargetSpec::Peer {
-                peer: Peer::Nats,
-                addr: at("127.0.0.1:4222"),
-                pid: Some(7)
-            })
-        );
-        assert_eq!(
-            peer("chatd://[::1]:7000"),
-            Ok(TargetSpec::External {
-                addr: at("[::1]:7000"),
-                pid: Some(7),
-                web: None
-            })
-        );
-        assert_eq!(
-            TargetSpec::from_url("chatd://127.0.0.1", None),
-            Ok(TargetSpec::External {
-                addr: at("127.0.0.1:7878"),
-                pid: None,
-                web: None
-            })
-        );
-        for wrong in [
-            "127.0.0.1:6379",
-            "mqtt://127.0.0.1:1883",
-            "redis://",
-            "redis://127.0.0.1:6379/0",
-        ] {
-            assert!(peer(wrong).is_err(), "{wrong}");
-        }
-    }
-
-    #[test]
-    fn the_address_comes_from_the_listening_line() {
-        let line = "12:00:01 [INFO] listening on 127.0.0.1:40123, workers=2";
-        assert_eq!(
-            listening_addr(line),
-            Some("127.0.0.1:40123".parse().unwrap())
-        );
-        assert_eq!(listening_addr("12:00:01 [INFO] shutting down"), None);
-        let web = "12:00:01 [INFO] web page at http://127.0.0.1:40124/";
-        assert_eq!(web_page_addr(web), Some("127.0.0.1:40124".parse().unwrap()));
-        assert_eq!(
-            web_page_addr("web page at http://[::1]:8080/"),
-            Some("[::1]:8080".parse().unwrap())
-        );
-        assert_eq!(web_page_addr(line), None);
-        assert_eq!(listening_addr(web), None);
-    }
-}
+mod tests;

@@ -108,6 +108,7 @@ pub fn run(
                 addr: *addr,
                 pid: *pid,
                 web: None,
+                tls: None,
             };
             let target =
                 Target::start(&spec, &ServerSettings::default()).map_err(|e| e.to_string())?;

@@ -121,7 +121,7 @@ fn issue_17_each_transport_given_makes_a_run() {
     let cli = Cli::try_parse_from(["chatd-bench", "fanout", "--transport", "tcp,ws,mix,ws"]);
     let (specs, _) = cli.unwrap().workload.into_specs().unwrap();
     let transports: Vec<Transports> = specs.iter().map(|s| s.generator.transports).collect();
-    assert_eq!(transports, Transports::ALL);
+    assert_eq!(transports, Transports::ALL[..3]);
     let rows: Vec<String> = specs.iter().map(RunSpec::row_name).collect();
     assert_eq!(rows, ["fan-out", "fan-out (ws)", "fan-out (mix)"]);
     // TCP by default.
@@ -186,4 +186,92 @@ fn issue_17_websocket_runs_need_chatd_and_its_web_address() {
         assert!(error.contains(says), "{args:?}: {error}");
     }
     assert!(spec(&["fanout", "--spawn", "--web", "127.0.0.1:1"]).is_err());
+}
+
+fn specs(args: &[&str]) -> anyhow::Result<Vec<RunSpec>> {
+    let cli = Cli::try_parse_from(["chatd-bench"].iter().chain(args))?;
+    cli.workload.into_specs().map(|(specs, _)| specs)
+}
+
+#[test]
+fn issue_18_tls_runs_plain_and_tls_against_servers_alike() {
+    let both = specs(&["fanout", "--tls"]).unwrap();
+    let transports: Vec<Transports> = both.iter().map(|s| s.generator.transports).collect();
+    assert_eq!(transports, [Transports::Tcp, Transports::Tls]);
+    let rows: Vec<String> = both.iter().map(RunSpec::row_name).collect();
+    assert_eq!(rows, ["fan-out", "fan-out (tls)"]);
+    // Both servers get a certificate, so the two rows differ only in the clients' transport.
+    assert!(both.iter().all(|s| s.server.tls), "{both:?}");
+    assert_eq!(
+        specs(&["idle", "--tls", "--spawn", "/bin/chatd"]).unwrap()[1].row_name(),
+        "idle 10.0k (tls)"
+    );
+    // A WebSocket row's server keeps its web listener plain, which its clients speak.
+    let ws = specs(&["fanout", "--transport", "ws,tls"]).unwrap();
+    assert_eq!(
+        ws.iter().map(|s| s.server.tls).collect::<Vec<_>>(),
+        [false, true]
+    );
+    // Without TLS, no certificate.
+    assert!(!spec(&["fanout"]).unwrap().server.tls);
+    assert!(spec(&["fanout", "--tls", "--transport", "tcp"]).is_err());
+}
+
+#[test]
+fn issue_18_tls_against_a_running_server_needs_its_tls_address() {
+    let external = specs(&[
+        "fanout",
+        "--addr",
+        "127.0.0.1:7000",
+        "--tls-addr",
+        "localhost:6697",
+        "--ca",
+        "/etc/chatd/ca.pem",
+        "--tls",
+    ])
+    .unwrap();
+    let TargetSpec::External { tls: Some(tls), .. } = &external[1].target else {
+        panic!("{:?}", external[1].target);
+    };
+    assert_eq!(tls.host, "localhost");
+    assert_eq!(
+        tls.ca.as_deref(),
+        Some(std::path::Path::new("/etc/chatd/ca.pem"))
+    );
+    assert_eq!(tls.addr.port(), 6697);
+    for (args, says) in [
+        (
+            &["fanout", "--addr", "127.0.0.1:7000", "--tls"][..],
+            "needs its TLS listener's address: give --tls-addr HOST:PORT",
+        ),
+        (
+            &["fanout", "--tls-addr", "127.0.0.1:6697"][..],
+            "--tls-addr needs --addr",
+        ),
+        (
+            &[
+                "fanout",
+                "--target",
+                "nats://127.0.0.1",
+                "--transport",
+                "tls",
+            ][..],
+            "--transport tls runs against chatd only",
+        ),
+        (
+            &[
+                "fanout",
+                "--target",
+                "redis://127.0.0.1",
+                "--tls-addr",
+                "127.0.0.1:1",
+            ][..],
+            "--tls-addr names a chatd's TLS listener",
+        ),
+    ] {
+        let error = spec(args).unwrap_err().to_string();
+        assert!(error.contains(says), "{args:?}: {error}");
+    }
+    // --ca says what to trust at --tls-addr: alone it means nothing.
+    assert!(spec(&["fanout", "--ca", "/etc/chatd/ca.pem"]).is_err());
 }

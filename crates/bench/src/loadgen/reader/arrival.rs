@@ -140,7 +140,7 @@ impl Arrival<'_> {
             PeerEvent::ServerPing => {
                 // A write that fails shows on the read side as the connection's end.
                 if let Some(pong) = peer.pong() {
-                    let _ = self.board.write(conn.index, &conn.stream, pong);
+                    let _ = self.board.write(conn.index, || conn.stream.write_all(pong));
                 }
             }
             PeerEvent::Subscribed | PeerEvent::Ignored => {}

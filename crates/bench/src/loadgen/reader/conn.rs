@@ -4,7 +4,6 @@
 //! In scope: those types, shared by the reader thread (`reader`) and the handling of each
 //! line (`arrival`). Out of scope: reading (`reader`) and what a line means (`arrival`).
 
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,6 +14,7 @@ use crate::loadgen::check::ReceiverCheck;
 use crate::loadgen::client::Naming;
 use crate::loadgen::dialect::Dialect;
 use crate::loadgen::payload::Codec;
+use crate::loadgen::tls::Link;
 use crate::loadgen::transport::Transport;
 
 /// What every reader of a run needs to know about the lines it reads.
@@ -66,8 +66,9 @@ impl Route {
 #[derive(Debug)]
 pub struct Conn {
     pub index: u32,
-    pub stream: Arc<TcpStream>,
-    /// How its lines arrive: `\n`-ended, or one WebSocket text frame each.
+    pub stream: Arc<Link>,
+    /// How its lines arrive: `\n`-ended (inside TLS records over TLS), or one WebSocket text
+    /// frame each.
     pub transport: Transport,
     /// Bytes read during registration that are the reader's to handle.
     pub leftover: Vec<u8>,

@@ -9,6 +9,7 @@ use crate::loadgen::board::Barrier;
 use crate::loadgen::check::ReceiverCheck;
 use crate::loadgen::client::Naming;
 use crate::loadgen::payload::{Codec, Stamp};
+use crate::loadgen::tls::Link;
 use chatd_proto::{Nick, Reply};
 
 #[test]
@@ -148,7 +149,7 @@ fn conn_state(
     ConnState {
         conn: Conn {
             index,
-            stream: Arc::new(stream),
+            stream: Arc::new(Link::plain(stream)),
             transport: Transport::Tcp,
             leftover: Vec::new(),
             check: route.map(|route| (route, ReceiverCheck::new(route.slots(), true))),

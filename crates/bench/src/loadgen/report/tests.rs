@@ -1,5 +1,5 @@
 //! Unit tests of `report`: number formats, the CSV, the tables' width and marks, and the
-//! server's `STATS` paragraph.
+//! server's `STATS` paragraph, TLS rows against plain ones.
 
 use super::*;
 use crate::loadgen::check::Counts;
@@ -224,4 +224,61 @@ fn issue_14_peer_rows_say_what_they_saw_of_one_order_and_why_no_stats() {
         lines[6].split(',').nth(at),
         Some("not promised (this run: 12 steps back)")
     );
+}
+
+#[test]
+fn issue_18_tls_rows_are_given_against_their_plain_rows() {
+    use crate::loadgen::outcome::IdleFigures;
+    let row = |workload: &str, transports, throughput, cpu, idle: Option<(f64, f64)>| RunResult {
+        workload: workload.to_owned(),
+        transports,
+        throughput,
+        server_us_per_delivery: cpu,
+        idle: idle.map(|(kib, connect_s)| IdleFigures {
+            clients: 2000,
+            connect_s,
+            rss_kib_per_conn: Some(kib),
+            ..IdleFigures::default()
+        }),
+        ..result()
+    };
+    let results = [
+        row("fan-out", Transports::Tcp, Some(10e6), Some(0.1), None),
+        row(
+            "fan-out (tls)",
+            Transports::Tls,
+            Some(6e6),
+            Some(0.15),
+            None,
+        ),
+        row("idle 2.00k", Transports::Tcp, None, None, Some((12.0, 0.2))),
+        row(
+            "idle 2.00k (tls)",
+            Transports::Tls,
+            None,
+            None,
+            Some((30.0, 0.5)),
+        ),
+        // A TLS row without its plain row is left out.
+        row("rooms (tls)", Transports::Tls, Some(1e6), None, None),
+    ];
+    let lines = tls_lines(&results);
+    let text = lines.join("\n");
+    assert!(lines[0].starts_with("TLS against plain: "), "{text}");
+    for says in [
+        "TLS/plain, fan-out workers=2: deliveries/s 0.600x (goal >= 0.7x: NOT met), server CPU \
+         per delivery 1.50x",
+        "TLS/plain, idle 2.00k workers=2: memory per idle client 2.50x (goal <= 2x: NOT met)",
+        "time to connect 2000 clients 2.50x",
+    ] {
+        assert!(text.contains(says), "{says}\n{text}");
+    }
+    assert!(!text.contains("rooms"), "{text}");
+    assert!(lines.iter().all(|line| line.chars().count() <= WIDTH));
+    assert!(tls_lines(&results[..1]).is_empty());
+    let met = [
+        row("fan-out", Transports::Tcp, Some(10e6), None, None),
+        row("fan-out (tls)", Transports::Tls, Some(8e6), None, None),
+    ];
+    assert!(tls_lines(&met)[1].ends_with("deliveries/s 0.800x (goal >= 0.7x: met)"));
 }

@@ -11,8 +11,8 @@
 //! its part (the lobby, its own channel, its room's: see `dialect`), and the rooms need no
 //! joining; the barriers are the peer's `PING`s, and there is no `STATS` to ask.
 //!
-//! Each healthy client connects over the transport the run gives it (`transport`: TCP, or
-//! chatd's WebSocket), and every line it sends or reads goes that way; the stalled clients
+//! Each healthy client connects over the transport the run gives it (`transport`: TCP,
+//! chatd's WebSocket, or TLS), and every line it sends or reads goes that way; the stalled clients
 //! are TCP ones whatever the run's transport, and the server's `STATS` is asked over TCP.
 //!
 //! Phases: registration and, for a rooms run, joining the rooms (outside the window) →
@@ -38,6 +38,7 @@ use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Conn, ReaderReport, Readers, Rules};
 use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderReport};
 use crate::loadgen::server_stats::{self, ServerStats};
+use crate::loadgen::tls::Link;
 use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::plan::{Pattern, Plan, Sending};
 use crate::loadgen::workload::room_setup;
@@ -61,7 +62,7 @@ const PAIR_WINDOW: u64 = 256;
 
 /// The registered clients of a run.
 struct Clients {
-    healthy: Vec<Arc<TcpStream>>,
+    healthy: Vec<Arc<Link>>,
     /// Bytes each healthy client read while registering, for its reader.
     leftovers: Vec<Vec<u8>>,
     /// Kept open and never read.
@@ -85,7 +86,8 @@ impl Clients {
                     Dialect::Peer(peer) => {
                         let channels = plan.channels(index, naming);
                         let channels: Vec<&[u8]> = channels.iter().map(|c| c.as_bytes()).collect();
-                        client::register_peer(&stream, peer, &channels)?
+                        // A peer is reached over TCP only (`RunSpec::validate`).
+                        client::register_peer(stream.stream(), peer, &channels)?
                     }
                 };
                 Ok((stream, leftover))
@@ -119,8 +121,8 @@ impl Clients {
 
     /// Cuts every connection, which unblocks any thread still writing to one.
     fn cut(&self) {
-        for stream in &self.healthy {
-            let _ = stream.shutdown(Shutdown::Both);
+        for link in &self.healthy {
+            let _ = link.stream().shutdown(Shutdown::Both);
         }
     }
 }
@@ -326,7 +328,7 @@ impl Run<'_> {
         for (index, stream) in (0u32..).zip(&self.clients.healthy) {
             let ping = transports.of(index).ping(dialect, Barrier::Drain.token());
             // A client whose connection broke fails here, and its reader reports it.
-            let _ = self.board.write(index, stream, &ping);
+            let _ = self.board.write(index, || stream.write_all(&ping));
         }
         let deadline = Instant::now() + timeout;
         let expected = self.plan.expected(|index| u64::from(sent[index as usize]));

@@ -18,10 +18,9 @@
 //! registered. A peer announces nobody, so no `JOIN`s are expected, and none are timed.
 //!
 //! Each client connects over the run's transport (`transport`): a WebSocket client's
-//! upgrade is part of its connect time.
+//! upgrade, or a TLS client's handshake, is part of its connect time.
 
 use std::io;
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -38,10 +37,10 @@ use crate::loadgen::progress::Progress;
 use crate::loadgen::reader::{Adopter, Conn, Readers, Rules};
 use crate::loadgen::server_stats;
 use crate::loadgen::sysstat::{self, ProcSample};
+use crate::loadgen::tls::Link;
 use crate::loadgen::transport::{Endpoints, Transports};
 use crate::loadgen::workload::context::Context;
 use crate::loadgen::workload::waiter::{Expected, Waiter};
-use std::io::Write;
 
 /// K registered clients that only sit there (and take the `JOIN`s of those after them).
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +73,7 @@ pub(super) fn run(spec: &Idle, context: &Context<'_>, result: &mut RunResult) {
     }
 }
 
-type ConnectorThread = JoinHandle<Result<Vec<(u32, Arc<TcpStream>)>, String>>;
+type ConnectorThread = JoinHandle<Result<Vec<(u32, Arc<Link>)>, String>>;
 
 fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result<(), String> {
     let target = context.target;
@@ -159,7 +158,7 @@ fn measure(spec: &Idle, context: &Context<'_>, result: &mut RunResult) -> Result
             .of(*index)
             .ping(dialect, Barrier::Drain.token());
         // A broken connection is reported by its reader.
-        let _ = board.write(*index, stream, &ping);
+        let _ = board.write(*index, || stream.write_all(&ping));
     }
     let join_timeout = generator
         .timeout
@@ -233,7 +232,7 @@ fn figures(
 }
 
 /// The server the connectors connect to, and how.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Server {
     endpoints: Endpoints,
     dialect: Dialect,
@@ -254,9 +253,10 @@ fn start_connectors(
     let mut started = Vec::new();
     for first in 0..CONNECTORS.min(clients) {
         let (naming, adopter, notify) = (naming.clone(), adopter.clone(), notify.clone());
+        let server = server.clone();
         let spawned = meter.spawn(&format!("connector-{first}"), move || {
             let indices = (first..clients).step_by(CONNECTORS as usize);
-            connect_all(indices, server, &naming, &adopter, &notify)
+            connect_all(indices, &server, &naming, &adopter, &notify)
         });
         match spawned {
             Ok(thread) => started.push(thread),
@@ -274,11 +274,11 @@ fn start_connectors(
 
 fn connect_all(
     mut indices: impl Iterator<Item = u32>,
-    server: Server,
+    server: &Server,
     naming: &Naming,
     adopter: &Adopter,
     notify: &Sender<Notice>,
-) -> Result<Vec<(u32, Arc<TcpStream>)>, String> {
+) -> Result<Vec<(u32, Arc<Link>)>, String> {
     let mut streams = Vec::new();
     while let Some(index) = indices.next() {
         let nick = naming.nick(index);
@@ -293,7 +293,7 @@ fn connect_all(
                         let mut hello = Vec::new();
                         peer.handshake(&channels, &mut hello);
                         peer.ping(Barrier::Registered.token(), &mut hello);
-                        (&stream).write_all(&hello)?;
+                        stream.write_all(&hello)?;
                     }
                 }
                 Ok((Arc::new(stream), leftover))
@@ -326,7 +326,7 @@ fn connect_all(
 fn join_connectors(
     connectors: Vec<ConnectorThread>,
     result: &mut RunResult,
-) -> Vec<(u32, Arc<TcpStream>)> {
+) -> Vec<(u32, Arc<Link>)> {
     let mut streams = Vec::new();
     for connector in connectors {
         match connector.join() {

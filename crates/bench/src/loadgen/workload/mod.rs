@@ -6,7 +6,8 @@
 //! runs the workload and stops the server. Every workload but stalled also runs against a
 //! peer (Redis, NATS): stalled tests chatd's own slow-consumer rule and its `QUIT`
 //! announcement, which the peers do not have in that form. Against chatd, every workload
-//! also runs with its clients over WebSocket, or half of them (`GeneratorSettings::transports`).
+//! also runs with its clients over WebSocket, or half of them, or over TLS
+//! (`GeneratorSettings::transports`).
 //! Out of scope: repeating runs and reporting them (`suite`, `report`).
 //!
 //! Files, each used only by the ones above it: `fanout`, `paced` (also the stalled run),
@@ -267,6 +268,14 @@ impl RunSpec {
             TargetSpec::External { web: None, .. } if transports.uses_websocket() => Err(format!(
                 "--transport {transports} against a running chatd needs its web listener's \
                  address: give --web HOST:PORT (where its --http listens)"
+            )),
+            TargetSpec::Peer { peer, .. } if transports.uses_tls() => Err(format!(
+                "--transport {transports} runs against chatd only: {peer} is measured over TCP"
+            )),
+            TargetSpec::External { tls: None, .. } if transports.uses_tls() => Err(format!(
+                "--transport {transports} against a running chatd needs its TLS listener's \
+                 address: give --tls-addr HOST:PORT (where its --tls-addr listens) and --ca FILE \
+                 (what signed its certificate; without it, the system's roots)"
             )),
             _ => Ok(()),
         }

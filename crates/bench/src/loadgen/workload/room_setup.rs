@@ -5,11 +5,11 @@
 //! In scope: [`join`] and the check of the set-up's lines. Out of scope: the rooms workload's
 //! plan (`rooms`) and running it (`engine`, which calls [`join`] before the window opens).
 
-use std::net::TcpStream;
 use std::sync::Arc;
 use std::time::Instant;
 
 use crate::loadgen::client::{IO_TIMEOUT, Naming};
+use crate::loadgen::tls::Link;
 use crate::loadgen::transport::{Transport, Transports};
 use chatd_proto::{Command, Reply, Room};
 
@@ -27,7 +27,7 @@ const SETTLED: &str = "bench-settled";
 /// the set-up are checked on the way: each member must see the `JOIN #room` of exactly the
 /// members after it.
 pub(super) fn join(
-    streams: &[Arc<TcpStream>],
+    streams: &[Arc<Link>],
     leftovers: &mut [Vec<u8>],
     members: u32,
     naming: &Naming,
@@ -38,7 +38,7 @@ pub(super) fn join(
     };
     let mut seen = vec![0u32; streams.len()];
     // Reads `index`'s lines until `until`, counting the JOINs of its room's members.
-    let mut settle = |index: u32, stream: &TcpStream, leftover: &mut Vec<u8>, until: SetupLine| {
+    let mut settle = |index: u32, stream: &Link, leftover: &mut Vec<u8>, until: SetupLine| {
         let room = room_of(index)?;
         let what = match until {
             SetupLine::ListEnd => format!("END WHO {room}"),
@@ -101,7 +101,7 @@ pub(super) fn join(
 /// line is wrong.
 fn read_setup(
     transport: Transport,
-    stream: &TcpStream,
+    stream: &Link,
     leftover: &mut Vec<u8>,
     what: &str,
     mut line: impl FnMut(&[u8]) -> Result<bool, String>,
