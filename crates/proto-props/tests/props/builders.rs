@@ -286,7 +286,7 @@ pub const COMMANDS: [BuildCommand; 37] = [
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 41] = [
+pub const ERRORS: [BuildError; 42] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -384,6 +384,7 @@ pub const ERRORS: [BuildError; 41] = [
     |p| ProtocolError::Quota { free: p.size() },
     |p| ProtocolError::UploadsWaiting { max: p.count },
     |_| ProtocolError::NoFiles,
+    |_| ProtocolError::TlsRequired,
 ];
 
 pub type BuildReply = fn(&Parts) -> Reply;

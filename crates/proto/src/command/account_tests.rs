@@ -243,3 +243,25 @@ fn issue_16_a_logged_line_hides_its_password() {
         );
     }
 }
+
+#[test]
+fn issue_18_the_commands_that_carry_a_password_say_so() {
+    for line in [
+        "REGISTER correct-horse",
+        "LOGIN alice correct-horse",
+        "PASSWORD correct-horse battery-staple",
+        "UNREGISTER correct-horse",
+    ] {
+        let command = parse_command(line).unwrap().unwrap();
+        assert!(command.carries_password(), "{line}");
+    }
+    for line in [
+        "REGISTER #tea",
+        "NICK alice",
+        "MSG bob correct-horse",
+        "JOIN #tea key",
+    ] {
+        let command = parse_command(line).unwrap().unwrap();
+        assert!(!command.carries_password(), "{line}");
+    }
+}

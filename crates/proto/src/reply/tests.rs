@@ -459,6 +459,7 @@ fn every_error() -> Vec<ProtocolError> {
         ProtocolError::FileTooLarge { size: 9, max: 8 },
         ProtocolError::Quota { free: 0 },
         ProtocolError::NoFiles,
+        ProtocolError::TlsRequired,
     ]
 }
 
