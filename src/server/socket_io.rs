@@ -50,8 +50,9 @@ pub struct ClientSocket {
     /// Set by the writer when it cut the connection because nothing could be written for
     /// `--write-timeout`, so that the end is announced with that reason.
     write_timed_out: AtomicBool,
-    /// A TLS client's session (`--tls-addr`): every read and write goes through it.
-    tls: Option<TlsWire>,
+    /// A TLS client's session (`--tls-addr`): every read and write goes through it. Boxed:
+    /// rustls's state is a kilobyte or more, which a plain client's socket would carry unused.
+    tls: Option<Box<TlsWire>>,
     /// Before `stream`: fields drop in the order they are declared.
     _slot: Slot,
     stream: TcpStream,
@@ -68,7 +69,7 @@ impl ClientSocket {
         ClientSocket {
             peer,
             write_timed_out: AtomicBool::new(false),
-            tls,
+            tls: tls.map(Box::new),
             _slot: slot,
             stream,
         }
@@ -98,7 +99,9 @@ impl ClientSocket {
     /// Whether input was read from the socket but not yet handed out (TLS buffers a record's
     /// plaintext), which the socket's readiness would not report.
     pub fn has_buffered_input(&self) -> bool {
-        self.tls.as_ref().is_some_and(TlsWire::has_buffered_input)
+        self.tls
+            .as_ref()
+            .is_some_and(|tls| tls.has_buffered_input())
     }
 
     /// Writes what a TLS session left over, waiting as a writer does: a writer thread's
