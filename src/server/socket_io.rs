@@ -2,7 +2,9 @@
 //!
 //! In scope: [`ClientSocket`], an admitted connection's socket shared by its connection and
 //! its writer, which holds the connection's place in the open counts until its descriptor
-//! closes; the read that never blocks (`recv` with `MSG_DONTWAIT`, whatever the socket's
+//! closes, and a TLS client's session (`tls::wire`), through which its reads and writes go
+//! (left-over ciphertext is written by the writer, as in [`ClientSocket::write_left_over`]);
+//! the read that never blocks (`recv` with `MSG_DONTWAIT`, whatever the socket's
 //! mode), the discard of unread input before a close, batching queued lines into vectored
 //! writes (blocking for a writer thread, non-blocking for a flush on a worker), and
 //! [`WriteTotals`]. Out of scope: who writes when (`writer`, `outbox`'s flush), who reads

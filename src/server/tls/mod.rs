@@ -5,8 +5,9 @@
 //! `--tls-key` (PEM), checking that they belong together, and re-reading them on a reload
 //! (`SIGHUP`) without touching an open connection: a handshake picks the certificate in force
 //! when it starts ([`Certificates`] is rustls's `ResolvesServerCert`). TLS 1.2 and 1.3 only,
-//! with ring's cryptography. Out of scope: a connection's TLS state and its reads and writes
-//! (`wire`), the listeners (`acceptor`, `web`).
+//! with aws-lc-rs's cryptography. Its children: `wire`, a connection's TLS state and its reads
+//! and writes; `self_signed`, the development certificate of `chatd tls self-signed`. Out of
+//! scope: the listeners (`acceptor`, `web`).
 
 pub mod self_signed;
 pub mod wire;
