@@ -93,6 +93,16 @@ fn issue_18_the_page_ws_and_files_are_served_over_https_only() {
     let download = download.strip_prefix("OK FILE ").expect("OK FILE");
     let mut got = https(&pki).get(download).call().unwrap();
     assert_eq!(got.body_mut().read_to_vec().unwrap(), b"hello");
+    // The metrics count each connection by the way it came.
+    let mut metrics = https(&pki)
+        .get(&format!("https://{web}/metrics"))
+        .call()
+        .unwrap();
+    let metrics = metrics.body_mut().read_to_string().unwrap();
+    for transport in ["tls", "websocket"] {
+        let line = format!("chatd_connections{{transport=\"{transport}\"}} 1\n");
+        assert!(metrics.contains(&line), "{line} in {metrics}");
+    }
 }
 
 #[test]
