@@ -154,7 +154,9 @@ impl Server {
         };
         let tls = match config.tls_listener() {
             Some((cert, key, addr)) => {
-                let tls = Tls::load(cert, key)?;
+                let tls = Tls::load(cert, key).map_err(|error| {
+                    io::Error::new(error.kind(), format!("the TLS certificate: {error}"))
+                })?;
                 let listener = listen(addr).map_err(|error| {
                     io::Error::new(error.kind(), format!("the TLS listener on {addr}: {error}"))
                 })?;

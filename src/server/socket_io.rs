@@ -316,6 +316,13 @@ fn write_all_tls(stream: &TcpStream, tls: &TlsWire, mut slices: &mut [IoSlice<'_
         if wrote.taken > 0 || send.bytes > sent_before {
             last_progress = Instant::now();
         }
+        if wrote.taken == 0 && !wrote.left_over {
+            // Nothing taken and nothing to wait for: the session is closing.
+            break Err(io::Error::new(
+                io::ErrorKind::BrokenPipe,
+                "the TLS session takes no more data",
+            ));
+        }
         IoSlice::advance_slices(&mut slices, wrote.taken);
         if wrote.left_over {
             if let Err(error) = wait_writable(stream, last_progress) {

@@ -3,6 +3,8 @@
 //! messages themselves are unit-tested in `src/config` and `src/logging.rs`; these tests show
 //! that the binary prints them.
 
+use chatd_testkit::TestPki;
+
 use crate::support::{TempFile, run_chatd_to_exit};
 
 /// clap's exit status for a flag it refuses.
@@ -77,5 +79,44 @@ fn issue_12_an_address_without_a_host_is_shown_the_form() {
              [::]:7878\n",
             file.path()
         )
+    );
+}
+
+#[test]
+fn issue_18_a_certificate_and_a_key_that_do_not_belong_together_stop_the_start() {
+    let (pki, other) = (TestPki::new(), TestPki::new());
+    let (cert, key) = (pki.cert_path(), other.key_path());
+    let args = [
+        "--addr",
+        "127.0.0.1:0",
+        "--http",
+        "off",
+        "--ephemeral",
+        "--tls-addr",
+        "127.0.0.1:0",
+        "--tls-cert",
+        cert.to_str().unwrap(),
+        "--tls-key",
+        key.to_str().unwrap(),
+    ];
+    let (status, stderr) = run_chatd_to_exit(&args);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("the TLS certificate: ")
+            && stderr.contains("the key is not the certificate's"),
+        "{stderr}"
+    );
+    let missing = args.map(|arg| {
+        if arg == cert.to_str().unwrap() {
+            "/nonexistent/cert.pem"
+        } else {
+            arg
+        }
+    });
+    let (status, stderr) = run_chatd_to_exit(&missing);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("/nonexistent/cert.pem: No such file"),
+        "{stderr}"
     );
 }

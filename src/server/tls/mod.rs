@@ -121,8 +121,15 @@ fn read_pair(cert: &Path, key: &Path, provider: &CryptoProvider) -> io::Result<C
     }
     let private_key =
         PrivateKeyDer::from_pem_file(key).map_err(|error| in_file(key, pem_error(error)))?;
-    CertifiedKey::from_der(chain, private_key, provider)
-        .map_err(|error| invalid(format!("{} and {}: {error}", cert.display(), key.display())))
+    CertifiedKey::from_der(chain, private_key, provider).map_err(|error| {
+        let why = match error {
+            rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+                "the key is not the certificate's".to_owned()
+            }
+            other => other.to_string(),
+        };
+        invalid(format!("{} and {}: {why}", cert.display(), key.display()))
+    })
 }
 
 fn pem_error(error: rustls::pki_types::pem::Error) -> String {

@@ -24,6 +24,10 @@ use std::thread::Thread;
 use parking_lot::Mutex;
 use rustls::{ServerConfig, ServerConnection};
 
+/// Ciphertext (and, before the handshake's end, plaintext) rustls holds for a connection that
+/// the socket has not taken: rustls's default, the TLS twin of a full socket.
+const BUFFER_LIMIT: usize = 64 * 1024;
+
 /// A TLS connection's state (see the module doc).
 pub struct TlsWire {
     conn: Mutex<ServerConnection>,
@@ -33,7 +37,12 @@ pub struct TlsWire {
 
 impl TlsWire {
     pub fn new(config: &Arc<ServerConfig>) -> io::Result<TlsWire> {
-        let conn = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+        let mut conn = ServerConnection::new(Arc::clone(config)).map_err(io::Error::other)?;
+        // Until the handshake ends, rustls holds what is written as plaintext, and a writer
+        // it refused for its limit would have nothing to wait for but the handshake. What an
+        // unregistered client is sent before it (the greeting) is small; the limit comes
+        // back with the handshake's end (`read`).
+        conn.set_buffer_limit(None);
         Ok(TlsWire {
             conn: Mutex::new(conn),
             writer: OnceLock::new(),
@@ -87,6 +96,9 @@ impl TlsWire {
                 Err(error) => return Err(error),
             }
             let processed = conn.process_new_packets();
+            if !conn.is_handshaking() {
+                conn.set_buffer_limit(Some(BUFFER_LIMIT));
+            }
             // An answer to send (handshake messages, or the alert of an error).
             if conn.wants_write() && !flush_locked(&mut conn, reply)? {
                 self.wake_writer();
