@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 pub use chatd::config::Config;
 use chatd::server::{Server, ServerHandle, ShutdownReport, Stats};
 
+mod lines;
 pub mod tls;
 mod ws;
 pub use tls::{TestPki, TlsClient};
@@ -266,12 +267,7 @@ impl TestClient {
 
     /// Expects `ERR <code> <some text>`.
     pub fn expect_err(&mut self, code: &str) {
-        let line = self.recv();
-        let prefix = format!("ERR {code} ");
-        assert!(
-            line.starts_with(&prefix) && line.len() > prefix.len(),
-            "expected ERR {code} with a text, got {line:?}"
-        );
+        lines::assert_err(&self.recv(), code);
     }
 
     /// Expects a clean end of stream (FIN, not a reset) next.
@@ -283,18 +279,9 @@ impl TestClient {
 
     /// `PING <token>`, then every line received before `PONG <token>`.
     pub fn barrier(&mut self) -> Vec<String> {
-        static TOKENS: AtomicU64 = AtomicU64::new(1);
-        let token = format!("barrier-{}", TOKENS.fetch_add(1, Ordering::Relaxed));
-        self.send(&format!("PING {token}"));
-        let pong = format!("PONG {token}");
-        let mut before = Vec::new();
-        loop {
-            let line = self.recv();
-            if line == pong {
-                return before;
-            }
-            before.push(line);
-        }
+        let barrier = lines::Barrier::new();
+        self.send(&barrier.ping);
+        barrier.lines_before(|| self.recv())
     }
 
     /// Sends `count` lines `ALL <n> <payload of payload_len bytes>`, then a barrier: when it

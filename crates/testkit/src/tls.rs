@@ -16,6 +16,8 @@ use rcgen::{
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, ClientConnection, RootCertStore, StreamOwned};
 
+use crate::lines;
+
 /// As the crate's `DEADLINE` (a file of its own imports nothing from the crate root).
 const DEADLINE: Duration = Duration::from_secs(10);
 
@@ -253,28 +255,14 @@ impl TlsClient {
 
     /// Expects `ERR <code> <some text>`.
     pub fn expect_err(&mut self, code: &str) {
-        let line = self.recv();
-        let prefix = format!("ERR {code} ");
-        assert!(
-            line.starts_with(&prefix) && line.len() > prefix.len(),
-            "expected ERR {code} with a text, got {line:?}"
-        );
+        lines::assert_err(&self.recv(), code);
     }
 
     /// `PING <token>`, then every line received before `PONG <token>`.
     pub fn barrier(&mut self) -> Vec<String> {
-        static TOKENS: AtomicU64 = AtomicU64::new(1);
-        let token = format!("tls-barrier-{}", TOKENS.fetch_add(1, Ordering::Relaxed));
-        self.send(&format!("PING {token}"));
-        let pong = format!("PONG {token}");
-        let mut before = Vec::new();
-        loop {
-            let line = self.recv();
-            if line == pong {
-                return before;
-            }
-            before.push(line);
-        }
+        let barrier = lines::Barrier::new();
+        self.send(&barrier.ping);
+        barrier.lines_before(|| self.recv())
     }
 
     /// Expects the end of the stream next.

@@ -5,11 +5,12 @@
 
 use std::io::ErrorKind;
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tungstenite::protocol::CloseFrame;
 use tungstenite::{ClientRequestBuilder, Message, WebSocket};
+
+use crate::lines;
 
 /// What a test waits at most for one frame.
 const DEADLINE: Duration = Duration::from_secs(10);
@@ -120,12 +121,7 @@ impl WsClient {
 
     /// Expects `ERR <code> <some text>`.
     pub fn expect_err(&mut self, code: &str) {
-        let line = self.recv();
-        let prefix = format!("ERR {code} ");
-        assert!(
-            line.starts_with(&prefix) && line.len() > prefix.len(),
-            "expected ERR {code} with a text, got {line:?}"
-        );
+        lines::assert_err(&self.recv(), code);
     }
 
     /// Reads until the WebSocket ends; the lines before, and how it ended.
@@ -141,17 +137,8 @@ impl WsClient {
 
     /// `PING <token>`, then every line received before `PONG <token>`.
     pub fn barrier(&mut self) -> Vec<String> {
-        static TOKENS: AtomicU64 = AtomicU64::new(1);
-        let token = format!("ws-barrier-{}", TOKENS.fetch_add(1, Ordering::Relaxed));
-        self.send(&format!("PING {token}"));
-        let pong = format!("PONG {token}");
-        let mut before = Vec::new();
-        loop {
-            let line = self.recv();
-            if line == pong {
-                return before;
-            }
-            before.push(line);
-        }
+        let barrier = lines::Barrier::new();
+        self.send(&barrier.ping);
+        barrier.lines_before(|| self.recv())
     }
 }
