@@ -236,6 +236,17 @@ pub struct Args {
     #[arg(long)]
     pub allow_plain_passwords: bool,
 
+    /// Run as one node of a cluster: NATS servers with JetStream, as nats://HOST:PORT, several
+    /// separated by commas. Nodes joined to the same NATS share nicks, the lobby, direct
+    /// messages and the lobby's history [default: none, a server of its own]
+    #[arg(long, value_name = "URLS")]
+    pub cluster: Option<String>,
+
+    /// Copies NATS keeps of the cluster's stream and buckets when it makes them (at most the
+    /// number of NATS servers, up to 5) [default: 1]
+    #[arg(long, value_name = "N", requires = "cluster")]
+    pub cluster_replicas: Option<usize>,
+
     /// Log level: off, error, warn, info, debug (connections) or trace (every line)
     /// [default: info]
     #[arg(long, value_parser = log_level_parser(), hide_possible_values = true, ignore_case = true)]
@@ -498,6 +509,12 @@ impl Args {
             &self.allow_plain_passwords.then_some(true),
             &given.allow_plain_passwords,
         );
+        let cluster = merge.pick(Setting::Cluster, &self.cluster, &given.cluster);
+        let cluster_replicas = merge.pick(
+            Setting::ClusterReplicas,
+            &self.cluster_replicas,
+            &given.cluster_replicas,
+        );
         let log_level_text = merge.pick(
             Setting::LogLevel,
             &self.log_level.map(|level| level.to_string()),
@@ -599,6 +616,8 @@ impl Args {
             tls_key,
             tls_addr,
             allow_plain_passwords: allow_plain_passwords.unwrap_or(false),
+            cluster: cluster.map(|urls| values::cluster_urls(&urls)).unwrap_or_default(),
+            cluster_replicas: cluster_replicas.unwrap_or(defaults.cluster_replicas),
         };
         config.check(&name)?;
         Ok(Settings {

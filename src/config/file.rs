@@ -58,6 +58,8 @@ pub(crate) struct FileSettings {
     pub tls_key: Option<Spanned<PathBuf>>,
     pub tls_addr: Option<Spanned<String>>,
     pub allow_plain_passwords: Option<Spanned<bool>>,
+    pub cluster: Option<Spanned<String>>,
+    pub cluster_replicas: Option<Spanned<usize>>,
     pub log_level: Option<Spanned<String>>,
     pub log_file: Option<Spanned<PathBuf>>,
 }
@@ -228,6 +230,7 @@ mod tests {
                 Setting::Addr | Setting::DataDir | Setting::LogLevel | Setting::LogFile => "\"x\"",
                 Setting::Http | Setting::WebUrl => "\"x\"",
                 Setting::TlsCert | Setting::TlsKey | Setting::TlsAddr => "\"x\"",
+                Setting::Cluster => "\"nats://x:4222\"",
                 Setting::Ephemeral | Setting::AllowPlainPasswords => "true",
                 Setting::DrainTimeout
                 | Setting::RegisterTimeout

@@ -67,6 +67,8 @@ impl Setting {
             // The TLS listener is bound once; its files are read again on every reload
             // whatever the configuration says (`ServerHandle::reload_tls`).
             Setting::TlsCert | Setting::TlsKey | Setting::TlsAddr => false,
+            // A node joins its cluster once, at start.
+            Setting::Cluster | Setting::ClusterReplicas => false,
         }
     }
 }
@@ -118,6 +120,8 @@ impl Config {
             tls_key: _,
             tls_addr: _,
             allow_plain_passwords,
+            cluster: _,
+            cluster_replicas: _,
         } = from;
         self.max_clients = *max_clients;
         self.max_per_ip = *max_per_ip;
@@ -240,6 +244,8 @@ impl Settings {
             Setting::TlsKey => a.tls_key != b.tls_key,
             Setting::TlsAddr => a.tls_addr != b.tls_addr,
             Setting::AllowPlainPasswords => a.allow_plain_passwords != b.allow_plain_passwords,
+            Setting::Cluster => a.cluster != b.cluster,
+            Setting::ClusterReplicas => a.cluster_replicas != b.cluster_replicas,
             Setting::LogLevel => self.log_level != other.log_level,
             Setting::LogFile => self.log_file != other.log_file,
         }
@@ -302,6 +308,8 @@ mod tests {
             Setting::TlsKey => config.tls_key = Some("key.pem".into()),
             Setting::TlsAddr => config.tls_addr = Some("127.0.0.1:6698".parse().unwrap()),
             Setting::AllowPlainPasswords => config.allow_plain_passwords = true,
+            Setting::Cluster => config.cluster = vec!["nats://127.0.0.1:4222".into()],
+            Setting::ClusterReplicas => config.cluster_replicas = 3,
             Setting::LogLevel => settings.log_level = log::LevelFilter::Debug,
             Setting::LogFile => settings.log_file = Some("chatd.log".into()),
         }

@@ -52,13 +52,15 @@ pub enum Setting {
     TlsKey,
     TlsAddr,
     AllowPlainPasswords,
+    Cluster,
+    ClusterReplicas,
     LogLevel,
     LogFile,
 }
 
 impl Setting {
     /// Every setting, in the order of `--help` and of `chatd.example.toml`.
-    pub const ALL: [Setting; 39] = [
+    pub const ALL: [Setting; 41] = [
         Setting::Addr,
         Setting::Workers,
         Setting::MaxClients,
@@ -96,6 +98,8 @@ impl Setting {
         Setting::TlsKey,
         Setting::TlsAddr,
         Setting::AllowPlainPasswords,
+        Setting::Cluster,
+        Setting::ClusterReplicas,
         Setting::LogLevel,
         Setting::LogFile,
     ];
@@ -154,6 +158,8 @@ impl Setting {
             Setting::TlsKey => ("tls_key", "--tls-key"),
             Setting::TlsAddr => ("tls_addr", "--tls-addr"),
             Setting::AllowPlainPasswords => ("allow_plain_passwords", "--allow-plain-passwords"),
+            Setting::Cluster => ("cluster", "--cluster"),
+            Setting::ClusterReplicas => ("cluster_replicas", "--cluster-replicas"),
             Setting::LogLevel => ("log_level", "--log-level"),
             Setting::LogFile => ("log_file", "--log-file"),
         }

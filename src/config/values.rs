@@ -123,6 +123,23 @@ pub struct Config {
     pub tls_addr: Option<SocketAddr>,
     /// Whether password commands are taken on a connection without TLS from another machine.
     pub allow_plain_passwords: bool,
+    /// The NATS servers of the cluster this server is a node of (`nats://host:port`); empty:
+    /// a server of its own.
+    pub cluster: Vec<String>,
+    /// Copies NATS keeps of the cluster's stream and buckets (1 to [`MAX_CLUSTER_REPLICAS`]).
+    pub cluster_replicas: usize,
+}
+
+/// JetStream's most copies of a stream.
+pub const MAX_CLUSTER_REPLICAS: usize = 5;
+
+/// The servers of `--cluster`'s comma-separated list, blanks around each taken off.
+pub fn cluster_urls(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// The TLS listener's port when `--tls-addr` is not given: IRC's port for TLS, as the
@@ -254,6 +271,8 @@ impl Default for Config {
             tls_key: None,
             tls_addr: None,
             allow_plain_passwords: false,
+            cluster: Vec::new(),
+            cluster_replicas: 1,
         }
     }
 }
@@ -400,6 +419,24 @@ impl Config {
                 format!(
                     "{} must be at most {MAX_HISTORY_DAYS} (0 keeps lines at any age)",
                     name(Setting::HistoryDays)
+                ),
+            );
+        }
+        if !(1..=MAX_CLUSTER_REPLICAS).contains(&self.cluster_replicas) {
+            return refuse(
+                Setting::ClusterReplicas,
+                format!(
+                    "{} must be 1 to {MAX_CLUSTER_REPLICAS}",
+                    name(Setting::ClusterReplicas)
+                ),
+            );
+        }
+        if let Some(url) = self.cluster.iter().find(|url| !is_nats_url(url)) {
+            return refuse(
+                Setting::Cluster,
+                format!(
+                    "{} takes nats://HOST:PORT addresses separated by commas, not {url:?}",
+                    name(Setting::Cluster)
                 ),
             );
         }
@@ -568,105 +605,18 @@ pub fn parse_bytes(text: &str) -> Result<usize, String> {
         .ok_or_else(|| format!("{text:?} is too large"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn flag(setting: Setting) -> String {
-        setting.flag().to_owned()
-    }
-
-    #[test]
-    fn sizes_take_units() {
-        assert_eq!(parse_bytes("65536"), Ok(65536));
-        assert_eq!(parse_bytes("64K"), Ok(65536));
-        assert_eq!(parse_bytes("2m"), Ok(2 * 1024 * 1024));
-        assert!(parse_bytes("12X").is_err());
-        assert!(parse_bytes("K").is_err());
-    }
-
-    #[test]
-    fn issue_12_an_address_without_host_or_port_says_how_to_write_one() {
-        for text in [
-            "7878",
-            ":7878",
-            "localhost",
-            "127.0.0.1",
-            "127.0.0.1:99999",
-            "::1",
-            "",
-        ] {
-            assert_eq!(socket_addr(text), Err(ADDR_HINT.to_owned()), "{text:?}");
-        }
-        assert!(ADDR_HINT.contains("0.0.0.0:7878"));
-        for text in ["127.0.0.1:7878", "0.0.0.0:0", "[::]:7878", "localhost:7878"] {
-            assert!(socket_addr(text).is_ok(), "{text:?}");
-        }
-    }
-
-    #[test]
-    fn log_levels_are_those_log_knows() {
-        for level in LOG_LEVELS {
-            assert_eq!(
-                level
-                    .parse::<log::LevelFilter>()
-                    .map(|l| l.to_string().to_lowercase()),
-                Ok(level.to_owned())
-            );
-        }
-        let all: Vec<String> = log::LevelFilter::iter()
-            .map(|l| l.to_string().to_lowercase())
-            .collect();
-        assert_eq!(all, LOG_LEVELS);
-    }
-
-    #[test]
-    fn seconds_are_finite_and_bounded() {
-        let idle = |value, zero_allowed| seconds(Setting::IdleTimeout, value, zero_allowed, &flag);
-        assert_eq!(idle(1.5, false), Ok(Duration::from_millis(1500)));
-        assert_eq!(idle(0.0, true), Ok(Duration::ZERO));
-        for (value, zero_allowed) in [
-            (0.0, false),
-            (-0.5, true),
-            (f64::NAN, true),
-            (f64::INFINITY, true),
-            (1e9, true),
-        ] {
-            let Err(ConfigError::Invalid { setting, reason }) = idle(value, zero_allowed) else {
-                panic!("{value} was taken");
-            };
-            assert_eq!(setting, Setting::IdleTimeout);
-            assert!(reason.starts_with("--idle-timeout must be"), "{reason}");
-        }
-    }
-
-    #[test]
-    fn validate_names_the_flags() {
-        assert_eq!(Config::default().validate(), Ok(()));
-        let config = Config {
-            max_line: 10,
-            ..Config::default()
-        };
-        assert_eq!(
-            config.validate(),
-            Err("--max-line must be between 64 and 1048576 bytes".to_owned())
-        );
-        let config = Config {
-            idle_timeout: Duration::ZERO,
-            ..Config::default()
-        };
-        assert_eq!(
-            config.validate(),
-            Err("--idle-timeout must be above 0".to_owned())
-        );
-        // A window set in code below the flag's unit is refused as the flag's 0 is.
-        let config = Config {
-            history_flush: Duration::from_micros(500),
-            ..Config::default()
-        };
-        assert_eq!(
-            config.validate(),
-            Err("--history-flush-ms must be between 1 and 10000 milliseconds".to_owned())
-        );
-    }
+/// Whether `url` is a NATS server's address: `nats://HOST:PORT`.
+fn is_nats_url(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("nats://") else {
+        return false;
+    };
+    let Some((host, port)) = rest.rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty()
+        && !host.contains(|c: char| c == '/' || c.is_whitespace() || c.is_control())
+        && port.parse::<u16>().is_ok_and(|port| port > 0)
 }
+
+#[cfg(test)]
+mod tests;

@@ -21,15 +21,15 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::config::Config;
-use crate::server::accounts::Job;
 use crate::server::address_budget::AddressBudgets;
 use crate::server::conn_id::ConnId;
 use crate::server::flood::Flood;
+use crate::server::cluster_link::Answer;
 use crate::server::login::Verdict;
 use crate::server::metrics::TurnClock;
 use crate::server::readiness::{HangUp, Readiness};
 use crate::server::registry::Registry;
-use crate::server::session::{Flow, Session};
+use crate::server::session::{Answered, Awaited, Flow, Session};
 use crate::server::socket_io::ClientSocket;
 use chatd_proto::LineBuffer;
 use chatd_proto::reason;
@@ -67,7 +67,7 @@ pub struct Connection {
     hung_up: AtomicU8,
     /// The answer to the session's account command, from a verification thread, for the
     /// turn that answer queues.
-    verdict: Mutex<Option<Verdict>>,
+    verdict: Mutex<Option<Answered>>,
 }
 
 /// When a connection was last heard from, for `--register-timeout` and `--idle-timeout`.
@@ -113,10 +113,11 @@ pub enum Next {
     /// sooner (the peer hanging up). The read interest is not armed, so the client's further
     /// bytes wait in the kernel and TCP slows the sender.
     Paused(Instant),
-    /// An account command waits for the verification threads: hand them this job; its
-    /// answer ([`Connection::answered`]) queues the next turn. The read interest is not armed
+    /// An account command waits for the verification threads, or a claim or barrier for the
+    /// cluster: hand them this work; its answer ([`Connection::answered`],
+    /// [`Connection::answered_in_cluster`]) queues the next turn. The read interest is not armed
     /// meanwhile, so nothing else the client sent runs before the answer.
-    Await(Job),
+    Await(Awaited),
     /// End this other connection (it held the account just logged in to), then queue
     /// another turn of this one.
     Evict(ConnId),
@@ -129,7 +130,7 @@ enum Turn {
     /// The client used its tokens; it may go on at this instant.
     OverRate(Instant),
     /// See [`Next::Await`].
-    Await(Job),
+    Await(Awaited),
     /// See [`Next::Evict`].
     Evict(ConnId),
     /// An answer is awaited; the answer queues the next turn.
@@ -455,7 +456,13 @@ impl Connection {
     /// Hands over the answer to the session's account command; the caller then queues the
     /// turn that acts on it ([`Connection::hold`] first, for an answer that waits).
     pub fn answered(&self, verdict: Verdict) {
-        *self.verdict.lock() = Some(verdict);
+        *self.verdict.lock() = Some(Answered::Account(verdict));
+    }
+
+    /// Hands over the cluster's answer to the session's errand; the caller then queues the
+    /// turn that acts on it.
+    pub fn answered_in_cluster(&self, answer: Answer) {
+        *self.verdict.lock() = Some(Answered::Cluster(answer));
     }
 
     /// Pauses the connection while an answer waits out its delay (a failed login): the

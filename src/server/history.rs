@@ -15,6 +15,7 @@
 //! ring and says what the store must add, which [`Paged::finish`] reads after the locks.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use chatd_proto::{MAX_HISTORY, MessageId, Page, UtcMillis};
 
@@ -33,6 +34,13 @@ pub const HISTORY_RING: usize = MAX_HISTORY as usize;
 /// many (up to `--max-rooms`), so a room's ring is what bounds the server's memory: about
 /// 20 KB a room with lines of a hundred bytes, where a thousand lines would cost 150 KB.
 pub const ROOM_RING: usize = 128;
+
+/// Where a conversation's lines older than its ring are read when no store of this server's
+/// holds them: a node of a cluster reads its lobby's from the cluster's stream.
+pub trait OlderLines: Send + Sync {
+    /// At most `count` lines of `range`, oldest first. May wait (for the disk, the network).
+    fn read(&self, count: usize, range: Range) -> Vec<Entry>;
+}
 
 /// How every conversation keeps its history: the settings and the store. One per server;
 /// the registry makes the lobby's history with it and the rooms theirs.
@@ -85,6 +93,16 @@ impl Keeping {
         history
     }
 
+    /// The lobby's history on a node of a cluster: its ring fills with the lines this node
+    /// delivers, and what is older is read from `older`, the stream they all came from.
+    pub fn clustered_lobby(&self, older: Arc<dyn OlderLines>) -> History {
+        let mut history = self.history(None, self.ring);
+        history.older = Some(older);
+        history.complete = false;
+        history.keeps_all = false;
+        history
+    }
+
     /// A new room's history: empty, with a conversation number of its own in the store.
     /// Its ring is [`ROOM_RING`] lines when the store holds the rest.
     pub fn room(&self) -> History {
@@ -118,6 +136,7 @@ impl Keeping {
             complete: true,
             keeps_all: ring == self.lines,
             let_go: 0,
+            older: None,
         }
     }
 }
@@ -142,6 +161,8 @@ pub struct History {
     /// The id of the newest line the ring let go of that went to the store: the store must
     /// have dealt with it before a page older than the ring is read from the disk.
     let_go: u64,
+    /// Where lines older than the ring are read without a `link`: the cluster's stream.
+    older: Option<Arc<dyn OlderLines>>,
 }
 
 /// A line in a ring: its text copied when short ([`Text`]), not a reference to the line its
@@ -182,7 +203,13 @@ impl Kept {
 pub struct Paged {
     kept: Vec<Kept>,
     days: u32,
-    from_store: Option<(StoreRead, Range, usize)>,
+    from_store: Option<(Older, Range, usize)>,
+}
+
+/// Where a page's older part is read.
+enum Older {
+    Store(StoreRead),
+    Elsewhere(Arc<dyn OlderLines>),
 }
 
 impl History {
@@ -264,11 +291,11 @@ impl History {
             (Page::After(_), _) => 0,
             _ => count - kept.len(),
         };
-        let from_store = match &self.link {
-            Some(link) if !self.complete && wanted > 0 => {
-                Some((link.read(self.let_go), before_ring, wanted))
-            }
-            _ => None,
+        let from_store = match (&self.link, &self.older) {
+            _ if self.complete || wanted == 0 => None,
+            (Some(link), _) => Some((Older::Store(link.read(self.let_go)), before_ring, wanted)),
+            (None, Some(older)) => Some((Older::Elsewhere(Arc::clone(older)), before_ring, wanted)),
+            (None, None) => None,
         };
         Paged {
             kept,
@@ -289,7 +316,10 @@ impl Paged {
         } = self;
         let mut entries: Vec<Entry> = kept.iter().map(Kept::entry).collect();
         if let Some((read, range, wanted)) = from_store {
-            let mut older = read.read(wanted, range);
+            let mut older = match read {
+                Older::Store(read) => read.read(wanted, range),
+                Older::Elsewhere(older) => older.read(wanted, range),
+            };
             let room = count.saturating_sub(older.len());
             entries.truncate(room);
             older.append(&mut entries);

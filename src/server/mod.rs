@@ -30,6 +30,8 @@
 //! - `fd_limit`: the open-file limit against `--max-clients`, for the binary; `data_lock`: the
 //!   data folder's lock, which a server holds for as long as it runs;
 //! - `files`: the files sent with `UPLOAD`, their quota and folder;
+//! - `cluster`: a node's part of a cluster (`--cluster`) on its own tokio runtime, which the
+//!   core reaches through `cluster_link`;
 //! - `web`: the web listener (`--http`) on its own tokio runtime: the page, the protocol over
 //!   WebSocket (each client bridged to an ordinary connection through `acceptor::Admission`),
 //!   the files' uploads and downloads.
@@ -73,6 +75,8 @@ mod log_limit;
 
 mod accounts;
 mod admission;
+mod cluster;
+mod cluster_link;
 mod conn_id;
 mod line;
 mod readiness;
@@ -100,6 +104,7 @@ use acceptor::{Admission, Setup};
 use accounts::Accounts;
 use address_budget::AddressBudgets;
 use admission::{Slots, Transport};
+use cluster::{Cluster, Retention};
 use chatd_proto::reason;
 use connection::{Connection, Connections};
 use data_lock::DataLock;
@@ -221,7 +226,19 @@ impl Server {
         let ids = Arc::new(MessageIds::starting_above(recovered.id_floor));
         let store = opened.start(Arc::clone(&ids))?;
         let keeping = Keeping::new(config.history_lines, config.history_days, store.clone());
-        let lobby = keeping.lobby(recovered.lobby, recovered.lobby_complete);
+        // Before anything is served: a node that cannot join its cluster does not start.
+        let cluster = match config.cluster.as_slice() {
+            [] => None,
+            servers => Some(Cluster::connect(servers, Retention {
+                lines: config.history_lines,
+                days: config.history_days,
+                replicas: config.cluster_replicas,
+            })?),
+        };
+        let lobby = match &cluster {
+            Some(cluster) => keeping.clustered_lobby(cluster.lobby_history()),
+            None => keeping.lobby(recovered.lobby, recovered.lobby_complete),
+        };
         let direct = DirectHistory::new(config.history_lines, config.history_days, &store);
         // After the store: both bring the database's schema up to date, one at a time.
         let accounts = Accounts::open(&config)?;
@@ -235,8 +252,19 @@ impl Server {
             ids,
             accounts,
         );
-        let registry = Arc::new(registry.with_files(files.clone()));
+        let registry = registry.with_files(files.clone());
+        let registry = Arc::new(match &cluster {
+            Some(cluster) => registry.with_cluster(cluster.link()),
+            None => registry,
+        });
         registry.restore_rooms(recovered.rooms);
+        let cluster = match cluster {
+            Some(mut cluster) => {
+                cluster.run(Arc::clone(&registry))?;
+                Some(cluster)
+            }
+            None => None,
+        };
         let conns = Arc::new(Connections::new(Readiness::new()?));
         let (to_throttle, paused) = crossbeam_channel::unbounded();
         let turns = Arc::new(Turns::new(
@@ -354,6 +382,7 @@ impl Server {
                 store,
                 web,
                 tls,
+                cluster,
                 _data_lock: data_lock,
             }),
             threads: Some(Box::new(Threads {
@@ -400,6 +429,9 @@ struct Parts {
     web: Option<Web>,
     /// The certificate and key in force, with `--tls-cert`: re-read by a reload.
     tls: Option<Arc<Tls>>,
+    /// This node's part of its cluster, with `--cluster`: leaves it once every client here
+    /// was told of the shutdown.
+    cluster: Option<Cluster>,
     /// The data folder's lock (`None` with `--ephemeral`, or a folder that cannot be
     /// locked): held until the handle drops, after the shutdown, so no other chatd opens the
     /// database while this one may still write to it. Last, so dropped last.
@@ -551,6 +583,10 @@ impl ServerHandle {
         let conns: Vec<Arc<Connection>> = parts.conns.drain();
         // Only the sessions' outboxes may remain, so each writer ends after the last line.
         drop(parts.registry.clear());
+        if let Some(cluster) = self.parts.cluster.take() {
+            cluster.leave();
+        }
+        let parts = &self.parts;
         for conn in &conns {
             conn.end_quietly(reason::SHUTTING_DOWN, &parts.conns);
         }

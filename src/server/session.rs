@@ -9,12 +9,14 @@ use std::cell::Cell;
 use std::net::SocketAddr;
 
 use crate::logging::Escaped;
-use crate::server::accounts::{Job, Waiting};
+use crate::server::accounts::Waiting;
+use crate::server::cluster_link::{Answer, Errand};
+use flow::ClusterWait;
 use crate::server::admission::AddressGroup;
 use crate::server::conn_id::ConnId;
 use crate::server::history::now;
 use crate::server::line::{Forms, Line, line_written_by, shared_line};
-use crate::server::login::{Login, Step, Verdict};
+use crate::server::login::{Login, Step};
 use crate::server::outbox::{Outbox, PushError, footprint};
 use crate::server::registry::{Claimed, Guesser, Identity, Pending, Registry, WrongKeys};
 use crate::server::rooms::Limits;
@@ -25,25 +27,9 @@ use chatd_proto::{
     Reply, Target, redact_passwords,
 };
 
-/// What the connection does after a line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flow {
-    /// Keep reading.
-    Continue,
-    /// The client said `QUIT`: it has left and `BYE` is queued. Stop reading; close once the
-    /// queue is written.
-    Quit,
-    /// The client's own queue is full: it does not read what it is sent. Cut it off.
-    SlowConsumer,
-    /// An account command has a job for the verification threads ([`Session::take_job`]):
-    /// read nothing more until its answer ([`Session::resume`]).
-    Await,
-    /// The account just logged in to is held by this other connection: end it, then give
-    /// this one another turn, which claims the nick.
-    Evict(ConnId),
-    /// The answer is not here yet: stop; the answer queues the next turn.
-    Wait,
-}
+mod flow;
+
+pub use flow::{Answered, Awaited, Flow};
 
 pub struct Session {
     id: ConnId,
@@ -69,8 +55,13 @@ pub struct Session {
     /// What the registry was last told of this client's login (`Registry::claim`,
     /// `Registry::set_identity`).
     identity: Identity,
-    /// The job of the last [`Flow::Await`], until the connection takes it.
-    job: Option<Job>,
+    /// The work of the last [`Flow::Await`], until the connection takes it.
+    job: Option<Awaited>,
+    /// What an errand to the cluster is for, until its answer comes.
+    cluster_wait: Option<ClusterWait>,
+    /// Whether a chat line went to the cluster since the last barrier: only then does a
+    /// `PING` wait for the cluster (`--cluster`).
+    published: bool,
     /// A line to an offline account on its way to its mailbox, sent by a logged-in client:
     /// kept in the sender's direct history too once stored (`OK STORED`).
     storing: Option<(Nick, Waiting)>,
@@ -100,6 +91,8 @@ impl Session {
             login: Login::default(),
             identity: Identity::Guest,
             job: None,
+            cluster_wait: None,
+            published: false,
             storing: None,
             passwords_safe: peer.ip().is_loopback(),
         }
@@ -146,6 +139,9 @@ impl Session {
             Ok(command) => command,
             Err(error) => return self.reply_error(&error),
         };
+        if matches!(command, Command::All { .. } | Command::Msg { .. } | Command::Me { .. }) {
+            self.published = true;
+        }
         match command {
             Command::Nick(wanted) => self.claim(wanted, registry),
             Command::Msg { to, text } => {
@@ -182,9 +178,14 @@ impl Session {
                 Flow::Continue
             }
             Command::Who => self.reply_all(Reply::who_list(registry.nicks())),
-            Command::Ping { token } => self.reply(&Reply::Pong {
-                token: token.map(str::to_owned),
-            }),
+            Command::Ping { token } => {
+                let token = token.map(str::to_owned);
+                if self.published && registry.cluster().is_some() {
+                    self.published = false;
+                    return self.await_cluster(ClusterWait::Pong(token), Errand::Barrier);
+                }
+                self.reply(&Reply::Pong { token })
+            }
             Command::Quit { reason } => {
                 // Leaving is never refused: what the text rule refuses is replaced instead.
                 self.leave(reason.map(replace_refused).as_deref(), registry);
@@ -345,6 +346,21 @@ impl Session {
         {
             return self.reply_error(&ProtocolError::NickRegistered(wanted));
         }
+        if registry.cluster().is_some() && self.nick.as_ref() != Some(&wanted) {
+            let conn = self.id;
+            let errand = Errand::Claim {
+                nick: wanted.clone(),
+                conn,
+            };
+            return self.await_cluster(ClusterWait::Claim(wanted), errand);
+        }
+        self.claim_here(wanted, registry)
+    }
+
+    /// Claims `wanted` in this server's table; on a node of a cluster, once the cluster's
+    /// claim is made (and given back if this one fails).
+    fn claim_here(&mut self, wanted: Nick, registry: &Registry) -> Flow {
+        let key = wanted.key();
         // A rename away from the account's nick leaves the account, in the same critical
         // section as the rename.
         let identity = if self.login.is_account(&key) {
@@ -352,7 +368,11 @@ impl Session {
         } else {
             Identity::Guest
         };
-        match registry.claim(self.id, wanted.clone(), &self.outbox, self.caps, identity) {
+        let claimed = registry.claim(self.id, wanted.clone(), &self.outbox, self.caps, identity);
+        if matches!(claimed, Ok((Claimed::Dropped, _)) | Err(_)) {
+            registry.release_in_cluster(self.id, &wanted);
+        }
+        match claimed {
             // Cut off by another worker meanwhile: what it still sent is not executed.
             Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
             Ok((claimed, slow)) => {
@@ -377,21 +397,51 @@ impl Session {
         }
     }
 
-    /// Whether an account command's answer is coming ([`Session::resume`] takes it).
+    /// Whether an answer is coming ([`Session::resume`] takes it).
     pub fn awaits_answer(&self) -> bool {
-        self.login.is_awaiting()
+        self.login.is_awaiting() || self.cluster_wait.is_some()
     }
 
-    /// The job of the last [`Flow::Await`], for the verification threads.
-    pub fn take_job(&mut self) -> Option<Job> {
+    /// The work of the last [`Flow::Await`], for the thread that does it.
+    pub fn take_job(&mut self) -> Option<Awaited> {
         self.job.take()
+    }
+
+    /// Hands `errand` to the cluster, to go on with `wait` at its answer.
+    fn await_cluster(&mut self, wait: ClusterWait, errand: Errand) -> Flow {
+        self.cluster_wait = Some(wait);
+        self.job = Some(Awaited::Cluster(errand));
+        Flow::Await
+    }
+
+    /// Goes on after the cluster's `answer`: claims the nick here, or answers the `PING`.
+    fn cluster_answered(&mut self, answer: Answer, registry: &Registry) -> Flow {
+        match (self.cluster_wait.take(), answer) {
+            (Some(ClusterWait::Claim(nick)), Answer::Claimed) => self.claim_here(nick, registry),
+            (Some(ClusterWait::Claim(nick)), Answer::Taken) => {
+                self.reply_error(&ProtocolError::NickTaken(nick))
+            }
+            (Some(ClusterWait::Claim(_)), _) => self.reply_error(&ProtocolError::Unavailable(
+                "your nick was not claimed".to_owned(),
+            )),
+            // A PONG comes even if the cluster did not answer in time: each line it did not
+            // store was refused with its own `ERR UNAVAILABLE` before it.
+            (Some(ClusterWait::Pong(token)), _) => self.reply(&Reply::Pong { token }),
+            (None, _) => Flow::Continue,
+        }
     }
 
     /// What comes before any further line at the start of a turn: the answer to an account
     /// command (`verdict`), a login's second try at its nick once the connection holding it
     /// was ended, or, while the answer is not here yet, [`Flow::Wait`]. `None`: nothing is
     /// pending, read on.
-    pub fn resume(&mut self, verdict: Option<Verdict>, registry: &Registry) -> Option<Flow> {
+    pub fn resume(&mut self, answer: Option<Answered>, registry: &Registry) -> Option<Flow> {
+        let verdict = match answer {
+            Some(Answered::Cluster(answer)) => return Some(self.cluster_answered(answer, registry)),
+            Some(Answered::Account(verdict)) => Some(verdict),
+            None if self.cluster_wait.is_some() => return Some(Flow::Wait),
+            None => None,
+        };
         if let Some(verdict) = verdict {
             let storing = self.storing.take();
             let step = self.login.answered(verdict);
@@ -454,7 +504,7 @@ impl Session {
     fn take_step(&mut self, step: Step, registry: &Registry) -> Flow {
         match step {
             Step::Submit(job) => {
-                self.job = Some(job);
+                self.job = Some(Awaited::Account(job));
                 Flow::Await
             }
             Step::Reply(reply) => {

@@ -3,7 +3,8 @@
 //! In scope: queueing a turn on the pool (for a readiness event, after a turn that used its
 //! line budget, at the end of a pause, at an account command's answer), handing a paused
 //! connection to the throttle thread (a flood pause, counted for `STATS`, or a failed
-//! login's delay), handing an account command's job to the verification threads, and
+//! login's delay), handing an account command's job to the verification threads and a
+//! claim or barrier to the cluster, and
 //! ending the connection a login takes its account from. Out of scope: the turn itself
 //! (`connection`), waiting for readiness (`poller`) and for tokens (`throttle`), and the
 //! verification itself (`accounts`).
@@ -15,7 +16,9 @@ use chatd_proto::reason;
 use crossbeam_channel::Sender;
 use threadpool::ThreadPool;
 
-use crate::server::accounts::{Answer, Job};
+use crate::server::accounts::{self, Job};
+use crate::server::cluster_link::{Answer, Done};
+use crate::server::session::Awaited;
 use crate::server::connection::{Connection, Connections, Next};
 use crate::server::login::Verdict;
 use crate::server::registry::Registry;
@@ -93,12 +96,32 @@ impl Turns {
         let _ = self.paused.send(Paused { at, conn });
     }
 
+    /// Hands `work` to whoever does it: an account command to the verification threads,
+    /// an errand to the cluster.
+    fn submit(self: &Arc<Self>, work: Awaited, conn: Arc<Connection>) {
+        match work {
+            Awaited::Account(job) => self.submit_job(job, conn),
+            Awaited::Cluster(errand) => {
+                let turns = Arc::clone(self);
+                let waiting = Arc::clone(&conn);
+                let done: Done = Box::new(move |answer: Answer| {
+                    waiting.answered_in_cluster(answer);
+                    turns.schedule(waiting);
+                });
+                match self.registry.cluster() {
+                    Some(link) => link.submit(errand, done),
+                    None => done(Answer::Unreachable),
+                }
+            }
+        }
+    }
+
     /// Hands `job` to the verification threads; their answer queues `conn`'s next turn, at
     /// once or after the answer's delay (a failed login waits, paused, without a worker).
-    fn submit(self: &Arc<Self>, job: Job, conn: Arc<Connection>) {
+    fn submit_job(self: &Arc<Self>, job: Job, conn: Arc<Connection>) {
         let turns = Arc::clone(self);
         let waiting = Arc::clone(&conn);
-        let done = Box::new(move |answer: Answer| {
+        let done = Box::new(move |answer: accounts::Answer| {
             waiting.answered(Verdict::Answered(answer.outcome, answer.waiting));
             if answer.delay.is_zero() {
                 turns.schedule(waiting);

@@ -122,6 +122,9 @@ error_codes! {
     /// `REGISTER`, `LOGIN` or `PASSWORD` on a connection without TLS from another machine:
     /// the password would cross the network in clear (unless the server allows it).
     TlsRequired = "TLS_REQUIRED",
+    /// A node of a cluster could not reach the cluster in time: the line was not sent, or the
+    /// nick not claimed.
+    Unavailable = "UNAVAILABLE",
 }
 
 impl fmt::Display for ErrorCode {
@@ -275,6 +278,8 @@ pub enum ProtocolError {
     NoFiles,
     /// A password sent without TLS from another machine; nothing was done.
     TlsRequired,
+    /// The cluster could not be reached: what was not done.
+    Unavailable(String),
 }
 
 impl ProtocolError {
@@ -323,6 +328,7 @@ impl ProtocolError {
             ProtocolError::Quota { .. } | ProtocolError::UploadsWaiting { .. } => ErrorCode::Quota,
             ProtocolError::NoFiles => ErrorCode::NoFiles,
             ProtocolError::TlsRequired => ErrorCode::TlsRequired,
+            ProtocolError::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
 }
@@ -480,6 +486,9 @@ impl fmt::Display for ProtocolError {
                 "passwords only over TLS: connect to the TLS port (or the web page over \
                  https), and change this password if it was a real one",
             ),
+            ProtocolError::Unavailable(what) => {
+                write!(f, "the chat's cluster cannot be reached: {what}; try again")
+            }
         }
     }
 }

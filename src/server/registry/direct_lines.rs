@@ -48,6 +48,9 @@ impl Registry {
     /// and in order (its connection is with one worker at a time), so the lines of one pair
     /// of nicks, each recipient getting those of the other, reach it with growing ids.
     fn direct(&self, from: ConnId, to: &Nick, said: Said<'_>) -> Result<Pending, ProtocolError> {
+        if let Some(link) = &self.cluster {
+            return self.direct_in_cluster(link, from, to, said);
+        }
         let table = self.table.read();
         let Some(sender) = table.clients.get(&from) else {
             // The sender was dropped (slow consumer) while its last lines were being read.
@@ -155,12 +158,25 @@ impl Registry {
 
 /// What a direct line says: a `MSG` (its v1 line, formatted before the lock), or the text of
 /// an `ME`, formatted for its one recipient.
-enum Said<'a> {
+pub(super) enum Said<'a> {
     Msg(Line),
     Me(&'a str),
 }
 
 impl Said<'_> {
+    /// What the stream carries for it, from `from` to `to` (the nick as its holder spells
+    /// it): the `MSG` line read back, or the action in its `ME` form.
+    pub(super) fn reply(&self, from: &Nick, to: &Nick) -> Option<Reply> {
+        match self {
+            Said::Msg(line) => Reply::parse(line.trim_end_matches('\n')).ok(),
+            Said::Me(text) => Some(Reply::Me {
+                target: Target::Nick(to.clone()),
+                from: from.clone(),
+                text: (*text).to_owned(),
+            }),
+        }
+    }
+
     /// The line `recipient` gets, with the id `id` if it has `CAP ids`. A `MSG` line without
     /// the id is the line itself, moved, not shared once more.
     fn line_for(self, sender: &Client, recipient: &Client, id: MessageId) -> Line {

@@ -28,6 +28,7 @@
 //! Out of scope: parsing (`chatd_proto`), what a command means (`session`), the room rules
 //! (`rooms`), sockets (`writer`, `connection`).
 
+mod clustered;
 mod delivery;
 mod direct_lines;
 mod file_lines;
@@ -42,6 +43,7 @@ use std::time::Instant;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::accounts::Accounts;
+use crate::server::cluster_link::{ClusterLink, Presence, Request};
 use crate::server::conn_id::ConnId;
 use crate::server::direct_history::DirectHistory;
 use crate::server::files::Files;
@@ -55,10 +57,12 @@ use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::{
     CapSet, Capability, MessageId, Nick, NickKey, Page, ProtocolError, Reply, Target,
 };
+use clustered::Remote;
 use delivery::{Client, announce_owner, push_to_all, push_to_members};
 use key_guesses::AddressWrongKeys;
-use presence::{Presence, Tell};
+use presence::Tell;
 
+pub use clustered::{NODE_LOST, NODE_STOPPED};
 pub use delivery::{Identity, Pending};
 pub use key_guesses::{Guesser, WrongKeys};
 
@@ -93,6 +97,9 @@ pub struct Registry {
     accounts: Accounts,
     /// The files `UPLOAD` reserves its bytes in; `None` without a web listener.
     files: Option<Files>,
+    /// The cluster this server is a node of (`--cluster`): lobby and direct lines go through
+    /// its stream (`clustered`).
+    cluster: Option<ClusterLink>,
 }
 
 struct Table {
@@ -109,7 +116,9 @@ struct Table {
     wrong_keys: AddressWrongKeys,
     /// Whether the lobby's presence is announced or counted (`--presence-limit`); changed
     /// with the clients it counts.
-    presence: Presence,
+    presence: presence::Presence,
+    /// The other nodes' clients (`--cluster`), by nick: nobody here holds their nicks.
+    remote: HashMap<NickKey, Remote>,
 }
 
 /// What a successful `NICK` did.
@@ -165,7 +174,8 @@ impl Registry {
                 rooms: Rooms::new(keeping.clone()),
                 away: HashMap::new(),
                 wrong_keys: AddressWrongKeys::default(),
-                presence: Presence::new(presence_limit),
+                presence: presence::Presence::new(presence_limit),
+                remote: HashMap::new(),
             }),
             fan_out: Mutex::new(lobby),
             ids,
@@ -174,6 +184,7 @@ impl Registry {
             metrics,
             accounts,
             files: None,
+            cluster: None,
         }
     }
 
@@ -234,6 +245,7 @@ impl Registry {
             clients,
             rooms,
             presence,
+            remote,
             ..
         } = &mut *table;
         let (claimed, announcement, tell) = match clients.get_mut(&id) {
@@ -268,7 +280,13 @@ impl Registry {
                 (Claimed::Renamed { old }, announcement, presence.renamed())
             }
         };
+        // The cluster's claim was made before (`Errand::Claim`): a record of the nick on
+        // another node is past.
+        remote.remove(&key);
         ids.insert(key, id);
+        if let Some(link) = &self.cluster {
+            tell_cluster_claimed(link, &claimed, &nick, id);
+        }
         let co_members = rooms_to_tell(&tell, rooms, id);
         let order = self.fan_out.lock();
         let table = RwLockWriteGuard::downgrade(table);
@@ -312,6 +330,9 @@ impl Registry {
         };
         ids.remove(&client.nick.key());
         away.remove(&id);
+        if let Some(link) = &self.cluster {
+            tell_cluster_left(link, &client.nick, id, reason);
+        }
         let tell = presence.left(clients.len(), Instant::now());
         let co_members = rooms_to_tell(&tell, rooms, id);
         // Silently: the QUIT below tells everyone, or everyone who shares a room with it.
@@ -416,6 +437,7 @@ impl Registry {
     pub fn clear(&self) -> Vec<Outbox> {
         let mut table = self.table.write();
         table.ids.clear();
+        table.remote.clear();
         table.rooms = Rooms::new(self.keeping.clone());
         table.away.clear();
         table.wrong_keys = AddressWrongKeys::default();
@@ -430,6 +452,9 @@ impl Registry {
     /// `from`, in the one global broadcast order, with an id taken in that order, and records
     /// it in the lobby's history there.
     pub fn broadcast(&self, from: ConnId, line: &impl ChatLine) -> Pending {
+        if let Some(link) = &self.cluster {
+            return self.publish_lobby(link, from, line);
+        }
         let table = self.table.read();
         if !table.clients.contains_key(&from) {
             return Pending::default();
@@ -487,8 +512,14 @@ impl Registry {
     /// Every registered nick, unsorted: a reference count each under the read lock; `WHO`
     /// sorts them after.
     pub fn nicks(&self) -> Vec<Nick> {
-        let table = self.table.read();
-        table.clients.values().map(|c| c.nick.clone()).collect()
+        let mut nicks: Vec<Nick> = {
+            let table = self.table.read();
+            table.clients.values().map(|c| c.nick.clone()).collect()
+        };
+        if self.cluster.is_some() {
+            self.remote_nicks(&mut nicks);
+        }
+        nicks
     }
 
     #[cfg(test)]
@@ -539,6 +570,45 @@ impl Registry {
             slow.extend(more.slow);
         }
     }
+}
+
+/// Tells the other nodes of a claim this node just made, and releases a rename's old nick
+/// (a case change keeps the one claim).
+fn tell_cluster_claimed(link: &ClusterLink, claimed: &Claimed, nick: &Nick, id: ConnId) {
+    // A full hand-over only costs the other nodes the news: the claim itself is made.
+    let _ = match claimed {
+        Claimed::Joined => link.send(Request::Presence(Presence::Joined(nick.clone()))),
+        Claimed::Renamed { old } => {
+            if old.key() != nick.key() {
+                let release = Request::Release {
+                    nick: old.clone(),
+                    conn: id,
+                };
+                let _ = link.send(release);
+            }
+            link.send(Request::Presence(Presence::Renamed {
+                old: old.clone(),
+                new: nick.clone(),
+            }))
+        }
+        Claimed::Unchanged | Claimed::Dropped => Ok(()),
+    };
+}
+
+/// Tells the other nodes client `id` left, and releases its nick.
+fn tell_cluster_left(link: &ClusterLink, nick: &Nick, id: ConnId, reason: Option<&str>) {
+    let release = Request::Release {
+        nick: nick.clone(),
+        conn: id,
+    };
+    let left = Presence::Left {
+        nick: nick.clone(),
+        reason: reason.map(str::to_owned),
+    };
+    // Refused only when the runtime is gone or far behind: the node's lease then frees the
+    // nick, and the others forget its clients with it.
+    let _ = link.send(release);
+    let _ = link.send(Request::Presence(left));
 }
 
 /// The clients told of client `id`'s change when the lobby is not (`tell`): those sharing a

@@ -460,6 +460,7 @@ fn every_error() -> Vec<ProtocolError> {
         ProtocolError::Quota { free: 0 },
         ProtocolError::NoFiles,
         ProtocolError::TlsRequired,
+        ProtocolError::Unavailable("your line was not sent".to_owned()),
     ]
 }
 

@@ -1,0 +1,128 @@
+//! [`Engine`]: this node's connection to the cluster, and the stream and buckets the nodes
+//! share, made if missing.
+//!
+//! In scope: connecting to NATS, the stream (`CHATD`: every conversation's lines, whose
+//! sequence is their order and id, kept as `--history-lines` and `--history-days` say per
+//! subject) and the two key-value buckets (nick claims; live nodes, whose keys expire
+//! [`NODE_LEASE`] after their last renewal), and the watermark of what this node has
+//! delivered. Out of scope: what goes through them (`publisher`, `feed`, `nicks`, `older`).
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, kv, stream};
+use tokio::sync::watch;
+
+use crate::server::cluster::event::{ALL_SUBJECTS, NICKS_BUCKET, NODES_BUCKET, STREAM};
+use crate::server::cluster_link::NodeId;
+
+/// How long a node's key lives after its last renewal: a node that dies (`kill -9`, a lost
+/// network) frees its nicks this long after its last renewal, and the other nodes forget its
+/// clients at their next look after that ([`NODE_RENEW`]).
+pub const NODE_LEASE: Duration = Duration::from_secs(10);
+/// How often a node renews its key and looks for nodes whose key expired.
+pub const NODE_RENEW: Duration = Duration::from_secs(2);
+/// How long a request to NATS (a publish's acknowledgement, a claim) may take before it
+/// counts as failed.
+pub const REQUEST_WAIT: Duration = Duration::from_secs(5);
+
+/// How the stream keeps lines: as history keeps them on one server.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// `--history-lines`: per conversation (per subject).
+    pub lines: usize,
+    /// `--history-days`; 0 keeps lines for ever.
+    pub days: u32,
+    /// Copies of the stream and buckets in a NATS cluster (`--cluster-replicas`).
+    pub replicas: usize,
+}
+
+pub struct Engine {
+    pub node: NodeId,
+    pub client: async_nats::Client,
+    pub js: jetstream::Context,
+    pub stream: stream::Stream,
+    pub nicks: kv::Store,
+    pub nodes: kv::Store,
+    /// The highest stream sequence this node's feed has delivered: a barrier waits for it.
+    pub delivered: watch::Sender<u64>,
+}
+
+impl Engine {
+    /// Connects to the first reachable of `servers` and makes the stream and buckets if they
+    /// are missing (a running cluster's are taken as they are).
+    pub async fn connect(
+        node: NodeId,
+        servers: &[String],
+        retention: Retention,
+    ) -> Result<Engine, async_nats::Error> {
+        let addresses = servers
+            .iter()
+            .map(|server| server.parse::<async_nats::ServerAddr>())
+            .collect::<Result<Vec<_>, _>>()?;
+        let client = async_nats::ConnectOptions::new()
+            .name(format!("chatd node {node}"))
+            .connection_timeout(REQUEST_WAIT)
+            .connect(addresses)
+            .await?;
+        let js = jetstream::ContextBuilder::new()
+            .timeout(REQUEST_WAIT)
+            .build(client.clone());
+        let max_age = Duration::from_secs(u64::from(retention.days) * 86_400);
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: STREAM.to_owned(),
+                subjects: vec![ALL_SUBJECTS.to_owned()],
+                max_messages_per_subject: i64::try_from(retention.lines.max(1)).unwrap_or(i64::MAX),
+                max_age,
+                storage: stream::StorageType::File,
+                num_replicas: retention.replicas,
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await?;
+        let nicks = bucket(&js, NICKS_BUCKET, Duration::ZERO, retention.replicas).await?;
+        let nodes = bucket(&js, NODES_BUCKET, NODE_LEASE, retention.replicas).await?;
+        let (delivered, _) = watch::channel(0);
+        Ok(Engine {
+            node,
+            client,
+            js,
+            stream,
+            nicks,
+            nodes,
+            delivered,
+        })
+    }
+
+    /// Whether `node` renewed its key within [`NODE_LEASE`].
+    pub async fn is_alive(&self, node: &NodeId) -> Result<bool, async_nats::Error> {
+        Ok(self.nodes.get(node.as_str()).await?.is_some())
+    }
+}
+
+/// The bucket `name`, made if missing, whose keys expire `max_age` after their last write
+/// (never for zero), keeping only the latest value. Made as the stream a bucket is (the
+/// client's own `create_key_value` first reads the account's limits in a form Debian's
+/// nats-server 2.9 does not answer), then opened as a bucket.
+async fn bucket(
+    js: &jetstream::Context,
+    name: &str,
+    max_age: Duration,
+    replicas: usize,
+) -> Result<kv::Store, async_nats::Error> {
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{name}"),
+        subjects: vec![format!("$KV.{name}.>")],
+        max_messages_per_subject: 1,
+        max_age,
+        storage: stream::StorageType::File,
+        num_replicas: replicas,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        ..Default::default()
+    })
+    .await?;
+    Ok(js.get_key_value(name).await?)
+}

@@ -1,0 +1,167 @@
+//! Several chatd nodes sharing one chat through NATS JetStream (`--cluster`, issue 19): the
+//! cluster seam's far side, on a tokio runtime of its own (`chatd-cluster` threads), so the
+//! chat core keeps its threads and never waits for the network.
+//!
+//! The modules: `engine` (the connection, the stream and the buckets), `event` (what nodes
+//! say to each other, pure), `publisher` (this node's requests, in order, and the barriers),
+//! `feed` (the stream delivered here), `nicks` (claims and the nodes' leases), `older` (the
+//! lobby's history beyond the ring). The core reaches it only through
+//! [`ClusterLink`](crate::server::cluster_link::ClusterLink), and it reaches the core only
+//! through the `Registry`.
+//!
+//! What is shared: nicks (one holder across the nodes), the lobby's lines and direct lines
+//! (one order, the stream's, whose sequence is their id, delivered by every node to its own
+//! clients), the lobby's presence, and the lobby's history (the stream). What is not yet:
+//! rooms and accounts, which stay each node's own.
+
+mod engine;
+mod event;
+mod feed;
+mod nicks;
+mod older;
+mod publisher;
+
+use std::fmt::Write as _;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::server::cluster_link::{ClusterLink, NodeId, REQUESTS, Request};
+use crate::server::history::OlderLines;
+use crate::server::registry::Registry;
+use engine::Engine;
+use event::Event;
+use feed::Feed;
+
+pub use engine::Retention;
+
+/// The longest a node waits for the cluster at start, and for its goodbye at shutdown.
+const CONNECT_WAIT: Duration = Duration::from_secs(10);
+const GOODBYE_WAIT: Duration = Duration::from_secs(2);
+
+/// This node's part of the cluster: its runtime, its connection, and what it started.
+pub struct Cluster {
+    runtime: tokio::runtime::Runtime,
+    engine: Arc<Engine>,
+    servers: String,
+    /// Until [`Cluster::run`]: the link's requests, and the feed subscribed at connection.
+    waiting: Option<(mpsc::Receiver<Request>, Feed)>,
+    link: ClusterLink,
+}
+
+impl Cluster {
+    /// Connects to `servers` (`nats://host:port`, the first reachable), makes the stream and
+    /// buckets if missing, and subscribes to the stream: from now on nothing is missed.
+    pub fn connect(servers: &[String], retention: Retention) -> io::Result<Cluster> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("chatd-cluster")
+            .enable_all()
+            .build()?;
+        let node = random_node()?;
+        let listed = servers.join(",");
+        let unreachable = |error: &dyn std::fmt::Display| {
+            io::Error::other(format!("cannot join the cluster at {listed}: {error}"))
+        };
+        let engine = runtime.block_on(async {
+            let connected = tokio::time::timeout(
+                CONNECT_WAIT,
+                Engine::connect(node.clone(), servers, retention),
+            )
+            .await;
+            match connected {
+                Ok(Ok(engine)) => {
+                    let feed = Feed::subscribe(&engine).await.map_err(|e| unreachable(&e))?;
+                    Ok((engine, feed))
+                }
+                Ok(Err(error)) => Err(unreachable(&error)),
+                Err(_) => Err(unreachable(&"no answer in 10 s")),
+            }
+        });
+        let (engine, feed) = engine?;
+        let (requests, waiting) = mpsc::channel(REQUESTS);
+        Ok(Cluster {
+            runtime,
+            engine: Arc::new(engine),
+            servers: listed,
+            waiting: Some((waiting, feed)),
+            link: ClusterLink::new(node, requests),
+        })
+    }
+
+    /// The handle the registry and the sessions hand their requests to.
+    pub fn link(&self) -> ClusterLink {
+        self.link.clone()
+    }
+
+    /// Where the lobby's history reads what is older than its ring.
+    pub fn lobby_history(&self) -> Arc<dyn OlderLines> {
+        Arc::new(older::LobbyStream {
+            engine: Arc::clone(&self.engine),
+            runtime: self.runtime.handle().clone(),
+        })
+    }
+
+    /// Takes this node into the cluster: its lease, the other nodes' clients, then the
+    /// feed, the requests and the lease's renewal, delivering to `registry`.
+    pub fn run(&mut self, registry: Arc<Registry>) -> io::Result<()> {
+        let Some((requests, feed)) = self.waiting.take() else {
+            return Ok(());
+        };
+        let engine = Arc::clone(&self.engine);
+        self.runtime
+            .block_on(nicks::join(&engine, &registry))
+            .map_err(|error| {
+                io::Error::other(format!("cannot join the cluster at {}: {error}", self.servers))
+            })?;
+        let handle = self.runtime.handle();
+        handle.spawn(feed.run(Arc::clone(&engine), Arc::clone(&registry)));
+        handle.spawn(publisher::serve(
+            Arc::clone(&engine),
+            Arc::clone(&registry),
+            requests,
+        ));
+        handle.spawn(nicks::keep_alive(engine, registry));
+        log::info!(
+            "joined the cluster at {} as node {}",
+            self.servers,
+            self.link.node()
+        );
+        Ok(())
+    }
+
+    /// Leaves the cluster: tells the other nodes this node's clients are gone, gives its
+    /// lease up (its claims are free from then on), and stops the runtime.
+    pub fn leave(self) {
+        let engine = Arc::clone(&self.engine);
+        let goodbye = async move {
+            let (subject, payload) = Event::Gone(engine.node.clone()).encode();
+            if let Ok(ack) = engine.js.publish(subject, payload.into()).await {
+                let _ = ack.await;
+            }
+            let _ = engine.nodes.purge(engine.node.as_str()).await;
+        };
+        // The timer is made inside the runtime, which it belongs to.
+        let told = async { tokio::time::timeout(GOODBYE_WAIT, goodbye).await };
+        if self.runtime.block_on(told).is_err() {
+            log::warn!("the cluster was not told of this node's stop in time");
+        }
+        self.runtime.shutdown_timeout(GOODBYE_WAIT);
+    }
+}
+
+/// A node id of 64 random bits.
+fn random_node() -> io::Result<NodeId> {
+    let mut bytes = [0_u8; 8];
+    getrandom::fill(&mut bytes).map_err(|error| io::Error::other(error.to_string()))?;
+    let mut hex = String::with_capacity(16);
+    for byte in bytes {
+        let _ = write!(hex, "{byte:02x}");
+    }
+    Ok(NodeId::parse(&hex).expect("16 hex digits"))
+}
+
+#[cfg(test)]
+mod tests;

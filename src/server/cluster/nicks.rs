@@ -1,0 +1,191 @@
+//! Nick claims across the cluster: one holder per nick among all nodes, as atomic operations
+//! on the nicks bucket; and the nodes' leases, by which a dead node's nicks and clients go.
+//!
+//! In scope: claiming (a create, or an update of a claim whose holder is gone, at the
+//! revision read), releasing (only a claim this connection still holds), renewing this
+//! node's lease and forgetting the clients of nodes whose lease expired, and reading the
+//! claims of live nodes when this node starts. Out of scope: the local table (`registry`),
+//! the encoding (`event`).
+//!
+//! A claim's holder is gone when its node's lease expired ([`NODE_LEASE`] after its last
+//! renewal), or, for a claim of this node's, when the connection it names no longer holds
+//! the nick here (its release is still on its way).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
+use chatd_proto::Nick;
+use futures_util::StreamExt;
+
+use crate::server::cluster::engine::{Engine, NODE_RENEW, REQUEST_WAIT};
+use crate::server::cluster::event::{holder, nick_key, parse_holder};
+use crate::server::cluster_link::{Answer, NodeId, Presence};
+use crate::server::conn_id::ConnId;
+use crate::server::registry::{NODE_LOST, Registry};
+
+/// How often a claim is tried again when the bucket changed between its read and its write.
+const CLAIM_ROUNDS: usize = 3;
+
+/// Claims `nick` for connection `conn` of this node.
+pub async fn claim(engine: &Engine, registry: &Registry, nick: &Nick, conn: ConnId) -> Answer {
+    match tokio::time::timeout(REQUEST_WAIT, try_claim(engine, registry, nick, conn)).await {
+        Ok(Ok(answer)) => answer,
+        Ok(Err(error)) => {
+            log::warn!("conn#{conn}: the cluster could not claim a nick: {error}");
+            Answer::Unreachable
+        }
+        Err(_) => {
+            log::warn!("conn#{conn}: the cluster did not answer a claim in time");
+            Answer::Unreachable
+        }
+    }
+}
+
+async fn try_claim(
+    engine: &Engine,
+    registry: &Registry,
+    nick: &Nick,
+    conn: ConnId,
+) -> Result<Answer, async_nats::Error> {
+    let key = nick_key(nick);
+    let value = holder(&engine.node, conn, nick);
+    for _ in 0..CLAIM_ROUNDS {
+        match engine.nicks.create(&key, value.clone().into()).await {
+            Ok(_) => return Ok(Answer::Claimed),
+            Err(error) if error.kind() == CreateErrorKind::AlreadyExists => {}
+            Err(error) => return Err(error.into()),
+        }
+        let Some(entry) = engine.nicks.entry(&key).await? else {
+            continue;
+        };
+        if entry.operation != Operation::Put {
+            // Released between the two: the create may succeed now.
+            continue;
+        }
+        let holder_gone = match parse_holder(&entry.value) {
+            Some((node, held_by, _)) if node == engine.node => {
+                held_by == conn || registry.holder(nick).is_none_or(|here| here == conn)
+            }
+            Some((node, _, _)) => !engine.is_alive(&node).await?,
+            // Not a claim of ours: whatever wrote it is no chat node.
+            None => true,
+        };
+        if !holder_gone {
+            return Ok(Answer::Taken);
+        }
+        match engine
+            .nicks
+            .update(&key, value.clone().into(), entry.revision)
+            .await
+        {
+            Ok(_) => return Ok(Answer::Claimed),
+            Err(error) if error.kind() == UpdateErrorKind::WrongLastRevision => continue,
+            Err(error) => return Err(error.into()),
+        }
+    }
+    Ok(Answer::Taken)
+}
+
+/// Releases `nick` if connection `conn` of this node still holds it in the bucket.
+pub async fn release(engine: &Engine, nick: &Nick, conn: ConnId) {
+    let key = nick_key(nick);
+    let released = async {
+        let Some(entry) = engine.nicks.entry(&key).await? else {
+            return Ok(());
+        };
+        let ours = entry.operation == Operation::Put
+            && parse_holder(&entry.value)
+                .is_some_and(|(node, held_by, _)| node == engine.node && held_by == conn);
+        if ours {
+            // At the revision read: a claim taken over meanwhile stays.
+            let _ = engine
+                .nicks
+                .delete_expect_revision(&key, Some(entry.revision))
+                .await;
+        }
+        Ok::<(), async_nats::Error>(())
+    };
+    match tokio::time::timeout(REQUEST_WAIT, released).await {
+        Ok(Ok(())) => {}
+        // The node's lease frees it when the node stops.
+        Ok(Err(error)) => log::warn!("conn#{conn}: the cluster could not release a nick: {error}"),
+        Err(_) => log::warn!("conn#{conn}: the cluster did not answer a release in time"),
+    }
+}
+
+/// Renews this node's lease every [`NODE_RENEW`], and forgets the clients of the nodes whose
+/// lease expired. Runs until the runtime stops.
+pub async fn keep_alive(engine: Arc<Engine>, registry: Arc<Registry>) {
+    let mut tick = tokio::time::interval(NODE_RENEW);
+    let mut failing = false;
+    loop {
+        tick.tick().await;
+        let renewed = engine
+            .nodes
+            .put(engine.node.as_str(), "alive".into())
+            .await;
+        match (renewed, failing) {
+            (Ok(_), true) => {
+                log::info!("the cluster is reachable again");
+                failing = false;
+            }
+            (Err(error), false) => {
+                log::warn!("the cluster is unreachable, this node's lease is not renewed: {error}");
+                failing = true;
+            }
+            _ => {}
+        }
+        // Each node known asked by its key, which a direct read answers exactly; a node
+        // that joins during the look is not known yet.
+        let mut gone = HashSet::new();
+        for node in registry.remote_nodes() {
+            match engine.is_alive(&node).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    gone.insert(node);
+                }
+                // Unknown this time: asked again at the next look.
+                Err(_) => {}
+            }
+        }
+        if !gone.is_empty() {
+            log::info!("{} node(s) of the cluster stopped renewing their lease", gone.len());
+            registry.forget_nodes(&gone, NODE_LOST);
+        }
+    }
+}
+
+/// Puts this node's lease, then tells the registry of every client of a live node: what a
+/// node starting into a running cluster knows before its first client.
+pub async fn join(engine: &Engine, registry: &Registry) -> Result<(), async_nats::Error> {
+    engine
+        .nodes
+        .put(engine.node.as_str(), "alive".into())
+        .await?;
+    let mut alive: HashMap<NodeId, bool> = HashMap::new();
+    let mut keys = engine.nicks.keys().await?;
+    while let Some(key) = keys.next().await {
+        let Some(value) = engine.nicks.get(key?).await? else {
+            continue;
+        };
+        let Some((node, _, nick)) = parse_holder(&value) else {
+            continue;
+        };
+        if node == engine.node {
+            continue;
+        }
+        let live = match alive.get(&node) {
+            Some(live) => *live,
+            None => {
+                let live = engine.is_alive(&node).await?;
+                alive.insert(node.clone(), live);
+                live
+            }
+        };
+        if live {
+            registry.remote_presence(&node, &Presence::Joined(nick));
+        }
+    }
+    Ok(())
+}

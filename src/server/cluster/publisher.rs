@@ -1,0 +1,158 @@
+//! What this node hands to the cluster: the requests of its workers, in the order they came.
+//!
+//! In scope: publishing chat lines and presence changes to the stream in one order (one
+//! NATS connection keeps it: the stream gets one node's lines as its workers handed them
+//! over), waiting for each acknowledgement in that order and telling a sender whose line was
+//! not stored (`UNAVAILABLE`), and the errands: claims, releases, and barriers, which pass
+//! once every line handed over before them is stored and this node's feed has delivered it.
+//! Out of scope: delivering (`feed`), the claims' rules (`nicks`).
+
+use std::sync::Arc;
+
+use async_nats::jetstream::context::PublishAckFuture;
+use chatd_proto::{ProtocolError, Reply};
+use tokio::sync::{mpsc, watch};
+
+use crate::server::cluster::engine::{Engine, REQUEST_WAIT};
+use crate::server::cluster::event::{Event, Origin};
+use crate::server::cluster::nicks;
+use crate::server::cluster_link::{Answer, Errand, Request};
+use crate::server::line::shared_line;
+use crate::server::outbox::Outbox;
+use crate::server::registry::Registry;
+
+/// A published event waiting for its acknowledgement: its number in this node's order, and
+/// the sender to tell if it was not stored.
+struct Unacked {
+    serial: u64,
+    ack: Option<PublishAckFuture>,
+    sender: Option<Outbox>,
+}
+
+/// Serves this node's requests until the link's last sender is gone.
+pub async fn serve(
+    engine: Arc<Engine>,
+    registry: Arc<Registry>,
+    mut requests: mpsc::Receiver<Request>,
+) {
+    let (to_acknowledge, unacked) = mpsc::unbounded_channel();
+    // (the serial of the last event dealt with, the highest sequence acknowledged so far)
+    let (acked, acked_seen) = watch::channel((0_u64, 0_u64));
+    tokio::spawn(acknowledge(unacked, acked));
+    let mut serial = 0_u64;
+    while let Some(request) = requests.recv().await {
+        let (event, sender) = match request {
+            Request::Line {
+                conversation,
+                reply,
+                from,
+                outbox,
+            } => {
+                let origin = Origin {
+                    node: engine.node.clone(),
+                    conn: from,
+                };
+                let event = Event::Line {
+                    origin,
+                    conversation,
+                    reply,
+                };
+                (event, Some(outbox))
+            }
+            Request::Presence(presence) => {
+                let node = engine.node.clone();
+                (Event::Presence { node, presence }, None)
+            }
+            Request::Release { nick, conn } => {
+                let engine = Arc::clone(&engine);
+                tokio::spawn(async move { nicks::release(&engine, &nick, conn).await });
+                continue;
+            }
+            Request::Errand {
+                errand: Errand::Claim { nick, conn },
+                done,
+            } => {
+                let (engine, registry) = (Arc::clone(&engine), Arc::clone(&registry));
+                tokio::spawn(async move { done(nicks::claim(&engine, &registry, &nick, conn).await) });
+                continue;
+            }
+            Request::Errand {
+                errand: Errand::Barrier,
+                done,
+            } => {
+                let (acked, delivered) = (acked_seen.clone(), engine.delivered.subscribe());
+                tokio::spawn(async move { done(barrier(serial, acked, delivered).await) });
+                continue;
+            }
+        };
+        serial += 1;
+        let (subject, payload) = event.encode();
+        let ack = match engine.js.publish(subject, payload.into()).await {
+            Ok(ack) => Some(ack),
+            Err(error) => {
+                log::warn!("the cluster refused a line: {error}");
+                None
+            }
+        };
+        // Fails only once the acknowledging task is gone, with the runtime.
+        let _ = to_acknowledge.send(Unacked {
+            serial,
+            ack,
+            sender,
+        });
+    }
+}
+
+/// Waits for each acknowledgement in order, tells the sender of a line that was not stored,
+/// and publishes how far it got.
+async fn acknowledge(
+    mut unacked: mpsc::UnboundedReceiver<Unacked>,
+    acked: watch::Sender<(u64, u64)>,
+) {
+    let mut highest = 0;
+    while let Some(Unacked {
+        serial,
+        ack,
+        sender,
+    }) = unacked.recv().await
+    {
+        let stored = match ack {
+            Some(ack) => match ack.await {
+                Ok(ack) => {
+                    highest = highest.max(ack.sequence);
+                    true
+                }
+                Err(error) => {
+                    log::warn!("the cluster did not store a line: {error}");
+                    false
+                }
+            },
+            None => false,
+        };
+        if let (false, Some(sender)) = (stored, sender) {
+            let refusal = ProtocolError::Unavailable("your line was not sent".to_owned());
+            let _ = sender.send_reply(shared_line(&Reply::from(&refusal)));
+        }
+        acked.send_replace((serial, highest));
+    }
+}
+
+/// Passes once the event numbered `serial` (and every one before it) was acknowledged or
+/// refused, and the feed delivered every sequence acknowledged by then; `Unreachable` after
+/// [`REQUEST_WAIT`] twice over (a publish's wait, then the feed's).
+async fn barrier(
+    serial: u64,
+    mut acked: watch::Receiver<(u64, u64)>,
+    mut delivered: watch::Receiver<u64>,
+) -> Answer {
+    let passed = tokio::time::timeout(REQUEST_WAIT * 2, async move {
+        let highest = acked.wait_for(|(dealt, _)| *dealt >= serial).await.ok()?.1;
+        delivered.wait_for(|through| *through >= highest).await.ok()?;
+        Some(())
+    })
+    .await;
+    match passed {
+        Ok(Some(())) => Answer::Passed,
+        _ => Answer::Unreachable,
+    }
+}

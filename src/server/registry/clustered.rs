@@ -1,0 +1,276 @@
+//! The client table as one node of a cluster (`--cluster`, issue 19): lines this node's
+//! clients send go to the stream instead of straight to their recipients, and what the
+//! stream brings back (every node's lines, in the stream's one order, and the other nodes'
+//! presence) is delivered here as if said here.
+//!
+//! In scope: handing a lobby or direct line to the cluster (`ClusterLink`), delivering a line
+//! the feed consumed with the stream's sequence as its id, in the same critical sections as
+//! a line of this node's alone (the read lock and `fan_out` for the lobby, the read lock for
+//! a direct line), the other nodes' clients (`Remote`: their nicks, for `WHO`, direct lines
+//! and their `JOIN`, `NICK`, `QUIT`), and forgetting a node that stopped or died. Out of
+//! scope: the stream and the claims themselves (`cluster`), the wire (`chatd_proto`).
+
+use std::collections::HashSet;
+
+use chatd_proto::{CapSet, Capability, MessageId, Nick, ProtocolError, Reply, UtcMillis};
+
+use crate::server::cluster_link::{ClusterLink, Conversation, NodeId, Presence, Request};
+use crate::server::conn_id::ConnId;
+use crate::server::line::{ChatLine, Forms, WithId, chat_line_for_one, shared_line};
+use crate::server::outbox::Wake;
+use crate::server::registry::delivery::{Pending, push_to_all};
+use crate::server::registry::direct_lines::Said;
+use crate::server::registry::{Registry, Table};
+
+/// A client of another node, as this node knows it from the stream.
+pub struct Remote {
+    pub nick: Nick,
+    pub node: NodeId,
+}
+
+/// Why a node's clients are gone when it stopped without a word (`kill -9`, a lost network):
+/// their `QUIT` reason here.
+pub const NODE_LOST: &str = "node lost";
+/// Their reason when it stopped cleanly.
+pub const NODE_STOPPED: &str = "node stopped";
+
+impl Registry {
+    /// Makes this registry one node of the cluster `link` leads to.
+    pub fn with_cluster(mut self, link: ClusterLink) -> Registry {
+        self.cluster = Some(link);
+        self
+    }
+
+    pub fn cluster(&self) -> Option<&ClusterLink> {
+        self.cluster.as_ref()
+    }
+
+    /// Gives back the cluster's claim of `nick` for client `id`, which this server's table did
+    /// not take after all (nothing without a cluster).
+    pub fn release_in_cluster(&self, id: ConnId, nick: &Nick) {
+        if let Some(link) = &self.cluster {
+            let release = Request::Release {
+                nick: nick.clone(),
+                conn: id,
+            };
+            // Refused only with the runtime gone or far behind: the lease frees it then.
+            let _ = link.send(release);
+        }
+    }
+
+    /// Hands `line` (an `ALL` or `ME *` of client `from`, in its forms) to the stream: every
+    /// node, this one included, delivers it when it comes back ([`Registry::clustered_line`]).
+    pub(super) fn publish_lobby(
+        &self,
+        link: &ClusterLink,
+        from: ConnId,
+        line: &impl ChatLine,
+    ) -> Pending {
+        // The line as its fullest form spells it, which the sender formatted already: the
+        // action's `ME` line, or the `ALL` line. Read back into a reply (the stream carries
+        // replies); a line that does not read back is the server's own fault.
+        let Some((_, spelled)) = line.form(CapSet::NONE.with(Capability::Actions)) else {
+            return Pending::default();
+        };
+        match Reply::parse(spelled.trim_end_matches('\n')) {
+            Ok(reply) => self.publish(link, from, Conversation::Lobby, reply),
+            Err(error) => {
+                log::error!("conn#{from}: a lobby line that does not read back: {error}");
+                Pending::default()
+            }
+        }
+    }
+
+    /// Hands `reply`, said by client `from` in `conversation`, to the stream; a full
+    /// hand-over is told to the sender (`UNAVAILABLE`), which nothing else is.
+    pub(super) fn publish(
+        &self,
+        link: &ClusterLink,
+        from: ConnId,
+        conversation: Conversation,
+        reply: Reply,
+    ) -> Pending {
+        let table = self.table.read();
+        let Some(sender) = table.clients.get(&from) else {
+            return Pending::default();
+        };
+        let request = Request::Line {
+            conversation,
+            reply,
+            from,
+            outbox: sender.outbox.clone(),
+        };
+        let mut pending = Pending::default();
+        if link.send(request).is_err() {
+            let refusal = ProtocolError::Unavailable("your line was not sent".to_owned());
+            pending.answer(from, sender, shared_line(&Reply::from(&refusal)));
+        }
+        pending
+    }
+
+    /// A direct line of client `from` to whoever holds `to`, here or on another node, handed
+    /// to the stream: `NO_SUCH_NICK` when nobody does.
+    pub(super) fn direct_in_cluster(
+        &self,
+        link: &ClusterLink,
+        from: ConnId,
+        to: &Nick,
+        said: Said<'_>,
+    ) -> Result<Pending, ProtocolError> {
+        let (sender, recipient) = {
+            let table = self.table.read();
+            let Some(sender) = table.clients.get(&from) else {
+                return Ok(Pending::default());
+            };
+            let key = to.key();
+            let here = table.ids.get(&key).and_then(|id| table.clients.get(id));
+            let recipient = match here {
+                Some(client) => client.nick.clone(),
+                None => match table.remote.get(&key) {
+                    Some(remote) => remote.nick.clone(),
+                    None => return Err(ProtocolError::NoSuchNick(to.to_string())),
+                },
+            };
+            (sender.nick.clone(), recipient)
+        };
+        let Some(reply) = said.reply(&sender, &recipient) else {
+            log::error!("conn#{from}: a direct line that does not read back");
+            return Ok(Pending::default());
+        };
+        Ok(self.publish(link, from, Conversation::Direct(recipient), reply))
+    }
+
+    /// Delivers a line the stream brought back, `id` being its sequence there: to the lobby
+    /// (everyone but its sender, if the sender is this node's `skip`), or to this node's
+    /// holder of a direct line's nick. The lobby keeps it in its history.
+    pub fn clustered_line(
+        &self,
+        id: MessageId,
+        time: UtcMillis,
+        conversation: &Conversation,
+        reply: &Reply,
+        skip: Option<ConnId>,
+    ) {
+        let pending = match conversation {
+            Conversation::Lobby => {
+                let forms = Forms::new(reply);
+                let text = self.keeping.text(forms.v1());
+                let table = self.table.read();
+                let mut lobby = self.fan_out.lock();
+                if let Some(text) = text {
+                    lobby.record(id, time, text);
+                }
+                push_to_all(&table.clients, skip, &WithId::new(&forms, id), Wake::Delivery)
+            }
+            Conversation::Direct(to) => {
+                let table = self.table.read();
+                let recipient = to
+                    .with_key(|key| table.ids.get(key).copied())
+                    .and_then(|conn| Some((conn, table.clients.get(&conn)?)));
+                let mut pending = Pending::default();
+                if let Some((conn, client)) = recipient {
+                    if let Some(line) = chat_line_for_one(reply, id, client.caps) {
+                        pending.push(conn, client, line, Wake::Delivery);
+                    }
+                }
+                pending
+            }
+        };
+        self.finish(pending);
+    }
+
+    /// A client of `node` registered, renamed or left: this node's clients are told, as of
+    /// a client of its own, in the lobby's order.
+    pub fn remote_presence(&self, node: &NodeId, presence: &Presence) {
+        let mut table = self.table.write();
+        let Table {
+            remote, presence: mode, ..
+        } = &mut *table;
+        match presence {
+            Presence::Joined(nick) => {
+                remote.insert(nick.key(), Remote {
+                    nick: nick.clone(),
+                    node: node.clone(),
+                });
+            }
+            Presence::Renamed { old, new } => {
+                remote.remove(&old.key());
+                remote.insert(new.key(), Remote {
+                    nick: new.clone(),
+                    node: node.clone(),
+                });
+            }
+            Presence::Left { nick, .. } => {
+                // Only if it is still that node's: a claim taken over from a dead node may
+                // have been made here already.
+                if remote.get(&nick.key()).is_some_and(|held| &held.node == node) {
+                    remote.remove(&nick.key());
+                }
+            }
+        }
+        if mode.is_counted() {
+            // Above `--presence-limit` the lobby is not told of anyone's changes.
+            return;
+        }
+        self.announce(table, &[presence.announcement()]);
+    }
+
+    /// Forgets the clients of the nodes `gone`, telling this node's clients they left with
+    /// `reason` ([`NODE_LOST`], [`NODE_STOPPED`]).
+    pub fn forget_nodes(&self, gone: &HashSet<NodeId>, reason: &str) {
+        let mut table = self.table.write();
+        let gone: Vec<Nick> = table
+            .remote
+            .values()
+            .filter(|remote| gone.contains(&remote.node))
+            .map(|remote| remote.nick.clone())
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        for nick in &gone {
+            table.remote.remove(&nick.key());
+        }
+        if table.presence.is_counted() {
+            return;
+        }
+        let quits: Vec<Reply> = gone
+            .into_iter()
+            .map(|nick| Reply::Quit {
+                nick,
+                reason: Some(reason.to_owned()),
+            })
+            .collect();
+        self.announce(table, &quits);
+    }
+
+    /// Every other node's clients' nicks, for `WHO`.
+    pub(super) fn remote_nicks(&self, into: &mut Vec<Nick>) {
+        let table = self.table.read();
+        into.extend(table.remote.values().map(|remote| remote.nick.clone()));
+    }
+
+    /// The nodes this one knows clients of.
+    pub fn remote_nodes(&self) -> HashSet<NodeId> {
+        let table = self.table.read();
+        table.remote.values().map(|remote| remote.node.clone()).collect()
+    }
+
+    /// Pushes `lines` to every client of this node, in the lobby's order: `fan_out` taken
+    /// under the write lock, kept through the downgrade, as for a change of this node's.
+    fn announce(&self, table: parking_lot::RwLockWriteGuard<'_, Table>, lines: &[Reply]) {
+        let order = self.fan_out.lock();
+        let table = parking_lot::RwLockWriteGuard::downgrade(table);
+        let mut pending = Pending::default();
+        for line in lines {
+            let line = shared_line(line);
+            let mut more = push_to_all(&table.clients, None, &line, Wake::Announcement);
+            pending.flushes.append(&mut more.flushes);
+            pending.slow.append(&mut more.slow);
+            pending.queued += more.queued;
+        }
+        drop(order);
+        drop(table);
+        self.finish(pending);
+    }
+}
