@@ -616,7 +616,9 @@ impl Args {
             tls_key,
             tls_addr,
             allow_plain_passwords: allow_plain_passwords.unwrap_or(false),
-            cluster: cluster.map(|urls| values::cluster_urls(&urls)).unwrap_or_default(),
+            cluster: cluster
+                .map(|urls| values::cluster_urls(&urls))
+                .unwrap_or_default(),
             cluster_replicas: cluster_replicas.unwrap_or(defaults.cluster_replicas),
         };
         config.check(&name)?;

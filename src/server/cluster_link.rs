@@ -122,8 +122,14 @@ pub enum Request {
     },
     Presence(Presence),
     /// Connection `conn` of this node no longer holds `nick`.
-    Release { nick: Nick, conn: ConnId },
-    Errand { errand: Errand, done: Done },
+    Release {
+        nick: Nick,
+        conn: ConnId,
+    },
+    Errand {
+        errand: Errand,
+        done: Done,
+    },
 }
 
 /// What a refused request says: the cluster's runtime is gone or behind by [`REQUESTS`].

@@ -22,9 +22,9 @@ use parking_lot::Mutex;
 
 use crate::config::Config;
 use crate::server::address_budget::AddressBudgets;
+use crate::server::cluster_link::Answer;
 use crate::server::conn_id::ConnId;
 use crate::server::flood::Flood;
-use crate::server::cluster_link::Answer;
 use crate::server::login::Verdict;
 use crate::server::metrics::TurnClock;
 use crate::server::readiness::{HangUp, Readiness};

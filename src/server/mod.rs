@@ -104,8 +104,8 @@ use acceptor::{Admission, Setup};
 use accounts::Accounts;
 use address_budget::AddressBudgets;
 use admission::{Slots, Transport};
-use cluster::{Cluster, Retention};
 use chatd_proto::reason;
+use cluster::{Cluster, Retention};
 use connection::{Connection, Connections};
 use data_lock::DataLock;
 use deferred_wake::{DeferredWakes, Window};
@@ -229,11 +229,14 @@ impl Server {
         // Before anything is served: a node that cannot join its cluster does not start.
         let cluster = match config.cluster.as_slice() {
             [] => None,
-            servers => Some(Cluster::connect(servers, Retention {
-                lines: config.history_lines,
-                days: config.history_days,
-                replicas: config.cluster_replicas,
-            })?),
+            servers => Some(Cluster::connect(
+                servers,
+                Retention {
+                    lines: config.history_lines,
+                    days: config.history_days,
+                    replicas: config.cluster_replicas,
+                },
+            )?),
         };
         let lobby = match &cluster {
             Some(cluster) => keeping.clustered_lobby(cluster.lobby_history()),

@@ -10,9 +10,8 @@ use std::net::SocketAddr;
 
 use crate::logging::Escaped;
 use crate::server::accounts::Waiting;
-use crate::server::cluster_link::{Answer, Errand};
-use flow::ClusterWait;
 use crate::server::admission::AddressGroup;
+use crate::server::cluster_link::{Answer, Errand};
 use crate::server::conn_id::ConnId;
 use crate::server::history::now;
 use crate::server::line::{Forms, Line, line_written_by, shared_line};
@@ -26,6 +25,7 @@ use chatd_proto::{
     CapSet, ChatWord, Command, CommandLine, Frame, HistoryRequest, Nick, Page, ProtocolError,
     Reply, Target, redact_passwords,
 };
+use flow::ClusterWait;
 
 mod flow;
 
@@ -139,7 +139,10 @@ impl Session {
             Ok(command) => command,
             Err(error) => return self.reply_error(&error),
         };
-        if matches!(command, Command::All { .. } | Command::Msg { .. } | Command::Me { .. }) {
+        if matches!(
+            command,
+            Command::All { .. } | Command::Msg { .. } | Command::Me { .. }
+        ) {
             self.published = true;
         }
         match command {
@@ -437,7 +440,9 @@ impl Session {
     /// pending, read on.
     pub fn resume(&mut self, answer: Option<Answered>, registry: &Registry) -> Option<Flow> {
         let verdict = match answer {
-            Some(Answered::Cluster(answer)) => return Some(self.cluster_answered(answer, registry)),
+            Some(Answered::Cluster(answer)) => {
+                return Some(self.cluster_answered(answer, registry));
+            }
             Some(Answered::Account(verdict)) => Some(verdict),
             None if self.cluster_wait.is_some() => return Some(Flow::Wait),
             None => None,

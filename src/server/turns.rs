@@ -18,10 +18,10 @@ use threadpool::ThreadPool;
 
 use crate::server::accounts::{self, Job};
 use crate::server::cluster_link::{Answer, Done};
-use crate::server::session::Awaited;
 use crate::server::connection::{Connection, Connections, Next};
 use crate::server::login::Verdict;
 use crate::server::registry::Registry;
+use crate::server::session::Awaited;
 use crate::server::throttle::Paused;
 
 /// What a turn needs, shared by every job.

@@ -10,6 +10,7 @@ mod accounts;
 mod announcements;
 mod bad_input;
 mod broadcast;
+mod cluster;
 mod config_file;
 mod defaults;
 mod direct_history;

@@ -114,8 +114,8 @@ fn issue_13_plain_mode_prints_control_characters_from_the_server_harmlessly() {
     assert!(received.contains(&"QUIT".to_owned()), "{received:?}");
     let output = String::from_utf8(output).unwrap();
     let notes = String::from_utf8(notes).unwrap();
-    assert_eq!(refused(&output), [], "{output:?}");
-    assert_eq!(refused(&notes), [], "{notes:?}");
+    assert_eq!(refused(&output), Vec::<char>::new(), "{output:?}");
+    assert_eq!(refused(&notes), Vec::<char>::new(), "{notes:?}");
     let mut expected = vec!["HELLO hostile", "OK NICK bob"];
     expected.extend(HOSTILE.iter().map(|(_, printed)| *printed));
     expected.push("BYE");
@@ -142,7 +142,7 @@ fn issue_13_the_binarys_error_line_holds_no_control_character() {
         .unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
-    assert_eq!(refused(&stderr), [], "{stderr:?}");
+    assert_eq!(refused(&stderr), Vec::<char>::new(), "{stderr:?}");
     assert!(
         stderr.contains("--plain with 127.0.0.1:\u{FFFD}]0;pwned\u{FFFD}"),
         "{stderr:?}"

@@ -2,7 +2,7 @@
 //! an in-process server on `127.0.0.1:0` ([`TestServer`]) and a line-oriented client whose
 //! every wait has a deadline ([`TestClient`]), and its twin over the web listener's WebSocket
 //! ([`WsClient`], in `ws`), and over TLS ([`TlsClient`], with the certificates of [`TestPki`],
-//! in `tls`).
+//! in `tls`); and real NATS servers for the cluster's tests (`nats`).
 //!
 //! Only for tests: it panics on any failure. It uses the server's public API and the wire,
 //! nothing else, and must never be a dependency of anything but tests.
@@ -16,6 +16,7 @@ pub use chatd::config::Config;
 use chatd::server::{Server, ServerHandle, ShutdownReport, Stats};
 
 mod lines;
+pub mod nats;
 pub mod tls;
 mod ws;
 pub use tls::{TestPki, TlsClient};

@@ -106,10 +106,21 @@ fn issue_19_cluster_takes_nats_addresses_and_a_replica_count() {
         cluster_urls(" nats://a:4222 ,nats://b:4223,, "),
         ["nats://a:4222", "nats://b:4223"]
     );
-    for good in ["nats://127.0.0.1:4222", "nats://nats.example.org:14222", "nats://[::1]:4222"] {
+    for good in [
+        "nats://127.0.0.1:4222",
+        "nats://nats.example.org:14222",
+        "nats://[::1]:4222",
+    ] {
         assert!(is_nats_url(good), "{good}");
     }
-    for bad in ["127.0.0.1:4222", "nats://:4222", "nats://host", "nats://host:0", "http://h:1", "nats://a/b:1"] {
+    for bad in [
+        "127.0.0.1:4222",
+        "nats://:4222",
+        "nats://host",
+        "nats://host:0",
+        "http://h:1",
+        "nats://a/b:1",
+    ] {
         assert!(!is_nats_url(bad), "{bad}");
     }
     let mut config = Config::default();

@@ -168,6 +168,3 @@ pub fn parse_holder(value: &[u8]) -> Option<(NodeId, ConnId, Nick)> {
     let nick = Nick::parse(fields.next()?).ok()?;
     Some((node, conn, nick))
 }
-
-#[cfg(test)]
-mod tests;

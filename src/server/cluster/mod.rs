@@ -26,6 +26,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use crate::server::cluster_link::{ClusterLink, NodeId, REQUESTS, Request};
@@ -47,7 +48,9 @@ pub struct Cluster {
     engine: Arc<Engine>,
     servers: String,
     /// Until [`Cluster::run`]: the link's requests, and the feed subscribed at connection.
-    waiting: Option<(mpsc::Receiver<Request>, Feed)>,
+    /// Behind a mutex only so that the server's handle may be shared between threads: the
+    /// feed's subscription is not `Sync`.
+    waiting: Mutex<Option<(mpsc::Receiver<Request>, Feed)>>,
     link: ClusterLink,
 }
 
@@ -73,7 +76,9 @@ impl Cluster {
             .await;
             match connected {
                 Ok(Ok(engine)) => {
-                    let feed = Feed::subscribe(&engine).await.map_err(|e| unreachable(&e))?;
+                    let feed = Feed::subscribe(&engine)
+                        .await
+                        .map_err(|e| unreachable(&e))?;
                     Ok((engine, feed))
                 }
                 Ok(Err(error)) => Err(unreachable(&error)),
@@ -86,7 +91,7 @@ impl Cluster {
             runtime,
             engine: Arc::new(engine),
             servers: listed,
-            waiting: Some((waiting, feed)),
+            waiting: Mutex::new(Some((waiting, feed))),
             link: ClusterLink::new(node, requests),
         })
     }
@@ -107,14 +112,17 @@ impl Cluster {
     /// Takes this node into the cluster: its lease, the other nodes' clients, then the
     /// feed, the requests and the lease's renewal, delivering to `registry`.
     pub fn run(&mut self, registry: Arc<Registry>) -> io::Result<()> {
-        let Some((requests, feed)) = self.waiting.take() else {
+        let Some((requests, feed)) = self.waiting.lock().take() else {
             return Ok(());
         };
         let engine = Arc::clone(&self.engine);
         self.runtime
             .block_on(nicks::join(&engine, &registry))
             .map_err(|error| {
-                io::Error::other(format!("cannot join the cluster at {}: {error}", self.servers))
+                io::Error::other(format!(
+                    "cannot join the cluster at {}: {error}",
+                    self.servers
+                ))
             })?;
         let handle = self.runtime.handle();
         handle.spawn(feed.run(Arc::clone(&engine), Arc::clone(&registry)));

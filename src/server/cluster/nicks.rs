@@ -121,10 +121,7 @@ pub async fn keep_alive(engine: Arc<Engine>, registry: Arc<Registry>) {
     let mut failing = false;
     loop {
         tick.tick().await;
-        let renewed = engine
-            .nodes
-            .put(engine.node.as_str(), "alive".into())
-            .await;
+        let renewed = engine.nodes.put(engine.node.as_str(), "alive".into()).await;
         match (renewed, failing) {
             (Ok(_), true) => {
                 log::info!("the cluster is reachable again");
@@ -150,7 +147,10 @@ pub async fn keep_alive(engine: Arc<Engine>, registry: Arc<Registry>) {
             }
         }
         if !gone.is_empty() {
-            log::info!("{} node(s) of the cluster stopped renewing their lease", gone.len());
+            log::info!(
+                "{} node(s) of the cluster stopped renewing their lease",
+                gone.len()
+            );
             registry.forget_nodes(&gone, NODE_LOST);
         }
     }

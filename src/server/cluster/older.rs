@@ -37,7 +37,8 @@ pub struct LobbyStream {
 impl OlderLines for LobbyStream {
     fn read(&self, count: usize, range: Range) -> Vec<Entry> {
         // Built inside the runtime: a timer belongs to the runtime that polls it.
-        let read = async { tokio::time::timeout(READ_WAIT, page(&self.engine, count, range)).await };
+        let read =
+            async { tokio::time::timeout(READ_WAIT, page(&self.engine, count, range)).await };
         match self.runtime.block_on(read) {
             Ok(Ok(entries)) => entries,
             Ok(Err(error)) => {
@@ -62,7 +63,14 @@ async fn page(
     };
     match range {
         Range::Oldest { above, below } => {
-            scan(engine, above.saturating_add(1), below.min(last + 1), count, last).await
+            scan(
+                engine,
+                above.saturating_add(1),
+                below.min(last + 1),
+                count,
+                last,
+            )
+            .await
         }
         Range::Newest { below } => {
             let below = below.min(last + 1);

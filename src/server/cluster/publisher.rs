@@ -73,7 +73,9 @@ pub async fn serve(
                 done,
             } => {
                 let (engine, registry) = (Arc::clone(&engine), Arc::clone(&registry));
-                tokio::spawn(async move { done(nicks::claim(&engine, &registry, &nick, conn).await) });
+                tokio::spawn(
+                    async move { done(nicks::claim(&engine, &registry, &nick, conn).await) },
+                );
                 continue;
             }
             Request::Errand {
@@ -147,7 +149,10 @@ async fn barrier(
 ) -> Answer {
     let passed = tokio::time::timeout(REQUEST_WAIT * 2, async move {
         let highest = acked.wait_for(|(dealt, _)| *dealt >= serial).await.ok()?.1;
-        delivered.wait_for(|through| *through >= highest).await.ok()?;
+        delivered
+            .wait_for(|through| *through >= highest)
+            .await
+            .ok()?;
         Some(())
     })
     .await;

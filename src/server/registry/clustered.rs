@@ -160,7 +160,12 @@ impl Registry {
                 if let Some(text) = text {
                     lobby.record(id, time, text);
                 }
-                push_to_all(&table.clients, skip, &WithId::new(&forms, id), Wake::Delivery)
+                push_to_all(
+                    &table.clients,
+                    skip,
+                    &WithId::new(&forms, id),
+                    Wake::Delivery,
+                )
             }
             Conversation::Direct(to) => {
                 let table = self.table.read();
@@ -184,26 +189,37 @@ impl Registry {
     pub fn remote_presence(&self, node: &NodeId, presence: &Presence) {
         let mut table = self.table.write();
         let Table {
-            remote, presence: mode, ..
+            remote,
+            presence: mode,
+            ..
         } = &mut *table;
         match presence {
             Presence::Joined(nick) => {
-                remote.insert(nick.key(), Remote {
-                    nick: nick.clone(),
-                    node: node.clone(),
-                });
+                remote.insert(
+                    nick.key(),
+                    Remote {
+                        nick: nick.clone(),
+                        node: node.clone(),
+                    },
+                );
             }
             Presence::Renamed { old, new } => {
                 remote.remove(&old.key());
-                remote.insert(new.key(), Remote {
-                    nick: new.clone(),
-                    node: node.clone(),
-                });
+                remote.insert(
+                    new.key(),
+                    Remote {
+                        nick: new.clone(),
+                        node: node.clone(),
+                    },
+                );
             }
             Presence::Left { nick, .. } => {
                 // Only if it is still that node's: a claim taken over from a dead node may
                 // have been made here already.
-                if remote.get(&nick.key()).is_some_and(|held| &held.node == node) {
+                if remote
+                    .get(&nick.key())
+                    .is_some_and(|held| &held.node == node)
+                {
                     remote.remove(&nick.key());
                 }
             }
@@ -253,7 +269,11 @@ impl Registry {
     /// The nodes this one knows clients of.
     pub fn remote_nodes(&self) -> HashSet<NodeId> {
         let table = self.table.read();
-        table.remote.values().map(|remote| remote.node.clone()).collect()
+        table
+            .remote
+            .values()
+            .map(|remote| remote.node.clone())
+            .collect()
     }
 
     /// Pushes `lines` to every client of this node, in the lobby's order: `fan_out` taken

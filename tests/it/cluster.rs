@@ -1,0 +1,272 @@
+//! Several nodes sharing one chat through a real `nats-server -js` (issue 19): nicks unique
+//! across nodes, the lobby's one order with the stream's ids, direct lines and presence
+//! between nodes, `HISTORY *` the same on every node, and what a `PING` barrier promises.
+//! The faults (a node killed, NATS restarted) are in `cluster_faults`.
+
+use std::collections::HashMap;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use chatd_testkit::nats::NatsServer;
+
+use crate::history::{Hist, history};
+use crate::message_ids::split_id;
+use crate::support::{TestClient, TestServer, with_caps};
+
+/// A node of the cluster at `nats`, in this process.
+pub fn node(nats: &str) -> TestServer {
+    node_with(nats, |_| {})
+}
+
+pub fn node_with(nats: &str, adjust: impl FnOnce(&mut chatd_testkit::Config)) -> TestServer {
+    TestServer::with(|config| {
+        config.cluster = chatd::config::cluster_urls(nats);
+        adjust(config);
+    })
+}
+
+/// Sends `NICK nick` until the cluster gives it (a claim another node holds until its release
+/// reaches NATS, or its lease ends), for at most `wait`.
+pub fn claim_within(client: &mut TestClient, nick: &str, wait: Duration) {
+    let deadline = Instant::now() + wait;
+    loop {
+        client.send(&format!("NICK {nick}"));
+        let answer = client.recv();
+        if answer == format!("OK NICK {nick}") {
+            return;
+        }
+        assert!(
+            answer.starts_with("ERR NICK_TAKEN "),
+            "NICK {nick}: {answer:?}"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "{nick} still taken after {wait:?}"
+        );
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The next line that is not a presence announcement (`JOIN`, `QUIT`, `NICK`), with its id.
+pub fn next_chat_line(client: &mut TestClient) -> (u64, String) {
+    loop {
+        let line = client.recv();
+        let (id, v1) = split_id(&line);
+        if let Some(id) = id {
+            return (id, v1.to_owned());
+        }
+        let word = line.split(' ').next().unwrap_or("");
+        assert!(
+            matches!(word, "JOIN" | "QUIT" | "NICK"),
+            "not a chat line nor presence: {line:?}"
+        );
+    }
+}
+
+/// Every lobby line after `after`, paged forwards 100 at a time.
+pub fn lobby_after(client: &mut TestClient, after: u64) -> Vec<Hist> {
+    let mut seen: Vec<Hist> = Vec::new();
+    loop {
+        let from = seen.last().map_or(after, |hist| hist.id);
+        let newer = history(client, &format!("HISTORY * 100 AFTER {from}"), "*");
+        if newer.is_empty() {
+            return seen;
+        }
+        seen.extend(newer);
+    }
+}
+
+#[test]
+fn issue_19_a_nick_is_held_once_across_nodes_and_free_again_when_its_holder_leaves() {
+    let nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    let mut alice = a.client("alice");
+    let mut rival = b.connect();
+    for wanted in ["alice", "ALICE"] {
+        rival.send(&format!("NICK {wanted}"));
+        rival.expect_err("NICK_TAKEN");
+    }
+    // A case change keeps the one claim: nobody else gets it meanwhile.
+    alice.send("NICK Alice");
+    alice.expect("OK NICK Alice");
+    rival.send("NICK alice");
+    rival.expect_err("NICK_TAKEN");
+    // A rename frees the old nick, a departure the last one.
+    alice.send("NICK alicia");
+    alice.expect("OK NICK alicia");
+    claim_within(&mut rival, "alice", Duration::from_secs(10));
+    alice.expect("JOIN alice");
+    alice.send("QUIT");
+    alice.expect("BYE");
+    let mut other = b.connect();
+    claim_within(&mut other, "alicia", Duration::from_secs(10));
+    // The node's own clients race for one nick as on one server.
+    let mut twin = a.connect();
+    twin.send("NICK alicia");
+    twin.expect_err("NICK_TAKEN");
+}
+
+#[test]
+fn issue_19_presence_who_and_direct_lines_cross_nodes() {
+    let nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    let mut alice = with_caps(&a, "alice", &["ids"]);
+    let mut bob = with_caps(&b, "bob", &["ids", "actions"]);
+    alice.expect("JOIN bob");
+    bob.send("WHO");
+    bob.expect("WHO alice bob");
+    bob.expect("END WHO");
+    alice.send("MSG bob psst");
+    alice.send("ME bob waves");
+    alice.send("MSG nobody hello?");
+    alice.expect_err("NO_SUCH_NICK");
+    let (first, line) = next_chat_line(&mut bob);
+    assert_eq!(line, "MSG alice psst");
+    let (second, line) = next_chat_line(&mut bob);
+    assert_eq!(line, "ME bob alice waves");
+    assert!(second > first, "ids grow: {first} then {second}");
+    bob.send("MSG alice back at you");
+    let (_, line) = next_chat_line(&mut alice);
+    assert_eq!(line, "MSG bob back at you");
+    bob.send("NICK robert");
+    bob.expect("OK NICK robert");
+    alice.expect("NICK bob robert");
+    bob.send("QUIT off now");
+    bob.expect("BYE");
+    alice.expect("QUIT robert off now");
+    alice.send("MSG robert still there?");
+    alice.expect_err("NO_SUCH_NICK");
+}
+
+#[test]
+fn issue_19_the_lobby_has_one_order_and_one_id_per_line_on_every_node() {
+    const LINES: usize = 300;
+    let nats = NatsServer::start();
+    let nodes = [node(&nats.url), node(&nats.url)];
+    // A sender and a listener on each node; the senders talk at once.
+    let mut listeners: Vec<TestClient> = nodes
+        .iter()
+        .enumerate()
+        .map(|(n, node)| with_caps(node, &format!("ear{n}"), &["ids"]))
+        .collect();
+    let senders: Vec<TestClient> = nodes
+        .iter()
+        .enumerate()
+        .map(|(n, node)| with_caps(node, &format!("mouth{n}"), &[]))
+        .collect();
+    let talking: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(n, mut sender)| {
+            thread::spawn(move || {
+                for i in 0..LINES {
+                    sender.send(&format!("ALL {n}:{i}"));
+                }
+                sender.barrier();
+                sender
+            })
+        })
+        .collect();
+    let _senders: Vec<TestClient> = talking.into_iter().map(|t| t.join().unwrap()).collect();
+    let mut heard: Vec<Vec<(u64, String)>> = Vec::new();
+    for listener in &mut listeners {
+        let lines: Vec<(u64, String)> = (0..2 * LINES).map(|_| next_chat_line(listener)).collect();
+        heard.push(lines);
+    }
+    // Both listeners heard the same lines with the same ids in the same order, ids growing.
+    assert_eq!(heard[0], heard[1]);
+    assert!(heard[0].windows(2).all(|pair| pair[0].0 < pair[1].0));
+    // Each sender's lines in the order it sent them.
+    let mut next: HashMap<String, usize> = HashMap::new();
+    for (_, line) in &heard[0] {
+        let (who, i) = line["ALL mouth".len()..].split_once(' ').unwrap();
+        let (n, i) = i.split_once(':').unwrap();
+        assert_eq!(who, n);
+        let expected = next.entry(n.to_owned()).or_default();
+        assert_eq!(i.parse::<usize>().unwrap(), *expected, "{line}");
+        *expected += 1;
+    }
+    // HISTORY answers the same on every node, back to the first line and forwards from it.
+    let first = heard[0][0].0;
+    let latest: Vec<Vec<(u64, String)>> = listeners
+        .iter_mut()
+        .map(|listener| {
+            let page = history(listener, "HISTORY * 50", "*");
+            page.into_iter().map(|hist| (hist.id, hist.line)).collect()
+        })
+        .collect();
+    assert_eq!(latest[0], heard[0][2 * LINES - 50..]);
+    assert_eq!(latest[0], latest[1]);
+    for listener in &mut listeners {
+        let all = lobby_after(listener, first - 1);
+        let all: Vec<(u64, String)> = all.into_iter().map(|hist| (hist.id, hist.line)).collect();
+        assert_eq!(all, heard[0]);
+        let before = history(
+            listener,
+            &format!("HISTORY * 5 BEFORE {}", heard[0][10].0),
+            "*",
+        );
+        let before: Vec<(u64, String)> = before.into_iter().map(|h| (h.id, h.line)).collect();
+        assert_eq!(before, heard[0][5..10]);
+    }
+}
+
+#[test]
+fn issue_19_a_node_that_starts_late_knows_who_is_there_and_reads_the_lobby_s_past() {
+    let nats = NatsServer::start();
+    let a = node(&nats.url);
+    let mut alice = with_caps(&a, "alice", &["ids"]);
+    for i in 0..20 {
+        alice.send(&format!("ALL early {i}"));
+    }
+    alice.barrier();
+    let b = node(&nats.url);
+    let mut bob = with_caps(&b, "bob", &["ids"]);
+    bob.send("WHO");
+    bob.expect("WHO alice bob");
+    bob.expect("END WHO");
+    let page = history(&mut bob, "HISTORY * 10", "*");
+    let texts: Vec<String> = page.iter().map(|hist| hist.line.clone()).collect();
+    let expected: Vec<String> = (10..20).map(|i| format!("ALL alice early {i}")).collect();
+    assert_eq!(texts, expected);
+}
+
+#[test]
+fn issue_19_a_pong_means_stored_and_queued_on_the_senders_node() {
+    let nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    let mut near = with_caps(&a, "near", &["ids"]);
+    let mut far = with_caps(&b, "far", &["ids"]);
+    near.expect("JOIN far");
+    let mut alice = with_caps(&a, "alice", &[]);
+    near.expect("JOIN alice");
+    far.expect("JOIN alice");
+    for i in 0..100 {
+        alice.send(&format!("ALL line {i}"));
+    }
+    alice.barrier();
+    // Stored: a node started now reads every line from the stream.
+    let c = node(&nats.url);
+    let mut late = c.client("late");
+    let stored = history(&mut late, "HISTORY * 100", "*");
+    assert_eq!(stored.len(), 100);
+    assert_eq!(stored[99].line, "ALL alice line 99");
+    // Queued on the sender's node: all there before a barrier of the listener's own.
+    let before = near.barrier();
+    let near_lines: Vec<&str> = before
+        .iter()
+        .map(|line| split_id(line).1)
+        .filter(|line| line.starts_with("ALL "))
+        .collect();
+    assert_eq!(near_lines.len(), 100, "{before:?}");
+    // The other node's clients get the lines as their node consumes them: all, in order.
+    let far_lines: Vec<String> = (0..100).map(|_| next_chat_line(&mut far).1).collect();
+    assert_eq!(far_lines[0], "ALL alice line 0");
+    assert_eq!(far_lines[99], "ALL alice line 99");
+    // A client that sent nothing gets its PONG at once, as on one server.
+    let before = far.barrier();
+    assert!(
+        before.iter().all(|line| line.starts_with("JOIN ")),
+        "{before:?}"
+    );
+}
