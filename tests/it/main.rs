@@ -11,6 +11,7 @@ mod announcements;
 mod bad_input;
 mod broadcast;
 mod cluster;
+mod cluster_faults;
 mod config_file;
 mod defaults;
 mod direct_history;

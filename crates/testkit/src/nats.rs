@@ -6,7 +6,7 @@
 //! Debian's `nats-server` (`/usr/sbin/nats-server`, or `NATS_SERVER` for another binary);
 //! a machine without it fails the test and says how to get it.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -62,6 +62,9 @@ impl NatsServer {
             .unwrap_or_else(|error| panic!("cannot start {}: {error}", self.binary.display()));
         self.child = Some(child);
         wait_for_info(self.port);
+        if self.cluster_args.is_empty() {
+            wait_for_jetstream(self.port);
+        }
     }
 
     /// Stops the server: `SIGTERM` (a clean stop, its store flushed), waited for.
@@ -127,6 +130,9 @@ impl NatsCluster {
         for server in &mut servers {
             server.run();
         }
+        for server in &servers {
+            wait_for_jetstream(server.port);
+        }
         NatsCluster { servers }
     }
 
@@ -181,5 +187,54 @@ fn wait_for_info(port: u16) {
             "nats-server did not start on port {port}"
         );
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether JetStream on `port` answers an account request: a cluster's servers take streams
+/// only once they have elected a leader.
+fn jetstream_ready(port: u16) -> bool {
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let Ok(stream) = TcpStream::connect_timeout(&addr, Duration::from_millis(500)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(1)));
+    let mut writer = match stream.try_clone() {
+        Ok(writer) => writer,
+        Err(_) => return false,
+    };
+    let mut reader = BufReader::new(stream);
+    let request = "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\n\
+                   SUB _INBOX.ready 1\r\nPUB $JS.API.INFO _INBOX.ready 0\r\n\r\n";
+    if writer.write_all(request.as_bytes()).is_err() {
+        return false;
+    }
+    let mut line = String::new();
+    loop {
+        line.clear();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return false,
+            Ok(_) => {}
+        }
+        if line.starts_with("HMSG") {
+            // No responders: JetStream is not up yet.
+            return false;
+        }
+        if line.starts_with("MSG") {
+            let mut payload = String::new();
+            let _ = reader.read_line(&mut payload);
+            return payload.contains("account_info_response") && !payload.contains("\"error\"");
+        }
+    }
+}
+
+/// Waits until JetStream on `port` takes requests.
+fn wait_for_jetstream(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !jetstream_ready(port) {
+        assert!(
+            Instant::now() < deadline,
+            "JetStream on port {port} not ready in 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -123,8 +123,10 @@ fn issue_19_cluster_takes_nats_addresses_and_a_replica_count() {
     ] {
         assert!(!is_nats_url(bad), "{bad}");
     }
-    let mut config = Config::default();
-    config.cluster = vec!["tcp://x:1".to_owned()];
+    let mut config = Config {
+        cluster: vec!["tcp://x:1".to_owned()],
+        ..Config::default()
+    };
     assert!(config.validate().unwrap_err().contains("nats://HOST:PORT"));
     config.cluster = vec!["nats://x:1".to_owned()];
     config.cluster_replicas = 6;

@@ -14,6 +14,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use async_nats::connection::State;
 use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
 use chatd_proto::Nick;
 use futures_util::StreamExt;
@@ -27,16 +28,22 @@ use crate::server::registry::{NODE_LOST, Registry};
 /// How often a claim is tried again when the bucket changed between its read and its write.
 const CLAIM_ROUNDS: usize = 3;
 
-/// Claims `nick` for connection `conn` of this node.
-pub async fn claim(engine: &Engine, registry: &Registry, nick: &Nick, conn: ConnId) -> Answer {
+/// Claims `nick` for connection `conn` of this node. A claim that may have been made after
+/// all (no answer in time) is released, so a nick refused as unavailable is not held.
+pub async fn claim(engine: &Arc<Engine>, registry: &Registry, nick: &Nick, conn: ConnId) -> Answer {
+    if engine.client.connection_state() != State::Connected {
+        return Answer::Unreachable;
+    }
     match tokio::time::timeout(REQUEST_WAIT, try_claim(engine, registry, nick, conn)).await {
         Ok(Ok(answer)) => answer,
         Ok(Err(error)) => {
             log::warn!("conn#{conn}: the cluster could not claim a nick: {error}");
+            release_later(engine, nick, conn);
             Answer::Unreachable
         }
         Err(_) => {
             log::warn!("conn#{conn}: the cluster did not answer a claim in time");
+            release_later(engine, nick, conn);
             Answer::Unreachable
         }
     }
@@ -85,6 +92,12 @@ async fn try_claim(
         }
     }
     Ok(Answer::Taken)
+}
+
+/// Releases `nick` for `conn` in the background: the claim may still reach NATS.
+fn release_later(engine: &Arc<Engine>, nick: &Nick, conn: ConnId) {
+    let (engine, nick) = (Arc::clone(engine), nick.clone());
+    tokio::spawn(async move { release(&engine, &nick, conn).await });
 }
 
 /// Releases `nick` if connection `conn` of this node still holds it in the bucket.

@@ -9,6 +9,7 @@
 
 use std::sync::Arc;
 
+use async_nats::connection::State;
 use async_nats::jetstream::context::PublishAckFuture;
 use chatd_proto::{ProtocolError, Reply};
 use tokio::sync::{mpsc, watch};
@@ -25,9 +26,23 @@ use crate::server::registry::Registry;
 /// the sender to tell if it was not stored.
 struct Unacked {
     serial: u64,
-    ack: Option<PublishAckFuture>,
+    sent: Sent,
     sender: Option<Outbox>,
 }
+
+/// What became of a publish.
+enum Sent {
+    /// Handed to the connection: the acknowledgement tells whether it was stored.
+    Waiting(PublishAckFuture),
+    /// Not handed over (no connection to NATS): certainly not stored.
+    Refused,
+}
+
+/// What a sender whose line was refused is told: certainly not sent, or sent without an
+/// acknowledgement in time, which a NATS server coming back may still store (the client
+/// keeps what it was handed while it reconnects).
+const NOT_SENT: &str = "your line was not sent";
+const NOT_CONFIRMED: &str = "your line may not have been stored (see HISTORY)";
 
 /// Serves this node's requests until the link's last sender is gone.
 pub async fn serve(
@@ -89,17 +104,23 @@ pub async fn serve(
         };
         serial += 1;
         let (subject, payload) = event.encode();
-        let ack = match engine.js.publish(subject, payload.into()).await {
-            Ok(ack) => Some(ack),
-            Err(error) => {
-                log::warn!("the cluster refused a line: {error}");
-                None
+        // Not handed over while disconnected: the client would keep it and send it once
+        // reconnected, after its sender was told it failed.
+        let sent = if engine.client.connection_state() != State::Connected {
+            Sent::Refused
+        } else {
+            match engine.js.publish(subject, payload.into()).await {
+                Ok(ack) => Sent::Waiting(ack),
+                Err(error) => {
+                    log::warn!("the cluster refused a line: {error}");
+                    Sent::Refused
+                }
             }
         };
         // Fails only once the acknowledging task is gone, with the runtime.
         let _ = to_acknowledge.send(Unacked {
             serial,
-            ack,
+            sent,
             sender,
         });
     }
@@ -114,25 +135,25 @@ async fn acknowledge(
     let mut highest = 0;
     while let Some(Unacked {
         serial,
-        ack,
+        sent,
         sender,
     }) = unacked.recv().await
     {
-        let stored = match ack {
-            Some(ack) => match ack.await {
+        let failure = match sent {
+            Sent::Waiting(ack) => match ack.await {
                 Ok(ack) => {
                     highest = highest.max(ack.sequence);
-                    true
+                    None
                 }
                 Err(error) => {
-                    log::warn!("the cluster did not store a line: {error}");
-                    false
+                    log::warn!("the cluster did not acknowledge a line: {error}");
+                    Some(NOT_CONFIRMED)
                 }
             },
-            None => false,
+            Sent::Refused => Some(NOT_SENT),
         };
-        if let (false, Some(sender)) = (stored, sender) {
-            let refusal = ProtocolError::Unavailable("your line was not sent".to_owned());
+        if let (Some(failure), Some(sender)) = (failure, sender) {
+            let refusal = ProtocolError::Unavailable(failure.to_owned());
             let _ = sender.send_reply(shared_line(&Reply::from(&refusal)));
         }
         acked.send_replace((serial, highest));

@@ -20,19 +20,8 @@ use crate::server::line::{ChatLine, Forms, WithId, chat_line_for_one, shared_lin
 use crate::server::outbox::Wake;
 use crate::server::registry::delivery::{Pending, push_to_all};
 use crate::server::registry::direct_lines::Said;
+use crate::server::registry::remote::Remote;
 use crate::server::registry::{Registry, Table};
-
-/// A client of another node, as this node knows it from the stream.
-pub struct Remote {
-    pub nick: Nick,
-    pub node: NodeId,
-}
-
-/// Why a node's clients are gone when it stopped without a word (`kill -9`, a lost network):
-/// their `QUIT` reason here.
-pub const NODE_LOST: &str = "node lost";
-/// Their reason when it stopped cleanly.
-pub const NODE_STOPPED: &str = "node stopped";
 
 impl Registry {
     /// Makes this registry one node of the cluster `link` leads to.
@@ -232,7 +221,7 @@ impl Registry {
     }
 
     /// Forgets the clients of the nodes `gone`, telling this node's clients they left with
-    /// `reason` ([`NODE_LOST`], [`NODE_STOPPED`]).
+    /// `reason` (`NODE_LOST`, `NODE_STOPPED`).
     pub fn forget_nodes(&self, gone: &HashSet<NodeId>, reason: &str) {
         let mut table = self.table.write();
         let gone: Vec<Nick> = table

@@ -34,6 +34,7 @@ mod direct_lines;
 mod file_lines;
 mod key_guesses;
 mod presence;
+mod remote;
 mod room_lines;
 
 use std::collections::HashMap;
@@ -57,12 +58,12 @@ use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::{
     CapSet, Capability, MessageId, Nick, NickKey, Page, ProtocolError, Reply, Target,
 };
-use clustered::Remote;
+use remote::Remote;
 use delivery::{Client, announce_owner, push_to_all, push_to_members};
 use key_guesses::AddressWrongKeys;
 use presence::Tell;
 
-pub use clustered::{NODE_LOST, NODE_STOPPED};
+pub use remote::{NODE_LOST, NODE_STOPPED};
 pub use delivery::{Identity, Pending};
 pub use key_guesses::{Guesser, WrongKeys};
 

@@ -1,0 +1,219 @@
+//! A cluster when things go wrong (issue 19, point 4), with real NATS servers: a node killed
+//! with `kill -9` loses no line the stream acknowledged, frees its nicks within its lease,
+//! and its clients resume on another node with `HISTORY AFTER`; a NATS server restarted
+//! under connected clients refuses the lines it cannot take with `ERR UNAVAILABLE` and then
+//! carries chat on; a three-server NATS cluster loses a server and chat goes on.
+
+use std::time::{Duration, Instant};
+
+use chatd_testkit::nats::{NatsCluster, NatsServer};
+
+use crate::cluster::{claim_within, lobby_after, next_chat_line, node, node_with};
+use crate::support::{ChatdProcess, TestClient, registered_at, with_caps};
+
+/// A node's lease (10 s) and one renewal period (2 s): the longest a dead node's nicks and
+/// clients outlive it, as protocol.md says.
+const DEAD_NODE_BOUND: Duration = Duration::from_secs(12);
+/// On top of the bound: the other node's look itself, on a loaded machine.
+const SLACK: Duration = Duration::from_secs(3);
+/// Long enough for NATS to come back and the clients to reconnect.
+const RECOVERY: Duration = Duration::from_secs(30);
+
+fn cluster_node(url: &str) -> ChatdProcess {
+    ChatdProcess::spawn(&["--cluster", url, "--http", "off"], None)
+}
+
+#[test]
+fn issue_19_a_killed_node_loses_no_stored_line_and_its_clients_resume_on_another() {
+    let nats = NatsServer::start();
+    let doomed = cluster_node(&nats.url);
+    let survivor = cluster_node(&nats.url);
+    let mut alice = registered_at(doomed.addr, "alice", &[]);
+    let mut carol = registered_at(doomed.addr, "carol", &["ids"]);
+    let mut bob = registered_at(survivor.addr, "bob", &["ids"]);
+    bob.set_deadline(DEAD_NODE_BOUND + SLACK);
+    alice.expect("JOIN carol");
+    for i in 0..50 {
+        alice.send(&format!("ALL line {i}"));
+    }
+    // Acknowledged: every line is in the stream once the PONG comes.
+    alice.barrier();
+    let seen: Vec<(u64, String)> = (0..20).map(|_| next_chat_line(&mut carol)).collect();
+    doomed.signal(libc::SIGKILL);
+    let killed = Instant::now();
+    drop(doomed);
+    // The survivor's clients get every line, then the dead node's clients leave.
+    let lines: Vec<(u64, String)> = (0..50).map(|_| next_chat_line(&mut bob)).collect();
+    let expected: Vec<String> = (0..50).map(|i| format!("ALL alice line {i}")).collect();
+    let texts: Vec<&String> = lines.iter().map(|(_, line)| line).collect();
+    assert_eq!(texts, expected.iter().collect::<Vec<_>>());
+    assert_eq!(seen, lines[..20]);
+    let mut gone = Vec::new();
+    while gone.len() < 2 {
+        let line = bob.recv();
+        if line.starts_with("QUIT ") {
+            gone.push(line);
+        }
+    }
+    gone.sort();
+    assert_eq!(gone, ["QUIT alice node lost", "QUIT carol node lost"]);
+    assert!(
+        killed.elapsed() <= DEAD_NODE_BOUND + SLACK,
+        "told after {:?}",
+        killed.elapsed()
+    );
+    // Carol comes back on the survivor under her nick, and reads what she missed once.
+    let mut carol = TestClient::connect_raw(survivor.addr);
+    carol.recv();
+    carol.send("CAP ids");
+    carol.expect("OK CAP ids");
+    claim_within(&mut carol, "carol", DEAD_NODE_BOUND + SLACK);
+    let missed = lobby_after(&mut carol, seen[19].0);
+    let missed: Vec<(u64, String)> = missed.into_iter().map(|h| (h.id, h.line)).collect();
+    assert_eq!(missed, lines[20..]);
+}
+
+/// What became of a line, as its sender was told before its barrier's `PONG`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fate {
+    /// No error: stored.
+    Taken,
+    /// `ERR UNAVAILABLE ... was not sent`: never delivered.
+    NotSent,
+    /// `ERR UNAVAILABLE ... may not have been stored`: delivered later or never.
+    Unconfirmed,
+}
+
+/// Sends `ALL <text>` and a barrier from `client`, and what it was told of the line.
+fn send_checked(client: &mut TestClient, text: &str) -> Fate {
+    client.send(&format!("ALL {text}"));
+    let before = client.barrier();
+    match before.as_slice() {
+        [] => Fate::Taken,
+        [refusal] if refusal.contains("your line was not sent") => Fate::NotSent,
+        [refusal] if refusal.contains("your line may not have been stored") => Fate::Unconfirmed,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Sends numbered lines from `client` until one is taken and reaches `listener`, for at most
+/// [`RECOVERY`]: chat is back. Returns the lines taken (all of which `listener` must get).
+fn talk_until_heard(client: &mut TestClient, listener: &mut TestClient, tag: &str) -> Vec<String> {
+    let deadline = Instant::now() + RECOVERY;
+    let mut n = 0;
+    loop {
+        let text = format!("{tag} {n}");
+        n += 1;
+        if send_checked(client, &text) == Fate::Taken {
+            // Earlier unconfirmed lines may come first: the taken one comes.
+            let wanted = format!("ALL alice {text}");
+            loop {
+                let (_, line) = next_chat_line(listener);
+                if line == wanted {
+                    return vec![line];
+                }
+                assert!(line.starts_with(&format!("ALL alice {tag} ")), "{line}");
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "chat not back after {RECOVERY:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn issue_19_a_nats_restart_refuses_lines_meanwhile_and_chat_goes_on_after() {
+    let mut nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    let mut alice = with_caps(&a, "alice", &[]);
+    alice.set_deadline(RECOVERY);
+    let mut bob = with_caps(&b, "bob", &["ids"]);
+    bob.set_deadline(RECOVERY);
+    alice.expect("JOIN bob");
+    assert_eq!(send_checked(&mut alice, "before"), Fate::Taken);
+    let (before_id, line) = next_chat_line(&mut bob);
+    assert_eq!(line, "ALL alice before");
+    nats.stop();
+    // Refused, with the reason.
+    let during = send_checked(&mut alice, "during");
+    assert_ne!(during, Fate::Taken);
+    nats.run();
+    let after = talk_until_heard(&mut alice, &mut bob, "after");
+    // The stream kept its past across the restart; a line refused as not sent is not in it.
+    let all = lobby_after(&mut bob, before_id - 1);
+    let texts: Vec<&str> = all
+        .iter()
+        .map(|hist| hist.line.as_str())
+        .filter(|line| !line.starts_with("ALL alice after ") || *line == after[0])
+        .collect();
+    let during_stored = texts.contains(&"ALL alice during");
+    assert!(
+        !(during == Fate::NotSent && during_stored),
+        "a line refused as not sent was stored"
+    );
+    let mut expected = vec!["ALL alice before"];
+    if during_stored {
+        expected.push("ALL alice during");
+    }
+    expected.push(after[0].as_str());
+    assert_eq!(texts, expected);
+    // Both nodes claim nicks again.
+    let mut carol = a.connect();
+    claim_within(&mut carol, "carol", RECOVERY);
+    while bob.recv() != "JOIN carol" {}
+    bob.send("WHO");
+    bob.expect("WHO alice bob carol");
+}
+
+#[test]
+fn issue_19_a_nats_cluster_that_loses_a_server_keeps_the_chat_and_every_line_taken() {
+    let mut nats = NatsCluster::start();
+    let urls = nats.urls();
+    let replicated = |config: &mut chatd_testkit::Config| config.cluster_replicas = 3;
+    let (a, b) = (node_with(&urls, replicated), node_with(&urls, replicated));
+    let mut alice = with_caps(&a, "alice", &[]);
+    alice.set_deadline(RECOVERY);
+    let mut bob = with_caps(&b, "bob", &["ids"]);
+    bob.set_deadline(RECOVERY);
+    alice.expect("JOIN bob");
+    let mut taken = Vec::new();
+    for i in 0..5 {
+        assert_eq!(send_checked(&mut alice, &format!("one {i}")), Fate::Taken);
+        taken.push(format!("ALL alice one {i}"));
+    }
+    nats.servers[0].stop();
+    // Lines taken while the cluster fails over all arrive, in order; lines refused as not
+    // sent never do; unconfirmed ones may.
+    let deadline = Instant::now() + RECOVERY;
+    let mut unconfirmed = Vec::new();
+    let mut n = 0;
+    while taken.len() < 10 {
+        let text = format!("two {n}");
+        n += 1;
+        match send_checked(&mut alice, &text) {
+            Fate::Taken => taken.push(format!("ALL alice {text}")),
+            Fate::Unconfirmed => unconfirmed.push(format!("ALL alice {text}")),
+            Fate::NotSent => {}
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not 5 lines taken in {RECOVERY:?}"
+        );
+    }
+    nats.servers[0].run();
+    let mut heard = Vec::new();
+    while heard.len() < taken.len() {
+        let (_, line) = next_chat_line(&mut bob);
+        if taken.contains(&line) {
+            heard.push(line);
+        } else {
+            assert!(
+                unconfirmed.contains(&line),
+                "a refused line arrived: {line}"
+            );
+        }
+    }
+    assert_eq!(heard, taken);
+}
