@@ -238,7 +238,7 @@ pub struct Args {
 
     /// Run as one node of a cluster: NATS servers with JetStream, as nats://HOST:PORT, several
     /// separated by commas. Nodes joined to the same NATS share nicks, the lobby, direct
-    /// messages and the lobby's history [default: none, a server of its own]
+    /// messages and the lobby's history; without it, a server of its own [default: none]
     #[arg(long, value_name = "URLS")]
     pub cluster: Option<String>,
 

@@ -448,9 +448,17 @@ fn the_keys_left_out_of_the_example_are_sound_when_set() {
             "tls_cert",
             "tls_key",
             "tls_addr",
+            "cluster",
+            "cluster_replicas",
             "log_file"
         ]
     );
+    let cluster = merged(&[], &example_with("cluster")).unwrap().config;
+    assert_eq!(cluster.cluster, ["nats://127.0.0.1:4222"]);
+    let replicas = merged(&[], &example_with("cluster_replicas"))
+        .unwrap()
+        .config;
+    assert_eq!(replicas.cluster_replicas, 1);
     let defaults = Config::default();
     let web_url = merged(&[], &example_with("web_url")).unwrap().config;
     assert_eq!(
@@ -586,6 +594,7 @@ fn help_shows_the_defaults_the_example_holds() {
             "web_url" => "http:// (https:// with --tls-cert) and the --http address".to_owned(),
             "tls_cert" | "tls_key" => "none".to_owned(),
             "tls_addr" => "the --addr host, port 6697".to_owned(),
+            "cluster" => "none".to_owned(),
             _ => example_value(&key),
         };
         assert!(

@@ -58,14 +58,14 @@ use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::{
     CapSet, Capability, MessageId, Nick, NickKey, Page, ProtocolError, Reply, Target,
 };
-use remote::Remote;
 use delivery::{Client, announce_owner, push_to_all, push_to_members};
 use key_guesses::AddressWrongKeys;
 use presence::Tell;
+use remote::Remote;
 
-pub use remote::{NODE_LOST, NODE_STOPPED};
 pub use delivery::{Identity, Pending};
 pub use key_guesses::{Guesser, WrongKeys};
+pub use remote::{NODE_LOST, NODE_STOPPED};
 
 pub struct Registry {
     /// The registered clients. A read-write lock because delivery (every `MSG`, `ALL`, `WHO`)

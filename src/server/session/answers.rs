@@ -143,7 +143,12 @@ impl Session {
     /// Takes the nick of the account just logged in to: as a first registration or a rename,
     /// the same announcements as `NICK`; a connection holding it is ended first
     /// ([`Flow::Evict`]). Then the direct messages that waited for the account.
-    pub(super) fn claim_account(&mut self, nick: Nick, waiting: Vec<Waiting>, registry: &Registry) -> Flow {
+    pub(super) fn claim_account(
+        &mut self,
+        nick: Nick,
+        waiting: Vec<Waiting>,
+        registry: &Registry,
+    ) -> Flow {
         if let Some(holder) = registry.holder(&nick).filter(|&holder| holder != self.id) {
             return match self.login.held_elsewhere(nick.clone(), waiting) {
                 Ok(()) => Flow::Evict(holder),
@@ -184,7 +189,12 @@ impl Session {
     /// its first line, its `HIST` lines then `END HISTORY <sender> <n>`. Kept in the
     /// account's direct history first, if the client holds it (not when its takeover of the
     /// nick was given up).
-    pub(super) fn deliver_waiting(&self, account: &Nick, waiting: Vec<Waiting>, registry: &Registry) -> Flow {
+    pub(super) fn deliver_waiting(
+        &self,
+        account: &Nick,
+        waiting: Vec<Waiting>,
+        registry: &Registry,
+    ) -> Flow {
         registry.keep_delivered(self.id, account, &waiting);
         let mut senders: Vec<Nick> = Vec::new();
         for line in &waiting {
