@@ -1,5 +1,6 @@
 //! The server's address as `--addr` gives it: `host:port`, `[v6]:port`, or a host alone,
-//! which gets the default port (7878; 6697, chatd's TLS port, with `--tls`). Pure.
+//! which gets the default port (7878; 6697, chatd's TLS port, with `--tls`); or several of
+//! them separated by commas (the nodes of a cluster, tried in turn). Pure.
 //!
 //! Out of scope: resolving it (`net`, again on every attempt) and the certificate's name
 //! (`trust`, from [`host`]).
@@ -9,6 +10,21 @@ pub const PLAIN_PORT: u16 = 7878;
 
 /// The port of the line protocol over TLS when `--addr` has none (as IRC's).
 pub const TLS_PORT: u16 = 6697;
+
+/// Each address of a comma-separated list, blanks around it taken off.
+pub fn each(list: &str) -> impl Iterator<Item = &str> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|addr| !addr.is_empty())
+}
+
+/// Each address of `list` with `port` added where it has none, joined again.
+pub fn list_with_default_port(list: &str, port: u16) -> String {
+    let each: Vec<String> = each(list)
+        .map(|addr| with_default_port(addr, port))
+        .collect();
+    each.join(",")
+}
 
 /// `addr` with `port` added if it has none: `localhost` → `localhost:6697`, `::1` →
 /// `[::1]:6697`; an address with a port is kept as it is.
@@ -64,6 +80,15 @@ mod tests {
             assert_eq!(with_default_port(given, TLS_PORT), expected, "{given}");
         }
         assert_eq!(with_default_port("h", PLAIN_PORT), "h:7878");
+    }
+
+    #[test]
+    fn issue_19_a_list_is_each_address_with_its_default_port() {
+        assert_eq!(
+            list_with_default_port("a:7001, b ,[::1]", PLAIN_PORT),
+            "a:7001,b:7878,[::1]:7878"
+        );
+        assert_eq!(each(" a:1,,b:2 ").collect::<Vec<_>>(), ["a:1", "b:2"]);
     }
 
     #[test]

@@ -68,7 +68,8 @@ use trust::Trust;
 #[command(name = "chat", version, about = "A terminal client for chatd")]
 pub struct Args {
     /// Server address: host:port, or a host alone for the default port (7878; 6697 with
-    /// --tls). [default: 127.0.0.1]
+    /// --tls). Several separated by commas (the nodes of a cluster): each connection tries
+    /// them in turn, so a node that is down is passed over. [default: 127.0.0.1]
     #[arg(long, value_name = "ADDR")]
     pub addr: Option<String>,
     /// Connect over TLS (the server's --tls-cert; its port is 6697 by default), checking
@@ -134,7 +135,7 @@ impl Args {
         } else {
             address::PLAIN_PORT
         };
-        address::with_default_port(self.addr.as_deref().unwrap_or("127.0.0.1"), port)
+        address::list_with_default_port(self.addr.as_deref().unwrap_or("127.0.0.1"), port)
     }
 
     /// How to reach the server: `--addr`, `--tls`, and the roots trusted (`--ca`, else the
@@ -144,14 +145,20 @@ impl Args {
             Some(path) => Trust::ca_file(path)?,
             None => Trust::system(),
         };
+        let addr = self.addr();
+        if address::each(&addr).next().is_none() {
+            return Err("--addr names no server".to_owned());
+        }
         if self.tls {
             // A bad host part is told now rather than on every attempt.
-            trust::server_name(&self.addr())?;
+            for addr in address::each(&addr) {
+                trust::server_name(addr)?;
+            }
         }
         Ok(NetConfig {
             tls: self.tls,
             trust,
-            ..NetConfig::new(self.addr())
+            ..NetConfig::new(addr)
         })
     }
 

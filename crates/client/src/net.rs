@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, select};
 
+use crate::address;
 use crate::event::{Event, NetEvent};
 use crate::trust::{self, Trust};
 use chatd_proto::Reply;
@@ -39,7 +40,8 @@ mod tls;
 /// How to reach the server and how patiently.
 #[derive(Debug, Clone)]
 pub struct NetConfig {
-    /// `host:port`, resolved again on every attempt.
+    /// `host:port`, or several separated by commas (tried in turn), resolved again on every
+    /// attempt.
     pub addr: String,
     /// TLS (`--tls`): the server's certificate is checked against `trust` for the host part
     /// of `addr`.
@@ -258,18 +260,30 @@ fn wait_out(lines: &Receiver<String>, retry_in: Duration) -> bool {
     }
 }
 
-/// One connection to `config.addr` (each address it resolves to, in turn), with `TCP_NODELAY`
-/// and the write timeout set, and with `config.tls` its TLS handshake done. A refused
-/// handshake's error says which host and why ([`refused`] tells it apart).
+/// One connection to the first of `config.addr`'s servers that takes it (each address each
+/// one resolves to, in turn), with `TCP_NODELAY` and the write timeout set, and with
+/// `config.tls` its TLS handshake done. The last failure is the error; a refused handshake's
+/// says which host and why ([`refused`] tells it apart).
 pub fn connect(config: &NetConfig) -> io::Result<Connection> {
-    let tcp = connect_tcp(config)?;
+    let mut last = io::Error::new(ErrorKind::NotFound, "no server address");
+    for addr in address::each(&config.addr) {
+        match connect_to(config, addr) {
+            Ok(connection) => return Ok(connection),
+            Err(error) => last = error,
+        }
+    }
+    Err(last)
+}
+
+fn connect_to(config: &NetConfig, addr: &str) -> io::Result<Connection> {
+    let tcp = connect_tcp(config, addr)?;
     if !config.tls {
         return Ok(Connection {
             link: Arc::new(Link::Plain(tcp)),
         });
     }
     let trust = &config.trust;
-    let name = trust::server_name(&config.addr).map_err(io::Error::other)?;
+    let name = trust::server_name(addr).map_err(io::Error::other)?;
     let host = name.to_str().into_owned();
     let tls = TlsStream::handshake(tcp, trust.chat_config(), name, config.connect_timeout)
         .map_err(|error| match trust::tls_error(&error) {
@@ -308,8 +322,8 @@ impl std::fmt::Display for Refused {
 // whole (`{:#}`) would say it twice.
 impl std::error::Error for Refused {}
 
-fn connect_tcp(config: &NetConfig) -> io::Result<TcpStream> {
-    let addrs: Vec<SocketAddr> = config.addr.to_socket_addrs()?.collect();
+fn connect_tcp(config: &NetConfig, addr: &str) -> io::Result<TcpStream> {
+    let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
     let mut last = io::Error::new(ErrorKind::NotFound, "the address resolved to nothing");
     for addr in addrs {
         match TcpStream::connect_timeout(&addr, config.connect_timeout) {

@@ -61,15 +61,8 @@ impl TestServer {
     /// As [`TestServer::start_restartable`], with the config adjusted by `adjust` (a data
     /// folder, for a test whose history must outlive the restart).
     pub fn start_restartable_with(adjust: impl Fn(&mut Config)) -> TestServer {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
         let below = ephemeral_range_start();
-        // Ports from 10000 up to the ephemeral range, spread by process id so that test
-        // binaries running side by side rarely try the same ones.
-        let span = u64::from(below.saturating_sub(10_000)).max(1);
-        let first = u64::from(std::process::id()) * 7_919;
-        for _ in 0..1_000 {
-            let offset = (first + NEXT.fetch_add(1, Ordering::Relaxed) * 104_729) % span;
-            let port = 10_000 + u16::try_from(offset).expect("the span is below 65536");
+        for port in quiet_ports().take(1_000) {
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
             match Server::bind(TestServer::config(addr, &adjust)) {
                 Ok(server) => return TestServer::run(server),
@@ -327,6 +320,19 @@ impl TestClient {
 
 /// The first port of the kernel's ephemeral range (`ip_local_port_range`), Linux's default
 /// when it cannot be read.
+/// Ports from 10000 up to the kernel's ephemeral range, which no `connect` takes as its local
+/// port: a server stopped and started again on one of them finds it free. Spread by process
+/// id, so that test binaries running side by side rarely try the same ones.
+pub(crate) fn quiet_ports() -> impl Iterator<Item = u16> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let span = u64::from(ephemeral_range_start().saturating_sub(10_000)).max(1);
+    let first = u64::from(std::process::id()) * 7_919;
+    std::iter::repeat_with(move || {
+        let offset = (first + NEXT.fetch_add(1, Ordering::Relaxed) * 104_729) % span;
+        10_000 + u16::try_from(offset).expect("the span is below 65536")
+    })
+}
+
 fn ephemeral_range_start() -> u16 {
     std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()

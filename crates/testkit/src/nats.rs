@@ -164,10 +164,13 @@ fn binary() -> PathBuf {
     })
 }
 
-/// A loopback port nobody listens on now: taken from the kernel, then let go for the server.
+/// A loopback port nobody listens on now, below the kernel's ephemeral range: free again when
+/// the server restarts on it.
 fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("a bound address").port()
+    crate::quiet_ports()
+        .take(1_000)
+        .find(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free port below the ephemeral range")
 }
 
 /// Waits until the server on `port` greets a client (`INFO {...}`).

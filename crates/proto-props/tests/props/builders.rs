@@ -286,7 +286,7 @@ pub const COMMANDS: [BuildCommand; 37] = [
 pub type BuildError = fn(&Parts) -> ProtocolError;
 
 /// One builder per `ProtocolError` variant, with the free parts generated.
-pub const ERRORS: [BuildError; 42] = [
+pub const ERRORS: [BuildError; 43] = [
     |_| ProtocolError::NotRegistered,
     |p| ProtocolError::NickTaken(p.nick.clone()),
     |p| ProtocolError::BadNick(p.fault),
@@ -385,6 +385,7 @@ pub const ERRORS: [BuildError; 42] = [
     |p| ProtocolError::UploadsWaiting { max: p.count },
     |_| ProtocolError::NoFiles,
     |_| ProtocolError::TlsRequired,
+    |p| ProtocolError::Unavailable(p.text.clone()),
 ];
 
 pub type BuildReply = fn(&Parts) -> Reply;
