@@ -270,3 +270,42 @@ fn issue_19_a_pong_means_stored_and_queued_on_the_senders_node() {
         "{before:?}"
     );
 }
+
+/// Sends `line` until the answer is `ok` rather than `ERR NICK_TAKEN` (a release on its way).
+fn until_answered(client: &mut TestClient, line: &str, ok: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        client.send(line);
+        let answer = client.recv();
+        if answer == ok {
+            return;
+        }
+        assert!(answer.starts_with("ERR NICK_TAKEN "), "{line}: {answer:?}");
+        assert!(Instant::now() < deadline, "{line}: still {answer:?}");
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn issue_19_a_login_claims_its_nick_across_nodes_too() {
+    let nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    let mut owner = a.client("alice");
+    owner.send("REGISTER correct-horse");
+    owner.expect("OK REGISTER alice");
+    owner.send("QUIT");
+    owner.expect("BYE");
+    // Accounts are each node's own: the other node lets a guest take the nick...
+    let mut guest = b.connect();
+    claim_within(&mut guest, "alice", Duration::from_secs(10));
+    // ...and then the account's login cannot take it from there.
+    let mut back = a.connect();
+    back.send("LOGIN alice correct-horse");
+    back.expect_err("NICK_TAKEN");
+    guest.send("QUIT");
+    guest.expect("BYE");
+    until_answered(&mut back, "LOGIN alice correct-horse", "OK LOGIN alice");
+    let mut rival = b.connect();
+    rival.send("NICK alice");
+    rival.expect_err("NICK_TAKEN");
+}

@@ -44,6 +44,20 @@ impl Session {
             (Some(ClusterWait::Claim(_)), _) => self.reply_error(&ProtocolError::Unavailable(
                 "your nick was not claimed".to_owned(),
             )),
+            (Some(ClusterWait::Login(nick, waiting)), Answer::Claimed) => {
+                self.claim_account_here(nick, waiting, registry)
+            }
+            // As when a login elsewhere holds it: told, and what waited is delivered.
+            (Some(ClusterWait::Login(nick, waiting)), answer) => {
+                let refusal = match answer {
+                    Answer::Taken => ProtocolError::NickTaken(nick.clone()),
+                    _ => ProtocolError::Unavailable("your nick was not claimed".to_owned()),
+                };
+                match self.reply_error(&refusal) {
+                    Flow::Continue => self.deliver_waiting(&nick, waiting, registry),
+                    other => other,
+                }
+            }
             // A PONG comes even if the cluster did not answer in time: each line it did not
             // store was refused with its own `ERR UNAVAILABLE` before it.
             (Some(ClusterWait::Pong(token)), _) => self.reply(&Reply::Pong { token }),
@@ -158,6 +172,24 @@ impl Session {
                 },
             };
         }
+        if registry.cluster().is_some() {
+            // Held by nobody here: the cluster's claim first, as for `NICK`.
+            let errand = Errand::Claim {
+                nick: nick.clone(),
+                conn: self.id,
+            };
+            return self.await_cluster(ClusterWait::Login(nick, waiting), errand);
+        }
+        self.claim_account_here(nick, waiting, registry)
+    }
+
+    /// Claims the account's nick in this server's table (the cluster's claim, if any, made).
+    fn claim_account_here(
+        &mut self,
+        nick: Nick,
+        waiting: Vec<Waiting>,
+        registry: &Registry,
+    ) -> Flow {
         let claimed = registry.claim(
             self.id,
             nick.clone(),
@@ -166,7 +198,10 @@ impl Session {
             Identity::Account,
         );
         match claimed {
-            Ok((Claimed::Dropped, _)) => Flow::SlowConsumer,
+            Ok((Claimed::Dropped, _)) => {
+                registry.release_in_cluster(self.id, &nick);
+                Flow::SlowConsumer
+            }
             Ok((_, slow)) => {
                 log::info!("conn#{} {}: logged in as {nick}", self.id, self.peer);
                 self.identity = Identity::Account;
@@ -180,8 +215,14 @@ impl Session {
                 }
             }
             // Taken between the look and the claim: by a login, since a guest cannot.
-            Err(ProtocolError::NickTaken(_)) => self.claim_account(nick, waiting, registry),
-            Err(error) => self.reply_error(&error),
+            Err(ProtocolError::NickTaken(_)) => {
+                registry.release_in_cluster(self.id, &nick);
+                self.claim_account(nick, waiting, registry)
+            }
+            Err(error) => {
+                registry.release_in_cluster(self.id, &nick);
+                self.reply_error(&error)
+            }
         }
     }
 

@@ -5,7 +5,7 @@
 //! command, the cluster for a claim or a barrier: `turns` hands it over) and what the answer
 //! does (`session`).
 
-use crate::server::accounts::Job;
+use crate::server::accounts::{Job, Waiting};
 use crate::server::cluster_link::{self, Errand};
 use crate::server::conn_id::ConnId;
 use crate::server::login::Verdict;
@@ -47,10 +47,12 @@ pub enum Answered {
 }
 
 /// What a session waits for the cluster for, to finish when the answer comes.
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ClusterWait {
     /// `NICK <nick>`: claim it here once the cluster has.
     Claim(Nick),
+    /// A successful `LOGIN`: claim the account's nick here once the cluster has, then
+    /// deliver what waited for it.
+    Login(Nick, Vec<Waiting>),
     /// `PING [token]`: answer `PONG` once the barrier passed.
     Pong(Option<String>),
 }
