@@ -309,3 +309,29 @@ fn issue_19_a_login_claims_its_nick_across_nodes_too() {
     rival.send("NICK alice");
     rival.expect_err("NICK_TAKEN");
 }
+
+#[test]
+fn issue_19_a_file_s_line_takes_its_place_in_the_lobby_s_one_order() {
+    let nats = NatsServer::start();
+    let a = node_with(&nats.url, |config| {
+        config.http = Some("127.0.0.1:0".parse().unwrap());
+    });
+    let b = node(&nats.url);
+    let mut bob = with_caps(&b, "bob", &["ids"]);
+    let mut alice = with_caps(&a, "alice", &[]);
+    while bob.recv() != "JOIN alice" {}
+    alice.send("ALL before");
+    let download = crate::file_support::send_file(&mut alice, "*", b"some bytes", "a.txt");
+    alice.send("ALL after");
+    alice.barrier();
+    let (before, line) = next_chat_line(&mut bob);
+    assert_eq!(line, "ALL alice before");
+    let (file, line) = next_chat_line(&mut bob);
+    assert_eq!(line, format!("FILE alice 10 {download} a.txt"));
+    let (after, line) = next_chat_line(&mut bob);
+    assert_eq!(line, "ALL alice after");
+    assert!(before < file && file < after, "{before} {file} {after}");
+    let page = history(&mut bob, "HISTORY * 3", "*");
+    let ids: Vec<u64> = page.iter().map(|hist| hist.id).collect();
+    assert_eq!(ids, [before, file, after]);
+}

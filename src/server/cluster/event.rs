@@ -137,7 +137,11 @@ impl Event {
 fn is_chat_line(reply: &Reply) -> bool {
     matches!(
         reply,
-        Reply::All { .. } | Reply::Msg { .. } | Reply::Me { .. }
+        Reply::All { .. }
+            | Reply::Msg { .. }
+            | Reply::Me { .. }
+            | Reply::LobbyFile { .. }
+            | Reply::File { .. }
     )
 }
 

@@ -16,7 +16,8 @@ use chatd_proto::{CapSet, Capability, MessageId, Nick, ProtocolError, Reply, Utc
 
 use crate::server::cluster_link::{ClusterLink, Conversation, NodeId, Presence, Request};
 use crate::server::conn_id::ConnId;
-use crate::server::line::{ChatLine, Forms, WithId, chat_line_for_one, shared_line};
+use crate::server::files::{FileLine, FileTarget, Undelivered};
+use crate::server::line::{ChatLine, Forms, Line, WithId, chat_line_for_one, shared_line};
 use crate::server::outbox::Wake;
 use crate::server::registry::delivery::{Pending, push_to_all};
 use crate::server::registry::direct_lines::Said;
@@ -127,6 +128,51 @@ impl Registry {
             return Ok(Pending::default());
         };
         Ok(self.publish(link, from, Conversation::Direct(recipient), reply))
+    }
+
+    /// A complete file's `FILE` line for the lobby or a nick, handed to the stream like the
+    /// conversation's other lines, and `OK FILE` (`ok`) for its sender; `None` for a room's,
+    /// which stays on this node.
+    pub(super) fn file_in_cluster(
+        &self,
+        link: &ClusterLink,
+        from: ConnId,
+        to: &FileTarget,
+        file: &FileLine<'_>,
+        ok: &Line,
+    ) -> Result<Option<Pending>, Undelivered> {
+        let sender = {
+            let table = self.table.read();
+            let sender = table.clients.get(&from).ok_or(Undelivered::SenderGone)?;
+            sender.nick.clone()
+        };
+        let (conversation, reply) = match to {
+            FileTarget::Room(_) => return Ok(None),
+            FileTarget::Lobby => {
+                let reply = Reply::LobbyFile {
+                    from: sender,
+                    size: file.size,
+                    url: file.url.to_owned(),
+                    name: file.name.to_owned(),
+                };
+                (Conversation::Lobby, reply)
+            }
+            FileTarget::Nick { nick, .. } => {
+                let reply = Reply::File {
+                    from: sender,
+                    size: file.size,
+                    url: file.url.to_owned(),
+                    name: file.name.to_owned(),
+                };
+                (Conversation::Direct(nick.clone()), reply)
+            }
+        };
+        let mut pending = self.publish(link, from, conversation, reply);
+        let table = self.table.read();
+        if let Some(sender) = table.clients.get(&from) {
+            pending.answer(from, sender, Line::clone(ok));
+        }
+        Ok(Some(pending))
     }
 
     /// Delivers a line the stream brought back, `id` being its sequence there: to the lobby

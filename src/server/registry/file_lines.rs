@@ -94,6 +94,13 @@ impl Registry {
         let ok = shared_line(&Reply::OkFile {
             url: file.url.to_owned(),
         });
+        if let Some(link) = &self.cluster {
+            // The lobby's and a pair's lines are ordered by the cluster's stream.
+            if let Some(pending) = self.file_in_cluster(link, from, to, file, &ok)? {
+                self.finish(pending);
+                return Ok(());
+            }
+        }
         let time = history::now();
         let pending = match to {
             FileTarget::Lobby => {
