@@ -2,7 +2,7 @@
 //! as a child process, a chatd someone else runs (`--addr`), or a Redis or NATS server
 //! someone else runs (`--target redis://...`, `nats://...`).
 //!
-//! In scope: starting and stopping the first two, the addresses to connect to (the line
+//! In scope: starting and stopping the first two (the process itself: `child`), the addresses to connect to (the line
 //! protocol's, chatd's web listener's for WebSocket clients and its TLS listener's for TLS
 //! clients: from the in-process handle, from a child's `web page at` and `listening with
 //! TLS on` log lines, or `--web` and `--tls-addr`), the certificate a server the run starts
@@ -11,18 +11,16 @@
 //! [`Stats`], or `/proc/<pid>` of a child or of `--server-pid`).
 //! Out of scope: measuring anything (`meter`) and the clients (`client`).
 
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::ClientConfig;
 use tempfile::TempDir;
 
-use crate::loadgen::alloc;
+use crate::loadgen::child::{self, ChildServer};
 use crate::loadgen::dialect::{Dialect, Peer};
 use crate::loadgen::pki::{self, RunPki};
 use crate::loadgen::tls::TlsEndpoint;
@@ -30,9 +28,6 @@ use crate::loadgen::transport::Endpoints;
 use chatd::config::{self, Config};
 use chatd::server::{Server, ServerHandle, Stats};
 
-/// How long a child `chatd` may take to log its address, and to exit after SIGTERM.
-const CHILD_START_TIMEOUT: Duration = Duration::from_secs(10);
-const CHILD_STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// Clients are closed before the server stops, so there is little to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -225,14 +220,6 @@ enum Running {
     },
 }
 
-struct ChildServer {
-    child: Child,
-    /// Drains the child's stderr (its log) so it never blocks on a full pipe.
-    log: JoinHandle<()>,
-    /// The history folder made for it, removed when it stops.
-    _data: Option<TempDir>,
-}
-
 impl Target {
     pub fn start(spec: &TargetSpec, settings: &ServerSettings) -> io::Result<Target> {
         let pki = match spec {
@@ -293,7 +280,7 @@ impl Target {
         mut config: Config,
         trust: Option<Arc<ClientConfig>>,
     ) -> io::Result<Target> {
-        let data = (!config.ephemeral).then(data_folder).transpose()?;
+        let data = (!config.ephemeral).then(child::data_folder).transpose()?;
         if let Some(data) = &data {
             config.data_dir = data.path().to_owned();
         }
@@ -312,8 +299,8 @@ impl Target {
     /// `binary` as a child process on `127.0.0.1:0` with exactly `args` (every other flag
     /// but `--addr`); stopped with SIGTERM by [`Target::stop`].
     /// Its web listener is not looked for: `args` may turn it off.
-    pub fn spawn(binary: &PathBuf, args: &[String]) -> io::Result<Target> {
-        let (addrs, _, child) = spawn_child(binary, args, false)?;
+    pub fn spawn(binary: &Path, args: &[String]) -> io::Result<Target> {
+        let (addrs, _, child) = child::spawn_child(binary, args, false)?;
         Ok(Target {
             addr: addrs.lines,
             web: None,
@@ -359,7 +346,7 @@ impl Target {
     pub fn server_pid(&self) -> Option<u32> {
         match &self.running {
             Running::InProcess(..) => None,
-            Running::Child(child) => Some(child.child.id()),
+            Running::Child(child) => Some(child.id()),
             Running::External { pid } => *pid,
         }
     }
@@ -397,7 +384,7 @@ fn loopback(
 /// Starts `binary` on an ephemeral port with the run's settings (with `pki`, a TLS listener
 /// too, on another) and waits for the addresses in its log.
 fn spawn_chatd(
-    binary: &PathBuf,
+    binary: &Path,
     settings: &ServerSettings,
     pki: Option<&RunPki>,
 ) -> io::Result<(Endpoints, Option<SocketAddr>, ChildServer)> {
@@ -431,119 +418,7 @@ fn spawn_chatd(
         ]
     }))
     .collect::<Vec<_>>();
-    spawn_child(binary, &args, true)
-}
-
-/// A history folder for one server of the run, removed when dropped.
-fn data_folder() -> io::Result<TempDir> {
-    tempfile::Builder::new()
-        .prefix("chatd-bench-data-")
-        .tempdir()
-}
-
-/// Starts `binary --addr 127.0.0.1:0 --http 127.0.0.1:0 <args>` (no `--http` of its own if
-/// `args` have one) and waits for the address in its log (`listening on ADDR`) and, if
-/// `with_web`, for its web listener's, logged right after it (`web page at http://ADDR/`),
-/// and if `args` give it a certificate (`--tls-cert`), for its TLS listener's (`listening
-/// with TLS on ADDR`), returned beside the others. The log needs `--log-level` `info` or more verbose among `args` (the server's default is
-/// `info`). Unless `args` say where history goes (`--data-dir`, `--ephemeral`), it goes to a
-/// folder made for this server and removed after, never to the working directory.
-fn spawn_child(
-    binary: &PathBuf,
-    args: &[String],
-    with_web: bool,
-) -> io::Result<(Endpoints, Option<SocketAddr>, ChildServer)> {
-    let with_tls = args.iter().any(|arg| arg == "--tls-cert");
-    let chosen = args
-        .iter()
-        .any(|arg| arg == "--data-dir" || arg == "--ephemeral");
-    let data = (!chosen).then(data_folder).transpose()?;
-    let data_args = data
-        .iter()
-        .flat_map(|data| ["--data-dir".into(), data.path().as_os_str().to_owned()]);
-    // Never the default web port: a run may start several servers, and the machine may have
-    // a chatd of its own.
-    let web_args = (!args.iter().any(|arg| arg == "--http"))
-        .then_some(["--http", "127.0.0.1:0"])
-        .into_iter()
-        .flatten();
-    let mut child = Command::new(binary)
-        .args(["--addr", "127.0.0.1:0"])
-        .args(web_args)
-        .args(data_args)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?;
-    let stderr = child.stderr.take().expect("stderr was piped");
-    let (found, addresses) = crossbeam_channel::bounded(3);
-    // Everything the server says before its address: the reason it stopped, if it does.
-    let (said, early_lines) = crossbeam_channel::unbounded();
-    let log = thread::Builder::new()
-        .name("bench-chatd-log".to_owned())
-        .spawn(move || {
-            alloc::mark_generator_thread();
-            let mut listening = false;
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { return };
-                if let Some(addr) = listening_addr(&line) {
-                    listening = true;
-                    let _ = found.try_send(Logged::Lines(addr));
-                } else if let Some(addr) = web_page_addr(&line) {
-                    let _ = found.try_send(Logged::Web(addr));
-                } else if let Some(addr) = tls_listening_addr(&line) {
-                    let _ = found.try_send(Logged::Tls(addr));
-                } else if !listening {
-                    let _ = said.send(line);
-                }
-            }
-        })?;
-    let mut server = ChildServer {
-        child,
-        log,
-        _data: data,
-    };
-    let deadline = Instant::now() + CHILD_START_TIMEOUT;
-    let (mut lines, mut web, mut tls) = (None, None, None);
-    while lines.is_none() || (with_web && web.is_none()) || (with_tls && tls.is_none()) {
-        match addresses.recv_deadline(deadline) {
-            Ok(Logged::Lines(addr)) => lines = Some(addr),
-            Ok(Logged::Web(addr)) => web = Some(addr),
-            Ok(Logged::Tls(addr)) => tls = Some(addr),
-            // The deadline passed, or the server exited.
-            Err(_) => break,
-        }
-    }
-    let complete = (!with_web || web.is_some()) && (!with_tls || tls.is_some());
-    match lines.filter(|_| complete) {
-        Some(lines) => Ok((
-            Endpoints {
-                lines,
-                web,
-                tls: None,
-            },
-            tls,
-            server,
-        )),
-        None => {
-            let _ = server.child.kill();
-            let _ = server.stop();
-            let said: Vec<String> = early_lines.try_iter().collect();
-            Err(io::Error::other(format!(
-                "{} {} did not log its address{} within {CHILD_START_TIMEOUT:?}{}",
-                binary.display(),
-                args.join(" "),
-                if with_web || with_tls { "es" } else { "" },
-                if said.is_empty() {
-                    String::new()
-                } else {
-                    format!("; it said: {}", said.join(" / "))
-                }
-            )))
-        }
-    }
+    child::spawn_child(binary, &args, true)
 }
 
 /// The `chatd` binary next to the running executable (`target/release/chatd` beside
@@ -562,78 +437,6 @@ pub fn chatd_next_to_current_exe() -> io::Result<PathBuf> {
         ));
     }
     Ok(chatd)
-}
-
-/// The address in the server's `listening on ADDR, workers=N` log line.
-pub fn listening_addr(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once("listening on ")?;
-    rest.split(',').next()?.trim().parse().ok()
-}
-
-/// The web listener's address in the server's `web page at http://ADDR/` log line
-/// (`https://` when the server has a certificate).
-pub fn web_page_addr(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once("web page at ")?;
-    let rest = rest
-        .strip_prefix("http://")
-        .or_else(|| rest.strip_prefix("https://"))?;
-    rest.trim().trim_end_matches('/').parse().ok()
-}
-
-/// The TLS listener's address in the server's `listening with TLS on ADDR` log line.
-pub fn tls_listening_addr(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once("listening with TLS on ")?;
-    rest.trim().parse().ok()
-}
-
-/// An address a child server logs as it starts.
-enum Logged {
-    /// `listening on ADDR`: the line protocol's.
-    Lines(SocketAddr),
-    /// `web page at http://ADDR/`: the web listener's.
-    Web(SocketAddr),
-    /// `listening with TLS on ADDR`: the line protocol's inside TLS.
-    Tls(SocketAddr),
-}
-
-impl ChildServer {
-    /// SIGTERM, then waits for the exit (the server shuts down gracefully); SIGKILL if it
-    /// takes longer than [`CHILD_STOP_TIMEOUT`].
-    fn stop(mut self) -> io::Result<()> {
-        let result = self.terminate();
-        let _ = self.log.join();
-        result
-    }
-
-    fn terminate(&mut self) -> io::Result<()> {
-        if self.child.try_wait()?.is_some() {
-            return Ok(());
-        }
-        send_sigterm(self.child.id())?;
-        let deadline = Instant::now() + CHILD_STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if self.child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        self.child.kill()?;
-        self.child.wait()?;
-        Err(io::Error::other(format!(
-            "chatd did not exit within {CHILD_STOP_TIMEOUT:?} of SIGTERM and was killed"
-        )))
-    }
-}
-
-#[allow(unsafe_code)]
-fn send_sigterm(pid: u32) -> io::Result<()> {
-    let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
-    // SAFETY: kill(2) on our own child, not yet reaped, so the pid is still its; no memory
-    // is involved.
-    if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

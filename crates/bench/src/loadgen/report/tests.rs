@@ -1,9 +1,11 @@
 //! Unit tests of `report`: number formats, the CSV, the tables' width and marks, and the
 //! server's `STATS` paragraph, TLS rows against plain ones.
 
+use super::format::WIDTH;
 use super::*;
 use crate::loadgen::check::Counts;
 use crate::loadgen::outcome::Latency;
+use crate::loadgen::transport::Transports;
 
 fn setup() -> Setup {
     Setup {
