@@ -43,8 +43,8 @@ pub fn data_folder() -> io::Result<TempDir> {
 /// `args` have one) and waits for the address in its log (`listening on ADDR`) and, if
 /// `with_web`, for its web listener's, logged right after it (`web page at http://ADDR/`),
 /// and if `args` give it a certificate (`--tls-cert`), for its TLS listener's (`listening
-/// with TLS on ADDR`), returned beside the others. The log needs `--log-level` `info` or more verbose among `args` (the server's default is
-/// `info`). Unless `args` say where history goes (`--data-dir`, `--ephemeral`), it goes to a
+/// with TLS on ADDR`), returned beside the others. The log needs `--log-level` `info` or
+/// more verbose among `args` (the server's default is `info`). Unless `args` say where history goes (`--data-dir`, `--ephemeral`), it goes to a
 /// folder made for this server and removed after, never to the working directory.
 pub fn spawn_child(
     binary: &Path,

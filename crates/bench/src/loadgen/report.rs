@@ -1,8 +1,8 @@
 //! How results are shown: two tables for the terminal (throughput and latency; resources),
 //! the server's own `STATS` figures under them, what each row saw of one global order when
-//! a peer (Redis, NATS) is among the rows, TLS rows against their plain rows (issue 18:
-//! `compare`), warnings about the generator, a CSV file and an SVG chart. Numbers are
-//! formatted by `format`.
+//! a peer (Redis, NATS) is among the rows, TLS rows against their plain rows (issue 18) and
+//! `--nodes` rows against one process (issue 19: `compare`), warnings about the generator, a
+//! CSV file and an SVG chart. Numbers are formatted by `format`.
 //!
 //! In scope: the layout and number formats of those outputs. Out of scope: the figures
 //! themselves (`outcome`) and where files go (`setup`).
@@ -19,7 +19,7 @@ use crate::loadgen::outcome::{NOISY_NEIGHBOURS, RunResult};
 use crate::loadgen::server_stats::ServerStats;
 use crate::loadgen::setup::Setup;
 use chatd_proto::StatName;
-use compare::tls_lines;
+use compare::{nodes_lines, tls_lines};
 use format::{count, dash, millis, percent, ratio, signed_percent, wrap};
 
 pub use format::si;
@@ -138,6 +138,9 @@ const LEGEND: &[&str] = &[
     "  since the server started, so an --addr server's include what came before.",
     "(ws) after a workload: every client over chatd's WebSocket (/ws); (mix): even clients over TCP, odd ones over",
     "  WebSocket; (tls): every client over TLS, at the server's --tls-addr; none: every client over TCP.",
+    "(N nodes) after a workload: N chatd processes joined through a NATS server, clients spread over them, workers",
+    "  shared out; srv CPU and srv us/ln then sum every process of them, the NATS server included; server STATS",
+    "  sums the nodes' answers (latencies and peaks: the highest node's).",
 ];
 
 /// The header and both tables, then one line per generator warning, as printed on stdout.
@@ -158,6 +161,7 @@ pub fn render(setup: &Setup, results: &[RunResult]) -> String {
         server_stats_lines(results),
         order_lines(results),
         tls_lines(results),
+        nodes_lines(results),
     ] {
         if !block.is_empty() {
             out.push('\n');
@@ -397,6 +401,7 @@ const CSV: &[(&str, Cell)] = &[
         server_stat(r, &StatName::QueuedBytesPeak)
     }),
     ("transport", |r| r.transports.name().to_owned()),
+    ("nodes", |r| opt(r.nodes)),
     ("wall_s", |r| format!("{:.3}", r.wall_s)),
     ("failures", |r| r.failure_summary().unwrap_or_default()),
 ];

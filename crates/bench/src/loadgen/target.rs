@@ -1,14 +1,17 @@
 //! How a run reaches its server: a server started in this process, the `chatd` binary started
-//! as a child process, a chatd someone else runs (`--addr`), or a Redis or NATS server
-//! someone else runs (`--target redis://...`, `nats://...`).
+//! as a child process, or as N nodes of a cluster (`--nodes`), a chatd someone else runs
+//! (`--addr`), or a Redis or NATS server someone else runs (`--target redis://...`,
+//! `nats://...`).
 //!
-//! In scope: starting and stopping the first two (the process itself: `child`), the addresses to connect to (the line
-//! protocol's, chatd's web listener's for WebSocket clients and its TLS listener's for TLS
-//! clients: from the in-process handle, from a child's `web page at` and `listening with
-//! TLS on` log lines, or `--web` and `--tls-addr`), the certificate a server the run starts
-//! gets for TLS and what its clients trust (`pki`), the protocol it speaks ([`Dialect`]),
-//! reading a `--target` URL, and where the server's figures come from (the in-process
-//! [`Stats`], or `/proc/<pid>` of a child or of `--server-pid`).
+//! In scope: starting and stopping the first three (the processes themselves: `child`,
+//! `nodes`), the addresses to connect to (the line protocol's, chatd's web listener's for
+//! WebSocket clients and its TLS listener's for TLS clients: from the in-process handle,
+//! from a child's `web page at` and `listening with TLS on` log lines, or `--web` and
+//! `--tls-addr`), the certificate a server the run starts gets for TLS and what its clients
+//! trust (`pki`), the protocol it speaks ([`Dialect`]), reading a `--target` URL, and where
+//! the server's figures come from (the in-process [`Stats`], or `/proc/<pid>` of a child, of
+//! every process of a cluster, or of `--server-pid`). A cluster's clients are spread over
+//! its nodes ([`Target::endpoints_for`]).
 //! Out of scope: measuring anything (`meter`) and the clients (`client`).
 
 use std::io;
@@ -22,6 +25,7 @@ use tempfile::TempDir;
 
 use crate::loadgen::child::{self, ChildServer};
 use crate::loadgen::dialect::{Dialect, Peer};
+use crate::loadgen::nodes::{Cluster, NodesSpec};
 use crate::loadgen::pki::{self, RunPki};
 use crate::loadgen::tls::TlsEndpoint;
 use crate::loadgen::transport::Endpoints;
@@ -38,6 +42,9 @@ pub enum TargetSpec {
     InProcess,
     /// This `chatd` binary as a child process on `127.0.0.1:0`, with the run's settings.
     Spawn(PathBuf),
+    /// That binary as N nodes of a cluster, joined through a NATS server of the run's own,
+    /// sharing the run's workers (`--nodes`); compared with `Spawn` of the same binary.
+    Nodes(NodesSpec),
     /// A running server; `pid` (if on this machine) lets the run read its `/proc` figures,
     /// `web` is its web listener, for WebSocket clients (`--web`), and `tls` its TLS
     /// listener, for TLS clients (`--tls-addr`, `--ca`).
@@ -86,6 +93,23 @@ impl TargetSpec {
         match self {
             TargetSpec::Peer { peer, .. } => Dialect::Peer(*peer),
             _ => Dialect::Chatd,
+        }
+    }
+
+    /// How many chatd processes share the chat: `Some(N)` for `--nodes N`, else `None`.
+    pub fn nodes(&self) -> Option<usize> {
+        match self {
+            TargetSpec::Nodes(spec) => Some(spec.nodes),
+            _ => None,
+        }
+    }
+
+    /// The one process a `--nodes` run is compared with: the same binary, spawned; any other
+    /// target is its own.
+    pub fn one_process(&self) -> TargetSpec {
+        match self {
+            TargetSpec::Nodes(spec) => TargetSpec::Spawn(spec.chatd.clone()),
+            other => other.clone(),
         }
     }
 
@@ -201,6 +225,8 @@ impl ServerSettings {
 /// A server ready for clients.
 pub struct Target {
     addr: SocketAddr,
+    /// A cluster's nodes' line-protocol addresses, `addr` first; empty for one server.
+    nodes: Vec<SocketAddr>,
     /// Its web listener, where known.
     web: Option<SocketAddr>,
     /// Its TLS listener and what its clients trust, where known.
@@ -215,6 +241,7 @@ enum Running {
     /// With the history folder made for it.
     InProcess(ServerHandle, Option<TempDir>),
     Child(ChildServer),
+    Cluster(Cluster),
     External {
         pid: Option<u32>,
     },
@@ -238,11 +265,24 @@ impl Target {
                 let (addrs, tls, child) = spawn_chatd(binary, settings, pki.as_ref())?;
                 Ok(Target {
                     addr: addrs.lines,
+                    nodes: Vec::new(),
                     web: addrs.web,
                     tls: loopback(tls, trust)?,
                     dialect: Dialect::Chatd,
                     running: Running::Child(child),
                     _pki: pki,
+                })
+            }
+            TargetSpec::Nodes(nodes) => {
+                let cluster = Cluster::start(nodes, settings.workers, &chatd_args(settings))?;
+                Ok(Target {
+                    addr: cluster.addrs()[0],
+                    nodes: cluster.addrs().to_vec(),
+                    web: None,
+                    tls: None,
+                    dialect: Dialect::Chatd,
+                    running: Running::Cluster(cluster),
+                    _pki: None,
                 })
             }
             TargetSpec::External {
@@ -252,6 +292,7 @@ impl Target {
                 tls,
             } => Ok(Target {
                 addr: *addr,
+                nodes: Vec::new(),
                 web: *web,
                 tls: tls.as_ref().map(TlsTarget::endpoint).transpose()?,
                 dialect: Dialect::Chatd,
@@ -260,6 +301,7 @@ impl Target {
             }),
             TargetSpec::Peer { addr, pid, .. } => Ok(Target {
                 addr: *addr,
+                nodes: Vec::new(),
                 web: None,
                 tls: None,
                 dialect: spec.dialect(),
@@ -288,6 +330,7 @@ impl Target {
         let tls = loopback(handle.tls_addr(), trust)?;
         Ok(Target {
             addr: handle.local_addr(),
+            nodes: Vec::new(),
             web: handle.web_addr(),
             tls,
             dialect: Dialect::Chatd,
@@ -303,6 +346,7 @@ impl Target {
         let (addrs, _, child) = child::spawn_child(binary, args, false)?;
         Ok(Target {
             addr: addrs.lines,
+            nodes: Vec::new(),
             web: None,
             tls: None,
             dialect: Dialect::Chatd,
@@ -315,13 +359,42 @@ impl Target {
         self.addr
     }
 
-    /// Where its clients connect, over TCP, WebSocket and TLS.
+    /// Where its clients connect, over TCP, WebSocket and TLS (a cluster's first node).
     pub fn endpoints(&self) -> Endpoints {
         Endpoints {
             lines: self.addr,
             web: self.web,
             tls: self.tls.clone(),
         }
+    }
+
+    /// Where client `index` connects: a cluster's clients go round-robin over its nodes
+    /// (client 0 to node 1, client 1 to node 2, ...), so that every node has senders and
+    /// receivers and each direct pair spans two nodes; one server takes them all.
+    pub fn endpoints_for(&self, index: u32) -> Endpoints {
+        if self.nodes.is_empty() {
+            return self.endpoints();
+        }
+        Endpoints {
+            lines: self.nodes[index as usize % self.nodes.len()],
+            web: None,
+            tls: None,
+        }
+    }
+
+    /// The line-protocol address of every node of a cluster, or the one server's.
+    pub fn node_addrs(&self) -> Vec<SocketAddr> {
+        if self.nodes.is_empty() {
+            vec![self.addr]
+        } else {
+            self.nodes.clone()
+        }
+    }
+
+    /// Whether the chat is shared by several processes: a line reaches another node's
+    /// clients when that node has read it from the stream, after its sender's `PONG`.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.running, Running::Cluster(_))
     }
 
     /// The protocol the server speaks.
@@ -342,12 +415,22 @@ impl Target {
         }
     }
 
-    /// The server's process, when it is another process on this machine that we know.
+    /// The server's process, when it is one other process on this machine that we know.
     pub fn server_pid(&self) -> Option<u32> {
         match &self.running {
-            Running::InProcess(..) => None,
+            Running::InProcess(..) | Running::Cluster(_) => None,
             Running::Child(child) => Some(child.id()),
             Running::External { pid } => *pid,
+        }
+    }
+
+    /// Every process the server is, when they are other processes on this machine that we
+    /// know: the one, or a cluster's nodes and its NATS server. Empty for an in-process
+    /// server or an unknown one.
+    pub fn server_pids(&self) -> Vec<u32> {
+        match &self.running {
+            Running::Cluster(cluster) => cluster.pids(),
+            _ => self.server_pid().into_iter().collect(),
         }
     }
 
@@ -359,6 +442,7 @@ impl Target {
                 Ok(())
             }
             Running::Child(child) => child.stop(),
+            Running::Cluster(cluster) => cluster.stop(),
             Running::External { .. } => Ok(()),
         }
     }
@@ -388,9 +472,28 @@ fn spawn_chatd(
     settings: &ServerSettings,
     pki: Option<&RunPki>,
 ) -> io::Result<(Endpoints, Option<SocketAddr>, ChildServer)> {
-    let args = [
+    let args = ["--workers".to_owned(), settings.workers.to_string()]
+        .into_iter()
+        .chain(chatd_args(settings))
+        .chain(pki.into_iter().flat_map(|pki| {
+            [
+                "--tls-cert".to_owned(),
+                pki.cert_path().display().to_string(),
+                "--tls-key".to_owned(),
+                pki.key_path().display().to_string(),
+                "--tls-addr".to_owned(),
+                "127.0.0.1:0".to_owned(),
+            ]
+        }))
+        .collect::<Vec<_>>();
+    child::spawn_child(binary, &args, true)
+}
+
+/// The flags of every chatd process the run starts, one or a cluster's nodes, but for its
+/// workers and its listeners: the run's settings, and no flood control.
+fn chatd_args(settings: &ServerSettings) -> Vec<String> {
+    [
         ("--log-level", "info".to_owned()),
-        ("--workers", settings.workers.to_string()),
         ("--max-clients", settings.max_clients.to_string()),
         ("--max-per-ip", settings.max_clients.to_string()),
         // The benchmark floods on purpose.
@@ -407,18 +510,7 @@ fn spawn_chatd(
             .into_iter()
             .flatten(),
     )
-    .chain(pki.into_iter().flat_map(|pki| {
-        [
-            "--tls-cert".to_owned(),
-            pki.cert_path().display().to_string(),
-            "--tls-key".to_owned(),
-            pki.key_path().display().to_string(),
-            "--tls-addr".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ]
-    }))
-    .collect::<Vec<_>>();
-    child::spawn_child(binary, &args, true)
+    .collect()
 }
 
 /// The `chatd` binary next to the running executable (`target/release/chatd` beside

@@ -1,5 +1,6 @@
 //! One row against another from the same run, as the report's paragraphs under its tables:
-//! TLS rows against their plain rows (issue 18).
+//! TLS rows against their plain rows (issue 18), and `--nodes` rows against their one
+//! process (issue 19).
 //!
 //! In scope: pairing the rows and the ratios of their figures, with the goals and notes
 //! that go with them. Pure. Out of scope: the tables (`report`) and the figures (`outcome`).
@@ -79,6 +80,61 @@ pub fn tls_lines(results: &[RunResult]) -> Vec<String> {
             0,
             "TLS against plain: each TLS row's figure over its plain row's, from the same run \
              (with --runs, the two take turns)."
+                .to_owned(),
+        );
+    }
+    lines
+}
+
+/// When `--nodes` rows are among the rows: `nodes/one process, <one-process row>: ...` for
+/// each nodes row whose one-process row (the same workload and total workers) is in the
+/// report: deliveries/s, server CPU per delivery (every process of the cluster, its NATS
+/// server included, against the one process), and the latency percentiles where both rows
+/// have them (paced). A figure either row lacks is left out. Then what `--nodes` does not
+/// compare.
+pub fn nodes_lines(results: &[RunResult]) -> Vec<String> {
+    let mut lines = Vec::new();
+    for cluster in results {
+        let Some(nodes) = cluster.nodes else {
+            continue;
+        };
+        let suffix = format!(" ({nodes} nodes)");
+        let Some(one) = cluster.workload.strip_suffix(&suffix).and_then(|name| {
+            results.iter().find(|r| {
+                r.nodes.is_none()
+                    && r.transports == Transports::Tcp
+                    && r.workload == name
+                    && r.workers == cluster.workers
+            })
+        }) else {
+            continue;
+        };
+        let named = |name: &str, figure: Figure| {
+            over(figure, cluster, one).map(|x| format!("{name} {}x", three_digits(x)))
+        };
+        let parts: Vec<String> = [
+            named("deliveries/s", |r| r.throughput),
+            named("CPU per delivery", |r| r.server_us_per_delivery),
+            named("p50", |r| r.latency.map(|l| l.p50)),
+            named("p99", |r| r.latency.map(|l| l.p99)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !parts.is_empty() {
+            let head = format!("{nodes} nodes/one process, {}:", one.title());
+            lines.extend(wrap(head, &parts));
+        }
+    }
+    if !lines.is_empty() {
+        let intro = [
+            "nodes against one process: each --nodes row's figure over its one-process row's (the same binary and",
+            "  total workers), from the same run (with --runs, the two take turns); the nodes' CPU is that of every",
+            "  process, nats-server included.",
+        ];
+        lines.splice(0..0, intro.map(str::to_owned));
+        lines.push(
+            "  Not compared: rooms, which each node still keeps to itself (--nodes refuses the rooms workload for now)."
                 .to_owned(),
         );
     }

@@ -21,6 +21,11 @@
 //! its lines have arrived) → readers stop → the window closes → the server's `STATS` is
 //! asked for, with the clients still connected. Every wait has a deadline; a timeout is a
 //! failure of the run.
+//!
+//! Against a cluster (`--nodes`), client `i` connects to node `i mod N`, and the drain
+//! barrier is followed by a wait for every receiver's lines: a `PONG` vouches for what its
+//! own node has delivered, not for the lines other nodes' senders stored in the stream
+//! that this node has yet to read. `STATS` is asked of every node, and summed.
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
@@ -72,7 +77,6 @@ struct Clients {
 impl Clients {
     fn register(plan: &Plan, context: &Context<'_>, naming: &Naming) -> io::Result<Clients> {
         let addr = context.target.addr();
-        let server = context.target.endpoints();
         let mut clients = Clients {
             healthy: Vec::new(),
             leftovers: Vec::new(),
@@ -80,6 +84,7 @@ impl Clients {
         };
         for index in 0..plan.clients {
             let transport = context.generator.transports.of(index);
+            let server = context.target.endpoints_for(index);
             let registered = transport.connect(&server).and_then(|(stream, pending)| {
                 let leftover = match context.target.dialect() {
                     Dialect::Chatd => transport.register(&stream, pending, &naming.nick(index))?,
@@ -200,7 +205,7 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     let usage = window.close(context.target, &run.meter);
     // STATS is chatd's own command.
     let server_stats = (dialect == Dialect::Chatd)
-        .then(|| server_stats::ask(context.target.addr()).map_err(|e| e.to_string()));
+        .then(|| server_stats::ask_all(&context.target.node_addrs()).map_err(|e| e.to_string()));
     Ok(Measured {
         reports,
         sent,
@@ -333,8 +338,12 @@ impl Run<'_> {
         let deadline = Instant::now() + timeout;
         let expected = self.plan.expected(|index| u64::from(sent[index as usize]));
         let clients = 0..self.plan.clients;
-        let drained = waiter.wait_for_barrier(Barrier::Drain, clients, deadline, &expected);
+        let drained = waiter.wait_for_barrier(Barrier::Drain, clients.clone(), deadline, &expected);
         failures.extend(drained.err());
+        if self.context.target.is_cluster() && failures.is_empty() {
+            let arrived = waiter.wait_for_lines(clients, deadline, &expected);
+            failures.extend(arrived.err());
+        }
     }
 
     /// `--timeout` if given, else `default`.
