@@ -14,8 +14,9 @@
 //! `direct` and `rooms` shape a message run; `idle` has a flow of its own (thousands of
 //! clients, a child server); `verdict` checks what arrived; `engine` runs the message
 //! workloads (clients, readers, senders, barriers); `plan` is a message run's shape;
-//! `room_setup` puts a rooms run's clients into their rooms; `waiter` waits for the
-//! barriers; `context` is what every workload runs with. A child never uses this file: what
+//! `room_setup` puts a rooms run's clients into their rooms; `node_sync` waits until every
+//! node of a cluster knows every client; `waiter` waits for the barriers; `context` is what
+//! every workload runs with. A child never uses this file: what
 //! they share lives in `context`.
 
 mod context;
@@ -23,6 +24,7 @@ mod direct;
 mod engine;
 mod fanout;
 mod idle;
+mod node_sync;
 mod paced;
 mod plan;
 mod room_setup;
