@@ -207,7 +207,8 @@ fn issue_19_direct_over_two_nodes_passes_its_checks_against_one_process() {
     run.assert_left_nothing();
 }
 
-/// A run that fails (no phase can end within a millisecond) still stops the nodes and the
+/// A run that fails after its processes started (no phase can end within a millisecond:
+/// here the wait for every node to list every client) still stops the nodes and the
 /// nats-server and removes the store.
 #[test]
 fn issue_19_a_failed_nodes_run_leaves_nothing_behind() {
@@ -225,10 +226,7 @@ fn issue_19_a_failed_nodes_run_leaves_nothing_behind() {
     ]);
     assert_eq!(run.output.status.code(), Some(1), "{}", run.stderr());
     let stderr = run.stderr();
-    assert!(
-        stderr.contains("FAILED: fan-out (2 nodes)") && stderr.contains("timed out"),
-        "{stderr}"
-    );
+    assert!(stderr.contains("FAILED: fan-out (2 nodes)"), "{stderr}");
     run.assert_left_nothing();
 }
 
