@@ -1,5 +1,6 @@
 //! `chatd-bench`: runs one load workload against a chatd server (an in-process one by
-//! default, a child `chatd` with `--spawn`, or any deployment with `--addr`), its clients
+//! default, a child `chatd` with `--spawn`, N of them joined through NATS against one with
+//! `--nodes N`, or any deployment with `--addr`), its clients
 //! over TCP, chatd's WebSocket, both, or TLS (`--transport tcp,ws,mix,tls`: one row each;
 //! `--tls` for TLS against plain, alternated run by run), or against a
 //! Redis or NATS server for comparison (`--target redis://...`, `nats://...`), checks every
@@ -23,6 +24,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use chatd::config;
+use chatd_bench::loadgen::nodes::{self, NodesSpec};
 use chatd_bench::loadgen::setup::{self, FrontEnd, Setup};
 use chatd_bench::loadgen::suite;
 use chatd_bench::loadgen::target::{self, ServerSettings, TargetSpec, TlsTarget};
@@ -41,7 +43,8 @@ static ALLOC: CountingAlloc = CountingAlloc::new();
 /// duplicated, out-of-order lines, one global ALL order, one order per room) and reports
 /// throughput, latency and what the server and the generator used. Its clients connect
 /// over TCP, chatd's WebSocket or TLS (--transport, --tls). With --target it runs the same workloads
-/// against Redis pub/sub or NATS, for comparison.
+/// against Redis pub/sub or NATS, for comparison. With --nodes it compares N chatd processes
+/// joined through NATS with one process.
 #[derive(Debug, Parser)]
 #[command(name = "chatd-bench", version)]
 struct Cli {
@@ -238,7 +241,8 @@ struct Common {
     #[arg(long, value_name = "HOST:PORT", conflicts_with = "spawn")]
     web: Option<String>,
     /// Start the chatd binary at PATH as a child process [default PATH: the chatd next to
-    /// this executable] instead of a server inside this process.
+    /// this executable] instead of a server inside this process. With --nodes, the binary
+    /// of the nodes and of the one process.
     #[arg(
         long,
         value_name = "PATH",
@@ -247,9 +251,28 @@ struct Common {
         value_parser = any_path
     )]
     spawn: Option<PathBuf>,
-    /// Worker threads of the server this tool starts [default: number of cores].
+    /// Worker threads of the server this tool starts [default: number of cores]. With
+    /// --nodes, shared out among the nodes (W/N each, at least 1).
     #[arg(long, conflicts_with_all = ["addr", "target"])]
     workers: Option<usize>,
+    /// Threads against processes (issue 19): N chatd processes (N >= 2) joined through a NATS
+    /// server with JetStream that this tool starts on a free loopback port, the clients spread
+    /// round-robin over them, against one chatd process with the same total --workers. The
+    /// two take turns round by round, and the report gives nodes/one process for
+    /// deliveries/s, CPU per delivery (every process, nats-server included) and latency.
+    /// Runs the chatd of --spawn [default: the chatd next to this executable]. fanout,
+    /// paced and direct only, over TCP: rooms are not shared across nodes yet.
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u32).range(2..),
+        conflicts_with_all = ["addr", "target", "tls"]
+    )]
+    nodes: Option<u32>,
+    /// With --nodes: the nats-server binary [default: nats-server on the PATH, else in
+    /// /usr/sbin or /usr/local/sbin].
+    #[arg(long, value_name = "PATH", requires = "nodes")]
+    nats_server: Option<PathBuf>,
     /// --send-queue of the server this tool starts, in bytes (suffix K or M) [default: 1M,
     /// 64K for stalled].
     #[arg(long, value_parser = config::parse_bytes, conflicts_with_all = ["addr", "target"])]
@@ -455,6 +478,7 @@ impl Command {
         } else {
             common.transport.clone()
         };
+        let nodes = common.nodes_spec(&spec.target)?;
         let any_tls = asked.iter().any(|t| t.uses_tls());
         let mut specs: Vec<RunSpec> = Vec::new();
         for &transports in &asked {
@@ -465,7 +489,15 @@ impl Command {
                 // the web listener stays plain HTTP for WebSocket clients.
                 spec.server.tls = any_tls && !transports.uses_websocket();
                 spec.validate().map_err(anyhow::Error::msg)?;
-                specs.push(spec);
+                if let Some(nodes) = &nodes {
+                    let mut cluster = spec.clone();
+                    cluster.target = TargetSpec::Nodes(nodes.clone());
+                    cluster.validate().map_err(anyhow::Error::msg)?;
+                    specs.push(spec);
+                    specs.push(cluster);
+                } else {
+                    specs.push(spec);
+                }
             }
         }
         Ok((specs, common))
@@ -543,9 +575,28 @@ impl Common {
             Some(path) if !path.as_os_str().is_empty() => path.clone(),
             Some(_) => chatd_next_to_this_executable()?,
             None if matches!(workload, Workload::Idle(_)) => chatd_next_to_this_executable()?,
+            // The nodes and the one process they are compared with run the same binary.
+            None if self.nodes.is_some() => chatd_next_to_this_executable()?,
             None => return Ok(TargetSpec::InProcess),
         };
         Ok(TargetSpec::Spawn(binary))
+    }
+
+    /// With `--nodes`: the cluster compared with `one_process` (the spawned chatd of
+    /// [`Common::target`]), its nats-server found now, so that a missing one is a flag error.
+    fn nodes_spec(&self, one_process: &TargetSpec) -> anyhow::Result<Option<NodesSpec>> {
+        let Some(nodes) = self.nodes else {
+            return Ok(None);
+        };
+        let TargetSpec::Spawn(chatd) = one_process else {
+            anyhow::bail!("--nodes starts its own servers: not with --addr or --target");
+        };
+        let nats_server = nodes::find_nats_server(self.nats_server.as_deref())?;
+        Ok(Some(NodesSpec {
+            chatd: chatd.clone(),
+            nodes: nodes as usize,
+            nats_server,
+        }))
     }
 
     fn server(&self, workload: &Workload) -> ServerSettings {

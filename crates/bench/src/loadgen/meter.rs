@@ -5,8 +5,9 @@
 //! exits. A [`Window`] is opened before the measured part of a run, by the thread that
 //! coordinates it, and closed by that thread after the run's generator threads are joined; so
 //! their whole lives fall inside the window, and the coordinator adds its own share itself.
-//! Server CPU is then the server process's (`/proc/<pid>`) over the window, or for an
-//! in-process server the whole process's CPU (`getrusage`) minus the generator's.
+//! Server CPU is then the server process's (`/proc/<pid>`) over the window, summed over
+//! every process of a cluster (its nodes and its NATS server), or for an in-process server
+//! the whole process's CPU (`getrusage`) minus the generator's.
 //!
 //! In scope: that accounting, and the other deltas over the window (server counters,
 //! allocations, how busy the machine was). Out of scope: the raw readings (`sysstat`) and what
@@ -85,7 +86,8 @@ pub struct Window {
     /// The coordinating thread's own CPU clock: its share counts as the generator's.
     coordinator_cpu: Duration,
     machine: Option<MachineCpu>,
-    server_process: Option<ProcSample>,
+    /// The server's processes (a cluster has several), in [`Target::server_pids`]' order.
+    server_processes: Option<Vec<ProcSample>>,
     stats: Option<Stats>,
     allocations: Option<u64>,
 }
@@ -115,9 +117,7 @@ impl Window {
         Window {
             stats: target.stats(),
             allocations: target.is_in_process().then(alloc::allocations).flatten(),
-            server_process: target
-                .server_pid()
-                .and_then(|pid| sysstat::sample_process(pid).ok()),
+            server_processes: sample_all(&target.server_pids()),
             machine: MachineCpu::read().ok(),
             coordinator_cpu: sysstat::thread_cpu(),
             process_cpu: sysstat::process_cpu(),
@@ -135,12 +135,11 @@ impl Window {
         let server_cpu = if target.is_in_process() {
             Some(process_cpu.saturating_sub(generator_cpu))
         } else {
-            let now = target
-                .server_pid()
-                .and_then(|pid| sysstat::sample_process(pid).ok());
-            self.server_process
-                .zip(now)
-                .map(|(before, after)| after.cpu.saturating_sub(before.cpu))
+            let now = sample_all(&target.server_pids());
+            self.server_processes.zip(now).map(|(before, after)| {
+                let cpu = |samples: &[ProcSample]| samples.iter().map(|s| s.cpu).sum::<Duration>();
+                cpu(&after).saturating_sub(cpu(&before))
+            })
         };
         let stats = self.stats.zip(target.stats());
         let allocations_now = target.is_in_process().then(alloc::allocations).flatten();
@@ -161,4 +160,15 @@ impl Window {
                 .map(|(before, after)| after - before),
         }
     }
+}
+
+/// A sample of each of `pids`; `None` if there are none, or if one cannot be read (a sum
+/// without it would understate).
+fn sample_all(pids: &[u32]) -> Option<Vec<ProcSample>> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter()
+        .map(|&pid| sysstat::sample_process(pid).ok())
+        .collect()
 }

@@ -13,7 +13,9 @@
 //! - [`dialect`]: the protocol a run speaks, chatd's or a peer's (Redis pub/sub, NATS).
 //! - [`transport`], [`websocket`], [`tls`], [`pki`]: how each client reaches chatd, over TCP,
 //!   its `/ws` or TLS, and the certificates of a TLS run.
-//! - [`target`]: the server a run talks to (in-process, child process, external, a peer).
+//! - [`target`]: the server a run talks to (in-process, child process, a cluster's nodes,
+//!   external, a peer); [`child`], [`nodes`]: the processes a run starts (one `chatd`; N
+//!   of them joined through a `nats-server` of the run's own, `--nodes`).
 //! - [`probe`]: the pre-flight probe of an external server's flood control.
 //! - [`server_stats`]: the server's own figures (`STATS`) at the end of a run.
 //! - [`meter`], [`sysstat`], [`alloc`]: CPU accounting, `/proc` readings, allocation counts.
@@ -28,9 +30,11 @@
 pub mod alloc;
 pub mod board;
 pub mod check;
+pub mod child;
 pub mod client;
 pub mod dialect;
 pub mod meter;
+pub mod nodes;
 pub mod outcome;
 pub mod payload;
 pub mod pki;

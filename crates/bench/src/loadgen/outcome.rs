@@ -70,8 +70,12 @@ pub struct IdleFigures {
 pub struct RunResult {
     /// The row's name, such as `fan-out` or `paced 100k`.
     pub workload: String,
-    /// Worker threads of a server the run started; `None` for an external server.
+    /// Worker threads of a server the run started; `None` for an external server. Over all
+    /// the nodes of a cluster.
     pub workers: Option<usize>,
+    /// The chatd processes of a cluster (`--nodes`), joined through a NATS server; `None`
+    /// for one server.
+    pub nodes: Option<usize>,
     /// How the generator's clients reached the server.
     pub transports: Transports,
     /// Lines delivered and checked (`JOIN`s for the idle run).
@@ -289,6 +293,7 @@ pub fn combine(repeats: &[RunResult]) -> RunResult {
     RunResult {
         workload: first.workload.clone(),
         workers: first.workers,
+        nodes: first.nodes,
         transports: first.transports,
         deliveries: med(&|r: &RunResult| Some(r.deliveries as f64)).unwrap_or(0.0) as u64,
         throughput: med(&|r: &RunResult| r.throughput),

@@ -1,7 +1,8 @@
 //! How results are shown: two tables for the terminal (throughput and latency; resources),
 //! the server's own `STATS` figures under them, what each row saw of one global order when
-//! a peer (Redis, NATS) is among the rows, TLS rows against their plain rows (issue 18),
-//! warnings about the generator, a CSV file and an SVG chart.
+//! a peer (Redis, NATS) is among the rows, TLS rows against their plain rows (issue 18) and
+//! `--nodes` rows against one process (issue 19: `compare`), warnings about the generator, a
+//! CSV file and an SVG chart. Numbers are formatted by `format`.
 //!
 //! In scope: the layout and number formats of those outputs. Out of scope: the figures
 //! themselves (`outcome`) and where files go (`setup`).
@@ -17,8 +18,14 @@ use plotters::prelude::*;
 use crate::loadgen::outcome::{NOISY_NEIGHBOURS, RunResult};
 use crate::loadgen::server_stats::ServerStats;
 use crate::loadgen::setup::Setup;
-use crate::loadgen::transport::Transports;
 use chatd_proto::StatName;
+use compare::{nodes_lines, tls_lines};
+use format::{count, dash, millis, percent, ratio, signed_percent, wrap};
+
+pub use format::si;
+
+mod compare;
+mod format;
 
 /// How a column shows a result.
 type Cell = fn(&RunResult) -> String;
@@ -131,74 +138,10 @@ const LEGEND: &[&str] = &[
     "  since the server started, so an --addr server's include what came before.",
     "(ws) after a workload: every client over chatd's WebSocket (/ws); (mix): even clients over TCP, odd ones over",
     "  WebSocket; (tls): every client over TLS, at the server's --tls-addr; none: every client over TCP.",
+    "(N nodes) after a workload: N chatd processes joined through a NATS server, clients spread over them, workers",
+    "  shared out; srv CPU and srv us/ln then sum every process of them, the NATS server included; server STATS",
+    "  sums the nodes' answers (latencies and peaks: the highest node's).",
 ];
-
-/// The widest line of the report, tables and legend included.
-const WIDTH: usize = 120;
-
-fn dash() -> String {
-    "-".to_owned()
-}
-
-/// 1234567 → `1.23M`, 45678 → `45.7k`, 999 → `999`.
-pub fn si(value: f64) -> String {
-    let (scaled, unit) = if value >= 1e9 {
-        (value / 1e9, "G")
-    } else if value >= 1e6 {
-        (value / 1e6, "M")
-    } else if value >= 1e3 {
-        (value / 1e3, "k")
-    } else {
-        (value, "")
-    };
-    format!("{}{unit}", three_digits(scaled))
-}
-
-/// Three significant digits: `0.123`, `1.23`, `12.3`, `123`, `1234`.
-fn three_digits(value: f64) -> String {
-    if value == 0.0 {
-        "0".to_owned()
-    } else if value < 1.0 {
-        format!("{value:.3}")
-    } else if value < 10.0 {
-        format!("{value:.2}")
-    } else if value < 100.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.0}")
-    }
-}
-
-fn millis(value: f64) -> String {
-    three_digits(value)
-}
-
-/// A count: whole below 1000 (`7`, not `7.00`), else as [`si`].
-fn count(value: u64) -> String {
-    if value < 1000 {
-        value.to_string()
-    } else {
-        si(value as f64)
-    }
-}
-
-fn ratio(value: f64) -> String {
-    if value == 0.0 {
-        "0".to_owned()
-    } else if value < 0.001 {
-        format!("{value:.1e}")
-    } else {
-        three_digits(value)
-    }
-}
-
-fn percent(value: f64) -> String {
-    format!("{value:.0}%")
-}
-
-fn signed_percent(value: f64) -> String {
-    format!("{value:+.0}%")
-}
 
 /// The header and both tables, then one line per generator warning, as printed on stdout.
 pub fn render(setup: &Setup, results: &[RunResult]) -> String {
@@ -218,6 +161,7 @@ pub fn render(setup: &Setup, results: &[RunResult]) -> String {
         server_stats_lines(results),
         order_lines(results),
         tls_lines(results),
+        nodes_lines(results),
     ] {
         if !block.is_empty() {
             out.push('\n');
@@ -237,7 +181,7 @@ pub fn render(setup: &Setup, results: &[RunResult]) -> String {
 }
 
 /// One `server STATS, <row>: ...` paragraph per result that has the figures, wrapped at
-/// [`WIDTH`].
+/// [`format::WIDTH`].
 fn server_stats_lines(results: &[RunResult]) -> Vec<String> {
     let mut lines = Vec::new();
     for result in results {
@@ -279,77 +223,6 @@ fn order_lines(results: &[RunResult]) -> Vec<String> {
     lines
 }
 
-/// The goals of issue 18: TLS fan-out at least this share of plain fan-out's deliveries/s...
-const TLS_FANOUT_GOAL: f64 = 0.7;
-/// ...and an idle TLS client at most this many times a plain one's memory.
-const TLS_MEMORY_GOAL: f64 = 2.0;
-
-/// When TLS rows are among the rows: `TLS/plain, <plain row>: deliveries/s 0.82x (goal >=
-/// 0.7x: met), ...` for each TLS row whose plain row (the same workload and workers) is in
-/// the report: deliveries/s, server CPU per delivery, memory per idle client, the idle
-/// run's connect time. A figure either row lacks is left out.
-fn tls_lines(results: &[RunResult]) -> Vec<String> {
-    let mut lines = Vec::new();
-    for tls in results.iter().filter(|r| r.transports == Transports::Tls) {
-        let Some(plain) = tls.workload.strip_suffix(" (tls)").and_then(|name| {
-            results.iter().find(|r| {
-                r.transports == Transports::Tcp && r.workload == name && r.workers == tls.workers
-            })
-        }) else {
-            continue;
-        };
-        let ratio = |figure: fn(&RunResult) -> Option<f64>| {
-            figure(tls)
-                .zip(figure(plain))
-                .and_then(|(t, p)| (p > 0.0).then(|| t / p))
-        };
-        let goal = |ratio: f64, met: bool, goal: String| {
-            let verdict = if met { "met" } else { "NOT met" };
-            format!("{}x ({goal}: {verdict})", three_digits(ratio))
-        };
-        let fanout = plain.workload.starts_with("fan-out");
-        let parts: Vec<String> = [
-            ratio(|r| r.throughput).map(|x| match fanout {
-                true => format!(
-                    "deliveries/s {}",
-                    goal(
-                        x,
-                        x >= TLS_FANOUT_GOAL,
-                        format!("goal >= {TLS_FANOUT_GOAL}x")
-                    )
-                ),
-                false => format!("deliveries/s {}x", three_digits(x)),
-            }),
-            ratio(|r| r.server_us_per_delivery)
-                .map(|x| format!("server CPU per delivery {}x", three_digits(x))),
-            ratio(|r| r.idle.and_then(|i| i.rss_kib_per_conn)).map(|x| {
-                let met = x <= TLS_MEMORY_GOAL;
-                let text = goal(x, met, format!("goal <= {TLS_MEMORY_GOAL}x"));
-                format!("memory per idle client {text}")
-            }),
-            ratio(|r| r.idle.map(|i| i.connect_s)).map(|x| {
-                let clients = plain.idle.map_or(0, |i| i.clients);
-                format!("time to connect {clients} clients {}x", three_digits(x))
-            }),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
-        if !parts.is_empty() {
-            lines.extend(wrap(format!("TLS/plain, {}:", plain.title()), &parts));
-        }
-    }
-    if !lines.is_empty() {
-        lines.insert(
-            0,
-            "TLS against plain: each TLS row's figure over its plain row's, from the same run \
-             (with --runs, the two take turns)."
-                .to_owned(),
-        );
-    }
-    lines
-}
-
 /// The figures the report shows, by their `STATS` names: `deliveries_out 400k, fanout
 /// p50/p99 0.412/3.10 ms, ...`; a figure the server did not send is left out.
 fn stats_summary(stats: &ServerStats) -> Vec<String> {
@@ -377,24 +250,6 @@ fn stats_summary(stats: &ServerStats) -> Vec<String> {
     .into_iter()
     .flatten()
     .collect()
-}
-
-/// `head` and then `parts`, separated by commas, on lines of at most [`WIDTH`] characters;
-/// the lines after the first are indented.
-fn wrap(head: String, parts: &[String]) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut line = head;
-    for (i, part) in parts.iter().enumerate() {
-        let comma = if i + 1 < parts.len() { "," } else { "" };
-        if line.chars().count() + 1 + part.chars().count() + comma.len() > WIDTH {
-            lines.push(std::mem::replace(&mut line, " ".to_owned()));
-        }
-        line.push(' ');
-        line.push_str(part);
-        line.push_str(comma);
-    }
-    lines.push(line);
-    lines
 }
 
 /// `!` lines about a result: the generator as the bottleneck, busy neighbours, a server that
@@ -546,6 +401,7 @@ const CSV: &[(&str, Cell)] = &[
         server_stat(r, &StatName::QueuedBytesPeak)
     }),
     ("transport", |r| r.transports.name().to_owned()),
+    ("nodes", |r| opt(r.nodes)),
     ("wall_s", |r| format!("{:.3}", r.wall_s)),
     ("failures", |r| r.failure_summary().unwrap_or_default()),
 ];

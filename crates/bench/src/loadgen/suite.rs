@@ -22,9 +22,11 @@ use crate::loadgen::workload::{self, GeneratorSettings, RunSpec};
 /// if there is one, else that run is added first, as its own row. `status` gets a line as
 /// each run starts and ends.
 ///
-/// Specs that differ only in their clients' transport (`--transport tcp,tls`, `--tls`) take
-/// turns, round after round (plain, TLS, plain, TLS...), so that a drift of the machine
-/// over the runs weighs on both rows alike and their ratio is taken in the same run.
+/// Specs that differ only in their clients' transport (`--transport tcp,tls`, `--tls`), or
+/// in running N nodes rather than one process of the same binary (`--nodes`), take turns,
+/// round after round (plain, TLS, plain, TLS...; one process, nodes, ...), so that a drift
+/// of the machine over the runs weighs on both rows alike and their ratio is taken in the
+/// same run.
 ///
 /// Before any run, each server the runs do not start (`--addr`) is probed once for flood
 /// control ([`probe`]): `status` gets what was found (a warning if it throttles what the
@@ -91,11 +93,12 @@ fn baseline_p99(spec: &RunSpec, done: &[(RunSpec, RunResult)]) -> Option<f64> {
         .and_then(|(_, r)| r.latency.map(|l| l.p99))
 }
 
-/// Whether two specs are the same run but for their clients' transport: they take turns.
+/// Whether two specs are the same run but for their clients' transport, or for one process
+/// against nodes: they take turns.
 fn take_turns(a: &RunSpec, b: &RunSpec) -> bool {
     a.workload == b.workload
         && a.label == b.label
-        && a.target == b.target
+        && a.target.one_process() == b.target.one_process()
         && a.server == b.server
         && GeneratorSettings {
             transports: b.generator.transports,
@@ -216,4 +219,49 @@ pub fn finish(setup: &Setup, results: &[RunResult], dir: Option<&Path>) -> Finis
             .push(format!("cannot write {}: {error}", svg.display())),
     }
     finished
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::loadgen::nodes::NodesSpec;
+    use crate::loadgen::target::ServerSettings;
+    use crate::loadgen::workload::{FanOut, Workload};
+    use std::path::PathBuf;
+
+    fn spec(workload: Workload, target: TargetSpec) -> RunSpec {
+        RunSpec {
+            label: workload.label(),
+            workload,
+            target,
+            server: ServerSettings::default(),
+            generator: GeneratorSettings::default(),
+            flood_control: None,
+        }
+    }
+
+    #[test]
+    fn issue_19_nodes_take_turns_with_one_process_of_the_same_binary() {
+        let chatd = PathBuf::from("/opt/chatd");
+        let nodes = |chatd: &str| {
+            TargetSpec::Nodes(NodesSpec {
+                chatd: PathBuf::from(chatd),
+                nodes: 2,
+                nats_server: PathBuf::from("/usr/sbin/nats-server"),
+            })
+        };
+        let fanout = Workload::FanOut(FanOut::default());
+        let one = spec(fanout.clone(), TargetSpec::Spawn(chatd));
+        assert!(take_turns(&one, &spec(fanout.clone(), nodes("/opt/chatd"))));
+        assert!(!take_turns(
+            &one,
+            &spec(fanout.clone(), nodes("/opt/other"))
+        ));
+        assert!(!take_turns(&one, &spec(fanout, TargetSpec::InProcess)));
+        let smaller = Workload::FanOut(FanOut {
+            clients: 10,
+            ..FanOut::default()
+        });
+        assert!(!take_turns(&one, &spec(smaller, nodes("/opt/chatd"))));
+    }
 }

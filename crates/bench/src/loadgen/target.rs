@@ -1,38 +1,37 @@
 //! How a run reaches its server: a server started in this process, the `chatd` binary started
-//! as a child process, a chatd someone else runs (`--addr`), or a Redis or NATS server
-//! someone else runs (`--target redis://...`, `nats://...`).
+//! as a child process, or as N nodes of a cluster (`--nodes`), a chatd someone else runs
+//! (`--addr`), or a Redis or NATS server someone else runs (`--target redis://...`,
+//! `nats://...`).
 //!
-//! In scope: starting and stopping the first two, the addresses to connect to (the line
-//! protocol's, chatd's web listener's for WebSocket clients and its TLS listener's for TLS
-//! clients: from the in-process handle, from a child's `web page at` and `listening with
-//! TLS on` log lines, or `--web` and `--tls-addr`), the certificate a server the run starts
-//! gets for TLS and what its clients trust (`pki`), the protocol it speaks ([`Dialect`]),
-//! reading a `--target` URL, and where the server's figures come from (the in-process
-//! [`Stats`], or `/proc/<pid>` of a child or of `--server-pid`).
+//! In scope: starting and stopping the first three (the processes themselves: `child`,
+//! `nodes`), the addresses to connect to (the line protocol's, chatd's web listener's for
+//! WebSocket clients and its TLS listener's for TLS clients: from the in-process handle,
+//! from a child's `web page at` and `listening with TLS on` log lines, or `--web` and
+//! `--tls-addr`), the certificate a server the run starts gets for TLS and what its clients
+//! trust (`pki`), the protocol it speaks ([`Dialect`]), reading a `--target` URL, and where
+//! the server's figures come from (the in-process [`Stats`], or `/proc/<pid>` of a child, of
+//! every process of a cluster, or of `--server-pid`). A cluster's clients are spread over
+//! its nodes ([`Target::endpoints_for`]).
 //! Out of scope: measuring anything (`meter`) and the clients (`client`).
 
-use std::io::{self, BufRead, BufReader};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rustls::ClientConfig;
 use tempfile::TempDir;
 
-use crate::loadgen::alloc;
+use crate::loadgen::child::{self, ChildServer};
 use crate::loadgen::dialect::{Dialect, Peer};
+use crate::loadgen::nodes::{Cluster, NodesSpec};
 use crate::loadgen::pki::{self, RunPki};
 use crate::loadgen::tls::TlsEndpoint;
 use crate::loadgen::transport::Endpoints;
 use chatd::config::{self, Config};
 use chatd::server::{Server, ServerHandle, Stats};
 
-/// How long a child `chatd` may take to log its address, and to exit after SIGTERM.
-const CHILD_START_TIMEOUT: Duration = Duration::from_secs(10);
-const CHILD_STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// Clients are closed before the server stops, so there is little to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -43,6 +42,9 @@ pub enum TargetSpec {
     InProcess,
     /// This `chatd` binary as a child process on `127.0.0.1:0`, with the run's settings.
     Spawn(PathBuf),
+    /// That binary as N nodes of a cluster, joined through a NATS server of the run's own,
+    /// sharing the run's workers (`--nodes`); compared with `Spawn` of the same binary.
+    Nodes(NodesSpec),
     /// A running server; `pid` (if on this machine) lets the run read its `/proc` figures,
     /// `web` is its web listener, for WebSocket clients (`--web`), and `tls` its TLS
     /// listener, for TLS clients (`--tls-addr`, `--ca`).
@@ -91,6 +93,23 @@ impl TargetSpec {
         match self {
             TargetSpec::Peer { peer, .. } => Dialect::Peer(*peer),
             _ => Dialect::Chatd,
+        }
+    }
+
+    /// How many chatd processes share the chat: `Some(N)` for `--nodes N`, else `None`.
+    pub fn nodes(&self) -> Option<usize> {
+        match self {
+            TargetSpec::Nodes(spec) => Some(spec.nodes),
+            _ => None,
+        }
+    }
+
+    /// The one process a `--nodes` run is compared with: the same binary, spawned; any other
+    /// target is its own.
+    pub fn one_process(&self) -> TargetSpec {
+        match self {
+            TargetSpec::Nodes(spec) => TargetSpec::Spawn(spec.chatd.clone()),
+            other => other.clone(),
         }
     }
 
@@ -206,6 +225,8 @@ impl ServerSettings {
 /// A server ready for clients.
 pub struct Target {
     addr: SocketAddr,
+    /// A cluster's nodes' line-protocol addresses, `addr` first; empty for one server.
+    nodes: Vec<SocketAddr>,
     /// Its web listener, where known.
     web: Option<SocketAddr>,
     /// Its TLS listener and what its clients trust, where known.
@@ -220,17 +241,10 @@ enum Running {
     /// With the history folder made for it.
     InProcess(ServerHandle, Option<TempDir>),
     Child(ChildServer),
+    Cluster(Cluster),
     External {
         pid: Option<u32>,
     },
-}
-
-struct ChildServer {
-    child: Child,
-    /// Drains the child's stderr (its log) so it never blocks on a full pipe.
-    log: JoinHandle<()>,
-    /// The history folder made for it, removed when it stops.
-    _data: Option<TempDir>,
 }
 
 impl Target {
@@ -251,11 +265,24 @@ impl Target {
                 let (addrs, tls, child) = spawn_chatd(binary, settings, pki.as_ref())?;
                 Ok(Target {
                     addr: addrs.lines,
+                    nodes: Vec::new(),
                     web: addrs.web,
                     tls: loopback(tls, trust)?,
                     dialect: Dialect::Chatd,
                     running: Running::Child(child),
                     _pki: pki,
+                })
+            }
+            TargetSpec::Nodes(nodes) => {
+                let cluster = Cluster::start(nodes, settings.workers, &chatd_args(settings))?;
+                Ok(Target {
+                    addr: cluster.addrs()[0],
+                    nodes: cluster.addrs().to_vec(),
+                    web: None,
+                    tls: None,
+                    dialect: Dialect::Chatd,
+                    running: Running::Cluster(cluster),
+                    _pki: None,
                 })
             }
             TargetSpec::External {
@@ -265,6 +292,7 @@ impl Target {
                 tls,
             } => Ok(Target {
                 addr: *addr,
+                nodes: Vec::new(),
                 web: *web,
                 tls: tls.as_ref().map(TlsTarget::endpoint).transpose()?,
                 dialect: Dialect::Chatd,
@@ -273,6 +301,7 @@ impl Target {
             }),
             TargetSpec::Peer { addr, pid, .. } => Ok(Target {
                 addr: *addr,
+                nodes: Vec::new(),
                 web: None,
                 tls: None,
                 dialect: spec.dialect(),
@@ -293,7 +322,7 @@ impl Target {
         mut config: Config,
         trust: Option<Arc<ClientConfig>>,
     ) -> io::Result<Target> {
-        let data = (!config.ephemeral).then(data_folder).transpose()?;
+        let data = (!config.ephemeral).then(child::data_folder).transpose()?;
         if let Some(data) = &data {
             config.data_dir = data.path().to_owned();
         }
@@ -301,6 +330,7 @@ impl Target {
         let tls = loopback(handle.tls_addr(), trust)?;
         Ok(Target {
             addr: handle.local_addr(),
+            nodes: Vec::new(),
             web: handle.web_addr(),
             tls,
             dialect: Dialect::Chatd,
@@ -312,10 +342,11 @@ impl Target {
     /// `binary` as a child process on `127.0.0.1:0` with exactly `args` (every other flag
     /// but `--addr`); stopped with SIGTERM by [`Target::stop`].
     /// Its web listener is not looked for: `args` may turn it off.
-    pub fn spawn(binary: &PathBuf, args: &[String]) -> io::Result<Target> {
-        let (addrs, _, child) = spawn_child(binary, args, false)?;
+    pub fn spawn(binary: &Path, args: &[String]) -> io::Result<Target> {
+        let (addrs, _, child) = child::spawn_child(binary, args, false)?;
         Ok(Target {
             addr: addrs.lines,
+            nodes: Vec::new(),
             web: None,
             tls: None,
             dialect: Dialect::Chatd,
@@ -328,13 +359,42 @@ impl Target {
         self.addr
     }
 
-    /// Where its clients connect, over TCP, WebSocket and TLS.
+    /// Where its clients connect, over TCP, WebSocket and TLS (a cluster's first node).
     pub fn endpoints(&self) -> Endpoints {
         Endpoints {
             lines: self.addr,
             web: self.web,
             tls: self.tls.clone(),
         }
+    }
+
+    /// Where client `index` connects: a cluster's clients go round-robin over its nodes
+    /// (client 0 to node 1, client 1 to node 2, ...), so that every node has senders and
+    /// receivers and each direct pair spans two nodes; one server takes them all.
+    pub fn endpoints_for(&self, index: u32) -> Endpoints {
+        if self.nodes.is_empty() {
+            return self.endpoints();
+        }
+        Endpoints {
+            lines: self.nodes[index as usize % self.nodes.len()],
+            web: None,
+            tls: None,
+        }
+    }
+
+    /// The line-protocol address of every node of a cluster, or the one server's.
+    pub fn node_addrs(&self) -> Vec<SocketAddr> {
+        if self.nodes.is_empty() {
+            vec![self.addr]
+        } else {
+            self.nodes.clone()
+        }
+    }
+
+    /// Whether the chat is shared by several processes: a line reaches another node's
+    /// clients when that node has read it from the stream, after its sender's `PONG`.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.running, Running::Cluster(_))
     }
 
     /// The protocol the server speaks.
@@ -355,12 +415,22 @@ impl Target {
         }
     }
 
-    /// The server's process, when it is another process on this machine that we know.
+    /// The server's process, when it is one other process on this machine that we know.
     pub fn server_pid(&self) -> Option<u32> {
         match &self.running {
-            Running::InProcess(..) => None,
-            Running::Child(child) => Some(child.child.id()),
+            Running::InProcess(..) | Running::Cluster(_) => None,
+            Running::Child(child) => Some(child.id()),
             Running::External { pid } => *pid,
+        }
+    }
+
+    /// Every process the server is, when they are other processes on this machine that we
+    /// know: the one, or a cluster's nodes and its NATS server. Empty for an in-process
+    /// server or an unknown one.
+    pub fn server_pids(&self) -> Vec<u32> {
+        match &self.running {
+            Running::Cluster(cluster) => cluster.pids(),
+            _ => self.server_pid().into_iter().collect(),
         }
     }
 
@@ -372,6 +442,7 @@ impl Target {
                 Ok(())
             }
             Running::Child(child) => child.stop(),
+            Running::Cluster(cluster) => cluster.stop(),
             Running::External { .. } => Ok(()),
         }
     }
@@ -397,13 +468,32 @@ fn loopback(
 /// Starts `binary` on an ephemeral port with the run's settings (with `pki`, a TLS listener
 /// too, on another) and waits for the addresses in its log.
 fn spawn_chatd(
-    binary: &PathBuf,
+    binary: &Path,
     settings: &ServerSettings,
     pki: Option<&RunPki>,
 ) -> io::Result<(Endpoints, Option<SocketAddr>, ChildServer)> {
-    let args = [
+    let args = ["--workers".to_owned(), settings.workers.to_string()]
+        .into_iter()
+        .chain(chatd_args(settings))
+        .chain(pki.into_iter().flat_map(|pki| {
+            [
+                "--tls-cert".to_owned(),
+                pki.cert_path().display().to_string(),
+                "--tls-key".to_owned(),
+                pki.key_path().display().to_string(),
+                "--tls-addr".to_owned(),
+                "127.0.0.1:0".to_owned(),
+            ]
+        }))
+        .collect::<Vec<_>>();
+    child::spawn_child(binary, &args, true)
+}
+
+/// The flags of every chatd process the run starts, one or a cluster's nodes, but for its
+/// workers and its listeners: the run's settings, and no flood control.
+fn chatd_args(settings: &ServerSettings) -> Vec<String> {
+    [
         ("--log-level", "info".to_owned()),
-        ("--workers", settings.workers.to_string()),
         ("--max-clients", settings.max_clients.to_string()),
         ("--max-per-ip", settings.max_clients.to_string()),
         // The benchmark floods on purpose.
@@ -420,130 +510,7 @@ fn spawn_chatd(
             .into_iter()
             .flatten(),
     )
-    .chain(pki.into_iter().flat_map(|pki| {
-        [
-            "--tls-cert".to_owned(),
-            pki.cert_path().display().to_string(),
-            "--tls-key".to_owned(),
-            pki.key_path().display().to_string(),
-            "--tls-addr".to_owned(),
-            "127.0.0.1:0".to_owned(),
-        ]
-    }))
-    .collect::<Vec<_>>();
-    spawn_child(binary, &args, true)
-}
-
-/// A history folder for one server of the run, removed when dropped.
-fn data_folder() -> io::Result<TempDir> {
-    tempfile::Builder::new()
-        .prefix("chatd-bench-data-")
-        .tempdir()
-}
-
-/// Starts `binary --addr 127.0.0.1:0 --http 127.0.0.1:0 <args>` (no `--http` of its own if
-/// `args` have one) and waits for the address in its log (`listening on ADDR`) and, if
-/// `with_web`, for its web listener's, logged right after it (`web page at http://ADDR/`),
-/// and if `args` give it a certificate (`--tls-cert`), for its TLS listener's (`listening
-/// with TLS on ADDR`), returned beside the others. The log needs `--log-level` `info` or more verbose among `args` (the server's default is
-/// `info`). Unless `args` say where history goes (`--data-dir`, `--ephemeral`), it goes to a
-/// folder made for this server and removed after, never to the working directory.
-fn spawn_child(
-    binary: &PathBuf,
-    args: &[String],
-    with_web: bool,
-) -> io::Result<(Endpoints, Option<SocketAddr>, ChildServer)> {
-    let with_tls = args.iter().any(|arg| arg == "--tls-cert");
-    let chosen = args
-        .iter()
-        .any(|arg| arg == "--data-dir" || arg == "--ephemeral");
-    let data = (!chosen).then(data_folder).transpose()?;
-    let data_args = data
-        .iter()
-        .flat_map(|data| ["--data-dir".into(), data.path().as_os_str().to_owned()]);
-    // Never the default web port: a run may start several servers, and the machine may have
-    // a chatd of its own.
-    let web_args = (!args.iter().any(|arg| arg == "--http"))
-        .then_some(["--http", "127.0.0.1:0"])
-        .into_iter()
-        .flatten();
-    let mut child = Command::new(binary)
-        .args(["--addr", "127.0.0.1:0"])
-        .args(web_args)
-        .args(data_args)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("cannot start {}: {e}", binary.display())))?;
-    let stderr = child.stderr.take().expect("stderr was piped");
-    let (found, addresses) = crossbeam_channel::bounded(3);
-    // Everything the server says before its address: the reason it stopped, if it does.
-    let (said, early_lines) = crossbeam_channel::unbounded();
-    let log = thread::Builder::new()
-        .name("bench-chatd-log".to_owned())
-        .spawn(move || {
-            alloc::mark_generator_thread();
-            let mut listening = false;
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { return };
-                if let Some(addr) = listening_addr(&line) {
-                    listening = true;
-                    let _ = found.try_send(Logged::Lines(addr));
-                } else if let Some(addr) = web_page_addr(&line) {
-                    let _ = found.try_send(Logged::Web(addr));
-                } else if let Some(addr) = tls_listening_addr(&line) {
-                    let _ = found.try_send(Logged::Tls(addr));
-                } else if !listening {
-                    let _ = said.send(line);
-                }
-            }
-        })?;
-    let mut server = ChildServer {
-        child,
-        log,
-        _data: data,
-    };
-    let deadline = Instant::now() + CHILD_START_TIMEOUT;
-    let (mut lines, mut web, mut tls) = (None, None, None);
-    while lines.is_none() || (with_web && web.is_none()) || (with_tls && tls.is_none()) {
-        match addresses.recv_deadline(deadline) {
-            Ok(Logged::Lines(addr)) => lines = Some(addr),
-            Ok(Logged::Web(addr)) => web = Some(addr),
-            Ok(Logged::Tls(addr)) => tls = Some(addr),
-            // The deadline passed, or the server exited.
-            Err(_) => break,
-        }
-    }
-    let complete = (!with_web || web.is_some()) && (!with_tls || tls.is_some());
-    match lines.filter(|_| complete) {
-        Some(lines) => Ok((
-            Endpoints {
-                lines,
-                web,
-                tls: None,
-            },
-            tls,
-            server,
-        )),
-        None => {
-            let _ = server.child.kill();
-            let _ = server.stop();
-            let said: Vec<String> = early_lines.try_iter().collect();
-            Err(io::Error::other(format!(
-                "{} {} did not log its address{} within {CHILD_START_TIMEOUT:?}{}",
-                binary.display(),
-                args.join(" "),
-                if with_web || with_tls { "es" } else { "" },
-                if said.is_empty() {
-                    String::new()
-                } else {
-                    format!("; it said: {}", said.join(" / "))
-                }
-            )))
-        }
-    }
+    .collect()
 }
 
 /// The `chatd` binary next to the running executable (`target/release/chatd` beside
@@ -562,78 +529,6 @@ pub fn chatd_next_to_current_exe() -> io::Result<PathBuf> {
         ));
     }
     Ok(chatd)
-}
-
-/// The address in the server's `listening on ADDR, workers=N` log line.
-pub fn listening_addr(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once("listening on ")?;
-    rest.split(',').next()?.trim().parse().ok()
-}
-
-/// The web listener's address in the server's `web page at http://ADDR/` log line
-/// (`https://` when the server has a certificate).
-pub fn web_page_addr(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once("web page at ")?;
-    let rest = rest
-        .strip_prefix("http://")
-        .or_else(|| rest.strip_prefix("https://"))?;
-    rest.trim().trim_end_matches('/').parse().ok()
-}
-
-/// The TLS listener's address in the server's `listening with TLS on ADDR` log line.
-pub fn tls_listening_addr(line: &str) -> Option<SocketAddr> {
-    let (_, rest) = line.split_once("listening with TLS on ")?;
-    rest.trim().parse().ok()
-}
-
-/// An address a child server logs as it starts.
-enum Logged {
-    /// `listening on ADDR`: the line protocol's.
-    Lines(SocketAddr),
-    /// `web page at http://ADDR/`: the web listener's.
-    Web(SocketAddr),
-    /// `listening with TLS on ADDR`: the line protocol's inside TLS.
-    Tls(SocketAddr),
-}
-
-impl ChildServer {
-    /// SIGTERM, then waits for the exit (the server shuts down gracefully); SIGKILL if it
-    /// takes longer than [`CHILD_STOP_TIMEOUT`].
-    fn stop(mut self) -> io::Result<()> {
-        let result = self.terminate();
-        let _ = self.log.join();
-        result
-    }
-
-    fn terminate(&mut self) -> io::Result<()> {
-        if self.child.try_wait()?.is_some() {
-            return Ok(());
-        }
-        send_sigterm(self.child.id())?;
-        let deadline = Instant::now() + CHILD_STOP_TIMEOUT;
-        while Instant::now() < deadline {
-            if self.child.try_wait()?.is_some() {
-                return Ok(());
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        self.child.kill()?;
-        self.child.wait()?;
-        Err(io::Error::other(format!(
-            "chatd did not exit within {CHILD_STOP_TIMEOUT:?} of SIGTERM and was killed"
-        )))
-    }
-}
-
-#[allow(unsafe_code)]
-fn send_sigterm(pid: u32) -> io::Result<()> {
-    let pid = libc::pid_t::try_from(pid).map_err(io::Error::other)?;
-    // SAFETY: kill(2) on our own child, not yet reaped, so the pid is still its; no memory
-    // is involved.
-    if unsafe { libc::kill(pid, libc::SIGTERM) } != 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

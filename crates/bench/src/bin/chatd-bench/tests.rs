@@ -275,3 +275,73 @@ fn issue_18_tls_against_a_running_server_needs_its_tls_address() {
     // --ca says what to trust at --tls-addr: alone it means nothing.
     assert!(spec(&["fanout", "--ca", "/etc/chatd/ca.pem"]).is_err());
 }
+
+#[test]
+fn issue_19_nodes_run_one_process_and_the_nodes_of_the_same_binary() {
+    let runs = specs(&[
+        "paced",
+        "--nodes",
+        "3",
+        "--spawn",
+        "/opt/chatd",
+        "--nats-server",
+        "/bin/true",
+        "--workers",
+        "4",
+    ])
+    .unwrap();
+    let targets: Vec<&TargetSpec> = runs.iter().map(|s| &s.target).collect();
+    let nodes = NodesSpec {
+        chatd: PathBuf::from("/opt/chatd"),
+        nodes: 3,
+        nats_server: PathBuf::from("/bin/true"),
+    };
+    assert_eq!(
+        targets,
+        [
+            &TargetSpec::Spawn(PathBuf::from("/opt/chatd")),
+            &TargetSpec::Nodes(nodes)
+        ]
+    );
+    // The same total workers; the row names tell them apart.
+    assert!(runs.iter().all(|s| s.server.workers == 4));
+    assert_eq!(runs[0].title(), "paced 100k workers=4");
+    assert_eq!(runs[1].title(), "paced 100k (3 nodes) workers=4");
+}
+
+#[test]
+fn issue_19_nodes_refuse_rooms_other_servers_and_other_transports() {
+    let nodes = ["--nodes", "2", "--nats-server", "/bin/true"];
+    let refused = |args: &[&str]| {
+        let args: Vec<&str> = args.iter().chain(&nodes).copied().collect();
+        specs(&args).unwrap_err().to_string()
+    };
+    let rooms = refused(&["rooms", "--spawn", "/opt/chatd"]);
+    assert!(
+        rooms.starts_with("rooms are not shared across nodes yet"),
+        "{rooms}"
+    );
+    for workload in ["idle", "stalled"] {
+        let error = refused(&[workload, "--spawn", "/opt/chatd"]);
+        assert!(error.contains("measures one process"), "{error}");
+    }
+    let ws = refused(&["fanout", "--spawn", "/opt/chatd", "--transport", "ws"]);
+    assert!(ws.contains("over TCP"), "{ws}");
+    for flag in [["--addr", "127.0.0.1:1"], ["--target", "nats://127.0.0.1"]] {
+        assert!(specs(&["fanout", flag[0], flag[1], "--nodes", "2"]).is_err());
+    }
+    assert!(specs(&["fanout", "--nodes", "2", "--tls"]).is_err());
+    assert!(specs(&["fanout", "--nodes", "1"]).is_err());
+    assert!(specs(&["fanout", "--nats-server", "/bin/true"]).is_err());
+    let args = [
+        "fanout",
+        "--nodes",
+        "2",
+        "--nats-server",
+        "/no/such",
+        "--spawn",
+        "/c",
+    ];
+    let missing = specs(&args).unwrap_err();
+    assert_eq!(missing.to_string(), "--nats-server /no/such: no such file");
+}

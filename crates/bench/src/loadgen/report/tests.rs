@@ -1,9 +1,11 @@
 //! Unit tests of `report`: number formats, the CSV, the tables' width and marks, and the
-//! server's `STATS` paragraph, TLS rows against plain ones.
+//! server's `STATS` paragraph, TLS rows against plain ones, nodes against one process.
 
+use super::format::WIDTH;
 use super::*;
 use crate::loadgen::check::Counts;
 use crate::loadgen::outcome::Latency;
+use crate::loadgen::transport::Transports;
 
 fn setup() -> Setup {
     Setup {
@@ -281,4 +283,58 @@ fn issue_18_tls_rows_are_given_against_their_plain_rows() {
         row("fan-out (tls)", Transports::Tls, Some(8e6), None, None),
     ];
     assert!(tls_lines(&met)[1].ends_with("deliveries/s 0.800x (goal >= 0.7x: met)"));
+}
+
+#[test]
+fn issue_19_nodes_rows_are_given_against_their_one_process() {
+    let row = |workload: &str, nodes, throughput, cpu, p99: Option<f64>| RunResult {
+        workload: workload.to_owned(),
+        nodes,
+        throughput,
+        server_us_per_delivery: cpu,
+        latency: p99.map(|p99| Latency {
+            p50: 0.5,
+            p99,
+            p999: p99,
+            max: p99,
+        }),
+        ..result()
+    };
+    let results = [
+        row("fan-out", None, Some(8e6), Some(0.1), None),
+        row("fan-out (2 nodes)", Some(2), Some(2e6), Some(0.45), None),
+        row("paced 100k", None, Some(1e5), Some(2.0), Some(1.5)),
+        row(
+            "paced 100k (2 nodes)",
+            Some(2),
+            Some(1e5),
+            Some(5.0),
+            Some(3.0),
+        ),
+        // A nodes row without its one process is left out.
+        row("direct (3 nodes)", Some(3), Some(1e6), None, None),
+    ];
+    let lines = nodes_lines(&results);
+    let text = lines.join("\n");
+    assert!(
+        lines[0].starts_with("nodes against one process: "),
+        "{text}"
+    );
+    for says in [
+        "2 nodes/one process, fan-out workers=2: deliveries/s 0.250x, CPU per delivery 4.50x",
+        "2 nodes/one process, paced 100k workers=2: deliveries/s 1.00x, CPU per delivery 2.50x, \
+         p50 1.00x, p99 2.00x",
+        "nats-server included",
+        "Not compared: rooms",
+    ] {
+        assert!(text.contains(says), "{says}\n{text}");
+    }
+    assert!(!text.contains("direct"), "{text}");
+    assert!(lines.iter().all(|line| line.chars().count() <= WIDTH));
+    assert!(nodes_lines(&results[..1]).is_empty());
+    let csv = csv(&setup(), &results);
+    let lines: Vec<&str> = csv.lines().collect();
+    let at = lines[4].split(',').position(|c| c == "nodes").unwrap();
+    assert_eq!(lines[5].split(',').nth(at), Some(""));
+    assert_eq!(lines[6].split(',').nth(at), Some("2"));
 }

@@ -1,4 +1,4 @@
-//! Unit tests of `target`: the URLs of `--target` and the addresses a child server logs.
+//! Unit tests of `target`: the URLs of `--target`.
 
 use super::*;
 
@@ -48,31 +48,4 @@ fn target_urls_name_the_server_and_its_address() {
     ] {
         assert!(peer(wrong).is_err(), "{wrong}");
     }
-}
-
-#[test]
-fn the_address_comes_from_the_listening_line() {
-    let line = "12:00:01 [INFO] listening on 127.0.0.1:40123, workers=2";
-    assert_eq!(
-        listening_addr(line),
-        Some("127.0.0.1:40123".parse().unwrap())
-    );
-    assert_eq!(listening_addr("12:00:01 [INFO] shutting down"), None);
-    let web = "12:00:01 [INFO] web page at http://127.0.0.1:40124/";
-    assert_eq!(web_page_addr(web), Some("127.0.0.1:40124".parse().unwrap()));
-    assert_eq!(
-        web_page_addr("web page at http://[::1]:8080/"),
-        Some("[::1]:8080".parse().unwrap())
-    );
-    assert_eq!(web_page_addr(line), None);
-    assert_eq!(listening_addr(web), None);
-    let secure = "12:00:01 [INFO] web page at https://127.0.0.1:40124/";
-    assert_eq!(web_page_addr(secure), web_page_addr(web));
-    let tls = "12:00:01 [INFO] listening with TLS on 127.0.0.1:40125";
-    assert_eq!(
-        tls_listening_addr(tls),
-        Some("127.0.0.1:40125".parse().unwrap())
-    );
-    assert_eq!(listening_addr(tls), None);
-    assert_eq!(tls_listening_addr(line), None);
 }

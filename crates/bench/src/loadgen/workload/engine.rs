@@ -21,6 +21,13 @@
 //! its lines have arrived) → readers stop → the window closes → the server's `STATS` is
 //! asked for, with the clients still connected. Every wait has a deadline; a timeout is a
 //! failure of the run.
+//!
+//! Against a cluster (`--nodes`), client `i` connects to node `i mod N`; once all are
+//! registered, the run waits until every node lists every client (`node_sync`), or a `MSG`
+//! to a client of another node could be refused; and the drain barrier is followed by a
+//! wait for every receiver's lines: a `PONG` vouches for what its own node has delivered,
+//! not for the lines other nodes' senders stored in the stream that this node has yet to
+//! read. `STATS` is asked of every node, and summed.
 
 use std::io;
 use std::net::{Shutdown, TcpStream};
@@ -40,12 +47,15 @@ use crate::loadgen::sender::{self, ClosedLoop, Flow, Outgoing, Schedule, SenderR
 use crate::loadgen::server_stats::{self, ServerStats};
 use crate::loadgen::tls::Link;
 use crate::loadgen::workload::context::Context;
+use crate::loadgen::workload::node_sync;
 use crate::loadgen::workload::plan::{Pattern, Plan, Sending};
 use crate::loadgen::workload::room_setup;
 use crate::loadgen::workload::waiter::Waiter;
 
 /// Once the senders are done, how long the receivers may take to get the rest.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the nodes of a cluster may take to list every client of the run.
+const NODE_SYNC_TIMEOUT: Duration = Duration::from_secs(30);
 /// The paced schedule starts this long after the epoch, once the sender threads run.
 const SCHEDULE_DELAY: Duration = Duration::from_millis(5);
 /// The segment size a stalled client announces (see `SocketOptions::max_segment`).
@@ -72,7 +82,6 @@ struct Clients {
 impl Clients {
     fn register(plan: &Plan, context: &Context<'_>, naming: &Naming) -> io::Result<Clients> {
         let addr = context.target.addr();
-        let server = context.target.endpoints();
         let mut clients = Clients {
             healthy: Vec::new(),
             leftovers: Vec::new(),
@@ -80,6 +89,7 @@ impl Clients {
         };
         for index in 0..plan.clients {
             let transport = context.generator.transports.of(index);
+            let server = context.target.endpoints_for(index);
             let registered = transport.connect(&server).and_then(|(stream, pending)| {
                 let leftover = match context.target.dialect() {
                     Dialect::Chatd => transport.register(&stream, pending, &naming.nick(index))?,
@@ -161,6 +171,13 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
         )
         .map_err(|e| format!("joining the rooms: {e}"))?;
     }
+    if context.target.is_cluster() {
+        let nicks: Vec<String> = (0..plan.clients).map(|i| naming.nick(i)).collect();
+        let timeout = context.generator.timeout.unwrap_or(NODE_SYNC_TIMEOUT);
+        let deadline = Instant::now() + timeout;
+        node_sync::wait_until_every_node_knows(&context.target.node_addrs(), &nicks, deadline)
+            .map_err(|e| format!("waiting for every node to know every client: {e}"))?;
+    }
     let connections = (plan.clients + plan.stalled) as usize;
     let board = Arc::new(match dialect {
         Dialect::Chatd => Board::new(connections, Instant::now()),
@@ -200,7 +217,7 @@ pub(super) fn run(plan: &Plan, context: &Context<'_>) -> Result<Measured, String
     let usage = window.close(context.target, &run.meter);
     // STATS is chatd's own command.
     let server_stats = (dialect == Dialect::Chatd)
-        .then(|| server_stats::ask(context.target.addr()).map_err(|e| e.to_string()));
+        .then(|| server_stats::ask_all(&context.target.node_addrs()).map_err(|e| e.to_string()));
     Ok(Measured {
         reports,
         sent,
@@ -333,8 +350,12 @@ impl Run<'_> {
         let deadline = Instant::now() + timeout;
         let expected = self.plan.expected(|index| u64::from(sent[index as usize]));
         let clients = 0..self.plan.clients;
-        let drained = waiter.wait_for_barrier(Barrier::Drain, clients, deadline, &expected);
+        let drained = waiter.wait_for_barrier(Barrier::Drain, clients.clone(), deadline, &expected);
         failures.extend(drained.err());
+        if self.context.target.is_cluster() && failures.is_empty() {
+            let arrived = waiter.wait_for_lines(clients, deadline, &expected);
+            failures.extend(arrived.err());
+        }
     }
 
     /// `--timeout` if given, else `default`.

@@ -14,8 +14,9 @@
 //! `direct` and `rooms` shape a message run; `idle` has a flow of its own (thousands of
 //! clients, a child server); `verdict` checks what arrived; `engine` runs the message
 //! workloads (clients, readers, senders, barriers); `plan` is a message run's shape;
-//! `room_setup` puts a rooms run's clients into their rooms; `waiter` waits for the
-//! barriers; `context` is what every workload runs with. A child never uses this file: what
+//! `room_setup` puts a rooms run's clients into their rooms; `node_sync` waits until every
+//! node of a cluster knows every client; `waiter` waits for the barriers; `context` is what
+//! every workload runs with. A child never uses this file: what
 //! they share lives in `context`.
 
 mod context;
@@ -23,6 +24,7 @@ mod direct;
 mod engine;
 mod fanout;
 mod idle;
+mod node_sync;
 mod paced;
 mod plan;
 mod room_setup;
@@ -233,12 +235,18 @@ impl RunSpec {
     }
 
     /// The row's name: the label, then the transport unless it is TCP (`fan-out (ws)`), or
-    /// the peer's name for a run against one (`fan-out (Redis)`).
+    /// the peer's name for a run against one (`fan-out (Redis)`), or the nodes of a cluster
+    /// (`fan-out (2 nodes)`).
     pub fn row_name(&self) -> String {
-        match (self.target.dialect().peer(), self.generator.transports) {
-            (Some(peer), _) => format!("{} ({peer})", self.label),
-            (None, Transports::Tcp) => self.label.clone(),
-            (None, transports) => format!("{} ({transports})", self.label),
+        match (
+            self.target.dialect().peer(),
+            self.target.nodes(),
+            self.generator.transports,
+        ) {
+            (Some(peer), _, _) => format!("{} ({peer})", self.label),
+            (None, Some(nodes), _) => format!("{} ({nodes} nodes)", self.label),
+            (None, None, Transports::Tcp) => self.label.clone(),
+            (None, None, transports) => format!("{} ({transports})", self.label),
         }
     }
 
@@ -277,6 +285,7 @@ impl RunSpec {
                  address: give --tls-addr HOST:PORT (where its --tls-addr listens) and --ca FILE \
                  (what signed its certificate; without it, the system's roots)"
             )),
+            TargetSpec::Nodes(_) => nodes_refuse(&self.workload, transports),
             _ => Ok(()),
         }
     }
@@ -292,6 +301,33 @@ impl RunSpec {
     }
 }
 
+/// What `--nodes` does not run: rooms, which the nodes do not share yet, the idle and
+/// stalled runs, which measure one process (its memory per client, its slow-consumer cut),
+/// and clients over anything but TCP (the nodes have no web or TLS listener).
+fn nodes_refuse(workload: &Workload, transports: Transports) -> Result<(), String> {
+    // Issue 19: remove this check once the nodes share rooms.
+    if let Workload::Rooms(_) = workload {
+        return Err(
+            "rooms are not shared across nodes yet (each node has its own rooms), so \
+                    --nodes does not run the rooms workload for now; run it without --nodes"
+                .to_owned(),
+        );
+    }
+    if matches!(workload, Workload::Idle(_) | Workload::Stalled(_)) {
+        return Err(format!(
+            "--nodes runs fanout, paced and direct: {} measures one process",
+            workload.label()
+        ));
+    }
+    if transports != Transports::Tcp {
+        return Err(format!(
+            "--nodes runs its clients over TCP: its nodes have no web or TLS listener, not \
+             --transport {transports}"
+        ));
+    }
+    Ok(())
+}
+
 /// Runs `spec` once: starts its server, runs the workload, checks it, stops the server.
 /// `baseline_p99` (ms) is the plain paced run's p99 that a stalled run is compared with.
 pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
@@ -300,6 +336,7 @@ pub fn run(spec: &RunSpec, baseline_p99: Option<f64>) -> RunResult {
     let mut result = RunResult {
         workload: spec.row_name(),
         workers: spec.workers(),
+        nodes: spec.target.nodes(),
         transports: spec.generator.transports,
         peer: spec.target.dialect().peer().map(|peer| peer.to_string()),
         ..RunResult::default()

@@ -16,6 +16,9 @@ use crate::loadgen::progress::Progress;
 
 /// How often a waiting coordinator looks at the clock and the progress display.
 const WAIT_SLICE: Duration = Duration::from_millis(100);
+/// How often a coordinator waiting for lines looks at the board: short, as the wait ends
+/// the run's window.
+const LINES_SLICE: Duration = Duration::from_millis(1);
 
 /// What each client should have by the end of a phase, by index, for the timeout errors
 /// (the board has what it has so far). Empty: not known, and not said.
@@ -134,6 +137,51 @@ impl<'a> Waiter<'a> {
         Ok(())
     }
 
+    /// Waits until each of `clients` has received the lines `expected` of it, or has gone:
+    /// after the drain barrier of a cluster's run, whose `PONG` comes before the lines
+    /// of other nodes' senders have all arrived (each node delivers a line when it reads it
+    /// from the stream). The board has no notice for a line, so it is looked at every
+    /// [`LINES_SLICE`], while the notices tell which clients have gone.
+    pub(super) fn wait_for_lines(
+        &mut self,
+        clients: impl Iterator<Item = u32>,
+        deadline: Instant,
+        expected: &Expected,
+    ) -> Result<(), String> {
+        let mut pending: Vec<u32> = clients.collect();
+        let asked = pending.len();
+        let started = Instant::now();
+        loop {
+            let (board, closed) = (self.board, &self.closed);
+            pending.retain(|&client| {
+                let want = expected.received.get(client as usize).copied().unwrap_or(0);
+                !closed[client as usize] && board.received(client) < want
+            });
+            let Some(&first) = pending.first() else {
+                return Ok(());
+            };
+            self.progress.update(self.board.deliveries());
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(format!(
+                    "timed out after {:.1} s waiting for the lines of other nodes' senders: {} \
+                     of {asked} clients did not get all theirs (the first: client {first}{}); {}",
+                    (now - started).as_secs_f64(),
+                    pending.len(),
+                    self.lines_of(first, expected),
+                    self.causes
+                ));
+            }
+            match self.notices.recv_timeout((deadline - now).min(LINES_SLICE)) {
+                Ok(Notice::Closed(client)) => self.closed[client as usize] = true,
+                Ok(_) | Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err("the readers stopped while waiting for lines".to_owned());
+                }
+            }
+        }
+    }
+
     /// `, which had sent 20000 of its 20000 lines and received 180 of its 80000 lines`, as
     /// far as `expected` knows: a sender that should receive nothing is said to send only.
     fn lines_of(&self, client: u32, expected: &Expected) -> String {
@@ -198,5 +246,38 @@ mod tests {
             error.contains("1 of 1 clients did not answer (the first: client 2); likely"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn issue_19_the_wait_for_lines_ends_when_each_client_has_its_own() {
+        let board = Board::new(3, Instant::now());
+        let (notify, notices) = crossbeam_channel::unbounded();
+        let causes = "likely causes: a node behind the stream";
+        let mut waiter = Waiter::new(&notices, &board, Progress::new("test", None), causes);
+        let expected = Expected {
+            received: vec![10, 20, 20],
+            sent: vec![10, 0, 0],
+        };
+        board.set_received(0, 10);
+        board.set_received(1, 20);
+        board.set_received(2, 19);
+        let soon = || Instant::now() + Duration::from_millis(20);
+        // Client 2 lacks a line: after a PONG, the wait goes on until its deadline.
+        let error = waiter.wait_for_lines(0..3, soon(), &expected).unwrap_err();
+        assert!(
+            error.contains(
+                "waiting for the lines of other nodes' senders: 1 of 3 clients did not get all \
+                 theirs (the first: client 2, which had received 19 of its 20 lines); likely \
+                 causes: a node behind the stream"
+            ),
+            "{error}"
+        );
+        board.set_received(2, 20);
+        assert_eq!(waiter.wait_for_lines(0..3, soon(), &expected), Ok(()));
+        // A client that has gone is not waited for.
+        board.set_received(2, 0);
+        notify.send(Notice::Closed(2)).unwrap();
+        let far = Instant::now() + Duration::from_secs(30);
+        assert_eq!(waiter.wait_for_lines(0..3, far, &expected), Ok(()));
     }
 }
