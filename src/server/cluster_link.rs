@@ -93,6 +93,9 @@ pub enum Errand {
     /// `PING` after lines went to the stream: answer once every line before it is stored
     /// and this node has queued it to its own recipients.
     Barrier,
+    /// A direct line to a nick this node has not heard of: whether a live client of any
+    /// node holds it (its registration may still be on its way here).
+    Lookup { nick: Nick },
 }
 
 /// What an [`Errand`] came to.
@@ -102,6 +105,8 @@ pub enum Answer {
     Claimed,
     /// A live holder elsewhere has it.
     Taken,
+    /// Nobody holds it.
+    Free,
     /// The barrier passed: stored, and queued here.
     Passed,
     /// The cluster could not be reached in time: nothing was claimed.

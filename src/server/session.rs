@@ -170,6 +170,9 @@ impl Session {
                         }
                         self.account_command(registry, |login| login.keep(to, waiting))
                     }
+                    Err(ProtocolError::NoSuchNick(_)) if registry.cluster().is_some() => {
+                        self.look_up_in_cluster(to, text, false)
+                    }
                     sent => self.finish(registry, sent),
                 }
             }
@@ -307,7 +310,7 @@ impl Session {
 
     /// `ME <target> <text>`: delivered as `ALL`, `MSG <nick>` and `MSG #room` are, each
     /// recipient getting the `ME` line or the `/me` message its capabilities call for.
-    fn act(&self, target: Target, text: &str, registry: &Registry) -> Flow {
+    fn act(&mut self, target: Target, text: &str, registry: &Registry) -> Flow {
         match target {
             Target::Lobby => {
                 // Both forms formatted before the lock, as an `ALL` line is.
@@ -319,15 +322,28 @@ impl Session {
                 registry.finish(registry.broadcast(self.id, &forms));
                 Flow::Continue
             }
-            Target::Nick(to) => {
-                let sent = registry.act_to(self.id, &to, text);
-                self.finish(registry, sent)
-            }
+            Target::Nick(to) => match registry.act_to(self.id, &to, text) {
+                Err(ProtocolError::NoSuchNick(_)) if registry.cluster().is_some() => {
+                    self.look_up_in_cluster(to, text, true)
+                }
+                sent => self.finish(registry, sent),
+            },
             Target::Room(room) => {
                 let sent = registry.act_in_room(self.id, &room, text);
                 self.finish(registry, sent)
             }
         }
+    }
+
+    /// A direct line to `to`, whom this node has not heard of: the cluster is asked whether
+    /// someone holds the nick (its registration may still be on its way to this node).
+    fn look_up_in_cluster(&mut self, to: Nick, text: &str, action: bool) -> Flow {
+        let wait = ClusterWait::Direct {
+            to: to.clone(),
+            text: text.to_owned(),
+            action,
+        };
+        self.await_cluster(wait, Errand::Lookup { nick: to })
     }
 
     /// Runs what a command left for after the table lock, or replies its error.

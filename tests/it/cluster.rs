@@ -335,3 +335,37 @@ fn issue_19_a_file_s_line_takes_its_place_in_the_lobby_s_one_order() {
     let ids: Vec<u64> = page.iter().map(|hist| hist.id).collect();
     assert_eq!(ids, [before, file, after]);
 }
+
+#[test]
+fn issue_19_a_direct_line_reaches_a_client_of_another_node_right_after_its_ok_nick() {
+    let nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    let mut alice = with_caps(&a, "alice", &[]);
+    for i in 0..20 {
+        let mut newcomer = b.client(&format!("new{i}"));
+        // At once: node A may not have read the registration from the stream yet.
+        alice.send(&format!("MSG new{i} welcome {i}"));
+        alice.send(&format!("ME new{i} waves"));
+        loop {
+            let line = newcomer.recv();
+            if line.starts_with("MSG ") {
+                assert_eq!(line, format!("MSG alice welcome {i}"));
+                break;
+            }
+        }
+        assert_eq!(next_chat_line_or_v1(&mut newcomer), "MSG alice /me waves");
+    }
+    alice.send("MSG nobody hello?");
+    let answer = next_chat_line_or_v1(&mut alice);
+    assert!(answer.starts_with("ERR NO_SUCH_NICK "), "{answer:?}");
+}
+
+/// The next line that is not a presence announcement.
+fn next_chat_line_or_v1(client: &mut TestClient) -> String {
+    loop {
+        let line = client.recv();
+        if !line.starts_with("JOIN ") && !line.starts_with("QUIT ") {
+            return line;
+        }
+    }
+}

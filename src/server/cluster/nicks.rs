@@ -94,6 +94,33 @@ async fn try_claim(
     Ok(Answer::Taken)
 }
 
+/// Whether a live client of any node holds `nick`: [`Answer::Taken`] if so, [`Answer::Free`]
+/// if not.
+pub async fn lookup(engine: &Engine, registry: &Registry, nick: &Nick) -> Answer {
+    let held = async {
+        let Some(entry) = engine.nicks.entry(nick_key(nick)).await? else {
+            return Ok(false);
+        };
+        if entry.operation != Operation::Put {
+            return Ok(false);
+        }
+        match parse_holder(&entry.value) {
+            Some((node, _, _)) if node == engine.node => Ok(registry.holder(nick).is_some()),
+            Some((node, _, _)) => engine.is_alive(&node).await,
+            None => Ok(false),
+        }
+    };
+    match tokio::time::timeout(REQUEST_WAIT, held).await {
+        Ok(Ok(true)) => Answer::Taken,
+        Ok(Ok(false)) => Answer::Free,
+        Ok(Err(error)) => {
+            log::warn!("the cluster could not look a nick up: {error}");
+            Answer::Unreachable
+        }
+        Err(_) => Answer::Unreachable,
+    }
+}
+
 /// Releases `nick` for `conn` in the background: the claim may still reach NATS.
 fn release_later(engine: &Arc<Engine>, nick: &Nick, conn: ConnId) {
     let (engine, nick) = (Arc::clone(engine), nick.clone());

@@ -94,6 +94,14 @@ pub async fn serve(
                 continue;
             }
             Request::Errand {
+                errand: Errand::Lookup { nick },
+                done,
+            } => {
+                let (engine, registry) = (Arc::clone(&engine), Arc::clone(&registry));
+                tokio::spawn(async move { done(nicks::lookup(&engine, &registry, &nick).await) });
+                continue;
+            }
+            Request::Errand {
                 errand: Errand::Barrier,
                 done,
             } => {

@@ -175,6 +175,34 @@ impl Registry {
         Ok(Some(pending))
     }
 
+    /// A direct line from client `from` to `to`, whom the cluster says a client of some node
+    /// holds though this node has not heard of it yet, handed to the stream.
+    pub fn direct_to_holder(&self, from: ConnId, to: &Nick, text: &str, action: bool) -> Pending {
+        let Some(link) = &self.cluster else {
+            return Pending::default();
+        };
+        let sender = {
+            let table = self.table.read();
+            match table.clients.get(&from) {
+                Some(sender) => sender.nick.clone(),
+                None => return Pending::default(),
+            }
+        };
+        let reply = if action {
+            Reply::Me {
+                target: chatd_proto::Target::Nick(to.clone()),
+                from: sender,
+                text: text.to_owned(),
+            }
+        } else {
+            Reply::Msg {
+                from: sender,
+                text: text.to_owned(),
+            }
+        };
+        self.publish(link, from, Conversation::Direct(to.clone()), reply)
+    }
+
     /// Delivers a line the stream brought back, `id` being its sequence there: to the lobby
     /// (everyone but its sender, if the sender is this node's `skip`), or to this node's
     /// holder of a direct line's nick. The lobby keeps it in its history.

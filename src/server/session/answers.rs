@@ -58,6 +58,16 @@ impl Session {
                     other => other,
                 }
             }
+            (Some(ClusterWait::Direct { to, text, action }), Answer::Taken) => {
+                let sent = registry.direct_to_holder(self.id, &to, &text, action);
+                self.finish(registry, Ok(sent))
+            }
+            (Some(ClusterWait::Direct { to, .. }), Answer::Free) => {
+                self.reply_error(&ProtocolError::NoSuchNick(to.to_string()))
+            }
+            (Some(ClusterWait::Direct { .. }), _) => self.reply_error(&ProtocolError::Unavailable(
+                "your line was not sent".to_owned(),
+            )),
             // A PONG comes even if the cluster did not answer in time: each line it did not
             // store was refused with its own `ERR UNAVAILABLE` before it.
             (Some(ClusterWait::Pong(token)), _) => self.reply(&Reply::Pong { token }),

@@ -55,4 +55,11 @@ pub enum ClusterWait {
     Login(Nick, Vec<Waiting>),
     /// `PING [token]`: answer `PONG` once the barrier passed.
     Pong(Option<String>),
+    /// `MSG <to> <text>` (or `ME <to> <text>`, an `action`) to a nick this node has not
+    /// heard of: sent once the cluster says someone holds it.
+    Direct {
+        to: Nick,
+        text: String,
+        action: bool,
+    },
 }
