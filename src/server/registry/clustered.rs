@@ -252,11 +252,19 @@ impl Registry {
     pub fn remote_presence(&self, node: &NodeId, presence: &Presence) {
         let mut table = self.table.write();
         let Table {
+            ids,
             remote,
             presence: mode,
             ..
         } = &mut *table;
+        // The bucket gives a nick one holder: a record of one held here is stale.
+        let held_here = |nick: &Nick| ids.contains_key(&nick.key());
         match presence {
+            Presence::Joined(nick) if held_here(nick) => return,
+            Presence::Renamed { old, new } if held_here(new) => {
+                remote.remove(&old.key());
+                return;
+            }
             Presence::Joined(nick) => {
                 remote.insert(
                     nick.key(),
