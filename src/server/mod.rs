@@ -261,12 +261,13 @@ impl Server {
             None => registry,
         });
         registry.restore_rooms(recovered.rooms);
-        let cluster = match cluster {
+        let (cluster, cluster_watch) = match cluster {
             Some(mut cluster) => {
-                cluster.run(Arc::clone(&registry))?;
-                Some(cluster)
+                let watch = cluster.run(Arc::clone(&registry))?;
+                let watch = vital.spawn("cluster", move || watch.wait())?;
+                (Some(cluster), Some(watch))
             }
-            None => None,
+            None => (None, None),
         };
         let conns = Arc::new(Connections::new(Readiness::new()?));
         let (to_throttle, paused) = crossbeam_channel::unbounded();
@@ -396,6 +397,7 @@ impl Server {
                 timeouts,
                 throttle,
                 stop_timers,
+                cluster_watch,
             })),
         })
     }
@@ -451,6 +453,8 @@ struct Threads {
     throttle: JoinHandle<()>,
     /// Dropped to stop the timeouts and throttle threads.
     stop_timers: crossbeam_channel::Sender<()>,
+    /// With `--cluster`: waits on the cluster's tasks, and ends when the node leaves.
+    cluster_watch: Option<JoinHandle<()>>,
 }
 
 /// How a shutdown went.
@@ -541,6 +545,7 @@ impl ServerHandle {
             timeouts,
             throttle,
             stop_timers,
+            cluster_watch,
         }) = self.threads.take().map(|threads| *threads)
         else {
             return ShutdownReport { clients: 0, cut: 0 };
@@ -588,6 +593,9 @@ impl ServerHandle {
         drop(parts.registry.clear());
         if let Some(cluster) = self.parts.cluster.take() {
             cluster.leave();
+        }
+        if let Some(watch) = cluster_watch {
+            join(watch, "cluster");
         }
         let parts = &self.parts;
         for conn in &conns {

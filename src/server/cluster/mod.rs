@@ -110,10 +110,11 @@ impl Cluster {
     }
 
     /// Takes this node into the cluster: its lease, the other nodes' clients, then the
-    /// feed, the requests and the lease's renewal, delivering to `registry`.
-    pub fn run(&mut self, registry: Arc<Registry>) -> io::Result<()> {
+    /// feed, the requests and the lease's renewal, delivering to `registry`. The [`Watch`]
+    /// returned waits for any of them to end, which only the shutdown may make them do.
+    pub fn run(&mut self, registry: Arc<Registry>) -> io::Result<Watch> {
         let Some((requests, feed)) = self.waiting.lock().take() else {
-            return Ok(());
+            return Err(io::Error::other("the cluster runs already"));
         };
         let engine = Arc::clone(&self.engine);
         self.runtime
@@ -125,19 +126,27 @@ impl Cluster {
                 ))
             })?;
         let handle = self.runtime.handle();
-        handle.spawn(feed.run(Arc::clone(&engine), Arc::clone(&registry)));
-        handle.spawn(publisher::serve(
-            Arc::clone(&engine),
-            Arc::clone(&registry),
-            requests,
-        ));
-        handle.spawn(nicks::keep_alive(engine, registry));
+        let tasks = vec![
+            ("feed", handle.spawn(feed.run(Arc::clone(&engine), Arc::clone(&registry)))),
+            (
+                "requests",
+                handle.spawn(publisher::serve(
+                    Arc::clone(&engine),
+                    Arc::clone(&registry),
+                    requests,
+                )),
+            ),
+            ("lease", handle.spawn(nicks::keep_alive(engine, registry))),
+        ];
         log::info!(
             "joined the cluster at {} as node {}",
             self.servers,
             self.link.node()
         );
-        Ok(())
+        Ok(Watch {
+            runtime: handle.clone(),
+            tasks,
+        })
     }
 
     /// Leaves the cluster: tells the other nodes this node's clients are gone, gives its
@@ -157,6 +166,34 @@ impl Cluster {
             log::warn!("the cluster was not told of this node's stop in time");
         }
         self.runtime.shutdown_timeout(GOODBYE_WAIT);
+    }
+}
+
+/// The cluster's tasks, for a vital thread to wait on: a node whose feed or requests stopped
+/// would look alive and be deaf, so their end is the server's failure.
+pub struct Watch {
+    runtime: tokio::runtime::Handle,
+    tasks: Vec<(&'static str, tokio::task::JoinHandle<()>)>,
+}
+
+impl Watch {
+    /// Waits until a task ends: `Ok` when the runtime was shut down (the node left), the
+    /// task's end otherwise.
+    pub fn wait(self) -> io::Result<()> {
+        let Watch { runtime, tasks } = self;
+        let (names, handles): (Vec<&str>, Vec<_>) = tasks.into_iter().unzip();
+        let (ended, index, _) = runtime.block_on(futures_util::future::select_all(handles));
+        match ended {
+            Err(error) if error.is_cancelled() => Ok(()),
+            Err(error) => Err(io::Error::other(format!(
+                "the cluster's {} task panicked: {error}",
+                names[index]
+            ))),
+            Ok(()) => Err(io::Error::other(format!(
+                "the cluster's {} task ended",
+                names[index]
+            ))),
+        }
     }
 }
 
