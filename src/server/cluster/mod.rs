@@ -6,7 +6,7 @@
 //! say to each other, pure), `publisher` (this node's requests, in order, and the barriers),
 //! `feed` (the stream delivered here), `nicks` (claims and the nodes' leases), `older` (the
 //! lobby's history beyond the ring). The core reaches it only through
-//! [`ClusterLink`](crate::server::cluster_link::ClusterLink), and it reaches the core only
+//! [`ClusterLink`], and it reaches the core only
 //! through the `Registry`.
 //!
 //! What is shared: nicks (one holder across the nodes), the lobby's lines and direct lines

@@ -7,7 +7,7 @@
 //! claims of live nodes when this node starts. Out of scope: the local table (`registry`),
 //! the encoding (`event`).
 //!
-//! A claim's holder is gone when its node's lease expired ([`NODE_LEASE`] after its last
+//! A claim's holder is gone when its node's lease expired (`NODE_LEASE` after its last
 //! renewal), or, for a claim of this node's, when the connection it names no longer holds
 //! the nick here (its release is still on its way).
 
