@@ -127,7 +127,10 @@ impl Cluster {
             })?;
         let handle = self.runtime.handle();
         let tasks = vec![
-            ("feed", handle.spawn(feed.run(Arc::clone(&engine), Arc::clone(&registry)))),
+            (
+                "feed",
+                handle.spawn(feed.run(Arc::clone(&engine), Arc::clone(&registry))),
+            ),
             (
                 "requests",
                 handle.spawn(publisher::serve(
