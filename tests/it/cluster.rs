@@ -369,3 +369,28 @@ fn next_chat_line_or_v1(client: &mut TestClient) -> String {
         }
     }
 }
+
+#[test]
+fn issue_19_each_account_keeps_its_direct_lines_with_a_client_of_another_node() {
+    let nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    let mut alice = with_caps(&a, "alice", &["ids"]);
+    alice.send("REGISTER alice-secret");
+    alice.expect("OK REGISTER alice");
+    let mut bob = with_caps(&b, "bob", &["ids"]);
+    bob.send("REGISTER bob-secret");
+    bob.expect("OK REGISTER bob");
+    while alice.recv() != "JOIN bob" {}
+    alice.send("MSG bob one");
+    let (first, _) = next_chat_line(&mut bob);
+    bob.send("MSG alice two");
+    let (second, _) = next_chat_line(&mut alice);
+    alice.barrier();
+    bob.barrier();
+    let expected = [(first, "MSG alice one"), (second, "MSG bob two")];
+    for (client, peer) in [(&mut alice, "bob"), (&mut bob, "alice")] {
+        let page = history(client, &format!("HISTORY {peer} 10"), peer);
+        let page: Vec<(u64, &str)> = page.iter().map(|h| (h.id, h.line.as_str())).collect();
+        assert_eq!(page, expected);
+    }
+}

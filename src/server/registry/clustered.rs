@@ -19,7 +19,7 @@ use crate::server::conn_id::ConnId;
 use crate::server::files::{FileLine, FileTarget, Undelivered};
 use crate::server::line::{ChatLine, Forms, Line, WithId, chat_line_for_one, shared_line};
 use crate::server::outbox::Wake;
-use crate::server::registry::delivery::{Pending, push_to_all};
+use crate::server::registry::delivery::{Client, Identity, Pending, push_to_all};
 use crate::server::registry::direct_lines::Said;
 use crate::server::registry::remote::Remote;
 use crate::server::registry::{Registry, Table};
@@ -235,6 +235,14 @@ impl Registry {
                 let recipient = to
                     .with_key(|key| table.ids.get(key).copied())
                     .and_then(|conn| Some((conn, table.clients.get(&conn)?)));
+                let sender = skip.and_then(|conn| table.clients.get(&conn));
+                self.keep_clustered_direct(
+                    (id, time),
+                    reply,
+                    to,
+                    sender,
+                    recipient.map(|(_, c)| c),
+                );
                 let mut pending = Pending::default();
                 if let Some((conn, client)) = recipient {
                     if let Some(line) = chat_line_for_one(reply, id, client.caps) {
@@ -245,6 +253,45 @@ impl Registry {
             }
         };
         self.finish(pending);
+    }
+
+    /// Keeps a direct line to `to` the stream brought back for each party of this node that
+    /// holds its account now, as `direct_lines` keeps one on a single server: the sender
+    /// (`sender`, when it is this node's) and the recipient (`recipient`, when it is this
+    /// node's). Under the table's read lock, as there.
+    fn keep_clustered_direct(
+        &self,
+        (id, time): (MessageId, UtcMillis),
+        reply: &Reply,
+        to: &Nick,
+        sender: Option<&Client>,
+        recipient: Option<&Client>,
+    ) {
+        let holds_account = |client: &&Client| client.identity == Identity::Account;
+        let (sender, recipient) = (
+            sender.filter(holds_account),
+            recipient.filter(holds_account),
+        );
+        // A line to oneself is kept once, as on a single server.
+        let recipient = recipient.filter(|r| !sender.is_some_and(|s| std::ptr::eq(*r, s)));
+        if sender.is_none() && recipient.is_none() {
+            return;
+        }
+        let from = match reply {
+            Reply::Msg { from, .. } | Reply::File { from, .. } | Reply::Me { from, .. } => from,
+            _ => return,
+        };
+        let Some(v1) = Forms::new(reply).v1().cloned() else {
+            return;
+        };
+        if let Some(sender) = sender {
+            self.direct
+                .keep(&sender.nick.key(), &to.key(), id, time, &v1);
+        }
+        if let Some(recipient) = recipient {
+            self.direct
+                .keep(&recipient.nick.key(), &from.key(), id, time, &v1);
+        }
     }
 
     /// A client of `node` registered, renamed or left: this node's clients are told, as of
