@@ -97,9 +97,12 @@ impl Keeping {
     /// delivers, and what is older is read from `older`, the stream they all came from.
     pub fn clustered_lobby(&self, older: Arc<dyn OlderLines>) -> History {
         let mut history = self.history(None, self.ring);
-        history.older = Some(older);
-        history.complete = false;
-        history.keeps_all = false;
+        // With history off (`--history-lines 0`) nothing is read back either.
+        if self.ring > 0 {
+            history.older = Some(older);
+            history.complete = false;
+            history.keeps_all = false;
+        }
         history
     }
 
