@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chatd_proto::{Nick, NickKey};
 use parking_lot::{Mutex, RwLock};
@@ -48,6 +48,18 @@ pub enum Refused {
     Store,
 }
 
+/// Where the accounts are shared beyond this server: a cluster's bucket (`--cluster`). Each
+/// call is made under the book's change mutex, before the local write, on a verification
+/// thread: it may wait for the network, and its refusal leaves everything as it was.
+pub trait SharedBook: Send + Sync {
+    /// Makes `account`; `Taken` (with the account's spelling) if one of its nick exists.
+    fn create(&self, account: &Account) -> Result<(), Refused>;
+    /// Makes `account` the account's record if its hash is still `checked`.
+    fn replace(&self, account: &Account, checked: &str) -> Result<(), Refused>;
+    /// Deletes the account `nick` if its hash is still `checked`.
+    fn delete(&self, nick: &Nick, checked: &str) -> Result<(), Refused>;
+}
+
 /// The write connection, and where it goes, for the log.
 struct Disk {
     connection: Connection,
@@ -63,6 +75,10 @@ pub struct Book {
     /// disk and its publication in `accounts` happen under it. A mutex, held by
     /// verification threads only; `None` inside for a book in memory only.
     changes: Mutex<Option<Disk>>,
+    /// The cluster's copy, once the node has joined (`--cluster`): every change is made
+    /// there first, and the other nodes' changes come back through
+    /// [`Book::apply_shared`].
+    shared: OnceLock<Arc<dyn SharedBook>>,
 }
 
 impl Book {
@@ -71,6 +87,7 @@ impl Book {
         Book {
             accounts: RwLock::new(HashMap::new()),
             changes: Mutex::new(None),
+            shared: OnceLock::new(),
         }
     }
 
@@ -102,6 +119,7 @@ impl Book {
                 connection,
                 path: path.to_owned(),
             })),
+            shared: OnceLock::new(),
         })
     }
 
@@ -138,17 +156,26 @@ impl Book {
             return Err(Refused::Taken(account.nick));
         }
         let key = nick.key();
-        if let Some(disk) = disk.as_mut() {
-            disk.write(
-                "INSERT INTO accounts (nick_key, nick, hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![key_text(&key), nick.as_str(), hash, created_ms],
-            )?;
-        }
         let account = Account {
             nick: nick.clone(),
-            hash: Arc::from(hash),
+            hash: Arc::from(hash.as_str()),
             created_ms,
         };
+        if let Some(shared) = self.shared.get() {
+            shared.create(&account)?;
+        }
+        if let Some(disk) = disk.as_mut() {
+            let written = disk.write(
+                "INSERT INTO accounts (nick_key, nick, hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![key_text(&key), nick.as_str(), hash, created_ms],
+            );
+            if let (Err(refused), Some(shared)) = (&written, self.shared.get()) {
+                // Not made here: not made anywhere.
+                let _ = shared.delete(nick, &account.hash);
+                return Err(refused.clone());
+            }
+            written?;
+        }
         self.accounts.write().insert(key, account);
         Ok(())
     }
@@ -158,16 +185,19 @@ impl Book {
         let mut disk = self.changes.lock();
         let account = self.current(nick, checked)?;
         let key = account.nick.key();
+        let account = Account {
+            hash: Arc::from(hash.as_str()),
+            ..account
+        };
+        if let Some(shared) = self.shared.get() {
+            shared.replace(&account, checked)?;
+        }
         if let Some(disk) = disk.as_mut() {
             disk.write(
                 "UPDATE accounts SET hash = ?2 WHERE nick_key = ?1",
                 params![key_text(&key), hash],
             )?;
         }
-        let account = Account {
-            hash: Arc::from(hash),
-            ..account
-        };
         self.accounts.write().insert(key, account);
         Ok(())
     }
@@ -177,6 +207,9 @@ impl Book {
         let mut disk = self.changes.lock();
         let account = self.current(nick, checked)?;
         let key = account.nick.key();
+        if let Some(shared) = self.shared.get() {
+            shared.delete(nick, checked)?;
+        }
         if let Some(disk) = disk.as_mut() {
             disk.write(
                 "DELETE FROM accounts WHERE nick_key = ?1",
@@ -185,6 +218,49 @@ impl Book {
         }
         self.accounts.write().remove(&key);
         Ok(account.nick)
+    }
+
+    /// Makes every change through `shared` from now on (a node joining its cluster).
+    pub fn share(&self, shared: Arc<dyn SharedBook>) {
+        let _ = self.shared.set(shared);
+    }
+
+    /// Takes the shared record of `key`, made or changed (`Some`) or deleted (`None`) on any
+    /// node, this one's own changes coming back included: written here too (the account's
+    /// rooms and kept lines go with it, as for a local delete), then shown in memory.
+    pub fn apply_shared(&self, key: &NickKey, account: Option<Account>) {
+        let mut disk = self.changes.lock();
+        let current = self.accounts.read().get(key).cloned();
+        if current == account {
+            return;
+        }
+        if let Some(disk) = disk.as_mut() {
+            let written = match &account {
+                Some(account) => disk.write(
+                    "INSERT INTO accounts (nick_key, nick, hash, created_ms) VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (nick_key) DO UPDATE SET nick = excluded.nick, \
+                     hash = excluded.hash, created_ms = excluded.created_ms",
+                    params![
+                        key_text(key),
+                        account.nick.as_str(),
+                        &*account.hash,
+                        account.created_ms
+                    ],
+                ),
+                None => disk.write(
+                    "DELETE FROM accounts WHERE nick_key = ?1",
+                    params![key_text(key)],
+                ),
+            };
+            // Logged by `write`; memory follows the cluster all the same, as it is what the
+            // other nodes go by.
+            let _ = written;
+        }
+        let mut accounts = self.accounts.write();
+        match account {
+            Some(account) => accounts.insert(key.clone(), account),
+            None => accounts.remove(key),
+        };
     }
 
     /// The account `nick`, if its hash is still the one a password was checked against.

@@ -47,6 +47,7 @@ use pool::Pool;
 use verifier::Verifier;
 
 pub use admin::{AccountAdmin, AdminError, ListedAccount};
+pub use book::{Account, Refused, SharedBook};
 pub use job::{Answer, Busy, Job, Outcome};
 pub use mailbox::{MAILBOX_LINES, Waiting};
 pub use password::Password;
@@ -102,6 +103,21 @@ impl Accounts {
     /// is then dropped uncalled.
     pub fn submit(&self, job: Job, done: Box<dyn FnOnce(Answer) + Send>) -> Result<(), Busy> {
         self.shared.pool.submit(job, done)
+    }
+
+    /// Makes every account change through `shared` from now on (a node joining its cluster).
+    pub fn share(&self, shared: Arc<dyn SharedBook>) {
+        self.shared.verifier.book.share(shared);
+    }
+
+    /// Takes an account record changed on any node of the cluster ([`Book::apply_shared`]).
+    pub fn apply_shared(&self, key: &NickKey, account: Option<Account>) {
+        self.shared.verifier.book.apply_shared(key, account);
+    }
+
+    /// Every account this server has, for the cluster to share those it lacks.
+    pub fn all(&self) -> Vec<Account> {
+        self.shared.verifier.book.all()
     }
 
     /// Password checks that failed since the start (`STATS logins_failed`).

@@ -12,7 +12,9 @@ use std::time::Duration;
 use async_nats::jetstream::{self, kv, stream};
 use tokio::sync::watch;
 
-use crate::server::cluster::event::{ALL_SUBJECTS, NICKS_BUCKET, NODES_BUCKET, STREAM};
+use crate::server::cluster::event::{
+    ACCOUNTS_BUCKET, ALL_SUBJECTS, NICKS_BUCKET, NODES_BUCKET, STREAM,
+};
 use crate::server::cluster_link::NodeId;
 
 /// How long a node's key lives after its last renewal: a node that dies (`kill -9`, a lost
@@ -43,6 +45,7 @@ pub struct Engine {
     pub stream: stream::Stream,
     pub nicks: kv::Store,
     pub nodes: kv::Store,
+    pub accounts: kv::Store,
     /// The highest stream sequence this node's feed has delivered: a barrier waits for it.
     pub delivered: watch::Sender<u64>,
 }
@@ -82,6 +85,7 @@ impl Engine {
             .await?;
         let nicks = bucket(&js, NICKS_BUCKET, Duration::ZERO, retention.replicas).await?;
         let nodes = bucket(&js, NODES_BUCKET, NODE_LEASE, retention.replicas).await?;
+        let accounts = bucket(&js, ACCOUNTS_BUCKET, Duration::ZERO, retention.replicas).await?;
         let (delivered, _) = watch::channel(0);
         Ok(Engine {
             node,
@@ -90,6 +94,7 @@ impl Engine {
             stream,
             nicks,
             nodes,
+            accounts,
             delivered,
         })
     }

@@ -12,7 +12,11 @@
 
 use std::fmt::Write as _;
 
+use std::sync::Arc;
+
 use chatd_proto::{Nick, Reply};
+
+use crate::server::accounts::Account;
 
 use crate::server::cluster_link::{Conversation, NodeId, Presence};
 use crate::server::conn_id::ConnId;
@@ -31,6 +35,8 @@ pub const PRESENCE: &str = "chatd.presence";
 pub const NICKS_BUCKET: &str = "chatd_nicks";
 /// The key-value bucket of live nodes: key the node id, renewed while it runs.
 pub const NODES_BUCKET: &str = "chatd_nodes";
+/// The key-value bucket of accounts: key [`nick_key`], value [`account_record`].
+pub const ACCOUNTS_BUCKET: &str = "chatd_accounts";
 
 /// Where a line came from: which node, and which of its connections.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,6 +160,28 @@ pub fn nick_key(nick: &Nick) -> String {
             let _ = write!(key, "{byte:02x}");
         }
         key
+    })
+}
+
+/// The record of an account in the accounts bucket: `<created ms> <nick> <hash>` (a PHC
+/// string holds no space).
+pub fn account_record(account: &Account) -> String {
+    format!("{} {} {}", account.created_ms, account.nick, account.hash)
+}
+
+/// The account a record holds, if it is one of ours.
+pub fn parse_account(value: &[u8]) -> Option<Account> {
+    let text = std::str::from_utf8(value).ok()?;
+    let mut fields = text.splitn(3, ' ');
+    let created_ms = fields.next()?.parse().ok()?;
+    let nick = Nick::parse(fields.next()?).ok()?;
+    let hash = fields
+        .next()
+        .filter(|hash| !hash.is_empty() && !hash.contains(' '))?;
+    Some(Account {
+        nick,
+        hash: Arc::from(hash),
+        created_ms,
     })
 }
 

@@ -5,15 +5,15 @@
 //! The modules: `engine` (the connection, the stream and the buckets), `event` (what nodes
 //! say to each other, pure), `publisher` (this node's requests, in order, and the barriers),
 //! `feed` (the stream delivered here), `nicks` (claims and the nodes' leases), `older` (the
-//! lobby's history beyond the ring). The core reaches it only through
-//! [`ClusterLink`], and it reaches the core only
-//! through the `Registry`.
+//! lobby's history beyond the ring), `accounts` (the accounts' bucket). The core reaches it
+//! only through [`ClusterLink`], and it reaches the core only through the `Registry`.
 //!
 //! What is shared: nicks (one holder across the nodes), the lobby's lines and direct lines
 //! (one order, the stream's, whose sequence is their id, delivered by every node to its own
-//! clients), the lobby's presence, and the lobby's history (the stream). What is not yet:
-//! rooms and accounts, which stay each node's own.
+//! clients), the lobby's presence, the lobby's history (the stream) and accounts (`accounts`:
+//! a bucket every node's book copies). What is not yet: rooms, which stay each node's own.
 
+mod accounts;
 mod engine;
 mod event;
 mod feed;
@@ -117,14 +117,30 @@ impl Cluster {
             return Err(io::Error::other("the cluster runs already"));
         };
         let engine = Arc::clone(&self.engine);
+        let servers = self.servers.clone();
+        let cannot_join = move |error: async_nats::Error| {
+            io::Error::other(format!("cannot join the cluster at {servers}: {error}"))
+        };
         self.runtime
             .block_on(nicks::join(&engine, &registry))
-            .map_err(|error| {
-                io::Error::other(format!(
-                    "cannot join the cluster at {}: {error}",
-                    self.servers
-                ))
-            })?;
+            .map_err(&cannot_join)?;
+        // Accounts: this node's shared where the cluster lacks them, the cluster's taken here,
+        // and every change made through the bucket from now on.
+        let book = registry.accounts().clone();
+        self.runtime
+            .block_on(accounts::share_local(&engine, &book))
+            .map_err(&cannot_join)?;
+        let shared = self
+            .runtime
+            .block_on(accounts::load(&engine))
+            .map_err(&cannot_join)?;
+        for account in shared {
+            book.apply_shared(&account.nick.key(), Some(account));
+        }
+        book.share(Arc::new(accounts::BucketBook {
+            engine: Arc::clone(&engine),
+            runtime: self.runtime.handle().clone(),
+        }));
         let handle = self.runtime.handle();
         let tasks = vec![
             (
@@ -138,6 +154,10 @@ impl Cluster {
                     Arc::clone(&registry),
                     requests,
                 )),
+            ),
+            (
+                "accounts",
+                handle.spawn(accounts::mirror(Arc::clone(&engine), book)),
             ),
             ("lease", handle.spawn(nicks::keep_alive(engine, registry))),
         ];

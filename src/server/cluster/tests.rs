@@ -116,3 +116,25 @@ fn a_claim_key_is_the_folded_nick_in_hex_and_its_value_names_the_node() {
     assert_eq!(parse_holder(b"garbage"), None);
     assert_eq!(parse_holder(b"0123 x alice"), None);
 }
+
+#[test]
+fn an_account_s_record_holds_its_nick_time_and_hash_and_nothing_else() {
+    use crate::server::accounts::Account;
+    use crate::server::cluster::event::{account_record, parse_account};
+    let account = Account {
+        nick: nick("Alice"),
+        hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_ms: 1_765_000_000_000,
+    };
+    let record = account_record(&account);
+    assert_eq!(parse_account(record.as_bytes()), Some(account));
+    for bad in [
+        "",
+        "x Alice $h",
+        "1 bad! $h",
+        "1 Alice",
+        "1 Alice two words",
+    ] {
+        assert_eq!(parse_account(bad.as_bytes()), None, "{bad:?}");
+    }
+}
