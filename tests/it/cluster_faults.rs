@@ -18,6 +18,9 @@ const DEAD_NODE_BOUND: Duration = Duration::from_secs(12);
 const SLACK: Duration = Duration::from_secs(3);
 /// Long enough for NATS to come back and the clients to reconnect.
 const RECOVERY: Duration = Duration::from_secs(30);
+/// Long enough for a NATS cluster to elect new leaders for the stream and the consumers of
+/// a lost server on a loaded machine (seen to take more than 30 s under a full test run).
+const FAIL_OVER: Duration = Duration::from_secs(90);
 
 fn cluster_node(url: &str) -> ChatdProcess {
     ChatdProcess::spawn(&["--cluster", url, "--http", "off"], None)
@@ -174,9 +177,9 @@ fn issue_19_a_nats_cluster_that_loses_a_server_keeps_the_chat_and_every_line_tak
     let replicated = |config: &mut chatd_testkit::Config| config.cluster_replicas = 3;
     let (a, b) = (node_with(&urls, replicated), node_with(&urls, replicated));
     let mut alice = with_caps(&a, "alice", &[]);
-    alice.set_deadline(RECOVERY);
+    alice.set_deadline(FAIL_OVER);
     let mut bob = with_caps(&b, "bob", &["ids"]);
-    bob.set_deadline(RECOVERY);
+    bob.set_deadline(FAIL_OVER);
     alice.expect("JOIN bob");
     let mut taken = Vec::new();
     for i in 0..5 {
@@ -186,8 +189,9 @@ fn issue_19_a_nats_cluster_that_loses_a_server_keeps_the_chat_and_every_line_tak
     nats.servers[0].stop();
     // Lines taken while the cluster fails over all arrive, in order; lines refused as not
     // sent never do; unconfirmed ones may.
-    let deadline = Instant::now() + RECOVERY;
+    let deadline = Instant::now() + FAIL_OVER;
     let mut unconfirmed = Vec::new();
+    let mut not_sent = 0;
     let mut n = 0;
     while taken.len() < 10 {
         let text = format!("two {n}");
@@ -195,11 +199,13 @@ fn issue_19_a_nats_cluster_that_loses_a_server_keeps_the_chat_and_every_line_tak
         match send_checked(&mut alice, &text) {
             Fate::Taken => taken.push(format!("ALL alice {text}")),
             Fate::Unconfirmed => unconfirmed.push(format!("ALL alice {text}")),
-            Fate::NotSent => {}
+            Fate::NotSent => not_sent += 1,
         }
         assert!(
             Instant::now() < deadline,
-            "not 5 lines taken in {RECOVERY:?}"
+            "{} of 5 lines taken in {FAIL_OVER:?} ({} unconfirmed, {not_sent} not sent)",
+            taken.len() - 5,
+            unconfirmed.len()
         );
     }
     nats.servers[0].run();
