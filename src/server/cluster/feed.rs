@@ -31,10 +31,17 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// Subscribes to everything published from now on.
+    /// Subscribes to everything published from now on: after the stream's last sequence
+    /// now, which is where a failed subscription goes on from if nothing came before it (so
+    /// it never replays the stream's past as new lines).
     pub async fn subscribe(engine: &Engine) -> Result<Feed, async_nats::Error> {
-        let messages = consume(engine, DeliverPolicy::New).await?;
-        Ok(Feed { messages, last: 0 })
+        let mut stream = engine.stream.clone();
+        let last = stream.info().await?.state.last_sequence;
+        let from = DeliverPolicy::ByStartSequence {
+            start_sequence: last + 1,
+        };
+        let messages = consume(engine, from).await?;
+        Ok(Feed { messages, last })
     }
 
     /// Delivers what comes, for as long as the runtime runs.

@@ -312,6 +312,11 @@ impl Registry {
                 remote.remove(&old.key());
                 return;
             }
+            // Its holder here is told nothing of a departure that came before its claim.
+            Presence::Left { nick, .. } if held_here(nick) => {
+                remote.remove(&nick.key());
+                return;
+            }
             Presence::Joined(nick) => {
                 remote.insert(
                     nick.key(),
