@@ -44,6 +44,28 @@ impl BucketBook {
     }
 }
 
+/// The record of `key` if its hash is still `checked`; `Changed` if it is gone or another
+/// change came first.
+async fn checked_entry(
+    accounts: &async_nats::jetstream::kv::Store,
+    key: &str,
+    checked: &str,
+    what: &str,
+) -> Result<async_nats::jetstream::kv::Entry, Refused> {
+    let entry = accounts
+        .entry(key)
+        .await
+        .map_err(|error| failed(what, error))?;
+    let entry = entry
+        .filter(|entry| entry.operation == Operation::Put)
+        .ok_or(Refused::Changed)?;
+    let current = parse_account(&entry.value).ok_or(Refused::Changed)?;
+    if *current.hash != *checked {
+        return Err(Refused::Changed);
+    }
+    Ok(entry)
+}
+
 /// A refusal for an error of the bucket, logged.
 fn failed(what: &str, error: impl std::fmt::Display) -> Refused {
     log::warn!("the cluster refused a change of an account ({what}): {error}");
@@ -73,17 +95,7 @@ impl SharedBook for BucketBook {
         let value = account_record(account);
         let accounts = &self.engine.accounts;
         self.run("password", async move {
-            let entry = accounts
-                .entry(&key)
-                .await
-                .map_err(|error| failed("password", error))?;
-            let Some(entry) = entry.filter(|entry| entry.operation == Operation::Put) else {
-                return Err(Refused::Changed);
-            };
-            let current = parse_account(&entry.value).ok_or(Refused::Changed)?;
-            if *current.hash != *checked {
-                return Err(Refused::Changed);
-            }
+            let entry = checked_entry(accounts, &key, checked, "password").await?;
             match accounts.update(&key, value.into(), entry.revision).await {
                 Ok(_) => Ok(()),
                 Err(error) if error.kind() == UpdateErrorKind::WrongLastRevision => {
@@ -98,17 +110,7 @@ impl SharedBook for BucketBook {
         let key = nick_key(nick);
         let accounts = &self.engine.accounts;
         self.run("unregister", async move {
-            let entry = accounts
-                .entry(&key)
-                .await
-                .map_err(|error| failed("unregister", error))?;
-            let Some(entry) = entry.filter(|entry| entry.operation == Operation::Put) else {
-                return Err(Refused::Changed);
-            };
-            let current = parse_account(&entry.value).ok_or(Refused::Changed)?;
-            if *current.hash != *checked {
-                return Err(Refused::Changed);
-            }
+            let entry = checked_entry(accounts, &key, checked, "unregister").await?;
             accounts
                 .delete_expect_revision(&key, Some(entry.revision))
                 .await
