@@ -12,7 +12,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use chatd_proto::{Nick, Reply};
+use chatd_proto::{Nick, Reply, Room};
 
 use crate::server::conn_id::ConnId;
 use crate::server::outbox::Outbox;
@@ -48,6 +48,27 @@ impl fmt::Debug for NodeId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "node {}", self.0)
     }
+}
+
+/// A client of some node: the node, and the connection there. A room's member across the
+/// cluster is one of these, which no rename changes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Origin {
+    pub node: NodeId,
+    pub conn: ConnId,
+}
+
+/// A room as a node knows it, for a node that starts into a running cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomImage {
+    pub name: Room,
+    pub private: bool,
+    pub key: Option<String>,
+    /// The setter and the text.
+    pub topic: Option<(Nick, String)>,
+    /// The members in the order they joined (the first owns the room), with their nicks.
+    pub members: Vec<(Origin, Nick)>,
+    pub invited: Vec<Origin>,
 }
 
 /// The conversation a chat line belongs to on the stream.
@@ -125,7 +146,23 @@ pub enum Request {
         from: ConnId,
         outbox: Outbox,
     },
-    Presence(Presence),
+    /// Connection `conn` of this node registered, renamed or left.
+    Presence {
+        conn: ConnId,
+        presence: Presence,
+    },
+    /// A room command (`JOIN`, `PART`, `TOPIC`, `KEY`, `PRIVATE`, `INVITE`, `MSG #room`,
+    /// `ME #room`) of connection `from`, called `nick`, as the client's line spells it: every
+    /// node carries it out in the stream's order, so each comes to the same decision.
+    /// `invitee` is the client an `INVITE` names, as this node found it. `outbox` hears if
+    /// the stream refused it.
+    Room {
+        nick: Nick,
+        command: String,
+        invitee: Option<Origin>,
+        from: ConnId,
+        outbox: Outbox,
+    },
     /// Connection `conn` of this node no longer holds `nick`.
     Release {
         nick: Nick,

@@ -119,6 +119,7 @@ use metrics::Metrics;
 use outbox::Queue;
 use readiness::Readiness;
 use registry::Registry;
+use rooms::Limits;
 use store::Store;
 use timeouts::Timeouts;
 use tls::Tls;
@@ -257,10 +258,18 @@ impl Server {
         );
         let registry = registry.with_files(files.clone());
         let registry = Arc::new(match &cluster {
-            Some(cluster) => registry.with_cluster(cluster.link()),
+            Some(cluster) => registry.with_cluster(cluster.link(), Limits::of(&config)),
             None => registry,
         });
-        registry.restore_rooms(recovered.rooms);
+        if cluster.is_none() {
+            registry.restore_rooms(recovered.rooms);
+        } else if !recovered.rooms.is_empty() {
+            // A node's rooms are the cluster's: one node's saved rooms would be its alone.
+            log::warn!(
+                "{} registered room(s) of a single server's run are not brought into the cluster",
+                recovered.rooms.len()
+            );
+        }
         let (cluster, cluster_watch) = match cluster {
             Some(mut cluster) => {
                 let watch = cluster.run(Arc::clone(&registry))?;

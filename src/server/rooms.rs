@@ -190,6 +190,11 @@ impl RoomState {
         self.members.contains_key(&id)
     }
 
+    /// The nick member `id` had when it joined, or since its last rename.
+    pub fn member_nick(&self, id: ConnId) -> Option<&Nick> {
+        self.members.get(&id).map(|member| &member.nick)
+    }
+
     /// Who owns the room: a registered room's owner account when it is a member (nobody
     /// otherwise), any other room's longest-present member.
     pub fn owner(&self) -> Option<ConnId> {
@@ -251,7 +256,13 @@ impl RoomState {
             return;
         };
         self.by_age.remove(&member.joined);
-        self.by_nick.remove(&ByNick(member.nick));
+        // Unless another member holds the nick now: on a node of a cluster, a client that
+        // left is taken out of its rooms when the stream says so, and its nick may have been
+        // taken meanwhile.
+        let by_nick = ByNick(member.nick);
+        if self.by_nick.get(&by_nick) == Some(&id) {
+            self.by_nick.remove(&by_nick);
+        }
         self.list.swap_remove(member.slot);
         if let Some(moved) = self.list.get(member.slot) {
             self.members
@@ -339,6 +350,14 @@ impl Rooms {
         state.invited.remove(&id);
         state.add(id, nick);
         Ok(state)
+    }
+
+    /// Whether a `JOIN room` by client `id` would be decided by its key: a keyed room it is
+    /// neither in nor invited to.
+    pub fn needs_key(&self, id: ConnId, room: &Room) -> bool {
+        self.rooms.get(&room.key()).is_some_and(|state| {
+            state.key.is_some() && !state.is_member(id) && !state.invited.contains(&id)
+        })
     }
 
     /// `PART room` by client `id`. The room keeps the others, if any.
@@ -672,5 +691,6 @@ impl RoomState {
     }
 }
 
+mod image;
 #[cfg(test)]
 mod tests;

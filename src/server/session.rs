@@ -28,6 +28,7 @@ use chatd_proto::{
 use flow::ClusterWait;
 
 mod answers;
+mod clustered;
 mod flow;
 
 pub use flow::{Answered, Awaited, Flow};
@@ -140,6 +141,9 @@ impl Session {
             Ok(command) => command,
             Err(error) => return self.reply_error(&error),
         };
+        if let Some(flow) = self.room_in_cluster(&command, registry) {
+            return flow;
+        }
         if matches!(
             command,
             Command::All { .. } | Command::Msg { .. } | Command::Me { .. }
@@ -288,6 +292,11 @@ impl Session {
                 let (nick, group) = (self.registered_nick(), self.group);
                 self.account_command(registry, |login| login.unregister(&nick, password, group))
             }
+            // A registered room outlives its members on one server's disk; a cluster's
+            // rooms live in its nodes' memory alone.
+            Command::RegisterRoom(_) if registry.cluster().is_some() => {
+                self.reply_error(&ProtocolError::NotOnNodes("rooms are registered"))
+            }
             Command::RegisterRoom(room) => match registry.register_room(self.id, &room) {
                 Ok(room) => self.reply(&Reply::OkRegisterRoom(room)),
                 Err(error) => self.reply_error(&error),
@@ -388,7 +397,15 @@ impl Session {
         } else {
             Identity::Guest
         };
-        let claimed = registry.claim(self.id, wanted.clone(), &self.outbox, self.caps, identity);
+        let confirm = Reply::OkNick(wanted.clone());
+        let claimed = registry.claim(
+            self.id,
+            wanted.clone(),
+            &self.outbox,
+            self.caps,
+            identity,
+            &confirm,
+        );
         if matches!(claimed, Ok((Claimed::Dropped, _)) | Err(_)) {
             registry.release_in_cluster(self.id, &wanted);
         }
@@ -408,10 +425,14 @@ impl Session {
                 }
                 self.login.renamed(&key);
                 self.nick = Some(wanted.clone());
-                // The client's own `PRESENCE` line, with `CAP presence`.
+                // The client's own `PRESENCE` line, with `CAP presence`, and its `OK NICK`
+                // unless nothing changed.
                 self.answered.set(self.answered.get() + slow.answered);
                 registry.finish(slow);
-                self.reply(&Reply::OkNick(wanted))
+                if claimed == Claimed::Unchanged {
+                    return self.reply(&confirm);
+                }
+                Flow::Continue
             }
             Err(error) => self.reply_error(&error),
         }

@@ -2,13 +2,15 @@
 //! with `kill -9` loses no line the stream acknowledged, frees its nicks within its lease,
 //! and its clients resume on another node with `HISTORY AFTER`; a NATS server restarted
 //! under connected clients refuses the lines it cannot take with `ERR UNAVAILABLE` and then
-//! carries chat on; a three-server NATS cluster loses a server and chat goes on.
+//! carries chat on; a three-server NATS cluster loses a server and chat goes on; a killed
+//! node's clients leave their rooms on the other nodes.
 
 use std::time::{Duration, Instant};
 
 use chatd_testkit::nats::{NatsCluster, NatsServer};
 
 use crate::cluster::{claim_within, lobby_after, next_chat_line, node, node_with};
+use crate::cluster_rooms::expect_room;
 use crate::support::{ChatdProcess, TestClient, registered_at, with_caps};
 
 /// A node's lease (10 s) and one renewal period (2 s): the longest a dead node's nicks and
@@ -222,4 +224,28 @@ fn issue_19_a_nats_cluster_that_loses_a_server_keeps_the_chat_and_every_line_tak
         }
     }
     assert_eq!(heard, taken);
+}
+
+#[test]
+fn issue_19_a_killed_node_s_clients_leave_their_rooms_on_the_others() {
+    let nats = NatsServer::start();
+    let survivor = node(&nats.url);
+    let doomed = cluster_node(&nats.url);
+    let mut bob = registered_at(doomed.addr, "bob", &[]);
+    bob.send("JOIN #den");
+    expect_room(&mut bob, "OK JOIN #den");
+    let mut alice = with_caps(&survivor, "alice", &["owner"]);
+    alice.set_deadline(DEAD_NODE_BOUND + SLACK);
+    alice.send("JOIN #den");
+    expect_room(&mut alice, "OK JOIN #den");
+    expect_room(&mut alice, "WHO #den alice bob");
+    expect_room(&mut alice, "END WHO #den");
+    expect_room(&mut alice, "OWNER #den bob");
+    doomed.signal(libc::SIGKILL);
+    drop(doomed);
+    // Within the lease and a look, the room passes to the member left.
+    expect_room(&mut alice, "OWNER #den alice");
+    alice.send("WHO #den");
+    expect_room(&mut alice, "WHO #den alice");
+    expect_room(&mut alice, "END WHO #den");
 }

@@ -12,6 +12,7 @@ mod bad_input;
 mod broadcast;
 mod cluster;
 mod cluster_faults;
+mod cluster_rooms;
 mod config_file;
 mod defaults;
 mod direct_history;

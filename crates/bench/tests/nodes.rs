@@ -230,15 +230,37 @@ fn issue_19_a_failed_nodes_run_leaves_nothing_behind() {
     run.assert_left_nothing();
 }
 
+/// Three rooms of four members, spread over both nodes, two senders each with 200 lines:
+/// every member gets every line of its room but its own, in one order, on both rows.
 #[test]
-fn issue_19_rooms_are_refused_with_nodes_for_now() {
-    let run = NodesRun::of(&["rooms", "--no-files"]);
-    assert_eq!(run.output.status.code(), Some(2), "{}", run.stderr());
+fn issue_19_rooms_over_two_nodes_pass_their_checks_against_one_process() {
+    let run = NodesRun::of(&[
+        "rooms",
+        "--rooms",
+        "3",
+        "--members",
+        "4",
+        "--senders",
+        "2",
+        "--messages",
+        "200",
+        "--workers",
+        "2",
+        "--timeout",
+        "30",
+        "--no-files",
+    ]);
+    assert!(run.output.status.success(), "{}", run.stderr());
+    // Per room: each sender gets the other's 200, each other member both senders' 400.
+    let deliveries = (3 * (2 * 200 + 2 * 400)).to_string();
     assert_eq!(
-        run.stderr(),
-        "chatd-bench: rooms are not shared across nodes yet (each node has its own rooms), so \
-         --nodes does not run the rooms workload for now; run it without --nodes\n"
+        run.column("deliveries"),
+        [
+            ("rooms".to_owned(), deliveries.clone()),
+            ("rooms (2 nodes)".to_owned(), deliveries)
+        ]
     );
+    run.assert_left_nothing();
 }
 
 #[test]

@@ -1,24 +1,30 @@
-//! What the nodes of a cluster say to each other on the stream: a chat line or a presence
-//! change, as one text line, and the subjects and key names they use.
+//! What the nodes of a cluster say to each other on the stream: a chat line, a presence
+//! change, a room command, the rooms as a node knows them, as text, and the subjects and key
+//! names they use.
 //!
 //! In scope: encoding and decoding (pure: no I/O, no clock), the stream's subjects, and the
 //! key a nick's claim is kept under. The lines inside are the protocol's own replies
-//! (`ALL alice hi`, `JOIN alice`), so `chatd_proto` spells them and nothing is spelled twice.
-//! Out of scope: publishing and consuming (`publisher`, `feed`).
+//! (`ALL alice hi`, `JOIN alice`) and commands (`JOIN #rust`), so `chatd_proto` spells them
+//! and nothing is spelled twice. Out of scope: publishing and consuming (`publisher`,
+//! `feed`), what a room command does (`registry`, `rooms`).
 //!
 //! Payloads: `<node> <conn> <reply>` for a lobby line, `<node> <conn> <to> <reply>` for a
-//! direct one, `<node> <announcement>` for a presence change, `<node> GONE` for a node that
-//! stopped cleanly.
+//! direct one, `<node> <conn> <announcement>` for a presence change, `<node> GONE` for a node
+//! that stopped cleanly, `<node> LOST <node>` for one whose lease expired, `<node> <conn>
+//! <nick> [@<node>/<conn>] <command>` for a room command (the client an `INVITE` names
+//! first), `<node> WANTED` for a node asking for the rooms, and `<node> ROOMS <for>` followed
+//! by one line per fact of the rooms' image ([`encode_rooms`]).
 
 use std::fmt::Write as _;
 
 use std::sync::Arc;
 
-use chatd_proto::{Nick, Reply};
+use chatd_proto::{Command, Nick, Reply, Room, parse_command};
 
 use crate::server::accounts::Account;
 
-use crate::server::cluster_link::{Conversation, NodeId, Presence};
+pub use crate::server::cluster_link::Origin;
+use crate::server::cluster_link::{Conversation, NodeId, Presence, RoomImage};
 use crate::server::conn_id::ConnId;
 
 /// The stream every conversation's lines are in; its sequence is their order and id.
@@ -29,21 +35,16 @@ pub const ALL_SUBJECTS: &str = "chatd.>";
 pub const LOBBY: &str = "chatd.lobby";
 /// Direct lines (`MSG <nick>`, `ME <nick>`).
 pub const DIRECT: &str = "chatd.direct";
-/// Registrations, renames and departures.
+/// Registrations, renames and departures, and nodes that stopped.
 pub const PRESENCE: &str = "chatd.presence";
+/// Room commands and the rooms' images for nodes that start.
+pub const ROOMS: &str = "chatd.rooms";
 /// The key-value bucket of nick claims: key [`nick_key`], value [`holder`].
 pub const NICKS_BUCKET: &str = "chatd_nicks";
 /// The key-value bucket of live nodes: key the node id, renewed while it runs.
 pub const NODES_BUCKET: &str = "chatd_nodes";
 /// The key-value bucket of accounts: key [`nick_key`], value [`account_record`].
 pub const ACCOUNTS_BUCKET: &str = "chatd_accounts";
-
-/// Where a line came from: which node, and which of its connections.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub node: NodeId,
-    pub conn: ConnId,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -53,11 +54,31 @@ pub enum Event {
         reply: Reply,
     },
     Presence {
-        node: NodeId,
+        origin: Origin,
         presence: Presence,
     },
     /// The node stopped cleanly: its clients are gone.
     Gone(NodeId),
+    /// Node `by` found that `node` stopped renewing its lease: its clients are gone.
+    Lost {
+        by: NodeId,
+        node: NodeId,
+    },
+    /// A room command of `origin`, called `nick`; `invitee` is the client an `INVITE` names.
+    Room {
+        origin: Origin,
+        nick: Nick,
+        invitee: Option<Origin>,
+        command: String,
+    },
+    /// The node started into a running cluster and asks for the rooms.
+    RoomsWanted(NodeId),
+    /// The rooms as node `by` knew them when it read `wanted`'s [`Event::RoomsWanted`].
+    Rooms {
+        by: NodeId,
+        wanted: NodeId,
+        rooms: Vec<RoomImage>,
+    },
 }
 
 /// A payload that is not one of ours (another program on the subject, or a newer node).
@@ -87,13 +108,40 @@ impl Event {
                     }
                 }
             }
-            Event::Presence { node, presence } => {
-                let _ = write!(out, "{node} {}", presence.announcement());
+            Event::Presence { origin, presence } => {
+                let announcement = presence.announcement();
+                let _ = write!(out, "{} {} {announcement}", origin.node, origin.conn);
                 PRESENCE
             }
             Event::Gone(node) => {
                 let _ = write!(out, "{node} GONE");
                 PRESENCE
+            }
+            Event::Lost { by, node } => {
+                let _ = write!(out, "{by} LOST {node}");
+                PRESENCE
+            }
+            Event::Room {
+                origin,
+                nick,
+                invitee,
+                command,
+            } => {
+                let _ = write!(out, "{} {} {nick} ", origin.node, origin.conn);
+                if let Some(invitee) = invitee {
+                    let _ = write!(out, "@{}/{} ", invitee.node, invitee.conn);
+                }
+                out.push_str(command);
+                ROOMS
+            }
+            Event::RoomsWanted(node) => {
+                let _ = write!(out, "{node} WANTED");
+                ROOMS
+            }
+            Event::Rooms { by, wanted, rooms } => {
+                let _ = write!(out, "{by} ROOMS {wanted}");
+                encode_rooms(rooms, &mut out);
+                ROOMS
             }
         };
         (subject, out)
@@ -125,18 +173,154 @@ impl Event {
                 })
             }
             PRESENCE if rest == "GONE" => Ok(Event::Gone(node)),
+            PRESENCE if rest.starts_with("LOST ") => {
+                let lost = NodeId::parse(&rest["LOST ".len()..]).ok_or(Malformed)?;
+                Ok(Event::Lost {
+                    by: node,
+                    node: lost,
+                })
+            }
             PRESENCE => {
+                let (conn, rest) = rest.split_once(' ').ok_or(Malformed)?;
+                let conn = conn.parse().map_err(|_| Malformed)?;
                 let presence = match Reply::parse(rest).map_err(|_| Malformed)? {
                     Reply::Join(nick) => Presence::Joined(nick),
                     Reply::NickChanged { old, new } => Presence::Renamed { old, new },
                     Reply::Quit { nick, reason } => Presence::Left { nick, reason },
                     _ => return Err(Malformed),
                 };
-                Ok(Event::Presence { node, presence })
+                Ok(Event::Presence {
+                    origin: Origin { node, conn },
+                    presence,
+                })
+            }
+            ROOMS if rest == "WANTED" => Ok(Event::RoomsWanted(node)),
+            ROOMS if rest.starts_with("ROOMS ") => {
+                let rest = &rest["ROOMS ".len()..];
+                let (wanted, image) = rest.split_once('\n').unwrap_or((rest, ""));
+                Ok(Event::Rooms {
+                    by: node,
+                    wanted: NodeId::parse(wanted).ok_or(Malformed)?,
+                    rooms: decode_rooms(image)?,
+                })
+            }
+            ROOMS => {
+                let (conn, rest) = rest.split_once(' ').ok_or(Malformed)?;
+                let conn = conn.parse().map_err(|_| Malformed)?;
+                let (nick, mut command) = rest.split_once(' ').ok_or(Malformed)?;
+                let nick = Nick::parse(nick).map_err(|_| Malformed)?;
+                let mut invitee = None;
+                if let Some(tagged) = command.strip_prefix('@') {
+                    let (client, line) = tagged.split_once(' ').ok_or(Malformed)?;
+                    invitee = Some(parse_client(client)?);
+                    command = line;
+                }
+                if room_command(command).is_none() {
+                    return Err(Malformed);
+                }
+                Ok(Event::Room {
+                    origin: Origin { node, conn },
+                    nick,
+                    invitee,
+                    command: command.to_owned(),
+                })
             }
             _ => Err(Malformed),
         }
     }
+}
+
+/// The room command `line` holds, if it is one the stream carries: `JOIN`, `PART`, `TOPIC`
+/// with a text, `KEY`, `PRIVATE`, `INVITE`, `MSG #room`, `ME #room`.
+pub fn room_command(line: &str) -> Option<Command<'_>> {
+    let command = parse_command(line).ok()??;
+    match &command {
+        Command::Join { .. }
+        | Command::Part { .. }
+        | Command::Topic { .. }
+        | Command::Key { .. }
+        | Command::Private { .. }
+        | Command::Invite { .. }
+        | Command::MsgRoom { .. } => Some(command),
+        Command::Me {
+            target: chatd_proto::Target::Room(_),
+            ..
+        } => Some(command),
+        _ => None,
+    }
+}
+
+/// `<node>/<conn>`.
+fn parse_client(text: &str) -> Result<Origin, Malformed> {
+    let (node, conn) = text.split_once('/').ok_or(Malformed)?;
+    Ok(Origin {
+        node: NodeId::parse(node).ok_or(Malformed)?,
+        conn: conn.parse().map_err(|_| Malformed)?,
+    })
+}
+
+/// Writes the rooms' image, a line per fact, each line after a newline: `ROOM <name> on|off`
+/// (its privacy), then its `KEY <key>`, `TOPIC <setter> <text>`, `MEMBER <node>/<conn>
+/// <nick>` (in the order they joined) and `INVITED <node>/<conn>`. Nothing in them holds a
+/// newline: they are the protocol's own words.
+pub fn encode_rooms(rooms: &[RoomImage], out: &mut String) {
+    for room in rooms {
+        let private = if room.private { "on" } else { "off" };
+        let _ = write!(out, "\nROOM {} {private}", room.name);
+        if let Some(key) = &room.key {
+            let _ = write!(out, "\nKEY {key}");
+        }
+        if let Some((setter, text)) = &room.topic {
+            let _ = write!(out, "\nTOPIC {setter} {text}");
+        }
+        for (member, nick) in &room.members {
+            let _ = write!(out, "\nMEMBER {}/{} {nick}", member.node, member.conn);
+        }
+        for invitee in &room.invited {
+            let _ = write!(out, "\nINVITED {}/{}", invitee.node, invitee.conn);
+        }
+    }
+}
+
+/// The rooms an image written by [`encode_rooms`] holds.
+pub fn decode_rooms(image: &str) -> Result<Vec<RoomImage>, Malformed> {
+    let mut rooms: Vec<RoomImage> = Vec::new();
+    for line in image.split('\n').filter(|line| !line.is_empty()) {
+        let (word, rest) = line.split_once(' ').ok_or(Malformed)?;
+        if word == "ROOM" {
+            let (name, private) = rest.split_once(' ').ok_or(Malformed)?;
+            rooms.push(RoomImage {
+                name: Room::parse(name).map_err(|_| Malformed)?,
+                private: match private {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(Malformed),
+                },
+                key: None,
+                topic: None,
+                members: Vec::new(),
+                invited: Vec::new(),
+            });
+            continue;
+        }
+        let room = rooms.last_mut().ok_or(Malformed)?;
+        match word {
+            "KEY" => room.key = Some(rest.to_owned()),
+            "TOPIC" => {
+                let (setter, text) = rest.split_once(' ').ok_or(Malformed)?;
+                let setter = Nick::parse(setter).map_err(|_| Malformed)?;
+                room.topic = Some((setter, text.to_owned()));
+            }
+            "MEMBER" => {
+                let (client, nick) = rest.split_once(' ').ok_or(Malformed)?;
+                let nick = Nick::parse(nick).map_err(|_| Malformed)?;
+                room.members.push((parse_client(client)?, nick));
+            }
+            "INVITED" => room.invited.push(parse_client(rest)?),
+            _ => return Err(Malformed),
+        }
+    }
+    Ok(rooms)
 }
 
 /// Whether `reply` is a line a client says to others: the only kind the stream carries.

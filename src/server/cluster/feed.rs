@@ -1,26 +1,35 @@
-//! What the stream brings this node: every node's lines and presence changes, in the
-//! stream's one order, delivered here to this node's clients.
+//! What the stream brings this node: every node's lines, presence changes and room
+//! commands, in the stream's one order, delivered here to this node's clients.
 //!
 //! In scope: one ordered consumer of the whole stream from the moment the node starts (it
 //! picks up where it was after a lost connection), decoding each message and handing it to
 //! the registry (a line with the stream's sequence as its id and the stream's time as its
-//! time; another node's presence; a node that stopped), and the watermark barriers wait for.
-//! Out of scope: publishing (`publisher`), the deliveries themselves (`registry`).
+//! time; another node's presence; a room command; a node that stopped), the watermark
+//! barriers wait for, and the rooms of a node that starts into a running cluster: it asks for
+//! them, holds the room commands that come after its question, takes the first image another
+//! node answers with (the rooms as they were at the question) and then carries the held
+//! commands out. Out of scope: publishing (`publisher`), the deliveries themselves
+//! (`registry`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::consumer::{DeliverPolicy, push};
 use chatd_proto::{MessageId, UtcMillis};
 use futures_util::StreamExt;
 
 use crate::server::cluster::engine::Engine;
-use crate::server::cluster::event::{ALL_SUBJECTS, Event};
-use crate::server::registry::{NODE_STOPPED, Registry};
+use crate::server::cluster::event::{ALL_SUBJECTS, Event, room_command};
+use crate::server::cluster_link::{NodeId, Presence};
+use crate::server::registry::{NODE_LOST, NODE_STOPPED, Registry};
 
 /// How long the feed waits before it subscribes again after its consumer failed for good.
 const RESUBSCRIBE: Duration = Duration::from_secs(1);
+
+/// How long a node that starts waits for another's image of the rooms before it takes them
+/// as empty (the node that would have answered stopped meanwhile).
+const ROOMS_WAIT: Duration = Duration::from_secs(10);
 
 /// The feed's consumer, made before the node tells anyone it is there, so that nothing
 /// published after its start is missed.
@@ -28,6 +37,27 @@ pub struct Feed {
     messages: push::Ordered,
     /// The last sequence seen, to go on from after a failure.
     last: u64,
+    rooms: Rooms,
+}
+
+/// Where this node's rooms stand.
+enum Rooms {
+    /// They are the cluster's: each room command is carried out as it comes.
+    Live,
+    /// Asked for (`asked`: the question's sequence, once read back): the room commands after
+    /// the question wait in `held` for an image.
+    Wanted {
+        asked: Option<u64>,
+        held: Vec<Held>,
+        since: Instant,
+    },
+}
+
+/// A room command held until the rooms' image comes, as the stream brought it.
+struct Held {
+    sequence: u64,
+    time: UtcMillis,
+    event: Event,
 }
 
 impl Feed {
@@ -41,7 +71,20 @@ impl Feed {
             start_sequence: last + 1,
         };
         let messages = consume(engine, from).await?;
-        Ok(Feed { messages, last })
+        Ok(Feed {
+            messages,
+            last,
+            rooms: Rooms::Live,
+        })
+    }
+
+    /// This node asks the running cluster for its rooms: room commands wait for the answer.
+    pub fn want_rooms(&mut self) {
+        self.rooms = Rooms::Wanted {
+            asked: None,
+            held: Vec::new(),
+            since: Instant::now(),
+        };
     }
 
     /// Delivers what comes, for as long as the runtime runs.
@@ -88,32 +131,163 @@ impl Feed {
             .ok()
             .and_then(|payload| Event::decode(message.message.subject.as_str(), payload).ok());
         match event {
-            Some(Event::Line {
-                origin,
-                conversation,
-                reply,
-            }) => {
-                if let Some(id) = MessageId::new(sequence) {
-                    let skip = (origin.node == engine.node).then_some(origin.conn);
-                    registry.clustered_line(id, time, &conversation, &reply, skip);
-                }
-            }
-            Some(Event::Presence { node, presence }) => {
-                // This node told its own clients when the change was made.
-                if node != engine.node {
-                    registry.remote_presence(&node, &presence);
-                }
-            }
-            Some(Event::Gone(node)) => {
-                if node != engine.node {
-                    registry.forget_nodes(&HashSet::from([node]), NODE_STOPPED);
-                }
-            }
+            Some(event) => self.take(engine, registry, sequence, time, event),
             None => log::debug!("the cluster's stream holds a message that is not a chat node's"),
         }
         self.last = sequence;
         engine.delivered.send_replace(sequence);
     }
+
+    /// Carries out or holds one event.
+    fn take(
+        &mut self,
+        engine: &Engine,
+        registry: &Registry,
+        sequence: u64,
+        time: UtcMillis,
+        event: Event,
+    ) {
+        if let Rooms::Wanted { asked, held, since } = &mut self.rooms {
+            match &event {
+                Event::RoomsWanted(node) if node == &engine.node => {
+                    *asked = Some(sequence);
+                    return;
+                }
+                Event::Rooms { wanted, rooms, .. } if wanted == &engine.node => {
+                    if asked.is_some() {
+                        registry.install_rooms(rooms.clone());
+                        log::info!("took the cluster's {} room(s)", rooms.len());
+                        self.rooms_live(engine, registry);
+                    }
+                    return;
+                }
+                // Its rooms are not the cluster's yet: another node answers.
+                Event::RoomsWanted(_) | Event::Rooms { .. } => return,
+                Event::Room { .. }
+                | Event::Presence { .. }
+                | Event::Lost { .. }
+                | Event::Gone(_)
+                    if asked.is_none() =>
+                {
+                    // Before the question: the image will hold what it changed in the rooms,
+                    // and this node knew the clients from the nicks' bucket when it started.
+                    if !matches!(event, Event::Room { .. }) {
+                        deliver(engine, registry, sequence, time, event);
+                    }
+                    return;
+                }
+                Event::Room { .. }
+                | Event::Presence { .. }
+                | Event::Lost { .. }
+                | Event::Gone(_) => {
+                    held.push(Held {
+                        sequence,
+                        time,
+                        event,
+                    });
+                    if since.elapsed() >= ROOMS_WAIT {
+                        log::warn!(
+                            "no node of the cluster told this one its rooms in {} s: it starts with none",
+                            ROOMS_WAIT.as_secs()
+                        );
+                        self.rooms_live(engine, registry);
+                    }
+                    return;
+                }
+                _ => {}
+            }
+        }
+        deliver(engine, registry, sequence, time, event);
+    }
+
+    /// The rooms are the cluster's from now on: what was held is carried out.
+    fn rooms_live(&mut self, engine: &Engine, registry: &Registry) {
+        let wanted = std::mem::replace(&mut self.rooms, Rooms::Live);
+        if let Rooms::Wanted { held, .. } = wanted {
+            for Held {
+                sequence,
+                time,
+                event,
+            } in held
+            {
+                deliver(engine, registry, sequence, time, event);
+            }
+        }
+    }
+}
+
+/// Hands one event to the registry (or, for another node's question, answers it).
+fn deliver(engine: &Engine, registry: &Registry, sequence: u64, time: UtcMillis, event: Event) {
+    match event {
+        Event::Line {
+            origin,
+            conversation,
+            reply,
+        } => {
+            if let Some(id) = MessageId::new(sequence) {
+                let skip = (origin.node == engine.node).then_some(origin.conn);
+                registry.clustered_line(id, time, &conversation, &reply, skip);
+            }
+        }
+        Event::Presence { origin, presence } => {
+            if origin.node != engine.node {
+                registry.remote_presence(&origin, &presence);
+            } else if matches!(presence, Presence::Left { .. }) {
+                // This node told its own clients when the change was made; the client leaves
+                // its rooms now, where every node takes it out of them.
+                registry.departed(origin.conn);
+            }
+        }
+        Event::Gone(node) => {
+            if node != engine.node {
+                registry.forget_nodes(&HashSet::from([node]), NODE_STOPPED);
+            }
+        }
+        Event::Lost { node, .. } => {
+            if node != engine.node {
+                registry.forget_nodes(&HashSet::from([node]), NODE_LOST);
+            }
+        }
+        Event::Room {
+            origin,
+            nick,
+            invitee,
+            command,
+        } => {
+            let (Some(id), Some(command)) = (MessageId::new(sequence), room_command(&command))
+            else {
+                return;
+            };
+            registry.clustered_room((id, time), &origin, &nick, invitee.as_ref(), &command);
+        }
+        Event::RoomsWanted(node) => {
+            if node != engine.node {
+                answer_rooms(engine, registry, node);
+            }
+        }
+        // An answer to another node's question.
+        Event::Rooms { .. } => {}
+    }
+}
+
+/// Publishes this node's rooms for node `wanted`, as they are at its question.
+fn answer_rooms(engine: &Engine, registry: &Registry, wanted: NodeId) {
+    let event = Event::Rooms {
+        by: engine.node.clone(),
+        wanted,
+        rooms: registry.rooms_image(),
+    };
+    let (subject, payload) = event.encode();
+    let js = engine.js.clone();
+    tokio::spawn(async move {
+        let published = match js.publish(subject, payload.into()).await {
+            Ok(ack) => ack.await.map(|_| ()).map_err(async_nats::Error::from),
+            Err(error) => Err(error.into()),
+        };
+        if let Err(error) = published {
+            log::warn!("could not tell a starting node the rooms: {error}");
+        }
+    });
 }
 
 async fn consume(

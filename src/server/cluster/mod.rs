@@ -124,6 +124,19 @@ impl Cluster {
         self.runtime
             .block_on(nicks::join(&engine, &registry))
             .map_err(&cannot_join)?;
+        let mut feed = feed;
+        if !registry.remote_nodes().is_empty() {
+            // Other nodes run, and may have rooms: this one asks for them, and its feed,
+            // subscribed before the question, holds the room commands until an answer.
+            feed.want_rooms();
+            let (subject, payload) = Event::RoomsWanted(engine.node.clone()).encode();
+            self.runtime
+                .block_on(async {
+                    let ack = engine.js.publish(subject, payload.into()).await?;
+                    ack.await.map_err(async_nats::Error::from)
+                })
+                .map_err(&cannot_join)?;
+        }
         // Accounts: this node's shared where the cluster lacks them, the cluster's taken here,
         // and every change made through the bucket from now on.
         let book = registry.accounts().clone();

@@ -3,7 +3,7 @@
 //!
 //! In scope: claiming (a create, or an update of a claim whose holder is gone, at the
 //! revision read), releasing (only a claim this connection still holds), renewing this
-//! node's lease and forgetting the clients of nodes whose lease expired, and reading the
+//! node's lease and telling the stream of nodes whose lease expired, and reading the
 //! claims of live nodes when this node starts. Out of scope: the local table (`registry`),
 //! the encoding (`event`).
 //!
@@ -20,8 +20,8 @@ use chatd_proto::Nick;
 use futures_util::StreamExt;
 
 use crate::server::cluster::engine::{Engine, NODE_RENEW, REQUEST_WAIT};
-use crate::server::cluster::event::{holder, nick_key, parse_holder};
-use crate::server::cluster_link::{Answer, NodeId, Presence};
+use crate::server::cluster::event::{Event, holder, nick_key, parse_holder};
+use crate::server::cluster_link::{Answer, NodeId, Origin, Presence};
 use crate::server::conn_id::ConnId;
 use crate::server::registry::{NODE_LOST, Registry};
 
@@ -191,7 +191,28 @@ pub async fn keep_alive(engine: Arc<Engine>, registry: Arc<Registry>) {
                 "{} node(s) of the cluster stopped renewing their lease",
                 gone.len()
             );
-            registry.forget_nodes(&gone, NODE_LOST);
+            tell_lost(&engine, &registry, gone).await;
+        }
+    }
+}
+
+/// Tells every node, through the stream, that the nodes `gone` stopped: each forgets their
+/// clients when it reads it, at the same point of the rooms' order. Forgotten here at once
+/// if the stream cannot be told (every node that finds them gone says so; the first one
+/// read counts).
+async fn tell_lost(engine: &Engine, registry: &Registry, gone: HashSet<NodeId>) {
+    for node in gone {
+        let (subject, payload) = Event::Lost {
+            by: engine.node.clone(),
+            node: node.clone(),
+        }
+        .encode();
+        let stored = match engine.js.publish(subject, payload.into()).await {
+            Ok(ack) => ack.await.is_ok(),
+            Err(_) => false,
+        };
+        if !stored {
+            registry.forget_nodes(&HashSet::from([node]), NODE_LOST);
         }
     }
 }
@@ -209,7 +230,7 @@ pub async fn join(engine: &Engine, registry: &Registry) -> Result<(), async_nats
         let Some(value) = engine.nicks.get(key?).await? else {
             continue;
         };
-        let Some((node, _, nick)) = parse_holder(&value) else {
+        let Some((node, conn, nick)) = parse_holder(&value) else {
             continue;
         };
         if node == engine.node {
@@ -224,7 +245,8 @@ pub async fn join(engine: &Engine, registry: &Registry) -> Result<(), async_nats
             }
         };
         if live {
-            registry.remote_presence(&node, &Presence::Joined(nick));
+            let client = Origin { node, conn };
+            registry.remote_presence(&client, &Presence::Joined(nick));
         }
     }
     Ok(())

@@ -1,10 +1,11 @@
 //! What this node hands to the cluster: the requests of its workers, in the order they came.
 //!
-//! In scope: publishing chat lines and presence changes to the stream in one order (one
-//! NATS connection keeps it: the stream gets one node's lines as its workers handed them
-//! over), waiting for each acknowledgement in that order and telling a sender whose line was
-//! not stored (`UNAVAILABLE`), and the errands: claims, releases, and barriers, which pass
-//! once every line handed over before them is stored and this node's feed has delivered it.
+//! In scope: publishing chat lines, presence changes and room commands to the stream in
+//! one order (one NATS connection keeps it: the stream gets one node's lines as its workers
+//! handed them over), waiting for each acknowledgement in that order and telling a sender
+//! whose line or room command was not stored (`UNAVAILABLE`), and the errands: claims,
+//! releases, and barriers, which pass once every line handed over before them is stored and
+//! this node's feed has delivered it.
 //! Out of scope: delivering (`feed`), the claims' rules (`nicks`).
 
 use std::sync::Arc;
@@ -17,7 +18,8 @@ use tokio::sync::{mpsc, watch};
 use crate::server::cluster::engine::{Engine, REQUEST_WAIT};
 use crate::server::cluster::event::{Event, Origin};
 use crate::server::cluster::nicks;
-use crate::server::cluster_link::{Answer, Errand, Request};
+use crate::server::cluster_link::{Answer, Errand, Presence, Request};
+use crate::server::conn_id::ConnId;
 use crate::server::line::shared_line;
 use crate::server::outbox::Outbox;
 use crate::server::registry::Registry;
@@ -28,6 +30,8 @@ struct Unacked {
     serial: u64,
     sent: Sent,
     sender: Option<Outbox>,
+    /// The connection of this node whose departure it is, if it is one.
+    left: Option<ConnId>,
 }
 
 /// What became of a publish.
@@ -53,9 +57,10 @@ pub async fn serve(
     let (to_acknowledge, unacked) = mpsc::unbounded_channel();
     // (the serial of the last event dealt with, the highest sequence acknowledged so far)
     let (acked, acked_seen) = watch::channel((0_u64, 0_u64));
-    tokio::spawn(acknowledge(unacked, acked));
+    tokio::spawn(acknowledge(unacked, acked, Arc::clone(&registry)));
     let mut serial = 0_u64;
     while let Some(request) = requests.recv().await {
+        let mut left = None;
         let (event, sender) = match request {
             Request::Line {
                 conversation,
@@ -74,9 +79,34 @@ pub async fn serve(
                 };
                 (event, Some(outbox))
             }
-            Request::Presence(presence) => {
-                let node = engine.node.clone();
-                (Event::Presence { node, presence }, None)
+            Request::Presence { conn, presence } => {
+                // A departure that is not stored takes the client out of its rooms here all
+                // the same (the others forget it with its node's lease).
+                left = matches!(presence, Presence::Left { .. }).then_some(conn);
+                let origin = Origin {
+                    node: engine.node.clone(),
+                    conn,
+                };
+                (Event::Presence { origin, presence }, None)
+            }
+            Request::Room {
+                nick,
+                command,
+                invitee,
+                from,
+                outbox,
+            } => {
+                let origin = Origin {
+                    node: engine.node.clone(),
+                    conn: from,
+                };
+                let event = Event::Room {
+                    origin,
+                    nick,
+                    invitee,
+                    command,
+                };
+                (event, Some(outbox))
             }
             Request::Release { nick, conn } => {
                 let engine = Arc::clone(&engine);
@@ -130,6 +160,7 @@ pub async fn serve(
             serial,
             sent,
             sender,
+            left,
         });
     }
 }
@@ -139,12 +170,14 @@ pub async fn serve(
 async fn acknowledge(
     mut unacked: mpsc::UnboundedReceiver<Unacked>,
     acked: watch::Sender<(u64, u64)>,
+    registry: Arc<Registry>,
 ) {
     let mut highest = 0;
     while let Some(Unacked {
         serial,
         sent,
         sender,
+        left,
     }) = unacked.recv().await
     {
         let failure = match sent {
@@ -160,6 +193,9 @@ async fn acknowledge(
             },
             Sent::Refused => Some(NOT_SENT),
         };
+        if let (Some(_), Some(conn)) = (failure, left) {
+            registry.departed(conn);
+        }
         if let (Some(failure), Some(sender)) = (failure, sender) {
             let refusal = ProtocolError::Unavailable(failure.to_owned());
             let _ = sender.send_reply(shared_line(&Reply::from(&refusal)));

@@ -1,11 +1,12 @@
-//! Unit tests of the cluster's pure parts: the events' encoding and the claims' keys.
+//! Unit tests of the cluster's pure parts: the events' encoding (lines, presence, room
+//! commands, the rooms' image) and the claims' keys.
 
-use chatd_proto::{Nick, Reply, Target};
+use chatd_proto::{Nick, Reply, Room, Target};
 
 use super::event::{
-    DIRECT, Event, LOBBY, Malformed, Origin, PRESENCE, holder, nick_key, parse_holder,
+    DIRECT, Event, LOBBY, Malformed, Origin, PRESENCE, ROOMS, holder, nick_key, parse_holder,
 };
-use crate::server::cluster_link::{Conversation, NodeId, Presence};
+use crate::server::cluster_link::{Conversation, NodeId, Presence, RoomImage};
 
 fn nick(text: &str) -> Nick {
     Nick::parse(text).expect("a valid nick")
@@ -71,7 +72,10 @@ fn lobby_direct_and_presence_events_survive_the_wire() {
         },
     ] {
         let event = Event::Presence {
-            node: node(),
+            origin: Origin {
+                node: node(),
+                conn: 7,
+            },
             presence,
         };
         assert_eq!(round_trip(event.clone()), (PRESENCE, event));
@@ -80,6 +84,97 @@ fn lobby_direct_and_presence_events_survive_the_wire() {
         round_trip(Event::Gone(node())),
         (PRESENCE, Event::Gone(node()))
     );
+    let lost = Event::Lost {
+        by: node(),
+        node: other_node(),
+    };
+    assert_eq!(round_trip(lost.clone()), (PRESENCE, lost));
+}
+
+fn other_node() -> NodeId {
+    NodeId::parse("fedcba9876543210").expect("hex")
+}
+
+#[test]
+fn room_commands_and_the_rooms_image_survive_the_wire() {
+    let origin = Origin {
+        node: node(),
+        conn: 42,
+    };
+    for command in [
+        "JOIN #rust",
+        "JOIN #rust a key with spaces",
+        "PART #rust",
+        "PART #rust off to bed",
+        "TOPIC #rust all about 100% safe code",
+        "KEY #rust",
+        "KEY #rust s3cret",
+        "PRIVATE #rust on",
+        "MSG #rust hello room",
+        "ME #rust waves",
+    ] {
+        let event = Event::Room {
+            origin: origin.clone(),
+            nick: nick("alice"),
+            invitee: None,
+            command: command.to_owned(),
+        };
+        assert_eq!(round_trip(event.clone()), (ROOMS, event), "{command}");
+    }
+    let invite = Event::Room {
+        origin: origin.clone(),
+        nick: nick("alice"),
+        invitee: Some(Origin {
+            node: other_node(),
+            conn: 9,
+        }),
+        command: "INVITE bob #rust".to_owned(),
+    };
+    assert_eq!(round_trip(invite.clone()), (ROOMS, invite));
+    let wanted = Event::RoomsWanted(other_node());
+    assert_eq!(round_trip(wanted.clone()), (ROOMS, wanted));
+    let rooms = vec![
+        RoomImage {
+            name: Room::parse("#Rust").unwrap(),
+            private: true,
+            key: Some("two words".to_owned()),
+            topic: Some((nick("bob"), "safe code, fast".to_owned())),
+            members: vec![
+                (origin.clone(), nick("alice")),
+                (
+                    Origin {
+                        node: other_node(),
+                        conn: 9,
+                    },
+                    nick("bob"),
+                ),
+            ],
+            invited: vec![Origin {
+                node: other_node(),
+                conn: 10,
+            }],
+        },
+        RoomImage {
+            name: Room::parse("#empty-topic").unwrap(),
+            private: false,
+            key: None,
+            topic: None,
+            members: vec![(origin, nick("carol"))],
+            invited: Vec::new(),
+        },
+    ];
+    let image = Event::Rooms {
+        by: node(),
+        wanted: other_node(),
+        rooms,
+    };
+    assert_eq!(round_trip(image.clone()), (ROOMS, image));
+    let none = Event::Rooms {
+        by: node(),
+        wanted: other_node(),
+        rooms: Vec::new(),
+    };
+    assert_eq!(round_trip(none.clone()), (ROOMS, none));
 }
 
 #[test]
@@ -93,6 +188,22 @@ fn what_is_not_ours_is_malformed() {
         (LOBBY, &format!("{id} 1 OK NICK alice")),
         (DIRECT, &format!("{id} 1 ALL alice hi")),
         (PRESENCE, &format!("{id} ALL alice hi")),
+        (PRESENCE, &format!("{id} 1 ALL alice hi")),
+        (PRESENCE, &format!("{id} LOST nothex")),
+        // Only the room commands travel, each as the protocol reads it.
+        (ROOMS, &format!("{id} 1 alice NICK bob")),
+        (ROOMS, &format!("{id} 1 alice ALL hi")),
+        (ROOMS, &format!("{id} 1 alice TOPIC #rust")),
+        (ROOMS, &format!("{id} 1 alice JOIN rust")),
+        (ROOMS, &format!("{id} 1 bad! JOIN #rust")),
+        (ROOMS, &format!("{id} x alice JOIN #rust")),
+        (ROOMS, &format!("{id} 1 alice @{id} INVITE bob #rust")),
+        (ROOMS, &format!("{id} ROOMS {id}\nMEMBER {id}/1 alice")),
+        (ROOMS, &format!("{id} ROOMS {id}\nROOM #rust maybe")),
+        (
+            ROOMS,
+            &format!("{id} ROOMS {id}\nROOM #rust on\nWHAT is this"),
+        ),
         ("chatd.other", &format!("{id} 1 ALL alice hi")),
     ] {
         assert_eq!(

@@ -14,20 +14,25 @@ use std::collections::HashSet;
 
 use chatd_proto::{CapSet, Capability, MessageId, Nick, ProtocolError, Reply, UtcMillis};
 
-use crate::server::cluster_link::{ClusterLink, Conversation, NodeId, Presence, Request};
+use crate::server::cluster_link::{
+    ClusterLink, Conversation, NodeId, Origin, Presence, Refused, Request,
+};
 use crate::server::conn_id::ConnId;
 use crate::server::files::{FileLine, FileTarget, Undelivered};
 use crate::server::line::{ChatLine, Forms, Line, WithId, chat_line_for_one, shared_line};
 use crate::server::outbox::Wake;
-use crate::server::registry::delivery::{Client, Identity, Pending, push_to_all};
+use crate::server::registry::delivery::{Client, Identity, Pending, announce_owner, push_to_all};
 use crate::server::registry::direct_lines::Said;
 use crate::server::registry::remote::Remote;
-use crate::server::registry::{Registry, Table};
+use crate::server::registry::{Claimed, Registry, Table};
+use crate::server::rooms::{Limits, NewOwner};
 
 impl Registry {
-    /// Makes this registry one node of the cluster `link` leads to.
-    pub fn with_cluster(mut self, link: ClusterLink) -> Registry {
+    /// Makes this registry one node of the cluster `link` leads to, whose room commands it
+    /// carries out within `limits` (every node must have the same).
+    pub fn with_cluster(mut self, link: ClusterLink, limits: Limits) -> Registry {
         self.cluster = Some(link);
+        self.cluster_limits = limits;
         self
     }
 
@@ -294,28 +299,46 @@ impl Registry {
         }
     }
 
-    /// A client of `node` registered, renamed or left: this node's clients are told, as of
-    /// a client of its own, in the lobby's order.
-    pub fn remote_presence(&self, node: &NodeId, presence: &Presence) {
+    /// A client of another node (`client`) registered, renamed or left: this node's
+    /// clients are told, as of a client of its own, in the lobby's order; one that left
+    /// leaves its rooms here, as on every node at this point of the stream.
+    pub fn remote_presence(&self, client: &Origin, presence: &Presence) {
+        let node = &client.node;
         let mut table = self.table.write();
         let Table {
             ids,
             remote,
+            remote_ids,
+            rooms,
             presence: mode,
             ..
         } = &mut *table;
+        let mut new_owners = Vec::new();
+        match presence {
+            Presence::Renamed { new, .. } => {
+                if let Some(id) = remote_ids.get(client) {
+                    rooms.rename(id, new);
+                }
+            }
+            Presence::Left { .. } => {
+                if let Some(id) = remote_ids.remove(client) {
+                    new_owners = rooms.leave_all(id);
+                }
+            }
+            Presence::Joined(_) => {}
+        }
         // The bucket gives a nick one holder: a record of one held here is stale.
         let held_here = |nick: &Nick| ids.contains_key(&nick.key());
-        match presence {
-            Presence::Joined(nick) if held_here(nick) => return,
+        let told = match presence {
+            Presence::Joined(nick) if held_here(nick) => false,
             Presence::Renamed { old, new } if held_here(new) => {
                 remote.remove(&old.key());
-                return;
+                false
             }
             // Its holder here is told nothing of a departure that came before its claim.
             Presence::Left { nick, .. } if held_here(nick) => {
                 remote.remove(&nick.key());
-                return;
+                false
             }
             Presence::Joined(nick) => {
                 remote.insert(
@@ -323,8 +346,10 @@ impl Registry {
                     Remote {
                         nick: nick.clone(),
                         node: node.clone(),
+                        conn: client.conn,
                     },
                 );
+                true
             }
             Presence::Renamed { old, new } => {
                 remote.remove(&old.key());
@@ -333,8 +358,10 @@ impl Registry {
                     Remote {
                         nick: new.clone(),
                         node: node.clone(),
+                        conn: client.conn,
                     },
                 );
+                true
             }
             Presence::Left { nick, .. } => {
                 // Only if it is still that node's: a claim taken over from a dead node may
@@ -345,42 +372,73 @@ impl Registry {
                 {
                     remote.remove(&nick.key());
                 }
+                true
             }
+        };
+        // Above `--presence-limit` the lobby is not told of anyone's changes.
+        if told && !mode.is_counted() {
+            self.announce(table, &[presence.announcement()]);
+        } else {
+            drop(table);
         }
-        if mode.is_counted() {
-            // Above `--presence-limit` the lobby is not told of anyone's changes.
-            return;
-        }
-        self.announce(table, &[presence.announcement()]);
+        self.tell_owners(&new_owners);
+    }
+
+    /// This node's client `conn` left, as the stream says now: it leaves its rooms here, at
+    /// the point of the rooms' order where every node takes it out of them.
+    pub fn departed(&self, conn: ConnId) {
+        let new_owners = self.table.write().rooms.leave_all(conn);
+        self.tell_owners(&new_owners);
     }
 
     /// Forgets the clients of the nodes `gone`, telling this node's clients they left with
-    /// `reason` (`NODE_LOST`, `NODE_STOPPED`).
+    /// `reason` (`NODE_LOST`, `NODE_STOPPED`); they leave their rooms here.
     pub fn forget_nodes(&self, gone: &HashSet<NodeId>, reason: &str) {
         let mut table = self.table.write();
+        let mut new_owners = Vec::new();
+        for id in table.remote_ids.remove_nodes(gone) {
+            new_owners.extend(table.rooms.leave_all(id));
+        }
         let gone: Vec<Nick> = table
             .remote
             .values()
             .filter(|remote| gone.contains(&remote.node))
             .map(|remote| remote.nick.clone())
             .collect();
-        if gone.is_empty() {
-            return;
-        }
         for nick in &gone {
             table.remote.remove(&nick.key());
         }
-        if table.presence.is_counted() {
+        if gone.is_empty() || table.presence.is_counted() {
+            drop(table);
+        } else {
+            let quits: Vec<Reply> = gone
+                .into_iter()
+                .map(|nick| Reply::Quit {
+                    nick,
+                    reason: Some(reason.to_owned()),
+                })
+                .collect();
+            self.announce(table, &quits);
+        }
+        self.tell_owners(&new_owners);
+    }
+
+    /// Tells the members of each room in `changes` who owns it now, in the room's order.
+    fn tell_owners(&self, changes: &[NewOwner]) {
+        if changes.is_empty() {
             return;
         }
-        let quits: Vec<Reply> = gone
-            .into_iter()
-            .map(|nick| Reply::Quit {
-                nick,
-                reason: Some(reason.to_owned()),
-            })
-            .collect();
-        self.announce(table, &quits);
+        let table = self.table.read();
+        let mut pending = Pending::default();
+        for change in changes {
+            let Some(state) = table.rooms.get(&change.room) else {
+                continue;
+            };
+            let _order = state.order.lock();
+            announce_owner(&table.clients, &table.rooms, change, &mut pending);
+        }
+        drop(table);
+        self.finish(pending);
     }
 
     /// Every other node's clients' nicks, for `WHO`.
@@ -416,4 +474,58 @@ impl Registry {
         drop(table);
         self.finish(pending);
     }
+}
+
+/// Tells the other nodes of a claim this node just made, and releases a rename's old nick
+/// (a case change keeps the one claim).
+pub(super) fn tell_cluster_claimed(link: &ClusterLink, claimed: &Claimed, nick: &Nick, id: ConnId) {
+    // A full hand-over only costs the other nodes the news: the claim itself is made.
+    let _ = match claimed {
+        Claimed::Joined => link.send(Request::Presence {
+            conn: id,
+            presence: Presence::Joined(nick.clone()),
+        }),
+        Claimed::Renamed { old } => {
+            if old.key() != nick.key() {
+                let release = Request::Release {
+                    nick: old.clone(),
+                    conn: id,
+                };
+                let _ = link.send(release);
+            }
+            link.send(Request::Presence {
+                conn: id,
+                presence: Presence::Renamed {
+                    old: old.clone(),
+                    new: nick.clone(),
+                },
+            })
+        }
+        Claimed::Unchanged | Claimed::Dropped => Ok(()),
+    };
+}
+
+/// Tells the other nodes client `id` left, and releases its nick; refused when the cluster's
+/// runtime is gone or far behind.
+pub(super) fn tell_cluster_left(
+    link: &ClusterLink,
+    nick: &Nick,
+    id: ConnId,
+    reason: Option<&str>,
+) -> Result<(), Refused> {
+    let release = Request::Release {
+        nick: nick.clone(),
+        conn: id,
+    };
+    let left = Presence::Left {
+        nick: nick.clone(),
+        reason: reason.map(str::to_owned),
+    };
+    // Refused only when the runtime is gone or far behind: the node's lease then frees the
+    // nick, and the others forget its clients with it.
+    let _ = link.send(release);
+    link.send(Request::Presence {
+        conn: id,
+        presence: left,
+    })
 }

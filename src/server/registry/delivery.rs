@@ -73,6 +73,16 @@ impl Pending {
         }
     }
 
+    /// Adds what `other` left to do to this.
+    pub fn merge(&mut self, mut other: Pending) {
+        self.flushes.append(&mut other.flushes);
+        self.slow.append(&mut other.slow);
+        self.queued += other.queued;
+        self.delivered += other.delivered;
+        self.answered += other.answered;
+        self.recipients = self.recipients.max(other.recipients);
+    }
+
     /// Pushes `line` to one client and notes what the push leaves to do.
     pub fn push(&mut self, id: ConnId, client: &Client, line: Line, wake: Wake) {
         let cost = footprint(&line);
@@ -158,12 +168,13 @@ pub fn announce_owner(
     let Some(state) = rooms.get(&change.room) else {
         return;
     };
-    let Some(owner) = clients.get(&change.owner) else {
+    // The room's record of the nick: the owner may be a client of another node.
+    let Some(owner) = state.member_nick(change.owner) else {
         return;
     };
     let line = Forms::new(&Reply::Owner {
         room: state.name.clone(),
-        nick: owner.nick.clone(),
+        nick: owner.clone(),
     });
     push_to_members(
         clients,

@@ -19,7 +19,9 @@
 //! leaving, `HISTORY`); `direct_lines` the direct lines (`MSG <nick>`, `ME <nick>`) and the
 //! direct messages kept for accounts; `room_lines` the room commands; `file_lines` `UPLOAD`
 //! and the `FILE` lines; `delivery` the per-client record and the fan-out loops all use;
-//! `key_guesses` the throttle on wrong room keys.
+//! `key_guesses` the throttle on wrong room keys; on a node of a cluster, `clustered` the
+//! lines and presence the stream brings, `clustered_rooms` the room commands it brings, and
+//! `remote` the other nodes' clients.
 //!
 //! It also holds the server's counters (`metrics`), counting the deliveries and slow
 //! consumers it finishes, and reads them with its own counts for `STATS`: every turn and
@@ -29,6 +31,7 @@
 //! (`rooms`), sockets (`writer`, `connection`).
 
 mod clustered;
+mod clustered_rooms;
 mod delivery;
 mod direct_lines;
 mod file_lines;
@@ -37,14 +40,14 @@ mod presence;
 mod remote;
 mod room_lines;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::accounts::Accounts;
-use crate::server::cluster_link::{ClusterLink, Presence, Request};
+use crate::server::cluster_link::ClusterLink;
 use crate::server::conn_id::ConnId;
 use crate::server::direct_history::DirectHistory;
 use crate::server::files::Files;
@@ -53,15 +56,16 @@ use crate::server::line::{ChatLine, Forms, LineFor, WithId, line_for_one, shared
 use crate::server::message_ids::MessageIds;
 use crate::server::metrics::{Load, Metrics};
 use crate::server::outbox::{Outbox, Wake};
-use crate::server::rooms::Rooms;
+use crate::server::rooms::{Limits, Rooms};
 use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::{
     CapSet, Capability, MessageId, Nick, NickKey, Page, ProtocolError, Reply, Target,
 };
+use clustered::{tell_cluster_claimed, tell_cluster_left};
 use delivery::{Client, announce_owner, push_to_all, push_to_members};
 use key_guesses::AddressWrongKeys;
 use presence::Tell;
-use remote::Remote;
+use remote::{Remote, RemoteIds};
 
 pub use delivery::{Identity, Pending};
 pub use key_guesses::{Guesser, WrongKeys};
@@ -101,6 +105,8 @@ pub struct Registry {
     /// The cluster this server is a node of (`--cluster`): lobby and direct lines go through
     /// its stream (`clustered`).
     cluster: Option<ClusterLink>,
+    /// The room limits a node of a cluster carries out the stream's room commands within.
+    cluster_limits: Limits,
 }
 
 struct Table {
@@ -120,6 +126,11 @@ struct Table {
     presence: presence::Presence,
     /// The other nodes' clients (`--cluster`), by nick: nobody here holds their nicks.
     remote: HashMap<NickKey, Remote>,
+    /// The ids the rooms know the other nodes' clients by (`--cluster`).
+    remote_ids: RemoteIds,
+    /// This node's clients whose `JOIN`, carried out for the stream, gave a wrong key: their
+    /// sessions count it when they go on (`--cluster`).
+    wrong_in_cluster: HashSet<ConnId>,
 }
 
 /// What a successful `NICK` did.
@@ -177,6 +188,8 @@ impl Registry {
                 wrong_keys: AddressWrongKeys::default(),
                 presence: presence::Presence::new(presence_limit),
                 remote: HashMap::new(),
+                remote_ids: RemoteIds::default(),
+                wrong_in_cluster: HashSet::new(),
             }),
             fan_out: Mutex::new(lobby),
             ids,
@@ -186,6 +199,7 @@ impl Registry {
             accounts,
             files: None,
             cluster: None,
+            cluster_limits: Limits::of(&crate::config::Config::default()),
         }
     }
 
@@ -227,7 +241,10 @@ impl Registry {
 
     /// Claims `nick` for client `id` (first time or rename), atomically: of many clients
     /// racing for one nick exactly one wins. A first claim registers the client with the
-    /// capabilities `caps` it turned on so far.
+    /// capabilities `caps` it turned on so far. A registration or rename queues the client
+    /// `confirm` (its `OK NICK` or `OK LOGIN`) in the critical section that tells the others,
+    /// so that no line sent to it after the change can come before it; an unchanged nick
+    /// queues nothing, for the caller to answer.
     pub fn claim(
         &self,
         id: ConnId,
@@ -235,6 +252,7 @@ impl Registry {
         outbox: &Outbox,
         caps: CapSet,
         identity: Identity,
+        confirm: &Reply,
     ) -> Result<(Claimed, Pending), ProtocolError> {
         let key = nick.key();
         let mut table = self.table.write();
@@ -300,15 +318,18 @@ impl Registry {
             &co_members,
             &mut pending,
         );
+        let client = table.clients.get(&id).expect("inserted or renamed above");
         if claimed == Claimed::Joined {
             // Its own mode and count, in order with every change told after it; just before
-            // the `OK NICK` its session queues.
-            let client = table.clients.get(&id).expect("inserted above");
+            // its `OK NICK`.
             let current = table.presence.current(table.clients.len());
             if let Some(line) = line_for_one(&current, client.caps) {
                 pending.answer(id, client, line);
             }
         }
+        // Before the order is released: another worker's broadcast may reach the client
+        // as soon as it is, and must come after this.
+        pending.answer(id, client, shared_line(confirm));
         drop(order);
         Ok((claimed, pending))
     }
@@ -331,13 +352,20 @@ impl Registry {
         };
         ids.remove(&client.nick.key());
         away.remove(&id);
-        if let Some(link) = &self.cluster {
-            tell_cluster_left(link, &client.nick, id, reason);
-        }
+        let told_cluster = self
+            .cluster
+            .as_ref()
+            .is_some_and(|link| tell_cluster_left(link, &client.nick, id, reason).is_ok());
         let tell = presence.left(clients.len(), Instant::now());
         let co_members = rooms_to_tell(&tell, rooms, id);
-        // Silently: the QUIT below tells everyone, or everyone who shares a room with it.
-        let new_owners = rooms.leave_all(id);
+        // Silently: the QUIT below tells everyone, or everyone who shares a room with it. On
+        // a node of a cluster, when the stream brings the departure back, in the rooms' order
+        // on every node (`clustered_rooms`).
+        let new_owners = if told_cluster {
+            Vec::new()
+        } else {
+            rooms.leave_all(id)
+        };
         // A room whose owner changed keeps its order locked from before the QUIT to after its
         // OWNER line, so none of its lines comes between them. Under the write lock nobody
         // holds a room's order, so taking several cannot wait.
@@ -439,6 +467,8 @@ impl Registry {
         let mut table = self.table.write();
         table.ids.clear();
         table.remote.clear();
+        table.remote_ids.clear();
+        table.wrong_in_cluster.clear();
         table.rooms = Rooms::new(self.keeping.clone());
         table.away.clear();
         table.wrong_keys = AddressWrongKeys::default();
@@ -571,45 +601,6 @@ impl Registry {
             slow.extend(more.slow);
         }
     }
-}
-
-/// Tells the other nodes of a claim this node just made, and releases a rename's old nick
-/// (a case change keeps the one claim).
-fn tell_cluster_claimed(link: &ClusterLink, claimed: &Claimed, nick: &Nick, id: ConnId) {
-    // A full hand-over only costs the other nodes the news: the claim itself is made.
-    let _ = match claimed {
-        Claimed::Joined => link.send(Request::Presence(Presence::Joined(nick.clone()))),
-        Claimed::Renamed { old } => {
-            if old.key() != nick.key() {
-                let release = Request::Release {
-                    nick: old.clone(),
-                    conn: id,
-                };
-                let _ = link.send(release);
-            }
-            link.send(Request::Presence(Presence::Renamed {
-                old: old.clone(),
-                new: nick.clone(),
-            }))
-        }
-        Claimed::Unchanged | Claimed::Dropped => Ok(()),
-    };
-}
-
-/// Tells the other nodes client `id` left, and releases its nick.
-fn tell_cluster_left(link: &ClusterLink, nick: &Nick, id: ConnId, reason: Option<&str>) {
-    let release = Request::Release {
-        nick: nick.clone(),
-        conn: id,
-    };
-    let left = Presence::Left {
-        nick: nick.clone(),
-        reason: reason.map(str::to_owned),
-    };
-    // Refused only when the runtime is gone or far behind: the node's lease then frees the
-    // nick, and the others forget its clients with it.
-    let _ = link.send(release);
-    let _ = link.send(Request::Presence(left));
 }
 
 /// The clients told of client `id`'s change when the lobby is not (`tell`): those sharing a

@@ -8,6 +8,7 @@
 //! leaving (the registry's own file).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::RwLockWriteGuard;
 
@@ -19,9 +20,9 @@ use crate::server::registry::Identity;
 use crate::server::registry::delivery::{Pending, announce_owner, push_to_members};
 use crate::server::registry::key_guesses::{Guesser, JoinGuesses};
 use crate::server::registry::{Registry, Table};
-use crate::server::rooms::{Limits, Parted, RoomState, SavedRoom};
+use crate::server::rooms::{KeyGuesses, Limits, Parted, RoomState, SavedRoom};
 use crate::server::store::RoomRecord;
-use chatd_proto::{Nick, ProtocolError, Reply, Room, Target};
+use chatd_proto::{MessageId, Nick, ProtocolError, Reply, Room, Target, UtcMillis};
 
 impl Registry {
     /// `JOIN room [key]`: the joiner gets `OK JOIN`, the topic, the members and, with
@@ -38,25 +39,43 @@ impl Registry {
         limits: Limits,
         guesser: Guesser<'_>,
     ) -> Result<Pending, ProtocolError> {
-        let mut table = self.table.write();
-        let Table {
-            clients,
-            rooms,
-            wrong_keys,
-            ..
-        } = &mut *table;
-        let Some(joiner) = clients.get(&id) else {
+        let table = self.table.write();
+        let Some(joiner) = table.clients.get(&id) else {
             return Ok(Pending::default());
         };
-        let mut guesses = JoinGuesses {
-            guesser,
-            addresses: wrong_keys,
+        let nick = joiner.nick.clone();
+        self.join_as(table, id, &nick, room, key, limits, Some(guesser))
+    }
+
+    /// `JOIN` by member `id` called `nick`, a client of this node or (on a node of a cluster)
+    /// of another, under the write lock `table`: what [`Registry::join_room`] does, the
+    /// joiner's answers queued only if it is this node's. Without a `guesser` no guess is
+    /// refused or counted here: a cluster's node decided that before the command went out.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn join_as(
+        &self,
+        mut table: RwLockWriteGuard<'_, Table>,
+        id: ConnId,
+        nick: &Nick,
+        room: &Room,
+        key: Option<&str>,
+        limits: Limits,
+        guesser: Option<Guesser<'_>>,
+    ) -> Result<Pending, ProtocolError> {
+        let Table {
+            rooms, wrong_keys, ..
+        } = &mut *table;
+        let joined = match guesser {
+            Some(guesser) => {
+                let mut guesses = JoinGuesses {
+                    guesser,
+                    addresses: wrong_keys,
+                };
+                rooms.join(id, nick, room, key, limits, &mut guesses)
+            }
+            None => rooms.join(id, nick, room, key, limits, &mut Decided),
         };
-        let order = Arc::clone(
-            &rooms
-                .join(id, &joiner.nick, room, key, limits, &mut guesses)?
-                .order,
-        );
+        let order = Arc::clone(&joined?.order);
         let order = order.lock();
         let table = RwLockWriteGuard::downgrade(table);
         let state = table
@@ -64,35 +83,36 @@ impl Registry {
             .get(&room.key())
             .expect("joined under the write lock this read lock comes from");
         let clients = &table.clients;
-        let joiner = clients.get(&id).expect("checked under the same lock");
-        let mut replies = vec![Reply::OkJoin(state.name.clone())];
-        if let Some(topic) = &state.topic {
-            replies.push(Reply::TopicIs {
-                room: state.name.clone(),
-                setter: topic.setter.clone(),
-                text: topic.text.to_string(),
-            });
-        }
-        replies.extend(Reply::room_who_list(
-            &state.name,
-            state.member_nicks().cloned().collect(),
-        ));
         let owner = state.owner();
-        if let Some(owner) = owner.and_then(|owner| clients.get(&owner)) {
-            replies.push(Reply::Owner {
-                room: state.name.clone(),
-                nick: owner.nick.clone(),
-            });
-        }
         let mut pending = Pending::default();
-        for reply in &replies {
-            if let Some(line) = line_for_one(reply, joiner.caps) {
-                pending.answer(id, joiner, line);
+        if let Some(joiner) = clients.get(&id) {
+            let mut replies = vec![Reply::OkJoin(state.name.clone())];
+            if let Some(topic) = &state.topic {
+                replies.push(Reply::TopicIs {
+                    room: state.name.clone(),
+                    setter: topic.setter.clone(),
+                    text: topic.text.to_string(),
+                });
+            }
+            replies.extend(Reply::room_who_list(
+                &state.name,
+                state.member_nicks().cloned().collect(),
+            ));
+            if let Some(owner) = owner.and_then(|owner| state.member_nick(owner)) {
+                replies.push(Reply::Owner {
+                    room: state.name.clone(),
+                    nick: owner.clone(),
+                });
+            }
+            for reply in &replies {
+                if let Some(line) = line_for_one(reply, joiner.caps) {
+                    pending.answer(id, joiner, line);
+                }
             }
         }
         let line = shared_line(&Reply::RoomJoin {
             room: state.name.clone(),
-            nick: joiner.nick.clone(),
+            nick: nick.clone(),
         });
         push_to_members(
             clients,
@@ -107,7 +127,7 @@ impl Registry {
             // again (a joiner owns no other room that has members).
             let back = Forms::new(&Reply::Owner {
                 room: state.name.clone(),
-                nick: joiner.nick.clone(),
+                nick: nick.clone(),
             });
             push_to_members(
                 clients,
@@ -130,21 +150,37 @@ impl Registry {
         room: &Room,
         reason: Option<&str>,
     ) -> Result<Pending, ProtocolError> {
-        let mut table = self.table.write();
-        let Table { clients, rooms, .. } = &mut *table;
-        let Some(leaver) = clients.get(&id) else {
+        let table = self.table.write();
+        let Some(leaver) = table.clients.get(&id) else {
             return Ok(Pending::default());
         };
+        let nick = leaver.nick.clone();
+        self.part_as(table, id, &nick, room, reason)
+    }
+
+    /// `PART` by member `id` called `nick`, of this node or another, under the write lock
+    /// `table`; `OK PART` only to a client of this node.
+    pub(super) fn part_as(
+        &self,
+        mut table: RwLockWriteGuard<'_, Table>,
+        id: ConnId,
+        nick: &Nick,
+        room: &Room,
+        reason: Option<&str>,
+    ) -> Result<Pending, ProtocolError> {
+        let Table { clients, rooms, .. } = &mut *table;
         let Parted {
             room: name,
             new_owner,
         } = rooms.part(id, room)?;
         let mut pending = Pending::default();
-        let ok = shared_line(&Reply::OkPart(name.clone()));
-        pending.answer(id, leaver, ok);
+        if let Some(leaver) = clients.get(&id) {
+            let ok = shared_line(&Reply::OkPart(name.clone()));
+            pending.answer(id, leaver, ok);
+        }
         let line = shared_line(&Reply::RoomPart {
             room: name,
-            nick: leaver.nick.clone(),
+            nick: nick.clone(),
             reason: reason.map(str::to_owned),
         });
         let room_key = room.key();
@@ -220,13 +256,28 @@ impl Registry {
         let Some(sender) = table.clients.get(&from) else {
             return Ok(Pending::default());
         };
+        self.room_line_as(&table, from, &sender.nick, room, line_of, None)
+    }
+
+    /// A room line of member `from` called `nick`, of this node or another, under the read
+    /// lock `table`: what [`Registry::room_line`] does, with the id and time `stamp` (the
+    /// stream's, on a node of a cluster) or, without, the next of this server's.
+    pub(super) fn room_line_as<L: ChatLine>(
+        &self,
+        table: &Table,
+        from: ConnId,
+        nick: &Nick,
+        room: &Room,
+        line_of: impl FnOnce(&Room, &Nick) -> L,
+        stamp: Option<(MessageId, UtcMillis)>,
+    ) -> Result<Pending, ProtocolError> {
         let state = table.rooms.member_room(from, room)?;
-        let line = line_of(&state.name, &sender.nick);
+        let line = line_of(&state.name, nick);
         let mut pending = Pending::default();
-        let time = history::now();
+        let time = stamp.map_or_else(history::now, |(_, time)| time);
         let text = self.keeping.text(line.v1());
         let mut order = state.order.lock();
-        let id = self.ids.next();
+        let id = stamp.map_or_else(|| self.ids.next(), |(id, _)| id);
         if let Some(text) = text {
             order.record(id, time, text);
         }
@@ -312,13 +363,26 @@ impl Registry {
         text: &str,
         max: usize,
     ) -> Result<Pending, ProtocolError> {
-        let mut table = self.table.write();
-        let Table { clients, rooms, .. } = &mut *table;
-        let Some(setter) = clients.get(&id) else {
+        let table = self.table.write();
+        let Some(setter) = table.clients.get(&id) else {
             return Ok(Pending::default());
         };
         let setter = setter.nick.clone();
-        let state = rooms.set_topic(id, room, setter.clone(), text, max)?;
+        self.set_topic_as(table, id, setter, room, text, max)
+    }
+
+    /// `TOPIC room text` by member `id` called `setter`, of this node or another, under the
+    /// write lock `table`.
+    pub(super) fn set_topic_as(
+        &self,
+        mut table: RwLockWriteGuard<'_, Table>,
+        id: ConnId,
+        setter: Nick,
+        room: &Room,
+        text: &str,
+        max: usize,
+    ) -> Result<Pending, ProtocolError> {
+        let state = table.rooms.set_topic(id, room, setter.clone(), text, max)?;
         self.save_if_registered(state);
         let line = shared_line(&Reply::TopicIs {
             room: state.name.clone(),
@@ -442,31 +506,52 @@ impl Registry {
         nick: &Nick,
         room: &Room,
     ) -> Result<(Room, Pending), ProtocolError> {
-        let mut table = self.table.write();
-        let Table {
-            ids,
-            clients,
-            rooms,
-            ..
-        } = &mut *table;
-        let Some(inviter) = clients.get(&id) else {
+        let table = self.table.write();
+        let Some(inviter) = table.clients.get(&id) else {
             return Err(ProtocolError::NoSuchRoom(room.to_string()));
         };
         // Membership first: a non-member learns nothing about who is online from the error.
-        rooms.member_room(id, room)?;
-        let invitee = ids
-            .get(&nick.key())
-            .and_then(|invitee| Some((*invitee, clients.get(invitee)?)));
-        let Some((invitee_id, invitee)) = invitee else {
+        table.rooms.member_room(id, room)?;
+        let Some(&invitee) = table.ids.get(&nick.key()) else {
             return Err(ProtocolError::NoSuchNick(nick.to_string()));
         };
-        let name = rooms.invite(id, room, invitee_id)?;
-        let line = shared_line(&Reply::Invited {
-            room: name.clone(),
-            from: inviter.nick.clone(),
-        });
+        let inviter = inviter.nick.clone();
+        self.invite_as(table, id, &inviter, room, invitee)
+    }
+
+    /// `INVITE` by member `id` called `inviter` of client `invitee`, each of this node or
+    /// another, under the write lock `table`: `INVITE #room <from>` to the invitee if it is
+    /// this node's.
+    pub(super) fn invite_as(
+        &self,
+        mut table: RwLockWriteGuard<'_, Table>,
+        id: ConnId,
+        inviter: &Nick,
+        room: &Room,
+        invitee: ConnId,
+    ) -> Result<(Room, Pending), ProtocolError> {
+        let name = table.rooms.invite(id, room, invitee)?;
         let mut pending = Pending::default();
-        pending.push(invitee_id, invitee, line, Wake::Delivery);
+        if let Some(client) = table.clients.get(&invitee) {
+            let line = shared_line(&Reply::Invited {
+                room: name.clone(),
+                from: inviter.clone(),
+            });
+            pending.push(invitee, client, line, Wake::Delivery);
+        }
         Ok((name, pending))
     }
+}
+
+/// The throttle of a `JOIN` a node of a cluster carries out for the stream: the node of its
+/// sender decided before it went out whether a guess was allowed, so here none is refused,
+/// and a wrong key is counted by that node (`clustered_rooms`).
+struct Decided;
+
+impl KeyGuesses for Decided {
+    fn refused_for(&self) -> Option<Duration> {
+        None
+    }
+
+    fn wrong(&mut self) {}
 }

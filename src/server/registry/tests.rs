@@ -34,35 +34,78 @@ fn claims_announce_and_rename() {
     let (a, a_rx) = Outbox::detached(1 << 20);
     let (b, b_rx) = Outbox::detached(1 << 20);
     let (claimed, _) = registry
-        .claim(1, nick("alice"), &a, CapSet::NONE, Identity::Guest)
+        .claim(
+            1,
+            nick("alice"),
+            &a,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("alice")),
+        )
         .unwrap();
     assert_eq!(claimed, Claimed::Joined);
     let (claimed, _) = registry
-        .claim(2, nick("bob"), &b, CapSet::NONE, Identity::Guest)
+        .claim(
+            2,
+            nick("bob"),
+            &b,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("bob")),
+        )
         .unwrap();
     assert_eq!(claimed, Claimed::Joined);
-    assert_eq!(drain(&a_rx), ["JOIN bob"]);
-    assert!(drain(&b_rx).is_empty(), "no self-announcement");
+    // Each claim's confirmation is queued with it, before anything told after it.
+    assert_eq!(drain(&a_rx), ["OK NICK alice", "JOIN bob"]);
+    assert_eq!(drain(&b_rx), ["OK NICK bob"], "no self-announcement");
 
     let (claimed, _) = registry
-        .claim(2, nick("Bobby"), &b, CapSet::NONE, Identity::Guest)
+        .claim(
+            2,
+            nick("Bobby"),
+            &b,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("Bobby")),
+        )
         .unwrap();
     assert_eq!(claimed, Claimed::Renamed { old: nick("bob") });
     assert_eq!(drain(&a_rx), ["NICK bob Bobby"]);
     let (claimed, _) = registry
-        .claim(2, nick("Bobby"), &b, CapSet::NONE, Identity::Guest)
+        .claim(
+            2,
+            nick("Bobby"),
+            &b,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("Bobby")),
+        )
         .unwrap();
     assert_eq!(claimed, Claimed::Unchanged);
     assert!(drain(&a_rx).is_empty());
     // The old nick is free again; the new one is taken whatever its case.
     assert!(
         registry
-            .claim(1, nick("BOB"), &a, CapSet::NONE, Identity::Guest)
+            .claim(
+                1,
+                nick("BOB"),
+                &a,
+                CapSet::NONE,
+                Identity::Guest,
+                &Reply::OkNick(nick("BOB"))
+            )
             .is_ok()
     );
     assert_eq!(
         registry
-            .claim(1, nick("bobby"), &a, CapSet::NONE, Identity::Guest)
+            .claim(
+                1,
+                nick("bobby"),
+                &a,
+                CapSet::NONE,
+                Identity::Guest,
+                &Reply::OkNick(nick("bobby"))
+            )
             .map(|(c, _)| c),
         Err(ProtocolError::NickTaken(nick("bobby")))
     );
@@ -74,16 +117,30 @@ fn leaving_announces_once() {
     let (a, a_rx) = Outbox::detached(1 << 20);
     let (b, _b_rx) = Outbox::detached(1 << 20);
     let _ = registry
-        .claim(1, nick("alice"), &a, CapSet::NONE, Identity::Guest)
+        .claim(
+            1,
+            nick("alice"),
+            &a,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("alice")),
+        )
         .unwrap();
     let _ = registry
-        .claim(2, nick("bob"), &b, CapSet::NONE, Identity::Guest)
+        .claim(
+            2,
+            nick("bob"),
+            &b,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("bob")),
+        )
         .unwrap();
     let (left, _) = registry.leave(2, Some("bye"));
     assert_eq!(left, Some(nick("bob")));
     let (again, _) = registry.leave(2, Some("bye"));
     assert_eq!(again, None);
-    assert_eq!(drain(&a_rx), ["JOIN bob", "QUIT bob bye"]);
+    assert_eq!(drain(&a_rx), ["OK NICK alice", "JOIN bob", "QUIT bob bye"]);
     assert_eq!(registry.nicks(), [nick("alice")]);
 }
 
@@ -92,13 +149,20 @@ fn send_to_finds_nicks_ignoring_case() {
     let registry = Registry::new();
     let (a, a_rx) = Outbox::detached(1 << 20);
     let _ = registry
-        .claim(1, nick("Alice"), &a, CapSet::NONE, Identity::Guest)
+        .claim(
+            1,
+            nick("Alice"),
+            &a,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("Alice")),
+        )
         .unwrap();
     let slow = registry
         .send_to(1, &nick("aLiCe"), Arc::from("MSG bob hi\n"))
         .unwrap();
     assert!(slow.no_slow_consumer());
-    assert_eq!(drain(&a_rx), ["MSG bob hi"]);
+    assert_eq!(drain(&a_rx), ["OK NICK Alice", "MSG bob hi"]);
     assert!(matches!(
         registry.send_to(1, &nick("zed"), Arc::from("x\n")),
         Err(ProtocolError::NoSuchNick(_))
@@ -112,13 +176,36 @@ fn a_full_queue_makes_a_slow_consumer_that_is_dropped_and_announced() {
     let (slow, slow_rx) = Outbox::detached(200);
     let (sender, _sender_rx) = Outbox::detached(1 << 20);
     let _ = registry
-        .claim(1, nick("fast"), &fast, CapSet::NONE, Identity::Guest)
+        .claim(
+            1,
+            nick("fast"),
+            &fast,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("fast")),
+        )
         .unwrap();
     let _ = registry
-        .claim(2, nick("slow"), &slow, CapSet::NONE, Identity::Guest)
+        .claim(
+            2,
+            nick("slow"),
+            &slow,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("slow")),
+        )
         .unwrap();
+    // Read at once: the queue's room is for the lines below.
+    assert_eq!(drain(&slow_rx), ["OK NICK slow"]);
     let _ = registry
-        .claim(3, nick("sender"), &sender, CapSet::NONE, Identity::Guest)
+        .claim(
+            3,
+            nick("sender"),
+            &sender,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("sender")),
+        )
         .unwrap();
     let line: Line = Arc::from("ALL sender 0123456789012345678901234567\n");
     let first = registry.broadcast(3, &line);
@@ -132,7 +219,10 @@ fn a_full_queue_makes_a_slow_consumer_that_is_dropped_and_announced() {
     let seen = drain(&fast_rx);
     let all = line.trim_end();
     let quit = format!("QUIT slow {SLOW_CONSUMER}");
-    assert_eq!(seen, ["JOIN slow", "JOIN sender", all, all, &quit]);
+    assert_eq!(
+        seen,
+        ["OK NICK fast", "JOIN slow", "JOIN sender", all, all, &quit]
+    );
     assert_eq!(drain(&slow_rx), ["JOIN sender", line.trim_end()]);
 }
 
@@ -140,7 +230,7 @@ fn a_full_queue_makes_a_slow_consumer_that_is_dropped_and_announced() {
 fn issue_14_finishing_deliveries_counts_them_and_each_slow_consumer_once() {
     let registry = Registry::new();
     let (fast, _fast_rx) = Outbox::detached(1 << 20);
-    let (slow, _slow_rx) = Outbox::detached(200);
+    let (slow, slow_rx) = Outbox::detached(200);
     let (sender, _sender_rx) = Outbox::detached(1 << 20);
     for (id, name, outbox) in [
         (1, "fast", &fast),
@@ -148,9 +238,20 @@ fn issue_14_finishing_deliveries_counts_them_and_each_slow_consumer_once() {
         (3, "sender", &sender),
     ] {
         let (_, announced) = registry
-            .claim(id, nick(name), outbox, CapSet::NONE, Identity::Guest)
+            .claim(
+                id,
+                nick(name),
+                outbox,
+                CapSet::NONE,
+                Identity::Guest,
+                &Reply::OkNick(nick(name)),
+            )
             .unwrap();
         registry.finish(announced);
+        if id == 2 {
+            // Read at once: the queue's room is for the lines below.
+            assert_eq!(drain(&slow_rx), ["OK NICK slow"]);
+        }
     }
     let line: Line = Arc::from("ALL sender 0123456789012345678901234567\n");
     // To both; then the slow queue overflows and it is cut; then to the fast one alone.
@@ -181,7 +282,14 @@ fn fifty_racers_for_one_nick_one_wins() {
                     let (outbox, _rx) = Outbox::detached(1 << 20);
                     usize::from(
                         registry
-                            .claim(id, nick("prize"), &outbox, CapSet::NONE, Identity::Guest)
+                            .claim(
+                                id,
+                                nick("prize"),
+                                &outbox,
+                                CapSet::NONE,
+                                Identity::Guest,
+                                &Reply::OkNick(nick("prize")),
+                            )
                             .is_ok(),
                     )
                 })
@@ -208,7 +316,14 @@ fn issue_12_each_form_of_an_action_is_formatted_once_and_shared() {
         .map(|(id, caps)| {
             let (outbox, queue) = Outbox::detached(1 << 20);
             let _ = registry
-                .claim(id, nick(&format!("n{id}")), &outbox, caps, Identity::Guest)
+                .claim(
+                    id,
+                    nick(&format!("n{id}")),
+                    &outbox,
+                    caps,
+                    Identity::Guest,
+                    &Reply::OkNick(nick(&format!("n{id}"))),
+                )
                 .unwrap();
             let room = Room::parse("#tea").unwrap();
             let _ = registry.join_room(id, &room, None, Limits::default(), guesser(&mut wrong));
@@ -251,13 +366,34 @@ fn issue_12_a_direct_line_to_an_away_client_tells_a_sender_with_cap_away() {
     let (c, c_rx) = Outbox::detached(1 << 20);
     let away = CapSet::NONE.with(Capability::Away);
     let _ = registry
-        .claim(1, nick("ann"), &a, away, Identity::Guest)
+        .claim(
+            1,
+            nick("ann"),
+            &a,
+            away,
+            Identity::Guest,
+            &Reply::OkNick(nick("ann")),
+        )
         .unwrap();
     let _ = registry
-        .claim(2, nick("bob"), &b, CapSet::NONE, Identity::Guest)
+        .claim(
+            2,
+            nick("bob"),
+            &b,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("bob")),
+        )
         .unwrap();
     let _ = registry
-        .claim(3, nick("Cy"), &c, CapSet::NONE, Identity::Guest)
+        .claim(
+            3,
+            nick("Cy"),
+            &c,
+            CapSet::NONE,
+            Identity::Guest,
+            &Reply::OkNick(nick("Cy")),
+        )
         .unwrap();
     for queue in [&a_rx, &b_rx, &c_rx] {
         queue.drain();

@@ -68,6 +68,9 @@ impl Session {
             (Some(ClusterWait::Direct { .. }), _) => self.reply_error(&ProtocolError::Unavailable(
                 "your line was not sent".to_owned(),
             )),
+            // Its answers were queued where it was carried out; not in time: they come when
+            // it is.
+            (Some(ClusterWait::Room { joining }), _) => self.room_done(joining, registry),
             // A PONG comes even if the cluster did not answer in time: each line it did not
             // store was refused with its own `ERR UNAVAILABLE` before it.
             (Some(ClusterWait::Pong(token)), _) => self.reply(&Reply::Pong { token }),
@@ -200,29 +203,35 @@ impl Session {
         waiting: Vec<Waiting>,
         registry: &Registry,
     ) -> Flow {
+        let confirm = Reply::OkLogin(nick.clone());
         let claimed = registry.claim(
             self.id,
             nick.clone(),
             &self.outbox,
             self.caps,
             Identity::Account,
+            &confirm,
         );
         match claimed {
             Ok((Claimed::Dropped, _)) => {
                 registry.release_in_cluster(self.id, &nick);
                 Flow::SlowConsumer
             }
-            Ok((_, slow)) => {
+            Ok((claimed, slow)) => {
                 log::info!("conn#{} {}: logged in as {nick}", self.id, self.peer);
                 self.identity = Identity::Account;
                 self.login.logged_in(&nick);
                 self.nick = Some(nick.clone());
                 self.answered.set(self.answered.get() + slow.answered);
                 registry.finish(slow);
-                match self.reply(&Reply::OkLogin(nick.clone())) {
-                    Flow::Continue => self.deliver_waiting(&nick, waiting, registry),
-                    other => other,
+                // Queued with the claim when the nick changed hands.
+                if claimed == Claimed::Unchanged {
+                    let confirmed = self.reply(&confirm);
+                    if confirmed != Flow::Continue {
+                        return confirmed;
+                    }
                 }
+                self.deliver_waiting(&nick, waiting, registry)
             }
             // Taken between the look and the claim: by a login, since a guest cannot.
             Err(ProtocolError::NickTaken(_)) => {

@@ -55,6 +55,9 @@ pub enum ClusterWait {
     Login(Nick, Vec<Waiting>),
     /// `PING [token]`: answer `PONG` once the barrier passed.
     Pong(Option<String>),
+    /// A room command went to the stream: go on once it is carried out here (a `JOIN`,
+    /// `joining`, then counts a wrong key).
+    Room { joining: bool },
     /// `MSG <to> <text>` (or `ME <to> <text>`, an `action`) to a nick this node has not
     /// heard of: sent once the cluster says someone holds it.
     Direct {

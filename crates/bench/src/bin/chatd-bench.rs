@@ -261,7 +261,7 @@ struct Common {
     /// two take turns round by round, and the report gives nodes/one process for
     /// deliveries/s, CPU per delivery (every process, nats-server included) and latency.
     /// Runs the chatd of --spawn [default: the chatd next to this executable]. fanout,
-    /// paced and direct only, over TCP: rooms are not shared across nodes yet.
+    /// paced, rooms and direct only, over TCP.
     #[arg(
         long,
         value_name = "N",

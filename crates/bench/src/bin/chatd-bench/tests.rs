@@ -310,17 +310,18 @@ fn issue_19_nodes_run_one_process_and_the_nodes_of_the_same_binary() {
 }
 
 #[test]
-fn issue_19_nodes_refuse_rooms_other_servers_and_other_transports() {
+fn issue_19_nodes_run_rooms_and_refuse_other_servers_and_other_transports() {
     let nodes = ["--nodes", "2", "--nats-server", "/bin/true"];
     let refused = |args: &[&str]| {
         let args: Vec<&str> = args.iter().chain(&nodes).copied().collect();
         specs(&args).unwrap_err().to_string()
     };
-    let rooms = refused(&["rooms", "--spawn", "/opt/chatd"]);
-    assert!(
-        rooms.starts_with("rooms are not shared across nodes yet"),
-        "{rooms}"
-    );
+    let rooms: Vec<&str> = ["rooms", "--spawn", "/opt/chatd"]
+        .iter()
+        .chain(&nodes)
+        .copied()
+        .collect();
+    assert!(specs(&rooms).is_ok(), "the nodes share rooms");
     for workload in ["idle", "stalled"] {
         let error = refused(&[workload, "--spawn", "/opt/chatd"]);
         assert!(error.contains("measures one process"), "{error}");

@@ -305,17 +305,9 @@ impl RunSpec {
 /// stalled runs, which measure one process (its memory per client, its slow-consumer cut),
 /// and clients over anything but TCP (the nodes have no web or TLS listener).
 fn nodes_refuse(workload: &Workload, transports: Transports) -> Result<(), String> {
-    // Issue 19: remove this check once the nodes share rooms.
-    if let Workload::Rooms(_) = workload {
-        return Err(
-            "rooms are not shared across nodes yet (each node has its own rooms), so \
-                    --nodes does not run the rooms workload for now; run it without --nodes"
-                .to_owned(),
-        );
-    }
     if matches!(workload, Workload::Idle(_) | Workload::Stalled(_)) {
         return Err(format!(
-            "--nodes runs fanout, paced and direct: {} measures one process",
+            "--nodes runs fanout, paced, rooms and direct: {} measures one process",
             workload.label()
         ));
     }

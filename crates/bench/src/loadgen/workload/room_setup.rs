@@ -15,6 +15,8 @@ use chatd_proto::{Command, Reply, Room};
 
 /// The `PING` token of the barrier that ends the set-up.
 const SETTLED: &str = "bench-settled";
+/// How long a client of several nodes waits before it asks the barrier again.
+const NODES_SETTLE: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Puts client `i` (of `streams`, all registered, each over `transports.of(i)`) into room
 /// `i / members`, then waits until each client has every line the joins sent it.
@@ -23,7 +25,8 @@ const SETTLED: &str = "bench-settled";
 ///
 /// The clients join one at a time, each waiting for its `END WHO #room`: by then its `JOIN`
 /// was announced to the members before it. Once all have joined, every client is sent
-/// `PING bench-settled`; its `PONG` comes after every announcement queued for it. Lines from
+/// `PING bench-settled`; its `PONG` comes after every announcement queued for it (over
+/// several nodes, asked again until the client has seen its room's joins). Lines from
 /// the set-up are checked on the way: each member must see the `JOIN #room` of exactly the
 /// members after it.
 pub(super) fn join(
@@ -63,7 +66,8 @@ pub(super) fn join(
             },
         );
         *leftover = rest.map_err(|e| format!("client {index}, {room}: {e}"))?;
-        Ok::<(), String>(())
+        // The joins it has seen so far.
+        Ok::<u32, String>(*seen)
     };
     for (index, (stream, leftover)) in (0u32..).zip(streams.iter().zip(leftovers.iter_mut())) {
         let join = Command::Join {
@@ -82,11 +86,23 @@ pub(super) fn join(
         let sent = transports.of(index).send_command(stream, &ping);
         sent.map_err(|e| format!("client {index}: {e}"))?;
     }
+    let expected = |index: u32| members - 1 - index % members;
     for (index, (stream, leftover)) in (0u32..).zip(streams.iter().zip(leftovers.iter_mut())) {
-        settle(index, stream, leftover, SetupLine::Settled)?;
+        let mut joins_seen = settle(index, stream, leftover, SetupLine::Settled)?;
+        // Over several nodes a `PONG` waits for nothing the client did not send: a join on
+        // another node reaches this one's members when its feed reads it, so the barrier
+        // is asked again until they all have (a single server's first `PONG` comes after
+        // them).
+        let deadline = Instant::now() + IO_TIMEOUT;
+        while joins_seen < expected(index) && Instant::now() < deadline {
+            std::thread::sleep(NODES_SETTLE);
+            let sent = transports.of(index).send_command(stream, &ping);
+            sent.map_err(|e| format!("client {index}: {e}"))?;
+            joins_seen = settle(index, stream, leftover, SetupLine::Settled)?;
+        }
     }
     for (index, &seen) in (0u32..).zip(&seen) {
-        let expected = members - 1 - index % members;
+        let expected = expected(index);
         if seen != expected {
             return Err(format!(
                 "client {index} got {seen} JOIN {} lines, not {expected}",

@@ -1,0 +1,73 @@
+//! The rooms as an image, for a node that starts into a running cluster (`--cluster`): what
+//! a running node's rooms hold, in ids of the cluster's clients, and taking such an image
+//! in place of the rooms known so far.
+//!
+//! Out of scope: turning an image into text (`cluster::event`), and which id a client of
+//! another node has here (`registry::RemoteIds`).
+
+use std::sync::Arc;
+
+use crate::server::cluster_link::{Origin, RoomImage};
+use crate::server::conn_id::ConnId;
+use crate::server::rooms::{RoomState, Rooms, Topic};
+
+impl Rooms {
+    /// Every room as ids, for a node that starts into a running cluster: `client` says who
+    /// each member and invitee is across the cluster (none: left out).
+    pub fn image(&self, client: impl Fn(ConnId) -> Option<Origin>) -> Vec<RoomImage> {
+        self.rooms
+            .values()
+            .map(|state| RoomImage {
+                name: state.name.clone(),
+                private: state.private,
+                key: state.key.clone(),
+                topic: state
+                    .topic
+                    .as_ref()
+                    .map(|topic| (topic.setter.clone(), topic.text.to_string())),
+                members: state
+                    .by_age
+                    .values()
+                    .filter_map(|&id| Some((client(id)?, state.members.get(&id)?.nick.clone())))
+                    .collect(),
+                invited: state.invited.iter().filter_map(|&id| client(id)).collect(),
+            })
+            .collect()
+    }
+
+    /// Takes the rooms of another node's image in place of these; `id_of` says which id
+    /// each client has here. Their history starts here.
+    pub fn install(&mut self, rooms: Vec<RoomImage>, mut id_of: impl FnMut(&Origin) -> ConnId) {
+        *self = Rooms::new(self.keeping.clone());
+        for image in rooms {
+            let room_key = image.name.key();
+            let mut state = RoomState::new(image.name, self.keeping.room());
+            state.private = image.private;
+            state.key = image.key;
+            state.topic = image.topic.map(|(setter, text)| Topic {
+                setter,
+                text: Arc::from(text),
+            });
+            for (client, nick) in &image.members {
+                let id = id_of(client);
+                if state.is_member(id) {
+                    continue;
+                }
+                state.add(id, nick);
+                self.memberships
+                    .entry(id)
+                    .or_default()
+                    .insert(room_key.clone());
+            }
+            for client in &image.invited {
+                let id = id_of(client);
+                state.invited.insert(id);
+                self.invitations
+                    .entry(id)
+                    .or_default()
+                    .insert(room_key.clone());
+            }
+            self.rooms.insert(room_key, state);
+        }
+    }
+}
