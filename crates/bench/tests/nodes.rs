@@ -248,7 +248,6 @@ fn issue_19_rooms_over_two_nodes_pass_their_checks_against_one_process() {
         "2",
         "--timeout",
         "30",
-        "--no-files",
     ]);
     assert!(run.output.status.success(), "{}", run.stderr());
     // Per room: each sender gets the other's 200, each other member both senders' 400.

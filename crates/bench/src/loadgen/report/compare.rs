@@ -133,10 +133,6 @@ pub fn nodes_lines(results: &[RunResult]) -> Vec<String> {
             "  process, nats-server included.",
         ];
         lines.splice(0..0, intro.map(str::to_owned));
-        lines.push(
-            "  Not compared: rooms, which each node still keeps to itself (--nodes refuses the rooms workload for now)."
-                .to_owned(),
-        );
     }
     lines
 }

@@ -325,7 +325,6 @@ fn issue_19_nodes_rows_are_given_against_their_one_process() {
         "2 nodes/one process, paced 100k workers=2: deliveries/s 1.00x, CPU per delivery 2.50x, \
          p50 1.00x, p99 2.00x",
         "nats-server included",
-        "Not compared: rooms",
     ] {
         assert!(text.contains(says), "{says}\n{text}");
     }
