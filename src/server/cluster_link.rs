@@ -195,6 +195,13 @@ impl ClusterLink {
         &self.node
     }
 
+    /// Whether over half of [`REQUESTS`] wait for the runtime: a sender then waits for the
+    /// cluster to catch up before it reads more (`session`), rather than see its lines
+    /// refused once the channel is full.
+    pub fn is_congested(&self) -> bool {
+        self.requests.capacity() < REQUESTS / 2
+    }
+
     /// Hands `request` over without waiting.
     pub fn send(&self, request: Request) -> Result<(), Refused> {
         self.requests.try_send(request).map_err(|_| Refused)

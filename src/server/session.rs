@@ -177,7 +177,10 @@ impl Session {
                     Err(ProtocolError::NoSuchNick(_)) if registry.cluster().is_some() => {
                         self.look_up_in_cluster(to, text, false)
                     }
-                    sent => self.finish(registry, sent),
+                    sent => match self.finish(registry, sent) {
+                        Flow::Continue => self.keep_pace(registry),
+                        other => other,
+                    },
                 }
             }
             Command::All { text } => {
@@ -186,7 +189,7 @@ impl Session {
                     Reply::write_chat_line(ChatWord::All, &from, text, out);
                 });
                 registry.finish(registry.broadcast(self.id, &line));
-                Flow::Continue
+                self.keep_pace(registry)
             }
             Command::Who => self.reply_all(Reply::who_list(registry.nicks())),
             Command::Ping { token } => {
@@ -329,13 +332,16 @@ impl Session {
                     text: text.to_owned(),
                 });
                 registry.finish(registry.broadcast(self.id, &forms));
-                Flow::Continue
+                self.keep_pace(registry)
             }
             Target::Nick(to) => match registry.act_to(self.id, &to, text) {
                 Err(ProtocolError::NoSuchNick(_)) if registry.cluster().is_some() => {
                     self.look_up_in_cluster(to, text, true)
                 }
-                sent => self.finish(registry, sent),
+                sent => match self.finish(registry, sent) {
+                    Flow::Continue => self.keep_pace(registry),
+                    other => other,
+                },
             },
             Target::Room(room) => {
                 let sent = registry.act_in_room(self.id, &room, text);

@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 
 use std::sync::Arc;
 
+use async_nats::Subject;
 use chatd_proto::{Command, Nick, Reply, Room, parse_command};
 
 use crate::server::accounts::Account;
@@ -37,8 +38,11 @@ pub const LOBBY: &str = "chatd.lobby";
 pub const DIRECT: &str = "chatd.direct";
 /// Registrations, renames and departures, and nodes that stopped.
 pub const PRESENCE: &str = "chatd.presence";
-/// Room commands and the rooms' images for nodes that start.
+/// The rooms' images for nodes that start; each room's commands are on a subject of its own
+/// under it ([`room_subject`]), so the stream keeps `--history-lines` of each room.
 pub const ROOMS: &str = "chatd.rooms";
+/// The start of a room's subject.
+const ROOM_PREFIX: &str = "chatd.rooms.";
 /// The key-value bucket of nick claims: key [`nick_key`], value [`holder`].
 pub const NICKS_BUCKET: &str = "chatd_nicks";
 /// The key-value bucket of live nodes: key the node id, renewed while it runs.
@@ -87,7 +91,7 @@ pub struct Malformed;
 
 impl Event {
     /// The subject and payload to publish.
-    pub fn encode(&self) -> (&'static str, String) {
+    pub fn encode(&self) -> (Subject, String) {
         let mut out = String::new();
         // Writing to a String cannot fail.
         let subject = match self {
@@ -132,7 +136,25 @@ impl Event {
                     let _ = write!(out, "@{}/{} ", invitee.node, invitee.conn);
                 }
                 out.push_str(command);
-                ROOMS
+                let room = room_command(command).and_then(|command| match command {
+                    Command::Join { room, .. }
+                    | Command::Part { room, .. }
+                    | Command::Topic { room, .. }
+                    | Command::Key { room, .. }
+                    | Command::Private { room, .. }
+                    | Command::Invite { room, .. }
+                    | Command::MsgRoom { room, .. }
+                    | Command::Me {
+                        target: chatd_proto::Target::Room(room),
+                        ..
+                    } => Some(room),
+                    _ => None,
+                });
+                // Every room command names its room (`room_command`); a node never makes
+                // one that does not, and a subject of its own keeps it apart.
+                let subject =
+                    room.map_or_else(|| format!("{ROOM_PREFIX}none"), |room| room_subject(&room));
+                return (Subject::from(subject), out);
             }
             Event::RoomsWanted(node) => {
                 let _ = write!(out, "{node} WANTED");
@@ -144,7 +166,7 @@ impl Event {
                 ROOMS
             }
         };
-        (subject, out)
+        (Subject::from_static(subject), out)
     }
 
     /// The event `payload` on `subject` carries.
@@ -204,7 +226,7 @@ impl Event {
                     rooms: decode_rooms(image)?,
                 })
             }
-            ROOMS => {
+            _ if subject.starts_with(ROOM_PREFIX) => {
                 let (conn, rest) = rest.split_once(' ').ok_or(Malformed)?;
                 let conn = conn.parse().map_err(|_| Malformed)?;
                 let (nick, mut command) = rest.split_once(' ').ok_or(Malformed)?;
@@ -248,6 +270,16 @@ pub fn room_command(line: &str) -> Option<Command<'_>> {
         } => Some(command),
         _ => None,
     }
+}
+
+/// The subject of `room`'s commands and lines: its case-folded name in hex, since a room's
+/// name may hold characters a subject may not.
+pub fn room_subject(room: &Room) -> String {
+    let mut subject = String::from(ROOM_PREFIX);
+    for byte in room.key().into_string().bytes() {
+        let _ = write!(subject, "{byte:02x}");
+    }
+    subject
 }
 
 /// `<node>/<conn>`.

@@ -125,6 +125,14 @@ impl Feed {
             return;
         };
         let sequence = info.stream_sequence;
+        if sequence > self.last + 1 && self.last != 0 {
+            // Only the stream's limits remove messages: a node that fell this far behind
+            // lost them (see README, several nodes).
+            log::warn!(
+                "the cluster's stream removed {} message(s) before this node read them",
+                sequence - self.last - 1
+            );
+        }
         let millis = info.published.unix_timestamp_nanos() / 1_000_000;
         let time = UtcMillis::saturating(u64::try_from(millis).unwrap_or(0));
         let event = std::str::from_utf8(&message.message.payload)

@@ -5,6 +5,7 @@ use chatd_proto::{Nick, Reply, Room, Target};
 
 use super::event::{
     DIRECT, Event, LOBBY, Malformed, Origin, PRESENCE, ROOMS, holder, nick_key, parse_holder,
+    room_subject,
 };
 use crate::server::cluster_link::{Conversation, NodeId, Presence, RoomImage};
 
@@ -16,10 +17,10 @@ fn node() -> NodeId {
     NodeId::parse("0123456789abcdef").expect("hex")
 }
 
-fn round_trip(event: Event) -> (&'static str, Event) {
+fn round_trip(event: Event) -> (String, Event) {
     let (subject, payload) = event.encode();
-    let back = Event::decode(subject, &payload).expect("decodes what it encoded");
-    (subject, back)
+    let back = Event::decode(&subject, &payload).expect("decodes what it encoded");
+    (subject.to_string(), back)
 }
 
 #[test]
@@ -36,7 +37,7 @@ fn lobby_direct_and_presence_events_survive_the_wire() {
             text: "hello there, 100% sure".to_owned(),
         },
     };
-    assert_eq!(round_trip(lobby.clone()), (LOBBY, lobby));
+    assert_eq!(round_trip(lobby.clone()), (LOBBY.to_owned(), lobby));
     let action = Event::Line {
         origin: origin.clone(),
         conversation: Conversation::Lobby,
@@ -46,7 +47,7 @@ fn lobby_direct_and_presence_events_survive_the_wire() {
             text: "waves".to_owned(),
         },
     };
-    assert_eq!(round_trip(action.clone()), (LOBBY, action));
+    assert_eq!(round_trip(action.clone()), (LOBBY.to_owned(), action));
     let direct = Event::Line {
         origin,
         conversation: Conversation::Direct(nick("Bob")),
@@ -55,7 +56,7 @@ fn lobby_direct_and_presence_events_survive_the_wire() {
             text: "psst".to_owned(),
         },
     };
-    assert_eq!(round_trip(direct.clone()), (DIRECT, direct));
+    assert_eq!(round_trip(direct.clone()), (DIRECT.to_owned(), direct));
     for presence in [
         Presence::Joined(nick("carol")),
         Presence::Renamed {
@@ -78,17 +79,17 @@ fn lobby_direct_and_presence_events_survive_the_wire() {
             },
             presence,
         };
-        assert_eq!(round_trip(event.clone()), (PRESENCE, event));
+        assert_eq!(round_trip(event.clone()), (PRESENCE.to_owned(), event));
     }
     assert_eq!(
         round_trip(Event::Gone(node())),
-        (PRESENCE, Event::Gone(node()))
+        (PRESENCE.to_owned(), Event::Gone(node()))
     );
     let lost = Event::Lost {
         by: node(),
         node: other_node(),
     };
-    assert_eq!(round_trip(lost.clone()), (PRESENCE, lost));
+    assert_eq!(round_trip(lost.clone()), (PRESENCE.to_owned(), lost));
 }
 
 fn other_node() -> NodeId {
@@ -119,7 +120,8 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
             invitee: None,
             command: command.to_owned(),
         };
-        assert_eq!(round_trip(event.clone()), (ROOMS, event), "{command}");
+        let subject = room_subject(&Room::parse("#rust").unwrap());
+        assert_eq!(round_trip(event.clone()), (subject, event), "{command}");
     }
     let invite = Event::Room {
         origin: origin.clone(),
@@ -130,9 +132,16 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
         }),
         command: "INVITE bob #rust".to_owned(),
     };
-    assert_eq!(round_trip(invite.clone()), (ROOMS, invite));
+    let subject = room_subject(&Room::parse("#RUST").unwrap());
+    assert_eq!(round_trip(invite.clone()), (subject, invite));
+    assert!(
+        room_subject(&Room::parse("#Rust-2").unwrap())
+            .strip_prefix("chatd.rooms.")
+            .is_some_and(|hex| hex.bytes().all(|b| b.is_ascii_hexdigit())),
+        "a subject holds hex digits alone"
+    );
     let wanted = Event::RoomsWanted(other_node());
-    assert_eq!(round_trip(wanted.clone()), (ROOMS, wanted));
+    assert_eq!(round_trip(wanted.clone()), (ROOMS.to_owned(), wanted));
     let rooms = vec![
         RoomImage {
             name: Room::parse("#Rust").unwrap(),
@@ -168,13 +177,13 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
         wanted: other_node(),
         rooms,
     };
-    assert_eq!(round_trip(image.clone()), (ROOMS, image));
+    assert_eq!(round_trip(image.clone()), (ROOMS.to_owned(), image));
     let none = Event::Rooms {
         by: node(),
         wanted: other_node(),
         rooms: Vec::new(),
     };
-    assert_eq!(round_trip(none.clone()), (ROOMS, none));
+    assert_eq!(round_trip(none.clone()), (ROOMS.to_owned(), none));
 }
 
 #[test]
@@ -191,13 +200,16 @@ fn what_is_not_ours_is_malformed() {
         (PRESENCE, &format!("{id} 1 ALL alice hi")),
         (PRESENCE, &format!("{id} LOST nothex")),
         // Only the room commands travel, each as the protocol reads it.
-        (ROOMS, &format!("{id} 1 alice NICK bob")),
-        (ROOMS, &format!("{id} 1 alice ALL hi")),
-        (ROOMS, &format!("{id} 1 alice TOPIC #rust")),
-        (ROOMS, &format!("{id} 1 alice JOIN rust")),
-        (ROOMS, &format!("{id} 1 bad! JOIN #rust")),
-        (ROOMS, &format!("{id} x alice JOIN #rust")),
-        (ROOMS, &format!("{id} 1 alice @{id} INVITE bob #rust")),
+        ("chatd.rooms.23", &format!("{id} 1 alice NICK bob")),
+        ("chatd.rooms.23", &format!("{id} 1 alice ALL hi")),
+        ("chatd.rooms.23", &format!("{id} 1 alice TOPIC #rust")),
+        ("chatd.rooms.23", &format!("{id} 1 alice JOIN rust")),
+        ("chatd.rooms.23", &format!("{id} 1 bad! JOIN #rust")),
+        ("chatd.rooms.23", &format!("{id} x alice JOIN #rust")),
+        (
+            "chatd.rooms.23",
+            &format!("{id} 1 alice @{id} INVITE bob #rust"),
+        ),
         (ROOMS, &format!("{id} ROOMS {id}\nMEMBER {id}/1 alice")),
         (ROOMS, &format!("{id} ROOMS {id}\nROOM #rust maybe")),
         (

@@ -38,6 +38,10 @@ impl Registry {
         };
         let here = (&origin.node == link.node()).then_some(origin.conn);
         let limits = self.cluster_limits;
+        if matches!(command, Command::MsgRoom { .. } | Command::Me { .. }) {
+            // Under the read lock, as a single server's room line.
+            return self.clustered_room_line(id, time, origin, here, nick, command);
+        }
         let mut table = self.table.write();
         // Only a `JOIN` or an `INVITE` makes another node's client known to the rooms here:
         // one with no id here is in no room, so anything else it asks of one is refused on
@@ -106,8 +110,34 @@ impl Registry {
                         pending
                     })
             }
+            // The stream carries no other command (`cluster::event::room_command`).
+            _ => return,
+        };
+        match done {
+            Ok(pending) => self.finish(pending),
+            Err(error) => self.refuse(here, error),
+        }
+    }
+
+    /// A room line (`MSG #room`, `ME #room`) of client `origin` (`here` if it is this
+    /// node's) called `nick`, with the stream's `id` and `time`.
+    fn clustered_room_line(
+        &self,
+        id: MessageId,
+        time: UtcMillis,
+        origin: &Origin,
+        here: Option<ConnId>,
+        nick: &Nick,
+        command: &Command<'_>,
+    ) {
+        let table = self.table.read();
+        let Some(actor) = here.or_else(|| table.remote_ids.get(origin)) else {
+            // In no room here: refused on its own node.
+            return;
+        };
+        let stamp = Some((id, time));
+        let done = match command {
             Command::MsgRoom { room, text } => {
-                let table = RwLockWriteGuard::downgrade(table);
                 let line_of = |room: &_, from: &Nick| {
                     shared_line(&Reply::RoomMsg {
                         room: Clone::clone(room),
@@ -115,13 +145,12 @@ impl Registry {
                         text: (*text).to_owned(),
                     })
                 };
-                self.room_line_as(&table, actor, nick, room, line_of, Some((id, time)))
+                self.room_line_as(&table, actor, nick, room, line_of, stamp)
             }
             Command::Me {
                 target: Target::Room(room),
                 text,
             } => {
-                let table = RwLockWriteGuard::downgrade(table);
                 let line_of = |room: &_, from: &Nick| {
                     Forms::new(&Reply::Me {
                         target: Target::Room(Clone::clone(room)),
@@ -129,11 +158,11 @@ impl Registry {
                         text: (*text).to_owned(),
                     })
                 };
-                self.room_line_as(&table, actor, nick, room, line_of, Some((id, time)))
+                self.room_line_as(&table, actor, nick, room, line_of, stamp)
             }
-            // The stream carries no other command (`cluster::event::room_command`).
             _ => return,
         };
+        drop(table);
         match done {
             Ok(pending) => self.finish(pending),
             Err(error) => self.refuse(here, error),

@@ -71,6 +71,7 @@ impl Session {
             // Its answers were queued where it was carried out; not in time: they come when
             // it is.
             (Some(ClusterWait::Room { joining }), _) => self.room_done(joining, registry),
+            (Some(ClusterWait::CatchUp), _) => Flow::Continue,
             // A PONG comes even if the cluster did not answer in time: each line it did not
             // store was refused with its own `ERR UNAVAILABLE` before it.
             (Some(ClusterWait::Pong(token)), _) => self.reply(&Reply::Pong { token }),

@@ -6,7 +6,9 @@
 //! the client an `INVITE` names), handing it over, and waiting for a change (`JOIN`, `PART`,
 //! `TOPIC`, `KEY`, `PRIVATE`, `INVITE`) to be carried out here, as a `PING` waits, so that
 //! the client's next command finds it made. A room line (`MSG #room`, `ME #room`) does not
-//! wait, as a lobby line does not. Out of scope: the rules and the deliveries (`registry`).
+//! wait, as a lobby line does not, unless the cluster is congested: then any chat line's
+//! sender waits for it to catch up. Out of scope: the rules and the deliveries
+//! (`registry`).
 
 use chatd_proto::text::replace_refused;
 use chatd_proto::{Command, ProtocolError, Target};
@@ -83,12 +85,23 @@ impl Session {
         }
         if !change {
             self.published = true;
-            return Some(Flow::Continue);
+            return Some(self.keep_pace(registry));
         }
         // The barrier passes once this change, and every line before it, is carried out here.
         self.published = false;
         let joining = matches!(command, Command::Join { .. });
         Some(self.await_cluster(ClusterWait::Room { joining }, Errand::Barrier))
+    }
+
+    /// After a chat line went to the cluster: while the cluster's requests pile up, the
+    /// sender reads nothing more until this node has caught up with what it sent (a silent
+    /// barrier), so a burst slows its senders down instead of being refused.
+    pub(super) fn keep_pace(&mut self, registry: &Registry) -> Flow {
+        if !registry.cluster().is_some_and(|link| link.is_congested()) {
+            return Flow::Continue;
+        }
+        self.published = false;
+        self.await_cluster(ClusterWait::CatchUp, Errand::Barrier)
     }
 
     /// After a room change was carried out here: a `JOIN` whose key was wrong counts against

@@ -55,6 +55,8 @@ pub enum ClusterWait {
     Login(Nick, Vec<Waiting>),
     /// `PING [token]`: answer `PONG` once the barrier passed.
     Pong(Option<String>),
+    /// Chat lines went to a congested cluster: read on once it has caught up with them.
+    CatchUp,
     /// A room command went to the stream: go on once it is carried out here (a `JOIN`,
     /// `joining`, then counts a wrong key).
     Room { joining: bool },
