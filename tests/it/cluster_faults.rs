@@ -249,3 +249,24 @@ fn issue_19_a_killed_node_s_clients_leave_their_rooms_on_the_others() {
     expect_room(&mut alice, "WHO #den alice");
     expect_room(&mut alice, "END WHO #den");
 }
+
+#[test]
+fn issue_19_a_node_that_starts_while_no_node_answers_starts_with_no_rooms_in_time() {
+    let nats = NatsServer::start();
+    let silent = cluster_node(&nats.url);
+    let mut bob = registered_at(silent.addr, "bob", &[]);
+    bob.send("JOIN #den");
+    expect_room(&mut bob, "OK JOIN #den");
+    // Alive by its lease, deaf to the question: the new node asks and nobody answers.
+    silent.signal(libc::SIGSTOP);
+    let late = node(&nats.url);
+    let mut carol = late.client("carol");
+    carol.set_deadline(Duration::from_secs(10) + SLACK);
+    let asked = Instant::now();
+    carol.send("JOIN #den");
+    expect_room(&mut carol, "OK JOIN #den");
+    expect_room(&mut carol, "WHO #den carol");
+    expect_room(&mut carol, "END WHO #den");
+    assert!(asked.elapsed() <= Duration::from_secs(10) + SLACK);
+    silent.signal(libc::SIGKILL);
+}

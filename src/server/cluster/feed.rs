@@ -30,6 +30,9 @@ const RESUBSCRIBE: Duration = Duration::from_secs(1);
 /// How long a node that starts waits for another's image of the rooms before it takes them
 /// as empty (the node that would have answered stopped meanwhile).
 const ROOMS_WAIT: Duration = Duration::from_secs(10);
+/// How often a node waiting for the rooms looks whether it waited long enough, when the
+/// stream is quiet.
+const ROOMS_LOOK: Duration = Duration::from_secs(1);
 
 /// The feed's consumer, made before the node tells anyone it is there, so that nothing
 /// published after its start is missed.
@@ -90,13 +93,19 @@ impl Feed {
     /// Delivers what comes, for as long as the runtime runs.
     pub async fn run(mut self, engine: Arc<Engine>, registry: Arc<Registry>) {
         loop {
-            while let Some(message) = self.messages.next().await {
-                match message {
-                    Ok(message) => self.deliver(&engine, &registry, &message),
-                    Err(error) => {
+            loop {
+                // A quiet stream still lets a wait for the rooms end on time.
+                let Ok(next) = tokio::time::timeout(ROOMS_LOOK, self.messages.next()).await else {
+                    self.give_up_waiting(&engine, &registry);
+                    continue;
+                };
+                match next {
+                    Some(Ok(message)) => self.deliver(&engine, &registry, &message),
+                    Some(Err(error)) => {
                         log::warn!("the cluster's feed failed: {error}");
                         break;
                     }
+                    None => break,
                 }
             }
             loop {
@@ -155,7 +164,7 @@ impl Feed {
         time: UtcMillis,
         event: Event,
     ) {
-        if let Rooms::Wanted { asked, held, since } = &mut self.rooms {
+        if let Rooms::Wanted { asked, held, .. } = &mut self.rooms {
             match &event {
                 Event::RoomsWanted(node) if node == &engine.node => {
                     *asked = Some(sequence);
@@ -193,19 +202,27 @@ impl Feed {
                         time,
                         event,
                     });
-                    if since.elapsed() >= ROOMS_WAIT {
-                        log::warn!(
-                            "no node of the cluster told this one its rooms in {} s: it starts with none",
-                            ROOMS_WAIT.as_secs()
-                        );
-                        self.rooms_live(engine, registry);
-                    }
+                    self.give_up_waiting(engine, registry);
                     return;
                 }
                 _ => {}
             }
         }
         deliver(engine, registry, sequence, time, event);
+    }
+
+    /// Stops waiting for another node's rooms after [`ROOMS_WAIT`]: this node then starts
+    /// with none (the node that would have answered stopped meanwhile).
+    fn give_up_waiting(&mut self, engine: &Engine, registry: &Registry) {
+        if let Rooms::Wanted { since, .. } = &self.rooms {
+            if since.elapsed() >= ROOMS_WAIT {
+                log::warn!(
+                    "no node of the cluster told this one its rooms in {} s: it starts with none",
+                    ROOMS_WAIT.as_secs()
+                );
+                self.rooms_live(engine, registry);
+            }
+        }
     }
 
     /// The rooms are the cluster's from now on: what was held is carried out.

@@ -345,6 +345,7 @@ impl Registry {
             rooms,
             away,
             presence,
+            wrong_in_cluster,
             ..
         } = &mut *table;
         let Some(client) = clients.remove(&id) else {
@@ -352,6 +353,7 @@ impl Registry {
         };
         ids.remove(&client.nick.key());
         away.remove(&id);
+        wrong_in_cluster.remove(&id);
         let told_cluster = self
             .cluster
             .as_ref()
