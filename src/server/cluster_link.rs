@@ -78,6 +78,8 @@ pub enum Conversation {
     Lobby,
     /// `MSG <nick>`, `ME <nick>`: for whoever holds that nick, on whichever node.
     Direct(Nick),
+    /// A room's `FILE` line (its other lines travel as the commands that make them).
+    Room(Room),
 }
 
 /// A change of the lobby's presence made on this node, for the other nodes to tell.

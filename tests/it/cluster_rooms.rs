@@ -223,3 +223,47 @@ fn issue_19_a_node_that_starts_later_takes_the_rooms_as_they_are() {
     carol.send("MSG #vault hello");
     expect_room(&mut alice, "MSG #vault carol hello");
 }
+
+#[test]
+fn issue_19_a_file_for_a_room_reaches_its_members_on_every_node_in_the_room_s_order() {
+    let nats = NatsServer::start();
+    let a = crate::cluster::node_with(&nats.url, |config| {
+        config.http = Some("127.0.0.1:0".parse().unwrap());
+    });
+    let b = node(&nats.url);
+    let mut alice = a.client("alice");
+    let mut bob = with_caps(&b, "bob", &["ids"]);
+    let mut outsider = b.client("carol");
+    for member in [&mut alice, &mut bob] {
+        member.send("JOIN #tea");
+        expect_room(member, "OK JOIN #tea");
+        while !next_room_line(member).starts_with("END WHO ") {}
+    }
+    expect_room(&mut alice, "JOIN #tea bob");
+    alice.send("MSG #tea before");
+    let download = crate::file_support::send_file(&mut alice, "#tea", b"some bytes", "a.txt");
+    alice.send("MSG #tea after");
+    alice.barrier();
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let line = next_room_line(&mut bob);
+        if let (Some(id), text) = split_id(&line) {
+            seen.push((id, text.to_owned()));
+        }
+    }
+    let texts: Vec<&str> = seen.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(
+        texts,
+        [
+            "MSG #tea alice before",
+            &format!("FILE #tea alice 10 {download} a.txt"),
+            "MSG #tea alice after"
+        ]
+    );
+    assert!(seen[0].0 < seen[1].0 && seen[1].0 < seen[2].0, "{seen:?}");
+    let heard = outsider.barrier();
+    assert!(
+        heard.iter().all(|line| !line.contains("a.txt")),
+        "{heard:?}"
+    );
+}

@@ -12,7 +12,7 @@
 //! direct one, `<node> <conn> <announcement>` for a presence change, `<node> GONE` for a node
 //! that stopped cleanly, `<node> LOST <node>` for one whose lease expired, `<node> <conn>
 //! <nick> [@<node>/<conn>] <command>` for a room command (the client an `INVITE` names
-//! first), `<node> WANTED` for a node asking for the rooms, and `<node> ROOMS <for>` followed
+//! first), `<node> <conn> = <reply>` for a room's `FILE` line, `<node> WANTED` for a node asking for the rooms, and `<node> ROOMS <for>` followed
 //! by one line per fact of the rooms' image ([`encode_rooms`]).
 
 use std::fmt::Write as _;
@@ -109,6 +109,12 @@ impl Event {
                     Conversation::Direct(to) => {
                         let _ = write!(out, "{to} {reply}");
                         DIRECT
+                    }
+                    // A line of the room's (a `FILE`) in the order of its commands, told
+                    // apart from them by a word no nick is.
+                    Conversation::Room(room) => {
+                        let _ = write!(out, "= {reply}");
+                        return (Subject::from(room_subject(room)), out);
                     }
                 }
             }
@@ -229,6 +235,20 @@ impl Event {
             _ if subject.starts_with(ROOM_PREFIX) => {
                 let (conn, rest) = rest.split_once(' ').ok_or(Malformed)?;
                 let conn = conn.parse().map_err(|_| Malformed)?;
+                if let Some(line) = rest.strip_prefix("= ") {
+                    let reply = Reply::parse(line).map_err(|_| Malformed)?;
+                    let Reply::RoomFile { room, .. } = &reply else {
+                        return Err(Malformed);
+                    };
+                    if room_subject(room) != subject {
+                        return Err(Malformed);
+                    }
+                    return Ok(Event::Line {
+                        origin: Origin { node, conn },
+                        conversation: Conversation::Room(room.clone()),
+                        reply,
+                    });
+                }
                 let (nick, mut command) = rest.split_once(' ').ok_or(Malformed)?;
                 let nick = Nick::parse(nick).map_err(|_| Malformed)?;
                 let mut invitee = None;

@@ -21,7 +21,9 @@ use crate::server::conn_id::ConnId;
 use crate::server::files::{FileLine, FileTarget, Undelivered};
 use crate::server::line::{ChatLine, Forms, Line, WithId, chat_line_for_one, shared_line};
 use crate::server::outbox::Wake;
-use crate::server::registry::delivery::{Client, Identity, Pending, announce_owner, push_to_all};
+use crate::server::registry::delivery::{
+    Client, Identity, Pending, announce_owner, push_to_all, push_to_members,
+};
 use crate::server::registry::direct_lines::Said;
 use crate::server::registry::remote::Remote;
 use crate::server::registry::{Claimed, Registry, Table};
@@ -136,8 +138,7 @@ impl Registry {
     }
 
     /// A complete file's `FILE` line for the lobby or a nick, handed to the stream like the
-    /// conversation's other lines, and `OK FILE` (`ok`) for its sender; `None` for a room's,
-    /// which stays on this node.
+    /// conversation's other lines, and `OK FILE` (`ok`) for its sender.
     pub(super) fn file_in_cluster(
         &self,
         link: &ClusterLink,
@@ -152,7 +153,23 @@ impl Registry {
             sender.nick.clone()
         };
         let (conversation, reply) = match to {
-            FileTarget::Room(_) => return Ok(None),
+            FileTarget::Room(room) => {
+                // Checked as this node knows the room; every node delivers it to the members
+                // it has when the stream brings it.
+                let table = self.table.read();
+                let state = table
+                    .rooms
+                    .member_room(from, room)
+                    .map_err(|_| Undelivered::NotInRoom(room.clone()))?;
+                let reply = Reply::RoomFile {
+                    room: state.name.clone(),
+                    from: sender,
+                    size: file.size,
+                    url: file.url.to_owned(),
+                    name: file.name.to_owned(),
+                };
+                (Conversation::Room(state.name.clone()), reply)
+            }
             FileTarget::Lobby => {
                 let reply = Reply::LobbyFile {
                     from: sender,
@@ -234,6 +251,29 @@ impl Registry {
                     &WithId::new(&forms, id),
                     Wake::Delivery,
                 )
+            }
+            Conversation::Room(room) => {
+                let table = self.table.read();
+                let Some(state) = table.rooms.get(&room.key()) else {
+                    return;
+                };
+                let line = shared_line(reply);
+                let text = self.keeping.text(Some(&line));
+                let mut order = state.order.lock();
+                if let Some(text) = text {
+                    order.record(id, time, text);
+                }
+                let mut pending = Pending::default();
+                push_to_members(
+                    &table.clients,
+                    state.members(),
+                    skip,
+                    &WithId::new(&line, id),
+                    Wake::Delivery,
+                    &mut pending,
+                );
+                drop(order);
+                pending
             }
             Conversation::Direct(to) => {
                 let table = self.table.read();
