@@ -357,6 +357,23 @@ fn issue_19_a_file_s_line_takes_its_place_in_the_lobby_s_one_order() {
 }
 
 #[test]
+fn issue_19_a_file_reaches_a_nick_on_another_node() {
+    let nats = NatsServer::start();
+    let a = node_with(&nats.url, |config| {
+        config.http = Some("127.0.0.1:0".parse().unwrap());
+    });
+    let b = node(&nats.url);
+    let mut alice = with_caps(&a, "alice", &[]);
+    let mut bob = with_caps(&b, "bob", &["ids"]);
+    alice.expect("JOIN bob");
+    let download = crate::file_support::send_file(&mut alice, "bob", b"for bob", "b.txt");
+    let (_, line) = next_chat_line(&mut bob);
+    assert_eq!(line, format!("FILE alice 7 {download} b.txt"));
+    alice.send("UPLOAD nobody 3 c.txt");
+    alice.expect_err("NO_SUCH_NICK");
+}
+
+#[test]
 fn issue_19_a_direct_line_reaches_a_client_of_another_node_right_after_its_ok_nick() {
     let nats = NatsServer::start();
     let (a, b) = (node(&nats.url), node(&nats.url));

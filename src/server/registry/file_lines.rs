@@ -61,11 +61,20 @@ impl Registry {
                 Target::Nick(nick) => {
                     let holder = nick.with_key(|key| table.ids.get(key).copied());
                     let recipient = holder.and_then(|id| Some((id, table.clients.get(&id)?)));
-                    let (id, recipient) =
-                        recipient.ok_or_else(|| ProtocolError::NoSuchNick(nick.to_string()))?;
-                    FileTarget::Nick {
-                        id,
-                        nick: recipient.nick.clone(),
+                    match recipient {
+                        Some((id, recipient)) => FileTarget::Nick {
+                            id,
+                            nick: recipient.nick.clone(),
+                        },
+                        // A client of another node (`--cluster`): its `FILE` line goes to
+                        // the nick's holder through the stream, as a direct line does.
+                        None => match table.remote.get(&nick.key()) {
+                            Some(remote) => FileTarget::Nick {
+                                id: remote.conn,
+                                nick: remote.nick.clone(),
+                            },
+                            None => return Err(ProtocolError::NoSuchNick(nick.to_string())),
+                        },
                     }
                 }
             };
