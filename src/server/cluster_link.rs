@@ -86,14 +86,26 @@ pub enum Conversation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Presence {
     Joined(Nick),
-    Renamed { old: Nick, new: Nick },
-    Left { nick: Nick, reason: Option<String> },
+    Renamed {
+        old: Nick,
+        new: Nick,
+    },
+    Left {
+        nick: Nick,
+        reason: Option<String>,
+    },
+    /// `AWAY <text>`, or `AWAY` alone (`text` none): nobody is told, but a direct line to the
+    /// client then tells its sender, on every node.
+    Away {
+        nick: Nick,
+        text: Option<String>,
+    },
 }
 
 impl Presence {
-    /// The announcement local clients got for it (`JOIN`, `NICK`, `QUIT`).
-    pub fn announcement(&self) -> Reply {
-        match self {
+    /// The announcement local clients got for it (`JOIN`, `NICK`, `QUIT`); none for `AWAY`.
+    pub fn announcement(&self) -> Option<Reply> {
+        Some(match self {
             Presence::Joined(nick) => Reply::Join(nick.clone()),
             Presence::Renamed { old, new } => Reply::NickChanged {
                 old: old.clone(),
@@ -103,7 +115,8 @@ impl Presence {
                 nick: nick.clone(),
                 reason: reason.clone(),
             },
-        }
+            Presence::Away { .. } => return None,
+        })
     }
 }
 

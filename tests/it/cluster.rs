@@ -357,6 +357,37 @@ fn issue_19_a_file_s_line_takes_its_place_in_the_lobby_s_one_order() {
 }
 
 #[test]
+fn issue_19_an_away_client_s_notice_reaches_senders_on_every_node() {
+    let nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    let mut alice = with_caps(&a, "alice", &["away"]);
+    let mut bob = with_caps(&b, "bob", &[]);
+    let mut carol = with_caps(&b, "carol", &["away"]);
+    alice.expect("JOIN bob");
+    alice.expect("JOIN carol");
+    bob.expect("JOIN carol");
+    bob.send("AWAY out to lunch");
+    bob.expect("OK AWAY on");
+    // Its node's sender and the other node's: each told once, after its line went.
+    carol.send("MSG bob psst");
+    assert_eq!(next_chat_line_or_v1(&mut carol), "AWAY bob out to lunch");
+    // The other node hears of it through the stream: a line to bob after bob's next line.
+    bob.send("MSG alice noted");
+    assert_eq!(next_chat_line_or_v1(&mut alice), "MSG bob noted");
+    alice.send("MSG bob are you there?");
+    assert_eq!(next_chat_line_or_v1(&mut alice), "AWAY bob out to lunch");
+    assert_eq!(next_chat_line_or_v1(&mut bob), "MSG carol psst");
+    assert_eq!(next_chat_line_or_v1(&mut bob), "MSG alice are you there?");
+    bob.send("AWAY");
+    bob.expect("OK AWAY off");
+    bob.send("MSG alice back");
+    assert_eq!(next_chat_line_or_v1(&mut alice), "MSG bob back");
+    alice.send("MSG bob welcome back");
+    alice.send("PING after");
+    assert_eq!(next_chat_line_or_v1(&mut alice), "PONG after");
+}
+
+#[test]
 fn issue_19_a_file_reaches_a_nick_on_another_node() {
     let nats = NatsServer::start();
     let a = node_with(&nats.url, |config| {

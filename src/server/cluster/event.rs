@@ -9,7 +9,8 @@
 //! `feed`), what a room command does (`registry`, `rooms`).
 //!
 //! Payloads: `<node> <conn> <reply>` for a lobby line, `<node> <conn> <to> <reply>` for a
-//! direct one, `<node> <conn> <announcement>` for a presence change, `<node> GONE` for a node
+//! direct one, `<node> <conn> <announcement>` for a presence change (`AWAY <nick> <text>`
+//! or `BACK <nick>` for an away text), `<node> GONE` for a node
 //! that stopped cleanly, `<node> LOST <node>` for one whose lease expired, `<node> <conn>
 //! <nick> [@<node>/<conn>] <command>` for a room command (the client an `INVITE` names
 //! first), `<node> <conn> = <reply>` for a room's `FILE` line, `<node> WANTED` for a node asking for the rooms, and `<node> ROOMS <for>` followed
@@ -119,8 +120,32 @@ impl Event {
                 }
             }
             Event::Presence { origin, presence } => {
-                let announcement = presence.announcement();
-                let _ = write!(out, "{} {} {announcement}", origin.node, origin.conn);
+                let _ = write!(out, "{} {} ", origin.node, origin.conn);
+                match (presence.announcement(), presence) {
+                    (Some(announcement), _) => {
+                        let _ = write!(out, "{announcement}");
+                    }
+                    (
+                        None,
+                        Presence::Away {
+                            nick,
+                            text: Some(text),
+                        },
+                    ) => {
+                        let _ = write!(
+                            out,
+                            "{}",
+                            Reply::Away {
+                                nick: nick.clone(),
+                                text: text.clone(),
+                            }
+                        );
+                    }
+                    (None, Presence::Away { nick, text: None }) => {
+                        let _ = write!(out, "BACK {nick}");
+                    }
+                    (None, _) => {}
+                }
                 PRESENCE
             }
             Event::Gone(node) => {
@@ -211,7 +236,18 @@ impl Event {
             PRESENCE => {
                 let (conn, rest) = rest.split_once(' ').ok_or(Malformed)?;
                 let conn = conn.parse().map_err(|_| Malformed)?;
+                if let Some(nick) = rest.strip_prefix("BACK ") {
+                    let nick = Nick::parse(nick).map_err(|_| Malformed)?;
+                    return Ok(Event::Presence {
+                        origin: Origin { node, conn },
+                        presence: Presence::Away { nick, text: None },
+                    });
+                }
                 let presence = match Reply::parse(rest).map_err(|_| Malformed)? {
+                    Reply::Away { nick, text } => Presence::Away {
+                        nick,
+                        text: Some(text),
+                    },
                     Reply::Join(nick) => Presence::Joined(nick),
                     Reply::NickChanged { old, new } => Presence::Renamed { old, new },
                     Reply::Quit { nick, reason } => Presence::Left { nick, reason },

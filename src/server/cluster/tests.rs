@@ -71,6 +71,14 @@ fn lobby_direct_and_presence_events_survive_the_wire() {
             nick: nick("caro"),
             reason: None,
         },
+        Presence::Away {
+            nick: nick("caro"),
+            text: Some("out to lunch, back at 2".to_owned()),
+        },
+        Presence::Away {
+            nick: nick("caro"),
+            text: None,
+        },
     ] {
         let event = Event::Presence {
             origin: Origin {

@@ -19,7 +19,9 @@ use crate::server::cluster_link::{
 };
 use crate::server::conn_id::ConnId;
 use crate::server::files::{FileLine, FileTarget, Undelivered};
-use crate::server::line::{ChatLine, Forms, Line, WithId, chat_line_for_one, shared_line};
+use crate::server::line::{
+    ChatLine, Forms, Line, WithId, chat_line_for_one, line_for_one, shared_line,
+};
 use crate::server::outbox::Wake;
 use crate::server::registry::delivery::{
     Client, Identity, Pending, announce_owner, push_to_all, push_to_members,
@@ -114,27 +116,44 @@ impl Registry {
         to: &Nick,
         said: Said<'_>,
     ) -> Result<Pending, ProtocolError> {
-        let (sender, recipient) = {
+        let (sender, recipient, away) = {
             let table = self.table.read();
             let Some(sender) = table.clients.get(&from) else {
                 return Ok(Pending::default());
             };
             let key = to.key();
-            let here = table.ids.get(&key).and_then(|id| table.clients.get(id));
-            let recipient = match here {
-                Some(client) => client.nick.clone(),
+            let here = table
+                .ids
+                .get(&key)
+                .and_then(|id| Some((id, table.clients.get(id)?)));
+            let (recipient, away) = match here {
+                Some((id, client)) => (client.nick.clone(), table.away.get(id).cloned()),
                 None => match table.remote.get(&key) {
-                    Some(remote) => remote.nick.clone(),
+                    Some(remote) => (remote.nick.clone(), remote.away.clone()),
                     None => return Err(ProtocolError::NoSuchNick(to.to_string())),
                 },
             };
-            (sender.nick.clone(), recipient)
+            (sender.nick.clone(), recipient, away)
         };
         let Some(reply) = said.reply(&sender, &recipient) else {
             log::error!("conn#{from}: a direct line that does not read back");
             return Ok(Pending::default());
         };
-        Ok(self.publish(link, from, Conversation::Direct(recipient), reply))
+        let mut pending = self.publish(link, from, Conversation::Direct(recipient.clone()), reply);
+        if let Some(text) = away {
+            // As on one server: the recipient is away, its sender (with `CAP away`) is told.
+            let notice = Reply::Away {
+                nick: recipient,
+                text,
+            };
+            let table = self.table.read();
+            if let Some(sender) = table.clients.get(&from) {
+                if let Some(line) = line_for_one(&notice, sender.caps) {
+                    pending.answer(from, sender, line);
+                }
+            }
+        }
+        Ok(pending)
     }
 
     /// A complete file's `FILE` line for the lobby or a nick, handed to the stream like the
@@ -366,10 +385,20 @@ impl Registry {
                 }
             }
             Presence::Joined(_) => {}
+            Presence::Away { nick, text } => {
+                if let Some(remote) = remote
+                    .get_mut(&nick.key())
+                    .filter(|remote| &remote.node == node)
+                {
+                    remote.away = text.clone();
+                }
+                return;
+            }
         }
         // The bucket gives a nick one holder: a record of one held here is stale.
         let held_here = |nick: &Nick| ids.contains_key(&nick.key());
         let told = match presence {
+            Presence::Away { .. } => false,
             Presence::Joined(nick) if held_here(nick) => false,
             Presence::Renamed { old, new } if held_here(new) => {
                 remote.remove(&old.key());
@@ -387,18 +416,20 @@ impl Registry {
                         nick: nick.clone(),
                         node: node.clone(),
                         conn: client.conn,
+                        away: None,
                     },
                 );
                 true
             }
             Presence::Renamed { old, new } => {
-                remote.remove(&old.key());
+                let away = remote.remove(&old.key()).and_then(|old| old.away);
                 remote.insert(
                     new.key(),
                     Remote {
                         nick: new.clone(),
                         node: node.clone(),
                         conn: client.conn,
+                        away,
                     },
                 );
                 true
@@ -416,8 +447,11 @@ impl Registry {
             }
         };
         // Above `--presence-limit` the lobby is not told of anyone's changes.
-        if told && !mode.is_counted() {
-            self.announce(table, &[presence.announcement()]);
+        let announcement = presence
+            .announcement()
+            .filter(|_| told && !mode.is_counted());
+        if let Some(announcement) = announcement {
+            self.announce(table, &[announcement]);
         } else {
             drop(table);
         }

@@ -47,7 +47,7 @@ use std::time::Instant;
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::accounts::Accounts;
-use crate::server::cluster_link::ClusterLink;
+use crate::server::cluster_link::{ClusterLink, Presence, Request};
 use crate::server::conn_id::ConnId;
 use crate::server::direct_history::DirectHistory;
 use crate::server::files::Files;
@@ -461,6 +461,18 @@ impl Registry {
             Some(text) => table.away.insert(id, text.to_owned()),
             None => table.away.remove(&id),
         };
+        if let (Some(link), Some(client)) = (&self.cluster, table.clients.get(&id)) {
+            // The other nodes tell their clients' senders too; a full hand-over costs them
+            // only the notice.
+            let away = Presence::Away {
+                nick: client.nick.clone(),
+                text: text.map(str::to_owned),
+            };
+            let _ = link.send(Request::Presence {
+                conn: id,
+                presence: away,
+            });
+        }
     }
 
     /// Removes every client without announcements (the server is shutting down and tells

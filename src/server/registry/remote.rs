@@ -17,6 +17,8 @@ pub struct Remote {
     pub node: NodeId,
     /// Its connection on its node.
     pub conn: ConnId,
+    /// Its `AWAY` text, told to whoever sends it a direct line.
+    pub away: Option<String>,
 }
 
 /// Why a node's clients are gone when it stopped without a word (`kill -9`, a lost network):
