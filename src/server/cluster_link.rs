@@ -62,6 +62,8 @@ pub struct Origin {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomImage {
     pub name: Room,
+    /// The stream's sequence of the `JOIN` that made it: its lines are the ones after.
+    pub since: u64,
     pub private: bool,
     pub key: Option<String>,
     /// The setter and the text.

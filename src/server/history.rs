@@ -17,7 +17,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use chatd_proto::{MAX_HISTORY, MessageId, Page, UtcMillis};
+use chatd_proto::{MAX_HISTORY, MessageId, Page, Room, UtcMillis};
 
 use crate::server::line::Line;
 use crate::server::store::{Link, Range, Store, StoreRead, Text};
@@ -42,6 +42,12 @@ pub trait OlderLines: Send + Sync {
     fn read(&self, count: usize, range: Range) -> Vec<Entry>;
 }
 
+/// Where a node of a cluster reads a room's lines older than what it delivered: the room's
+/// subject in the cluster's stream, from after the sequence `since` that made the room.
+pub trait RoomStreams: Send + Sync {
+    fn older(&self, room: &Room, since: u64) -> Arc<dyn OlderLines>;
+}
+
 /// How every conversation keeps its history: the settings and the store. One per server;
 /// the registry makes the lobby's history with it and the rooms theirs.
 #[derive(Clone)]
@@ -53,6 +59,9 @@ pub struct Keeping {
     /// `--history-days` (0: no limit): older lines are left out of pages.
     days: u32,
     store: Store,
+    /// On a node of a cluster: where a room taken from another node's image reads the
+    /// lines it did not deliver.
+    room_streams: Option<Arc<dyn RoomStreams>>,
 }
 
 impl Default for Keeping {
@@ -71,6 +80,7 @@ impl Keeping {
             lines,
             days,
             store,
+            room_streams: None,
         }
     }
 
@@ -116,6 +126,30 @@ impl Keeping {
             self.ring
         };
         self.history(link, ring)
+    }
+
+    /// On a node of a cluster: rooms taken from another node read what they did not deliver
+    /// from `streams`.
+    pub fn with_room_streams(mut self, streams: Arc<dyn RoomStreams>) -> Keeping {
+        self.room_streams = Some(streams);
+        self
+    }
+
+    /// The history of a room this node of a cluster took from another's image: its ring
+    /// fills with what this node delivers, and what is older (from the stream's `since`,
+    /// which made the room) is read from the room's subject. A plain room's without a
+    /// cluster.
+    pub fn taken_room(&self, room: &Room, since: u64) -> History {
+        let Some(streams) = &self.room_streams else {
+            return self.room();
+        };
+        let mut history = self.history(None, self.ring);
+        if self.ring > 0 {
+            history.older = Some(streams.older(room, since));
+            history.complete = false;
+            history.keeps_all = false;
+        }
+        history
     }
 
     /// A registered room's history, going on from what a previous run stored under

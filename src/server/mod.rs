@@ -239,9 +239,15 @@ impl Server {
                 },
             )?),
         };
-        let lobby = match &cluster {
-            Some(cluster) => keeping.clustered_lobby(cluster.lobby_history()),
-            None => keeping.lobby(recovered.lobby, recovered.lobby_complete),
+        let (keeping, lobby) = match &cluster {
+            Some(cluster) => {
+                let lobby = keeping.clustered_lobby(cluster.lobby_history());
+                (keeping.with_room_streams(cluster.room_history()), lobby)
+            }
+            None => {
+                let lobby = keeping.lobby(recovered.lobby, recovered.lobby_complete);
+                (keeping, lobby)
+            }
         };
         let direct = DirectHistory::new(config.history_lines, config.history_days, &store);
         // After the store: both bring the database's schema up to date, one at a time.

@@ -39,6 +39,9 @@ pub struct Rooms {
     invitations: HashMap<ConnId, HashSet<RoomKey>>,
     /// How a new room keeps its history.
     keeping: Keeping,
+    /// On a node of a cluster, the stream's sequence of the command being carried out: a
+    /// room it makes remembers it ([`RoomState::since`]).
+    position: u64,
 }
 
 pub struct RoomState {
@@ -75,6 +78,9 @@ pub struct RoomState {
     /// `MSG #room` is recorded in the critical section that takes its id and orders it, and a
     /// room that is forgotten drops its history with it.
     pub order: Arc<Mutex<History>>,
+    /// On a node of a cluster, the stream's sequence of the `JOIN` that made the room: its
+    /// lines in the stream are the ones after it (0 on a single server).
+    since: u64,
 }
 
 /// A room's topic. The text is shared so that `ROOMS` and `TOPIC` copy it outside the table
@@ -281,6 +287,7 @@ impl Rooms {
             memberships: HashMap::new(),
             invitations: HashMap::new(),
             keeping,
+            position: 0,
         }
     }
 
@@ -342,22 +349,15 @@ impl Rooms {
             .or_default()
             .insert(room_key.clone());
         self.forget_invitation(id, &room_key);
-        let keeping = &self.keeping;
-        let state = self
-            .rooms
-            .entry(room_key)
-            .or_insert_with(|| RoomState::new(room.clone(), keeping.room()));
+        let (keeping, since) = (&self.keeping, self.position);
+        let state = self.rooms.entry(room_key).or_insert_with(|| {
+            let mut state = RoomState::new(room.clone(), keeping.room());
+            state.since = since;
+            state
+        });
         state.invited.remove(&id);
         state.add(id, nick);
         Ok(state)
-    }
-
-    /// Whether a `JOIN room` by client `id` would be decided by its key: a keyed room it is
-    /// neither in nor invited to.
-    pub fn needs_key(&self, id: ConnId, room: &Room) -> bool {
-        self.rooms.get(&room.key()).is_some_and(|state| {
-            state.key.is_some() && !state.is_member(id) && !state.invited.contains(&id)
-        })
     }
 
     /// `PART room` by client `id`. The room keeps the others, if any.
@@ -687,6 +687,7 @@ impl RoomState {
             topic: None,
             invited: HashSet::new(),
             order: Arc::new(Mutex::new(history)),
+            since: 0,
         }
     }
 }

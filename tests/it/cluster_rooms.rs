@@ -7,6 +7,7 @@
 use chatd_testkit::nats::NatsServer;
 
 use crate::cluster::node;
+use crate::history::{Hist, history};
 use crate::message_ids::split_id;
 use crate::support::{TestClient, with_caps};
 
@@ -200,12 +201,27 @@ fn issue_19_a_node_that_starts_later_takes_the_rooms_as_they_are() {
     expect_room(&mut alice, "TOPIC #vault alice gold");
     alice.send("KEY #vault s3cret");
     expect_room(&mut alice, "OK KEY #vault");
+    alice.send("MSG #vault one");
+    alice.send("ME #vault counts");
     alice.send("JOIN #open");
     expect_room(&mut alice, "OK JOIN #open");
+    alice.barrier();
+    let before = history(&mut alice, "HISTORY #vault 10", "#vault");
+    assert_eq!(before.len(), 2, "{before:?}");
+    for line in [
+        "JOIN #again",
+        "MSG #again secret",
+        "PART #again",
+        "JOIN #again",
+    ] {
+        alice.send(line);
+    }
+    alice.send("MSG #again fresh");
     alice.barrier();
     let c = node(&nats.url);
     let mut carol = c.client("carol");
     carol.send("ROOMS");
+    expect_room(&mut carol, "ROOM #again 1");
     expect_room(&mut carol, "ROOM #open 1");
     expect_room(&mut carol, "ROOM #vault 1 gold");
     expect_room(&mut carol, "END ROOMS");
@@ -217,10 +233,29 @@ fn issue_19_a_node_that_starts_later_takes_the_rooms_as_they_are() {
     expect_room(&mut carol, "WHO #vault alice carol");
     expect_room(&mut carol, "END WHO #vault");
     expect_room(&mut alice, "JOIN #vault carol");
+    // The lines from before the node started, read from the stream: the same page, ids
+    // and all, as on the node that delivered them.
+    let taken = history(&mut carol, "HISTORY #vault 10", "#vault");
+    let ids = |page: &[Hist]| {
+        page.iter()
+            .map(|h| (h.id, h.line.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(ids(&taken), ids(&before));
+    assert_eq!(taken[0].line, "MSG #vault alice one");
+    // A room made again after it emptied is another room: none of the first one's lines.
+    carol.send("JOIN #again");
+    expect_room(&mut carol, "OK JOIN #again");
+    expect_room(&mut carol, "WHO #again alice carol");
+    expect_room(&mut carol, "END WHO #again");
+    let again = history(&mut carol, "HISTORY #again 10", "#again");
+    let texts: Vec<&str> = again.iter().map(|h| h.line.as_str()).collect();
+    assert_eq!(texts, ["MSG #again alice fresh"]);
     // The first member owns it on the new node as on the old one.
     carol.send("KEY #vault other");
     assert!(next_room_line(&mut carol).starts_with("ERR NOT_OWNER "));
     carol.send("MSG #vault hello");
+    expect_room(&mut alice, "JOIN #again carol");
     expect_room(&mut alice, "MSG #vault carol hello");
 }
 

@@ -347,14 +347,14 @@ fn parse_client(text: &str) -> Result<Origin, Malformed> {
     })
 }
 
-/// Writes the rooms' image, a line per fact, each line after a newline: `ROOM <name> on|off`
-/// (its privacy), then its `KEY <key>`, `TOPIC <setter> <text>`, `MEMBER <node>/<conn>
+/// Writes the rooms' image, a line per fact, each line after a newline: `ROOM <name> on|off
+/// <since>` (its privacy, and the sequence of the `JOIN` that made it), then its `KEY <key>`, `TOPIC <setter> <text>`, `MEMBER <node>/<conn>
 /// <nick>` (in the order they joined) and `INVITED <node>/<conn>`. Nothing in them holds a
 /// newline: they are the protocol's own words.
 pub fn encode_rooms(rooms: &[RoomImage], out: &mut String) {
     for room in rooms {
         let private = if room.private { "on" } else { "off" };
-        let _ = write!(out, "\nROOM {} {private}", room.name);
+        let _ = write!(out, "\nROOM {} {private} {}", room.name, room.since);
         if let Some(key) = &room.key {
             let _ = write!(out, "\nKEY {key}");
         }
@@ -376,9 +376,15 @@ pub fn decode_rooms(image: &str) -> Result<Vec<RoomImage>, Malformed> {
     for line in image.split('\n').filter(|line| !line.is_empty()) {
         let (word, rest) = line.split_once(' ').ok_or(Malformed)?;
         if word == "ROOM" {
-            let (name, private) = rest.split_once(' ').ok_or(Malformed)?;
+            let mut words = rest.split(' ');
+            let (Some(name), Some(private), Some(since), None) =
+                (words.next(), words.next(), words.next(), words.next())
+            else {
+                return Err(Malformed);
+            };
             rooms.push(RoomImage {
                 name: Room::parse(name).map_err(|_| Malformed)?,
+                since: since.parse().map_err(|_| Malformed)?,
                 private: match private {
                     "on" => true,
                     "off" => false,

@@ -30,7 +30,7 @@ use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
 use crate::server::cluster_link::{ClusterLink, NodeId, REQUESTS, Request};
-use crate::server::history::OlderLines;
+use crate::server::history::{OlderLines, RoomStreams};
 use crate::server::registry::Registry;
 use engine::Engine;
 use event::Event;
@@ -103,7 +103,15 @@ impl Cluster {
 
     /// Where the lobby's history reads what is older than its ring.
     pub fn lobby_history(&self) -> Arc<dyn OlderLines> {
-        Arc::new(older::LobbyStream {
+        Arc::new(older::StreamLines::lobby(
+            Arc::clone(&self.engine),
+            self.runtime.handle().clone(),
+        ))
+    }
+
+    /// Where a room this node took from another's image reads what it did not deliver.
+    pub fn room_history(&self) -> Arc<dyn RoomStreams> {
+        Arc::new(older::RoomsStream {
             engine: Arc::clone(&self.engine),
             runtime: self.runtime.handle().clone(),
         })

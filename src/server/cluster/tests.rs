@@ -153,6 +153,7 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
     let rooms = vec![
         RoomImage {
             name: Room::parse("#Rust").unwrap(),
+            since: 17,
             private: true,
             key: Some("two words".to_owned()),
             topic: Some((nick("bob"), "safe code, fast".to_owned())),
@@ -173,6 +174,7 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
         },
         RoomImage {
             name: Room::parse("#empty-topic").unwrap(),
+            since: 0,
             private: false,
             key: None,
             topic: None,
@@ -219,10 +221,11 @@ fn what_is_not_ours_is_malformed() {
             &format!("{id} 1 alice @{id} INVITE bob #rust"),
         ),
         (ROOMS, &format!("{id} ROOMS {id}\nMEMBER {id}/1 alice")),
-        (ROOMS, &format!("{id} ROOMS {id}\nROOM #rust maybe")),
+        (ROOMS, &format!("{id} ROOMS {id}\nROOM #rust maybe 1")),
+        (ROOMS, &format!("{id} ROOMS {id}\nROOM #rust on")),
         (
             ROOMS,
-            &format!("{id} ROOMS {id}\nROOM #rust on\nWHAT is this"),
+            &format!("{id} ROOMS {id}\nROOM #rust on 1\nWHAT is this"),
         ),
         ("chatd.other", &format!("{id} 1 ALL alice hi")),
     ] {

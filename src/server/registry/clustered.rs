@@ -14,9 +14,7 @@ use std::collections::HashSet;
 
 use chatd_proto::{CapSet, Capability, MessageId, Nick, ProtocolError, Reply, UtcMillis};
 
-use crate::server::cluster_link::{
-    ClusterLink, Conversation, NodeId, Origin, Presence, Refused, Request,
-};
+use crate::server::cluster_link::{ClusterLink, Conversation, NodeId, Origin, Presence, Request};
 use crate::server::conn_id::ConnId;
 use crate::server::files::{FileLine, FileTarget, Undelivered};
 use crate::server::line::{
@@ -55,6 +53,61 @@ impl Registry {
             // Refused only with the runtime gone or far behind: the lease frees it then.
             let _ = link.send(release);
         }
+    }
+
+    /// Tells the other nodes of a claim this node just made, and releases a rename's old
+    /// nick (a case change keeps the one claim). Nothing without a cluster.
+    pub(super) fn tell_cluster_claimed(&self, claimed: &Claimed, nick: &Nick, id: ConnId) {
+        let Some(link) = &self.cluster else {
+            return;
+        };
+        // A full hand-over only costs the other nodes the news: the claim itself is made.
+        let _ = match claimed {
+            Claimed::Joined => link.send(Request::Presence {
+                conn: id,
+                presence: Presence::Joined(nick.clone()),
+            }),
+            Claimed::Renamed { old } => {
+                if old.key() != nick.key() {
+                    let release = Request::Release {
+                        nick: old.clone(),
+                        conn: id,
+                    };
+                    let _ = link.send(release);
+                }
+                link.send(Request::Presence {
+                    conn: id,
+                    presence: Presence::Renamed {
+                        old: old.clone(),
+                        new: nick.clone(),
+                    },
+                })
+            }
+            Claimed::Unchanged | Claimed::Dropped => Ok(()),
+        };
+    }
+
+    /// Tells the other nodes client `id` left, and releases its nick. Whether they were
+    /// told: not without a cluster, nor when its runtime is gone or far behind (the node's
+    /// lease then frees the nick, and the others forget its clients with it).
+    pub(super) fn tell_cluster_left(&self, nick: &Nick, id: ConnId, reason: Option<&str>) -> bool {
+        let Some(link) = &self.cluster else {
+            return false;
+        };
+        let release = Request::Release {
+            nick: nick.clone(),
+            conn: id,
+        };
+        let left = Presence::Left {
+            nick: nick.clone(),
+            reason: reason.map(str::to_owned),
+        };
+        let _ = link.send(release);
+        let told = link.send(Request::Presence {
+            conn: id,
+            presence: left,
+        });
+        told.is_ok()
     }
 
     /// Hands `line` (an `ALL` or `ME *` of client `from`, in its forms) to the stream: every
@@ -548,58 +601,4 @@ impl Registry {
         drop(table);
         self.finish(pending);
     }
-}
-
-/// Tells the other nodes of a claim this node just made, and releases a rename's old nick
-/// (a case change keeps the one claim).
-pub(super) fn tell_cluster_claimed(link: &ClusterLink, claimed: &Claimed, nick: &Nick, id: ConnId) {
-    // A full hand-over only costs the other nodes the news: the claim itself is made.
-    let _ = match claimed {
-        Claimed::Joined => link.send(Request::Presence {
-            conn: id,
-            presence: Presence::Joined(nick.clone()),
-        }),
-        Claimed::Renamed { old } => {
-            if old.key() != nick.key() {
-                let release = Request::Release {
-                    nick: old.clone(),
-                    conn: id,
-                };
-                let _ = link.send(release);
-            }
-            link.send(Request::Presence {
-                conn: id,
-                presence: Presence::Renamed {
-                    old: old.clone(),
-                    new: nick.clone(),
-                },
-            })
-        }
-        Claimed::Unchanged | Claimed::Dropped => Ok(()),
-    };
-}
-
-/// Tells the other nodes client `id` left, and releases its nick; refused when the cluster's
-/// runtime is gone or far behind.
-pub(super) fn tell_cluster_left(
-    link: &ClusterLink,
-    nick: &Nick,
-    id: ConnId,
-    reason: Option<&str>,
-) -> Result<(), Refused> {
-    let release = Request::Release {
-        nick: nick.clone(),
-        conn: id,
-    };
-    let left = Presence::Left {
-        nick: nick.clone(),
-        reason: reason.map(str::to_owned),
-    };
-    // Refused only when the runtime is gone or far behind: the node's lease then frees the
-    // nick, and the others forget its clients with it.
-    let _ = link.send(release);
-    link.send(Request::Presence {
-        conn: id,
-        presence: left,
-    })
 }

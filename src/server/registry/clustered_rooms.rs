@@ -43,6 +43,7 @@ impl Registry {
             return self.clustered_room_line(id, time, origin, here, nick, command);
         }
         let mut table = self.table.write();
+        table.rooms.at(id.get());
         // Only a `JOIN` or an `INVITE` makes another node's client known to the rooms here:
         // one with no id here is in no room, so anything else it asks of one is refused on
         // its own node and changes nothing here.
@@ -205,6 +206,14 @@ impl Registry {
         // Whole seconds, rounded up, as a single server says it.
         let wait_secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
         Some(ProtocolError::TooManyAttempts { wait_secs })
+    }
+
+    /// Whether client `id` is in `room`, as this node knows it: the error its line would get
+    /// otherwise. Exact for the client's own lines: only its own `JOIN`, `PART` and
+    /// departure change its membership, and each is carried out here before its next line
+    /// is read.
+    pub fn room_member(&self, id: ConnId, room: &Room) -> Result<(), ProtocolError> {
+        self.table.read().rooms.member_room(id, room).map(|_| ())
     }
 
     /// Counts a wrong key against `guesser`'s connection and address group.

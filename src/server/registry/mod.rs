@@ -61,7 +61,6 @@ use chatd_proto::reason::SLOW_CONSUMER;
 use chatd_proto::{
     CapSet, Capability, MessageId, Nick, NickKey, Page, ProtocolError, Reply, Target,
 };
-use clustered::{tell_cluster_claimed, tell_cluster_left};
 use delivery::{Client, announce_owner, push_to_all, push_to_members};
 use key_guesses::AddressWrongKeys;
 use presence::Tell;
@@ -303,9 +302,7 @@ impl Registry {
         // another node is past.
         remote.remove(&key);
         ids.insert(key, id);
-        if let Some(link) = &self.cluster {
-            tell_cluster_claimed(link, &claimed, &nick, id);
-        }
+        self.tell_cluster_claimed(&claimed, &nick, id);
         let co_members = rooms_to_tell(&tell, rooms, id);
         let order = self.fan_out.lock();
         let table = RwLockWriteGuard::downgrade(table);
@@ -354,10 +351,7 @@ impl Registry {
         ids.remove(&client.nick.key());
         away.remove(&id);
         wrong_in_cluster.remove(&id);
-        let told_cluster = self
-            .cluster
-            .as_ref()
-            .is_some_and(|link| tell_cluster_left(link, &client.nick, id, reason).is_ok());
+        let told_cluster = self.tell_cluster_left(&client.nick, id, reason);
         let tell = presence.left(clients.len(), Instant::now());
         let co_members = rooms_to_tell(&tell, rooms, id);
         // Silently: the QUIT below tells everyone, or everyone who shares a room with it. On

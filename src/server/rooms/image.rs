@@ -1,6 +1,8 @@
-//! The rooms as an image, for a node that starts into a running cluster (`--cluster`): what
-//! a running node's rooms hold, in ids of the cluster's clients, and taking such an image
-//! in place of the rooms known so far.
+//! The rooms on a node of a cluster (`--cluster`): where in the stream's order a command is
+//! carried out, whether a `JOIN` would be decided by its key (the throttle's question before
+//! it goes out), and the rooms as an image for a node that starts into a running cluster:
+//! what a running node's rooms hold, in ids of the cluster's clients, and taking such an
+//! image in place of the rooms known so far.
 //!
 //! Out of scope: turning an image into text (`cluster::event`), and which id a client of
 //! another node has here (`registry::RemoteIds`).
@@ -10,8 +12,22 @@ use std::sync::Arc;
 use crate::server::cluster_link::{Origin, RoomImage};
 use crate::server::conn_id::ConnId;
 use crate::server::rooms::{RoomState, Rooms, Topic};
+use chatd_proto::Room;
 
 impl Rooms {
+    /// On a node of a cluster: the command carried out next is the stream's `sequence`.
+    pub fn at(&mut self, sequence: u64) {
+        self.position = sequence;
+    }
+
+    /// Whether a `JOIN room` by client `id` would be decided by its key: a keyed room it is
+    /// neither in nor invited to.
+    pub fn needs_key(&self, id: ConnId, room: &Room) -> bool {
+        self.rooms.get(&room.key()).is_some_and(|state| {
+            state.key.is_some() && !state.is_member(id) && !state.invited.contains(&id)
+        })
+    }
+
     /// Every room as ids, for a node that starts into a running cluster: `client` says who
     /// each member and invitee is across the cluster (none: left out).
     pub fn image(&self, client: impl Fn(ConnId) -> Option<Origin>) -> Vec<RoomImage> {
@@ -19,6 +35,7 @@ impl Rooms {
             .values()
             .map(|state| RoomImage {
                 name: state.name.clone(),
+                since: state.since,
                 private: state.private,
                 key: state.key.clone(),
                 topic: state
@@ -36,12 +53,14 @@ impl Rooms {
     }
 
     /// Takes the rooms of another node's image in place of these; `id_of` says which id
-    /// each client has here. Their history starts here.
+    /// each client has here. Their lines from before are read from the stream.
     pub fn install(&mut self, rooms: Vec<RoomImage>, mut id_of: impl FnMut(&Origin) -> ConnId) {
         *self = Rooms::new(self.keeping.clone());
         for image in rooms {
             let room_key = image.name.key();
-            let mut state = RoomState::new(image.name, self.keeping.room());
+            let history = self.keeping.taken_room(&image.name, image.since);
+            let mut state = RoomState::new(image.name, history);
+            state.since = image.since;
             state.private = image.private;
             state.key = image.key;
             state.topic = image.topic.map(|(setter, text)| Topic {

@@ -43,6 +43,18 @@ impl Session {
         };
         let mut invitee = None;
         let spelled = match command {
+            // A line goes out only from a member, so that the stream holds only the lines
+            // the room's members got (its history reads them back).
+            Command::MsgRoom { room, .. }
+            | Command::Me {
+                target: Target::Room(room),
+                ..
+            } => {
+                if let Err(error) = registry.room_member(self.id, room) {
+                    return Some(self.reply_error(&error));
+                }
+                command.to_string()
+            }
             Command::Join { room, .. } => {
                 // The throttle is this node's to apply: the command goes out only if a guess
                 // is allowed (every node then takes the key as the rules say).
