@@ -237,8 +237,9 @@ pub struct Args {
     pub allow_plain_passwords: bool,
 
     /// Run as one node of a cluster: NATS servers with JetStream, as nats://HOST:PORT, several
-    /// separated by commas. Nodes joined to the same NATS share nicks, the lobby, direct
-    /// messages and the lobby's history; without it, a server of its own [default: none]
+    /// separated by commas. Nodes joined to the same NATS share nicks, the lobby, rooms,
+    /// direct messages, accounts and the lobby's and rooms' history; without it, a server of
+    /// its own [default: none]
     #[arg(long, value_name = "URLS")]
     pub cluster: Option<String>,
 

@@ -25,6 +25,13 @@ pub fn node_with(nats: &str, adjust: impl FnOnce(&mut chatd_testkit::Config)) ->
     })
 }
 
+/// A node with a web listener, which takes uploads.
+pub fn web_node(nats: &str) -> TestServer {
+    node_with(nats, |config| {
+        config.http = Some("127.0.0.1:0".parse().unwrap());
+    })
+}
+
 /// Sends `NICK nick` until the cluster gives it (a claim another node holds until its release
 /// reaches NATS, or its lease ends), for at most `wait`.
 pub fn claim_within(client: &mut TestClient, nick: &str, wait: Duration) {
@@ -332,9 +339,7 @@ fn issue_19_accounts_are_shared_and_a_login_claims_its_nick_across_nodes() {
 #[test]
 fn issue_19_a_file_s_line_takes_its_place_in_the_lobby_s_one_order() {
     let nats = NatsServer::start();
-    let a = node_with(&nats.url, |config| {
-        config.http = Some("127.0.0.1:0".parse().unwrap());
-    });
+    let a = web_node(&nats.url);
     let b = node(&nats.url);
     // Alice first: bob's registration then reaches her as a JOIN, and nothing else does.
     let mut alice = with_caps(&a, "alice", &[]);
@@ -390,9 +395,7 @@ fn issue_19_an_away_client_s_notice_reaches_senders_on_every_node() {
 #[test]
 fn issue_19_a_file_reaches_a_nick_on_another_node() {
     let nats = NatsServer::start();
-    let a = node_with(&nats.url, |config| {
-        config.http = Some("127.0.0.1:0".parse().unwrap());
-    });
+    let a = web_node(&nats.url);
     let b = node(&nats.url);
     let mut alice = with_caps(&a, "alice", &[]);
     let mut bob = with_caps(&b, "bob", &["ids"]);

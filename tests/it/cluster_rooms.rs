@@ -262,9 +262,7 @@ fn issue_19_a_node_that_starts_later_takes_the_rooms_as_they_are() {
 #[test]
 fn issue_19_a_file_for_a_room_reaches_its_members_on_every_node_in_the_room_s_order() {
     let nats = NatsServer::start();
-    let a = crate::cluster::node_with(&nats.url, |config| {
-        config.http = Some("127.0.0.1:0".parse().unwrap());
-    });
+    let a = crate::cluster::web_node(&nats.url);
     let b = node(&nats.url);
     let mut alice = a.client("alice");
     let mut bob = with_caps(&b, "bob", &["ids"]);

@@ -15,7 +15,8 @@ use tokio::sync::watch;
 use crate::server::cluster::event::{
     ACCOUNTS_BUCKET, ALL_SUBJECTS, NICKS_BUCKET, NODES_BUCKET, STREAM,
 };
-use crate::server::cluster_link::NodeId;
+use crate::server::cluster_link::{NodeId, Origin};
+use crate::server::conn_id::ConnId;
 
 /// How long a node's key lives after its last renewal: a node that dies (`kill -9`, a lost
 /// network) frees its nicks this long after its last renewal, and the other nodes forget its
@@ -97,6 +98,14 @@ impl Engine {
             accounts,
             delivered,
         })
+    }
+
+    /// This node's connection `conn`, as the other nodes know it.
+    pub fn origin(&self, conn: ConnId) -> Origin {
+        Origin {
+            node: self.node.clone(),
+            conn,
+        }
     }
 
     /// Whether `node` renewed its key within [`NODE_LEASE`].

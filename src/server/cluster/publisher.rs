@@ -16,7 +16,7 @@ use chatd_proto::{ProtocolError, Reply};
 use tokio::sync::{mpsc, watch};
 
 use crate::server::cluster::engine::{Engine, REQUEST_WAIT};
-use crate::server::cluster::event::{Event, Origin};
+use crate::server::cluster::event::Event;
 use crate::server::cluster::nicks;
 use crate::server::cluster_link::{Answer, Errand, Presence, Request};
 use crate::server::conn_id::ConnId;
@@ -68,12 +68,8 @@ pub async fn serve(
                 from,
                 outbox,
             } => {
-                let origin = Origin {
-                    node: engine.node.clone(),
-                    conn: from,
-                };
                 let event = Event::Line {
-                    origin,
+                    origin: engine.origin(from),
                     conversation,
                     reply,
                 };
@@ -83,10 +79,7 @@ pub async fn serve(
                 // A departure that is not stored takes the client out of its rooms here all
                 // the same (the others forget it with its node's lease).
                 left = matches!(presence, Presence::Left { .. }).then_some(conn);
-                let origin = Origin {
-                    node: engine.node.clone(),
-                    conn,
-                };
+                let origin = engine.origin(conn);
                 (Event::Presence { origin, presence }, None)
             }
             Request::Room {
@@ -96,12 +89,8 @@ pub async fn serve(
                 from,
                 outbox,
             } => {
-                let origin = Origin {
-                    node: engine.node.clone(),
-                    conn: from,
-                };
                 let event = Event::Room {
-                    origin,
+                    origin: engine.origin(from),
                     nick,
                     invitee,
                     command,
