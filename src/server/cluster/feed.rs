@@ -6,10 +6,10 @@
 //! the registry (a line with the stream's sequence as its id and the stream's time as its
 //! time; another node's presence; a room command; a node that stopped), the watermark
 //! barriers wait for, and the rooms of a node that starts into a running cluster: it asks for
-//! them, holds the room commands that come after its question, takes the first image another
-//! node answers with (the rooms as they were at the question) and then carries the held
-//! commands out. Out of scope: publishing (`publisher`), the deliveries themselves
-//! (`registry`).
+//! them, holds the room commands (and rooms' `FILE` lines) that come after its question,
+//! takes the first image another node answers with (the rooms as they were at the question)
+//! and then carries the held ones out. Out of scope: publishing (`publisher`), the
+//! deliveries themselves (`registry`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 
 use crate::server::cluster::engine::Engine;
 use crate::server::cluster::event::{ALL_SUBJECTS, Event, room_command};
-use crate::server::cluster_link::{NodeId, Presence};
+use crate::server::cluster_link::{Conversation, NodeId, Presence};
 use crate::server::registry::{NODE_LOST, NODE_STOPPED, Registry};
 
 /// How long the feed waits before it subscribes again after its consumer failed for good.
@@ -181,19 +181,36 @@ impl Feed {
                 // Its rooms are not the cluster's yet: another node answers.
                 Event::RoomsWanted(_) | Event::Rooms { .. } => return,
                 Event::Room { .. }
+                | Event::Line {
+                    conversation: Conversation::Room(_),
+                    ..
+                }
                 | Event::Presence { .. }
                 | Event::Lost { .. }
                 | Event::Gone(_)
                     if asked.is_none() =>
                 {
-                    // Before the question: the image will hold what it changed in the rooms,
-                    // and this node knew the clients from the nicks' bucket when it started.
-                    if !matches!(event, Event::Room { .. }) {
+                    // Before the question: the image will hold what it changed in the rooms
+                    // (and the stream their lines), and this node knew the clients from the
+                    // nicks' bucket when it started.
+                    let of_rooms = matches!(
+                        event,
+                        Event::Room { .. }
+                            | Event::Line {
+                                conversation: Conversation::Room(_),
+                                ..
+                            }
+                    );
+                    if !of_rooms {
                         deliver(engine, registry, sequence, time, event);
                     }
                     return;
                 }
                 Event::Room { .. }
+                | Event::Line {
+                    conversation: Conversation::Room(_),
+                    ..
+                }
                 | Event::Presence { .. }
                 | Event::Lost { .. }
                 | Event::Gone(_) => {
