@@ -141,15 +141,30 @@ impl Session {
             Ok(command) => command,
             Err(error) => return self.reply_error(&error),
         };
-        if let Some(flow) = self.room_in_cluster(&command, registry) {
-            return flow;
-        }
-        if matches!(
+        let sends_line = matches!(
             command,
-            Command::All { .. } | Command::Msg { .. } | Command::Me { .. }
-        ) {
+            Command::All { .. }
+                | Command::Msg { .. }
+                | Command::Me { .. }
+                | Command::MsgRoom { .. }
+        );
+        if sends_line {
             self.published = true;
         }
+        let flow = match self.room_in_cluster(&command, registry) {
+            Some(flow) => flow,
+            None => self.execute(command, registry),
+        };
+        // A chat line that went to a node's cluster may make its sender wait for it.
+        if sends_line && flow == Flow::Continue {
+            return self.keep_pace(registry);
+        }
+        flow
+    }
+
+    /// Carries out one command on this server (a node's room commands go to the cluster
+    /// before: `room_in_cluster`).
+    fn execute(&mut self, command: Command<'_>, registry: &Registry) -> Flow {
         match command {
             Command::Nick(wanted) => self.claim(wanted, registry),
             Command::Msg { to, text } => {
@@ -177,10 +192,7 @@ impl Session {
                     Err(ProtocolError::NoSuchNick(_)) if registry.cluster().is_some() => {
                         self.look_up_in_cluster(to, text, false)
                     }
-                    sent => match self.finish(registry, sent) {
-                        Flow::Continue => self.keep_pace(registry),
-                        other => other,
-                    },
+                    sent => self.finish(registry, sent),
                 }
             }
             Command::All { text } => {
@@ -189,7 +201,7 @@ impl Session {
                     Reply::write_chat_line(ChatWord::All, &from, text, out);
                 });
                 registry.finish(registry.broadcast(self.id, &line));
-                self.keep_pace(registry)
+                Flow::Continue
             }
             Command::Who => self.reply_all(Reply::who_list(registry.nicks())),
             Command::Ping { token } => {
@@ -332,16 +344,13 @@ impl Session {
                     text: text.to_owned(),
                 });
                 registry.finish(registry.broadcast(self.id, &forms));
-                self.keep_pace(registry)
+                Flow::Continue
             }
             Target::Nick(to) => match registry.act_to(self.id, &to, text) {
                 Err(ProtocolError::NoSuchNick(_)) if registry.cluster().is_some() => {
                     self.look_up_in_cluster(to, text, true)
                 }
-                sent => match self.finish(registry, sent) {
-                    Flow::Continue => self.keep_pace(registry),
-                    other => other,
-                },
+                sent => self.finish(registry, sent),
             },
             Target::Room(room) => {
                 let sent = registry.act_in_room(self.id, &room, text);

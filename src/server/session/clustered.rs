@@ -96,8 +96,8 @@ impl Session {
             return Some(self.reply_error(&refusal));
         }
         if !change {
-            self.published = true;
-            return Some(self.keep_pace(registry));
+            // Its sender may wait for the cluster to catch up (`on_line`).
+            return Some(Flow::Continue);
         }
         // The barrier passes once this change, and every line before it, is carried out here.
         self.published = false;
