@@ -203,6 +203,11 @@ pub fn open_existing(path: &Path) -> Result<Connection, String> {
 /// The settings and the schema every write connection needs.
 fn prepare(mut connection: Connection) -> rusqlite::Result<Connection> {
     configure(&connection)?;
+    // 16 KiB pages (SQLite's default is 4): a chunk of a busy conversation's lines (a few
+    // KiB) filled a 4 KiB page alone, leaving a third of it empty, and every page is one
+    // write into the log. Measured in the rooms benchmark: a quarter less of the store
+    // thread's time. Only a new database takes it; an existing one keeps its pages.
+    connection.pragma_update(None, "page_size", 16_384)?;
     // WAL: readers (HISTORY on the workers) never wait for the writer, nor it for them.
     // NORMAL: a commit does not wait for the disk to confirm; a power cut may lose the last
     // commits but never corrupts the database, and a process crash loses nothing committed.

@@ -233,8 +233,9 @@ impl StoreThread {
                 }
             }
             self.keep_high_water(&mut state);
-            self.checkpoint_when_due(idle, &mut state);
-            if state.last_minute.elapsed() >= MINUTE {
+            let minute = state.last_minute.elapsed() >= MINUTE;
+            self.checkpoint_when_due(idle || minute, &mut state);
+            if minute {
                 state.last_minute = Instant::now();
                 self.every_minute(&mut state);
             }
@@ -305,12 +306,15 @@ impl StoreThread {
     }
 
     /// Folds the write-ahead log into the database (a checkpoint) once a whole flush window
-    /// went by without a line, or when the log has grown long whatever the load. SQLite's own
+    /// went by without a line, once a minute (`due`, like a quiet window), or when the log
+    /// has grown long whatever the load. The minute bounds the log of a server whose lines
+    /// never pause for a whole window but come a few at a time: every commit writes whole
+    /// pages, so a few lines a commit would grow the log by pages, not lines. SQLite's own
     /// checkpoints run inside a commit every 4 MB of log, so a busy store paid for them while
     /// lines waited: a third of the store thread's time in the rooms benchmark. A quiet moment
     /// comes soon in chat, and the log's size stays bounded either way.
-    fn checkpoint_when_due(&mut self, idle: bool, state: &mut State) {
-        let quiet = idle && state.unchecked_lines > 0;
+    fn checkpoint_when_due(&mut self, due: bool, state: &mut State) {
+        let quiet = due && state.unchecked_lines > 0;
         if !(quiet || state.unchecked_lines >= LONGEST_LOG_LINES) {
             return;
         }
