@@ -128,6 +128,10 @@ impl Presence {
 pub enum Errand {
     /// `NICK`: claim the nick across the cluster (an atomic create) for connection `conn`.
     Claim { nick: Nick, conn: ConnId },
+    /// `LOGIN`: claim the account's nick for connection `conn`; a client of another node
+    /// that holds it is ended first, as on one server (its node is asked, and the claim made
+    /// once it let the nick go).
+    TakeOver { nick: Nick, conn: ConnId },
     /// `PING` after lines went to the stream: answer once every line before it is stored
     /// and this node has queued it to its own recipients.
     Barrier,

@@ -1,5 +1,6 @@
 //! The `chatd-timeouts` thread: closes connections that never register (`--register-timeout`),
-//! sends `PING` to silent clients and closes those that stay silent (`--idle-timeout`), tells
+//! sends `PING` to silent clients and closes those that stay silent (`--idle-timeout`), closes
+//! those a `LOGIN` on another node of a cluster displaced (at once, not at a look), tells
 //! a counted lobby its count (`--presence-limit`), and writes the log lines held back for an
 //! address group once their interval has passed.
 //!
@@ -16,7 +17,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError};
+use chatd_proto::reason::LOGGED_IN_ELSEWHERE;
+use crossbeam_channel::{Receiver, at, select};
 
 use crate::server::connection::{Connections, Overdue};
 use crate::server::live::Live;
@@ -39,14 +41,23 @@ pub struct Timeouts {
 impl Timeouts {
     /// Runs until `stop` receives or disconnects.
     pub fn run(self, stop: Receiver<()>) {
+        let mut next_look = Instant::now() + LONGEST_LOOK;
         loop {
             let limits = self.live.get();
             let shortest = limits.register_timeout.min(limits.idle_timeout);
             let every = (shortest / LOOKS_PER_TIMEOUT).clamp(SHORTEST_LOOK, LONGEST_LOOK);
-            match stop.recv_timeout(every) {
-                Err(RecvTimeoutError::Timeout) => {}
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => return,
+            next_look = next_look.min(Instant::now() + every);
+            select! {
+                recv(stop) -> _ => return,
+                recv(self.registry.displaced()) -> displaced => {
+                    if let Some(conn) = displaced.ok().and_then(|id| self.conns.get(id)) {
+                        conn.end_for(LOGGED_IN_ELSEWHERE, &self.registry, &self.conns);
+                    }
+                    continue;
+                },
+                recv(at(next_look)) -> _ => {},
             }
+            next_look = Instant::now() + every;
             let limits = self.live.get();
             let (register, idle) = (limits.register_timeout, limits.idle_timeout);
             for conn in self.conns.all() {

@@ -280,6 +280,20 @@ fn issue_19_a_pong_means_stored_and_queued_on_the_senders_node() {
     );
 }
 
+/// The next line `client` gets about `nick`'s presence (`JOIN`, `QUIT`, `NICK`), skipping
+/// the others.
+fn next_about(client: &mut TestClient, nick: &str) -> String {
+    loop {
+        let line = client.recv();
+        let mut words = line.split(' ');
+        let about = matches!(words.next(), Some("JOIN" | "QUIT" | "NICK"))
+            && line.split(' ').skip(1).take(2).any(|word| word == nick);
+        if about {
+            return line;
+        }
+    }
+}
+
 /// Sends `line` until the answer is `ok` rather than an `ERR` of a change still on its way
 /// from another node (a release, an account's record).
 fn until_answered(client: &mut TestClient, line: &str, ok: &str) {
@@ -305,20 +319,29 @@ fn issue_19_accounts_are_shared_and_a_login_claims_its_nick_across_nodes() {
     owner.expect("OK REGISTER alice");
     owner.send("QUIT");
     owner.expect("BYE");
+    let mut watchers = [a.client("watcher"), b.client("viewer")];
     // The other node knows the account: its login works there...
     let mut there = b.connect();
     until_answered(&mut there, "LOGIN alice correct-horse", "OK LOGIN alice");
-    // ...and holds the nick against a login on the first node.
-    let mut here = a.connect();
-    here.send("LOGIN alice correct-horse");
-    here.expect_err("NICK_TAKEN");
-    there.send("QUIT");
-    there.expect("BYE");
     // A guest cannot take a registered nick on either node.
-    let mut guest = b.connect();
+    let mut guest = a.connect();
     guest.send("NICK alice");
     guest.expect_err("NICK_REGISTERED");
-    until_answered(&mut here, "LOGIN alice correct-horse", "OK LOGIN alice");
+    // ...and a login on the first node ends the connection there, as one server would:
+    // one connection per account, and every client of either node sees the old holder
+    // leave before the new one comes.
+    let mut here = a.connect();
+    here.send("LOGIN alice correct-horse");
+    here.expect("OK LOGIN alice");
+    there.expect("BYE logged in elsewhere");
+    there.expect_closed();
+    for watcher in &mut watchers {
+        let about_alice: Vec<String> = (0..3).map(|_| next_about(watcher, "alice")).collect();
+        assert_eq!(
+            about_alice,
+            ["JOIN alice", "QUIT alice logged in elsewhere", "JOIN alice"]
+        );
+    }
     let mut there = here;
     // A new password made on one node is the password on the other.
     there.send("PASSWORD correct-horse battery-staple");

@@ -76,6 +76,13 @@ pub enum Event {
         invitee: Option<Origin>,
         command: String,
     },
+    /// Node `by` asks the node of `holder` to end that client, which holds `nick`: a client
+    /// of `by` logged in to the account (one connection per account, as on one server).
+    Evict {
+        by: NodeId,
+        holder: Origin,
+        nick: Nick,
+    },
     /// The node started into a running cluster and asks for the rooms.
     RoomsWanted(NodeId),
     /// The rooms as node `by` knew them when it read `wanted`'s [`Event::RoomsWanted`].
@@ -187,6 +194,10 @@ impl Event {
                     room.map_or_else(|| format!("{ROOM_PREFIX}none"), |room| room_subject(&room));
                 return (Subject::from(subject), out);
             }
+            Event::Evict { by, holder, nick } => {
+                let _ = write!(out, "{by} EVICT {}/{} {nick}", holder.node, holder.conn);
+                PRESENCE
+            }
             Event::RoomsWanted(node) => {
                 let _ = write!(out, "{node} WANTED");
                 ROOMS
@@ -231,6 +242,14 @@ impl Event {
                 Ok(Event::Lost {
                     by: node,
                     node: lost,
+                })
+            }
+            PRESENCE if rest.starts_with("EVICT ") => {
+                let (holder, nick) = rest["EVICT ".len()..].split_once(' ').ok_or(Malformed)?;
+                Ok(Event::Evict {
+                    by: node,
+                    holder: parse_client(holder)?,
+                    nick: Nick::parse(nick).map_err(|_| Malformed)?,
                 })
             }
             PRESENCE => {

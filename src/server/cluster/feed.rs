@@ -302,6 +302,11 @@ fn deliver(engine: &Engine, registry: &Registry, sequence: u64, time: UtcMillis,
             };
             registry.clustered_room((id, time), &origin, &nick, invitee.as_ref(), &command);
         }
+        Event::Evict { holder, nick, .. } => {
+            if holder.node == engine.node {
+                registry.displace(holder.conn, &nick);
+            }
+        }
         Event::RoomsWanted(node) => {
             if node != engine.node {
                 answer_rooms(engine, registry, node);

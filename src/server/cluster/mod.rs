@@ -8,10 +8,13 @@
 //! lobby's history beyond the ring), `accounts` (the accounts' bucket). The core reaches it
 //! only through [`ClusterLink`], and it reaches the core only through the `Registry`.
 //!
-//! What is shared: nicks (one holder across the nodes), the lobby's lines and direct lines
-//! (one order, the stream's, whose sequence is their id, delivered by every node to its own
-//! clients), the lobby's presence, the lobby's history (the stream) and accounts (`accounts`:
-//! a bucket every node's book copies). What is not yet: rooms, which stay each node's own.
+//! What is shared: nicks (one holder across the nodes; a `LOGIN` ends another node's holder
+//! through it), the lobby's lines and direct lines (one order, the stream's, whose sequence
+//! is their id, delivered by every node to its own clients), the lobby's presence, the
+//! lobby's history (the stream), rooms (every node carries out every room command in the
+//! stream's order) and accounts (`accounts`: a bucket every node's book copies). What is not
+//! yet: the messages waiting for an offline account and an account's direct history, which
+//! stay on the node used.
 
 mod accounts;
 mod engine;

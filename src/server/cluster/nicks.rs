@@ -13,6 +13,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use async_nats::connection::State;
 use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
@@ -92,6 +93,89 @@ async fn try_claim(
         }
     }
     Ok(Answer::Taken)
+}
+
+/// How long a `LOGIN` waits for another node to end the client that holds the account's
+/// nick and let the nick go, and for this node to read that client's departure.
+const TAKE_OVER_WAIT: Duration = Duration::from_secs(5);
+
+/// How often it looks meanwhile.
+const TAKE_OVER_LOOK: Duration = Duration::from_millis(10);
+
+/// Claims `nick` for connection `conn` as [`claim`] does; if a live client of another node
+/// holds it, asks that node to end the client (one connection per account, as on one
+/// server) and claims the nick once it is let go. `Taken` if it was not let go within
+/// [`TAKE_OVER_WAIT`].
+pub async fn take_over(
+    engine: &Arc<Engine>,
+    registry: &Registry,
+    nick: &Nick,
+    conn: ConnId,
+) -> Answer {
+    let answer = claim(engine, registry, nick, conn).await;
+    if answer != Answer::Taken {
+        return answer;
+    }
+    let holder = match tokio::time::timeout(REQUEST_WAIT, holder_elsewhere(engine, nick)).await {
+        Ok(Ok(Some(holder))) => holder,
+        // Let go meanwhile, or held here (the session ends a holder of this node itself).
+        Ok(Ok(None)) => return claim(engine, registry, nick, conn).await,
+        Ok(Err(error)) => {
+            log::warn!("conn#{conn}: the cluster could not read a nick's holder: {error}");
+            return Answer::Unreachable;
+        }
+        Err(_) => return Answer::Unreachable,
+    };
+    let evict = Event::Evict {
+        by: engine.node.clone(),
+        holder: holder.clone(),
+        nick: nick.clone(),
+    };
+    let (subject, payload) = evict.encode();
+    let asked = async {
+        let ack = engine.js.publish(subject, payload.into()).await?;
+        ack.await?;
+        Ok::<(), async_nats::Error>(())
+    };
+    match tokio::time::timeout(REQUEST_WAIT, asked).await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => {
+            log::warn!("conn#{conn}: the cluster could not ask a node to end a client: {error}");
+            return Answer::Unreachable;
+        }
+        Err(_) => return Answer::Unreachable,
+    }
+    let deadline = Instant::now() + TAKE_OVER_WAIT;
+    loop {
+        tokio::time::sleep(TAKE_OVER_LOOK).await;
+        match claim(engine, registry, nick, conn).await {
+            Answer::Claimed => break,
+            Answer::Taken if Instant::now() < deadline => {}
+            other => return other,
+        }
+    }
+    // The holder's node published its departure before it let the nick go: once this node
+    // has read it, its clients hear of the new holder after the old one's `QUIT`.
+    while registry.held_on(nick, &holder.node) && Instant::now() < deadline {
+        tokio::time::sleep(TAKE_OVER_LOOK).await;
+    }
+    Answer::Claimed
+}
+
+/// The client of another node the bucket names as `nick`'s holder, if any.
+async fn holder_elsewhere(
+    engine: &Engine,
+    nick: &Nick,
+) -> Result<Option<Origin>, async_nats::Error> {
+    let Some(entry) = engine.nicks.entry(nick_key(nick)).await? else {
+        return Ok(None);
+    };
+    if entry.operation != Operation::Put {
+        return Ok(None);
+    }
+    Ok(parse_holder(&entry.value)
+        .filter(|(node, _, _)| node != &engine.node)
+        .map(|(node, conn, _)| Origin { node, conn }))
 }
 
 /// Whether a live client of any node holds `nick`: [`Answer::Taken`] if so, [`Answer::Free`]

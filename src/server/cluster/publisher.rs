@@ -113,6 +113,16 @@ pub async fn serve(
                 continue;
             }
             Request::Errand {
+                errand: Errand::TakeOver { nick, conn },
+                done,
+            } => {
+                let (engine, registry) = (Arc::clone(&engine), Arc::clone(&registry));
+                tokio::spawn(async move {
+                    done(nicks::take_over(&engine, &registry, &nick, conn).await)
+                });
+                continue;
+            }
+            Request::Errand {
                 errand: Errand::Lookup { nick },
                 done,
             } => {

@@ -98,6 +98,27 @@ fn lobby_direct_and_presence_events_survive_the_wire() {
         node: other_node(),
     };
     assert_eq!(round_trip(lost.clone()), (PRESENCE.to_owned(), lost));
+    let evict = Event::Evict {
+        by: other_node(),
+        holder: Origin {
+            node: node(),
+            conn: 7,
+        },
+        nick: Nick::parse("Alice").unwrap(),
+    };
+    assert_eq!(
+        evict.encode().1,
+        format!("{} EVICT {}/7 Alice", other_node(), node())
+    );
+    assert_eq!(round_trip(evict.clone()), (PRESENCE.to_owned(), evict));
+    for garbage in ["EVICT", "EVICT 0123456789abcdef/7", "EVICT nonsense Alice"] {
+        let payload = format!("{} {garbage}", other_node());
+        assert_eq!(
+            Event::decode(PRESENCE, &payload),
+            Err(Malformed),
+            "{garbage}"
+        );
+    }
 }
 
 fn other_node() -> NodeId {

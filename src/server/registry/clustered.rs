@@ -13,6 +13,7 @@
 use std::collections::HashSet;
 
 use chatd_proto::{CapSet, Capability, MessageId, Nick, ProtocolError, Reply, UtcMillis};
+use crossbeam_channel::Receiver;
 
 use crate::server::cluster_link::{ClusterLink, Conversation, NodeId, Origin, Presence, Request};
 use crate::server::conn_id::ConnId;
@@ -55,6 +56,32 @@ impl Registry {
         }
     }
 
+    /// Client `conn` of this node is to end: a `LOGIN` on another node took the account
+    /// `nick` it holds (one connection per account). Nothing if it holds it no more.
+    pub fn displace(&self, conn: ConnId, nick: &Nick) {
+        if self.holder(nick) == Some(conn) {
+            log::info!("conn#{conn}: {nick} logged in on another node");
+            // The receiver lives as long as the registry.
+            let _ = self.displaced.0.send(conn);
+        }
+    }
+
+    /// The clients to end because a `LOGIN` on another node displaced them
+    /// ([`Registry::displace`]).
+    pub fn displaced(&self) -> &Receiver<ConnId> {
+        &self.displaced.1
+    }
+
+    /// Whether this node still knows `nick` as held by a client of `node` (whose departure
+    /// it has not read yet).
+    pub fn held_on(&self, nick: &Nick, node: &NodeId) -> bool {
+        self.table
+            .read()
+            .remote
+            .get(&nick.key())
+            .is_some_and(|remote| &remote.node == node)
+    }
+
     /// Tells the other nodes of a claim this node just made, and releases a rename's old
     /// nick (a case change keeps the one claim). Nothing without a cluster.
     pub(super) fn tell_cluster_claimed(&self, claimed: &Claimed, nick: &Nick, id: ConnId) {
@@ -94,19 +121,21 @@ impl Registry {
         let Some(link) = &self.cluster else {
             return false;
         };
-        let release = Request::Release {
-            nick: nick.clone(),
-            conn: id,
-        };
         let left = Presence::Left {
             nick: nick.clone(),
             reason: reason.map(str::to_owned),
         };
-        let _ = link.send(release);
+        // The departure goes out before the release, so that whoever claims the nick next
+        // (a `LOGIN` that displaced the client waits for it) is told after it in the stream.
         let told = link.send(Request::Presence {
             conn: id,
             presence: left,
         });
+        let release = Request::Release {
+            nick: nick.clone(),
+            conn: id,
+        };
+        let _ = link.send(release);
         told.is_ok()
     }
 

@@ -44,6 +44,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crossbeam_channel::{Receiver, Sender};
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockWriteGuard};
 
 use crate::server::accounts::Accounts;
@@ -106,6 +107,9 @@ pub struct Registry {
     cluster: Option<ClusterLink>,
     /// The room limits a node of a cluster carries out the stream's room commands within.
     cluster_limits: Limits,
+    /// This node's clients that a `LOGIN` on another node displaced, for the thread that
+    /// ends connections from outside their turns (`timeouts`) to end (`--cluster`).
+    displaced: (Sender<ConnId>, Receiver<ConnId>),
 }
 
 struct Table {
@@ -199,6 +203,7 @@ impl Registry {
             files: None,
             cluster: None,
             cluster_limits: Limits::of(&crate::config::Config::default()),
+            displaced: crossbeam_channel::unbounded(),
         }
     }
 

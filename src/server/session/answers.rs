@@ -187,8 +187,9 @@ impl Session {
             };
         }
         if registry.cluster().is_some() {
-            // Held by nobody here: the cluster's claim first, as for `NICK`.
-            let errand = Errand::Claim {
+            // Held by nobody here: the cluster's claim first, ending a holder of another
+            // node as this server would end its own.
+            let errand = Errand::TakeOver {
                 nick: nick.clone(),
                 conn: self.id,
             };
