@@ -280,6 +280,44 @@ fn issue_19_a_pong_means_stored_and_queued_on_the_senders_node() {
     );
 }
 
+#[test]
+fn issue_19_the_presence_limit_counts_the_clients_of_every_node() {
+    let nats = NatsServer::start();
+    let limit = |config: &mut chatd_testkit::Config| config.presence_limit = 4;
+    let (a, b) = (node_with(&nats.url, limit), node_with(&nats.url, limit));
+    let with_presence = |node: &TestServer, nick: &str| {
+        let mut client = node.connect();
+        client.send("CAP presence");
+        client.expect("OK CAP presence");
+        client.send(&format!("NICK {nick}"));
+        let presence = client.recv();
+        client.expect(&format!("OK NICK {nick}"));
+        (client, presence)
+    };
+    let (mut watcher, presence) = with_presence(&a, "watcher");
+    assert_eq!(presence, "PRESENCE EXACT 1");
+    // Up to the limit, the other node's clients are announced...
+    let mut others: Vec<TestClient> = (1..=3).map(|n| b.client(&format!("b{n}"))).collect();
+    for n in 1..=3 {
+        watcher.expect(&format!("JOIN b{n}"));
+    }
+    // ...and the fifth of the cluster, though the second of its node, makes it counted.
+    others.push(b.client("b4"));
+    watcher.expect("PRESENCE COUNT 5");
+    let (mut late, presence) = with_presence(&a, "late");
+    assert_eq!(presence, "PRESENCE COUNT 6");
+    late.send("QUIT");
+    late.expect("BYE");
+    // Back at nine tenths of the limit through a departure on the other node: exact again.
+    others.pop().unwrap().send("QUIT");
+    watcher.expect("PRESENCE EXACT 4");
+    others[0].send("NICK b1x");
+    // (past the JOINs of the clients that came after it)
+    while others[0].recv() != "OK NICK b1x" {}
+    watcher.expect("NICK b1 b1x");
+    assert!(watcher.barrier().is_empty());
+}
+
 /// The next line `client` gets about `nick`'s presence (`JOIN`, `QUIT`, `NICK`), skipping
 /// the others.
 fn next_about(client: &mut TestClient, nick: &str) -> String {

@@ -11,9 +11,11 @@
 //! scope: the stream and the claims themselves (`cluster`), the wire (`chatd_proto`).
 
 use std::collections::HashSet;
+use std::time::Instant;
 
 use chatd_proto::{CapSet, Capability, MessageId, Nick, ProtocolError, Reply, UtcMillis};
 use crossbeam_channel::Receiver;
+use parking_lot::RwLockWriteGuard;
 
 use crate::server::cluster_link::{ClusterLink, Conversation, NodeId, Origin, Presence, Request};
 use crate::server::conn_id::ConnId;
@@ -26,8 +28,9 @@ use crate::server::registry::delivery::{
     Client, Identity, Pending, announce_owner, push_to_all, push_to_members,
 };
 use crate::server::registry::direct_lines::Said;
+use crate::server::registry::presence::Tell;
 use crate::server::registry::remote::Remote;
-use crate::server::registry::{Claimed, Registry, Table};
+use crate::server::registry::{Claimed, Registry, Table, rooms_to_tell, tell_change};
 use crate::server::rooms::{Limits, NewOwner};
 
 impl Registry {
@@ -441,42 +444,31 @@ impl Registry {
     }
 
     /// A client of another node (`client`) registered, renamed or left: this node's
-    /// clients are told, as of a client of its own, in the lobby's order; one that left
-    /// leaves its rooms here, as on every node at this point of the stream.
+    /// clients are told, as of a client of its own, in the lobby's order, and the lobby's
+    /// count (`--presence-limit`) is the cluster's; one that left leaves its rooms here, as
+    /// on every node at this point of the stream.
     pub fn remote_presence(&self, client: &Origin, presence: &Presence) {
         let node = &client.node;
         let mut table = self.table.write();
+        if let Presence::Away { nick, text } = presence {
+            if let Some(remote) = table
+                .remote
+                .get_mut(&nick.key())
+                .filter(|remote| &remote.node == node)
+            {
+                remote.away = text.clone();
+            }
+            return;
+        }
         let Table {
             ids,
+            clients,
             remote,
             remote_ids,
             rooms,
             presence: mode,
             ..
         } = &mut *table;
-        let mut new_owners = Vec::new();
-        match presence {
-            Presence::Renamed { new, .. } => {
-                if let Some(id) = remote_ids.get(client) {
-                    rooms.rename(id, new);
-                }
-            }
-            Presence::Left { .. } => {
-                if let Some(id) = remote_ids.remove(client) {
-                    new_owners = rooms.leave_all(id);
-                }
-            }
-            Presence::Joined(_) => {}
-            Presence::Away { nick, text } => {
-                if let Some(remote) = remote
-                    .get_mut(&nick.key())
-                    .filter(|remote| &remote.node == node)
-                {
-                    remote.away = text.clone();
-                }
-                return;
-            }
-        }
         // The bucket gives a nick one holder: a record of one held here is stale.
         let held_here = |nick: &Nick| ids.contains_key(&nick.key());
         let told = match presence {
@@ -528,12 +520,52 @@ impl Registry {
                 true
             }
         };
-        // Above `--presence-limit` the lobby is not told of anyone's changes.
-        let announcement = presence
-            .announcement()
-            .filter(|_| told && !mode.is_counted());
-        if let Some(announcement) = announcement {
-            self.announce(table, &[announcement]);
+        let count = clients.len() + remote.len();
+        let now = Instant::now();
+        let tell = match presence {
+            _ if !told => None,
+            Presence::Joined(_) => Some(mode.joined(count, now)),
+            Presence::Left { .. } => Some(mode.left(count, now)),
+            Presence::Renamed { .. } | Presence::Away { .. } => Some(mode.renamed()),
+        };
+        // Its rooms' members, while it is still one of them; a room only has it once its
+        // node's JOIN was read (`clustered_rooms`), so the id is known then.
+        let in_rooms = remote_ids.get(client);
+        let co_members = match (&tell, in_rooms) {
+            (Some(tell), Some(id)) => rooms_to_tell(tell, rooms, id),
+            _ => Vec::new(),
+        };
+        let mut new_owners = Vec::new();
+        match presence {
+            Presence::Renamed { new, .. } => {
+                if let Some(id) = in_rooms {
+                    rooms.rename(id, new);
+                }
+            }
+            Presence::Left { .. } => {
+                if let Some(id) = remote_ids.remove(client) {
+                    new_owners = rooms.leave_all(id);
+                }
+            }
+            Presence::Joined(_) | Presence::Away { .. } => {}
+        }
+        if let (Some(tell), Some(announcement)) = (tell, presence.announcement()) {
+            // Nobody here has the id: everyone is told, or only the rooms' members.
+            let id = in_rooms.unwrap_or(ConnId::MAX);
+            let order = self.fan_out.lock();
+            let table = RwLockWriteGuard::downgrade(table);
+            let mut pending = Pending::for_recipients(table.clients.len());
+            tell_change(
+                &table.clients,
+                id,
+                &announcement,
+                &tell,
+                &co_members,
+                &mut pending,
+            );
+            drop(order);
+            drop(table);
+            self.finish(pending);
         } else {
             drop(table);
         }
@@ -564,17 +596,36 @@ impl Registry {
         for nick in &gone {
             table.remote.remove(&nick.key());
         }
-        if gone.is_empty() || table.presence.is_counted() {
-            drop(table);
+        // The lobby's count fell by all of them at once: exact again, or still counted.
+        let tell = if gone.is_empty() {
+            None
         } else {
-            let quits: Vec<Reply> = gone
-                .into_iter()
-                .map(|nick| Reply::Quit {
-                    nick,
-                    reason: Some(reason.to_owned()),
-                })
-                .collect();
-            self.announce(table, &quits);
+            let count = table.lobby_count();
+            Some(table.presence.left(count, Instant::now()))
+        };
+        match tell {
+            Some(Tell::Everyone) => {
+                let quits: Vec<Reply> = gone
+                    .into_iter()
+                    .map(|nick| Reply::Quit {
+                        nick,
+                        reason: Some(reason.to_owned()),
+                    })
+                    .collect();
+                self.announce(table, &quits);
+            }
+            // Only to the clients with `CAP presence`: `PRESENCE EXACT <n>` says to read
+            // the list again.
+            Some(Tell::Switched(exact)) => {
+                let order = self.fan_out.lock();
+                let table = RwLockWriteGuard::downgrade(table);
+                let line = Forms::new(&exact);
+                let pending = push_to_all(&table.clients, None, &line, Wake::Announcement);
+                drop(order);
+                drop(table);
+                self.finish(pending);
+            }
+            Some(Tell::RoomsOnly) | None => drop(table),
         }
         self.tell_owners(&new_owners);
     }

@@ -136,6 +136,14 @@ struct Table {
     wrong_in_cluster: HashSet<ConnId>,
 }
 
+impl Table {
+    /// The registered clients the lobby's presence counts (`--presence-limit`): this
+    /// server's, and with `--cluster` every other node's it knows of.
+    fn lobby_count(&self) -> usize {
+        self.clients.len() + self.remote.len()
+    }
+}
+
 /// What a successful `NICK` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claimed {
@@ -284,7 +292,7 @@ impl Registry {
                     identity,
                 };
                 clients.insert(id, client);
-                let tell = presence.joined(clients.len(), Instant::now());
+                let tell = presence.joined(clients.len() + remote.len(), Instant::now());
                 (Claimed::Joined, announcement, tell)
             }
             Some(client) if client.nick == nick => {
@@ -324,7 +332,7 @@ impl Registry {
         if claimed == Claimed::Joined {
             // Its own mode and count, in order with every change told after it; just before
             // its `OK NICK`.
-            let current = table.presence.current(table.clients.len());
+            let current = table.presence.current(table.lobby_count());
             if let Some(line) = line_for_one(&current, client.caps) {
                 pending.answer(id, client, line);
             }
@@ -348,6 +356,7 @@ impl Registry {
             away,
             presence,
             wrong_in_cluster,
+            remote,
             ..
         } = &mut *table;
         let Some(client) = clients.remove(&id) else {
@@ -357,7 +366,7 @@ impl Registry {
         away.remove(&id);
         wrong_in_cluster.remove(&id);
         let told_cluster = self.tell_cluster_left(&client.nick, id, reason);
-        let tell = presence.left(clients.len(), Instant::now());
+        let tell = presence.left(clients.len() + remote.len(), Instant::now());
         let co_members = rooms_to_tell(&tell, rooms, id);
         // Silently: the QUIT below tells everyone, or everyone who shares a room with it. On
         // a node of a cluster, when the stream brings the departure back, in the rooms' order
@@ -413,7 +422,7 @@ impl Registry {
 
     pub fn set_caps(&self, id: ConnId, caps: CapSet) -> Pending {
         let mut table = self.table.write();
-        let count = table.clients.len();
+        let count = table.lobby_count();
         let Some(client) = table.clients.get_mut(&id) else {
             return Pending::default();
         };
@@ -439,7 +448,7 @@ impl Registry {
             return Pending::default();
         }
         let mut table = self.table.write();
-        let count = table.clients.len();
+        let count = table.lobby_count();
         let Some(line) = table.presence.tick(count, Instant::now()) else {
             return Pending::default();
         };
