@@ -525,4 +525,14 @@ fn issue_19_each_account_keeps_its_direct_lines_with_a_client_of_another_node() 
         let page: Vec<(u64, &str)> = page.iter().map(|h| (h.id, h.line.as_str())).collect();
         assert_eq!(page, expected);
     }
+    // Every node kept them for both accounts: alice finds the same page on bob's node.
+    alice.send("QUIT");
+    alice.expect("BYE");
+    let mut moved = b.connect();
+    moved.send("CAP ids");
+    moved.expect("OK CAP ids");
+    until_answered(&mut moved, "LOGIN alice alice-secret", "OK LOGIN alice");
+    let page = history(&mut moved, "HISTORY bob 10", "bob");
+    let page: Vec<(u64, &str)> = page.iter().map(|h| (h.id, h.line.as_str())).collect();
+    assert_eq!(page, expected);
 }

@@ -12,9 +12,9 @@
 //! through it), the lobby's lines and direct lines (one order, the stream's, whose sequence
 //! is their id, delivered by every node to its own clients), the lobby's presence, the
 //! lobby's history (the stream), rooms (every node carries out every room command in the
-//! stream's order) and accounts (`accounts`: a bucket every node's book copies). What is not
-//! yet: the messages waiting for an offline account and an account's direct history, which
-//! stay on the node used.
+//! stream's order), accounts (`accounts`: a bucket every node's book copies), and accounts'
+//! direct history (every node keeps every account's direct lines as it reads them). What is
+//! not yet: the messages waiting for an offline account, which stay on the node used.
 
 mod accounts;
 mod engine;

@@ -389,8 +389,7 @@ impl Registry {
                     (id, time),
                     reply,
                     to,
-                    sender,
-                    recipient.map(|(_, c)| c),
+                    (&table, sender, recipient.map(|(_, c)| c)),
                 );
                 let mut pending = Pending::default();
                 if let Some((conn, client)) = recipient {
@@ -404,42 +403,43 @@ impl Registry {
         self.finish(pending);
     }
 
-    /// Keeps a direct line to `to` the stream brought back for each party of this node that
-    /// holds its account now, as `direct_lines` keeps one on a single server: the sender
-    /// (`sender`, when it is this node's) and the recipient (`recipient`, when it is this
-    /// node's). Under the table's read lock, as there.
+    /// Keeps a direct line to `to` the stream brought back for each party that holds its
+    /// account now, as `direct_lines` keeps one on a single server: so every node keeps the
+    /// same direct history of every account, and `HISTORY <nick>` answers the same on each.
+    /// A party of this node (`sender`, `recipient`) holds it if logged in; another node's if
+    /// its nick is a registered account's, which only a login takes. Under the table's read
+    /// lock, as there.
     fn keep_clustered_direct(
         &self,
         (id, time): (MessageId, UtcMillis),
         reply: &Reply,
         to: &Nick,
-        sender: Option<&Client>,
-        recipient: Option<&Client>,
+        (table, sender, recipient): (&Table, Option<&Client>, Option<&Client>),
     ) {
-        let holds_account = |client: &&Client| client.identity == Identity::Account;
-        let (sender, recipient) = (
-            sender.filter(holds_account),
-            recipient.filter(holds_account),
-        );
-        // A line to oneself is kept once, as on a single server.
-        let recipient = recipient.filter(|r| !sender.is_some_and(|s| std::ptr::eq(*r, s)));
-        if sender.is_none() && recipient.is_none() {
-            return;
-        }
         let from = match reply {
             Reply::Msg { from, .. } | Reply::File { from, .. } | Reply::Me { from, .. } => from,
             _ => return,
         };
+        let holds_account = |client: Option<&Client>, nick: &Nick| match client {
+            Some(client) => client.identity == Identity::Account,
+            None => {
+                table.remote.contains_key(&nick.key()) && self.accounts.is_registered(&nick.key())
+            }
+        };
+        let keep_sender = holds_account(sender, from);
+        // A line to oneself is kept once, as on a single server.
+        let keep_recipient = holds_account(recipient, to) && to.key() != from.key();
+        if !keep_sender && !keep_recipient {
+            return;
+        }
         let Some(v1) = Forms::new(reply).v1().cloned() else {
             return;
         };
-        if let Some(sender) = sender {
-            self.direct
-                .keep(&sender.nick.key(), &to.key(), id, time, &v1);
+        if keep_sender {
+            self.direct.keep(&from.key(), &to.key(), id, time, &v1);
         }
-        if let Some(recipient) = recipient {
-            self.direct
-                .keep(&recipient.nick.key(), &from.key(), id, time, &v1);
+        if keep_recipient {
+            self.direct.keep(&to.key(), &from.key(), id, time, &v1);
         }
     }
 
