@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use chatd_testkit::nats::NatsServer;
 
+use crate::account_support::{PASSWORD, log_in, quit, registered};
 use crate::history::{Hist, history};
 use crate::message_ids::split_id;
 use crate::support::{TestClient, TestServer, with_caps};
@@ -535,4 +536,48 @@ fn issue_19_each_account_keeps_its_direct_lines_with_a_client_of_another_node() 
     let page = history(&mut moved, "HISTORY bob 10", "bob");
     let page: Vec<(u64, &str)> = page.iter().map(|h| (h.id, h.line.as_str())).collect();
     assert_eq!(page, expected);
+}
+
+#[test]
+fn issue_19_a_message_kept_for_an_offline_account_waits_for_a_login_on_any_node() {
+    let nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    quit(registered(&a, "alice"));
+    // A sender on each node. Bob's node refuses a line to alice until it knows the account.
+    let mut carol = a.client("carol");
+    let mut bob = b.client("bob");
+    until_answered(&mut bob, "MSG alice are you there?", "OK STORED alice");
+    carol.send("MSG alice lunch at noon");
+    // (past bob's JOIN, which reaches carol when her node reads it)
+    while carol.recv() != "OK STORED alice" {}
+    bob.send("MSG alice call me");
+    bob.expect("OK STORED alice");
+    // Taken at a login on one node, bob's lines too: every line, once, in order.
+    let (alice, waited) = log_in(&a, "alice");
+    let waited: Vec<String> = waited
+        .iter()
+        .map(|line| match line.splitn(5, ' ').collect::<Vec<_>>()[..] {
+            ["HIST", from, _id, _time, text] => format!("{from} {text}"),
+            _ => line.clone(),
+        })
+        .collect();
+    assert_eq!(
+        waited,
+        [
+            "bob MSG bob are you there?",
+            "bob MSG bob call me",
+            "END HISTORY bob 2",
+            "carol MSG carol lunch at noon",
+            "END HISTORY carol 1",
+        ]
+    );
+    quit(alice);
+    // Once: a login on the other node finds nothing.
+    let mut again = b.connect();
+    until_answered(
+        &mut again,
+        &format!("LOGIN alice {PASSWORD}"),
+        "OK LOGIN alice",
+    );
+    assert_eq!(again.barrier(), Vec::<String>::new());
 }

@@ -1,5 +1,6 @@
 //! The mailbox: direct messages sent to an account while it was offline, kept until its next
-//! login; in memory, or in the `waiting` table of the server's database.
+//! login; in memory, or in the `waiting` table of the server's database, or on a node of a
+//! cluster in the cluster's ([`SharedMailbox`], so a login on any node takes them).
 //!
 //! In scope: keeping one line for an account (at most [`MAILBOX_LINES`] wait per account),
 //! taking every line of an account at its login (in the order they were sent; taken means
@@ -13,6 +14,7 @@
 use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use chatd_proto::{MessageId, Nick, NickKey, UtcMillis};
 use parking_lot::Mutex;
@@ -44,8 +46,23 @@ pub enum NotKept {
     Store,
 }
 
+/// The mailboxes of a cluster's nodes (`--cluster`), which every node's mailbox hands its
+/// work to once it joined: a line kept for an account on one node is taken by its login on
+/// any node.
+pub trait SharedMailbox: Send + Sync {
+    /// Keeps `line` for `to`, unless [`MAILBOX_LINES`] wait already.
+    fn keep(&self, to: &NickKey, line: &Waiting) -> Result<(), NotKept>;
+    /// Takes the oldest lines waiting for `account` that fit `budget`, as
+    /// [`Mailbox::take`] does.
+    fn take(&self, account: &NickKey, budget: usize) -> Vec<Waiting>;
+    /// Drops every line waiting for `account`.
+    fn discard(&self, account: &NickKey);
+}
+
 pub struct Mailbox {
     inner: Mutex<Inner>,
+    /// The cluster's mailboxes, once the node has joined: this one's are not used then.
+    shared: OnceLock<Arc<dyn SharedMailbox>>,
 }
 
 enum Inner {
@@ -60,6 +77,7 @@ impl Mailbox {
     pub fn in_memory() -> Mailbox {
         Mailbox {
             inner: Mutex::new(Inner::Memory(HashMap::new())),
+            shared: OnceLock::new(),
         }
     }
 
@@ -75,11 +93,22 @@ impl Mailbox {
                 connection,
                 path: path.to_owned(),
             }),
+            shared: OnceLock::new(),
         })
+    }
+
+    /// Hands every line to `shared` from now on (a node joining its cluster).
+    pub fn share(&self, shared: Arc<dyn SharedMailbox>) {
+        if self.shared.set(shared).is_err() {
+            log::warn!("the mailbox was shared already");
+        }
     }
 
     /// Keeps `line` for the account `to`.
     pub fn keep(&self, to: &NickKey, line: Waiting) -> Result<(), NotKept> {
+        if let Some(shared) = self.shared.get() {
+            return shared.keep(to, &line);
+        }
         match &mut *self.inner.lock() {
             Inner::Memory(boxes) => {
                 let waiting = boxes.entry(to.clone()).or_default();
@@ -100,6 +129,10 @@ impl Mailbox {
 
     /// Drops every line waiting for `account` (it was deleted). Best effort: logged.
     pub fn discard(&self, account: &NickKey) {
+        if let Some(shared) = self.shared.get() {
+            shared.discard(account);
+            return;
+        }
         match &mut *self.inner.lock() {
             Inner::Memory(boxes) => {
                 boxes.remove(account);
@@ -121,6 +154,9 @@ impl Mailbox {
     /// the client's queue. The rest wait for the next login. A database that fails gives
     /// nothing (logged), and keeps the lines.
     pub fn take(&self, account: &NickKey, budget: usize) -> Vec<Waiting> {
+        if let Some(shared) = self.shared.get() {
+            return shared.take(account, budget);
+        }
         match &mut *self.inner.lock() {
             Inner::Memory(boxes) => {
                 let Some(waiting) = boxes.get_mut(account) else {
@@ -175,7 +211,7 @@ fn keep_on_disk(
 }
 
 /// How many of `lines`, oldest first, fit in `budget`: at least one, if there is one.
-fn fitting<'a>(lines: impl Iterator<Item = &'a Waiting>, budget: usize) -> usize {
+pub fn fitting<'a>(lines: impl Iterator<Item = &'a Waiting>, budget: usize) -> usize {
     let mut used = 0;
     let mut fitting = 0;
     for line in lines {

@@ -49,7 +49,7 @@ use verifier::Verifier;
 pub use admin::{AccountAdmin, AdminError, ListedAccount};
 pub use book::{Account, Refused, SharedBook};
 pub use job::{Answer, Busy, Job, Outcome};
-pub use mailbox::{MAILBOX_LINES, Waiting};
+pub use mailbox::{MAILBOX_LINES, NotKept, SharedMailbox, Waiting, fitting};
 pub use password::Password;
 
 /// The server's account book and its verification threads; cheap to clone.
@@ -108,6 +108,12 @@ impl Accounts {
     /// Makes every account change through `shared` from now on (a node joining its cluster).
     pub fn share(&self, shared: Arc<dyn SharedBook>) {
         self.shared.verifier.book.share(shared);
+    }
+
+    /// Keeps the messages waiting for offline accounts in `shared` from now on (a node
+    /// joining its cluster).
+    pub fn share_mailbox(&self, shared: Arc<dyn SharedMailbox>) {
+        self.shared.verifier.mailbox.share(shared);
     }
 
     /// Takes an account record changed on any node of the cluster ([`Book::apply_shared`]).

@@ -31,7 +31,7 @@ const CHECK_ROUNDS: usize = 3;
 pub struct Verifier {
     pub book: Book,
     /// Direct messages waiting for offline accounts.
-    mailbox: Mailbox,
+    pub mailbox: Mailbox,
     /// Failures by account and address. A mutex: held by a verification thread for a map
     /// lookup or update, never while hashing.
     throttle: Mutex<Throttle>,

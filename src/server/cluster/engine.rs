@@ -3,17 +3,19 @@
 //!
 //! In scope: connecting to NATS, the stream (`CHATD`: every conversation's lines, whose
 //! sequence is their order and id, kept as `--history-lines` and `--history-days` say per
-//! subject) and the two key-value buckets (nick claims; live nodes, whose keys expire
-//! [`NODE_LEASE`] after their last renewal), and the watermark of what this node has
-//! delivered. Out of scope: what goes through them (`publisher`, `feed`, `nicks`, `older`).
+//! subject), the stream of messages waiting for offline accounts (`CHATD_WAITING`), the
+//! key-value buckets (nick claims; live nodes, whose keys expire [`NODE_LEASE`] after their
+//! last renewal; accounts), and the watermark of what this node has delivered. Out of scope: what goes through them (`publisher`, `feed`, `nicks`, `older`).
 
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, stream};
 use tokio::sync::watch;
 
+use crate::server::accounts::MAILBOX_LINES;
 use crate::server::cluster::event::{
-    ACCOUNTS_BUCKET, ALL_SUBJECTS, NICKS_BUCKET, NODES_BUCKET, STREAM,
+    ACCOUNTS_BUCKET, ALL_SUBJECTS, NICKS_BUCKET, NODES_BUCKET, STREAM, WAITING_STREAM,
+    WAITING_SUBJECTS,
 };
 use crate::server::cluster_link::{NodeId, Origin};
 use crate::server::conn_id::ConnId;
@@ -44,6 +46,8 @@ pub struct Engine {
     pub client: async_nats::Client,
     pub js: jetstream::Context,
     pub stream: stream::Stream,
+    /// The messages waiting for offline accounts (`mailbox`).
+    pub waiting: stream::Stream,
     pub nicks: kv::Store,
     pub nodes: kv::Store,
     pub accounts: kv::Store,
@@ -84,6 +88,19 @@ impl Engine {
                 ..Default::default()
             })
             .await?;
+        // A stream of its own: kept until taken (no age), and no feed reads it. The limit per
+        // account is the mailbox's own, checked before a line is kept, so none is dropped.
+        let waiting = js
+            .get_or_create_stream(stream::Config {
+                name: WAITING_STREAM.to_owned(),
+                subjects: vec![WAITING_SUBJECTS.to_owned()],
+                max_messages_per_subject: i64::try_from(MAILBOX_LINES).unwrap_or(i64::MAX),
+                storage: stream::StorageType::File,
+                num_replicas: retention.replicas,
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await?;
         let nicks = bucket(&js, NICKS_BUCKET, Duration::ZERO, retention.replicas).await?;
         let nodes = bucket(&js, NODES_BUCKET, NODE_LEASE, retention.replicas).await?;
         let accounts = bucket(&js, ACCOUNTS_BUCKET, Duration::ZERO, retention.replicas).await?;
@@ -93,6 +110,7 @@ impl Engine {
             client,
             js,
             stream,
+            waiting,
             nicks,
             nodes,
             accounts,

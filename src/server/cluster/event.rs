@@ -13,17 +13,21 @@
 //! or `BACK <nick>` for an away text), `<node> GONE` for a node
 //! that stopped cleanly, `<node> LOST <node>` for one whose lease expired, `<node> <conn>
 //! <nick> [@<node>/<conn>] <command>` for a room command (the client an `INVITE` names
-//! first), `<node> <conn> = <reply>` for a room's `FILE` line, `<node> WANTED` for a node asking for the rooms, and `<node> ROOMS <for>` followed
-//! by one line per fact of the rooms' image ([`encode_rooms`]).
+//! first), `<node> <conn> = <reply>` for a room's `FILE` line, `<node> EVICT <node>/<conn>
+//! <nick>` for a login's request to end another node's holder of its nick, `<node> WANTED`
+//! for a node asking for the rooms, and `<node> ROOMS <for>` followed by one line per fact of
+//! the rooms' image ([`encode_rooms`]). A message waiting for an offline account, on a
+//! stream of its own, is `<id> <time in ms> <sender> <text>` ([`encode_waiting`]).
 
+use std::borrow::Borrow;
 use std::fmt::Write as _;
 
 use std::sync::Arc;
 
 use async_nats::Subject;
-use chatd_proto::{Command, Nick, Reply, Room, parse_command};
+use chatd_proto::{Command, MessageId, Nick, NickKey, Reply, Room, UtcMillis, parse_command};
 
-use crate::server::accounts::Account;
+use crate::server::accounts::{Account, Waiting};
 
 pub use crate::server::cluster_link::Origin;
 use crate::server::cluster_link::{Conversation, NodeId, Presence, RoomImage};
@@ -44,6 +48,13 @@ pub const PRESENCE: &str = "chatd.presence";
 pub const ROOMS: &str = "chatd.rooms";
 /// The start of a room's subject.
 const ROOM_PREFIX: &str = "chatd.rooms.";
+/// The stream of the messages waiting for offline accounts: a stream of its own, since its
+/// lines are kept until a login takes them (no age limit, at most `MAILBOX_LINES` per
+/// account) and no node's feed reads them.
+pub const WAITING_STREAM: &str = "CHATD_WAITING";
+/// Its subjects: one per account ([`waiting_subject`]).
+pub const WAITING_SUBJECTS: &str = "chatd_waiting.>";
+const WAITING_PREFIX: &str = "chatd_waiting.";
 /// The key-value bucket of nick claims: key [`nick_key`], value [`holder`].
 pub const NICKS_BUCKET: &str = "chatd_nicks";
 /// The key-value bucket of live nodes: key the node id, renewed while it runs.
@@ -355,6 +366,43 @@ pub fn room_subject(room: &Room) -> String {
         let _ = write!(subject, "{byte:02x}");
     }
     subject
+}
+
+/// The subject of the messages waiting for `account`: its key in hex, as a room's.
+pub fn waiting_subject(account: &NickKey) -> String {
+    let mut subject = String::from(WAITING_PREFIX);
+    let key: &str = account.borrow();
+    for byte in key.bytes() {
+        let _ = write!(subject, "{byte:02x}");
+    }
+    subject
+}
+
+/// A waiting message as its stream holds it: `<id> <time in ms> <sender> <text>`.
+pub fn encode_waiting(line: &Waiting) -> String {
+    format!(
+        "{} {} {} {}",
+        line.id.get(),
+        line.time.millis(),
+        line.from,
+        line.text
+    )
+}
+
+/// The message [`encode_waiting`] wrote.
+pub fn decode_waiting(payload: &str) -> Result<Waiting, Malformed> {
+    let mut fields = payload.splitn(4, ' ');
+    let (Some(id), Some(time), Some(from), Some(text)) =
+        (fields.next(), fields.next(), fields.next(), fields.next())
+    else {
+        return Err(Malformed);
+    };
+    Ok(Waiting {
+        id: id.parse().ok().and_then(MessageId::new).ok_or(Malformed)?,
+        time: UtcMillis::saturating(time.parse().map_err(|_| Malformed)?),
+        from: Nick::parse(from).map_err(|_| Malformed)?,
+        text: text.to_owned(),
+    })
 }
 
 /// `<node>/<conn>`.

@@ -5,21 +5,23 @@
 //! The modules: `engine` (the connection, the stream and the buckets), `event` (what nodes
 //! say to each other, pure), `publisher` (this node's requests, in order, and the barriers),
 //! `feed` (the stream delivered here), `nicks` (claims and the nodes' leases), `older` (the
-//! lobby's history beyond the ring), `accounts` (the accounts' bucket). The core reaches it
+//! lobby's history beyond the ring), `accounts` (the accounts' bucket), `mailbox` (the
+//! messages waiting for offline accounts). The core reaches it
 //! only through [`ClusterLink`], and it reaches the core only through the `Registry`.
 //!
 //! What is shared: nicks (one holder across the nodes; a `LOGIN` ends another node's holder
 //! through it), the lobby's lines and direct lines (one order, the stream's, whose sequence
 //! is their id, delivered by every node to its own clients), the lobby's presence, the
 //! lobby's history (the stream), rooms (every node carries out every room command in the
-//! stream's order), accounts (`accounts`: a bucket every node's book copies), and accounts'
-//! direct history (every node keeps every account's direct lines as it reads them). What is
-//! not yet: the messages waiting for an offline account, which stay on the node used.
+//! stream's order), accounts (`accounts`: a bucket every node's book copies), the messages
+//! waiting for offline accounts (`mailbox`), and accounts' direct history (every node keeps
+//! every account's direct lines as it reads them). What is not yet: registered rooms.
 
 mod accounts;
 mod engine;
 mod event;
 mod feed;
+mod mailbox;
 mod nicks;
 mod older;
 mod publisher;
@@ -162,6 +164,12 @@ impl Cluster {
             book.apply_shared(&account.nick.key(), Some(account));
         }
         book.share(Arc::new(accounts::BucketBook {
+            engine: Arc::clone(&engine),
+            runtime: self.runtime.handle().clone(),
+        }));
+        // The messages waiting for offline accounts: kept for a login on any node. Those a
+        // single server's run left in this node's database wait there until it runs alone.
+        book.share_mailbox(Arc::new(mailbox::StreamMailbox {
             engine: Arc::clone(&engine),
             runtime: self.runtime.handle().clone(),
         }));
