@@ -265,7 +265,8 @@ pub struct Args {
 /// What `chatd` does instead of running the server.
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Look after the accounts of a data folder while the server is stopped
+    /// Look after the accounts of a data folder while the server is stopped, or of a cluster
+    /// while its nodes run (--cluster)
     Account(AccountArgs),
     /// Make TLS certificates for --tls-cert and --tls-key
     #[command(subcommand)]
@@ -304,7 +305,9 @@ pub struct SelfSignedArgs {
 #[command(
     after_help = "The accounts are read from and written to the database in the data folder \
                   (chatd.db). Stop the server first: a running chatd keeps accounts in memory, \
-                  and these commands refuse to work while one holds the folder."
+                  and these commands refuse to work while one holds the folder. The accounts \
+                  of a cluster's nodes are the cluster's: change them with --cluster, while \
+                  the nodes run."
 )]
 pub struct AccountArgs {
     /// Read data_dir from this TOML file, as the server does (see chatd.example.toml)
@@ -315,6 +318,12 @@ pub struct AccountArgs {
     /// chatd-data]
     #[arg(long, value_name = "DIR", global = true)]
     pub data_dir: Option<PathBuf>,
+
+    /// Work on the accounts of the cluster on these NATS servers (nats://HOST:PORT, several
+    /// separated by commas) instead of a data folder: while its nodes run, which take each
+    /// change within milliseconds
+    #[arg(long, value_name = "URLS", global = true, conflicts_with_all = ["config", "data_dir"])]
+    pub cluster: Option<String>,
 
     #[command(subcommand)]
     pub action: AccountAction,

@@ -129,6 +129,7 @@ use web::{FileRoutes, Web, WebParts};
 use writer::WriterSet;
 
 pub use accounts::{AccountAdmin, AdminError, ListedAccount};
+pub use cluster::account_admin as cluster_account_admin;
 pub use fd_limit::{OpenFiles, RESERVED_FDS};
 pub use metrics::Stats;
 pub use vital::Failure;

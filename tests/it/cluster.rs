@@ -581,3 +581,48 @@ fn issue_19_a_message_kept_for_an_offline_account_waits_for_a_login_on_any_node(
     );
     assert_eq!(again.barrier(), Vec::<String>::new());
 }
+
+#[test]
+fn issue_19_an_operator_changes_the_cluster_s_accounts_while_its_nodes_run() {
+    let nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    quit(registered(&a, "alice"));
+    quit(registered(&b, "bob"));
+    let account = |args: &[&str]| {
+        let output =
+            crate::support::chatd_output(&[&["account", "--cluster", &nats.url], args].concat());
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).unwrap();
+        assert!(output.status.success(), "{args:?}: {}", text(output.stderr));
+        text(output.stdout)
+    };
+    let listed: Vec<String> = account(&["list"])
+        .lines()
+        .map(|line| line.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, ["alice", "bob"]);
+    let password = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(password.path(), "battery-staple\n").unwrap();
+    let file = password.path().to_str().unwrap();
+    assert_eq!(
+        account(&["reset-password", "ALICE", "--password-file", file]),
+        "account alice: password reset\n"
+    );
+    // A line waiting for bob goes with his account.
+    let mut carol = a.client("carol");
+    until_answered(&mut carol, "MSG bob are you there?", "OK STORED bob");
+    quit(carol);
+    assert_eq!(account(&["delete", "bob"]), "account bob deleted\n");
+    // Both nodes took both changes, with no restart.
+    for node in [&a, &b] {
+        let mut client = node.connect();
+        until_answered(&mut client, "LOGIN alice battery-staple", "OK LOGIN alice");
+        quit(client);
+        let mut guest = node.connect();
+        until_answered(&mut guest, "NICK bob", "OK NICK bob");
+        quit(guest);
+    }
+    // A new account of that nick finds nothing of the old one's.
+    quit(registered(&b, "bob"));
+    let (_bob, waited) = log_in(&a, "bob");
+    assert_eq!(waited, Vec::<String>::new());
+}

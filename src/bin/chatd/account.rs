@@ -1,8 +1,9 @@
 //! `chatd account list|delete|reset-password` (issue 16, point 8): an operator's commands on
-//! the accounts of a data folder while the server is stopped.
+//! the accounts of a data folder while the server is stopped, or of a cluster while its nodes
+//! run (`--cluster`).
 //!
 //! In scope: finding the folder (`--data-dir`, else the `--config` file, as the server
-//! does), reading a new password (twice from the terminal without echo, or the first line
+//! does) or the cluster, reading a new password (twice from the terminal without echo, or the first line
 //! of `--password-file`), and printing what was done on stdout. Out of scope: the lock,
 //! the database, the password rule and the hashing (`chatd::server::AccountAdmin`, the
 //! server's own code). A password is never printed, logged or named in an error.
@@ -16,16 +17,28 @@ use chatd::config::{AccountAction, AccountArgs};
 use chatd::server::AccountAdmin;
 
 pub fn run(args: &AccountArgs) -> anyhow::Result<()> {
-    let data_dir = args.data_dir()?;
     // A write the database refuses is logged by the account book: the operator sees why.
     chatd::logging::init(log::LevelFilter::Warn, None)?;
-    let admin = AccountAdmin::open(&data_dir)?;
+    let (admin, source) = match &args.cluster {
+        Some(servers) => {
+            let servers = chatd::config::cluster_urls(servers);
+            let admin = chatd::server::cluster_account_admin(&servers)?;
+            (admin, format!("the cluster at {}", servers.join(",")))
+        }
+        None => {
+            let data_dir = args.data_dir()?;
+            (
+                AccountAdmin::open(&data_dir)?,
+                data_dir.display().to_string(),
+            )
+        }
+    };
     let mut out = io::stdout().lock();
     match &args.action {
         AccountAction::List => {
             let accounts = admin.list();
             if accounts.is_empty() {
-                eprintln!("chatd: no accounts in {}", data_dir.display());
+                eprintln!("chatd: no accounts in {source}");
             }
             for account in accounts {
                 writeln!(out, "{} {}", account.nick, account.created)?;

@@ -1,5 +1,6 @@
 //! The operator's side of the account book (issue 16, point 8): what `chatd account list`,
-//! `delete` and `reset-password` do to the database in the data folder while no server runs.
+//! `delete` and `reset-password` do to the database in the data folder while no server runs,
+//! or, with `--cluster`, to a cluster's accounts while its nodes run.
 //!
 //! In scope: opening an existing database and no other ([`AccountAdmin::open`]: a missing
 //! one is an error, and nothing is created), holding the data folder's lock meanwhile, so a
@@ -14,10 +15,11 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use chatd_proto::{Nick, NickFault, PasswordFault, UtcMillis};
 
-use super::book::{Account, Book, Refused};
+use super::book::{Account, Book, Refused, SharedBook};
 use super::password::{self, Password};
 use crate::server::data_lock::{DataLock, LockError};
 use crate::server::store::DATABASE_FILE;
@@ -26,8 +28,16 @@ use crate::server::store::DATABASE_FILE;
 /// lock, held until this is dropped.
 pub struct AccountAdmin {
     book: Book,
-    /// Held for as long as the command works: see the module's docs.
-    _lock: DataLock,
+    /// Held for as long as the command works.
+    _source: Source,
+}
+
+/// Where the accounts are, kept open while the command works.
+enum Source {
+    /// A data folder's database, and its lock: see the module's docs.
+    Folder { _lock: DataLock },
+    /// A cluster's accounts bucket, reached on this runtime (`--cluster`).
+    Cluster { _runtime: tokio::runtime::Runtime },
 }
 
 /// One account as `chatd account list` shows it.
@@ -81,7 +91,30 @@ impl AccountAdmin {
             LockError::Io { .. } => AdminError::Lock(error),
         })?;
         let book = Book::open_existing(&path).map_err(AdminError::Open)?;
-        Ok(AccountAdmin { book, _lock: lock })
+        Ok(AccountAdmin {
+            book,
+            _source: Source::Folder { _lock: lock },
+        })
+    }
+
+    /// A cluster's accounts (`chatd account --cluster`): `accounts` as its bucket holds them
+    /// now, and every change made there (`shared`, run on `runtime`) and nowhere else, so
+    /// that running nodes take it within milliseconds and their databases follow. No data
+    /// folder is read or written.
+    pub fn of_cluster(
+        accounts: Vec<Account>,
+        shared: Arc<dyn SharedBook>,
+        runtime: tokio::runtime::Runtime,
+    ) -> AccountAdmin {
+        let book = Book::in_memory();
+        for account in accounts {
+            book.apply_shared(&account.nick.key(), Some(account));
+        }
+        book.share(shared);
+        AccountAdmin {
+            book,
+            _source: Source::Cluster { _runtime: runtime },
+        }
     }
 
     /// Every account, in the order of their nicks (case does not count).

@@ -118,7 +118,13 @@ impl Accounts {
 
     /// Takes an account record changed on any node of the cluster ([`Book::apply_shared`]).
     pub fn apply_shared(&self, key: &NickKey, account: Option<Account>) {
+        let deleted = account.is_none();
         self.shared.verifier.book.apply_shared(key, account);
+        if deleted {
+            // Deleted on any node or by an operator: its messages go with it, as the
+            // database's trigger takes them on one server.
+            self.shared.verifier.mailbox.discard(key);
+        }
     }
 
     /// Every account this server has, for the cluster to share those it lacks.

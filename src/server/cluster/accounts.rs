@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 
-use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
+use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
 use chatd_proto::Nick;
 use futures_util::StreamExt;
 
@@ -22,7 +22,7 @@ use crate::server::cluster::event::{account_record, nick_key, parse_account};
 
 /// The bucket as the book's shared copy.
 pub struct BucketBook {
-    pub engine: Arc<Engine>,
+    pub accounts: kv::Store,
     pub runtime: tokio::runtime::Handle,
 }
 
@@ -76,7 +76,7 @@ impl SharedBook for BucketBook {
     fn create(&self, account: &Account) -> Result<(), Refused> {
         let key = nick_key(&account.nick);
         let value = account_record(account);
-        let accounts = &self.engine.accounts;
+        let accounts = &self.accounts;
         self.run("register", async move {
             match accounts.create(&key, value.into()).await {
                 Ok(_) => Ok(()),
@@ -93,7 +93,7 @@ impl SharedBook for BucketBook {
     fn replace(&self, account: &Account, checked: &str) -> Result<(), Refused> {
         let key = nick_key(&account.nick);
         let value = account_record(account);
-        let accounts = &self.engine.accounts;
+        let accounts = &self.accounts;
         self.run("password", async move {
             let entry = checked_entry(accounts, &key, checked, "password").await?;
             match accounts.update(&key, value.into(), entry.revision).await {
@@ -108,7 +108,7 @@ impl SharedBook for BucketBook {
 
     fn delete(&self, nick: &Nick, checked: &str) -> Result<(), Refused> {
         let key = nick_key(nick);
-        let accounts = &self.engine.accounts;
+        let accounts = &self.accounts;
         self.run("unregister", async move {
             let entry = checked_entry(accounts, &key, checked, "unregister").await?;
             accounts
@@ -139,17 +139,11 @@ pub async fn share_local(engine: &Engine, accounts: &Accounts) -> Result<(), asy
 
 /// Every record of the bucket now: what a node starting into a running cluster knows of the
 /// accounts before its first client.
-pub async fn load(engine: &Engine) -> Result<Vec<Account>, async_nats::Error> {
-    let mut keys = engine.accounts.keys().await?;
+pub async fn load(accounts: &kv::Store) -> Result<Vec<Account>, async_nats::Error> {
+    let mut keys = accounts.keys().await?;
     let mut found = Vec::new();
     while let Some(key) = keys.next().await {
-        if let Some(account) = engine
-            .accounts
-            .get(key?)
-            .await?
-            .as_deref()
-            .and_then(parse_account)
-        {
+        if let Some(account) = accounts.get(key?).await?.as_deref().and_then(parse_account) {
             found.push(account);
         }
     }

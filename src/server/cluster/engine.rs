@@ -63,18 +63,7 @@ impl Engine {
         servers: &[String],
         retention: Retention,
     ) -> Result<Engine, async_nats::Error> {
-        let addresses = servers
-            .iter()
-            .map(|server| server.parse::<async_nats::ServerAddr>())
-            .collect::<Result<Vec<_>, _>>()?;
-        let client = async_nats::ConnectOptions::new()
-            .name(format!("chatd node {node}"))
-            .connection_timeout(REQUEST_WAIT)
-            .connect(addresses)
-            .await?;
-        let js = jetstream::ContextBuilder::new()
-            .timeout(REQUEST_WAIT)
-            .build(client.clone());
+        let (client, js) = connect(servers, &format!("chatd node {node}")).await?;
         let max_age = Duration::from_secs(u64::from(retention.days) * 86_400);
         let stream = js
             .get_or_create_stream(stream::Config {
@@ -130,6 +119,26 @@ impl Engine {
     pub async fn is_alive(&self, node: &NodeId) -> Result<bool, async_nats::Error> {
         Ok(self.nodes.get(node.as_str()).await?.is_some())
     }
+}
+
+/// A connection to the first reachable of `servers`, named `name` there, and its JetStream.
+pub async fn connect(
+    servers: &[String],
+    name: &str,
+) -> Result<(async_nats::Client, jetstream::Context), async_nats::Error> {
+    let addresses = servers
+        .iter()
+        .map(|server| server.parse::<async_nats::ServerAddr>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let client = async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(REQUEST_WAIT)
+        .connect(addresses)
+        .await?;
+    let js = jetstream::ContextBuilder::new()
+        .timeout(REQUEST_WAIT)
+        .build(client.clone());
+    Ok((client, js))
 }
 
 /// The bucket `name`, made if missing, whose keys expire `max_age` after their last write

@@ -34,6 +34,7 @@ use std::time::Duration;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
+use crate::server::accounts::AccountAdmin;
 use crate::server::cluster_link::{ClusterLink, NodeId, REQUESTS, Request};
 use crate::server::history::{OlderLines, RoomStreams};
 use crate::server::registry::Registry;
@@ -46,6 +47,45 @@ pub use engine::Retention;
 /// The longest a node waits for the cluster at start, and for its goodbye at shutdown.
 const CONNECT_WAIT: Duration = Duration::from_secs(10);
 const GOODBYE_WAIT: Duration = Duration::from_secs(2);
+
+/// A cluster's accounts for an operator's command (`chatd account --cluster`): read from
+/// the accounts bucket of the NATS servers `servers`, every change made there, which the
+/// running nodes take within milliseconds. The bucket must exist (a node made it).
+pub fn account_admin(servers: &[String]) -> io::Result<AccountAdmin> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("chatd-cluster")
+        .enable_all()
+        .build()?;
+    let listed = servers.join(",");
+    let read = runtime.block_on(async {
+        let read = async {
+            let (_, js) = engine::connect(servers, "chatd account").await?;
+            let bucket = js.get_key_value(event::ACCOUNTS_BUCKET).await?;
+            let found = accounts::load(&bucket).await?;
+            Ok::<_, async_nats::Error>((bucket, found))
+        };
+        tokio::time::timeout(CONNECT_WAIT, read).await
+    });
+    let (bucket, found) = match read {
+        Ok(Ok(read)) => read,
+        Ok(Err(error)) => {
+            return Err(io::Error::other(format!(
+                "cannot read the cluster's accounts at {listed}: {error}"
+            )));
+        }
+        Err(_) => {
+            return Err(io::Error::other(format!(
+                "cannot read the cluster's accounts at {listed}: no answer in 10 s"
+            )));
+        }
+    };
+    let shared = Arc::new(accounts::BucketBook {
+        accounts: bucket,
+        runtime: runtime.handle().clone(),
+    });
+    Ok(AccountAdmin::of_cluster(found, shared, runtime))
+}
 
 /// This node's part of the cluster: its runtime, its connection, and what it started.
 pub struct Cluster {
@@ -158,13 +198,13 @@ impl Cluster {
             .map_err(&cannot_join)?;
         let shared = self
             .runtime
-            .block_on(accounts::load(&engine))
+            .block_on(accounts::load(&engine.accounts))
             .map_err(&cannot_join)?;
         for account in shared {
             book.apply_shared(&account.nick.key(), Some(account));
         }
         book.share(Arc::new(accounts::BucketBook {
-            engine: Arc::clone(&engine),
+            accounts: engine.accounts.clone(),
             runtime: self.runtime.handle().clone(),
         }));
         // The messages waiting for offline accounts: kept for a login on any node. Those a
