@@ -4,9 +4,12 @@
 //! ids; a node that starts later takes the rooms as they are; a departure takes its client
 //! out of its rooms on every node (a killed node's clients: `cluster_faults`).
 
+use std::thread;
+use std::time::{Duration, Instant};
+
 use chatd_testkit::nats::NatsServer;
 
-use crate::cluster::node;
+use crate::cluster::{node, node_with};
 use crate::history::{Hist, history};
 use crate::message_ids::split_id;
 use crate::support::{TestClient, with_caps};
@@ -299,4 +302,59 @@ fn issue_19_a_file_for_a_room_reaches_its_members_on_every_node_in_the_room_s_or
         heard.iter().all(|line| !line.contains("a.txt")),
         "{heard:?}"
     );
+}
+
+#[test]
+fn issue_19_a_node_that_starts_later_takes_rooms_too_many_for_one_message() {
+    let nats = NatsServer::start();
+    const ROOMS: usize = 3_000;
+    let many = |config: &mut chatd_testkit::Config| config.max_rooms_per_client = ROOMS;
+    let a = node_with(&nats.url, many);
+    let mut alice = a.client("alice");
+    // 3,000 rooms with 380-byte topics: an image of 1.3 MB, more than a NATS message
+    // holds (1 MiB), told in parts of 64 KiB.
+    let topic = |n: usize| format!("{n:04}{}", "t".repeat(376));
+    for n in 0..ROOMS {
+        alice.send(&format!("JOIN #r{n:04}"));
+        alice.send(&format!("TOPIC #r{n:04} {}", topic(n)));
+    }
+    let answers = alice.barrier();
+    let count = |start: &str| {
+        answers
+            .iter()
+            .filter(|line| line.starts_with(start))
+            .count()
+    };
+    assert_eq!((count("OK JOIN #r"), count("TOPIC #r")), (ROOMS, ROOMS));
+    let c = node_with(&nats.url, many);
+    let mut carol = c.client("carol");
+    // `ROOMS` answers from what carol's node has taken so far: the image comes in a moment.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let listed = loop {
+        carol.send("ROOMS");
+        let mut listed = Vec::new();
+        loop {
+            match next_room_line(&mut carol) {
+                line if line == "END ROOMS" => break,
+                line => listed.push(line),
+            }
+        }
+        if !listed.is_empty() || Instant::now() > deadline {
+            break listed;
+        }
+        thread::sleep(Duration::from_millis(20));
+    };
+    let expected: Vec<String> = (0..ROOMS)
+        .map(|n| format!("ROOM #r{n:04} 1 {}", topic(n)))
+        .collect();
+    assert_eq!(listed, expected);
+    // And they are the rooms themselves: the owner, and a line across the nodes.
+    carol.send("JOIN #r2999");
+    expect_room(&mut carol, "OK JOIN #r2999");
+    expect_room(&mut carol, &format!("TOPIC #r2999 alice {}", topic(2999)));
+    expect_room(&mut carol, "WHO #r2999 alice carol");
+    expect_room(&mut carol, "END WHO #r2999");
+    carol.send("MSG #r2999 found it");
+    expect_room(&mut alice, "JOIN #r2999 carol");
+    expect_room(&mut alice, "MSG #r2999 carol found it");
 }

@@ -15,8 +15,8 @@
 //! <nick> [@<node>/<conn>] <command>` for a room command (the client an `INVITE` names
 //! first), `<node> <conn> = <reply>` for a room's `FILE` line, `<node> EVICT <node>/<conn>
 //! <nick>` for a login's request to end another node's holder of its nick, `<node> WANTED`
-//! for a node asking for the rooms, and `<node> ROOMS <for>` followed by one line per fact of
-//! the rooms' image ([`encode_rooms`]). A message waiting for an offline account, on a
+//! for a node asking for the rooms, and `<node> ROOMS <for> <part>/<parts>` followed by one
+//! line per fact of the rooms' image ([`encode_rooms`]), in parts ([`image_parts`]). A message waiting for an offline account, on a
 //! stream of its own, is `<id> <time in ms> <sender> <text>` ([`encode_waiting`]).
 
 use std::borrow::Borrow;
@@ -96,10 +96,13 @@ pub enum Event {
     },
     /// The node started into a running cluster and asks for the rooms.
     RoomsWanted(NodeId),
-    /// The rooms as node `by` knew them when it read `wanted`'s [`Event::RoomsWanted`].
+    /// The rooms as node `by` knew them when it read `wanted`'s [`Event::RoomsWanted`]: part
+    /// `part` (from 1) of `parts`, each under [`ROOMS_PART_BYTES`] ([`image_parts`]).
     Rooms {
         by: NodeId,
         wanted: NodeId,
+        part: usize,
+        parts: usize,
         rooms: Vec<RoomImage>,
     },
 }
@@ -213,8 +216,14 @@ impl Event {
                 let _ = write!(out, "{node} WANTED");
                 ROOMS
             }
-            Event::Rooms { by, wanted, rooms } => {
-                let _ = write!(out, "{by} ROOMS {wanted}");
+            Event::Rooms {
+                by,
+                wanted,
+                part,
+                parts,
+                rooms,
+            } => {
+                let _ = write!(out, "{by} ROOMS {wanted} {part}/{parts}");
                 encode_rooms(rooms, &mut out);
                 ROOMS
             }
@@ -291,10 +300,21 @@ impl Event {
             ROOMS if rest == "WANTED" => Ok(Event::RoomsWanted(node)),
             ROOMS if rest.starts_with("ROOMS ") => {
                 let rest = &rest["ROOMS ".len()..];
-                let (wanted, image) = rest.split_once('\n').unwrap_or((rest, ""));
+                let (head, image) = rest.split_once('\n').unwrap_or((rest, ""));
+                let (wanted, of) = head.split_once(' ').ok_or(Malformed)?;
+                let (part, parts) = of.split_once('/').ok_or(Malformed)?;
+                let (part, parts) = (
+                    part.parse().map_err(|_| Malformed)?,
+                    parts.parse().map_err(|_| Malformed)?,
+                );
+                if part == 0 || part > parts {
+                    return Err(Malformed);
+                }
                 Ok(Event::Rooms {
                     by: node,
                     wanted: NodeId::parse(wanted).ok_or(Malformed)?,
+                    part,
+                    parts,
                     rooms: decode_rooms(image)?,
                 })
             }
@@ -435,6 +455,31 @@ pub fn encode_rooms(rooms: &[RoomImage], out: &mut String) {
             let _ = write!(out, "\nINVITED {}/{}", invitee.node, invitee.conn);
         }
     }
+}
+
+/// The most bytes of rooms one part of an image carries: well under the 1 MiB a NATS
+/// message holds by default, so a cluster's rooms are told however many there are (a room
+/// bigger than this goes alone).
+pub const ROOMS_PART_BYTES: usize = 64 * 1024;
+
+/// `rooms` in parts of at most `most` bytes as [`encode_rooms`] writes them, in order; one
+/// part (maybe empty) at least, so that the asking node always gets an answer.
+pub fn image_parts(rooms: Vec<RoomImage>, most: usize) -> Vec<Vec<RoomImage>> {
+    let mut parts = vec![Vec::new()];
+    let mut bytes = 0;
+    let mut written = String::new();
+    for room in rooms {
+        written.clear();
+        encode_rooms(std::slice::from_ref(&room), &mut written);
+        let last = parts.last_mut().expect("one part at least");
+        if !last.is_empty() && bytes + written.len() > most {
+            parts.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += written.len();
+        parts.last_mut().expect("one part at least").push(room);
+    }
+    parts
 }
 
 /// The rooms an image written by [`encode_rooms`] holds.

@@ -7,8 +7,8 @@
 //! time; another node's presence; a room command; a node that stopped), the watermark
 //! barriers wait for, and the rooms of a node that starts into a running cluster: it asks for
 //! them, holds the room commands (and rooms' `FILE` lines) that come after its question,
-//! takes the first image another node answers with (the rooms as they were at the question)
-//! and then carries the held ones out. Out of scope: publishing (`publisher`), the
+//! takes the first image another node answers with (the rooms as they were at the question,
+//! in parts) and then carries the held ones out. Out of scope: publishing (`publisher`), the
 //! deliveries themselves (`registry`).
 
 use std::collections::HashSet;
@@ -20,8 +20,10 @@ use chatd_proto::{MessageId, UtcMillis};
 use futures_util::StreamExt;
 
 use crate::server::cluster::engine::Engine;
-use crate::server::cluster::event::{ALL_SUBJECTS, Event, room_command};
-use crate::server::cluster_link::{Conversation, NodeId, Presence};
+use crate::server::cluster::event::{
+    ALL_SUBJECTS, Event, ROOMS_PART_BYTES, image_parts, room_command,
+};
+use crate::server::cluster_link::{Conversation, NodeId, Presence, RoomImage};
 use crate::server::registry::{NODE_LOST, NODE_STOPPED, Registry};
 
 /// How long the feed waits before it subscribes again after its consumer failed for good.
@@ -53,7 +55,17 @@ enum Rooms {
         asked: Option<u64>,
         held: Vec<Held>,
         since: Instant,
+        /// The image being taken, part by part: the first node whose first part came.
+        taking: Option<Taking>,
     },
+}
+
+/// An image of the rooms whose parts are coming.
+struct Taking {
+    by: NodeId,
+    rooms: Vec<RoomImage>,
+    /// The part expected next.
+    next: usize,
 }
 
 /// A room command held until the rooms' image comes, as the stream brought it.
@@ -87,6 +99,7 @@ impl Feed {
             asked: None,
             held: Vec::new(),
             since: Instant::now(),
+            taking: None,
         };
     }
 
@@ -164,20 +177,68 @@ impl Feed {
         time: UtcMillis,
         event: Event,
     ) {
-        if let Rooms::Wanted { asked, held, .. } = &mut self.rooms {
-            match &event {
-                Event::RoomsWanted(node) if node == &engine.node => {
+        if let Rooms::Wanted { asked, taking, .. } = &mut self.rooms {
+            match event {
+                Event::RoomsWanted(node) if node == engine.node => {
                     *asked = Some(sequence);
                     return;
                 }
-                Event::Rooms { wanted, rooms, .. } if wanted == &engine.node => {
-                    if asked.is_some() {
-                        registry.install_rooms(rooms.clone());
-                        log::info!("took the cluster's {} room(s)", rooms.len());
-                        self.rooms_live(engine, registry);
+                Event::Rooms {
+                    by,
+                    wanted,
+                    part,
+                    parts,
+                    rooms,
+                } if wanted == engine.node => {
+                    if asked.is_none() {
+                        return;
                     }
+                    // The first node's image whose first part came; the parts of one node
+                    // come in order, so a gap is a part the stream lost: the next image.
+                    let current = match taking.take() {
+                        Some(current) if current.by == by && current.next == part => current,
+                        Some(current) if current.by != by => {
+                            *taking = Some(current);
+                            return;
+                        }
+                        _ if part == 1 => Taking {
+                            by,
+                            rooms: Vec::new(),
+                            next: 1,
+                        },
+                        _ => return,
+                    };
+                    let mut current = current;
+                    current.rooms.extend(rooms);
+                    current.next += 1;
+                    if part < parts {
+                        *taking = Some(current);
+                        return;
+                    }
+                    log::info!("took the cluster's {} room(s)", current.rooms.len());
+                    registry.install_rooms(current.rooms);
+                    self.rooms_live(engine, registry);
                     return;
                 }
+                event => self.hold_or_deliver(engine, registry, sequence, time, event),
+            }
+            return;
+        }
+        deliver(engine, registry, sequence, time, event);
+    }
+
+    /// While the rooms are wanted: holds an event of the rooms read after the question,
+    /// delivers the rest.
+    fn hold_or_deliver(
+        &mut self,
+        engine: &Engine,
+        registry: &Registry,
+        sequence: u64,
+        time: UtcMillis,
+        event: Event,
+    ) {
+        if let Rooms::Wanted { asked, held, .. } = &mut self.rooms {
+            match &event {
                 // Its rooms are not the cluster's yet: another node answers.
                 Event::RoomsWanted(_) | Event::Rooms { .. } => return,
                 Event::Room { .. }
@@ -319,20 +380,32 @@ fn deliver(engine: &Engine, registry: &Registry, sequence: u64, time: UtcMillis,
 
 /// Publishes this node's rooms for node `wanted`, as they are at its question.
 fn answer_rooms(engine: &Engine, registry: &Registry, wanted: NodeId) {
-    let event = Event::Rooms {
-        by: engine.node.clone(),
-        wanted,
-        rooms: registry.rooms_image(),
-    };
-    let (subject, payload) = event.encode();
+    let parts = image_parts(registry.rooms_image(), ROOMS_PART_BYTES);
+    let count = parts.len();
+    let events: Vec<Event> = parts
+        .into_iter()
+        .enumerate()
+        .map(|(at, rooms)| Event::Rooms {
+            by: engine.node.clone(),
+            wanted: wanted.clone(),
+            part: at + 1,
+            parts: count,
+            rooms,
+        })
+        .collect();
     let js = engine.js.clone();
     tokio::spawn(async move {
-        let published = match js.publish(subject, payload.into()).await {
-            Ok(ack) => ack.await.map(|_| ()).map_err(async_nats::Error::from),
-            Err(error) => Err(error.into()),
-        };
-        if let Err(error) = published {
-            log::warn!("could not tell a starting node the rooms: {error}");
+        // In order: the asking node takes the parts as they come.
+        for event in events {
+            let (subject, payload) = event.encode();
+            let published = match js.publish(subject, payload.into()).await {
+                Ok(ack) => ack.await.map(|_| ()).map_err(async_nats::Error::from),
+                Err(error) => Err(error.into()),
+            };
+            if let Err(error) = published {
+                log::warn!("could not tell a starting node the rooms: {error}");
+                return;
+            }
         }
     });
 }

@@ -4,8 +4,8 @@
 use chatd_proto::{Nick, Reply, Room, Target};
 
 use super::event::{
-    DIRECT, Event, LOBBY, Malformed, Origin, PRESENCE, ROOMS, holder, nick_key, parse_holder,
-    room_subject,
+    DIRECT, Event, LOBBY, Malformed, Origin, PRESENCE, ROOMS, encode_rooms, holder, image_parts,
+    nick_key, parse_holder, room_subject,
 };
 use crate::server::cluster_link::{Conversation, NodeId, Presence, RoomImage};
 
@@ -206,15 +206,50 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
     let image = Event::Rooms {
         by: node(),
         wanted: other_node(),
-        rooms,
+        part: 2,
+        parts: 3,
+        rooms: rooms.clone(),
     };
     assert_eq!(round_trip(image.clone()), (ROOMS.to_owned(), image));
     let none = Event::Rooms {
         by: node(),
         wanted: other_node(),
+        part: 1,
+        parts: 1,
         rooms: Vec::new(),
     };
     assert_eq!(round_trip(none.clone()), (ROOMS.to_owned(), none));
+    for head in [
+        "ROOMS fedcba9876543210",
+        "ROOMS fedcba9876543210 0/1",
+        "ROOMS fedcba9876543210 3/2",
+    ] {
+        let payload = format!("{} {head}", node());
+        assert_eq!(Event::decode(ROOMS, &payload), Err(Malformed), "{head}");
+    }
+    // In parts under the size given, in order, each room whole; one part for none.
+    let many: Vec<RoomImage> = (0..100).flat_map(|_| rooms.clone()).collect();
+    let mut one = String::new();
+    encode_rooms(&rooms[..1], &mut one);
+    let parts = image_parts(many.clone(), 10 * one.len());
+    assert!(parts.len() > 10, "{} parts", parts.len());
+    for part in &parts {
+        let mut written = String::new();
+        encode_rooms(part, &mut written);
+        assert!(
+            written.len() <= 10 * one.len() || part.len() == 1,
+            "{}",
+            written.len()
+        );
+    }
+    assert_eq!(parts.concat(), many);
+    assert_eq!(image_parts(Vec::new(), 10), vec![Vec::<RoomImage>::new()]);
+    let big = image_parts(rooms.clone(), 1);
+    assert_eq!(
+        big.len(),
+        rooms.len(),
+        "a room bigger than a part goes alone"
+    );
 }
 
 #[test]
