@@ -12,6 +12,7 @@ use chatd_testkit::nats::NatsServer;
 use crate::account_support::{PASSWORD, log_in, quit, registered};
 use crate::history::{Hist, history};
 use crate::message_ids::split_id;
+use crate::presence::with_presence;
 use crate::support::{TestClient, TestServer, with_caps};
 
 /// A node of the cluster at `nats`, in this process.
@@ -286,15 +287,6 @@ fn issue_19_the_presence_limit_counts_the_clients_of_every_node() {
     let nats = NatsServer::start();
     let limit = |config: &mut chatd_testkit::Config| config.presence_limit = 4;
     let (a, b) = (node_with(&nats.url, limit), node_with(&nats.url, limit));
-    let with_presence = |node: &TestServer, nick: &str| {
-        let mut client = node.connect();
-        client.send("CAP presence");
-        client.expect("OK CAP presence");
-        client.send(&format!("NICK {nick}"));
-        let presence = client.recv();
-        client.expect(&format!("OK NICK {nick}"));
-        (client, presence)
-    };
     let (mut watcher, presence) = with_presence(&a, "watcher");
     assert_eq!(presence, "PRESENCE EXACT 1");
     // Up to the limit, the other node's clients are announced...

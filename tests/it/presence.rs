@@ -16,7 +16,7 @@ fn server() -> TestServer {
 
 /// A client with `CAP presence`, registered as `nick`: its `PRESENCE` line (just before
 /// `OK NICK`) is returned.
-fn with_presence(server: &TestServer, nick: &str) -> (TestClient, String) {
+pub fn with_presence(server: &TestServer, nick: &str) -> (TestClient, String) {
     let mut client = server.connect();
     client.send("CAP presence");
     client.expect("OK CAP presence");
