@@ -3,8 +3,9 @@
 //!
 //! In scope: the mailbox's [`SharedMailbox`] on the `CHATD_WAITING` stream, a subject per
 //! account: keeping a line (refused once [`MAILBOX_LINES`] wait, counted on the subject
-//! first, so the stream's own limit never drops one), taking the oldest that fit a login's
-//! budget and purging them, and purging an account's subject when it is deleted. Called on
+//! first and published only if no line came meanwhile, so the stream's own limit never drops
+//! one), taking the oldest that fit a login's budget and purging them, and purging an
+//! account's subject when it is deleted. Called on
 //! a verification thread, which waits here for NATS (at most [`REQUEST_WAIT`]). Out of scope:
 //! who may send and when lines are delivered (the session, `accounts`), the payload's
 //! spelling (`event`).
@@ -15,7 +16,9 @@
 
 use std::sync::Arc;
 
-use async_nats::jetstream::stream::DirectGetErrorKind;
+use async_nats::jetstream::context::PublishErrorKind;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{DirectGetErrorKind, LastRawMessageErrorKind};
 use chatd_proto::NickKey;
 use futures_util::TryStreamExt;
 
@@ -55,16 +58,29 @@ impl SharedMailbox for StreamMailbox {
     fn keep(&self, to: &NickKey, line: &Waiting) -> Result<(), NotKept> {
         let subject = waiting_subject(to);
         let kept = self.run("keep a line", async {
-            if waiting(&self.engine, &subject).await? >= MAILBOX_LINES {
-                return Ok(Err(NotKept::Full));
+            for _ in 0..KEEP_ROUNDS {
+                // The subject's last line before its count: a line kept by another node in
+                // between makes the publish below fail, and the count is read again.
+                let last = last_sequence(&self.engine, &subject).await?;
+                if waiting(&self.engine, &subject).await? >= MAILBOX_LINES {
+                    return Ok(Err(NotKept::Full));
+                }
+                let publish = PublishMessage::build()
+                    .payload(encode_waiting(line).into())
+                    .expected_last_subject_sequence(last);
+                let ack = self
+                    .engine
+                    .js
+                    .send_publish(subject.clone(), publish)
+                    .await?;
+                match ack.await {
+                    Ok(_) => return Ok(Ok(())),
+                    Err(error) if error.kind() == PublishErrorKind::WrongLastSequence => {}
+                    Err(error) => return Err(error.into()),
+                }
             }
-            let ack = self
-                .engine
-                .js
-                .publish(subject.clone(), encode_waiting(line).into())
-                .await?;
-            ack.await?;
-            Ok(Ok(()))
+            // Other nodes kept lines for the account all along: as a full disk would be.
+            Ok(Err(NotKept::Store))
         });
         kept.unwrap_or(Err(NotKept::Store))
     }
@@ -117,6 +133,23 @@ impl SharedMailbox for StreamMailbox {
             self.engine.waiting.purge().filter(subject).await?;
             Ok(())
         });
+    }
+}
+
+/// How often a line is offered again when another node's line came between the count and
+/// the publish.
+const KEEP_ROUNDS: usize = 3;
+
+/// The stream sequence of the last line waiting on `subject`, 0 if there is none.
+async fn last_sequence(engine: &Engine, subject: &str) -> Result<u64, async_nats::Error> {
+    match engine
+        .waiting
+        .get_last_raw_message_by_subject(subject)
+        .await
+    {
+        Ok(message) => Ok(message.sequence),
+        Err(error) if error.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(0),
+        Err(error) => Err(error.into()),
     }
 }
 
