@@ -264,7 +264,7 @@ impl History {
         let stored = self
             .link
             .as_ref()
-            .is_some_and(|link| link.record(id, time, text.clone()));
+            .is_some_and(|link| link.record(id, time, text.as_str()));
         if self.ring.len() == self.capacity {
             let old = self.ring.pop_front().expect("the ring is full");
             if self.link.is_some() && !self.keeps_all {

@@ -1,18 +1,22 @@
-//! [`Batch`]: the lines the store thread has taken from its channel and not written yet,
-//! already packed into chunks, one run of lines of one conversation each.
+//! Chunks: runs of consecutive lines of one conversation, packed as a row of `chunks` holds
+//! them. [`Pending`] is the chunk a conversation is filling, [`Batch`] the chunks the store
+//! thread has taken and not written yet.
 //!
-//! In scope: packing a line into its conversation's open chunk (closing it at
-//! [`CHUNK_LINES`]), and handing the chunks over for one transaction. Out of scope: the
-//! chunk's byte layout (`packing`), writing (`writer`).
+//! In scope: packing a line into its conversation's pending chunk (full at [`CHUNK_LINES`]),
+//! taking a pending chunk, and gathering chunks for one transaction. Out of scope: the
+//! chunk's byte layout (`packing`), when chunks are sent and taken (`mod.rs`, `writer`),
+//! writing (`writer`).
 //!
-//! Why lines are packed as they are taken, not when the batch is written: a line taken from
-//! the channel is copied into its chunk and its shared `Line` dropped at once, so the lines of
-//! a batch window are not all kept alive until the window ends (megabytes of a busy lobby's
-//! lines, freed in one go on another thread than the one that made them).
+//! Why lines are packed where they are recorded, in the conversation's critical section, and
+//! not on the store thread: a line handed to the thread one by one cost a slot of a channel
+//! of 65,536 (a write to memory no cache held, on one core, and a read of it on another),
+//! a hash lookup of its chunk and a copy out of the slot: more than packing it costs. Packed
+//! here, a line costs a few bytes appended to its conversation's chunk, which stays in the
+//! cache of the core recording it; the thread gets a whole chunk at a time.
 
-use std::collections::HashMap;
+use parking_lot::Mutex;
 
-use super::messages::{Conversation, Stored};
+use super::messages::Conversation;
 use super::packing::Packer;
 use super::schema::CHUNK_LINES;
 
@@ -27,35 +31,85 @@ pub struct Chunk {
     pub packer: Packer,
 }
 
+impl Chunk {
+    fn new(conversation: Conversation, first_id: u64, first_ms: u64) -> Chunk {
+        Chunk {
+            conversation,
+            first_id,
+            last_id: first_id,
+            lines: 0,
+            first_ms,
+            last_ms: first_ms,
+            packer: Packer::new(first_id, first_ms),
+        }
+    }
+
+    fn push(&mut self, id: u64, time: u64, line: &str) {
+        self.packer.push(id, time, line);
+        self.last_id = id;
+        self.last_ms = time;
+        self.lines += 1;
+    }
+}
+
+/// The chunk one conversation is filling: locked by the recording worker (under the
+/// conversation's own lock, so never contended by another worker) and by the store thread
+/// when it sweeps, once per flush window.
+pub struct Pending {
+    conversation: Conversation,
+    chunk: Mutex<Option<Chunk>>,
+}
+
+/// What recording a line into a [`Pending`] left to do.
+pub enum Recorded {
+    /// The line is in the pending chunk.
+    Kept,
+    /// The line began a chunk: the thread must sweep before the window ends.
+    Began,
+    /// The line filled the chunk, handed back to be sent.
+    Full(Chunk),
+}
+
+impl Pending {
+    pub fn new(conversation: Conversation) -> Pending {
+        Pending {
+            conversation,
+            chunk: Mutex::new(None),
+        }
+    }
+
+    /// Packs a line: its id and time not below the previous line's (`History::record`).
+    pub fn record(&self, id: u64, time: u64, line: &str) -> Recorded {
+        let mut pending = self.chunk.lock();
+        let began = pending.is_none();
+        let chunk = pending.get_or_insert_with(|| Chunk::new(self.conversation, id, time));
+        chunk.push(id, time, line);
+        if chunk.lines == CHUNK_LINES {
+            Recorded::Full(pending.take().expect("just filled"))
+        } else if began {
+            Recorded::Began
+        } else {
+            Recorded::Kept
+        }
+    }
+
+    /// Takes the chunk being filled, if any: the next line begins a new one.
+    pub fn take(&self) -> Option<Chunk> {
+        self.chunk.lock().take()
+    }
+}
+
 /// Chunks waiting for the next transaction.
 #[derive(Default)]
 pub struct Batch {
-    closed: Vec<Chunk>,
-    open: HashMap<Conversation, Chunk>,
+    chunks: Vec<Chunk>,
     lines: usize,
 }
 
 impl Batch {
-    /// Packs `line` into its conversation's chunk; the `Line` itself is dropped here.
-    pub fn add(&mut self, line: Stored) {
-        let chunk = self.open.entry(line.conversation).or_insert_with(|| Chunk {
-            conversation: line.conversation,
-            first_id: line.id,
-            last_id: line.id,
-            lines: 0,
-            first_ms: line.time,
-            last_ms: line.time,
-            packer: Packer::new(line.id, line.time),
-        });
-        chunk.packer.push(line.id, line.time, line.text.as_str());
-        chunk.last_id = line.id;
-        chunk.last_ms = line.time;
-        chunk.lines += 1;
-        self.lines += 1;
-        if chunk.lines == CHUNK_LINES {
-            let full = self.open.remove(&line.conversation).expect("just filled");
-            self.closed.push(full);
-        }
+    pub fn add(&mut self, chunk: Chunk) {
+        self.lines += chunk.lines;
+        self.chunks.push(chunk);
     }
 
     /// Lines taken since the last [`Batch::take`].
@@ -65,9 +119,49 @@ impl Batch {
 
     /// Every chunk, for one transaction; the batch is empty after.
     pub fn take(&mut self) -> Vec<Chunk> {
-        let mut chunks = std::mem::take(&mut self.closed);
-        chunks.extend(self.open.drain().map(|(_, chunk)| chunk));
         self.lines = 0;
-        chunks
+        std::mem::take(&mut self.chunks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pending_chunk_fills_at_chunk_lines_and_begins_again() {
+        let pending = Pending::new(Conversation(7));
+        assert!(matches!(
+            pending.record(1, 10, "ALL a x\n"),
+            Recorded::Began
+        ));
+        for id in 2..CHUNK_LINES as u64 {
+            assert!(matches!(
+                pending.record(id, 10, "ALL a x\n"),
+                Recorded::Kept
+            ));
+        }
+        let Recorded::Full(full) = pending.record(CHUNK_LINES as u64, 11, "ALL a y\n") else {
+            panic!("the chunk is full");
+        };
+        assert_eq!(
+            (full.conversation, full.first_id, full.last_id, full.lines),
+            (Conversation(7), 1, CHUNK_LINES as u64, CHUNK_LINES)
+        );
+        assert_eq!((full.first_ms, full.last_ms), (10, 11));
+        assert!(
+            pending.take().is_none(),
+            "a full chunk leaves nothing pending"
+        );
+        assert!(matches!(
+            pending.record(300, 12, "ALL a z\n"),
+            Recorded::Began
+        ));
+        let taken = pending.take().expect("the line just packed");
+        assert_eq!((taken.first_id, taken.lines), (300, 1));
+        assert!(matches!(
+            pending.record(301, 12, "ALL a z\n"),
+            Recorded::Began
+        ));
     }
 }

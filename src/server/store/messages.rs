@@ -1,6 +1,7 @@
-//! What the registry's side of the store hands the store thread: lines ([`Stored`]) and
-//! everything else ([`Control`]), each naming its [`Conversation`], and the direct lines kept
-//! for accounts ([`Direct`]), on a channel of their own.
+//! What the registry's side of the store hands the store thread: full chunks of lines
+//! (`batch::Chunk`), everything else ([`Control`]), each naming its [`Conversation`], and the
+//! direct lines kept for accounts ([`Direct`]), on a channel of their own; and [`Text`], a
+//! line as a history ring keeps it.
 //!
 //! Its own file so that the thread (`writer`) and the handle (`mod.rs`) share these without
 //! importing each other. Out of scope: sending (`mod.rs`), writing (`writer`, `direct`).
@@ -11,14 +12,16 @@ use std::sync::atomic::AtomicU64;
 use chatd_proto::NickKey;
 use crossbeam_channel::Sender;
 
+use super::batch::Pending;
 use super::rooms::RoomRecord;
 use crate::server::line::Line;
 
-/// Lines that may wait for the store thread. At the fastest fan-out this server reaches
-/// (about 200,000 lines a second) a tenth of a second's lines, so a store that keeps up never
-/// fills it; one that falls behind (a slow or failing disk) costs at most this many lines of
-/// memory before lines are counted as not stored.
-pub const CHANNEL_LINES: usize = 65_536;
+/// Full chunks that may wait for the store thread: 65,536 lines. At the fastest this server
+/// records lines (about 500,000 a second, in the rooms benchmark) over a tenth of a second's,
+/// so a store that keeps up never fills it; one that falls behind (a slow or failing disk)
+/// costs at most this many chunks of memory (a few megabytes) before lines are counted as
+/// not stored.
+pub const CHANNEL_CHUNKS: usize = 256;
 
 /// Which conversation a line belongs to, as the database numbers it. The lobby is 0; each
 /// room gets a fresh number when it is created, so a room created again under an old name
@@ -31,23 +34,15 @@ impl Conversation {
     pub const LOBBY: Conversation = Conversation(0);
 }
 
-/// A line on its way to the database.
-pub struct Stored {
-    pub conversation: Conversation,
-    pub id: u64,
-    pub time: u64,
-    pub text: Text,
-}
-
-/// Bytes of a line copied into the channel's slot rather than shared: most chat lines.
+/// Bytes of a line copied into a ring's entry rather than shared: most chat lines.
 pub const INLINE_TEXT: usize = 104;
 
-/// A line's text in the channel: a copy when it is short, else the shared line.
+/// A line's text in a history ring: a copy when it is short, else the shared line.
 ///
 /// Why a copy: a shared line's reference count is the one its recipients' writers count
-/// down as they write it. Taking one more reference for the store, and dropping it later on
-/// the store's core, made that count's cache line travel between three cores per line; a
-/// copy of a short line into the slot the store reads anyway moves one line of cache, once.
+/// down as they write it. Taking one more reference for the ring, and dropping it when the
+/// ring lets the line go, made that count's cache line travel between cores once more per
+/// line; a copy of a short line moves no line of cache another core writes.
 #[derive(Clone)]
 pub enum Text {
     Inline { len: u8, bytes: [u8; INLINE_TEXT] },
@@ -89,10 +84,12 @@ impl Text {
 /// never refuses (forgetting a room must not be lost to a full line channel).
 pub enum Control {
     /// A conversation starts (or, `existing`, goes on from a previous run: a registered
-    /// room): lines for it are written from now on, and its counter moves.
+    /// room): lines for it are written from now on, its pending chunk is swept each flush
+    /// window, and its counter moves.
     Open {
         conversation: Conversation,
         handled: Arc<AtomicU64>,
+        pending: Arc<Pending>,
         existing: bool,
     },
     /// A room was forgotten: its lines are deleted, and lines still on their way dropped.

@@ -15,12 +15,15 @@
 //! may read what (the registry), the wire (`chatd_proto`).
 //!
 //! Invariants. Nothing that holds a registry lock, no worker and no writer thread waits for
-//! the disk: a line goes into a bounded channel with `try_send`, and a full channel (a disk
-//! that cannot keep up) counts the line as not stored instead of waiting. One thread writes;
-//! lines of one conversation reach it in id order, because each is sent in the critical
-//! section that takes its id. Each conversation has a counter of the highest id the thread
-//! has dealt with (written, or failed to write), which a reader checks before it trusts the
-//! disk for lines the ring has let go of.
+//! the disk: a line is packed into its conversation's pending chunk (`batch`), in the
+//! critical section that takes its id, so a conversation's chunks hold its lines in id
+//! order; a full chunk goes into a bounded channel with `try_send`, and a full channel (a
+//! disk that cannot keep up) counts its lines as not stored instead of waiting. One thread
+//! writes: each flush window it takes every pending chunk, then every full one in the
+//! channel, so a line waits at most a window (and a commit) before it is written. Each
+//! conversation has a counter of the highest id the thread has dealt with (written, or failed
+//! to write), which a reader checks before it trusts the disk for lines the ring has let go
+//! of.
 //!
 //! Direct lines (issue 16) have a channel of their own, and no ring: each `HISTORY <nick>`
 //! reads the disk, after a barrier sent down that channel ([`Direct::Barrier`]), which the
@@ -44,7 +47,7 @@ use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -59,6 +62,7 @@ use chatd_proto::{MessageId, NickKey, Page, UtcMillis};
 pub use messages::{Conversation, Text};
 pub use reader::{Range, StoreRead};
 pub use rooms::RoomRecord;
+use schema::CHUNK_LINES;
 /// The newest schema, for tests of the migrations.
 #[cfg(test)]
 pub use schema::SCHEMA_VERSION;
@@ -68,7 +72,8 @@ pub use schema::open as open_writer;
 pub use schema::open_existing as open_existing_writer;
 pub use schema::{Recovered, cutoff};
 
-use messages::{CHANNEL_DIRECT, CHANNEL_LINES, Control, Direct, DirectLine, Stored};
+use batch::{Chunk, Pending, Recorded};
+use messages::{CHANNEL_CHUNKS, CHANNEL_DIRECT, Control, Direct, DirectLine};
 use reader::ReadSide;
 
 /// The database's file name in the data folder.
@@ -81,7 +86,10 @@ pub struct Store {
 }
 
 struct Shared {
-    lines: Sender<Stored>,
+    /// Full chunks of the lobby's and rooms' lines.
+    chunks: Sender<Chunk>,
+    /// Set when a line begins a chunk: the thread sweeps the pending chunks when it is.
+    begun: Arc<AtomicBool>,
     control: Sender<Control>,
     /// Accounts' direct lines, and the barriers of their readers.
     direct: Sender<Direct>,
@@ -219,7 +227,8 @@ impl Opened {
         }
         // Without a database yet, the first reads open their connections.
         let readers = if connection.is_some() { readers } else { 0 };
-        let (lines, lines_in) = crossbeam_channel::bounded(CHANNEL_LINES);
+        let (chunks, chunks_in) = crossbeam_channel::bounded(CHANNEL_CHUNKS);
+        let begun = Arc::new(AtomicBool::new(false));
         let (control, control_in) = crossbeam_channel::unbounded();
         let (direct, direct_in) = crossbeam_channel::bounded(CHANNEL_DIRECT);
         let unstored = Arc::new(AtomicU64::new(0));
@@ -228,7 +237,8 @@ impl Opened {
             connection,
             dir,
             path: path.clone(),
-            lines: lines_in,
+            chunks: chunks_in,
+            begun: Arc::clone(&begun),
             control: control_in,
             direct: direct_in,
             settings: self.settings,
@@ -248,7 +258,8 @@ impl Opened {
         );
         Ok(Store {
             shared: Some(Arc::new(Shared {
-                lines,
+                chunks,
+                begun,
                 control,
                 direct,
                 read: Arc::new(read),
@@ -265,6 +276,8 @@ impl Opened {
 pub struct Link {
     store: Store,
     conversation: Conversation,
+    /// The chunk its lines are packed into, shared with the store thread, which sweeps it.
+    pending: Arc<Pending>,
     /// The highest id of this conversation the store thread has dealt with.
     handled: Arc<AtomicU64>,
     /// A registered room's: its lines stay when the link drops (at shutdown, or with a room
@@ -299,15 +312,18 @@ impl Store {
     fn open(&self, conversation: Conversation, existing: bool) -> Link {
         let shared = self.shared.as_ref().expect("called with a store");
         let handled = Arc::new(AtomicU64::new(0));
+        let pending = Arc::new(Pending::new(conversation));
         // Unbounded: cannot fail but for a stopped thread, which stores nothing anyway.
         let _ = shared.control.send(Control::Open {
             conversation,
             handled: Arc::clone(&handled),
+            pending: Arc::clone(&pending),
             existing,
         });
         Link {
             store: self.clone(),
             conversation,
+            pending,
             handled,
             kept: false,
         }
@@ -419,11 +435,12 @@ impl Store {
         })
     }
 
-    /// Lines handed to the store thread and not yet written (its lag): the lobby's and rooms'
-    /// lines and accounts' direct lines in its channels.
+    /// Lines handed to the store thread and not yet taken (its lag): the lobby's and rooms'
+    /// lines in full chunks and accounts' direct lines in its channels. Not the chunks still
+    /// being filled, which the thread takes each flush window.
     pub fn backlog(&self) -> u64 {
         self.shared.as_ref().map_or(0, |shared| {
-            (shared.lines.len() + shared.direct.len()) as u64
+            (shared.chunks.len() * CHUNK_LINES + shared.direct.len()) as u64
         })
     }
 
@@ -445,21 +462,33 @@ impl Store {
 }
 
 impl Link {
-    /// Hands a line to the store thread without waiting: `false` (and counted) when the
-    /// channel is full.
-    pub fn record(&self, id: MessageId, time: UtcMillis, text: Text) -> bool {
+    /// Packs a line into the conversation's pending chunk, which the store thread takes
+    /// within a flush window; a full chunk is handed over at once, without waiting. `false`
+    /// when the line filled a chunk the channel refused (a store that cannot keep up): the
+    /// chunk's lines are counted as not stored. Called under the conversation's lock, in id
+    /// order: a full chunk is in the channel before the next line of its conversation is
+    /// packed, so the thread, which sweeps then drains the channel, never writes a newer
+    /// chunk of a conversation in an earlier batch than an older one.
+    pub fn record(&self, id: MessageId, time: UtcMillis, line: &str) -> bool {
         let shared = self.store.shared.as_ref().expect("a link has a store");
-        let stored = Stored {
-            conversation: self.conversation,
-            id: id.get(),
-            time: time.millis(),
-            text,
-        };
-        match shared.lines.try_send(stored) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                shared.unstored.fetch_add(1, Ordering::Relaxed);
-                false
+        match self.pending.record(id.get(), time.millis(), line) {
+            Recorded::Kept => true,
+            Recorded::Began => {
+                // Read first: the flag's cache line is only written once a window.
+                if !shared.begun.load(Ordering::Relaxed) {
+                    shared.begun.store(true, Ordering::Release);
+                }
+                true
+            }
+            Recorded::Full(chunk) => {
+                let lines = chunk.lines as u64;
+                match shared.chunks.try_send(chunk) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
+                        shared.unstored.fetch_add(lines, Ordering::Relaxed);
+                        false
+                    }
+                }
             }
         }
     }

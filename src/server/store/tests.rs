@@ -31,7 +31,7 @@ fn start(dir: &std::path::Path) -> (Store, Recovered, Arc<MessageIds>) {
 fn record(link: &Link, ids: &MessageIds, text: &str) -> u64 {
     let id = ids.next();
     let line: crate::server::line::Line = Arc::from(format!("{text}\n"));
-    assert!(link.record(id, now(), Text::of(&line)));
+    assert!(link.record(id, now(), &line));
     id.get()
 }
 
@@ -73,6 +73,53 @@ fn a_clean_close_keeps_every_line_and_ids_start_above_the_mark() {
     // The mark on disk runs ahead of every id handed out before.
     assert!(recovered.id_floor >= said[599] + writer::HIGH_WATER_HEADROOM / 2);
     assert!(ids.next().get() > recovered.id_floor);
+    store.close();
+}
+
+/// Lines on disk now, read through a connection of the test's own.
+fn lines_on_disk(dir: &std::path::Path) -> u64 {
+    let connection = rusqlite::Connection::open(dir.join(DATABASE_FILE)).unwrap();
+    connection
+        .query_row("SELECT coalesce(sum(lines), 0) FROM chunks", [], |row| {
+            row.get(0)
+        })
+        .unwrap()
+}
+
+#[test]
+fn a_few_lines_are_written_within_a_flush_window_while_the_server_runs() {
+    // Too few to fill a chunk: the thread takes each conversation's pending chunk once a
+    // window, with no line after them and no close to push them out.
+    let dir = tempfile::tempdir().unwrap();
+    let (store, _, ids) = start(dir.path());
+    let lobby = store.link(true).unwrap();
+    let tea = store.link(false).unwrap();
+    record(&lobby, &ids, "ALL ann one");
+    record(&tea, &ids, "MSG #tea ann two");
+    record(&tea, &ids, "MSG #tea ann three");
+    let deadline = std::time::Instant::now() + Config::default().history_flush * 10;
+    while lines_on_disk(dir.path()) < 3 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} of 3 lines written",
+            lines_on_disk(dir.path())
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    // A full chunk goes to the thread at once; the line after it begins the next, which the
+    // next window takes.
+    for n in 0..CHUNK_LINES + 1 {
+        record(&tea, &ids, &format!("MSG #tea bob m{n}"));
+    }
+    while lines_on_disk(dir.path()) < 3 + CHUNK_LINES as u64 + 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the chunks are written"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert_eq!(store.counts(), (0, 3 + CHUNK_LINES as u64 + 1));
+    drop((lobby, tea));
     store.close();
 }
 

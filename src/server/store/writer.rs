@@ -1,7 +1,8 @@
 //! The store thread: the one writer of the database.
 //!
-//! In scope: collecting lines into batches (the first line of a batch waits at most the
-//! flush window, so a crash loses at most that window's lines), writing each batch in one
+//! In scope: collecting lines into batches (full chunks as they come, and each
+//! conversation's pending chunk once a flush window, so a crash loses at most that window's
+//! lines), writing each batch in one
 //! transaction, with the accounts' direct lines taken meanwhile, answering a reader's barrier
 //! on the direct lines once what came before it is written (cutting the window short),
 //! deleting what retention lets go of (`--history-lines` per conversation or pair as lines
@@ -16,17 +17,15 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, select};
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::batch::{Batch, Chunk};
+use super::batch::{Batch, Chunk, Pending};
 use super::direct::{self, PairRows};
-use super::messages::{
-    CHANNEL_DIRECT, CHANNEL_LINES, Control, Conversation, Direct, DirectLine, Stored,
-};
+use super::messages::{CHANNEL_CHUNKS, CHANNEL_DIRECT, Control, Conversation, Direct, DirectLine};
 use super::rooms;
 use super::schema::{self, CHUNK_LINES, ID_HIGH_WATER};
 use crate::config::Config;
@@ -79,6 +78,8 @@ const MINUTE: Duration = Duration::from_secs(60);
 struct Open {
     /// The highest id of it dealt with, for readers.
     handled: Arc<AtomicU64>,
+    /// The chunk its lines are being packed into.
+    pending: Arc<Pending>,
     /// Its rows in the database (what retention trims), as far as this thread knows.
     rows: usize,
 }
@@ -88,7 +89,10 @@ pub struct StoreThread {
     pub connection: Option<Connection>,
     pub dir: PathBuf,
     pub path: PathBuf,
-    pub lines: Receiver<Stored>,
+    /// Full chunks of the lobby's and rooms' lines.
+    pub chunks: Receiver<Chunk>,
+    /// Set when a line began a chunk since the last sweep.
+    pub begun: Arc<AtomicBool>,
     pub control: Receiver<Control>,
     pub direct: Receiver<Direct>,
     pub settings: Settings,
@@ -160,8 +164,8 @@ impl StoreThread {
             let mut idle = false;
             let mut controls = Vec::new();
             select! {
-                recv(self.lines) -> line => match line {
-                    Ok(line) => batch.add(line),
+                recv(self.chunks) -> chunk => match chunk {
+                    Ok(chunk) => batch.add(chunk),
                     Err(_) => stopping = true,
                 },
                 recv(self.direct) -> direct => match direct {
@@ -178,15 +182,13 @@ impl StoreThread {
             if taken && directs.barriers.is_empty() && !stopping {
                 self.collect(&mut batch, &mut directs);
             }
-            // After the batch: the `Open` of every conversation in it was sent before its
-            // lines, so it is here by now.
+            // The flag goes down before the controls are taken: a line that began a chunk
+            // before came after its conversation's `Open`, so that `Open` is here by now.
+            let begun = self.begun.swap(false, Ordering::AcqRel);
             controls.extend(self.control.try_iter());
             stopping |= controls.iter().any(|c| matches!(c, Control::Stop));
             if stopping {
-                // Nothing records any more: what is in the channel is all there is.
-                for line in self.lines.try_iter() {
-                    batch.add(line);
-                }
+                // Nothing records any more: what is in the channels is all there is.
                 for direct in self.direct.try_iter() {
                     directs.add(direct);
                 }
@@ -195,6 +197,7 @@ impl StoreThread {
                 if let Control::Open {
                     conversation,
                     handled,
+                    pending,
                     existing,
                 } = control
                 {
@@ -209,11 +212,26 @@ impl StoreThread {
                         *conversation,
                         Open {
                             handled: Arc::clone(handled),
+                            pending: Arc::clone(pending),
                             rows,
                         },
                     );
                 }
             }
+            if begun || stopping {
+                for open in state.open.values() {
+                    if let Some(chunk) = open.pending.take() {
+                        batch.add(chunk);
+                    }
+                }
+            }
+            // Then every full chunk: one filled before a pending chunk of its conversation
+            // was taken is in the channel by now, so no batch holds a conversation's newer
+            // lines without its older ones.
+            for chunk in self.chunks.try_iter() {
+                batch.add(chunk);
+            }
+            idle &= batch.lines() == 0;
             let lines = batch.lines();
             let chunks = batch.take();
             self.write(&chunks, lines, &directs.lines, &mut state);
@@ -246,16 +264,15 @@ impl StoreThread {
         }
     }
 
-    /// Takes lines for one flush window from the first, in steps: one wake-up per step,
-    /// not one per line (a receiver blocked on the channel is woken by every send), and the
-    /// lines taken are packed (and their shared lines dropped) as they come. A store that is
-    /// behind (a full batch waiting) writes at once, and so does one that a reader of direct
-    /// lines waits for (a barrier taken).
+    /// Takes full chunks and direct lines for one flush window from the first, in steps: one
+    /// wake-up per step, not one per chunk or line (a receiver blocked on a channel is woken
+    /// by every send). A store that is behind (a full batch waiting) writes at once, and so
+    /// does one that a reader of direct lines waits for (a barrier taken).
     fn collect(&self, batch: &mut Batch, directs: &mut Directs) {
         let deadline = Instant::now() + self.settings.flush;
         loop {
-            for line in self.lines.try_iter().take(CHANNEL_LINES) {
-                batch.add(line);
+            for chunk in self.chunks.try_iter().take(CHANNEL_CHUNKS) {
+                batch.add(chunk);
             }
             for direct in self.direct.try_iter().take(CHANNEL_DIRECT) {
                 directs.add(direct);
