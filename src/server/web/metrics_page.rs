@@ -113,7 +113,7 @@ pub fn render(sources: &Sources) -> Result<String, std::fmt::Error> {
         ),
         (
             "history_store_lag_lines",
-            "Lines handed to the history store and not yet written",
+            "Lines handed to the history store and not yet taken for writing (full chunks and direct lines; not the chunks still filling, taken each flush window)",
             None,
             load.history_backlog,
         ),
