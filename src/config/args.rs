@@ -306,8 +306,8 @@ pub struct SelfSignedArgs {
     after_help = "The accounts are read from and written to the database in the data folder \
                   (chatd.db). Stop the server first: a running chatd keeps accounts in memory, \
                   and these commands refuse to work while one holds the folder. The accounts \
-                  of a cluster's nodes are the cluster's: change them with --cluster, while \
-                  the nodes run."
+                  of a cluster's nodes are the cluster's: change them with --cluster, or \
+                  --config naming a node's file (its cluster setting), while the nodes run."
 )]
 pub struct AccountArgs {
     /// Read data_dir from this TOML file, as the server does (see chatd.example.toml)
@@ -348,7 +348,37 @@ pub enum AccountAction {
     },
 }
 
+/// Where `chatd account` works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountsAt {
+    /// The accounts of a data folder's database, the server stopped.
+    Folder(PathBuf),
+    /// The accounts of the cluster on these NATS servers, its nodes running.
+    Cluster(Vec<String>),
+}
+
 impl AccountArgs {
+    /// Where to work: `--cluster`; else the cluster of the `--config` file's node (its
+    /// `cluster`), unless `--data-dir` names a folder; else the data folder
+    /// ([`AccountArgs::data_dir`]). A node's accounts are its cluster's, which a change to
+    /// its folder alone would not reach.
+    pub fn accounts_at(&self) -> Result<AccountsAt, ConfigError> {
+        if let Some(servers) = &self.cluster {
+            return Ok(AccountsAt::Cluster(crate::config::cluster_urls(servers)));
+        }
+        if self.data_dir.is_none() {
+            let server = Args {
+                config: self.config.clone(),
+                ..Args::default()
+            };
+            let config = server.settings()?.config;
+            if !config.cluster.is_empty() {
+                return Ok(AccountsAt::Cluster(config.cluster));
+            }
+        }
+        self.data_dir().map(AccountsAt::Folder)
+    }
+
     /// The data folder to work on: `--data-dir`, else the `--config` file's `data_dir`,
     /// else the default; the file is read and checked as the server reads it. A file that
     /// makes the server `ephemeral` leaves no folder to work on unless `--data-dir` names one.

@@ -23,7 +23,9 @@ mod live;
 mod setting;
 mod values;
 
-pub use args::{AccountAction, AccountArgs, Args, Command, SelfSignedArgs, Settings, TlsCommand};
+pub use args::{
+    AccountAction, AccountArgs, AccountsAt, Args, Command, SelfSignedArgs, Settings, TlsCommand,
+};
 pub use live::Changes;
 pub use setting::{ConfigError, Setting};
 pub use values::{

@@ -5,7 +5,8 @@
 //! `peer`), a page of an owner's lines with a peer (the latest n, n before an id, n after an
 //! id; always oldest first, none older than `--history-days`), and, in memory, the bounds and
 //! dropping an account's lines. One interface whichever keeps them, so the registry does not
-//! care.
+//! care. On a node of a cluster that starts, a page waits while the lines sent before it
+//! started are kept ([`DirectHistory::catching_up`]).
 //!
 //! Out of scope: who is an account and which lines are kept for whom (the registry, from the
 //! `identity` of its clients), the disk and its barrier (`store`), the wire (`chatd_proto`).
@@ -17,7 +18,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use std::time::Duration;
+
 use chatd_proto::{MessageId, NickKey, Page, UtcMillis};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use parking_lot::Mutex;
 
 use crate::server::history_entry::Entry;
@@ -36,7 +40,20 @@ pub struct DirectHistory {
     keeper: Keeper,
     /// `--history-days` (0: no limit): older lines are left out of pages.
     days: u32,
+    /// While a node of a cluster keeps the direct lines sent before it started: disconnected
+    /// when it is done ([`CatchingUp`] dropped), which a page waits for.
+    catching_up: Mutex<Option<Receiver<()>>>,
 }
+
+/// Held while lines of the past are being kept ([`DirectHistory::catching_up`]); dropping it
+/// tells the pages waiting that they are all kept.
+pub struct CatchingUp {
+    _done: Sender<()>,
+}
+
+/// The longest a page waits for the past to be kept: the stream gives a node thousands of
+/// lines a second, and a page had better come without them than not at all.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(5);
 
 enum Keeper {
     /// `--history-lines 0`: nothing is kept.
@@ -76,7 +93,32 @@ impl DirectHistory {
                 lines: lines.min(MEMORY_LINES),
             }))
         };
-        DirectHistory { keeper, days }
+        DirectHistory {
+            keeper,
+            days,
+            catching_up: Mutex::new(None),
+        }
+    }
+
+    /// Lines from the past are about to be kept: pages wait until the [`CatchingUp`]
+    /// returned is dropped (or [`CATCH_UP_WAIT`]), so that a page answers with them.
+    pub fn catching_up(&self) -> CatchingUp {
+        let (done, wait) = crossbeam_channel::bounded(0);
+        *self.catching_up.lock() = Some(wait);
+        CatchingUp { _done: done }
+    }
+
+    /// Waits, while the past is being kept, until it is.
+    fn wait_for_the_past(&self) {
+        let Some(wait) = self.catching_up.lock().clone() else {
+            return;
+        };
+        match wait.recv_timeout(CATCH_UP_WAIT) {
+            Err(RecvTimeoutError::Disconnected) | Ok(()) => *self.catching_up.lock() = None,
+            Err(RecvTimeoutError::Timeout) => log::warn!(
+                "a HISTORY of direct messages was answered before this node kept the lines                  sent before it started; it may miss some"
+            ),
+        }
     }
 
     /// Keeps `line` (a v1 line, `\n` included) with id `id`, queued at `time`, for the
@@ -102,6 +144,7 @@ impl DirectHistory {
     /// At most `count` lines of `owner` with `peer` as `page` asks, oldest first. From the
     /// store, every line kept before the call is in it (the store's barrier).
     pub fn page(&self, owner: &NickKey, peer: &NickKey, count: usize, page: Page) -> Vec<Entry> {
+        self.wait_for_the_past();
         let mut entries = match &self.keeper {
             Keeper::Off => Vec::new(),
             Keeper::Memory(memory) => memory.lock().page(owner, peer, count, page),

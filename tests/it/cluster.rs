@@ -532,6 +532,68 @@ fn issue_19_each_account_keeps_its_direct_lines_with_a_client_of_another_node() 
 }
 
 #[test]
+fn issue_19_a_node_that_starts_late_keeps_the_direct_lines_its_accounts_had_before() {
+    let nats = NatsServer::start();
+    let a = node(&nats.url);
+    let mut alice = with_caps(&a, "alice", &["ids"]);
+    alice.send("REGISTER alice-secret");
+    alice.expect("OK REGISTER alice");
+    let mut bob = with_caps(&a, "bob", &["ids"]);
+    // Said while bob was a guest: kept for alice's account, never for bob's.
+    bob.send("MSG alice before my account");
+    let (guest, _) = next_chat_line(&mut alice);
+    bob.send("REGISTER bob-secret");
+    bob.expect("OK REGISTER bob");
+    alice.send("MSG bob one");
+    let (first, _) = next_chat_line(&mut bob);
+    bob.send("ME alice waves");
+    let (second, _) = next_chat_line(&mut alice);
+    alice.barrier();
+    bob.barrier();
+    let alices = [
+        (guest, "MSG bob before my account"),
+        (first, "MSG alice one"),
+        (second, "MSG bob /me waves"),
+    ];
+    let bobs = &alices[1..];
+
+    // Node b was not running then; with a data folder, it keeps them in its database, once,
+    // also when it starts again and reads them a second time.
+    let data = tempfile::tempdir().unwrap();
+    let on_disk = |config: &mut chatd_testkit::Config| {
+        config.ephemeral = false;
+        config.data_dir = data.path().to_owned();
+    };
+    for _start in 0..2 {
+        let b = node_with(&nats.url, on_disk);
+        for (nick, peer, expected) in [("alice", "bob", &alices[..]), ("bob", "alice", bobs)] {
+            let mut moved = b.connect();
+            moved.send("CAP ids");
+            moved.expect("OK CAP ids");
+            let login = format!("LOGIN {nick} {nick}-secret");
+            until_answered(&mut moved, &login, &format!("OK LOGIN {nick}"));
+            let page = history(&mut moved, &format!("HISTORY {peer} 10"), peer);
+            let page: Vec<(u64, &str)> = page.iter().map(|h| (h.id, h.line.as_str())).collect();
+            assert_eq!(
+                page, expected,
+                "{nick}'s direct history on the node started late"
+            );
+            moved.send("QUIT");
+            moved.expect("BYE");
+        }
+    }
+    // In memory (`--ephemeral`), the same.
+    let c = node(&nats.url);
+    let mut moved = c.connect();
+    moved.send("CAP ids");
+    moved.expect("OK CAP ids");
+    until_answered(&mut moved, "LOGIN alice alice-secret", "OK LOGIN alice");
+    let page = history(&mut moved, "HISTORY bob 10", "bob");
+    let page: Vec<(u64, &str)> = page.iter().map(|h| (h.id, h.line.as_str())).collect();
+    assert_eq!(page, alices);
+}
+
+#[test]
 fn issue_19_a_message_kept_for_an_offline_account_waits_for_a_login_on_any_node() {
     let nats = NatsServer::start();
     let (a, b) = (node(&nats.url), node(&nats.url));
@@ -593,6 +655,18 @@ fn issue_19_an_operator_changes_the_cluster_s_accounts_while_its_nodes_run() {
         .map(|line| line.split(' ').next().unwrap().to_owned())
         .collect();
     assert_eq!(listed, ["alice", "bob"]);
+    // A node's configuration file leads to its cluster as well.
+    let node_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(node_file.path(), format!("cluster = \"{}\"\n", nats.url)).unwrap();
+    let node_file = node_file.path().to_str().unwrap();
+    let output = crate::support::chatd_output(&["account", "list", "--config", node_file]);
+    assert!(output.status.success(), "{output:?}");
+    let listed: Vec<String> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| line.split(' ').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(listed, ["alice", "bob"], "through the node's file");
     let password = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(password.path(), "battery-staple\n").unwrap();
     let file = password.path().to_str().unwrap();

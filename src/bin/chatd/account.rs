@@ -3,7 +3,7 @@
 //! run (`--cluster`).
 //!
 //! In scope: finding the folder (`--data-dir`, else the `--config` file, as the server
-//! does) or the cluster, reading a new password (twice from the terminal without echo, or the first line
+//! does) or the cluster (`--cluster`, or the `--config` file of a node), reading a new password (twice from the terminal without echo, or the first line
 //! of `--password-file`), and printing what was done on stdout. Out of scope: the lock,
 //! the database, the password rule and the hashing (`chatd::server::AccountAdmin`, the
 //! server's own code). A password is never printed, logged or named in an error.
@@ -13,25 +13,21 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use chatd::config::{AccountAction, AccountArgs};
+use chatd::config::{AccountAction, AccountArgs, AccountsAt};
 use chatd::server::AccountAdmin;
 
 pub fn run(args: &AccountArgs) -> anyhow::Result<()> {
     // A write the database refuses is logged by the account book: the operator sees why.
     chatd::logging::init(log::LevelFilter::Warn, None)?;
-    let (admin, source) = match &args.cluster {
-        Some(servers) => {
-            let servers = chatd::config::cluster_urls(servers);
+    let (admin, source) = match args.accounts_at()? {
+        AccountsAt::Cluster(servers) => {
             let admin = chatd::server::cluster_account_admin(&servers)?;
             (admin, format!("the cluster at {}", servers.join(",")))
         }
-        None => {
-            let data_dir = args.data_dir()?;
-            (
-                AccountAdmin::open(&data_dir)?,
-                data_dir.display().to_string(),
-            )
-        }
+        AccountsAt::Folder(data_dir) => (
+            AccountAdmin::open(&data_dir)?,
+            data_dir.display().to_string(),
+        ),
     };
     let mut out = io::stdout().lock();
     match &args.action {

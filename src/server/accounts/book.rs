@@ -128,6 +128,14 @@ impl Book {
         self.accounts.read().contains_key(key)
     }
 
+    /// When the account of `key` was made (milliseconds since the epoch), if there is one.
+    pub fn created_ms(&self, key: &NickKey) -> Option<u64> {
+        self.accounts
+            .read()
+            .get(key)
+            .map(|account| account.created_ms)
+    }
+
     /// The account `nick` names, in any case.
     pub fn get(&self, nick: &Nick) -> Option<Account> {
         nick.with_key(|key| self.accounts.read().get(key).cloned())

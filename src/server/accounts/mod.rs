@@ -97,6 +97,11 @@ impl Accounts {
         self.shared.verifier.book.contains(nick)
     }
 
+    /// When the account `nick` was made (milliseconds since the epoch), if it is registered.
+    pub fn created_ms(&self, nick: &NickKey) -> Option<u64> {
+        self.shared.verifier.book.created_ms(nick)
+    }
+
     /// Queues `job` for the verification threads without waiting. `done` is called once,
     /// with the outcome, on a verification thread: never on the caller's thread, and with no
     /// lock of this module held. [`Busy`] when the queue is full (or the book closed): `done`

@@ -93,6 +93,11 @@ impl Feed {
         })
     }
 
+    /// The stream's last sequence before the feed's first: what came before is the past.
+    pub fn starts_after(&self) -> u64 {
+        self.last
+    }
+
     /// This node asks the running cluster for its rooms: room commands wait for the answer.
     pub fn want_rooms(&mut self) {
         self.rooms = Rooms::Wanted {

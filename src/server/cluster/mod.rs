@@ -6,7 +6,8 @@
 //! say to each other, pure), `publisher` (this node's requests, in order, and the barriers),
 //! `feed` (the stream delivered here), `nicks` (claims and the nodes' leases), `older` (the
 //! lobby's history beyond the ring), `accounts` (the accounts' bucket), `mailbox` (the
-//! messages waiting for offline accounts). The core reaches it
+//! messages waiting for offline accounts), `catch_up` (the direct lines sent before the node
+//! started, for its accounts' direct history). The core reaches it
 //! only through [`ClusterLink`], and it reaches the core only through the `Registry`.
 //!
 //! What is shared: nicks (one holder across the nodes; a `LOGIN` ends another node's holder
@@ -15,9 +16,11 @@
 //! lobby's history (the stream), rooms (every node carries out every room command in the
 //! stream's order), accounts (`accounts`: a bucket every node's book copies), the messages
 //! waiting for offline accounts (`mailbox`), and accounts' direct history (every node keeps
-//! every account's direct lines as it reads them). What is not yet: registered rooms.
+//! every account's direct lines as it reads them, and those the stream holds from before it
+//! started). What is not yet: registered rooms.
 
 mod accounts;
+mod catch_up;
 mod engine;
 mod event;
 mod feed;
@@ -214,6 +217,13 @@ impl Cluster {
             runtime: self.runtime.handle().clone(),
         }));
         let handle = self.runtime.handle();
+        // Not watched: the pass ends once it has read the past.
+        handle.spawn(catch_up::direct_lines(
+            Arc::clone(&engine),
+            Arc::clone(&registry),
+            feed.starts_after(),
+            registry.catching_up_direct(),
+        ));
         let tasks = vec![
             (
                 "feed",

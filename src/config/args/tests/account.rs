@@ -140,3 +140,40 @@ fn issue_16_an_ephemeral_configuration_has_no_folder_unless_one_is_named() {
     let named = account(&["account", "--config", &file, "--data-dir", "d", "list"]);
     assert_eq!(named.data_dir().unwrap(), Path::new("d"));
 }
+
+#[test]
+fn issue_19_a_node_s_configuration_makes_the_command_work_on_its_cluster() {
+    let (_dir, file) = config_file(
+        "data_dir = \"/var/chat\"\ncluster = \"nats://10.0.0.1:4222,nats://10.0.0.2:4222\"\n",
+    );
+    assert_eq!(
+        account(&["account", "--config", &file, "list"])
+            .accounts_at()
+            .unwrap(),
+        AccountsAt::Cluster(vec![
+            "nats://10.0.0.1:4222".to_owned(),
+            "nats://10.0.0.2:4222".to_owned()
+        ]),
+        "a node's accounts are its cluster's"
+    );
+    assert_eq!(
+        account(&["account", "--config", &file, "--data-dir", "d", "list"])
+            .accounts_at()
+            .unwrap(),
+        AccountsAt::Folder("d".into()),
+        "a folder named on the command line is that folder"
+    );
+    let (_plain, single) = config_file("data_dir = \"/var/chat\"\n");
+    assert_eq!(
+        account(&["account", "--config", &single, "list"])
+            .accounts_at()
+            .unwrap(),
+        AccountsAt::Folder("/var/chat".into())
+    );
+    assert_eq!(
+        account(&["account", "--cluster", "nats://h:1", "list"])
+            .accounts_at()
+            .unwrap(),
+        AccountsAt::Cluster(vec!["nats://h:1".to_owned()])
+    );
+}

@@ -1,0 +1,131 @@
+//! What a node that starts catches up on from the stream's past: the direct lines sent
+//! while it was not running, kept in its direct history for the accounts that were their
+//! parties, so that `HISTORY <nick>` answers the same on every node, as far as the stream
+//! still holds them (its last `--history-lines` direct lines, none older than
+//! `--history-days`).
+//!
+//! In scope: one pass over the stream's direct subject, up to the sequence after which the
+//! node's feed starts, with a short-lived ordered consumer, beside the feed at the node's
+//! start. Out of scope: which party keeps a line (the registry), the lines from the feed's
+//! start on (`feed`), the lobby's and rooms' past, which pages read from the stream itself
+//! (`older`).
+//!
+//! A line a node kept live is read again when it restarts: the database keeps one row per
+//! (owner, peer, id), so it is kept once; in memory (`--ephemeral`) a restarted node starts
+//! with nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use chatd_proto::{MessageId, UtcMillis};
+use futures_util::StreamExt;
+
+use crate::server::cluster::engine::Engine;
+use crate::server::cluster::event::{DIRECT, Event};
+use crate::server::cluster_link::Conversation;
+use crate::server::direct_history::CatchingUp;
+use crate::server::registry::Registry;
+
+/// Lines kept between two waits for the store to write them: a quarter of its direct
+/// channel, so the pass never fills it (a full channel would count live lines as not
+/// stored).
+const SETTLE_EVERY: usize = 1_024;
+
+/// How long the pass waits for the next message before it takes the stream as read.
+const NEXT_WAIT: Duration = Duration::from_secs(5);
+
+/// Keeps the direct lines up to sequence `through` (the feed's start) for their parties,
+/// and logs how it went; `catching_up` is dropped at the end, which lets the pages waiting
+/// for the past go on.
+pub async fn direct_lines(
+    engine: Arc<Engine>,
+    registry: Arc<Registry>,
+    through: u64,
+    catching_up: CatchingUp,
+) {
+    let read = read(&engine, &registry, through).await;
+    drop(catching_up);
+    match read {
+        Ok(0) => {}
+        Ok(read) => log::info!(
+            "read {read} direct line(s) sent before this node started, for its accounts' \
+             direct history"
+        ),
+        Err(error) => log::warn!(
+            "the direct lines sent before this node started could not be read ({error}): \
+             HISTORY of direct messages on this node misses them"
+        ),
+    }
+}
+
+/// The pass: the direct lines read.
+async fn read(
+    engine: &Engine,
+    registry: &Registry,
+    through: u64,
+) -> Result<usize, async_nats::Error> {
+    if through == 0 || !holds_direct_lines(engine).await? {
+        return Ok(0);
+    }
+    let consumer = engine
+        .stream
+        .create_consumer(pull::OrderedConfig {
+            filter_subject: DIRECT.to_owned(),
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await?;
+    let mut messages = consumer.messages().await?;
+    let mut read = 0;
+    while let Ok(Some(message)) = tokio::time::timeout(NEXT_WAIT, messages.next()).await {
+        let message = message?;
+        let info = message.info()?;
+        let sequence = info.stream_sequence;
+        if sequence > through {
+            break;
+        }
+        let millis = info.published.unix_timestamp_nanos() / 1_000_000;
+        let time = UtcMillis::saturating(u64::try_from(millis).unwrap_or(0));
+        let pending = info.pending;
+        let event = std::str::from_utf8(&message.message.payload)
+            .ok()
+            .and_then(|payload| Event::decode(DIRECT, payload).ok());
+        if let (
+            Some(Event::Line {
+                conversation: Conversation::Direct(to),
+                reply,
+                ..
+            }),
+            Some(id),
+        ) = (event, MessageId::new(sequence))
+        {
+            registry.keep_missed_direct((id, time), &reply, &to);
+            read += 1;
+            if read % SETTLE_EVERY == 0 {
+                tokio::task::block_in_place(|| registry.settle_missed_direct());
+            }
+        }
+        if pending == 0 || sequence == through {
+            break;
+        }
+    }
+    Ok(read)
+}
+
+/// Whether the stream holds any direct line: an ordered consumer of a subject with none
+/// would only wait.
+async fn holds_direct_lines(engine: &Engine) -> Result<bool, async_nats::Error> {
+    match engine.stream.get_last_raw_message_by_subject(DIRECT).await {
+        Ok(_) => Ok(true),
+        Err(error)
+            if matches!(
+                error.kind(),
+                async_nats::jetstream::stream::LastRawMessageErrorKind::NoMessageFound
+            ) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
