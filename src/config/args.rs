@@ -21,6 +21,7 @@ use toml::Spanned;
 
 use super::file::{ByteSize, ConfigFile};
 use super::setting::{ConfigError, Setting};
+use super::tls_args::TlsCommand;
 use super::values::{self, Config};
 
 /// chatd: a small, fast chat server speaking a plain text line protocol (try it with `nc`).
@@ -273,33 +274,6 @@ pub enum Command {
     Tls(TlsCommand),
 }
 
-/// `chatd tls ...`.
-#[derive(Debug, clap::Subcommand)]
-pub enum TlsCommand {
-    /// Write a self-signed certificate and its key (cert.pem, key.pem) for a test or a
-    /// private server; the clients then trust it with `chat --tls --ca DIR/cert.pem`
-    SelfSigned(SelfSignedArgs),
-}
-
-/// `chatd tls self-signed`: where to write, and the names the certificate is for.
-#[derive(Debug, clap::Args)]
-#[command(
-    after_help = "The certificate is valid for 90 days, for localhost, 127.0.0.1, ::1 and every \
-                  --name. The key file is readable by its owner only."
-)]
-pub struct SelfSignedArgs {
-    /// The folder to write cert.pem and key.pem in (made if missing)
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
-    /// Another name the certificate is valid for: a host name or an IP address (repeat it
-    /// for more)
-    #[arg(long = "name", value_name = "HOST")]
-    pub names: Vec<String>,
-    /// Replace cert.pem and key.pem if they are there
-    #[arg(long)]
-    pub force: bool,
-}
-
 /// `chatd account`: the data folder, and what to do with its accounts.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -364,7 +338,7 @@ impl AccountArgs {
     /// its folder alone would not reach.
     pub fn accounts_at(&self) -> Result<AccountsAt, ConfigError> {
         if let Some(servers) = &self.cluster {
-            return Ok(AccountsAt::Cluster(crate::config::cluster_urls(servers)));
+            return Ok(AccountsAt::Cluster(values::cluster_urls(servers)));
         }
         if self.data_dir.is_none() {
             let server = Args {

@@ -21,13 +21,13 @@ mod args;
 mod file;
 mod live;
 mod setting;
+mod tls_args;
 mod values;
 
-pub use args::{
-    AccountAction, AccountArgs, AccountsAt, Args, Command, SelfSignedArgs, Settings, TlsCommand,
-};
+pub use args::{AccountAction, AccountArgs, AccountsAt, Args, Command, Settings};
 pub use live::Changes;
 pub use setting::{ConfigError, Setting};
+pub use tls_args::{SelfSignedArgs, TlsCommand};
 pub use values::{
     Config, DEFAULT_ADDR, DEFAULT_BURST, DEFAULT_BYTE_BURST, DEFAULT_BYTE_RATE,
     DEFAULT_CONNECT_RATE, DEFAULT_DATA_DIR, DEFAULT_DRAIN_TIMEOUT_SECS, DEFAULT_HISTORY_DAYS,

@@ -19,7 +19,6 @@ use parking_lot::RwLockWriteGuard;
 
 use crate::server::cluster_link::{ClusterLink, Conversation, NodeId, Origin, Presence, Request};
 use crate::server::conn_id::ConnId;
-use crate::server::direct_history::CatchingUp;
 use crate::server::files::{FileLine, FileTarget, Undelivered};
 use crate::server::line::{
     ChatLine, Forms, Line, WithId, chat_line_for_one, line_for_one, shared_line,
@@ -433,47 +432,6 @@ impl Registry {
         if !keep_sender && !keep_recipient {
             return;
         }
-        let Some(v1) = Forms::new(reply).v1().cloned() else {
-            return;
-        };
-        if keep_sender {
-            self.direct.keep(&from.key(), &to.key(), id, time, &v1);
-        }
-        if keep_recipient {
-            self.direct.keep(&to.key(), &from.key(), id, time, &v1);
-        }
-    }
-
-    /// The direct lines sent before this node started are about to be kept
-    /// ([`Registry::keep_missed_direct`]): `HISTORY <nick>` waits until the guard returned
-    /// is dropped.
-    pub fn catching_up_direct(&self) -> CatchingUp {
-        self.direct.catching_up()
-    }
-
-    /// Waits until the direct lines kept so far are written: the pass over the past keeps
-    /// thousands at once, more than the store's channel holds.
-    pub fn settle_missed_direct(&self) {
-        self.direct.settle();
-    }
-
-    /// Keeps a direct line to `to` that the stream brought from before this node started
-    /// (`cluster::catch_up`), for each party whose account was made before the line was
-    /// sent: only a login holds a registered nick, so such a party was logged in, as a
-    /// party of a line kept live is. A party whose account was made after (a guest then,
-    /// or an earlier account of the same name) gets nothing, as on a single server.
-    pub fn keep_missed_direct(&self, (id, time): (MessageId, UtcMillis), reply: &Reply, to: &Nick) {
-        let from = match reply {
-            Reply::Msg { from, .. } | Reply::File { from, .. } | Reply::Me { from, .. } => from,
-            _ => return,
-        };
-        let held = |nick: &Nick| {
-            self.accounts
-                .created_ms(&nick.key())
-                .is_some_and(|created| created <= time.millis())
-        };
-        let keep_sender = held(from);
-        let keep_recipient = held(to) && to.key() != from.key();
         let Some(v1) = Forms::new(reply).v1().cloned() else {
             return;
         };

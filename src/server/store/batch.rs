@@ -16,9 +16,22 @@
 
 use parking_lot::Mutex;
 
-use super::messages::Conversation;
 use super::packing::Packer;
-use super::schema::CHUNK_LINES;
+
+/// Which conversation a line belongs to, as the database numbers it. The lobby is 0; each
+/// room gets a fresh number when it is created, so a room created again under an old name
+/// never sees the old room's lines; a registered room keeps its number across restarts, and
+/// a run numbers its new rooms above every registered one's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Conversation(pub u64);
+
+impl Conversation {
+    pub const LOBBY: Conversation = Conversation(0);
+}
+
+/// The most lines in one chunk: a page of history decodes at most a few chunks, and a
+/// retention pass keeps at most this many lines beyond `--history-lines`.
+pub const CHUNK_LINES: usize = 256;
 
 /// A run of consecutive lines of one conversation, packed.
 pub struct Chunk {

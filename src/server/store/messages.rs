@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicU64;
 use chatd_proto::NickKey;
 use crossbeam_channel::Sender;
 
-use super::batch::Pending;
+use super::batch::{Conversation, Pending};
 use super::rooms::RoomRecord;
 use crate::server::line::Line;
 
@@ -22,17 +22,6 @@ use crate::server::line::Line;
 /// costs at most this many chunks of memory (a few megabytes) before lines are counted as
 /// not stored.
 pub const CHANNEL_CHUNKS: usize = 256;
-
-/// Which conversation a line belongs to, as the database numbers it. The lobby is 0; each
-/// room gets a fresh number when it is created, so a room created again under an old name
-/// never sees the old room's lines; a registered room keeps its number across restarts, and
-/// a run numbers its new rooms above every registered one's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Conversation(pub u64);
-
-impl Conversation {
-    pub const LOBBY: Conversation = Conversation(0);
-}
 
 /// Bytes of a line copied into a ring's entry rather than shared: most chat lines.
 pub const INLINE_TEXT: usize = 104;

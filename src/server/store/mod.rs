@@ -59,10 +59,10 @@ use crate::server::history_entry::Entry;
 use crate::server::message_ids::MessageIds;
 use chatd_proto::{MessageId, NickKey, Page, UtcMillis};
 
-pub use messages::{Conversation, Text};
+pub use batch::Conversation;
+pub use messages::Text;
 pub use reader::{Range, StoreRead};
 pub use rooms::RoomRecord;
-use schema::CHUNK_LINES;
 /// The newest schema, for tests of the migrations.
 #[cfg(test)]
 pub use schema::SCHEMA_VERSION;
@@ -72,7 +72,7 @@ pub use schema::open as open_writer;
 pub use schema::open_existing as open_existing_writer;
 pub use schema::{Recovered, cutoff};
 
-use batch::{Chunk, Pending, Recorded};
+use batch::{CHUNK_LINES, Chunk, Pending, Recorded};
 use messages::{CHANNEL_CHUNKS, CHANNEL_DIRECT, Control, Direct, DirectLine};
 use reader::ReadSide;
 

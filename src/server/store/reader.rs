@@ -20,8 +20,8 @@ use parking_lot::Mutex;
 
 use chatd_proto::{NickKey, Page};
 
+use super::batch::Conversation;
 use super::direct;
-use super::messages::Conversation;
 use super::schema::{self, chunk_lines};
 use crate::server::history_entry::Entry;
 

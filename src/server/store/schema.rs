@@ -6,7 +6,7 @@
 //! writing lines (`writer`) and reading pages (`reader`).
 //!
 //! The schema. `chunks` holds the lines of history, a run of consecutive lines of one
-//! conversation per row (those one batch wrote, up to [`CHUNK_LINES`]): its conversation (0
+//! conversation per row (those one batch wrote, up to [`CHUNK_LINES`](super::batch::CHUNK_LINES)): its conversation (0
 //! the lobby, a room a number of its run), the ids of its first and last line, how many lines
 //! it holds, the times of its first and last lines, and the lines themselves packed in a
 //! blob (`packing`). A row per line cost a b-tree insert each, about a microsecond: as much as the
@@ -48,7 +48,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
-use super::messages::Conversation;
+use super::batch::Conversation;
 use super::packing::unpack;
 use super::rooms::{self, RoomRecord};
 use crate::server::history_entry::{Entry, now};
@@ -346,7 +346,3 @@ pub fn chunk_lines(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<Entry>> {
         row.get_ref(3)?.as_blob()?,
     )
 }
-
-/// The most lines in one chunk: a page of history decodes at most a few chunks, and a
-/// retention pass keeps at most this many lines beyond `--history-lines`.
-pub const CHUNK_LINES: usize = 256;

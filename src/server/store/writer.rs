@@ -23,11 +23,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, select};
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::batch::{Batch, Chunk, Pending};
+use super::batch::{Batch, CHUNK_LINES, Chunk, Conversation, Pending};
 use super::direct::{self, PairRows};
-use super::messages::{CHANNEL_CHUNKS, CHANNEL_DIRECT, Control, Conversation, Direct, DirectLine};
+use super::messages::{CHANNEL_CHUNKS, CHANNEL_DIRECT, Control, Direct, DirectLine};
 use super::rooms;
-use super::schema::{self, CHUNK_LINES, ID_HIGH_WATER};
+use super::schema::{self, ID_HIGH_WATER};
 use crate::config::Config;
 use crate::server::message_ids::MessageIds;
 

@@ -24,6 +24,10 @@ use crate::loadgen::client::{self, Naming};
 /// behind.
 const WHO_AGAIN: Duration = Duration::from_millis(2);
 
+/// How long past the deadline the answer to the last `WHO` may come: it was asked just
+/// before the deadline, and on a loaded machine it takes more than the pause between two.
+const LAST_ANSWER: Duration = Duration::from_secs(2);
+
 /// Waits until the node at each of `nodes` lists every one of `nicks` in its `WHO`, or
 /// `deadline`; the error names the first node and nick missing.
 pub(super) fn wait_until_every_node_knows(
@@ -59,17 +63,23 @@ fn watch(addr: SocketAddr, nicks: &[String], deadline: Instant) -> io::Result<Ve
     loop {
         client::send_command(&stream, &Command::Who)?;
         let mut listed: HashSet<String> = HashSet::new();
-        pending = client::read_until(&stream, pending, deadline, "END WHO", |line| {
-            match Reply::parse(&String::from_utf8_lossy(line)) {
-                Ok(Reply::Who(names)) => {
-                    listed.extend(names.into_iter().map(|n| n.as_str().to_owned()));
-                    Ok(false)
+        pending = client::read_until(
+            &stream,
+            pending,
+            deadline + LAST_ANSWER,
+            "END WHO",
+            |line| {
+                match Reply::parse(&String::from_utf8_lossy(line)) {
+                    Ok(Reply::Who(names)) => {
+                        listed.extend(names.into_iter().map(|n| n.as_str().to_owned()));
+                        Ok(false)
+                    }
+                    Ok(Reply::EndWho) => Ok(true),
+                    // Others' `JOIN`s and `QUIT`s: what `WHO` answers is what counts.
+                    _ => Ok(false),
                 }
-                Ok(Reply::EndWho) => Ok(true),
-                // Others' `JOIN`s and `QUIT`s: what `WHO` answers is what counts.
-                _ => Ok(false),
-            }
-        })?;
+            },
+        )?;
         missing.retain(|nick| !listed.contains(nick));
         if missing.is_empty() || Instant::now() + WHO_AGAIN >= deadline {
             break;
