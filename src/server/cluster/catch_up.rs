@@ -18,10 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
-use chatd_proto::{MessageId, UtcMillis};
+use chatd_proto::MessageId;
 use futures_util::StreamExt;
 
-use crate::server::cluster::engine::Engine;
+use crate::server::cluster::engine::{Engine, published};
 use crate::server::cluster::event::{DIRECT, Event};
 use crate::server::cluster_link::Conversation;
 use crate::server::direct_history::CatchingUp;
@@ -65,7 +65,8 @@ async fn read(
     registry: &Registry,
     through: u64,
 ) -> Result<usize, async_nats::Error> {
-    if through == 0 || !holds_direct_lines(engine).await? {
+    // An ordered consumer of a subject with no message would only wait.
+    if through == 0 || engine.last_of(DIRECT).await?.is_none() {
         return Ok(0);
     }
     let consumer = engine
@@ -85,8 +86,7 @@ async fn read(
         if sequence > through {
             break;
         }
-        let millis = info.published.unix_timestamp_nanos() / 1_000_000;
-        let time = UtcMillis::saturating(u64::try_from(millis).unwrap_or(0));
+        let time = published(&info);
         let pending = info.pending;
         let event = std::str::from_utf8(&message.message.payload)
             .ok()
@@ -111,21 +111,4 @@ async fn read(
         }
     }
     Ok(read)
-}
-
-/// Whether the stream holds any direct line: an ordered consumer of a subject with none
-/// would only wait.
-async fn holds_direct_lines(engine: &Engine) -> Result<bool, async_nats::Error> {
-    match engine.stream.get_last_raw_message_by_subject(DIRECT).await {
-        Ok(_) => Ok(true),
-        Err(error)
-            if matches!(
-                error.kind(),
-                async_nats::jetstream::stream::LastRawMessageErrorKind::NoMessageFound
-            ) =>
-        {
-            Ok(false)
-        }
-        Err(error) => Err(error.into()),
-    }
 }

@@ -10,6 +10,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, stream};
+use chatd_proto::UtcMillis;
 use tokio::sync::watch;
 
 use crate::server::accounts::MAILBOX_LINES;
@@ -119,6 +120,28 @@ impl Engine {
     pub async fn is_alive(&self, node: &NodeId) -> Result<bool, async_nats::Error> {
         Ok(self.nodes.get(node.as_str()).await?.is_some())
     }
+
+    /// The sequence of `subject`'s newest message in the stream, if it holds one.
+    pub async fn last_of(&self, subject: &str) -> Result<Option<u64>, async_nats::Error> {
+        match self.stream.get_last_raw_message_by_subject(subject).await {
+            Ok(message) => Ok(Some(message.sequence)),
+            Err(error)
+                if matches!(
+                    error.kind(),
+                    stream::LastRawMessageErrorKind::NoMessageFound
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// When a message of the stream was stored: a line's time on every node.
+pub fn published(info: &jetstream::message::Info<'_>) -> UtcMillis {
+    let millis = info.published.unix_timestamp_nanos() / 1_000_000;
+    UtcMillis::saturating(u64::try_from(millis).unwrap_or(0))
 }
 
 /// A connection to the first reachable of `servers`, named `name` there, and its JetStream.

@@ -19,7 +19,7 @@ use async_nats::jetstream::consumer::{DeliverPolicy, push};
 use chatd_proto::{MessageId, UtcMillis};
 use futures_util::StreamExt;
 
-use crate::server::cluster::engine::Engine;
+use crate::server::cluster::engine::{Engine, published};
 use crate::server::cluster::event::{
     ALL_SUBJECTS, Event, ROOMS_PART_BYTES, image_parts, room_command,
 };
@@ -160,8 +160,7 @@ impl Feed {
                 sequence - self.last - 1
             );
         }
-        let millis = info.published.unix_timestamp_nanos() / 1_000_000;
-        let time = UtcMillis::saturating(u64::try_from(millis).unwrap_or(0));
+        let time = published(&info);
         let event = std::str::from_utf8(&message.message.payload)
             .ok()
             .and_then(|payload| Event::decode(message.message.subject.as_str(), payload).ok());

@@ -17,10 +17,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
-use chatd_proto::{Command, MessageId, Reply, Room, Target, UtcMillis};
+use chatd_proto::{Command, MessageId, Reply, Room, Target};
 use futures_util::StreamExt;
 
-use crate::server::cluster::engine::Engine;
+use crate::server::cluster::engine::{Engine, published};
 use crate::server::cluster::event::{Event, LOBBY, room_command, room_subject};
 use crate::server::history::{Entry, OlderLines, RoomStreams};
 use crate::server::line::{ChatLine, Forms};
@@ -124,22 +124,7 @@ impl StreamLines {
 
     /// The sequence of the subject's newest message in the stream, if it holds one.
     async fn last_line(&self) -> Result<Option<u64>, async_nats::Error> {
-        let last = self
-            .engine
-            .stream
-            .get_last_raw_message_by_subject(&self.subject);
-        match last.await {
-            Ok(message) => Ok(Some(message.sequence)),
-            Err(error)
-                if matches!(
-                    error.kind(),
-                    async_nats::jetstream::stream::LastRawMessageErrorKind::NoMessageFound
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(error) => Err(error.into()),
-        }
+        self.engine.last_of(&self.subject).await
     }
 
     /// At most `count` lines from sequence `start` up to (not including) `below`; `last` is the
@@ -174,8 +159,7 @@ impl StreamLines {
             if sequence >= below {
                 break;
             }
-            let millis = info.published.unix_timestamp_nanos() / 1_000_000;
-            let time = UtcMillis::saturating(u64::try_from(millis).unwrap_or(0));
+            let time = published(&info);
             let pending = info.pending;
             let event = std::str::from_utf8(&message.message.payload)
                 .ok()

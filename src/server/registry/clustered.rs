@@ -24,9 +24,7 @@ use crate::server::line::{
     ChatLine, Forms, Line, WithId, chat_line_for_one, line_for_one, shared_line,
 };
 use crate::server::outbox::Wake;
-use crate::server::registry::delivery::{
-    Client, Identity, Pending, announce_owner, push_to_all, push_to_members,
-};
+use crate::server::registry::delivery::{Pending, announce_owner, push_to_all, push_to_members};
 use crate::server::registry::direct_lines::Said;
 use crate::server::registry::presence::Tell;
 use crate::server::registry::remote::Remote;
@@ -401,46 +399,6 @@ impl Registry {
             }
         };
         self.finish(pending);
-    }
-
-    /// Keeps a direct line to `to` the stream brought back for each party that holds its
-    /// account now, as `direct_lines` keeps one on a single server: so every node keeps the
-    /// same direct history of every account, and `HISTORY <nick>` answers the same on each.
-    /// A party of this node (`sender`, `recipient`) holds it if logged in; another node's if
-    /// its nick is a registered account's, which only a login takes. Under the table's read
-    /// lock, as there.
-    fn keep_clustered_direct(
-        &self,
-        (id, time): (MessageId, UtcMillis),
-        reply: &Reply,
-        to: &Nick,
-        (table, sender, recipient): (&Table, Option<&Client>, Option<&Client>),
-    ) {
-        let from = match reply {
-            Reply::Msg { from, .. } | Reply::File { from, .. } | Reply::Me { from, .. } => from,
-            _ => return,
-        };
-        let holds_account = |client: Option<&Client>, nick: &Nick| match client {
-            Some(client) => client.identity == Identity::Account,
-            None => {
-                table.remote.contains_key(&nick.key()) && self.accounts.is_registered(&nick.key())
-            }
-        };
-        let keep_sender = holds_account(sender, from);
-        // A line to oneself is kept once, as on a single server.
-        let keep_recipient = holds_account(recipient, to) && to.key() != from.key();
-        if !keep_sender && !keep_recipient {
-            return;
-        }
-        let Some(v1) = Forms::new(reply).v1().cloned() else {
-            return;
-        };
-        if keep_sender {
-            self.direct.keep(&from.key(), &to.key(), id, time, &v1);
-        }
-        if keep_recipient {
-            self.direct.keep(&to.key(), &from.key(), id, time, &v1);
-        }
     }
 
     /// A client of another node (`client`) registered, renamed or left: this node's

@@ -21,8 +21,8 @@
 //! and the `FILE` lines; `delivery` the per-client record and the fan-out loops all use;
 //! `key_guesses` the throttle on wrong room keys; on a node of a cluster, `clustered` the
 //! lines and presence the stream brings, `clustered_rooms` the room commands it brings,
-//! `missed_direct` the direct lines sent before the node started, and `remote` the other
-//! nodes' clients.
+//! `clustered_direct` which account keeps a direct line it brings (and those sent before
+//! the node started), and `remote` the other nodes' clients.
 //!
 //! It also holds the server's counters (`metrics`), counting the deliveries and slow
 //! consumers it finishes, and reads them with its own counts for `STATS`: every turn and
@@ -32,12 +32,12 @@
 //! (`rooms`), sockets (`writer`, `connection`).
 
 mod clustered;
+mod clustered_direct;
 mod clustered_rooms;
 mod delivery;
 mod direct_lines;
 mod file_lines;
 mod key_guesses;
-mod missed_direct;
 mod presence;
 mod remote;
 mod room_lines;
