@@ -1,6 +1,7 @@
 //! The `chatd-timeouts` thread: closes connections that never register (`--register-timeout`),
 //! sends `PING` to silent clients and closes those that stay silent (`--idle-timeout`), closes
-//! those a `LOGIN` on another node of a cluster displaced (at once, not at a look), tells
+//! those a cluster ended (a `LOGIN` on another node, or the node found lost by the others: at
+//! once, not at a look), tells
 //! a counted lobby its count (`--presence-limit`), and writes the log lines held back for an
 //! address group once their interval has passed.
 //!
@@ -17,7 +18,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatd_proto::reason::LOGGED_IN_ELSEWHERE;
 use crossbeam_channel::{Receiver, at, select};
 
 use crate::server::connection::{Connections, Overdue};
@@ -50,8 +50,10 @@ impl Timeouts {
             select! {
                 recv(stop) -> _ => return,
                 recv(self.registry.displaced()) -> displaced => {
-                    if let Some(conn) = displaced.ok().and_then(|id| self.conns.get(id)) {
-                        conn.end_for(LOGGED_IN_ELSEWHERE, &self.registry, &self.conns);
+                    if let Ok(displaced) = displaced {
+                        if let Some(conn) = self.conns.get(displaced.conn) {
+                            conn.end_for(displaced.reason, &self.registry, &self.conns);
+                        }
                     }
                     continue;
                 },

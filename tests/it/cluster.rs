@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chatd_testkit::nats::NatsServer;
 
-use crate::account_support::{PASSWORD, log_in, quit, registered};
+use crate::account_support::{PASSWORD, log_in};
 use crate::history::{Hist, history};
 use crate::message_ids::split_id;
 use crate::presence::with_presence;
@@ -487,6 +487,23 @@ fn issue_19_a_direct_line_reaches_a_client_of_another_node_right_after_its_ok_ni
 }
 
 /// The next line that is not a presence announcement.
+/// `nick`, registered with [`PASSWORD`] on the node `server`: the lobby's news of other
+/// nodes' clients may come before the answer.
+fn account_on(server: &TestServer, nick: &str) -> TestClient {
+    let mut client = server.client(nick);
+    let register = format!("REGISTER {PASSWORD}");
+    until_answered(&mut client, &register, &format!("OK REGISTER {nick}"));
+    client
+}
+
+/// Sends `QUIT` and waits for the end, the lobby's news of other nodes' clients before the
+/// `BYE` aside, so the nick is free when it returns.
+fn leave(mut client: TestClient) {
+    client.send("QUIT");
+    assert_eq!(next_chat_line_or_v1(&mut client), "BYE");
+    client.expect_closed();
+}
+
 fn next_chat_line_or_v1(client: &mut TestClient) -> String {
     loop {
         let line = client.recv();
@@ -597,7 +614,7 @@ fn issue_19_a_node_that_starts_late_keeps_the_direct_lines_its_accounts_had_befo
 fn issue_19_a_message_kept_for_an_offline_account_waits_for_a_login_on_any_node() {
     let nats = NatsServer::start();
     let (a, b) = (node(&nats.url), node(&nats.url));
-    quit(registered(&a, "alice"));
+    leave(account_on(&a, "alice"));
     // A sender on each node. Bob's node refuses a line to alice until it knows the account.
     let mut carol = a.client("carol");
     let mut bob = b.client("bob");
@@ -626,7 +643,7 @@ fn issue_19_a_message_kept_for_an_offline_account_waits_for_a_login_on_any_node(
             "END HISTORY carol 1",
         ]
     );
-    quit(alice);
+    leave(alice);
     // Once: a login on the other node finds nothing.
     let mut again = b.connect();
     until_answered(
@@ -641,8 +658,8 @@ fn issue_19_a_message_kept_for_an_offline_account_waits_for_a_login_on_any_node(
 fn issue_19_an_operator_changes_the_cluster_s_accounts_while_its_nodes_run() {
     let nats = NatsServer::start();
     let (a, b) = (node(&nats.url), node(&nats.url));
-    quit(registered(&a, "alice"));
-    quit(registered(&b, "bob"));
+    leave(account_on(&a, "alice"));
+    leave(account_on(&b, "bob"));
     let account = |args: &[&str]| {
         let output =
             crate::support::chatd_output(&[&["account", "--cluster", &nats.url], args].concat());
@@ -677,19 +694,19 @@ fn issue_19_an_operator_changes_the_cluster_s_accounts_while_its_nodes_run() {
     // A line waiting for bob goes with his account.
     let mut carol = a.client("carol");
     until_answered(&mut carol, "MSG bob are you there?", "OK STORED bob");
-    quit(carol);
+    leave(carol);
     assert_eq!(account(&["delete", "bob"]), "account bob deleted\n");
     // Both nodes took both changes, with no restart.
     for node in [&a, &b] {
         let mut client = node.connect();
         until_answered(&mut client, "LOGIN alice battery-staple", "OK LOGIN alice");
-        quit(client);
+        leave(client);
         let mut guest = node.connect();
         until_answered(&mut guest, "NICK bob", "OK NICK bob");
-        quit(guest);
+        leave(guest);
     }
     // A new account of that nick finds nothing of the old one's.
-    quit(registered(&b, "bob"));
+    leave(account_on(&b, "bob"));
     let (_bob, waited) = log_in(&a, "bob");
     assert_eq!(waited, Vec::<String>::new());
 }

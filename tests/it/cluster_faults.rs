@@ -270,3 +270,73 @@ fn issue_19_a_node_that_starts_while_no_node_answers_starts_with_no_rooms_in_tim
     assert!(asked.elapsed() <= Duration::from_secs(10) + SLACK);
     silent.signal(libc::SIGKILL);
 }
+
+#[test]
+fn issue_19_a_node_found_lost_while_it_was_frozen_ends_its_clients_when_it_wakes() {
+    let nats = NatsServer::start();
+    let frozen = cluster_node(&nats.url);
+    let survivor = node(&nats.url);
+    // A third node, whose clients know the nick's new holder as another node's.
+    let third = node(&nats.url);
+    let mut erin = with_caps(&third, "erin", &[]);
+    erin.set_deadline(RECOVERY);
+    let mut alice = registered_at(frozen.addr, "alice", &["owner"]);
+    alice.send("JOIN #den");
+    expect_room(&mut alice, "OK JOIN #den");
+    let mut bob = with_caps(&survivor, "bob", &["owner"]);
+    bob.set_deadline(DEAD_NODE_BOUND + SLACK);
+    bob.send("JOIN #den");
+    expect_room(&mut bob, "OK JOIN #den");
+    expect_room(&mut bob, "WHO #den alice bob");
+    expect_room(&mut bob, "END WHO #den");
+    expect_room(&mut bob, "OWNER #den alice");
+    // Frozen longer than its lease: the survivor finds it lost, alice leaves, and her nick
+    // is free for someone else.
+    frozen.signal(libc::SIGSTOP);
+    while bob.recv() != "QUIT alice node lost" {}
+    expect_room(&mut bob, "OWNER #den bob");
+    let mut carol = TestClient::connect_raw(survivor.addr);
+    carol.recv();
+    claim_within(&mut carol, "alice", SLACK);
+    frozen.signal(libc::SIGCONT);
+    // Awake, it reads that it was found lost: it ends its client, which would otherwise
+    // hold a nick that is carol's now, in a room the others say it left.
+    alice.set_deadline(RECOVERY);
+    loop {
+        let line = alice.recv();
+        if line.starts_with("BYE") {
+            assert_eq!(line, "BYE node lost by the cluster");
+            break;
+        }
+    }
+    // Then it is a node like any other, with the same room: a newcomer there finds bob
+    // owning #den, and no other node tells of a second departure of alice's.
+    let mut dan = registered_at(frozen.addr, "dan", &["owner"]);
+    dan.set_deadline(RECOVERY);
+    dan.send("JOIN #den");
+    expect_room(&mut dan, "OK JOIN #den");
+    expect_room(&mut dan, "WHO #den bob dan");
+    expect_room(&mut dan, "END WHO #den");
+    expect_room(&mut dan, "OWNER #den bob");
+    loop {
+        let line = bob.recv();
+        assert!(
+            !line.starts_with("QUIT alice"),
+            "a second departure: {line:?}"
+        );
+        if line == "JOIN #den dan" {
+            break;
+        }
+    }
+    let mut alices = Vec::new();
+    loop {
+        let line = erin.recv();
+        if line == "JOIN dan" {
+            break;
+        }
+        if line.ends_with(" alice") || line.starts_with("QUIT alice") {
+            alices.push(line);
+        }
+    }
+    assert_eq!(alices, ["JOIN alice", "QUIT alice node lost", "JOIN alice"]);
+}

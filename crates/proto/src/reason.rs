@@ -22,3 +22,7 @@ pub const WRITE_TIMEOUT: &str = "write timeout";
 /// The account this connection was logged in to logged in on another connection, which
 /// took its nick (one connection per account).
 pub const LOGGED_IN_ELSEWHERE: &str = "logged in elsewhere";
+/// The connection's node of a cluster was found lost by the others (it renewed no lease for
+/// longer than the lease: frozen, or cut off from NATS), who took its clients as gone: it
+/// ends their connections, to reconnect and catch up.
+pub const LOST_BY_THE_CLUSTER: &str = "node lost by the cluster";

@@ -351,7 +351,9 @@ fn deliver(engine: &Engine, registry: &Registry, sequence: u64, time: UtcMillis,
             }
         }
         Event::Lost { node, .. } => {
-            if node != engine.node {
+            if node == engine.node {
+                registry.lost_by_the_cluster();
+            } else {
                 registry.forget_nodes(&HashSet::from([node]), NODE_LOST);
             }
         }

@@ -13,6 +13,7 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
+use chatd_proto::reason::{LOGGED_IN_ELSEWHERE, LOST_BY_THE_CLUSTER};
 use chatd_proto::{CapSet, Capability, MessageId, Nick, ProtocolError, Reply, UtcMillis};
 use crossbeam_channel::Receiver;
 use parking_lot::RwLockWriteGuard;
@@ -28,7 +29,7 @@ use crate::server::registry::delivery::{Pending, announce_owner, push_to_all, pu
 use crate::server::registry::direct_lines::Said;
 use crate::server::registry::presence::Tell;
 use crate::server::registry::remote::Remote;
-use crate::server::registry::{Claimed, Registry, Table, rooms_to_tell, tell_change};
+use crate::server::registry::{Claimed, Displaced, Registry, Table, rooms_to_tell, tell_change};
 use crate::server::rooms::{Limits, NewOwner};
 
 impl Registry {
@@ -63,13 +64,43 @@ impl Registry {
         if self.holder(nick) == Some(conn) {
             log::info!("conn#{conn}: {nick} logged in on another node");
             // The receiver lives as long as the registry.
-            let _ = self.displaced.0.send(conn);
+            let _ = self.displaced.0.send(Displaced {
+                conn,
+                reason: LOGGED_IN_ELSEWHERE,
+            });
         }
     }
 
-    /// The clients to end because a `LOGIN` on another node displaced them
-    /// ([`Registry::displace`]).
-    pub fn displaced(&self) -> &Receiver<ConnId> {
+    /// Another node found this one lost (its lease ran out while it was frozen or cut off
+    /// from NATS) and every node took its clients as gone at this point of the stream: they
+    /// leave their rooms here too, at the same point, so every node's rooms stay the same,
+    /// and their connections are ended, to reconnect (here or elsewhere) and catch up. Their
+    /// nicks may have been claimed meanwhile; their releases leave such claims alone.
+    pub fn lost_by_the_cluster(&self) {
+        let mut table = self.table.write();
+        let mine: Vec<ConnId> = table.clients.keys().copied().collect();
+        let mut new_owners = Vec::new();
+        for &conn in &mine {
+            new_owners.extend(table.rooms.leave_all(conn));
+        }
+        drop(table);
+        self.tell_owners(&new_owners);
+        log::warn!(
+            "the cluster found this node lost (no lease renewed in time): ending its {} \
+             client(s), which may reconnect",
+            mine.len()
+        );
+        for conn in mine {
+            let _ = self.displaced.0.send(Displaced {
+                conn,
+                reason: LOST_BY_THE_CLUSTER,
+            });
+        }
+    }
+
+    /// The clients the cluster ended ([`Registry::displace`],
+    /// [`Registry::lost_by_the_cluster`]).
+    pub fn displaced(&self) -> &Receiver<Displaced> {
         &self.displaced.1
     }
 
@@ -466,16 +497,17 @@ impl Registry {
                 );
                 true
             }
+            // Only if it is still that node's: a claim taken over from a node found lost may
+            // have been made elsewhere already, and that node's clients were told of the
+            // departure when it was found lost.
             Presence::Left { nick, .. } => {
-                // Only if it is still that node's: a claim taken over from a dead node may
-                // have been made here already.
-                if remote
+                let held = remote
                     .get(&nick.key())
-                    .is_some_and(|held| &held.node == node)
-                {
+                    .is_some_and(|held| &held.node == node);
+                if held {
                     remote.remove(&nick.key());
                 }
-                true
+                held
             }
         };
         let count = clients.len() + remote.len();

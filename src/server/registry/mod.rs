@@ -73,6 +73,13 @@ pub use delivery::{Identity, Pending};
 pub use key_guesses::{Guesser, WrongKeys};
 pub use remote::{NODE_LOST, NODE_STOPPED};
 
+/// A client of this node the cluster ended, and the reason its `BYE` and `QUIT` give.
+#[derive(Debug, Clone, Copy)]
+pub struct Displaced {
+    pub conn: ConnId,
+    pub reason: &'static str,
+}
+
 pub struct Registry {
     /// The registered clients. A read-write lock because delivery (every `MSG`, `ALL`, `WHO`)
     /// only reads and runs on several workers at once, while registering, renaming and
@@ -109,9 +116,10 @@ pub struct Registry {
     cluster: Option<ClusterLink>,
     /// The room limits a node of a cluster carries out the stream's room commands within.
     cluster_limits: Limits,
-    /// This node's clients that a `LOGIN` on another node displaced, for the thread that
-    /// ends connections from outside their turns (`timeouts`) to end (`--cluster`).
-    displaced: (Sender<ConnId>, Receiver<ConnId>),
+    /// This node's clients the cluster ended, and why (a `LOGIN` on another node, or the
+    /// other nodes finding this one lost), for the thread that ends connections from outside
+    /// their turns (`timeouts`) to end (`--cluster`).
+    displaced: (Sender<Displaced>, Receiver<Displaced>),
 }
 
 struct Table {
