@@ -173,6 +173,42 @@ fn issue_19_a_nats_restart_refuses_lines_meanwhile_and_chat_goes_on_after() {
 }
 
 #[test]
+fn issue_19_a_nats_outage_longer_than_a_lease_ends_no_client_and_forgets_no_one() {
+    let mut nats = NatsServer::start();
+    let (a, b) = (node(&nats.url), node(&nats.url));
+    let mut alice = with_caps(&a, "alice", &[]);
+    alice.set_deadline(RECOVERY);
+    let mut bob = with_caps(&b, "bob", &["ids"]);
+    bob.set_deadline(RECOVERY);
+    alice.expect("JOIN bob");
+    nats.stop();
+    // The fault itself: NATS away for longer than a lease, so no node's lease outlives it.
+    std::thread::sleep(DEAD_NODE_BOUND + SLACK);
+    nats.run();
+    talk_until_heard(&mut alice, &mut bob, "after");
+    // Every node was cut off alike: none is found lost, by the others or by itself, once
+    // its lease and a look have passed since NATS came back.
+    std::thread::sleep(DEAD_NODE_BOUND + SLACK);
+    alice.send("ALL still here");
+    let mut heard = alice.barrier();
+    loop {
+        let line = bob.recv();
+        let done = line.ends_with("ALL alice still here");
+        heard.push(line);
+        if done {
+            break;
+        }
+    }
+    let ended = |line: &String| line.starts_with("QUIT ") || line.starts_with("BYE");
+    assert!(!heard.iter().any(ended), "{heard:?}");
+    for client in [&mut alice, &mut bob] {
+        client.send("WHO");
+        client.expect("WHO alice bob");
+        client.expect("END WHO");
+    }
+}
+
+#[test]
 fn issue_19_a_nats_cluster_that_loses_a_server_keeps_the_chat_and_every_line_taken() {
     let mut nats = NatsCluster::start();
     let urls = nats.urls();

@@ -20,7 +20,7 @@ use async_nats::jetstream::kv::{CreateErrorKind, Operation, UpdateErrorKind};
 use chatd_proto::Nick;
 use futures_util::StreamExt;
 
-use crate::server::cluster::engine::{Engine, NODE_RENEW, REQUEST_WAIT};
+use crate::server::cluster::engine::{Engine, NODE_LEASE, NODE_RENEW, REQUEST_WAIT};
 use crate::server::cluster::event::{Event, holder, nick_key, parse_holder};
 use crate::server::cluster_link::{Answer, NodeId, Origin, Presence};
 use crate::server::conn_id::ConnId;
@@ -240,9 +240,14 @@ pub async fn release(engine: &Engine, nick: &Nick, conn: ConnId) {
 
 /// Renews this node's lease every [`NODE_RENEW`], and forgets the clients of the nodes whose
 /// lease expired. Runs until the runtime stops.
+///
+/// After NATS could not be reached, no node is found lost for one [`NODE_LEASE`]: the other
+/// nodes could not renew their leases either, and would otherwise be found lost (and end
+/// their clients, reading so) for an outage that cut them all off alike.
 pub async fn keep_alive(engine: Arc<Engine>, registry: Arc<Registry>) {
     let mut tick = tokio::time::interval(NODE_RENEW);
     let mut failing = false;
+    let mut looks_from = tokio::time::Instant::now();
     loop {
         tick.tick().await;
         let renewed = engine.nodes.put(engine.node.as_str(), "alive".into()).await;
@@ -250,12 +255,16 @@ pub async fn keep_alive(engine: Arc<Engine>, registry: Arc<Registry>) {
             (Ok(_), true) => {
                 log::info!("the cluster is reachable again");
                 failing = false;
+                looks_from = tokio::time::Instant::now() + NODE_LEASE;
             }
             (Err(error), false) => {
                 log::warn!("the cluster is unreachable, this node's lease is not renewed: {error}");
                 failing = true;
             }
             _ => {}
+        }
+        if failing || tokio::time::Instant::now() < looks_from {
+            continue;
         }
         // Each node known asked by its key, which a direct read answers exactly; a node
         // that joins during the look is not known yet.
