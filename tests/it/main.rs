@@ -11,6 +11,7 @@ mod announcements;
 mod bad_input;
 mod broadcast;
 mod cluster;
+mod cluster_accounts;
 mod cluster_faults;
 mod cluster_rooms;
 mod config_file;
