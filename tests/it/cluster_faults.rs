@@ -28,6 +28,43 @@ fn cluster_node(url: &str) -> ChatdProcess {
     ChatdProcess::spawn(&["--cluster", url, "--http", "off"], None)
 }
 
+/// alice on node `a` and bob (with ids) on node `b`, each with a deadline long enough for
+/// NATS to come back, alice having heard of bob.
+fn alice_and_bob(
+    a: &crate::support::TestServer,
+    b: &crate::support::TestServer,
+) -> (TestClient, TestClient) {
+    let mut alice = with_caps(a, "alice", &[]);
+    alice.set_deadline(RECOVERY);
+    let mut bob = with_caps(b, "bob", &["ids"]);
+    bob.set_deadline(RECOVERY);
+    alice.expect("JOIN bob");
+    (alice, bob)
+}
+
+/// `first` on the node process `doomed` makes `#den`, and `second` on the node `other` joins
+/// it, sees both and `first` owning it, with a deadline long enough for a lost node's end.
+fn den_across(
+    doomed: &ChatdProcess,
+    first: &str,
+    other: &crate::support::TestServer,
+    second: &str,
+) -> (TestClient, TestClient) {
+    let mut owner = registered_at(doomed.addr, first, &["owner"]);
+    owner.send("JOIN #den");
+    expect_room(&mut owner, "OK JOIN #den");
+    let mut member = with_caps(other, second, &["owner"]);
+    member.set_deadline(DEAD_NODE_BOUND + SLACK);
+    member.send("JOIN #den");
+    expect_room(&mut member, "OK JOIN #den");
+    let mut names = [first, second];
+    names.sort_unstable();
+    expect_room(&mut member, &format!("WHO #den {}", names.join(" ")));
+    expect_room(&mut member, "END WHO #den");
+    expect_room(&mut member, &format!("OWNER #den {first}"));
+    (owner, member)
+}
+
 #[test]
 fn issue_19_a_killed_node_loses_no_stored_line_and_its_clients_resume_on_another() {
     let nats = NatsServer::start();
@@ -132,11 +169,7 @@ fn talk_until_heard(client: &mut TestClient, listener: &mut TestClient, tag: &st
 fn issue_19_a_nats_restart_refuses_lines_meanwhile_and_chat_goes_on_after() {
     let mut nats = NatsServer::start();
     let (a, b) = (node(&nats.url), node(&nats.url));
-    let mut alice = with_caps(&a, "alice", &[]);
-    alice.set_deadline(RECOVERY);
-    let mut bob = with_caps(&b, "bob", &["ids"]);
-    bob.set_deadline(RECOVERY);
-    alice.expect("JOIN bob");
+    let (mut alice, mut bob) = alice_and_bob(&a, &b);
     assert_eq!(send_checked(&mut alice, "before"), Fate::Taken);
     let (before_id, line) = next_chat_line(&mut bob);
     assert_eq!(line, "ALL alice before");
@@ -176,11 +209,7 @@ fn issue_19_a_nats_restart_refuses_lines_meanwhile_and_chat_goes_on_after() {
 fn issue_19_a_nats_outage_longer_than_a_lease_ends_no_client_and_forgets_no_one() {
     let mut nats = NatsServer::start();
     let (a, b) = (node(&nats.url), node(&nats.url));
-    let mut alice = with_caps(&a, "alice", &[]);
-    alice.set_deadline(RECOVERY);
-    let mut bob = with_caps(&b, "bob", &["ids"]);
-    bob.set_deadline(RECOVERY);
-    alice.expect("JOIN bob");
+    let (mut alice, mut bob) = alice_and_bob(&a, &b);
     nats.stop();
     // The fault itself: NATS away for longer than a lease, so no node's lease outlives it.
     std::thread::sleep(DEAD_NODE_BOUND + SLACK);
@@ -267,16 +296,7 @@ fn issue_19_a_killed_node_s_clients_leave_their_rooms_on_the_others() {
     let nats = NatsServer::start();
     let survivor = node(&nats.url);
     let doomed = cluster_node(&nats.url);
-    let mut bob = registered_at(doomed.addr, "bob", &[]);
-    bob.send("JOIN #den");
-    expect_room(&mut bob, "OK JOIN #den");
-    let mut alice = with_caps(&survivor, "alice", &["owner"]);
-    alice.set_deadline(DEAD_NODE_BOUND + SLACK);
-    alice.send("JOIN #den");
-    expect_room(&mut alice, "OK JOIN #den");
-    expect_room(&mut alice, "WHO #den alice bob");
-    expect_room(&mut alice, "END WHO #den");
-    expect_room(&mut alice, "OWNER #den bob");
+    let (_bob, mut alice) = den_across(&doomed, "bob", &survivor, "alice");
     doomed.signal(libc::SIGKILL);
     drop(doomed);
     // Within the lease and a look, the room passes to the member left.
@@ -316,16 +336,7 @@ fn issue_19_a_node_found_lost_while_it_was_frozen_ends_its_clients_when_it_wakes
     let third = node(&nats.url);
     let mut erin = with_caps(&third, "erin", &[]);
     erin.set_deadline(RECOVERY);
-    let mut alice = registered_at(frozen.addr, "alice", &["owner"]);
-    alice.send("JOIN #den");
-    expect_room(&mut alice, "OK JOIN #den");
-    let mut bob = with_caps(&survivor, "bob", &["owner"]);
-    bob.set_deadline(DEAD_NODE_BOUND + SLACK);
-    bob.send("JOIN #den");
-    expect_room(&mut bob, "OK JOIN #den");
-    expect_room(&mut bob, "WHO #den alice bob");
-    expect_room(&mut bob, "END WHO #den");
-    expect_room(&mut bob, "OWNER #den alice");
+    let (mut alice, mut bob) = den_across(&frozen, "alice", &survivor, "bob");
     // Frozen longer than its lease: the survivor finds it lost, alice leaves, and her nick
     // is free for someone else.
     frozen.signal(libc::SIGSTOP);
