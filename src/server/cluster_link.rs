@@ -58,12 +58,15 @@ pub struct Origin {
     pub conn: ConnId,
 }
 
-/// A room as a node knows it, for a node that starts into a running cluster.
+/// A room as a node knows it, for a node that starts into a running cluster; a registered
+/// room's, without members, is also what the cluster's rooms bucket keeps of it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomImage {
     pub name: Room,
     /// The stream's sequence of the `JOIN` that made it: its lines are the ones after.
     pub since: u64,
+    /// The owner account's nick, for a registered room.
+    pub registered: Option<Nick>,
     pub private: bool,
     pub key: Option<String>,
     /// The setter and the text.

@@ -307,11 +307,6 @@ impl Session {
                 let (nick, group) = (self.registered_nick(), self.group);
                 self.account_command(registry, |login| login.unregister(&nick, password, group))
             }
-            // A registered room outlives its members on one server's disk; a cluster's
-            // rooms live in its nodes' memory alone.
-            Command::RegisterRoom(_) if registry.cluster().is_some() => {
-                self.reply_error(&ProtocolError::NotOnNodes("rooms are registered"))
-            }
             Command::RegisterRoom(room) => match registry.register_room(self.id, &room) {
                 Ok(room) => self.reply(&Reply::OkRegisterRoom(room)),
                 Err(error) => self.reply_error(&error),

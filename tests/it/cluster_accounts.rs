@@ -8,12 +8,13 @@ use chatd_testkit::nats::NatsServer;
 
 use crate::account_support::{PASSWORD, log_in};
 use crate::cluster::{next_chat_line, next_chat_line_or_v1, node, node_with, until_answered};
+use crate::cluster_registered_rooms::rooms;
 use crate::history::history;
 use crate::support::{TestClient, TestServer, with_caps};
 
 /// `nick`, registered with [`PASSWORD`] on the node `server`: the lobby's news of other
 /// nodes' clients may come before the answer.
-fn account_on(server: &TestServer, nick: &str) -> TestClient {
+pub fn account_on(server: &TestServer, nick: &str) -> TestClient {
     let mut client = server.client(nick);
     let register = format!("REGISTER {PASSWORD}");
     until_answered(&mut client, &register, &format!("OK REGISTER {nick}"));
@@ -174,7 +175,13 @@ fn issue_19_an_operator_changes_the_cluster_s_accounts_while_its_nodes_run() {
     let nats = NatsServer::start();
     let (a, b) = (node(&nats.url), node(&nats.url));
     leave(account_on(&a, "alice"));
-    leave(account_on(&b, "bob"));
+    // bob's registered room goes with his account.
+    let mut bob = account_on(&b, "bob");
+    bob.send("JOIN #Den");
+    assert_eq!(next_chat_line_or_v1(&mut bob), "OK JOIN #Den");
+    bob.barrier();
+    until_answered(&mut bob, "REGISTER #den", "OK REGISTER #Den");
+    leave(bob);
     let account = |args: &[&str]| {
         let output =
             crate::support::chatd_output(&[&["account", "--cluster", &nats.url], args].concat());
@@ -218,6 +225,14 @@ fn issue_19_an_operator_changes_the_cluster_s_accounts_while_its_nodes_run() {
         leave(client);
         let mut guest = node.connect();
         until_answered(&mut guest, "NICK bob", "OK NICK bob");
+        // A line of the lobby is in the stream after the deletion: once its `PONG` came, its
+        // node has read the deletion too.
+        guest.send("ALL anyone?");
+        guest.barrier();
+        assert!(
+            rooms(&mut guest).is_empty(),
+            "#Den is an ordinary room now, and empty"
+        );
         leave(guest);
     }
     // A new account of that nick finds nothing of the old one's.

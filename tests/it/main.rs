@@ -13,6 +13,7 @@ mod broadcast;
 mod cluster;
 mod cluster_accounts;
 mod cluster_faults;
+mod cluster_registered_rooms;
 mod cluster_rooms;
 mod config_file;
 mod defaults;

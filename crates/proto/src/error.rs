@@ -280,8 +280,6 @@ pub enum ProtocolError {
     TlsRequired,
     /// The cluster could not be reached: what was not done.
     Unavailable(String),
-    /// What a node of a cluster does not do (`REGISTER #room`). Its code is `UNAVAILABLE`.
-    NotOnNodes(&'static str),
 }
 
 impl ProtocolError {
@@ -330,7 +328,7 @@ impl ProtocolError {
             ProtocolError::Quota { .. } | ProtocolError::UploadsWaiting { .. } => ErrorCode::Quota,
             ProtocolError::NoFiles => ErrorCode::NoFiles,
             ProtocolError::TlsRequired => ErrorCode::TlsRequired,
-            ProtocolError::Unavailable(_) | ProtocolError::NotOnNodes(_) => ErrorCode::Unavailable,
+            ProtocolError::Unavailable(_) => ErrorCode::Unavailable,
         }
     }
 }
@@ -490,12 +488,6 @@ impl fmt::Display for ProtocolError {
             ),
             ProtocolError::Unavailable(what) => {
                 write!(f, "the chat's cluster cannot be reached: {what}; try again")
-            }
-            ProtocolError::NotOnNodes(what) => {
-                write!(
-                    f,
-                    "{what} only on a single server, not on a node of a cluster"
-                )
             }
         }
     }

@@ -3,7 +3,8 @@
 //!
 //! In scope: making, re-hashing and deleting a record as atomic operations on the bucket,
 //! each at the revision it read (the book's [`SharedBook`], called on a verification thread,
-//! which waits here for NATS); the records a node had before it joined, shared when the
+//! which waits here for NATS), a deletion after it told the stream the account's rooms are
+//! disowned; the records a node had before it joined, shared when the
 //! bucket lacks them; and the watch that brings every node's changes into this node's book.
 //! Out of scope: hashing and checking passwords (`accounts`), the claims of nicks (`nicks`).
 //!
@@ -12,17 +13,25 @@
 
 use std::sync::Arc;
 
-use async_nats::jetstream::kv::{self, CreateErrorKind, Operation, UpdateErrorKind};
+use async_nats::jetstream::{
+    self,
+    kv::{self, CreateErrorKind, Operation, UpdateErrorKind},
+};
 use chatd_proto::Nick;
 use futures_util::StreamExt;
 
 use crate::server::accounts::{Account, Accounts, Refused, SharedBook};
 use crate::server::cluster::engine::{Engine, REQUEST_WAIT};
-use crate::server::cluster::event::{account_record, nick_key, parse_account};
+use crate::server::cluster::event::{Event, account_record, nick_key, parse_account};
+use crate::server::cluster_link::NodeId;
 
 /// The bucket as the book's shared copy.
 pub struct BucketBook {
     pub accounts: kv::Store,
+    /// Where a deletion disowns the account's registered rooms, first.
+    pub stream: jetstream::Context,
+    /// Who says so on the stream: this node (an operator's command: a node id of its own).
+    pub by: NodeId,
     pub runtime: tokio::runtime::Handle,
 }
 
@@ -109,8 +118,23 @@ impl SharedBook for BucketBook {
     fn delete(&self, nick: &Nick, checked: &str) -> Result<(), Refused> {
         let key = nick_key(nick);
         let accounts = &self.accounts;
+        let disowned = Event::Disowned {
+            by: self.by.clone(),
+            account: nick.clone(),
+        };
+        let stream = &self.stream;
         self.run("unregister", async move {
             let entry = checked_entry(accounts, &key, checked, "unregister").await?;
+            // The rooms first, at one point of the stream for every node: an account whose
+            // rooms could not be disowned is not deleted (a later account of the name would
+            // own them), while rooms disowned for a deletion that then fails only lose their
+            // registration.
+            let (subject, payload) = disowned.encode();
+            let ack = stream
+                .publish(subject, payload.into())
+                .await
+                .map_err(|error| failed("unregister", error))?;
+            ack.await.map_err(|error| failed("unregister", error))?;
             accounts
                 .delete_expect_revision(&key, Some(entry.revision))
                 .await

@@ -5,8 +5,9 @@
 //! sequence is their order and id, kept as `--history-lines` and `--history-days` say per
 //! subject), the stream of messages waiting for offline accounts (`CHATD_WAITING`), the
 //! key-value buckets (nick claims; live nodes, whose keys expire [`NODE_LEASE`] after their
-//! last renewal; accounts), and the watermark of what this node has delivered. Out of scope: what goes through them (`publisher`, `feed`, `nicks`, `older`).
+//! last renewal; accounts; registered rooms), and the watermark of what this node has delivered. Out of scope: what goes through them (`publisher`, `feed`, `nicks`, `older`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::{self, kv, stream};
@@ -15,8 +16,8 @@ use tokio::sync::watch;
 
 use crate::server::accounts::MAILBOX_LINES;
 use crate::server::cluster::event::{
-    ACCOUNTS_BUCKET, ALL_SUBJECTS, NICKS_BUCKET, NODES_BUCKET, STREAM, WAITING_STREAM,
-    WAITING_SUBJECTS,
+    ACCOUNTS_BUCKET, ALL_SUBJECTS, NICKS_BUCKET, NODES_BUCKET, ROOMS_BUCKET, STREAM,
+    WAITING_STREAM, WAITING_SUBJECTS,
 };
 use crate::server::cluster_link::{NodeId, Origin};
 use crate::server::conn_id::ConnId;
@@ -52,6 +53,11 @@ pub struct Engine {
     pub nicks: kv::Store,
     pub nodes: kv::Store,
     pub accounts: kv::Store,
+    /// Registered rooms, for when no node runs (`registered`).
+    pub rooms: kv::Store,
+    /// Held shared by each save of a registered room under way: a node that leaves takes
+    /// it whole first, so a change it carried out just before is kept.
+    pub saving: Arc<tokio::sync::RwLock<()>>,
     /// The highest stream sequence this node's feed has delivered: a barrier waits for it.
     pub delivered: watch::Sender<u64>,
 }
@@ -94,6 +100,7 @@ impl Engine {
         let nicks = bucket(&js, NICKS_BUCKET, Duration::ZERO, retention.replicas).await?;
         let nodes = bucket(&js, NODES_BUCKET, NODE_LEASE, retention.replicas).await?;
         let accounts = bucket(&js, ACCOUNTS_BUCKET, Duration::ZERO, retention.replicas).await?;
+        let rooms = bucket(&js, ROOMS_BUCKET, Duration::ZERO, retention.replicas).await?;
         let (delivered, _) = watch::channel(0);
         Ok(Engine {
             node,
@@ -104,6 +111,8 @@ impl Engine {
             nicks,
             nodes,
             accounts,
+            rooms,
+            saving: Arc::new(tokio::sync::RwLock::new(())),
             delivered,
         })
     }

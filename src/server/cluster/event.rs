@@ -15,9 +15,11 @@
 //! <nick> [@<node>/<conn>] <command>` for a room command (the client an `INVITE` names
 //! first), `<node> <conn> = <reply>` for a room's `FILE` line, `<node> EVICT <node>/<conn>
 //! <nick>` for a login's request to end another node's holder of its nick, `<node> WANTED`
-//! for a node asking for the rooms, and `<node> ROOMS <for> <part>/<parts>` followed by one
-//! line per fact of the rooms' image ([`encode_rooms`]), in parts ([`image_parts`]). A message waiting for an offline account, on a
-//! stream of its own, is `<id> <time in ms> <sender> <text>` ([`encode_waiting`]).
+//! for a node asking for the rooms, `<node> ROOMS <for> <part>/<parts>` followed by one
+//! line per fact of the rooms' image ([`encode_rooms`]), in parts ([`image_parts`]), and
+//! `<node> DISOWNED <nick>` for an account deleted, whose registered rooms are ordinary
+//! rooms from there on. A message waiting for an offline account, on a stream of its own, is
+//! `<id> <time in ms> <sender> <text>` ([`encode_waiting`]).
 
 use std::borrow::Borrow;
 use std::fmt::Write as _;
@@ -43,8 +45,9 @@ pub const LOBBY: &str = "chatd.lobby";
 pub const DIRECT: &str = "chatd.direct";
 /// Registrations, renames and departures, and nodes that stopped.
 pub const PRESENCE: &str = "chatd.presence";
-/// The rooms' images for nodes that start; each room's commands are on a subject of its own
-/// under it ([`room_subject`]), so the stream keeps `--history-lines` of each room.
+/// The rooms' images for nodes that start, and accounts' rooms disowned; each room's
+/// commands are on a subject of its own under it ([`room_subject`]), so the stream keeps
+/// `--history-lines` of each room.
 pub const ROOMS: &str = "chatd.rooms";
 /// The start of a room's subject.
 const ROOM_PREFIX: &str = "chatd.rooms.";
@@ -61,6 +64,9 @@ pub const NICKS_BUCKET: &str = "chatd_nicks";
 pub const NODES_BUCKET: &str = "chatd_nodes";
 /// The key-value bucket of accounts: key [`nick_key`], value [`account_record`].
 pub const ACCOUNTS_BUCKET: &str = "chatd_accounts";
+/// The key-value bucket of registered rooms (`cluster::registered`): key the room's subject
+/// without its prefix ([`room_key`]).
+pub const ROOMS_BUCKET: &str = "chatd_rooms";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -104,6 +110,12 @@ pub enum Event {
         part: usize,
         parts: usize,
         rooms: Vec<RoomImage>,
+    },
+    /// Node `by` deletes the account called `account` (an `UNREGISTER`, or an operator's
+    /// `chatd account delete`): its registered rooms are ordinary rooms from here on.
+    Disowned {
+        by: NodeId,
+        account: Nick,
     },
 }
 
@@ -195,6 +207,7 @@ impl Event {
                     | Command::Key { room, .. }
                     | Command::Private { room, .. }
                     | Command::Invite { room, .. }
+                    | Command::RegisterRoom(room)
                     | Command::MsgRoom { room, .. }
                     | Command::Me {
                         target: chatd_proto::Target::Room(room),
@@ -225,6 +238,10 @@ impl Event {
             } => {
                 let _ = write!(out, "{by} ROOMS {wanted} {part}/{parts}");
                 encode_rooms(rooms, &mut out);
+                ROOMS
+            }
+            Event::Disowned { by, account } => {
+                let _ = write!(out, "{by} DISOWNED {account}");
                 ROOMS
             }
         };
@@ -298,6 +315,10 @@ impl Event {
                 })
             }
             ROOMS if rest == "WANTED" => Ok(Event::RoomsWanted(node)),
+            ROOMS if rest.starts_with("DISOWNED ") => Ok(Event::Disowned {
+                by: node,
+                account: Nick::parse(&rest["DISOWNED ".len()..]).map_err(|_| Malformed)?,
+            }),
             ROOMS if rest.starts_with("ROOMS ") => {
                 let rest = &rest["ROOMS ".len()..];
                 let (head, image) = rest.split_once('\n').unwrap_or((rest, ""));
@@ -359,7 +380,7 @@ impl Event {
 }
 
 /// The room command `line` holds, if it is one the stream carries: `JOIN`, `PART`, `TOPIC`
-/// with a text, `KEY`, `PRIVATE`, `INVITE`, `MSG #room`, `ME #room`.
+/// with a text, `KEY`, `PRIVATE`, `INVITE`, `REGISTER #room`, `MSG #room`, `ME #room`.
 pub fn room_command(line: &str) -> Option<Command<'_>> {
     let command = parse_command(line).ok()??;
     match &command {
@@ -369,6 +390,7 @@ pub fn room_command(line: &str) -> Option<Command<'_>> {
         | Command::Key { .. }
         | Command::Private { .. }
         | Command::Invite { .. }
+        | Command::RegisterRoom(_)
         | Command::MsgRoom { .. } => Some(command),
         Command::Me {
             target: chatd_proto::Target::Room(_),
@@ -381,11 +403,16 @@ pub fn room_command(line: &str) -> Option<Command<'_>> {
 /// The subject of `room`'s commands and lines: its case-folded name in hex, since a room's
 /// name may hold characters a subject may not.
 pub fn room_subject(room: &Room) -> String {
-    let mut subject = String::from(ROOM_PREFIX);
+    format!("{ROOM_PREFIX}{}", room_key(room))
+}
+
+/// `room`'s case-folded name in hex: the end of its subject, and its key in the rooms bucket.
+pub fn room_key(room: &Room) -> String {
+    let mut key = String::new();
     for byte in room.key().into_string().bytes() {
-        let _ = write!(subject, "{byte:02x}");
+        let _ = write!(key, "{byte:02x}");
     }
-    subject
+    key
 }
 
 /// The subject of the messages waiting for `account`: its key in hex, as a room's.
@@ -435,13 +462,17 @@ fn parse_client(text: &str) -> Result<Origin, Malformed> {
 }
 
 /// Writes the rooms' image, a line per fact, each line after a newline: `ROOM <name> on|off
-/// <since>` (its privacy, and the sequence of the `JOIN` that made it), then its `KEY <key>`, `TOPIC <setter> <text>`, `MEMBER <node>/<conn>
-/// <nick>` (in the order they joined) and `INVITED <node>/<conn>`. Nothing in them holds a
-/// newline: they are the protocol's own words.
+/// <since>` (its privacy, and the sequence of the `JOIN` that made it), then its
+/// `REGISTERED <owner account>`, `KEY <key>`, `TOPIC <setter> <text>`, `MEMBER
+/// <node>/<conn> <nick>` (in the order they joined) and `INVITED <node>/<conn>`. Nothing in
+/// them holds a newline: they are the protocol's own words.
 pub fn encode_rooms(rooms: &[RoomImage], out: &mut String) {
     for room in rooms {
         let private = if room.private { "on" } else { "off" };
         let _ = write!(out, "\nROOM {} {private} {}", room.name, room.since);
+        if let Some(owner) = &room.registered {
+            let _ = write!(out, "\nREGISTERED {owner}");
+        }
         if let Some(key) = &room.key {
             let _ = write!(out, "\nKEY {key}");
         }
@@ -497,6 +528,7 @@ pub fn decode_rooms(image: &str) -> Result<Vec<RoomImage>, Malformed> {
             rooms.push(RoomImage {
                 name: Room::parse(name).map_err(|_| Malformed)?,
                 since: since.parse().map_err(|_| Malformed)?,
+                registered: None,
                 private: match private {
                     "on" => true,
                     "off" => false,
@@ -511,6 +543,7 @@ pub fn decode_rooms(image: &str) -> Result<Vec<RoomImage>, Malformed> {
         }
         let room = rooms.last_mut().ok_or(Malformed)?;
         match word {
+            "REGISTERED" => room.registered = Some(Nick::parse(rest).map_err(|_| Malformed)?),
             "KEY" => room.key = Some(rest.to_owned()),
             "TOPIC" => {
                 let (setter, text) = rest.split_once(' ').ok_or(Malformed)?;

@@ -4,7 +4,8 @@
 //! In scope: one ordered consumer of the whole stream from the moment the node starts (it
 //! picks up where it was after a lost connection), decoding each message and handing it to
 //! the registry (a line with the stream's sequence as its id and the stream's time as its
-//! time; another node's presence; a room command; a node that stopped), the watermark
+//! time; another node's presence; a room command, saving what it changed of a registered
+//! room; an account's rooms disowned; a node that stopped), the watermark
 //! barriers wait for, and the rooms of a node that starts into a running cluster: it asks for
 //! them, holds the room commands (and rooms' `FILE` lines) that come after its question,
 //! takes the first image another node answers with (the rooms as they were at the question,
@@ -23,6 +24,7 @@ use crate::server::cluster::engine::{Engine, published};
 use crate::server::cluster::event::{
     ALL_SUBJECTS, Event, ROOMS_PART_BYTES, image_parts, room_command,
 };
+use crate::server::cluster::registered;
 use crate::server::cluster_link::{Conversation, NodeId, Presence, RoomImage};
 use crate::server::registry::{NODE_LOST, NODE_STOPPED, Registry};
 
@@ -246,6 +248,7 @@ impl Feed {
                 // Its rooms are not the cluster's yet: another node answers.
                 Event::RoomsWanted(_) | Event::Rooms { .. } => return,
                 Event::Room { .. }
+                | Event::Disowned { .. }
                 | Event::Line {
                     conversation: Conversation::Room(_),
                     ..
@@ -261,6 +264,7 @@ impl Feed {
                     let of_rooms = matches!(
                         event,
                         Event::Room { .. }
+                            | Event::Disowned { .. }
                             | Event::Line {
                                 conversation: Conversation::Room(_),
                                 ..
@@ -272,6 +276,7 @@ impl Feed {
                     return;
                 }
                 Event::Room { .. }
+                | Event::Disowned { .. }
                 | Event::Line {
                     conversation: Conversation::Room(_),
                     ..
@@ -294,12 +299,14 @@ impl Feed {
     }
 
     /// Stops waiting for another node's rooms after [`ROOMS_WAIT`]: this node then starts
-    /// with none (the node that would have answered stopped meanwhile).
+    /// with the registered rooms it took from the bucket alone (the node that would have
+    /// answered stopped meanwhile).
     fn give_up_waiting(&mut self, engine: &Engine, registry: &Registry) {
         if let Rooms::Wanted { since, .. } = &self.rooms {
             if since.elapsed() >= ROOMS_WAIT {
                 log::warn!(
-                    "no node of the cluster told this one its rooms in {} s: it starts with none",
+                    "no node of the cluster told this one its rooms in {} s: it starts with the \
+                     registered ones alone",
                     ROOMS_WAIT.as_secs()
                 );
                 self.rooms_live(engine, registry);
@@ -367,7 +374,18 @@ fn deliver(engine: &Engine, registry: &Registry, sequence: u64, time: UtcMillis,
             else {
                 return;
             };
-            registry.clustered_room((id, time), &origin, &nick, invitee.as_ref(), &command);
+            let registered =
+                registry.clustered_room((id, time), &origin, &nick, invitee.as_ref(), &command);
+            // Every node saves what it carried out: the room outlives any one of them.
+            if let Some(lasting) = registered {
+                let room = lasting.name.clone();
+                save_room(engine, sequence, room, Some(lasting));
+            }
+        }
+        Event::Disowned { account, .. } => {
+            for room in registry.disown_rooms(&account) {
+                save_room(engine, sequence, room, None);
+            }
         }
         Event::Evict { holder, nick, .. } => {
             if holder.node == engine.node {
@@ -382,6 +400,19 @@ fn deliver(engine: &Engine, registry: &Registry, sequence: u64, time: UtcMillis,
         // An answer to another node's question.
         Event::Rooms { .. } => {}
     }
+}
+
+/// Saves what the command at `sequence` left of registered room `room` in the background
+/// (not while this node leaves: the other nodes save it too).
+fn save_room(engine: &Engine, sequence: u64, room: chatd_proto::Room, lasting: Option<RoomImage>) {
+    let Ok(saving) = Arc::clone(&engine.saving).try_read_owned() else {
+        return;
+    };
+    let bucket = engine.rooms.clone();
+    tokio::spawn(async move {
+        registered::save(bucket, sequence, room, lasting).await;
+        drop(saving);
+    });
 }
 
 /// Publishes this node's rooms for node `wanted`, as they are at its question.

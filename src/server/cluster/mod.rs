@@ -7,17 +7,17 @@
 //! `feed` (the stream delivered here), `nicks` (claims and the nodes' leases), `older` (the
 //! lobby's history beyond the ring), `accounts` (the accounts' bucket), `mailbox` (the
 //! messages waiting for offline accounts), `catch_up` (the direct lines sent before the node
-//! started, for its accounts' direct history). The core reaches it
-//! only through [`ClusterLink`], and it reaches the core only through the `Registry`.
+//! started, for its accounts' direct history), `registered` (registered rooms, kept for when
+//! no node runs). The core reaches it only through [`ClusterLink`], and it reaches the core only through the `Registry`.
 //!
 //! What is shared: nicks (one holder across the nodes; a `LOGIN` ends another node's holder
 //! through it), the lobby's lines and direct lines (one order, the stream's, whose sequence
 //! is their id, delivered by every node to its own clients), the lobby's presence, the
 //! lobby's history (the stream), rooms (every node carries out every room command in the
-//! stream's order), accounts (`accounts`: a bucket every node's book copies), the messages
-//! waiting for offline accounts (`mailbox`), and accounts' direct history (every node keeps
-//! every account's direct lines as it reads them, and those the stream holds from before it
-//! started). What is not yet: registered rooms.
+//! stream's order; a registered room also outlives every node, in a bucket), accounts
+//! (`accounts`: a bucket every node's book copies), the messages waiting for offline
+//! accounts (`mailbox`), and accounts' direct history (every node keeps every account's
+//! direct lines as it reads them, and those the stream holds from before it started).
 
 mod accounts;
 mod catch_up;
@@ -28,12 +28,15 @@ mod mailbox;
 mod nicks;
 mod older;
 mod publisher;
+mod registered;
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatd_proto::NickKey;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
@@ -66,11 +69,11 @@ pub fn account_admin(servers: &[String]) -> io::Result<AccountAdmin> {
             let (_, js) = engine::connect(servers, "chatd account").await?;
             let bucket = js.get_key_value(event::ACCOUNTS_BUCKET).await?;
             let found = accounts::load(&bucket).await?;
-            Ok::<_, async_nats::Error>((bucket, found))
+            Ok::<_, async_nats::Error>((js, bucket, found))
         };
         tokio::time::timeout(CONNECT_WAIT, read).await
     });
-    let (bucket, found) = match read {
+    let (js, bucket, found) = match read {
         Ok(Ok(read)) => read,
         Ok(Err(error)) => {
             return Err(io::Error::other(format!(
@@ -85,6 +88,8 @@ pub fn account_admin(servers: &[String]) -> io::Result<AccountAdmin> {
     };
     let shared = Arc::new(accounts::BucketBook {
         accounts: bucket,
+        stream: js,
+        by: random_node()?,
         runtime: runtime.handle().clone(),
     });
     Ok(AccountAdmin::of_cluster(found, shared, runtime))
@@ -203,13 +208,28 @@ impl Cluster {
             .runtime
             .block_on(accounts::load(&engine.accounts))
             .map_err(&cannot_join)?;
+        let owners: HashSet<NickKey> = shared.iter().map(|account| account.nick.key()).collect();
         for account in shared {
             book.apply_shared(&account.nick.key(), Some(account));
         }
         book.share(Arc::new(accounts::BucketBook {
             accounts: engine.accounts.clone(),
+            stream: engine.js.clone(),
+            by: engine.node.clone(),
             runtime: self.runtime.handle().clone(),
         }));
+        // The registered rooms, as the cluster kept them: what this node has of the rooms if
+        // no running node tells it more (an image, which the feed then takes in their place).
+        let kept = self
+            .runtime
+            .block_on(registered::load(&engine.rooms, |owner| {
+                owners.contains(owner)
+            }))
+            .map_err(&cannot_join)?;
+        if !kept.is_empty() {
+            log::info!("took {} registered room(s) the cluster kept", kept.len());
+            registry.install_rooms(kept);
+        }
         // The messages waiting for offline accounts: kept for a login on any node. Those a
         // single server's run left in this node's database wait there until it runs alone.
         book.share_mailbox(Arc::new(mailbox::StreamMailbox {
@@ -259,6 +279,8 @@ impl Cluster {
     pub fn leave(self) {
         let engine = Arc::clone(&self.engine);
         let goodbye = async move {
+            // The registered rooms' changes it carried out are saved first.
+            let _saved = engine.saving.write().await;
             let (subject, payload) = Event::Gone(engine.node.clone()).encode();
             if let Ok(ack) = engine.js.publish(subject, payload.into()).await {
                 let _ = ack.await;

@@ -1,5 +1,6 @@
 //! Unit tests of the cluster's pure parts: the events' encoding (lines, presence, room
-//! commands, the rooms' image) and the claims' keys.
+//! commands, the rooms' image, an account's rooms disowned), a registered room's record, and
+//! the claims' keys.
 
 use chatd_proto::{Nick, Reply, Room, Target};
 
@@ -7,6 +8,7 @@ use super::event::{
     DIRECT, Event, LOBBY, Malformed, Origin, PRESENCE, ROOMS, encode_rooms, holder, image_parts,
     nick_key, parse_holder, room_subject,
 };
+use super::registered::{parse_record, record};
 use crate::server::cluster_link::{Conversation, NodeId, Presence, RoomImage};
 
 fn nick(text: &str) -> Nick {
@@ -140,6 +142,7 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
         "KEY #rust",
         "KEY #rust s3cret",
         "PRIVATE #rust on",
+        "REGISTER #rust",
         "MSG #rust hello room",
         "ME #rust waves",
     ] {
@@ -175,6 +178,7 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
         RoomImage {
             name: Room::parse("#Rust").unwrap(),
             since: 17,
+            registered: Some(nick("Alice")),
             private: true,
             key: Some("two words".to_owned()),
             topic: Some((nick("bob"), "safe code, fast".to_owned())),
@@ -196,6 +200,7 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
         RoomImage {
             name: Room::parse("#empty-topic").unwrap(),
             since: 0,
+            registered: None,
             private: false,
             key: None,
             topic: None,
@@ -250,6 +255,57 @@ fn room_commands_and_the_rooms_image_survive_the_wire() {
         rooms.len(),
         "a room bigger than a part goes alone"
     );
+    let disowned = Event::Disowned {
+        by: other_node(),
+        account: nick("Alice"),
+    };
+    assert_eq!(round_trip(disowned.clone()), (ROOMS.to_owned(), disowned));
+    let payload = format!("{} DISOWNED not a nick", node());
+    assert_eq!(Event::decode(ROOMS, &payload), Err(Malformed));
+}
+
+#[test]
+fn a_registered_room_s_record_holds_its_lasting_part_or_its_end() {
+    let room = RoomImage {
+        name: Room::parse("#Tea").unwrap(),
+        since: 41,
+        registered: Some(nick("alice")),
+        private: true,
+        key: Some("sen cha".to_owned()),
+        topic: Some((nick("bob"), "green only".to_owned())),
+        members: Vec::new(),
+        invited: Vec::new(),
+    };
+    let kept = record(97, Some(&room));
+    assert_eq!(
+        kept,
+        "AT 97\nROOM #Tea on 41\nREGISTERED alice\nKEY sen cha\nTOPIC bob green only"
+    );
+    assert_eq!(
+        parse_record(kept.as_bytes()),
+        Some((97, Some(room.clone())))
+    );
+    assert_eq!(record(120, None), "AT 120\nGONE");
+    assert_eq!(parse_record(b"AT 120\nGONE"), Some((120, None)));
+    // Not registered (an older node's image), or with members: nothing to bring back.
+    let plain = RoomImage {
+        registered: None,
+        ..room.clone()
+    };
+    assert_eq!(
+        parse_record(record(5, Some(&plain)).as_bytes()),
+        Some((5, None))
+    );
+    for value in [
+        "",
+        "AT 5",
+        "AT x\nGONE",
+        "ROOM #Tea on 41",
+        "AT 5\nROOM #Tea on 41\nMEMBER 0123456789abcdef/1 alice",
+        "AT 5\nROOM #Tea on 41\nROOM #Cake off 3",
+    ] {
+        assert_eq!(parse_record(value.as_bytes()), None, "{value:?}");
+    }
 }
 
 #[test]

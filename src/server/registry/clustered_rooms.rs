@@ -1,14 +1,17 @@
 //! The rooms across the nodes of a cluster (`--cluster`, issue 19). A room command (`JOIN`,
-//! `PART`, `TOPIC`, `KEY`, `PRIVATE`, `INVITE`, `MSG #room`, `ME #room`) goes to the stream,
-//! and every node carries out every one in the stream's order, through the rules and
-//! deliveries a single server uses: the rules are pure, so each node comes to the same
-//! decision, and a room's changes and lines reach every member in one order. The command's
-//! own node answers its sender (`OK JOIN`, an `ERR`); the others deliver to their members.
+//! `PART`, `TOPIC`, `KEY`, `PRIVATE`, `INVITE`, `REGISTER #room`, `MSG #room`, `ME #room`)
+//! goes to the stream, and every node carries out every one in the stream's order, through
+//! the rules and deliveries a single server uses: the rules are pure, so each node comes to
+//! the same decision, and a room's changes and lines reach every member in one order. The
+//! command's own node answers its sender (`OK JOIN`, an `ERR`); the others deliver to their
+//! members.
 //!
-//! In scope: carrying out a command the stream brought, the ids the rooms know other nodes'
-//! clients by, and the rooms' image a node that starts takes from another. Out of scope: the
-//! rules (`rooms`), the single server's side of the same commands (`room_lines`), departures
-//! and renames (`clustered`), the stream (`cluster`).
+//! In scope: carrying out a command the stream brought (and saying what of a registered
+//! room changed, for the cluster to keep), an account's rooms disowned where the stream
+//! says, the ids the rooms know other nodes' clients by, and the rooms' image a node that
+//! starts takes from another. Out of scope: the rules (`rooms`), the single server's side of
+//! the same commands (`room_lines`), departures and renames (`clustered`), the stream and
+//! the rooms bucket (`cluster`).
 
 use chatd_proto::{Command, MessageId, Nick, ProtocolError, Reply, Room, Target, UtcMillis};
 use parking_lot::RwLockWriteGuard;
@@ -24,8 +27,37 @@ use crate::server::rooms::KeyGuesses;
 impl Registry {
     /// Carries out the room command `command` of client `origin` called `nick`, which the
     /// stream holds as sequence `id`, stored at `time`; `invitee` is the client an `INVITE`
-    /// names. Its node answers the sender; every node delivers to its own members.
+    /// names. Its node answers the sender; every node delivers to its own members. Returns
+    /// a registered room's lasting part after a change of it (`REGISTER`, `TOPIC`, `KEY`,
+    /// `PRIVATE`), which the cluster keeps for when no node runs.
     pub fn clustered_room(
+        &self,
+        at: (MessageId, UtcMillis),
+        origin: &Origin,
+        nick: &Nick,
+        invitee: Option<&Origin>,
+        command: &Command<'_>,
+    ) -> Option<RoomImage> {
+        self.carry_out_room(at, origin, nick, invitee, command);
+        let room = match command {
+            Command::RegisterRoom(room)
+            | Command::Topic { room, .. }
+            | Command::Key { room, .. }
+            | Command::Private { room, .. } => room,
+            _ => return None,
+        };
+        // The stream's commands are carried out one at a time, here alone: the room is as
+        // this command left it.
+        self.table.read().rooms.registered_image(room)
+    }
+
+    /// The account called `account` was deleted, at this point of the stream: its registered
+    /// rooms are ordinary rooms from here on, forgotten once empty. Returns their names.
+    pub fn disown_rooms(&self, account: &Nick) -> Vec<Room> {
+        self.table.write().rooms.unregister_owned(account)
+    }
+
+    fn carry_out_room(
         &self,
         (id, time): (MessageId, UtcMillis),
         origin: &Origin,
@@ -74,6 +106,16 @@ impl Registry {
                 let set = table.rooms.set_private(actor, room, *on);
                 let done =
                     set.map(|room| answer(&table, here, &Reply::OkPrivate { room, on: *on }));
+                drop(table);
+                done
+            }
+            // Its sender's node let it out for a logged-in client only, and only an
+            // account's holder holds its nick: `nick` is the account.
+            Command::RegisterRoom(room) => {
+                let registered = table.rooms.register(actor, room, nick);
+                let done = registered
+                    .map(|state| state.name.clone())
+                    .map(|room| answer(&table, here, &Reply::OkRegisterRoom(room)));
                 drop(table);
                 done
             }

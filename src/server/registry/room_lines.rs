@@ -457,8 +457,12 @@ impl Registry {
     }
 
     /// The account called `account` was unregistered: its rooms are ordinary rooms again,
-    /// forgotten once empty, and their rows deleted.
+    /// forgotten once empty, and their rows deleted. On a node of a cluster, nothing here:
+    /// every node does it where the stream says (`disown_rooms`).
     pub fn unregister_rooms(&self, account: &Nick) {
+        if self.cluster.is_some() {
+            return;
+        }
         let mut table = self.table.write();
         for room in table.rooms.unregister_owned(account) {
             self.keeping.store().drop_room(room.key().into_string());
@@ -492,8 +496,13 @@ impl Registry {
         }
     }
 
-    /// Sends a registered room's row to the store, under the write lock of its change.
+    /// Sends a registered room's row to the store, under the write lock of its change. Not
+    /// on a node of a cluster: its rooms are the cluster's, kept in its rooms bucket
+    /// (`cluster::registered`), and one node's saved rooms would be that node's alone.
     fn save_if_registered(&self, state: &RoomState) {
+        if self.cluster.is_some() {
+            return;
+        }
         if let Some(record) = state.record() {
             self.keeping.store().save_room(record);
         }

@@ -2,7 +2,8 @@
 //! carried out, whether a `JOIN` would be decided by its key (the throttle's question before
 //! it goes out), and the rooms as an image for a node that starts into a running cluster:
 //! what a running node's rooms hold, in ids of the cluster's clients, and taking such an
-//! image in place of the rooms known so far.
+//! image in place of the rooms known so far; and a registered room's lasting part (no
+//! members), which the cluster keeps for when no node runs.
 //!
 //! Out of scope: turning an image into text (`cluster::event`), and which id a client of
 //! another node has here (`registry::RemoteIds`).
@@ -34,22 +35,25 @@ impl Rooms {
         self.rooms
             .values()
             .map(|state| RoomImage {
-                name: state.name.clone(),
-                since: state.since,
-                private: state.private,
-                key: state.key.clone(),
-                topic: state
-                    .topic
-                    .as_ref()
-                    .map(|topic| (topic.setter.clone(), topic.text.to_string())),
                 members: state
                     .by_age
                     .values()
                     .filter_map(|&id| Some((client(id)?, state.members.get(&id)?.nick.clone())))
                     .collect(),
                 invited: state.invited.iter().filter_map(|&id| client(id)).collect(),
+                ..state.lasting()
             })
             .collect()
+    }
+
+    /// What outlives the members of `room` if it is registered: its image without members
+    /// or invitations, as the cluster's rooms bucket keeps it. `None` for a room that is not
+    /// registered (or not there).
+    pub fn registered_image(&self, room: &Room) -> Option<RoomImage> {
+        self.rooms
+            .get(&room.key())
+            .filter(|state| state.is_registered())
+            .map(RoomState::lasting)
     }
 
     /// Takes the rooms of another node's image in place of these; `id_of` says which id
@@ -61,6 +65,7 @@ impl Rooms {
             let history = self.keeping.taken_room(&image.name, image.since);
             let mut state = RoomState::new(image.name, history);
             state.since = image.since;
+            state.registered = image.registered;
             state.private = image.private;
             state.key = image.key;
             state.topic = image.topic.map(|(setter, text)| Topic {
@@ -87,6 +92,25 @@ impl Rooms {
                     .insert(room_key.clone());
             }
             self.rooms.insert(room_key, state);
+        }
+    }
+}
+
+impl RoomState {
+    /// The room's image without its members and invitations.
+    fn lasting(&self) -> RoomImage {
+        RoomImage {
+            name: self.name.clone(),
+            since: self.since,
+            registered: self.registered.clone(),
+            private: self.private,
+            key: self.key.clone(),
+            topic: self
+                .topic
+                .as_ref()
+                .map(|topic| (topic.setter.clone(), topic.text.to_string())),
+            members: Vec::new(),
+            invited: Vec::new(),
         }
     }
 }

@@ -3,8 +3,9 @@
 //! (`registry::clustered_rooms`), its own node answering the sender from there.
 //!
 //! In scope: what is decided before a command goes out (a key guess the throttle refuses,
-//! the client an `INVITE` names), handing it over, and waiting for a change (`JOIN`, `PART`,
-//! `TOPIC`, `KEY`, `PRIVATE`, `INVITE`) to be carried out here, as a `PING` waits, so that
+//! the client an `INVITE` names, a guest's `REGISTER #room`), handing it over, and waiting
+//! for a change (`JOIN`, `PART`, `TOPIC`, `KEY`, `PRIVATE`, `INVITE`, `REGISTER #room`) to
+//! be carried out here, as a `PING` waits, so that
 //! the client's next command finds it made. A room line (`MSG #room`, `ME #room`) does not
 //! wait, as a lobby line does not, unless the cluster is congested: then any chat line's
 //! sender waits for it to catch up. Out of scope: the rules and the deliveries
@@ -14,7 +15,7 @@ use chatd_proto::text::replace_refused;
 use chatd_proto::{Command, ProtocolError, Target};
 
 use crate::server::cluster_link::{Errand, Request};
-use crate::server::registry::{Guesser, Registry};
+use crate::server::registry::{Guesser, Identity, Registry};
 use crate::server::session::Session;
 use crate::server::session::flow::{ClusterWait, Flow};
 
@@ -38,7 +39,8 @@ impl Session {
             | Command::Topic { .. }
             | Command::Key { .. }
             | Command::Private { .. }
-            | Command::Invite { .. } => true,
+            | Command::Invite { .. }
+            | Command::RegisterRoom(_) => true,
             _ => return None,
         };
         let mut invitee = None;
@@ -75,6 +77,11 @@ impl Session {
                     reason: reason.as_deref(),
                 }
                 .to_string()
+            }
+            // Only an account's holder registers a room, as on a single server: checked
+            // here, where the client's login is known, before anything of the room.
+            Command::RegisterRoom(_) if self.identity != Identity::Account => {
+                return Some(self.reply_error(&ProtocolError::LoginRequired));
             }
             Command::Invite { nick, .. } => {
                 // Found here, as this node knows the nicks; nobody: the command still goes

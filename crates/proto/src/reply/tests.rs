@@ -467,7 +467,6 @@ fn every_error() -> Vec<ProtocolError> {
 /// Errors that share their code with one in [`every_error`].
 fn more_errors() -> Vec<ProtocolError> {
     vec![
-        ProtocolError::NotOnNodes("rooms are registered"),
         ProtocolError::NoSuchCommand("FROB".to_owned()),
         ProtocolError::ConnectingTooOften { per_second: 20 },
         ProtocolError::MissingArgument {
