@@ -5,7 +5,9 @@
 //! sequence is their order and id, kept as `--history-lines` and `--history-days` say per
 //! subject), the stream of messages waiting for offline accounts (`CHATD_WAITING`), the
 //! key-value buckets (nick claims; live nodes, whose keys expire [`NODE_LEASE`] after their
-//! last renewal; accounts; registered rooms), and the watermark of what this node has delivered. Out of scope: what goes through them (`publisher`, `feed`, `nicks`, `older`).
+//! last renewal; accounts; registered rooms), and the watermark of what this node has
+//! delivered. Out of scope: what goes through them (`publisher`, `feed`, `nicks`, `older`,
+//! `registered`).
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,7 +8,8 @@
 //! lobby's history beyond the ring), `accounts` (the accounts' bucket), `mailbox` (the
 //! messages waiting for offline accounts), `catch_up` (the direct lines sent before the node
 //! started, for its accounts' direct history), `registered` (registered rooms, kept for when
-//! no node runs). The core reaches it only through [`ClusterLink`], and it reaches the core only through the `Registry`.
+//! no node runs). The core reaches it only through [`ClusterLink`], and it reaches the core
+//! only through the `Registry`.
 //!
 //! What is shared: nicks (one holder across the nodes; a `LOGIN` ends another node's holder
 //! through it), the lobby's lines and direct lines (one order, the stream's, whose sequence
