@@ -3,15 +3,19 @@
 //! and its clients resume on another node with `HISTORY AFTER`; a NATS server restarted
 //! under connected clients refuses the lines it cannot take with `ERR UNAVAILABLE` and then
 //! carries chat on; a three-server NATS cluster loses a server and chat goes on; a killed
-//! node's clients leave their rooms on the other nodes.
+//! node's clients leave their rooms on the other nodes; a node cut off until the stream let
+//! go of what it had not read ends its clients and takes the cluster again.
 
 use std::time::{Duration, Instant};
 
-use chatd_testkit::nats::{NatsCluster, NatsServer};
+use chatd_testkit::nats::{NatsCluster, NatsDoor, NatsServer};
 
 use crate::cluster::{claim_within, lobby_after, next_chat_line, node, node_with};
 use crate::cluster_rooms::expect_room;
 use crate::support::{ChatdProcess, TestClient, registered_at, with_caps};
+
+/// What the cluster's stream keeps of a subject at least (as `--history-lines` by default).
+const STREAM_LINES_AT_LEAST: usize = 10_000;
 
 /// A node's lease (10 s) and one renewal period (2 s): the longest a dead node's nicks and
 /// clients outlive it, as protocol.md says.
@@ -386,4 +390,63 @@ fn issue_19_a_node_found_lost_while_it_was_frozen_ends_its_clients_when_it_wakes
         }
     }
     assert_eq!(alices, ["JOIN alice", "QUIT alice node lost", "JOIN alice"]);
+}
+
+#[test]
+fn issue_19_a_node_that_fell_behind_the_stream_ends_its_clients_and_takes_the_cluster_again() {
+    let nats = NatsServer::start();
+    let door = NatsDoor::to(&nats);
+    let (a, b) = (node(&door.url), node(&nats.url));
+    let (mut alice, mut bob) = alice_and_bob(&a, &b);
+    alice.send("JOIN #den");
+    expect_room(&mut alice, "OK JOIN #den");
+    alice.barrier();
+    bob.send("JOIN #den");
+    expect_room(&mut bob, "OK JOIN #den");
+    expect_room(&mut alice, "JOIN #den bob");
+
+    door.shut();
+    let mut carol = b.client("carol");
+    carol.send("JOIN #den");
+    expect_room(&mut carol, "OK JOIN #den");
+    carol.barrier();
+    // More than the stream keeps of a room (10,000 messages), so it lets carol's `JOIN` and
+    // bob's first lines go; in steps, each stored and read before the next, so that bob's
+    // node never falls behind.
+    let step = 500;
+    for first in (0..STREAM_LINES_AT_LEAST + step).step_by(step) {
+        for i in first..first + step {
+            bob.send(&format!("MSG #den line {i}"));
+        }
+        bob.barrier();
+        let heard = carol.barrier();
+        assert_eq!(heard.len(), step, "{:?}", heard.last());
+    }
+    door.open();
+
+    // alice's node reads on from where it stopped, finds the gap, and ends her: she may
+    // have missed lines, and her node the room's news.
+    loop {
+        let line = alice.recv();
+        if line.starts_with("BYE") {
+            assert_eq!(line, "BYE node fell behind the cluster");
+            break;
+        }
+    }
+    loop {
+        let line = bob.recv();
+        if line.starts_with("QUIT alice") {
+            assert_eq!(line, "QUIT alice node fell behind the cluster");
+            break;
+        }
+    }
+    // Back on her node, she finds the cluster as it is.
+    let mut alice = a.connect();
+    alice.set_deadline(RECOVERY);
+    claim_within(&mut alice, "alice", RECOVERY);
+    alice.send("JOIN #den");
+    expect_room(&mut alice, "OK JOIN #den");
+    expect_room(&mut alice, "WHO #den alice bob carol");
+    expect_room(&mut alice, "END WHO #den");
+    expect_room(&mut bob, "JOIN #den alice");
 }

@@ -26,3 +26,7 @@ pub const LOGGED_IN_ELSEWHERE: &str = "logged in elsewhere";
 /// longer than the lease: frozen, or cut off from NATS), who took its clients as gone: it
 /// ends their connections, to reconnect and catch up.
 pub const LOST_BY_THE_CLUSTER: &str = "node lost by the cluster";
+/// The connection's node of a cluster fell further behind the cluster's stream than the
+/// stream keeps, so the connection may have missed lines: it ends it, to reconnect and catch
+/// up from the history.
+pub const FELL_BEHIND: &str = "node fell behind the cluster";

@@ -1,7 +1,8 @@
 //! Real NATS servers with JetStream for the cluster's tests (issue 19): one server
 //! ([`NatsServer`]), or three joined in a NATS cluster ([`NatsCluster`]), each on a loopback
 //! port of its own with its store in a folder removed with it, stopped and started again on
-//! the same port and store as a test asks.
+//! the same port and store as a test asks; and a door in front of one ([`NatsDoor`]), which
+//! cuts a node off from NATS while the others keep it.
 //!
 //! Debian's `nats-server` (`/usr/sbin/nats-server`, or `NATS_SERVER` for another binary);
 //! a machine without it fails the test and says how to get it.
@@ -10,6 +11,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::DEADLINE;
@@ -240,4 +243,79 @@ fn wait_for_jetstream(port: u16) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A loopback door in front of a NATS server, which a test shuts and opens again: a node that
+/// reaches NATS through it is cut off from the cluster while the nodes that reach the server
+/// directly go on. Shut, it closes every connection through it and every new one at once.
+pub struct NatsDoor {
+    /// `nats://127.0.0.1:<port>` of the door, what a node's `--cluster` takes.
+    pub url: String,
+    open: Arc<AtomicBool>,
+    /// Both ends of every connection through the door, to close them when it shuts.
+    links: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl NatsDoor {
+    /// An open door to `server`. Its thread and the connections' run until the test ends.
+    pub fn to(server: &NatsServer) -> NatsDoor {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port for the door");
+        let port = listener.local_addr().expect("the door's address").port();
+        let open = Arc::new(AtomicBool::new(true));
+        let links = Arc::new(Mutex::new(Vec::new()));
+        let (target, door_open, door_links) = (server.port, Arc::clone(&open), Arc::clone(&links));
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                if !door_open.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
+                    continue;
+                };
+                pass_through(client, server, &door_links);
+            }
+        });
+        NatsDoor {
+            url: format!("nats://127.0.0.1:{port}"),
+            open,
+            links,
+        }
+    }
+
+    /// Closes every connection through the door, and refuses new ones until [`NatsDoor::open`].
+    pub fn shut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for stream in self.links.lock().expect("the door's links").drain(..) {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    pub fn open(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Copies bytes both ways between `client` and `server` on two threads, keeping a handle on
+/// each in `links`.
+fn pass_through(client: TcpStream, server: TcpStream, links: &Mutex<Vec<TcpStream>>) {
+    let handles = (client.try_clone(), server.try_clone());
+    let (Ok(client_copy), Ok(server_copy)) = handles else {
+        return;
+    };
+    {
+        let mut links = links.lock().expect("the door's links");
+        for stream in [&client, &server] {
+            if let Ok(handle) = stream.try_clone() {
+                links.push(handle);
+            }
+        }
+    }
+    let copy = |mut from: TcpStream, mut to: TcpStream| {
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut from, &mut to);
+            let _ = to.shutdown(std::net::Shutdown::Both);
+        });
+    };
+    copy(client, server_copy);
+    copy(server, client_copy);
 }

@@ -34,7 +34,15 @@ pub const NODE_RENEW: Duration = Duration::from_secs(2);
 /// counts as failed.
 pub const REQUEST_WAIT: Duration = Duration::from_secs(5);
 
-/// How the stream keeps lines: as history keeps them on one server.
+/// The fewest messages the stream keeps per subject, whatever `--history-lines` says: the
+/// stream is also how lines reach the nodes, and a node that falls further behind on a
+/// subject than the stream keeps misses lines (it then ends its clients: `feed`). As many as
+/// history keeps by default, which no node was seen to fall behind by under the benchmark's
+/// bursts.
+pub const STREAM_LINES_AT_LEAST: usize = crate::config::DEFAULT_HISTORY_LINES;
+
+/// How the stream keeps lines: as history keeps them on one server (at least
+/// [`STREAM_LINES_AT_LEAST`] per subject).
 #[derive(Debug, Clone, Copy)]
 pub struct Retention {
     /// `--history-lines`: per conversation (per subject).
@@ -78,7 +86,8 @@ impl Engine {
             .get_or_create_stream(stream::Config {
                 name: STREAM.to_owned(),
                 subjects: vec![ALL_SUBJECTS.to_owned()],
-                max_messages_per_subject: i64::try_from(retention.lines.max(1)).unwrap_or(i64::MAX),
+                max_messages_per_subject: i64::try_from(retention.lines.max(STREAM_LINES_AT_LEAST))
+                    .unwrap_or(i64::MAX),
                 max_age,
                 storage: stream::StorageType::File,
                 num_replicas: retention.replicas,

@@ -9,8 +9,10 @@
 //! barriers wait for, and the rooms of a node that starts into a running cluster: it asks for
 //! them, holds the room commands (and rooms' `FILE` lines) that come after its question,
 //! takes the first image another node answers with (the rooms as they were at the question,
-//! in parts) and then carries the held ones out. Out of scope: publishing (`publisher`), the
-//! deliveries themselves (`registry`).
+//! in parts) and then carries the held ones out; and a node that finds the stream removed
+//! messages it had not read takes the cluster again (ends its clients, reads the others'
+//! clients and asks for the rooms). Out of scope: publishing (`publisher`), the deliveries
+//! themselves (`registry`).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -24,7 +26,7 @@ use crate::server::cluster::engine::{Engine, published};
 use crate::server::cluster::event::{
     ALL_SUBJECTS, Event, ROOMS_PART_BYTES, image_parts, room_command,
 };
-use crate::server::cluster::registered;
+use crate::server::cluster::{nicks, registered};
 use crate::server::cluster_link::{Conversation, NodeId, Presence, RoomImage};
 use crate::server::registry::{NODE_LOST, NODE_STOPPED, Registry};
 
@@ -45,6 +47,8 @@ pub struct Feed {
     /// The last sequence seen, to go on from after a failure.
     last: u64,
     rooms: Rooms,
+    /// The stream removed messages this node had not read: it takes the cluster again.
+    behind: bool,
 }
 
 /// Where this node's rooms stand.
@@ -92,12 +96,38 @@ impl Feed {
             messages,
             last,
             rooms: Rooms::Live,
+            behind: false,
         })
     }
 
     /// The stream's last sequence before the feed's first: what came before is the past.
     pub fn starts_after(&self) -> u64 {
         self.last
+    }
+
+    /// After the stream removed messages this node had not read: its clients may have missed
+    /// lines, and what it knows of the cluster may be wrong. It ends its clients (they
+    /// reconnect and catch up from the history), then reads the other nodes' clients from
+    /// the nicks' bucket and asks for the rooms, as a node that starts does.
+    async fn take_the_cluster_again(&mut self, engine: &Engine, registry: &Registry) {
+        self.behind = false;
+        registry.fell_behind();
+        if let Err(error) = nicks::join(engine, registry).await {
+            log::warn!("could not read the cluster's clients again: {error}");
+        }
+        if registry.remote_nodes().is_empty() || matches!(self.rooms, Rooms::Wanted { .. }) {
+            return;
+        }
+        self.want_rooms();
+        let (subject, payload) = Event::RoomsWanted(engine.node.clone()).encode();
+        let asked = async {
+            let ack = engine.js.publish(subject, payload.into()).await?;
+            ack.await.map_err(async_nats::Error::from)
+        };
+        if let Err(error) = asked.await {
+            log::warn!("could not ask the cluster for its rooms again: {error}");
+            self.rooms_live(engine, registry);
+        }
     }
 
     /// This node asks the running cluster for its rooms: room commands wait for the answer.
@@ -120,7 +150,12 @@ impl Feed {
                     continue;
                 };
                 match next {
-                    Some(Ok(message)) => self.deliver(&engine, &registry, &message),
+                    Some(Ok(message)) => {
+                        self.deliver(&engine, &registry, &message);
+                        if self.behind {
+                            self.take_the_cluster_again(&engine, &registry).await;
+                        }
+                    }
                     Some(Err(error)) => {
                         log::warn!("the cluster's feed failed: {error}");
                         break;
@@ -161,6 +196,7 @@ impl Feed {
                 "the cluster's stream removed {} message(s) before this node read them",
                 sequence - self.last - 1
             );
+            self.behind = true;
         }
         let time = published(&info);
         let event = std::str::from_utf8(&message.message.payload)

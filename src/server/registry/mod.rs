@@ -36,6 +36,7 @@ mod clustered_direct;
 mod clustered_rooms;
 mod delivery;
 mod direct_lines;
+mod fell_behind;
 mod file_lines;
 mod key_guesses;
 mod presence;

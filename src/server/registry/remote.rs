@@ -96,6 +96,12 @@ impl RemoteIds {
         ids
     }
 
+    /// Forgets every client of another node, returning the ids they had.
+    pub fn take_all(&mut self) -> Vec<ConnId> {
+        self.ids.clear();
+        self.origins.drain().map(|(id, _)| id).collect()
+    }
+
     pub fn clear(&mut self) {
         self.ids.clear();
         self.origins.clear();
