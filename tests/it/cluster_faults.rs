@@ -14,9 +14,6 @@ use crate::cluster::{claim_within, lobby_after, next_chat_line, node, node_with}
 use crate::cluster_rooms::expect_room;
 use crate::support::{ChatdProcess, TestClient, registered_at, with_caps};
 
-/// What the cluster's stream keeps of a subject at least (as `--history-lines` by default).
-const STREAM_LINES_AT_LEAST: usize = 10_000;
-
 /// A node's lease (10 s) and one renewal period (2 s): the longest a dead node's nicks and
 /// clients outlive it, as protocol.md says.
 const DEAD_NODE_BOUND: Duration = Duration::from_secs(12);
@@ -414,7 +411,9 @@ fn issue_19_a_node_that_fell_behind_the_stream_ends_its_clients_and_takes_the_cl
     // bob's first lines go; in steps, each stored and read before the next, so that bob's
     // node never falls behind.
     let step = 500;
-    for first in (0..STREAM_LINES_AT_LEAST + step).step_by(step) {
+    // The server's floor is the default of `--history-lines`.
+    let kept = chatd::config::DEFAULT_HISTORY_LINES;
+    for first in (0..kept + step).step_by(step) {
         for i in first..first + step {
             bob.send(&format!("MSG #den line {i}"));
         }

@@ -36,7 +36,7 @@ fn logged_in_on(server: &TestServer, nick: &str) -> TestClient {
 
 /// Waits until `client`'s node has carried out everything the stream held before now: a
 /// room change is answered once its node has (a `PART` of no room is refused there).
-fn caught_up(client: &mut TestClient) {
+pub fn caught_up(client: &mut TestClient) {
     client.send("PART #nowhere");
     assert!(next_room_line(client).starts_with("ERR NO_SUCH_ROOM "));
 }
